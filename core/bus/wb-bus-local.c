@@ -1,0 +1,703 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The in-process bus, the default when no Kafka brokers are configured.
+ *
+ * Each consumer group holds at most queue_size messages (queued or in
+ * flight). A full group makes try_publish() fail with WB_BUS_ERROR_FULL and
+ * makes publish_async() wait, so producers feel back-pressure instead of the
+ * process growing without bound. Within a group a message goes to one
+ * subscriber chosen by its key, which keeps each entity's messages in order,
+ * as Kafka partitions do. A message published to a topic no group consumes is
+ * counted and dropped: unlike Kafka, there is no log to replay it from. */
+
+#include "config.h"
+
+#include "wb-bus-local.h"
+
+typedef struct _Subscriber Subscriber;
+typedef struct _Group Group;
+
+struct _Subscriber
+{
+  gatomicrefcount  ref_count;
+  WbBusLocal      *bus;          /* not owned; cleared when removed */
+  Group           *group;        /* not owned */
+  guint            id;
+  GStrv            topics;
+  guint            max_batch;
+  WbBusHandler     handler;
+  gpointer         user_data;
+  GDestroyNotify   destroy;
+  GMainContext    *context;
+  GQueue           pending;      /* WbBusMessage*, owned */
+  guint            in_flight;    /* messages handed over, not yet settled */
+  GSource         *dispatch;     /* scheduled delivery, if any */
+  gboolean         removed;
+};
+
+struct _Group
+{
+  char      *name;
+  GPtrArray *subscribers;        /* Subscriber*, owned refs */
+  guint      held;               /* pending + in flight, across subscribers */
+};
+
+typedef struct
+{
+  WbBusMessage *message;
+  gulong        cancel_id;
+  GCancellable *cancellable;
+} PublishWaiter;
+
+struct _WbBusLocal
+{
+  WbBus         parent_instance;
+
+  GMutex        mutex;
+  guint         queue_size;
+  GHashTable   *groups;          /* name → Group */
+  GHashTable   *subscribers;     /* id → Subscriber (borrowed from groups) */
+  GHashTable   *offsets;         /* topic → next offset */
+  guint         next_id;
+  GQueue        publish_waiters; /* GTask*, data PublishWaiter */
+  GQueue        flush_waiters;   /* GTask* */
+  GMainContext *owner_context;
+  guint64       published;
+  guint64       unrouted;
+  gboolean      closed;
+};
+
+G_DEFINE_FINAL_TYPE (WbBusLocal, wb_bus_local, WB_TYPE_BUS)
+
+static void schedule_dispatch_locked (Subscriber *sub, guint delay_ms);
+static void wake_waiters_locked      (WbBusLocal *self);
+
+static Subscriber *
+subscriber_ref (Subscriber *sub)
+{
+  g_atomic_ref_count_inc (&sub->ref_count);
+  return sub;
+}
+
+static void
+subscriber_unref (gpointer data)
+{
+  Subscriber *sub = data;
+
+  if (!g_atomic_ref_count_dec (&sub->ref_count))
+    return;
+  g_queue_clear_full (&sub->pending, (GDestroyNotify) wb_bus_message_unref);
+  g_strfreev (sub->topics);
+  g_main_context_unref (sub->context);
+  if (sub->destroy)
+    sub->destroy (sub->user_data);
+  g_free (sub);
+}
+
+static void
+group_free (gpointer data)
+{
+  Group *group = data;
+
+  g_ptr_array_unref (group->subscribers);
+  g_free (group->name);
+  g_free (group);
+}
+
+static gboolean
+subscriber_wants (Subscriber *sub,
+                  const char *topic)
+{
+  return g_strv_contains ((const char * const *) sub->topics, topic);
+}
+
+/* The subscriber of @group that receives @message, or NULL if none of the
+ * group's subscribers takes this topic. Hashing the key keeps each entity on
+ * one subscriber while the group's membership stays the same. */
+static Subscriber *
+group_route (Group        *group,
+             WbBusMessage *message)
+{
+  const char *topic = wb_bus_message_get_topic (message);
+  const char *key = wb_bus_message_get_key (message);
+  g_autoptr(GPtrArray) takers = g_ptr_array_new ();
+
+  for (guint i = 0; i < group->subscribers->len; i++)
+    {
+      Subscriber *sub = g_ptr_array_index (group->subscribers, i);
+
+      if (subscriber_wants (sub, topic))
+        g_ptr_array_add (takers, sub);
+    }
+  if (takers->len == 0)
+    return NULL;
+  return g_ptr_array_index (takers, (key ? g_str_hash (key) : 0) % takers->len);
+}
+
+/* All-or-nothing: either every group that takes the topic has room, or the
+ * message goes nowhere and the caller is told the bus is full. */
+static gboolean
+publish_locked (WbBusLocal    *self,
+                WbBusMessage  *message,
+                GError       **error)
+{
+  g_autoptr(GPtrArray) targets = g_ptr_array_new ();
+  GHashTableIter iter;
+  Group *group;
+  gpointer offset;
+
+  if (self->closed)
+    {
+      g_set_error (error, WB_BUS_ERROR, WB_BUS_ERROR_CLOSED, "The bus is closed");
+      return FALSE;
+    }
+
+  g_hash_table_iter_init (&iter, self->groups);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &group))
+    {
+      Subscriber *sub = group_route (group, message);
+
+      if (sub == NULL)
+        continue;
+      if (group->held >= self->queue_size)
+        {
+          g_set_error (error, WB_BUS_ERROR, WB_BUS_ERROR_FULL,
+                       "The queue of consumer group “%s” is full (%u messages)",
+                       group->name, self->queue_size);
+          return FALSE;
+        }
+      g_ptr_array_add (targets, sub);
+    }
+
+  offset = g_hash_table_lookup (self->offsets, wb_bus_message_get_topic (message));
+  wb_bus_message_set_position (message, 0, GPOINTER_TO_SIZE (offset));
+  g_hash_table_insert (self->offsets, g_strdup (wb_bus_message_get_topic (message)),
+                       GSIZE_TO_POINTER (GPOINTER_TO_SIZE (offset) + 1));
+  self->published++;
+  if (targets->len == 0)
+    self->unrouted++;
+
+  for (guint i = 0; i < targets->len; i++)
+    {
+      Subscriber *sub = g_ptr_array_index (targets, i);
+
+      g_queue_push_tail (&sub->pending, wb_bus_message_ref (message));
+      sub->group->held++;
+      schedule_dispatch_locked (sub, 0);
+    }
+  return TRUE;
+}
+
+static gboolean
+wb_bus_local_try_publish (WbBus         *bus,
+                          WbBusMessage  *message,
+                          GError       **error)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+
+  return publish_locked (self, message, error);
+}
+
+static void
+publish_waiter_free (gpointer data)
+{
+  PublishWaiter *waiter = data;
+
+  if (waiter->cancel_id)
+    g_cancellable_disconnect (waiter->cancellable, waiter->cancel_id);
+  g_clear_object (&waiter->cancellable);
+  wb_bus_message_unref (waiter->message);
+  g_free (waiter);
+}
+
+static gboolean
+wake_waiters_idle (gpointer data)
+{
+  WbBusLocal *self = data;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+
+  wake_waiters_locked (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs in whatever thread cancelled: only schedule, never take the lock
+ * here, since g_cancellable_disconnect() may be waiting on this handler. */
+static void
+on_publish_cancelled (GCancellable *cancellable,
+                      gpointer      data)
+{
+  WbBusLocal *self = data;
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, wake_waiters_idle, g_object_ref (self), g_object_unref);
+  g_source_attach (source, self->owner_context);
+  g_source_unref (source);
+}
+
+static void
+wb_bus_local_publish_async (WbBus               *bus,
+                            WbBusMessage        *message,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  PublishWaiter *waiter;
+
+  g_task_set_source_tag (task, wb_bus_local_publish_async);
+
+  g_mutex_lock (&self->mutex);
+  if (publish_locked (self, message, &error))
+    {
+      g_mutex_unlock (&self->mutex);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (!g_error_matches (error, WB_BUS_ERROR, WB_BUS_ERROR_FULL))
+    {
+      g_mutex_unlock (&self->mutex);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  waiter = g_new0 (PublishWaiter, 1);
+  waiter->message = wb_bus_message_ref (message);
+  g_task_set_task_data (task, waiter, publish_waiter_free);
+  g_queue_push_tail (&self->publish_waiters, g_object_ref (task));
+  g_mutex_unlock (&self->mutex);
+
+  if (cancellable != NULL)
+    {
+      waiter->cancellable = g_object_ref (cancellable);
+      waiter->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_publish_cancelled),
+                                                 self, NULL);
+    }
+}
+
+static gboolean
+wb_bus_local_publish_finish (WbBus         *bus,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, bus), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+flush_done_locked (WbBusLocal *self)
+{
+  GHashTableIter iter;
+  Group *group;
+
+  if (self->publish_waiters.length > 0)
+    return FALSE;
+  g_hash_table_iter_init (&iter, self->groups);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &group))
+    if (group->held > 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* Publishers waiting for room go first, in order; the first that still does
+ * not fit stops the walk so that waiting publishers keep their order. */
+static void
+wake_waiters_locked (WbBusLocal *self)
+{
+  GTask *task;
+  GList *link = self->publish_waiters.head;
+
+  while (link != NULL)
+    {
+      GList *next = link->next;
+
+      task = link->data;
+      if (g_task_return_error_if_cancelled (task))
+        {
+          g_queue_delete_link (&self->publish_waiters, link);
+          g_object_unref (task);
+        }
+      link = next;
+    }
+
+  while ((task = g_queue_peek_head (&self->publish_waiters)) != NULL)
+    {
+      PublishWaiter *waiter = g_task_get_task_data (task);
+      g_autoptr(GError) error = NULL;
+
+      if (publish_locked (self, waiter->message, &error))
+        g_task_return_boolean (task, TRUE);
+      else if (g_error_matches (error, WB_BUS_ERROR, WB_BUS_ERROR_FULL))
+        break;
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (g_queue_pop_head (&self->publish_waiters));
+    }
+
+  if (flush_done_locked (self) || self->closed)
+    while ((task = g_queue_pop_head (&self->flush_waiters)) != NULL)
+      {
+        g_task_return_boolean (task, TRUE);
+        g_object_unref (task);
+      }
+}
+
+/* A removed subscriber's messages move to the group's remaining members, so
+ * nothing accepted is lost when consumers come and go; with no member left
+ * for a topic they are dropped, as for a topic nobody consumes. */
+static void
+hand_over_pending_locked (Subscriber *sub)
+{
+  Group *group = sub->group;
+  WbBusMessage *message;
+
+  while ((message = g_queue_pop_head (&sub->pending)) != NULL)
+    {
+      Subscriber *heir = group_route (group, message);
+
+      if (heir != NULL)
+        {
+          g_queue_push_tail (&heir->pending, message);
+          schedule_dispatch_locked (heir, 0);
+        }
+      else
+        {
+          group->held--;
+          wb_bus_message_unref (message);
+        }
+    }
+}
+
+typedef struct
+{
+  WbBusLocal *bus;
+  Subscriber *sub;
+} BatchData;
+
+static void
+batch_data_free (gpointer data)
+{
+  BatchData *bd = data;
+
+  g_object_unref (bd->bus);
+  subscriber_unref (bd->sub);
+  g_free (bd);
+}
+
+static void
+batch_ack (WbBusBatch *batch,
+           gpointer    data)
+{
+  BatchData *bd = data;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&bd->bus->mutex);
+  guint n = wb_bus_batch_get_length (batch);
+
+  bd->sub->in_flight = 0;
+  bd->sub->group->held -= n;
+  if (!bd->sub->removed)
+    schedule_dispatch_locked (bd->sub, 0);
+  wake_waiters_locked (bd->bus);
+}
+
+/* A transient fault: the same messages come back first, after a pause. */
+static void
+batch_retry (WbBusBatch *batch,
+             gpointer    data,
+             guint       delay_ms)
+{
+  BatchData *bd = data;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&bd->bus->mutex);
+
+  for (guint i = wb_bus_batch_get_length (batch); i > 0; i--)
+    g_queue_push_head (&bd->sub->pending,
+                       wb_bus_message_ref (wb_bus_batch_get_message (batch, i - 1)));
+  bd->sub->in_flight = 0;
+  if (!bd->sub->removed)
+    schedule_dispatch_locked (bd->sub, delay_ms);
+  else
+    {
+      hand_over_pending_locked (bd->sub);
+      wake_waiters_locked (bd->bus);
+    }
+}
+
+static const WbBusBatchFuncs local_batch_funcs = { batch_ack, batch_retry };
+
+static gboolean
+dispatch_cb (gpointer data)
+{
+  Subscriber *sub = data;
+  WbBusLocal *self;
+  g_autoptr(GPtrArray) messages = NULL;
+  BatchData *bd;
+  WbBusBatch *batch;
+
+  self = sub->bus;
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_mutex_lock (&self->mutex);
+  g_clear_pointer (&sub->dispatch, g_source_unref);
+  if (sub->removed || sub->in_flight > 0 || sub->pending.length == 0)
+    {
+      g_mutex_unlock (&self->mutex);
+      return G_SOURCE_REMOVE;
+    }
+  messages = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_bus_message_unref);
+  while (messages->len < sub->max_batch && sub->pending.length > 0)
+    g_ptr_array_add (messages, g_queue_pop_head (&sub->pending));
+  sub->in_flight = messages->len;
+  g_mutex_unlock (&self->mutex);
+
+  bd = g_new0 (BatchData, 1);
+  bd->bus = g_object_ref (self);
+  bd->sub = subscriber_ref (sub);
+  batch = wb_bus_batch_new (g_steal_pointer (&messages), &local_batch_funcs, bd, batch_data_free);
+  sub->handler (WB_BUS (self), batch, sub->user_data);
+  wb_bus_batch_unref (batch);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_dispatch_locked (Subscriber *sub,
+                          guint       delay_ms)
+{
+  GSource *source;
+
+  if (sub->dispatch != NULL || sub->in_flight > 0 || sub->pending.length == 0)
+    return;
+  source = delay_ms ? g_timeout_source_new (delay_ms) : g_idle_source_new ();
+  g_source_set_name (source, "[waybill] bus dispatch");
+  g_source_set_callback (source, dispatch_cb, subscriber_ref (sub), subscriber_unref);
+  g_source_attach (source, sub->context);
+  sub->dispatch = source;
+}
+
+static guint
+wb_bus_local_subscribe (WbBus              *bus,
+                        const char         *group_name,
+                        const char * const *topics,
+                        guint               max_batch,
+                        WbBusHandler        handler,
+                        gpointer            user_data,
+                        GDestroyNotify      destroy)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+  Subscriber *sub;
+  Group *group;
+
+  group = g_hash_table_lookup (self->groups, group_name);
+  if (group == NULL)
+    {
+      group = g_new0 (Group, 1);
+      group->name = g_strdup (group_name);
+      group->subscribers = g_ptr_array_new_with_free_func (subscriber_unref);
+      g_hash_table_insert (self->groups, group->name, group);
+    }
+
+  sub = g_new0 (Subscriber, 1);
+  g_atomic_ref_count_init (&sub->ref_count);
+  sub->bus = self;
+  sub->group = group;
+  sub->id = ++self->next_id;
+  sub->topics = g_strdupv ((char **) topics);
+  sub->max_batch = max_batch;
+  sub->handler = handler;
+  sub->user_data = user_data;
+  sub->destroy = destroy;
+  sub->context = g_main_context_ref_thread_default ();
+  g_queue_init (&sub->pending);
+  g_ptr_array_add (group->subscribers, sub);
+  g_hash_table_insert (self->subscribers, GUINT_TO_POINTER (sub->id), sub);
+  return sub->id;
+}
+
+static void
+wb_bus_local_unsubscribe (WbBus *bus,
+                          guint  id)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+  Subscriber *sub = g_hash_table_lookup (self->subscribers, GUINT_TO_POINTER (id));
+  Group *group;
+
+  g_return_if_fail (sub != NULL);
+
+  g_hash_table_remove (self->subscribers, GUINT_TO_POINTER (id));
+  sub->removed = TRUE;
+  if (sub->dispatch)
+    {
+      g_source_destroy (sub->dispatch);
+      g_clear_pointer (&sub->dispatch, g_source_unref);
+    }
+  group = sub->group;
+  subscriber_ref (sub);
+  g_ptr_array_remove (group->subscribers, sub);
+
+  hand_over_pending_locked (sub);
+  wake_waiters_locked (self);
+  subscriber_unref (sub);
+}
+
+static void
+wb_bus_local_flush_async (WbBus               *bus,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+
+  g_task_set_source_tag (task, wb_bus_local_flush_async);
+  if (flush_done_locked (self) || self->closed)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_queue_push_tail (&self->flush_waiters, g_steal_pointer (&task));
+}
+
+static gboolean
+wb_bus_local_flush_finish (WbBus         *bus,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, bus), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+wb_bus_local_is_ready (WbBus  *bus,
+                       char  **out_reason)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+
+  if (self->closed && out_reason)
+    *out_reason = g_strdup ("the bus is closed");
+  return !self->closed;
+}
+
+static void
+wb_bus_local_close (WbBus *bus)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+  GTask *task;
+
+  self->closed = TRUE;
+  while ((task = g_queue_pop_head (&self->publish_waiters)) != NULL)
+    {
+      g_task_return_new_error (task, WB_BUS_ERROR, WB_BUS_ERROR_CLOSED, "The bus is closed");
+      g_object_unref (task);
+    }
+  wake_waiters_locked (self);
+}
+
+static void
+wb_bus_local_finalize (GObject *object)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (object);
+  GHashTableIter iter;
+  Subscriber *sub;
+
+  /* Sources still scheduled hold subscriber refs; make them find no bus. */
+  g_hash_table_iter_init (&iter, self->subscribers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    {
+      sub->bus = NULL;
+      sub->removed = TRUE;
+      if (sub->dispatch)
+        {
+          g_source_destroy (sub->dispatch);
+          g_clear_pointer (&sub->dispatch, g_source_unref);
+        }
+    }
+  g_clear_pointer (&self->subscribers, g_hash_table_unref);
+  g_clear_pointer (&self->groups, g_hash_table_unref);
+  g_clear_pointer (&self->offsets, g_hash_table_unref);
+  g_queue_clear_full (&self->publish_waiters, g_object_unref);
+  g_queue_clear_full (&self->flush_waiters, g_object_unref);
+  g_clear_pointer (&self->owner_context, g_main_context_unref);
+  g_mutex_clear (&self->mutex);
+
+  G_OBJECT_CLASS (wb_bus_local_parent_class)->finalize (object);
+}
+
+static void
+wb_bus_local_class_init (WbBusLocalClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  WbBusClass *bus_class = WB_BUS_CLASS (klass);
+
+  object_class->finalize = wb_bus_local_finalize;
+
+  bus_class->try_publish = wb_bus_local_try_publish;
+  bus_class->publish_async = wb_bus_local_publish_async;
+  bus_class->publish_finish = wb_bus_local_publish_finish;
+  bus_class->subscribe = wb_bus_local_subscribe;
+  bus_class->unsubscribe = wb_bus_local_unsubscribe;
+  bus_class->flush_async = wb_bus_local_flush_async;
+  bus_class->flush_finish = wb_bus_local_flush_finish;
+  bus_class->is_ready = wb_bus_local_is_ready;
+  bus_class->close = wb_bus_local_close;
+}
+
+static void
+wb_bus_local_init (WbBusLocal *self)
+{
+  g_mutex_init (&self->mutex);
+  self->groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, group_free);
+  self->subscribers = g_hash_table_new (NULL, NULL);
+  self->offsets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->owner_context = g_main_context_ref_thread_default ();
+  g_queue_init (&self->publish_waiters);
+  g_queue_init (&self->flush_waiters);
+}
+
+/**
+ * wb_bus_local_new:
+ * @queue_size: the most messages one consumer group holds before publishers
+ *   are pushed back
+ *
+ * Returns: (transfer full): the in-process bus
+ */
+WbBus *
+wb_bus_local_new (guint queue_size)
+{
+  WbBusLocal *self;
+
+  g_return_val_if_fail (queue_size > 0, NULL);
+
+  self = g_object_new (WB_TYPE_BUS_LOCAL, NULL);
+  self->queue_size = queue_size;
+  return WB_BUS (self);
+}
+
+guint
+wb_bus_local_get_queued (WbBusLocal *self,
+                         const char *group_name)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  Group *group;
+
+  g_return_val_if_fail (WB_IS_BUS_LOCAL (self), 0);
+
+  locker = g_mutex_locker_new (&self->mutex);
+  group = g_hash_table_lookup (self->groups, group_name);
+  return group ? group->held : 0;
+}
+
+guint64
+wb_bus_local_get_published (WbBusLocal *self)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+
+  g_return_val_if_fail (WB_IS_BUS_LOCAL (self), 0);
+
+  locker = g_mutex_locker_new (&self->mutex);
+  return self->published;
+}

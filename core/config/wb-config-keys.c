@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Every configuration key of waybilld, in one table. A new key is one row
+ * here and one commented line in data/waybilld.conf.sample; the keyfile,
+ * environment, command line, --help and the startup log all follow. */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "wb-config-private.h"
+
+#define ENV(...)     ((const char * const []) { __VA_ARGS__, NULL })
+#define CHOICES(...) ((const char * const []) { __VA_ARGS__, NULL })
+
+const WbConfigKey wb_config_keys[] = {
+  {
+    .key = "server.address", .long_option = "listen-address",
+    .type = WB_CONFIG_TYPE_ADDRESS, .default_value = "127.0.0.1",
+    .description = N_("Address to listen on: an IP address, localhost, or * (also 0.0.0.0 or ::) for all"),
+  },
+  {
+    .key = "server.port", .long_option = "port", .env = ENV ("SERVER_PORT"),
+    .type = WB_CONFIG_TYPE_PORT, .default_value = "8080",
+    .description = N_("HTTP port to listen on; 0 picks a free port"),
+  },
+  {
+    .key = "server.max-body-size", .long_option = "max-body-size",
+    .type = WB_CONFIG_TYPE_SIZE, .default_value = "1M", .min = 1, .max = G_MAXINT64,
+    .description = N_("Largest request body accepted"),
+  },
+  {
+    .key = "server.max-header-count", .long_option = "max-header-count",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "64", .min = 1, .max = 1000,
+    .description = N_("Most request headers accepted"),
+  },
+  {
+    .key = "server.max-header-size", .long_option = "max-header-size",
+    .type = WB_CONFIG_TYPE_SIZE, .default_value = "16K", .min = 1, .max = G_MAXINT64,
+    .description = N_("Largest total size of request header names and values"),
+  },
+  {
+    .key = "server.idle-timeout", .long_option = "idle-timeout",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "60s",
+    .description = N_("Close connections idle for this long"),
+  },
+  {
+    .key = "server.max-connections", .long_option = "max-connections",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "1024", .min = 1, .max = 100000,
+    .description = N_("Most client connections open at once"),
+  },
+  {
+    .key = "server.max-connections-per-peer", .long_option = "max-connections-per-peer",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "64", .min = 1, .max = 100000,
+    .description = N_("Most connections open at once from one client address"),
+  },
+  {
+    .key = "server.shutdown-timeout", .long_option = "shutdown-timeout",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "10s",
+    .description = N_("How long to let requests finish on shutdown"),
+  },
+  {
+    .key = "database.dsn", .long_option = "db-dsn", .env = ENV ("DB_DSN"),
+    .type = WB_CONFIG_TYPE_DSN, .default_value = "",
+    .description = N_("PostgreSQL connection string or URI; empty runs an embedded cluster"),
+  },
+  {
+    .key = "database.pool-size", .long_option = "db-pool-size",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "4", .min = 1, .max = 64,
+    .description = N_("Database connections per daemon"),
+  },
+  {
+    .key = "daemon.state-dir", .long_option = "state-dir",
+    .type = WB_CONFIG_TYPE_PATH, .default_value = "",
+    .description = N_("State directory; empty means $XDG_STATE_HOME/waybill, or /var/lib/waybill as root"),
+  },
+  {
+    .key = "daemon.roles", .long_option = "roles",
+    .type = WB_CONFIG_TYPE_CHOICE_LIST, .default_value = "all",
+    .choices = CHOICES ("all", "api", "ingest", "fleet", "tracker", "scheduler",
+                        "carrier-worker", "gateway", "dispatch"),
+    .description = N_("Comma-separated pipelines to run"),
+  },
+  {
+    .key = "kafka.brokers", .long_option = "kafka-brokers",
+    .env = ENV ("KAFKA_BROKERS", "REDPANDA_BROKERS"),
+    .type = WB_CONFIG_TYPE_BROKERS, .default_value = "",
+    .description = N_("Comma-separated Kafka host:port list; empty keeps the bus in-process"),
+  },
+  {
+    .key = "kafka.group-id", .long_option = "kafka-group-id", .env = ENV ("KAFKA_GROUPID"),
+    .type = WB_CONFIG_TYPE_STRING, .default_value = "waybill", .min = 1,
+    .description = N_("Kafka consumer group"),
+  },
+  {
+    .key = "kafka.timeout", .long_option = "kafka-timeout", .env = ENV ("KAFKA_TIMEOUT"),
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "10s", .bare_unit_ms = 1,
+    .description = N_("Kafka request timeout; a bare number is milliseconds"),
+  },
+  {
+    .key = "otlp.endpoint", .long_option = "otlp-endpoint", .env = ENV ("OTLP_ENDPOINT"),
+    .type = WB_CONFIG_TYPE_URL, .default_value = "",
+    .description = N_("OpenTelemetry collector http(s) URL; empty disables export"),
+  },
+  {
+    /* No option on purpose: a command line is visible to every user via ps. */
+    .key = "auth.hs256-secret", .env = ENV ("AUTH_HS256SECRET"),
+    .type = WB_CONFIG_TYPE_SECRET, .default_value = "",
+    /* RFC 7518 §3.2: an HS256 key must be at least as long as the hash. */
+    .min = 32,
+    .description = N_("HS256 key for API tokens, at least 32 bytes"),
+  },
+  {
+    .key = "log.format", .long_option = "log-format",
+    .type = WB_CONFIG_TYPE_ENUM, .default_value = "auto",
+    .choices = CHOICES ("auto", "text", "json", "journal"),
+    .description = N_("Log output format"),
+  },
+  {
+    .key = "log.level", .long_option = "log-level",
+    .type = WB_CONFIG_TYPE_ENUM, .default_value = "info",
+    .choices = CHOICES ("debug", "info", "message", "warning"),
+    .description = N_("Least severe log level written"),
+  },
+  {
+    .key = "bus.queue-size", .long_option = "bus-queue-size",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "4096", .min = 1, .max = 1000000,
+    .description = N_("Messages a bus subscriber may have waiting"),
+  },
+};
+
+const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

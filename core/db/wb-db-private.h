@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "wb-db.h"
+
+G_BEGIN_DECLS
+
+/* wb_db_exec() with a client-side deadline: after @timeout_ms (-1: none)
+ * it gives up with WB_DB_ERROR_UNAVAILABLE and leaves the statement
+ * running, so the connection must then be discarded (the pool does that
+ * for any connection released mid-statement). */
+PGresult *_wb_db_exec_full (PGconn             *conn,
+                            const char         *sql,
+                            const char * const *params,
+                            int                 n_params,
+                            GCancellable       *cancellable,
+                            int                 timeout_ms,
+                            GError            **error);
+
+G_END_DECLS

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* waybilld's life: configuration is already loaded and valid; start the HTTP
+ * service first (so /healthz answers during a cold start), then the database
+ * (embedded cluster or DB_DSN), migrations and the bus, and only then report
+ * ready. Shutdown runs the same steps backwards within a bound. */
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "wb-bus-local.h"
+#include "wb-daemon.h"
+#include "wb-db-pool.h"
+#include "wb-db.h"
+#include "wb-embedded-postgres.h"
+#include "wb-http-server.h"
+#include "wb-metrics.h"
+#include "wb-migrations.h"
+
+#define DB_RETRY_MAX_MS 5000
+
+typedef enum
+{
+  PHASE_STARTING,
+  PHASE_RUNNING,
+  PHASE_STOPPING,
+} Phase;
+
+struct _WbDaemon
+{
+  GObject             parent_instance;
+
+  WbConfig           *config;
+  GMainLoop          *loop;
+  WbMetrics          *metrics;
+  WbHttpServer       *http;
+  WbBus              *bus;
+  WbEmbeddedPostgres *cluster;
+  WbDbPool           *pool;
+  GCancellable       *cancellable;
+  Phase               phase;
+  gboolean            migrated;
+  char               *start_problem;     /* why not ready yet, for /readyz */
+  guint               db_retry_ms;
+  gint64              started_us;
+  gint64              shutdown_deadline_us;
+  guint               signal_sources[2];
+  guint               signals_seen;
+  int                 exit_status;
+  WbDbPoolStats       last_stats;        /* for turning pool totals into counter increments */
+};
+
+G_DEFINE_FINAL_TYPE (WbDaemon, wb_daemon, G_TYPE_OBJECT)
+
+static void connect_database (WbDaemon *self);
+static void begin_shutdown   (WbDaemon *self);
+
+static void
+fail (WbDaemon   *self,
+      int         status,
+      const char *format,
+      ...) G_GNUC_PRINTF (3, 4);
+
+/* A fault that stops the daemon: said once, clearly, then an orderly stop. */
+static void
+fail (WbDaemon   *self,
+      int         status,
+      const char *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_critical ("%s", message);
+  if (self->exit_status == WB_EXIT_OK)
+    self->exit_status = status;
+  begin_shutdown (self);
+}
+
+static void
+set_start_problem (WbDaemon   *self,
+                   const char *problem)
+{
+  g_free (self->start_problem);
+  self->start_problem = g_strdup (problem);
+}
+
+/* ---- HTTP routes -------------------------------------------------------- */
+
+static void
+handle_healthz (WbHttpRequest *request,
+                gpointer       user_data)
+{
+  g_autoptr(GBytes) body = g_bytes_new_static ("{\"status\":\"alive\"}\n", 19);
+
+  wb_http_request_respond (request, SOUP_STATUS_OK, "application/json", body);
+}
+
+static JsonNode *
+readiness_body (gboolean    ready,
+                const char *database,
+                const char *migrations,
+                const char *bus,
+                const char *reason)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  if (ready)
+    {
+      json_builder_set_member_name (builder, "status");
+      json_builder_add_string_value (builder, "ready");
+    }
+  else
+    {
+      json_builder_set_member_name (builder, "error");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, "not_ready");
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, reason);
+      json_builder_end_object (builder);
+    }
+  json_builder_set_member_name (builder, "checks");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "database");
+  json_builder_add_string_value (builder, database);
+  json_builder_set_member_name (builder, "migrations");
+  json_builder_add_string_value (builder, migrations);
+  json_builder_set_member_name (builder, "bus");
+  json_builder_add_string_value (builder, bus);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+typedef struct
+{
+  WbDaemon      *daemon;
+  WbHttpRequest *request;
+  GObject       *message;    /* keeps the request alive while paused */
+} ReadyCheck;
+
+static void
+on_ready_ping (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  ReadyCheck *check = data;
+  WbDaemon *self = check->daemon;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bus_reason = NULL;
+  g_autofree char *reason = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  gboolean db_ok = wb_db_pool_ping_finish (WB_DB_POOL (source), result, &error);
+  gboolean bus_ok = wb_bus_is_ready (self->bus, &bus_reason);
+  gboolean stopping = self->phase == PHASE_STOPPING;
+
+  if (!db_ok)
+    reason = g_strdup_printf ("database unreachable: %s", error->message);
+  else if (!bus_ok)
+    reason = g_strdup_printf ("bus not ready: %s", bus_reason);
+  else if (stopping)
+    reason = g_strdup ("shutting down");
+
+  wb_metrics_gauge_set (self->metrics, "waybill_db_up", db_ok ? 1 : 0, NULL);
+  body = readiness_body (reason == NULL, db_ok ? "ok" : "unreachable", "ok",
+                         bus_ok ? "ok" : "not ready", reason);
+  wb_http_request_respond_json (check->request, reason ? SOUP_STATUS_SERVICE_UNAVAILABLE : SOUP_STATUS_OK, body);
+
+  g_object_unref (check->message);
+  g_object_unref (check->daemon);
+  g_free (check);
+}
+
+/* 200 only while the database answers right now, migrations are applied and
+ * the bus is ready; the answer names what is missing otherwise. */
+static void
+handle_readyz (WbHttpRequest *request,
+               gpointer       user_data)
+{
+  WbDaemon *self = user_data;
+  ReadyCheck *check;
+
+  if (!self->migrated || self->pool == NULL)
+    {
+      g_autoptr(JsonNode) body = readiness_body (FALSE, self->pool ? "ok" : "starting", "pending", "ok",
+                                                 self->start_problem ? self->start_problem : "starting up");
+
+      wb_http_request_respond_json (request, SOUP_STATUS_SERVICE_UNAVAILABLE, body);
+      return;
+    }
+
+  check = g_new0 (ReadyCheck, 1);
+  check->daemon = g_object_ref (self);
+  check->request = request;
+  check->message = g_object_ref (G_OBJECT (wb_http_request_get_message (request)));
+  wb_http_request_pause (request);
+  wb_db_pool_ping_async (self->pool, NULL, on_ready_ping, check);
+}
+
+/* Who the caller is, as the server sees it: lets a client check its token. */
+static void
+handle_whoami (WbHttpRequest *request,
+               gpointer       user_data)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) body = NULL;
+  const char *subject = wb_http_request_get_subject (request);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "role");
+  json_builder_add_string_value (builder, wb_role_to_string (wb_http_request_get_role (request)));
+  json_builder_set_member_name (builder, "subject");
+  if (subject)
+    json_builder_add_string_value (builder, subject);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "requestId");
+  json_builder_add_string_value (builder, wb_http_request_get_id (request));
+  json_builder_end_object (builder);
+  body = json_builder_get_root (builder);
+  wb_http_request_respond_json (request, SOUP_STATUS_OK, body);
+}
+
+static void
+handle_metrics (WbHttpRequest *request,
+                gpointer       user_data)
+{
+  WbDaemon *self = user_data;
+  char *text = wb_metrics_render (self->metrics);
+  g_autoptr(GBytes) body = g_bytes_new_take (text, strlen (text));
+
+  wb_http_request_respond (request, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", body);
+}
+
+static void
+add_counter_delta (WbMetrics  *metrics,
+                   const char *name,
+                   guint64     now,
+                   guint64    *last)
+{
+  if (now > *last)
+    wb_metrics_counter_add (metrics, name, (double) (now - *last), NULL);
+  *last = now;
+}
+
+static void
+collect_pool_metrics (WbMetrics *metrics,
+                      gpointer   user_data)
+{
+  WbDaemon *self = user_data;
+  WbDbPoolStats stats = { 0 };
+
+  if (self->pool != NULL)
+    wb_db_pool_get_stats (self->pool, &stats);
+  wb_metrics_gauge_set (metrics, "waybill_db_pool_connections", stats.size, "state", "max", NULL);
+  wb_metrics_gauge_set (metrics, "waybill_db_pool_connections", stats.open, "state", "open", NULL);
+  wb_metrics_gauge_set (metrics, "waybill_db_pool_connections", stats.in_use, "state", "in_use", NULL);
+  wb_metrics_gauge_set (metrics, "waybill_db_pool_waiting", stats.waiting, NULL);
+  add_counter_delta (metrics, "waybill_db_connects_total", stats.connects_total, &self->last_stats.connects_total);
+  add_counter_delta (metrics, "waybill_db_connect_failures_total", stats.connect_failures_total,
+                     &self->last_stats.connect_failures_total);
+  add_counter_delta (metrics, "waybill_db_queries_total", stats.queries_total, &self->last_stats.queries_total);
+  add_counter_delta (metrics, "waybill_db_query_errors_total", stats.query_errors_total,
+                     &self->last_stats.query_errors_total);
+}
+
+static void
+declare_metrics (WbDaemon *self)
+{
+  WbMetrics *m = self->metrics;
+
+  wb_metrics_declare (m, "waybill_up", WB_METRIC_GAUGE, "1 while the daemon runs.", NULL, 0);
+  wb_metrics_declare (m, "waybill_ready", WB_METRIC_GAUGE, "1 once startup finished and until shutdown.", NULL, 0);
+  wb_metrics_declare (m, "waybill_db_up", WB_METRIC_GAUGE, "1 if the last database check succeeded.", NULL, 0);
+  wb_metrics_declare (m, "waybill_db_pool_connections", WB_METRIC_GAUGE,
+                      "Database pool connections: the maximum, open and in use.", NULL, 0);
+  wb_metrics_declare (m, "waybill_db_pool_waiting", WB_METRIC_GAUGE,
+                      "Database jobs waiting for a pool connection.", NULL, 0);
+  wb_metrics_declare (m, "waybill_db_connects_total", WB_METRIC_COUNTER, "Database connections opened.", NULL, 0);
+  wb_metrics_declare (m, "waybill_db_connect_failures_total", WB_METRIC_COUNTER,
+                      "Database connection attempts that failed.", NULL, 0);
+  wb_metrics_declare (m, "waybill_db_queries_total", WB_METRIC_COUNTER, "Database statements run.", NULL, 0);
+  wb_metrics_declare (m, "waybill_db_query_errors_total", WB_METRIC_COUNTER,
+                      "Database statements that failed.", NULL, 0);
+  wb_metrics_gauge_set (m, "waybill_up", 1, NULL);
+  wb_metrics_gauge_set (m, "waybill_ready", 0, NULL);
+  wb_metrics_gauge_set (m, "waybill_db_up", 0, NULL);
+  wb_metrics_add_process_collector (m);
+  wb_metrics_add_collector (m, collect_pool_metrics, self, NULL);
+}
+
+/* ---- startup ------------------------------------------------------------ */
+
+static void
+became_ready (WbDaemon *self)
+{
+  self->migrated = TRUE;
+  set_start_problem (self, NULL);
+  wb_metrics_gauge_set (self->metrics, "waybill_ready", 1, NULL);
+  wb_metrics_gauge_set (self->metrics, "waybill_db_up", 1, NULL);
+  g_message ("Ready in %.0f ms (schema version %d)",
+             (g_get_monotonic_time () - self->started_us) / 1000.0, wb_migrations_latest_version ());
+}
+
+static gpointer
+migrate_in_thread (PGconn        *conn,
+                   gpointer       user_data,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  guint applied = 0;
+
+  if (!wb_migrations_apply (conn, &applied, error))
+    return NULL;
+  return GUINT_TO_POINTER (applied + 1);
+}
+
+static gboolean
+retry_database (gpointer data)
+{
+  connect_database (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The database may be late (a server still booting, a network blip): keep
+ * trying with back-off, and say why in /readyz meanwhile. Schema faults are
+ * not transient: they stop the daemon. */
+static void
+on_migrated (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  g_autoptr(WbDaemon) self = data;
+  g_autoptr(GError) error = NULL;
+  gpointer applied = wb_db_pool_run_finish (WB_DB_POOL (source), result, &error);
+
+  if (self->phase == PHASE_STOPPING)
+    return;
+  if (applied != NULL)
+    {
+      if (GPOINTER_TO_UINT (applied) > 1)
+        g_message ("Applied %u schema migrations", GPOINTER_TO_UINT (applied) - 1);
+      became_ready (self);
+      return;
+    }
+  if (g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_SCHEMA_TOO_NEW)
+      || g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_MIGRATION))
+    {
+      fail (self, WB_EXIT_FATAL, "Cannot use this database: %s", error->message);
+      return;
+    }
+
+  self->db_retry_ms = self->db_retry_ms ? MIN (self->db_retry_ms * 2, DB_RETRY_MAX_MS) : 250;
+  g_warning ("Database not available (%s); retrying in %u ms", error->message, self->db_retry_ms);
+  set_start_problem (self, error->message);
+  g_timeout_add (self->db_retry_ms, retry_database, self);
+}
+
+static void
+connect_database (WbDaemon *self)
+{
+  if (self->phase == PHASE_STOPPING)
+    return;
+  wb_db_pool_run_async (self->pool, migrate_in_thread, NULL, NULL, NULL,
+                        self->cancellable, on_migrated, g_object_ref (self));
+}
+
+static void
+open_pool (WbDaemon   *self,
+           const char *conninfo)
+{
+  self->pool = wb_db_pool_new (conninfo, wb_config_get_int (self->config, "database.pool-size"));
+  connect_database (self);
+}
+
+static void
+on_cluster_started (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  g_autoptr(WbDaemon) self = data;
+  g_autoptr(GError) error = NULL;
+  WbEmbeddedPostgres *cluster = WB_EMBEDDED_POSTGRES (source);
+
+  if (!wb_embedded_postgres_start_finish (cluster, result, &error))
+    {
+      if (self->phase != PHASE_STOPPING)
+        fail (self, WB_EXIT_FATAL, "The embedded PostgreSQL did not start: %s", error->message);
+      return;
+    }
+  g_message ("Embedded PostgreSQL %s in %s", wb_embedded_postgres_get_created (cluster) ? "created" : "started",
+             wb_embedded_postgres_get_data_dir (cluster));
+  if (self->phase == PHASE_STOPPING)
+    return;
+  open_pool (self, wb_embedded_postgres_get_conninfo (cluster));
+}
+
+static char *
+default_state_dir (void)
+{
+  /* Root's home is private, and the cluster runs as the postgres user, who
+   * must reach its directory: system daemons keep state in /var/lib. */
+  if (geteuid () == 0 && g_getenv ("XDG_STATE_HOME") == NULL)
+    return g_strdup ("/var/lib/waybill");
+  return g_build_filename (g_get_user_state_dir (), "waybill", NULL);
+}
+
+static void
+start_database (WbDaemon *self)
+{
+  const char *dsn = wb_config_get_string (self->config, "database.dsn");
+  g_autofree char *state_dir = NULL;
+
+  if (*dsn != '\0')
+    {
+      open_pool (self, dsn);
+      return;
+    }
+
+  state_dir = g_strdup (wb_config_get_string (self->config, "daemon.state-dir"));
+  if (*state_dir == '\0')
+    {
+      g_free (state_dir);
+      state_dir = default_state_dir ();
+    }
+  self->cluster = wb_embedded_postgres_new (state_dir);
+  wb_embedded_postgres_start_async (self->cluster, self->cancellable, on_cluster_started, g_object_ref (self));
+}
+
+static void
+add_routes (WbDaemon *self)
+{
+  wb_http_server_add_route (self->http, "GET", "/healthz", WB_ROLE_NONE, handle_healthz, self);
+  wb_http_server_add_route (self->http, "GET", "/readyz", WB_ROLE_NONE, handle_readyz, self);
+  wb_http_server_add_route (self->http, "GET", "/metrics", WB_ROLE_NONE, handle_metrics, self);
+  wb_http_server_add_route (self->http, "GET", "/whoami", WB_ROLE_VIEWER, handle_whoami, self);
+}
+
+static gboolean
+start_http (WbDaemon  *self,
+            GError   **error)
+{
+  WbHttpLimits limits = {
+    .max_body_size = wb_config_get_int (self->config, "server.max-body-size"),
+    .max_header_count = wb_config_get_int (self->config, "server.max-header-count"),
+    .max_header_size = wb_config_get_int (self->config, "server.max-header-size"),
+    .idle_timeout_ms = wb_config_get_int (self->config, "server.idle-timeout"),
+    .max_connections = wb_config_get_int (self->config, "server.max-connections"),
+    .max_connections_per_peer = wb_config_get_int (self->config, "server.max-connections-per-peer"),
+  };
+  const char *address = wb_config_get_string (self->config, "server.address");
+  const char *secret = wb_config_get_string (self->config, "auth.hs256-secret");
+
+  self->http = wb_http_server_new (self->metrics, &limits);
+  if (*secret != '\0')
+    {
+      g_autoptr(GBytes) key = g_bytes_new (secret, strlen (secret));
+
+      wb_http_server_set_auth_secret (self->http, key);
+    }
+  add_routes (self);
+  if (!wb_http_server_listen (self->http, address, wb_config_get_int (self->config, "server.port"), error))
+    return FALSE;
+  g_message ("Listening on http://%s:%u", address, wb_http_server_get_port (self->http));
+  if (*secret == '\0')
+    g_warning ("AUTH_HS256SECRET is not set: serving without authentication, on loopback only");
+  return TRUE;
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+static void
+finish_shutdown (WbDaemon *self)
+{
+  g_main_loop_quit (self->loop);
+}
+
+static void
+stop_cluster_in_thread (GTask        *task,
+                        gpointer      source_object,
+                        gpointer      task_data,
+                        GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_embedded_postgres_stop (WB_EMBEDDED_POSTGRES (source_object), &error))
+    g_warning ("Could not stop the embedded PostgreSQL: %s", error->message);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_cluster_stopped (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  WbDaemon *self = data;
+
+  g_message ("Embedded PostgreSQL stopped");
+  finish_shutdown (self);
+}
+
+static void
+close_storage (WbDaemon *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->pool)
+    wb_db_pool_close (self->pool);
+  if (self->cluster == NULL)
+    {
+      finish_shutdown (self);
+      return;
+    }
+  /* pg_ctl stop blocks; a second signal must still be heard meanwhile. */
+  task = g_task_new (self->cluster, NULL, on_cluster_stopped, self);
+  g_task_run_in_thread (task, stop_cluster_in_thread);
+}
+
+static void
+on_bus_flushed (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  WbDaemon *self = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_bus_flush_finish (WB_BUS (source), result, &error))
+    g_warning ("Messages still queued on the bus at shutdown: %s", error->message);
+  wb_bus_close (self->bus);
+  close_storage (self);
+}
+
+static gboolean
+flush_timeout (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+wait_for_requests (gpointer data)
+{
+  WbDaemon *self = data;
+  g_autoptr(GCancellable) flush_cancellable = NULL;
+  gint64 left_ms;
+
+  if (wb_http_server_get_in_flight (self->http) > 0 && g_get_monotonic_time () < self->shutdown_deadline_us)
+    return G_SOURCE_CONTINUE;
+  if (wb_http_server_get_in_flight (self->http) > 0)
+    g_warning ("%u requests still in flight at the shutdown deadline", wb_http_server_get_in_flight (self->http));
+  wb_http_server_disconnect (self->http);
+
+  flush_cancellable = g_cancellable_new ();
+  left_ms = MAX (100, (self->shutdown_deadline_us - g_get_monotonic_time ()) / 1000);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, left_ms, flush_timeout, g_object_ref (flush_cancellable), g_object_unref);
+  wb_bus_flush_async (self->bus, flush_cancellable, on_bus_flushed, self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+begin_shutdown (WbDaemon *self)
+{
+  if (self->phase == PHASE_STOPPING)
+    return;
+  self->phase = PHASE_STOPPING;
+  wb_metrics_gauge_set (self->metrics, "waybill_ready", 0, NULL);
+  g_cancellable_cancel (self->cancellable);
+  self->shutdown_deadline_us = g_get_monotonic_time ()
+                               + wb_config_get_int (self->config, "server.shutdown-timeout") * 1000;
+  if (self->http == NULL)
+    {
+      close_storage (self);
+      return;
+    }
+  wb_http_server_stop_accepting (self->http);
+  g_timeout_add (20, wait_for_requests, self);
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  WbDaemon *self = data;
+
+  if (++self->signals_seen > 1)
+    {
+      /* The operator insists: no more waiting. */
+      g_printerr ("waybilld: second signal, exiting at once\n");
+      _exit (WB_EXIT_FATAL);
+    }
+  g_message ("Shutting down (a second signal exits at once)");
+  begin_shutdown (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- the object --------------------------------------------------------- */
+
+static void
+wb_daemon_finalize (GObject *object)
+{
+  WbDaemon *self = WB_DAEMON (object);
+
+  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
+    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  g_clear_object (&self->http);
+  g_clear_object (&self->pool);
+  g_clear_object (&self->bus);
+  g_clear_object (&self->cluster);
+  g_clear_object (&self->metrics);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->config);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->start_problem, g_free);
+
+  G_OBJECT_CLASS (wb_daemon_parent_class)->finalize (object);
+}
+
+static void
+wb_daemon_class_init (WbDaemonClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = wb_daemon_finalize;
+}
+
+static void
+wb_daemon_init (WbDaemon *self)
+{
+  self->loop = g_main_loop_new (NULL, FALSE);
+  self->cancellable = g_cancellable_new ();
+  self->metrics = wb_metrics_new ();
+}
+
+WbDaemon *
+wb_daemon_new (WbConfig *config)
+{
+  WbDaemon *self;
+
+  g_return_val_if_fail (WB_IS_CONFIG (config), NULL);
+
+  self = g_object_new (WB_TYPE_DAEMON, NULL);
+  self->config = g_object_ref (config);
+  return self;
+}
+
+/* Checks that need no I/O and would otherwise leave the daemon half-started. */
+static gboolean
+check_plan (WbDaemon  *self,
+            GError   **error)
+{
+  const char *address = wb_config_get_string (self->config, "server.address");
+
+  if (*wb_config_get_string (self->config, "auth.hs256-secret") == '\0' && !wb_http_address_is_loopback (address))
+    {
+      g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
+                   "server.address: refusing to listen on %s without authentication; "
+                   "set AUTH_HS256SECRET or listen on 127.0.0.1", address);
+      return FALSE;
+    }
+  if (*wb_config_get_string (self->config, "kafka.brokers") != '\0')
+    {
+      g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
+                   "kafka.brokers: the Kafka bus is not available in this version; "
+                   "unset KAFKA_BROKERS to use the in-process bus");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * wb_daemon_run:
+ *
+ * Runs until SIGINT or SIGTERM (or a fatal fault).
+ *
+ * Returns: the process exit status
+ */
+int
+wb_daemon_run (WbDaemon *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *described = NULL;
+
+  g_return_val_if_fail (WB_IS_DAEMON (self), WB_EXIT_FATAL);
+
+  self->started_us = g_get_monotonic_time ();
+  if (!check_plan (self, &error))
+    {
+      g_printerr ("waybilld: %s\n", error->message);
+      return WB_EXIT_CONFIG;
+    }
+
+  described = wb_config_describe (self->config);
+  g_message ("waybilld %s starting%s%s", PACKAGE_VERSION, wb_config_get_file (self->config) ? " with " : "",
+             wb_config_get_file (self->config) ? wb_config_get_file (self->config) : "");
+  g_debug ("Configuration:\n%s", described);
+
+  self->signal_sources[0] = g_unix_signal_add (SIGINT, on_signal, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGTERM, on_signal, self);
+  declare_metrics (self);
+  self->bus = wb_bus_local_new (wb_config_get_int (self->config, "bus.queue-size"));
+  set_start_problem (self, "the database is starting");
+
+  if (!start_http (self, &error))
+    {
+      g_critical ("Cannot listen on %s:%" G_GINT64_FORMAT ": %s",
+                  wb_config_get_string (self->config, "server.address"),
+                  wb_config_get_int (self->config, "server.port"), error->message);
+      return WB_EXIT_FATAL;
+    }
+  start_database (self);
+
+  g_main_loop_run (self->loop);
+  g_message ("Stopped");
+  return self->exit_status;
+}

@@ -1,0 +1,1009 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The HTTP front of waybilld.
+ *
+ * SoupServer's own documentation warns that it is not hardened against
+ * untrusted clients, so this wrapper watches every new connection (total and
+ * per-address connection caps, an idle timeout on every socket) and checks
+ * every request's headers in an early handler, before any body is read:
+ * header count and size, body size, routing, and the bearer token. Handlers
+ * only ever see requests that passed all of that. */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "wb-http-server.h"
+
+#define JWT_LEEWAY_SECONDS 30
+#define REQUEST_ID_MAX 64
+
+typedef struct
+{
+  char           *method;       /* "GET", … */
+  char          **segments;     /* pattern split on '/', "{name}" captures */
+  char           *pattern;
+  WbRole          min_role;
+  WbHttpHandler   handler;
+  gpointer        user_data;
+} Route;
+
+struct _WbHttpRequest
+{
+  WbHttpServer      *server;     /* not owned */
+  SoupServerMessage *message;    /* not owned: the request lives on it */
+  char              *id;
+  char              *peer;
+  gint64             started_us;
+  Route             *route;
+  GHashTable        *params;
+  GHashTable        *query;
+  WbRole             role;
+  char              *subject;
+  gboolean           paused;
+  gboolean           responded;
+};
+
+typedef struct
+{
+  WbHttpServer *server;         /* weak */
+  char         *peer;
+} ConnectionWatch;
+
+struct _WbHttpServer
+{
+  GObject           parent_instance;
+
+  SoupServer       *soup;
+  WbMetrics        *metrics;
+  WbHttpLimits      limits;
+  GBytes           *auth_secret;
+  GPtrArray        *routes;
+  GHashTable       *connections_per_peer;   /* peer → count */
+  guint             connections;
+  guint             in_flight;
+  guint             port;
+};
+
+G_DEFINE_FINAL_TYPE (WbHttpServer, wb_http_server, G_TYPE_OBJECT)
+
+static const double duration_buckets[] = {
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+static gboolean admit_connection (WbHttpServer      *self,
+                                  SoupServerMessage *message);
+
+static void
+route_free (gpointer data)
+{
+  Route *route = data;
+
+  g_free (route->method);
+  g_free (route->pattern);
+  g_strfreev (route->segments);
+  g_free (route);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void
+request_free (gpointer data)
+{
+  WbHttpRequest *request = data;
+
+  if (request->server != NULL)
+    {
+      request->server->in_flight--;
+      wb_metrics_gauge_set (request->server->metrics, "waybill_http_requests_in_flight",
+                            request->server->in_flight, NULL);
+      g_object_unref (request->server);
+    }
+  g_clear_pointer (&request->params, g_hash_table_unref);
+  g_clear_pointer (&request->query, g_hash_table_unref);
+  g_free (request->id);
+  g_free (request->peer);
+  g_free (request->subject);
+  g_free (request);
+}
+
+static WbHttpRequest *
+request_get (SoupServerMessage *message)
+{
+  return g_object_get_data (G_OBJECT (message), "wb-http-request");
+}
+
+/* A client's own X-Request-Id is kept when it is short and plain, so one id
+ * can follow a call through a proxy; anything else gets a fresh id. */
+static char *
+request_id_for (SoupServerMessage *message)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  const char *given = soup_message_headers_get_one (headers, "X-Request-Id");
+
+  if (given != NULL && *given != '\0' && strlen (given) <= REQUEST_ID_MAX)
+    {
+      gboolean plain = TRUE;
+
+      for (const char *p = given; *p && plain; p++)
+        plain = g_ascii_isalnum (*p) || *p == '-' || *p == '_' || *p == '.';
+      if (plain)
+        return g_strdup (given);
+    }
+  return g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
+}
+
+static char *
+peer_of (GSocketAddress *address)
+{
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    return g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+  return g_strdup ("local");
+}
+
+SoupServerMessage *
+wb_http_request_get_message (WbHttpRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return request->message;
+}
+
+const char *
+wb_http_request_get_id (WbHttpRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return request->id;
+}
+
+const char *
+wb_http_request_get_method (WbHttpRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return soup_server_message_get_method (request->message);
+}
+
+const char *
+wb_http_request_get_path (WbHttpRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return g_uri_get_path (soup_server_message_get_uri (request->message));
+}
+
+/**
+ * wb_http_request_get_param:
+ *
+ * Returns: (nullable): the decoded value of the route's "{name}" segment
+ */
+const char *
+wb_http_request_get_param (WbHttpRequest *request,
+                           const char    *name)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return request->params ? g_hash_table_lookup (request->params, name) : NULL;
+}
+
+/**
+ * wb_http_request_get_query:
+ *
+ * Returns: (nullable): the decoded query parameter @name
+ */
+const char *
+wb_http_request_get_query (WbHttpRequest *request,
+                           const char    *name)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+
+  if (request->query == NULL)
+    {
+      const char *query = g_uri_get_query (soup_server_message_get_uri (request->message));
+
+      request->query = query ? g_uri_parse_params (query, -1, "&", G_URI_PARAMS_NONE, NULL) : NULL;
+      if (request->query == NULL)
+        request->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    }
+  return g_hash_table_lookup (request->query, name);
+}
+
+WbRole
+wb_http_request_get_role (WbHttpRequest *request)
+{
+  g_return_val_if_fail (request != NULL, WB_ROLE_NONE);
+  return request->role;
+}
+
+const char *
+wb_http_request_get_subject (WbHttpRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return request->subject;
+}
+
+/**
+ * wb_http_request_get_body:
+ *
+ * Returns: (transfer full): the request body, already bounded by the limits
+ */
+GBytes *
+wb_http_request_get_body (WbHttpRequest *request)
+{
+  g_return_val_if_fail (request != NULL, NULL);
+  return soup_message_body_flatten (soup_server_message_get_request_body (request->message));
+}
+
+void
+wb_http_request_set_header (WbHttpRequest *request,
+                            const char    *name,
+                            const char    *value)
+{
+  g_return_if_fail (request != NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (request->message),
+                                name, value);
+}
+
+/**
+ * wb_http_request_pause:
+ *
+ * For handlers that answer later (after a database round trip). The next
+ * wb_http_request_respond*() call resumes the message.
+ */
+void
+wb_http_request_pause (WbHttpRequest *request)
+{
+  g_return_if_fail (request != NULL);
+  g_return_if_fail (!request->paused && !request->responded);
+
+  request->paused = TRUE;
+  soup_server_message_pause (request->message);
+}
+
+void
+wb_http_request_respond (WbHttpRequest *request,
+                         guint          status,
+                         const char    *content_type,
+                         GBytes        *body)
+{
+  gsize size = 0;
+  const char *data;
+
+  g_return_if_fail (request != NULL);
+  g_return_if_fail (!request->responded);
+
+  request->responded = TRUE;
+  data = body ? g_bytes_get_data (body, &size) : NULL;
+  soup_server_message_set_status (request->message, status, NULL);
+  soup_server_message_set_response (request->message, content_type, SOUP_MEMORY_COPY, data, size);
+  if (request->paused)
+    {
+      request->paused = FALSE;
+      soup_server_message_unpause (request->message);
+    }
+}
+
+void
+wb_http_request_respond_json (WbHttpRequest *request,
+                              guint          status,
+                              JsonNode      *node)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GBytes) body = NULL;
+
+  g_return_if_fail (request != NULL);
+  g_return_if_fail (node != NULL);
+
+  text = json_to_string (node, FALSE);
+  body = g_bytes_new_take (g_strconcat (text, "\n", NULL), strlen (text) + 1);
+  wb_http_request_respond (request, status, "application/json", body);
+}
+
+static JsonNode *
+error_body (const char *code,
+            const char *message)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, message);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+/**
+ * wb_http_request_respond_error:
+ * @code: a stable machine-readable code, e.g. "not_found"
+ *
+ * Answers with the one error shape every client can rely on:
+ * `{"error":{"code":"…","message":"…"}}`.
+ */
+void
+wb_http_request_respond_error (WbHttpRequest *request,
+                               guint          status,
+                               const char    *code,
+                               const char    *format,
+                               ...)
+{
+  g_autofree char *message = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  va_list args;
+
+  g_return_if_fail (request != NULL);
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  node = error_body (code, message);
+  wb_http_request_respond_json (request, status, node);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static gboolean
+route_match (Route       *route,
+             char       **path_segments,
+             GHashTable **out_params)
+{
+  g_autoptr(GHashTable) params = NULL;
+  guint n = g_strv_length (route->segments);
+
+  if (n != g_strv_length (path_segments))
+    return FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const char *want = route->segments[i];
+
+      if (want[0] == '{')
+        {
+          g_autofree char *name = g_strndup (want + 1, strlen (want) - 2);
+          char *value = g_uri_unescape_string (path_segments[i], "/");
+
+          if (value == NULL || *value == '\0')
+            {
+              g_free (value);
+              return FALSE;
+            }
+          if (params == NULL)
+            params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+          g_hash_table_insert (params, g_steal_pointer (&name), value);
+        }
+      else if (!g_str_equal (want, path_segments[i]))
+        return FALSE;
+    }
+  *out_params = g_steal_pointer (&params);
+  return TRUE;
+}
+
+static gboolean
+method_matches (const char *route_method,
+                const char *method)
+{
+  return g_str_equal (route_method, method)
+         || (g_str_equal (route_method, "GET") && g_str_equal (method, "HEAD"));
+}
+
+/* Finds the route for the request; on failure answers 404 or 405. */
+static gboolean
+resolve_route (WbHttpServer  *self,
+               WbHttpRequest *request)
+{
+  const char *method = wb_http_request_get_method (request);
+  g_auto(GStrv) segments = g_strsplit (wb_http_request_get_path (request), "/", -1);
+  g_autoptr(GString) allowed = g_string_new (NULL);
+
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      Route *route = g_ptr_array_index (self->routes, i);
+      GHashTable *params = NULL;
+
+      if (!route_match (route, segments, &params))
+        continue;
+      if (method_matches (route->method, method))
+        {
+          request->route = route;
+          request->params = params;
+          return TRUE;
+        }
+      g_clear_pointer (&params, g_hash_table_unref);
+      g_string_append_printf (allowed, "%s%s", allowed->len ? ", " : "", route->method);
+    }
+
+  if (allowed->len > 0)
+    {
+      wb_http_request_set_header (request, "Allow", allowed->str);
+      wb_http_request_respond_error (request, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed",
+                                     "%s is not allowed here; allowed: %s", method, allowed->str);
+    }
+  else
+    wb_http_request_respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found",
+                                   "No resource at %s", wb_http_request_get_path (request));
+  return FALSE;
+}
+
+/* ---- checks before the body is read ------------------------------------ */
+
+static gboolean
+check_headers (WbHttpServer  *self,
+               WbHttpRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  guint count = 0;
+  guint64 size = 0;
+
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    {
+      count++;
+      size += strlen (name) + strlen (value);
+    }
+
+  if (count > self->limits.max_header_count)
+    {
+      wb_http_request_respond_error (request, 431 /* Request Header Fields Too Large, RFC 6585 */,
+                                     "headers_too_large", "%u request headers; at most %u are accepted",
+                                     count, self->limits.max_header_count);
+      return FALSE;
+    }
+  if (size > self->limits.max_header_size)
+    {
+      wb_http_request_respond_error (request, 431 /* Request Header Fields Too Large, RFC 6585 */,
+                                     "headers_too_large", "Request headers are %" G_GUINT64_FORMAT
+                                     " bytes; at most %" G_GUINT64_FORMAT " are accepted",
+                                     size, self->limits.max_header_size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Bodies must announce their length, so an oversized one is refused before
+ * a byte of it is buffered. */
+static gboolean
+check_body_size (WbHttpServer  *self,
+                 WbHttpRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+  goffset length;
+
+  if (encoding == SOUP_ENCODING_CHUNKED || encoding == SOUP_ENCODING_EOF)
+    {
+      wb_http_request_respond_error (request, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
+                                     "Request bodies need a Content-Length header");
+      return FALSE;
+    }
+  length = soup_message_headers_get_content_length (headers);
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH && (guint64) length > self->limits.max_body_size)
+    {
+      wb_http_request_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                                     "The body is %" G_GOFFSET_FORMAT " bytes; at most %"
+                                     G_GUINT64_FORMAT " are accepted", length, self->limits.max_body_size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+respond_unauthorized (WbHttpRequest *request,
+                      const char    *why)
+{
+  g_autofree char *challenge = NULL;
+  g_autofree char *quoted = g_strescape (why, NULL);
+
+  challenge = g_strdup_printf ("Bearer realm=\"waybill\", error=\"invalid_token\", error_description=\"%s\"",
+                               quoted);
+  wb_http_request_set_header (request, "WWW-Authenticate", challenge);
+  wb_http_request_respond_error (request, SOUP_STATUS_UNAUTHORIZED, "unauthorized", "%s", why);
+}
+
+static gboolean
+check_auth (WbHttpServer  *self,
+            WbHttpRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
+  const char *authorization;
+  g_autoptr(WbJwtClaims) claims = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize secret_len;
+  const guint8 *secret;
+
+  if (request->route->min_role == WB_ROLE_NONE)
+    return TRUE;
+
+  /* Without a secret the daemon only listens on loopback (checked at start)
+   * and every local caller is trusted as an admin. */
+  if (self->auth_secret == NULL)
+    {
+      request->role = WB_ROLE_ADMIN;
+      return TRUE;
+    }
+
+  authorization = soup_message_headers_get_one (headers, "Authorization");
+  if (authorization == NULL)
+    {
+      respond_unauthorized (request, "An Authorization: Bearer token is required");
+      return FALSE;
+    }
+  if (g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0)
+    {
+      respond_unauthorized (request, "Only the Bearer authorization scheme is accepted");
+      return FALSE;
+    }
+
+  secret = g_bytes_get_data (self->auth_secret, &secret_len);
+  claims = wb_jwt_verify (secret, secret_len, authorization + 7,
+                          g_get_real_time () / G_USEC_PER_SEC, JWT_LEEWAY_SECONDS, &error);
+  if (claims == NULL)
+    {
+      respond_unauthorized (request, error->message);
+      return FALSE;
+    }
+  if (claims->role < request->route->min_role)
+    {
+      wb_http_request_respond_error (request, SOUP_STATUS_FORBIDDEN, "forbidden",
+                                     "This needs the %s role; the token has %s",
+                                     wb_role_to_string (request->route->min_role),
+                                     wb_role_to_string (claims->role));
+      return FALSE;
+    }
+  request->role = claims->role;
+  request->subject = g_strdup (claims->subject);
+  return TRUE;
+}
+
+static void
+on_message_finished (SoupServerMessage *message,
+                     WbHttpServer      *self)
+{
+  WbHttpRequest *request = request_get (message);
+  guint status = soup_server_message_get_status (message);
+  double seconds;
+  g_autofree char *status_text = NULL;
+  const char *route;
+
+  if (request == NULL)
+    return;
+
+  seconds = (g_get_monotonic_time () - request->started_us) / (double) G_USEC_PER_SEC;
+  route = request->route ? request->route->pattern : "unmatched";
+  status_text = g_strdup_printf ("%u", status);
+  wb_metrics_counter_add (self->metrics, "waybill_http_requests_total", 1,
+                          "route", route, "method", wb_http_request_get_method (request),
+                          "status", status_text, NULL);
+  wb_metrics_histogram_observe (self->metrics, "waybill_http_request_duration_seconds", seconds,
+                                "route", route, NULL);
+
+  /* g_log_structured() wants MESSAGE last. */
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "REQUEST_ID", request->id ? request->id : "-",
+                    "PEER", request->peer ? request->peer : "-",
+                    "HTTP_STATUS", status_text,
+                    "MESSAGE", "%s %s %u %.1f ms", wb_http_request_get_method (request),
+                    wb_http_request_get_path (request), status, seconds * 1000);
+}
+
+static void
+on_request_started (SoupServer        *soup,
+                    SoupServerMessage *message,
+                    WbHttpServer      *self)
+{
+  WbHttpRequest *request;
+
+  if (!admit_connection (self, message))
+    return;
+
+  request = g_new0 (WbHttpRequest, 1);
+  request->server = g_object_ref (self);
+  request->message = message;
+  request->started_us = g_get_monotonic_time ();
+  self->in_flight++;
+  wb_metrics_gauge_set (self->metrics, "waybill_http_requests_in_flight", self->in_flight, NULL);
+  g_object_set_data_full (G_OBJECT (message), "wb-http-request", request, request_free);
+  g_signal_connect_object (message, "finished", G_CALLBACK (on_message_finished), self, 0);
+}
+
+/* Runs once the headers are in and before any body is read: a request that
+ * fails here never costs more than its headers. */
+static void
+early_handler (SoupServer        *soup,
+               SoupServerMessage *message,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  WbHttpServer *self = user_data;
+  WbHttpRequest *request = request_get (message);
+
+  if (request == NULL)
+    {
+      soup_server_message_set_status (message, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      return;
+    }
+  request->id = request_id_for (message);
+  request->peer = peer_of (soup_server_message_get_remote_address (message));
+  wb_http_request_set_header (request, "X-Request-Id", request->id);
+
+  /* libsoup 3.2 never notices a client hanging up an idle keep-alive
+   * connection: the socket stays in CLOSE-WAIT for the life of the process
+   * (see docs/operations.md). Closing after every answer is the only way
+   * not to leak a descriptor per client; it also means a refused body is
+   * never read. */
+  wb_http_request_set_header (request, "Connection", "close");
+
+  if (!check_headers (self, request) || !resolve_route (self, request)
+      || !check_body_size (self, request))
+    return;
+  check_auth (self, request);
+}
+
+static void
+main_handler (SoupServer        *soup,
+              SoupServerMessage *message,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  WbHttpRequest *request = request_get (message);
+
+  if (request == NULL || request->route == NULL || request->responded)
+    return;
+  request->route->handler (request, request->route->user_data);
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void
+connection_watch_free (gpointer data)
+{
+  ConnectionWatch *watch = data;
+
+  g_clear_weak_pointer (&watch->server);
+  g_free (watch->peer);
+  g_free (watch);
+}
+
+static void
+update_connection_gauge (WbHttpServer *self)
+{
+  wb_metrics_gauge_set (self->metrics, "waybill_http_connections_open", self->connections, NULL);
+}
+
+/* Runs once per admitted connection, when the message that admitted it goes
+ * away: with one request per connection (see early_handler) that is the end
+ * of the connection. libsoup 3.2 keeps its GSocket objects alive after the
+ * descriptor is closed, so a weak reference on the socket would never fire. */
+static void
+release_connection (gpointer  data,
+                    GClosure *closure)
+{
+  ConnectionWatch *watch = data;
+  WbHttpServer *self = watch->server;
+
+  if (self != NULL)
+    {
+      guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections_per_peer, watch->peer));
+
+      if (count <= 1)
+        g_hash_table_remove (self->connections_per_peer, watch->peer);
+      else
+        g_hash_table_insert (self->connections_per_peer, g_strdup (watch->peer), GUINT_TO_POINTER (count - 1));
+      self->connections--;
+      update_connection_gauge (self);
+    }
+  connection_watch_free (watch);
+}
+
+static void
+on_disconnected (SoupServerMessage *message,
+                 gpointer           data)
+{
+  /* The slot is released by release_connection() when this handler goes. */
+  g_signal_handlers_disconnect_by_func (message, on_disconnected, data);
+}
+
+/* Refuses with a complete HTTP answer, so the client sees why, then shuts
+ * the socket down: libsoup reads end-of-stream and drops the connection. The
+ * answer is small and the socket fresh, so a non-blocking send suffices. */
+static void
+refuse_connection (WbHttpServer *self,
+                   GSocket      *socket,
+                   const char   *reason,
+                   const char   *message)
+{
+  g_autoptr(JsonNode) node = error_body ("too_many_connections", message);
+  g_autofree char *body = json_to_string (node, FALSE);
+  g_autofree char *answer = NULL;
+
+  answer = g_strdup_printf ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                            "Retry-After: 1\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                            strlen (body), body);
+  (void) g_socket_send_with_blocking (socket, answer, strlen (answer), FALSE, NULL, NULL);
+  (void) g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  wb_metrics_counter_add (self->metrics, "waybill_http_connections_rejected_total", 1,
+                          "reason", reason, NULL);
+}
+
+/* SoupServer starts reading a connection's first request as soon as it
+ * accepts it, so the first request-started of a socket is its accept: the
+ * place to apply the connection limits and the idle timeout. Returns FALSE
+ * when the connection was refused. */
+static gboolean
+admit_connection (WbHttpServer      *self,
+                  SoupServerMessage *message)
+{
+  GSocket *socket = soup_server_message_get_socket (message);
+  g_autofree char *peer = NULL;
+  ConnectionWatch *watch;
+  guint per_peer;
+
+  if (socket == NULL || g_object_get_data (G_OBJECT (socket), "wb-admitted") != NULL)
+    return TRUE;
+  g_object_set_data (G_OBJECT (socket), "wb-admitted", GINT_TO_POINTER (1));
+
+  peer = peer_of (soup_server_message_get_remote_address (message));
+  per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections_per_peer, peer));
+  if (self->connections >= self->limits.max_connections)
+    {
+      refuse_connection (self, socket, "total", "The server has too many open connections");
+      return FALSE;
+    }
+  if (per_peer >= self->limits.max_connections_per_peer)
+    {
+      refuse_connection (self, socket, "per_peer", "Too many open connections from this address");
+      return FALSE;
+    }
+
+  /* A socket timeout also bounds the waits of non-blocking I/O on it, so an
+   * idle or stalled client is dropped after idle_timeout. */
+  g_socket_set_timeout (socket, MAX (1, self->limits.idle_timeout_ms / 1000));
+
+  watch = g_new0 (ConnectionWatch, 1);
+  g_set_weak_pointer (&watch->server, self);
+  watch->peer = g_strdup (peer);
+  g_signal_connect_data (message, "disconnected", G_CALLBACK (on_disconnected), watch,
+                         release_connection, 0);
+  g_hash_table_insert (self->connections_per_peer, g_steal_pointer (&peer), GUINT_TO_POINTER (per_peer + 1));
+  self->connections++;
+  update_connection_gauge (self);
+  return TRUE;
+}
+
+/* ---- the server --------------------------------------------------------- */
+
+static void
+wb_http_server_dispose (GObject *object)
+{
+  WbHttpServer *self = WB_HTTP_SERVER (object);
+
+  if (self->soup)
+    soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup);
+
+  G_OBJECT_CLASS (wb_http_server_parent_class)->dispose (object);
+}
+
+static void
+wb_http_server_finalize (GObject *object)
+{
+  WbHttpServer *self = WB_HTTP_SERVER (object);
+
+  g_clear_object (&self->metrics);
+  g_clear_pointer (&self->auth_secret, g_bytes_unref);
+  g_clear_pointer (&self->routes, g_ptr_array_unref);
+  g_clear_pointer (&self->connections_per_peer, g_hash_table_unref);
+
+  G_OBJECT_CLASS (wb_http_server_parent_class)->finalize (object);
+}
+
+static void
+wb_http_server_class_init (WbHttpServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = wb_http_server_dispose;
+  object_class->finalize = wb_http_server_finalize;
+}
+
+static void
+wb_http_server_init (WbHttpServer *self)
+{
+  self->routes = g_ptr_array_new_with_free_func (route_free);
+  self->connections_per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->soup = soup_server_new ("server-header", "waybilld/" PACKAGE_VERSION " ", NULL);
+  g_signal_connect_object (self->soup, "request-started", G_CALLBACK (on_request_started), self, 0);
+  soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
+  soup_server_add_handler (self->soup, NULL, main_handler, self, NULL);
+}
+
+static void
+declare_metrics (WbMetrics *metrics)
+{
+  wb_metrics_declare (metrics, "waybill_http_requests_total", WB_METRIC_COUNTER,
+                      "HTTP requests answered, by route pattern, method and status.", NULL, 0);
+  wb_metrics_declare (metrics, "waybill_http_request_duration_seconds", WB_METRIC_HISTOGRAM,
+                      "Time from request start to the answer being sent, by route pattern.",
+                      duration_buckets, G_N_ELEMENTS (duration_buckets));
+  wb_metrics_declare (metrics, "waybill_http_requests_in_flight", WB_METRIC_GAUGE,
+                      "HTTP requests being processed.", NULL, 0);
+  wb_metrics_declare (metrics, "waybill_http_connections_open", WB_METRIC_GAUGE,
+                      "Open HTTP client connections.", NULL, 0);
+  wb_metrics_declare (metrics, "waybill_http_connections_rejected_total", WB_METRIC_COUNTER,
+                      "Connections refused by a connection limit, by limit.", NULL, 0);
+  wb_metrics_gauge_set (metrics, "waybill_http_requests_in_flight", 0, NULL);
+  wb_metrics_gauge_set (metrics, "waybill_http_connections_open", 0, NULL);
+}
+
+/**
+ * wb_http_server_new:
+ * @metrics: where request figures go
+ * @limits: the hardening limits
+ *
+ * Returns: (transfer full): a server with no routes, not yet listening
+ */
+WbHttpServer *
+wb_http_server_new (WbMetrics          *metrics,
+                    const WbHttpLimits *limits)
+{
+  WbHttpServer *self;
+
+  g_return_val_if_fail (WB_IS_METRICS (metrics), NULL);
+  g_return_val_if_fail (limits != NULL, NULL);
+
+  self = g_object_new (WB_TYPE_HTTP_SERVER, NULL);
+  self->metrics = g_object_ref (metrics);
+  self->limits = *limits;
+  declare_metrics (metrics);
+  return self;
+}
+
+/**
+ * wb_http_server_set_auth_secret:
+ * @secret: (nullable): the HS256 key; %NULL serves without authentication
+ */
+void
+wb_http_server_set_auth_secret (WbHttpServer *self,
+                                GBytes       *secret)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+
+  g_clear_pointer (&self->auth_secret, g_bytes_unref);
+  self->auth_secret = secret ? g_bytes_ref (secret) : NULL;
+}
+
+/**
+ * wb_http_server_add_route:
+ * @pattern: an absolute path whose "{name}" segments capture parameters
+ * @min_role: the least role allowed, or %WB_ROLE_NONE for a public route
+ */
+void
+wb_http_server_add_route (WbHttpServer  *self,
+                          const char    *method,
+                          const char    *pattern,
+                          WbRole         min_role,
+                          WbHttpHandler  handler,
+                          gpointer       user_data)
+{
+  Route *route;
+
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (pattern != NULL && pattern[0] == '/');
+  g_return_if_fail (handler != NULL);
+
+  route = g_new0 (Route, 1);
+  route->method = g_strdup (method);
+  route->pattern = g_strdup (pattern);
+  route->segments = g_strsplit (pattern, "/", -1);
+  route->min_role = min_role;
+  route->handler = handler;
+  route->user_data = user_data;
+  g_ptr_array_add (self->routes, route);
+}
+
+/**
+ * wb_http_address_is_loopback:
+ *
+ * Returns: whether @address only reaches this machine
+ */
+gboolean
+wb_http_address_is_loopback (const char *address)
+{
+  g_autoptr(GInetAddress) inet = NULL;
+
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  if (g_str_equal (address, "localhost"))
+    return TRUE;
+  inet = g_inet_address_new_from_string (address);
+  return inet != NULL && g_inet_address_get_is_loopback (inet);
+}
+
+static guint
+first_port (SoupServer *soup)
+{
+  GSList *uris = soup_server_get_uris (soup);
+  guint port = uris ? g_uri_get_port (uris->data) : 0;
+
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+/**
+ * wb_http_server_listen:
+ * @address: an IP address, "localhost", or "*" (also "0.0.0.0", "::") for all
+ * @port: the TCP port, 0 for any free one (see wb_http_server_get_port())
+ */
+gboolean
+wb_http_server_listen (WbHttpServer  *self,
+                       const char    *address,
+                       guint          port,
+                       GError       **error)
+{
+  g_autoptr(GInetAddress) inet = NULL;
+  g_autoptr(GSocketAddress) wanted = NULL;
+
+  g_return_val_if_fail (WB_IS_HTTP_SERVER (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  if (g_str_equal (address, "*") || g_str_equal (address, "0.0.0.0") || g_str_equal (address, "::"))
+    {
+      if (!soup_server_listen_all (self->soup, port, 0, error))
+        return FALSE;
+      self->port = first_port (self->soup);
+      return TRUE;
+    }
+
+  inet = g_str_equal (address, "localhost") ? g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)
+                                              : g_inet_address_new_from_string (address);
+  if (inet == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not an IP address", address);
+      return FALSE;
+    }
+  wanted = g_inet_socket_address_new (inet, port);
+  if (!soup_server_listen (self->soup, wanted, 0, error))
+    return FALSE;
+  self->port = first_port (self->soup);
+  return TRUE;
+}
+
+guint
+wb_http_server_get_port (WbHttpServer *self)
+{
+  g_return_val_if_fail (WB_IS_HTTP_SERVER (self), 0);
+  return self->port;
+}
+
+/* Stops taking new connections; requests in flight go on. */
+void
+wb_http_server_stop_accepting (WbHttpServer *self)
+{
+  GSList *listeners;
+
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+
+  listeners = soup_server_get_listeners (self->soup);
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    g_socket_close (l->data, NULL);
+  g_slist_free (listeners);
+}
+
+guint
+wb_http_server_get_in_flight (WbHttpServer *self)
+{
+  g_return_val_if_fail (WB_IS_HTTP_SERVER (self), 0);
+  return self->in_flight;
+}
+
+void
+wb_http_server_disconnect (WbHttpServer *self)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+
+  soup_server_disconnect (self->soup);
+}

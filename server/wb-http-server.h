@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "wb-jwt.h"
+#include "wb-metrics.h"
+
+G_BEGIN_DECLS
+
+/* Limits that SoupServer itself does not enforce; see docs/operations.md. */
+typedef struct
+{
+  guint64 max_body_size;
+  guint   max_header_count;
+  guint64 max_header_size;
+  guint   idle_timeout_ms;
+  guint   max_connections;
+  guint   max_connections_per_peer;
+} WbHttpLimits;
+
+typedef struct _WbHttpRequest WbHttpRequest;
+
+typedef void (*WbHttpHandler) (WbHttpRequest *request,
+                               gpointer       user_data);
+
+#define WB_TYPE_HTTP_SERVER (wb_http_server_get_type ())
+
+G_DECLARE_FINAL_TYPE (WbHttpServer, wb_http_server, WB, HTTP_SERVER, GObject)
+
+WbHttpServer      *wb_http_server_new              (WbMetrics          *metrics,
+                                                    const WbHttpLimits *limits);
+void               wb_http_server_set_auth_secret  (WbHttpServer       *self,
+                                                    GBytes             *secret);
+void               wb_http_server_add_route        (WbHttpServer       *self,
+                                                    const char         *method,
+                                                    const char         *pattern,
+                                                    WbRole              min_role,
+                                                    WbHttpHandler       handler,
+                                                    gpointer            user_data);
+gboolean           wb_http_server_listen           (WbHttpServer       *self,
+                                                    const char         *address,
+                                                    guint               port,
+                                                    GError            **error);
+guint              wb_http_server_get_port         (WbHttpServer       *self);
+void               wb_http_server_stop_accepting   (WbHttpServer       *self);
+guint              wb_http_server_get_in_flight    (WbHttpServer       *self);
+void               wb_http_server_disconnect       (WbHttpServer       *self);
+gboolean           wb_http_address_is_loopback     (const char         *address);
+
+SoupServerMessage *wb_http_request_get_message     (WbHttpRequest      *request);
+const char        *wb_http_request_get_id          (WbHttpRequest      *request);
+const char        *wb_http_request_get_method      (WbHttpRequest      *request);
+const char        *wb_http_request_get_path        (WbHttpRequest      *request);
+const char        *wb_http_request_get_param       (WbHttpRequest      *request,
+                                                    const char         *name);
+const char        *wb_http_request_get_query       (WbHttpRequest      *request,
+                                                    const char         *name);
+WbRole             wb_http_request_get_role        (WbHttpRequest      *request);
+const char        *wb_http_request_get_subject     (WbHttpRequest      *request);
+GBytes            *wb_http_request_get_body        (WbHttpRequest      *request);
+void               wb_http_request_set_header      (WbHttpRequest      *request,
+                                                    const char         *name,
+                                                    const char         *value);
+void               wb_http_request_pause           (WbHttpRequest      *request);
+void               wb_http_request_respond         (WbHttpRequest      *request,
+                                                    guint               status,
+                                                    const char         *content_type,
+                                                    GBytes             *body);
+void               wb_http_request_respond_json    (WbHttpRequest      *request,
+                                                    guint               status,
+                                                    JsonNode           *node);
+void               wb_http_request_respond_error   (WbHttpRequest      *request,
+                                                    guint               status,
+                                                    const char         *code,
+                                                    const char         *format,
+                                                    ...) G_GNUC_PRINTF (4, 5);
+
+G_END_DECLS
