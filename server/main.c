@@ -96,6 +96,10 @@ main (int   argc,
   args = g_strdupv (argv);
   env = g_get_environ ();
   config = wb_config_new ();
+  wb_config_set_summary (config, _("Runs the Waybill daemon.\n\n"
+                                   "  waybilld [OPTION…]                       run the daemon\n"
+                                   "  waybilld token --role ROLE [--ttl 8h]    print a bearer token signed with auth.hs256-secret\n\n"
+                                   "Exit status: 0 clean stop, 1 fault at run time, 2 invalid configuration."));
   wb_config_add_option_entries (config, token_entries);
   if (!wb_config_load (config, &args, (const char * const *) env, &error))
     {

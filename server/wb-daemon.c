@@ -49,7 +49,6 @@ struct _WbDaemon
   guint               signal_sources[2];
   guint               signals_seen;
   int                 exit_status;
-  WbDbPoolStats       last_stats;        /* for turning pool totals into counter increments */
 };
 
 G_DEFINE_FINAL_TYPE (WbDaemon, wb_daemon, G_TYPE_OBJECT)
@@ -189,7 +188,7 @@ handle_readyz (WbHttpRequest *request,
 
   if (!self->migrated || self->pool == NULL)
     {
-      g_autoptr(JsonNode) body = readiness_body (FALSE, self->pool ? "ok" : "starting", "pending", "ok",
+      g_autoptr(JsonNode) body = readiness_body (FALSE, self->pool ? "connecting" : "starting", "pending", "ok",
                                                  self->start_problem ? self->start_problem : "starting up");
 
       wb_http_request_respond_json (request, SOUP_STATUS_SERVICE_UNAVAILABLE, body);
@@ -240,17 +239,6 @@ handle_metrics (WbHttpRequest *request,
 }
 
 static void
-add_counter_delta (WbMetrics  *metrics,
-                   const char *name,
-                   guint64     now,
-                   guint64    *last)
-{
-  if (now > *last)
-    wb_metrics_counter_add (metrics, name, (double) (now - *last), NULL);
-  *last = now;
-}
-
-static void
 collect_pool_metrics (WbMetrics *metrics,
                       gpointer   user_data)
 {
@@ -263,12 +251,10 @@ collect_pool_metrics (WbMetrics *metrics,
   wb_metrics_gauge_set (metrics, "waybill_db_pool_connections", stats.open, "state", "open", NULL);
   wb_metrics_gauge_set (metrics, "waybill_db_pool_connections", stats.in_use, "state", "in_use", NULL);
   wb_metrics_gauge_set (metrics, "waybill_db_pool_waiting", stats.waiting, NULL);
-  add_counter_delta (metrics, "waybill_db_connects_total", stats.connects_total, &self->last_stats.connects_total);
-  add_counter_delta (metrics, "waybill_db_connect_failures_total", stats.connect_failures_total,
-                     &self->last_stats.connect_failures_total);
-  add_counter_delta (metrics, "waybill_db_queries_total", stats.queries_total, &self->last_stats.queries_total);
-  add_counter_delta (metrics, "waybill_db_query_errors_total", stats.query_errors_total,
-                     &self->last_stats.query_errors_total);
+  wb_metrics_counter_set (metrics, "waybill_db_connects_total", stats.connects_total, NULL);
+  wb_metrics_counter_set (metrics, "waybill_db_connect_failures_total", stats.connect_failures_total, NULL);
+  wb_metrics_counter_set (metrics, "waybill_db_queries_total", stats.queries_total, NULL);
+  wb_metrics_counter_set (metrics, "waybill_db_query_errors_total", stats.query_errors_total, NULL);
 }
 
 static void

@@ -41,6 +41,7 @@ struct _WbHttpRequest
   char              *subject;
   gboolean           paused;
   gboolean           responded;
+  gboolean           counted;     /* in in_flight: its headers have arrived */
 };
 
 typedef struct
@@ -91,13 +92,13 @@ request_free (gpointer data)
 {
   WbHttpRequest *request = data;
 
-  if (request->server != NULL)
+  if (request->counted)
     {
       request->server->in_flight--;
       wb_metrics_gauge_set (request->server->metrics, "waybill_http_requests_in_flight",
                             request->server->in_flight, NULL);
-      g_object_unref (request->server);
     }
+  g_clear_object (&request->server);
   g_clear_pointer (&request->params, g_hash_table_unref);
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_free (request->id);
@@ -600,8 +601,6 @@ on_request_started (SoupServer        *soup,
   request->server = g_object_ref (self);
   request->message = message;
   request->started_us = g_get_monotonic_time ();
-  self->in_flight++;
-  wb_metrics_gauge_set (self->metrics, "waybill_http_requests_in_flight", self->in_flight, NULL);
   g_object_set_data_full (G_OBJECT (message), "wb-http-request", request, request_free);
   g_signal_connect_object (message, "finished", G_CALLBACK (on_message_finished), self, 0);
 }
@@ -623,6 +622,12 @@ early_handler (SoupServer        *soup,
       soup_server_message_set_status (message, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
       return;
     }
+  /* In flight from here: a connection that never sends a request does not
+   * hold up a graceful shutdown; the idle timeout deals with it. */
+  request->counted = TRUE;
+  self->in_flight++;
+  wb_metrics_gauge_set (self->metrics, "waybill_http_requests_in_flight", self->in_flight, NULL);
+  request->started_us = g_get_monotonic_time ();
   request->id = request_id_for (message);
   request->peer = peer_of (soup_server_message_get_remote_address (message));
   wb_http_request_set_header (request, "X-Request-Id", request->id);

@@ -358,6 +358,7 @@ static gpointer
 ack_in_thread (gpointer data)
 {
   wb_bus_batch_ack (data);
+  wb_bus_batch_unref (data);
   return NULL;
 }
 

@@ -478,15 +478,16 @@ test_second_signal_exits_at_once (void)
   Daemon *d = daemon_spawn (env, args);
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) held = NULL;
+  const char *partial = "POST /whoami HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{\"a\"";
   gint64 start;
   int status;
 
   wait_ready (d, 200, 60);
-  /* A request that never completes keeps the first signal's drain waiting. */
+  /* A request whose body never arrives keeps the first signal's drain waiting. */
   held = g_socket_client_connect_to_host (client, "127.0.0.1", daemon_port (d), NULL, NULL);
   g_assert_nonnull (held);
-  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (held)),
-                             "GET /healthz HTTP/1.1\r\nHost: x\r\n", 32, NULL, NULL, NULL);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (held)), partial,
+                             strlen (partial), NULL, NULL, NULL);
   /* Signal only once the daemon holds it (plus the /metrics request itself). */
   for (guint attempt = 0; attempt < 200; attempt++)
     {

@@ -166,7 +166,7 @@ format_json (gint64           real_time_us,
   g_autofree char *time = format_time (real_time_us);
   const char *domain = find_field (fields, n_fields, "GLIB_DOMAIN");
   const char *message = find_field (fields, n_fields, "MESSAGE");
-  char *text;
+  g_autofree char *text = NULL;
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "time");
@@ -193,7 +193,7 @@ format_json (gint64           real_time_us,
 
   root = json_builder_get_root (builder);
   text = json_to_string (root, FALSE);
-  return g_strconcat (g_steal_pointer (&text), "\n", NULL);
+  return g_strconcat (text, "\n", NULL);
 }
 
 char *
