@@ -22,6 +22,7 @@ typedef struct
   char           *method;       /* "GET", … */
   char          **segments;     /* pattern split on '/', "{name}" captures */
   char           *pattern;
+  char           *operation_json; /* its OpenAPI Operation Object */
   WbRole          min_role;
   WbHttpHandler   handler;
   gpointer        user_data;
@@ -81,6 +82,7 @@ route_free (gpointer data)
 
   g_free (route->method);
   g_free (route->pattern);
+  g_free (route->operation_json);
   g_strfreev (route->segments);
   g_free (route);
 }
@@ -907,6 +909,57 @@ wb_http_server_add_route (WbHttpServer  *self,
   route->handler = handler;
   route->user_data = user_data;
   g_ptr_array_add (self->routes, route);
+}
+
+/**
+ * wb_http_server_document_route:
+ * @operation_json: an OpenAPI 3 Operation Object, as JSON text
+ *
+ * Attaches the route's documentation; /openapi.json is built from these, so
+ * the document and the routing table are one list.
+ */
+void
+wb_http_server_document_route (WbHttpServer *self,
+                               const char   *method,
+                               const char   *pattern,
+                               const char   *operation_json)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+  g_return_if_fail (method != NULL && pattern != NULL && operation_json != NULL);
+
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      Route *route = g_ptr_array_index (self->routes, i);
+
+      if (g_str_equal (route->method, method) && g_str_equal (route->pattern, pattern))
+        {
+          g_free (route->operation_json);
+          route->operation_json = g_strdup (operation_json);
+          return;
+        }
+    }
+  g_critical ("No route %s %s to document", method, pattern);
+}
+
+/**
+ * wb_http_server_foreach_route:
+ *
+ * Calls @func for every route, in the order they were added.
+ */
+void
+wb_http_server_foreach_route (WbHttpServer    *self,
+                              WbHttpRouteFunc  func,
+                              gpointer         user_data)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+  g_return_if_fail (func != NULL);
+
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      Route *route = g_ptr_array_index (self->routes, i);
+
+      func (route->method, route->pattern, route->min_role, route->operation_json, user_data);
+    }
 }
 
 /**

@@ -25,6 +25,13 @@ typedef struct _WbHttpRequest WbHttpRequest;
 typedef void (*WbHttpHandler) (WbHttpRequest *request,
                                gpointer       user_data);
 
+/* For walking the routing table, e.g. to check the OpenAPI document. */
+typedef void (*WbHttpRouteFunc) (const char *method,
+                                 const char *pattern,
+                                 WbRole      min_role,
+                                 const char *operation_json,   /* NULL if undocumented */
+                                 gpointer    user_data);
+
 #define WB_TYPE_HTTP_SERVER (wb_http_server_get_type ())
 
 G_DECLARE_FINAL_TYPE (WbHttpServer, wb_http_server, WB, HTTP_SERVER, GObject)
@@ -38,6 +45,13 @@ void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     const char         *pattern,
                                                     WbRole              min_role,
                                                     WbHttpHandler       handler,
+                                                    gpointer            user_data);
+void               wb_http_server_document_route   (WbHttpServer       *self,
+                                                    const char         *method,
+                                                    const char         *pattern,
+                                                    const char         *operation_json);
+void               wb_http_server_foreach_route    (WbHttpServer       *self,
+                                                    WbHttpRouteFunc     func,
                                                     gpointer            user_data);
 gboolean           wb_http_server_listen           (WbHttpServer       *self,
                                                     const char         *address,

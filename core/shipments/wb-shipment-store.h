@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <gio/gio.h>
+
+#include "wb-db-pool.h"
+#include "wb-sla.h"
+#include "wb-status.h"
+
+G_BEGIN_DECLS
+
+#define WB_SHIPMENT_ERROR (wb_shipment_error_quark ())
+
+typedef enum
+{
+  WB_SHIPMENT_ERROR_NOT_FOUND,        /* no such shipment (or tracking) */
+  WB_SHIPMENT_ERROR_VERSION_MISMATCH, /* If-Match was stale: see WbShipmentView.version of the error's shipment */
+  WB_SHIPMENT_ERROR_CLOSED,           /* the shipment is closed: no more changes */
+  WB_SHIPMENT_ERROR_INVALID,          /* a value the database refuses (unknown service level, …): message names the field */
+} WbShipmentError;
+
+GQuark wb_shipment_error_quark (void);
+
+typedef struct
+{
+  char    *country;       /* ISO 3166-1 alpha-2, upper case */
+  char    *region;
+  char    *city;
+  char    *line1;
+  char    *line2;
+  char    *postal_code;
+  gboolean has_coordinates;
+  double   lat;
+  double   lon;
+} WbAddress;
+
+/* A validated POST /shipments body. Strings are owned; NULL = absent. */
+typedef struct
+{
+  char     *client_id;
+  char     *reference;            /* the client's own order/reference number */
+  char     *service_level;
+  char     *recipient_name;
+  char     *recipient_phone;      /* E.164, already normalized */
+  char     *recipient_phone_raw;  /* as given */
+  char     *recipient_email;
+  gboolean  has_origin;
+  WbAddress origin;
+  WbAddress destination;
+  gint64    promised_at;          /* unix µs; 0 = from the service level's SLA */
+  char     *carrier;              /* optional first tracking */
+  char     *track_number;
+} WbShipmentDraft;
+
+/* A validated PATCH body: only fields whose has_* flag is set change. */
+typedef struct
+{
+  gboolean  has_service_level;    char     *service_level;
+  gboolean  has_reference;        char     *reference;
+  gboolean  has_recipient_name;   char     *recipient_name;
+  gboolean  has_recipient_phone;  char     *recipient_phone;  char *recipient_phone_raw;
+  gboolean  has_recipient_email;  char     *recipient_email;
+  gboolean  has_destination;      WbAddress destination;
+  gboolean  has_promised_at;      gint64    promised_at;
+  gboolean  has_eta;              gint64    eta;              /* carrier ETA, unix µs; 0 clears */
+  gboolean  has_tracking;         char     *carrier;          char *track_number;  /* adds a tracking */
+} WbShipmentPatch;
+
+/* A validated status event (REST, batch, or a carrier message). */
+typedef struct
+{
+  char     *event_id;             /* unique per source */
+  char     *source;               /* "dhl", "api", … */
+  char     *shipment_id;          /* either this … */
+  char     *carrier;              /* … or carrier + track_number names the shipment */
+  char     *track_number;
+  WbStatus  status;
+  char     *reason;               /* reason code, optional */
+  char     *status_raw;           /* the carrier's own code/text */
+  gint64    occurred_at;          /* unix µs, UTC */
+  char     *occurred_at_raw;      /* as received */
+  gboolean  zone_guessed;         /* the carrier gave no zone: occurred_at assumed one */
+  char     *location_text;
+  gboolean  has_coordinates;
+  double    lat;
+  double    lon;
+  char     *description;
+  gint64    carrier_eta;          /* unix µs, 0 = none */
+  gboolean  correction;           /* may move a terminal status, and below the milestone */
+} WbStatusEvent;
+
+typedef enum
+{
+  WB_EVENT_CREATED,               /* stored; status_changed says if it moved the shipment */
+  WB_EVENT_DUPLICATE,             /* (source, event_id) was already stored: nothing changed */
+  WB_EVENT_FAILED,                /* see error (batch only; a single call fails instead) */
+} WbEventOutcome;
+
+typedef struct
+{
+  WbEventOutcome  outcome;
+  gboolean        status_changed;
+  char           *shipment_id;
+  gint64          event_row_id;
+  gint64          version;        /* the shipment's version after the event */
+  GError         *error;
+} WbEventResult;
+
+/* The aggregated view, as the camelCase JSON text REST returns. */
+typedef struct
+{
+  char   *id;
+  gint64  version;
+  char   *json;
+} WbShipmentView;
+
+/* GET /shipments/search. All filters optional; results newest first (createdAt, id). */
+typedef struct
+{
+  GStrv     statuses;             /* canonical names */
+  char     *client_id;
+  char     *phone;                /* E.164, already normalized */
+  gint64    created_from, created_to;   /* unix µs, 0 = open */
+  gint64    updated_from, updated_to;
+  gboolean  overdue;
+  guint     limit;                /* 1..500 */
+  char     *cursor;               /* opaque, from a previous page */
+} WbShipmentQuery;
+
+void wb_address_clear          (WbAddress       *address);
+void wb_shipment_draft_free    (WbShipmentDraft *draft);
+void wb_shipment_patch_free    (WbShipmentPatch *patch);
+void wb_status_event_free      (WbStatusEvent   *event);
+void wb_event_result_clear     (WbEventResult   *result);
+void wb_shipment_view_free     (WbShipmentView  *view);
+void wb_shipment_query_free    (WbShipmentQuery *query);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentDraft, wb_shipment_draft_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentPatch, wb_shipment_patch_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbStatusEvent, wb_status_event_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentView, wb_shipment_view_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentQuery, wb_shipment_query_free)
+
+#define WB_TYPE_SHIPMENT_STORE (wb_shipment_store_get_type ())
+
+G_DECLARE_FINAL_TYPE (WbShipmentStore, wb_shipment_store, WB, SHIPMENT_STORE, GObject)
+
+WbShipmentStore *wb_shipment_store_new              (WbDbPool         *pool,
+                                                     WbSlaTable       *sla);
+
+/* Each call is one transaction on a pool thread; the callback runs on the
+ * caller's thread-default main context. Views are the post-commit state. */
+void             wb_shipment_store_create_async     (WbShipmentStore  *self,
+                                                     WbShipmentDraft  *draft,      /* borrowed until the callback */
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+WbShipmentView  *wb_shipment_store_create_finish    (WbShipmentStore  *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+void             wb_shipment_store_get_async        (WbShipmentStore  *self,
+                                                     const char       *id,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+WbShipmentView  *wb_shipment_store_get_finish       (WbShipmentStore  *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+/* expected_version: the If-Match version; a stale one fails with
+ * VERSION_MISMATCH and out_current_version (via wb_shipment_store_update_finish) set. */
+void             wb_shipment_store_update_async     (WbShipmentStore  *self,
+                                                     const char       *id,
+                                                     gint64            expected_version,
+                                                     WbShipmentPatch  *patch,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+WbShipmentView  *wb_shipment_store_update_finish    (WbShipmentStore  *self,
+                                                     GAsyncResult     *result,
+                                                     gint64           *out_current_version,
+                                                     GError          **error);
+/* Closes (DELETE): sets closed_at, keeps the history. expected_version 0 = unconditional. */
+void             wb_shipment_store_close_async      (WbShipmentStore  *self,
+                                                     const char       *id,
+                                                     gint64            expected_version,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+WbShipmentView  *wb_shipment_store_close_finish     (WbShipmentStore  *self,
+                                                     GAsyncResult     *result,
+                                                     gint64           *out_current_version,
+                                                     GError          **error);
+/* History, newest first: JSON text {"items":[…],"total":N,"limit":L,"offset":O}. */
+void             wb_shipment_store_list_events_async (WbShipmentStore *self,
+                                                     const char       *id,
+                                                     guint             limit,
+                                                     guint             offset,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+char            *wb_shipment_store_list_events_finish (WbShipmentStore *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+/* Adds events in one transaction (1 for POST …/events, ≤1000 for the batch).
+ * Returns a GArray of WbEventResult (clear func set), one per event, in order. */
+void             wb_shipment_store_add_events_async (WbShipmentStore  *self,
+                                                     GPtrArray        *events,     /* WbStatusEvent*, borrowed */
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+GArray          *wb_shipment_store_add_events_finish (WbShipmentStore *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+/* JSON text {"items":[view…],"nextCursor":"…"|null}. */
+void             wb_shipment_store_search_async     (WbShipmentStore  *self,
+                                                     WbShipmentQuery  *query,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+char            *wb_shipment_store_search_finish    (WbShipmentStore  *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+/* The periodic SLA job: flags newly overdue shipments and queues one
+ * shipment.delayed each. Returns how many were newly flagged. */
+void             wb_shipment_store_check_overdue_async (WbShipmentStore *self,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+gint64           wb_shipment_store_check_overdue_finish (WbShipmentStore *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+
+G_END_DECLS
