@@ -59,6 +59,7 @@ struct _WbHttpServer
   WbMetrics        *metrics;
   WbHttpLimits      limits;
   GBytes           *auth_secret;
+  char             *unavailable;            /* why API routes answer 503, or NULL */
   GPtrArray        *routes;
   GHashTable       *connections_per_peer;   /* peer → count */
   guint             connections;
@@ -642,9 +643,14 @@ early_handler (SoupServer        *soup,
   wb_http_request_set_header (request, "Connection", "close");
 
   if (!check_headers (self, request) || !resolve_route (self, request)
-      || !check_body_size (self, request))
+      || !check_body_size (self, request) || !check_auth (self, request))
     return;
-  check_auth (self, request);
+  if (self->unavailable != NULL && request->route->min_role != WB_ROLE_NONE)
+    {
+      wb_http_request_set_header (request, "Retry-After", "1");
+      wb_http_request_respond_error (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                                     "Not ready: %s", self->unavailable);
+    }
 }
 
 static void
@@ -800,6 +806,7 @@ wb_http_server_finalize (GObject *object)
 
   g_clear_object (&self->metrics);
   g_clear_pointer (&self->auth_secret, g_bytes_unref);
+  g_clear_pointer (&self->unavailable, g_free);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   g_clear_pointer (&self->connections_per_peer, g_hash_table_unref);
 
@@ -878,6 +885,7 @@ wb_http_server_set_auth_secret (WbHttpServer *self,
   g_return_if_fail (WB_IS_HTTP_SERVER (self));
 
   g_clear_pointer (&self->auth_secret, g_bytes_unref);
+  g_clear_pointer (&self->unavailable, g_free);
   self->auth_secret = secret ? g_bytes_ref (secret) : NULL;
 }
 
@@ -909,6 +917,24 @@ wb_http_server_add_route (WbHttpServer  *self,
   route->handler = handler;
   route->user_data = user_data;
   g_ptr_array_add (self->routes, route);
+}
+
+/**
+ * wb_http_server_set_unavailable:
+ * @reason: (nullable): why, or %NULL when the API is available again
+ *
+ * While set, every authenticated route answers 503 with Retry-After (public
+ * routes such as /readyz keep answering): the daemon sets it until its
+ * database is migrated, so no handler ever runs against a missing schema.
+ */
+void
+wb_http_server_set_unavailable (WbHttpServer *self,
+                                const char   *reason)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+
+  g_free (self->unavailable);
+  self->unavailable = g_strdup (reason);
 }
 
 /**

@@ -46,6 +46,8 @@ void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     WbRole              min_role,
                                                     WbHttpHandler       handler,
                                                     gpointer            user_data);
+void               wb_http_server_set_unavailable  (WbHttpServer       *self,
+                                                    const char         *reason);
 void               wb_http_server_document_route   (WbHttpServer       *self,
                                                     const char         *method,
                                                     const char         *pattern,

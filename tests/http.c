@@ -572,6 +572,59 @@ test_auth (Fixture       *fx,
   reply_clear (&reply);
 }
 
+typedef struct
+{
+  Fixture    *fx;
+  const char *reason;
+  gint        done;
+} GateChange;
+
+static gboolean
+change_gate (gpointer data)
+{
+  GateChange *change = data;
+
+  wb_http_server_set_unavailable (change->fx->server, change->reason);
+  g_atomic_int_set (&change->done, 1);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+set_gate (Fixture    *fx,
+          const char *reason)
+{
+  GateChange change = { fx, reason, 0 };
+
+  g_main_context_invoke (fx->context, change_gate, &change);
+  while (!g_atomic_int_get (&change.done))
+    g_usleep (1000);
+}
+
+/* While the daemon is not ready, API routes say so; public ones still answer. */
+static void
+test_unavailable_gate (Fixture       *fx,
+                       gconstpointer  data)
+{
+  Reply reply = { 0 };
+
+  set_gate (fx, "the database is starting");
+  request (fx, "GET", "/things/1", NULL, NULL, &reply);
+  assert_error_shape (&reply, 503, "unavailable");
+  g_assert_nonnull (strstr (reply.body, "the database is starting"));
+  g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (reply.message), "Retry-After"),
+                   ==, "1");
+  reply_clear (&reply);
+
+  request (fx, "GET", "/public", NULL, NULL, &reply);
+  g_assert_cmpuint (reply.status, ==, 200);
+  reply_clear (&reply);
+
+  set_gate (fx, NULL);
+  request (fx, "GET", "/things/1", NULL, NULL, &reply);
+  g_assert_cmpuint (reply.status, ==, 200);
+  reply_clear (&reply);
+}
+
 static void
 test_metrics (Fixture       *fx,
               gconstpointer  data)
@@ -620,6 +673,7 @@ main (int   argc,
   ADD ("/http/connections-per-peer", FALSE, test_connections_per_peer);
   ADD ("/http/connections-are-released", FALSE, test_connections_are_released);
   ADD ("/http/auth", TRUE, test_auth);
+  ADD ("/http/unavailable-gate", FALSE, test_unavailable_gate);
   ADD ("/http/metrics", FALSE, test_metrics);
 #undef ADD
 
