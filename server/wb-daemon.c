@@ -18,8 +18,14 @@
 #include "wb-http-server.h"
 #include "wb-metrics.h"
 #include "wb-migrations.h"
+#include "wb-openapi.h"
+#include "wb-outbox-relay.h"
+#include "wb-shipment-store.h"
+#include "wb-shipments-api.h"
+#include "wb-sla.h"
 
 #define DB_RETRY_MAX_MS 5000
+#define OVERDUE_CHECK_S 30
 
 typedef enum
 {
@@ -39,6 +45,12 @@ struct _WbDaemon
   WbBus              *bus;
   WbEmbeddedPostgres *cluster;
   WbDbPool           *pool;
+  WbSlaTable         *sla;
+  WbShipmentStore    *shipments;
+  WbShipmentsApi     *shipments_api;
+  WbOutboxRelay      *relay;
+  guint               overdue_source;
+  gboolean            overdue_running;
   GCancellable       *cancellable;
   Phase               phase;
   gboolean            migrated;
@@ -285,10 +297,54 @@ declare_metrics (WbDaemon *self)
 /* ---- startup ------------------------------------------------------------ */
 
 static void
+on_overdue_checked (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  g_autoptr(WbDaemon) self = data;
+  g_autoptr(GError) error = NULL;
+  gint64 flagged = wb_shipment_store_check_overdue_finish (WB_SHIPMENT_STORE (source), result, &error);
+
+  self->overdue_running = FALSE;
+  if (flagged < 0)
+    g_message ("SLA check failed: %s", error->message);
+  else if (flagged > 0)
+    g_message ("SLA check: %" G_GINT64_FORMAT " shipments newly overdue", flagged);
+}
+
+/* The periodic half of overdue detection (the event path is the other). */
+static gboolean
+check_overdue (gpointer data)
+{
+  WbDaemon *self = data;
+
+  if (!self->overdue_running)
+    {
+      self->overdue_running = TRUE;
+      wb_shipment_store_check_overdue_async (self->shipments, self->cancellable, on_overdue_checked,
+                                             g_object_ref (self));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Messages queued in the outbox reach the bus only once the schema exists. */
+static void
+start_background_jobs (WbDaemon *self)
+{
+  self->relay = wb_outbox_relay_new (self->pool, self->bus);
+  wb_shipment_store_set_relay (self->shipments, self->relay);
+  wb_outbox_relay_kick (self->relay);
+  check_overdue (self);
+  self->overdue_source = g_timeout_add_seconds (OVERDUE_CHECK_S, check_overdue, self);
+}
+
+static void
 became_ready (WbDaemon *self)
 {
   self->migrated = TRUE;
   set_start_problem (self, NULL);
+  wb_http_server_set_unavailable (self->http, NULL);
+  start_background_jobs (self);
   wb_metrics_gauge_set (self->metrics, "waybill_ready", 1, NULL);
   wb_metrics_gauge_set (self->metrics, "waybill_db_up", 1, NULL);
   g_message ("Ready in %.0f ms (schema version %d)",
@@ -358,13 +414,6 @@ connect_database (WbDaemon *self)
                         self->cancellable, on_migrated, g_object_ref (self));
 }
 
-static void
-open_pool (WbDaemon   *self,
-           const char *conninfo)
-{
-  self->pool = wb_db_pool_new (conninfo, wb_config_get_int (self->config, "database.pool-size"));
-  connect_database (self);
-}
 
 static void
 on_cluster_started (GObject      *source,
@@ -385,7 +434,7 @@ on_cluster_started (GObject      *source,
              wb_embedded_postgres_get_data_dir (cluster));
   if (self->phase == PHASE_STOPPING)
     return;
-  open_pool (self, wb_embedded_postgres_get_conninfo (cluster));
+  connect_database (self);
 }
 
 static char *
@@ -398,26 +447,50 @@ default_state_dir (void)
   return g_build_filename (g_get_user_state_dir (), "waybill", NULL);
 }
 
+/* The pool exists from the start (it connects lazily), so everything built on
+ * it can be wired before the database is up; the HTTP gate keeps requests
+ * away until migrations are applied. */
 static void
-start_database (WbDaemon *self)
+create_pool (WbDaemon *self)
 {
   const char *dsn = wb_config_get_string (self->config, "database.dsn");
   g_autofree char *state_dir = NULL;
 
-  if (*dsn != '\0')
+  if (*dsn == '\0')
     {
-      open_pool (self, dsn);
+      state_dir = g_strdup (wb_config_get_string (self->config, "daemon.state-dir"));
+      if (*state_dir == '\0')
+        {
+          g_free (state_dir);
+          state_dir = default_state_dir ();
+        }
+      self->cluster = wb_embedded_postgres_new (state_dir);
+      dsn = wb_embedded_postgres_get_conninfo (self->cluster);
+    }
+  self->pool = wb_db_pool_new (dsn, wb_config_get_int (self->config, "database.pool-size"));
+}
+
+static void
+start_database (WbDaemon *self)
+{
+  if (self->cluster == NULL)
+    {
+      connect_database (self);
       return;
     }
-
-  state_dir = g_strdup (wb_config_get_string (self->config, "daemon.state-dir"));
-  if (*state_dir == '\0')
-    {
-      g_free (state_dir);
-      state_dir = default_state_dir ();
-    }
-  self->cluster = wb_embedded_postgres_new (state_dir);
   wb_embedded_postgres_start_async (self->cluster, self->cancellable, on_cluster_started, g_object_ref (self));
+}
+
+static gboolean
+create_shipments (WbDaemon  *self,
+                  GError   **error)
+{
+  self->sla = wb_sla_table_load_default (error);
+  if (self->sla == NULL)
+    return FALSE;
+  self->shipments = wb_shipment_store_new (self->pool, self->sla);
+  self->shipments_api = wb_shipments_api_new (self->shipments, self->sla, self->metrics);
+  return TRUE;
 }
 
 static void
@@ -472,6 +545,9 @@ start_http (WbDaemon  *self,
       wb_http_server_set_auth_secret (self->http, key);
     }
   add_routes (self);
+  wb_shipments_api_register (self->shipments_api, self->http);
+  wb_openapi_register (self->http);
+  wb_http_server_set_unavailable (self->http, "the database is starting");
   if (!wb_http_server_listen (self->http, address, wb_config_get_int (self->config, "server.port"), error))
     return FALSE;
   g_message ("Listening on http://%s:%u", address, wb_http_server_get_port (self->http));
@@ -517,6 +593,9 @@ close_storage (WbDaemon *self)
 {
   g_autoptr(GTask) task = NULL;
 
+  g_clear_handle_id (&self->overdue_source, g_source_remove);
+  if (self->relay)
+    wb_outbox_relay_stop (self->relay);
   if (self->pool)
     wb_db_pool_close (self->pool);
   if (self->cluster == NULL)
@@ -614,7 +693,12 @@ wb_daemon_finalize (GObject *object)
 
   for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  g_clear_handle_id (&self->overdue_source, g_source_remove);
+  g_clear_pointer (&self->shipments_api, wb_shipments_api_free);
   g_clear_object (&self->http);
+  g_clear_object (&self->relay);
+  g_clear_object (&self->shipments);
+  g_clear_object (&self->sla);
   g_clear_object (&self->pool);
   g_clear_object (&self->bus);
   g_clear_object (&self->cluster);
@@ -709,6 +793,12 @@ wb_daemon_run (WbDaemon *self)
   declare_metrics (self);
   self->bus = wb_bus_local_new (wb_config_get_int (self->config, "bus.queue-size"));
   set_start_problem (self, "the database is starting");
+  create_pool (self);
+  if (!create_shipments (self, &error))
+    {
+      g_critical ("Cannot load the shipment data: %s", error->message);
+      return WB_EXIT_FATAL;
+    }
 
   if (!start_http (self, &error))
     {
