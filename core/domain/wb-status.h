@@ -32,5 +32,6 @@ gboolean    wb_status_is_terminal (WbStatus    status);   /* DELIVERED, RETURNED
 int         wb_status_rank        (WbStatus    status);
 gboolean    wb_status_is_milestone (WbStatus   status);   /* FALSE for EXCEPTION */
 gboolean    wb_status_reason_is_known (const char *reason); /* customs_delay, address_incorrect, refused, damaged, lost, … */
+const char * const *wb_status_list_reasons (void);          /* every known reason code, NULL-terminated */
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "wb-db-pool.h"
+#include "wb-outbox-relay.h"
 #include "wb-sla.h"
 #include "wb-status.h"
 
@@ -147,6 +148,10 @@ G_DECLARE_FINAL_TYPE (WbShipmentStore, wb_shipment_store, WB, SHIPMENT_STORE, GO
 
 WbShipmentStore *wb_shipment_store_new              (WbDbPool         *pool,
                                                      WbSlaTable       *sla);
+/* The relay to kick after a commit that queued messages (optional; without
+ * one, its periodic sweep still finds them). */
+void             wb_shipment_store_set_relay        (WbShipmentStore  *self,
+                                                     WbOutboxRelay    *relay);
 
 /* Each call is one transaction on a pool thread; the callback runs on the
  * caller's thread-default main context. Views are the post-commit state. */

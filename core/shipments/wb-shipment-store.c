@@ -1,0 +1,1107 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The shipment store: every call is one transaction on a pool thread.
+ * This file holds the object, the async plumbing and the plain CRUD; the
+ * event path, search and the view live in their own files. */
+
+#include "config.h"
+
+#include "wb-shipment-store-private.h"
+
+#include <string.h>
+
+/* A deadlock or serialization failure is the database asking us to try
+ * again; two concurrent batches touching the same shipments in different
+ * orders can meet one. */
+#define MAX_ATTEMPTS      3
+#define DEFAULT_PAGE_SIZE 50
+#define MAX_PAGE_SIZE     500
+
+struct _WbShipmentStore
+{
+  GObject        parent_instance;
+
+  WbDbPool      *pool;
+  WbSlaTable    *sla;
+  WbOutboxRelay *relay;
+};
+
+G_DEFINE_FINAL_TYPE (WbShipmentStore, wb_shipment_store, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (wb-shipment-error-quark, wb_shipment_error)
+
+typedef struct _Job Job;
+
+/* Runs inside the call's transaction; returns non-NULL on success. */
+typedef gpointer (*JobFunc) (Job           *job,
+                             PGconn        *conn,
+                             GCancellable  *cancellable,
+                             GError       **error);
+
+struct _Job
+{
+  WbShipmentStore *store;           /* borrowed: the task holds it */
+  WbOutboxRelay   *relay;           /* owned, nullable */
+  JobFunc          func;
+  GDestroyNotify   result_free;
+  char            *id;
+  gint64           expected_version;
+  gpointer         input;           /* the caller's, borrowed until the callback */
+  guint            limit;
+  guint            offset;
+
+  /* Written on the pool thread; read after the callback. */
+  gint64           current_version;
+  gboolean         wrote_outbox;
+};
+
+static void
+job_free (gpointer data)
+{
+  Job *job = data;
+
+  g_clear_object (&job->relay);
+  g_free (job->id);
+  g_free (job);
+}
+
+static gboolean
+set_invalid (GError     **error,
+             const char  *message)
+{
+  g_set_error_literal (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID, message);
+  return FALSE;
+}
+
+static gboolean
+exec_command (PGconn        *conn,
+              const char    *sql,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, cancellable, error);
+
+  return result != NULL;
+}
+
+static gboolean
+is_retryable (const GError *error)
+{
+  const char *sqlstate = wb_db_error_get_sqlstate (error);
+
+  return g_strcmp0 (sqlstate, "40001") == 0 || g_strcmp0 (sqlstate, "40P01") == 0;
+}
+
+static gpointer
+run_transaction (Job           *job,
+                 PGconn        *conn,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  gpointer result;
+
+  job->wrote_outbox = FALSE;
+  if (!exec_command (conn, "BEGIN", cancellable, error))
+    return NULL;
+
+  result = job->func (job, conn, cancellable, error);
+  if (result != NULL && exec_command (conn, "COMMIT", cancellable, error))
+    return result;
+
+  if (result != NULL)
+    job->result_free (result);
+  /* Before a retry starts a new transaction on this connection; a broken
+   * connection fails here harmlessly and the pool drops it. */
+  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
+    PQclear (PQexec (conn, "ROLLBACK"));
+  return NULL;
+}
+
+static gpointer
+run_job (PGconn        *conn,
+         gpointer       user_data,
+         GCancellable  *cancellable,
+         GError       **error)
+{
+  Job *job = user_data;
+
+  for (guint attempt = 1; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gpointer result = run_transaction (job, conn, cancellable, &local_error);
+
+      if (local_error == NULL)
+        {
+          if (job->wrote_outbox && job->relay != NULL)
+            wb_outbox_relay_kick (job->relay);
+          return result;
+        }
+
+      if (attempt == MAX_ATTEMPTS || !is_retryable (local_error))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      g_debug ("retrying a shipment transaction: %s", local_error->message);
+    }
+}
+
+static void
+on_job_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Job *job = g_task_get_task_data (task);
+  GError *error = NULL;
+  gpointer value = wb_db_pool_run_finish (WB_DB_POOL (source), result, &error);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, value, job->result_free);
+}
+
+static Job *
+job_new (JobFunc         func,
+         GDestroyNotify  result_free,
+         const char     *id,
+         gpointer        input)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->func = func;
+  job->result_free = result_free;
+  job->id = g_strdup (id);
+  job->input = input;
+  return job;
+}
+
+static void
+submit (WbShipmentStore     *self,
+        Job                 *job,
+        gpointer             source_tag,
+        GCancellable        *cancellable,
+        GAsyncReadyCallback  callback,
+        gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  job->store = self;
+  job->relay = self->relay ? g_object_ref (self->relay) : NULL;
+  g_task_set_task_data (task, job, job_free);
+  wb_db_pool_run_async (self->pool, run_job, job, NULL, job->result_free,
+                        cancellable, on_job_done, task);
+}
+
+static gpointer
+finish (WbShipmentStore  *self,
+        GAsyncResult     *result,
+        gpointer          source_tag,
+        gint64           *out_current_version,
+        GError          **error)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENT_STORE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, source_tag), NULL);
+
+  if (out_current_version != NULL)
+    *out_current_version = ((Job *) g_task_get_task_data (G_TASK (result)))->current_version;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static WbShipmentView *
+fetch_view (PGconn        *conn,
+            const char    *id,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(GPtrArray) views = _wb_store_fetch_views (conn, &id, 1, cancellable, error);
+
+  if (views == NULL)
+    return NULL;
+  if (views->len == 0)
+    {
+      _wb_store_set_not_found (error, id);
+      return NULL;
+    }
+  return g_ptr_array_steal_index (views, 0);
+}
+
+/* ---- create -------------------------------------------------------------- */
+
+/* An explicit promisedAt wins; a service level, when given, must be one the
+ * SLA table knows either way. */
+static gboolean
+resolve_promise (WbShipmentStore  *self,
+                 const char       *level,
+                 gint64            explicit_us,
+                 gint64            created_at_us,
+                 gint64           *out_promised_us,
+                 GError          **error)
+{
+  if (level != NULL && !wb_sla_table_has_level (self->sla, level))
+    return set_invalid (error, "serviceLevel: unknown service level");
+  if (explicit_us != 0)
+    {
+      *out_promised_us = explicit_us;
+      return TRUE;
+    }
+  if (level == NULL)
+    return set_invalid (error, "serviceLevel: required unless promisedAt is given");
+
+  *out_promised_us = wb_sla_table_promise (self->sla, level, created_at_us);
+  return *out_promised_us >= 0 || set_invalid (error, "serviceLevel: unknown service level");
+}
+
+static gint64
+transaction_now_us (PGconn        *conn,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  g_autoptr(PGresult) result = wb_db_exec (conn, "SELECT " WB_SQL_TO_US ("now()"),
+                                           NULL, 0, cancellable, error);
+
+  return result ? _wb_store_get_int (result, 0, 0) : -1;
+}
+
+static void
+add_address (GPtrArray       *params,
+             const WbAddress *address)
+{
+  _wb_sql_params_add (params, address->country);
+  _wb_sql_params_add (params, address->region);
+  _wb_sql_params_add (params, address->city);
+  _wb_sql_params_add (params, address->line1);
+  _wb_sql_params_add (params, address->line2);
+  _wb_sql_params_add (params, address->postal_code);
+  _wb_sql_params_add_double (params, address->has_coordinates, address->lat);
+  _wb_sql_params_add_double (params, address->has_coordinates, address->lon);
+}
+
+#define ADDRESS_COLUMNS "country, region, city, line1, line2, postal_code, lat, lon"
+
+/* One statement: the recipient, the addresses, the shipment (PENDING since
+ * now(), version 1) and the optional first tracking. */
+static const char create_sql[] =
+  "WITH r AS (INSERT INTO recipients (name, phone, phone_raw, email)"
+  "           VALUES ($5, $6, $7, $8) RETURNING id, phone),"
+  " o AS (INSERT INTO addresses (" ADDRESS_COLUMNS ")"
+  "       SELECT $10, $11, $12, $13, $14, $15, $16::float8, $17::float8 WHERE $9::boolean"
+  "       RETURNING id),"
+  " d AS (INSERT INTO addresses (" ADDRESS_COLUMNS ")"
+  "       VALUES ($18, $19, $20, $21, $22, $23, $24::float8, $25::float8) RETURNING id),"
+  " s AS (INSERT INTO shipments (client_id, reference, service_level, promised_at, status_at,"
+  "                              recipient_id, recipient_phone, origin_id, destination_id)"
+  "       SELECT $1, $2, $3, " WB_SQL_FROM_US ("$4") ", now(), r.id, r.phone, (SELECT id FROM o), d.id"
+  "       FROM r, d RETURNING id),"
+  " t AS (INSERT INTO trackings (shipment_id, carrier, track_number)"
+  "       SELECT s.id, $26, $27 FROM s WHERE $26::text IS NOT NULL OR $27::text IS NOT NULL)"
+  " SELECT id FROM s";
+
+static GPtrArray *
+create_params (const WbShipmentDraft *draft,
+               gint64                 promised_us)
+{
+  GPtrArray *params = _wb_sql_params_new ();
+
+  _wb_sql_params_add (params, draft->client_id);
+  _wb_sql_params_add (params, draft->reference);
+  _wb_sql_params_add (params, draft->service_level);
+  _wb_sql_params_add_int (params, promised_us);
+  _wb_sql_params_add (params, draft->recipient_name);
+  _wb_sql_params_add (params, draft->recipient_phone);
+  _wb_sql_params_add (params, draft->recipient_phone_raw);
+  _wb_sql_params_add (params, draft->recipient_email);
+  _wb_sql_params_add_bool (params, draft->has_origin);
+  add_address (params, &draft->origin);
+  add_address (params, &draft->destination);
+  _wb_sql_params_add (params, draft->carrier);
+  _wb_sql_params_add (params, draft->track_number);
+  return params;
+}
+
+static gpointer
+create_in_transaction (Job           *job,
+                       PGconn        *conn,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  WbShipmentDraft *draft = job->input;
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(PGresult) result = NULL;
+  gint64 now_us, promised_us;
+
+  if ((now_us = transaction_now_us (conn, cancellable, error)) < 0 ||
+      !resolve_promise (job->store, draft->service_level, draft->promised_at, now_us,
+                        &promised_us, error))
+    return NULL;
+
+  params = create_params (draft, promised_us);
+  if ((result = _wb_store_exec (conn, create_sql, params, cancellable, error)) == NULL)
+    return NULL;
+
+  job->current_version = 1;
+  return fetch_view (conn, PQgetvalue (result, 0, 0), cancellable, error);
+}
+
+/* ---- get ----------------------------------------------------------------- */
+
+static gpointer
+get_in_transaction (Job           *job,
+                    PGconn        *conn,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  if (!_wb_store_id_is_valid (job->id))
+    {
+      _wb_store_set_not_found (error, job->id);
+      return NULL;
+    }
+  return fetch_view (conn, job->id, cancellable, error);
+}
+
+/* ---- update and close ---------------------------------------------------- */
+
+typedef struct
+{
+  gint64 version;
+  gint64 created_at_us;
+} Locked;
+
+/* Locks the row for the rest of the transaction, then tells the ways a
+ * write can be refused apart: unknown, closed, or a stale If-Match. */
+static gboolean
+lock_for_write (Job           *job,
+                PGconn        *conn,
+                Locked        *out_locked,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  if (!_wb_store_id_is_valid (job->id))
+    return _wb_store_set_not_found (error, job->id);
+
+  _wb_sql_params_add (params, job->id);
+  result = _wb_store_exec (conn,
+                           "SELECT version, closed_at IS NOT NULL, " WB_SQL_TO_US ("created_at")
+                           " FROM shipments WHERE id = $1 FOR UPDATE",
+                           params, cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  if (PQntuples (result) == 0)
+    return _wb_store_set_not_found (error, job->id);
+
+  out_locked->version = job->current_version = _wb_store_get_int (result, 0, 0);
+  out_locked->created_at_us = _wb_store_get_int (result, 0, 2);
+
+  if (g_str_equal (PQgetvalue (result, 0, 1), "t"))
+    {
+      g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_CLOSED,
+                   "shipment %s is closed", job->id);
+      return FALSE;
+    }
+  if (job->expected_version > 0 && job->expected_version != out_locked->version)
+    {
+      g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH,
+                   "shipment %s is at version %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT,
+                   job->id, out_locked->version, job->expected_version);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The row is locked, so the version condition always holds here; it stays
+ * as the statement's own guard against a lost update. */
+static const char update_sql[] =
+  "UPDATE shipments SET version = version + 1, updated_at = now(),"
+  "  service_level = CASE WHEN $3::boolean THEN $4 ELSE service_level END,"
+  "  reference = CASE WHEN $5::boolean THEN $6 ELSE reference END,"
+  "  recipient_phone = CASE WHEN $7::boolean THEN $8 ELSE recipient_phone END,"
+  "  promised_at = CASE WHEN $9::boolean THEN " WB_SQL_FROM_US ("$10") " ELSE promised_at END,"
+  /* A promise moved into the future ends the breach: the next one is a new one. */
+  "  overdue_at = CASE WHEN $9::boolean AND " WB_SQL_FROM_US ("$10") " > now()"
+  "                    THEN NULL ELSE overdue_at END,"
+  "  carrier_eta = CASE WHEN $11::boolean THEN " WB_SQL_FROM_US ("$12") " ELSE carrier_eta END"
+  " WHERE id = $1 AND version = $2 RETURNING version";
+
+static gboolean
+update_shipment_row (Job                   *job,
+                     PGconn                *conn,
+                     const WbShipmentPatch *patch,
+                     const Locked          *locked,
+                     gboolean               promise_changed,
+                     gint64                 promised_us,
+                     GCancellable          *cancellable,
+                     GError               **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  _wb_sql_params_add (params, job->id);
+  _wb_sql_params_add_int (params, locked->version);
+  _wb_sql_params_add_bool (params, patch->has_service_level);
+  _wb_sql_params_add (params, patch->service_level);
+  _wb_sql_params_add_bool (params, patch->has_reference);
+  _wb_sql_params_add (params, patch->reference);
+  _wb_sql_params_add_bool (params, patch->has_recipient_phone);
+  _wb_sql_params_add (params, patch->recipient_phone);
+  _wb_sql_params_add_bool (params, promise_changed);
+  _wb_sql_params_add_int (params, promised_us);
+  _wb_sql_params_add_bool (params, patch->has_eta);
+  _wb_sql_params_take (params, patch->eta != 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, patch->eta) : NULL);
+
+  if ((result = _wb_store_exec (conn, update_sql, params, cancellable, error)) == NULL)
+    return FALSE;
+  g_assert (PQntuples (result) == 1);
+  job->current_version = _wb_store_get_int (result, 0, 0);
+  return TRUE;
+}
+
+static gboolean
+update_recipient (PGconn                *conn,
+                  const char            *id,
+                  const WbShipmentPatch *patch,
+                  GCancellable          *cancellable,
+                  GError               **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  if (!patch->has_recipient_name && !patch->has_recipient_phone && !patch->has_recipient_email)
+    return TRUE;
+
+  _wb_sql_params_add (params, id);
+  _wb_sql_params_add_bool (params, patch->has_recipient_name);
+  _wb_sql_params_add (params, patch->recipient_name);
+  _wb_sql_params_add_bool (params, patch->has_recipient_phone);
+  _wb_sql_params_add (params, patch->recipient_phone);
+  _wb_sql_params_add (params, patch->recipient_phone_raw);
+  _wb_sql_params_add_bool (params, patch->has_recipient_email);
+  _wb_sql_params_add (params, patch->recipient_email);
+  result = _wb_store_exec (conn,
+                           "UPDATE recipients SET"
+                           "  name = CASE WHEN $2::boolean THEN $3 ELSE name END,"
+                           "  phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,"
+                           "  phone_raw = CASE WHEN $4::boolean THEN $6 ELSE phone_raw END,"
+                           "  email = CASE WHEN $7::boolean THEN $8 ELSE email END"
+                           " WHERE id = (SELECT recipient_id FROM shipments WHERE id = $1)",
+                           params, cancellable, error);
+  return result != NULL;
+}
+
+static gboolean
+update_destination (PGconn                *conn,
+                    const char            *id,
+                    const WbShipmentPatch *patch,
+                    GCancellable          *cancellable,
+                    GError               **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  if (!patch->has_destination)
+    return TRUE;
+
+  _wb_sql_params_add (params, id);
+  add_address (params, &patch->destination);
+  result = _wb_store_exec (conn,
+                           "UPDATE addresses SET country = $2, region = $3, city = $4,"
+                           "  line1 = $5, line2 = $6, postal_code = $7, lat = $8::float8, lon = $9::float8"
+                           " WHERE id = (SELECT destination_id FROM shipments WHERE id = $1)",
+                           params, cancellable, error);
+  return result != NULL;
+}
+
+/* Adding a tracking the shipment already has changes nothing, so a
+ * retried PATCH succeeds; one that belongs to another shipment is refused. */
+static gboolean
+add_tracking (PGconn                *conn,
+              const char            *id,
+              const WbShipmentPatch *patch,
+              GCancellable          *cancellable,
+              GError               **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  if (!patch->has_tracking)
+    return TRUE;
+
+  _wb_sql_params_add (params, id);
+  _wb_sql_params_add (params, patch->carrier);
+  _wb_sql_params_add (params, patch->track_number);
+  result = _wb_store_exec (conn,
+                           "WITH added AS (INSERT INTO trackings (shipment_id, carrier, track_number)"
+                           "               VALUES ($1, $2, $3)"
+                           "               ON CONFLICT (carrier, track_number) DO NOTHING"
+                           "               RETURNING shipment_id)"
+                           " SELECT shipment_id FROM added"
+                           " UNION ALL SELECT shipment_id FROM trackings WHERE carrier = $2 AND track_number = $3",
+                           params, cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  if (PQntuples (result) != 1 || !g_str_equal (PQgetvalue (result, 0, 0), id))
+    return set_invalid (error, "trackNumber: already in use");
+  return TRUE;
+}
+
+static gboolean
+patch_promise (Job                   *job,
+               const WbShipmentPatch *patch,
+               const Locked          *locked,
+               gboolean              *out_changed,
+               gint64                *out_promised_us,
+               GError               **error)
+{
+  *out_changed = FALSE;
+  *out_promised_us = 0;
+
+  if (patch->has_promised_at && patch->promised_at != 0)
+    {
+      *out_changed = TRUE;
+      *out_promised_us = patch->promised_at;
+      return !patch->has_service_level || patch->service_level == NULL ||
+             resolve_promise (job->store, patch->service_level, patch->promised_at, 0,
+                              out_promised_us, error);
+    }
+
+  /* A new service level re-derives the promise from the creation time. */
+  if (patch->has_service_level && patch->service_level != NULL)
+    {
+      *out_changed = TRUE;
+      return resolve_promise (job->store, patch->service_level, 0, locked->created_at_us,
+                              out_promised_us, error);
+    }
+  return TRUE;
+}
+
+static gpointer
+update_in_transaction (Job           *job,
+                       PGconn        *conn,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  WbShipmentPatch *patch = job->input;
+  gboolean promise_changed;
+  gint64 promised_us;
+  Locked locked;
+  gint64 flagged = 0;
+
+  if (!lock_for_write (job, conn, &locked, cancellable, error) ||
+      !patch_promise (job, patch, &locked, &promise_changed, &promised_us, error) ||
+      !update_shipment_row (job, conn, patch, &locked, promise_changed, promised_us, cancellable, error) ||
+      !update_recipient (conn, job->id, patch, cancellable, error) ||
+      !update_destination (conn, job->id, patch, cancellable, error) ||
+      !add_tracking (conn, job->id, patch, cancellable, error) ||
+      (promise_changed && (flagged = _wb_store_flag_overdue (conn, job->id, cancellable, error)) < 0))
+    return NULL;
+
+  job->wrote_outbox = flagged > 0;
+  return fetch_view (conn, job->id, cancellable, error);
+}
+
+static gpointer
+close_in_transaction (Job           *job,
+                      PGconn        *conn,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+  Locked locked;
+
+  if (!lock_for_write (job, conn, &locked, cancellable, error))
+    return NULL;
+
+  _wb_sql_params_add (params, job->id);
+  _wb_sql_params_add_int (params, locked.version);
+  result = _wb_store_exec (conn,
+                           "UPDATE shipments SET closed_at = now(), updated_at = now(), version = version + 1"
+                           " WHERE id = $1 AND version = $2 RETURNING version",
+                           params, cancellable, error);
+  if (result == NULL)
+    return NULL;
+
+  job->current_version = _wb_store_get_int (result, 0, 0);
+  return fetch_view (conn, job->id, cancellable, error);
+}
+
+/* ---- history ------------------------------------------------------------- */
+
+static const char list_events_sql[] =
+  "SELECT json_build_object("
+  "  'items', coalesce((SELECT json_agg(page.item ORDER BY page.occurred_at DESC, page.id DESC)"
+  "     FROM (SELECT e.id, e.occurred_at, " WB_SQL_EVENT_JSON ("e") " AS item"
+  "           FROM shipment_events e WHERE e.shipment_id = s.id"
+  "           ORDER BY e.occurred_at DESC, e.id DESC LIMIT $2 OFFSET $3) page), '[]'::json),"
+  "  'total', (SELECT count(*) FROM shipment_events e WHERE e.shipment_id = s.id),"
+  "  'limit', $2::integer, 'offset', $3::integer)::text"
+  " FROM shipments s WHERE s.id = $1";
+
+static gpointer
+list_events_in_transaction (Job           *job,
+                            PGconn        *conn,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  if (!_wb_store_id_is_valid (job->id))
+    {
+      _wb_store_set_not_found (error, job->id);
+      return NULL;
+    }
+
+  _wb_sql_params_add (params, job->id);
+  _wb_sql_params_add_int (params, job->limit);
+  _wb_sql_params_add_int (params, job->offset);
+  if ((result = _wb_store_exec (conn, list_events_sql, params, cancellable, error)) == NULL)
+    return NULL;
+  if (PQntuples (result) == 0)
+    {
+      _wb_store_set_not_found (error, job->id);
+      return NULL;
+    }
+  return g_strdup (PQgetvalue (result, 0, 0));
+}
+
+/* ---- events, search, SLA ------------------------------------------------- */
+
+static void
+result_array_free (gpointer data)
+{
+  g_array_unref (data);
+}
+
+static gpointer
+add_events_in_transaction (Job           *job,
+                           PGconn        *conn,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  GPtrArray *events = job->input;
+  g_autoptr(GArray) results = _wb_store_add_events (conn, events, &job->wrote_outbox,
+                                                    cancellable, error);
+  WbEventResult *only;
+
+  if (results == NULL)
+    return NULL;
+
+  /* A single event answers with its own error rather than a FAILED item. */
+  only = &g_array_index (results, WbEventResult, 0);
+  if (results->len == 1 && only->outcome == WB_EVENT_FAILED)
+    {
+      g_propagate_error (error, g_steal_pointer (&only->error));
+      return NULL;
+    }
+  return g_steal_pointer (&results);
+}
+
+static gpointer
+search_in_transaction (Job           *job,
+                       PGconn        *conn,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  return _wb_store_search (conn, job->input, cancellable, error);
+}
+
+static gpointer
+check_overdue_in_transaction (Job           *job,
+                              PGconn        *conn,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  gint64 flagged = _wb_store_flag_overdue (conn, NULL, cancellable, error);
+
+  if (flagged < 0)
+    return NULL;
+
+  job->wrote_outbox = flagged > 0;
+  return g_memdup2 (&flagged, sizeof flagged);
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+void
+wb_shipment_store_create_async (WbShipmentStore     *self,
+                                WbShipmentDraft     *draft,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (draft != NULL);
+
+  submit (self, job_new (create_in_transaction, (GDestroyNotify) wb_shipment_view_free, NULL, draft),
+          wb_shipment_store_create_async, cancellable, callback, user_data);
+}
+
+WbShipmentView *
+wb_shipment_store_create_finish (WbShipmentStore  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  return finish (self, result, wb_shipment_store_create_async, NULL, error);
+}
+
+void
+wb_shipment_store_get_async (WbShipmentStore     *self,
+                             const char          *id,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (id != NULL);
+
+  submit (self, job_new (get_in_transaction, (GDestroyNotify) wb_shipment_view_free, id, NULL),
+          wb_shipment_store_get_async, cancellable, callback, user_data);
+}
+
+WbShipmentView *
+wb_shipment_store_get_finish (WbShipmentStore  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  return finish (self, result, wb_shipment_store_get_async, NULL, error);
+}
+
+/**
+ * wb_shipment_store_update_async:
+ * @expected_version: the If-Match version; 0 updates unconditionally
+ *
+ * Applies @patch. A closed shipment fails with %WB_SHIPMENT_ERROR_CLOSED, a
+ * stale @expected_version with %WB_SHIPMENT_ERROR_VERSION_MISMATCH; both
+ * report the current version through wb_shipment_store_update_finish().
+ */
+void
+wb_shipment_store_update_async (WbShipmentStore     *self,
+                                const char          *id,
+                                gint64               expected_version,
+                                WbShipmentPatch     *patch,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (id != NULL);
+  g_return_if_fail (patch != NULL);
+
+  job = job_new (update_in_transaction, (GDestroyNotify) wb_shipment_view_free, id, patch);
+  job->expected_version = expected_version;
+  submit (self, job, wb_shipment_store_update_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_shipment_store_update_finish:
+ * @out_current_version: (out) (optional): the shipment's version after the
+ *   call, or on failure the version it is at (0 if unknown)
+ */
+WbShipmentView *
+wb_shipment_store_update_finish (WbShipmentStore  *self,
+                                 GAsyncResult     *result,
+                                 gint64           *out_current_version,
+                                 GError          **error)
+{
+  return finish (self, result, wb_shipment_store_update_async, out_current_version, error);
+}
+
+void
+wb_shipment_store_close_async (WbShipmentStore     *self,
+                               const char          *id,
+                               gint64               expected_version,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (id != NULL);
+
+  job = job_new (close_in_transaction, (GDestroyNotify) wb_shipment_view_free, id, NULL);
+  job->expected_version = expected_version;
+  submit (self, job, wb_shipment_store_close_async, cancellable, callback, user_data);
+}
+
+WbShipmentView *
+wb_shipment_store_close_finish (WbShipmentStore  *self,
+                                GAsyncResult     *result,
+                                gint64           *out_current_version,
+                                GError          **error)
+{
+  return finish (self, result, wb_shipment_store_close_async, out_current_version, error);
+}
+
+/**
+ * wb_shipment_store_list_events_async:
+ * @limit: page size; 0 means 50, more than 500 means 500
+ */
+void
+wb_shipment_store_list_events_async (WbShipmentStore     *self,
+                                     const char          *id,
+                                     guint                limit,
+                                     guint                offset,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (id != NULL);
+
+  job = job_new (list_events_in_transaction, g_free, id, NULL);
+  job->limit = limit == 0 ? DEFAULT_PAGE_SIZE : MIN (limit, MAX_PAGE_SIZE);
+  job->offset = MIN (offset, G_MAXINT32);
+  submit (self, job, wb_shipment_store_list_events_async, cancellable, callback, user_data);
+}
+
+char *
+wb_shipment_store_list_events_finish (WbShipmentStore  *self,
+                                      GAsyncResult     *result,
+                                      GError          **error)
+{
+  return finish (self, result, wb_shipment_store_list_events_async, NULL, error);
+}
+
+void
+wb_shipment_store_add_events_async (WbShipmentStore     *self,
+                                    GPtrArray           *events,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (events != NULL && events->len > 0);
+
+  submit (self, job_new (add_events_in_transaction, result_array_free, NULL, events),
+          wb_shipment_store_add_events_async, cancellable, callback, user_data);
+}
+
+GArray *
+wb_shipment_store_add_events_finish (WbShipmentStore  *self,
+                                     GAsyncResult     *result,
+                                     GError          **error)
+{
+  return finish (self, result, wb_shipment_store_add_events_async, NULL, error);
+}
+
+/**
+ * wb_shipment_store_search_async:
+ * @query: borrowed until the callback; a bad cursor, limit or status fails
+ *   with %WB_SHIPMENT_ERROR_INVALID naming it
+ */
+void
+wb_shipment_store_search_async (WbShipmentStore     *self,
+                                WbShipmentQuery     *query,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (query != NULL);
+
+  submit (self, job_new (search_in_transaction, g_free, NULL, query),
+          wb_shipment_store_search_async, cancellable, callback, user_data);
+}
+
+char *
+wb_shipment_store_search_finish (WbShipmentStore  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  return finish (self, result, wb_shipment_store_search_async, NULL, error);
+}
+
+void
+wb_shipment_store_check_overdue_async (WbShipmentStore     *self,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+
+  submit (self, job_new (check_overdue_in_transaction, g_free, NULL, NULL),
+          wb_shipment_store_check_overdue_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_shipment_store_check_overdue_finish:
+ *
+ * Returns: how many shipments were newly flagged, or -1 with @error set
+ */
+gint64
+wb_shipment_store_check_overdue_finish (WbShipmentStore  *self,
+                                        GAsyncResult     *result,
+                                        GError          **error)
+{
+  g_autofree gint64 *flagged = finish (self, result, wb_shipment_store_check_overdue_async, NULL, error);
+
+  return flagged ? *flagged : -1;
+}
+
+void
+wb_shipment_store_set_relay (WbShipmentStore *self,
+                             WbOutboxRelay   *relay)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (relay == NULL || WB_IS_OUTBOX_RELAY (relay));
+
+  g_set_object (&self->relay, relay);
+}
+
+/* ---- object and value types ------------------------------------------------ */
+
+static void
+wb_shipment_store_finalize (GObject *object)
+{
+  WbShipmentStore *self = WB_SHIPMENT_STORE (object);
+
+  g_clear_object (&self->pool);
+  g_clear_object (&self->sla);
+  g_clear_object (&self->relay);
+
+  G_OBJECT_CLASS (wb_shipment_store_parent_class)->finalize (object);
+}
+
+static void
+wb_shipment_store_class_init (WbShipmentStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = wb_shipment_store_finalize;
+}
+
+static void
+wb_shipment_store_init (WbShipmentStore *self)
+{
+}
+
+WbShipmentStore *
+wb_shipment_store_new (WbDbPool   *pool,
+                       WbSlaTable *sla)
+{
+  WbShipmentStore *self;
+
+  g_return_val_if_fail (WB_IS_DB_POOL (pool), NULL);
+  g_return_val_if_fail (WB_IS_SLA_TABLE (sla), NULL);
+
+  self = g_object_new (WB_TYPE_SHIPMENT_STORE, NULL);
+  self->pool = g_object_ref (pool);
+  self->sla = g_object_ref (sla);
+  return self;
+}
+
+void
+wb_address_clear (WbAddress *address)
+{
+  g_return_if_fail (address != NULL);
+
+  g_free (address->country);
+  g_free (address->region);
+  g_free (address->city);
+  g_free (address->line1);
+  g_free (address->line2);
+  g_free (address->postal_code);
+  memset (address, 0, sizeof *address);
+}
+
+void
+wb_shipment_draft_free (WbShipmentDraft *draft)
+{
+  if (draft == NULL)
+    return;
+
+  g_free (draft->client_id);
+  g_free (draft->reference);
+  g_free (draft->service_level);
+  g_free (draft->recipient_name);
+  g_free (draft->recipient_phone);
+  g_free (draft->recipient_phone_raw);
+  g_free (draft->recipient_email);
+  wb_address_clear (&draft->origin);
+  wb_address_clear (&draft->destination);
+  g_free (draft->carrier);
+  g_free (draft->track_number);
+  g_free (draft);
+}
+
+void
+wb_shipment_patch_free (WbShipmentPatch *patch)
+{
+  if (patch == NULL)
+    return;
+
+  g_free (patch->service_level);
+  g_free (patch->reference);
+  g_free (patch->recipient_name);
+  g_free (patch->recipient_phone);
+  g_free (patch->recipient_phone_raw);
+  g_free (patch->recipient_email);
+  wb_address_clear (&patch->destination);
+  g_free (patch->carrier);
+  g_free (patch->track_number);
+  g_free (patch);
+}
+
+void
+wb_status_event_free (WbStatusEvent *event)
+{
+  if (event == NULL)
+    return;
+
+  g_free (event->event_id);
+  g_free (event->source);
+  g_free (event->shipment_id);
+  g_free (event->carrier);
+  g_free (event->track_number);
+  g_free (event->reason);
+  g_free (event->status_raw);
+  g_free (event->occurred_at_raw);
+  g_free (event->location_text);
+  g_free (event->description);
+  g_free (event);
+}
+
+/* The GArray's clear func: frees what the result holds, not the result. */
+void
+wb_event_result_clear (WbEventResult *result)
+{
+  if (result == NULL)
+    return;
+
+  g_clear_pointer (&result->shipment_id, g_free);
+  g_clear_error (&result->error);
+}
+
+void
+wb_shipment_view_free (WbShipmentView *view)
+{
+  if (view == NULL)
+    return;
+
+  g_free (view->id);
+  g_free (view->json);
+  g_free (view);
+}
+
+void
+wb_shipment_query_free (WbShipmentQuery *query)
+{
+  if (query == NULL)
+    return;
+
+  g_strfreev (query->statuses);
+  g_free (query->client_id);
+  g_free (query->phone);
+  g_free (query->cursor);
+  g_free (query);
+}

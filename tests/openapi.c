@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The OpenAPI document: built from a routing table (exactly its routes, path
+ * parameters, security only where a token is needed; an undocumented route
+ * is an error naming it), served at /openapi.json, and — against the built
+ * waybilld — every documented route answered by a handler (the drift test). */
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <string.h>
+
+#include "wb-openapi.h"
+#include "wb-test-pg.h"
+
+#define OPERATION(summary) \
+  "{\"summary\":\"" summary "\",\"operationId\":\"op\",\"responses\":{\"200\":{\"description\":\"OK\"}}}"
+
+static const WbHttpLimits limits = {
+  .max_body_size = 65536,
+  .max_header_count = 64,
+  .max_header_size = 16384,
+  .idle_timeout_ms = 5000,
+  .max_connections = 16,
+  .max_connections_per_peer = 16,
+};
+
+static void
+handle_ok (WbHttpRequest *request,
+           gpointer       user_data)
+{
+  wb_http_request_respond (request, SOUP_STATUS_NO_CONTENT, NULL, NULL);
+}
+
+static WbHttpServer *
+server_new (void)
+{
+  g_autoptr(WbMetrics) metrics = wb_metrics_new ();
+
+  return wb_http_server_new (metrics, &limits);
+}
+
+static void
+add_documented (WbHttpServer *http,
+                const char   *method,
+                const char   *pattern,
+                WbRole        min_role,
+                const char   *operation_json)
+{
+  wb_http_server_add_route (http, method, pattern, min_role, handle_ok, NULL);
+  wb_http_server_document_route (http, method, pattern, operation_json);
+}
+
+static JsonObject *
+member_object (JsonObject *object,
+               const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  g_assert_nonnull (node);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_node_get_object (node);
+}
+
+static GPtrArray *
+member_names (JsonObject *object)
+{
+  GList *names = json_object_get_members (object);
+  GPtrArray *array = g_ptr_array_new ();
+
+  for (GList *l = names; l; l = l->next)
+    g_ptr_array_add (array, l->data);
+  g_ptr_array_add (array, NULL);
+  g_list_free (names);
+  return array;
+}
+
+static void
+assert_members (JsonObject         *object,
+                const char * const *expected)
+{
+  g_autoptr(GPtrArray) names = member_names (object);
+
+  g_assert_cmpstrv ((const char * const *) names->pdata, expected);
+}
+
+static void
+assert_path_parameters (JsonObject         *operation,
+                        const char * const *names)
+{
+  JsonArray *parameters = json_object_get_array_member (operation, "parameters");
+  guint n = g_strv_length ((char **) names);
+
+  g_assert_cmpuint (json_array_get_length (parameters), >=, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonObject *parameter = json_array_get_object_element (parameters, i);
+
+      g_assert_cmpstr (json_object_get_string_member (parameter, "name"), ==, names[i]);
+      g_assert_cmpstr (json_object_get_string_member (parameter, "in"), ==, "path");
+      g_assert_true (json_object_get_boolean_member (parameter, "required"));
+      g_assert_cmpstr (json_object_get_string_member (member_object (parameter, "schema"), "type"), ==, "string");
+    }
+}
+
+static void
+assert_bearer_security (JsonObject *operation)
+{
+  g_autofree char *security = json_to_string (json_object_get_member (operation, "security"), FALSE);
+  JsonObject *responses = member_object (operation, "responses");
+
+  g_assert_cmpstr (security, ==, "[{\"bearerAuth\":[]}]");
+  g_assert_true (json_object_has_member (responses, "401"));
+  g_assert_true (json_object_has_member (responses, "403"));
+}
+
+static JsonNode *
+build_ok (WbHttpServer *http)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *document = wb_openapi_build (http, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (document);
+  return document;
+}
+
+/* The frame every client relies on: version, info, servers, the bearer
+ * scheme and the error shape. */
+static void
+test_build_frame (void)
+{
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(JsonNode) document = NULL;
+  g_autofree char *error_schema = NULL;
+  JsonObject *root, *components, *bearer;
+
+  add_documented (http, "GET", "/a", WB_ROLE_NONE, OPERATION ("A"));
+  document = build_ok (http);
+  root = json_node_get_object (document);
+
+  g_assert_cmpstr (json_object_get_string_member (root, "openapi"), ==, "3.0.3");
+  g_assert_cmpstr (json_object_get_string_member (member_object (root, "info"), "title"), ==, "Waybill");
+  g_assert_cmpstr (json_object_get_string_member (member_object (root, "info"), "version"), ==, PACKAGE_VERSION);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "servers")), >=, 1);
+  components = member_object (root, "components");
+  bearer = member_object (member_object (components, "securitySchemes"), "bearerAuth");
+  g_assert_cmpstr (json_object_get_string_member (bearer, "type"), ==, "http");
+  g_assert_cmpstr (json_object_get_string_member (bearer, "scheme"), ==, "bearer");
+  g_assert_cmpstr (json_object_get_string_member (bearer, "bearerFormat"), ==, "JWT");
+  error_schema = json_to_string (json_object_get_member (member_object (components, "schemas"), "Error"), FALSE);
+  g_assert_nonnull (strstr (error_schema, "\"required\":[\"error\"]"));
+  g_assert_nonnull (strstr (error_schema, "\"required\":[\"code\",\"message\"]"));
+}
+
+/* Exactly the routed paths and methods; path parameters from the pattern;
+ * security only where the router asks for a token; the operation's own
+ * members kept. */
+static void
+test_build_paths (void)
+{
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(JsonNode) document = NULL;
+  JsonObject *paths, *op;
+
+  add_documented (http, "GET", "/things", WB_ROLE_VIEWER,
+                  "{\"summary\":\"List\",\"operationId\":\"listThings\",\"tags\":[\"things\"],"
+                  "\"parameters\":[{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\"}}],"
+                  "\"responses\":{\"200\":{\"description\":\"OK\"}}}");
+  add_documented (http, "POST", "/things", WB_ROLE_DISPATCHER, OPERATION ("Create"));
+  add_documented (http, "GET", "/things/{id}", WB_ROLE_VIEWER, OPERATION ("Get"));
+  add_documented (http, "PATCH", "/things/{id}", WB_ROLE_DISPATCHER,
+                  "{\"summary\":\"Change\",\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true,"
+                  "\"description\":\"Mine\",\"schema\":{\"type\":\"string\"}}],"
+                  "\"responses\":{\"200\":{\"description\":\"OK\"},\"403\":{\"description\":\"Own words\"}}}");
+  add_documented (http, "DELETE", "/things/{id}/parts/{part}", WB_ROLE_ADMIN, OPERATION ("Remove"));
+  add_documented (http, "GET", "/public", WB_ROLE_NONE,
+                  "{\"summary\":\"Open\",\"security\":[{\"bearerAuth\":[]}],\"responses\":{\"200\":{\"description\":\"OK\"}}}");
+  document = build_ok (http);
+  paths = member_object (json_node_get_object (document), "paths");
+
+  assert_members (paths, (const char * const []) { "/things", "/things/{id}", "/things/{id}/parts/{part}", "/public", NULL });
+  assert_members (member_object (paths, "/things"), (const char * const []) { "get", "post", NULL });
+  assert_members (member_object (paths, "/things/{id}"), (const char * const []) { "get", "patch", NULL });
+  assert_members (member_object (paths, "/things/{id}/parts/{part}"), (const char * const []) { "delete", NULL });
+  assert_members (member_object (paths, "/public"), (const char * const []) { "get", NULL });
+
+  op = member_object (member_object (paths, "/things"), "get");
+  g_assert_cmpstr (json_object_get_string_member (op, "operationId"), ==, "listThings");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (op, "parameters")), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (json_object_get_array_member (op, "parameters"), 0), "in"),
+                   ==, "query");
+  assert_bearer_security (op);
+  g_assert_cmpstr (json_object_get_string_member (op, "x-waybill-min-role"), ==, "viewer");
+
+  op = member_object (member_object (paths, "/things"), "post");
+  g_assert_false (json_object_has_member (op, "parameters"));
+  assert_bearer_security (op);
+  g_assert_cmpstr (json_object_get_string_member (op, "x-waybill-min-role"), ==, "dispatcher");
+
+  op = member_object (member_object (paths, "/things/{id}"), "get");
+  assert_path_parameters (op, (const char * const []) { "id", NULL });
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (op, "parameters")), ==, 1);
+
+  /* An operation that describes its own path parameter keeps it, once. */
+  op = member_object (member_object (paths, "/things/{id}"), "patch");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (op, "parameters")), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (json_object_get_array_member (op, "parameters"), 0), "description"),
+                   ==, "Mine");
+  g_assert_cmpstr (json_object_get_string_member (member_object (member_object (op, "responses"), "403"), "description"),
+                   ==, "Own words");
+
+  op = member_object (member_object (paths, "/things/{id}/parts/{part}"), "delete");
+  assert_path_parameters (op, (const char * const []) { "id", "part", NULL });
+  assert_bearer_security (op);
+
+  /* Public: no security, whatever the operation claimed. */
+  op = member_object (member_object (paths, "/public"), "get");
+  g_assert_false (json_object_has_member (op, "security"));
+  g_assert_false (json_object_has_member (op, "parameters"));
+  g_assert_false (json_object_has_member (op, "x-waybill-min-role"));
+  g_assert_false (json_object_has_member (member_object (op, "responses"), "401"));
+}
+
+static void
+test_build_undocumented (void)
+{
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) document = NULL;
+
+  add_documented (http, "GET", "/things", WB_ROLE_VIEWER, OPERATION ("List"));
+  wb_http_server_add_route (http, "POST", "/things/{id}/archive", WB_ROLE_ADMIN, handle_ok, NULL);
+  add_documented (http, "GET", "/later", WB_ROLE_NONE, OPERATION ("Later"));
+
+  document = wb_openapi_build (http, &error);
+  g_assert_null (document);
+  g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_UNDOCUMENTED);
+  g_assert_nonnull (strstr (error->message, "POST /things/{id}/archive"));
+}
+
+typedef struct
+{
+  const char *name;
+  const char *operation_json;
+} InvalidCase;
+
+static const InvalidCase invalid_cases[] = {
+  { "not-json", "{\"summary\":" },
+  { "array", "[\"summary\",\"responses\"]" },
+  { "string", "\"hello\"" },
+  { "no-summary", "{\"responses\":{\"200\":{\"description\":\"OK\"}}}" },
+  { "summary-not-string", "{\"summary\":{},\"responses\":{\"200\":{\"description\":\"OK\"}}}" },
+  { "no-responses", "{\"summary\":\"x\"}" },
+  { "responses-not-object", "{\"summary\":\"x\",\"responses\":[]}" },
+};
+
+static void
+test_build_invalid (gconstpointer data)
+{
+  const InvalidCase *c = data;
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) document = NULL;
+
+  add_documented (http, "PUT", "/things/{id}", WB_ROLE_DISPATCHER, c->operation_json);
+  document = wb_openapi_build (http, &error);
+  g_assert_null (document);
+  g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, "PUT /things/{id}: "));
+}
+
+static void
+test_build_unknown_method (void)
+{
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) document = NULL;
+
+  add_documented (http, "BREW", "/coffee", WB_ROLE_NONE, OPERATION ("Brew"));
+  document = wb_openapi_build (http, &error);
+  g_assert_null (document);
+  g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "BREW /coffee"));
+}
+
+/* ---- /openapi.json on a real socket ------------------------------------- */
+
+typedef struct
+{
+  guint       port;
+  const char *path;
+  guint       status;
+  char       *body;
+  GMainLoop  *loop;
+} Fetch;
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The client runs in its own thread with a blocking session, so the server
+ * keeps the main context. */
+static gpointer
+fetch_thread (gpointer data)
+{
+  Fetch *fetch = data;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 10, NULL);
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", fetch->port, fetch->path);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+  fetch->status = soup_message_get_status (message);
+  fetch->body = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
+  g_idle_add (quit_loop, fetch->loop);
+  return NULL;
+}
+
+static guint
+fetch (WbHttpServer  *http,
+       const char    *path,
+       char         **out_body)
+{
+  Fetch f = { wb_http_server_get_port (http), path, 0, NULL, g_main_loop_new (NULL, FALSE) };
+  GThread *thread = g_thread_new ("client", fetch_thread, &f);
+
+  g_main_loop_run (f.loop);
+  g_thread_join (thread);
+  g_main_loop_unref (f.loop);
+  *out_body = f.body;
+  return f.status;
+}
+
+static void
+test_served (void)
+{
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) document = NULL;
+  g_autofree char *body = NULL;
+  JsonObject *paths, *op;
+
+  add_documented (http, "GET", "/things/{id}", WB_ROLE_VIEWER, OPERATION ("Get"));
+  wb_openapi_register (http);
+  g_assert_true (wb_http_server_listen (http, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (fetch (http, "/openapi.json", &body), ==, 200);
+  document = json_from_string (body, &error);
+  g_assert_no_error (error);
+  paths = member_object (json_node_get_object (document), "paths");
+  assert_members (paths, (const char * const []) { "/things/{id}", "/openapi.json", NULL });
+  op = member_object (member_object (paths, "/openapi.json"), "get");
+  g_assert_false (json_object_has_member (op, "security"));
+  g_assert_nonnull (json_object_get_string_member (op, "summary"));
+  g_clear_pointer (&body, g_free);
+
+  /* A route added later without documentation breaks the document, loudly. */
+  wb_http_server_add_route (http, "DELETE", "/things/{id}", WB_ROLE_ADMIN, handle_ok, NULL);
+  g_test_expect_message ("Waybill-Server", G_LOG_LEVEL_WARNING, "*DELETE /things/{id}*");
+  g_assert_cmpuint (fetch (http, "/openapi.json", &body), ==, 500);
+  g_test_assert_expected_messages ();
+  g_assert_nonnull (strstr (body, "{\"error\":{\"code\":\"openapi_incomplete\",\"message\":\"DELETE /things/{id} "));
+}
+
+/* ---- the drift test, against the built daemon --------------------------- */
+
+typedef struct
+{
+  GSubprocess *process;
+  GThread     *reader;
+  GMutex       mutex;
+  GCond        cond;
+  GString     *log;
+  guint        port;
+  gboolean     eof;
+} Daemon;
+
+static gpointer
+read_log (gpointer data)
+{
+  Daemon *d = data;
+  g_autoptr(GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->process));
+  char *line;
+
+  while ((line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
+    {
+      const char *listening = strstr (line, "Listening on http://");
+
+      g_mutex_lock (&d->mutex);
+      g_string_append_printf (d->log, "%s\n", line);
+      if (listening)
+        d->port = atoi (strrchr (listening, ':') + 1);
+      g_cond_broadcast (&d->cond);
+      g_mutex_unlock (&d->mutex);
+      if (g_test_verbose ())
+        g_printerr ("  | %s\n", line);
+      g_free (line);
+    }
+  g_mutex_lock (&d->mutex);
+  d->eof = TRUE;
+  g_cond_broadcast (&d->cond);
+  g_mutex_unlock (&d->mutex);
+  return NULL;
+}
+
+static Daemon *
+daemon_spawn (const char *dsn)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE
+                                                                       | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GError) error = NULL;
+  Daemon *d = g_new0 (Daemon, 1);
+
+  g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
+  g_subprocess_launcher_unsetenv (launcher, "KAFKA_BROKERS");
+  g_subprocess_launcher_unsetenv (launcher, "REDPANDA_BROKERS");
+  g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
+  g_subprocess_launcher_setenv (launcher, "DB_DSN", dsn, TRUE);
+
+  g_mutex_init (&d->mutex);
+  g_cond_init (&d->cond);
+  d->log = g_string_new (NULL);
+  d->process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("WAYBILLD"), NULL);
+  g_assert_no_error (error);
+  d->reader = g_thread_new ("daemon-log", read_log, d);
+  return d;
+}
+
+static guint
+daemon_port (Daemon *d)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&d->mutex);
+
+  while (d->port == 0 && !d->eof)
+    if (!g_cond_wait_until (&d->cond, &d->mutex, deadline))
+      break;
+  if (d->port == 0)
+    g_error ("waybilld did not start listening; its log:\n%s", d->log->str);
+  return d->port;
+}
+
+static void
+daemon_stop (Daemon *d)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (d->process, SIGTERM);
+  g_assert_true (g_subprocess_wait (d->process, NULL, &error));
+  g_assert_no_error (error);
+  g_thread_join (d->reader);
+  g_assert_true (g_subprocess_get_if_exited (d->process));
+  g_assert_cmpint (g_subprocess_get_exit_status (d->process), ==, 0);
+  g_object_unref (d->process);
+  g_string_free (d->log, TRUE);
+  g_mutex_clear (&d->mutex);
+  g_cond_clear (&d->cond);
+  g_free (d);
+}
+
+static guint
+send_request (SoupSession  *session,
+              guint         port,
+              const char   *method,
+              const char   *path,
+              char        **out_body)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autoptr(GBytes) body = NULL;
+
+  if (g_str_equal (method, "POST") || g_str_equal (method, "PUT") || g_str_equal (method, "PATCH"))
+    {
+      g_autoptr(GBytes) empty_object = g_bytes_new_static ("{}", 2);
+
+      soup_message_set_request_body_from_bytes (message, "application/json", empty_object);
+    }
+  body = soup_session_send_and_read (session, message, NULL, NULL);
+  *out_body = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : g_strdup ("");
+  return soup_message_get_status (message);
+}
+
+static void
+wait_ready (SoupSession *session,
+            guint        port)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *body = NULL;
+
+      if (send_request (session, port, "GET", "/readyz", &body) == 200)
+        return;
+      g_usleep (50 * 1000);
+    }
+  g_error ("waybilld did not become ready");
+}
+
+/* "x" for every "{param}", so the router has something to match. */
+static char *
+concrete_path (const char *pattern)
+{
+  g_auto(GStrv) segments = g_strsplit (pattern, "/", -1);
+
+  for (guint i = 0; segments[i]; i++)
+    if (segments[i][0] == '{')
+      {
+        g_free (segments[i]);
+        segments[i] = g_strdup ("x");
+      }
+  return g_strjoinv ("/", segments);
+}
+
+/* The router's own miss ("No resource at …") differs from a handler's 404
+ * for a missing "x": only the former means the route is not served. */
+static void
+check_served (SoupSession *session,
+              guint        port,
+              const char  *method,
+              const char  *pattern)
+{
+  g_autofree char *path = concrete_path (pattern);
+  g_autofree char *upper = g_ascii_strup (method, -1);
+  g_autofree char *body = NULL;
+  guint status = send_request (session, port, upper, path, &body);
+
+  g_test_message ("%s %s → %u", upper, path, status);
+  g_assert_cmpuint (status, >=, 100);
+  g_assert_cmpuint (status, !=, SOUP_STATUS_METHOD_NOT_ALLOWED);
+  if (strchr (pattern, '{') == NULL)
+    g_assert_cmpuint (status, !=, SOUP_STATUS_NOT_FOUND);
+  if (status == SOUP_STATUS_NOT_FOUND)
+    g_assert_null (strstr (body, "No resource at"));
+}
+
+static void
+test_daemon_serves_every_documented_route (void)
+{
+  g_autofree char *dsn = wb_test_pg_create_database ("openapi");
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 10, NULL);
+  g_autoptr(JsonNode) document = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *body = NULL;
+  Daemon *d = daemon_spawn (dsn);
+  guint port = daemon_port (d);
+  guint status;
+  JsonObject *paths;
+  GList *patterns;
+
+  wait_ready (session, port);
+  status = send_request (session, port, "GET", "/openapi.json", &body);
+  if (status != 200)
+    {
+      g_test_fail_printf ("GET /openapi.json answered %u: %s", status, body);
+      daemon_stop (d);
+      return;
+    }
+  document = json_from_string (body, &error);
+  g_assert_no_error (error);
+  paths = member_object (json_node_get_object (document), "paths");
+  g_assert_true (json_object_has_member (paths, "/openapi.json"));
+  g_assert_true (json_object_has_member (paths, "/healthz"));
+
+  patterns = json_object_get_members (paths);
+  for (GList *p = patterns; p; p = p->next)
+    {
+      GList *methods = json_object_get_members (member_object (paths, p->data));
+
+      for (GList *m = methods; m; m = m->next)
+        check_served (session, port, m->data, p->data);
+      g_list_free (methods);
+    }
+  g_list_free (patterns);
+  daemon_stop (d);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/openapi/build/frame", test_build_frame);
+  g_test_add_func ("/openapi/build/paths", test_build_paths);
+  g_test_add_func ("/openapi/build/undocumented", test_build_undocumented);
+  g_test_add_func ("/openapi/build/unknown-method", test_build_unknown_method);
+  for (guint i = 0; i < G_N_ELEMENTS (invalid_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/openapi/build/invalid/%s", invalid_cases[i].name);
+
+      g_test_add_data_func (path, &invalid_cases[i], test_build_invalid);
+    }
+  g_test_add_func ("/openapi/served", test_served);
+  g_test_add_func ("/openapi/daemon/serves-every-documented-route", test_daemon_serves_every_documented_route);
+
+  return g_test_run ();
+}
