@@ -1,0 +1,1403 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The shipments REST layer end to end: a WbHttpServer on a real socket, in
+ * its own thread and main context, with the real WbShipmentStore on a fresh
+ * PostgreSQL database; clients are real SoupSessions (one per thread). Also
+ * the view cache's ordering rules and the JSON reader, directly. */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "wb-json-input.h"
+#include "wb-migrations.h"
+#include "wb-shipment-cache.h"
+#include "wb-shipments-api.h"
+#include "wb-test-pg.h"
+
+#define SECRET "0123456789abcdef0123456789abcdef-test"
+
+typedef struct
+{
+  char         *conninfo;
+  gboolean      with_auth;
+  GThread      *thread;
+  GMainContext *context;
+  GMainLoop    *loop;
+  GMutex        mutex;
+  GCond         cond;
+  guint         port;
+  WbMetrics    *metrics;
+  WbDbPool     *pool;
+  WbShipmentStore *store;
+  WbShipmentsApi  *api;
+  WbHttpServer *server;
+  SoupSession  *session;
+} Fixture;
+
+/* ---- the server ------------------------------------------------------------ */
+
+static void
+apply_migrations (const char *conninfo)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGconn) conn = wb_db_connect (conninfo, &error);
+  guint applied = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (wb_migrations_apply (conn, &applied, &error));
+  g_assert_no_error (error);
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  Fixture *fx = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbSlaTable) sla = NULL;
+  WbHttpLimits limits = {
+    .max_body_size = 1024 * 1024, .max_header_count = 64, .max_header_size = 16 * 1024,
+    .idle_timeout_ms = 10000, .max_connections = 256, .max_connections_per_peer = 128,
+  };
+
+  g_main_context_push_thread_default (fx->context);
+  sla = wb_sla_table_load_default (&error);
+  g_assert_no_error (error);
+  fx->metrics = wb_metrics_new ();
+  fx->pool = wb_db_pool_new (fx->conninfo, 4);
+  fx->store = wb_shipment_store_new (fx->pool, sla);
+  fx->api = wb_shipments_api_new (fx->store, sla, fx->metrics);
+  fx->server = wb_http_server_new (fx->metrics, &limits);
+  if (fx->with_auth)
+    {
+      g_autoptr(GBytes) secret = g_bytes_new_static (SECRET, strlen (SECRET));
+      wb_http_server_set_auth_secret (fx->server, secret);
+    }
+  wb_shipments_api_register (fx->api, fx->server);
+  g_assert_true (wb_http_server_listen (fx->server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+
+  g_mutex_lock (&fx->mutex);
+  fx->port = wb_http_server_get_port (fx->server);
+  g_cond_signal (&fx->cond);
+  g_mutex_unlock (&fx->mutex);
+
+  g_main_loop_run (fx->loop);
+  g_clear_object (&fx->server);
+  g_clear_pointer (&fx->api, wb_shipments_api_free);
+  wb_db_pool_close (fx->pool);
+  while (g_main_context_iteration (fx->context, FALSE))
+    ;
+  g_clear_object (&fx->store);
+  g_clear_object (&fx->pool);
+  g_main_context_pop_thread_default (fx->context);
+  return NULL;
+}
+
+static void
+fixture_setup (Fixture       *fx,
+               gconstpointer  data)
+{
+  fx->with_auth = GPOINTER_TO_INT (data);
+  fx->conninfo = wb_test_pg_create_database ("shipments_api");
+  apply_migrations (fx->conninfo);
+  g_mutex_init (&fx->mutex);
+  g_cond_init (&fx->cond);
+  fx->context = g_main_context_new ();
+  fx->loop = g_main_loop_new (fx->context, FALSE);
+  fx->thread = g_thread_new ("shipments-api", server_thread, fx);
+  g_mutex_lock (&fx->mutex);
+  while (fx->port == 0)
+    g_cond_wait (&fx->cond, &fx->mutex);
+  g_mutex_unlock (&fx->mutex);
+  fx->session = soup_session_new_with_options ("timeout", 30, NULL);
+}
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_clear_object (&fx->session);
+  g_main_context_invoke (fx->context, quit_loop, fx->loop);
+  g_thread_join (fx->thread);
+  g_clear_object (&fx->metrics);
+  g_main_loop_unref (fx->loop);
+  g_main_context_unref (fx->context);
+  g_mutex_clear (&fx->mutex);
+  g_cond_clear (&fx->cond);
+  g_free (fx->conninfo);
+}
+
+/* ---- the client ------------------------------------------------------------- */
+
+typedef struct
+{
+  guint        status;
+  char        *body;
+  JsonNode    *json;
+  SoupMessage *message;
+} Reply;
+
+static void
+reply_clear (Reply *reply)
+{
+  g_clear_pointer (&reply->body, g_free);
+  g_clear_pointer (&reply->json, json_node_unref);
+  g_clear_object (&reply->message);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Reply, reply_clear)
+
+/* @headers: (nullable): name, value, …, NULL */
+static void
+send_on (SoupSession        *session,
+         guint               port,
+         const char         *method,
+         const char         *path,
+         const char         *body,
+         const char * const *headers,
+         Reply              *reply)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) answer = NULL;
+
+  reply_clear (reply);
+  reply->message = soup_message_new (method, uri);
+  g_assert_nonnull (reply->message);
+  for (guint i = 0; headers != NULL && headers[i] != NULL; i += 2)
+    soup_message_headers_replace (soup_message_get_request_headers (reply->message), headers[i], headers[i + 1]);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (reply->message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (session, reply->message, NULL, &error);
+  g_assert_no_error (error);
+  reply->status = soup_message_get_status (reply->message);
+  reply->body = g_strndup (g_bytes_get_size (answer) ? g_bytes_get_data (answer, NULL) : "",
+                           g_bytes_get_size (answer));
+  reply->json = *reply->body ? json_from_string (reply->body, NULL) : NULL;
+}
+
+static void
+send (Fixture            *fx,
+      const char         *method,
+      const char         *path,
+      const char         *body,
+      const char * const *headers,
+      Reply              *reply)
+{
+  send_on (fx->session, fx->port, method, path, body, headers, reply);
+}
+
+static const char *
+header (Reply      *reply,
+        const char *name)
+{
+  return soup_message_headers_get_one (soup_message_get_response_headers (reply->message), name);
+}
+
+/* "a.b[2].c" inside a JSON document; NULL when any step is missing. */
+static JsonNode *
+node_at (JsonNode   *root,
+         const char *path)
+{
+  g_auto(GStrv) steps = g_strsplit (path, ".", -1);
+  JsonNode *node = root;
+
+  for (guint i = 0; steps[i] != NULL && node != NULL; i++)
+    {
+      char *bracket = strchr (steps[i], '[');
+      guint index = bracket ? (guint) g_ascii_strtoull (bracket + 1, NULL, 10) : 0;
+
+      if (bracket)
+        *bracket = '\0';
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return NULL;
+      node = json_object_get_member (json_node_get_object (node), steps[i]);
+      if (bracket && node != NULL)
+        {
+          if (!JSON_NODE_HOLDS_ARRAY (node) || index >= json_array_get_length (json_node_get_array (node)))
+            return NULL;
+          node = json_array_get_element (json_node_get_array (node), index);
+        }
+    }
+  return node;
+}
+
+static const char *
+string_at (Reply      *reply,
+           const char *path)
+{
+  JsonNode *node;
+
+  g_assert_nonnull (reply->json);
+  node = node_at (reply->json, path);
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : NULL;
+}
+
+static gint64
+int_at (Reply      *reply,
+        const char *path)
+{
+  JsonNode *node;
+
+  g_assert_nonnull (reply->json);
+  node = node_at (reply->json, path);
+  g_assert_nonnull (node);
+  return json_node_get_int (node);
+}
+
+static gboolean
+bool_at (Reply      *reply,
+         const char *path)
+{
+  JsonNode *node;
+
+  g_assert_nonnull (reply->json);
+  node = node_at (reply->json, path);
+  g_assert_nonnull (node);
+  return json_node_get_boolean (node);
+}
+
+static guint
+length_at (Reply      *reply,
+           const char *path)
+{
+  JsonNode *node = node_at (reply->json, path);
+
+  g_assert_nonnull (node);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+  return json_array_get_length (json_node_get_array (node));
+}
+
+static gboolean
+is_null_at (Reply      *reply,
+            const char *path)
+{
+  JsonNode *node = node_at (reply->json, path);
+
+  return node != NULL && JSON_NODE_HOLDS_NULL (node);
+}
+
+static void
+assert_status (Reply *reply,
+               guint  status)
+{
+  if (reply->status != status)
+    g_error ("expected HTTP %u, got %u: %s", status, reply->status, reply->body);
+}
+
+/* The error shape: {"error":{"code","message","field"?}}, message naming the field. */
+static void
+assert_error (Reply      *reply,
+              guint       status,
+              const char *code,
+              const char *field)
+{
+  assert_status (reply, status);
+  g_assert_cmpstr (header (reply, "Content-Type"), ==, "application/json");
+  g_assert_cmpstr (string_at (reply, "error.code"), ==, code);
+  g_assert_nonnull (string_at (reply, "error.message"));
+  if (field != NULL)
+    {
+      g_autofree char *prefix = g_strconcat (field, ": ", NULL);
+
+      g_assert_cmpstr (string_at (reply, "error.field"), ==, field);
+      if (!g_str_has_prefix (string_at (reply, "error.message"), prefix))
+        g_error ("message does not name %s: %s", field, string_at (reply, "error.message"));
+    }
+}
+
+static char *
+etag_for (gint64 version)
+{
+  return g_strdup_printf ("\"%" G_GINT64_FORMAT "\"", version);
+}
+
+#define SHIPMENT_BODY(client, phone, extra) \
+  "{\"clientId\":\"" client "\",\"serviceLevel\":\"standard\",\"reference\":\"ORD-1\"," \
+  "\"recipient\":{\"name\":\"Ann Smith\",\"phone\":\"" phone "\",\"email\":\"ann@example.org\"}," \
+  "\"origin\":{\"country\":\"by\",\"city\":\"Brest\"}," \
+  "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\",\"line1\":\"Nezavisimosti 1\",\"postalCode\":\"220030\"," \
+  "\"lat\":53.9,\"lon\":27.56}" extra "}"
+
+static char *
+create_with (Fixture    *fx,
+             const char *body)
+{
+  g_auto(Reply) reply = { 0, };
+
+  send (fx, "POST", "/shipments", body, NULL, &reply);
+  assert_status (&reply, 201);
+  return g_strdup (string_at (&reply, "id"));
+}
+
+static char *
+create_shipment (Fixture *fx)
+{
+  return create_with (fx, SHIPMENT_BODY ("acme", "+375 29 123-45-67", ""));
+}
+
+/* A time @minutes after an hour from now, RFC 3339 (without the zone when
+ * !@zone). Later than every shipment's creation, so the events move the
+ * status; the milestone rule keeps older ones in the history only. */
+static char *
+later (int      minutes,
+       gboolean zone)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) then = g_date_time_add_minutes (now, 60 + minutes);
+
+  return g_date_time_format (then, zone ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H:%M:%S");
+}
+
+static char *
+event_body (const char *event_id,
+            const char *status,
+            const char *occurred_at)
+{
+  return g_strdup_printf ("{\"eventId\":\"%s\",\"source\":\"dhl\",\"status\":\"%s\",\"statusRaw\":\"scan\","
+                          "\"occurredAt\":\"%s\",\"location\":{\"text\":\"Minsk\",\"lat\":53.9,\"lon\":27.56}}",
+                          event_id, status, occurred_at);
+}
+
+static void
+post_event (Fixture    *fx,
+            const char *id,
+            const char *event_id,
+            const char *status,
+            int         minutes,
+            Reply      *reply)
+{
+  g_autofree char *path = g_strdup_printf ("/shipments/%s/events", id);
+  g_autofree char *occurred_at = later (minutes, TRUE);
+  g_autofree char *body = event_body (event_id, status, occurred_at);
+
+  send (fx, "POST", path, body, NULL, reply);
+}
+
+static void
+get_shipment (Fixture    *fx,
+              const char *id,
+              Reply      *reply)
+{
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", id);
+
+  send (fx, "GET", path, NULL, NULL, reply);
+}
+
+/* ---- create and read ------------------------------------------------------- */
+
+static void
+test_create (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_auto(Reply) reply = { 0, };
+  g_autofree char *location = NULL;
+  const char *id;
+
+  send (fx, "POST", "/shipments", SHIPMENT_BODY ("acme", "8 029 123-45-67", ",\"carrier\":\"dhl\",\"trackNumber\":\"JD1\""),
+        NULL, &reply);
+  assert_status (&reply, 201);
+  id = string_at (&reply, "id");
+  g_assert_true (g_uuid_string_is_valid (id));
+  location = g_strdup_printf ("/shipments/%s", id);
+  g_assert_cmpstr (header (&reply, "Location"), ==, location);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"1\"");
+  g_assert_cmpint (int_at (&reply, "version"), ==, 1);
+  g_assert_cmpstr (string_at (&reply, "clientId"), ==, "acme");
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "PENDING");
+  /* A national number is read as one of the destination's country. */
+  g_assert_cmpstr (string_at (&reply, "recipient.phone"), ==, "+375291234567");
+  g_assert_cmpstr (string_at (&reply, "origin.country"), ==, "BY");
+  g_assert_cmpstr (string_at (&reply, "trackings[0].trackNumber"), ==, "JD1");
+  g_assert_nonnull (string_at (&reply, "promisedAt"));
+}
+
+static void
+test_get (Fixture       *fx,
+          gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", id);
+  g_autofree char *upper_id = g_ascii_strup (id, -1);
+  g_autofree char *upper = g_strdup_printf ("/shipments/%s", upper_id);
+  const char *matching[] = { "If-None-Match", "\"7\", W/\"1\"", NULL };
+  const char *stale[] = { "If-None-Match", "\"2\"", NULL };
+  g_auto(Reply) reply = { 0, };
+
+  send (fx, "GET", path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"1\"");
+  g_assert_cmpstr (string_at (&reply, "id"), ==, id);
+
+  send (fx, "GET", path, NULL, matching, &reply);
+  assert_status (&reply, 304);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"1\"");
+  g_assert_cmpstr (reply.body, ==, "");
+
+  send (fx, "GET", path, NULL, stale, &reply);
+  assert_status (&reply, 200);
+
+  /* Ids are UUIDs in either case; anything else is no shipment. */
+  send (fx, "GET", upper, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "id"), ==, id);
+
+  send (fx, "GET", "/shipments/00000000-0000-4000-8000-000000000000", NULL, NULL, &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+  send (fx, "GET", "/shipments/not-a-uuid", NULL, NULL, &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+typedef struct
+{
+  const char *method;
+  const char *path;       /* "{id}" is the shipment's id */
+  const char *body;
+  guint       status;
+  const char *code;
+  const char *field;
+} Invalid;
+
+#define DEST "\"destination\":{\"country\":\"BY\"}"
+#define RECIPIENT "\"recipient\":{\"name\":\"Ann\"}"
+#define BASE "\"clientId\":\"acme\",\"serviceLevel\":\"standard\""
+#define EVENT_BASE "\"eventId\":\"e1\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"2026-11-20T10:00:00Z\""
+
+static const Invalid invalid_requests[] = {
+  { "POST", "/shipments", "{\"clientId\":", 400, "invalid_json", NULL },
+  { "POST", "/shipments", "", 400, "invalid_json", NULL },
+  { "POST", "/shipments", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]", 400, "invalid_json", NULL },
+  { "POST", "/shipments", "[1,2]", 400, "invalid_body", NULL },
+  { "POST", "/shipments", "{\"serviceLevel\":\"standard\"," RECIPIENT "," DEST "}", 400, "invalid_field", "clientId" },
+  { "POST", "/shipments", "{\"clientId\":7,\"serviceLevel\":\"standard\"," RECIPIENT "," DEST "}", 400, "invalid_field", "clientId" },
+  { "POST", "/shipments", "{\"clientId\":\"  \",\"serviceLevel\":\"standard\"," RECIPIENT "," DEST "}", 400, "invalid_field", "clientId" },
+  { "POST", "/shipments", "{\"clientId\":\"acme\"," RECIPIENT "," DEST "}", 400, "invalid_field", "serviceLevel" },
+  { "POST", "/shipments", "{\"clientId\":\"acme\",\"serviceLevel\":\"warp\"," RECIPIENT "," DEST "}", 400, "invalid_field", "serviceLevel" },
+  { "POST", "/shipments", "{" BASE "," DEST "}", 400, "invalid_field", "recipient" },
+  { "POST", "/shipments", "{" BASE ",\"recipient\":\"Ann\"," DEST "}", 400, "invalid_field", "recipient" },
+  { "POST", "/shipments", "{" BASE ",\"recipient\":{}," DEST "}", 400, "invalid_field", "recipient.name" },
+  { "POST", "/shipments", "{" BASE ",\"recipient\":{\"name\":\"Ann\",\"phone\":\"12\"}," DEST "}", 400, "invalid_field", "recipient.phone" },
+  { "POST", "/shipments", "{" BASE ",\"recipient\":{\"name\":\"Ann\",\"phone\":\"call me\"}," DEST "}", 400, "invalid_field", "recipient.phone" },
+  { "POST", "/shipments", "{" BASE ",\"recipient\":{\"name\":\"Ann\",\"email\":\"ann.example.org\"}," DEST "}", 400, "invalid_field", "recipient.email" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT "}", 400, "invalid_field", "destination" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT ",\"destination\":{\"city\":\"Minsk\"}}", 400, "invalid_field", "destination.country" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT ",\"destination\":{\"country\":\"BLR\"}}", 400, "invalid_field", "destination.country" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT ",\"destination\":{\"country\":\"BY\",\"lat\":91,\"lon\":0}}", 400, "invalid_field", "destination.lat" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT ",\"destination\":{\"country\":\"BY\",\"lat\":1,\"lon\":-181}}", 400, "invalid_field", "destination.lon" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT ",\"destination\":{\"country\":\"BY\",\"lon\":27}}", 400, "invalid_field", "destination.lat" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT ",\"destination\":{\"country\":\"BY\",\"lat\":\"53\",\"lon\":27}}", 400, "invalid_field", "destination.lat" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT "," DEST ",\"origin\":{\"country\":1}}", 400, "invalid_field", "origin.country" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT "," DEST ",\"promisedAt\":\"tomorrow\"}", 400, "invalid_field", "promisedAt" },
+  { "POST", "/shipments", "{" BASE "," RECIPIENT "," DEST ",\"carrier\":\"dhl\"}", 400, "invalid_field", "trackNumber" },
+
+  { "POST", "/shipments/{id}/events", "{\"status\":\"IN_TRANSIT\",\"occurredAt\":\"2026-11-20T10:00:00Z\"}", 400, "invalid_field", "eventId" },
+  { "POST", "/shipments/{id}/events", "{\"eventId\":\"e1\",\"occurredAt\":\"2026-11-20T10:00:00Z\"}", 400, "invalid_field", "status" },
+  { "POST", "/shipments/{id}/events", "{\"eventId\":\"e1\",\"status\":\"in transit\",\"occurredAt\":\"2026-11-20T10:00:00Z\"}", 400, "invalid_field", "status" },
+  { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"reason\":\"aliens\"}", 400, "invalid_field", "reason" },
+  { "POST", "/shipments/{id}/events", "{\"eventId\":\"e1\",\"status\":\"IN_TRANSIT\"}", 400, "invalid_field", "occurredAt" },
+  { "POST", "/shipments/{id}/events", "{\"eventId\":\"e1\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"2026-13-45T10:00:00Z\"}", 400, "invalid_field", "occurredAt" },
+  { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"location\":{\"lat\":200,\"lon\":0}}", 400, "invalid_field", "location.lat" },
+  { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"location\":\"Minsk\"}", 400, "invalid_field", "location" },
+  { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"correction\":\"yes\"}", 400, "invalid_field", "correction" },
+  { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"estimatedDeliveryAt\":\"soon\"}", 400, "invalid_field", "estimatedDeliveryAt" },
+  { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"shipmentId\":\"00000000-0000-4000-8000-000000000000\"}", 400, "invalid_field", "shipmentId" },
+  { "POST", "/shipments/{id}/events", "nope", 400, "invalid_json", NULL },
+
+  { "PATCH", "/shipments/{id}", "{\"status\":\"DELIVERED\"}", 400, "invalid_field", "status" },
+  { "PATCH", "/shipments/{id}", "{\"serviceLevel\":null}", 400, "invalid_field", "serviceLevel" },
+  { "PATCH", "/shipments/{id}", "{\"serviceLevel\":\"warp\"}", 400, "invalid_field", "serviceLevel" },
+  { "PATCH", "/shipments/{id}", "{\"recipient\":{\"name\":null}}", 400, "invalid_field", "recipient.name" },
+  { "PATCH", "/shipments/{id}", "{\"recipient\":{\"nickname\":\"A\"}}", 400, "invalid_field", "recipient.nickname" },
+  { "PATCH", "/shipments/{id}", "{\"recipient\":{\"email\":\"x\"}}", 400, "invalid_field", "recipient.email" },
+  { "PATCH", "/shipments/{id}", "{\"recipient\":{\"phone\":\"+1\"}}", 400, "invalid_field", "recipient.phone" },
+  { "PATCH", "/shipments/{id}", "{\"destination\":{\"country\":\"B\"}}", 400, "invalid_field", "destination.country" },
+  { "PATCH", "/shipments/{id}", "{\"destination\":null}", 400, "invalid_field", "destination" },
+  { "PATCH", "/shipments/{id}", "{\"eta\":\"whenever\"}", 400, "invalid_field", "eta" },
+  { "PATCH", "/shipments/{id}", "{}", 400, "invalid_body", NULL },
+
+  { "GET", "/shipments/{id}/events?limit=0", NULL, 400, "invalid_field", "limit" },
+  { "GET", "/shipments/{id}/events?limit=501", NULL, 400, "invalid_field", "limit" },
+  { "GET", "/shipments/{id}/events?limit=ten", NULL, 400, "invalid_field", "limit" },
+  { "GET", "/shipments/{id}/events?offset=-1", NULL, 400, "invalid_field", "offset" },
+  { "GET", "/shipments/{id}/events?offset=99999999999999999999", NULL, 400, "invalid_field", "offset" },
+  { "GET", "/shipments/{id}/events?page=2", NULL, 400, "invalid_field", "page" },
+  { "GET", "/shipments/search?status=IN_TRANSIT&status=LOST", NULL, 400, "invalid_field", "status" },
+  { "GET", "/shipments/search?limit=1000", NULL, 400, "invalid_field", "limit" },
+  { "GET", "/shipments/search?limit=1&limit=2", NULL, 400, "invalid_field", "limit" },
+  { "GET", "/shipments/search?createdFrom=yesterday", NULL, 400, "invalid_field", "createdFrom" },
+  { "GET", "/shipments/search?updatedTo=2026-02-30T00:00:00Z", NULL, 400, "invalid_field", "updatedTo" },
+  { "GET", "/shipments/search?createdFrom=2026-02-02T00:00:00Z&createdTo=2026-02-01T00:00:00Z", NULL, 400, "invalid_field", "createdTo" },
+  { "GET", "/shipments/search?overdue=maybe", NULL, 400, "invalid_field", "overdue" },
+  { "GET", "/shipments/search?phone=abc", NULL, 400, "invalid_field", "phone" },
+  { "GET", "/shipments/search?cursor=%3Cscript%3E", NULL, 400, "invalid_field", "cursor" },
+  { "GET", "/shipments/search?cursor=abc", NULL, 400, "invalid_field", "cursor" },
+  { "GET", "/shipments/search?clientid=acme", NULL, 400, "invalid_field", "clientid" },
+
+  { "POST", "/shipments/events:batch", "{}", 400, "invalid_field", "events" },
+  { "POST", "/shipments/events:batch", "{\"events\":{}}", 400, "invalid_field", "events" },
+  { "POST", "/shipments/events:batch", "{\"events\":[]}", 400, "invalid_field", "events" },
+};
+
+static void
+test_validation (Fixture       *fx,
+                 gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  const char *if_match[] = { "If-Match", "\"1\"", NULL };
+  g_auto(Reply) reply = { 0, };
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid_requests); i++)
+    {
+      const Invalid *c = &invalid_requests[i];
+      g_autoptr(GString) path = g_string_new (c->path);
+
+      g_test_message ("%s %s %s", c->method, c->path, c->body ? c->body : "");
+      g_string_replace (path, "{id}", id, 1);
+      send (fx, c->method, path->str, c->body, g_str_equal (c->method, "PATCH") ? if_match : NULL, &reply);
+      assert_error (&reply, c->status, c->code, c->field);
+    }
+
+  /* Nothing of that reached the shipment. */
+  get_shipment (fx, id, &reply);
+  g_assert_cmpint (int_at (&reply, "version"), ==, 1);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "PENDING");
+}
+
+/* ---- PATCH and optimistic locking ----------------------------------------- */
+
+static void
+test_patch (Fixture       *fx,
+            gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", id);
+  const char *stale[] = { "If-Match", "\"5\"", NULL };
+  const char *fresh[] = { "If-Match", "\"1\"", NULL };
+  const char *junk[] = { "If-Match", "1", NULL };
+  const char *body = "{\"reference\":\"ORD-2\",\"recipient\":{\"phone\":\"8 029 765-43-21\"},"
+                     "\"eta\":\"2099-12-01T12:00:00+03:00\"}";
+  g_auto(Reply) reply = { 0, };
+
+  send (fx, "PATCH", path, body, NULL, &reply);
+  assert_error (&reply, 428, "precondition_required", NULL);
+
+  send (fx, "PATCH", path, body, junk, &reply);
+  assert_error (&reply, 400, "invalid_header", NULL);
+
+  send (fx, "PATCH", path, body, stale, &reply);
+  assert_error (&reply, 412, "version_mismatch", NULL);
+  g_assert_cmpint (int_at (&reply, "currentVersion"), ==, 1);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"1\"");
+
+  send (fx, "PATCH", path, body, fresh, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"2\"");
+  g_assert_cmpint (int_at (&reply, "version"), ==, 2);
+  g_assert_cmpstr (string_at (&reply, "reference"), ==, "ORD-2");
+  /* The national number took the stored destination's country. */
+  g_assert_cmpstr (string_at (&reply, "recipient.phone"), ==, "+375297654321");
+  g_assert_cmpstr (string_at (&reply, "eta"), ==, "2099-12-01T09:00:00.000Z");
+  g_assert_cmpstr (string_at (&reply, "etaSource"), ==, "carrier");
+
+  /* The old ETag is stale now. */
+  send (fx, "PATCH", path, "{\"reference\":null}", fresh, &reply);
+  assert_error (&reply, 412, "version_mismatch", NULL);
+  g_assert_cmpint (int_at (&reply, "currentVersion"), ==, 2);
+
+  send (fx, "PATCH", "/shipments/00000000-0000-4000-8000-000000000000", body, fresh, &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+}
+
+typedef struct
+{
+  Fixture    *fx;
+  const char *method;
+  const char *path;
+  const char *body;
+  const char *headers[3];
+  guint      *ready;
+  GMutex     *mutex;
+  GCond      *cond;
+  guint       status;
+  char       *answer;
+} Racer;
+
+/* Waits until every racer is ready, then sends on its own session. */
+static gpointer
+racer_run (gpointer data)
+{
+  Racer *racer = data;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_auto(Reply) reply = { 0, };
+
+  g_mutex_lock (racer->mutex);
+  (*racer->ready)++;
+  g_cond_broadcast (racer->cond);
+  while (*racer->ready < 2)
+    g_cond_wait (racer->cond, racer->mutex);
+  g_mutex_unlock (racer->mutex);
+
+  send_on (session, racer->fx->port, racer->method, racer->path, racer->body,
+           racer->headers[0] ? racer->headers : NULL, &reply);
+  racer->status = reply.status;
+  racer->answer = g_steal_pointer (&reply.body);
+  return NULL;
+}
+
+/* Sends the same request from two threads at once; returns the two statuses, sorted. */
+static void
+race (Fixture    *fx,
+      const char *method,
+      const char *path,
+      const char *body,
+      const char *header_name,
+      const char *header_value,
+      guint       out_statuses[2])
+{
+  GMutex mutex;
+  GCond cond;
+  guint ready = 0;
+  Racer racers[2];
+  GThread *threads[2];
+
+  g_mutex_init (&mutex);
+  g_cond_init (&cond);
+  for (guint i = 0; i < 2; i++)
+    {
+      racers[i] = (Racer) { fx, method, path, body, { header_name, header_value, NULL }, &ready, &mutex, &cond, 0, NULL };
+      threads[i] = g_thread_new ("racer", racer_run, &racers[i]);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_thread_join (threads[i]);
+      g_test_message ("racer %u: %u %s", i, racers[i].status, racers[i].answer);
+      g_free (racers[i].answer);
+    }
+  out_statuses[0] = MIN (racers[0].status, racers[1].status);
+  out_statuses[1] = MAX (racers[0].status, racers[1].status);
+  g_mutex_clear (&mutex);
+  g_cond_clear (&cond);
+}
+
+static void
+test_patch_concurrent (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", id);
+  g_auto(Reply) reply = { 0, };
+  guint statuses[2];
+
+  race (fx, "PATCH", path, "{\"reference\":\"raced\"}", "If-Match", "\"1\"", statuses);
+  g_assert_cmpuint (statuses[0], ==, 200);
+  g_assert_cmpuint (statuses[1], ==, 412);
+
+  get_shipment (fx, id, &reply);
+  g_assert_cmpint (int_at (&reply, "version"), ==, 2);
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static void
+test_event_duplicate (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s/events", id);
+  g_autofree char *naive = later (0, FALSE);
+  g_autofree char *utc = g_strconcat (naive, ".000Z", NULL);
+  g_autofree char *body = event_body ("dhl-1", "IN_TRANSIT", naive);
+  g_auto(Reply) reply = { 0, };
+
+  /* No zone: taken as UTC and flagged. */
+  send (fx, "POST", path, body, NULL, &reply);
+  assert_status (&reply, 201);
+  g_assert_false (bool_at (&reply, "duplicate"));
+  g_assert_true (bool_at (&reply, "statusChanged"));
+  g_assert_cmpstr (string_at (&reply, "event.eventId"), ==, "dhl-1");
+  g_assert_cmpstr (string_at (&reply, "event.source"), ==, "dhl");
+  g_assert_cmpstr (string_at (&reply, "event.occurredAt"), ==, utc);
+  g_assert_cmpstr (string_at (&reply, "event.occurredAtRaw"), ==, naive);
+  g_assert_true (bool_at (&reply, "event.zoneGuessed"));
+  g_assert_true (bool_at (&reply, "event.applied"));
+  g_assert_cmpstr (string_at (&reply, "shipment.id"), ==, id);
+  g_assert_cmpstr (string_at (&reply, "shipment.status"), ==, "IN_TRANSIT");
+
+  send (fx, "POST", path, body, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_true (bool_at (&reply, "duplicate"));
+  g_assert_false (bool_at (&reply, "statusChanged"));
+  g_assert_true (is_null_at (&reply, "event"));
+  g_assert_cmpstr (string_at (&reply, "shipment.status"), ==, "IN_TRANSIT");
+
+  /* An older event goes to the history only. */
+  post_event (fx, id, "dhl-0", "INFO_RECEIVED", -180, &reply);
+  assert_status (&reply, 201);
+  g_assert_false (bool_at (&reply, "statusChanged"));
+  g_assert_false (bool_at (&reply, "event.applied"));
+  g_assert_cmpstr (string_at (&reply, "shipment.status"), ==, "IN_TRANSIT");
+
+  post_event (fx, "00000000-0000-4000-8000-000000000000", "dhl-9", "IN_TRANSIT", 0, &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+}
+
+static void
+test_event_concurrent (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s/events", id);
+  g_autofree char *body = event_body ("same-1", "IN_TRANSIT", "2026-11-20T10:00:00Z");
+  g_autofree char *history = g_strdup_printf ("/shipments/%s/events", id);
+  g_auto(Reply) reply = { 0, };
+  guint statuses[2];
+
+  race (fx, "POST", path, body, NULL, NULL, statuses);
+  g_assert_cmpuint (statuses[0], ==, 200);
+  g_assert_cmpuint (statuses[1], ==, 201);
+
+  send (fx, "GET", history, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "total"), ==, 1);
+}
+
+static void
+test_batch (Fixture       *fx,
+            gconstpointer  data)
+{
+  g_autofree char *a = create_shipment (fx);
+  g_autofree char *b = create_with (fx, SHIPMENT_BODY ("acme", "+375291111111",
+                                                       ",\"carrier\":\"post\",\"trackNumber\":\"RR123BY\""));
+  g_autofree char *body = NULL;
+  g_autofree char *history = g_strdup_printf ("/shipments/%s/events", a);
+  g_autofree char *t0 = later (0, TRUE);
+  g_autofree char *t1 = later (1, TRUE);
+  g_autofree char *t3 = later (3, TRUE);
+  g_auto(Reply) reply = { 0, };
+
+  post_event (fx, a, "old-1", "INFO_RECEIVED", -180, &reply);
+  assert_status (&reply, 201);
+
+  body = g_strdup_printf (
+    "{\"events\":["
+    "{\"shipmentId\":\"%s\",\"eventId\":\"b-1\",\"source\":\"dhl\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"%s\"},"
+    "{\"carrier\":\"post\",\"trackNumber\":\"RR123BY\",\"eventId\":\"b-2\",\"source\":\"post\",\"status\":\"OUT_FOR_DELIVERY\",\"occurredAt\":\"%s\"},"
+    "{\"shipmentId\":\"%s\",\"eventId\":\"b-3\",\"status\":\"TELEPORTED\",\"occurredAt\":\"%s\"},"
+    "{\"shipmentId\":\"%s\",\"eventId\":\"old-1\",\"source\":\"dhl\",\"status\":\"INFO_RECEIVED\",\"occurredAt\":\"%s\"},"
+    "{\"shipmentId\":\"00000000-0000-4000-8000-000000000000\",\"eventId\":\"b-5\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"%s\"},"
+    "{\"eventId\":\"b-6\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"%s\"},"
+    "\"not an object\","
+    "{\"shipmentId\":\"%s\",\"eventId\":\"b-8\",\"source\":\"dhl\",\"status\":\"EXCEPTION\",\"reason\":\"customs_delay\",\"occurredAt\":\"%s\"}"
+    "]}", a, t0, t1, a, t1, a, t0, t0, t0, a, t3);
+  send (fx, "POST", "/shipments/events:batch", body, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpuint (length_at (&reply, "results"), ==, 8);
+  for (guint i = 0; i < 8; i++)
+    {
+      g_autofree char *index = g_strdup_printf ("results[%u].index", i);
+      g_assert_cmpint (int_at (&reply, index), ==, i);
+    }
+
+  g_assert_cmpstr (string_at (&reply, "results[0].status"), ==, "created");
+  g_assert_true (bool_at (&reply, "results[0].statusChanged"));
+  g_assert_cmpstr (string_at (&reply, "results[0].shipmentId"), ==, a);
+  g_assert_cmpstr (string_at (&reply, "results[1].status"), ==, "created");
+  g_assert_cmpstr (string_at (&reply, "results[1].shipmentId"), ==, b);
+  g_assert_cmpstr (string_at (&reply, "results[2].status"), ==, "failed");
+  g_assert_cmpstr (string_at (&reply, "results[2].error.code"), ==, "invalid_field");
+  g_assert_cmpstr (string_at (&reply, "results[2].error.field"), ==, "events[2].status");
+  g_assert_cmpstr (string_at (&reply, "results[3].status"), ==, "duplicate");
+  g_assert_cmpstr (string_at (&reply, "results[4].status"), ==, "failed");
+  g_assert_cmpstr (string_at (&reply, "results[4].error.code"), ==, "not_found");
+  g_assert_cmpstr (string_at (&reply, "results[5].status"), ==, "failed");
+  g_assert_cmpstr (string_at (&reply, "results[5].error.field"), ==, "events[5].shipmentId");
+  g_assert_cmpstr (string_at (&reply, "results[6].status"), ==, "failed");
+  g_assert_cmpstr (string_at (&reply, "results[6].error.field"), ==, "events[6]");
+  g_assert_cmpstr (string_at (&reply, "results[7].status"), ==, "created");
+  g_assert_cmpint (int_at (&reply, "created"), ==, 3);
+  g_assert_cmpint (int_at (&reply, "duplicates"), ==, 1);
+  g_assert_cmpint (int_at (&reply, "failed"), ==, 4);
+
+  /* The valid ones were stored. */
+  send (fx, "GET", history, NULL, NULL, &reply);
+  g_assert_cmpint (int_at (&reply, "total"), ==, 3);
+  get_shipment (fx, a, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "EXCEPTION");
+  g_assert_cmpstr (string_at (&reply, "statusReason"), ==, "customs_delay");
+  get_shipment (fx, b, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "OUT_FOR_DELIVERY");
+}
+
+static void
+test_batch_limits (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autoptr(GString) body = g_string_new ("{\"events\":[");
+  g_auto(Reply) reply = { 0, };
+
+  for (guint i = 0; i <= WB_SHIPMENTS_API_MAX_BATCH; i++)
+    g_string_append_printf (body, "%s{\"eventId\":\"x-%u\"}", i ? "," : "", i);
+  g_string_append (body, "]}");
+  send (fx, "POST", "/shipments/events:batch", body->str, NULL, &reply);
+  assert_error (&reply, 413, "too_many_events", "events");
+
+  /* Every item invalid: answered without the database. */
+  send (fx, "POST", "/shipments/events:batch", "{\"events\":[{},{}]}", NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "failed"), ==, 2);
+  g_assert_cmpstr (string_at (&reply, "results[1].error.field"), ==, "events[1].eventId");
+}
+
+static void
+test_history (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *first = g_strdup_printf ("/shipments/%s/events?limit=2", id);
+  g_autofree char *second = g_strdup_printf ("/shipments/%s/events?limit=2&offset=2", id);
+  g_autofree char *all = g_strdup_printf ("/shipments/%s/events", id);
+  const char *statuses[] = { "INFO_RECEIVED", "IN_TRANSIT", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED" };
+  g_auto(Reply) reply = { 0, };
+
+  /* Sent out of order: the history is by occurrence, newest first. */
+  for (guint n = 0; n < 5; n++)
+    {
+      guint i = (n * 3) % 5;
+      g_autofree char *event_id = g_strdup_printf ("h-%u", i);
+      post_event (fx, id, event_id, statuses[i], i, &reply);
+      assert_status (&reply, 201);
+    }
+
+  send (fx, "GET", first, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "total"), ==, 5);
+  g_assert_cmpuint (length_at (&reply, "items"), ==, 2);
+  g_assert_cmpstr (string_at (&reply, "items[0].eventId"), ==, "h-4");
+  g_assert_cmpstr (string_at (&reply, "items[1].eventId"), ==, "h-3");
+
+  send (fx, "GET", second, NULL, NULL, &reply);
+  g_assert_cmpstr (string_at (&reply, "items[0].eventId"), ==, "h-2");
+  g_assert_cmpstr (string_at (&reply, "items[1].eventId"), ==, "h-1");
+
+  send (fx, "GET", all, NULL, NULL, &reply);
+  g_assert_cmpuint (length_at (&reply, "items"), ==, 5);
+  g_assert_cmpstr (string_at (&reply, "items[4].eventId"), ==, "h-0");
+
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "DELIVERED");
+  send (fx, "GET", "/shipments/00000000-0000-4000-8000-000000000000/events", NULL, NULL, &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+}
+
+/* ---- search ------------------------------------------------------------------ */
+
+static GPtrArray *
+search_ids (Fixture    *fx,
+            const char *query)
+{
+  g_autofree char *path = g_strdup_printf ("/shipments/search?%s", query);
+  g_auto(Reply) reply = { 0, };
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+
+  send (fx, "GET", path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  for (guint i = 0; i < length_at (&reply, "items"); i++)
+    {
+      g_autofree char *step = g_strdup_printf ("items[%u].id", i);
+      g_ptr_array_add (ids, g_strdup (string_at (&reply, step)));
+    }
+  return ids;
+}
+
+static gboolean
+ids_contain (GPtrArray  *ids,
+             const char *id)
+{
+  return g_ptr_array_find_with_equal_func (ids, id, g_str_equal, NULL);
+}
+
+static void
+test_search (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autofree char *a1 = create_with (fx, SHIPMENT_BODY ("alpha", "+375291000001", ""));
+  g_autofree char *a2 = create_with (fx, SHIPMENT_BODY ("alpha", "+375291000002", ""));
+  g_autofree char *b1 = create_with (fx, SHIPMENT_BODY ("beta", "+375291000003",
+                                                        ",\"promisedAt\":\"2020-01-01T00:00:00Z\""));
+  g_autoptr(GPtrArray) ids = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *cursor = NULL;
+  g_auto(Reply) reply = { 0, };
+
+  post_event (fx, a2, "s-1", "IN_TRANSIT", 0, &reply);
+  assert_status (&reply, 201);
+
+  ids = search_ids (fx, "clientId=alpha");
+  g_assert_cmpuint (ids->len, ==, 2);
+  /* Newest first. */
+  g_assert_cmpstr (g_ptr_array_index (ids, 0), ==, a2);
+  g_assert_cmpstr (g_ptr_array_index (ids, 1), ==, a1);
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  ids = search_ids (fx, "status=IN_TRANSIT");
+  g_assert_cmpuint (ids->len, ==, 1);
+  g_assert_true (ids_contain (ids, a2));
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  ids = search_ids (fx, "status=IN_TRANSIT&status=PENDING&clientId=alpha");
+  g_assert_cmpuint (ids->len, ==, 2);
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  ids = search_ids (fx, "status=IN_TRANSIT,DELIVERED");
+  g_assert_cmpuint (ids->len, ==, 1);
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  /* The phone filter normalizes what it is given. */
+  ids = search_ids (fx, "phone=%2B375%2029%20100-00-03");
+  g_assert_cmpuint (ids->len, ==, 1);
+  g_assert_true (ids_contain (ids, b1));
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  ids = search_ids (fx, "overdue=true");
+  g_assert_cmpuint (ids->len, ==, 1);
+  g_assert_true (ids_contain (ids, b1));
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  ids = search_ids (fx, "createdFrom=2999-01-01T00:00:00Z");
+  g_assert_cmpuint (ids->len, ==, 0);
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  ids = search_ids (fx, "createdFrom=2000-01-01T00:00:00Z&updatedTo=2999-01-01T00:00:00Z&overdue=false");
+  g_assert_cmpuint (ids->len, ==, 3);
+  g_clear_pointer (&ids, g_ptr_array_unref);
+
+  /* Paging with the cursor visits every shipment once. */
+  for (guint page = 0; page < 10; page++)
+    {
+      g_autofree char *escaped = cursor ? g_uri_escape_string (cursor, NULL, FALSE) : NULL;
+      g_autofree char *path = g_strdup_printf ("/shipments/search?limit=1%s%s", escaped ? "&cursor=" : "",
+                                               escaped ? escaped : "");
+
+      send (fx, "GET", path, NULL, NULL, &reply);
+      assert_status (&reply, 200);
+      g_assert_cmpuint (length_at (&reply, "items"), <=, 1);
+      if (length_at (&reply, "items") == 1)
+        g_assert_true (g_hash_table_add (seen, g_strdup (string_at (&reply, "items[0].id"))));
+      g_clear_pointer (&cursor, g_free);
+      if (is_null_at (&reply, "nextCursor"))
+        break;
+      cursor = g_strdup (string_at (&reply, "nextCursor"));
+    }
+  g_assert_null (cursor);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 3);
+}
+
+/* ---- closing ----------------------------------------------------------------- */
+
+static void
+test_closed (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", id);
+  g_autofree char *batch = NULL;
+  const char *stale[] = { "If-Match", "\"9\"", NULL };
+  const char *current[] = { "If-Match", "\"1\"", NULL };
+  const char *next[] = { "If-Match", "\"2\"", NULL };
+  g_auto(Reply) reply = { 0, };
+
+  send (fx, "DELETE", path, NULL, stale, &reply);
+  assert_error (&reply, 412, "version_mismatch", NULL);
+  g_assert_cmpint (int_at (&reply, "currentVersion"), ==, 1);
+
+  send (fx, "DELETE", path, NULL, current, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"2\"");
+  g_assert_nonnull (string_at (&reply, "closedAt"));
+
+  post_event (fx, id, "late-1", "DELIVERED", 0, &reply);
+  assert_error (&reply, 409, "shipment_closed", NULL);
+  send (fx, "PATCH", path, "{\"reference\":\"x\"}", next, &reply);
+  assert_error (&reply, 409, "shipment_closed", NULL);
+  send (fx, "DELETE", path, NULL, NULL, &reply);
+  assert_error (&reply, 409, "shipment_closed", NULL);
+
+  batch = g_strdup_printf ("{\"events\":[{\"shipmentId\":\"%s\",\"eventId\":\"late-2\",\"status\":\"DELIVERED\","
+                           "\"occurredAt\":\"2026-11-20T10:00:00Z\"}]}", id);
+  send (fx, "POST", "/shipments/events:batch", batch, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "results[0].status"), ==, "failed");
+  g_assert_cmpstr (string_at (&reply, "results[0].error.code"), ==, "shipment_closed");
+
+  /* History stays readable. */
+  get_shipment (fx, id, &reply);
+  assert_status (&reply, 200);
+  g_assert_nonnull (string_at (&reply, "closedAt"));
+}
+
+/* ---- the cache ---------------------------------------------------------------- */
+
+static gboolean
+metrics_contain (Fixture    *fx,
+                 const char *line)
+{
+  g_autofree char *text = wb_metrics_render (fx->metrics);
+
+  return strstr (text, line) != NULL;
+}
+
+/* Every write through the API is visible to the next GET, however warm the
+ * cache was. */
+static void
+test_read_after_write (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", id);
+  g_autofree char *batch = NULL;
+  g_autofree char *etag = NULL;
+  g_autofree char *t1 = later (1, TRUE);
+  gint64 version;
+  g_auto(Reply) reply = { 0, };
+
+  /* The first GET after create is served from the view create published. */
+  get_shipment (fx, id, &reply);
+  assert_status (&reply, 200);
+  get_shipment (fx, id, &reply);
+  g_assert_true (metrics_contain (fx, "waybill_shipment_cache_lookups_total{result=\"hit\"} 2"));
+  g_assert_true (metrics_contain (fx, "waybill_shipment_cache_lookups_total{result=\"miss\"} 0"));
+
+  {
+    const char *if_match[] = { "If-Match", "\"1\"", NULL };
+
+    send (fx, "PATCH", path, "{\"reference\":\"after-patch\"}", if_match, &reply);
+    assert_status (&reply, 200);
+  }
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "reference"), ==, "after-patch");
+  g_assert_cmpint (int_at (&reply, "version"), ==, 2);
+
+  post_event (fx, id, "raw-1", "IN_TRANSIT", 0, &reply);
+  assert_status (&reply, 201);
+  version = int_at (&reply, "shipment.version");
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "IN_TRANSIT");
+  g_assert_cmpint (int_at (&reply, "version"), ==, version);
+  etag = etag_for (version);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, etag);
+
+  batch = g_strdup_printf ("{\"events\":[{\"shipmentId\":\"%s\",\"eventId\":\"raw-2\",\"status\":\"OUT_FOR_DELIVERY\","
+                           "\"occurredAt\":\"%s\"}]}", id, t1);
+  send (fx, "POST", "/shipments/events:batch", batch, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "created"), ==, 1);
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "OUT_FOR_DELIVERY");
+
+  send (fx, "DELETE", path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  get_shipment (fx, id, &reply);
+  g_assert_nonnull (string_at (&reply, "closedAt"));
+
+  g_assert_true (metrics_contain (fx, "waybill_shipment_events_total{outcome=\"created\"} 2"));
+}
+
+static void
+test_cache_ordering (void)
+{
+  g_autoptr(WbShipmentCache) cache = wb_shipment_cache_new (4, G_USEC_PER_SEC * 60);
+  g_autoptr(GBytes) found = NULL;
+  guint64 ticket;
+  gint64 version = 0;
+
+  g_assert_null (wb_shipment_cache_lookup (cache, "a", &version));
+
+  /* A read that began before a write does not overwrite it. */
+  ticket = wb_shipment_cache_begin_fill (cache);
+  wb_shipment_cache_put (cache, "a", 2, "{\"v\":2}");
+  g_assert_false (wb_shipment_cache_fill (cache, "a", ticket, 1, "{\"v\":1}"));
+  found = wb_shipment_cache_lookup (cache, "a", &version);
+  g_assert_cmpint (version, ==, 2);
+  g_clear_pointer (&found, g_bytes_unref);
+
+  /* Nor does it after an invalidation. */
+  ticket = wb_shipment_cache_begin_fill (cache);
+  wb_shipment_cache_invalidate (cache, "a", 3);
+  g_assert_null (wb_shipment_cache_lookup (cache, "a", NULL));
+  g_assert_false (wb_shipment_cache_fill (cache, "a", ticket, 2, "{\"v\":2}"));
+  /* A late write's older view does not come back either. */
+  wb_shipment_cache_put (cache, "a", 2, "{\"v\":2}");
+  g_assert_null (wb_shipment_cache_lookup (cache, "a", NULL));
+  /* A read after the invalidation does fill. */
+  ticket = wb_shipment_cache_begin_fill (cache);
+  g_assert_true (wb_shipment_cache_fill (cache, "a", ticket, 3, "{\"v\":3}"));
+  found = wb_shipment_cache_lookup (cache, "a", &version);
+  g_assert_cmpint (version, ==, 3);
+  g_assert_cmpmem (g_bytes_get_data (found, NULL), g_bytes_get_size (found), "{\"v\":3}", 7);
+  g_clear_pointer (&found, g_bytes_unref);
+
+  /* A newer view held is kept against an older write's put. */
+  wb_shipment_cache_put (cache, "a", 5, "{\"v\":5}");
+  wb_shipment_cache_put (cache, "a", 4, "{\"v\":4}");
+  found = wb_shipment_cache_lookup (cache, "a", &version);
+  g_assert_cmpint (version, ==, 5);
+}
+
+static void
+test_cache_bounds (void)
+{
+  g_autoptr(WbShipmentCache) cache = wb_shipment_cache_new (3, G_USEC_PER_SEC / 10);
+  g_autoptr(GBytes) found = NULL;
+  guint64 ticket;
+
+  wb_shipment_cache_put (cache, "a", 1, "a");
+  wb_shipment_cache_put (cache, "b", 1, "b");
+  wb_shipment_cache_put (cache, "c", 1, "c");
+  found = wb_shipment_cache_lookup (cache, "a", NULL);   /* a is now the most recent */
+  g_assert_nonnull (found);
+  g_clear_pointer (&found, g_bytes_unref);
+  wb_shipment_cache_put (cache, "d", 1, "d");
+  g_assert_cmpuint (wb_shipment_cache_get_size (cache), ==, 3);
+  found = wb_shipment_cache_lookup (cache, "b", NULL);   /* the least recent went */
+  g_assert_null (found);
+  found = wb_shipment_cache_lookup (cache, "a", NULL);
+  g_assert_nonnull (found);
+  g_clear_pointer (&found, g_bytes_unref);
+
+  /* A fill whose ticket predates a write to an entry since evicted is
+   * refused: the eviction may have dropped what told of that write. */
+  ticket = wb_shipment_cache_begin_fill (cache);
+  wb_shipment_cache_put (cache, "e", 2, "e2");
+  wb_shipment_cache_put (cache, "f", 1, "f");
+  wb_shipment_cache_put (cache, "g", 1, "g");
+  wb_shipment_cache_put (cache, "h", 1, "h");
+  g_assert_false (wb_shipment_cache_fill (cache, "e", ticket, 1, "e1"));
+
+  /* Entries expire. */
+  g_usleep (G_USEC_PER_SEC / 5);
+  g_assert_null (wb_shipment_cache_lookup (cache, "h", NULL));
+}
+
+/* ---- the JSON reader --------------------------------------------------------- */
+
+static void
+test_json_input (void)
+{
+  g_autoptr(GBytes) deep = NULL;
+  static const char text[] = "{\"a\":{\"b\":[{\"c\":\"x\"},{\"c\":1}]},\"s\":\"[[[[\"}";
+  g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
+  g_autoptr(WbJsonInput) root = NULL;
+  g_autoptr(WbJsonInput) a = NULL;
+  g_autoptr(WbJsonInput) element = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  g_autofree char *field = NULL;
+  g_autoptr(GString) nested = g_string_new (NULL);
+
+  root = wb_json_input_new_from_bytes (body, &error);
+  g_assert_no_error (error);
+  a = wb_json_input_get_object_member (root, "a", TRUE, &error);
+  element = wb_json_input_get_array_element (a, "b", 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (wb_json_input_get_path (element), ==, "a.b[1]");
+  g_assert_false (wb_json_input_get_string (element, "c", TRUE, &value, &error));
+  g_assert_error (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_FIELD);
+  field = wb_json_input_error_get_field (error);
+  g_assert_cmpstr (field, ==, "a.b[1].c");
+  g_clear_error (&error);
+
+  /* Brackets inside strings do not count as nesting; real nesting does. */
+  for (guint i = 0; i < WB_JSON_INPUT_MAX_DEPTH + 1; i++)
+    g_string_append_c (nested, '[');
+  for (guint i = 0; i < WB_JSON_INPUT_MAX_DEPTH + 1; i++)
+    g_string_append_c (nested, ']');
+  deep = g_bytes_new (nested->str, nested->len);
+  g_assert_null (wb_json_input_new_from_bytes (deep, &error));
+  g_assert_error (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_SYNTAX);
+}
+
+/* ---- roles, documentation, the database going away ---------------------------- */
+
+static char *
+token_for (WbRole role)
+{
+  return wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
+                      g_get_real_time () / G_USEC_PER_SEC, 600);
+}
+
+static void
+test_roles (Fixture       *fx,
+            gconstpointer  data)
+{
+  g_autofree char *viewer = token_for (WB_ROLE_VIEWER);
+  g_autofree char *dispatcher = token_for (WB_ROLE_DISPATCHER);
+  g_autofree char *viewer_auth = g_strconcat ("Bearer ", viewer, NULL);
+  g_autofree char *dispatcher_auth = g_strconcat ("Bearer ", dispatcher, NULL);
+  const char *as_viewer[] = { "Authorization", viewer_auth, NULL };
+  const char *as_dispatcher[] = { "Authorization", dispatcher_auth, NULL };
+  g_autofree char *path = NULL;
+  g_auto(Reply) reply = { 0, };
+
+  send (fx, "POST", "/shipments", SHIPMENT_BODY ("acme", "+375291234567", ""), as_viewer, &reply);
+  assert_error (&reply, 403, "forbidden", NULL);
+  send (fx, "POST", "/shipments", SHIPMENT_BODY ("acme", "+375291234567", ""), as_dispatcher, &reply);
+  assert_status (&reply, 201);
+  path = g_strdup_printf ("/shipments/%s", string_at (&reply, "id"));
+
+  send (fx, "GET", path, NULL, as_viewer, &reply);
+  assert_status (&reply, 200);
+  send (fx, "GET", "/shipments/search", NULL, as_viewer, &reply);
+  assert_status (&reply, 200);
+  send (fx, "DELETE", path, NULL, as_viewer, &reply);
+  assert_error (&reply, 403, "forbidden", NULL);
+  send (fx, "POST", "/shipments/events:batch", "{\"events\":[]}", as_viewer, &reply);
+  assert_error (&reply, 403, "forbidden", NULL);
+  send (fx, "DELETE", path, NULL, as_dispatcher, &reply);
+  assert_status (&reply, 200);
+  send (fx, "GET", path, NULL, NULL, &reply);
+  assert_error (&reply, 401, "unauthorized", NULL);
+}
+
+typedef struct
+{
+  guint       documented;
+  GPtrArray  *order;
+} RouteWalk;
+
+static void
+check_route (const char *method,
+             const char *pattern,
+             WbRole      min_role,
+             const char *operation_json,
+             gpointer    user_data)
+{
+  RouteWalk *walk = user_data;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *operation;
+
+  if (!g_str_has_prefix (pattern, "/shipments"))
+    return;
+  g_ptr_array_add (walk->order, g_strdup_printf ("%s %s", method, pattern));
+  g_assert_cmpint (min_role, ==, g_str_equal (method, "GET") ? WB_ROLE_VIEWER : WB_ROLE_DISPATCHER);
+  g_assert_nonnull (operation_json);
+  node = json_from_string (operation_json, &error);
+  g_assert_no_error (error);
+  operation = json_node_get_object (node);
+  g_assert_nonnull (json_object_get_string_member (operation, "summary"));
+  g_assert_nonnull (json_object_get_string_member (operation, "operationId"));
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (operation, "tags"), 0), ==, "shipments");
+  g_assert_true (json_object_has_member (json_object_get_object_member (operation, "responses"), "400"));
+  if (!g_str_equal (method, "GET") && !g_str_equal (method, "DELETE"))
+    g_assert_true (json_object_has_member (operation, "requestBody"));
+  g_assert_nonnull (strstr (operation_json, "#/components/schemas/Error"));
+  walk->documented++;
+}
+
+static void
+test_documented (void)
+{
+  g_autoptr(WbMetrics) metrics = wb_metrics_new ();
+  g_autoptr(WbSlaTable) sla = wb_sla_table_load_default (NULL);
+  g_autoptr(WbDbPool) pool = wb_db_pool_new ("dbname=unused", 1);
+  g_autoptr(WbShipmentStore) store = wb_shipment_store_new (pool, sla);
+  g_autoptr(WbShipmentsApi) api = wb_shipments_api_new (store, sla, metrics);
+  WbHttpLimits limits = { 1024, 10, 1024, 1000, 10, 10 };
+  g_autoptr(WbHttpServer) http = wb_http_server_new (metrics, &limits);
+  RouteWalk walk = { 0, g_ptr_array_new_with_free_func (g_free) };
+  guint search, by_id;
+
+  wb_shipments_api_register (api, http);
+  wb_http_server_foreach_route (http, check_route, &walk);
+  g_assert_cmpuint (walk.documented, ==, 8);
+  /* The literal paths must be tried before /shipments/{id} captures them. */
+  g_assert_true (g_ptr_array_find_with_equal_func (walk.order, "GET /shipments/search", g_str_equal, &search));
+  g_assert_true (g_ptr_array_find_with_equal_func (walk.order, "GET /shipments/{id}", g_str_equal, &by_id));
+  g_assert_cmpuint (search, <, by_id);
+  g_ptr_array_unref (walk.order);
+}
+
+static void
+test_database_down (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_auto(Reply) reply = { 0, };
+  gboolean recovered = FALSE;
+
+  wb_test_pg_stop_server ();
+
+  send (fx, "POST", "/shipments", SHIPMENT_BODY ("acme", "+375291234567", ""), NULL, &reply);
+  assert_error (&reply, 503, "unavailable", NULL);
+  g_assert_cmpstr (header (&reply, "Retry-After"), ==, "1");
+  g_assert_null (strstr (reply.body, "SELECT"));
+  post_event (fx, id, "down-1", "IN_TRANSIT", 0, &reply);
+  assert_error (&reply, 503, "unavailable", NULL);
+  g_assert_true (metrics_contain (fx, "waybill_shipment_events_total{outcome=\"failed\"} 1"));
+
+  wb_test_pg_start_server ();
+
+  /* The pool reconnects with back-off. */
+  for (guint attempt = 0; attempt < 300 && !recovered; attempt++)
+    {
+      send (fx, "POST", "/shipments", SHIPMENT_BODY ("acme", "+375291234567", ""), NULL, &reply);
+      recovered = reply.status == 201;
+      if (!recovered)
+        {
+          assert_error (&reply, 503, "unavailable", NULL);
+          g_usleep (100 * 1000);
+        }
+    }
+  g_assert_true (recovered);
+  post_event (fx, id, "down-1", "IN_TRANSIT", 0, &reply);
+  assert_status (&reply, 201);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/shipments-api/cache/ordering", test_cache_ordering);
+  g_test_add_func ("/shipments-api/cache/bounds", test_cache_bounds);
+  g_test_add_func ("/shipments-api/json-input", test_json_input);
+  g_test_add_func ("/shipments-api/documented", test_documented);
+
+#define ADD(path, auth, func) \
+  g_test_add (path, Fixture, GINT_TO_POINTER (auth), fixture_setup, func, fixture_teardown)
+  ADD ("/shipments-api/create", FALSE, test_create);
+  ADD ("/shipments-api/get", FALSE, test_get);
+  ADD ("/shipments-api/validation", FALSE, test_validation);
+  ADD ("/shipments-api/patch", FALSE, test_patch);
+  ADD ("/shipments-api/patch-concurrent", FALSE, test_patch_concurrent);
+  ADD ("/shipments-api/event-duplicate", FALSE, test_event_duplicate);
+  ADD ("/shipments-api/event-concurrent", FALSE, test_event_concurrent);
+  ADD ("/shipments-api/batch", FALSE, test_batch);
+  ADD ("/shipments-api/batch-limits", FALSE, test_batch_limits);
+  ADD ("/shipments-api/history", FALSE, test_history);
+  ADD ("/shipments-api/search", FALSE, test_search);
+  ADD ("/shipments-api/closed", FALSE, test_closed);
+  ADD ("/shipments-api/read-after-write", FALSE, test_read_after_write);
+  ADD ("/shipments-api/roles", TRUE, test_roles);
+  ADD ("/shipments-api/database-down", FALSE, test_database_down);
+#undef ADD
+
+  status = g_test_run ();
+  wb_test_pg_teardown ();
+  return status;
+}
