@@ -20,6 +20,7 @@ typedef struct
   gint64    version;
   char     *tracking_id;      /* the tracking the event came through, or NULL */
   gboolean  may_be_overdue;   /* past its promise and not flagged yet */
+  gboolean  from_event;       /* the current status came from an event, not from creation */
 } Shipment;
 
 /* What the milestone rule makes of one event. */
@@ -66,7 +67,7 @@ validate_event (const WbStatusEvent  *event,
 #define SHIPMENT_STATE_COLUMNS \
   "s.id, s.status, s.status_reason, " WB_SQL_TO_US ("s.status_at") ", s.milestone_rank," \
   " s.closed_at IS NOT NULL, s.version, t.id," \
-  " s.overdue_at IS NULL AND s.promised_at < now()"
+  " s.overdue_at IS NULL AND s.promised_at < now(), s.last_event_id IS NOT NULL"
 
 static PGresult *
 query_shipment (PGconn               *conn,
@@ -133,12 +134,16 @@ lock_shipment (PGconn               *conn,
   out_shipment->version = _wb_store_get_int (result, 0, 6);
   out_shipment->tracking_id = PQgetisnull (result, 0, 7) ? NULL : g_strdup (PQgetvalue (result, 0, 7));
   out_shipment->may_be_overdue = g_str_equal (PQgetvalue (result, 0, 8), "t");
+  out_shipment->from_event = g_str_equal (PQgetvalue (result, 0, 9), "t");
   return TRUE;
 }
 
 /* The milestone rule. A correction always applies and resets the rank to
  * its own (EXCEPTION ranks 0, so the next ordinary event applies);
- * otherwise a terminal status holds, an older event is history only, and a
+ * otherwise a terminal status holds, an event older than the event that set
+ * the current status is history only (the PENDING a shipment is created with
+ * is no such barrier: carriers often scan a parcel before the record exists),
+ * and a
  * lower milestone does not move the shipment back; EXCEPTION shows on top
  * of whatever milestone was reached, keeping the rank. */
 static Decision
@@ -154,7 +159,7 @@ decide (const Shipment      *shipment,
       decision.milestone_rank = rank;
     }
   else if (!wb_status_is_terminal (shipment->status) &&
-           event->occurred_at >= shipment->status_at_us &&
+           (!shipment->from_event || event->occurred_at >= shipment->status_at_us) &&
            (!wb_status_is_milestone (event->status) || rank >= shipment->milestone_rank))
     {
       decision.applies = TRUE;

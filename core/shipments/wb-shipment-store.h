@@ -121,10 +121,10 @@ typedef struct
   GStrv     statuses;             /* canonical names */
   char     *client_id;
   char     *phone;                /* E.164, already normalized */
-  gint64    created_from, created_to;   /* unix µs, 0 = open */
+  gint64    created_from, created_to;   /* unix µs, 0 = open; from inclusive, to exclusive */
   gint64    updated_from, updated_to;
-  gboolean  overdue;
-  guint     limit;                /* 1..500 */
+  gboolean  overdue;              /* only open, not terminal, past promisedAt */
+  guint     limit;                /* 1..500, 0 = 50 */
   char     *cursor;               /* opaque, from a previous page */
 } WbShipmentQuery;
 
@@ -171,7 +171,7 @@ void             wb_shipment_store_get_async        (WbShipmentStore  *self,
 WbShipmentView  *wb_shipment_store_get_finish       (WbShipmentStore  *self,
                                                      GAsyncResult     *result,
                                                      GError          **error);
-/* expected_version: the If-Match version; a stale one fails with
+/* expected_version: the If-Match version (0 = unconditional); a stale one fails with
  * VERSION_MISMATCH and out_current_version (via wb_shipment_store_update_finish) set. */
 void             wb_shipment_store_update_async     (WbShipmentStore  *self,
                                                      const char       *id,

@@ -1,0 +1,2038 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The shipment store and the outbox relay on a real PostgreSQL: each test
+ * gets an empty, migrated database, a store, an in-process bus with one
+ * subscriber on tracking.events, and a relay between them. */
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "wb-bus-local.h"
+#include "wb-carrier-time.h"
+#include "wb-migrations.h"
+#include "wb-shipment-store-private.h"
+#include "wb-test-pg.h"
+
+#define SLA_CONF "[express]\npromise-hours=24\n\n[standard]\npromise-hours=72\n"
+#define HOUR_US  (G_USEC_PER_SEC * G_GINT64_CONSTANT (3600))
+
+typedef struct
+{
+  char            *conninfo;
+  PGconn          *conn;        /* the test's own, for setup and checks */
+  WbDbPool        *pool;
+  WbSlaTable      *sla;
+  WbShipmentStore *store;
+  WbBus           *bus;
+  WbOutboxRelay   *relay;
+  GPtrArray       *messages;    /* WbBusMessage*, as the subscriber got them */
+} Fixture;
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static PGresult *
+sql (PGconn     *conn,
+     const char *statement,
+     const char *param)
+{
+  const char *params[] = { param };
+  g_autoptr(GError) error = NULL;
+  PGresult *result = wb_db_exec (conn, statement, params, param ? 1 : 0, NULL, &error);
+
+  g_assert_no_error (error);
+  return result;
+}
+
+static gint64
+sql_int (PGconn     *conn,
+         const char *statement,
+         const char *param)
+{
+  g_autoptr(PGresult) result = sql (conn, statement, param);
+
+  g_assert_cmpint (PQntuples (result), ==, 1);
+  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+}
+
+static char *
+sql_text (PGconn     *conn,
+          const char *statement,
+          const char *param)
+{
+  g_autoptr(PGresult) result = sql (conn, statement, param);
+
+  g_assert_cmpint (PQntuples (result), ==, 1);
+  return PQgetisnull (result, 0, 0) ? NULL : g_strdup (PQgetvalue (result, 0, 0));
+}
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+static void
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+on_batch (WbBus      *bus,
+          WbBusBatch *batch,
+          gpointer    user_data)
+{
+  Fixture *f = user_data;
+
+  for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
+    g_ptr_array_add (f->messages, wb_bus_message_ref (wb_bus_batch_get_message (batch, i)));
+  wb_bus_batch_ack (batch);
+}
+
+static void
+migrate (PGconn *conn)
+{
+  g_autoptr(GError) error = NULL;
+
+  wb_migrations_apply (conn, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  const char *topics[] = { WB_TOPIC_TRACKING_EVENTS, NULL };
+  g_autoptr(GError) error = NULL;
+
+  f->conninfo = wb_test_pg_create_database ("shipments");
+  f->conn = wb_db_connect (f->conninfo, &error);
+  g_assert_no_error (error);
+  migrate (f->conn);
+
+  f->pool = wb_db_pool_new (f->conninfo, 6);
+  f->sla = wb_sla_table_new_from_data (SLA_CONF, &error);
+  g_assert_no_error (error);
+  f->store = wb_shipment_store_new (f->pool, f->sla);
+  f->bus = wb_bus_local_new (4096);
+  f->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_bus_message_unref);
+  wb_bus_subscribe (f->bus, "test", topics, 100, on_batch, f, NULL);
+  f->relay = wb_outbox_relay_new (f->pool, f->bus);
+  wb_shipment_store_set_relay (f->store, f->relay);
+}
+
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+iterate_briefly (void)
+{
+  if (!g_main_context_iteration (NULL, FALSE))
+    g_usleep (5000);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  wb_outbox_relay_stop (f->relay);
+  wb_bus_close (f->bus);
+  wb_db_pool_close (f->pool);
+  drain_main_context ();
+
+  g_clear_object (&f->store);
+  g_clear_object (&f->relay);
+  g_clear_object (&f->bus);
+  g_clear_object (&f->sla);
+  g_clear_object (&f->pool);
+  g_clear_pointer (&f->messages, g_ptr_array_unref);
+  g_clear_pointer (&f->conn, PQfinish);
+  g_clear_pointer (&f->conninfo, g_free);
+}
+
+/* Waits until the outbox is empty and the bus has handed every message to
+ * the subscriber: the relay deletes a row only after publishing it, so
+ * an empty outbox means all of them are on the bus. */
+static void
+settle (Fixture *f)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      drain_main_context ();
+      if (sql_int (f->conn, "SELECT count(*) FROM outbox", NULL) == 0 &&
+          wb_bus_local_get_queued (WB_BUS_LOCAL (f->bus), "test") == 0)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (5000);
+    }
+  drain_main_context ();
+}
+
+static guint
+count_messages (Fixture    *f,
+                const char *type)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->messages->len; i++)
+    if (g_strcmp0 (wb_bus_message_get_header (g_ptr_array_index (f->messages, i), "type"), type) == 0)
+      n++;
+  return n;
+}
+
+static JsonObject *
+parse_object (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}
+
+static JsonObject *
+message_payload (WbBusMessage *message)
+{
+  GBytes *payload = wb_bus_message_get_payload (message);
+  g_autofree char *text = g_strndup (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+
+  return parse_object (text);
+}
+
+static gint64
+parse_time (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 us = 0;
+
+  g_assert_nonnull (text);
+  g_assert_true (g_str_has_suffix (text, "Z"));
+  g_assert_cmpuint (strlen (text), ==, strlen ("2026-11-20T10:00:00.000Z"));
+  wb_time_parse (text, NULL, &us, NULL, &error);
+  g_assert_no_error (error);
+  return us;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Exactly these members, no more, no fewer. */
+static void
+assert_members (JsonObject *object,
+                const char *expected)
+{
+  g_autoptr(GList) names = json_object_get_members (object);
+  g_auto(GStrv) wanted = g_strsplit (expected, " ", -1);
+  g_autoptr(GPtrArray) got = g_ptr_array_new ();
+  g_autofree char *got_text = NULL;
+  g_autofree char *wanted_text = NULL;
+
+  for (GList *l = names; l != NULL; l = l->next)
+    g_ptr_array_add (got, l->data);
+  g_ptr_array_sort (got, compare_strings);
+  g_ptr_array_add (got, NULL);
+  qsort (wanted, g_strv_length (wanted), sizeof (char *), compare_strings);
+
+  got_text = g_strjoinv (" ", (char **) got->pdata);
+  wanted_text = g_strjoinv (" ", wanted);
+  g_assert_cmpstr (got_text, ==, wanted_text);
+}
+
+static void
+address_init (WbAddress *address,
+              const char *city)
+{
+  address->country = g_strdup ("BY");
+  address->city = g_strdup (city);
+  address->line1 = g_strdup ("Nezavisimosti 1");
+  address->postal_code = g_strdup ("220030");
+  address->has_coordinates = TRUE;
+  address->lat = 53.9;
+  address->lon = 27.56;
+}
+
+static WbShipmentDraft *
+draft_new (const char *client_id,
+           const char *service_level,
+           const char *phone,
+           const char *carrier,
+           const char *track_number)
+{
+  WbShipmentDraft *draft = g_new0 (WbShipmentDraft, 1);
+
+  draft->client_id = g_strdup (client_id);
+  draft->reference = g_strdup ("order-1");
+  draft->service_level = g_strdup (service_level);
+  draft->recipient_name = g_strdup ("Ada Lovelace");
+  draft->recipient_phone = g_strdup (phone);
+  draft->recipient_phone_raw = g_strdup (phone);
+  draft->recipient_email = g_strdup ("ada@example.org");
+  address_init (&draft->destination, "Minsk");
+  draft->carrier = g_strdup (carrier);
+  draft->track_number = g_strdup (track_number);
+  return draft;
+}
+
+static WbShipmentView *
+create_draft (Fixture          *f,
+              WbShipmentDraft  *draft,
+              GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_create_async (f->store, draft, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_create_finish (f->store, result, error);
+}
+
+/* A shipment with its own tracking "dhl"/@track_number, or none if NULL. */
+static WbShipmentView *
+create (Fixture    *f,
+        const char *client_id,
+        const char *track_number)
+{
+  g_autoptr(WbShipmentDraft) draft = draft_new (client_id, "express", "+375291234567",
+                                                track_number ? "dhl" : NULL, track_number);
+  g_autoptr(GError) error = NULL;
+  WbShipmentView *view = create_draft (f, draft, &error);
+
+  g_assert_no_error (error);
+  return view;
+}
+
+static WbShipmentView *
+get (Fixture     *f,
+     const char  *id,
+     GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_get_async (f->store, id, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_get_finish (f->store, result, error);
+}
+
+static JsonObject *
+get_object (Fixture    *f,
+            const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbShipmentView) view = get (f, id, &error);
+
+  g_assert_no_error (error);
+  return parse_object (view->json);
+}
+
+static WbShipmentView *
+update (Fixture          *f,
+        const char       *id,
+        gint64            expected_version,
+        WbShipmentPatch  *patch,
+        gint64           *out_version,
+        GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_update_async (f->store, id, expected_version, patch, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_update_finish (f->store, result, out_version, error);
+}
+
+static WbShipmentView *
+close_shipment (Fixture     *f,
+                const char  *id,
+                gint64       expected_version,
+                gint64      *out_version,
+                GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_close_async (f->store, id, expected_version, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_close_finish (f->store, result, out_version, error);
+}
+
+static WbStatusEvent *
+event_new (const char *shipment_id,
+           const char *event_id,
+           WbStatus    status,
+           gint64      occurred_at)
+{
+  WbStatusEvent *event = g_new0 (WbStatusEvent, 1);
+
+  event->event_id = g_strdup (event_id);
+  event->source = g_strdup ("dhl");
+  event->shipment_id = g_strdup (shipment_id);
+  event->status = status;
+  event->status_raw = g_strdup_printf ("raw %s", status == WB_STATUS_INVALID ? "?" : wb_status_to_string (status));
+  event->occurred_at = occurred_at;
+  event->occurred_at_raw = g_strdup ("2026-11-20 10:00:00");
+  event->zone_guessed = TRUE;
+  event->location_text = g_strdup ("Minsk");
+  event->has_coordinates = TRUE;
+  event->lat = 53.9;
+  event->lon = 27.56;
+  return event;
+}
+
+static GPtrArray *
+event_list_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) wb_status_event_free);
+}
+
+static GArray *
+add_events (Fixture    *f,
+            GPtrArray  *events,
+            GError    **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_add_events_async (f->store, events, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_add_events_finish (f->store, result, error);
+}
+
+/* Adds one event (taking it) and returns its result. */
+static WbEventResult
+add_event (Fixture       *f,
+           WbStatusEvent *event)
+{
+  g_autoptr(GPtrArray) events = event_list_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) results = NULL;
+  WbEventResult copy;
+
+  g_ptr_array_add (events, event);
+  results = add_events (f, events, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+
+  copy = g_array_index (results, WbEventResult, 0);
+  g_assert_no_error (copy.error);
+  g_array_index (results, WbEventResult, 0).shipment_id = NULL;
+  return copy;
+}
+
+static WbEventOutcome
+add_simple_event (Fixture    *f,
+                  const char *shipment_id,
+                  const char *event_id,
+                  WbStatus    status,
+                  gint64      occurred_at,
+                  gboolean   *out_changed)
+{
+  WbEventResult result = add_event (f, event_new (shipment_id, event_id, status, occurred_at));
+
+  if (out_changed != NULL)
+    *out_changed = result.status_changed;
+  g_free (result.shipment_id);
+  return result.outcome;
+}
+
+static char *
+search (Fixture          *f,
+        WbShipmentQuery  *query,
+        GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_search_async (f->store, query, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_search_finish (f->store, result, error);
+}
+
+static gint64
+check_overdue (Fixture *f)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 flagged;
+
+  wb_shipment_store_check_overdue_async (f->store, NULL, store_result, &result);
+  wait_for (&result);
+  flagged = wb_shipment_store_check_overdue_finish (f->store, result, &error);
+  g_assert_no_error (error);
+  return flagged;
+}
+
+static char *
+list_events (Fixture     *f,
+             const char  *id,
+             guint        limit,
+             guint        offset,
+             GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_list_events_async (f->store, id, limit, offset, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_list_events_finish (f->store, result, error);
+}
+
+static char *
+shipment_status (Fixture    *f,
+                 const char *id)
+{
+  return sql_text (f->conn, "SELECT status FROM shipments WHERE id = $1", id);
+}
+
+/* Blocks until @n backends of this database wait for a lock. */
+static void
+wait_for_lock_waiters (Fixture *f,
+                       gint64   n)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (sql_int (f->conn,
+                  "SELECT count(*) FROM pg_stat_activity"
+                  " WHERE datname = current_database() AND wait_event_type = 'Lock'", NULL) < n)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (5000);
+    }
+}
+
+/* ---- create and get -------------------------------------------------------- */
+
+static void
+test_create_view (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) view = create (f, "acme", "JD0001");
+  g_autoptr(JsonObject) object = parse_object (view->json);
+  JsonObject *recipient = json_object_get_object_member (object, "recipient");
+  JsonObject *destination = json_object_get_object_member (object, "destination");
+  JsonObject *sla = json_object_get_object_member (object, "sla");
+  JsonArray *trackings = json_object_get_array_member (object, "trackings");
+  gint64 created_at = parse_time (json_object_get_string_member (object, "createdAt"));
+
+  assert_members (object, "id clientId reference serviceLevel version recipient origin destination "
+                          "status statusReason statusAt lastEvent trackings promisedAt eta etaSource "
+                          "sla createdAt updatedAt closedAt");
+  g_assert_true (g_uuid_string_is_valid (view->id));
+  g_assert_cmpstr (json_object_get_string_member (object, "id"), ==, view->id);
+  g_assert_cmpint (view->version, ==, 1);
+  g_assert_cmpint (json_object_get_int_member (object, "version"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (object, "clientId"), ==, "acme");
+  g_assert_cmpstr (json_object_get_string_member (object, "serviceLevel"), ==, "express");
+  g_assert_cmpstr (json_object_get_string_member (object, "status"), ==, "PENDING");
+  g_assert_true (json_object_get_null_member (object, "statusReason"));
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "statusAt")), ==, created_at);
+  g_assert_true (json_object_get_null_member (object, "lastEvent"));
+  g_assert_true (json_object_get_null_member (object, "origin"));
+  g_assert_true (json_object_get_null_member (object, "closedAt"));
+  g_assert_cmpint (ABS (created_at - g_get_real_time ()), <, 60 * G_USEC_PER_SEC);
+
+  /* The SLA table's promise: created_at + 24 h; no carrier ETA yet. */
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "promisedAt")), ==,
+                   created_at + 24 * HOUR_US);
+  g_assert_cmpstr (json_object_get_string_member (object, "eta"), ==,
+                   json_object_get_string_member (object, "promisedAt"));
+  g_assert_cmpstr (json_object_get_string_member (object, "etaSource"), ==, "promise");
+  assert_members (sla, "state overdueSince lateBySeconds");
+  g_assert_cmpstr (json_object_get_string_member (sla, "state"), ==, "on_time");
+  g_assert_true (json_object_get_null_member (sla, "overdueSince"));
+  g_assert_true (json_object_get_null_member (sla, "lateBySeconds"));
+
+  assert_members (recipient, "name phone email");
+  g_assert_cmpstr (json_object_get_string_member (recipient, "phone"), ==, "+375291234567");
+  assert_members (destination, "country region city line1 line2 postalCode lat lon");
+  g_assert_cmpstr (json_object_get_string_member (destination, "city"), ==, "Minsk");
+  g_assert_true (json_object_get_null_member (destination, "region"));
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (destination, "lat"), 53.9, 1e-9);
+
+  g_assert_cmpuint (json_array_get_length (trackings), ==, 1);
+  assert_members (json_array_get_object_element (trackings, 0), "carrier trackNumber createdAt");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (trackings, 0), "trackNumber"),
+                   ==, "JD0001");
+}
+
+static void
+test_create_promised_at_wins (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(WbShipmentDraft) draft = draft_new ("acme", "standard", NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbShipmentView) view = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  gint64 promised = (g_get_real_time () / 1000 + 5 * 3600 * 1000) * 1000;
+
+  draft->promised_at = promised;
+  draft->has_origin = TRUE;
+  address_init (&draft->origin, "Brest");
+  view = create_draft (f, draft, &error);
+  g_assert_no_error (error);
+  object = parse_object (view->json);
+
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "promisedAt")), ==, promised);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "origin"), "city"),
+                   ==, "Brest");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "trackings")), ==, 0);
+  g_assert_true (json_object_get_null_member (json_object_get_object_member (object, "recipient"), "phone"));
+}
+
+static void
+assert_create_fails (Fixture         *f,
+                     WbShipmentDraft *draft,
+                     int              code,
+                     const char      *field)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbShipmentView) view = create_draft (f, draft, &error);
+
+  g_assert_null (view);
+  g_assert_error (error, WB_SHIPMENT_ERROR, code);
+  g_assert_true (g_str_has_prefix (error->message, field));
+}
+
+static void
+test_create_invalid (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(WbShipmentDraft) unknown = draft_new ("acme", "teleport", NULL, NULL, NULL);
+  g_autoptr(WbShipmentDraft) no_level = draft_new ("acme", NULL, NULL, NULL, NULL);
+  g_autoptr(WbShipmentDraft) bad_lat = draft_new ("acme", "express", NULL, NULL, NULL);
+  g_autoptr(WbShipmentDraft) bad_country = draft_new ("acme", "express", NULL, NULL, NULL);
+  g_autoptr(WbShipmentDraft) no_client = draft_new (NULL, "express", NULL, NULL, NULL);
+  g_autoptr(WbShipmentDraft) taken = draft_new ("acme", "express", NULL, "dhl", "JD0001");
+  g_autoptr(WbShipmentView) first = create (f, "acme", "JD0001");
+
+  assert_create_fails (f, unknown, WB_SHIPMENT_ERROR_INVALID, "serviceLevel");
+  assert_create_fails (f, no_level, WB_SHIPMENT_ERROR_INVALID, "serviceLevel");
+  bad_lat->destination.lat = 91;
+  assert_create_fails (f, bad_lat, WB_SHIPMENT_ERROR_INVALID, "lat");
+  g_free (bad_country->destination.country);
+  bad_country->destination.country = g_strdup ("Belarus");
+  assert_create_fails (f, bad_country, WB_SHIPMENT_ERROR_INVALID, "country");
+  assert_create_fails (f, no_client, WB_SHIPMENT_ERROR_INVALID, "clientId");
+  assert_create_fails (f, taken, WB_SHIPMENT_ERROR_INVALID, "trackNumber");
+
+  /* Nothing of the refused ones was left behind. */
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments", NULL), ==, 1);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM recipients", NULL), ==, 1);
+}
+
+static void
+test_get_not_found (Fixture       *f,
+                    gconstpointer  data)
+{
+  const char *ids[] = { "00000000-0000-4000-8000-000000000000", "not-a-uuid", "' OR 1=1 --", "" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(WbShipmentView) view = get (f, ids[i], &error);
+
+      g_assert_null (view);
+      g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
+    }
+}
+
+/* create, get, update, close and search answer with the same builder. */
+static void
+test_view_same_everywhere (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", "JD0001");
+  g_autoptr(WbShipmentView) fetched = NULL;
+  g_autoptr(WbShipmentView) updated = NULL;
+  g_autoptr(WbShipmentView) fetched_again = NULL;
+  g_autoptr(WbShipmentView) closed = NULL;
+  g_autoptr(WbShipmentView) fetched_closed = NULL;
+  g_autoptr(WbShipmentPatch) patch = g_new0 (WbShipmentPatch, 1);
+  g_autoptr(WbShipmentQuery) query = g_new0 (WbShipmentQuery, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *page = NULL;
+  g_autofree char *expected_page = NULL;
+
+  fetched = get (f, created->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (fetched->json, ==, created->json);
+
+  patch->has_reference = TRUE;
+  patch->reference = g_strdup ("order-2");
+  updated = update (f, created->id, 1, patch, NULL, &error);
+  g_assert_no_error (error);
+  fetched_again = get (f, created->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (fetched_again->json, ==, updated->json);
+
+  query->client_id = g_strdup ("acme");
+  page = search (f, query, &error);
+  g_assert_no_error (error);
+  expected_page = g_strdup_printf ("{\"items\":[%s],\"nextCursor\":null}", updated->json);
+  g_assert_cmpstr (page, ==, expected_page);
+
+  closed = close_shipment (f, created->id, 0, NULL, &error);
+  g_assert_no_error (error);
+  fetched_closed = get (f, created->id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (fetched_closed->json, ==, closed->json);
+}
+
+/* ---- update and close ------------------------------------------------------ */
+
+static void
+test_update_fields (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", "JD0001");
+  g_autoptr(WbShipmentView) other = create (f, "acme", "JD0002");
+  g_autoptr(WbShipmentPatch) patch = g_new0 (WbShipmentPatch, 1);
+  g_autoptr(WbShipmentView) view = NULL;
+  g_autoptr(JsonObject) before = parse_object (created->json);
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 created_at = parse_time (json_object_get_string_member (before, "createdAt"));
+  gint64 eta = (g_get_real_time () / 1000 + 2 * 3600 * 1000) * 1000;
+  gint64 version = 0;
+  JsonArray *trackings;
+
+  patch->has_service_level = TRUE;
+  patch->service_level = g_strdup ("standard");
+  patch->has_recipient_name = TRUE;
+  patch->recipient_name = g_strdup ("Grace Hopper");
+  patch->has_recipient_phone = TRUE;
+  patch->recipient_phone = g_strdup ("+375297654321");
+  patch->has_destination = TRUE;
+  address_init (&patch->destination, "Gomel");
+  patch->has_eta = TRUE;
+  patch->eta = eta;
+  patch->has_tracking = TRUE;
+  patch->carrier = g_strdup ("dhl");
+  patch->track_number = g_strdup ("JD0003");
+
+  view = update (f, created->id, 1, patch, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (version, ==, 2);
+  g_assert_cmpint (view->version, ==, 2);
+  object = parse_object (view->json);
+
+  g_assert_cmpstr (json_object_get_string_member (object, "serviceLevel"), ==, "standard");
+  /* A new level re-derives the promise from the creation time. */
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "promisedAt")), ==,
+                   created_at + 72 * HOUR_US);
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "eta")), ==, eta);
+  g_assert_cmpstr (json_object_get_string_member (object, "etaSource"), ==, "carrier");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "recipient"), "name"),
+                   ==, "Grace Hopper");
+  g_assert_cmpstr (json_object_get_string_member (object, "reference"), ==, "order-1");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "destination"), "city"),
+                   ==, "Gomel");
+  trackings = json_object_get_array_member (object, "trackings");
+  g_assert_cmpuint (json_array_get_length (trackings), ==, 2);
+  /* The phone is searchable under its new value. */
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE recipient_phone = $1",
+                            "+375297654321"), ==, 1);
+
+  /* The same tracking again changes nothing; another shipment's is refused. */
+  g_clear_pointer (&view, wb_shipment_view_free);
+  view = update (f, created->id, 2, patch, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (version, ==, 3);
+  g_free (patch->track_number);
+  patch->track_number = g_strdup ("JD0002");
+  g_clear_pointer (&view, wb_shipment_view_free);
+  view = update (f, created->id, 3, patch, &version, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, "trackNumber"));
+  g_clear_error (&error);
+
+  /* Unknown level; clearing the ETA falls back to the promise. */
+  g_clear_pointer (&patch, wb_shipment_patch_free);
+  patch = g_new0 (WbShipmentPatch, 1);
+  patch->has_service_level = TRUE;
+  patch->service_level = g_strdup ("teleport");
+  view = update (f, created->id, 3, patch, &version, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, "serviceLevel"));
+  g_clear_error (&error);
+  g_clear_pointer (&patch->service_level, g_free);
+  patch->has_service_level = FALSE;
+  patch->has_eta = TRUE;
+  patch->eta = 0;
+  view = update (f, created->id, 3, patch, &version, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&object, json_object_unref);
+  object = parse_object (view->json);
+  g_assert_cmpstr (json_object_get_string_member (object, "etaSource"), ==, "promise");
+  g_assert_cmpint (version, ==, 4);
+}
+
+static void
+test_update_versions (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  g_autoptr(WbShipmentPatch) patch = g_new0 (WbShipmentPatch, 1);
+  g_autoptr(GError) error = NULL;
+  WbShipmentView *view;
+  gint64 version = 0;
+
+  patch->has_reference = TRUE;
+  patch->reference = g_strdup ("order-2");
+
+  view = update (f, created->id, 1, patch, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (version, ==, 2);
+  wb_shipment_view_free (view);
+
+  /* Stale If-Match: refused, and told the current version. */
+  view = update (f, created->id, 1, patch, &version, &error);
+  g_assert_null (view);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH);
+  g_assert_cmpint (version, ==, 2);
+  g_clear_error (&error);
+
+  view = update (f, "00000000-0000-4000-8000-000000000000", 1, patch, &version, &error);
+  g_assert_null (view);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  view = update (f, "nonsense", 1, patch, &version, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
+}
+
+/* Two writers with the same If-Match at the same moment: exactly one wins. */
+static void
+test_update_concurrent (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  g_autoptr(WbShipmentPatch) patch_a = g_new0 (WbShipmentPatch, 1);
+  g_autoptr(WbShipmentPatch) patch_b = g_new0 (WbShipmentPatch, 1);
+  g_autoptr(GAsyncResult) result_a = NULL;
+  g_autoptr(GAsyncResult) result_b = NULL;
+  g_autoptr(GError) error_a = NULL;
+  g_autoptr(GError) error_b = NULL;
+  g_autoptr(WbShipmentView) view_a = NULL;
+  g_autoptr(WbShipmentView) view_b = NULL;
+  g_autofree char *reference = NULL;
+  gint64 version_a = 0, version_b = 0;
+  GError *loser_error;
+
+  patch_a->has_reference = TRUE;
+  patch_a->reference = g_strdup ("from-a");
+  patch_b->has_reference = TRUE;
+  patch_b->reference = g_strdup ("from-b");
+
+  /* Hold the row so that both are in flight when it is released. */
+  PQclear (sql (f->conn, "BEGIN", NULL));
+  PQclear (sql (f->conn, "SELECT 1 FROM shipments WHERE id = $1 FOR UPDATE", created->id));
+  wb_shipment_store_update_async (f->store, created->id, 1, patch_a, NULL, store_result, &result_a);
+  wb_shipment_store_update_async (f->store, created->id, 1, patch_b, NULL, store_result, &result_b);
+  PQclear (sql (f->conn, "COMMIT", NULL));
+  wait_for (&result_a);
+  wait_for (&result_b);
+
+  view_a = wb_shipment_store_update_finish (f->store, result_a, &version_a, &error_a);
+  view_b = wb_shipment_store_update_finish (f->store, result_b, &version_b, &error_b);
+  g_assert_true ((view_a == NULL) != (view_b == NULL));
+  loser_error = view_a ? error_b : error_a;
+  g_assert_error (loser_error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH);
+  g_assert_cmpint (version_a, ==, 2);
+  g_assert_cmpint (version_b, ==, 2);
+
+  reference = sql_text (f->conn, "SELECT reference FROM shipments WHERE id = $1", created->id);
+  g_assert_cmpstr (reference, ==, view_a ? "from-a" : "from-b");
+  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
+}
+
+static void
+test_close (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", "JD0001");
+  g_autoptr(WbShipmentView) closed = NULL;
+  g_autoptr(WbShipmentPatch) patch = g_new0 (WbShipmentPatch, 1);
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) single = event_list_new ();
+  g_autoptr(GPtrArray) batch = event_list_new ();
+  g_autoptr(GArray) results = NULL;
+  g_autofree char *history = NULL;
+  g_autoptr(JsonObject) history_object = NULL;
+  gint64 now = g_get_real_time ();
+  gint64 version = 0;
+  WbShipmentView *view;
+
+  g_assert_cmpint (add_simple_event (f, created->id, "e1", WB_STATUS_IN_TRANSIT, now + G_USEC_PER_SEC, NULL),
+                   ==, WB_EVENT_CREATED);
+
+  view = close_shipment (f, created->id, 1, &version, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH);
+  g_assert_null (view);
+  g_assert_cmpint (version, ==, 2);
+  g_clear_error (&error);
+
+  closed = close_shipment (f, created->id, 2, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (version, ==, 3);
+  object = parse_object (closed->json);
+  g_assert_nonnull (json_object_get_string_member (object, "closedAt"));
+  g_assert_cmpint (json_object_get_int_member (object, "version"), ==, 3);
+
+  /* Closed: no more changes, in any way. */
+  patch->has_reference = TRUE;
+  patch->reference = g_strdup ("late");
+  view = update (f, created->id, 3, patch, &version, &error);
+  g_assert_null (view);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_CLOSED);
+  g_assert_cmpint (version, ==, 3);
+  g_clear_error (&error);
+  view = close_shipment (f, created->id, 0, NULL, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_CLOSED);
+  g_clear_error (&error);
+
+  g_ptr_array_add (single, event_new (created->id, "e2", WB_STATUS_DELIVERED, now + 2 * G_USEC_PER_SEC));
+  results = add_events (f, single, &error);
+  g_assert_null (results);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_CLOSED);
+  g_clear_error (&error);
+
+  g_ptr_array_add (batch, event_new (created->id, "e3", WB_STATUS_DELIVERED, now + 3 * G_USEC_PER_SEC));
+  g_ptr_array_add (batch, event_new (created->id, "e4", WB_STATUS_DELIVERED, now + 4 * G_USEC_PER_SEC));
+  results = add_events (f, batch, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2; i++)
+    {
+      WbEventResult *result = &g_array_index (results, WbEventResult, i);
+
+      g_assert_cmpint (result->outcome, ==, WB_EVENT_FAILED);
+      g_assert_error (result->error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_CLOSED);
+      g_assert_cmpstr (result->shipment_id, ==, created->id);
+    }
+
+  /* The history stays readable. */
+  history = list_events (f, created->id, 0, 0, &error);
+  g_assert_no_error (error);
+  history_object = parse_object (history);
+  g_assert_cmpint (json_object_get_int_member (history_object, "total"), ==, 1);
+  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 3);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static void
+test_events_duplicate (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  gint64 when = g_get_real_time () + G_USEC_PER_SEC;
+  WbEventResult first = add_event (f, event_new (created->id, "dhl-1", WB_STATUS_IN_TRANSIT, when));
+  WbEventResult second = add_event (f, event_new (created->id, "dhl-1", WB_STATUS_IN_TRANSIT, when));
+
+  g_assert_cmpint (first.outcome, ==, WB_EVENT_CREATED);
+  g_assert_true (first.status_changed);
+  g_assert_cmpint (first.version, ==, 2);
+  g_assert_cmpint (second.outcome, ==, WB_EVENT_DUPLICATE);
+  g_assert_false (second.status_changed);
+  g_assert_cmpint (second.event_row_id, ==, first.event_row_id);
+  g_assert_cmpint (second.version, ==, 2);
+  g_assert_cmpstr (second.shipment_id, ==, created->id);
+  g_free (first.shipment_id);
+  g_free (second.shipment_id);
+
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1);
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 1);
+}
+
+/* The same event from two connections at once: the database decides. */
+static void
+test_events_duplicate_concurrent (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  g_autoptr(GPtrArray) events_a = event_list_new ();
+  g_autoptr(GPtrArray) events_b = event_list_new ();
+  g_autoptr(GAsyncResult) result_a = NULL;
+  g_autoptr(GAsyncResult) result_b = NULL;
+  g_autoptr(GArray) results_a = NULL;
+  g_autoptr(GArray) results_b = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 when = g_get_real_time () + G_USEC_PER_SEC;
+  WbEventOutcome a, b;
+
+  g_ptr_array_add (events_a, event_new (created->id, "dhl-1", WB_STATUS_IN_TRANSIT, when));
+  g_ptr_array_add (events_b, event_new (created->id, "dhl-1", WB_STATUS_IN_TRANSIT, when));
+
+  PQclear (sql (f->conn, "BEGIN", NULL));
+  PQclear (sql (f->conn, "SELECT 1 FROM shipments WHERE id = $1 FOR UPDATE", created->id));
+  wb_shipment_store_add_events_async (f->store, events_a, NULL, store_result, &result_a);
+  wb_shipment_store_add_events_async (f->store, events_b, NULL, store_result, &result_b);
+  wait_for_lock_waiters (f, 2);
+  PQclear (sql (f->conn, "COMMIT", NULL));
+  wait_for (&result_a);
+  wait_for (&result_b);
+
+  results_a = wb_shipment_store_add_events_finish (f->store, result_a, &error);
+  g_assert_no_error (error);
+  results_b = wb_shipment_store_add_events_finish (f->store, result_b, &error);
+  g_assert_no_error (error);
+  a = g_array_index (results_a, WbEventResult, 0).outcome;
+  b = g_array_index (results_b, WbEventResult, 0).outcome;
+  g_assert_true ((a == WB_EVENT_CREATED && b == WB_EVENT_DUPLICATE) ||
+                 (a == WB_EVENT_DUPLICATE && b == WB_EVENT_CREATED));
+
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1);
+  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 1);
+}
+
+static gboolean
+event_applied (Fixture    *f,
+               const char *event_id)
+{
+  g_autofree char *applied = sql_text (f->conn, "SELECT applied FROM shipment_events WHERE event_id = $1",
+                                       event_id);
+
+  return g_strcmp0 (applied, "t") == 0;
+}
+
+/* Carriers often scan a parcel before its record exists: the PENDING of
+ * creation is no time barrier, but the first event's time is. */
+static void
+test_events_before_creation (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  gint64 day_ago = g_get_real_time () - (gint64) G_USEC_PER_SEC * 86400;
+  gboolean changed;
+
+  g_assert_cmpint (add_simple_event (f, created->id, "early", WB_STATUS_IN_TRANSIT, day_ago, &changed),
+                   ==, WB_EVENT_CREATED);
+  g_assert_true (changed);
+  g_assert_true (event_applied (f, "early"));
+
+  g_assert_cmpint (add_simple_event (f, created->id, "earlier", WB_STATUS_IN_TRANSIT,
+                                     day_ago - (gint64) G_USEC_PER_SEC * 3600, &changed), ==, WB_EVENT_CREATED);
+  g_assert_false (changed);
+  g_assert_false (event_applied (f, "earlier"));
+}
+
+static void
+test_events_milestones (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  const char *id = created->id;
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  g_autofree char *status = NULL;
+  gboolean changed;
+
+  g_assert_cmpint (add_simple_event (f, id, "e1", WB_STATUS_IN_TRANSIT, t + 10, &changed), ==, WB_EVENT_CREATED);
+  g_assert_true (changed);
+
+  /* Older than the current status: history only. */
+  g_assert_cmpint (add_simple_event (f, id, "e2", WB_STATUS_OUT_FOR_DELIVERY, t + 5, &changed), ==, WB_EVENT_CREATED);
+  g_assert_false (changed);
+  g_assert_false (event_applied (f, "e2"));
+
+  /* A lower milestone does not move it back. */
+  g_assert_cmpint (add_simple_event (f, id, "e3", WB_STATUS_INFO_RECEIVED, t + 20, &changed), ==, WB_EVENT_CREATED);
+  g_assert_false (changed);
+  g_assert_false (event_applied (f, "e3"));
+
+  /* EXCEPTION shows on top of the milestone, which it keeps. */
+  g_assert_cmpint (add_simple_event (f, id, "e4", WB_STATUS_EXCEPTION, t + 30, &changed), ==, WB_EVENT_CREATED);
+  g_assert_true (changed);
+  g_assert_cmpint (sql_int (f->conn, "SELECT milestone_rank FROM shipments WHERE id = $1", id), ==, 2);
+  g_assert_cmpint (add_simple_event (f, id, "e5", WB_STATUS_INFO_RECEIVED, t + 40, &changed), ==, WB_EVENT_CREATED);
+  g_assert_false (changed);
+  g_assert_cmpint (add_simple_event (f, id, "e6", WB_STATUS_IN_TRANSIT, t + 50, &changed), ==, WB_EVENT_CREATED);
+  g_assert_true (changed);
+
+  /* Terminal: a late OUT_FOR_DELIVERY does not move it. */
+  g_assert_cmpint (add_simple_event (f, id, "e7", WB_STATUS_DELIVERED, t + 60, &changed), ==, WB_EVENT_CREATED);
+  g_assert_true (changed);
+  g_assert_cmpint (add_simple_event (f, id, "e8", WB_STATUS_OUT_FOR_DELIVERY, t + 70, &changed), ==, WB_EVENT_CREATED);
+  g_assert_false (changed);
+  g_assert_false (event_applied (f, "e8"));
+  g_assert_cmpint (add_simple_event (f, id, "e9", WB_STATUS_EXCEPTION, t + 80, &changed), ==, WB_EVENT_CREATED);
+  g_assert_false (changed);
+  status = shipment_status (f, id);
+  g_assert_cmpstr (status, ==, "DELIVERED");
+  g_clear_pointer (&status, g_free);
+
+  /* Only a correction leaves a terminal status, even an older one, and it
+   * resets the milestone to its own. */
+  {
+    WbStatusEvent *correction = event_new (id, "e10", WB_STATUS_OUT_FOR_DELIVERY, t + 55);
+    WbEventResult result;
+
+    correction->correction = TRUE;
+    result = add_event (f, correction);
+    g_assert_true (result.status_changed);
+    g_free (result.shipment_id);
+  }
+  status = shipment_status (f, id);
+  g_assert_cmpstr (status, ==, "OUT_FOR_DELIVERY");
+  g_assert_cmpint (sql_int (f->conn, "SELECT milestone_rank FROM shipments WHERE id = $1", id), ==, 3);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE id = $1 AND delivered_at IS NULL", id),
+                   ==, 1);
+
+  /* Every event is in the history, applied or not. */
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 10);
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 5);
+}
+
+static void
+test_events_same_status (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  g_autoptr(JsonObject) object = NULL;
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  gboolean changed;
+  WbStatusEvent *exception;
+  WbEventResult result;
+
+  g_assert_cmpint (add_simple_event (f, created->id, "e1", WB_STATUS_IN_TRANSIT, t, &changed), ==, WB_EVENT_CREATED);
+  g_assert_true (changed);
+
+  /* A later scan of the same status applies (it is the latest position)
+   * without being a status change. */
+  g_assert_cmpint (add_simple_event (f, created->id, "e2", WB_STATUS_IN_TRANSIT, t + 10, &changed),
+                   ==, WB_EVENT_CREATED);
+  g_assert_false (changed);
+  g_assert_true (event_applied (f, "e2"));
+  object = get_object (f, created->id);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "lastEvent"), "eventId"),
+                   ==, "e2");
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "statusAt")) / 1000, ==, t / 1000);
+  g_assert_cmpint (json_object_get_int_member (object, "version"), ==, 3);
+
+  /* A new reason is a change. */
+  exception = event_new (created->id, "e3", WB_STATUS_EXCEPTION, t + 20);
+  exception->reason = g_strdup ("customs_delay");
+  result = add_event (f, exception);
+  g_assert_true (result.status_changed);
+  g_free (result.shipment_id);
+  exception = event_new (created->id, "e4", WB_STATUS_EXCEPTION, t + 30);
+  exception->reason = g_strdup ("damaged");
+  result = add_event (f, exception);
+  g_assert_true (result.status_changed);
+  g_free (result.shipment_id);
+
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 3);
+}
+
+static void
+test_events_by_tracking (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", "JD0001");
+  g_autoptr(GPtrArray) events = event_list_new ();
+  g_autoptr(GArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  WbStatusEvent *event = event_new (NULL, "e1", WB_STATUS_IN_TRANSIT, g_get_real_time () + G_USEC_PER_SEC);
+  WbEventResult result;
+
+  event->carrier = g_strdup ("dhl");
+  event->track_number = g_strdup ("JD0001");
+  result = add_event (f, event);
+  g_assert_cmpint (result.outcome, ==, WB_EVENT_CREATED);
+  g_assert_cmpstr (result.shipment_id, ==, created->id);
+  g_free (result.shipment_id);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events e JOIN trackings t"
+                                     " ON t.id = e.tracking_id WHERE t.track_number = $1", "JD0001"), ==, 1);
+
+  event = event_new (NULL, "e2", WB_STATUS_IN_TRANSIT, g_get_real_time ());
+  event->carrier = g_strdup ("dhl");
+  event->track_number = g_strdup ("UNKNOWN");
+  g_ptr_array_add (events, event);
+  results = add_events (f, events, &error);
+  g_assert_null (results);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
+}
+
+static void
+test_events_batch_failures (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) open = create (f, "acme", NULL);
+  g_autoptr(WbShipmentView) closed = create (f, "acme", NULL);
+  g_autoptr(WbShipmentView) close_view = NULL;
+  g_autoptr(GPtrArray) events = event_list_new ();
+  g_autoptr(GArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  const struct
+  {
+    WbEventOutcome outcome;
+    int            code;
+  } expected[] = {
+    { WB_EVENT_CREATED, -1 },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_NOT_FOUND },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_CLOSED },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_INVALID },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_INVALID },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_NOT_FOUND },
+    { WB_EVENT_CREATED, -1 },
+    { WB_EVENT_DUPLICATE, -1 },
+  };
+  WbStatusEvent *bad_lat;
+
+  close_view = close_shipment (f, closed->id, 0, NULL, &error);
+  g_assert_no_error (error);
+
+  g_ptr_array_add (events, event_new (open->id, "b1", WB_STATUS_INFO_RECEIVED, t));
+  g_ptr_array_add (events, event_new ("00000000-0000-4000-8000-000000000000", "b2", WB_STATUS_IN_TRANSIT, t));
+  g_ptr_array_add (events, event_new (closed->id, "b3", WB_STATUS_IN_TRANSIT, t));
+  bad_lat = event_new (open->id, "b4", WB_STATUS_IN_TRANSIT, t + 1);
+  bad_lat->lat = -100;
+  g_ptr_array_add (events, bad_lat);
+  g_ptr_array_add (events, event_new (open->id, "b5", WB_STATUS_INVALID, t + 1));
+  g_ptr_array_add (events, event_new ("not-a-uuid", "b6", WB_STATUS_IN_TRANSIT, t));
+  g_ptr_array_add (events, event_new (open->id, "b7", WB_STATUS_IN_TRANSIT, t + 2));
+  g_ptr_array_add (events, event_new (open->id, "b1", WB_STATUS_INFO_RECEIVED, t));
+
+  results = add_events (f, events, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      WbEventResult *result = &g_array_index (results, WbEventResult, i);
+
+      g_assert_cmpint (result->outcome, ==, expected[i].outcome);
+      if (expected[i].code >= 0)
+        g_assert_error (result->error, WB_SHIPMENT_ERROR, expected[i].code);
+      else
+        g_assert_no_error (result->error);
+    }
+  g_assert_true (g_str_has_prefix (g_array_index (results, WbEventResult, 3).error->message, "lat"));
+  g_assert_true (g_str_has_prefix (g_array_index (results, WbEventResult, 4).error->message, "status"));
+
+  /* The good ones committed; the failed ones left nothing. */
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 2);
+  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", open->id), ==, 3);
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 2);
+}
+
+static void
+test_events_batch_1000 (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_shipment_view_free);
+  g_autoptr(GPtrArray) events = event_list_new ();
+  g_autoptr(GArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  gint64 started;
+
+  for (guint i = 0; i < 10; i++)
+    g_ptr_array_add (views, create (f, "acme", NULL));
+  for (guint i = 0; i < 1000; i++)
+    {
+      WbShipmentView *view = g_ptr_array_index (views, i % 10);
+      g_autofree char *event_id = g_strdup_printf ("bulk-%u", i);
+
+      g_ptr_array_add (events, event_new (view->id, event_id, WB_STATUS_IN_TRANSIT, t + i));
+    }
+
+  started = g_get_monotonic_time ();
+  results = add_events (f, events, &error);
+  g_assert_no_error (error);
+  g_test_message ("1000 events in %" G_GINT64_FORMAT " ms", (g_get_monotonic_time () - started) / 1000);
+
+  g_assert_cmpuint (results->len, ==, 1000);
+  for (guint i = 0; i < results->len; i++)
+    g_assert_cmpint (g_array_index (results, WbEventResult, i).outcome, ==, WB_EVENT_CREATED);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1000);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE applied", NULL), ==, 1000);
+  settle (f);
+  /* One change per shipment (PENDING → IN_TRANSIT); the rest are scans. */
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 10);
+}
+
+static void
+test_events_delivered_late (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(WbShipmentDraft) draft = draft_new ("acme", NULL, NULL, NULL, NULL);
+  g_autoptr(WbShipmentView) view = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 now = (g_get_real_time () / 1000) * 1000;
+  gint64 promised = now - HOUR_US;
+  JsonObject *sla;
+
+  draft->promised_at = promised;
+  view = create_draft (f, draft, &error);
+  g_assert_no_error (error);
+
+  /* The first event finds it overdue: one shipment.delayed … */
+  g_assert_cmpint (add_simple_event (f, view->id, "e1", WB_STATUS_IN_TRANSIT, now + G_USEC_PER_SEC, NULL),
+                   ==, WB_EVENT_CREATED);
+  g_assert_cmpint (add_simple_event (f, view->id, "e2", WB_STATUS_OUT_FOR_DELIVERY, now + 2 * G_USEC_PER_SEC, NULL),
+                   ==, WB_EVENT_CREATED);
+  object = get_object (f, view->id);
+  sla = json_object_get_object_member (object, "sla");
+  g_assert_cmpstr (json_object_get_string_member (sla, "state"), ==, "overdue");
+  g_assert_cmpint (parse_time (json_object_get_string_member (sla, "overdueSince")), ==, promised);
+
+  /* … and delivery settles it as late by the difference. */
+  g_assert_cmpint (add_simple_event (f, view->id, "e3", WB_STATUS_DELIVERED, now + HOUR_US, NULL),
+                   ==, WB_EVENT_CREATED);
+  g_clear_pointer (&object, json_object_unref);
+  object = get_object (f, view->id);
+  sla = json_object_get_object_member (object, "sla");
+  g_assert_cmpstr (json_object_get_string_member (sla, "state"), ==, "delivered_late");
+  g_assert_cmpint (json_object_get_int_member (sla, "lateBySeconds"), ==, 7200);
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "eta")), ==, now + HOUR_US);
+  g_assert_cmpstr (json_object_get_string_member (object, "etaSource"), ==, "carrier");
+
+  g_assert_cmpint (check_overdue (f), ==, 0);
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.delayed"), ==, 1);
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 3);
+}
+
+static void
+test_events_eta_and_sla_states (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) view = create (f, "acme", NULL);
+  g_autoptr(WbShipmentView) on_time = create (f, "acme", NULL);
+  g_autoptr(JsonObject) object = NULL;
+  gint64 now = (g_get_real_time () / 1000) * 1000;
+  WbStatusEvent *event = event_new (view->id, "e1", WB_STATUS_IN_TRANSIT, now + G_USEC_PER_SEC);
+  WbEventResult result;
+
+  event->carrier_eta = now + 5 * HOUR_US;
+  result = add_event (f, event);
+  g_free (result.shipment_id);
+  object = get_object (f, view->id);
+  g_assert_cmpint (parse_time (json_object_get_string_member (object, "eta")), ==, now + 5 * HOUR_US);
+  g_assert_cmpstr (json_object_get_string_member (object, "etaSource"), ==, "carrier");
+
+  /* Less than a tenth of the window left: at risk. */
+  PQclear (sql (f->conn, "UPDATE shipments SET created_at = now() - interval '30 days',"
+                         " promised_at = now() + interval '1 hour' WHERE id = $1", view->id));
+  g_clear_pointer (&object, json_object_unref);
+  object = get_object (f, view->id);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "sla"), "state"),
+                   ==, "at_risk");
+
+  g_assert_cmpint (add_simple_event (f, on_time->id, "e2", WB_STATUS_DELIVERED, now + G_USEC_PER_SEC, NULL),
+                   ==, WB_EVENT_CREATED);
+  g_clear_pointer (&object, json_object_unref);
+  object = get_object (f, on_time->id);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "sla"), "state"),
+                   ==, "delivered_on_time");
+  g_assert_true (json_object_get_null_member (json_object_get_object_member (object, "sla"), "lateBySeconds"));
+}
+
+/* ---- history ------------------------------------------------------------- */
+
+static void
+test_history (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *page = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  const char *order[] = { "e3", "e2", "e4", "e1" };
+  JsonArray *items;
+
+  add_simple_event (f, created->id, "e1", WB_STATUS_INFO_RECEIVED, t, NULL);
+  add_simple_event (f, created->id, "e2", WB_STATUS_IN_TRANSIT, t + 20, NULL);
+  add_simple_event (f, created->id, "e3", WB_STATUS_OUT_FOR_DELIVERY, t + 30, NULL);
+  /* Same time as e2, stored later: a higher id comes first. */
+  add_simple_event (f, created->id, "e4", WB_STATUS_IN_TRANSIT, t + 20, NULL);
+  g_assert_true (sql_int (f->conn, "SELECT id FROM shipment_events WHERE event_id = 'e4'", NULL) >
+                 sql_int (f->conn, "SELECT id FROM shipment_events WHERE event_id = 'e2'", NULL));
+  order[1] = "e4";
+  order[2] = "e2";
+
+  page = list_events (f, created->id, 0, 0, &error);
+  g_assert_no_error (error);
+  object = parse_object (page);
+  assert_members (object, "items total limit offset");
+  g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (object, "limit"), ==, 50);
+  items = json_object_get_array_member (object, "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, i), "eventId"),
+                     ==, order[i]);
+  assert_members (json_array_get_object_element (items, 0),
+                  "id eventId source status reason statusRaw occurredAt occurredAtRaw zoneGuessed "
+                  "location description correction applied receivedAt");
+  g_assert_true (json_object_get_boolean_member (json_array_get_object_element (items, 0), "zoneGuessed"));
+
+  g_clear_pointer (&page, g_free);
+  g_clear_pointer (&object, json_object_unref);
+  page = list_events (f, created->id, 2, 1, &error);
+  g_assert_no_error (error);
+  object = parse_object (page);
+  items = json_object_get_array_member (object, "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (object, "offset"), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 0), "eventId"), ==, order[1]);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 1), "eventId"), ==, order[2]);
+
+  g_clear_pointer (&page, g_free);
+  page = list_events (f, "00000000-0000-4000-8000-000000000000", 0, 0, &error);
+  g_assert_null (page);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  page = list_events (f, "x", 0, 0, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
+}
+
+/* ---- search -------------------------------------------------------------- */
+
+#define N_SEEDED 40
+#define DAY_US   (24 * HOUR_US)
+#define T0_US    G_GINT64_CONSTANT (1767225600000000) /* 2026-01-01T00:00:00Z */
+
+typedef struct
+{
+  char      *id;
+  const char *client_id;
+  const char *phone;
+  const char *status;
+  gint64     created_at;
+  gint64     updated_at;
+  gboolean   overdue;
+} Seeded;
+
+enum
+{
+  FILTER_STATUSES = 1 << 0,
+  FILTER_CLIENT = 1 << 1,
+  FILTER_PHONE = 1 << 2,
+  FILTER_CREATED = 1 << 3,
+  FILTER_UPDATED = 1 << 4,
+  FILTER_OVERDUE = 1 << 5,
+  N_COMBINATIONS = 1 << 6,
+};
+
+static const char * const seeded_statuses[] = { "PENDING", "IN_TRANSIT", "DELIVERED", "EXCEPTION", "IN_TRANSIT" };
+
+/* Shipments made through the store, then given known times and states:
+ * pairs share a created_at so that the id breaks ties. */
+static void
+seed (Fixture *f,
+      Seeded  *seeded)
+{
+  for (guint i = 0; i < N_SEEDED; i++)
+    {
+      g_autoptr(WbShipmentDraft) draft = draft_new (i % 2 ? "globex" : "acme", "express",
+                                                    i % 4 < 2 ? "+15550000001" : "+15550000002", NULL, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(WbShipmentView) view = create_draft (f, draft, &error);
+      const char *params[6];
+      g_autofree char *created = NULL, *updated = NULL, *promised = NULL;
+      g_autoptr(PGresult) result = NULL;
+
+      g_assert_no_error (error);
+      seeded[i] = (Seeded) {
+        .id = g_strdup (view->id),
+        .client_id = i % 2 ? "globex" : "acme",
+        .phone = i % 4 < 2 ? "+15550000001" : "+15550000002",
+        .status = seeded_statuses[i % G_N_ELEMENTS (seeded_statuses)],
+        .created_at = T0_US + (i / 2) * DAY_US,
+        .updated_at = T0_US + (gint64) ((i * 7) % N_SEEDED) * HOUR_US,
+      };
+      /* Promised in the past for every third one; terminal ones are not overdue. */
+      seeded[i].overdue = i % 3 == 0 && !g_str_equal (seeded[i].status, "DELIVERED");
+      created = g_strdup_printf ("%" G_GINT64_FORMAT, seeded[i].created_at);
+      updated = g_strdup_printf ("%" G_GINT64_FORMAT, seeded[i].updated_at);
+      promised = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () + (i % 3 == 0 ? -DAY_US : 100 * DAY_US));
+      params[0] = view->id;
+      params[1] = created;
+      params[2] = updated;
+      params[3] = seeded[i].status;
+      params[4] = promised;
+      result = wb_db_exec (f->conn,
+                           "UPDATE shipments SET created_at = " WB_SQL_FROM_US ("$2") ","
+                           " updated_at = " WB_SQL_FROM_US ("$3") ", status = $4,"
+                           " promised_at = " WB_SQL_FROM_US ("$5") " WHERE id = $1",
+                           params, 5, NULL, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static WbShipmentQuery *
+query_for (guint mask)
+{
+  WbShipmentQuery *query = g_new0 (WbShipmentQuery, 1);
+
+  if (mask & FILTER_STATUSES)
+    query->statuses = g_strsplit ("IN_TRANSIT,EXCEPTION", ",", -1);
+  if (mask & FILTER_CLIENT)
+    query->client_id = g_strdup ("acme");
+  if (mask & FILTER_PHONE)
+    query->phone = g_strdup ("+15550000001");
+  if (mask & FILTER_CREATED)
+    {
+      query->created_from = T0_US + 3 * DAY_US;
+      query->created_to = T0_US + 15 * DAY_US;
+    }
+  if (mask & FILTER_UPDATED)
+    {
+      query->updated_from = T0_US + 5 * HOUR_US;
+      query->updated_to = T0_US + 30 * HOUR_US;
+    }
+  query->overdue = (mask & FILTER_OVERDUE) != 0;
+  return query;
+}
+
+static gboolean
+seeded_matches (const Seeded *s,
+                guint         mask)
+{
+  return (!(mask & FILTER_STATUSES) || g_str_equal (s->status, "IN_TRANSIT") || g_str_equal (s->status, "EXCEPTION")) &&
+         (!(mask & FILTER_CLIENT) || g_str_equal (s->client_id, "acme")) &&
+         (!(mask & FILTER_PHONE) || g_str_equal (s->phone, "+15550000001")) &&
+         (!(mask & FILTER_CREATED) || (s->created_at >= T0_US + 3 * DAY_US && s->created_at < T0_US + 15 * DAY_US)) &&
+         (!(mask & FILTER_UPDATED) || (s->updated_at >= T0_US + 5 * HOUR_US && s->updated_at < T0_US + 30 * HOUR_US)) &&
+         (!(mask & FILTER_OVERDUE) || s->overdue);
+}
+
+static int
+compare_seeded (gconstpointer a,
+                gconstpointer b)
+{
+  const Seeded *x = *(const Seeded * const *) a;
+  const Seeded *y = *(const Seeded * const *) b;
+
+  if (x->created_at != y->created_at)
+    return x->created_at > y->created_at ? -1 : 1;
+  return -strcmp (x->id, y->id);
+}
+
+/* Every filter combination, paged 7 at a time, against the model. */
+static void
+test_search_filters (Fixture       *f,
+                     gconstpointer  data)
+{
+  Seeded seeded[N_SEEDED];
+
+  seed (f, seeded);
+
+  for (guint mask = 0; mask < N_COMBINATIONS; mask++)
+    {
+      g_autoptr(WbShipmentQuery) query = query_for (mask);
+      g_autoptr(GPtrArray) expected = g_ptr_array_new ();
+      g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
+
+      for (guint i = 0; i < N_SEEDED; i++)
+        if (seeded_matches (&seeded[i], mask))
+          g_ptr_array_add (expected, &seeded[i]);
+      g_ptr_array_sort (expected, compare_seeded);
+
+      query->limit = 7;
+      do
+        {
+          g_autoptr(GError) error = NULL;
+          g_autofree char *page = search (f, query, &error);
+          g_autoptr(JsonObject) object = NULL;
+          JsonArray *items;
+
+          g_assert_no_error (error);
+          object = parse_object (page);
+          items = json_object_get_array_member (object, "items");
+          g_assert_cmpuint (json_array_get_length (items), <=, 7);
+          for (guint i = 0; i < json_array_get_length (items); i++)
+            g_ptr_array_add (got, g_strdup (json_object_get_string_member (json_array_get_object_element (items, i), "id")));
+
+          g_clear_pointer (&query->cursor, g_free);
+          if (!json_object_get_null_member (object, "nextCursor"))
+            query->cursor = g_strdup (json_object_get_string_member (object, "nextCursor"));
+        }
+      while (query->cursor != NULL);
+
+      g_assert_cmpuint (got->len, ==, expected->len);
+      for (guint i = 0; i < got->len; i++)
+        g_assert_cmpstr (g_ptr_array_index (got, i), ==, ((Seeded *) g_ptr_array_index (expected, i))->id);
+      if (mask == 0)
+        g_assert_cmpuint (got->len, ==, N_SEEDED);
+    }
+
+  for (guint i = 0; i < N_SEEDED; i++)
+    g_free (seeded[i].id);
+}
+
+static void
+assert_search_invalid (Fixture         *f,
+                       WbShipmentQuery *query,
+                       const char      *field)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *page = search (f, query, &error);
+
+  g_assert_null (page);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, field));
+}
+
+static void
+test_search_invalid (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *cursors[] = {
+    "!!!", "bm90IGEgY3Vyc29y" /* "not a cursor" */,
+    "MTIzOm5vdC1hLXV1aWQ" /* "123:not-a-uuid" */, "",
+  };
+  g_autoptr(WbShipmentQuery) query = g_new0 (WbShipmentQuery, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cursors); i++)
+    {
+      g_free (query->cursor);
+      query->cursor = g_strdup (cursors[i]);
+      assert_search_invalid (f, query, "cursor");
+    }
+  g_clear_pointer (&query->cursor, g_free);
+
+  query->limit = 501;
+  assert_search_invalid (f, query, "limit");
+  query->limit = 500;
+  query->statuses = g_strsplit ("IN_TRANSIT,SHIPPED", ",", -1);
+  assert_search_invalid (f, query, "statuses");
+}
+
+/* What the store hands out as nextCursor: base64url of "created_at_us:id". */
+static char *
+make_cursor (gint64      created_at_us,
+             const char *id)
+{
+  g_autofree char *plain = g_strdup_printf ("%" G_GINT64_FORMAT ":%s", created_at_us, id);
+  char *cursor = g_base64_encode ((const guchar *) plain, strlen (plain));
+
+  g_strdelimit (cursor, "+", '-');
+  g_strdelimit (cursor, "/", '_');
+  if (strchr (cursor, '=') != NULL)
+    *strchr (cursor, '=') = '\0';
+  return cursor;
+}
+
+static gboolean
+plan_scans_shipments_sequentially (JsonObject *plan,
+                                   GString    *index_names)
+{
+  const char *node_type = json_object_get_string_member_with_default (plan, "Node Type", "");
+  const char *relation = json_object_get_string_member_with_default (plan, "Relation Name", "");
+  JsonArray *children = json_object_has_member (plan, "Plans") ? json_object_get_array_member (plan, "Plans") : NULL;
+
+  /* Bitmap index scans name no relation: the index names tell. */
+  if (json_object_has_member (plan, "Index Name") &&
+      g_str_has_prefix (json_object_get_string_member (plan, "Index Name"), "shipments_"))
+    g_string_append_printf (index_names, "%s ", json_object_get_string_member (plan, "Index Name"));
+  if (g_str_equal (node_type, "Seq Scan") && g_str_equal (relation, "shipments"))
+    return TRUE;
+
+  for (guint i = 0; children != NULL && i < json_array_get_length (children); i++)
+    if (plan_scans_shipments_sequentially (json_array_get_object_element (children, i), index_names))
+      return TRUE;
+  return FALSE;
+}
+
+/* EXPLAINs the statement the store would run for @query; fails on a
+ * sequential scan of shipments. Returns the shipments indexes used. */
+static char *
+explain_search (Fixture         *f,
+                WbShipmentQuery *query,
+                guint            mask)
+{
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGresult) result = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GString) index_names = g_string_new (NULL);
+  g_autofree char *search_sql = NULL;
+  g_autofree char *explain = NULL;
+  JsonObject *plan;
+
+  g_assert_true (_wb_store_build_search (query, &search_sql, &params, &error));
+  g_assert_no_error (error);
+  explain = g_strconcat ("EXPLAIN (FORMAT JSON) ", search_sql, NULL);
+  result = wb_db_exec (f->conn, explain, (const char * const *) params->pdata, params->len, NULL, &error);
+  g_assert_no_error (error);
+  node = json_from_string (PQgetvalue (result, 0, 0), &error);
+  g_assert_no_error (error);
+  plan = json_object_get_object_member (json_array_get_object_element (json_node_get_array (node), 0), "Plan");
+
+  if (plan_scans_shipments_sequentially (plan, index_names))
+    g_error ("filters %#x: sequential scan of shipments in %s\n%s", mask, search_sql, PQgetvalue (result, 0, 0));
+  g_test_message ("filters %#x: %s", mask, index_names->str);
+  g_assert_cmpuint (index_names->len, >, 0);
+  return g_string_free (g_steal_pointer (&index_names), FALSE);
+}
+
+/* The statement the store runs for every combination of the six filters,
+ * with and without a cursor, is served by an index on a table big enough
+ * for plans to mean something; a selective filter alone uses its own. */
+static void
+test_search_indexes (Fixture       *f,
+                     gconstpointer  data)
+{
+  const struct
+  {
+    guint       mask;
+    const char *index;
+  } dedicated[] = {
+    { 0, "shipments_created_idx" },
+    { FILTER_CLIENT, "shipments_client_created_idx" },
+    { FILTER_PHONE, "shipments_phone_created_idx" },
+    { FILTER_UPDATED, "shipments_updated_idx" },
+    { FILTER_STATUSES, "shipments_status_created_idx" },
+  };
+
+  PQclear (sql (f->conn, "INSERT INTO recipients (name, phone) VALUES ('x', '+15550000001')", NULL));
+  PQclear (sql (f->conn, "INSERT INTO addresses (country) VALUES ('BY')", NULL));
+  PQclear (sql (f->conn,
+                "INSERT INTO shipments (client_id, recipient_id, recipient_phone, destination_id,"
+                "  promised_at, status, status_at, created_at, updated_at, closed_at)"
+                " SELECT 'client-' || (i % 50), 1, '+1555' || lpad((i % 2000)::text, 7, '0'), 1,"
+                "   now() + (i % 100 - 2) * interval '1 day',"
+                "   (ARRAY['PENDING','IN_TRANSIT','DELIVERED','DELIVERED','DELIVERED','EXCEPTION'])[i % 6 + 1],"
+                "   now(), now() - i * interval '1 minute', now() - (i % 977) * interval '1 hour',"
+                "   CASE WHEN i % 10 = 0 THEN now() END"
+                " FROM generate_series(1, 20000) AS i", NULL));
+  PQclear (sql (f->conn, "ANALYZE", NULL));
+  PQclear (sql (f->conn, "SET enable_seqscan = off", NULL));
+
+  for (guint mask = 0; mask < 2 * N_COMBINATIONS; mask++)
+    {
+      g_autoptr(WbShipmentQuery) query = query_for (mask % N_COMBINATIONS);
+      g_autofree char *indexes = NULL;
+
+      g_free (query->client_id);
+      query->client_id = (mask & FILTER_CLIENT) ? g_strdup ("client-7") : NULL;
+      g_free (query->phone);
+      query->phone = (mask & FILTER_PHONE) ? g_strdup ("+15550000042") : NULL;
+      if (mask >= N_COMBINATIONS)
+        query->cursor = make_cursor (g_get_real_time () - DAY_US, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+      indexes = explain_search (f, query, mask);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (dedicated); i++)
+    {
+      g_autoptr(WbShipmentQuery) query = query_for (dedicated[i].mask);
+      g_autofree char *indexes = NULL;
+
+      g_free (query->client_id);
+      query->client_id = (dedicated[i].mask & FILTER_CLIENT) ? g_strdup ("client-7") : NULL;
+      g_free (query->phone);
+      query->phone = (dedicated[i].mask & FILTER_PHONE) ? g_strdup ("+15550000042") : NULL;
+      /* A status no seeded row has: selective enough to pick its index. */
+      if (query->statuses != NULL)
+        {
+          g_strfreev (query->statuses);
+          query->statuses = g_strsplit ("EXPIRED", ",", -1);
+        }
+      indexes = explain_search (f, query, dedicated[i].mask);
+      g_assert_nonnull (strstr (indexes, dedicated[i].index));
+    }
+}
+
+/* ---- SLA job ------------------------------------------------------------- */
+
+static void
+test_check_overdue (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_shipment_view_free);
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time ();
+  g_autoptr(WbShipmentView) closed = NULL;
+
+  for (guint i = 0; i < 5; i++)
+    g_ptr_array_add (views, create (f, "acme", NULL));
+  /* 0, 1, 2 past their promise; 2 then delivered, 3 later closed (and
+   * past it), 4 still on time. */
+  for (guint i = 0; i < 4; i++)
+    PQclear (sql (f->conn, "UPDATE shipments SET promised_at = now() - interval '1 hour' WHERE id = $1",
+                  ((WbShipmentView *) g_ptr_array_index (views, i))->id));
+  PQclear (sql (f->conn, "UPDATE shipments SET status = 'DELIVERED', delivered_at = now() WHERE id = $1",
+                ((WbShipmentView *) g_ptr_array_index (views, 2))->id));
+  closed = close_shipment (f, ((WbShipmentView *) g_ptr_array_index (views, 3))->id, 0, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (check_overdue (f), ==, 2);
+  g_assert_cmpint (check_overdue (f), ==, 0);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE overdue_at IS NOT NULL", NULL), ==, 2);
+
+  /* An event on an already flagged shipment queues no second message. */
+  g_assert_cmpint (add_simple_event (f, ((WbShipmentView *) g_ptr_array_index (views, 0))->id, "e1",
+                                     WB_STATUS_IN_TRANSIT, now + G_USEC_PER_SEC, NULL), ==, WB_EVENT_CREATED);
+
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.delayed"), ==, 2);
+  for (guint i = 0; i < f->messages->len; i++)
+    {
+      WbBusMessage *message = g_ptr_array_index (f->messages, i);
+      g_autoptr(JsonObject) payload = message_payload (message);
+
+      if (!g_str_equal (wb_bus_message_get_header (message, "type"), "shipment.delayed"))
+        continue;
+      assert_members (payload, "type shipmentId clientId promisedAt detectedAt status version emittedAt");
+      g_assert_cmpstr (json_object_get_string_member (payload, "shipmentId"), ==, wb_bus_message_get_key (message));
+      g_assert_cmpstr (json_object_get_string_member (payload, "clientId"), ==, "acme");
+    }
+
+  /* A promise moved into the future ends the breach; the next is a new one. */
+  {
+    g_autoptr(WbShipmentPatch) patch = g_new0 (WbShipmentPatch, 1);
+    g_autoptr(WbShipmentView) view = NULL;
+
+    patch->has_promised_at = TRUE;
+    patch->promised_at = now + HOUR_US;
+    view = update (f, ((WbShipmentView *) g_ptr_array_index (views, 1))->id, 0, patch, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (check_overdue (f), ==, 0);
+    PQclear (sql (f->conn, "UPDATE shipments SET promised_at = now() - interval '1 minute' WHERE id = $1",
+                  ((WbShipmentView *) g_ptr_array_index (views, 1))->id));
+    g_assert_cmpint (check_overdue (f), ==, 1);
+  }
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.delayed"), ==, 3);
+}
+
+/* ---- outbox relay -------------------------------------------------------- */
+
+static void
+test_relay_status_messages (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  const char *expected[][2] = {
+    { "INFO_RECEIVED", "PENDING" },
+    { "IN_TRANSIT", "INFO_RECEIVED" },
+    { "DELIVERED", "IN_TRANSIT" },
+  };
+  gint64 last_version = 1;
+
+  add_simple_event (f, created->id, "e1", WB_STATUS_INFO_RECEIVED, t, NULL);
+  add_simple_event (f, created->id, "e2", WB_STATUS_IN_TRANSIT, t + 10, NULL);
+  add_simple_event (f, created->id, "e2", WB_STATUS_IN_TRANSIT, t + 10, NULL);   /* duplicate */
+  add_simple_event (f, created->id, "e3", WB_STATUS_INFO_RECEIVED, t + 20, NULL); /* not applied */
+  add_simple_event (f, created->id, "e4", WB_STATUS_OUT_FOR_DELIVERY, t + 5, NULL); /* older */
+  add_simple_event (f, created->id, "e5", WB_STATUS_DELIVERED, t + 30, NULL);
+  settle (f);
+
+  g_assert_cmpuint (f->messages->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < f->messages->len; i++)
+    {
+      WbBusMessage *message = g_ptr_array_index (f->messages, i);
+      g_autoptr(JsonObject) payload = message_payload (message);
+
+      g_assert_cmpstr (wb_bus_message_get_topic (message), ==, "tracking.events");
+      g_assert_cmpstr (wb_bus_message_get_key (message), ==, created->id);
+      g_assert_cmpstr (wb_bus_message_get_header (message, "type"), ==, "shipment.status_changed");
+      assert_members (payload, "type shipmentId clientId eventId source status previousStatus reason "
+                               "statusRaw occurredAt zoneGuessed location version emittedAt");
+      g_assert_cmpstr (json_object_get_string_member (payload, "type"), ==, "shipment.status_changed");
+      g_assert_cmpstr (json_object_get_string_member (payload, "status"), ==, expected[i][0]);
+      g_assert_cmpstr (json_object_get_string_member (payload, "previousStatus"), ==, expected[i][1]);
+      g_assert_cmpstr (json_object_get_string_member (payload, "source"), ==, "dhl");
+      g_assert_cmpstr (json_object_get_string_member (payload, "clientId"), ==, "acme");
+      g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (payload, "location"), "text"),
+                       ==, "Minsk");
+      parse_time (json_object_get_string_member (payload, "occurredAt"));
+      g_assert_cmpint (json_object_get_int_member (payload, "version"), >, last_version);
+      last_version = json_object_get_int_member (payload, "version");
+    }
+  g_assert_cmpint (wb_outbox_relay_get_published (f->relay), ==, 3);
+}
+
+/* Rows a crashed daemon left behind go out on the sweep, in id order,
+ * with nobody kicking the relay. */
+static void
+test_relay_sweep (Fixture       *f,
+                  gconstpointer  data)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  drain_main_context ();
+  PQclear (sql (f->conn,
+                "INSERT INTO outbox (topic, key, type, payload)"
+                " SELECT 'tracking.events', 'k' || i, 'shipment.delayed', json_build_object('n', i)"
+                " FROM generate_series(1, 250) AS i", NULL));
+
+  while (f->messages->len < 250)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  settle (f);
+
+  g_assert_cmpuint (f->messages->len, ==, 250);
+  for (guint i = 0; i < 250; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%u", i + 1);
+
+      g_assert_cmpstr (wb_bus_message_get_key (g_ptr_array_index (f->messages, i)), ==, key);
+    }
+}
+
+/* A row leaves the outbox only once the bus took its message. */
+static void
+test_relay_keeps_unpublished (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(WbBus) closed_bus = wb_bus_local_new (16);
+  g_autoptr(WbOutboxRelay) relay = NULL;
+  gint64 deadline;
+
+  wb_outbox_relay_stop (f->relay);
+  wb_bus_close (closed_bus);
+  relay = wb_outbox_relay_new (f->pool, closed_bus);
+  PQclear (sql (f->conn, "INSERT INTO outbox (topic, key, type, payload)"
+                         " VALUES ('tracking.events', 'k', 'shipment.delayed', '{}')", NULL));
+
+  /* Let it try for a while: every pass fails to publish. */
+  deadline = g_get_monotonic_time () + 1500 * 1000;
+  while (g_get_monotonic_time () < deadline)
+    iterate_briefly ();
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM outbox", NULL), ==, 1);
+  g_assert_cmpint (wb_outbox_relay_get_published (relay), ==, 0);
+
+  wb_outbox_relay_stop (relay);
+}
+
+/* Two daemons' relays on one database publish each row exactly once. */
+static void
+test_relay_two_relays (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *topics[] = { WB_TOPIC_TRACKING_EVENTS, NULL };
+  g_autoptr(WbDbPool) other_pool = wb_db_pool_new (f->conninfo, 2);
+  g_autoptr(WbBus) other_bus = wb_bus_local_new (4096);
+  g_autoptr(WbOutboxRelay) other_relay = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  Fixture other = { .messages = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_bus_message_unref) };
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  wb_bus_subscribe (other_bus, "test", topics, 100, on_batch, &other, NULL);
+  other_relay = wb_outbox_relay_new (other_pool, other_bus);
+  PQclear (sql (f->conn,
+                "INSERT INTO outbox (topic, key, type, payload)"
+                " SELECT 'tracking.events', 'k' || i, 'shipment.delayed', '{}'"
+                " FROM generate_series(1, 1000) AS i", NULL));
+  wb_outbox_relay_kick (f->relay);
+  wb_outbox_relay_kick (other_relay);
+
+  while (f->messages->len + other.messages->len < 1000 ||
+         sql_int (f->conn, "SELECT count(*) FROM outbox", NULL) > 0)
+    {
+      drain_main_context ();
+      g_usleep (5000);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+    }
+  /* Anything published twice would arrive by now. */
+  deadline = g_get_monotonic_time () + 200 * 1000;
+  while (g_get_monotonic_time () < deadline)
+    iterate_briefly ();
+
+  g_test_message ("relay a: %u, relay b: %u", f->messages->len, other.messages->len);
+  g_assert_cmpuint (f->messages->len + other.messages->len, ==, 1000);
+  for (guint i = 0; i < f->messages->len; i++)
+    g_assert_true (g_hash_table_add (seen, (gpointer) wb_bus_message_get_key (g_ptr_array_index (f->messages, i))));
+  for (guint i = 0; i < other.messages->len; i++)
+    g_assert_true (g_hash_table_add (seen, (gpointer) wb_bus_message_get_key (g_ptr_array_index (other.messages, i))));
+
+  wb_outbox_relay_stop (other_relay);
+  wb_bus_close (other_bus);
+  wb_db_pool_close (other_pool);
+  drain_main_context ();
+  g_ptr_array_unref (other.messages);
+}
+
+/* ---- faults -------------------------------------------------------------- */
+
+/* A database that cannot be reached is the server's problem: WB_DB_ERROR. */
+static void
+test_database_down (void)
+{
+  g_autoptr(WbDbPool) pool = wb_db_pool_new ("host=/nonexistent/waybill dbname=none", 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbSlaTable) sla = wb_sla_table_new_from_data (SLA_CONF, &error);
+  g_autoptr(WbShipmentStore) store = wb_shipment_store_new (pool, sla);
+  g_autoptr(WbShipmentDraft) draft = draft_new ("acme", "express", NULL, NULL, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(WbShipmentView) view = NULL;
+
+  g_assert_no_error (error);
+  wb_shipment_store_create_async (store, draft, NULL, store_result, &result);
+  wait_for (&result);
+  view = wb_shipment_store_create_finish (store, result, &error);
+  g_assert_null (view);
+  g_assert_true (error->domain == WB_DB_ERROR);
+  wb_db_pool_close (pool);
+  drain_main_context ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) g_test_add ("/shipment-store/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("create/view", test_create_view);
+  ADD ("create/promised-at-wins", test_create_promised_at_wins);
+  ADD ("create/invalid", test_create_invalid);
+  ADD ("get/not-found", test_get_not_found);
+  ADD ("view/same-everywhere", test_view_same_everywhere);
+  ADD ("update/fields", test_update_fields);
+  ADD ("update/versions", test_update_versions);
+  ADD ("update/concurrent", test_update_concurrent);
+  ADD ("close", test_close);
+  ADD ("events/duplicate", test_events_duplicate);
+  ADD ("events/duplicate-concurrent", test_events_duplicate_concurrent);
+  ADD ("events/milestones", test_events_milestones);
+  ADD ("events/before-creation", test_events_before_creation);
+  ADD ("events/same-status", test_events_same_status);
+  ADD ("events/by-tracking", test_events_by_tracking);
+  ADD ("events/batch-failures", test_events_batch_failures);
+  ADD ("events/batch-1000", test_events_batch_1000);
+  ADD ("events/delivered-late", test_events_delivered_late);
+  ADD ("events/eta-and-sla-states", test_events_eta_and_sla_states);
+  ADD ("history", test_history);
+  ADD ("search/filters", test_search_filters);
+  ADD ("search/invalid", test_search_invalid);
+  ADD ("search/indexes", test_search_indexes);
+  ADD ("sla/check-overdue", test_check_overdue);
+  ADD ("relay/status-messages", test_relay_status_messages);
+  ADD ("relay/sweep", test_relay_sweep);
+  ADD ("relay/keeps-unpublished", test_relay_keeps_unpublished);
+  ADD ("relay/two-relays", test_relay_two_relays);
+#undef ADD
+  g_test_add_func ("/shipment-store/errors/database-down", test_database_down);
+
+  return g_test_run ();
+}
