@@ -1305,6 +1305,26 @@ handle_create (WbHttpRequest *request,
 
 /* ---- PATCH /shipments/{id} ------------------------------------------------ */
 
+/* PATCH and DELETE answer alike: the new view (cached before the answer
+ * goes out), or 412 with the version the shipment is at. */
+static void
+answer_versioned_write (Call           *call,
+                        WbShipmentView *view,
+                        gint64          current_version,
+                        GError         *error)
+{
+  if (view == NULL)
+    {
+      if (g_error_matches (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH))
+        respond_version_mismatch (call, current_version);
+      else
+        respond_failure (call->request, error);
+      return;
+    }
+  wb_shipment_cache_put (call->api->cache, view->id, view->version, view->json);
+  respond_view (call->request, SOUP_STATUS_OK, view);
+}
+
 static void
 on_updated (GObject      *source,
             GAsyncResult *result,
@@ -1316,16 +1336,7 @@ on_updated (GObject      *source,
   g_autoptr(WbShipmentView) view = wb_shipment_store_update_finish (WB_SHIPMENT_STORE (source), result,
                                                                     &current, &error);
 
-  if (view == NULL)
-    {
-      if (g_error_matches (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH))
-        respond_version_mismatch (call, current);
-      else
-        respond_failure (call->request, error);
-      return;
-    }
-  wb_shipment_cache_put (call->api->cache, view->id, view->version, view->json);
-  respond_view (call->request, SOUP_STATUS_OK, view);
+  answer_versioned_write (call, view, current, error);
 }
 
 static void
@@ -1419,16 +1430,7 @@ on_closed (GObject      *source,
   g_autoptr(WbShipmentView) view = wb_shipment_store_close_finish (WB_SHIPMENT_STORE (source), result,
                                                                    &current, &error);
 
-  if (view == NULL)
-    {
-      if (g_error_matches (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH))
-        respond_version_mismatch (call, current);
-      else
-        respond_failure (call->request, error);
-      return;
-    }
-  wb_shipment_cache_put (call->api->cache, view->id, view->version, view->json);
-  respond_view (call->request, SOUP_STATUS_OK, view);
+  answer_versioned_write (call, view, current, error);
 }
 
 static void

@@ -12,144 +12,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 
 #define SECRET "daemon-test-secret-0123456789abcdef"
 
-typedef struct
-{
-  GSubprocess *process;
-  GThread     *reader;
-  GMutex       mutex;
-  GCond        cond;
-  GString     *log;
-  guint        port;
-  gboolean     eof;
-} Daemon;
-
 static SoupSession *session;
 
-static gpointer
-read_log (gpointer data)
-{
-  Daemon *d = data;
-  g_autoptr(GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->process));
-  char *line;
-
-  while ((line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
-    {
-      const char *listening = strstr (line, "Listening on http://");
-
-      g_mutex_lock (&d->mutex);
-      g_string_append_printf (d->log, "%s\n", line);
-      if (listening)
-        d->port = atoi (strrchr (listening, ':') + 1);
-      g_cond_broadcast (&d->cond);
-      g_mutex_unlock (&d->mutex);
-      if (g_test_verbose ())
-        g_printerr ("  | %s\n", line);
-      g_free (line);
-    }
-  g_mutex_lock (&d->mutex);
-  d->eof = TRUE;
-  g_cond_broadcast (&d->cond);
-  g_mutex_unlock (&d->mutex);
-  return NULL;
-}
-
-/* env: NULL-terminated "NAME=value" pairs added to a clean environment. */
-static Daemon *
-daemon_spawn (const char * const *env,
-              const char * const *args)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE
-                                                                       | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  Daemon *d = g_new0 (Daemon, 1);
-
-  g_subprocess_launcher_unsetenv (launcher, "DB_DSN");
-  g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
-  g_subprocess_launcher_unsetenv (launcher, "KAFKA_BROKERS");
-  g_subprocess_launcher_unsetenv (launcher, "REDPANDA_BROKERS");
-  g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
-  for (guint i = 0; env && env[i]; i++)
-    {
-      g_auto(GStrv) kv = g_strsplit (env[i], "=", 2);
-      g_subprocess_launcher_setenv (launcher, kv[0], kv[1], TRUE);
-    }
-
-  g_ptr_array_add (argv, (gpointer) g_getenv ("WAYBILLD"));
-  for (guint i = 0; args && args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  g_mutex_init (&d->mutex);
-  g_cond_init (&d->cond);
-  d->log = g_string_new (NULL);
-  d->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  d->reader = g_thread_new ("daemon-log", read_log, d);
-  return d;
-}
-
-static int
-daemon_wait (Daemon *d)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_subprocess_wait (d->process, NULL, &error));
-  g_assert_no_error (error);
-  g_thread_join (g_steal_pointer (&d->reader));
-  return g_subprocess_get_if_exited (d->process) ? g_subprocess_get_exit_status (d->process) : -1;
-}
-
-static void
-daemon_free (Daemon *d)
-{
-  if (d->reader)
-    {
-      g_subprocess_send_signal (d->process, SIGKILL);
-      daemon_wait (d);
-    }
-  g_object_unref (d->process);
-  g_string_free (d->log, TRUE);
-  g_mutex_clear (&d->mutex);
-  g_cond_clear (&d->cond);
-  g_free (d);
-}
-
-static gboolean
-daemon_log_contains (Daemon     *d,
-                     const char *text)
-{
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&d->mutex);
-
-  return strstr (d->log->str, text) != NULL;
-}
-
 static guint
-daemon_port (Daemon *d)
+http_get (WbTestDaemon  *d,
+          const char    *path,
+          const char    *token,
+          char         **out_body)
 {
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-
-  g_mutex_lock (&d->mutex);
-  while (d->port == 0 && !d->eof)
-    if (!g_cond_wait_until (&d->cond, &d->mutex, deadline))
-      break;
-  g_mutex_unlock (&d->mutex);
-  if (d->port == 0)
-    g_error ("waybilld did not start listening; its log:\n%s", d->log->str);
-  return d->port;
-}
-
-static guint
-http_get (Daemon      *d,
-          const char  *path,
-          const char  *token,
-          char       **out_body)
-{
-  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", daemon_port (d), path);
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", wb_test_daemon_port (d), path);
   g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
   g_autoptr(GBytes) body = NULL;
 
@@ -166,9 +42,9 @@ http_get (Daemon      *d,
 
 /* Polls /readyz until it answers @want; returns the milliseconds it took. */
 static double
-wait_ready (Daemon *d,
-            guint   want,
-            guint   timeout_s)
+wait_ready (WbTestDaemon *d,
+            guint         want,
+            guint         timeout_s)
 {
   gint64 start = g_get_monotonic_time ();
   gint64 deadline = start + timeout_s * G_USEC_PER_SEC;
@@ -185,12 +61,6 @@ wait_ready (Daemon *d,
   return -1;
 }
 
-static int
-terminate (Daemon *d)
-{
-  g_subprocess_send_signal (d->process, SIGTERM);
-  return daemon_wait (d);
-}
 
 static char *
 fresh_dsn_env (const char *prefix)
@@ -205,7 +75,7 @@ test_serves_health_ready_metrics (void)
 {
   g_autofree char *dsn = fresh_dsn_env ("serve");
   const char *env[] = { dsn, NULL };
-  Daemon *d = daemon_spawn (env, NULL);
+  WbTestDaemon *d = wb_test_daemon_spawn (env, NULL);
   g_autofree char *body = NULL;
   g_autoptr(JsonNode) json = NULL;
 
@@ -226,7 +96,7 @@ test_serves_health_ready_metrics (void)
   /* No secret, loopback: served without authentication, said in the log. */
   g_assert_cmpuint (http_get (d, "/whoami", NULL, &body), ==, 200);
   g_assert_nonnull (strstr (body, "\"role\":\"admin\""));
-  g_assert_true (daemon_log_contains (d, "without authentication"));
+  g_assert_true (wb_test_daemon_log_contains (d, "without authentication"));
   g_clear_pointer (&body, g_free);
 
   g_assert_cmpuint (http_get (d, "/metrics", NULL, &body), ==, 200);
@@ -239,12 +109,12 @@ test_serves_health_ready_metrics (void)
   g_clear_pointer (&body, g_free);
 
   /* The access log names the request id. */
-  g_assert_true (daemon_log_contains (d, "GET /healthz 200"));
-  g_assert_true (daemon_log_contains (d, "request_id="));
+  g_assert_true (wb_test_daemon_log_contains (d, "GET /healthz 200"));
+  g_assert_true (wb_test_daemon_log_contains (d, "request_id="));
 
-  g_assert_cmpint (terminate (d), ==, 0);
-  g_assert_true (daemon_log_contains (d, "Stopped"));
-  daemon_free (d);
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  g_assert_true (wb_test_daemon_log_contains (d, "Stopped"));
+  wb_test_daemon_free (d);
 }
 
 typedef struct
@@ -275,16 +145,16 @@ test_config_errors_exit_2 (void)
     {
       const char *env[] = { cases[i].env, NULL };
       const char *args[] = { cases[i].arg, NULL };
-      Daemon *d = daemon_spawn (env, args);
+      WbTestDaemon *d = wb_test_daemon_spawn (env, args);
       g_auto(GStrv) lines = NULL;
 
-      g_assert_cmpint (daemon_wait (d), ==, 2);
+      g_assert_cmpint (wb_test_daemon_wait (d), ==, 2);
       lines = g_strsplit (g_strchomp (d->log->str), "\n", -1);
       g_assert_cmpuint (g_strv_length (lines), ==, 1);
       if (!strstr (lines[0], cases[i].expect))
         g_error ("case %u: “%s” does not name “%s”", i, lines[0], cases[i].expect);
       g_assert_true (g_str_has_prefix (lines[0], "waybilld: "));
-      daemon_free (d);
+      wb_test_daemon_free (d);
     }
   g_unlink (conf);
   g_rmdir (dir);
@@ -316,7 +186,7 @@ test_auth_with_secret (void)
   const char *args[] = { "--listen-address=127.0.0.1", NULL };
   g_autofree char *viewer = run_token_command ("viewer");
   g_autofree char *body = NULL;
-  Daemon *d = daemon_spawn (env, args);
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
 
   wait_ready (d, 200, 60);
   g_assert_cmpuint (http_get (d, "/metrics", NULL, NULL), ==, 200);
@@ -330,10 +200,10 @@ test_auth_with_secret (void)
   g_assert_cmpuint (http_get (d, "/whoami", viewer, &body), ==, 200);
   g_assert_nonnull (strstr (body, "\"role\":\"viewer\""));
   g_assert_nonnull (strstr (body, "\"subject\":\"test-user\""));
-  g_assert_false (daemon_log_contains (d, SECRET));
+  g_assert_false (wb_test_daemon_log_contains (d, SECRET));
 
-  g_assert_cmpint (terminate (d), ==, 0);
-  daemon_free (d);
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
 }
 
 static void
@@ -342,8 +212,8 @@ test_two_daemons_migrate_at_once (void)
   g_autofree char *conninfo = wb_test_pg_create_database ("twin");
   g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
   const char *env[] = { dsn, NULL };
-  Daemon *a = daemon_spawn (env, NULL);
-  Daemon *b = daemon_spawn (env, NULL);
+  WbTestDaemon *a = wb_test_daemon_spawn (env, NULL);
+  WbTestDaemon *b = wb_test_daemon_spawn (env, NULL);
   g_autoptr(GSubprocess) psql = NULL;
   g_autofree char *out = NULL;
   g_autoptr(GError) error = NULL;
@@ -359,10 +229,10 @@ test_two_daemons_migrate_at_once (void)
   g_assert_true (g_subprocess_communicate_utf8 (psql, NULL, NULL, &out, NULL, &error));
   g_assert_cmpstr (g_strstrip (out), ==, "t");
 
-  g_assert_cmpint (terminate (a), ==, 0);
-  g_assert_cmpint (terminate (b), ==, 0);
-  daemon_free (a);
-  daemon_free (b);
+  g_assert_cmpint (wb_test_daemon_terminate (a), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (b), ==, 0);
+  wb_test_daemon_free (a);
+  wb_test_daemon_free (b);
 }
 
 /* The database goes away under a running daemon: /readyz says so, the daemon
@@ -372,7 +242,7 @@ test_database_restart (void)
 {
   g_autofree char *dsn = fresh_dsn_env ("restart");
   const char *env[] = { dsn, NULL };
-  Daemon *d = daemon_spawn (env, NULL);
+  WbTestDaemon *d = wb_test_daemon_spawn (env, NULL);
   g_autofree char *body = NULL;
 
   wait_ready (d, 200, 60);
@@ -384,8 +254,8 @@ test_database_restart (void)
 
   wb_test_pg_start_server ();
   wait_ready (d, 200, 60);
-  g_assert_cmpint (terminate (d), ==, 0);
-  daemon_free (d);
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
 }
 
 static void
@@ -394,12 +264,12 @@ test_json_logs (void)
   g_autofree char *dsn = fresh_dsn_env ("jsonlog");
   const char *env[] = { dsn, NULL };
   const char *args[] = { "--log-format=json", NULL };
-  Daemon *d = daemon_spawn (env, args);
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
   g_auto(GStrv) lines = NULL;
   gboolean saw_access = FALSE;
 
   wait_ready (d, 200, 60);
-  g_assert_cmpint (terminate (d), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
 
   lines = g_strsplit (g_strchomp (d->log->str), "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), >, 3);
@@ -416,7 +286,7 @@ test_json_logs (void)
         saw_access = TRUE;
     }
   g_assert_true (saw_access);
-  daemon_free (d);
+  wb_test_daemon_free (d);
 }
 
 static gboolean
@@ -437,31 +307,31 @@ test_embedded_cluster (void)
   g_autofree char *data_dir = g_build_filename (state, "postgres", NULL);
   const char *args[] = { state_arg, NULL };
   double cold_ms, warm_ms, crash_ms;
-  Daemon *d;
+  WbTestDaemon *d;
 
-  d = daemon_spawn (NULL, args);
+  d = wb_test_daemon_spawn (NULL, args);
   cold_ms = wait_ready (d, 200, 120);
-  g_assert_true (daemon_log_contains (d, "Embedded PostgreSQL created"));
-  g_assert_cmpint (terminate (d), ==, 0);
+  g_assert_true (wb_test_daemon_log_contains (d, "Embedded PostgreSQL created"));
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
   g_assert_false (postmaster_running (data_dir));
-  daemon_free (d);
+  wb_test_daemon_free (d);
 
-  d = daemon_spawn (NULL, args);
+  d = wb_test_daemon_spawn (NULL, args);
   warm_ms = wait_ready (d, 200, 60);
-  g_assert_true (daemon_log_contains (d, "Embedded PostgreSQL started"));
-  g_assert_false (daemon_log_contains (d, "Applied"));    /* schema kept: nothing to migrate */
+  g_assert_true (wb_test_daemon_log_contains (d, "Embedded PostgreSQL started"));
+  g_assert_false (wb_test_daemon_log_contains (d, "Applied"));    /* schema kept: nothing to migrate */
 
   /* A crash: the daemon dies, its cluster and pid file stay behind. */
   g_subprocess_send_signal (d->process, SIGKILL);
-  daemon_wait (d);
-  daemon_free (d);
+  wb_test_daemon_wait (d);
+  wb_test_daemon_free (d);
   g_assert_true (postmaster_running (data_dir));
 
-  d = daemon_spawn (NULL, args);
+  d = wb_test_daemon_spawn (NULL, args);
   crash_ms = wait_ready (d, 200, 60);
-  g_assert_cmpint (terminate (d), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
   g_assert_false (postmaster_running (data_dir));
-  daemon_free (d);
+  wb_test_daemon_free (d);
 
   g_test_message ("embedded cluster: cold start to ready %.0f ms, warm start %.0f ms, after SIGKILL %.0f ms",
                   cold_ms, warm_ms, crash_ms);
@@ -475,7 +345,7 @@ test_second_signal_exits_at_once (void)
   g_autofree char *dsn = fresh_dsn_env ("signal");
   const char *env[] = { dsn, NULL };
   const char *args[] = { "--shutdown-timeout=30s", NULL };
-  Daemon *d = daemon_spawn (env, args);
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) held = NULL;
   const char *partial = "POST /whoami HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{\"a\"";
@@ -484,7 +354,7 @@ test_second_signal_exits_at_once (void)
 
   wait_ready (d, 200, 60);
   /* A request whose body never arrives keeps the first signal's drain waiting. */
-  held = g_socket_client_connect_to_host (client, "127.0.0.1", daemon_port (d), NULL, NULL);
+  held = g_socket_client_connect_to_host (client, "127.0.0.1", wb_test_daemon_port (d), NULL, NULL);
   g_assert_nonnull (held);
   g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (held)), partial,
                              strlen (partial), NULL, NULL, NULL);
@@ -502,11 +372,11 @@ test_second_signal_exits_at_once (void)
   g_usleep (300 * 1000);
   start = g_get_monotonic_time ();
   g_subprocess_send_signal (d->process, SIGTERM);
-  status = daemon_wait (d);
+  status = wb_test_daemon_wait (d);
   g_assert_cmpint (status, !=, 0);
   g_assert_cmpint ((g_get_monotonic_time () - start) / 1000, <, 5000);
-  g_assert_true (daemon_log_contains (d, "second signal"));
-  daemon_free (d);
+  g_assert_true (wb_test_daemon_log_contains (d, "second signal"));
+  wb_test_daemon_free (d);
 }
 
 int

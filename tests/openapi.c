@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "wb-openapi.h"
+#include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 
 #define OPERATION(summary) \
@@ -370,98 +371,20 @@ test_served (void)
 
 /* ---- the drift test, against the built daemon --------------------------- */
 
-typedef struct
-{
-  GSubprocess *process;
-  GThread     *reader;
-  GMutex       mutex;
-  GCond        cond;
-  GString     *log;
-  guint        port;
-  gboolean     eof;
-} Daemon;
-
-static gpointer
-read_log (gpointer data)
-{
-  Daemon *d = data;
-  g_autoptr(GDataInputStream) in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->process));
-  char *line;
-
-  while ((line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
-    {
-      const char *listening = strstr (line, "Listening on http://");
-
-      g_mutex_lock (&d->mutex);
-      g_string_append_printf (d->log, "%s\n", line);
-      if (listening)
-        d->port = atoi (strrchr (listening, ':') + 1);
-      g_cond_broadcast (&d->cond);
-      g_mutex_unlock (&d->mutex);
-      if (g_test_verbose ())
-        g_printerr ("  | %s\n", line);
-      g_free (line);
-    }
-  g_mutex_lock (&d->mutex);
-  d->eof = TRUE;
-  g_cond_broadcast (&d->cond);
-  g_mutex_unlock (&d->mutex);
-  return NULL;
-}
-
-static Daemon *
+static WbTestDaemon *
 daemon_spawn (const char *dsn)
 {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE
-                                                                       | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_autoptr(GError) error = NULL;
-  Daemon *d = g_new0 (Daemon, 1);
+  g_autofree char *env_dsn = g_strconcat ("DB_DSN=", dsn, NULL);
+  const char *env[] = { env_dsn, NULL };
 
-  g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
-  g_subprocess_launcher_unsetenv (launcher, "KAFKA_BROKERS");
-  g_subprocess_launcher_unsetenv (launcher, "REDPANDA_BROKERS");
-  g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
-  g_subprocess_launcher_setenv (launcher, "DB_DSN", dsn, TRUE);
-
-  g_mutex_init (&d->mutex);
-  g_cond_init (&d->cond);
-  d->log = g_string_new (NULL);
-  d->process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("WAYBILLD"), NULL);
-  g_assert_no_error (error);
-  d->reader = g_thread_new ("daemon-log", read_log, d);
-  return d;
-}
-
-static guint
-daemon_port (Daemon *d)
-{
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&d->mutex);
-
-  while (d->port == 0 && !d->eof)
-    if (!g_cond_wait_until (&d->cond, &d->mutex, deadline))
-      break;
-  if (d->port == 0)
-    g_error ("waybilld did not start listening; its log:\n%s", d->log->str);
-  return d->port;
+  return wb_test_daemon_spawn (env, NULL);
 }
 
 static void
-daemon_stop (Daemon *d)
+daemon_stop (WbTestDaemon *d)
 {
-  g_autoptr(GError) error = NULL;
-
-  g_subprocess_send_signal (d->process, SIGTERM);
-  g_assert_true (g_subprocess_wait (d->process, NULL, &error));
-  g_assert_no_error (error);
-  g_thread_join (d->reader);
-  g_assert_true (g_subprocess_get_if_exited (d->process));
-  g_assert_cmpint (g_subprocess_get_exit_status (d->process), ==, 0);
-  g_object_unref (d->process);
-  g_string_free (d->log, TRUE);
-  g_mutex_clear (&d->mutex);
-  g_cond_clear (&d->cond);
-  g_free (d);
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
 }
 
 static guint
@@ -548,8 +471,8 @@ test_daemon_serves_every_documented_route (void)
   g_autoptr(JsonNode) document = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *body = NULL;
-  Daemon *d = daemon_spawn (dsn);
-  guint port = daemon_port (d);
+  WbTestDaemon *d = daemon_spawn (dsn);
+  guint port = wb_test_daemon_port (d);
   guint status;
   JsonObject *paths;
   GList *patterns;

@@ -35,7 +35,7 @@ add_condition (Builder    *builder,
                const char *fragment,
                char       *value)
 {
-  g_autofree char *placeholder = NULL;
+  g_autofree char *marker = NULL;
   g_auto(GStrv) parts = g_strsplit (fragment, "$$", -1);
 
   g_string_append (builder->sql, builder->has_where ? " AND " : " WHERE ");
@@ -43,11 +43,11 @@ add_condition (Builder    *builder,
 
   if (value != NULL)
     _wb_sql_params_take (builder->params, value);
-  placeholder = g_strdup_printf ("$%u", builder->params->len);
+  marker = g_strdup_printf ("$%u", builder->params->len);
   g_string_append (builder->sql, parts[0]);
   for (guint i = 1; parts[i] != NULL; i++)
     {
-      g_string_append (builder->sql, placeholder);
+      g_string_append (builder->sql, marker);
       g_string_append (builder->sql, parts[i]);
     }
 }
