@@ -385,7 +385,7 @@ static gboolean
 method_matches (const char *route_method,
                 const char *method)
 {
-  return g_str_equal (route_method, method)
+  return g_str_equal (route_method, "*") || g_str_equal (route_method, method)
          || (g_str_equal (route_method, "GET") && g_str_equal (method, "HEAD"));
 }
 
@@ -891,6 +891,7 @@ wb_http_server_set_auth_secret (WbHttpServer *self,
 
 /**
  * wb_http_server_add_route:
+ * @method: an HTTP method, or "*" for any
  * @pattern: an absolute path whose "{name}" segments capture parameters
  * @min_role: the least role allowed, or %WB_ROLE_NONE for a public route
  */

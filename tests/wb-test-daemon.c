@@ -59,6 +59,10 @@ wb_test_daemon_spawn (const char * const *env,
     }
 
   g_ptr_array_add (argv, (gpointer) g_getenv ("WAYBILLD"));
+  /* Fixed device ports would collide between daemons of parallel tests:
+   * off unless a test asks for them (a later --osmand-port wins). */
+  g_ptr_array_add (argv, (gpointer) "--osmand-port=0");
+  g_ptr_array_add (argv, (gpointer) "--teltonika-port=0");
   for (guint i = 0; args && args[i]; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);

@@ -126,6 +126,27 @@ const WbConfigKey wb_config_keys[] = {
     .type = WB_CONFIG_TYPE_INT, .default_value = "4096", .min = 1, .max = 1000000,
     .description = N_("Messages a bus subscriber may have waiting"),
   },
+  {
+    .key = "fleet.osmand-port", .long_option = "osmand-port",
+    .type = WB_CONFIG_TYPE_PORT, .default_value = "5055",
+    .description = N_("Port of the OsmAnd / Traccar Client listener; 0 turns it off"),
+  },
+  {
+    .key = "fleet.teltonika-port", .long_option = "teltonika-port",
+    .type = WB_CONFIG_TYPE_PORT, .default_value = "5027",
+    .description = N_("Port of the Teltonika Codec 8/8E TCP listener; 0 turns it off"),
+  },
+  {
+    .key = "fleet.max-position-age", .long_option = "max-position-age",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "7d",
+    .description = N_("Positions older than this are rejected; 0 accepts any age"),
+  },
+  {
+    .key = "fleet.unknown-devices", .long_option = "unknown-devices",
+    .type = WB_CONFIG_TYPE_ENUM, .default_value = "refuse",
+    .choices = CHOICES ("refuse", "quarantine"),
+    .description = N_("What to do with positions from devices not in the devices table"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

@@ -77,6 +77,7 @@ daemon_start (const char *conninfo)
   g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
   d->process = g_subprocess_launcher_spawn (launcher, &error, binary, "--log-level=message",
+                                            "--osmand-port=0", "--teltonika-port=0",
                                             "--max-connections-per-peer=10000", "--max-connections=10000", NULL);
   if (d->process == NULL)
     g_error ("Cannot start %s: %s", binary, error->message);
