@@ -15,7 +15,11 @@
 #include "wb-db-pool.h"
 #include "wb-db.h"
 #include "wb-embedded-postgres.h"
+#include "wb-fleet-api.h"
+#include "wb-fleet-index.h"
+#include "wb-fleet-store.h"
 #include "wb-http-server.h"
+#include "wb-ingest.h"
 #include "wb-metrics.h"
 #include "wb-migrations.h"
 #include "wb-openapi.h"
@@ -49,6 +53,10 @@ struct _WbDaemon
   WbShipmentStore    *shipments;
   WbShipmentsApi     *shipments_api;
   WbOutboxRelay      *relay;
+  WbFleetIndex       *fleet_index;
+  WbFleetStore       *fleet;
+  WbFleetApi         *fleet_api;
+  WbIngest           *ingest;
   guint               overdue_source;
   gboolean            overdue_running;
   GCancellable       *cancellable;
@@ -351,6 +359,91 @@ became_ready (WbDaemon *self)
              (g_get_monotonic_time () - self->started_us) / 1000.0, wb_migrations_latest_version ());
 }
 
+static gboolean
+has_role (WbDaemon   *self,
+          const char *role)
+{
+  g_auto(GStrv) roles = wb_config_get_strv (self->config, "daemon.roles");
+
+  return g_strv_contains ((const char * const *) roles, "all")
+         || g_strv_contains ((const char * const *) roles, role);
+}
+
+static gboolean
+start_device_listeners (WbDaemon  *self,
+                        GError   **error)
+{
+  const char *address = wb_config_get_string (self->config, "server.address");
+  guint osmand = wb_config_get_int (self->config, "fleet.osmand-port");
+  guint teltonika = wb_config_get_int (self->config, "fleet.teltonika-port");
+  WbHttpLimits limits = {
+    .max_body_size = 64 * 1024,
+    .max_header_count = wb_config_get_int (self->config, "server.max-header-count"),
+    .max_header_size = wb_config_get_int (self->config, "server.max-header-size"),
+    .idle_timeout_ms = wb_config_get_int (self->config, "server.idle-timeout"),
+    .max_connections = wb_config_get_int (self->config, "server.max-connections"),
+    .max_connections_per_peer = wb_config_get_int (self->config, "server.max-connections-per-peer"),
+  };
+
+  if (!has_role (self, "ingest"))
+    return TRUE;
+  if (osmand != 0)
+    {
+      if (!wb_ingest_listen_osmand (self->ingest, address, osmand, &limits, error))
+        return FALSE;
+      g_message ("OsmAnd listener on %s:%u", address, wb_ingest_get_osmand_port (self->ingest));
+    }
+  if (teltonika != 0)
+    {
+      if (!wb_ingest_listen_teltonika (self->ingest, address, teltonika, error))
+        return FALSE;
+      g_message ("Teltonika listener on %s:%u", address, wb_ingest_get_teltonika_port (self->ingest));
+    }
+  return TRUE;
+}
+
+static void load_fleet (WbDaemon *self);
+
+static gboolean
+retry_fleet_load (gpointer data)
+{
+  load_fleet (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Devices are identified from memory, so the index is filled before any
+ * device listener opens. */
+static void
+on_fleet_loaded (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  g_autoptr(WbDaemon) self = data;
+  g_autoptr(GError) error = NULL;
+
+  if (self->phase == PHASE_STOPPING)
+    return;
+  if (!wb_fleet_store_load_finish (WB_FLEET_STORE (source), result, &error))
+    {
+      g_message ("Loading the fleet reference data failed (%s); retrying", error->message);
+      set_start_problem (self, error->message);
+      g_timeout_add (1000, retry_fleet_load, self);
+      return;
+    }
+  if (!start_device_listeners (self, &error))
+    {
+      fail (self, WB_EXIT_FATAL, "Cannot open a device listener: %s", error->message);
+      return;
+    }
+  became_ready (self);
+}
+
+static void
+load_fleet (WbDaemon *self)
+{
+  wb_fleet_store_load_async (self->fleet, self->cancellable, on_fleet_loaded, g_object_ref (self));
+}
+
 static gpointer
 migrate_in_thread (PGconn        *conn,
                    gpointer       user_data,
@@ -389,7 +482,7 @@ on_migrated (GObject      *source,
     {
       if (GPOINTER_TO_UINT (applied) > 1)
         g_message ("Applied %u schema migrations", GPOINTER_TO_UINT (applied) - 1);
-      became_ready (self);
+      load_fleet (self);
       return;
     }
   if (g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_SCHEMA_TOO_NEW)
@@ -494,6 +587,18 @@ create_shipments (WbDaemon  *self,
 }
 
 static void
+create_fleet (WbDaemon *self)
+{
+  self->fleet_index = wb_fleet_index_new ();
+  self->fleet = wb_fleet_store_new (self->pool, self->fleet_index);
+  self->fleet_api = wb_fleet_api_new (self->fleet);
+  self->ingest = wb_ingest_new (self->bus, self->fleet_index, self->fleet, self->metrics,
+                                wb_config_get_int (self->config, "fleet.max-position-age") * 1000,
+                                g_str_equal (wb_config_get_string (self->config, "fleet.unknown-devices"),
+                                             "quarantine"));
+}
+
+static void
 add_routes (WbDaemon *self)
 {
   wb_http_server_add_route (self->http, "GET", "/healthz", WB_ROLE_NONE, handle_healthz, self);
@@ -546,6 +651,8 @@ start_http (WbDaemon  *self,
     }
   add_routes (self);
   wb_shipments_api_register (self->shipments_api, self->http);
+  wb_fleet_api_register (self->fleet_api, self->http);
+  wb_ingest_register_api (self->ingest, self->http);
   wb_openapi_register (self->http);
   wb_http_server_set_unavailable (self->http, "the database is starting");
   if (!wb_http_server_listen (self->http, address, wb_config_get_int (self->config, "server.port"), error))
@@ -664,6 +771,8 @@ begin_shutdown (WbDaemon *self)
       close_storage (self);
       return;
     }
+  if (self->ingest)
+    wb_ingest_stop (self->ingest);
   wb_http_server_stop_accepting (self->http);
   g_timeout_add (20, wait_for_requests, self);
 }
@@ -695,9 +804,13 @@ wb_daemon_finalize (GObject *object)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
   g_clear_handle_id (&self->overdue_source, g_source_remove);
   g_clear_pointer (&self->shipments_api, wb_shipments_api_free);
+  g_clear_pointer (&self->fleet_api, wb_fleet_api_free);
+  g_clear_object (&self->ingest);
   g_clear_object (&self->http);
   g_clear_object (&self->relay);
   g_clear_object (&self->shipments);
+  g_clear_object (&self->fleet);
+  g_clear_object (&self->fleet_index);
   g_clear_object (&self->sla);
   g_clear_object (&self->pool);
   g_clear_object (&self->bus);
@@ -799,6 +912,7 @@ wb_daemon_run (WbDaemon *self)
       g_critical ("Cannot load the shipment data: %s", error->message);
       return WB_EXIT_FATAL;
     }
+  create_fleet (self);
 
   if (!start_http (self, &error))
     {

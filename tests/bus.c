@@ -396,6 +396,48 @@ test_ack_from_another_thread (void)
   g_assert_cmpuint (count, ==, 100);
 }
 
+typedef struct
+{
+  WbBus *bus;
+  guint  remaining;
+} Chain;
+
+static void
+on_chain_published (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  Chain *chain = data;
+  g_autoptr(WbBusMessage) next = NULL;
+
+  g_assert_true (wb_bus_publish_finish (WB_BUS (source), result, NULL));
+  if (--chain->remaining == 0)
+    return;
+  /* Publishing again from the callback of a woken publisher: the bus must
+   * not hold its lock while it completes the task (it used to deadlock). */
+  next = wb_bus_message_new_take ("t", "k", g_strdup ("m"));
+  wb_bus_publish_async (chain->bus, next, NULL, on_chain_published, chain);
+}
+
+static void
+test_publish_from_completion_callback (void)
+{
+  g_autoptr(WbBus) bus = wb_bus_local_new (1);
+  const char *topics[] = { "t", NULL };
+  g_autoptr(WbBusMessage) second = wb_bus_message_new_take ("t", "k", g_strdup ("m"));
+  Chain chain = { bus, 20 };
+  Sink sink;
+
+  sink_init (&sink);
+  wb_bus_subscribe (bus, "g", topics, 1, on_batch, &sink, NULL);
+  publish (bus, "t", "k", "fill");
+  wb_bus_publish_async (bus, second, NULL, on_chain_published, &chain);
+  for (int i = 0; i < 2000 && chain.remaining > 0; i++)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (chain.remaining, ==, 0);
+  sink_clear (&sink);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -411,6 +453,7 @@ main (int   argc,
   g_test_add_func ("/bus/group-members-split-by-key-and-hand-over", test_group_members_split_by_key_and_hand_over);
   g_test_add_func ("/bus/flush-waits-for-acks-and-close-refuses", test_flush_waits_for_acks_and_close_refuses);
   g_test_add_func ("/bus/ack-from-another-thread", test_ack_from_another_thread);
+  g_test_add_func ("/bus/publish-from-completion-callback", test_publish_from_completion_callback);
 
   return g_test_run ();
 }

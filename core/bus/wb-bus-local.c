@@ -68,8 +68,45 @@ struct _WbBusLocal
 
 G_DEFINE_FINAL_TYPE (WbBusLocal, wb_bus_local, WB_TYPE_BUS)
 
+/* A task to complete once the lock is released: GTask may run the callback
+ * at once, and a callback that publishes again would take the lock. */
+typedef struct
+{
+  GTask  *task;
+  GError *error;
+} Completion;
+
 static void schedule_dispatch_locked (Subscriber *sub, guint delay_ms);
-static void wake_waiters_locked      (WbBusLocal *self);
+static void wake_waiters_locked      (WbBusLocal *self, GQueue *done);
+
+static void
+complete_later (GQueue *done,
+                GTask  *task,
+                GError *error)
+{
+  Completion *completion = g_new0 (Completion, 1);
+
+  completion->task = task;
+  completion->error = error;
+  g_queue_push_tail (done, completion);
+}
+
+/* Call with the lock released. */
+static void
+complete_all (GQueue *done)
+{
+  Completion *completion;
+
+  while ((completion = g_queue_pop_head (done)) != NULL)
+    {
+      if (completion->error)
+        g_task_return_error (completion->task, completion->error);
+      else
+        g_task_return_boolean (completion->task, TRUE);
+      g_object_unref (completion->task);
+      g_free (completion);
+    }
+}
 
 static Subscriber *
 subscriber_ref (Subscriber *sub)
@@ -214,9 +251,12 @@ static gboolean
 wake_waiters_idle (gpointer data)
 {
   WbBusLocal *self = data;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+  GQueue done = G_QUEUE_INIT;
 
-  wake_waiters_locked (self);
+  g_mutex_lock (&self->mutex);
+  wake_waiters_locked (self, &done);
+  g_mutex_unlock (&self->mutex);
+  complete_all (&done);
   return G_SOURCE_REMOVE;
 }
 
@@ -304,7 +344,8 @@ flush_done_locked (WbBusLocal *self)
 /* Publishers waiting for room go first, in order; the first that still does
  * not fit stops the walk so that waiting publishers keep their order. */
 static void
-wake_waiters_locked (WbBusLocal *self)
+wake_waiters_locked (WbBusLocal *self,
+                     GQueue     *done)
 {
   GTask *task;
   GList *link = self->publish_waiters.head;
@@ -314,10 +355,11 @@ wake_waiters_locked (WbBusLocal *self)
       GList *next = link->next;
 
       task = link->data;
-      if (g_task_return_error_if_cancelled (task))
+      if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
         {
           g_queue_delete_link (&self->publish_waiters, link);
-          g_object_unref (task);
+          complete_later (done, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                           "Operation was cancelled"));
         }
       link = next;
     }
@@ -328,20 +370,16 @@ wake_waiters_locked (WbBusLocal *self)
       g_autoptr(GError) error = NULL;
 
       if (publish_locked (self, waiter->message, &error))
-        g_task_return_boolean (task, TRUE);
+        complete_later (done, g_queue_pop_head (&self->publish_waiters), NULL);
       else if (g_error_matches (error, WB_BUS_ERROR, WB_BUS_ERROR_FULL))
         break;
       else
-        g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (g_queue_pop_head (&self->publish_waiters));
+        complete_later (done, g_queue_pop_head (&self->publish_waiters), g_steal_pointer (&error));
     }
 
   if (flush_done_locked (self) || self->closed)
     while ((task = g_queue_pop_head (&self->flush_waiters)) != NULL)
-      {
-        g_task_return_boolean (task, TRUE);
-        g_object_unref (task);
-      }
+      complete_later (done, task, NULL);
 }
 
 /* A removed subscriber's messages move to the group's remaining members, so
@@ -391,14 +429,17 @@ batch_ack (WbBusBatch *batch,
            gpointer    data)
 {
   BatchData *bd = data;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&bd->bus->mutex);
   guint n = wb_bus_batch_get_length (batch);
+  GQueue done = G_QUEUE_INIT;
 
+  g_mutex_lock (&bd->bus->mutex);
   bd->sub->in_flight = 0;
   bd->sub->group->held -= n;
   if (!bd->sub->removed)
     schedule_dispatch_locked (bd->sub, 0);
-  wake_waiters_locked (bd->bus);
+  wake_waiters_locked (bd->bus, &done);
+  g_mutex_unlock (&bd->bus->mutex);
+  complete_all (&done);
 }
 
 /* A transient fault: the same messages come back first, after a pause. */
@@ -408,8 +449,9 @@ batch_retry (WbBusBatch *batch,
              guint       delay_ms)
 {
   BatchData *bd = data;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&bd->bus->mutex);
+  GQueue done = G_QUEUE_INIT;
 
+  g_mutex_lock (&bd->bus->mutex);
   for (guint i = wb_bus_batch_get_length (batch); i > 0; i--)
     g_queue_push_head (&bd->sub->pending,
                        wb_bus_message_ref (wb_bus_batch_get_message (batch, i - 1)));
@@ -419,8 +461,10 @@ batch_retry (WbBusBatch *batch,
   else
     {
       hand_over_pending_locked (bd->sub);
-      wake_waiters_locked (bd->bus);
+      wake_waiters_locked (bd->bus, &done);
     }
+  g_mutex_unlock (&bd->bus->mutex);
+  complete_all (&done);
 }
 
 static const WbBusBatchFuncs local_batch_funcs = { batch_ack, batch_retry };
@@ -520,11 +564,18 @@ wb_bus_local_unsubscribe (WbBus *bus,
                           guint  id)
 {
   WbBusLocal *self = WB_BUS_LOCAL (bus);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
-  Subscriber *sub = g_hash_table_lookup (self->subscribers, GUINT_TO_POINTER (id));
+  GQueue done = G_QUEUE_INIT;
+  Subscriber *sub;
   Group *group;
 
-  g_return_if_fail (sub != NULL);
+  g_mutex_lock (&self->mutex);
+  sub = g_hash_table_lookup (self->subscribers, GUINT_TO_POINTER (id));
+  if (sub == NULL)
+    {
+      g_mutex_unlock (&self->mutex);
+      g_critical ("No bus subscription %u", id);
+      return;
+    }
 
   g_hash_table_remove (self->subscribers, GUINT_TO_POINTER (id));
   sub->removed = TRUE;
@@ -538,7 +589,9 @@ wb_bus_local_unsubscribe (WbBus *bus,
   g_ptr_array_remove (group->subscribers, sub);
 
   hand_over_pending_locked (sub);
-  wake_waiters_locked (self);
+  wake_waiters_locked (self, &done);
+  g_mutex_unlock (&self->mutex);
+  complete_all (&done);
   subscriber_unref (sub);
 }
 
@@ -550,13 +603,16 @@ wb_bus_local_flush_async (WbBus               *bus,
 {
   WbBusLocal *self = WB_BUS_LOCAL (bus);
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+  gboolean done;
 
   g_task_set_source_tag (task, wb_bus_local_flush_async);
-  if (flush_done_locked (self) || self->closed)
+  g_mutex_lock (&self->mutex);
+  done = flush_done_locked (self) || self->closed;
+  if (!done)
+    g_queue_push_tail (&self->flush_waiters, g_object_ref (task));
+  g_mutex_unlock (&self->mutex);
+  if (done)
     g_task_return_boolean (task, TRUE);
-  else
-    g_queue_push_tail (&self->flush_waiters, g_steal_pointer (&task));
 }
 
 static gboolean
@@ -585,16 +641,16 @@ static void
 wb_bus_local_close (WbBus *bus)
 {
   WbBusLocal *self = WB_BUS_LOCAL (bus);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+  GQueue done = G_QUEUE_INIT;
   GTask *task;
 
+  g_mutex_lock (&self->mutex);
   self->closed = TRUE;
   while ((task = g_queue_pop_head (&self->publish_waiters)) != NULL)
-    {
-      g_task_return_new_error (task, WB_BUS_ERROR, WB_BUS_ERROR_CLOSED, "The bus is closed");
-      g_object_unref (task);
-    }
-  wake_waiters_locked (self);
+    complete_later (&done, task, g_error_new_literal (WB_BUS_ERROR, WB_BUS_ERROR_CLOSED, "The bus is closed"));
+  wake_waiters_locked (self, &done);
+  g_mutex_unlock (&self->mutex);
+  complete_all (&done);
 }
 
 static void

@@ -14,7 +14,8 @@ typedef enum
 
 /* One position as a device reported it: a hot-path plain struct (see
  * STYLE.md), boxed for GObject code. Unknown numbers are NAN; unknown
- * booleans are -1. Times are unix microseconds, UTC. */
+ * booleans are -1. Times are unix microseconds, UTC, 0 when unknown; the
+ * decoders keep them to the millisecond, the precision of telemetry.raw. */
 typedef struct
 {
   char       *device_id;       /* device id or IMEI */
@@ -39,7 +40,30 @@ typedef struct
   JsonObject *attributes;      /* everything else, never NULL */
 } WbPosition;
 
+/* The telemetry area's one error domain: the decoders, telemetry.raw and
+ * validation. Messages name the field or the byte problem, fit for a 400
+ * answer or a log line. */
+#define WB_TELEMETRY_ERROR (wb_telemetry_error_quark ())
+
+typedef enum
+{
+  WB_TELEMETRY_ERROR_MALFORMED,       /* not JSON, not a frame, a broken structure */
+  WB_TELEMETRY_ERROR_INVALID_FIELD,   /* a field of the wrong type or an impossible value; the message names it */
+  WB_TELEMETRY_ERROR_TOO_LARGE,       /* a batch or frame beyond the limits */
+  WB_TELEMETRY_ERROR_UNSUPPORTED,     /* a protocol variant not decoded, e.g. Teltonika codec 12 */
+  WB_TELEMETRY_ERROR_UNKNOWN_DEVICE,  /* the device is not registered (for ingestion) */
+  WB_TELEMETRY_ERROR_REJECTED,        /* failed technical validation, see WbRejectReason */
+} WbTelemetryError;
+
 #define WB_TYPE_POSITION (wb_position_get_type ())
+
+GQuark      wb_telemetry_error_quark (void);
+
+/* "json", "osmand", "teltonika": the protocol field of telemetry.raw and a
+ * fine metrics label. */
+const char *wb_protocol_to_string    (WbProtocol        protocol);
+gboolean    wb_protocol_from_string  (const char       *text,
+                                      WbProtocol       *out_protocol);
 
 GType       wb_position_get_type (void) G_GNUC_CONST;
 WbPosition *wb_position_new      (void);                       /* all unknown, empty attributes */
@@ -49,6 +73,9 @@ void        wb_position_free     (WbPosition       *position);
 char       *wb_position_to_json  (const WbPosition *position);
 WbPosition *wb_position_from_json (const char      *json,
                                    GError         **error);
+/* Field by field, NAN equal to NAN, attributes compared as JSON. */
+gboolean    wb_position_equal    (const WbPosition *a,
+                                  const WbPosition *b);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbPosition, wb_position_free)
 

@@ -1,0 +1,859 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The fleet store: reference data in PostgreSQL, one transaction per call on
+ * a pool thread, and the index kept in step after each commit.
+ *
+ * Every statement that hands out a row uses one column layout (ROW_* below:
+ * what WbFleetRow holds), whichever table it reads, so one reader turns any
+ * of them into index rows; the REST JSON comes from the database in the
+ * same statement, so a write answers with exactly what it stored. */
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "wb-fleet-index-private.h"
+#include "wb-fleet-store.h"
+
+#define DEFAULT_PAGE_SIZE 50
+
+/* ---- SQL ------------------------------------------------------------------ */
+
+#define SQL_TIME(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define SQL_FROM_US(param) "(timestamptz 'epoch' + (" param ")::bigint * interval '1 microsecond')"
+
+#define COMPANY_JSON(t) \
+  "json_build_object('id', " t ".id, 'name', " t ".name, 'version', " t ".version," \
+  " 'updatedAt', " SQL_TIME (t ".updated_at") ")"
+#define DRIVER_JSON(t) \
+  "json_build_object('id', " t ".id, 'name', " t ".name, 'phone', " t ".phone, 'companyId', " t ".company_id," \
+  " 'version', " t ".version, 'updatedAt', " SQL_TIME (t ".updated_at") ")"
+#define VEHICLE_MEMBERS(t) \
+  "'id', " t ".id, 'plate', " t ".plate, 'companyId', " t ".company_id, 'driverId', " t ".driver_id," \
+  " 'groupId', " t ".group_id, 'tariffId', " t ".tariff_id, 'version', " t ".version," \
+  " 'updatedAt', " SQL_TIME (t ".updated_at")
+#define VEHICLE_JSON(t) "json_build_object(" VEHICLE_MEMBERS (t) ")"
+#define DEVICE_JSON(t) \
+  "json_build_object('deviceId', " t ".device_id, 'vehicleId', " t ".vehicle_id," \
+  " 'hasToken', " t ".token_hash IS NOT NULL, 'quarantined', " t ".quarantined," \
+  " 'firstSeenAt', " SQL_TIME (t ".first_seen_at") ", 'lastSeenAt', " SQL_TIME (t ".last_seen_at") "," \
+  " 'version', " t ".version, 'updatedAt', " SQL_TIME (t ".updated_at") ")"
+
+/* The row layout: id, version, name, phone, company_id, plate, driver_id,
+ * group_id, tariff_id, vehicle_id, token_hash, quarantined [, json]. */
+enum { COL_ID, COL_VERSION, COL_NAME, COL_PHONE, COL_COMPANY, COL_PLATE, COL_DRIVER, COL_GROUP,
+       COL_TARIFF, COL_VEHICLE, COL_TOKEN_HASH, COL_QUARANTINED, COL_JSON };
+
+#define COMPANY_ROW "t.id, t.version, t.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false"
+#define DRIVER_ROW  "t.id, t.version, t.name, t.phone, t.company_id, NULL, NULL, NULL, NULL, NULL, NULL, false"
+#define VEHICLE_ROW \
+  "t.id, t.version, NULL, NULL, t.company_id, t.plate, t.driver_id, t.group_id, t.tariff_id, NULL, NULL, false"
+#define DEVICE_ROW \
+  "t.device_id, t.version, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t.vehicle_id, t.token_hash, t.quarantined"
+
+/* Upserts: $1 id, $2 version (NULL: stored + 1), $3 updated_at in µs
+ * (NULL: now), then the kind's own members. */
+#define INSERT_VERSION "coalesce($2::bigint, 1), coalesce(" SQL_FROM_US ("$3") ", now())"
+#define SET_VERSION \
+  "version = CASE WHEN $2::bigint IS NULL THEN t.version + 1 ELSE EXCLUDED.version END," \
+  " updated_at = EXCLUDED.updated_at"
+#define NEWER_ONLY " WHERE $2::bigint IS NULL OR t.version < EXCLUDED.version"
+
+typedef struct
+{
+  const char *upsert;
+  const char *current;    /* the stored row by id, after a stale upsert */
+  const char *view;       /* GET by id */
+  const char *load;
+  const char *page;       /* $1 after, $2 limit, $3 company_id, $4 group_id */
+} KindSql;
+
+static const KindSql kind_sql[] = {
+  [WB_FLEET_KIND_COMPANY] = {
+    "INSERT INTO companies AS t (id, version, updated_at, name) VALUES ($1, " INSERT_VERSION ", $4)"
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, " SET_VERSION NEWER_ONLY
+    " RETURNING " COMPANY_ROW ", " COMPANY_JSON ("t"),
+    "SELECT " COMPANY_ROW ", " COMPANY_JSON ("t") " FROM companies t WHERE t.id = $1",
+    "SELECT " COMPANY_JSON ("t") " FROM companies t WHERE t.id = $1",
+    "SELECT " COMPANY_ROW " FROM companies t",
+    "SELECT t.id, " COMPANY_JSON ("t") " FROM companies t"
+    " WHERE ($1::text IS NULL OR t.id > $1) ORDER BY t.id LIMIT $2",
+  },
+  [WB_FLEET_KIND_DRIVER] = {
+    "INSERT INTO drivers AS t (id, version, updated_at, name, phone, company_id)"
+    " VALUES ($1, " INSERT_VERSION ", $4, $5, $6)"
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,"
+    " company_id = EXCLUDED.company_id, " SET_VERSION NEWER_ONLY
+    " RETURNING " DRIVER_ROW ", " DRIVER_JSON ("t"),
+    "SELECT " DRIVER_ROW ", " DRIVER_JSON ("t") " FROM drivers t WHERE t.id = $1",
+    "SELECT " DRIVER_JSON ("t") " FROM drivers t WHERE t.id = $1",
+    "SELECT " DRIVER_ROW " FROM drivers t",
+    "SELECT t.id, " DRIVER_JSON ("t") " FROM drivers t"
+    " WHERE ($1::text IS NULL OR t.id > $1) AND ($3::text IS NULL OR t.company_id = $3)"
+    " ORDER BY t.id LIMIT $2",
+  },
+  [WB_FLEET_KIND_VEHICLE] = {
+    "INSERT INTO vehicles AS t (id, version, updated_at, plate, company_id, driver_id, group_id, tariff_id)"
+    " VALUES ($1, " INSERT_VERSION ", $4, $5, $6, $7, $8)"
+    " ON CONFLICT (id) DO UPDATE SET plate = EXCLUDED.plate, company_id = EXCLUDED.company_id,"
+    " driver_id = EXCLUDED.driver_id, group_id = EXCLUDED.group_id, tariff_id = EXCLUDED.tariff_id, "
+    SET_VERSION NEWER_ONLY
+    " RETURNING " VEHICLE_ROW ", " VEHICLE_JSON ("t"),
+    "SELECT " VEHICLE_ROW ", " VEHICLE_JSON ("t") " FROM vehicles t WHERE t.id = $1",
+    /* The operating company follows the enrichment rule: the driver's,
+     * else the vehicle's own. */
+    "SELECT json_build_object(" VEHICLE_MEMBERS ("t") ","
+    " 'driver', CASE WHEN d.id IS NULL THEN NULL ELSE " DRIVER_JSON ("d") " END,"
+    " 'company', CASE WHEN c.id IS NULL THEN NULL ELSE " COMPANY_JSON ("c") " END,"
+    " 'currentState', NULL)"
+    " FROM vehicles t LEFT JOIN drivers d ON d.id = t.driver_id"
+    " LEFT JOIN companies c ON c.id = coalesce(d.company_id, t.company_id)"
+    " WHERE t.id = $1",
+    "SELECT " VEHICLE_ROW " FROM vehicles t",
+    "SELECT t.id, " VEHICLE_JSON ("t") " FROM vehicles t"
+    " WHERE ($1::text IS NULL OR t.id > $1) AND ($3::text IS NULL OR t.company_id = $3)"
+    " AND ($4::text IS NULL OR t.group_id = $4) ORDER BY t.id LIMIT $2",
+  },
+  [WB_FLEET_KIND_DEVICE] = {
+    /* A token_hash of NULL with has_token ($7) false keeps the stored one. */
+    "INSERT INTO devices AS t (device_id, version, updated_at, vehicle_id, token_hash, quarantined)"
+    " VALUES ($1, " INSERT_VERSION ", $4, $5, $6::boolean)"
+    " ON CONFLICT (device_id) DO UPDATE SET vehicle_id = EXCLUDED.vehicle_id,"
+    " token_hash = CASE WHEN $7::boolean THEN EXCLUDED.token_hash ELSE t.token_hash END,"
+    " quarantined = EXCLUDED.quarantined, " SET_VERSION NEWER_ONLY
+    " RETURNING " DEVICE_ROW ", " DEVICE_JSON ("t"),
+    "SELECT " DEVICE_ROW ", " DEVICE_JSON ("t") " FROM devices t WHERE t.device_id = $1",
+    "SELECT " DEVICE_JSON ("t") " FROM devices t WHERE t.device_id = $1",
+    "SELECT " DEVICE_ROW " FROM devices t",
+    NULL,
+  },
+};
+
+/* Under the row's lock, so that exactly one caller sees it unseen. */
+static const char lock_device_sql[] =
+  "SELECT t.first_seen_at IS NULL FROM devices t WHERE t.device_id = $1 FOR UPDATE";
+static const char mark_seen_sql[] =
+  "UPDATE devices t SET first_seen_at = coalesce(t.first_seen_at, now()), last_seen_at = now()"
+  " WHERE t.device_id = $1 RETURNING " DEVICE_ROW;
+/* An accepted device nobody registered: version 0, so that the first
+ * administrator's PUT (version 1) wins over it. */
+static const char insert_unseen_sql[] =
+  "INSERT INTO devices AS t (device_id, version, quarantined, first_seen_at, last_seen_at)"
+  " VALUES ($1, 0, true, now(), now()) ON CONFLICT (device_id) DO NOTHING RETURNING " DEVICE_ROW;
+
+/* ---- the object ----------------------------------------------------------- */
+
+struct _WbFleetStore
+{
+  GObject       parent_instance;
+
+  WbDbPool     *pool;
+  WbFleetIndex *index;
+};
+
+G_DEFINE_FINAL_TYPE (WbFleetStore, wb_fleet_store, G_TYPE_OBJECT)
+
+static void
+wb_fleet_store_dispose (GObject *object)
+{
+  WbFleetStore *self = WB_FLEET_STORE (object);
+
+  g_clear_object (&self->pool);
+  g_clear_object (&self->index);
+
+  G_OBJECT_CLASS (wb_fleet_store_parent_class)->dispose (object);
+}
+
+static void
+wb_fleet_store_class_init (WbFleetStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = wb_fleet_store_dispose;
+}
+
+static void
+wb_fleet_store_init (WbFleetStore *self)
+{
+}
+
+/**
+ * wb_fleet_store_new:
+ * @index: the index this store keeps in step with the tables
+ *
+ * Returns: (transfer full): the store
+ */
+WbFleetStore *
+wb_fleet_store_new (WbDbPool     *pool,
+                    WbFleetIndex *index)
+{
+  WbFleetStore *self;
+
+  g_return_val_if_fail (WB_IS_DB_POOL (pool), NULL);
+  g_return_val_if_fail (WB_IS_FLEET_INDEX (index), NULL);
+
+  self = g_object_new (WB_TYPE_FLEET_STORE, NULL);
+  self->pool = g_object_ref (pool);
+  self->index = g_object_ref (index);
+  return self;
+}
+
+/**
+ * wb_fleet_store_get_index:
+ *
+ * Returns: (transfer none): the store's index
+ */
+WbFleetIndex *
+wb_fleet_store_get_index (WbFleetStore *self)
+{
+  g_return_val_if_fail (WB_IS_FLEET_STORE (self), NULL);
+  return self->index;
+}
+
+void
+wb_fleet_apply_result_free (WbFleetApplyResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->json);
+  g_free (result);
+}
+
+void
+wb_fleet_query_free (WbFleetQuery *query)
+{
+  if (query == NULL)
+    return;
+  g_free (query->company_id);
+  g_free (query->group_id);
+  g_free (query->after);
+  g_free (query);
+}
+
+/* ---- jobs ------------------------------------------------------------------ */
+
+typedef struct _Job Job;
+
+/* Runs inside the call's transaction. */
+typedef gboolean (*JobFunc) (Job           *job,
+                             PGconn        *conn,
+                             GCancellable  *cancellable,
+                             GError       **error);
+
+/* Rows to put into the index once the transaction has committed. */
+typedef struct
+{
+  WbFleetKind  kind;
+  PGresult    *result;
+} Pending;
+
+struct _Job
+{
+  WbFleetIndex   *index;          /* owned */
+  JobFunc         func;
+  WbFleetKind     kind;
+  char           *id;
+  WbFleetUpdate  *update;
+  WbFleetQuery   *query;
+  GArray         *pending;        /* Pending */
+
+  /* Written on the pool thread; read after the callback. */
+  gpointer        result;
+  GDestroyNotify  result_free;
+  gboolean        first_seen;
+};
+
+static void
+pending_clear (gpointer data)
+{
+  g_clear_pointer (&((Pending *) data)->result, PQclear);
+}
+
+static Job *
+job_new (JobFunc         func,
+         GDestroyNotify  result_free)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->func = func;
+  job->result_free = result_free;
+  job->pending = g_array_new (FALSE, TRUE, sizeof (Pending));
+  g_array_set_clear_func (job->pending, pending_clear);
+  return job;
+}
+
+static void
+job_clear_result (Job *job)
+{
+  if (job->result != NULL && job->result_free != NULL)
+    job->result_free (job->result);
+  job->result = NULL;
+}
+
+static void
+job_free (gpointer data)
+{
+  Job *job = data;
+
+  job_clear_result (job);
+  g_clear_object (&job->index);
+  g_free (job->id);
+  g_clear_pointer (&job->update, wb_fleet_update_free);
+  g_clear_pointer (&job->query, wb_fleet_query_free);
+  g_array_unref (job->pending);
+  g_free (job);
+}
+
+static void
+keep_for_index (Job         *job,
+                WbFleetKind  kind,
+                PGresult    *result)
+{
+  Pending pending = { kind, result };
+
+  g_array_append_val (job->pending, pending);
+}
+
+static const char *
+value_or_null (const PGresult *result,
+               int             row,
+               int             column)
+{
+  return PQgetisnull (result, row, column) ? NULL : PQgetvalue (result, row, column);
+}
+
+static gint64
+int_value (const PGresult *result,
+           int             row,
+           int             column)
+{
+  return g_ascii_strtoll (PQgetvalue (result, row, column), NULL, 10);
+}
+
+static void
+read_row (const PGresult *result,
+          int             row,
+          WbFleetKind     kind,
+          WbFleetRow     *out)
+{
+  out->kind = kind;
+  out->id = PQgetvalue (result, row, COL_ID);
+  out->version = int_value (result, row, COL_VERSION);
+  out->name = value_or_null (result, row, COL_NAME);
+  out->phone = value_or_null (result, row, COL_PHONE);
+  out->company_id = value_or_null (result, row, COL_COMPANY);
+  out->plate = value_or_null (result, row, COL_PLATE);
+  out->driver_id = value_or_null (result, row, COL_DRIVER);
+  out->group_id = value_or_null (result, row, COL_GROUP);
+  out->tariff_id = value_or_null (result, row, COL_TARIFF);
+  out->vehicle_id = value_or_null (result, row, COL_VEHICLE);
+  out->token_hash = value_or_null (result, row, COL_TOKEN_HASH);
+  out->quarantined = g_str_equal (PQgetvalue (result, row, COL_QUARANTINED), "t");
+}
+
+/* After COMMIT: what the transaction stored goes into the index. */
+static void
+put_pending (Job *job)
+{
+  for (guint i = 0; i < job->pending->len; i++)
+    {
+      Pending *pending = &g_array_index (job->pending, Pending, i);
+      int n_rows = PQntuples (pending->result);
+      g_autofree WbFleetRow *rows = g_new0 (WbFleetRow, MAX (n_rows, 1));
+
+      for (int row = 0; row < n_rows; row++)
+        read_row (pending->result, row, pending->kind, &rows[row]);
+      _wb_fleet_index_put (job->index, rows, n_rows);
+    }
+  g_array_set_size (job->pending, 0);
+}
+
+static gboolean
+exec_command (PGconn        *conn,
+              const char    *sql,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, cancellable, error);
+
+  return result != NULL;
+}
+
+static gpointer
+run_job (PGconn        *conn,
+         gpointer       user_data,
+         GCancellable  *cancellable,
+         GError       **error)
+{
+  Job *job = user_data;
+
+  if (!exec_command (conn, "BEGIN", cancellable, error))
+    return NULL;
+  if (job->func (job, conn, cancellable, error) && exec_command (conn, "COMMIT", cancellable, error))
+    {
+      put_pending (job);
+      return job;
+    }
+
+  job_clear_result (job);
+  g_array_set_size (job->pending, 0);
+  /* A broken connection fails here harmlessly and the pool drops it. */
+  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
+    PQclear (PQexec (conn, "ROLLBACK"));
+  return NULL;
+}
+
+static void
+on_job_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  /* The pool hands back the job itself, which the task owns. */
+  wb_db_pool_run_finish (WB_DB_POOL (source), result, &error);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+submit (WbFleetStore        *self,
+        Job                 *job,
+        gpointer             source_tag,
+        GCancellable        *cancellable,
+        GAsyncReadyCallback  callback,
+        gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  job->index = g_object_ref (self->index);
+  g_task_set_task_data (task, job, job_free);
+  wb_db_pool_run_async (self->pool, run_job, job, NULL, NULL, cancellable, on_job_done, task);
+}
+
+/* Returns: (transfer none): the finished job, or NULL with @error set. */
+static Job *
+finish (WbFleetStore  *self,
+        GAsyncResult  *result,
+        gpointer       source_tag,
+        GError       **error)
+{
+  g_return_val_if_fail (WB_IS_FLEET_STORE (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, source_tag), NULL);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  return g_task_get_task_data (G_TASK (result));
+}
+
+static gpointer
+steal_result (Job *job)
+{
+  return job != NULL ? g_steal_pointer (&job->result) : NULL;
+}
+
+/* ---- load ------------------------------------------------------------------ */
+
+static gboolean
+load_in_transaction (Job           *job,
+                     PGconn        *conn,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  for (guint kind = 0; kind < G_N_ELEMENTS (kind_sql); kind++)
+    {
+      PGresult *result = wb_db_exec (conn, kind_sql[kind].load, NULL, 0, cancellable, error);
+
+      if (result == NULL)
+        return FALSE;
+      keep_for_index (job, kind, result);
+    }
+  return TRUE;
+}
+
+void
+wb_fleet_store_load_async (WbFleetStore        *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+
+  submit (self, job_new (load_in_transaction, NULL), wb_fleet_store_load_async,
+          cancellable, callback, user_data);
+}
+
+gboolean
+wb_fleet_store_load_finish (WbFleetStore  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return finish (self, result, wb_fleet_store_load_async, error) != NULL;
+}
+
+/* ---- apply ----------------------------------------------------------------- */
+
+#define MAX_UPSERT_PARAMS 8
+
+static char *
+format_int (gint64 value)
+{
+  return g_strdup_printf ("%" G_GINT64_FORMAT, value);
+}
+
+/* $1 id, $2 version, $3 updated_at µs, then the kind's members in the
+ * order of its upsert. Returns how many are set. */
+static int
+upsert_params (const WbFleetUpdate *update,
+               char                *params[MAX_UPSERT_PARAMS])
+{
+  const char *kind_params[5] = { NULL, };
+  int n = 0;
+
+  switch (update->kind)
+    {
+    case WB_FLEET_KIND_COMPANY:
+      kind_params[n++] = update->name;
+      break;
+    case WB_FLEET_KIND_DRIVER:
+      kind_params[n++] = update->name;
+      kind_params[n++] = update->phone;
+      kind_params[n++] = update->company_id;
+      break;
+    case WB_FLEET_KIND_VEHICLE:
+      kind_params[n++] = update->plate;
+      kind_params[n++] = update->company_id;
+      kind_params[n++] = update->driver_id;
+      kind_params[n++] = update->group_id;
+      kind_params[n++] = update->tariff_id;
+      break;
+    case WB_FLEET_KIND_DEVICE:
+    default:
+      kind_params[n++] = update->vehicle_id;
+      break;
+    }
+
+  params[0] = g_strdup (update->id);
+  params[1] = update->version > 0 ? format_int (update->version) : NULL;
+  params[2] = update->updated_at != 0 ? format_int (update->updated_at) : NULL;
+  for (int i = 0; i < n; i++)
+    params[3 + i] = g_strdup (kind_params[i]);
+  n += 3;
+  if (update->kind == WB_FLEET_KIND_DEVICE)
+    {
+      params[n++] = update->has_token && update->token ? _wb_fleet_token_hash (update->token) : NULL;
+      params[n++] = g_strdup (update->quarantined ? "true" : "false");
+      params[n++] = g_strdup (update->has_token ? "true" : "false");
+    }
+  return n;
+}
+
+static WbFleetApplyResult *
+apply_result_new (const PGresult *result,
+                  gboolean        applied)
+{
+  WbFleetApplyResult *out = g_new0 (WbFleetApplyResult, 1);
+
+  out->applied = applied;
+  out->version = int_value (result, 0, COL_VERSION);
+  out->json = g_strdup (PQgetvalue (result, 0, COL_JSON));
+  return out;
+}
+
+static gboolean
+apply_in_transaction (Job           *job,
+                      PGconn        *conn,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  const KindSql *sql = &kind_sql[job->update->kind];
+  char *params[MAX_UPSERT_PARAMS] = { NULL, };
+  int n_params = upsert_params (job->update, params);
+  PGresult *result = wb_db_exec (conn, sql->upsert, (const char * const *) params, n_params, cancellable, error);
+  g_autoptr(PGresult) current = NULL;
+
+  for (int i = 0; i < n_params; i++)
+    g_free (params[i]);
+  if (result == NULL)
+    return FALSE;
+  if (PQntuples (result) == 1)
+    {
+      job->result = apply_result_new (result, TRUE);
+      keep_for_index (job, job->update->kind, result);
+      return TRUE;
+    }
+
+  /* Stale. The upsert locked the row, and this new statement sees the
+   * latest committed version of it: the one that won. */
+  PQclear (result);
+  current = wb_db_exec (conn, sql->current, (const char * const *) &job->update->id, 1, cancellable, error);
+  if (current == NULL)
+    return FALSE;
+  if (PQntuples (current) == 0)
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_NOT_FOUND, "%s %s was deleted while being written",
+                   wb_fleet_kind_to_string (job->update->kind), job->update->id);
+      return FALSE;
+    }
+  job->result = apply_result_new (current, FALSE);
+  return TRUE;
+}
+
+void
+wb_fleet_store_apply_async (WbFleetStore        *self,
+                            const WbFleetUpdate *update,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GError) error = NULL;
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (update != NULL);
+
+  if (!wb_fleet_update_validate (update, &error))
+    {
+      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+      g_task_set_source_tag (task, wb_fleet_store_apply_async);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  job = job_new (apply_in_transaction, (GDestroyNotify) wb_fleet_apply_result_free);
+  job->update = wb_fleet_update_copy (update);
+  submit (self, job, wb_fleet_store_apply_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_apply_finish:
+ *
+ * Returns: (transfer full): the outcome, or %NULL with @error set
+ */
+WbFleetApplyResult *
+wb_fleet_store_apply_finish (WbFleetStore  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  return steal_result (finish (self, result, wb_fleet_store_apply_async, error));
+}
+
+/* ---- device seen ----------------------------------------------------------- */
+
+static gboolean
+device_seen_in_transaction (Job           *job,
+                            PGconn        *conn,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  const char *params[] = { job->id };
+
+  /* Twice at most: an insert that lost a race finds the winner's row. */
+  for (guint attempt = 0; attempt < 2; attempt++)
+    {
+      g_autoptr(PGresult) locked = wb_db_exec (conn, lock_device_sql, params, 1, cancellable, error);
+      PGresult *stored;
+
+      if (locked == NULL)
+        return FALSE;
+      if (PQntuples (locked) == 1)
+        {
+          job->first_seen = g_str_equal (PQgetvalue (locked, 0, 0), "t");
+          stored = wb_db_exec (conn, mark_seen_sql, params, 1, cancellable, error);
+        }
+      else
+        {
+          stored = wb_db_exec (conn, insert_unseen_sql, params, 1, cancellable, error);
+          job->first_seen = stored != NULL && PQntuples (stored) == 1;
+        }
+      if (stored == NULL)
+        return FALSE;
+      if (PQntuples (stored) == 1)
+        {
+          keep_for_index (job, WB_FLEET_KIND_DEVICE, stored);
+          return TRUE;
+        }
+      PQclear (stored);
+    }
+  g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_NOT_FOUND, "device %s vanished while being recorded", job->id);
+  return FALSE;
+}
+
+void
+wb_fleet_store_device_seen_async (WbFleetStore        *self,
+                                  const char          *device_id,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (device_id != NULL);
+
+  job = job_new (device_seen_in_transaction, NULL);
+  job->id = g_strdup (device_id);
+  submit (self, job, wb_fleet_store_device_seen_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_device_seen_finish:
+ * @out_first_seen: (out) (optional): whether this call recorded the
+ *   device's first appearance
+ */
+gboolean
+wb_fleet_store_device_seen_finish (WbFleetStore  *self,
+                                   GAsyncResult  *result,
+                                   gboolean      *out_first_seen,
+                                   GError       **error)
+{
+  Job *job = finish (self, result, wb_fleet_store_device_seen_async, error);
+
+  if (out_first_seen != NULL)
+    *out_first_seen = job != NULL && job->first_seen;
+  return job != NULL;
+}
+
+/* ---- reads ----------------------------------------------------------------- */
+
+static gboolean
+get_in_transaction (Job           *job,
+                    PGconn        *conn,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  const char *params[] = { job->id };
+  g_autoptr(PGresult) result = wb_db_exec (conn, kind_sql[job->kind].view, params, 1, cancellable, error);
+
+  if (result == NULL)
+    return FALSE;
+  if (PQntuples (result) == 0)
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_NOT_FOUND, "No %s %s",
+                   wb_fleet_kind_to_string (job->kind), job->id);
+      return FALSE;
+    }
+  job->result = g_strdup (PQgetvalue (result, 0, 0));
+  return TRUE;
+}
+
+void
+wb_fleet_store_get_async (WbFleetStore        *self,
+                          WbFleetKind          kind,
+                          const char          *id,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (kind <= WB_FLEET_KIND_DEVICE);
+  g_return_if_fail (id != NULL);
+
+  job = job_new (get_in_transaction, g_free);
+  job->kind = kind;
+  job->id = g_strdup (id);
+  submit (self, job, wb_fleet_store_get_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_get_finish:
+ *
+ * Returns: (transfer full): the JSON text, or %NULL with @error set
+ */
+char *
+wb_fleet_store_get_finish (WbFleetStore  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  return steal_result (finish (self, result, wb_fleet_store_get_async, error));
+}
+
+static char *
+json_string (const char *value)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
+
+  json_node_set_string (node, value);
+  return json_to_string (node, FALSE);
+}
+
+/* Fetches limit + 1 rows of (id, json): the extra one says whether there is
+ * a next page. */
+static gboolean
+list_in_transaction (Job           *job,
+                     PGconn        *conn,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  const WbFleetQuery *query = job->query;
+  g_autofree char *fetch = g_strdup_printf ("%u", query->limit + 1);
+  const char *params[] = { query->after, fetch, query->company_id, query->group_id };
+  int n_params = query->kind == WB_FLEET_KIND_COMPANY ? 2 : query->kind == WB_FLEET_KIND_DRIVER ? 3 : 4;
+  g_autoptr(PGresult) result = wb_db_exec (conn, kind_sql[query->kind].page, params, n_params, cancellable, error);
+  GString *page;
+  int n_items;
+
+  if (result == NULL)
+    return FALSE;
+  n_items = MIN (PQntuples (result), (int) query->limit);
+  page = g_string_new ("{\"items\":[");
+  for (int row = 0; row < n_items; row++)
+    {
+      if (row > 0)
+        g_string_append_c (page, ',');
+      g_string_append (page, PQgetvalue (result, row, 1));
+    }
+  g_string_append (page, "],\"nextCursor\":");
+  if (PQntuples (result) > n_items)
+    {
+      g_autofree char *cursor = json_string (PQgetvalue (result, n_items - 1, 0));
+
+      g_string_append (page, cursor);
+    }
+  else
+    g_string_append (page, "null");
+  g_string_append_c (page, '}');
+  job->result = g_string_free (page, FALSE);
+  return TRUE;
+}
+
+void
+wb_fleet_store_list_async (WbFleetStore        *self,
+                           const WbFleetQuery  *query,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (query != NULL);
+  g_return_if_fail (query->kind < WB_FLEET_KIND_DEVICE);
+
+  job = job_new (list_in_transaction, g_free);
+  job->query = g_new0 (WbFleetQuery, 1);
+  job->query->kind = query->kind;
+  job->query->company_id = g_strdup (query->company_id);
+  job->query->group_id = g_strdup (query->group_id);
+  job->query->after = g_strdup (query->after);
+  job->query->limit = query->limit == 0 ? DEFAULT_PAGE_SIZE : MIN (query->limit, WB_FLEET_MAX_PAGE_SIZE);
+  submit (self, job, wb_fleet_store_list_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_list_finish:
+ *
+ * Returns: (transfer full): the page as JSON text, or %NULL with @error set
+ */
+char *
+wb_fleet_store_list_finish (WbFleetStore  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return steal_result (finish (self, result, wb_fleet_store_list_async, error));
+}

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Reference-data updates: the one struct both the bus messages and the REST
+ * bodies become, its checks, and the message codec. The messages are other
+ * services' contracts (snake_case, data/schemas/<topic>.schema.json), so
+ * the decoder is strict about what it needs and ignores what it does not
+ * know. */
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "wb-fleet-update.h"
+
+G_DEFINE_QUARK (wb-fleet-error-quark, wb_fleet_error)
+
+/* One member of a message body and where it lands in a WbFleetUpdate. */
+typedef struct
+{
+  const char *name;
+  gsize       offset;
+  gboolean    required;
+  gboolean    is_id;      /* an id or a reference: the id alphabet applies */
+} Field;
+
+#define FIELD(name, member, required, is_id) { name, G_STRUCT_OFFSET (WbFleetUpdate, member), required, is_id }
+
+static const Field company_fields[] = {
+  FIELD ("company_id", id, TRUE, TRUE),
+  FIELD ("name", name, TRUE, FALSE),
+  { NULL, 0, FALSE, FALSE }
+};
+
+static const Field driver_fields[] = {
+  FIELD ("driver_id", id, TRUE, TRUE),
+  FIELD ("name", name, TRUE, FALSE),
+  FIELD ("phone", phone, FALSE, FALSE),
+  FIELD ("company_id", company_id, FALSE, TRUE),
+  { NULL, 0, FALSE, FALSE }
+};
+
+static const Field vehicle_fields[] = {
+  FIELD ("vehicle_id", id, TRUE, TRUE),
+  FIELD ("plate", plate, TRUE, FALSE),
+  FIELD ("company_id", company_id, FALSE, TRUE),
+  FIELD ("driver_id", driver_id, FALSE, TRUE),
+  FIELD ("group_id", group_id, FALSE, TRUE),
+  FIELD ("tariff_id", tariff_id, FALSE, TRUE),
+  { NULL, 0, FALSE, FALSE }
+};
+
+static const Field device_fields[] = {
+  FIELD ("device_id", id, TRUE, TRUE),
+  FIELD ("vehicle_id", vehicle_id, FALSE, TRUE),
+  { NULL, 0, FALSE, FALSE }
+};
+
+static const struct
+{
+  const char  *name;
+  const char  *topic;
+  const Field *fields;
+} kinds[] = {
+  [WB_FLEET_KIND_COMPANY] = { "company", WB_TOPIC_COMPANY_UPDATED, company_fields },
+  [WB_FLEET_KIND_DRIVER] = { "driver", WB_TOPIC_DRIVER_UPDATED, driver_fields },
+  [WB_FLEET_KIND_VEHICLE] = { "vehicle", WB_TOPIC_VEHICLE_UPDATED, vehicle_fields },
+  [WB_FLEET_KIND_DEVICE] = { "device", NULL, device_fields },
+};
+
+static char **
+field_slot (WbFleetUpdate *update,
+            const Field   *field)
+{
+  return G_STRUCT_MEMBER_P (update, field->offset);
+}
+
+const char *
+wb_fleet_kind_to_string (WbFleetKind kind)
+{
+  g_return_val_if_fail (kind <= WB_FLEET_KIND_DEVICE, NULL);
+  return kinds[kind].name;
+}
+
+/**
+ * wb_fleet_id_is_valid:
+ *
+ * Returns: whether @id is 1 to %WB_FLEET_ID_MAX_LENGTH characters of
+ *   [A-Za-z0-9._:-]
+ */
+gboolean
+wb_fleet_id_is_valid (const char *id)
+{
+  gsize length = 0;
+
+  if (id == NULL)
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++, length++)
+    if (!g_ascii_isalnum (*p) && strchr ("._:-", *p) == NULL)
+      return FALSE;
+  return length > 0 && length <= WB_FLEET_ID_MAX_LENGTH;
+}
+
+WbFleetUpdate *
+wb_fleet_update_new (WbFleetKind  kind,
+                     const char  *id)
+{
+  WbFleetUpdate *update;
+
+  g_return_val_if_fail (kind <= WB_FLEET_KIND_DEVICE, NULL);
+
+  update = g_new0 (WbFleetUpdate, 1);
+  update->kind = kind;
+  update->id = g_strdup (id);
+  return update;
+}
+
+WbFleetUpdate *
+wb_fleet_update_copy (const WbFleetUpdate *update)
+{
+  WbFleetUpdate *copy;
+
+  g_return_val_if_fail (update != NULL, NULL);
+
+  copy = g_memdup2 (update, sizeof *update);
+  copy->id = g_strdup (update->id);
+  copy->name = g_strdup (update->name);
+  copy->phone = g_strdup (update->phone);
+  copy->company_id = g_strdup (update->company_id);
+  copy->plate = g_strdup (update->plate);
+  copy->driver_id = g_strdup (update->driver_id);
+  copy->group_id = g_strdup (update->group_id);
+  copy->tariff_id = g_strdup (update->tariff_id);
+  copy->vehicle_id = g_strdup (update->vehicle_id);
+  copy->token = g_strdup (update->token);
+  return copy;
+}
+
+void
+wb_fleet_update_free (WbFleetUpdate *update)
+{
+  if (update == NULL)
+    return;
+  g_free (update->id);
+  g_free (update->name);
+  g_free (update->phone);
+  g_free (update->company_id);
+  g_free (update->plate);
+  g_free (update->driver_id);
+  g_free (update->group_id);
+  g_free (update->tariff_id);
+  g_free (update->vehicle_id);
+  if (update->token != NULL)
+    memset (update->token, 0, strlen (update->token));
+  g_free (update->token);
+  g_free (update);
+}
+
+static gboolean
+set_invalid (GError     **error,
+             const char  *field,
+             const char  *problem)
+{
+  g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "%s: %s", field, problem);
+  return FALSE;
+}
+
+static gboolean
+check_field (const Field  *field,
+             const char   *value,
+             GError      **error)
+{
+  if (value == NULL)
+    return !field->required || set_invalid (error, field->name, "is required");
+  if (field->is_id && !wb_fleet_id_is_valid (value))
+    return set_invalid (error, field->name, "must be 1 to 128 characters of letters, digits and . _ : -");
+  if (!field->is_id && g_utf8_strlen (value, -1) > WB_FLEET_TEXT_MAX_LENGTH)
+    return set_invalid (error, field->name, "must be at most 256 characters long");
+  return TRUE;
+}
+
+/**
+ * wb_fleet_update_validate:
+ *
+ * Returns: whether @update can be applied; otherwise %WB_FLEET_ERROR_INVALID
+ *   naming the field as in the messages
+ */
+gboolean
+wb_fleet_update_validate (const WbFleetUpdate  *update,
+                          GError              **error)
+{
+  g_return_val_if_fail (update != NULL, FALSE);
+  g_return_val_if_fail (update->kind <= WB_FLEET_KIND_DEVICE, FALSE);
+
+  for (const Field *field = kinds[update->kind].fields; field->name != NULL; field++)
+    if (!check_field (field, *field_slot ((WbFleetUpdate *) update, field), error))
+      return FALSE;
+  if (update->version < 0)
+    return set_invalid (error, "version", "must be a positive integer");
+  if (update->kind == WB_FLEET_KIND_DEVICE && update->vehicle_id == NULL && !update->quarantined)
+    return set_invalid (error, "vehicle_id", "is required unless the device is quarantined");
+  if (update->token != NULL && (*update->token == '\0' || strlen (update->token) > WB_FLEET_TEXT_MAX_LENGTH))
+    return set_invalid (error, "token", "must be 1 to 256 bytes long");
+  return TRUE;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+static gboolean
+kind_for_topic (const char   *topic,
+                WbFleetKind  *out_kind)
+{
+  for (guint kind = 0; kind < G_N_ELEMENTS (kinds); kind++)
+    if (kinds[kind].topic != NULL && g_strcmp0 (topic, kinds[kind].topic) == 0)
+      {
+        *out_kind = kind;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static JsonObject *
+parse_body (GBytes  *payload,
+            GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local_error = NULL;
+  gsize length = 0;
+  const char *text = payload ? g_bytes_get_data (payload, &length) : NULL;
+  JsonNode *root;
+
+  if (length == 0 || !g_utf8_validate_len (text, length, NULL))
+    {
+      set_invalid (error, "body", "must be a UTF-8 JSON object");
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, text, length, &local_error))
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "body: is not JSON: %s", local_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      set_invalid (error, "body", "must be a JSON object");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* NULL for an absent or null member: both mean "not given". */
+static JsonNode *
+member (JsonObject *object,
+        const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  return node == NULL || JSON_NODE_HOLDS_NULL (node) ? NULL : node;
+}
+
+static gboolean
+holds (JsonNode *node,
+       GType     type)
+{
+  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+}
+
+static gboolean
+is_blank (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isspace (*p))
+      return FALSE;
+  return TRUE;
+}
+
+/* An empty or blank string is taken as absent: producers often send ""
+ * for "none". */
+static gboolean
+read_string (JsonObject  *object,
+             const char  *name,
+             char       **out_value,
+             GError     **error)
+{
+  JsonNode *node = member (object, name);
+
+  if (node == NULL)
+    return TRUE;
+  if (!holds (node, G_TYPE_STRING))
+    return set_invalid (error, name, "must be a string");
+  if (!is_blank (json_node_get_string (node)))
+    *out_value = g_strdup (json_node_get_string (node));
+  return TRUE;
+}
+
+static gboolean
+read_version (JsonObject  *object,
+              gint64      *out_version,
+              GError     **error)
+{
+  JsonNode *node = member (object, "version");
+
+  if (node == NULL)
+    return set_invalid (error, "version", "is required");
+  if (!holds (node, G_TYPE_INT64) || json_node_get_int (node) < 1)
+    return set_invalid (error, "version", "must be a positive integer");
+  *out_version = json_node_get_int (node);
+  return TRUE;
+}
+
+static gboolean
+read_updated_at (JsonObject  *object,
+                 gint64      *out_us,
+                 GError     **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GDateTime) time = NULL;
+
+  if (!read_string (object, "updated_at", &text, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
+  /* No default zone: a time without one is refused, not guessed. */
+  time = g_date_time_new_from_iso8601 (text, NULL);
+  if (time == NULL)
+    return set_invalid (error, "updated_at", "must be an RFC 3339 time with a zone");
+  *out_us = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
+  return TRUE;
+}
+
+/**
+ * wb_fleet_update_from_message:
+ * @topic: company.updated, driver.updated or vehicle.updated
+ *
+ * Returns: (transfer full): the update, or %NULL with %WB_FLEET_ERROR_INVALID
+ *   ("<field>: <problem>"; "topic" for a topic that carries no reference
+ *   data)
+ */
+WbFleetUpdate *
+wb_fleet_update_from_message (const char  *topic,
+                              GBytes      *payload,
+                              GError     **error)
+{
+  g_autoptr(WbFleetUpdate) update = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  WbFleetKind kind;
+
+  if (!kind_for_topic (topic, &kind))
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "topic: %s carries no fleet reference data",
+                   topic ? topic : "(none)");
+      return NULL;
+    }
+  if ((body = parse_body (payload, error)) == NULL)
+    return NULL;
+
+  update = wb_fleet_update_new (kind, NULL);
+  for (const Field *field = kinds[kind].fields; field->name != NULL; field++)
+    if (!read_string (body, field->name, field_slot (update, field), error))
+      return NULL;
+  if (!read_version (body, &update->version, error)
+      || !read_updated_at (body, &update->updated_at, error)
+      || !wb_fleet_update_validate (update, error))
+    return NULL;
+  return g_steal_pointer (&update);
+}
+
+static void
+add_time (JsonBuilder *builder,
+          gint64       us)
+{
+  g_autoptr(GDateTime) epoch = g_date_time_new_from_unix_utc (0);
+  g_autoptr(GDateTime) time = NULL;
+  g_autofree char *text = NULL;
+
+  if (us == 0)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+  time = g_date_time_add (epoch, us);
+  text = g_date_time_format (time, "%Y-%m-%dT%H:%M:%S.%fZ");
+  json_builder_add_string_value (builder, text);
+}
+
+/**
+ * wb_fleet_update_to_message:
+ *
+ * Returns: (transfer full): the snake_case message body of @update, a
+ *   company, driver or vehicle update with a version of at least 1
+ */
+char *
+wb_fleet_update_to_message (const WbFleetUpdate  *update,
+                            const char          **out_topic)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (update != NULL, NULL);
+  g_return_val_if_fail (update->kind < WB_FLEET_KIND_DEVICE, NULL);
+  g_return_val_if_fail (update->version > 0, NULL);
+
+  json_builder_begin_object (builder);
+  for (const Field *field = kinds[update->kind].fields; field->name != NULL; field++)
+    {
+      const char *value = *field_slot ((WbFleetUpdate *) update, field);
+
+      json_builder_set_member_name (builder, field->name);
+      if (value != NULL)
+        json_builder_add_string_value (builder, value);
+      else
+        json_builder_add_null_value (builder);
+    }
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_int_value (builder, update->version);
+  json_builder_set_member_name (builder, "updated_at");
+  add_time (builder, update->updated_at);
+  json_builder_end_object (builder);
+
+  if (out_topic != NULL)
+    *out_topic = kinds[update->kind].topic;
+  root = json_builder_get_root (builder);
+  return json_to_string (root, FALSE);
+}

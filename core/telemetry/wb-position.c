@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* WbPosition and its telemetry.raw form. The JSON is written by hand: it is
+ * produced once per accepted position, and json-glib 1.6 would write some
+ * doubles as invalid JSON ("1e+20.0"). Unknown values are left out rather
+ * than written as null, so a consumer never mistakes "unknown" for zero. */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "wb-carrier-time.h"
+#include "wb-telemetry-private.h"
+
+G_DEFINE_QUARK (wb-telemetry-error-quark, wb_telemetry_error)
+
+G_DEFINE_BOXED_TYPE (WbPosition, wb_position, wb_position_copy, wb_position_free)
+
+static const char * const protocol_names[] = {
+  [WB_PROTOCOL_JSON] = "json",
+  [WB_PROTOCOL_OSMAND] = "osmand",
+  [WB_PROTOCOL_TELTONIKA] = "teltonika",
+};
+
+const char *
+wb_protocol_to_string (WbProtocol protocol)
+{
+  g_return_val_if_fail ((guint) protocol < G_N_ELEMENTS (protocol_names), NULL);
+
+  return protocol_names[protocol];
+}
+
+gboolean
+wb_protocol_from_string (const char *text,
+                         WbProtocol *out_protocol)
+{
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (protocol_names); i++)
+    if (g_str_equal (text, protocol_names[i]))
+      {
+        if (out_protocol)
+          *out_protocol = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/**
+ * wb_position_new:
+ *
+ * Returns: (transfer full): a position with every value unknown and empty
+ *   attributes, protocol %WB_PROTOCOL_JSON
+ */
+WbPosition *
+wb_position_new (void)
+{
+  WbPosition *position = g_new0 (WbPosition, 1);
+
+  position->protocol = WB_PROTOCOL_JSON;
+  position->lat = position->lon = NAN;
+  position->speed_kmh = position->heading = position->altitude = position->accuracy = NAN;
+  position->hdop = position->fuel = position->odometer = position->battery = NAN;
+  position->satellites = -1;
+  position->ignition = position->charging = position->moving = -1;
+  position->attributes = json_object_new ();
+  return position;
+}
+
+/**
+ * wb_position_copy:
+ *
+ * Returns: (transfer full): a deep copy, attributes included
+ */
+WbPosition *
+wb_position_copy (const WbPosition *position)
+{
+  WbPosition *copy;
+
+  g_return_val_if_fail (position != NULL, NULL);
+
+  copy = g_new (WbPosition, 1);
+  *copy = *position;
+  copy->device_id = g_strdup (position->device_id);
+  copy->driver_unique_id = g_strdup (position->driver_unique_id);
+  copy->attributes = json_object_new ();
+  _wb_telemetry_merge_attributes (copy->attributes, position->attributes);
+  return copy;
+}
+
+void
+wb_position_free (WbPosition *position)
+{
+  if (position == NULL)
+    return;
+  g_free (position->device_id);
+  g_free (position->driver_unique_id);
+  g_clear_pointer (&position->attributes, json_object_unref);
+  g_free (position);
+}
+
+/* ---- telemetry.raw ------------------------------------------------------- */
+
+static void
+write_name (GString    *out,
+            const char *name)
+{
+  g_string_append_c (out, '"');
+  g_string_append (out, name);
+  g_string_append (out, "\":");
+}
+
+static void
+write_number (GString    *out,
+              const char *name,
+              double      value)
+{
+  if (!isfinite (value))
+    return;
+  write_name (out, name);
+  _wb_telemetry_write_double (out, value);
+  g_string_append_c (out, ',');
+}
+
+static void
+write_boolean (GString    *out,
+               const char *name,
+               int         value)
+{
+  if (value < 0)
+    return;
+  write_name (out, name);
+  g_string_append (out, value ? "true," : "false,");
+}
+
+static void
+write_string (GString    *out,
+              const char *name,
+              const char *value)
+{
+  if (value == NULL)
+    return;
+  write_name (out, name);
+  _wb_telemetry_write_string (out, value);
+  g_string_append_c (out, ',');
+}
+
+static void
+write_time (GString    *out,
+            const char *name,
+            gint64      us)
+{
+  g_autofree char *text = NULL;
+
+  if (us == 0)
+    return;
+  text = wb_time_format (us);
+  write_string (out, name, text);
+}
+
+/**
+ * wb_position_to_json:
+ *
+ * Returns: (transfer full): the telemetry.raw message body: snake_case
+ *   members, times in RFC 3339 UTC with milliseconds, unknown values left
+ *   out, "attributes" always present
+ */
+char *
+wb_position_to_json (const WbPosition *position)
+{
+  g_autoptr(JsonNode) attributes = NULL;
+  GString *out;
+
+  g_return_val_if_fail (position != NULL, NULL);
+  g_return_val_if_fail (position->attributes != NULL, NULL);
+
+  out = g_string_sized_new (320);
+  g_string_append_c (out, '{');
+  write_string (out, "device_id", position->device_id);
+  write_string (out, "protocol", wb_protocol_to_string (position->protocol));
+  write_time (out, "device_time", position->device_time);
+  write_time (out, "server_time", position->server_time);
+  write_number (out, "lat", position->lat);
+  write_number (out, "lon", position->lon);
+  write_number (out, "speed_kmh", position->speed_kmh);
+  write_number (out, "heading", position->heading);
+  write_number (out, "altitude", position->altitude);
+  write_number (out, "accuracy", position->accuracy);
+  write_number (out, "hdop", position->hdop);
+  if (position->satellites >= 0)
+    g_string_append_printf (out, "\"satellites\":%d,", position->satellites);
+  write_boolean (out, "ignition", position->ignition);
+  write_number (out, "fuel", position->fuel);
+  write_number (out, "odometer", position->odometer);
+  write_number (out, "battery", position->battery);
+  write_boolean (out, "charging", position->charging);
+  write_boolean (out, "moving", position->moving);
+  write_string (out, "driver_unique_id", position->driver_unique_id);
+  write_name (out, "attributes");
+  attributes = json_node_init_object (json_node_alloc (), position->attributes);
+  _wb_telemetry_write_node (out, attributes);
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+read_time (JsonObject  *object,
+           const char  *member,
+           gint64      *out_us,
+           GError     **error)
+{
+  const char *text = NULL;
+
+  if (!_wb_telemetry_get_string (object, "", member, &text, error))
+    return FALSE;
+  return text == NULL || _wb_telemetry_parse_time (text, member, out_us, error);
+}
+
+static gboolean
+read_satellites (JsonObject  *object,
+                 int         *out,
+                 GError     **error)
+{
+  double value = NAN;
+
+  if (!_wb_telemetry_get_number (object, "", "satellites", &value, error))
+    return FALSE;
+  if (isnan (value))
+    return TRUE;
+  if (value != floor (value) || value < 0 || value > 255)
+    {
+      _wb_telemetry_field_error (error, "", "satellites", "must be a whole number from 0 to 255");
+      return FALSE;
+    }
+  *out = (int) value;
+  return TRUE;
+}
+
+static gboolean
+read_protocol (JsonObject  *object,
+               WbProtocol  *out,
+               GError     **error)
+{
+  const char *text = NULL;
+
+  if (!_wb_telemetry_get_string (object, "", "protocol", &text, error))
+    return FALSE;
+  if (text == NULL || !wb_protocol_from_string (text, out))
+    {
+      _wb_telemetry_field_error (error, "", "protocol", "must be \"json\", \"osmand\" or \"teltonika\"");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_members (JsonObject  *object,
+              WbPosition  *p,
+              GError     **error)
+{
+  const char *driver = NULL;
+  JsonObject *attributes = NULL;
+
+  if (!read_protocol (object, &p->protocol, error)
+      || !_wb_telemetry_get_device_id (object, "", "device_id", &p->device_id, error)
+      || !read_time (object, "device_time", &p->device_time, error)
+      || !read_time (object, "server_time", &p->server_time, error)
+      || !_wb_telemetry_get_number (object, "", "lat", &p->lat, error)
+      || !_wb_telemetry_get_number (object, "", "lon", &p->lon, error)
+      || !_wb_telemetry_get_number (object, "", "speed_kmh", &p->speed_kmh, error)
+      || !_wb_telemetry_get_number (object, "", "heading", &p->heading, error)
+      || !_wb_telemetry_get_number (object, "", "altitude", &p->altitude, error)
+      || !_wb_telemetry_get_number (object, "", "accuracy", &p->accuracy, error)
+      || !_wb_telemetry_get_number (object, "", "hdop", &p->hdop, error)
+      || !read_satellites (object, &p->satellites, error)
+      || !_wb_telemetry_get_boolean (object, "", "ignition", &p->ignition, error)
+      || !_wb_telemetry_get_number (object, "", "fuel", &p->fuel, error)
+      || !_wb_telemetry_get_number (object, "", "odometer", &p->odometer, error)
+      || !_wb_telemetry_get_number (object, "", "battery", &p->battery, error)
+      || !_wb_telemetry_get_boolean (object, "", "charging", &p->charging, error)
+      || !_wb_telemetry_get_boolean (object, "", "moving", &p->moving, error)
+      || !_wb_telemetry_get_string (object, "", "driver_unique_id", &driver, error)
+      || !_wb_telemetry_get_object (object, "", "attributes", &attributes, error))
+    return FALSE;
+  p->driver_unique_id = g_strdup (driver);
+  if (attributes != NULL)
+    _wb_telemetry_merge_attributes (p->attributes, attributes);
+  return TRUE;
+}
+
+/**
+ * wb_position_from_json:
+ * @json: a telemetry.raw message body
+ *
+ * The inverse of wb_position_to_json(): only "protocol" is required, since
+ * unknown values are left out; members it does not know are ignored, so an
+ * older consumer reads a newer producer's messages.
+ *
+ * Returns: (transfer full): the position, or %NULL with a
+ *   %WB_TELEMETRY_ERROR naming the member
+ */
+WbPosition *
+wb_position_from_json (const char  *json,
+                       GError     **error)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(WbPosition) position = NULL;
+
+  g_return_val_if_fail (json != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  root = _wb_telemetry_parse_json (json, strlen (json), error);
+  if (root == NULL)
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_MALFORMED,
+                           "A telemetry.raw message is a JSON object");
+      return NULL;
+    }
+  position = wb_position_new ();
+  if (!read_members (json_node_get_object (root), position, error))
+    return NULL;
+  return g_steal_pointer (&position);
+}
+
+static gboolean
+same_number (double a,
+             double b)
+{
+  return a == b || (isnan (a) && isnan (b));
+}
+
+static gboolean
+same_attributes (JsonObject *a,
+                 JsonObject *b)
+{
+  g_autoptr(JsonNode) node_a = json_node_init_object (json_node_alloc (), a);
+  g_autoptr(JsonNode) node_b = json_node_init_object (json_node_alloc (), b);
+
+  return json_node_equal (node_a, node_b);
+}
+
+gboolean
+wb_position_equal (const WbPosition *a,
+                   const WbPosition *b)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  return g_strcmp0 (a->device_id, b->device_id) == 0
+         && a->protocol == b->protocol
+         && a->device_time == b->device_time
+         && a->server_time == b->server_time
+         && same_number (a->lat, b->lat)
+         && same_number (a->lon, b->lon)
+         && same_number (a->speed_kmh, b->speed_kmh)
+         && same_number (a->heading, b->heading)
+         && same_number (a->altitude, b->altitude)
+         && same_number (a->accuracy, b->accuracy)
+         && same_number (a->hdop, b->hdop)
+         && a->satellites == b->satellites
+         && a->ignition == b->ignition
+         && same_number (a->fuel, b->fuel)
+         && same_number (a->odometer, b->odometer)
+         && same_number (a->battery, b->battery)
+         && a->charging == b->charging
+         && a->moving == b->moving
+         && g_strcmp0 (a->driver_unique_id, b->driver_unique_id) == 0
+         && same_attributes (a->attributes, b->attributes);
+}

@@ -1,0 +1,930 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The ingest role. Every position, whatever protocol it came in by, goes
+ * through accept_position(): device identity, technical validation, the
+ * duplicate filter, a server timestamp, and then the bus. A full bus pushes
+ * back: HTTP answers 503 with Retry-After, and a Teltonika connection stops
+ * reading until there is room. Nothing is acknowledged before the bus took
+ * it, so nothing acknowledged is lost. */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "wb-carrier-time.h"
+#include "wb-ingest.h"
+#include "wb-osmand.h"
+#include "wb-position-validate.h"
+#include "wb-position.h"
+#include "wb-telemetry-json.h"
+#include "wb-teltonika.h"
+
+#define TELTONIKA_BUFFER_MAX  (64 * 1024 + 64)
+#define TELTONIKA_READ_SIZE   4096
+#define TELTONIKA_IDLE_S      300
+
+typedef enum
+{
+  ACCEPT_OK,
+  ACCEPT_REJECTED,        /* invalid: counted by reason, not retried */
+  ACCEPT_UNKNOWN_DEVICE,
+  ACCEPT_FULL,            /* the bus is full: push back, the sender retries */
+} AcceptResult;
+
+struct _WbIngest
+{
+  GObject            parent_instance;
+
+  WbBus             *bus;
+  WbFleetIndex      *index;
+  WbFleetStore      *store;
+  WbMetrics         *metrics;
+  WbDuplicateFilter *duplicates;
+  gint64             max_age_us;
+  gboolean           quarantine_unknown;
+  GHashTable        *seen;              /* devices whose first appearance was recorded */
+  WbHttpServer      *osmand;
+  GSocketService    *teltonika;
+  guint              teltonika_port;
+  GCancellable      *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (WbIngest, wb_ingest, G_TYPE_OBJECT)
+
+/* ---- the one path every position takes ----------------------------------- */
+
+static void
+count_rejected (WbIngest   *self,
+                const char *protocol,
+                const char *reason)
+{
+  wb_metrics_counter_add (self->metrics, "waybill_positions_rejected_total", 1,
+                          "protocol", protocol, "reason", reason, NULL);
+}
+
+static const char *
+protocol_name (WbProtocol protocol)
+{
+  switch (protocol)
+    {
+    case WB_PROTOCOL_OSMAND:    return "osmand";
+    case WB_PROTOCOL_TELTONIKA: return "teltonika";
+    case WB_PROTOCOL_JSON:
+    default:                    return "json";
+    }
+}
+
+typedef struct
+{
+  WbIngest *ingest;
+  char     *device_id;
+} SeenCheck;
+
+static void
+publish_first_seen (WbIngest   *self,
+                    const char *device_id)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(WbBusMessage) message = NULL;
+  g_autofree char *now = wb_time_format (g_get_real_time ());
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "device_id");
+  json_builder_add_string_value (builder, device_id);
+  json_builder_set_member_name (builder, "first_seen_at");
+  json_builder_add_string_value (builder, now);
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  message = wb_bus_message_new_take (WB_TOPIC_DEVICE_FIRST_SEEN, device_id, json_to_string (node, FALSE));
+  wb_bus_message_add_header (message, "type", WB_TOPIC_DEVICE_FIRST_SEEN);
+  wb_bus_publish_async (self->bus, message, self->cancellable, NULL, NULL);
+}
+
+static void
+on_device_seen (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  SeenCheck *check = data;
+  g_autoptr(GError) error = NULL;
+  gboolean first = FALSE;
+
+  if (!wb_fleet_store_device_seen_finish (WB_FLEET_STORE (source), result, &first, &error))
+    {
+      /* Ask again at the next position from it. */
+      g_hash_table_remove (check->ingest->seen, check->device_id);
+      g_debug ("Could not record device %s as seen: %s", check->device_id, error->message);
+    }
+  else if (first)
+    publish_first_seen (check->ingest, check->device_id);
+
+  g_object_unref (check->ingest);
+  g_free (check->device_id);
+  g_free (check);
+}
+
+/* The database decides whether this is a device's first appearance ever,
+ * once per device per process, so there is no round trip per position. */
+static void
+note_device_seen (WbIngest   *self,
+                  const char *device_id)
+{
+  SeenCheck *check;
+
+  if (self->store == NULL || g_hash_table_contains (self->seen, device_id))
+    return;
+  g_hash_table_add (self->seen, g_strdup (device_id));
+  check = g_new0 (SeenCheck, 1);
+  check->ingest = g_object_ref (self);
+  check->device_id = g_strdup (device_id);
+  wb_fleet_store_device_seen_async (self->store, device_id, self->cancellable, on_device_seen, check);
+}
+
+/* Identity, validation and duplicates: everything but the publishing. */
+static AcceptResult
+check_position (WbIngest    *self,
+                WbPosition  *position,
+                const char  *token,
+                gboolean    *out_quarantined,
+                const char **out_reason)
+{
+  WbRejectReason reason;
+  gboolean quarantined = FALSE;
+  const char *protocol = protocol_name (position->protocol);
+  const char *unused;
+
+  if (out_reason == NULL)
+    out_reason = &unused;
+  *out_quarantined = FALSE;
+  if (position->device_id == NULL || *position->device_id == '\0')
+    {
+      *out_reason = wb_reject_reason_to_string (WB_REJECT_MISSING_DEVICE);
+      count_rejected (self, protocol, *out_reason);
+      return ACCEPT_REJECTED;
+    }
+  if (!wb_fleet_index_check_device (self->index, position->device_id, token, &quarantined))
+    {
+      if (!self->quarantine_unknown)
+        {
+          *out_reason = "unknown_device";
+          count_rejected (self, protocol, *out_reason);
+          return ACCEPT_UNKNOWN_DEVICE;
+        }
+      quarantined = TRUE;
+    }
+  if (!wb_position_validate (position, g_get_real_time (), self->max_age_us, &reason, NULL))
+    {
+      *out_reason = wb_reject_reason_to_string (reason);
+      count_rejected (self, protocol, *out_reason);
+      return ACCEPT_REJECTED;
+    }
+  if (!wb_duplicate_filter_check_and_add (self->duplicates, position->device_id, position->device_time))
+    {
+      *out_reason = "duplicate";
+      count_rejected (self, protocol, *out_reason);
+      return ACCEPT_REJECTED;
+    }
+  *out_quarantined = quarantined;
+  return ACCEPT_OK;
+}
+
+static WbBusMessage *
+message_for (WbPosition *position,
+             gboolean    quarantined)
+{
+  WbBusMessage *message;
+
+  position->server_time = g_get_real_time ();
+  message = wb_bus_message_new_take (WB_TOPIC_TELEMETRY_RAW, position->device_id,
+                                     wb_position_to_json (position));
+  wb_bus_message_add_header (message, "protocol", protocol_name (position->protocol));
+  if (quarantined)
+    wb_bus_message_add_header (message, "quarantined", "true");
+  return message;
+}
+
+static void
+count_accepted (WbIngest   *self,
+                WbPosition *position)
+{
+  wb_metrics_counter_add (self->metrics, "waybill_positions_accepted_total", 1,
+                          "protocol", protocol_name (position->protocol), NULL);
+  note_device_seen (self, position->device_id);
+}
+
+/* For HTTP: publish without waiting; a full bus is the sender's problem. */
+static AcceptResult
+accept_position (WbIngest    *self,
+                 WbPosition  *position,
+                 const char  *token,
+                 const char **out_reason)
+{
+  g_autoptr(WbBusMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean quarantined;
+  AcceptResult result = check_position (self, position, token, &quarantined, out_reason);
+
+  if (result != ACCEPT_OK)
+    return result;
+  message = message_for (position, quarantined);
+  if (!wb_bus_try_publish (self->bus, message, &error))
+    {
+      /* Not taken: the retry must not be refused as a duplicate. */
+      wb_duplicate_filter_forget (self->duplicates, position->device_id, position->device_time);
+      return ACCEPT_FULL;
+    }
+  count_accepted (self, position);
+  return ACCEPT_OK;
+}
+
+static void
+respond_full (WbHttpRequest *request)
+{
+  wb_http_request_set_header (request, "Retry-After", "1");
+  wb_http_request_respond_error (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "busy",
+                                 "The pipeline is full; retry shortly");
+}
+
+/* ---- POST /telemetry ------------------------------------------------------ */
+
+#define BATCH_WAIT_MS 2000
+
+/* A batch in progress: positions are published in order; when the bus is
+ * full the batch waits for room (the request stays paused), and only if no
+ * room comes within BATCH_WAIT_MS does it answer 503. */
+typedef struct
+{
+  WbIngest      *ingest;
+  WbHttpRequest *request;
+  GObject       *message;     /* keeps the request alive while paused */
+  GPtrArray     *positions;
+  guint          next;
+  guint          accepted;
+  JsonBuilder   *rejected;    /* open array of {index, reason} */
+  GCancellable  *deadline;
+  guint          deadline_source;
+  gboolean       paused;
+} Batch;
+
+static void batch_continue (Batch *batch);
+
+static void
+batch_free (Batch *batch)
+{
+  g_clear_handle_id (&batch->deadline_source, g_source_remove);
+  g_clear_object (&batch->deadline);
+  g_clear_object (&batch->rejected);
+  g_ptr_array_unref (batch->positions);
+  g_object_unref (batch->message);
+  g_object_unref (batch->ingest);
+  g_free (batch);
+}
+
+static void
+batch_answer (Batch *batch)
+{
+  g_autoptr(JsonNode) answer = NULL;
+
+  json_builder_end_array (batch->rejected);
+  json_builder_set_member_name (batch->rejected, "accepted");
+  json_builder_add_int_value (batch->rejected, batch->accepted);
+  json_builder_end_object (batch->rejected);
+  answer = json_builder_get_root (batch->rejected);
+  wb_http_request_respond_json (batch->request, SOUP_STATUS_OK, answer);
+  batch_free (batch);
+}
+
+static gboolean
+on_batch_deadline (gpointer data)
+{
+  Batch *batch = data;
+
+  batch->deadline_source = 0;
+  g_cancellable_cancel (batch->deadline);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_batch_published (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  Batch *batch = data;
+  g_autoptr(GError) error = NULL;
+  WbPosition *position = g_ptr_array_index (batch->positions, batch->next);
+
+  if (!wb_bus_publish_finish (WB_BUS (source), result, &error))
+    {
+      /* No room in time (or the bus closed): what was published stays; a
+       * retry of the whole batch is safe, repeats are duplicates. */
+      wb_duplicate_filter_forget (batch->ingest->duplicates, position->device_id, position->device_time);
+      respond_full (batch->request);
+      batch_free (batch);
+      return;
+    }
+  count_accepted (batch->ingest, position);
+  batch->accepted++;
+  batch->next++;
+  batch_continue (batch);
+}
+
+static void
+batch_reject (Batch      *batch,
+              const char *reason)
+{
+  json_builder_begin_object (batch->rejected);
+  json_builder_set_member_name (batch->rejected, "index");
+  json_builder_add_int_value (batch->rejected, batch->next);
+  json_builder_set_member_name (batch->rejected, "reason");
+  json_builder_add_string_value (batch->rejected, reason);
+  json_builder_end_object (batch->rejected);
+}
+
+static void
+batch_continue (Batch *batch)
+{
+  WbIngest *self = batch->ingest;
+
+  for (; batch->next < batch->positions->len; batch->next++)
+    {
+      WbPosition *position = g_ptr_array_index (batch->positions, batch->next);
+      g_autoptr(WbBusMessage) message = NULL;
+      const char *reason = NULL;
+      gboolean quarantined;
+
+      if (check_position (self, position, NULL, &quarantined, &reason) != ACCEPT_OK)
+        {
+          batch_reject (batch, reason);
+          continue;
+        }
+      message = message_for (position, quarantined);
+      if (wb_bus_try_publish (self->bus, message, NULL))
+        {
+          count_accepted (self, position);
+          batch->accepted++;
+          continue;
+        }
+
+      /* Full: wait for room, paused, within the deadline. */
+      if (!batch->paused)
+        {
+          batch->paused = TRUE;
+          wb_http_request_pause (batch->request);
+          batch->deadline = g_cancellable_new ();
+          batch->deadline_source = g_timeout_add (BATCH_WAIT_MS, on_batch_deadline, batch);
+        }
+      wb_bus_publish_async (self->bus, message, batch->deadline, on_batch_published, batch);
+      return;
+    }
+  batch_answer (batch);
+}
+
+static void
+handle_telemetry (WbHttpRequest *request,
+                  gpointer       user_data)
+{
+  WbIngest *self = user_data;
+  g_autoptr(GBytes) body = wb_http_request_get_body (request);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *positions;
+  Batch *batch;
+
+  positions = wb_telemetry_json_decode (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+  if (positions == NULL)
+    {
+      wb_http_request_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_telemetry", "%s", error->message);
+      return;
+    }
+
+  batch = g_new0 (Batch, 1);
+  batch->ingest = g_object_ref (self);
+  batch->request = request;
+  batch->message = g_object_ref (G_OBJECT (wb_http_request_get_message (request)));
+  batch->positions = positions;
+  batch->rejected = json_builder_new ();
+  json_builder_begin_object (batch->rejected);
+  json_builder_set_member_name (batch->rejected, "rejected");
+  json_builder_begin_array (batch->rejected);
+  batch_continue (batch);
+}
+
+/* ---- OsmAnd ----------------------------------------------------------------- */
+
+static gboolean
+is_json_body (WbHttpRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (wb_http_request_get_message (request));
+  const char *type = soup_message_headers_get_content_type (headers, NULL);
+
+  return type != NULL && g_str_equal (type, "application/json");
+}
+
+/* Query string and form body together, the form winning. */
+static GHashTable *
+osmand_params (WbHttpRequest *request)
+{
+  SoupServerMessage *message = wb_http_request_get_message (request);
+  const char *query = g_uri_get_query (soup_server_message_get_uri (message));
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (message);
+  const char *type = soup_message_headers_get_content_type (headers, NULL);
+  GHashTable *params = query ? g_uri_parse_params (query, -1, "&", G_URI_PARAMS_WWW_FORM, NULL) : NULL;
+
+  if (params == NULL)
+    params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (type != NULL && g_str_equal (type, "application/x-www-form-urlencoded"))
+    {
+      g_autoptr(GBytes) body = wb_http_request_get_body (request);
+      g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+      g_autoptr(GHashTable) form = g_uri_parse_params (text, -1, "&", G_URI_PARAMS_WWW_FORM, NULL);
+      GHashTableIter iter;
+      gpointer key, value;
+
+      if (form != NULL)
+        {
+          g_hash_table_iter_init (&iter, form);
+          while (g_hash_table_iter_next (&iter, &key, &value))
+            g_hash_table_replace (params, g_strdup (key), g_strdup (value));
+        }
+    }
+  return params;
+}
+
+static void
+handle_osmand (WbHttpRequest *request,
+               gpointer       user_data)
+{
+  WbIngest *self = user_data;
+  gboolean json = is_json_body (request);
+  g_autoptr(WbPosition) position = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *token = NULL;
+  const char *reason = NULL;
+  AcceptResult result;
+
+  if (json)
+    {
+      g_autoptr(GBytes) body = wb_http_request_get_body (request);
+
+      position = wb_osmand_decode_json (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+    }
+  else
+    {
+      g_autoptr(GHashTable) params = osmand_params (request);
+
+      position = wb_osmand_decode_query (params, &error);
+      if (position != NULL)
+        token = wb_http_request_get_query (request, "token");
+    }
+  if (position == NULL)
+    {
+      count_rejected (self, "osmand", "malformed");
+      wb_http_request_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_position", "%s", error->message);
+      return;
+    }
+
+  result = accept_position (self, position, token, &reason);
+  switch (result)
+    {
+    case ACCEPT_OK:
+      wb_http_request_respond (request, SOUP_STATUS_OK, "text/plain", NULL);
+      break;
+    case ACCEPT_UNKNOWN_DEVICE:
+      /* What Traccar Client expects: 400 on the query form, 404 on JSON. */
+      wb_http_request_respond_error (request, json ? SOUP_STATUS_NOT_FOUND : SOUP_STATUS_BAD_REQUEST,
+                                     "unknown_device", "Unknown device %s", position->device_id);
+      break;
+    case ACCEPT_REJECTED:
+      wb_http_request_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_position",
+                                     "The position was rejected: %s", reason);
+      break;
+    case ACCEPT_FULL:
+      respond_full (request);
+      break;
+    }
+}
+
+/* ---- Teltonika ------------------------------------------------------------- */
+
+typedef struct
+{
+  WbIngest          *ingest;       /* owned */
+  GSocketConnection *connection;
+  GByteArray        *buffer;
+  char              *imei;
+  GPtrArray         *pending;      /* positions of the frame being published */
+  guint              next;
+  guint              records;      /* in the frame being published */
+  guint8             out[4];       /* the answer being written */
+} TeltonikaClient;
+
+static void teltonika_read (TeltonikaClient *client);
+static void teltonika_process (TeltonikaClient *client);
+
+static void
+teltonika_client_free (TeltonikaClient *client)
+{
+  g_io_stream_close (G_IO_STREAM (client->connection), NULL, NULL);
+  g_clear_object (&client->connection);
+  g_byte_array_unref (client->buffer);
+  g_clear_pointer (&client->pending, g_ptr_array_unref);
+  g_free (client->imei);
+  g_object_unref (client->ingest);
+  g_free (client);
+}
+
+static void
+teltonika_drop (TeltonikaClient *client,
+                const char      *why)
+{
+  wb_metrics_counter_add (client->ingest->metrics, "waybill_teltonika_connections_dropped_total", 1,
+                          "reason", why, NULL);
+  g_debug ("Teltonika %s: closing the connection: %s", client->imei ? client->imei : "(no IMEI)", why);
+  teltonika_client_free (client);
+}
+
+static void
+on_teltonika_written (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      data)
+{
+  TeltonikaClient *client = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      teltonika_drop (client, "write_failed");
+      return;
+    }
+  if (client->imei == NULL)
+    {
+      /* We told it 0x00: an unknown device. */
+      teltonika_client_free (client);
+      return;
+    }
+  teltonika_process (client);
+}
+
+static void
+teltonika_write (TeltonikaClient *client,
+                 const guint8    *data,
+                 gsize            length)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (client->connection));
+
+  g_assert (length <= sizeof client->out);
+  memcpy (client->out, data, length);
+  g_output_stream_write_all_async (out, client->out, length, G_PRIORITY_DEFAULT, client->ingest->cancellable,
+                                   on_teltonika_written, client);
+}
+
+static void publish_next_record (TeltonikaClient *client);
+
+static void
+on_record_published (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  TeltonikaClient *client = data;
+  g_autoptr(GError) error = NULL;
+  WbPosition *position = g_ptr_array_index (client->pending, client->next);
+
+  if (!wb_bus_publish_finish (WB_BUS (source), result, &error))
+    {
+      teltonika_drop (client, "bus_closed");
+      return;
+    }
+  count_accepted (client->ingest, position);
+  client->next++;
+  publish_next_record (client);
+}
+
+/* One record at a time, each waiting for room on the bus: while it waits,
+ * nothing more is read from the socket, which is the TCP back-pressure. The
+ * acknowledgement goes out once every record of the frame was handled. */
+static void
+publish_next_record (TeltonikaClient *client)
+{
+  WbIngest *self = client->ingest;
+  guint8 ack[4];
+
+  while (client->next < client->pending->len)
+    {
+      WbPosition *position = g_ptr_array_index (client->pending, client->next);
+      gboolean quarantined;
+
+      if (check_position (self, position, NULL, &quarantined, NULL) == ACCEPT_OK)
+        {
+          g_autoptr(WbBusMessage) message = message_for (position, quarantined);
+
+          wb_bus_publish_async (self->bus, message, self->cancellable, on_record_published, client);
+          return;
+        }
+      client->next++;
+    }
+
+  /* Invalid records are counted and acknowledged too: a device whose record
+   * is never acknowledged sends it again forever. */
+  wb_teltonika_ack (client->records, ack);
+  g_clear_pointer (&client->pending, g_ptr_array_unref);
+  teltonika_write (client, ack, sizeof ack);
+}
+
+static void
+teltonika_process (TeltonikaClient *client)
+{
+  g_autoptr(GError) error = NULL;
+  WbTeltonikaResult result;
+  gsize consumed = 0;
+
+  if (client->imei == NULL)
+    {
+      g_autofree char *imei = NULL;
+      guint8 answer;
+      gboolean quarantined;
+
+      result = wb_teltonika_parse_imei (client->buffer->data, client->buffer->len, &consumed, &imei, &error);
+      if (result == WB_TELTONIKA_NEED_MORE)
+        {
+          teltonika_read (client);
+          return;
+        }
+      if (result == WB_TELTONIKA_ERROR)
+        {
+          teltonika_drop (client, "bad_handshake");
+          return;
+        }
+      g_byte_array_remove_range (client->buffer, 0, consumed);
+      if (wb_fleet_index_check_device (client->ingest->index, imei, NULL, &quarantined)
+          || client->ingest->quarantine_unknown)
+        {
+          client->imei = g_steal_pointer (&imei);
+          answer = WB_TELTONIKA_ACCEPT;
+        }
+      else
+        {
+          count_rejected (client->ingest, "teltonika", "unknown_device");
+          answer = WB_TELTONIKA_REFUSE;
+        }
+      teltonika_write (client, &answer, 1);
+      return;
+    }
+
+  result = wb_teltonika_parse_frame (client->buffer->data, client->buffer->len, client->imei,
+                                     &consumed, &client->pending, &error);
+  if (result == WB_TELTONIKA_NEED_MORE)
+    {
+      teltonika_read (client);
+      return;
+    }
+  if (result == WB_TELTONIKA_ERROR)
+    {
+      wb_metrics_counter_add (client->ingest->metrics, "waybill_teltonika_frames_rejected_total", 1, NULL);
+      g_message ("Teltonika %s: malformed frame: %s", client->imei, error->message);
+      teltonika_drop (client, "malformed_frame");
+      return;
+    }
+  g_byte_array_remove_range (client->buffer, 0, consumed);
+  client->records = client->pending->len;
+  client->next = 0;
+  publish_next_record (client);
+}
+
+static void
+on_teltonika_read (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  TeltonikaClient *client = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (bytes == NULL)
+    {
+      teltonika_drop (client, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ? "idle" : "read_failed");
+      return;
+    }
+  if (g_bytes_get_size (bytes) == 0)
+    {
+      teltonika_client_free (client);
+      return;
+    }
+  if (client->buffer->len + g_bytes_get_size (bytes) > TELTONIKA_BUFFER_MAX)
+    {
+      teltonika_drop (client, "oversized");
+      return;
+    }
+  g_byte_array_append (client->buffer, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  teltonika_process (client);
+}
+
+static void
+teltonika_read (TeltonikaClient *client)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (client->connection));
+
+  g_input_stream_read_bytes_async (in, TELTONIKA_READ_SIZE, G_PRIORITY_DEFAULT, client->ingest->cancellable,
+                                   on_teltonika_read, client);
+}
+
+static gboolean
+on_teltonika_incoming (GSocketService    *service,
+                       GSocketConnection *connection,
+                       GObject           *source_object,
+                       WbIngest          *self)
+{
+  TeltonikaClient *client = g_new0 (TeltonikaClient, 1);
+
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), TELTONIKA_IDLE_S);
+  client->ingest = g_object_ref (self);
+  client->connection = g_object_ref (connection);
+  client->buffer = g_byte_array_new ();
+  teltonika_read (client);
+  return TRUE;
+}
+
+/* ---- the object ------------------------------------------------------------- */
+
+static void
+declare_metrics (WbMetrics *metrics)
+{
+  wb_metrics_declare (metrics, "waybill_positions_accepted_total", WB_METRIC_COUNTER,
+                      "Positions accepted and published to telemetry.raw, by protocol.", NULL, 0);
+  wb_metrics_declare (metrics, "waybill_positions_rejected_total", WB_METRIC_COUNTER,
+                      "Positions refused, by protocol and reason.", NULL, 0);
+  wb_metrics_declare (metrics, "waybill_teltonika_frames_rejected_total", WB_METRIC_COUNTER,
+                      "Teltonika frames that failed to decode (the connection is closed).", NULL, 0);
+  wb_metrics_declare (metrics, "waybill_teltonika_connections_dropped_total", WB_METRIC_COUNTER,
+                      "Teltonika connections closed by the server, by reason.", NULL, 0);
+}
+
+static void
+wb_ingest_dispose (GObject *object)
+{
+  WbIngest *self = WB_INGEST (object);
+
+  wb_ingest_stop (self);
+  g_clear_object (&self->osmand);
+  g_clear_object (&self->teltonika);
+
+  G_OBJECT_CLASS (wb_ingest_parent_class)->dispose (object);
+}
+
+static void
+wb_ingest_finalize (GObject *object)
+{
+  WbIngest *self = WB_INGEST (object);
+
+  g_clear_object (&self->bus);
+  g_clear_object (&self->index);
+  g_clear_object (&self->store);
+  g_clear_object (&self->metrics);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->duplicates, wb_duplicate_filter_free);
+  g_clear_pointer (&self->seen, g_hash_table_unref);
+
+  G_OBJECT_CLASS (wb_ingest_parent_class)->finalize (object);
+}
+
+static void
+wb_ingest_class_init (WbIngestClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = wb_ingest_dispose;
+  object_class->finalize = wb_ingest_finalize;
+}
+
+static void
+wb_ingest_init (WbIngest *self)
+{
+  self->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->duplicates = wb_duplicate_filter_new ();
+  self->cancellable = g_cancellable_new ();
+}
+
+/**
+ * wb_ingest_new:
+ * @store: (nullable): where first appearances are recorded
+ * @max_age_us: positions older than this are refused; 0 accepts any age
+ * @quarantine_unknown: accept unknown devices, flagged quarantined
+ */
+WbIngest *
+wb_ingest_new (WbBus        *bus,
+               WbFleetIndex *index,
+               WbFleetStore *store,
+               WbMetrics    *metrics,
+               gint64        max_age_us,
+               gboolean      quarantine_unknown)
+{
+  WbIngest *self;
+
+  g_return_val_if_fail (WB_IS_BUS (bus), NULL);
+  g_return_val_if_fail (index != NULL, NULL);
+  g_return_val_if_fail (WB_IS_METRICS (metrics), NULL);
+
+  self = g_object_new (WB_TYPE_INGEST, NULL);
+  self->bus = g_object_ref (bus);
+  self->index = g_object_ref (index);
+  self->store = store ? g_object_ref (store) : NULL;
+  self->metrics = g_object_ref (metrics);
+  self->max_age_us = max_age_us;
+  self->quarantine_unknown = quarantine_unknown;
+  declare_metrics (metrics);
+  return self;
+}
+
+void
+wb_ingest_register_api (WbIngest     *self,
+                        WbHttpServer *api)
+{
+  g_return_if_fail (WB_IS_INGEST (self));
+
+  wb_http_server_add_route (api, "POST", "/telemetry", WB_ROLE_DISPATCHER, handle_telemetry, self);
+  wb_http_server_document_route (api, "POST", "/telemetry",
+    "{\"summary\":\"Submit one position or a batch of positions\",\"operationId\":\"postTelemetry\","
+    "\"tags\":[\"fleet\"],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":"
+    "{\"oneOf\":[{\"type\":\"object\"},{\"type\":\"array\",\"maxItems\":10000,\"items\":{\"type\":\"object\"}}]}}}},"
+    "\"responses\":{\"200\":{\"description\":\"Accepted positions, and the index and reason of each refused one\"},"
+    "\"400\":{\"description\":\"Malformed body; the message names the field\"},"
+    "\"503\":{\"description\":\"The pipeline is full; retry after Retry-After seconds\"}}}");
+}
+
+gboolean
+wb_ingest_listen_osmand (WbIngest            *self,
+                         const char          *address,
+                         guint                port,
+                         const WbHttpLimits  *limits,
+                         GError             **error)
+{
+  g_return_val_if_fail (WB_IS_INGEST (self), FALSE);
+
+  /* Devices authenticate by their id (and optional token), not by JWT. */
+  self->osmand = wb_http_server_new (self->metrics, limits);
+  wb_http_server_add_route (self->osmand, "*", "/", WB_ROLE_NONE, handle_osmand, self);
+  return wb_http_server_listen (self->osmand, address, port, error);
+}
+
+gboolean
+wb_ingest_listen_teltonika (WbIngest    *self,
+                            const char  *address,
+                            guint        port,
+                            GError     **error)
+{
+  g_autoptr(GInetAddress) inet = NULL;
+  g_autoptr(GSocketAddress) wanted = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+  gboolean all = g_str_equal (address, "*") || g_str_equal (address, "0.0.0.0") || g_str_equal (address, "::");
+
+  g_return_val_if_fail (WB_IS_INGEST (self), FALSE);
+
+  self->teltonika = g_socket_service_new ();
+  g_signal_connect_object (self->teltonika, "incoming", G_CALLBACK (on_teltonika_incoming), self, 0);
+  if (all)
+    {
+      if (!g_socket_listener_add_inet_port (G_SOCKET_LISTENER (self->teltonika), port, NULL, error))
+        return FALSE;
+      self->teltonika_port = port;
+    }
+  else
+    {
+      inet = g_str_equal (address, "localhost") ? g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)
+                                                  : g_inet_address_new_from_string (address);
+      wanted = g_inet_socket_address_new (inet, port);
+      if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->teltonika), wanted, G_SOCKET_TYPE_STREAM,
+                                          G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
+        return FALSE;
+      self->teltonika_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+    }
+  g_socket_service_start (self->teltonika);
+  return TRUE;
+}
+
+guint
+wb_ingest_get_osmand_port (WbIngest *self)
+{
+  g_return_val_if_fail (WB_IS_INGEST (self), 0);
+  return self->osmand ? wb_http_server_get_port (self->osmand) : 0;
+}
+
+guint
+wb_ingest_get_teltonika_port (WbIngest *self)
+{
+  g_return_val_if_fail (WB_IS_INGEST (self), 0);
+  return self->teltonika_port;
+}
+
+/* Stops listening; connections in the middle of a frame are closed. */
+void
+wb_ingest_stop (WbIngest *self)
+{
+  g_return_if_fail (WB_IS_INGEST (self));
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->osmand)
+    wb_http_server_disconnect (self->osmand);
+  if (self->teltonika)
+    {
+      g_socket_service_stop (self->teltonika);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->teltonika));
+    }
+}
