@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 #include "wb-bus-local.h"
@@ -1349,6 +1350,422 @@ test_events_eta_and_sla_states (Fixture       *f,
   g_assert_true (json_object_get_null_member (json_object_get_object_member (object, "sla"), "lateBySeconds"));
 }
 
+/* ---- events in batches ----------------------------------------------------- */
+
+typedef struct
+{
+  const char *id;
+  WbStatus    status;
+  int         minutes;          /* occurred_at = base + minutes */
+  const char *reason;
+  gboolean    correction;
+  int         eta_hours;        /* carrier ETA = base + hours, 0 = none */
+} Step;
+
+/* Out of time order on purpose, and through every branch of the rule. */
+static const Step mixed_steps[] = {
+  { "s1", WB_STATUS_DELIVERED, 60 },                      /* terminal first: no breach while delivered */
+  { "s2", WB_STATUS_IN_TRANSIT, 20 },                     /* after a terminal: history */
+  { "s3", WB_STATUS_OUT_FOR_DELIVERY, 50, NULL, TRUE },   /* correction out of it: flagged now */
+  { "s2", WB_STATUS_IN_TRANSIT, 20 },                     /* the same event again */
+  { "s4", WB_STATUS_INFO_RECEIVED, 55 },                  /* a lower milestone: history */
+  { "s5", WB_STATUS_EXCEPTION, 56, "customs_delay" },
+  { "s6", WB_STATUS_EXCEPTION, 57, "damaged" },           /* a new reason is a change */
+  { "s7", WB_STATUS_EXCEPTION, 58, "damaged" },           /* the same: applies, no message */
+  { "s8", WB_STATUS_FAILED_ATTEMPT, 40 },                 /* older than the status: history */
+  { "s9", WB_STATUS_OUT_FOR_DELIVERY, 59, NULL, FALSE, 5 },
+  { "s10", WB_STATUS_OUT_FOR_DELIVERY, 61 },              /* same status, later: applies silently */
+  { "s11", WB_STATUS_DELIVERED, 90 },
+  { "s12", WB_STATUS_EXCEPTION, 95, "late_scan" },        /* after delivery: history */
+};
+
+static WbStatusEvent *
+step_event (const Step *step,
+            const char *shipment_id,
+            const char *prefix,
+            gint64      base)
+{
+  g_autofree char *event_id = g_strconcat (prefix, step->id, NULL);
+  WbStatusEvent *event = event_new (shipment_id, event_id, step->status,
+                                     base + (gint64) step->minutes * 60 * G_USEC_PER_SEC);
+
+  event->reason = g_strdup (step->reason);
+  event->correction = step->correction;
+  if (step->eta_hours != 0)
+    event->carrier_eta = base + step->eta_hours * HOUR_US;
+  return event;
+}
+
+static WbShipmentView *
+create_overdue (Fixture *f)
+{
+  g_autoptr(WbShipmentDraft) draft = draft_new ("acme", NULL, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  WbShipmentView *view;
+
+  draft->promised_at = g_get_real_time () - HOUR_US;
+  view = create_draft (f, draft, &error);
+  g_assert_no_error (error);
+  return view;
+}
+
+/* Everything a shipment's row says about its events, event ids without
+ * their prefix, as one text. */
+static char *
+shipment_state (Fixture    *f,
+                const char *id)
+{
+  return sql_text (f->conn,
+                   "SELECT concat_ws('|', status, status_reason, status_at, milestone_rank, version,"
+                   "  delivered_at, carrier_eta, eta, late_by_seconds, overdue_at IS NOT NULL,"
+                   "  (SELECT substr(e.event_id, 3) FROM shipment_events e WHERE e.id = s.last_event_id),"
+                   "  (SELECT string_agg(substr(e.event_id, 3) || '=' || e.applied, ',' ORDER BY e.id)"
+                   "     FROM shipment_events e WHERE e.shipment_id = s.id))"
+                   " FROM shipments s WHERE s.id = $1", id);
+}
+
+/* The messages about one shipment, in order, event ids without their prefix. */
+static char *
+messages_about (Fixture    *f,
+                const char *id)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < f->messages->len; i++)
+    {
+      WbBusMessage *message = g_ptr_array_index (f->messages, i);
+      g_autoptr(JsonObject) payload = NULL;
+      const char *type = wb_bus_message_get_header (message, "type");
+
+      if (g_strcmp0 (wb_bus_message_get_key (message), id) != 0)
+        continue;
+      payload = message_payload (message);
+      g_string_append_printf (text, "%s %s v%" G_GINT64_FORMAT, type,
+                              json_object_get_string_member (payload, "status"),
+                              json_object_get_int_member (payload, "version"));
+      if (g_str_equal (type, "shipment.status_changed"))
+        g_string_append_printf (text, " %s<-%s %s %s %s", json_object_get_string_member (payload, "eventId") + 2,
+                                json_object_get_string_member (payload, "previousStatus"),
+                                json_object_get_string_member_with_default (payload, "reason", "-"),
+                                json_object_get_string_member (payload, "occurredAt"),
+                                json_object_get_string_member (payload, "statusRaw"));
+      else
+        g_string_append_printf (text, " %s", json_object_get_string_member (payload, "promisedAt"));
+      g_string_append_c (text, '\n');
+    }
+  return g_string_free (text, FALSE);
+}
+
+/* Several events for one shipment in one batch end exactly where the same
+ * events, one call each, end: state, history, results and messages. */
+static void
+test_events_batch_same_as_one_by_one (Fixture       *f,
+                                      gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) single = create_overdue (f);
+  g_autoptr(WbShipmentView) batched = create_overdue (f);
+  g_autoptr(GPtrArray) events = event_list_new ();
+  g_autoptr(GArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *single_state = NULL;
+  g_autofree char *batched_state = NULL;
+  g_autofree char *single_messages = NULL;
+  g_autofree char *batched_messages = NULL;
+  gint64 base = (g_get_real_time () / 1000) * 1000;
+  gint64 first_row_id = 0;
+
+  PQclear (sql (f->conn, "UPDATE shipments SET promised_at = (SELECT promised_at FROM shipments WHERE id = $1)",
+                single->id));
+  for (guint i = 0; i < G_N_ELEMENTS (mixed_steps); i++)
+    g_ptr_array_add (events, step_event (&mixed_steps[i], batched->id, "b-", base));
+  results = add_events (f, events, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, G_N_ELEMENTS (mixed_steps));
+
+  for (guint i = 0; i < G_N_ELEMENTS (mixed_steps); i++)
+    {
+      WbEventResult one = add_event (f, step_event (&mixed_steps[i], single->id, "a-", base));
+      WbEventResult *many = &g_array_index (results, WbEventResult, i);
+
+      g_test_message ("step %u (%s)", i, mixed_steps[i].id);
+      g_assert_no_error (many->error);
+      g_assert_cmpint (many->outcome, ==, one.outcome);
+      g_assert_cmpint (many->status_changed, ==, one.status_changed);
+      g_assert_cmpint (many->version, ==, one.version);
+      g_assert_cmpstr (many->shipment_id, ==, batched->id);
+      if (i == 1)
+        first_row_id = many->event_row_id;
+      if (i == 3)
+        g_assert_cmpint (many->event_row_id, ==, first_row_id);
+      g_free (one.shipment_id);
+    }
+  g_assert_cmpint (g_array_index (results, WbEventResult, 3).outcome, ==, WB_EVENT_DUPLICATE);
+
+  single_state = shipment_state (f, single->id);
+  batched_state = shipment_state (f, batched->id);
+  g_test_message ("one by one: %s", single_state);
+  g_assert_cmpstr (batched_state, ==, single_state);
+  g_assert_true (g_str_has_prefix (batched_state, "DELIVERED|"));
+
+  settle (f);
+  single_messages = messages_about (f, single->id);
+  batched_messages = messages_about (f, batched->id);
+  g_test_message ("one by one:\n%s", single_messages);
+  g_assert_cmpstr (batched_messages, ==, single_messages);
+  /* s1, s3, s5, s6, s9, s11 changed it; the breach once, after s3. */
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 2 * 6);
+  g_assert_cmpuint (count_messages (f, "shipment.delayed"), ==, 2);
+  g_assert_nonnull (strstr (batched_messages, "shipment.delayed OUT_FOR_DELIVERY v3"));
+}
+
+/* Values the database would refuse fail their own item only, and an
+ * event for a closed shipment is still a duplicate when it repeats one. */
+static void
+test_events_batch_item_checks (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) open = create (f, "acme", NULL);
+  g_autoptr(WbShipmentView) closed = create (f, "acme", NULL);
+  g_autoptr(WbShipmentView) close_view = NULL;
+  g_autoptr(GPtrArray) events = event_list_new ();
+  g_autoptr(GArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  WbEventResult stored = add_event (f, event_new (closed->id, "c1", WB_STATUS_IN_TRANSIT, t));
+  WbStatusEvent *event;
+  const struct
+  {
+    WbEventOutcome outcome;
+    int            code;
+    const char    *prefix;
+  } expected[] = {
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_INVALID, "occurredAt" },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_INVALID, "estimatedDeliveryAt" },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_INVALID, "lat" },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_INVALID, "lon" },
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_INVALID, "reason" },
+    { WB_EVENT_DUPLICATE, -1, NULL },                         /* c1 again, now closed */
+    { WB_EVENT_FAILED, WB_SHIPMENT_ERROR_CLOSED, "shipment" }, /* k1 for the closed one … */
+    { WB_EVENT_CREATED, -1, NULL },                           /* … does not keep it from the open one */
+    { WB_EVENT_CREATED, -1, NULL },                           /* k2 for the open one … */
+    { WB_EVENT_DUPLICATE, -1, NULL },                         /* … makes it a duplicate for the closed one */
+    { WB_EVENT_CREATED, -1, NULL },                           /* the invalid b1 took nothing */
+  };
+
+  close_view = close_shipment (f, closed->id, 0, NULL, &error);
+  g_assert_no_error (error);
+
+  event = event_new (open->id, "b1", WB_STATUS_IN_TRANSIT, G_MAXINT64);
+  g_ptr_array_add (events, event);
+  event = event_new (open->id, "b2", WB_STATUS_IN_TRANSIT, t);
+  event->carrier_eta = G_MININT64;
+  g_ptr_array_add (events, event);
+  event = event_new (open->id, "b3", WB_STATUS_IN_TRANSIT, t);
+  event->lat = NAN;
+  g_ptr_array_add (events, event);
+  event = event_new (open->id, "b4", WB_STATUS_IN_TRANSIT, t);
+  event->lon = 180.5;
+  g_ptr_array_add (events, event);
+  event = event_new (open->id, "b5", WB_STATUS_EXCEPTION, t);
+  event->reason = g_strdup ("bad \xff byte");
+  g_ptr_array_add (events, event);
+  g_ptr_array_add (events, event_new (closed->id, "c1", WB_STATUS_IN_TRANSIT, t));
+  g_ptr_array_add (events, event_new (closed->id, "k1", WB_STATUS_IN_TRANSIT, t));
+  g_ptr_array_add (events, event_new (open->id, "k1", WB_STATUS_INFO_RECEIVED, t));
+  g_ptr_array_add (events, event_new (open->id, "k2", WB_STATUS_IN_TRANSIT, t + 1));
+  g_ptr_array_add (events, event_new (closed->id, "k2", WB_STATUS_IN_TRANSIT, t + 1));
+  g_ptr_array_add (events, event_new (open->id, "b1", WB_STATUS_OUT_FOR_DELIVERY, t + 2));
+
+  results = add_events (f, events, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      WbEventResult *result = &g_array_index (results, WbEventResult, i);
+
+      g_test_message ("item %u", i);
+      g_assert_cmpint (result->outcome, ==, expected[i].outcome);
+      if (expected[i].code >= 0)
+        {
+          g_assert_error (result->error, WB_SHIPMENT_ERROR, expected[i].code);
+          g_assert_true (g_str_has_prefix (result->error->message, expected[i].prefix));
+        }
+      else
+        g_assert_no_error (result->error);
+    }
+  g_assert_cmpint (g_array_index (results, WbEventResult, 5).event_row_id, ==, stored.event_row_id);
+  g_assert_cmpint (g_array_index (results, WbEventResult, 9).event_row_id, ==,
+                   g_array_index (results, WbEventResult, 8).event_row_id);
+  g_assert_cmpstr (g_array_index (results, WbEventResult, 6).shipment_id, ==, closed->id);
+  g_free (stored.shipment_id);
+
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE shipment_id = $1", open->id),
+                   ==, 3);
+  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", open->id), ==, 4);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE shipment_id = $1", closed->id),
+                   ==, 1);
+}
+
+typedef struct
+{
+  const char *conninfo;
+  GPtrArray  *batches;          /* GPtrArray of WbStatusEvent*, one transaction each */
+  GError     *error;            /* the first failure */
+  GArray     *results;          /* of the last batch */
+} Sender;
+
+/* Each batch in its own transaction on its own connection, with no
+ * retry: a deadlock would show as an error. */
+static gpointer
+send_batches (gpointer data)
+{
+  Sender *sender = data;
+  PGconn *conn = wb_db_connect (sender->conninfo, &sender->error);
+
+  for (guint i = 0; conn != NULL && i < sender->batches->len && sender->error == NULL; i++)
+    {
+      g_autoptr(PGresult) begun = wb_db_exec (conn, "BEGIN", NULL, 0, NULL, &sender->error);
+      g_autoptr(PGresult) ended = NULL;
+      gboolean wrote_outbox;
+
+      g_clear_pointer (&sender->results, g_array_unref);
+      if (begun != NULL)
+        sender->results = _wb_store_add_events (conn, g_ptr_array_index (sender->batches, i),
+                                                &wrote_outbox, NULL, &sender->error);
+      if (sender->results != NULL)
+        ended = wb_db_exec (conn, "COMMIT", NULL, 0, NULL, &sender->error);
+    }
+  g_clear_pointer (&conn, PQfinish);
+  return NULL;
+}
+
+static void
+sender_clear (Sender *sender)
+{
+  g_clear_pointer (&sender->batches, g_ptr_array_unref);
+  g_clear_pointer (&sender->results, g_array_unref);
+  g_clear_error (&sender->error);
+}
+
+#define N_CROSSED_SHIPMENTS 12
+#define N_CROSSED_ROUNDS    15
+
+/* Two senders, each touching every shipment, one in ascending and one in
+ * descending order, batch after batch: the shipments are locked in one
+ * order whatever the events' order, so neither ever deadlocks, and
+ * nothing is lost. */
+static void
+test_events_batch_opposite_orders (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) views = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_shipment_view_free);
+  Sender senders[2] = { { f->conninfo }, { f->conninfo } };
+  GThread *threads[2];
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+
+  for (guint i = 0; i < N_CROSSED_SHIPMENTS; i++)
+    g_ptr_array_add (views, create (f, "acme", NULL));
+
+  for (guint s = 0; s < 2; s++)
+    {
+      senders[s].batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+      for (guint round = 0; round < N_CROSSED_ROUNDS; round++)
+        {
+          GPtrArray *events = event_list_new ();
+
+          for (guint n = 0; n < 3 * N_CROSSED_SHIPMENTS; n++)
+            {
+              guint index = s == 0 ? n / 3 : N_CROSSED_SHIPMENTS - 1 - n / 3;
+              WbShipmentView *view = g_ptr_array_index (views, index);
+              g_autofree char *event_id = g_strdup_printf ("%s-%u-%u", s == 0 ? "up" : "down", round, n);
+              WbStatus status = (round + n) % 2 ? WB_STATUS_EXCEPTION : WB_STATUS_IN_TRANSIT;
+
+              g_ptr_array_add (events, event_new (view->id, event_id, status, t + round * 100 + n));
+            }
+          g_ptr_array_add (senders[s].batches, events);
+        }
+    }
+
+  for (guint s = 0; s < 2; s++)
+    threads[s] = g_thread_new ("sender", send_batches, &senders[s]);
+  for (guint s = 0; s < 2; s++)
+    {
+      g_thread_join (threads[s]);
+      g_assert_no_error (senders[s].error);
+    }
+
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL),
+                   ==, 2 * N_CROSSED_ROUNDS * 3 * N_CROSSED_SHIPMENTS);
+  /* Every applied event moved its shipment's version once. */
+  g_assert_cmpint (sql_int (f->conn,
+                            "SELECT count(*) FROM shipments s WHERE s.version <> 1 +"
+                            " (SELECT count(*) FROM shipment_events e WHERE e.shipment_id = s.id AND e.applied)",
+                            NULL), ==, 0);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE version = 1", NULL), ==, 0);
+  for (guint s = 0; s < 2; s++)
+    sender_clear (&senders[s]);
+}
+
+/* One (source, eventId) sent for two shipments at once: the batch that
+ * loses the race finds its plan was wrong only at its INSERT, and plans
+ * again; what it stored follows the second plan. */
+static void
+test_events_duplicate_race_replans (Fixture       *f,
+                                    gconstpointer  data)
+{
+  g_autoptr(WbShipmentView) a = create (f, "acme", NULL);
+  g_autoptr(WbShipmentView) b = create (f, "acme", NULL);
+  g_autoptr(GPtrArray) first = event_list_new ();
+  g_autoptr(GArray) first_results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *status = NULL;
+  Sender sender = { f->conninfo };
+  gint64 t = g_get_real_time () + G_USEC_PER_SEC;
+  PGconn *conn = wb_db_connect (f->conninfo, &error);
+  GPtrArray *second = event_list_new ();
+  gboolean wrote_outbox;
+  GThread *thread;
+  WbEventResult *result;
+
+  g_assert_no_error (error);
+  g_ptr_array_add (first, event_new (a->id, "k", WB_STATUS_IN_TRANSIT, t + 10));
+  PQclear (sql (conn, "BEGIN", NULL));
+  first_results = _wb_store_add_events (conn, first, &wrote_outbox, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_array_index (first_results, WbEventResult, 0).outcome, ==, WB_EVENT_CREATED);
+
+  /* For b, "k" would apply and make "l" (older, lower) history; but the
+   * INSERT of "k" waits for the first transaction, which stores it. */
+  g_ptr_array_add (second, event_new (b->id, "k", WB_STATUS_IN_TRANSIT, t + 10));
+  g_ptr_array_add (second, event_new (b->id, "l", WB_STATUS_INFO_RECEIVED, t + 5));
+  sender.batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_ptr_array_add (sender.batches, second);
+  thread = g_thread_new ("sender", send_batches, &sender);
+  wait_for_lock_waiters (f, 1);
+  PQclear (sql (conn, "COMMIT", NULL));
+  g_thread_join (thread);
+  g_clear_pointer (&conn, PQfinish);
+
+  g_assert_no_error (sender.error);
+  result = &g_array_index (sender.results, WbEventResult, 0);
+  g_assert_cmpint (result->outcome, ==, WB_EVENT_DUPLICATE);
+  g_assert_cmpint (result->event_row_id, ==, g_array_index (first_results, WbEventResult, 0).event_row_id);
+  result = &g_array_index (sender.results, WbEventResult, 1);
+  g_assert_cmpint (result->outcome, ==, WB_EVENT_CREATED);
+  g_assert_true (result->status_changed);
+  g_assert_cmpint (result->version, ==, 2);
+
+  g_assert_true (event_applied (f, "l"));
+  status = shipment_status (f, b->id);
+  g_assert_cmpstr (status, ==, "INFO_RECEIVED");
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE event_id = 'k'", NULL), ==, 1);
+  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments s JOIN shipment_events e"
+                                     " ON e.id = s.last_event_id WHERE s.id = $1 AND e.event_id = 'l'", b->id), ==, 1);
+  settle (f);
+  g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 2);
+  sender_clear (&sender);
+}
+
 /* ---- history ------------------------------------------------------------- */
 
 static void
@@ -2022,6 +2439,10 @@ main (int   argc,
   ADD ("events/batch-1000", test_events_batch_1000);
   ADD ("events/delivered-late", test_events_delivered_late);
   ADD ("events/eta-and-sla-states", test_events_eta_and_sla_states);
+  ADD ("events/batch-same-as-one-by-one", test_events_batch_same_as_one_by_one);
+  ADD ("events/batch-item-checks", test_events_batch_item_checks);
+  ADD ("events/batch-opposite-orders", test_events_batch_opposite_orders);
+  ADD ("events/duplicate-race-replans", test_events_duplicate_race_replans);
   ADD ("history", test_history);
   ADD ("search/filters", test_search_filters);
   ADD ("search/invalid", test_search_invalid);
