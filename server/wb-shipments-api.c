@@ -1549,7 +1549,7 @@ add_event_object (JsonBuilder         *builder,
   json_builder_set_member_name (builder, "correction");
   json_builder_add_boolean_value (builder, event->correction);
   json_builder_set_member_name (builder, "applied");
-  json_builder_add_boolean_value (builder, result->status_changed);
+  json_builder_add_boolean_value (builder, result->applied);
   add_time_member (builder, "receivedAt", received_at);
   json_builder_end_object (builder);
 }

@@ -1127,6 +1127,16 @@ test_events_same_status (Fixture       *f,
   g_assert_cmpint (parse_time (json_object_get_string_member (object, "statusAt")) / 1000, ==, t / 1000);
   g_assert_cmpint (json_object_get_int_member (object, "version"), ==, 3);
 
+  /* The result says so too: applied, no change; an older scan is neither. */
+  result = add_event (f, event_new (created->id, "e2b", WB_STATUS_IN_TRANSIT, t + 15));
+  g_assert_true (result.applied);
+  g_assert_false (result.status_changed);
+  g_free (result.shipment_id);
+  result = add_event (f, event_new (created->id, "e2c", WB_STATUS_IN_TRANSIT, t - 100));
+  g_assert_false (result.applied);
+  g_assert_false (result.status_changed);
+  g_free (result.shipment_id);
+
   /* A new reason is a change. */
   exception = event_new (created->id, "e3", WB_STATUS_EXCEPTION, t + 20);
   exception->reason = g_strdup ("customs_delay");

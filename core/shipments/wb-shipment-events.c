@@ -762,6 +762,7 @@ apply_event (Batch         *batch,
   result->outcome = WB_EVENT_CREATED;
   result->event_row_id = row_id;
   result->status_changed = decision.status_changed;
+  result->applied = decision.applies;
   item->applies = decision.applies;
   if (decision.applies)
     {

@@ -100,7 +100,8 @@ typedef enum
 typedef struct
 {
   WbEventOutcome  outcome;
-  gboolean        status_changed;
+  gboolean        applied;        /* it became the shipment's current state (history either way) */
+  gboolean        status_changed; /* … and changed the status or reason (one message published) */
   char           *shipment_id;
   gint64          event_row_id;
   gint64          version;        /* the shipment's version after the event */
