@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "wb-api-errors.h"
 #include "wb-fleet-api.h"
 #include "wb-json-input.h"
 
@@ -84,52 +85,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
 /* ---- answers ---------------------------------------------------------------- */
 
-static void
-respond_text (WbHttpRequest *request,
-              guint          status,
-              const char    *json)
-{
-  g_autoptr(GBytes) body = g_bytes_new (json, strlen (json));
-
-  wb_http_request_respond (request, status, "application/json", body);
-}
-
-/* {"error":{"code","message","field"?}} plus, for a stale write, the
- * version that won. */
-static void
-respond_error (WbHttpRequest *request,
-               guint          status,
-               const char    *code,
-               const char    *field,
-               const char    *message,
-               gint64         current_version)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) node = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, code);
-  json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, message);
-  if (field != NULL)
-    {
-      json_builder_set_member_name (builder, "field");
-      json_builder_add_string_value (builder, field);
-    }
-  json_builder_end_object (builder);
-  if (current_version > 0)
-    {
-      json_builder_set_member_name (builder, "currentVersion");
-      json_builder_add_int_value (builder, current_version);
-    }
-  json_builder_end_object (builder);
-  node = json_builder_get_root (builder);
-  wb_http_request_respond_json (request, status, node);
-}
-
 /* The store names the field at fault as "<field>: <problem>", like
  * wb-json-input does. */
 static char *
@@ -151,39 +106,20 @@ respond_invalid (WbHttpRequest *request,
     code = "invalid_json";
   else if (g_error_matches (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_NOT_OBJECT))
     code = "invalid_body";
-  respond_error (request, SOUP_STATUS_BAD_REQUEST, code, g_str_equal (code, "invalid_field") ? field : NULL,
-                 error->message, 0);
+  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, code, g_str_equal (code, "invalid_field") ? field : NULL,
+                        error->message, 0);
 }
 
-/* Faults of ours are logged with the request id and never shown: their
- * messages may carry SQL. */
 static void
 respond_failure (WbHttpRequest *request,
                  const GError  *error)
 {
-  const char *request_id = wb_http_request_get_id (request);
-
-  if (error->domain == WB_JSON_INPUT_ERROR || g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID))
+  if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID))
     respond_invalid (request, error);
   else if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_NOT_FOUND))
-    respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, error->message, 0);
-  else if (g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_UNAVAILABLE)
-           || g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_CONNECT))
-    {
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "REQUEST_ID", request_id,
-                        "MESSAGE", "Fleet request %s: %s", request_id, error->message);
-      wb_http_request_set_header (request, "Retry-After", "1");
-      respond_error (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", NULL,
-                     "The database is unavailable; retry shortly", 0);
-    }
+    wb_api_respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, error->message, 0);
   else
-    {
-      g_autofree char *message = g_strdup_printf ("Internal error; quote request id %s", request_id);
-
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "REQUEST_ID", request_id,
-                        "MESSAGE", "Fleet request %s failed: %s", request_id, error->message);
-      respond_error (request, SOUP_STATUS_INTERNAL_SERVER_ERROR, "internal", NULL, message, 0);
-    }
+    wb_api_respond_common_failure (request, error, "Fleet");
 }
 
 /* ---- ids and query parameters ---------------------------------------------- */
@@ -425,12 +361,12 @@ on_applied (GObject      *source,
   if (applied == NULL)
     respond_failure (call->request, error);
   else if (applied->applied)
-    respond_text (call->request, SOUP_STATUS_OK, applied->json);
+    wb_api_respond_json_text (call->request, SOUP_STATUS_OK, applied->json);
   else
     {
       message = g_strdup_printf ("version: the stored version is %" G_GINT64_FORMAT "; give a greater one, "
                                  "or none to write over it", applied->version);
-      respond_error (call->request, SOUP_STATUS_CONFLICT, "stale_version", "version", message, applied->version);
+      wb_api_respond_error (call->request, SOUP_STATUS_CONFLICT, "stale_version", "version", message, applied->version);
     }
 }
 
@@ -477,7 +413,7 @@ on_got_text (GObject      *source,
   if (json == NULL)
     respond_failure (call->request, error);
   else
-    respond_text (call->request, SOUP_STATUS_OK, json);
+    wb_api_respond_json_text (call->request, SOUP_STATUS_OK, json);
 }
 
 static void
@@ -491,7 +427,7 @@ handle_get (WbHttpRequest *request,
   /* An id outside the alphabet can name nothing stored. */
   if (!wb_fleet_id_is_valid (id))
     {
-      respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "No such resource", 0);
+      wb_api_respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "No such resource", 0);
       return;
     }
   call = call_new (resource->api, request);

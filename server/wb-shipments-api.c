@@ -21,6 +21,7 @@
 #include "wb-json-input.h"
 #include "wb-phone.h"
 #include "wb-shipment-cache.h"
+#include "wb-api-errors.h"
 #include "wb-shipments-api.h"
 
 #define DEFAULT_PAGE_SIZE 50
@@ -132,22 +133,12 @@ set_etag (WbHttpRequest *request,
 }
 
 static void
-respond_text (WbHttpRequest *request,
-              guint          status,
-              const char    *json)
-{
-  g_autoptr(GBytes) body = g_bytes_new (json, strlen (json));
-
-  wb_http_request_respond (request, status, "application/json", body);
-}
-
-static void
 respond_view (WbHttpRequest  *request,
               guint           status,
               WbShipmentView *view)
 {
   set_etag (request, view->version);
-  respond_text (request, status, view->json);
+  wb_api_respond_json_text (request, status, view->json);
 }
 
 static void
@@ -176,24 +167,6 @@ add_error_object (JsonBuilder *builder,
   if (field != NULL)
     add_string_member (builder, "field", field);
   json_builder_end_object (builder);
-}
-
-static void
-respond_error (WbHttpRequest *request,
-               guint          status,
-               const char    *code,
-               const char    *field,
-               const char    *message)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) node = NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  add_error_object (builder, code, message, field);
-  json_builder_end_object (builder);
-  node = json_builder_get_root (builder);
-  wb_http_request_respond_json (request, status, node);
 }
 
 /* What a client is told about a failure. */
@@ -317,7 +290,7 @@ respond_failure (WbHttpRequest *request,
   classify (error, wb_http_request_get_id (request), &problem);
   if (problem.status == SOUP_STATUS_SERVICE_UNAVAILABLE)
     wb_http_request_set_header (request, "Retry-After", "1");
-  respond_error (request, problem.status, problem.code, problem.field, problem.message);
+  wb_api_respond_error (request, problem.status, problem.code, problem.field, problem.message, 0);
 }
 
 static void
@@ -340,7 +313,7 @@ respond_invalid (WbHttpRequest *request,
   problem = g_strdup_vprintf (format, args);
   va_end (args);
   message = g_strdup_printf ("%s: %s", field, problem);
-  respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", field, message);
+  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", field, message, 0);
 }
 
 /* 412: the client's copy is stale. It gets the current version, and this
@@ -388,7 +361,7 @@ shipment_id_of (WbHttpRequest *request)
 
   if (id == NULL || !g_uuid_string_is_valid (id))
     {
-      respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "No such shipment");
+      wb_api_respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "No such shipment", 0);
       return NULL;
     }
   return g_ascii_strdown (id, -1);
@@ -458,16 +431,16 @@ read_if_match (WbHttpRequest *request,
   if (stripped == NULL)
     {
       if (required)
-        respond_error (request, 428 /* Precondition Required, RFC 6585 */, "precondition_required", "If-Match",
-                       "If-Match: \"<version>\" is required; take it from the ETag of a GET");
+        wb_api_respond_error (request, 428 /* Precondition Required, RFC 6585 */, "precondition_required", "If-Match",
+                              "If-Match: \"<version>\" is required; take it from the ETag of a GET", 0);
       return !required;
     }
   if (!required && g_str_equal (stripped, "*"))
     return TRUE;
   if (!parse_etag (stripped, FALSE, out_version))
     {
-      respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_header", "If-Match",
-                     "If-Match: must be one version tag as given in ETag, e.g. \"3\"");
+      wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_header", "If-Match",
+                            "If-Match: must be one version tag as given in ETag, e.g. \"3\"", 0);
       return FALSE;
     }
   return TRUE;
@@ -1464,7 +1437,7 @@ on_history (GObject      *source,
   if (json == NULL)
     respond_failure (call->request, error);
   else
-    respond_text (call->request, SOUP_STATUS_OK, json);
+    wb_api_respond_json_text (call->request, SOUP_STATUS_OK, json);
 }
 
 static void
@@ -1842,8 +1815,8 @@ handle_batch (WbHttpRequest *request,
     }
   if (n > WB_SHIPMENTS_API_MAX_BATCH)
     {
-      respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_many_events", "events",
-                     "events: at most " G_STRINGIFY (WB_SHIPMENTS_API_MAX_BATCH) " events per batch");
+      wb_api_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_many_events", "events",
+                            "events: at most " G_STRINGIFY (WB_SHIPMENTS_API_MAX_BATCH) " events per batch", 0);
       return;
     }
 
@@ -1873,7 +1846,7 @@ on_searched (GObject      *source,
   if (json == NULL)
     respond_failure (call->request, error);
   else
-    respond_text (call->request, SOUP_STATUS_OK, json);
+    wb_api_respond_json_text (call->request, SOUP_STATUS_OK, json);
 }
 
 static void

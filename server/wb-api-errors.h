@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "wb-http-server.h"
+
+G_BEGIN_DECLS
+
+/* Answers shared by the REST modules (shipments, fleet, …). */
+
+void     wb_api_respond_json_text      (WbHttpRequest *request,
+                                        guint          status,
+                                        const char    *json);
+/* {"error":{"code","message","field"?}} and, when current_version > 0,
+ * "currentVersion" beside it (stale writes). */
+void     wb_api_respond_error          (WbHttpRequest *request,
+                                        guint          status,
+                                        const char    *code,
+                                        const char    *field,
+                                        const char    *message,
+                                        gint64         current_version);
+/* The failures every API answers alike: a malformed body (400 naming the
+ * field), the database unavailable (503 + Retry-After), anything else (500;
+ * the details are logged with the request id, never shown: they may carry
+ * SQL). @area names the API in the log. */
+void     wb_api_respond_common_failure (WbHttpRequest *request,
+                                        const GError  *error,
+                                        const char    *area);
+
+G_END_DECLS
