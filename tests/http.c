@@ -9,20 +9,17 @@
 #include <string.h>
 
 #include "wb-http-server.h"
+#include "wb-test-server-thread.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 
 typedef struct
 {
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
+  WbTestServerThread *server_thread;
   WbHttpServer *server;
   WbMetrics    *metrics;
   WbHttpLimits  limits;
   gboolean      with_auth;
-  GMutex        mutex;
-  GCond         cond;
   guint         port;
   SoupSession  *session;
 } Fixture;
@@ -83,13 +80,12 @@ handle_paused (WbHttpRequest *request,
   g_source_unref (later);
 }
 
-static gpointer
-server_thread (gpointer data)
+static guint
+server_start (gpointer data)
 {
   Fixture *fx = data;
   g_autoptr(GError) error = NULL;
 
-  g_main_context_push_thread_default (fx->context);
   fx->metrics = wb_metrics_new ();
   fx->server = wb_http_server_new (fx->metrics, &fx->limits);
   if (fx->with_auth)
@@ -105,31 +101,22 @@ server_thread (gpointer data)
   g_assert_true (wb_http_server_listen (fx->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
 
-  g_mutex_lock (&fx->mutex);
-  fx->port = wb_http_server_get_port (fx->server);
-  g_cond_signal (&fx->cond);
-  g_mutex_unlock (&fx->mutex);
+  return wb_http_server_get_port (fx->server);
+}
 
-  g_main_loop_run (fx->loop);
+static void
+server_stop (gpointer data)
+{
+  Fixture *fx = data;
+
   g_clear_object (&fx->server);
-  while (g_main_context_iteration (fx->context, FALSE))
-    ;
-  g_main_context_pop_thread_default (fx->context);
-  return NULL;
 }
 
 static void
 fixture_start (Fixture *fx)
 {
-  g_mutex_init (&fx->mutex);
-  g_cond_init (&fx->cond);
-  fx->context = g_main_context_new ();
-  fx->loop = g_main_loop_new (fx->context, FALSE);
-  fx->thread = g_thread_new ("http-server", server_thread, fx);
-  g_mutex_lock (&fx->mutex);
-  while (fx->port == 0)
-    g_cond_wait (&fx->cond, &fx->mutex);
-  g_mutex_unlock (&fx->mutex);
+  fx->server_thread = wb_test_server_thread_start ("http-server", server_start, server_stop, fx);
+  fx->port = wb_test_server_thread_get_port (fx->server_thread);
   fx->session = soup_session_new_with_options ("timeout", 10, NULL);
 }
 
@@ -153,25 +140,13 @@ fixture_setup (Fixture       *fx,
   fixture_start (fx);
 }
 
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 fixture_teardown (Fixture       *fx,
                   gconstpointer  data)
 {
   g_clear_object (&fx->session);
-  g_main_context_invoke (fx->context, quit_loop, fx->loop);
-  g_thread_join (fx->thread);
+  wb_test_server_thread_stop (fx->server_thread);
   g_clear_object (&fx->metrics);
-  g_main_loop_unref (fx->loop);
-  g_main_context_unref (fx->context);
-  g_mutex_clear (&fx->mutex);
-  g_cond_clear (&fx->cond);
 }
 
 typedef struct
@@ -595,7 +570,7 @@ set_gate (Fixture    *fx,
 {
   GateChange change = { fx, reason, 0 };
 
-  g_main_context_invoke (fx->context, change_gate, &change);
+  g_main_context_invoke (wb_test_server_thread_get_context (fx->server_thread), change_gate, &change);
   while (!g_atomic_int_get (&change.done))
     g_usleep (1000);
 }

@@ -13,6 +13,7 @@
 #include "wb-shipment-cache.h"
 #include "wb-shipments-api.h"
 #include "wb-test-pg.h"
+#include "wb-test-server-thread.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 
@@ -20,11 +21,7 @@ typedef struct
 {
   char         *conninfo;
   gboolean      with_auth;
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  GMutex        mutex;
-  GCond         cond;
+  WbTestServerThread *server_thread;
   guint         port;
   WbMetrics    *metrics;
   WbDbPool     *pool;
@@ -48,8 +45,8 @@ apply_migrations (const char *conninfo)
   g_assert_no_error (error);
 }
 
-static gpointer
-server_thread (gpointer data)
+static guint
+server_start (gpointer data)
 {
   Fixture *fx = data;
   g_autoptr(GError) error = NULL;
@@ -59,7 +56,6 @@ server_thread (gpointer data)
     .idle_timeout_ms = 10000, .max_connections = 256, .max_connections_per_peer = 128,
   };
 
-  g_main_context_push_thread_default (fx->context);
   sla = wb_sla_table_load_default (&error);
   g_assert_no_error (error);
   fx->metrics = wb_metrics_new ();
@@ -76,21 +72,22 @@ server_thread (gpointer data)
   g_assert_true (wb_http_server_listen (fx->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
 
-  g_mutex_lock (&fx->mutex);
-  fx->port = wb_http_server_get_port (fx->server);
-  g_cond_signal (&fx->cond);
-  g_mutex_unlock (&fx->mutex);
+  return wb_http_server_get_port (fx->server);
+}
 
-  g_main_loop_run (fx->loop);
+static void
+server_stop (gpointer data)
+{
+  Fixture *fx = data;
+
   g_clear_object (&fx->server);
   g_clear_pointer (&fx->api, wb_shipments_api_free);
   wb_db_pool_close (fx->pool);
-  while (g_main_context_iteration (fx->context, FALSE))
+  /* Let the pool's last callbacks run before the store goes. */
+  while (g_main_context_iteration (NULL, FALSE))
     ;
   g_clear_object (&fx->store);
   g_clear_object (&fx->pool);
-  g_main_context_pop_thread_default (fx->context);
-  return NULL;
 }
 
 static void
@@ -100,23 +97,9 @@ fixture_setup (Fixture       *fx,
   fx->with_auth = GPOINTER_TO_INT (data);
   fx->conninfo = wb_test_pg_create_database ("shipments_api");
   apply_migrations (fx->conninfo);
-  g_mutex_init (&fx->mutex);
-  g_cond_init (&fx->cond);
-  fx->context = g_main_context_new ();
-  fx->loop = g_main_loop_new (fx->context, FALSE);
-  fx->thread = g_thread_new ("shipments-api", server_thread, fx);
-  g_mutex_lock (&fx->mutex);
-  while (fx->port == 0)
-    g_cond_wait (&fx->cond, &fx->mutex);
-  g_mutex_unlock (&fx->mutex);
+  fx->server_thread = wb_test_server_thread_start ("shipments-api", server_start, server_stop, fx);
+  fx->port = wb_test_server_thread_get_port (fx->server_thread);
   fx->session = soup_session_new_with_options ("timeout", 30, NULL);
-}
-
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -124,13 +107,8 @@ fixture_teardown (Fixture       *fx,
                   gconstpointer  data)
 {
   g_clear_object (&fx->session);
-  g_main_context_invoke (fx->context, quit_loop, fx->loop);
-  g_thread_join (fx->thread);
+  wb_test_server_thread_stop (fx->server_thread);
   g_clear_object (&fx->metrics);
-  g_main_loop_unref (fx->loop);
-  g_main_context_unref (fx->context);
-  g_mutex_clear (&fx->mutex);
-  g_cond_clear (&fx->cond);
   g_free (fx->conninfo);
 }
 
