@@ -495,17 +495,22 @@ shipment_status (Fixture    *f,
   return sql_text (f->conn, "SELECT status FROM shipments WHERE id = $1", id);
 }
 
-/* Blocks until @n backends of this database wait for a lock. */
+/* Blocks until @n backends of this database wait for a lock.  f->conn
+ * may be inside a transaction, and PostgreSQL keeps one snapshot of
+ * pg_stat_activity per transaction: clear it before every look. */
 static void
 wait_for_lock_waiters (Fixture *f,
                        gint64   n)
 {
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
-  while (sql_int (f->conn,
-                  "SELECT count(*) FROM pg_stat_activity"
-                  " WHERE datname = current_database() AND wait_event_type = 'Lock'", NULL) < n)
+  for (;;)
     {
+      PQclear (sql (f->conn, "SELECT pg_stat_clear_snapshot ()", NULL));
+      if (sql_int (f->conn,
+                   "SELECT count(*) FROM pg_stat_activity"
+                   " WHERE datname = current_database() AND wait_event_type = 'Lock'", NULL) >= n)
+        return;
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (5000);
     }
