@@ -438,6 +438,47 @@ test_publish_from_completion_callback (void)
   sink_clear (&sink);
 }
 
+/* A lingering subscriber gets a small batch only once its oldest message
+ * has waited linger_ms, and a full batch at once. */
+static void
+test_linger (void)
+{
+  g_autoptr(WbBus) bus = wb_bus_local_new (64);
+  const char *topics[] = { "telemetry.raw", NULL };
+  gint64 published_at, deadline;
+  Sink small, full;
+
+  sink_init (&small);
+  sink_init (&full);
+  wb_bus_subscribe_batched (bus, "writer", topics, 10, 150, on_batch, &small, NULL);
+
+  published_at = g_get_monotonic_time ();
+  publish (bus, "telemetry.raw", "d1", "1");
+  publish (bus, "telemetry.raw", "d2", "2");
+  publish (bus, "telemetry.raw", "d3", "3");
+  deadline = published_at + 10 * G_USEC_PER_SEC;
+  while (small.received->len == 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (small.received->len, ==, 3);
+  g_assert_cmpuint (small.batch_sizes_max, ==, 3);
+  /* A 1 ms slack: the bus measures age in whole milliseconds. */
+  g_assert_cmpint (g_get_monotonic_time () - published_at, >=, 149 * 1000);
+
+  /* Ten waiting messages fill the batch: no need to sit out a minute. */
+  wb_bus_subscribe_batched (bus, "other", topics, 10, 60 * 1000, on_batch, &full, NULL);
+  for (guint i = 0; i < 10; i++)
+    publish (bus, "telemetry.raw", "d1", "x");
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (full.received->len < 10 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (full.received->len, ==, 10);
+  g_assert_cmpuint (full.batch_sizes_max, ==, 10);
+
+  iterate_until_idle ();
+  sink_clear (&small);
+  sink_clear (&full);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -454,6 +495,7 @@ main (int   argc,
   g_test_add_func ("/bus/flush-waits-for-acks-and-close-refuses", test_flush_waits_for_acks_and_close_refuses);
   g_test_add_func ("/bus/ack-from-another-thread", test_ack_from_another_thread);
   g_test_add_func ("/bus/publish-from-completion-callback", test_publish_from_completion_callback);
+  g_test_add_func ("/bus/linger", test_linger);
 
   return g_test_run ();
 }

@@ -24,6 +24,7 @@ struct _Subscriber
   guint            id;
   GStrv            topics;
   guint            max_batch;
+  guint            linger_ms;
   WbBusHandler     handler;
   gpointer         user_data;
   GDestroyNotify   destroy;
@@ -31,6 +32,7 @@ struct _Subscriber
   GQueue           pending;      /* WbBusMessage*, owned */
   guint            in_flight;    /* messages handed over, not yet settled */
   GSource         *dispatch;     /* scheduled delivery, if any */
+  gboolean         lingering;    /* …waiting for a fuller batch */
   gboolean         removed;
 };
 
@@ -504,19 +506,48 @@ dispatch_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* How long a batch smaller than max_batch may still wait for company:
+ * linger_ms counted from the oldest waiting message's publication. */
+static guint
+linger_delay_locked (Subscriber *sub)
+{
+  WbBusMessage *oldest = g_queue_peek_head (&sub->pending);
+  gint64 age_ms;
+
+  if (sub->linger_ms == 0 || sub->pending.length >= sub->max_batch)
+    return 0;
+  age_ms = g_get_real_time () / 1000 - wb_bus_message_get_timestamp (oldest);
+  return age_ms >= (gint64) sub->linger_ms ? 0 : sub->linger_ms - (guint) MAX (age_ms, 0);
+}
+
 static void
 schedule_dispatch_locked (Subscriber *sub,
                           guint       delay_ms)
 {
   GSource *source;
+  gboolean lingering = FALSE;
 
-  if (sub->dispatch != NULL || sub->in_flight > 0 || sub->pending.length == 0)
+  if (sub->in_flight > 0 || sub->pending.length == 0)
     return;
+  if (delay_ms == 0)
+    {
+      delay_ms = linger_delay_locked (sub);
+      lingering = delay_ms > 0;
+    }
+  if (sub->dispatch != NULL)
+    {
+      /* A full batch need not sit out the rest of a linger. */
+      if (!sub->lingering || lingering)
+        return;
+      g_source_destroy (sub->dispatch);
+      g_clear_pointer (&sub->dispatch, g_source_unref);
+    }
   source = delay_ms ? g_timeout_source_new (delay_ms) : g_idle_source_new ();
   g_source_set_name (source, "[waybill] bus dispatch");
   g_source_set_callback (source, dispatch_cb, subscriber_ref (sub), subscriber_unref);
   g_source_attach (source, sub->context);
   sub->dispatch = source;
+  sub->lingering = lingering;
 }
 
 static guint
@@ -524,6 +555,7 @@ wb_bus_local_subscribe (WbBus              *bus,
                         const char         *group_name,
                         const char * const *topics,
                         guint               max_batch,
+                        guint               linger_ms,
                         WbBusHandler        handler,
                         gpointer            user_data,
                         GDestroyNotify      destroy)
@@ -549,6 +581,7 @@ wb_bus_local_subscribe (WbBus              *bus,
   sub->id = ++self->next_id;
   sub->topics = g_strdupv ((char **) topics);
   sub->max_batch = max_batch;
+  sub->linger_ms = linger_ms;
   sub->handler = handler;
   sub->user_data = user_data;
   sub->destroy = destroy;

@@ -182,6 +182,9 @@ wb_bus_publish_finish (WbBus         *self,
  * @topics: (array zero-terminated=1): topics to receive
  * @max_batch: the most messages handed over at once
  *
+ * Like wb_bus_subscribe_batched() with no linger: a batch goes out as soon
+ * as the previous one is settled, with whatever has arrived meanwhile.
+ *
  * Returns: a subscription id for wb_bus_unsubscribe()
  */
 guint
@@ -193,13 +196,38 @@ wb_bus_subscribe (WbBus              *self,
                   gpointer            user_data,
                   GDestroyNotify      destroy)
 {
+  return wb_bus_subscribe_batched (self, group, topics, max_batch, 0, handler, user_data, destroy);
+}
+
+/**
+ * wb_bus_subscribe_batched:
+ * @max_batch: the most messages handed over at once
+ * @linger_ms: how long a batch smaller than @max_batch may wait for more
+ *   messages, counted from the oldest message waiting
+ *
+ * A consumer that commits each batch in one transaction (positions written
+ * with COPY) wants few, full batches: it gets one when @max_batch messages
+ * are waiting, or when the oldest has waited @linger_ms, whichever is first.
+ *
+ * Returns: a subscription id for wb_bus_unsubscribe()
+ */
+guint
+wb_bus_subscribe_batched (WbBus              *self,
+                          const char         *group,
+                          const char * const *topics,
+                          guint               max_batch,
+                          guint               linger_ms,
+                          WbBusHandler        handler,
+                          gpointer            user_data,
+                          GDestroyNotify      destroy)
+{
   g_return_val_if_fail (WB_IS_BUS (self), 0);
   g_return_val_if_fail (group != NULL && *group != '\0', 0);
   g_return_val_if_fail (topics != NULL && topics[0] != NULL, 0);
   g_return_val_if_fail (max_batch > 0, 0);
   g_return_val_if_fail (handler != NULL, 0);
 
-  return WB_BUS_GET_CLASS (self)->subscribe (self, group, topics, max_batch,
+  return WB_BUS_GET_CLASS (self)->subscribe (self, group, topics, max_batch, linger_ms,
                                              handler, user_data, destroy);
 }
 

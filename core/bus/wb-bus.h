@@ -87,6 +87,7 @@ struct _WbBusClass
                               const char          *group,
                               const char * const  *topics,
                               guint                max_batch,
+                              guint                linger_ms,
                               WbBusHandler         handler,
                               gpointer             user_data,
                               GDestroyNotify       destroy);
@@ -121,6 +122,14 @@ guint    wb_bus_subscribe      (WbBus               *self,
                                 const char          *group,
                                 const char * const  *topics,
                                 guint                max_batch,
+                                WbBusHandler         handler,
+                                gpointer             user_data,
+                                GDestroyNotify       destroy);
+guint    wb_bus_subscribe_batched (WbBus            *self,
+                                const char          *group,
+                                const char * const  *topics,
+                                guint                max_batch,
+                                guint                linger_ms,
                                 WbBusHandler         handler,
                                 gpointer             user_data,
                                 GDestroyNotify       destroy);
