@@ -17,6 +17,7 @@
 #include "wb-embedded-postgres.h"
 #include "wb-fleet-api.h"
 #include "wb-fleet-index.h"
+#include "wb-fleet-role.h"
 #include "wb-fleet-store.h"
 #include "wb-http-server.h"
 #include "wb-ingest.h"
@@ -56,6 +57,7 @@ struct _WbDaemon
   WbFleetIndex       *fleet_index;
   WbFleetStore       *fleet;
   WbFleetApi         *fleet_api;
+  WbFleetRole        *fleet_role;        /* with role fleet */
   WbIngest           *ingest;
   guint               overdue_source;
   gboolean            overdue_running;
@@ -174,6 +176,7 @@ on_ready_ping (GObject      *source,
   WbDaemon *self = check->daemon;
   g_autoptr(GError) error = NULL;
   g_autofree char *bus_reason = NULL;
+  g_autofree char *fleet_reason = NULL;
   g_autofree char *reason = NULL;
   g_autoptr(JsonNode) body = NULL;
   gboolean db_ok = wb_db_pool_ping_finish (WB_DB_POOL (source), result, &error);
@@ -184,6 +187,8 @@ on_ready_ping (GObject      *source,
     reason = g_strdup_printf ("database unreachable: %s", error->message);
   else if (!bus_ok)
     reason = g_strdup_printf ("bus not ready: %s", bus_reason);
+  else if (self->fleet_role && !wb_fleet_role_is_ready (self->fleet_role, &fleet_reason))
+    reason = g_steal_pointer (&fleet_reason);
   else if (stopping)
     reason = g_strdup ("shutting down");
 
@@ -353,6 +358,8 @@ became_ready (WbDaemon *self)
   set_start_problem (self, NULL);
   wb_http_server_set_unavailable (self->http, NULL);
   start_background_jobs (self);
+  if (self->fleet_role)
+    wb_fleet_role_start (self->fleet_role);
   wb_metrics_gauge_set (self->metrics, "waybill_ready", 1, NULL);
   wb_metrics_gauge_set (self->metrics, "waybill_db_up", 1, NULL);
   g_message ("Ready in %.0f ms (schema version %d)",
@@ -589,9 +596,20 @@ create_shipments (WbDaemon  *self,
 static void
 create_fleet (WbDaemon *self)
 {
+  WbTrackParams track;
+
   self->fleet_index = wb_fleet_index_new ();
   self->fleet = wb_fleet_store_new (self->pool, self->fleet_index);
   self->fleet_api = wb_fleet_api_new (self->fleet);
+  wb_fleet_store_set_offline_after (self->fleet, wb_config_get_int (self->config, "fleet.offline-after") * 1000);
+  wb_track_params_init (&track);
+  track.min_trip_distance_m = wb_config_get_int (self->config, "fleet.trip-min-distance");
+  track.min_trip_duration = wb_config_get_int (self->config, "fleet.trip-min-duration") * 1000;
+  track.min_parking_duration = wb_config_get_int (self->config, "fleet.stop-min-duration") * 1000;
+  wb_fleet_api_set_track_defaults (self->fleet_api, &track);
+  if (has_role (self, "fleet"))
+    self->fleet_role = wb_fleet_role_new (self->config, self->bus, self->fleet,
+                                          wb_db_pool_get_conninfo (self->pool), self->metrics);
   self->ingest = wb_ingest_new (self->bus, self->fleet_index, self->fleet, self->metrics,
                                 wb_config_get_int (self->config, "fleet.max-position-age") * 1000,
                                 g_str_equal (wb_config_get_string (self->config, "fleet.unknown-devices"),
@@ -725,6 +743,8 @@ on_bus_flushed (GObject      *source,
 
   if (!wb_bus_flush_finish (WB_BUS (source), result, &error))
     g_warning ("Messages still queued on the bus at shutdown: %s", error->message);
+  if (self->fleet_role)
+    wb_fleet_role_stop (self->fleet_role);
   wb_bus_close (self->bus);
   close_storage (self);
 }
@@ -806,6 +826,7 @@ wb_daemon_finalize (GObject *object)
   g_clear_pointer (&self->shipments_api, wb_shipments_api_free);
   g_clear_pointer (&self->fleet_api, wb_fleet_api_free);
   g_clear_object (&self->ingest);
+  g_clear_object (&self->fleet_role);
   g_clear_object (&self->http);
   g_clear_object (&self->relay);
   g_clear_object (&self->shipments);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wb-api-errors.h"
+#include "wb-carrier-time.h"
 #include "wb-fleet-api.h"
 #include "wb-json-input.h"
 
@@ -30,6 +31,7 @@ struct _Resource
 struct _WbFleetApi
 {
   WbFleetStore *store;
+  WbTrackParams track_defaults;
   Resource      resources[WB_FLEET_KIND_DEVICE + 1];
 };
 
@@ -39,6 +41,7 @@ typedef struct
   WbFleetApi        *api;         /* a reference: answers may outlive wb_fleet_api_free() */
   WbHttpRequest     *request;
   SoupServerMessage *message;     /* keeps the request alive while paused */
+  gboolean           geojson;
 } Call;
 
 static const char * const company_members[] = { "name", "version", NULL };
@@ -51,6 +54,9 @@ static const char * const device_members[] = { "vehicleId", "token", "quarantine
 static const char * const company_parameters[] = { "limit", "cursor", NULL };
 static const char * const driver_parameters[] = { "limit", "cursor", "companyId", NULL };
 static const char * const vehicle_parameters[] = { "limit", "cursor", "companyId", "groupId", NULL };
+static const char * const track_parameters[] = {
+  "from", "to", "tolerance", "minTripDistance", "minTripDuration", "minStopDuration", "format", NULL
+};
 
 static void
 api_clear (gpointer data)
@@ -452,6 +458,170 @@ handle_list (WbHttpRequest *request,
   wb_fleet_store_list_async (resource->api->store, query, NULL, on_got_text, call);
 }
 
+/* ---- tracks ---------------------------------------------------------------------- */
+
+#define TRACK_DEFAULT_PERIOD  (G_GINT64_CONSTANT (24) * 3600 * G_USEC_PER_SEC)
+#define TRACK_MAX_PERIOD      (G_GINT64_CONSTANT (92) * 24 * 3600 * G_USEC_PER_SEC)
+#define TRACK_MAX_TOLERANCE   10000.0
+
+static gboolean
+parse_time_parameter (WbHttpRequest  *request,
+                      const char     *name,
+                      gint64         *out_us,
+                      GError        **error)
+{
+  const char *text = wb_http_request_get_query (request, name);
+  g_autoptr(GError) local_error = NULL;
+  gboolean guessed = FALSE;
+
+  if (text == NULL)
+    return TRUE;
+  if (!wb_time_parse (text, NULL, out_us, &guessed, &local_error) || guessed)
+    {
+      wb_json_input_set_field_error (error, name, "must be an RFC 3339 time with a zone, e.g. 2026-11-20T10:00:00Z");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_number_parameter (WbHttpRequest  *request,
+                        const char     *name,
+                        double          max,
+                        double         *out,
+                        GError        **error)
+{
+  const char *text = wb_http_request_get_query (request, name);
+  char *end = NULL;
+  double value;
+
+  if (text == NULL)
+    return TRUE;
+  value = g_ascii_strtod (text, &end);
+  if (*text == '\0' || *end != '\0' || !isfinite (value) || value < 0 || value > max)
+    {
+      wb_json_input_set_field_error (error, name, "must be a number from 0 to %g", max);
+      return FALSE;
+    }
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+parse_seconds_parameter (WbHttpRequest  *request,
+                         const char     *name,
+                         gint64         *out_us,
+                         GError        **error)
+{
+  double seconds = *out_us / (double) G_USEC_PER_SEC;
+
+  if (!parse_number_parameter (request, name, 7 * 24 * 3600, &seconds, error))
+    return FALSE;
+  *out_us = (gint64) (seconds * G_USEC_PER_SEC);
+  return TRUE;
+}
+
+/* GeoJSON when asked for by Accept (RFC 7946's media type) or ?format=. */
+static gboolean
+wants_geojson (WbHttpRequest  *request,
+               gboolean       *out_geojson,
+               GError        **error)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (wb_http_request_get_message (request));
+  const char *accept = soup_message_headers_get_one (headers, "Accept");
+  const char *format = wb_http_request_get_query (request, "format");
+
+  if (format != NULL && !g_str_equal (format, "json") && !g_str_equal (format, "geojson"))
+    {
+      wb_json_input_set_field_error (error, "format", "must be json or geojson");
+      return FALSE;
+    }
+  *out_geojson = format != NULL ? g_str_equal (format, "geojson")
+                                : accept != NULL && strstr (accept, "application/geo+json") != NULL;
+  return TRUE;
+}
+
+static WbTrackQuery *
+parse_track_query (WbHttpRequest  *request,
+                   WbFleetApi     *api,
+                   GError        **error)
+{
+  g_autoptr(WbTrackQuery) query = g_new0 (WbTrackQuery, 1);
+  gint64 from = 0, to = 0;
+
+  query->tolerance_m = 5.0;
+  query->params = api->track_defaults;
+  if (!check_query (request, track_parameters, error)
+      || !parse_time_parameter (request, "from", &from, error)
+      || !parse_time_parameter (request, "to", &to, error)
+      || !parse_number_parameter (request, "tolerance", TRACK_MAX_TOLERANCE, &query->tolerance_m, error)
+      || !parse_number_parameter (request, "minTripDistance", 1e6, &query->params.min_trip_distance_m, error)
+      || !parse_seconds_parameter (request, "minTripDuration", &query->params.min_trip_duration, error)
+      || !parse_seconds_parameter (request, "minStopDuration", &query->params.min_parking_duration, error)
+      || !wants_geojson (request, &query->geojson, error))
+    return NULL;
+
+  query->to = to ? to : g_get_real_time ();
+  query->from = from ? from : query->to - TRACK_DEFAULT_PERIOD;
+  if (query->from >= query->to)
+    {
+      wb_json_input_set_field_error (error, "from", "must be before to");
+      return NULL;
+    }
+  if (query->to - query->from > TRACK_MAX_PERIOD)
+    {
+      wb_json_input_set_field_error (error, "from", "the period is at most 92 days");
+      return NULL;
+    }
+  query->vehicle_id = g_strdup (wb_http_request_get_param (request, "id"));
+  return g_steal_pointer (&query);
+}
+
+static void
+on_track (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  g_autoptr(Call) call = data;
+  g_autoptr(GError) error = NULL;
+  char *text = wb_fleet_store_track_finish (WB_FLEET_STORE (source), result, &error);
+  const char *type = call->geojson ? "application/geo+json" : "application/json";
+  g_autoptr(GBytes) body = NULL;
+
+  if (text == NULL)
+    {
+      respond_failure (call->request, error);
+      return;
+    }
+  body = g_bytes_new_take (text, strlen (text));
+  wb_http_request_respond (call->request, SOUP_STATUS_OK, type, body);
+}
+
+static void
+handle_track (WbHttpRequest *request,
+              gpointer       user_data)
+{
+  Resource *resource = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbTrackQuery) query = NULL;
+  Call *call;
+
+  if (!wb_fleet_id_is_valid (wb_http_request_get_param (request, "id")))
+    {
+      wb_api_respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, "No such vehicle", 0);
+      return;
+    }
+  query = parse_track_query (request, resource->api, &error);
+  if (query == NULL)
+    {
+      respond_failure (request, error);
+      return;
+    }
+  call = call_new (resource->api, request);
+  call->geojson = query->geojson;
+  wb_fleet_store_track_async (resource->api->store, query, NULL, on_track, call);
+}
+
 /* ---- OpenAPI ------------------------------------------------------------------ */
 
 #define JSON_CONTENT(schema) "{\"application/json\":{\"schema\":" schema "}}"
@@ -550,6 +720,39 @@ static const char get_vehicle_doc[] = GET_DOC ("A vehicle, with its driver and c
 static const char get_device_doc[] = GET_DOC ("A tracker (never its token)", "getDevice", DEVICE_SCHEMA,
                                               "The device");
 
+#define TRACK_TIME_PARAMETER(name, description) QUERY_PARAMETER (name, TIME, description)
+#define SECONDS(description) "{\"type\":\"number\",\"minimum\":0,\"description\":\"" description "\"}"
+#define TRACK_POINT "{\"type\":\"object\",\"properties\":{\"time\":" TIME ",\"lat\":{\"type\":\"number\"}," \
+  "\"lon\":{\"type\":\"number\"}}}"
+#define TRACK_SCHEMA \
+  "{\"type\":\"object\",\"properties\":{\"vehicleId\":" ID ",\"from\":" TIME ",\"to\":" TIME "," \
+  "\"points\":{\"type\":\"integer\",\"description\":\"Positions in the period before simplification\"}," \
+  "\"distance\":{\"type\":\"number\",\"description\":\"Metres\"}," \
+  "\"maxSpeed\":{\"type\":\"number\",\"nullable\":true,\"description\":\"km/h\"}," \
+  "\"avgSpeed\":{\"type\":\"number\",\"nullable\":true,\"description\":\"km/h\"}," \
+  "\"polyline\":{\"type\":\"array\",\"items\":" TRACK_POINT "}," \
+  "\"trips\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}," \
+  "\"stops\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}"
+static const char get_track_doc[] =
+  "{\"summary\":\"A vehicle's route over a period: simplified polyline, distance, speeds, trips and stops\","
+  "\"operationId\":\"getVehicleTrack\",\"tags\":[\"fleet\"],"
+  "\"description\":\"From position history. Douglas–Peucker with tolerance in metres; trips and stops with "
+  "the fleet.trip-min-distance, fleet.trip-min-duration and fleet.stop-min-duration defaults unless given. "
+  "GeoJSON (RFC 7946) with Accept: application/geo+json or format=geojson.\","
+  "\"parameters\":["
+  TRACK_TIME_PARAMETER ("from", "Start, inclusive (default: 24 h before to)") ","
+  TRACK_TIME_PARAMETER ("to", "End, exclusive (default: now); at most 92 days after from") ","
+  QUERY_PARAMETER ("tolerance", "{\"type\":\"number\",\"minimum\":0,\"maximum\":10000,\"default\":5}",
+                   "Simplification tolerance in metres; 0 keeps every point") ","
+  QUERY_PARAMETER ("minTripDistance", "{\"type\":\"number\",\"minimum\":0}", "Metres") ","
+  QUERY_PARAMETER ("minTripDuration", SECONDS ("Seconds"), "Shortest trip") ","
+  QUERY_PARAMETER ("minStopDuration", SECONDS ("Seconds"), "Shortest stop") ","
+  QUERY_PARAMETER ("format", "{\"type\":\"string\",\"enum\":[\"json\",\"geojson\"]}", "Overrides Accept")
+  "],\"responses\":{\"200\":{\"description\":\"The track\",\"content\":{"
+  "\"application/json\":{\"schema\":" TRACK_SCHEMA "},"
+  "\"application/geo+json\":{\"schema\":{\"type\":\"object\",\"description\":\"A FeatureCollection\"}}}},"
+  "\"404\":" ERROR_RESPONSE ("Unknown vehicle") "," COMMON_ERRORS "}}";
+
 static const char list_companies_doc[] = LIST_DOC ("List companies", "listCompanies", PAGE_PARAMETERS,
                                                    COMPANY_SCHEMA);
 static const char list_drivers_doc[] = LIST_DOC (
@@ -577,6 +780,7 @@ wb_fleet_api_new (WbFleetStore *store)
 
   self = g_atomic_rc_box_new0 (WbFleetApi);
   self->store = g_object_ref (store);
+  wb_track_params_init (&self->track_defaults);
   for (guint kind = 0; kind < G_N_ELEMENTS (self->resources); kind++)
     {
       self->resources[kind].api = self;
@@ -609,6 +813,7 @@ wb_fleet_api_register (WbFleetApi   *self,
     { "GET", "/vehicles", WB_ROLE_VIEWER, handle_list, WB_FLEET_KIND_VEHICLE, list_vehicles_doc },
     { "GET", "/vehicles/{id}", WB_ROLE_VIEWER, handle_get, WB_FLEET_KIND_VEHICLE, get_vehicle_doc },
     { "PUT", "/vehicles/{id}", WB_ROLE_ADMIN, handle_put, WB_FLEET_KIND_VEHICLE, put_vehicle_doc },
+    { "GET", "/vehicles/{id}/track", WB_ROLE_VIEWER, handle_track, WB_FLEET_KIND_VEHICLE, get_track_doc },
     /* Devices are admin-only, reads included: they say which trackers may
      * feed the fleet. */
     { "GET", "/devices/{deviceId}", WB_ROLE_ADMIN, handle_get, WB_FLEET_KIND_DEVICE, get_device_doc },
@@ -624,6 +829,17 @@ wb_fleet_api_register (WbFleetApi   *self,
                                 &self->resources[routes[i].kind]);
       wb_http_server_document_route (http, routes[i].method, routes[i].pattern, routes[i].doc);
     }
+}
+
+/* The trip and stop thresholds a track request gets unless it says. */
+void
+wb_fleet_api_set_track_defaults (WbFleetApi          *self,
+                                 const WbTrackParams *params)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (params != NULL);
+
+  self->track_defaults = *params;
 }
 
 void

@@ -6,8 +6,8 @@
 
 G_BEGIN_DECLS
 
-/* The fleet reference-data REST resources: PUT and GET of /companies,
- * /drivers, /vehicles and /devices. Writes (admin) take the same path as
+/* The fleet REST resources: PUT and GET of /companies, /drivers,
+ * /vehicles and /devices, and GET /vehicles/{id}/track. Writes (admin) take the same path as
  * the bus messages (wb_fleet_store_apply_async()); reads (viewer; devices
  * admin) come from the database. This layer validates and maps errors; it
  * never touches the database itself. */
@@ -18,6 +18,8 @@ WbFleetApi *wb_fleet_api_new      (WbFleetStore *store);
  * routing (the routes hold it without a reference). */
 void        wb_fleet_api_register (WbFleetApi   *self,
                                    WbHttpServer *http);
+void        wb_fleet_api_set_track_defaults (WbFleetApi          *self,
+                                             const WbTrackParams *params);
 /* Drops the caller's hold; requests still waiting on the store keep what
  * they need until they are answered. */
 void        wb_fleet_api_free     (WbFleetApi   *self);

@@ -1643,8 +1643,171 @@ test_api_documented (void)
 
   wb_fleet_api_register (api, http);
   wb_http_server_foreach_route (http, check_route, &walk);
-  g_assert_cmpuint (walk.documented, ==, 11);
+  g_assert_cmpuint (walk.documented, ==, 12);
   g_assert_cmpuint (walk.puts, ==, 4);
+}
+
+/* ---- current state and tracks ------------------------------------------------ */
+
+static void
+exec_sql (ApiFixture *fx,
+          const char *statement)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGconn) conn = wb_db_connect (fx->conninfo, &error);
+  g_autoptr(PGresult) result = NULL;
+
+  g_assert_no_error (error);
+  result = wb_db_exec (conn, statement, NULL, 0, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static double
+number_at (Reply      *reply,
+           const char *path)
+{
+  JsonNode *node = node_at (reply, path);
+
+  g_assert_nonnull (node);
+  return json_node_get_double (node);
+}
+
+/* currentState comes from the snapshot the fleet role writes; offline is
+ * silence past the threshold, by the server's clock. */
+static void
+test_api_current_state (ApiFixture    *fx,
+                        gconstpointer  data)
+{
+  g_auto(Reply) reply = { 0, };
+
+  put_ok (fx, "/vehicles/v1", "{\"plate\":\"1234 AB-7\"}");
+  exec_sql (fx, "INSERT INTO vehicle_states (vehicle_id, device_id, driver_id, device_time, server_time,"
+                " lat, lon, speed_kmh, ignition, motion, motion_since)"
+                " VALUES ('v1', 'dev1', 'd1', now() - interval '5 s', now(), 53.9, 27.56, 42.5, true,"
+                " 'moving', now() - interval '60 s')");
+  send (fx, "GET", "/vehicles/v1", NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "currentState.status"), ==, "moving");
+  g_assert_true (json_node_get_boolean (node_at (&reply, "currentState.online")));
+  g_assert_cmpstr (string_at (&reply, "currentState.deviceId"), ==, "dev1");
+  g_assert_cmpstr (string_at (&reply, "currentState.driverId"), ==, "d1");
+  g_assert_cmpfloat_with_epsilon (number_at (&reply, "currentState.lat"), 53.9, 1e-9);
+  g_assert_cmpfloat_with_epsilon (number_at (&reply, "currentState.speed"), 42.5, 1e-9);
+  g_assert_true (json_node_get_boolean (node_at (&reply, "currentState.ignition")));
+  g_assert_true (is_null_at (&reply, "currentState.fuel"));
+  g_assert_nonnull (string_at (&reply, "currentState.deviceTime"));
+
+  /* Eleven minutes of silence: past the default ten. */
+  exec_sql (fx, "UPDATE vehicle_states SET server_time = now() - interval '11 min'");
+  send (fx, "GET", "/vehicles/v1", NULL, &reply);
+  g_assert_cmpstr (string_at (&reply, "currentState.status"), ==, "offline");
+  g_assert_false (json_node_get_boolean (node_at (&reply, "currentState.online")));
+  g_assert_cmpstr (string_at (&reply, "currentState.motion"), ==, "moving");
+}
+
+/* 60 points driving north at 36 km/h (100 m each 10 s), then 40 points
+ * parked, from an hour ago; and one point of another vehicle. */
+static void
+add_track (ApiFixture *fx)
+{
+  exec_sql (fx, "SELECT waybill_positions_ensure_partition ((now() - interval '1 hour')::date)");
+  exec_sql (fx, "SELECT waybill_positions_ensure_partition (now()::date)");
+  exec_sql (fx, "INSERT INTO positions (device_id, vehicle_id, device_time, server_time, protocol, lat, lon,"
+                " speed_kmh, ignition)"
+                " SELECT 'dev1', 'v1', date_trunc('second', now()) - interval '1 hour' + i * interval '10 s', now(),"
+                " 'json', 53.9 + least (i, 59) * (100 / 111195.08), 27.56, CASE WHEN i < 60 THEN 36 ELSE 0 END,"
+                " true FROM generate_series (0, 99) AS i");
+  exec_sql (fx, "INSERT INTO positions (device_id, vehicle_id, device_time, server_time, protocol, lat, lon)"
+                " VALUES ('dev2', 'v2', now() - interval '30 min', now(), 'json', 10, 10)");
+}
+
+static void
+send_accept (ApiFixture *fx,
+             const char *path,
+             const char *accept,
+             Reply      *reply,
+             char      **out_type)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", fx->port, path);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply_clear (reply);
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", accept);
+  answer = soup_session_send_and_read (fx->session, message, NULL, &error);
+  g_assert_no_error (error);
+  reply->status = soup_message_get_status (message);
+  reply->body = g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
+  reply->json = json_from_string (reply->body, NULL);
+  *out_type = g_strdup (soup_message_headers_get_content_type (soup_message_get_response_headers (message), NULL));
+}
+
+static void
+test_api_track (ApiFixture    *fx,
+                gconstpointer  data)
+{
+  g_auto(Reply) reply = { 0, };
+  g_autofree char *type = NULL;
+  JsonArray *polyline;
+
+  put_ok (fx, "/vehicles/v1", "{\"plate\":\"1234 AB-7\"}");
+  put_ok (fx, "/vehicles/v2", "{\"plate\":\"OTHER\"}");
+  add_track (fx);
+
+  send (fx, "GET", "/vehicles/v1/track?tolerance=1", NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "vehicleId"), ==, "v1");
+  g_assert_cmpint (int_at (&reply, "points"), ==, 100);
+  g_assert_cmpfloat_with_epsilon (number_at (&reply, "distance"), 5900, 5);
+  g_assert_cmpfloat_with_epsilon (number_at (&reply, "maxSpeed"), 36, 0.1);
+  /* A straight drive and a standstill: the drive's ends and little else. */
+  polyline = json_node_get_array (node_at (&reply, "polyline"));
+  g_assert_cmpuint (json_array_get_length (polyline), >=, 2);
+  g_assert_cmpuint (json_array_get_length (polyline), <=, 4);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node_at (&reply, "trips"))), ==, 1);
+  g_assert_cmpfloat_with_epsilon (number_at (&reply, "trips.0.distance"), 5900, 5);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node_at (&reply, "stops"))), ==, 1);
+
+  /* Tolerance 0 keeps every point; a longer minimum trip leaves none. */
+  send (fx, "GET", "/vehicles/v1/track?tolerance=0&minTripDistance=10000", NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node_at (&reply, "polyline"))), ==, 100);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node_at (&reply, "trips"))), ==, 0);
+
+  /* A period that holds nothing. */
+  send (fx, "GET", "/vehicles/v1/track?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "points"), ==, 0);
+
+  send_accept (fx, "/vehicles/v1/track", "application/geo+json", &reply, &type);
+  g_assert_cmpuint (reply.status, ==, 200);
+  g_assert_cmpstr (type, ==, "application/geo+json");
+  g_assert_cmpstr (string_at (&reply, "type"), ==, "FeatureCollection");
+  g_assert_cmpfloat_with_epsilon (number_at (&reply, "features.0.geometry.coordinates.0.0"), 27.56, 1e-6);
+  g_clear_pointer (&type, g_free);
+  send_accept (fx, "/vehicles/v1/track?format=json", "application/geo+json", &reply, &type);
+  g_assert_cmpstr (type, ==, "application/json");
+
+  send (fx, "GET", "/vehicles/v404/track", NULL, &reply);
+  assert_status (&reply, 404);
+  send (fx, "GET", "/vehicles/v1/track?from=yesterday", NULL, &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (string_at (&reply, "error.field"), ==, "from");
+  send (fx, "GET", "/vehicles/v1/track?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", NULL, &reply);
+  assert_status (&reply, 400);
+  send (fx, "GET", "/vehicles/v1/track?from=2026-01-01T00:00:00Z&to=2026-11-01T00:00:00Z", NULL, &reply);
+  assert_status (&reply, 400);
+  send (fx, "GET", "/vehicles/v1/track?tolerance=-1", NULL, &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (string_at (&reply, "error.field"), ==, "tolerance");
+  send (fx, "GET", "/vehicles/v1/track?tolerance=nan", NULL, &reply);
+  assert_status (&reply, 400);
+  send (fx, "GET", "/vehicles/v1/track?speed=1", NULL, &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (string_at (&reply, "error.field"), ==, "speed");
+  send (fx, "GET", "/vehicles/v1/track?format=kml", NULL, &reply);
+  assert_status (&reply, 400);
 }
 
 int
@@ -1680,6 +1843,8 @@ main (int   argc,
   API ("/fleet/api/validation", FALSE, test_api_validation);
   API ("/fleet/api/roles", TRUE, test_api_roles);
   API ("/fleet/api/database-down", FALSE, test_api_database_down);
+  API ("/fleet/api/current-state", FALSE, test_api_current_state);
+  API ("/fleet/api/track", FALSE, test_api_track);
 
   return g_test_run ();
 }

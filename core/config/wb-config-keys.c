@@ -147,6 +147,46 @@ const WbConfigKey wb_config_keys[] = {
     .choices = CHOICES ("refuse", "quarantine"),
     .description = N_("What to do with positions from devices not in the devices table"),
   },
+  {
+    .key = "fleet.batch-size", .long_option = "fleet-batch-size",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "2000", .min = 1, .max = 50000,
+    .description = N_("Most positions written to history in one transaction"),
+  },
+  {
+    .key = "fleet.batch-linger", .long_option = "fleet-batch-linger",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "100ms",
+    .description = N_("How long a smaller batch of positions may wait for more before it is written"),
+  },
+  {
+    .key = "fleet.offline-after", .long_option = "offline-after",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "10m",
+    .description = N_("A device silent this long is offline (device.offline)"),
+  },
+  {
+    .key = "fleet.history-retention", .long_option = "history-retention",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "90d",
+    .description = N_("Position history older than this is dropped, a day at a time; 0 keeps it forever"),
+  },
+  {
+    .key = "fleet.partitions-ahead", .long_option = "partitions-ahead",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "3", .min = 1, .max = 60,
+    .description = N_("Days of position history partitions created ahead of time"),
+  },
+  {
+    .key = "fleet.trip-min-distance", .long_option = "trip-min-distance",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "500", .min = 0, .max = 1000000,
+    .description = N_("Shortest movement, in metres, that counts as a trip in tracks"),
+  },
+  {
+    .key = "fleet.trip-min-duration", .long_option = "trip-min-duration",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "300s",
+    .description = N_("Shortest movement that counts as a trip in tracks"),
+  },
+  {
+    .key = "fleet.stop-min-duration", .long_option = "stop-min-duration",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "300s",
+    .description = N_("Shortest standstill that counts as a stop (parking) in tracks"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

@@ -14,6 +14,7 @@
 
 #include "wb-fleet-index-private.h"
 #include "wb-fleet-store.h"
+#include "wb-position-history.h"
 
 #define DEFAULT_PAGE_SIZE 50
 
@@ -38,6 +39,20 @@
   " 'hasToken', " t ".token_hash IS NOT NULL, 'quarantined', " t ".quarantined," \
   " 'firstSeenAt', " SQL_TIME (t ".first_seen_at") ", 'lastSeenAt', " SQL_TIME (t ".last_seen_at") "," \
   " 'version', " t ".version, 'updatedAt', " SQL_TIME (t ".updated_at") ")"
+
+/* A vehicle's current state, from the snapshot the fleet role writes in
+ * the same transaction as the positions (so it is as fresh as history).
+ * Offline is silence longer than @offline_s seconds by the server clock. */
+#define STATE_OFFLINE(s, offline_s) "(now() - " s ".server_time > " offline_s "::float8 * interval '1 second')"
+#define STATE_JSON(s, offline_s) \
+  "CASE WHEN " s ".vehicle_id IS NULL THEN NULL ELSE json_build_object(" \
+  " 'status', CASE WHEN " STATE_OFFLINE (s, offline_s) " THEN 'offline' ELSE " s ".motion END," \
+  " 'online', NOT " STATE_OFFLINE (s, offline_s) ", 'motion', " s ".motion," \
+  " 'motionSince', " SQL_TIME (s ".motion_since") ", 'deviceId', " s ".device_id," \
+  " 'driverId', " s ".driver_id, 'deviceTime', " SQL_TIME (s ".device_time") "," \
+  " 'serverTime', " SQL_TIME (s ".server_time") ", 'lat', " s ".lat, 'lon', " s ".lon," \
+  " 'speed', " s ".speed_kmh, 'heading', " s ".heading, 'altitude', " s ".altitude," \
+  " 'ignition', " s ".ignition, 'fuel', " s ".fuel, 'odometer', " s ".odometer) END"
 
 /* The row layout: id, version, name, phone, company_id, plate, driver_id,
  * group_id, tariff_id, vehicle_id, token_hash, quarantined [, json]. */
@@ -105,9 +120,10 @@ static const KindSql kind_sql[] = {
     "SELECT json_build_object(" VEHICLE_MEMBERS ("t") ","
     " 'driver', CASE WHEN d.id IS NULL THEN NULL ELSE " DRIVER_JSON ("d") " END,"
     " 'company', CASE WHEN c.id IS NULL THEN NULL ELSE " COMPANY_JSON ("c") " END,"
-    " 'currentState', NULL)"
+    " 'currentState', " STATE_JSON ("s", "$2") ")"
     " FROM vehicles t LEFT JOIN drivers d ON d.id = t.driver_id"
     " LEFT JOIN companies c ON c.id = coalesce(d.company_id, t.company_id)"
+    " LEFT JOIN vehicle_states s ON s.vehicle_id = t.id"
     " WHERE t.id = $1",
     "SELECT " VEHICLE_ROW " FROM vehicles t",
     "SELECT t.id, " VEHICLE_JSON ("t") " FROM vehicles t"
@@ -149,6 +165,7 @@ struct _WbFleetStore
 
   WbDbPool     *pool;
   WbFleetIndex *index;
+  gint64        offline_after;   /* µs */
 };
 
 G_DEFINE_FINAL_TYPE (WbFleetStore, wb_fleet_store, G_TYPE_OBJECT)
@@ -173,6 +190,7 @@ wb_fleet_store_class_init (WbFleetStoreClass *klass)
 static void
 wb_fleet_store_init (WbFleetStore *self)
 {
+  self->offline_after = WB_FLEET_DEFAULT_OFFLINE_AFTER;
 }
 
 /**
@@ -253,6 +271,8 @@ struct _Job
   char           *id;
   WbFleetUpdate  *update;
   WbFleetQuery   *query;
+  WbTrackQuery   *track;
+  gint64          offline_after;
   GArray         *pending;        /* Pending */
 
   /* Written on the pool thread; read after the callback. */
@@ -298,6 +318,7 @@ job_free (gpointer data)
   g_free (job->id);
   g_clear_pointer (&job->update, wb_fleet_update_free);
   g_clear_pointer (&job->query, wb_fleet_query_free);
+  g_clear_pointer (&job->track, wb_track_query_free);
   g_array_unref (job->pending);
   g_free (job);
 }
@@ -725,8 +746,10 @@ get_in_transaction (Job           *job,
                     GCancellable  *cancellable,
                     GError       **error)
 {
-  const char *params[] = { job->id };
-  g_autoptr(PGresult) result = wb_db_exec (conn, kind_sql[job->kind].view, params, 1, cancellable, error);
+  g_autofree char *offline_s = g_strdup_printf ("%" G_GINT64_FORMAT, job->offline_after / G_USEC_PER_SEC);
+  const char *params[] = { job->id, offline_s };
+  guint n_params = job->kind == WB_FLEET_KIND_VEHICLE ? 2 : 1;
+  g_autoptr(PGresult) result = wb_db_exec (conn, kind_sql[job->kind].view, params, n_params, cancellable, error);
 
   if (result == NULL)
     return FALSE;
@@ -757,6 +780,7 @@ wb_fleet_store_get_async (WbFleetStore        *self,
   job = job_new (get_in_transaction, g_free);
   job->kind = kind;
   job->id = g_strdup (id);
+  job->offline_after = self->offline_after;
   submit (self, job, wb_fleet_store_get_async, cancellable, callback, user_data);
 }
 
@@ -856,4 +880,103 @@ wb_fleet_store_list_finish (WbFleetStore  *self,
                             GError       **error)
 {
   return steal_result (finish (self, result, wb_fleet_store_list_async, error));
+}
+
+/* ---- tracks ------------------------------------------------------------------ */
+
+void
+wb_track_query_free (WbTrackQuery *query)
+{
+  if (query == NULL)
+    return;
+  g_free (query->vehicle_id);
+  g_free (query);
+}
+
+void
+wb_fleet_store_set_offline_after (WbFleetStore *self,
+                                  gint64        offline_after)
+{
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (offline_after > 0);
+
+  self->offline_after = offline_after;
+}
+
+static gboolean
+track_in_transaction (Job           *job,
+                      PGconn        *conn,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  const WbTrackQuery *query = job->track;
+  const char *params[] = { query->vehicle_id };
+  g_autoptr(PGresult) vehicle = wb_db_exec (conn, "SELECT 1 FROM vehicles WHERE id = $1", params, 1,
+                                            cancellable, error);
+  g_autoptr(GArray) points = NULL;
+  g_autoptr(WbTrackAnalysis) analysis = NULL;
+
+  if (vehicle == NULL)
+    return FALSE;
+  if (PQntuples (vehicle) == 0)
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_NOT_FOUND, "No vehicle %s", query->vehicle_id);
+      return FALSE;
+    }
+  points = g_array_new (FALSE, FALSE, sizeof (WbTrackPoint));
+  if (!wb_position_history_read_track (conn, query->vehicle_id, query->from, query->to,
+                                       WB_FLEET_TRACK_MAX_POINTS + 1, points, error))
+    return FALSE;
+  if (points->len > WB_FLEET_TRACK_MAX_POINTS)
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID,
+                   "to: the period holds more than %u positions; ask for a shorter one",
+                   WB_FLEET_TRACK_MAX_POINTS);
+      return FALSE;
+    }
+  analysis = wb_track_analyze ((const WbTrackPoint *) (gpointer) points->data, points->len,
+                               query->tolerance_m, &query->params);
+  job->result = query->geojson
+                ? wb_track_analysis_to_geojson (analysis, query->vehicle_id, query->from, query->to)
+                : wb_track_analysis_to_json (analysis, query->vehicle_id, query->from, query->to);
+  return TRUE;
+}
+
+/**
+ * wb_fleet_store_track_async:
+ * @query: (transfer none): copied
+ *
+ * Reads a vehicle's history over a period and analyses it (simplified
+ * polyline, distance, speeds, trips and stops) on a pool thread.
+ */
+void
+wb_fleet_store_track_async (WbFleetStore        *self,
+                            const WbTrackQuery  *query,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (query != NULL && query->vehicle_id != NULL);
+
+  job = job_new (track_in_transaction, g_free);
+  job->track = g_memdup2 (query, sizeof *query);
+  job->track->vehicle_id = g_strdup (query->vehicle_id);
+  submit (self, job, wb_fleet_store_track_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_track_finish:
+ *
+ * Returns: (transfer full): the track as JSON or GeoJSON text, or %NULL
+ *   with @error set (%WB_FLEET_ERROR_NOT_FOUND for an unknown vehicle)
+ */
+char *
+wb_fleet_store_track_finish (WbFleetStore  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  return steal_result (finish (self, result, wb_fleet_store_track_async, error));
 }

@@ -6,8 +6,27 @@
 #include "wb-db-pool.h"
 #include "wb-fleet-index.h"
 #include "wb-fleet-update.h"
+#include "wb-track.h"
 
 G_BEGIN_DECLS
+
+/* Silence after which a vehicle's currentState says offline, unless told. */
+#define WB_FLEET_DEFAULT_OFFLINE_AFTER (G_GINT64_CONSTANT (600) * G_USEC_PER_SEC)
+/* The most positions one track request reads (a 30-day track at 2 s). */
+#define WB_FLEET_TRACK_MAX_POINTS 1500000
+
+typedef struct
+{
+  char          *vehicle_id;
+  gint64         from;          /* unix µs, inclusive */
+  gint64         to;            /* unix µs, exclusive */
+  double         tolerance_m;   /* Douglas–Peucker; 0 keeps every point */
+  WbTrackParams  params;
+  gboolean       geojson;
+} WbTrackQuery;
+
+void wb_track_query_free (WbTrackQuery *query);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbTrackQuery, wb_track_query_free)
 
 /* Largest page of GET /companies, /drivers, /vehicles. */
 #define WB_FLEET_MAX_PAGE_SIZE 500
@@ -132,6 +151,19 @@ void                wb_fleet_store_list_async         (WbFleetStore        *self
                                                        GAsyncReadyCallback  callback,
                                                        gpointer             user_data);
 char               *wb_fleet_store_list_finish        (WbFleetStore        *self,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+
+/* Silence (µs) after which GET /vehicles/{id} shows a vehicle offline. */
+void                wb_fleet_store_set_offline_after  (WbFleetStore        *self,
+                                                       gint64               offline_after);
+
+void                wb_fleet_store_track_async        (WbFleetStore        *self,
+                                                       const WbTrackQuery  *query,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+char               *wb_fleet_store_track_finish       (WbFleetStore        *self,
                                                        GAsyncResult        *result,
                                                        GError             **error);
 

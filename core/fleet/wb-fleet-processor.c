@@ -1,0 +1,990 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The fleet role: telemetry.raw in; enriched positions, current states and
+ * history out.
+ *
+ * The bus hands over a batch (up to max_batch positions, or what came within
+ * linger_ms); a dedicated thread with its own connection decodes it, joins
+ * each position with its vehicle from the in-memory index, works out the
+ * vehicles' new states, and writes history and state snapshots in one
+ * transaction. Only after COMMIT are the states made current in memory, the
+ * enriched positions published and the batch acknowledged, so a crash or a
+ * database fault at any point means the batch comes again, and writing it
+ * again changes nothing (history is unique by device and device time; a
+ * state only moves forward in device time).
+ *
+ * Why one thread: each batch is one transaction and the next batch is only
+ * handed over once this one is acknowledged, so there is never a second
+ * batch to run in parallel; a thread of our own keeps the blocking libpq
+ * calls off the main loop without borrowing the request pool's connections. */
+
+#include "config.h"
+
+#include <math.h>
+
+#include "wb-carrier-location.h"
+#include "wb-carrier-time.h"
+#include "wb-db.h"
+#include "wb-fleet-processor.h"
+#include "wb-telemetry-private.h"
+#include "wb-track.h"
+
+#define TOPIC_TELEMETRY_RAW   "telemetry.raw"
+#define GROUP                 "fleet"
+#define RETRY_MIN_MS          250
+#define RETRY_MAX_MS          5000
+#define OFFLINE_CHECK_MAX_S   5
+#define MAINTAIN_INTERVAL_S   3600
+
+typedef enum
+{
+  JOB_START,
+  JOB_POSITIONS,
+  JOB_LOCATIONS,
+  JOB_MAINTAIN,
+  JOB_STOP,
+} JobKind;
+
+typedef struct
+{
+  JobKind     kind;
+  WbBusBatch *batch;   /* POSITIONS, LOCATIONS */
+  GTask      *task;    /* START */
+} Job;
+
+/* What the offline watch knows of one device. */
+typedef struct
+{
+  char   *vehicle_id;
+  gint64  last_server_time;
+  gint64  last_device_time;
+  gboolean offline;
+} DeviceSeen;
+
+struct _WbFleetProcessor
+{
+  GObject                   parent_instance;
+
+  WbBus                    *bus;
+  WbFleetIndex             *index;
+  WbPositionHistory        *history;
+  char                     *conninfo;
+  WbFleetProcessorSettings  settings;
+  GMainContext             *context;       /* where start was called */
+  GCancellable             *cancellable;   /* cancelled by stop */
+
+  GThread                  *thread;
+  GAsyncQueue              *jobs;          /* Job* */
+  PGconn                   *conn;          /* the thread's own */
+  guint                     retry_ms;      /* the thread's back-off */
+
+  GMutex                    mutex;         /* guards what follows */
+  GHashTable               *states;        /* vehicle id → WbVehicleState* */
+  GHashTable               *devices;       /* device id → DeviceSeen* */
+  WbFleetProcessorStats     stats;
+
+  guint                     positions_subscription;
+  guint                     locations_subscription;
+  guint                     offline_source;
+  guint                     maintain_source;
+  gboolean                  started;
+};
+
+G_DEFINE_FINAL_TYPE (WbFleetProcessor, wb_fleet_processor, G_TYPE_OBJECT)
+
+void
+wb_fleet_processor_settings_init (WbFleetProcessorSettings *settings)
+{
+  g_return_if_fail (settings != NULL);
+
+  settings->max_batch = 2000;
+  settings->linger_ms = 100;
+  settings->offline_after = 600 * G_USEC_PER_SEC;
+  settings->moving_speed_kmh = 2.0;
+}
+
+static void
+device_seen_free (gpointer data)
+{
+  DeviceSeen *seen = data;
+
+  g_free (seen->vehicle_id);
+  g_free (seen);
+}
+
+static void
+job_free (Job *job)
+{
+  g_clear_pointer (&job->batch, wb_bus_batch_unref);
+  g_clear_object (&job->task);
+  g_free (job);
+}
+
+static void
+push_job (WbFleetProcessor *self,
+          JobKind           kind,
+          WbBusBatch       *batch,
+          GTask            *task)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->kind = kind;
+  job->batch = batch ? wb_bus_batch_ref (batch) : NULL;
+  job->task = task ? g_object_ref (task) : NULL;
+  g_async_queue_push (self->jobs, job);
+}
+
+/* ---- publishing from the thread ------------------------------------------ */
+
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+/* Publishes, waiting for room when the topic's consumers are behind: the
+ * thread has nothing better to do, and waiting is what pushes back on
+ * ingestion. stop() cancels the wait. */
+static gboolean
+publish_blocking (WbFleetProcessor  *self,
+                  WbBusMessage      *message,
+                  GError           **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (wb_bus_try_publish (self->bus, message, &local_error))
+    return TRUE;
+  if (!g_error_matches (local_error, WB_BUS_ERROR, WB_BUS_ERROR_FULL))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  wb_bus_publish_async (self->bus, message, self->cancellable, store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+  return wb_bus_publish_finish (self->bus, result, error);
+}
+
+/* An undecodable message goes to <topic>.dlq with the reason and where it
+ * came from; it would fail the same way every time it came again. */
+static gboolean
+dead_letter (WbFleetProcessor  *self,
+             WbBusMessage      *message,
+             const char        *reason,
+             GError           **error)
+{
+  g_autofree char *topic = g_strconcat (wb_bus_message_get_topic (message), ".dlq", NULL);
+  g_autofree char *partition = g_strdup_printf ("%d", wb_bus_message_get_partition (message));
+  g_autofree char *offset = g_strdup_printf ("%" G_GINT64_FORMAT, wb_bus_message_get_offset (message));
+  g_autoptr(WbBusMessage) letter = wb_bus_message_new (topic, wb_bus_message_get_key (message),
+                                                       wb_bus_message_get_payload (message));
+
+  wb_bus_message_add_header (letter, "x-error", reason);
+  wb_bus_message_add_header (letter, "x-source-topic", wb_bus_message_get_topic (message));
+  wb_bus_message_add_header (letter, "x-source-partition", partition);
+  wb_bus_message_add_header (letter, "x-source-offset", offset);
+  g_message ("Dead-lettering %s message at offset %s: %s", wb_bus_message_get_topic (message), offset, reason);
+  return publish_blocking (self, letter, error);
+}
+
+/* ---- the thread's connection ---------------------------------------------- */
+
+static gboolean
+ensure_connection (WbFleetProcessor  *self,
+                   GError           **error)
+{
+  if (self->conn != NULL && PQstatus (self->conn) == CONNECTION_OK)
+    return TRUE;
+  g_clear_pointer (&self->conn, PQfinish);
+  self->conn = wb_db_connect (self->conninfo, error);
+  return self->conn != NULL;
+}
+
+static void
+set_db_up (WbFleetProcessor *self,
+           gboolean          up)
+{
+  g_mutex_lock (&self->mutex);
+  self->stats.db_up = up;
+  g_mutex_unlock (&self->mutex);
+}
+
+/* A database fault is transient: put the batch back and try again later,
+ * backing off; the bus keeps everything after it waiting, in order. */
+static void
+retry_later (WbFleetProcessor *self,
+             WbBusBatch       *batch,
+             const GError     *error)
+{
+  if (self->conn != NULL && PQstatus (self->conn) != CONNECTION_OK)
+    g_clear_pointer (&self->conn, PQfinish);
+  self->retry_ms = self->retry_ms ? MIN (self->retry_ms * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
+  g_message ("Fleet: storing a batch failed (%s); retrying in %u ms", error->message, self->retry_ms);
+  g_mutex_lock (&self->mutex);
+  self->stats.retries++;
+  self->stats.db_up = FALSE;
+  g_mutex_unlock (&self->mutex);
+  wb_bus_batch_retry (batch, self->retry_ms);
+}
+
+/* ---- current state --------------------------------------------------------- */
+
+static WbMotion
+motion_of (WbFleetProcessor     *self,
+           const WbVehicleState *before,
+           const WbPosition     *position)
+{
+  double speed = position->speed_kmh;
+
+  if (position->ignition == 0)
+    return WB_MOTION_STOPPED;
+  /* Some trackers send no speed: derive it from the last known place. */
+  if (isnan (speed) && before != NULL && position->device_time > before->device_time)
+    speed = wb_geo_distance_m (before->lat, before->lon, position->lat, position->lon)
+            / ((position->device_time - before->device_time) / (double) G_USEC_PER_SEC) * 3.6;
+  if (isnan (speed))
+    return position->moving < 0 ? WB_MOTION_UNKNOWN : position->moving ? WB_MOTION_MOVING : WB_MOTION_STOPPED;
+  return speed >= self->settings.moving_speed_kmh ? WB_MOTION_MOVING : WB_MOTION_STOPPED;
+}
+
+static double
+known_or (double value,
+          double fallback)
+{
+  return isnan (value) ? fallback : value;
+}
+
+static WbVehicleState *
+state_after (WbFleetProcessor         *self,
+             const WbVehicleState     *before,
+             const WbEnrichedPosition *enriched)
+{
+  const WbPosition *position = enriched->position;
+  WbVehicleState *state = wb_vehicle_state_new ();
+
+  state->vehicle_id = g_strdup (enriched->enrichment->vehicle_id);
+  state->device_id = g_strdup (position->device_id);
+  state->driver_id = g_strdup (enriched->enrichment->driver_id);
+  state->device_time = position->device_time;
+  state->server_time = position->server_time;
+  state->lat = position->lat;
+  state->lon = position->lon;
+  state->speed_kmh = position->speed_kmh;
+  state->heading = position->heading;
+  state->altitude = position->altitude;
+  state->motion = motion_of (self, before, position);
+  /* What a device reports only now and then stays known in between. */
+  state->ignition = position->ignition >= 0 || before == NULL ? position->ignition : before->ignition;
+  state->fuel = known_or (position->fuel, before ? before->fuel : NAN);
+  state->odometer = known_or (position->odometer, before ? before->odometer : NAN);
+  state->motion_since = before != NULL && before->motion == state->motion ? before->motion_since
+                                                                          : position->device_time;
+  return state;
+}
+
+/* Works out @enriched's effect on its vehicle's state within the batch
+ * (@changed: vehicle id → new state); the table itself changes only after
+ * COMMIT. A position older than the state's goes to history only. */
+static void
+advance_state (WbFleetProcessor         *self,
+               GHashTable               *changed,
+               const WbEnrichedPosition *enriched)
+{
+  const char *vehicle_id = enriched->enrichment->vehicle_id;
+  const WbVehicleState *before = g_hash_table_lookup (changed, vehicle_id);
+  g_autoptr(WbVehicleState) current = NULL;
+  WbVehicleState *state;
+
+  if (before == NULL)
+    {
+      g_mutex_lock (&self->mutex);
+      before = g_hash_table_lookup (self->states, vehicle_id);
+      current = before ? wb_vehicle_state_copy (before) : NULL;
+      g_mutex_unlock (&self->mutex);
+      before = current;
+    }
+  if (before != NULL && enriched->position->device_time <= before->device_time)
+    return;
+  state = state_after (self, before, enriched);
+  g_hash_table_replace (changed, state->vehicle_id, state);
+}
+
+/* ---- positions --------------------------------------------------------------- */
+
+static char *
+online_message (const char *device_id,
+                const char *vehicle_id,
+                gint64      offline_since,
+                gint64      now)
+{
+  g_autofree char *since = wb_time_format (offline_since);
+  g_autofree char *at = wb_time_format (now);
+  GString *out = g_string_new ("{\"device_id\":");
+
+  _wb_telemetry_write_string (out, device_id);
+  if (vehicle_id)
+    {
+      g_string_append (out, ",\"vehicle_id\":");
+      _wb_telemetry_write_string (out, vehicle_id);
+    }
+  g_string_append_printf (out, ",\"last_seen_at\":\"%s\",\"online_at\":\"%s\"}", since, at);
+  return g_string_free (out, FALSE);
+}
+
+/* After COMMIT: the new states become current, and devices that were
+ * offline are back. Returns the device.online messages to publish. */
+static GPtrArray *
+commit_states (WbFleetProcessor *self,
+               GHashTable       *changed,
+               GPtrArray        *rows)
+{
+  GPtrArray *online = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_bus_message_unref);
+  gint64 now = g_get_real_time ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_mutex_lock (&self->mutex);
+  g_hash_table_iter_init (&iter, changed);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      WbVehicleState *state = value;
+
+      g_hash_table_iter_steal (&iter);
+      g_hash_table_replace (self->states, state->vehicle_id, state);
+    }
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const WbEnrichedPosition *enriched = g_ptr_array_index (rows, i);
+      const WbPosition *position = enriched->position;
+      const char *vehicle_id = enriched->enrichment ? enriched->enrichment->vehicle_id : NULL;
+      DeviceSeen *seen = g_hash_table_lookup (self->devices, position->device_id);
+
+      if (seen == NULL)
+        {
+          seen = g_new0 (DeviceSeen, 1);
+          g_hash_table_insert (self->devices, g_strdup (position->device_id), seen);
+        }
+      else if (seen->offline)
+        {
+          g_ptr_array_add (online, wb_bus_message_new_take (WB_TOPIC_DEVICE_ONLINE, position->device_id,
+                                                            online_message (position->device_id, vehicle_id,
+                                                                            seen->last_server_time, now)));
+          self->stats.offline_devices--;
+        }
+      seen->offline = FALSE;
+      seen->last_server_time = MAX (seen->last_server_time, position->server_time);
+      seen->last_device_time = MAX (seen->last_device_time, position->device_time);
+      if (g_strcmp0 (seen->vehicle_id, vehicle_id) != 0)
+        {
+          g_free (seen->vehicle_id);
+          seen->vehicle_id = g_strdup (vehicle_id);
+        }
+    }
+  self->stats.vehicles = g_hash_table_size (self->states);
+  g_mutex_unlock (&self->mutex);
+  return online;
+}
+
+typedef struct
+{
+  GPtrArray  *rows;       /* WbEnrichedPosition* */
+  GHashTable *changed;    /* vehicle id → WbVehicleState* */
+  GPtrArray  *invalid;    /* WbBusMessage* */
+  GPtrArray  *reasons;    /* char*, one per invalid message */
+  guint       unassigned;
+} Decoded;
+
+static void
+decoded_clear (Decoded *decoded)
+{
+  g_clear_pointer (&decoded->rows, g_ptr_array_unref);
+  g_clear_pointer (&decoded->changed, g_hash_table_unref);
+  g_clear_pointer (&decoded->invalid, g_ptr_array_unref);
+  g_clear_pointer (&decoded->reasons, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Decoded, decoded_clear)
+
+static void
+decode_batch (WbFleetProcessor *self,
+              WbBusBatch       *batch,
+              Decoded          *decoded)
+{
+  decoded->rows = g_ptr_array_new_full (wb_bus_batch_get_length (batch),
+                                        (GDestroyNotify) wb_enriched_position_free);
+  decoded->changed = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                            (GDestroyNotify) wb_vehicle_state_free);
+  decoded->invalid = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_bus_message_unref);
+  decoded->reasons = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
+    {
+      WbBusMessage *message = wb_bus_batch_get_message (batch, i);
+      GBytes *payload = wb_bus_message_get_payload (message);
+      g_autofree char *json = g_strndup (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+      g_autoptr(GError) error = NULL;
+      WbPosition *position = wb_position_from_json (json, &error);
+      WbFleetEnrichment *enrichment;
+      WbEnrichedPosition *enriched;
+
+      if (position == NULL)
+        {
+          g_ptr_array_add (decoded->invalid, wb_bus_message_ref (message));
+          g_ptr_array_add (decoded->reasons, g_strdup (error->message));
+          continue;
+        }
+      enrichment = wb_fleet_index_lookup_device (self->index, position->device_id);
+      if (enrichment != NULL && enrichment->vehicle_id == NULL)
+        g_clear_pointer (&enrichment, wb_fleet_enrichment_unref);
+      enriched = wb_enriched_position_new (position, enrichment);
+      g_ptr_array_add (decoded->rows, enriched);
+      if (enrichment != NULL)
+        advance_state (self, decoded->changed, enriched);
+      else
+        decoded->unassigned++;
+    }
+}
+
+static gboolean
+write_batch (WbFleetProcessor  *self,
+             Decoded           *decoded,
+             guint             *out_inserted,
+             guint             *out_expired,
+             GError           **error)
+{
+  g_autoptr(GPtrArray) states = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, decoded->changed);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (states, value);
+
+  return ensure_connection (self, error)
+         && wb_position_history_write (self->history, self->conn,
+                                       (WbEnrichedPosition **) decoded->rows->pdata, decoded->rows->len,
+                                       (WbVehicleState **) states->pdata, states->len,
+                                       out_inserted, out_expired, error);
+}
+
+/* After COMMIT: what others learn of the batch. A failure here (the bus
+ * closing, stop() cancelling a wait) leaves the batch unacknowledged, so it
+ * comes again; writing it again is harmless. */
+static gboolean
+publish_batch (WbFleetProcessor  *self,
+               Decoded           *decoded,
+               GPtrArray         *online,
+               GError           **error)
+{
+  for (guint i = 0; i < decoded->invalid->len; i++)
+    if (!dead_letter (self, g_ptr_array_index (decoded->invalid, i), g_ptr_array_index (decoded->reasons, i), error))
+      return FALSE;
+  for (guint i = 0; i < decoded->rows->len; i++)
+    {
+      const WbEnrichedPosition *enriched = g_ptr_array_index (decoded->rows, i);
+      const char *key = enriched->enrichment ? enriched->enrichment->vehicle_id : enriched->position->device_id;
+      g_autoptr(WbBusMessage) message = wb_bus_message_new_take (WB_TOPIC_POSITIONS_ENRICHED, key,
+                                                                 wb_enriched_position_to_json (enriched));
+
+      if (!publish_blocking (self, message, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < online->len; i++)
+    if (!publish_blocking (self, g_ptr_array_index (online, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+process_positions (WbFleetProcessor *self,
+                   WbBusBatch       *batch)
+{
+  g_auto(Decoded) decoded = { NULL };
+  g_autoptr(GPtrArray) online = NULL;
+  g_autoptr(GError) error = NULL;
+  guint inserted = 0, expired = 0;
+  gboolean published;
+
+  decode_batch (self, batch, &decoded);
+  if (!write_batch (self, &decoded, &inserted, &expired, &error))
+    {
+      retry_later (self, batch, error);
+      return;
+    }
+  self->retry_ms = 0;
+  online = commit_states (self, decoded.changed, decoded.rows);
+  published = publish_batch (self, &decoded, online, &error);
+
+  /* Counted once its messages are out, so a reader of the figures also
+   * finds what was published. */
+  g_mutex_lock (&self->mutex);
+  self->stats.db_up = TRUE;
+  self->stats.batches++;
+  self->stats.positions += wb_bus_batch_get_length (batch);
+  self->stats.stored += inserted;
+  self->stats.expired += expired;
+  self->stats.repeated += decoded.rows->len - inserted - expired;
+  self->stats.unassigned += decoded.unassigned;
+  self->stats.dead_letters += decoded.invalid->len;
+  g_mutex_unlock (&self->mutex);
+
+  if (!published)
+    {
+      g_warning ("Fleet: publishing after a stored batch failed (%s); it will come again", error->message);
+      return;
+    }
+  wb_bus_batch_ack (batch);
+}
+
+/* ---- carrier locations from drivers' phones ---------------------------------- */
+
+static void
+process_locations (WbFleetProcessor *self,
+                   WbBusBatch       *batch)
+{
+  g_autoptr(GPtrArray) locations = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_carrier_location_free);
+  g_autoptr(GPtrArray) invalid = g_ptr_array_new ();
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  guint applied = 0;
+
+  for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
+    {
+      WbBusMessage *message = wb_bus_batch_get_message (batch, i);
+      GBytes *payload = wb_bus_message_get_payload (message);
+      g_autoptr(GError) decode_error = NULL;
+      WbCarrierLocation *location = wb_carrier_location_from_json (g_bytes_get_data (payload, NULL),
+                                                                   g_bytes_get_size (payload), &decode_error);
+
+      if (location != NULL)
+        g_ptr_array_add (locations, location);
+      else
+        {
+          g_ptr_array_add (invalid, message);
+          g_ptr_array_add (reasons, g_strdup (decode_error->message));
+        }
+    }
+  if (!ensure_connection (self, &error)
+      || !wb_carrier_locations_apply (self->conn, (WbCarrierLocation **) locations->pdata, locations->len,
+                                      &applied, &error))
+    {
+      retry_later (self, batch, error);
+      return;
+    }
+  self->retry_ms = 0;
+  for (guint i = 0; i < invalid->len; i++)
+    if (!dead_letter (self, g_ptr_array_index (invalid, i), g_ptr_array_index (reasons, i), &error))
+      {
+        g_warning ("Fleet: dead-lettering failed (%s); the batch will come again", error->message);
+        return;
+      }
+  g_mutex_lock (&self->mutex);
+  self->stats.db_up = TRUE;
+  self->stats.carrier_locations += applied;
+  self->stats.dead_letters += invalid->len;
+  g_mutex_unlock (&self->mutex);
+  wb_bus_batch_ack (batch);
+}
+
+/* ---- start, maintenance and the thread ----------------------------------------- */
+
+static void subscribe (WbFleetProcessor *self);
+
+static gboolean
+return_started (gpointer data)
+{
+  GTask *task = data;
+  WbFleetProcessor *self = g_task_get_source_object (task);
+  GError *error = g_task_get_task_data (task);
+
+  if (error != NULL)
+    {
+      g_task_return_error (task, g_error_copy (error));
+      return G_SOURCE_REMOVE;
+    }
+  if (!g_task_return_error_if_cancelled (task))
+    {
+      subscribe (self);
+      g_task_return_boolean (task, TRUE);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* The states table is rebuilt from the snapshot; devices start as they
+ * were last seen. One that has been silent too long counts as offline
+ * already: its device.offline went out before the restart, or the restart
+ * is news to nobody. */
+static gboolean
+load_states (WbFleetProcessor  *self,
+             GError           **error)
+{
+  g_autoptr(GPtrArray) loaded = wb_position_history_load_states (self->conn, error);
+  g_autofree WbVehicleState **states = NULL;
+  gint64 now = g_get_real_time ();
+  gsize n_states;
+
+  if (loaded == NULL)
+    return FALSE;
+  states = (WbVehicleState **) g_ptr_array_steal (loaded, &n_states);
+  g_mutex_lock (&self->mutex);
+  for (gsize i = 0; i < n_states; i++)
+    {
+      WbVehicleState *state = states[i];
+      DeviceSeen *seen = g_new0 (DeviceSeen, 1);
+
+      seen->vehicle_id = g_strdup (state->vehicle_id);
+      seen->last_server_time = state->server_time;
+      seen->last_device_time = state->device_time;
+      seen->offline = wb_vehicle_state_is_offline (state, now, self->settings.offline_after);
+      self->stats.offline_devices += seen->offline;
+      g_hash_table_replace (self->devices, g_strdup (state->device_id), seen);
+      g_hash_table_replace (self->states, state->vehicle_id, state);
+    }
+  self->stats.vehicles = g_hash_table_size (self->states);
+  g_mutex_unlock (&self->mutex);
+  return TRUE;
+}
+
+static void
+run_start (WbFleetProcessor *self,
+           GTask            *task)
+{
+  g_autoptr(GError) error = NULL;
+  guint created = 0, dropped = 0;
+
+  if (ensure_connection (self, &error)
+      && load_states (self, &error)
+      && wb_position_history_maintain (self->history, self->conn, g_get_real_time (), &created, &dropped, &error))
+    {
+      set_db_up (self, TRUE);
+      g_debug ("Fleet: %u day partitions created, %u dropped", created, dropped);
+    }
+  else
+    g_task_set_task_data (task, g_steal_pointer (&error), (GDestroyNotify) g_error_free);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, return_started,
+                              g_object_ref (task), g_object_unref);
+}
+
+static void
+run_maintain (WbFleetProcessor *self)
+{
+  g_autoptr(GError) error = NULL;
+  guint created = 0, dropped = 0;
+
+  if (!ensure_connection (self, &error)
+      || !wb_position_history_maintain (self->history, self->conn, g_get_real_time (), &created, &dropped, &error))
+    {
+      g_warning ("Fleet: history maintenance failed (%s); trying again in an hour", error->message);
+      return;
+    }
+  if (created || dropped)
+    g_message ("Fleet history: %u day partitions created, %u dropped past the retention", created, dropped);
+}
+
+static gpointer
+thread_main (gpointer data)
+{
+  WbFleetProcessor *self = data;
+  gboolean running = TRUE;
+
+  while (running)
+    {
+      Job *job = g_async_queue_pop (self->jobs);
+
+      switch (job->kind)
+        {
+        case JOB_START:
+          run_start (self, job->task);
+          break;
+        case JOB_POSITIONS:
+          process_positions (self, job->batch);
+          break;
+        case JOB_LOCATIONS:
+          process_locations (self, job->batch);
+          break;
+        case JOB_MAINTAIN:
+          run_maintain (self);
+          break;
+        case JOB_STOP:
+          running = FALSE;
+          break;
+        }
+      job_free (job);
+    }
+  g_clear_pointer (&self->conn, PQfinish);
+  return NULL;
+}
+
+/* ---- on the main context ----------------------------------------------------------- */
+
+static void
+on_positions (WbBus      *bus,
+              WbBusBatch *batch,
+              gpointer    data)
+{
+  push_job (data, JOB_POSITIONS, batch, NULL);
+}
+
+static void
+on_locations (WbBus      *bus,
+              WbBusBatch *batch,
+              gpointer    data)
+{
+  push_job (data, JOB_LOCATIONS, batch, NULL);
+}
+
+static char *
+offline_message (const char *device_id,
+                 const DeviceSeen *seen,
+                 gint64      now)
+{
+  g_autofree char *last = wb_time_format (seen->last_server_time);
+  g_autofree char *at = wb_time_format (now);
+  GString *out = g_string_new ("{\"device_id\":");
+
+  _wb_telemetry_write_string (out, device_id);
+  if (seen->vehicle_id)
+    {
+      g_string_append (out, ",\"vehicle_id\":");
+      _wb_telemetry_write_string (out, seen->vehicle_id);
+    }
+  g_string_append_printf (out, ",\"last_seen_at\":\"%s\",\"offline_at\":\"%s\",\"silent_seconds\":%" G_GINT64_FORMAT "}",
+                          last, at, (now - seen->last_server_time) / G_USEC_PER_SEC);
+  return g_string_free (out, FALSE);
+}
+
+/**
+ * wb_fleet_processor_check_offline:
+ *
+ * Publishes device.offline for each device silent longer than the
+ * threshold since its last position (by the server's clock), once; the
+ * next position from it publishes device.online.
+ */
+void
+wb_fleet_processor_check_offline (WbFleetProcessor *self)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_bus_message_unref);
+  gint64 now = g_get_real_time ();
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_if_fail (WB_IS_FLEET_PROCESSOR (self));
+
+  g_mutex_lock (&self->mutex);
+  g_hash_table_iter_init (&iter, self->devices);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      DeviceSeen *seen = value;
+      g_autoptr(WbBusMessage) message = NULL;
+
+      if (seen->offline || now - seen->last_server_time <= self->settings.offline_after)
+        continue;
+      message = wb_bus_message_new_take (WB_TOPIC_DEVICE_OFFLINE, key, offline_message (key, seen, now));
+      /* A full bus: the next check tries again. */
+      if (!wb_bus_try_publish (self->bus, message, NULL))
+        continue;
+      seen->offline = TRUE;
+      self->stats.offline_devices++;
+    }
+  g_mutex_unlock (&self->mutex);
+}
+
+static gboolean
+check_offline_cb (gpointer data)
+{
+  wb_fleet_processor_check_offline (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+maintain_cb (gpointer data)
+{
+  push_job (data, JOB_MAINTAIN, NULL, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+subscribe (WbFleetProcessor *self)
+{
+  const char *positions[] = { TOPIC_TELEMETRY_RAW, NULL };
+  const char *locations[] = { WB_TOPIC_CARRIER_LOCATION, NULL };
+  guint check_s = CLAMP (self->settings.offline_after / G_USEC_PER_SEC / 4, 1, OFFLINE_CHECK_MAX_S);
+
+  self->positions_subscription = wb_bus_subscribe_batched (self->bus, GROUP, positions,
+                                                           self->settings.max_batch, self->settings.linger_ms,
+                                                           on_positions, self, NULL);
+  self->locations_subscription = wb_bus_subscribe_batched (self->bus, GROUP, locations, 500,
+                                                           self->settings.linger_ms, on_locations, self, NULL);
+  self->offline_source = g_timeout_add_seconds (check_s, check_offline_cb, self);
+  self->maintain_source = g_timeout_add_seconds (MAINTAIN_INTERVAL_S, maintain_cb, self);
+  self->started = TRUE;
+}
+
+void
+wb_fleet_processor_start_async (WbFleetProcessor    *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (WB_IS_FLEET_PROCESSOR (self));
+  g_return_if_fail (!self->started);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, wb_fleet_processor_start_async);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref_thread_default ();
+  if (self->thread == NULL)
+    self->thread = g_thread_new ("fleet-writer", thread_main, self);
+  push_job (self, JOB_START, NULL, task);
+}
+
+gboolean
+wb_fleet_processor_start_finish (WbFleetProcessor  *self,
+                                 GAsyncResult      *result,
+                                 GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+wb_fleet_processor_stop (WbFleetProcessor *self)
+{
+  g_return_if_fail (WB_IS_FLEET_PROCESSOR (self));
+
+  if (self->positions_subscription)
+    wb_bus_unsubscribe (self->bus, self->positions_subscription);
+  if (self->locations_subscription)
+    wb_bus_unsubscribe (self->bus, self->locations_subscription);
+  self->positions_subscription = self->locations_subscription = 0;
+  g_clear_handle_id (&self->offline_source, g_source_remove);
+  g_clear_handle_id (&self->maintain_source, g_source_remove);
+  g_cancellable_cancel (self->cancellable);
+  if (self->thread != NULL)
+    {
+      push_job (self, JOB_STOP, NULL, NULL);
+      g_thread_join (g_steal_pointer (&self->thread));
+    }
+  self->started = FALSE;
+}
+
+WbVehicleState *
+wb_fleet_processor_get_state (WbFleetProcessor *self,
+                              const char       *vehicle_id)
+{
+  g_autoptr(GMutexLocker) locker = NULL;
+  const WbVehicleState *state;
+
+  g_return_val_if_fail (WB_IS_FLEET_PROCESSOR (self), NULL);
+  g_return_val_if_fail (vehicle_id != NULL, NULL);
+
+  locker = g_mutex_locker_new (&self->mutex);
+  state = g_hash_table_lookup (self->states, vehicle_id);
+  return state ? wb_vehicle_state_copy (state) : NULL;
+}
+
+gint64
+wb_fleet_processor_get_offline_after (WbFleetProcessor *self)
+{
+  g_return_val_if_fail (WB_IS_FLEET_PROCESSOR (self), 0);
+
+  return self->settings.offline_after;
+}
+
+void
+wb_fleet_processor_get_stats (WbFleetProcessor      *self,
+                              WbFleetProcessorStats *out_stats)
+{
+  g_return_if_fail (WB_IS_FLEET_PROCESSOR (self));
+  g_return_if_fail (out_stats != NULL);
+
+  g_mutex_lock (&self->mutex);
+  *out_stats = self->stats;
+  g_mutex_unlock (&self->mutex);
+}
+
+/* ---- GObject ------------------------------------------------------------------------ */
+
+static void
+wb_fleet_processor_dispose (GObject *object)
+{
+  WbFleetProcessor *self = WB_FLEET_PROCESSOR (object);
+
+  wb_fleet_processor_stop (self);
+  G_OBJECT_CLASS (wb_fleet_processor_parent_class)->dispose (object);
+}
+
+static void
+wb_fleet_processor_finalize (GObject *object)
+{
+  WbFleetProcessor *self = WB_FLEET_PROCESSOR (object);
+
+  g_clear_object (&self->bus);
+  g_clear_object (&self->index);
+  g_clear_object (&self->history);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->conninfo, g_free);
+  g_clear_pointer (&self->jobs, g_async_queue_unref);
+  g_clear_pointer (&self->states, g_hash_table_unref);
+  g_clear_pointer (&self->devices, g_hash_table_unref);
+  g_mutex_clear (&self->mutex);
+  G_OBJECT_CLASS (wb_fleet_processor_parent_class)->finalize (object);
+}
+
+static void
+wb_fleet_processor_class_init (WbFleetProcessorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = wb_fleet_processor_dispose;
+  object_class->finalize = wb_fleet_processor_finalize;
+}
+
+static void
+wb_fleet_processor_init (WbFleetProcessor *self)
+{
+  g_mutex_init (&self->mutex);
+  self->jobs = g_async_queue_new_full ((GDestroyNotify) job_free);
+  self->states = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) wb_vehicle_state_free);
+  self->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, device_seen_free);
+  self->cancellable = g_cancellable_new ();
+}
+
+/**
+ * wb_fleet_processor_new:
+ * @conninfo: the database; the processor keeps one connection of its own
+ */
+WbFleetProcessor *
+wb_fleet_processor_new (WbBus                          *bus,
+                        WbFleetIndex                   *index,
+                        WbPositionHistory              *history,
+                        const char                     *conninfo,
+                        const WbFleetProcessorSettings *settings)
+{
+  WbFleetProcessor *self;
+
+  g_return_val_if_fail (WB_IS_BUS (bus), NULL);
+  g_return_val_if_fail (WB_IS_FLEET_INDEX (index), NULL);
+  g_return_val_if_fail (WB_IS_POSITION_HISTORY (history), NULL);
+  g_return_val_if_fail (conninfo != NULL, NULL);
+  g_return_val_if_fail (settings != NULL && settings->max_batch > 0, NULL);
+
+  self = g_object_new (WB_TYPE_FLEET_PROCESSOR, NULL);
+  self->bus = g_object_ref (bus);
+  self->index = g_object_ref (index);
+  self->history = g_object_ref (history);
+  self->conninfo = g_strdup (conninfo);
+  self->settings = *settings;
+  return self;
+}

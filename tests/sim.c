@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* waybill-sim: its route model (plausible movement inside the city), its
+ * ids, its command line, and, against the built waybilld, every protocol
+ * end to end: what the simulator sends is exactly what the daemon counts. */
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <math.h>
+#include <string.h>
+
+#include "sim-city.h"
+#include "sim-ids.h"
+#include "sim-vehicle.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+
+#define EARTH_RADIUS_M 6371008.8
+
+static double
+distance_m (double lat1, double lon1, double lat2, double lon2)
+{
+  double p1 = lat1 * G_PI / 180, p2 = lat2 * G_PI / 180;
+  double dp = p2 - p1, dl = (lon2 - lon1) * G_PI / 180;
+  double a = sin (dp / 2) * sin (dp / 2) + cos (p1) * cos (p2) * sin (dl / 2) * sin (dl / 2);
+
+  return 2 * EARTH_RADIUS_M * asin (sqrt (a));
+}
+
+static double
+bearing_deg (double lat1, double lon1, double lat2, double lon2)
+{
+  double p1 = lat1 * G_PI / 180, p2 = lat2 * G_PI / 180;
+  double dl = (lon2 - lon1) * G_PI / 180;
+  double y = sin (dl) * cos (p2);
+  double x = cos (p1) * sin (p2) - sin (p1) * cos (p2) * cos (dl);
+
+  return fmod (atan2 (y, x) * 180 / G_PI + 360, 360);
+}
+
+/* Many steps of a few vehicles at @step_s: inside the box, never faster
+ * than the top speed, heading along the way it moves, odometer growing by
+ * at least the distance covered. */
+static void
+check_routes (double step_s,
+              guint  steps)
+{
+  g_autoptr(WbSimCity) city = wb_sim_city_new (53.9023, 27.5619, 42);
+  double south, west, north, east;
+  guint headings_checked = 0, stopped = 0;
+  double fastest = 0;
+
+  wb_sim_city_get_bbox (city, &south, &west, &north, &east);
+  g_assert_cmpfloat (north - south, >, 0.03);   /* a few km across */
+  for (guint n = 1; n <= 5; n++)
+    {
+      g_autoptr(WbSimVehicle) vehicle = wb_sim_vehicle_new (city, n, 42);
+      g_autoptr(WbPosition) last = wb_sim_vehicle_report (vehicle, "v", 0);
+
+      for (guint i = 1; i <= steps; i++)
+        {
+          g_autoptr(WbPosition) p = NULL;
+          double moved;
+
+          wb_sim_vehicle_advance (vehicle, step_s);
+          p = wb_sim_vehicle_report (vehicle, "v", i);
+          g_assert_cmpfloat (p->lat, >=, south - 1e-9);
+          g_assert_cmpfloat (p->lat, <=, north + 1e-9);
+          g_assert_cmpfloat (p->lon, >=, west - 1e-9);
+          g_assert_cmpfloat (p->lon, <=, east + 1e-9);
+          g_assert_cmpfloat (p->speed_kmh, <=, WB_SIM_VEHICLE_MAX_SPEED_KMH + 1e-9);
+          moved = distance_m (last->lat, last->lon, p->lat, p->lon);
+          g_assert_cmpfloat (moved, <=, WB_SIM_VEHICLE_MAX_SPEED_KMH / 3.6 * step_s * 1.005 + 0.01);
+          g_assert_cmpfloat (p->odometer - last->odometer, >=, moved * 0.995 - 0.01);
+          /* Same street, same direction: the heading is the bearing of the move. */
+          if (moved > 2 && p->heading == last->heading)
+            {
+              double off = fabs (remainder (bearing_deg (last->lat, last->lon, p->lat, p->lon) - p->heading, 360));
+
+              g_assert_cmpfloat (off, <, 1.0);
+              headings_checked++;
+            }
+          stopped += p->speed_kmh == 0;
+          fastest = MAX (fastest, p->speed_kmh);
+          g_clear_pointer (&last, wb_position_free);
+          last = g_steal_pointer (&p);
+        }
+    }
+  /* It did drive, fast on some streets, and stood somewhere. */
+  g_assert_cmpuint (headings_checked, >, steps);
+  g_assert_cmpfloat (fastest, >, 40);
+  g_assert_cmpuint (stopped, >, 0);
+}
+
+static void
+test_route_every_second (void)
+{
+  check_routes (1, 3600);
+}
+
+static void
+test_route_every_ten_seconds (void)
+{
+  check_routes (10, 720);
+}
+
+static gboolean
+luhn_valid (const char *digits)
+{
+  guint sum = 0;
+  gsize length = strlen (digits);
+
+  for (gsize i = 0; i < length; i++)
+    {
+      guint d = digits[length - 1 - i] - '0';
+
+      if (i % 2 == 1)
+        d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+      sum += d;
+    }
+  return sum % 10 == 0;
+}
+
+static void
+test_ids (void)
+{
+  g_autofree char *a = wb_sim_device_id ("sim-", WB_PROTOCOL_TELTONIKA, 1);
+  g_autofree char *b = wb_sim_device_id ("sim-", WB_PROTOCOL_TELTONIKA, 2);
+  g_autofree char *c = wb_sim_device_id ("other-", WB_PROTOCOL_TELTONIKA, 1);
+  g_autofree char *json = wb_sim_device_id ("sim-", WB_PROTOCOL_JSON, 7);
+
+  g_assert_cmpuint (strlen (a), ==, 15);
+  g_assert_cmpuint (strspn (a, "0123456789"), ==, 15);
+  g_assert_true (luhn_valid (a));
+  g_assert_true (luhn_valid (b));
+  g_assert_cmpstr (a, !=, b);
+  g_assert_cmpstr (a, !=, c);
+  g_assert_cmpstr (json, ==, "sim-0007");
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+static int
+run_sim (const char * const *args,
+         char              **out_stdout,
+         char              **out_stderr)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("WAYBILL_SIM"));
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, out_stdout, out_stderr, &error);
+  g_assert_no_error (error);
+  if (g_test_verbose ())
+    g_printerr ("%s%s", *out_stdout, *out_stderr);
+  return g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
+}
+
+static void
+assert_usage_error (const char * const *args,
+                    const char         *option)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_sim (args, &out, &err), ==, 2);
+  g_assert_nonnull (strstr (err, option));
+  /* One line, ending the output. */
+  g_assert_true (g_str_has_suffix (err, "\n"));
+  g_assert_true (strchr (err, '\n') == err + strlen (err) - 1);
+}
+
+static void
+test_bad_arguments (void)
+{
+  const char *rate[] = { "fleet", "--rate", "0", NULL };
+  const char *vehicles[] = { "fleet", "--vehicles", "many", NULL };
+  const char *protocol[] = { "fleet", "--protocol", "smoke-signals", NULL };
+  const char *batch[] = { "fleet", "--protocol", "teltonika", "--batch", "300", NULL };
+  const char *city[] = { "fleet", "--city", "atlantis", NULL };
+  const char *companies[] = { "reference", "--companies", "-1", NULL };
+  const char *unknown[] = { "fleet", "--no-such-option", NULL };
+  const char *help[] = { "fleet", "--help", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  assert_usage_error (rate, "--rate");
+  assert_usage_error (vehicles, "--vehicles");
+  assert_usage_error (protocol, "--protocol");
+  assert_usage_error (batch, "--batch");
+  assert_usage_error (city, "--city");
+  assert_usage_error (companies, "--companies");
+  assert_usage_error (unknown, "--no-such-option");
+  g_assert_cmpint (run_sim (help, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "--fast"));
+  g_assert_nonnull (strstr (out, "--teltonika"));
+}
+
+/* ---- against waybilld ------------------------------------------------------- */
+
+static guint
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static char *
+metrics (WbTestDaemon *d)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (d));
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+  g_assert_nonnull (body);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+static double
+accepted (WbTestDaemon *d,
+          const char   *protocol)
+{
+  g_autofree char *text = metrics (d);
+  g_autofree char *series = g_strdup_printf ("waybill_positions_accepted_total{protocol=\"%s\"} ", protocol);
+  const char *at = strstr (text, series);
+
+  return at ? g_ascii_strtod (at + strlen (series), NULL) : 0;
+}
+
+static gboolean
+refused_any (WbTestDaemon *d,
+             const char   *protocol)
+{
+  g_autofree char *text = metrics (d);
+  g_autofree char *series = g_strdup_printf ("waybill_positions_rejected_total{protocol=\"%s\"", protocol);
+
+  return strstr (text, series) != NULL;
+}
+
+static void
+wait_for_log (WbTestDaemon *d,
+              const char   *text)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (!wb_test_daemon_log_contains (d, text))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("waybilld never logged “%s”; its log:\n%s", text, d->log->str);
+      g_usleep (50 * 1000);
+    }
+}
+
+static void
+test_fleet_end_to_end (gconstpointer data)
+{
+  const char *protocol = data;
+  g_autofree char *conninfo = wb_test_pg_create_database ("sim");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  guint osmand = free_port ();
+  guint teltonika = free_port ();
+  g_autofree char *osmand_arg = g_strdup_printf ("--osmand-port=%u", osmand);
+  g_autofree char *teltonika_arg = g_strdup_printf ("--teltonika-port=%u", teltonika);
+  const char *env[] = { dsn, NULL };
+  const char *daemon_args[] = { osmand_arg, teltonika_arg, NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, daemon_args);
+  g_autofree char *url = NULL;
+  g_autofree char *osmand_url = g_strdup_printf ("http://127.0.0.1:%u", osmand);
+  g_autofree char *teltonika_address = g_strdup_printf ("127.0.0.1:%u", teltonika);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  double before;
+
+  url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (d));
+  wait_for_log (d, "Teltonika listener on");
+  before = accepted (d, protocol);
+
+  {
+    const char *args[] = { "reference", "--vehicles", "3", "--url", url, "--protocol", protocol, NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "accepted 10,"));   /* 1 company, 3 drivers, 3 vehicles, 3 devices */
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    /* Idempotent: again, and nothing breaks. */
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+  {
+    const char *args[] = { "fleet", "--vehicles", "3", "--count", "20", "--fast", "--batch", "7",
+                           "--protocol", protocol, "--url", url, "--osmand-url", osmand_url,
+                           "--teltonika", teltonika_address, NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "sent 60, accepted 60, refused 0, failed 0"));
+  }
+  g_assert_cmpfloat (accepted (d, protocol) - before, ==, 60);
+  g_assert_false (refused_any (d, protocol));
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/sim/route/every-second", test_route_every_second);
+  g_test_add_func ("/sim/route/every-ten-seconds", test_route_every_ten_seconds);
+  g_test_add_func ("/sim/ids", test_ids);
+  g_test_add_func ("/sim/arguments", test_bad_arguments);
+  g_test_add_data_func ("/sim/fleet/json", "json", test_fleet_end_to_end);
+  g_test_add_data_func ("/sim/fleet/osmand", "osmand", test_fleet_end_to_end);
+  g_test_add_data_func ("/sim/fleet/teltonika", "teltonika", test_fleet_end_to_end);
+  return g_test_run ();
+}

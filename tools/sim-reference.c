@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Reference data for a simulated fleet: C companies, and per vehicle a
+ * driver, the vehicle and its tracker, named so that `fleet` finds them. */
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "sim-http.h"
+#include "sim-ids.h"
+#include "sim-reference.h"
+
+typedef enum
+{
+  KIND_COMPANY,
+  KIND_DRIVER,
+  KIND_VEHICLE,
+  KIND_DEVICE,
+} Kind;
+
+typedef struct
+{
+  Kind    kind;
+  char   *path;
+  GBytes *body;
+} Put;
+
+typedef struct
+{
+  const WbSimReferenceOptions *options;
+  WbSimStats                  *stats;
+  WbSimHttp                   *http;
+  GMainLoop                   *loop;
+  GQueue                       puts;     /* Put *, in kind order */
+  Kind                         sending;  /* the kind in flight */
+  guint                        in_flight;
+} Run;
+
+static const char * const first_names[] = {
+  "Alena", "Andrei", "Darya", "Dzmitry", "Hanna", "Ihar", "Katsiaryna", "Maksim", "Natallia", "Pavel",
+  "Siarhei", "Tatsiana", "Uladzimir", "Volha", "Yauhen", "Yuliya",
+};
+static const char * const last_names[] = {
+  "Kavalenka", "Novik", "Shevchuk", "Marozau", "Kazlou", "Lukashevich", "Bondar", "Tkachuk", "Karpovich",
+  "Melnik", "Savitski", "Zhuk",
+};
+
+static void
+put_free (Put *put)
+{
+  g_free (put->path);
+  g_bytes_unref (put->body);
+  g_free (put);
+}
+
+/* @members: name, value pairs, NULL-terminated; values are strings. */
+static void
+queue_put (Run        *run,
+           Kind        kind,
+           const char *collection,
+           const char *id,
+           ...)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  Put *put = g_new0 (Put, 1);
+  const char *name;
+  char *text;
+  va_list args;
+
+  json_builder_begin_object (builder);
+  va_start (args, id);
+  while ((name = va_arg (args, const char *)) != NULL)
+    {
+      json_builder_set_member_name (builder, name);
+      json_builder_add_string_value (builder, va_arg (args, const char *));
+    }
+  va_end (args);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  put->kind = kind;
+  put->path = g_strdup_printf ("/%s/%s", collection, id);
+  text = json_to_string (root, FALSE);
+  put->body = g_bytes_new_take (text, strlen (text));
+  g_queue_push_tail (&run->puts, put);
+}
+
+static void
+queue_vehicle (Run   *run,
+               guint  number)
+{
+  const WbSimReferenceOptions *o = run->options;
+  const char *prefix = o->device_prefix;
+  g_autofree char *company = wb_sim_company_id (prefix, (number - 1) % o->companies + 1);
+  g_autofree char *driver = wb_sim_driver_id (prefix, number);
+  g_autofree char *vehicle = wb_sim_vehicle_id (prefix, number);
+  g_autofree char *device = wb_sim_device_id (prefix, o->protocol, number);
+  g_autofree char *group = g_strdup_printf ("%sgroup-%u", prefix, number % 3 + 1);
+  g_autofree char *name = g_strdup_printf ("%s %s", first_names[number % G_N_ELEMENTS (first_names)],
+                                           last_names[(number / 3) % G_N_ELEMENTS (last_names)]);
+  g_autofree char *phone = g_strdup_printf ("+37529%07u", 1000000 + number);
+  g_autofree char *plate = g_strdup_printf ("%04u AB-7", number % 10000);
+
+  queue_put (run, KIND_DRIVER, "drivers", driver, "name", name, "phone", phone, "companyId", company, NULL);
+  queue_put (run, KIND_VEHICLE, "vehicles", vehicle, "plate", plate, "companyId", company, "driverId", driver,
+             "groupId", group, NULL);
+  queue_put (run, KIND_DEVICE, "devices", device, "vehicleId", vehicle, NULL);
+}
+
+static gint
+compare_kind (gconstpointer a,
+              gconstpointer b,
+              gpointer      unused)
+{
+  return (int) ((const Put *) a)->kind - (int) ((const Put *) b)->kind;
+}
+
+static void pump (Run *run);
+
+static void
+on_put (GObject      *source,
+        GAsyncResult *result,
+        gpointer      data)
+{
+  Run *run = data;
+  g_autoptr(GError) error = NULL;
+  guint status = 0;
+  guint retries = 0;
+  g_autoptr(GBytes) body = wb_sim_http_send_finish (WB_SIM_HTTP (source), result, &status, &retries, &error);
+
+  run->in_flight--;
+  run->stats->retries += retries;
+  if (body == NULL)
+    {
+      run->stats->failed++;
+      g_printerr ("waybill-sim: a PUT failed: %s\n", error->message);
+    }
+  else if (status == SOUP_STATUS_OK || status == SOUP_STATUS_CREATED)
+    run->stats->accepted++;
+  else
+    {
+      g_autofree char *reason = g_strdup_printf ("%u %.*s", status, (int) MIN (g_bytes_get_size (body), 200),
+                                                 (const char *) g_bytes_get_data (body, NULL));
+
+      wb_sim_stats_add_refused (run->stats, reason, 1);
+    }
+  pump (run);
+}
+
+/* Drivers name companies, vehicles drivers, devices vehicles: each kind
+ * starts once the one before has been answered. */
+static void
+pump (Run *run)
+{
+  g_autofree char *base = g_str_has_suffix (run->options->api_url, "/")
+                          ? g_strndup (run->options->api_url, strlen (run->options->api_url) - 1)
+                          : g_strdup (run->options->api_url);
+
+  while (run->in_flight < run->options->connections && !g_queue_is_empty (&run->puts))
+    {
+      Put *put = g_queue_peek_head (&run->puts);
+      g_autofree char *uri = NULL;
+
+      if (run->in_flight > 0 && put->kind != run->sending)
+        break;
+      g_queue_pop_head (&run->puts);
+      uri = g_strconcat (base, put->path, NULL);
+      run->sending = put->kind;
+      run->in_flight++;
+      run->stats->sent++;
+      wb_sim_http_send_async (run->http, "PUT", uri, "application/json", put->body, NULL, on_put, run);
+      put_free (put);
+    }
+  if (run->in_flight == 0 && g_queue_is_empty (&run->puts))
+    g_main_loop_quit (run->loop);
+}
+
+void
+wb_sim_reference_run (const WbSimReferenceOptions *options,
+                      WbSimStats                  *stats)
+{
+  Run run = { options, stats };
+
+  g_return_if_fail (options != NULL && stats != NULL);
+  g_return_if_fail (options->companies > 0 && options->connections > 0);
+
+  g_queue_init (&run.puts);
+  for (guint c = 1; c <= options->companies; c++)
+    {
+      g_autofree char *id = wb_sim_company_id (options->device_prefix, c);
+      g_autofree char *name = g_strdup_printf ("Sim Logistics %02u", c);
+
+      queue_put (&run, KIND_COMPANY, "companies", id, "name", name, NULL);
+    }
+  for (guint v = 1; v <= options->vehicles; v++)
+    queue_vehicle (&run, v);
+  g_queue_sort (&run.puts, compare_kind, NULL);
+  run.http = wb_sim_http_new (options->token, options->connections);
+  run.loop = g_main_loop_new (NULL, FALSE);
+  pump (&run);
+  if (run.in_flight > 0)
+    g_main_loop_run (run.loop);
+  g_main_loop_unref (run.loop);
+  g_object_unref (run.http);
+}

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* waybill-sim: a fleet of simulated vehicles for demos, tests and
+ * benchmarks. `reference` registers the fleet's companies, drivers,
+ * vehicles and devices; `fleet` drives the vehicles and sends their
+ * positions over HTTP JSON, OsmAnd or Teltonika. */
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "sim-city.h"
+#include "sim-fleet.h"
+#include "sim-ids.h"
+#include "sim-reference.h"
+#include "wb-config.h"
+#include "wb-jwt.h"
+
+#define EXIT_USAGE 2
+#define TOKEN_TTL_S (7 * 24 * 3600)
+
+/* What both commands share. */
+typedef struct
+{
+  char    *url;
+  char    *token;
+  char    *jwt_secret;
+  char    *device_prefix;
+  char    *protocol;
+  int      vehicles;
+  int      connections;
+} Common;
+
+static void
+common_clear (Common *common)
+{
+  g_free (common->url);
+  g_free (common->token);
+  g_free (common->jwt_secret);
+  g_free (common->device_prefix);
+  g_free (common->protocol);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Common, common_clear)
+
+static int
+usage_error (const char *command,
+             const char *format,
+             ...) G_GNUC_PRINTF (2, 3);
+
+static int
+usage_error (const char *command,
+             const char *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("waybill-sim %s: %s\n", command, message);
+  return EXIT_USAGE;
+}
+
+static gboolean
+prefix_is_valid (const char *prefix)
+{
+  for (const char *c = prefix; *c; c++)
+    if (!g_ascii_isalnum (*c) && !strchr ("._:-", *c))
+      return FALSE;
+  return strlen (prefix) <= 64;
+}
+
+/* --token as given, or one signed with --jwt-secret for @role; without
+ * either, none (waybilld on embedded defaults needs none). */
+static char *
+bearer_token (const Common *common,
+              WbRole        role)
+{
+  if (common->token)
+    return g_strdup (common->token);
+  if (common->jwt_secret == NULL)
+    return NULL;
+  return wb_jwt_sign ((const guint8 *) common->jwt_secret, strlen (common->jwt_secret), "waybill-sim", role,
+                      g_get_real_time () / G_USEC_PER_SEC, TOKEN_TTL_S);
+}
+
+/* GOption overwrites a string without freeing it: defaults go in after. */
+static void
+set_default (char       **value,
+             const char  *fallback)
+{
+  if (*value == NULL)
+    *value = g_strdup (fallback);
+}
+
+static int
+check_common (const char *command,
+              Common     *common,
+              WbProtocol *out_protocol)
+{
+  set_default (&common->url, "http://127.0.0.1:8080");
+  set_default (&common->device_prefix, "sim-");
+  set_default (&common->protocol, "json");
+  if (common->vehicles < 1 || common->vehicles > WB_SIM_MAX_VEHICLES)
+    return usage_error (command, "--vehicles must be from 1 to %d", WB_SIM_MAX_VEHICLES);
+  if (common->connections < 1 || common->connections > 1024)
+    return usage_error (command, "--connections must be from 1 to 1024");
+  if (!wb_protocol_from_string (common->protocol, out_protocol))
+    return usage_error (command, "--protocol must be json, osmand or teltonika, not “%s”", common->protocol);
+  if (!prefix_is_valid (common->device_prefix))
+    return usage_error (command, "--device-prefix may hold only letters, digits and . _ : -");
+  if (!g_uri_is_valid (common->url, G_URI_FLAGS_NONE, NULL))
+    return usage_error (command, "--url “%s” is not a URL", common->url);
+  if (common->token && common->jwt_secret)
+    return usage_error (command, "--token and --jwt-secret exclude each other");
+  return 0;
+}
+
+static int
+parse_command (GOptionContext *context,
+               const char     *command,
+               int            *argc,
+               char         ***argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prgname = g_strdup_printf ("waybill-sim %s", command);
+
+  g_set_prgname (prgname);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    return usage_error (command, "%s", error->message);
+  if (*argc > 1)
+    return usage_error (command, "unexpected argument “%s”", (*argv)[1]);
+  return 0;
+}
+
+/* ---- reference ------------------------------------------------------------ */
+
+static int
+run_reference (int    argc,
+               char **argv)
+{
+  g_auto(Common) common = { NULL, NULL, NULL, NULL, NULL, 10, 8 };
+  int companies = 0;
+  GOptionEntry entries[] = {
+    { "vehicles", 'n', 0, G_OPTION_ARG_INT, &common.vehicles, "Vehicles (and drivers, devices) to register (10)", "N" },
+    { "companies", 0, 0, G_OPTION_ARG_INT, &companies, "Companies to spread them over (1 per 50 vehicles)", "C" },
+    { "url", 0, 0, G_OPTION_ARG_STRING, &common.url, "waybilld's API (http://127.0.0.1:8080)", "URL" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &common.token, "A JWT with the admin role", "JWT" },
+    { "jwt-secret", 0, 0, G_OPTION_ARG_STRING, &common.jwt_secret, "Sign an admin token with this secret", "SECRET" },
+    { "device-prefix", 0, 0, G_OPTION_ARG_STRING, &common.device_prefix, "Prefix of every id (sim-)", "PREFIX" },
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &common.protocol,
+      "The protocol `fleet` will use: it decides the device ids (json)", "json|osmand|teltonika" },
+    { "connections", 0, 0, G_OPTION_ARG_INT, &common.connections, "Requests in flight at most (8)", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autofree char *token = NULL;
+  g_autofree char *summary = NULL;
+  WbSimReferenceOptions options = { 0 };
+  WbSimStats stats;
+  int status;
+
+  g_option_context_set_summary (context, "Register a simulated fleet's companies, drivers, vehicles and devices\n"
+                                         "over REST (PUT, idempotent: running it again is fine).");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_command (context, "reference", &argc, &argv)) != 0
+      || (status = check_common ("reference", &common, &options.protocol)) != 0)
+    return status;
+  if (companies < 0 || companies > 999)
+    return usage_error ("reference", "--companies must be from 1 to 999");
+
+  token = bearer_token (&common, WB_ROLE_ADMIN);
+  options.vehicles = common.vehicles;
+  options.companies = companies > 0 ? companies : 1 + (common.vehicles - 1) / 50;
+  options.api_url = common.url;
+  options.token = token;
+  options.device_prefix = common.device_prefix;
+  options.connections = common.connections;
+  wb_sim_stats_init (&stats);
+  wb_sim_reference_run (&options, &stats);
+  summary = wb_sim_stats_format (&stats, "reference");
+  g_print ("%s\n", summary);
+  status = stats.refused == 0 && stats.failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  wb_sim_stats_clear (&stats);
+  return status;
+}
+
+/* ---- fleet ------------------------------------------------------------------ */
+
+static gboolean
+on_interrupt (gpointer data)
+{
+  wb_sim_fleet_stop (data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* A Teltonika tracker per vehicle holds a socket each. */
+static void
+raise_file_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
+}
+
+/* --from: an RFC 3339 time, or how long ago ("6h"). */
+static gboolean
+parse_from (const char *text,
+            gint64     *out_us)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_iso8601 (text, NULL);
+  gint64 ago_ms;
+
+  if (time != NULL)
+    {
+      *out_us = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
+      return TRUE;
+    }
+  if (!wb_config_parse_duration (text, 1000, &ago_ms, NULL))
+    return FALSE;
+  *out_us = g_get_real_time () - ago_ms * 1000;
+  return TRUE;
+}
+
+static int
+parse_city (const char *text,
+            double     *lat,
+            double     *lon)
+{
+  g_auto(GStrv) parts = NULL;
+  char *end_lat = NULL;
+  char *end_lon = NULL;
+
+  if (wb_sim_city_lookup (text, lat, lon))
+    return 0;
+  parts = g_strsplit (text, ",", 3);
+  if (g_strv_length (parts) != 2)
+    return usage_error ("fleet", "--city must be minsk, vilnius, warsaw, berlin or LAT,LON, not “%s”", text);
+  *lat = g_ascii_strtod (parts[0], &end_lat);
+  *lon = g_ascii_strtod (parts[1], &end_lon);
+  if (*end_lat != '\0' || *end_lon != '\0' || !(fabs (*lat) <= 75) || !(fabs (*lon) <= 179))
+    return usage_error ("fleet", "--city “%s”: latitude must be within ±75, longitude within ±179", text);
+  return 0;
+}
+
+typedef struct
+{
+  double   rate;
+  char    *osmand_url;
+  char    *teltonika;
+  char    *duration;
+  int      count;
+  int      batch;
+  char    *city;
+  int      seed;
+  gboolean fast;
+  char    *from;
+  gboolean verbose;
+} FleetArgs;
+
+static int
+check_fleet (FleetArgs         *args,
+             WbSimFleetOptions *options)
+{
+  gint64 ms = 0;
+
+  set_default (&args->osmand_url, "http://127.0.0.1:5055");
+  set_default (&args->teltonika, "127.0.0.1:5027");
+  set_default (&args->city, "minsk");
+
+  if (!(args->rate > 0 && args->rate <= 1000))
+    return usage_error ("fleet", "--rate must be above 0 and at most 1000");
+  if (args->count < 0)
+    return usage_error ("fleet", "--count must not be negative");
+  if (args->batch < 1 || args->batch > 10000 || (options->protocol == WB_PROTOCOL_TELTONIKA && args->batch > 255))
+    return usage_error ("fleet", "--batch must be from 1 to 10000 (json) or 255 (teltonika)");
+  if (args->duration && (!wb_config_parse_duration (args->duration, 1000, &ms, NULL) || ms <= 0))
+    return usage_error ("fleet", "--duration “%s” is not a duration (e.g. 90, 90s, 10m, 2h)", args->duration);
+  if (args->from && !parse_from (args->from, &options->from_us))
+    return usage_error ("fleet", "--from “%s” is neither an RFC 3339 time nor a duration ago", args->from);
+  if (!g_uri_is_valid (args->osmand_url, G_URI_FLAGS_NONE, NULL))
+    return usage_error ("fleet", "--osmand-url “%s” is not a URL", args->osmand_url);
+  if (options->from_us > g_get_real_time ())
+    return usage_error ("fleet", "--from must be in the past");
+  options->rate_hz = args->rate;
+  options->duration_s = ms / 1000.0;
+  options->count = args->count;
+  options->batch = args->batch;
+  options->seed = args->seed;
+  options->fast = args->fast || args->from != NULL;
+  options->verbose = args->verbose;
+  options->osmand_url = args->osmand_url;
+  options->teltonika_address = args->teltonika;
+  return parse_city (args->city, &options->center_lat, &options->center_lon);
+}
+
+static int
+drive_fleet (WbSimFleetOptions *options)
+{
+  g_autoptr(WbSimFleet) fleet = wb_sim_fleet_new (options);
+  g_autofree char *summary = NULL;
+  const WbSimStats *stats;
+  guint interrupt = g_unix_signal_add (SIGINT, on_interrupt, fleet);
+  guint terminate = g_unix_signal_add (SIGTERM, on_interrupt, fleet);
+
+  if (options->fast && options->from_us && options->from_us < g_get_real_time () - G_GINT64_CONSTANT (7) * 24 * 3600 * G_USEC_PER_SEC)
+    g_printerr ("waybill-sim fleet: note: positions older than fleet.max-position-age (7 days by default) are "
+                "refused\n");
+  wb_sim_fleet_run (fleet);
+  g_source_remove (interrupt);
+  g_source_remove (terminate);
+  stats = wb_sim_fleet_get_stats (fleet);
+  summary = wb_sim_stats_format (stats, "fleet");
+  g_print ("%s\n", summary);
+  return stats->refused == 0 && stats->failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int
+run_fleet (int    argc,
+           char **argv)
+{
+  g_auto(Common) common = { NULL, NULL, NULL, NULL, NULL, 10, 8 };
+  FleetArgs args = { 1.0, NULL, NULL, NULL, 0, 50, NULL, 1, FALSE, NULL, FALSE };
+  GOptionEntry entries[] = {
+    { "vehicles", 'n', 0, G_OPTION_ARG_INT, &common.vehicles, "Vehicles to drive (10)", "N" },
+    { "rate", 'r', 0, G_OPTION_ARG_DOUBLE, &args.rate, "Positions per second per vehicle; 0.1 = one every 10 s (1)", "HZ" },
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &common.protocol, "How positions are sent (json)", "json|osmand|teltonika" },
+    { "url", 0, 0, G_OPTION_ARG_STRING, &common.url, "waybilld's API, for json (http://127.0.0.1:8080)", "URL" },
+    { "osmand-url", 0, 0, G_OPTION_ARG_STRING, &args.osmand_url, "The OsmAnd listener (http://127.0.0.1:5055)", "URL" },
+    { "teltonika", 0, 0, G_OPTION_ARG_STRING, &args.teltonika, "The Teltonika listener (127.0.0.1:5027)", "HOST:PORT" },
+    { "duration", 'd', 0, G_OPTION_ARG_STRING, &args.duration,
+      "Run this long (seconds, or 10m, 2h); in fast mode, a span of device time", "SECONDS" },
+    { "count", 'c', 0, G_OPTION_ARG_INT, &args.count, "Positions per vehicle, then stop", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &args.batch, "json: positions per POST; teltonika: records per frame (50)", "K" },
+    { "connections", 0, 0, G_OPTION_ARG_INT, &common.connections, "HTTP requests in flight at most (8)", "N" },
+    { "city", 0, 0, G_OPTION_ARG_STRING, &args.city, "minsk, vilnius, warsaw, berlin, or LAT,LON (minsk)", "CITY" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &args.seed, "The same seed drives the same routes (1)", "S" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &common.token, "A JWT with the dispatcher role (json)", "JWT" },
+    { "jwt-secret", 0, 0, G_OPTION_ARG_STRING, &common.jwt_secret, "Sign a dispatcher token with this secret", "SECRET" },
+    { "device-prefix", 0, 0, G_OPTION_ARG_STRING, &common.device_prefix, "Device ids are this and the vehicle number (sim-)", "PREFIX" },
+    { "fast", 0, 0, G_OPTION_ARG_NONE, &args.fast,
+      "Device times from the past, sent as fast as the server takes them (a benchmark)", NULL },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &args.from, "Fast mode's first device time: RFC 3339, or how long ago (6h)", "TIME" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &args.verbose, "Print progress every 5 s", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autofree char *token = NULL;
+  WbSimFleetOptions options = { 0 };
+  int status;
+
+  g_option_context_set_summary (context, "Drive simulated vehicles around a city and send their positions.\n"
+                                         "Without --count or --duration it runs until interrupted (fast mode: "
+                                         "until device time reaches now).");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_command (context, "fleet", &argc, &argv)) != 0
+      || (status = check_common ("fleet", &common, &options.protocol)) != 0
+      || (status = check_fleet (&args, &options)) != 0)
+    goto out;
+
+  raise_file_limit ();
+  token = bearer_token (&common, WB_ROLE_DISPATCHER);
+  options.vehicles = common.vehicles;
+  options.api_url = common.url;
+  options.token = token;
+  options.device_prefix = common.device_prefix;
+  options.connections = common.connections;
+  status = drive_fleet (&options);
+out:
+  g_free (args.osmand_url);
+  g_free (args.teltonika);
+  g_free (args.duration);
+  g_free (args.city);
+  g_free (args.from);
+  return status;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (argc >= 2 && g_str_equal (argv[1], "fleet"))
+    return run_fleet (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "reference"))
+    return run_reference (argc - 1, argv + 1);
+
+  context = g_option_context_new ("COMMAND [OPTION…]");
+  g_option_context_set_summary (context, "Commands:\n"
+                                         "  reference   register a simulated fleet's companies, drivers, vehicles, devices\n"
+                                         "  fleet       drive the vehicles and send their positions\n\n"
+                                         "“waybill-sim COMMAND --help” describes a command's options.");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error ("", "%s", error->message);
+  if (argc < 2)
+    return usage_error ("", "a command is needed: fleet or reference");
+  return usage_error ("", "unknown command “%s”: fleet or reference", argv[1]);
+}
