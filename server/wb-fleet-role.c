@@ -52,7 +52,6 @@ on_started (GObject      *source,
       self->started = TRUE;
       g_clear_pointer (&self->problem, g_free);
       self->retry_ms = 0;
-      wb_fleet_reference_consumer_start (self->reference);
       g_message ("Fleet processing started");
       return;
     }
@@ -76,6 +75,9 @@ wb_fleet_role_start (WbFleetRole *self)
 {
   g_return_if_fail (WB_IS_FLEET_ROLE (self));
 
+  /* Subscribed at once, as the processor is: the in-process bus drops what
+   * nobody consumes, and a late database only makes these wait. */
+  wb_fleet_reference_consumer_start (self->reference);
   start_processor (self);
 }
 

@@ -553,6 +553,39 @@ test_database_outage (Fixture       *f,
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 20);
 }
 
+/* Started while the database is down: positions published meanwhile wait
+ * on the bus (the in-process bus would drop them with nobody subscribed),
+ * and are stored once it is back. */
+static void
+test_start_without_database (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  stop_processor (f);
+  g_clear_pointer (&f->conn, PQfinish);
+  wb_test_pg_stop_server ();
+  f->processor = wb_fleet_processor_new (f->bus, f->index, f->history, f->conninfo, &f->settings);
+  wb_fleet_processor_start_async (f->processor, NULL, store_result, &result);
+  wait_for (&result);
+  g_assert_false (wb_fleet_processor_start_finish (f->processor, result, &error));
+  g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_CONNECT);
+  g_clear_object (&result);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < 5; i++)
+    publish_position (f, position_new (f, "dev1", i, 53.9, 27.5, 10));
+  wb_test_pg_start_server ();
+  wb_fleet_processor_start_async (f->processor, NULL, store_result, &result);
+  wait_for (&result);
+  g_assert_true (wb_fleet_processor_start_finish (f->processor, result, &error));
+  g_assert_no_error (error);
+  wait_processed (f, 5);
+  f->conn = wb_db_connect (f->conninfo, NULL);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 5);
+}
+
 /* ---- carrier locations ------------------------------------------------------ */
 
 /* Waits for @n dead letters: sent last, they mark the end of the input. */
@@ -673,6 +706,7 @@ main (int   argc,
   ADD ("offline-online", test_offline_online);
   ADD ("restart-rebuilds-state", test_restart_rebuilds_state);
   ADD ("database-outage", test_database_outage);
+  ADD ("start-without-database", test_start_without_database);
   ADD ("carrier-locations", test_carrier_locations);
   ADD ("reference-topics", test_reference_topics);
 #undef ADD

@@ -12,6 +12,7 @@
 #include "sim-city.h"
 #include "sim-ids.h"
 #include "sim-vehicle.h"
+#include "wb-db.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 
@@ -266,6 +267,71 @@ wait_for_log (WbTestDaemon *d,
     }
 }
 
+static gint64
+sql_count (const char *conninfo,
+           const char *statement)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGconn) conn = wb_db_connect (conninfo, &error);
+  g_autoptr(PGresult) result = NULL;
+
+  g_assert_no_error (error);
+  result = wb_db_exec (conn, statement, NULL, 0, NULL, &error);
+  g_assert_no_error (error);
+  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+}
+
+/* The fleet role took every accepted position into history, each vehicle
+ * has a current state, and the REST view shows it. */
+static void
+assert_stored (WbTestDaemon *d,
+               const char   *conninfo,
+               gint64        positions,
+               gint64        vehicles)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) message = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *vehicle = NULL;
+  g_autofree char *uri = NULL;
+  JsonObject *state;
+
+  while (sql_count (conninfo, "SELECT count(*) FROM positions") < positions)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%" G_GINT64_FORMAT " positions in history, not %" G_GINT64_FORMAT "; waybilld's log:\n%s",
+                 sql_count (conninfo, "SELECT count(*) FROM positions"), positions, d->log->str);
+      g_usleep (50 * 1000);
+    }
+  g_assert_cmpint (sql_count (conninfo, "SELECT count(*) FROM positions"), ==, positions);
+  g_assert_cmpint (sql_count (conninfo, "SELECT count(DISTINCT vehicle_id) FROM positions"), ==, vehicles);
+  g_assert_cmpint (sql_count (conninfo, "SELECT count(*) FROM vehicle_states"), ==, vehicles);
+  /* The states are the newest positions. */
+  g_assert_cmpint (sql_count (conninfo, "SELECT count(*) FROM vehicle_states s WHERE s.device_time ="
+                                        " (SELECT max(device_time) FROM positions p WHERE p.vehicle_id = s.vehicle_id)"),
+                   ==, vehicles);
+
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGconn) conn = wb_db_connect (conninfo, &error);
+    g_autoptr(PGresult) result = wb_db_exec (conn, "SELECT min(vehicle_id) FROM vehicle_states", NULL, 0, NULL, &error);
+
+    g_assert_no_error (error);
+    vehicle = g_strdup (PQgetvalue (result, 0, 0));
+  }
+  uri = g_strdup_printf ("http://127.0.0.1:%u/vehicles/%s", wb_test_daemon_port (d), vehicle);
+  message = soup_message_new ("GET", uri);
+  body = soup_session_send_and_read (session, message, NULL, NULL);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+  root = json_from_string (g_bytes_get_data (body, NULL), NULL);
+  state = json_object_get_object_member (json_node_get_object (root), "currentState");
+  g_assert_nonnull (state);
+  g_assert_true (json_object_get_boolean_member (state, "online"));
+  g_assert_nonnull (json_object_get_string_member (state, "deviceId"));
+}
+
 static void
 test_fleet_end_to_end (gconstpointer data)
 {
@@ -312,6 +378,7 @@ test_fleet_end_to_end (gconstpointer data)
   }
   g_assert_cmpfloat (accepted (d, protocol) - before, ==, 60);
   g_assert_false (refused_any (d, protocol));
+  assert_stored (d, conninfo, 60, 3);
 
   g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
   wb_test_daemon_free (d);

@@ -76,6 +76,7 @@ struct _WbFleetProcessor
   GAsyncQueue              *jobs;          /* Job* */
   PGconn                   *conn;          /* the thread's own */
   guint                     retry_ms;      /* the thread's back-off */
+  gboolean                  loaded;        /* the thread's: states loaded, partitions made */
 
   GMutex                    mutex;         /* guards what follows */
   GHashTable               *states;        /* vehicle id → WbVehicleState* */
@@ -502,6 +503,8 @@ publish_batch (WbFleetProcessor  *self,
   return TRUE;
 }
 
+static gboolean ensure_loaded (WbFleetProcessor *self, GError **error);
+
 static void
 process_positions (WbFleetProcessor *self,
                    WbBusBatch       *batch)
@@ -512,6 +515,11 @@ process_positions (WbFleetProcessor *self,
   guint inserted = 0, expired = 0;
   gboolean published;
 
+  if (!ensure_loaded (self, &error))
+    {
+      retry_later (self, batch, error);
+      return;
+    }
   decode_batch (self, batch, &decoded);
   if (!write_batch (self, &decoded, &inserted, &expired, &error))
     {
@@ -595,32 +603,19 @@ process_locations (WbFleetProcessor *self,
 
 /* ---- start, maintenance and the thread ----------------------------------------- */
 
-static void subscribe (WbFleetProcessor *self);
-
 static gboolean
 return_started (gpointer data)
 {
   GTask *task = data;
-  WbFleetProcessor *self = g_task_get_source_object (task);
   GError *error = g_task_get_task_data (task);
 
   if (error != NULL)
-    {
-      g_task_return_error (task, g_error_copy (error));
-      return G_SOURCE_REMOVE;
-    }
-  if (!g_task_return_error_if_cancelled (task))
-    {
-      subscribe (self);
-      g_task_return_boolean (task, TRUE);
-    }
+    g_task_return_error (task, g_error_copy (error));
+  else if (!g_task_return_error_if_cancelled (task))
+    g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
 }
 
-/* The states table is rebuilt from the snapshot; devices start as they
- * were last seen. One that has been silent too long counts as offline
- * already: its device.offline went out before the restart, or the restart
- * is news to nobody. */
 static gboolean
 load_states (WbFleetProcessor  *self,
              GError           **error)
@@ -634,6 +629,7 @@ load_states (WbFleetProcessor  *self,
     return FALSE;
   states = (WbVehicleState **) g_ptr_array_steal (loaded, &n_states);
   g_mutex_lock (&self->mutex);
+  self->stats.offline_devices = 0;
   for (gsize i = 0; i < n_states; i++)
     {
       WbVehicleState *state = states[i];
@@ -652,21 +648,33 @@ load_states (WbFleetProcessor  *self,
   return TRUE;
 }
 
+/* Before the first batch is written: the states as stored, and the
+ * partitions ahead. Until this succeeds, batches wait on the bus. */
+static gboolean
+ensure_loaded (WbFleetProcessor  *self,
+               GError           **error)
+{
+  guint created = 0, dropped = 0;
+
+  if (self->loaded)
+    return TRUE;
+  if (!ensure_connection (self, error)
+      || !load_states (self, error)
+      || !wb_position_history_maintain (self->history, self->conn, g_get_real_time (), &created, &dropped, error))
+    return FALSE;
+  g_debug ("Fleet: %u day partitions created, %u dropped", created, dropped);
+  self->loaded = TRUE;
+  set_db_up (self, TRUE);
+  return TRUE;
+}
+
 static void
 run_start (WbFleetProcessor *self,
            GTask            *task)
 {
   g_autoptr(GError) error = NULL;
-  guint created = 0, dropped = 0;
 
-  if (ensure_connection (self, &error)
-      && load_states (self, &error)
-      && wb_position_history_maintain (self->history, self->conn, g_get_real_time (), &created, &dropped, &error))
-    {
-      set_db_up (self, TRUE);
-      g_debug ("Fleet: %u day partitions created, %u dropped", created, dropped);
-    }
-  else
+  if (!ensure_loaded (self, &error))
     g_task_set_task_data (task, g_steal_pointer (&error), (GDestroyNotify) g_error_free);
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, return_started,
                               g_object_ref (task), g_object_unref);
@@ -836,7 +844,6 @@ wb_fleet_processor_start_async (WbFleetProcessor    *self,
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (WB_IS_FLEET_PROCESSOR (self));
-  g_return_if_fail (!self->started);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, wb_fleet_processor_start_async);
@@ -845,6 +852,11 @@ wb_fleet_processor_start_async (WbFleetProcessor    *self,
   if (self->thread == NULL)
     self->thread = g_thread_new ("fleet-writer", thread_main, self);
   push_job (self, JOB_START, NULL, task);
+  /* At once, even if loading fails and is retried: on the in-process bus a
+   * position published while nobody consumes its topic would be lost.
+   * Batches queue behind the start job, so they find the states loaded. */
+  if (!self->started)
+    subscribe (self);
 }
 
 gboolean

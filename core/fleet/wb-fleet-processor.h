@@ -51,8 +51,10 @@ WbFleetProcessor *wb_fleet_processor_new            (WbBus                      
                                                      WbPositionHistory              *history,
                                                      const char                     *conninfo,
                                                      const WbFleetProcessorSettings *settings);
-/* Rebuilds the current-state table from its snapshot and creates the
- * history partitions ahead, then starts consuming. */
+/* Subscribes at once (positions wait on the bus meanwhile), rebuilds the
+ * current-state table from its snapshot and creates the history
+ * partitions ahead. On error, call it again: it does not subscribe twice,
+ * and a batch that comes first retries the loading itself. */
 void              wb_fleet_processor_start_async    (WbFleetProcessor               *self,
                                                      GCancellable                   *cancellable,
                                                      GAsyncReadyCallback             callback,
