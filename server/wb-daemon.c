@@ -28,6 +28,8 @@
 #include "wb-shipment-store.h"
 #include "wb-shipments-api.h"
 #include "wb-sla.h"
+#include "wb-status-map.h"
+#include "wb-tracker-consumer.h"
 
 #define DB_RETRY_MAX_MS 5000
 #define OVERDUE_CHECK_S 30
@@ -58,6 +60,7 @@ struct _WbDaemon
   WbFleetStore       *fleet;
   WbFleetApi         *fleet_api;
   WbFleetRole        *fleet_role;        /* with role fleet */
+  WbTrackerConsumer  *tracker;           /* with role tracker */
   WbIngest           *ingest;
   guint               overdue_source;
   gboolean            overdue_running;
@@ -300,6 +303,17 @@ declare_metrics (WbDaemon *self)
   wb_metrics_declare (m, "waybill_db_queries_total", WB_METRIC_COUNTER, "Database statements run.", NULL, 0);
   wb_metrics_declare (m, "waybill_db_query_errors_total", WB_METRIC_COUNTER,
                       "Database statements that failed.", NULL, 0);
+  wb_metrics_declare (m, "waybill_dead_letters_total", WB_METRIC_COUNTER,
+                      "Messages sent to a dead-letter topic (<topic>.dlq), by consumer.", NULL, 0);
+  wb_metrics_declare (m, "waybill_tracker_items_total", WB_METRIC_COUNTER,
+                      "Carrier events, tickets and checks from the bus: applied, duplicate, for a closed "
+                      "shipment, or refused by the store.", NULL, 0);
+  wb_metrics_declare (m, "waybill_tracker_shipments_created_total", WB_METRIC_COUNTER,
+                      "Shipments created from TICKET_CREATED.", NULL, 0);
+  wb_metrics_declare (m, "waybill_tracker_checks_total", WB_METRIC_COUNTER,
+                      "tracking.updated checks recorded on their tracking.", NULL, 0);
+  wb_metrics_declare (m, "waybill_tracker_retries_total", WB_METRIC_COUNTER,
+                      "Tracker batches put back after a database fault.", NULL, 0);
   wb_metrics_gauge_set (m, "waybill_up", 1, NULL);
   wb_metrics_gauge_set (m, "waybill_ready", 0, NULL);
   wb_metrics_gauge_set (m, "waybill_db_up", 0, NULL);
@@ -360,6 +374,8 @@ became_ready (WbDaemon *self)
   start_background_jobs (self);
   if (self->fleet_role)
     wb_fleet_role_start (self->fleet_role);
+  if (self->tracker)
+    wb_tracker_consumer_start (self->tracker, NULL);
   wb_metrics_gauge_set (self->metrics, "waybill_ready", 1, NULL);
   wb_metrics_gauge_set (self->metrics, "waybill_db_up", 1, NULL);
   g_message ("Ready in %.0f ms (schema version %d)",
@@ -581,6 +597,24 @@ start_database (WbDaemon *self)
   wb_embedded_postgres_start_async (self->cluster, self->cancellable, on_cluster_started, g_object_ref (self));
 }
 
+static void
+collect_tracker_metrics (WbMetrics *m,
+                         gpointer   data)
+{
+  WbDaemon *self = data;
+  WbTrackerCounts c;
+
+  wb_tracker_consumer_get_counts (self->tracker, &c);
+  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.applied_events, "outcome", "applied", NULL);
+  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.duplicates, "outcome", "duplicate", NULL);
+  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.skipped_closed, "outcome", "closed", NULL);
+  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.failed_items, "outcome", "failed", NULL);
+  wb_metrics_counter_set (m, "waybill_tracker_shipments_created_total", c.shipments_created, NULL);
+  wb_metrics_counter_set (m, "waybill_tracker_checks_total", c.checks_recorded, NULL);
+  wb_metrics_counter_set (m, "waybill_tracker_retries_total", c.retries, NULL);
+  wb_metrics_counter_set (m, "waybill_dead_letters_total", c.dead_letters, "consumer", "tracker", NULL);
+}
+
 static gboolean
 create_shipments (WbDaemon  *self,
                   GError   **error)
@@ -590,6 +624,15 @@ create_shipments (WbDaemon  *self,
     return FALSE;
   self->shipments = wb_shipment_store_new (self->pool, self->sla);
   self->shipments_api = wb_shipments_api_new (self->shipments, self->sla, self->metrics);
+  if (has_role (self, "tracker"))
+    {
+      g_autoptr(WbStatusMap) map = wb_status_map_load_default (error);
+
+      if (map == NULL)
+        return FALSE;
+      self->tracker = wb_tracker_consumer_new (self->bus, self->shipments, map);
+      wb_metrics_add_collector (self->metrics, collect_tracker_metrics, self, NULL);
+    }
   return TRUE;
 }
 
@@ -745,6 +788,8 @@ on_bus_flushed (GObject      *source,
     g_warning ("Messages still queued on the bus at shutdown: %s", error->message);
   if (self->fleet_role)
     wb_fleet_role_stop (self->fleet_role);
+  if (self->tracker)
+    wb_tracker_consumer_stop (self->tracker);
   wb_bus_close (self->bus);
   close_storage (self);
 }
@@ -827,6 +872,7 @@ wb_daemon_finalize (GObject *object)
   g_clear_pointer (&self->fleet_api, wb_fleet_api_free);
   g_clear_object (&self->ingest);
   g_clear_object (&self->fleet_role);
+  g_clear_object (&self->tracker);
   g_clear_object (&self->http);
   g_clear_object (&self->relay);
   g_clear_object (&self->shipments);

@@ -163,8 +163,6 @@ declare_metrics (WbMetrics *m)
                       "Batches put back on the bus after a database fault.", NULL, 0);
   wb_metrics_declare (m, "waybill_fleet_carrier_locations_total", WB_METRIC_COUNTER,
                       "events.carrier_location messages applied.", NULL, 0);
-  wb_metrics_declare (m, "waybill_dead_letters_total", WB_METRIC_COUNTER,
-                      "Messages sent to a dead-letter topic, by consumer.", NULL, 0);
   wb_metrics_declare (m, "waybill_fleet_reference_updates_total", WB_METRIC_COUNTER,
                       "Reference-data messages from the bus: applied, or not newer than the stored version.",
                       NULL, 0);

@@ -21,6 +21,7 @@
 #define TELTONIKA_BUFFER_MAX  (64 * 1024 + 64)
 #define TELTONIKA_READ_SIZE   4096
 #define TELTONIKA_IDLE_S      300
+#define TELTONIKA_BACKLOG     1024
 
 typedef enum
 {
@@ -194,9 +195,13 @@ message_for (WbPosition *position,
 {
   WbBusMessage *message;
 
-  position->server_time = g_get_real_time ();
-  message = wb_bus_message_new_take (WB_TOPIC_TELEMETRY_RAW, position->device_id,
-                                     wb_position_to_json (position));
+  /* To the millisecond, the precision of telemetry.raw. */
+  position->server_time = g_get_real_time () / 1000 * 1000;
+  /* In process, the fleet role takes the position itself; it becomes JSON
+   * only on its way out (Kafka, a dead-letter topic). */
+  message = wb_bus_message_new_for_object (WB_TOPIC_TELEMETRY_RAW, position->device_id, WB_TYPE_POSITION,
+                                           wb_position_copy_shallow (position),
+                                           (WbBusMessageSerializeFunc) wb_position_to_json);
   wb_bus_message_add_header (message, "protocol", protocol_name (position->protocol));
   if (quarantined)
     wb_bus_message_add_header (message, "quarantined", "true");
@@ -878,6 +883,9 @@ wb_ingest_listen_teltonika (WbIngest    *self,
   g_return_val_if_fail (WB_IS_INGEST (self), FALSE);
 
   self->teltonika = g_socket_service_new ();
+  /* GSocketListener's default queue of 10 overflows when a fleet
+   * reconnects at once (after a network outage, a restart). */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->teltonika), TELTONIKA_BACKLOG);
   g_signal_connect_object (self->teltonika, "incoming", G_CALLBACK (on_teltonika_incoming), self, 0);
   if (all)
     {

@@ -479,6 +479,56 @@ test_linger (void)
   sink_clear (&full);
 }
 
+/* A message built from an object: in-process consumers take the object;
+ * the payload is made on first use, once; nobody consuming, never. */
+static guint serialized;
+
+static char *
+serialize_strv (gconstpointer object)
+{
+  serialized++;
+  return g_strjoinv (",", (char **) object);
+}
+
+static void
+test_object_messages (void)
+{
+  g_autoptr(WbBus) bus = wb_bus_local_new (16);
+  const char *topics[] = { "objects", NULL };
+  const char *words[] = { "a", "b", NULL };
+  g_autoptr(WbBusMessage) unread = NULL;
+  g_autoptr(WbBusMessage) message = NULL;
+  const char * const *object;
+  GBytes *payload;
+  Sink sink;
+
+  serialized = 0;
+  unread = wb_bus_message_new_for_object ("nobody.listens", "k", G_TYPE_STRV, g_strdupv ((char **) words),
+                                          serialize_strv);
+  g_assert_true (wb_bus_try_publish (bus, unread, NULL));
+  g_assert_cmpuint (serialized, ==, 0);
+
+  message = wb_bus_message_new_for_object ("objects", "k", G_TYPE_STRV, g_strdupv ((char **) words),
+                                           serialize_strv);
+  object = wb_bus_message_peek_object (message, G_TYPE_STRV);
+  g_assert_nonnull (object);
+  g_assert_cmpstr (object[1], ==, "b");
+  g_assert_null (wb_bus_message_peek_object (message, G_TYPE_BYTES));
+  g_assert_cmpuint (serialized, ==, 0);
+
+  sink_init (&sink);
+  wb_bus_subscribe (bus, "g", topics, 10, on_batch, &sink, NULL);
+  g_assert_true (wb_bus_try_publish (bus, message, NULL));
+  iterate_until_idle ();
+  /* The sink reads payloads: made once, however often asked for. */
+  g_assert_cmpuint (sink.received->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (sink.received, 0), ==, "a,b");
+  payload = wb_bus_message_get_payload (message);
+  g_assert_true (payload == wb_bus_message_get_payload (message));
+  g_assert_cmpuint (serialized, ==, 1);
+  sink_clear (&sink);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -496,6 +546,7 @@ main (int   argc,
   g_test_add_func ("/bus/ack-from-another-thread", test_ack_from_another_thread);
   g_test_add_func ("/bus/publish-from-completion-callback", test_publish_from_completion_callback);
   g_test_add_func ("/bus/linger", test_linger);
+  g_test_add_func ("/bus/object-messages", test_object_messages);
 
   return g_test_run ();
 }

@@ -297,6 +297,16 @@ test_position_copy (void)
   g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (p->attributes, "nested"), "level"),
                    ==, 2);
   g_assert_false (wb_position_equal (p, copy));
+
+  /* Shallow: the same attributes object, its own strings. */
+  {
+    g_autoptr(WbPosition) shallow = wb_position_copy_shallow (p);
+
+    g_assert_true (wb_position_equal (p, shallow));
+    g_assert_true (shallow->attributes == p->attributes);
+    g_assert_true (shallow->device_id != p->device_id);
+  }
+  g_assert_nonnull (json_object_get_object_member (p->attributes, "nested"));
 }
 
 static void

@@ -11,7 +11,10 @@ struct _WbBusMessage
   gatomicrefcount  ref_count;
   char            *topic;
   char            *key;
-  GBytes          *payload;
+  GBytes          *payload;        /* NULL until serialized, for a message built from an object */
+  GType            object_type;
+  gpointer         object;         /* the decoded form, for in-process consumers */
+  WbBusMessageSerializeFunc serialize;
   GPtrArray       *header_names;   /* NULL-terminated, parallel to header_values */
   GPtrArray       *header_values;
   gint64           timestamp;      /* unix milliseconds at creation */
@@ -20,6 +23,24 @@ struct _WbBusMessage
 };
 
 G_DEFINE_BOXED_TYPE (WbBusMessage, wb_bus_message, wb_bus_message_ref, wb_bus_message_unref)
+
+static WbBusMessage *
+message_alloc (const char *topic,
+               const char *key)
+{
+  WbBusMessage *self = g_new0 (WbBusMessage, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  self->topic = g_strdup (topic);
+  self->key = g_strdup (key);
+  self->header_names = g_ptr_array_new_with_free_func (g_free);
+  self->header_values = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->header_names, NULL);
+  self->timestamp = g_get_real_time () / 1000;
+  self->partition = -1;
+  self->offset = -1;
+  return self;
+}
 
 /**
  * wb_bus_message_new:
@@ -39,18 +60,61 @@ wb_bus_message_new (const char *topic,
   g_return_val_if_fail (topic != NULL && *topic != '\0', NULL);
   g_return_val_if_fail (payload != NULL, NULL);
 
-  self = g_new0 (WbBusMessage, 1);
-  g_atomic_ref_count_init (&self->ref_count);
-  self->topic = g_strdup (topic);
-  self->key = g_strdup (key);
+  self = message_alloc (topic, key);
   self->payload = g_bytes_ref (payload);
-  self->header_names = g_ptr_array_new_with_free_func (g_free);
-  self->header_values = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (self->header_names, NULL);
-  self->timestamp = g_get_real_time () / 1000;
-  self->partition = -1;
-  self->offset = -1;
   return self;
+}
+
+/**
+ * wb_bus_message_new_for_object:
+ * @topic: the topic
+ * @key: (nullable): the entity id that orders this message
+ * @object_type: a boxed type
+ * @object: (transfer full): the message's content, decoded
+ * @serialize: turns @object into the payload's text
+ *
+ * A message whose payload is made only when someone asks for it. The
+ * in-process bus hands the same message to its consumers, who take the
+ * object itself (wb_bus_message_peek_object()) and skip a round trip
+ * through JSON; a message nobody consumes is never serialized. A bus that
+ * leaves the process (Kafka) asks for the payload.
+ *
+ * Returns: (transfer full): a new message
+ */
+WbBusMessage *
+wb_bus_message_new_for_object (const char                *topic,
+                               const char                *key,
+                               GType                      object_type,
+                               gpointer                   object,
+                               WbBusMessageSerializeFunc  serialize)
+{
+  WbBusMessage *self;
+
+  g_return_val_if_fail (topic != NULL && *topic != '\0', NULL);
+  g_return_val_if_fail (G_TYPE_IS_BOXED (object_type), NULL);
+  g_return_val_if_fail (object != NULL, NULL);
+  g_return_val_if_fail (serialize != NULL, NULL);
+
+  self = message_alloc (topic, key);
+  self->object_type = object_type;
+  self->object = object;
+  self->serialize = serialize;
+  return self;
+}
+
+/**
+ * wb_bus_message_peek_object:
+ *
+ * Returns: (transfer none) (nullable): the decoded content, when the message
+ *   was built from an object of @object_type (and has not left the process)
+ */
+gconstpointer
+wb_bus_message_peek_object (WbBusMessage *self,
+                            GType         object_type)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->object != NULL && self->object_type == object_type ? self->object : NULL;
 }
 
 /**
@@ -92,7 +156,9 @@ wb_bus_message_unref (WbBusMessage *self)
     return;
   g_free (self->topic);
   g_free (self->key);
-  g_bytes_unref (self->payload);
+  g_clear_pointer (&self->payload, g_bytes_unref);
+  if (self->object != NULL)
+    g_boxed_free (self->object_type, self->object);
   g_ptr_array_unref (self->header_names);
   g_ptr_array_unref (self->header_values);
   g_free (self);
@@ -152,11 +218,34 @@ wb_bus_message_get_key (WbBusMessage *self)
   return self->key;
 }
 
+/**
+ * wb_bus_message_get_payload:
+ *
+ * Safe from any thread: a message built from an object is serialized on
+ * first use, once.
+ *
+ * Returns: (transfer none): the payload
+ */
 GBytes *
 wb_bus_message_get_payload (WbBusMessage *self)
 {
+  GBytes *payload;
+  char *text;
+
   g_return_val_if_fail (self != NULL, NULL);
-  return self->payload;
+
+  payload = g_atomic_pointer_get (&self->payload);
+  if (payload != NULL)
+    return payload;
+  text = self->serialize (self->object);
+  payload = g_bytes_new_take (text, strlen (text));
+  if (!g_atomic_pointer_compare_and_exchange (&self->payload, NULL, payload))
+    {
+      /* Another thread got there first; its bytes are the same. */
+      g_bytes_unref (payload);
+      payload = g_atomic_pointer_get (&self->payload);
+    }
+  return payload;
 }
 
 gint64

@@ -16,6 +16,9 @@ G_BEGIN_DECLS
  */
 typedef struct _WbBusMessage WbBusMessage;
 
+/* Returns the payload text (transfer full) of a message's object. */
+typedef char *(*WbBusMessageSerializeFunc) (gconstpointer object);
+
 GType          wb_bus_message_get_type      (void) G_GNUC_CONST;
 WbBusMessage  *wb_bus_message_new           (const char   *topic,
                                              const char   *key,
@@ -23,6 +26,13 @@ WbBusMessage  *wb_bus_message_new           (const char   *topic,
 WbBusMessage  *wb_bus_message_new_take      (const char   *topic,
                                              const char   *key,
                                              char         *payload);
+WbBusMessage  *wb_bus_message_new_for_object (const char                *topic,
+                                              const char                *key,
+                                              GType                      object_type,
+                                              gpointer                   object,
+                                              WbBusMessageSerializeFunc  serialize);
+gconstpointer  wb_bus_message_peek_object   (WbBusMessage *message,
+                                             GType         object_type);
 WbBusMessage  *wb_bus_message_ref           (WbBusMessage *message);
 void           wb_bus_message_unref         (WbBusMessage *message);
 void           wb_bus_message_add_header    (WbBusMessage *message,

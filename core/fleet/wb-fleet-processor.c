@@ -21,6 +21,7 @@
 
 #include <math.h>
 
+#include "wb-bus-dead-letter.h"
 #include "wb-carrier-location.h"
 #include "wb-carrier-time.h"
 #include "wb-db.h"
@@ -181,17 +182,10 @@ dead_letter (WbFleetProcessor  *self,
              const char        *reason,
              GError           **error)
 {
-  g_autofree char *topic = g_strconcat (wb_bus_message_get_topic (message), ".dlq", NULL);
-  g_autofree char *partition = g_strdup_printf ("%d", wb_bus_message_get_partition (message));
-  g_autofree char *offset = g_strdup_printf ("%" G_GINT64_FORMAT, wb_bus_message_get_offset (message));
-  g_autoptr(WbBusMessage) letter = wb_bus_message_new (topic, wb_bus_message_get_key (message),
-                                                       wb_bus_message_get_payload (message));
+  g_autoptr(WbBusMessage) letter = wb_bus_dead_letter_new (message, reason);
 
-  wb_bus_message_add_header (letter, "x-error", reason);
-  wb_bus_message_add_header (letter, "x-source-topic", wb_bus_message_get_topic (message));
-  wb_bus_message_add_header (letter, "x-source-partition", partition);
-  wb_bus_message_add_header (letter, "x-source-offset", offset);
-  g_message ("Dead-lettering %s message at offset %s: %s", wb_bus_message_get_topic (message), offset, reason);
+  g_message ("Dead-lettering %s message at offset %" G_GINT64_FORMAT ": %s", wb_bus_message_get_topic (message),
+             wb_bus_message_get_offset (message), reason);
   return publish_blocking (self, letter, error);
 }
 
@@ -413,6 +407,22 @@ decoded_clear (Decoded *decoded)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Decoded, decoded_clear)
 
+/* In process the message carries the position itself; from Kafka, JSON. */
+static WbPosition *
+decode_position (WbBusMessage  *message,
+                 GError       **error)
+{
+  const WbPosition *position = wb_bus_message_peek_object (message, WB_TYPE_POSITION);
+  g_autofree char *json = NULL;
+  GBytes *payload;
+
+  if (position != NULL)
+    return wb_position_copy_shallow (position);
+  payload = wb_bus_message_get_payload (message);
+  json = g_strndup (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+  return wb_position_from_json (json, error);
+}
+
 static void
 decode_batch (WbFleetProcessor *self,
               WbBusBatch       *batch,
@@ -428,10 +438,8 @@ decode_batch (WbFleetProcessor *self,
   for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
     {
       WbBusMessage *message = wb_bus_batch_get_message (batch, i);
-      GBytes *payload = wb_bus_message_get_payload (message);
-      g_autofree char *json = g_strndup (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
       g_autoptr(GError) error = NULL;
-      WbPosition *position = wb_position_from_json (json, &error);
+      WbPosition *position = decode_position (message, &error);
       WbFleetEnrichment *enrichment;
       WbEnrichedPosition *enriched;
 
@@ -489,11 +497,16 @@ publish_batch (WbFleetProcessor  *self,
       return FALSE;
   for (guint i = 0; i < decoded->rows->len; i++)
     {
-      const WbEnrichedPosition *enriched = g_ptr_array_index (decoded->rows, i);
+      WbEnrichedPosition *enriched = g_ptr_array_index (decoded->rows, i);
       const char *key = enriched->enrichment ? enriched->enrichment->vehicle_id : enriched->position->device_id;
-      g_autoptr(WbBusMessage) message = wb_bus_message_new_take (WB_TOPIC_POSITIONS_ENRICHED, key,
-                                                                 wb_enriched_position_to_json (enriched));
+      g_autoptr(WbBusMessage) message = NULL;
 
+      /* The row is written: the message takes it, and makes JSON of it only
+       * if it leaves the process. */
+      message = wb_bus_message_new_for_object (WB_TOPIC_POSITIONS_ENRICHED, key, WB_TYPE_ENRICHED_POSITION,
+                                               enriched,
+                                               (WbBusMessageSerializeFunc) wb_enriched_position_to_json);
+      g_ptr_array_index (decoded->rows, i) = NULL;
       if (!publish_blocking (self, message, error))
         return FALSE;
     }

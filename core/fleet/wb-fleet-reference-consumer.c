@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include "wb-bus-dead-letter.h"
 #include "wb-db.h"
 #include "wb-fleet-reference-consumer.h"
 
@@ -56,7 +57,7 @@ on_dead_lettered (GObject      *source,
   Pass *pass = data;
   g_autoptr(GError) error = NULL;
 
-  if (!wb_bus_publish_finish (WB_BUS (source), result, &error))
+  if (!wb_bus_dead_letter_finish (WB_BUS (source), result, &error))
     {
       /* Unacknowledged, the batch comes again: nothing is lost. */
       g_warning ("Dead-lettering a reference-data message failed: %s", error->message);
@@ -72,18 +73,9 @@ dead_letter (Pass         *pass,
              WbBusMessage *message,
              const char   *reason)
 {
-  g_autofree char *topic = g_strconcat (wb_bus_message_get_topic (message), ".dlq", NULL);
-  g_autofree char *partition = g_strdup_printf ("%d", wb_bus_message_get_partition (message));
-  g_autofree char *offset = g_strdup_printf ("%" G_GINT64_FORMAT, wb_bus_message_get_offset (message));
-  g_autoptr(WbBusMessage) letter = wb_bus_message_new (topic, wb_bus_message_get_key (message),
-                                                       wb_bus_message_get_payload (message));
-
-  wb_bus_message_add_header (letter, "x-error", reason);
-  wb_bus_message_add_header (letter, "x-source-topic", wb_bus_message_get_topic (message));
-  wb_bus_message_add_header (letter, "x-source-partition", partition);
-  wb_bus_message_add_header (letter, "x-source-offset", offset);
-  g_message ("Dead-lettering %s message at offset %s: %s", wb_bus_message_get_topic (message), offset, reason);
-  wb_bus_publish_async (pass->self->bus, letter, pass->self->cancellable, on_dead_lettered, pass);
+  g_message ("Dead-lettering %s message at offset %" G_GINT64_FORMAT ": %s", wb_bus_message_get_topic (message),
+             wb_bus_message_get_offset (message), reason);
+  wb_bus_dead_letter_async (pass->self->bus, message, reason, pass->self->cancellable, on_dead_lettered, pass);
 }
 
 static gboolean

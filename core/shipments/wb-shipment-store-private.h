@@ -96,4 +96,11 @@ char        *_wb_store_search          (PGconn              *conn,
                                         GCancellable        *cancellable,
                                         GError             **error);
 
+/* Carrier checks (wb-shipment-checks.c): records each of @checks on its
+ * tracking. Returns a GArray of WbEventResult, one per check, in order. */
+GArray      *_wb_store_record_checks   (PGconn              *conn,
+                                        GPtrArray           *checks,
+                                        GCancellable        *cancellable,
+                                        GError             **error);
+
 G_END_DECLS

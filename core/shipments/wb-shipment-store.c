@@ -46,6 +46,7 @@ struct _Job
   char            *id;
   gint64           expected_version;
   gpointer         input;           /* the caller's, borrowed until the callback */
+  GDestroyNotify   input_free;      /* for input the job owns */
   guint            limit;
   guint            offset;
 
@@ -60,6 +61,8 @@ job_free (gpointer data)
   Job *job = data;
 
   g_clear_object (&job->relay);
+  if (job->input_free != NULL)
+    job->input_free (job->input);
   g_free (job->id);
   g_free (job);
 }
@@ -725,6 +728,183 @@ check_overdue_in_transaction (Job           *job,
   return g_memdup2 (&flagged, sizeof flagged);
 }
 
+/* ---- carrier batches (the tracker role) ------------------------------------ */
+
+typedef struct
+{
+  GPtrArray *tickets;
+  GPtrArray *checks;
+  GPtrArray *events;
+} CarrierInput;
+
+static void
+carrier_input_free (gpointer data)
+{
+  CarrierInput *input = data;
+
+  g_ptr_array_unref (input->tickets);
+  g_ptr_array_unref (input->checks);
+  g_ptr_array_unref (input->events);
+  g_free (input);
+}
+
+static GArray *
+results_new (guint n)
+{
+  GArray *results = g_array_sized_new (FALSE, TRUE, sizeof (WbEventResult), n);
+
+  g_array_set_clear_func (results, (GDestroyNotify) wb_event_result_clear);
+  g_array_set_size (results, n);
+  return results;
+}
+
+/* The claim decides: INSERT … ON CONFLICT DO NOTHING waits for a concurrent
+ * transaction holding the same ticket and skips once it commits. */
+static gboolean
+claim_ticket (PGconn        *conn,
+              const char    *ticket_id,
+              gboolean      *out_claimed,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  _wb_sql_params_add (params, ticket_id);
+  result = _wb_store_exec (conn,
+                           "INSERT INTO shipment_tickets (ticket_id) VALUES ($1)"
+                           " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
+                           params, cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  *out_claimed = PQntuples (result) == 1;
+  return TRUE;
+}
+
+static char *
+ticket_shipment (PGconn        *conn,
+                 const char    *ticket_id,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  _wb_sql_params_add (params, ticket_id);
+  result = _wb_store_exec (conn, "SELECT shipment_id FROM shipment_tickets WHERE ticket_id = $1",
+                           params, cancellable, error);
+  if (result == NULL)
+    return NULL;
+  g_assert (PQntuples (result) == 1);
+  return g_strdup (PQgetvalue (result, 0, 0));
+}
+
+/* The shipment, its tracking due for a first check now, and the ticket
+ * pointing at it. */
+static char *
+create_ticket_shipment (Job            *job,
+                        PGconn         *conn,
+                        const WbTicket *ticket,
+                        GCancellable   *cancellable,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(PGresult) result = NULL;
+  g_autoptr(PGresult) linked = NULL;
+  g_autofree char *id = NULL;
+  gint64 base_us, promised_us;
+
+  base_us = ticket->created_at != 0 ? ticket->created_at : transaction_now_us (conn, cancellable, error);
+  if (base_us < 0 ||
+      !resolve_promise (job->store, ticket->draft->service_level, ticket->draft->promised_at, base_us,
+                        &promised_us, error))
+    return NULL;
+
+  params = create_params (ticket->draft, promised_us);
+  if ((result = _wb_store_exec (conn, create_sql, params, cancellable, error)) == NULL)
+    return NULL;
+  id = g_strdup (PQgetvalue (result, 0, 0));
+
+  g_ptr_array_set_size (params, 0);
+  _wb_sql_params_add (params, id);
+  _wb_sql_params_add (params, ticket->ticket_id);
+  linked = _wb_store_exec (conn,
+                           "WITH t AS (UPDATE trackings SET next_check_at = now() WHERE shipment_id = $1)"
+                           " UPDATE shipment_tickets SET shipment_id = $1 WHERE ticket_id = $2",
+                           params, cancellable, error);
+  return linked != NULL ? g_steal_pointer (&id) : NULL;
+}
+
+/* One ticket inside a savepoint: a ticket the database refuses (a track
+ * number another shipment has, …) fails alone. */
+static gboolean
+apply_ticket (Job            *job,
+              PGconn         *conn,
+              const WbTicket *ticket,
+              WbEventResult  *result,
+              GCancellable   *cancellable,
+              GError        **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean claimed = FALSE;
+
+  if (!exec_command (conn, "SAVEPOINT ticket", cancellable, error))
+    return FALSE;
+  if (claim_ticket (conn, ticket->ticket_id, &claimed, cancellable, &local_error))
+    result->shipment_id = claimed ? create_ticket_shipment (job, conn, ticket, cancellable, &local_error)
+                                  : ticket_shipment (conn, ticket->ticket_id, cancellable, &local_error);
+
+  if (local_error == NULL)
+    {
+      result->outcome = claimed ? WB_EVENT_CREATED : WB_EVENT_DUPLICATE;
+      return exec_command (conn, "RELEASE SAVEPOINT ticket", cancellable, error);
+    }
+  if (local_error->domain != WB_SHIPMENT_ERROR)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  result->outcome = WB_EVENT_FAILED;
+  result->error = g_steal_pointer (&local_error);
+  return exec_command (conn, "ROLLBACK TO SAVEPOINT ticket", cancellable, error);
+}
+
+static GArray *
+apply_tickets (Job           *job,
+               PGconn        *conn,
+               GPtrArray     *tickets,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GArray) results = results_new (tickets->len);
+
+  for (guint i = 0; i < tickets->len; i++)
+    if (!apply_ticket (job, conn, g_ptr_array_index (tickets, i),
+                       &g_array_index (results, WbEventResult, i), cancellable, error))
+      return NULL;
+  return g_steal_pointer (&results);
+}
+
+static gpointer
+carrier_batch_in_transaction (Job           *job,
+                              PGconn        *conn,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  CarrierInput *input = job->input;
+  g_autoptr(WbCarrierBatchResult) batch = g_new0 (WbCarrierBatchResult, 1);
+
+  if ((batch->tickets = apply_tickets (job, conn, input->tickets, cancellable, error)) == NULL ||
+      (batch->checks = _wb_store_record_checks (conn, input->checks, cancellable, error)) == NULL)
+    return NULL;
+  if (input->events->len == 0)
+    batch->events = results_new (0);
+  else if ((batch->events = _wb_store_add_events (conn, input->events, &job->wrote_outbox,
+                                                  cancellable, error)) == NULL)
+    return NULL;
+  return g_steal_pointer (&batch);
+}
+
 /* ---- public API ------------------------------------------------------------ */
 
 void
@@ -1000,6 +1180,44 @@ wb_shipment_store_new (WbDbPool   *pool,
   return self;
 }
 
+/**
+ * wb_shipment_store_apply_carrier_batch_async:
+ *
+ * Tickets, checks and events of one batch of carrier messages, in one
+ * transaction, so the caller acknowledges them together after the commit.
+ */
+void
+wb_shipment_store_apply_carrier_batch_async (WbShipmentStore     *self,
+                                             GPtrArray           *tickets,
+                                             GPtrArray           *checks,
+                                             GPtrArray           *events,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data)
+{
+  CarrierInput *input;
+  Job *job;
+
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (tickets != NULL && checks != NULL && events != NULL);
+
+  input = g_new0 (CarrierInput, 1);
+  input->tickets = g_ptr_array_ref (tickets);
+  input->checks = g_ptr_array_ref (checks);
+  input->events = g_ptr_array_ref (events);
+  job = job_new (carrier_batch_in_transaction, (GDestroyNotify) wb_carrier_batch_result_free, NULL, input);
+  job->input_free = carrier_input_free;
+  submit (self, job, wb_shipment_store_apply_carrier_batch_async, cancellable, callback, user_data);
+}
+
+WbCarrierBatchResult *
+wb_shipment_store_apply_carrier_batch_finish (WbShipmentStore  *self,
+                                              GAsyncResult     *result,
+                                              GError          **error)
+{
+  return finish (self, result, wb_shipment_store_apply_carrier_batch_async, NULL, error);
+}
+
 void
 wb_address_clear (WbAddress *address)
 {
@@ -1104,4 +1322,39 @@ wb_shipment_query_free (WbShipmentQuery *query)
   g_free (query->phone);
   g_free (query->cursor);
   g_free (query);
+}
+
+void
+wb_ticket_free (WbTicket *ticket)
+{
+  if (ticket == NULL)
+    return;
+
+  g_free (ticket->ticket_id);
+  g_clear_pointer (&ticket->draft, wb_shipment_draft_free);
+  g_free (ticket);
+}
+
+void
+wb_tracking_check_free (WbTrackingCheck *check)
+{
+  if (check == NULL)
+    return;
+
+  g_free (check->carrier);
+  g_free (check->track_number);
+  g_free (check->error);
+  g_free (check);
+}
+
+void
+wb_carrier_batch_result_free (WbCarrierBatchResult *result)
+{
+  if (result == NULL)
+    return;
+
+  g_clear_pointer (&result->tickets, g_array_unref);
+  g_clear_pointer (&result->checks, g_array_unref);
+  g_clear_pointer (&result->events, g_array_unref);
+  g_free (result);
 }

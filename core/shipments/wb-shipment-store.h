@@ -129,6 +129,40 @@ typedef struct
   char     *cursor;               /* opaque, from a previous page */
 } WbShipmentQuery;
 
+/* A TICKET_CREATED: a shipping label was made. The store creates its
+ * shipment (with the draft's tracking, due for polling at once) exactly
+ * once per ticket_id, whoever delivers it and however often. */
+typedef struct
+{
+  char            *ticket_id;
+  gint64           created_at;    /* unix µs: the service level's promise counts from here; 0 = now */
+  WbShipmentDraft *draft;         /* owned; carrier and track_number required */
+} WbTicket;
+
+/* The outcome of one carrier check (tracking.updated). */
+typedef struct
+{
+  gint64  tracking_id;            /* trackings.id … */
+  char   *carrier;               /* … which must be this tracking */
+  char   *track_number;
+  gint64  checked_at;             /* unix µs */
+  gint64  next_check_at;          /* unix µs, 0 = none planned */
+  char   *error;                  /* NULL: the check succeeded */
+} WbTrackingCheck;
+
+/* What wb_shipment_store_apply_carrier_batch_async() did, item by item, in
+ * the input order. Each array holds WbEventResult (clear func set):
+ * tickets: CREATED = a new shipment, DUPLICATE = the ticket's shipment
+ * already existed (shipment_id names it either way); checks: CREATED =
+ * recorded, DUPLICATE = not newer than the tracking's last check;
+ * events: as wb_shipment_store_add_events_async(). */
+typedef struct
+{
+  GArray *tickets;
+  GArray *checks;
+  GArray *events;
+} WbCarrierBatchResult;
+
 void wb_address_clear          (WbAddress       *address);
 void wb_shipment_draft_free    (WbShipmentDraft *draft);
 void wb_shipment_patch_free    (WbShipmentPatch *patch);
@@ -136,12 +170,18 @@ void wb_status_event_free      (WbStatusEvent   *event);
 void wb_event_result_clear     (WbEventResult   *result);
 void wb_shipment_view_free     (WbShipmentView  *view);
 void wb_shipment_query_free    (WbShipmentQuery *query);
+void wb_ticket_free            (WbTicket        *ticket);
+void wb_tracking_check_free    (WbTrackingCheck *check);
+void wb_carrier_batch_result_free (WbCarrierBatchResult *result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentDraft, wb_shipment_draft_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentPatch, wb_shipment_patch_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbStatusEvent, wb_status_event_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentView, wb_shipment_view_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentQuery, wb_shipment_query_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbTicket, wb_ticket_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbTrackingCheck, wb_tracking_check_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbCarrierBatchResult, wb_carrier_batch_result_free)
 
 #define WB_TYPE_SHIPMENT_STORE (wb_shipment_store_get_type ())
 
@@ -233,6 +273,22 @@ void             wb_shipment_store_check_overdue_async (WbShipmentStore *self,
                                                      GAsyncReadyCallback callback,
                                                      gpointer          user_data);
 gint64           wb_shipment_store_check_overdue_finish (WbShipmentStore *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+
+/* A batch of carrier input (the tracker role) in one transaction: the
+ * tickets first (each on its own: one that fails leaves the others), then
+ * the checks, then the events exactly as wb_shipment_store_add_events_async()
+ * takes them. Per-item failures are results; the call itself fails only
+ * with a database error. All three arrays are borrowed, any may be empty. */
+void             wb_shipment_store_apply_carrier_batch_async (WbShipmentStore *self,
+                                                     GPtrArray        *tickets,    /* WbTicket* */
+                                                     GPtrArray        *checks,     /* WbTrackingCheck* */
+                                                     GPtrArray        *events,     /* WbStatusEvent* */
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+WbCarrierBatchResult *wb_shipment_store_apply_carrier_batch_finish (WbShipmentStore *self,
                                                      GAsyncResult     *result,
                                                      GError          **error);
 

@@ -88,6 +88,31 @@ wb_position_copy (const WbPosition *position)
   return copy;
 }
 
+/**
+ * wb_position_copy_shallow:
+ *
+ * A copy that shares @position's attributes object instead of copying it:
+ * what a published position needs, since nobody changes a position once it
+ * is on the bus, and Teltonika's IO elements make deep copies costly.
+ * Neither copy may change the attributes afterwards.
+ *
+ * Returns: (transfer full): the copy
+ */
+WbPosition *
+wb_position_copy_shallow (const WbPosition *position)
+{
+  WbPosition *copy;
+
+  g_return_val_if_fail (position != NULL, NULL);
+
+  copy = g_new (WbPosition, 1);
+  *copy = *position;
+  copy->device_id = g_strdup (position->device_id);
+  copy->driver_unique_id = g_strdup (position->driver_unique_id);
+  copy->attributes = json_object_ref (position->attributes);
+  return copy;
+}
+
 void
 wb_position_free (WbPosition *position)
 {

@@ -68,6 +68,7 @@ gboolean    wb_protocol_from_string  (const char       *text,
 GType       wb_position_get_type (void) G_GNUC_CONST;
 WbPosition *wb_position_new      (void);                       /* all unknown, empty attributes */
 WbPosition *wb_position_copy     (const WbPosition *position);
+WbPosition *wb_position_copy_shallow (const WbPosition *position);   /* shares the attributes */
 void        wb_position_free     (WbPosition       *position);
 /* The telemetry.raw message body (snake_case, see data/schemas/telemetry.raw.schema.json). */
 char       *wb_position_to_json  (const WbPosition *position);

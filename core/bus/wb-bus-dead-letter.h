@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "wb-bus.h"
+
+G_BEGIN_DECLS
+
+WbBusMessage *wb_bus_dead_letter_new    (WbBusMessage         *message,
+                                         const char           *reason);
+void          wb_bus_dead_letter_async  (WbBus                *bus,
+                                         WbBusMessage         *message,
+                                         const char           *reason,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+gboolean      wb_bus_dead_letter_finish (WbBus                *bus,
+                                         GAsyncResult         *result,
+                                         GError              **error);
+
+G_END_DECLS

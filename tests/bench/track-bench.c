@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Track benchmark: a 30-day track of one vehicle reporting every 10 s
+ * (259 200 positions). Prints, as medians:
+ *
+ *   - GET /vehicles/{id}/track over the 30 days (JSON, tolerance 10 m, and
+ *     GeoJSON), end to end through waybilld;
+ *   - next to the bare read of the same rows with libpq (text results, the
+ *     five columns a track uses) in the same run: the ratio says what the
+ *     analysis, the rendering and HTTP add to fetching the rows.
+ *
+ * The issue's bar: "well under a second". */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wb-db.h"
+#include "wb-embedded-postgres.h"
+
+#define STEP_S   10
+#define DAYS     30
+
+static int runs = 5;
+
+static GOptionEntry entries[] = {
+  { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per figure (median reported)", "N" },
+  { NULL }
+};
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (GArray *values)
+{
+  g_array_sort (values, compare_doubles);
+  return g_array_index (values, double, values->len / 2);
+}
+
+typedef struct
+{
+  GSubprocess *process;
+  guint        port;
+} Daemon;
+
+static Daemon *
+daemon_start (const char *conninfo)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *binary = g_getenv ("WAYBILLD");
+  Daemon *d = g_new0 (Daemon, 1);
+  char *line;
+
+  if (binary == NULL)
+    g_error ("Set WAYBILLD to the waybilld binary (meson test --benchmark does)");
+  g_subprocess_launcher_setenv (launcher, "DB_DSN", conninfo, TRUE);
+  g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
+  d->process = g_subprocess_launcher_spawn (launcher, &error, binary, "--log-level=message",
+                                            "--osmand-port=0", "--teltonika-port=0", NULL);
+  if (d->process == NULL)
+    g_error ("Cannot start %s: %s", binary, error->message);
+  in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->process));
+  while (d->port == 0 && (line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
+    {
+      const char *at = strstr (line, "Listening on http://");
+
+      if (at)
+        d->port = atoi (strrchr (at, ':') + 1);
+      g_free (line);
+    }
+  if (d->port == 0)
+    g_error ("waybilld did not start");
+  return d;
+}
+
+static void
+daemon_stop (Daemon *d)
+{
+  g_subprocess_send_signal (d->process, SIGTERM);
+  g_subprocess_wait (d->process, NULL, NULL);
+  g_object_unref (d->process);
+  g_free (d);
+}
+
+static SoupSession *session;
+
+static guint
+http (const char  *method,
+      guint        port,
+      const char  *path,
+      const char  *accept,
+      const char  *body,
+      gsize       *out_size)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autoptr(GBytes) answer = NULL;
+
+  if (accept)
+    soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", accept);
+  if (body)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (session, message, NULL, NULL);
+  if (out_size)
+    *out_size = answer ? g_bytes_get_size (answer) : 0;
+  return soup_message_get_status (message);
+}
+
+static void
+wait_ready (guint port)
+{
+  for (int i = 0; i < 600; i++)
+    {
+      if (http ("GET", port, "/readyz", NULL, NULL, NULL) == 200)
+        return;
+      g_usleep (50 * 1000);
+    }
+  g_error ("waybilld never became ready");
+}
+
+static void
+exec_or_die (PGconn     *conn,
+             const char *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, NULL, &error);
+
+  if (result == NULL)
+    g_error ("%s: %s", sql, error->message);
+}
+
+/* Thirty days ending now, every 10 s: an hour's loop around the city
+ * alternating with parking (a third of the time), as delivery vans do. */
+static void
+fill_history (PGconn *conn)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  exec_or_die (conn, "SELECT waybill_positions_ensure_partition (d::date)"
+                     " FROM generate_series (now() - interval '31 days', now(), interval '1 day') AS d");
+  exec_or_die (conn,
+    "INSERT INTO positions (device_id, vehicle_id, device_time, server_time, protocol, lat, lon, speed_kmh,"
+    " ignition)"
+    " SELECT 'dev1', 'v1', t, t, 'json',"
+    "  53.9 + 0.03 * sin (k / 60.0), 27.56 + 0.05 * cos (k / 45.0),"
+    "  CASE WHEN parked THEN 0 ELSE 35 + 10 * sin (i / 7.0) END, NOT parked"
+    " FROM (SELECT i, date_trunc ('second', now()) - interval '30 days' + i * interval '10 s' AS t,"
+    "        (i / 360) % 3 = 2 AS parked,"
+    "        CASE WHEN (i / 360) % 3 = 2 THEN i - i % 360 ELSE i END AS k"
+    "       FROM generate_series (0, 259199) AS i) AS s");
+  exec_or_die (conn, "ANALYZE positions");
+  g_print ("Filled 259 200 positions in %.1f s\n", (g_get_monotonic_time () - start) / 1e6);
+}
+
+static double
+bare_read (PGconn     *conn,
+           const char *from,
+           const char *to)
+{
+  const char *params[] = { "v1", from, to };
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  g_autoptr(PGresult) result = wb_db_exec (conn,
+    "SELECT device_time, lat, lon, speed_kmh, ignition FROM positions"
+    " WHERE vehicle_id = $1 AND device_time >= $2 AND device_time < $3 ORDER BY device_time",
+    params, 3, NULL, &error);
+
+  if (result == NULL)
+    g_error ("bare read: %s", error->message);
+  if (PQntuples (result) != 259200)
+    g_error ("bare read found %d rows", PQntuples (result));
+  return (g_get_monotonic_time () - start) / 1e3;
+}
+
+static double
+timed_get (guint       port,
+           const char *path,
+           const char *accept,
+           gsize      *out_size)
+{
+  gint64 start = g_get_monotonic_time ();
+  guint status = http ("GET", port, path, accept, NULL, out_size);
+
+  if (status != 200)
+    g_error ("GET %s answered %u", path, status);
+  return (g_get_monotonic_time () - start) / 1e3;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) options = g_option_context_new ("— Waybill track benchmark");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbEmbeddedPostgres) cluster = NULL;
+  g_autoptr(GArray) bare = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) json = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) geojson = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *state = NULL;
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *quoted = NULL;
+  g_autofree char *command = NULL;
+  PGconn *conn;
+  gsize json_size = 0, geojson_size = 0;
+  GDateTime *now;
+  GDateTime *then;
+  Daemon *d;
+
+  g_option_context_add_main_entries (options, entries, NULL);
+  if (!g_option_context_parse (options, &argc, &argv, &error))
+    g_error ("%s", error->message);
+
+  state = g_dir_make_tmp ("waybill-track-bench-XXXXXX", &error);
+  g_chmod (state, 0755);
+  cluster = wb_embedded_postgres_new (state);
+  if (!wb_embedded_postgres_start (cluster, NULL, &error))
+    g_error ("PostgreSQL: %s", error->message);
+
+  session = soup_session_new_with_options ("timeout", 60, NULL);
+  d = daemon_start (wb_embedded_postgres_get_conninfo (cluster));
+  wait_ready (d->port);
+  if (http ("PUT", d->port, "/vehicles/v1", NULL, "{\"plate\":\"BENCH-1\"}", NULL) != 200)
+    g_error ("PUT /vehicles/v1 failed");
+
+  conn = wb_db_connect (wb_embedded_postgres_get_conninfo (cluster), &error);
+  if (conn == NULL)
+    g_error ("%s", error->message);
+  fill_history (conn);
+
+  now = g_date_time_new_now_utc ();
+  then = g_date_time_add_days (now, -DAYS - 1);
+  to = g_date_time_format_iso8601 (now);
+  from = g_date_time_format_iso8601 (then);
+  g_date_time_unref (now);
+  g_date_time_unref (then);
+  path = g_strdup_printf ("/vehicles/v1/track?from=%s&to=%s&tolerance=10", from, to);
+
+  /* One of each first, so every run finds the same warm cache. */
+  bare_read (conn, from, to);
+  timed_get (d->port, path, NULL, NULL);
+  for (int r = 0; r < runs; r++)
+    {
+      double b = bare_read (conn, from, to);
+      double j = timed_get (d->port, path, NULL, &json_size);
+      double g = timed_get (d->port, path, "application/geo+json", &geojson_size);
+
+      g_array_append_val (bare, b);
+      g_array_append_val (json, j);
+      g_array_append_val (geojson, g);
+      g_print ("  run %d: bare read %.0f ms, GET track JSON %.0f ms, GeoJSON %.0f ms\n", r + 1, b, j, g);
+    }
+
+  g_print ("\nRESULTS (medians of %d runs, %u cores; 30 days at 10 s = 259 200 positions)\n",
+           runs, g_get_num_processors ());
+  g_print ("  bare libpq read of the rows:   %.0f ms\n", median (bare));
+  g_print ("  GET /vehicles/{id}/track JSON: %.0f ms (%" G_GSIZE_FORMAT " bytes)\n", median (json), json_size);
+  g_print ("  the same as GeoJSON:           %.0f ms (%" G_GSIZE_FORMAT " bytes)\n", median (geojson),
+           geojson_size);
+  g_print ("  ratio bare read / GET track:   %.2f\n", median (bare) / median (json));
+
+  PQfinish (conn);
+  daemon_stop (d);
+  g_object_unref (session);
+  wb_embedded_postgres_stop (cluster, NULL);
+  quoted = g_shell_quote (state);
+  command = g_strconcat ("rm -rf ", quoted, NULL);
+  g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
+  return 0;
+}
