@@ -20,11 +20,14 @@
 static char *token_role;
 static char *token_ttl;
 static char *token_subject;
+static gboolean kafka_dev;
 
 static const GOptionEntry token_entries[] = {
   { "role", 0, 0, G_OPTION_ARG_STRING, &token_role, N_("token: the role claim (viewer, dispatcher, admin)"), "ROLE" },
   { "ttl", 0, 0, G_OPTION_ARG_STRING, &token_ttl, N_("token: how long the token is valid (default 8h)"), "DURATION" },
   { "subject", 0, 0, G_OPTION_ARG_STRING, &token_subject, N_("token: the subject claim"), "NAME" },
+  { "kafka-dev", 0, 0, G_OPTION_ARG_NONE, &kafka_dev,
+    N_("Development aid: run librdkafka's mock Kafka cluster in the daemon and print its address"), NULL },
   { NULL }
 };
 
@@ -126,5 +129,6 @@ main (int   argc,
       return WB_EXIT_CONFIG;
     }
   daemon = wb_daemon_new (config);
+  wb_daemon_set_kafka_dev (daemon, kafka_dev);
   return wb_daemon_run (daemon);
 }

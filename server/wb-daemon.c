@@ -12,6 +12,7 @@
 
 #include "wb-bus-local.h"
 #include "wb-daemon.h"
+#include "wb-daemon-bus.h"
 #include "wb-db-pool.h"
 #include "wb-db.h"
 #include "wb-embedded-postgres.h"
@@ -50,6 +51,8 @@ struct _WbDaemon
   WbMetrics          *metrics;
   WbHttpServer       *http;
   WbBus              *bus;
+  WbKafkaDev         *kafka_dev;         /* --kafka-dev */
+  gboolean            kafka_dev_wanted;
   WbEmbeddedPostgres *cluster;
   WbDbPool           *pool;
   WbSlaTable         *sla;
@@ -881,6 +884,7 @@ wb_daemon_finalize (GObject *object)
   g_clear_object (&self->sla);
   g_clear_object (&self->pool);
   g_clear_object (&self->bus);
+  g_clear_object (&self->kafka_dev);
   g_clear_object (&self->cluster);
   g_clear_object (&self->metrics);
   g_clear_object (&self->cancellable);
@@ -917,6 +921,41 @@ wb_daemon_new (WbConfig *config)
   return self;
 }
 
+/**
+ * wb_daemon_set_kafka_dev:
+ *
+ * Runs librdkafka's mock cluster inside the daemon and uses it as the bus
+ * (`waybilld --kafka-dev`): a development aid, so that kcat can be pointed
+ * at a daemon with no broker installed. Never a default.
+ */
+void
+wb_daemon_set_kafka_dev (WbDaemon *self,
+                         gboolean  kafka_dev)
+{
+  g_return_if_fail (WB_IS_DAEMON (self));
+
+  self->kafka_dev_wanted = kafka_dev;
+}
+
+static gboolean
+create_bus (WbDaemon  *self,
+            GError   **error)
+{
+  if (self->kafka_dev_wanted)
+    {
+      const char *bootstrap;
+
+      self->kafka_dev = wb_kafka_dev_new (1, error);
+      if (self->kafka_dev == NULL)
+        return FALSE;
+      bootstrap = wb_kafka_dev_get_bootstrap_servers (self->kafka_dev);
+      g_message ("Kafka development cluster (librdkafka's mock, in this process, data in memory only) at %s; "
+                 "try: kcat -b %s -L", bootstrap, bootstrap);
+    }
+  self->bus = wb_daemon_bus_new (self->config, self->kafka_dev, self->metrics, error);
+  return self->bus != NULL;
+}
+
 /* Checks that need no I/O and would otherwise leave the daemon half-started. */
 static gboolean
 check_plan (WbDaemon  *self,
@@ -929,13 +968,6 @@ check_plan (WbDaemon  *self,
       g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
                    "server.address: refusing to listen on %s without authentication; "
                    "set AUTH_HS256SECRET or listen on 127.0.0.1", address);
-      return FALSE;
-    }
-  if (*wb_config_get_string (self->config, "kafka.brokers") != '\0')
-    {
-      g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
-                   "kafka.brokers: the Kafka bus is not available in this version; "
-                   "unset KAFKA_BROKERS to use the in-process bus");
       return FALSE;
     }
   return TRUE;
@@ -971,7 +1003,11 @@ wb_daemon_run (WbDaemon *self)
   self->signal_sources[0] = g_unix_signal_add (SIGINT, on_signal, self);
   self->signal_sources[1] = g_unix_signal_add (SIGTERM, on_signal, self);
   declare_metrics (self);
-  self->bus = wb_bus_local_new (wb_config_get_int (self->config, "bus.queue-size"));
+  if (!create_bus (self, &error))
+    {
+      g_printerr ("waybilld: %s\n", error->message);
+      return error->domain == WB_CONFIG_ERROR ? WB_EXIT_CONFIG : WB_EXIT_FATAL;
+    }
   set_start_problem (self, "the database is starting");
   create_pool (self);
   if (!create_shipments (self, &error))

@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (WbDaemon, wb_daemon, WB, DAEMON, GObject)
 
 WbDaemon *wb_daemon_new (WbConfig *config);
+void      wb_daemon_set_kafka_dev (WbDaemon *self,
+                                   gboolean  kafka_dev);
 int       wb_daemon_run (WbDaemon *self);
 
 G_END_DECLS

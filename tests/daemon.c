@@ -379,6 +379,126 @@ test_second_signal_exits_at_once (void)
   wb_test_daemon_free (d);
 }
 
+/* ---- Kafka, end to end with an outside client -------------------------------- */
+
+static char *
+kcat (const char         *input,
+      const char * const *argv)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                     | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (process));
+  return g_steal_pointer (&out);
+}
+
+static char *
+bootstrap_of (WbTestDaemon *d)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  g_autoptr(GRegex) regex = g_regex_new ("cluster .* at (127\\.0\\.0\\.1:[0-9]+)", 0, 0, NULL);
+
+  for (;;)
+    {
+      g_autoptr(GMatchInfo) match = NULL;
+      g_autofree char *log = NULL;
+
+      g_mutex_lock (&d->mutex);
+      log = g_strdup (d->log->str);
+      g_mutex_unlock (&d->mutex);
+      if (g_regex_match (regex, log, 0, &match))
+        return g_match_info_fetch (match, 1);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+}
+
+/* waybilld --kafka-dev, spoken to by kcat (Debian's, a client we did not
+ * write): a TICKET_CREATED makes a shipment, a carrier response moves it,
+ * the change comes out on tracking.events, and a message that is not JSON
+ * lands on its .dlq with the reason. */
+static void
+test_kafka_dev_with_kcat (void)
+{
+  g_autofree char *dsn = fresh_dsn_env ("kafka");
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--kafka-dev", NULL };
+  g_autofree char *kcat_path = g_find_program_in_path ("kcat");
+  g_autofree char *bootstrap = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *events = NULL;
+  g_autofree char *letters = NULL;
+  gint64 deadline;
+  WbTestDaemon *d;
+
+  if (kcat_path == NULL)
+    {
+      g_test_skip ("kcat is not installed (apt-get install kcat)");
+      return;
+    }
+  d = wb_test_daemon_spawn (env, args);
+  bootstrap = bootstrap_of (d);
+  wait_ready (d, 200, 60);
+
+  {
+    const char *ticket[] = { kcat_path, "-b", bootstrap, "-P", "-t", "TICKET_CREATED", "-k", "T-77", NULL };
+    const char *response[] = { kcat_path, "-b", bootstrap, "-P", "-t", "external.dhl.responses",
+                               "-k", "JD77", NULL };
+    const char *poison[] = { kcat_path, "-b", bootstrap, "-P", "-t", "TRACKING_EVENT", "-k", "x", NULL };
+
+    g_free (kcat ("{\"ticket_id\":\"T-77\",\"client_id\":\"kcat\",\"carrier\":\"dhl\","
+                  "\"track_number\":\"JD77\",\"service_level\":\"standard\",\"recipient\":{\"name\":\"Ivan\"},"
+                  "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\",\"line1\":\"Nezavisimosti 1\"},"
+                  "\"created_at\":\"2026-11-21T07:00:00Z\"}\n", ticket));
+    g_free (kcat ("not json\n", poison));
+    /* The response waits for the ticket's shipment: a response for an
+     * unknown tracking would be dead-lettered. */
+    deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    do
+      {
+        if (g_get_monotonic_time () > deadline)
+          g_error ("no shipment from TICKET_CREATED: %s; log:\n%s", body, d->log->str);
+        g_clear_pointer (&body, g_free);
+        g_usleep (100 * 1000);
+        http_get (d, "/shipments/search?clientId=kcat", NULL, &body);
+      }
+    while (body == NULL || strstr (body, "JD77") == NULL);
+    g_free (kcat ("{\"shipments\":[{\"id\":\"JD77\",\"events\":[{\"timestamp\":\"2026-11-21T06:00:00Z\","
+                  "\"statusCode\":\"transit\",\"status\":\"Arrived at Sort Facility\"}]}]}\n", response));
+  }
+
+  deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  do
+    {
+      g_clear_pointer (&body, g_free);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (100 * 1000);
+      http_get (d, "/shipments/search?clientId=kcat", NULL, &body);
+    }
+  while (strstr (body, "\"IN_TRANSIT\"") == NULL);
+
+  {
+    const char *consume[] = { kcat_path, "-b", bootstrap, "-C", "-t", "tracking.events", "-e", "-q", NULL };
+    const char *dlq[] = { kcat_path, "-b", bootstrap, "-C", "-t", "TRACKING_EVENT.dlq", "-e", "-q",
+                          "-f", "%h %s\n", NULL };
+
+    events = kcat (NULL, consume);
+    g_assert_nonnull (strstr (events, "\"status\": \"IN_TRANSIT\""));
+    letters = kcat (NULL, dlq);
+    g_assert_nonnull (strstr (letters, "x-source-topic=TRACKING_EVENT"));
+    g_assert_nonnull (strstr (letters, "not json"));
+  }
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -396,6 +516,7 @@ main (int   argc,
   g_test_add_func ("/daemon/json-logs", test_json_logs);
   g_test_add_func ("/daemon/second-signal-exits-at-once", test_second_signal_exits_at_once);
   g_test_add_func ("/daemon/embedded-cluster", test_embedded_cluster);
+  g_test_add_func ("/daemon/kafka-dev-with-kcat", test_kafka_dev_with_kcat);
 
   status = g_test_run ();
   g_object_unref (session);

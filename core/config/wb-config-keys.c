@@ -97,6 +97,27 @@ const WbConfigKey wb_config_keys[] = {
     .description = N_("Kafka request timeout; a bare number is milliseconds"),
   },
   {
+    .key = "kafka.missing-topics", .long_option = "kafka-missing-topics",
+    .type = WB_CONFIG_TYPE_ENUM, .default_value = "fail",
+    .choices = CHOICES ("fail", "create"),
+    .description = N_("A topic missing at start: refuse to start naming it, or create it"),
+  },
+  {
+    .key = "kafka.topic-partitions", .long_option = "kafka-topic-partitions",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "6", .min = 1, .max = 10000,
+    .description = N_("Partitions of the topics Waybill creates"),
+  },
+  {
+    .key = "kafka.topic-prefix", .long_option = "kafka-topic-prefix",
+    .type = WB_CONFIG_TYPE_STRING, .default_value = "",
+    .description = N_("Put before every topic name on the brokers, e.g. prod."),
+  },
+  {
+    .key = "kafka.topic-renames", .long_option = "kafka-topic-renames",
+    .type = WB_CONFIG_TYPE_STRING, .default_value = "",
+    .description = N_("Comma-separated name=kafka-name pairs for topics named otherwise on the brokers"),
+  },
+  {
     .key = "otlp.endpoint", .long_option = "otlp-endpoint", .env = ENV ("OTLP_ENDPOINT"),
     .type = WB_CONFIG_TYPE_URL, .default_value = "",
     .description = N_("OpenTelemetry collector http(s) URL; empty disables export"),
