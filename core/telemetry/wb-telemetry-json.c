@@ -120,12 +120,15 @@ read_attributes (JsonObject  *object,
                  JsonObject  *into,
                  GError     **error)
 {
-  g_autoptr(GList) members = json_object_get_members (object);
   JsonObject *attributes = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
 
-  for (GList *l = members; l != NULL; l = l->next)
-    if (!g_strv_contains (known_members, l->data))
-      json_object_set_member (into, l->data, _wb_telemetry_node_copy (json_object_get_member (object, l->data)));
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    if (!g_strv_contains (known_members, name))
+      json_object_set_member (into, name, _wb_telemetry_node_copy (member));
   if (!_wb_telemetry_get_object (object, prefix, "attributes", &attributes, error))
     return FALSE;
   if (attributes != NULL)

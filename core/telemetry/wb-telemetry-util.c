@@ -382,10 +382,13 @@ void
 _wb_telemetry_merge_attributes (JsonObject *into,
                                 JsonObject *from)
 {
-  g_autoptr(GList) members = json_object_get_members (from);
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
 
-  for (GList *l = members; l != NULL; l = l->next)
-    json_object_set_member (into, l->data, _wb_telemetry_node_copy (json_object_get_member (from, l->data)));
+  json_object_iter_init_ordered (&iter, from);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    json_object_set_member (into, name, _wb_telemetry_node_copy (member));
 }
 
 void
@@ -439,6 +442,13 @@ _wb_telemetry_write_double (GString *out,
       g_string_append_c (out, '0');
       return;
     }
+  /* Whole numbers (IO element values, odometers, counters) are most of what
+   * devices send: written as integers, without the round-trip search. */
+  if (value == floor (value) && fabs (value) < 9007199254740992.0)
+    {
+      g_string_append_printf (out, "%" G_GINT64_FORMAT, (gint64) value);
+      return;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
     {
       g_ascii_formatd (buffer, sizeof buffer, formats[i], value);
@@ -482,17 +492,22 @@ _wb_telemetry_write_node (GString  *out,
     {
     case JSON_NODE_OBJECT:
       {
-        JsonObject *object = json_node_get_object (node);
-        g_autoptr(GList) members = json_object_get_members (object);
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+        gboolean first = TRUE;
 
+        /* In insertion order, without copying the member list. */
+        json_object_iter_init_ordered (&iter, json_node_get_object (node));
         g_string_append_c (out, '{');
-        for (GList *l = members; l != NULL; l = l->next)
+        while (json_object_iter_next_ordered (&iter, &name, &member))
           {
-            if (l != members)
+            if (!first)
               g_string_append_c (out, ',');
-            _wb_telemetry_write_string (out, l->data);
+            first = FALSE;
+            _wb_telemetry_write_string (out, name);
             g_string_append_c (out, ':');
-            _wb_telemetry_write_node (out, json_object_get_member (object, l->data));
+            _wb_telemetry_write_node (out, member);
           }
         g_string_append_c (out, '}');
         break;
