@@ -384,6 +384,66 @@ test_fleet_end_to_end (gconstpointer data)
   wb_test_daemon_free (d);
 }
 
+/* Reference data published to Kafka (company/driver/vehicle.updated), as
+ * other services would, to a daemon on its --kafka-dev cluster; then a
+ * fleet whose positions are enriched with it. */
+static void
+test_reference_over_kafka (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("simkafka");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  const char *env[] = { dsn, NULL };
+  const char *daemon_args[] = { "--kafka-dev", NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, daemon_args);
+  g_autoptr(GRegex) regex = g_regex_new ("cluster .* at (127\\.0\\.0\\.1:[0-9]+)", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *bootstrap = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  wait_for_log (d, "Fleet processing started");
+  g_mutex_lock (&d->mutex);
+  g_assert_true (g_regex_match (regex, d->log->str, 0, &match));
+  g_mutex_unlock (&d->mutex);
+  bootstrap = g_match_info_fetch (match, 1);
+  url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (d));
+  {
+    const char *args[] = { "reference", "--vehicles", "2", "--url", url, "--kafka", bootstrap, NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+    /* 1 company, 2 drivers, 2 vehicles delivered to Kafka; 2 devices PUT. */
+    g_assert_nonnull (strstr (out, "accepted 7,"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+  /* The daemon consumes them on its own time. */
+  {
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    while (sql_count (conninfo, "SELECT count(*) FROM vehicles WHERE version > 1000000") < 2)
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_usleep (100 * 1000);
+      }
+    while (sql_count (conninfo, "SELECT count(*) FROM drivers") < 2)
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_usleep (100 * 1000);
+      }
+  }
+  {
+    const char *args[] = { "fleet", "--vehicles", "2", "--count", "5", "--fast", "--url", url, NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+  }
+  assert_stored (d, conninfo, 10, 2);
+  g_assert_cmpint (sql_count (conninfo, "SELECT count(*) FROM positions WHERE driver_id IS NOT NULL"), ==, 10);
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -397,5 +457,6 @@ main (int    argc,
   g_test_add_data_func ("/sim/fleet/json", "json", test_fleet_end_to_end);
   g_test_add_data_func ("/sim/fleet/osmand", "osmand", test_fleet_end_to_end);
   g_test_add_data_func ("/sim/fleet/teltonika", "teltonika", test_fleet_end_to_end);
+  g_test_add_func ("/sim/reference-over-kafka", test_reference_over_kafka);
   return g_test_run ();
 }

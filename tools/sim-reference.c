@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "sim-http.h"
+#include "wb-bus-kafka.h"
+#include "wb-fleet-update.h"
 #include "sim-ids.h"
 #include "sim-reference.h"
 
@@ -35,6 +37,8 @@ typedef struct
   GQueue                       puts;     /* Put *, in kind order */
   Kind                         sending;  /* the kind in flight */
   guint                        in_flight;
+  WbBus                       *bus;      /* with --kafka */
+  gint64                       version;  /* of every message: now, so a rerun wins */
 } Run;
 
 static const char * const first_names[] = {
@@ -86,6 +90,71 @@ queue_put (Run        *run,
   g_queue_push_tail (&run->puts, put);
 }
 
+/* With --kafka: the message a producer of reference data would send. */
+static void
+publish_update (Run           *run,
+                WbFleetUpdate *update)
+{
+  g_autoptr(WbFleetUpdate) owned = update;
+  g_autoptr(WbBusMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *topic = NULL;
+  char *body;
+
+  update->version = run->version;
+  body = wb_fleet_update_to_message (update, &topic);
+  message = wb_bus_message_new_take (topic, update->id, body);
+  run->stats->sent++;
+  if (!wb_bus_try_publish (run->bus, message, &error))
+    {
+      g_printerr ("waybill-sim: cannot publish to %s: %s\n", topic, error->message);
+      run->stats->failed++;
+    }
+}
+
+static gboolean
+publish_company (Run        *run,
+                 const char *id,
+                 const char *name)
+{
+  WbFleetUpdate *update;
+
+  if (run->bus == NULL)
+    return FALSE;
+  update = wb_fleet_update_new (WB_FLEET_KIND_COMPANY, id);
+  update->name = g_strdup (name);
+  publish_update (run, update);
+  return TRUE;
+}
+
+static gboolean
+publish_driver_and_vehicle (Run        *run,
+                            const char *driver,
+                            const char *name,
+                            const char *phone,
+                            const char *company,
+                            const char *vehicle,
+                            const char *plate,
+                            const char *group)
+{
+  WbFleetUpdate *update;
+
+  if (run->bus == NULL)
+    return FALSE;
+  update = wb_fleet_update_new (WB_FLEET_KIND_DRIVER, driver);
+  update->name = g_strdup (name);
+  update->phone = g_strdup (phone);
+  update->company_id = g_strdup (company);
+  publish_update (run, update);
+  update = wb_fleet_update_new (WB_FLEET_KIND_VEHICLE, vehicle);
+  update->plate = g_strdup (plate);
+  update->company_id = g_strdup (company);
+  update->driver_id = g_strdup (driver);
+  update->group_id = g_strdup (group);
+  publish_update (run, update);
+  return TRUE;
+}
+
 static void
 queue_vehicle (Run   *run,
                guint  number)
@@ -102,9 +171,13 @@ queue_vehicle (Run   *run,
   g_autofree char *phone = g_strdup_printf ("+37529%07u", 1000000 + number);
   g_autofree char *plate = g_strdup_printf ("%04u AB-7", number % 10000);
 
-  queue_put (run, KIND_DRIVER, "drivers", driver, "name", name, "phone", phone, "companyId", company, NULL);
-  queue_put (run, KIND_VEHICLE, "vehicles", vehicle, "plate", plate, "companyId", company, "driverId", driver,
-             "groupId", group, NULL);
+  if (!publish_driver_and_vehicle (run, driver, name, phone, company, vehicle, plate, group))
+    {
+      queue_put (run, KIND_DRIVER, "drivers", driver, "name", name, "phone", phone, "companyId", company, NULL);
+      queue_put (run, KIND_VEHICLE, "vehicles", vehicle, "plate", plate, "companyId", company,
+                 "driverId", driver, "groupId", group, NULL);
+    }
+  /* Devices have no topic: they are an administrator's (REST) business. */
   queue_put (run, KIND_DEVICE, "devices", device, "vehicleId", vehicle, NULL);
 }
 
@@ -176,6 +249,49 @@ pump (Run *run)
     g_main_loop_quit (run->loop);
 }
 
+static gboolean
+start_kafka (Run *run)
+{
+  g_autoptr(GError) error = NULL;
+
+  run->bus = wb_bus_kafka_new (run->options->kafka_brokers, "waybill-sim", 10000, &error);
+  if (run->bus == NULL)
+    {
+      g_printerr ("waybill-sim: --kafka: %s\n", error->message);
+      run->stats->failed++;
+      return FALSE;
+    }
+  run->version = g_get_real_time () / G_USEC_PER_SEC;
+  return TRUE;
+}
+
+static void
+on_flushed (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  Run *run = data;
+
+  wb_bus_flush_finish (WB_BUS (source), result, NULL);
+  g_main_loop_quit (run->loop);
+}
+
+/* Waits for every delivery report, before the devices (REST) name the
+ * vehicles the messages carry. */
+static void
+finish_kafka (Run *run)
+{
+  WbBusKafkaCounters counters;
+
+  wb_bus_flush_async (run->bus, NULL, on_flushed, run);
+  g_main_loop_run (run->loop);
+  wb_bus_kafka_get_counters (WB_BUS_KAFKA (run->bus), &counters);
+  run->stats->accepted += counters.delivered;
+  run->stats->failed += counters.failed;
+  wb_bus_close (run->bus);
+  g_clear_object (&run->bus);
+}
+
 void
 wb_sim_reference_run (const WbSimReferenceOptions *options,
                       WbSimStats                  *stats)
@@ -186,18 +302,26 @@ wb_sim_reference_run (const WbSimReferenceOptions *options,
   g_return_if_fail (options->companies > 0 && options->connections > 0);
 
   g_queue_init (&run.puts);
+  run.loop = g_main_loop_new (NULL, FALSE);
+  if (options->kafka_brokers != NULL && !start_kafka (&run))
+    {
+      g_main_loop_unref (run.loop);
+      return;
+    }
   for (guint c = 1; c <= options->companies; c++)
     {
       g_autofree char *id = wb_sim_company_id (options->device_prefix, c);
       g_autofree char *name = g_strdup_printf ("Sim Logistics %02u", c);
 
-      queue_put (&run, KIND_COMPANY, "companies", id, "name", name, NULL);
+      if (!publish_company (&run, id, name))
+        queue_put (&run, KIND_COMPANY, "companies", id, "name", name, NULL);
     }
   for (guint v = 1; v <= options->vehicles; v++)
     queue_vehicle (&run, v);
   g_queue_sort (&run.puts, compare_kind, NULL);
+  if (run.bus != NULL)
+    finish_kafka (&run);
   run.http = wb_sim_http_new (options->token, options->connections);
-  run.loop = g_main_loop_new (NULL, FALSE);
   pump (&run);
   if (run.in_flight > 0)
     g_main_loop_run (run.loop);

@@ -25,6 +25,7 @@ typedef struct
   const char *device_prefix;
   WbProtocol  protocol;
   guint       connections;
+  const char *kafka_brokers;   /* set: companies, drivers, vehicles go to their *.updated topics */
 } WbSimReferenceOptions;
 
 /* Registers companies, drivers, vehicles and devices with PUTs, in that

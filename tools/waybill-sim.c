@@ -146,6 +146,7 @@ run_reference (int    argc,
                char **argv)
 {
   g_auto(Common) common = { NULL, NULL, NULL, NULL, NULL, 10, 8 };
+  g_autofree char *kafka = NULL;
   int companies = 0;
   GOptionEntry entries[] = {
     { "vehicles", 'n', 0, G_OPTION_ARG_INT, &common.vehicles, "Vehicles (and drivers, devices) to register (10)", "N" },
@@ -157,6 +158,9 @@ run_reference (int    argc,
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &common.protocol,
       "The protocol `fleet` will use: it decides the device ids (json)", "json|osmand|teltonika" },
     { "connections", 0, 0, G_OPTION_ARG_INT, &common.connections, "Requests in flight at most (8)", "N" },
+    { "kafka", 0, 0, G_OPTION_ARG_STRING, &kafka,
+      "Publish companies, drivers and vehicles to company/driver/vehicle.updated on these brokers "
+      "(devices still over REST)", "HOST:PORT" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
@@ -182,6 +186,7 @@ run_reference (int    argc,
   options.token = token;
   options.device_prefix = common.device_prefix;
   options.connections = common.connections;
+  options.kafka_brokers = kafka;
   wb_sim_stats_init (&stats);
   wb_sim_reference_run (&options, &stats);
   summary = wb_sim_stats_format (&stats, "reference");
