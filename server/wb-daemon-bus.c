@@ -91,14 +91,17 @@ kafka_bus_new (WbConfig    *config,
 {
   const char *renames_text = wb_config_get_string (config, "kafka.topic-renames");
   g_auto(GStrv) renames = *renames_text ? g_strsplit (renames_text, ",", -1) : NULL;
+  const char *properties_text = wb_config_get_string (config, "kafka.properties");
+  g_auto(GStrv) properties = *properties_text ? g_strsplit (properties_text, ",", -1) : NULL;
   gboolean create = g_str_equal (wb_config_get_string (config, "kafka.missing-topics"), "create");
   guint partitions = wb_config_get_int (config, "kafka.topic-partitions");
   g_autoptr(GPtrArray) topics = all_topics ();
   g_autoptr(WbBus) bus = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  bus = wb_bus_kafka_new (brokers, wb_config_get_string (config, "kafka.group-id"),
-                          wb_config_get_int (config, "kafka.timeout"), &local_error);
+  bus = wb_bus_kafka_new_with_properties (brokers, wb_config_get_string (config, "kafka.group-id"),
+                                          wb_config_get_int (config, "kafka.timeout"),
+                                          (const char * const *) properties, &local_error);
   if (bus == NULL
       || !wb_bus_kafka_set_topic_names (WB_BUS_KAFKA (bus), wb_config_get_string (config, "kafka.topic-prefix"),
                                         (const char * const *) renames, &local_error))

@@ -10,25 +10,31 @@
 
 /**
  * wb_bus_dead_letter_new:
+ * @bus: the bus @message came from
  * @message: the message that could not be used
  * @reason: why, for the x-error header
  *
  * The original key, payload and headers, plus x-error, x-source-topic,
  * x-source-partition and x-source-offset (these win over original headers of
  * the same names, since wb_bus_message_get_header() returns the last value).
+ * x-source-topic is the topic's name on the brokers, so that with the
+ * partition and offset it points at the very record.
  *
  * Returns: (transfer full): the message for "<topic>.dlq"
  */
 WbBusMessage *
-wb_bus_dead_letter_new (WbBusMessage *message,
+wb_bus_dead_letter_new (WbBus        *bus,
+                        WbBusMessage *message,
                         const char   *reason)
 {
   const char * const *names;
   g_autofree char *topic = NULL;
+  g_autofree char *source = NULL;
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   WbBusMessage *letter;
   char number[32];
 
+  g_return_val_if_fail (WB_IS_BUS (bus), NULL);
   g_return_val_if_fail (message != NULL, NULL);
   g_return_val_if_fail (reason != NULL, NULL);
 
@@ -41,7 +47,8 @@ wb_bus_dead_letter_new (WbBusMessage *message,
       wb_bus_message_add_header (letter, names[i], wb_bus_message_get_header (message, names[i]));
 
   wb_bus_message_add_header (letter, "x-error", reason);
-  wb_bus_message_add_header (letter, "x-source-topic", wb_bus_message_get_topic (message));
+  source = wb_bus_dup_broker_topic (bus, wb_bus_message_get_topic (message));
+  wb_bus_message_add_header (letter, "x-source-topic", source);
   g_snprintf (number, sizeof number, "%d", wb_bus_message_get_partition (message));
   wb_bus_message_add_header (letter, "x-source-partition", number);
   g_snprintf (number, sizeof number, "%" G_GINT64_FORMAT, wb_bus_message_get_offset (message));
@@ -86,7 +93,7 @@ wb_bus_dead_letter_async (WbBus               *bus,
 
   task = g_task_new (bus, cancellable, callback, user_data);
   g_task_set_source_tag (task, wb_bus_dead_letter_async);
-  letter = wb_bus_dead_letter_new (message, reason);
+  letter = wb_bus_dead_letter_new (bus, message, reason);
   g_message ("dead letter to %s (from partition %d offset %" G_GINT64_FORMAT "): %s",
              wb_bus_message_get_topic (letter), wb_bus_message_get_partition (message),
              wb_bus_message_get_offset (message), reason);

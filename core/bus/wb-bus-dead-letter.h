@@ -5,7 +5,8 @@
 
 G_BEGIN_DECLS
 
-WbBusMessage *wb_bus_dead_letter_new    (WbBusMessage         *message,
+WbBusMessage *wb_bus_dead_letter_new    (WbBus                *bus,
+                                         WbBusMessage         *message,
                                          const char           *reason);
 void          wb_bus_dead_letter_async  (WbBus                *bus,
                                          WbBusMessage         *message,

@@ -128,6 +128,13 @@ to_physical (WbBusKafka *self,
 }
 
 static char *
+wb_bus_kafka_dup_broker_topic (WbBus      *bus,
+                               const char *topic)
+{
+  return to_physical (WB_BUS_KAFKA (bus), topic);
+}
+
+static char *
 to_logical (WbBusKafka *self,
             const char *physical)
 {
@@ -833,6 +840,10 @@ consumer_new (WbBusKafka    *self,
       !conf_set (conf, "enable.auto.offset.store", "false", error) ||
       !conf_set (conf, "auto.offset.reset", "earliest", error) ||
       !conf_set (conf, "isolation.level", "read_committed", error) ||
+      /* A member that died (SIGKILL, a lost machine) holds its partitions
+       * until its session times out: 10 s, not librdkafka's 45. */
+      !conf_set (conf, "session.timeout.ms", "10000", error) ||
+      !conf_set (conf, "heartbeat.interval.ms", "1000", error) ||
       !conf_apply_properties (conf, (const char * const *) self->properties, error))
     return NULL;
   rd_kafka_conf_set_rebalance_cb (conf, on_rebalance);
@@ -1378,6 +1389,7 @@ wb_bus_kafka_class_init (WbBusKafkaClass *klass)
   bus_class->flush_finish = wb_bus_kafka_flush_finish;
   bus_class->is_ready = wb_bus_kafka_is_ready;
   bus_class->close = wb_bus_kafka_close;
+  bus_class->dup_broker_topic = wb_bus_kafka_dup_broker_topic;
 }
 
 static void

@@ -288,3 +288,21 @@ wb_bus_close (WbBus *self)
 
   WB_BUS_GET_CLASS (self)->close (self);
 }
+
+/**
+ * wb_bus_dup_broker_topic:
+ *
+ * Returns: (transfer full): the name the brokers know @topic by (a Kafka
+ *   deployment may prefix or rename topics); @topic itself in process
+ */
+char *
+wb_bus_dup_broker_topic (WbBus      *self,
+                         const char *topic)
+{
+  g_return_val_if_fail (WB_IS_BUS (self), NULL);
+  g_return_val_if_fail (topic != NULL, NULL);
+
+  if (WB_BUS_GET_CLASS (self)->dup_broker_topic == NULL)
+    return g_strdup (topic);
+  return WB_BUS_GET_CLASS (self)->dup_broker_topic (self, topic);
+}

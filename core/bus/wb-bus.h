@@ -103,8 +103,10 @@ struct _WbBusClass
   gboolean (*is_ready)       (WbBus               *self,
                               char               **out_reason);
   void     (*close)          (WbBus               *self);
+  char    *(*dup_broker_topic) (WbBus             *self,
+                                const char        *topic);
 
-  gpointer padding[8];
+  gpointer padding[7];
 };
 
 gboolean wb_bus_try_publish    (WbBus               *self,
@@ -145,5 +147,7 @@ gboolean wb_bus_flush_finish   (WbBus               *self,
 gboolean wb_bus_is_ready       (WbBus               *self,
                                 char               **out_reason);
 void     wb_bus_close          (WbBus               *self);
+char    *wb_bus_dup_broker_topic (WbBus             *self,
+                                const char          *topic);
 
 G_END_DECLS

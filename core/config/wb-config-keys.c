@@ -97,6 +97,11 @@ const WbConfigKey wb_config_keys[] = {
     .description = N_("Kafka request timeout; a bare number is milliseconds"),
   },
   {
+    .key = "kafka.properties", .long_option = "kafka-properties",
+    .type = WB_CONFIG_TYPE_STRING, .default_value = "",
+    .description = N_("Comma-separated librdkafka name=value settings for every Kafka client (e.g. security.protocol=ssl)"),
+  },
+  {
     .key = "kafka.missing-topics", .long_option = "kafka-missing-topics",
     .type = WB_CONFIG_TYPE_ENUM, .default_value = "fail",
     .choices = CHOICES ("fail", "create"),

@@ -182,7 +182,7 @@ dead_letter (WbFleetProcessor  *self,
              const char        *reason,
              GError           **error)
 {
-  g_autoptr(WbBusMessage) letter = wb_bus_dead_letter_new (message, reason);
+  g_autoptr(WbBusMessage) letter = wb_bus_dead_letter_new (self->bus, message, reason);
 
   g_message ("Dead-lettering %s message at offset %" G_GINT64_FORMAT ": %s", wb_bus_message_get_topic (message),
              wb_bus_message_get_offset (message), reason);

@@ -22,6 +22,7 @@
 
 #define GROUP          "tracker"
 #define MAX_BATCH      500
+#define LINGER_MS      50
 #define RETRY_MIN_MS   250
 #define RETRY_MAX_MS   5000
 
@@ -406,8 +407,9 @@ wb_tracker_consumer_start (WbTrackerConsumer  *self,
   self->topics = g_strdupv ((GStrv) (topics ? topics : wb_carrier_message_default_topics ()));
   if (g_cancellable_is_cancelled (self->cancellable))
     g_set_object (&self->cancellable, g_cancellable_new ());
-  self->subscription = wb_bus_subscribe (self->bus, GROUP, (const char * const *) self->topics,
-                                         MAX_BATCH, on_batch, self, NULL);
+  /* One transaction a batch: a short linger makes batches, not rounds. */
+  self->subscription = wb_bus_subscribe_batched (self->bus, GROUP, (const char * const *) self->topics,
+                                                 MAX_BATCH, LINGER_MS, on_batch, self, NULL);
 }
 
 void
