@@ -14,7 +14,9 @@
 #include "wb-osmand.h"
 #include "wb-position-validate.h"
 #include "wb-position.h"
+#include "wb-telemetry-fastjson.h"
 #include "wb-telemetry-json.h"
+#include "wb-telemetry-private.h"
 #include "wb-teltonika.h"
 
 #define SECOND_US G_USEC_PER_SEC
@@ -659,6 +661,378 @@ test_json_batch_limit (void)
   g_assert_null (refused);
   g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_TOO_LARGE);
   g_assert_nonnull (strstr (error->message, "10001"));
+}
+
+/* ---- POST /telemetry: the fast path against the reference ------------------------------- */
+
+typedef enum
+{
+  TAKES_FAST_PATH,   /* the fast path must decode it itself */
+  FALLS_BACK,        /* the fast path must leave it to the reference */
+} Route;
+
+typedef struct
+{
+  const char *json;
+  Route       route;
+} Body;
+
+static void
+assert_positions_identical (GPtrArray *a,
+                            GPtrArray *b)
+{
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      WbPosition *pa = g_ptr_array_index (a, i), *pb = g_ptr_array_index (b, i);
+
+      if (!_wb_telemetry_position_identical (pa, pb))
+        {
+          g_autofree char *ja = wb_position_to_json (pa);
+          g_autofree char *jb = wb_position_to_json (pb);
+
+          g_error ("position %u differs:\n  %s\n  %s", i, ja, jb);
+        }
+      g_assert_true (wb_position_equal (pa, pb));
+    }
+}
+
+/* The fast path answers only with the reference's answer, and the public
+ * decoder's answer, errors included, is always the reference's. Returns
+ * whether the fast path decoded @body itself. */
+static gboolean
+check_against_reference (const char *body,
+                         gsize       length)
+{
+  g_autoptr(GError) reference_error = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) reference = _wb_telemetry_json_decode_reference (body, length, &reference_error);
+  g_autoptr(GPtrArray) fast = _wb_telemetry_fastjson_decode (body, length);
+  g_autoptr(GPtrArray) decoded = wb_telemetry_json_decode (body, length, &error);
+
+  g_assert_true ((reference == NULL) == (reference_error != NULL));
+  if (fast != NULL)
+    {
+      g_assert_no_error (reference_error);
+      assert_positions_identical (fast, reference);
+    }
+  if (reference == NULL)
+    {
+      g_assert_null (decoded);
+      g_assert_nonnull (error);
+      g_assert_cmpuint (error->domain, ==, reference_error->domain);
+      g_assert_cmpint (error->code, ==, reference_error->code);
+      g_assert_cmpstr (error->message, ==, reference_error->message);
+    }
+  else
+    {
+      g_assert_no_error (error);
+      assert_positions_identical (decoded, reference);
+    }
+  return fast != NULL;
+}
+
+static void
+check_bodies (const Body *bodies,
+              guint       n_bodies)
+{
+  for (guint i = 0; i < n_bodies; i++)
+    {
+      gboolean fast = check_against_reference (bodies[i].json, strlen (bodies[i].json));
+      /* Escaped: some bodies are invalid UTF-8 on purpose, and TAP wants text. */
+      g_autofree char *shown = g_strescape (bodies[i].json, NULL);
+
+      g_test_message ("%-90.90s %s", shown, fast ? "fast" : "reference");
+      g_assert_cmpint (fast, ==, bodies[i].route == TAKES_FAST_PATH);
+    }
+}
+
+/* Every member, every type it takes, the forms trackers send. */
+static void
+test_json_fast_valid (void)
+{
+  const Body bodies[] = {
+    { "{\"deviceId\":\"truck-7\",\"timestamp\":\"2026-03-01T12:00:00.250+02:00\",\"lat\":53.9,\"lon\":27.5667,"
+      "\"speed\":72.5,\"heading\":180,\"altitude\":220,\"accuracy\":5,\"ignition\":true,\"fuel\":61.5,"
+      "\"odometer\":1500000,\"attributes\":{\"door\":\"open\",\"temp\":-4.5},\"trailer\":\"T-9\"}", TAKES_FAST_PATH },
+    { "{\"deviceId\":352093081234567,\"timestamp\":1560161086123,\"lat\":-0.0,\"lon\":-0,\"speed\":0,"
+      "\"heading\":360,\"altitude\":-12.5,\"accuracy\":4.2,\"hdop\":0.9,\"satellites\":11,\"ignition\":false,"
+      "\"fuel\":42.25,\"odometer\":123456789,\"battery\":100,\"charging\":true,\"moving\":false,"
+      "\"driverUniqueId\":\"D-042\"}", TAKES_FAST_PATH },
+    { "{\"deviceId\":null,\"timestamp\":null,\"lat\":null,\"lon\":null,\"speed\":null,\"heading\":null,"
+      "\"altitude\":null,\"accuracy\":null,\"hdop\":null,\"satellites\":null,\"ignition\":null,\"fuel\":null,"
+      "\"odometer\":null,\"battery\":null,\"charging\":null,\"moving\":null,\"driverUniqueId\":null,"
+      "\"attributes\":null}", TAKES_FAST_PATH },
+    { "{}", TAKES_FAST_PATH },
+    { "[{}]", TAKES_FAST_PATH },
+    { "{\"deviceId\":\"\",\"driverUniqueId\":\"\"}", TAKES_FAST_PATH },
+    { "[{\"deviceId\":\"a\",\"timestamp\":1560161086000,\"lat\":1,\"lon\":2},"
+      " {\"deviceId\":\"b\",\"timestamp\":1560161086123.9,\"lat\":3,\"lon\":4,\"ignition\":false},"
+      " {\"deviceId\":\"c\",\"timestamp\":\"2019-06-10 10:04:46\",\"lat\":5,\"lon\":6}]", TAKES_FAST_PATH },
+    { " \r\n\t[ {\"lat\" : 1 ,\n\"lon\":\t2 } , { } ]\r\n ", TAKES_FAST_PATH },
+    /* Timestamps in every form. */
+    { "[{\"timestamp\":\"2019-06-10T10:04:46Z\"},{\"timestamp\":\"1560161086\"},{\"timestamp\":\"1560161086000\"},"
+      "{\"timestamp\":\"1560161086.250\"},{\"timestamp\":0},{\"timestamp\":253402300799999},{\"timestamp\":1e3},"
+      "{\"timestamp\":1560161086123.999},{\"timestamp\":\"9999-12-31T23:59:59.999Z\"},"
+      "{\"timestamp\":\"2019-06-10T10:04:46.123456+05:30\"}]", TAKES_FAST_PATH },
+    /* Escapes and Unicode: raw, escaped, outside the BMP raw. */
+    { "{\"deviceId\":\"a\\/b \\\"q\\\" \\\\ \\u00e9\\u20AC\\uffff\",\"driverUniqueId\":\"\\b\\f\\n\\r\\t\","
+      "\"note\":\"\\u0041\\u007f\\u0080\\u07ff\\u0800\"}", TAKES_FAST_PATH },
+    { "{\"deviceId\":\"грузовик-7\",\"driverUniqueId\":\"José 🚚\",\"заметка\":\"日本語\"}", TAKES_FAST_PATH },
+    /* Unknown members and attributes: order, clashes ("attributes" wins in place), every scalar type. */
+    { "{\"a\":1,\"attributes\":{\"a\":\"attributes win\",\"b\":1.5,\"c\":-7,\"d\":null,\"e\":false,\"f\":\"s\"},"
+      "\"g\":true,\"h\":null,\"i\":-0.0,\"j\":-0,\"k\":1e2,\"l\":100}", TAKES_FAST_PATH },
+    { "{\"attributes\":{}}", TAKES_FAST_PATH },
+    { "{\"attributes\":{\"lat\":5,\"deviceId\":\"not the id\",\"attributes\":1}}", TAKES_FAST_PATH },
+    { "{\"Lat\":\"x\",\"lat \":1,\"deviceid\":2,\"attribute\":3}", TAKES_FAST_PATH },
+    /* Numbers: exponents, signed zeros, 17 digits as json-glib writes them, limits. */
+    { "[{\"lat\":1e2,\"lon\":1E2,\"altitude\":1.0000000000000002,\"speed\":0.1,\"fuel\":-0.0},"
+      "{\"lat\":53.899999999999999,\"lon\":27.566700000000001,\"altitude\":-1.5e-3,\"odometer\":1.5E+6},"
+      "{\"lat\":9007199254740993.0,\"lon\":4503599627370497.5,\"altitude\":1.7976931348623157e308},"
+      "{\"lat\":2.2250738585072014e-308,\"lon\":0e400,\"altitude\":-0e-400,\"odometer\":123456789012345678},"
+      "{\"lat\":0.30000000000000004,\"lon\":123456.78901234567,\"altitude\":1e22,\"fuel\":1e23},"
+      "{\"lat\":1e-22,\"lon\":1.2345678901234567e-5,\"altitude\":-987654321.12345678},"
+      "{\"satellites\":255,\"battery\":0,\"heading\":359.99999999999994},{\"satellites\":12.0},"
+      "{\"n\":123456789012345678,\"m\":-123456789012345678,\"x\":0.1e1,\"y\":100e-2}]", TAKES_FAST_PATH },
+  };
+
+  check_bodies (bodies, G_N_ELEMENTS (bodies));
+}
+
+/* Every refusal, and what json-glib takes beyond strict JSON: the reference's. */
+static void
+test_json_fast_falls_back (void)
+{
+  g_autofree char *long_id = g_strdup_printf ("{\"deviceId\":\"%0129d\"}", 7);
+  g_autofree char *deep = g_strnfill (40, '[');
+  const Body bodies[] = {
+    { "", FALLS_BACK }, { "   ", FALLS_BACK }, { "42", FALLS_BACK }, { "\"x\"", FALLS_BACK },
+    { "null", FALLS_BACK }, { "[]", FALLS_BACK }, { "[{}, 7]", FALLS_BACK }, { "[[{}]]", FALLS_BACK },
+    { deep, FALLS_BACK }, { "{\"deviceId\":", FALLS_BACK }, { "{\"lat\":1", FALLS_BACK },
+    { "{'deviceId':'a'}", FALLS_BACK }, { "/* c */ {}", FALLS_BACK }, { "{\"lat\":1}//c", FALLS_BACK },
+    { "{\"lat\":1}x", FALLS_BACK }, { "[{}] [2]", FALLS_BACK }, { "{\"lat\":1,}", FALLS_BACK },
+    { "[{},]", FALLS_BACK }, { "{,}", FALLS_BACK }, { "\xef\xbb\xbf{}", FALLS_BACK },
+    /* Numbers json-glib reads its own way, or that are not finite and normal. */
+    { "{\"lat\":01}", FALLS_BACK }, { "{\"lat\":.5}", FALLS_BACK }, { "{\"lat\":1.}", FALLS_BACK },
+    { "{\"lat\":- 1}", FALLS_BACK }, { "{\"lat\":+1}", FALLS_BACK }, { "{\"lat\":1e}", FALLS_BACK },
+    { "{\"lat\":0x10}", FALLS_BACK }, { "{\"lat\":NaN}", FALLS_BACK }, { "{\"lat\":Infinity}", FALLS_BACK },
+    { "{\"lat\":1e400}", FALLS_BACK }, { "{\"lat\":-1e400}", FALLS_BACK }, { "{\"lat\":1e-400}", FALLS_BACK },
+    { "{\"lat\":4.9e-324}", FALLS_BACK }, { "{\"x\":1e400}", FALLS_BACK },
+    { "{\"odometer\":1234567890123456789}", FALLS_BACK }, { "{\"n\":9223372036854775808}", FALLS_BACK },
+    { "{\"n\":18446744073709551616}", FALLS_BACK }, { "{\"n\":-9223372036854775809}", FALLS_BACK },
+    /* Literals and strings beyond the common. */
+    { "{\"x\":True}", FALLS_BACK }, { "{\"x\":truex}", FALLS_BACK }, { "{\"x\":nul}", FALLS_BACK },
+    { "{\"x\":\"a\tb\"}", FALLS_BACK }, { "{\"x\":\"\\x\"}", FALLS_BACK }, { "{\"x\":\"\\u0000y\"}", FALLS_BACK },
+    { "{\"x\":\"\\ud800\"}", FALLS_BACK }, { "{\"x\":\"\\ud83d\\ude9a\"}", FALLS_BACK },
+    { "{\"x\":\"\\u12\"}", FALLS_BACK }, { "{\"x\":\"\\u12G4\"}", FALLS_BACK },
+    { "{\"x\":\"\xff\xfe\"}", FALLS_BACK }, { "{\"x\":\"\xc0\xaf\"}", FALLS_BACK },
+    { "{\"x\":\"\xed\xa0\x80\"}", FALLS_BACK }, { "{\"x\":\"unterminated}", FALLS_BACK },
+    { "{\"\\u0061\":1}", FALLS_BACK }, { "{\"\":1}", FALLS_BACK },
+    /* Duplicates, nesting. */
+    { "{\"a\":1,\"a\":2}", FALLS_BACK }, { "{\"lat\":1,\"lat\":2}", FALLS_BACK },
+    { "{\"lat\":null,\"lat\":2}", FALLS_BACK }, { "{\"attributes\":{\"a\":1,\"a\":2}}", FALLS_BACK },
+    { "{\"attributes\":{},\"attributes\":{}}", FALLS_BACK }, { "{\"list\":[1,2]}", FALLS_BACK },
+    { "{\"o\":{\"p\":1}}", FALLS_BACK }, { "{\"attributes\":{\"o\":{\"p\":1}}}", FALLS_BACK },
+    { "{\"attributes\":{\"l\":[]}}", FALLS_BACK },
+    /* Every field error of the reference. */
+    { "[{},{},{},{\"lat\":\"53.9\"}]", FALLS_BACK }, { "{\"lon\":true}", FALLS_BACK },
+    { "{\"deviceId\":[1]}", FALLS_BACK }, { "{\"deviceId\":-4}", FALLS_BACK }, { "{\"deviceId\":1.5}", FALLS_BACK },
+    { "{\"deviceId\":true}", FALLS_BACK }, { "{\"deviceId\":\"a\\nb\"}", FALLS_BACK },
+    { "{\"deviceId\":\"a\\u007fb\"}", FALLS_BACK }, { long_id, FALLS_BACK },
+    { "{\"timestamp\":\"tomorrow\"}", FALLS_BACK }, { "{\"timestamp\":-5}", FALLS_BACK },
+    { "{\"timestamp\":-0.5}", FALLS_BACK }, { "{\"timestamp\":253402300800000}", FALLS_BACK },
+    { "{\"timestamp\":true}", FALLS_BACK }, { "{\"timestamp\":\"1969-12-31T23:59:59Z\"}", FALLS_BACK },
+    { "{\"timestamp\":\"9999-12-31T23:59:59-01:00\"}", FALLS_BACK },
+    { "{\"timestamp\":\"253402300800.5\"}", FALLS_BACK }, { "{\"speed\":-1}", FALLS_BACK },
+    { "{\"speed\":-0.1}", FALLS_BACK }, { "{\"heading\":361}", FALLS_BACK },
+    { "{\"heading\":360.00000000000006}", FALLS_BACK }, { "{\"heading\":-1e-300}", FALLS_BACK },
+    { "{\"accuracy\":-1}", FALLS_BACK }, { "{\"hdop\":-2}", FALLS_BACK }, { "{\"fuel\":-3}", FALLS_BACK },
+    { "{\"odometer\":-4}", FALLS_BACK }, { "{\"battery\":101}", FALLS_BACK }, { "{\"battery\":-1}", FALLS_BACK },
+    { "{\"satellites\":3.5}", FALLS_BACK }, { "{\"satellites\":256}", FALLS_BACK },
+    { "{\"satellites\":-1}", FALLS_BACK }, { "{\"ignition\":\"on\"}", FALLS_BACK },
+    { "{\"ignition\":1}", FALLS_BACK }, { "{\"charging\":0}", FALLS_BACK }, { "{\"moving\":\"true\"}", FALLS_BACK },
+    { "{\"driverUniqueId\":7}", FALLS_BACK }, { "{\"attributes\":\"x\"}", FALLS_BACK },
+    { "{\"attributes\":[]}", FALLS_BACK }, { "{\"attributes\":1}", FALLS_BACK },
+    { "[{\"lat\":1e400}]", FALLS_BACK }, { "[{\"lat\":1},{\"lon\":\"x\"}]", FALLS_BACK },
+  };
+
+  check_bodies (bodies, G_N_ELEMENTS (bodies));
+}
+
+static void
+test_json_fast_not_text (void)
+{
+  const char with_nul[] = "{\"deviceId\":\"a\"}\0{}";
+  const char nul_in_string[] = "{\"deviceId\":\"a\0b\"}";
+
+  g_assert_false (check_against_reference (with_nul, sizeof with_nul - 1));
+  g_assert_false (check_against_reference (nul_in_string, sizeof nul_in_string - 1));
+  /* Only the first bytes of a longer buffer: the fast path must not look beyond. */
+  g_assert_true (check_against_reference ("{\"lat\":12}xyz", 10));
+  g_assert_false (check_against_reference ("{\"lat\":12}", 8));
+  g_assert_false (check_against_reference ("{\"lat\":1.5e", 10));
+}
+
+/* A number as text, in one of the forms senders write. */
+static char *
+random_number_text (GRand *rand)
+{
+  switch (g_rand_int_range (rand, 0, 6))
+    {
+    case 0: case 1:
+      {
+        /* A random double of a moderate magnitude, as json-glib or printf write it. */
+        static const char * const formats[] = { "%.17g", "%.16g", "%.15g", "%.6f", "%.3e" };
+        double value = ldexp (g_rand_double_range (rand, 0.5, 1), g_rand_int_range (rand, -80, 80));
+        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
+
+        g_ascii_formatd (buffer, sizeof buffer, formats[g_rand_int_range (rand, 0, G_N_ELEMENTS (formats))],
+                         g_rand_boolean (rand) ? -value : value);
+        return g_strdup (buffer);
+      }
+    case 2:
+      {
+        /* Ties and near ties between doubles: n + 0.5 with n of 53 bits, n odd with 54. */
+        guint64 n = (G_GUINT64_CONSTANT (1) << 52) + g_rand_int (rand) * (guint64) g_rand_int (rand) % (G_GUINT64_CONSTANT (1) << 52);
+        static const char * const tails[] = { ".5", ".50", ".49", ".51", ".4999999", ".5000001" };
+
+        if (g_rand_boolean (rand))
+          return g_strdup_printf ("%" G_GUINT64_FORMAT "%s", n, tails[g_rand_int_range (rand, 0, G_N_ELEMENTS (tails))]);
+        return g_strdup_printf ("%" G_GUINT64_FORMAT ".0", 2 * n + 1);
+      }
+    default:
+      {
+        /* Random digits (1 to 20 of them), a point somewhere, perhaps an exponent. */
+        GString *text = g_string_new (g_rand_boolean (rand) ? "-" : "");
+        guint count = g_rand_int_range (rand, 1, 21), point = g_rand_int_range (rand, 1, count + 1);
+
+        for (guint i = 0; i < count; i++)
+          {
+            if (i == point)
+              g_string_append_c (text, '.');
+            g_string_append_c (text, (i == 0 && point > 1 ? '1' : '0') + g_rand_int_range (rand, 0, i == 0 && point > 1 ? 9 : 10));
+          }
+        if (point == count)
+          g_string_append (text, ".0");
+        if (g_rand_boolean (rand))
+          g_string_append_printf (text, "e%d", g_rand_int_range (rand, -30, 31));
+        return g_string_free (text, FALSE);
+      }
+    }
+}
+
+/* Thousands of numbers through both paths: the same doubles, bit for bit
+ * (integers in the attributes stay integers). */
+static void
+test_json_fast_numbers (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  guint fast = 0;
+
+  for (guint batch = 0; batch < 40; batch++)
+    {
+      GString *body = g_string_new ("[");
+      g_autofree char *text = NULL;
+
+      for (guint i = 0; i < 500; i++)
+        {
+          g_autofree char *number = random_number_text (rand);
+
+          g_string_append_printf (body, "%s{\"lat\":%s,\"x\":%s}", i ? "," : "", number, number);
+        }
+      g_string_append_c (body, ']');
+      text = g_string_free (body, FALSE);
+      if (check_against_reference (text, strlen (text)))
+        fast++;
+    }
+  /* Nothing generated is out of the fast path's reach. */
+  g_assert_cmpuint (fast, ==, 40);
+}
+
+/* A body as waybill-sim builds it (json-glib writes 17 digits). */
+static char *
+sim_body (guint n)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("sim-%04u", i % 100);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "deviceId");
+      json_builder_add_string_value (builder, id);
+      json_builder_set_member_name (builder, "timestamp");
+      json_builder_add_int_value (builder, G_GINT64_CONSTANT (1767225600000) + i * 1000);
+      json_builder_set_member_name (builder, "lat");
+      json_builder_add_double_value (builder, g_rand_double_range (rand, 53.8, 54.0));
+      json_builder_set_member_name (builder, "lon");
+      json_builder_add_double_value (builder, g_rand_double_range (rand, 27.4, 27.7));
+      json_builder_set_member_name (builder, "speed");
+      json_builder_add_double_value (builder, g_rand_double_range (rand, 0, 90));
+      json_builder_set_member_name (builder, "heading");
+      json_builder_add_double_value (builder, g_rand_double_range (rand, 0, 360));
+      json_builder_set_member_name (builder, "altitude");
+      json_builder_add_double_value (builder, 220);
+      json_builder_set_member_name (builder, "accuracy");
+      json_builder_add_double_value (builder, 5);
+      json_builder_set_member_name (builder, "satellites");
+      json_builder_add_int_value (builder, 9);
+      json_builder_set_member_name (builder, "ignition");
+      json_builder_add_boolean_value (builder, TRUE);
+      json_builder_set_member_name (builder, "moving");
+      json_builder_add_boolean_value (builder, i % 3 != 0);
+      json_builder_set_member_name (builder, "fuel");
+      json_builder_add_double_value (builder, g_rand_double_range (rand, 10, 60));
+      json_builder_set_member_name (builder, "odometer");
+      json_builder_add_double_value (builder, round (g_rand_double_range (rand, 0, 1e7)));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  root = json_builder_get_root (builder);
+  return json_to_string (root, FALSE);
+}
+
+static double
+bodies_per_second (GPtrArray  *(*decode) (const char *, gsize, GError **),
+                   const char *body,
+                   gsize       length)
+{
+  gint64 start = g_get_monotonic_time (), elapsed;
+  guint count = 0;
+
+  do
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) positions = decode (body, length, &error);
+
+      g_assert_no_error (error);
+      count++;
+      elapsed = g_get_monotonic_time () - start;
+    }
+  while (elapsed < G_USEC_PER_SEC / 4);
+  return count * (double) G_USEC_PER_SEC / elapsed;
+}
+
+/* The shape the fleet benchmark sends takes the fast path; the figure is
+ * printed, not asserted. */
+static void
+test_json_fast_throughput (void)
+{
+  g_autofree char *body = sim_body (500);
+  gsize length = strlen (body);
+  double fast, reference;
+
+  g_assert_true (check_against_reference (body, length));
+  fast = bodies_per_second (wb_telemetry_json_decode, body, length);
+  reference = bodies_per_second (_wb_telemetry_json_decode_reference, body, length);
+  g_test_message ("500-position body (%" G_GSIZE_FORMAT " bytes): fast path %.0f bodies/s, reference %.0f bodies/s, "
+                  "%.1f×", length, fast, reference, fast / reference);
 }
 
 /* ---- OsmAnd ---------------------------------------------------------------------- */
@@ -1791,6 +2165,11 @@ main (int    argc,
   g_test_add_func ("/telemetry/json/not-text", test_json_not_text);
   g_test_add_func ("/telemetry/json/batch-limit", test_json_batch_limit);
   g_test_add_func ("/telemetry/json/too-large", test_json_too_large);
+  g_test_add_func ("/telemetry/json/fast/valid", test_json_fast_valid);
+  g_test_add_func ("/telemetry/json/fast/falls-back", test_json_fast_falls_back);
+  g_test_add_func ("/telemetry/json/fast/not-text", test_json_fast_not_text);
+  g_test_add_func ("/telemetry/json/fast/numbers", test_json_fast_numbers);
+  g_test_add_func ("/telemetry/json/fast/throughput", test_json_fast_throughput);
 
   g_test_add_func ("/telemetry/osmand/query", test_osmand_query);
   g_test_add_func ("/telemetry/osmand/query-timestamps", test_osmand_query_timestamps);

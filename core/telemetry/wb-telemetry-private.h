@@ -16,6 +16,12 @@ G_BEGIN_DECLS
 /* 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write. */
 #define WB_TELEMETRY_MAX_UNIX_MS  G_GINT64_CONSTANT (253402300799999)
 
+/* POST /telemetry through json-glib: what wb_telemetry_json_decode() means,
+ * kept for the differential tests and the fuzzer to hold the fast path to. */
+GPtrArray *_wb_telemetry_json_decode_reference (const char  *body,
+                                                gsize        length,
+                                                GError     **error);
+
 /* Strict UTF-8 without NUL, bounded size and nesting, then json-glib. */
 JsonNode *_wb_telemetry_parse_json       (const char   *body,
                                           gsize         length,
