@@ -603,9 +603,10 @@ on_record_published (GObject      *source,
   publish_next_record (client);
 }
 
-/* One record at a time, each waiting for room on the bus: while it waits,
- * nothing more is read from the socket, which is the TCP back-pressure. The
- * acknowledgement goes out once every record of the frame was handled. */
+/* One record at a time: straight onto the bus while it has room, else
+ * waiting for room, and while it waits nothing more is read from the
+ * socket, which is the TCP back-pressure. The acknowledgement goes out once
+ * every record of the frame was handled. */
 static void
 publish_next_record (TeltonikaClient *client)
 {
@@ -620,9 +621,19 @@ publish_next_record (TeltonikaClient *client)
       if (check_position (self, position, NULL, &quarantined, NULL) == ACCEPT_OK)
         {
           g_autoptr(WbBusMessage) message = message_for (position, quarantined);
+          g_autoptr(GError) error = NULL;
 
-          wb_bus_publish_async (self->bus, message, self->cancellable, on_record_published, client);
-          return;
+          if (!wb_bus_try_publish (self->bus, message, &error))
+            {
+              if (!g_error_matches (error, WB_BUS_ERROR, WB_BUS_ERROR_FULL))
+                {
+                  teltonika_drop (client, "bus_closed");
+                  return;
+                }
+              wb_bus_publish_async (self->bus, message, self->cancellable, on_record_published, client);
+              return;
+            }
+          count_accepted (self, position);
         }
       client->next++;
     }
