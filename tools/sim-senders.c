@@ -57,16 +57,19 @@ typedef struct
 /* Bodies are written by hand: json-glib's builder costs the simulator more
  * CPU than the daemon spends taking the positions in, which on a small
  * machine would measure the simulator. */
+/* @format: as a tracker would print it: 7 decimals for coordinates
+ * (about a centimetre), 2 for the rest. */
 static void
 add_number (GString    *out,
             const char *member,
+            const char *format,
             double      value)
 {
   char number[G_ASCII_DTOSTR_BUF_SIZE];
 
   if (isnan (value))
     return;
-  g_string_append_printf (out, ",\"%s\":%s", member, g_ascii_dtostr (number, sizeof number, value));
+  g_string_append_printf (out, ",\"%s\":%s", member, g_ascii_formatd (number, sizeof number, format, value));
 }
 
 static void
@@ -87,17 +90,17 @@ add_position (GString          *out,
   g_assert (strpbrk (p->device_id, "\"\\") == NULL);
   g_string_append_printf (out, "{\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT,
                           p->device_id, p->device_time / 1000);
-  add_number (out, "lat", p->lat);
-  add_number (out, "lon", p->lon);
-  add_number (out, "speed", p->speed_kmh);
-  add_number (out, "heading", p->heading);
-  add_number (out, "altitude", p->altitude);
-  add_number (out, "accuracy", p->accuracy);
+  add_number (out, "lat", "%.7f", p->lat);
+  add_number (out, "lon", "%.7f", p->lon);
+  add_number (out, "speed", "%.2f", p->speed_kmh);
+  add_number (out, "heading", "%.2f", p->heading);
+  add_number (out, "altitude", "%.2f", p->altitude);
+  add_number (out, "accuracy", "%.2f", p->accuracy);
   g_string_append_printf (out, ",\"satellites\":%d", p->satellites);
   add_boolean (out, "ignition", p->ignition);
   add_boolean (out, "moving", p->moving);
-  add_number (out, "fuel", p->fuel);
-  add_number (out, "odometer", round (p->odometer));
+  add_number (out, "fuel", "%.2f", p->fuel);
+  add_number (out, "odometer", "%.0f", round (p->odometer));
   g_string_append_c (out, '}');
 }
 
