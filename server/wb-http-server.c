@@ -14,6 +14,8 @@
 
 #include "wb-http-server.h"
 
+#define LISTEN_BACKLOG 1024
+
 #define JWT_LEEWAY_SECONDS 30
 #define REQUEST_ID_MAX 64
 
@@ -1017,6 +1019,27 @@ first_port (SoupServer *soup)
   return port;
 }
 
+/* GSocket's default queue of 10 overflows when many clients (a fleet's
+ * trackers after an outage) connect at once, and SoupServer would keep it:
+ * the socket is made here and handed over listening. */
+static gboolean
+listen_on (WbHttpServer  *self,
+           GInetAddress  *inet,
+           guint          port,
+           GError       **error)
+{
+  g_autoptr(GSocketAddress) wanted = g_inet_socket_address_new (inet, port);
+  g_autoptr(GSocket) socket = NULL;
+
+  socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  return g_socket_bind (socket, wanted, TRUE, error)
+         && g_socket_listen (socket, error)
+         && soup_server_listen_socket (self->soup, socket, 0, error);
+}
+
 /**
  * wb_http_server_listen:
  * @address: an IP address, "localhost", or "*" (also "0.0.0.0", "::") for all
@@ -1029,15 +1052,23 @@ wb_http_server_listen (WbHttpServer  *self,
                        GError       **error)
 {
   g_autoptr(GInetAddress) inet = NULL;
-  g_autoptr(GSocketAddress) wanted = NULL;
+  g_autoptr(GError) v6_error = NULL;
 
   g_return_val_if_fail (WB_IS_HTTP_SERVER (self), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
   if (g_str_equal (address, "*") || g_str_equal (address, "0.0.0.0") || g_str_equal (address, "::"))
     {
-      if (!soup_server_listen_all (self->soup, port, 0, error))
-        return FALSE;
+      /* "::" takes IPv4 too (Linux's dual-stack default); without IPv6,
+       * IPv4 alone. */
+      inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+      if (!listen_on (self, inet, port, &v6_error))
+        {
+          g_clear_object (&inet);
+          inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+          if (!listen_on (self, inet, port, error))
+            return FALSE;
+        }
       self->port = first_port (self->soup);
       return TRUE;
     }
@@ -1050,8 +1081,7 @@ wb_http_server_listen (WbHttpServer  *self,
                    "“%s” is not an IP address", address);
       return FALSE;
     }
-  wanted = g_inet_socket_address_new (inet, port);
-  if (!soup_server_listen (self->soup, wanted, 0, error))
+  if (!listen_on (self, inet, port, error))
     return FALSE;
   self->port = first_port (self->soup);
   return TRUE;
