@@ -37,6 +37,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "wb-bench.h"
 #include "wb-db.h"
 #include "wb-embedded-postgres.h"
 #include "wb-migrations.h"
@@ -73,23 +74,6 @@ static GOptionEntry entries[] = {
   { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_seconds, "Give up on a run after this long (300)", "S" },
   { NULL }
 };
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (GArray *values)
-{
-  g_autoptr(GArray) sorted = g_array_copy (values);
-
-  g_array_sort (sorted, compare_doubles);
-  return g_array_index (sorted, double, sorted->len / 2);
-}
 
 /* Seconds of CPU a process has used so far (utime + stime), from /proc. */
 static double
@@ -913,21 +897,21 @@ main (int   argc,
       g_ptr_array_unref (teltonika.rows);
     }
 
-  json_rate = median (json_rates);
-  teltonika_rate = median (teltonika_rates);
-  copy_rate = median (copy_rates);
+  json_rate = wb_bench_median (json_rates);
+  teltonika_rate = wb_bench_median (teltonika_rates);
+  copy_rate = wb_bench_median (copy_rates);
   g_print ("\nRESULTS (N = %d, medians of %d runs, %u cores)\n", n_positions, runs, g_get_num_processors ());
   g_print ("  POST /telemetry -> committed:       %8.0f rows/s   %.0f batches (avg %.0f positions)\n", json_rate,
-           median (json_batches), n_positions / median (json_batches));
-  g_print ("  COPY of the same rows (%d/txn):    %8.0f rows/s\n", copy_batch, median (json_copy_rates));
+           wb_bench_median (json_batches), n_positions / wb_bench_median (json_batches));
+  g_print ("  COPY of the same rows (%d/txn):    %8.0f rows/s\n", copy_batch, wb_bench_median (json_copy_rates));
   g_print ("  Teltonika 8E -> committed:          %8.0f rows/s   %.0f batches (avg %.0f positions)\n",
-           teltonika_rate, median (teltonika_batches), n_positions / median (teltonika_batches));
-  g_print ("  COPY of the same rows (%d/txn):    %8.0f rows/s\n", copy_batch, median (teltonika_copy_rates));
-  g_print ("  ratio json / COPY of its rows:      %8.2f   (goal >= 0.5)\n", json_rate / median (json_copy_rates));
+           teltonika_rate, wb_bench_median (teltonika_batches), n_positions / wb_bench_median (teltonika_batches));
+  g_print ("  COPY of the same rows (%d/txn):    %8.0f rows/s\n", copy_batch, wb_bench_median (teltonika_copy_rates));
+  g_print ("  ratio json / COPY of its rows:      %8.2f   (goal >= 0.5)\n", json_rate / wb_bench_median (json_copy_rates));
   g_print ("  ratio teltonika / COPY of its rows: %8.2f   (goal >= 0.5)\n",
-           teltonika_rate / median (teltonika_copy_rates));
+           teltonika_rate / wb_bench_median (teltonika_copy_rates));
   g_print ("  for reference, COPY of simulator-shaped rows: %.0f rows/s (%d/txn), %.0f rows/s (one transaction);"
-           " json / that: %.2f, teltonika / that: %.2f\n", copy_rate, copy_batch, median (copy_one_rates),
+           " json / that: %.2f, teltonika / that: %.2f\n", copy_rate, copy_batch, wb_bench_median (copy_one_rates),
            json_rate / copy_rate, teltonika_rate / copy_rate);
 
   g_object_unref (session);

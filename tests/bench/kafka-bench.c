@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "wb-daemon-bus.h"
+#include "wb-bench.h"
 #include "wb-db.h"
 #include "wb-embedded-postgres.h"
 #include "wb-kafka-dev.h"
@@ -50,23 +51,6 @@ static WbKafkaDev         *dev;
 static rd_kafka_t         *producer;
 static WbEmbeddedPostgres *cluster;
 static PGconn             *admin;
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (GArray *values)
-{
-  g_autoptr(GArray) sorted = g_array_copy (values);
-
-  g_array_sort (sorted, compare_doubles);
-  return g_array_index (sorted, double, sorted->len / 2);
-}
 
 static double
 seconds_since (gint64 start_us)
@@ -471,10 +455,10 @@ main (int   argc,
       add_rates (plain_wall, plain_streaming, plain);
     }
 
-  dw = median (daemon_wall);
-  ds = median (daemon_streaming);
-  pw = median (plain_wall);
-  ps = median (plain_streaming);
+  dw = wb_bench_median (daemon_wall);
+  ds = wb_bench_median (daemon_streaming);
+  pw = wb_bench_median (plain_wall);
+  ps = wb_bench_median (plain_streaming);
   g_print ("\nRESULTS (N = %d, medians of %d runs, %u cores)     wall, incl. start+join   first to last\n",
            n_messages, runs, g_get_num_processors ());
   g_print ("  plain librdkafka consumer, no processing:  %8.0f msg/s           %8.0f msg/s\n", pw, ps);

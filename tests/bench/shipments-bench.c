@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wb-bench.h"
 #include "wb-embedded-postgres.h"
 
 static int    runs = 3;
@@ -38,72 +39,7 @@ static GOptionEntry entries[] = {
   { NULL }
 };
 
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (GArray *values)
-{
-  g_array_sort (values, compare_doubles);
-  return g_array_index (values, double, values->len / 2);
-}
-
 /* ---- the daemon ---------------------------------------------------------- */
-
-typedef struct
-{
-  GSubprocess *process;
-  guint        port;
-} Daemon;
-
-static Daemon *
-daemon_start (const char *conninfo)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GDataInputStream) in = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *binary = g_getenv ("WAYBILLD");
-  Daemon *d = g_new0 (Daemon, 1);
-  char *line;
-
-  if (binary == NULL)
-    g_error ("Set WAYBILLD to the waybilld binary (meson test --benchmark does)");
-  g_subprocess_launcher_setenv (launcher, "DB_DSN", conninfo, TRUE);
-  g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
-  d->process = g_subprocess_launcher_spawn (launcher, &error, binary, "--log-level=message",
-                                            "--osmand-port=0", "--teltonika-port=0",
-                                            "--max-connections-per-peer=10000", "--max-connections=10000", NULL);
-  if (d->process == NULL)
-    g_error ("Cannot start %s: %s", binary, error->message);
-
-  in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->process));
-  while (d->port == 0 && (line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
-    {
-      const char *at = strstr (line, "Listening on http://");
-
-      if (at)
-        d->port = atoi (strrchr (at, ':') + 1);
-      g_free (line);
-    }
-  if (d->port == 0)
-    g_error ("waybilld did not start");
-  return d;
-}
-
-static void
-daemon_stop (Daemon *d)
-{
-  g_subprocess_send_signal (d->process, SIGTERM);
-  g_subprocess_wait (d->process, NULL, NULL);
-  g_object_unref (d->process);
-  g_free (d);
-}
 
 /* ---- HTTP helpers -------------------------------------------------------- */
 
@@ -129,18 +65,6 @@ http (const char  *method,
   if (out_body)
     *out_body = answer ? g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer)) : NULL;
   return soup_message_get_status (message);
-}
-
-static void
-wait_ready (guint port)
-{
-  for (int i = 0; i < 600; i++)
-    {
-      if (http ("GET", port, "/readyz", NULL, NULL) == 200)
-        return;
-      g_usleep (50 * 1000);
-    }
-  g_error ("waybilld never became ready");
 }
 
 static char *
@@ -301,7 +225,8 @@ main (int   argc,
   g_autofree char *path = NULL;
   guint bare_port = 0;
   guint64 sequence = 0;
-  Daemon *d;
+  const char *daemon_args[] = { "--max-connections-per-peer=10000", "--max-connections=10000", NULL };
+  WbBenchDaemon *d;
 
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))
@@ -314,8 +239,8 @@ main (int   argc,
     g_error ("PostgreSQL: %s", error->message);
 
   session = soup_session_new_with_options ("timeout", 60, NULL);
-  d = daemon_start (wb_embedded_postgres_get_conninfo (cluster));
-  wait_ready (d->port);
+  d = wb_bench_daemon_start (wb_embedded_postgres_get_conninfo (cluster), daemon_args);
+  wb_bench_wait_ready (d->port);
 
   g_print ("Creating %d shipments…\n", shipments);
   for (int i = 0; i < shipments; i++)
@@ -352,14 +277,14 @@ main (int   argc,
     }
 
   g_print ("\nRESULTS (medians of %d runs, %u cores)\n", runs, g_get_num_processors ());
-  g_print ("  batch ingestion:        %.0f events/s\n", median (ingest));
-  g_print ("  GET /shipments/{id}:    %.0f req/s\n", median (ours));
+  g_print ("  batch ingestion:        %.0f events/s\n", wb_bench_median (ingest));
+  g_print ("  GET /shipments/{id}:    %.0f req/s\n", wb_bench_median (ours));
   g_print ("  bare SoupServer:        %.0f req/s (Connection: close), %.0f req/s (keep-alive)\n",
-           median (bare), median (bare_keepalive));
+           wb_bench_median (bare), wb_bench_median (bare_keepalive));
   g_print ("  ratio waybilld / bare:  %.2f (same connection handling), %.2f (vs keep-alive)\n",
-           median (ours) / median (bare), median (ours) / median (bare_keepalive));
+           wb_bench_median (ours) / wb_bench_median (bare), wb_bench_median (ours) / wb_bench_median (bare_keepalive));
 
-  daemon_stop (d);
+  wb_bench_daemon_stop (d);
   g_object_unref (session);
   wb_embedded_postgres_stop (cluster, NULL);
   {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wb-bench.h"
 #include "wb-db.h"
 #include "wb-embedded-postgres.h"
 
@@ -30,69 +31,6 @@ static GOptionEntry entries[] = {
   { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per figure (median reported)", "N" },
   { NULL }
 };
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (GArray *values)
-{
-  g_array_sort (values, compare_doubles);
-  return g_array_index (values, double, values->len / 2);
-}
-
-typedef struct
-{
-  GSubprocess *process;
-  guint        port;
-} Daemon;
-
-static Daemon *
-daemon_start (const char *conninfo)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GDataInputStream) in = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *binary = g_getenv ("WAYBILLD");
-  Daemon *d = g_new0 (Daemon, 1);
-  char *line;
-
-  if (binary == NULL)
-    g_error ("Set WAYBILLD to the waybilld binary (meson test --benchmark does)");
-  g_subprocess_launcher_setenv (launcher, "DB_DSN", conninfo, TRUE);
-  g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
-  d->process = g_subprocess_launcher_spawn (launcher, &error, binary, "--log-level=message",
-                                            "--osmand-port=0", "--teltonika-port=0", NULL);
-  if (d->process == NULL)
-    g_error ("Cannot start %s: %s", binary, error->message);
-  in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->process));
-  while (d->port == 0 && (line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
-    {
-      const char *at = strstr (line, "Listening on http://");
-
-      if (at)
-        d->port = atoi (strrchr (at, ':') + 1);
-      g_free (line);
-    }
-  if (d->port == 0)
-    g_error ("waybilld did not start");
-  return d;
-}
-
-static void
-daemon_stop (Daemon *d)
-{
-  g_subprocess_send_signal (d->process, SIGTERM);
-  g_subprocess_wait (d->process, NULL, NULL);
-  g_object_unref (d->process);
-  g_free (d);
-}
 
 static SoupSession *session;
 
@@ -119,18 +57,6 @@ http (const char  *method,
   if (out_size)
     *out_size = answer ? g_bytes_get_size (answer) : 0;
   return soup_message_get_status (message);
-}
-
-static void
-wait_ready (guint port)
-{
-  for (int i = 0; i < 600; i++)
-    {
-      if (http ("GET", port, "/readyz", NULL, NULL, NULL) == 200)
-        return;
-      g_usleep (50 * 1000);
-    }
-  g_error ("waybilld never became ready");
 }
 
 static void
@@ -221,7 +147,7 @@ main (int   argc,
   gsize json_size = 0, geojson_size = 0;
   GDateTime *now;
   GDateTime *then;
-  Daemon *d;
+  WbBenchDaemon *d;
 
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))
@@ -234,8 +160,8 @@ main (int   argc,
     g_error ("PostgreSQL: %s", error->message);
 
   session = soup_session_new_with_options ("timeout", 60, NULL);
-  d = daemon_start (wb_embedded_postgres_get_conninfo (cluster));
-  wait_ready (d->port);
+  d = wb_bench_daemon_start (wb_embedded_postgres_get_conninfo (cluster), NULL);
+  wb_bench_wait_ready (d->port);
   if (http ("PUT", d->port, "/vehicles/v1", NULL, "{\"plate\":\"BENCH-1\"}", NULL) != 200)
     g_error ("PUT /vehicles/v1 failed");
 
@@ -269,14 +195,14 @@ main (int   argc,
 
   g_print ("\nRESULTS (medians of %d runs, %u cores; 30 days at 10 s = 259 200 positions)\n",
            runs, g_get_num_processors ());
-  g_print ("  bare libpq read of the rows:   %.0f ms\n", median (bare));
-  g_print ("  GET /vehicles/{id}/track JSON: %.0f ms (%" G_GSIZE_FORMAT " bytes)\n", median (json), json_size);
-  g_print ("  the same as GeoJSON:           %.0f ms (%" G_GSIZE_FORMAT " bytes)\n", median (geojson),
+  g_print ("  bare libpq read of the rows:   %.0f ms\n", wb_bench_median (bare));
+  g_print ("  GET /vehicles/{id}/track JSON: %.0f ms (%" G_GSIZE_FORMAT " bytes)\n", wb_bench_median (json), json_size);
+  g_print ("  the same as GeoJSON:           %.0f ms (%" G_GSIZE_FORMAT " bytes)\n", wb_bench_median (geojson),
            geojson_size);
-  g_print ("  ratio bare read / GET track:   %.2f\n", median (bare) / median (json));
+  g_print ("  ratio bare read / GET track:   %.2f\n", wb_bench_median (bare) / wb_bench_median (json));
 
   PQfinish (conn);
-  daemon_stop (d);
+  wb_bench_daemon_stop (d);
   g_object_unref (session);
   wb_embedded_postgres_stop (cluster, NULL);
   quoted = g_shell_quote (state);
