@@ -255,43 +255,13 @@ count_positions (const char *conninfo)
 
 /* ---- the daemon ---------------------------------------------------------- */
 
-typedef struct
-{
-  GSubprocess      *process;
-  GDataInputStream *log;
-  GThread          *drain;
-  guint             port;
-} Daemon;
-
-/* Reads the daemon's log to its end, so that a chatty daemon never blocks
- * on a full pipe in the middle of a run; warnings are shown. */
-static gpointer
-daemon_drain (gpointer data)
-{
-  GDataInputStream *in = data;
-  char *line;
-
-  while ((line = g_data_input_stream_read_line_utf8 (in, NULL, NULL, NULL)) != NULL)
-    {
-      if (strstr (line, "WARNING") || strstr (line, "CRITICAL") || strstr (line, "ERROR"))
-        g_printerr ("  waybilld: %s\n", line);
-      g_free (line);
-    }
-  return NULL;
-}
-
-/* Returns: (transfer full): the command line, NULL-terminated. */
+/* Returns: (transfer full): waybilld's options beyond the common ones,
+ * NULL-terminated. */
 static GPtrArray *
 daemon_arguments (guint teltonika_port)
 {
   GPtrArray *args = g_ptr_array_new_with_free_func (g_free);
-  const char *binary = g_getenv ("WAYBILLD");
 
-  if (binary == NULL)
-    g_error ("Set WAYBILLD to the waybilld binary (meson test --benchmark does)");
-  g_ptr_array_add (args, g_strdup (binary));
-  g_ptr_array_add (args, g_strdup ("--log-level=message"));
-  g_ptr_array_add (args, g_strdup ("--osmand-port=0"));
   g_ptr_array_add (args, g_strdup ("--max-connections-per-peer=10000"));
   g_ptr_array_add (args, g_strdup ("--max-connections=10000"));
   g_ptr_array_add (args, g_strdup_printf ("--teltonika-port=%u", teltonika_port));
@@ -305,50 +275,13 @@ daemon_arguments (guint teltonika_port)
   return args;
 }
 
-static Daemon *
+static WbBenchDaemon *
 daemon_start (const char *conninfo,
               guint       teltonika_port)
 {
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) args = daemon_arguments (teltonika_port);
-  gboolean teltonika_up = FALSE;
-  Daemon *d = g_new0 (Daemon, 1);
-  char *line;
 
-  g_subprocess_launcher_setenv (launcher, "DB_DSN", conninfo, TRUE);
-  g_subprocess_launcher_setenv (launcher, "SERVER_PORT", "0", TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "AUTH_HS256SECRET");
-  d->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) args->pdata, &error);
-  if (d->process == NULL)
-    g_error ("Cannot start %s: %s", (char *) args->pdata[0], error->message);
-
-  d->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (d->process));
-  while ((d->port == 0 || !teltonika_up)
-         && (line = g_data_input_stream_read_line_utf8 (d->log, NULL, NULL, NULL)) != NULL)
-    {
-      const char *at = strstr (line, "Listening on http://");
-
-      if (at)
-        d->port = atoi (strrchr (at, ':') + 1);
-      teltonika_up |= strstr (line, "Teltonika listener on") != NULL;
-      g_free (line);
-    }
-  if (d->port == 0 || !teltonika_up)
-    g_error ("waybilld did not start");
-  d->drain = g_thread_new ("daemon-log", daemon_drain, d->log);
-  return d;
-}
-
-static void
-daemon_stop (Daemon *d)
-{
-  g_subprocess_send_signal (d->process, SIGTERM);
-  g_subprocess_wait (d->process, NULL, NULL);
-  g_thread_join (d->drain);
-  g_object_unref (d->log);
-  g_object_unref (d->process);
-  g_free (d);
+  return wb_bench_daemon_start (conninfo, (const char * const *) args->pdata);
 }
 
 /* ---- HTTP helpers -------------------------------------------------------- */
@@ -367,18 +300,6 @@ http_get (guint        port,
   if (out_body)
     *out_body = answer ? g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer)) : NULL;
   return soup_message_get_status (message);
-}
-
-static void
-wait_ready (guint port)
-{
-  for (int i = 0; i < 600; i++)
-    {
-      if (http_get (port, "/readyz", NULL) == 200)
-        return;
-      g_usleep (50 * 1000);
-    }
-  g_error ("waybilld never became ready");
 }
 
 /* One sample of /metrics: @series is the whole name with its labels. */
@@ -606,13 +527,13 @@ pipeline_run (const char *protocol,
   const char *pid;
   double daemon_cpu, sim_cpu;
   gint64 start, count;
-  Daemon *d;
+  WbBenchDaemon *d;
   int fd;
 
   fd = g_mkstemp (out_path);
   close (fd);
   d = daemon_start (conninfo, teltonika_port);
-  wait_ready (d->port);
+  wb_bench_wait_ready (d->port);
   register_devices (d->port, protocol, json ? json_vehicles : teltonika_vehicles);
 
   pid = g_subprocess_get_identifier (d->process);
@@ -641,7 +562,7 @@ pipeline_run (const char *protocol,
   if (count != n_positions)
     g_error ("%s run: positions holds %" G_GINT64_FORMAT " rows, not %d", protocol, count, n_positions);
   result.rows = export_rows (conninfo, &result.first_day, &result.last_day);
-  daemon_stop (d);
+  wb_bench_daemon_stop (d);
   database_drop (name);
   g_unlink (out_path);
   return result;
