@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "wb-test-daemon.h"
 
@@ -34,6 +35,14 @@ read_log (gpointer data)
   g_cond_broadcast (&d->cond);
   g_mutex_unlock (&d->mutex);
   return NULL;
+}
+
+/* A test that fails an assertion aborts without freeing its daemons: the
+ * kernel ends them with it (in the child, between fork and exec). */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
 /* env: NULL-terminated "NAME=value" pairs added to a clean environment. */
@@ -70,6 +79,7 @@ wb_test_daemon_spawn (const char * const *env,
   g_mutex_init (&d->mutex);
   g_cond_init (&d->cond);
   d->log = g_string_new (NULL);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   d->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   d->reader = g_thread_new ("daemon-log", read_log, d);
