@@ -115,15 +115,6 @@ wb_fleet_role_is_ready (WbFleetRole  *self,
     }
   return TRUE;
 }
-
-WbFleetProcessor *
-wb_fleet_role_get_processor (WbFleetRole *self)
-{
-  g_return_val_if_fail (WB_IS_FLEET_ROLE (self), NULL);
-
-  return self->processor;
-}
-
 static void
 collect (WbMetrics *m,
          gpointer   data)

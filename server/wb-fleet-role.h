@@ -28,6 +28,5 @@ void              wb_fleet_role_start         (WbFleetRole  *self);
 void              wb_fleet_role_stop          (WbFleetRole  *self);
 gboolean          wb_fleet_role_is_ready      (WbFleetRole  *self,
                                                char        **out_reason);
-WbFleetProcessor *wb_fleet_role_get_processor (WbFleetRole  *self);
 
 G_END_DECLS

@@ -53,6 +53,8 @@ wb_bus_dead_letter_new (WbBus        *bus,
   wb_bus_message_add_header (letter, "x-source-partition", number);
   g_snprintf (number, sizeof number, "%" G_GINT64_FORMAT, wb_bus_message_get_offset (message));
   wb_bus_message_add_header (letter, "x-source-offset", number);
+  g_message ("dead letter to %s (from partition %d offset %" G_GINT64_FORMAT "): %s",
+             topic, wb_bus_message_get_partition (message), wb_bus_message_get_offset (message), reason);
   return letter;
 }
 
@@ -94,9 +96,6 @@ wb_bus_dead_letter_async (WbBus               *bus,
   task = g_task_new (bus, cancellable, callback, user_data);
   g_task_set_source_tag (task, wb_bus_dead_letter_async);
   letter = wb_bus_dead_letter_new (bus, message, reason);
-  g_message ("dead letter to %s (from partition %d offset %" G_GINT64_FORMAT "): %s",
-             wb_bus_message_get_topic (letter), wb_bus_message_get_partition (message),
-             wb_bus_message_get_offset (message), reason);
   wb_bus_publish_async (bus, letter, cancellable, on_dead_letter_published, task);
 }
 

@@ -184,8 +184,6 @@ dead_letter (WbFleetProcessor  *self,
 {
   g_autoptr(WbBusMessage) letter = wb_bus_dead_letter_new (self->bus, message, reason);
 
-  g_message ("Dead-lettering %s message at offset %" G_GINT64_FORMAT ": %s", wb_bus_message_get_topic (message),
-             wb_bus_message_get_offset (message), reason);
   return publish_blocking (self, letter, error);
 }
 
@@ -313,13 +311,16 @@ advance_state (WbFleetProcessor         *self,
 
 /* ---- positions --------------------------------------------------------------- */
 
+/* The body of device.online (@at_member "online_at") or device.offline
+ * ("offline_at", with how long it has been silent). */
 static char *
-online_message (const char *device_id,
+device_message (const char *device_id,
                 const char *vehicle_id,
-                gint64      offline_since,
+                gint64      last_seen,
+                const char *at_member,
                 gint64      now)
 {
-  g_autofree char *since = wb_time_format (offline_since);
+  g_autofree char *last = wb_time_format (last_seen);
   g_autofree char *at = wb_time_format (now);
   GString *out = g_string_new ("{\"device_id\":");
 
@@ -329,7 +330,10 @@ online_message (const char *device_id,
       g_string_append (out, ",\"vehicle_id\":");
       _wb_telemetry_write_string (out, vehicle_id);
     }
-  g_string_append_printf (out, ",\"last_seen_at\":\"%s\",\"online_at\":\"%s\"}", since, at);
+  g_string_append_printf (out, ",\"last_seen_at\":\"%s\",\"%s\":\"%s\"", last, at_member, at);
+  if (g_str_equal (at_member, "offline_at"))
+    g_string_append_printf (out, ",\"silent_seconds\":%" G_GINT64_FORMAT, (now - last_seen) / G_USEC_PER_SEC);
+  g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }
 
@@ -369,8 +373,9 @@ commit_states (WbFleetProcessor *self,
       else if (seen->offline)
         {
           g_ptr_array_add (online, wb_bus_message_new_take (WB_TOPIC_DEVICE_ONLINE, position->device_id,
-                                                            online_message (position->device_id, vehicle_id,
-                                                                            seen->last_server_time, now)));
+                                                            device_message (position->device_id, vehicle_id,
+                                                                            seen->last_server_time, "online_at",
+                                                                            now)));
           self->stats.offline_devices--;
         }
       seen->offline = FALSE;
@@ -761,26 +766,6 @@ on_locations (WbBus      *bus,
   push_job (data, JOB_LOCATIONS, batch, NULL);
 }
 
-static char *
-offline_message (const char *device_id,
-                 const DeviceSeen *seen,
-                 gint64      now)
-{
-  g_autofree char *last = wb_time_format (seen->last_server_time);
-  g_autofree char *at = wb_time_format (now);
-  GString *out = g_string_new ("{\"device_id\":");
-
-  _wb_telemetry_write_string (out, device_id);
-  if (seen->vehicle_id)
-    {
-      g_string_append (out, ",\"vehicle_id\":");
-      _wb_telemetry_write_string (out, seen->vehicle_id);
-    }
-  g_string_append_printf (out, ",\"last_seen_at\":\"%s\",\"offline_at\":\"%s\",\"silent_seconds\":%" G_GINT64_FORMAT "}",
-                          last, at, (now - seen->last_server_time) / G_USEC_PER_SEC);
-  return g_string_free (out, FALSE);
-}
-
 /**
  * wb_fleet_processor_check_offline:
  *
@@ -807,7 +792,9 @@ wb_fleet_processor_check_offline (WbFleetProcessor *self)
 
       if (seen->offline || now - seen->last_server_time <= self->settings.offline_after)
         continue;
-      message = wb_bus_message_new_take (WB_TOPIC_DEVICE_OFFLINE, key, offline_message (key, seen, now));
+      message = wb_bus_message_new_take (WB_TOPIC_DEVICE_OFFLINE, key,
+                                         device_message (key, seen->vehicle_id, seen->last_server_time,
+                                                         "offline_at", now));
       /* A full bus: the next check tries again. */
       if (!wb_bus_try_publish (self->bus, message, NULL))
         continue;
@@ -917,15 +904,6 @@ wb_fleet_processor_get_state (WbFleetProcessor *self,
   state = g_hash_table_lookup (self->states, vehicle_id);
   return state ? wb_vehicle_state_copy (state) : NULL;
 }
-
-gint64
-wb_fleet_processor_get_offline_after (WbFleetProcessor *self)
-{
-  g_return_val_if_fail (WB_IS_FLEET_PROCESSOR (self), 0);
-
-  return self->settings.offline_after;
-}
-
 void
 wb_fleet_processor_get_stats (WbFleetProcessor      *self,
                               WbFleetProcessorStats *out_stats)

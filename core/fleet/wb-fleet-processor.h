@@ -69,7 +69,6 @@ void              wb_fleet_processor_stop           (WbFleetProcessor           
 /* Returns: (transfer full) (nullable): a copy of @vehicle_id's state */
 WbVehicleState   *wb_fleet_processor_get_state      (WbFleetProcessor               *self,
                                                      const char                     *vehicle_id);
-gint64            wb_fleet_processor_get_offline_after (WbFleetProcessor            *self);
 void              wb_fleet_processor_get_stats      (WbFleetProcessor               *self,
                                                      WbFleetProcessorStats          *out_stats);
 /* Looks for devices silent longer than the threshold now (the processor

@@ -73,8 +73,6 @@ dead_letter (Pass         *pass,
              WbBusMessage *message,
              const char   *reason)
 {
-  g_message ("Dead-lettering %s message at offset %" G_GINT64_FORMAT ": %s", wb_bus_message_get_topic (message),
-             wb_bus_message_get_offset (message), reason);
   wb_bus_dead_letter_async (pass->self->bus, message, reason, pass->self->cancellable, on_dead_lettered, pass);
 }
 
