@@ -200,7 +200,7 @@ message_for (WbPosition *position,
   /* In process, the fleet role takes the position itself; it becomes JSON
    * only on its way out (Kafka, a dead-letter topic). */
   message = wb_bus_message_new_for_object (WB_TOPIC_TELEMETRY_RAW, position->device_id, WB_TYPE_POSITION,
-                                           wb_position_copy_shallow (position),
+                                           wb_position_ref (position),
                                            (WbBusMessageSerializeFunc) wb_position_to_json);
   wb_bus_message_add_header (message, "protocol", protocol_name (position->protocol));
   if (quarantined)
@@ -208,13 +208,16 @@ message_for (WbPosition *position,
   return message;
 }
 
+/* Counted by the batch or frame, not by the position: a labelled counter
+ * costs a series lookup. */
 static void
 count_accepted (WbIngest   *self,
-                WbPosition *position)
+                WbProtocol  protocol,
+                guint       n)
 {
-  wb_metrics_counter_add (self->metrics, "waybill_positions_accepted_total", 1,
-                          "protocol", protocol_name (position->protocol), NULL);
-  note_device_seen (self, position->device_id);
+  if (n > 0)
+    wb_metrics_counter_add (self->metrics, "waybill_positions_accepted_total", n,
+                            "protocol", protocol_name (protocol), NULL);
 }
 
 /* For HTTP: publish without waiting; a full bus is the sender's problem. */
@@ -238,7 +241,8 @@ accept_position (WbIngest    *self,
       wb_duplicate_filter_forget (self->duplicates, position->device_id, position->device_time);
       return ACCEPT_FULL;
     }
-  count_accepted (self, position);
+  note_device_seen (self, position->device_id);
+  count_accepted (self, position->protocol, 1);
   return ACCEPT_OK;
 }
 
@@ -276,6 +280,7 @@ static void batch_continue (Batch *batch);
 static void
 batch_free (Batch *batch)
 {
+  count_accepted (batch->ingest, WB_PROTOCOL_JSON, batch->accepted);
   g_clear_handle_id (&batch->deadline_source, g_source_remove);
   g_clear_object (&batch->deadline);
   g_clear_object (&batch->rejected);
@@ -327,7 +332,7 @@ on_batch_published (GObject      *source,
       batch_free (batch);
       return;
     }
-  count_accepted (batch->ingest, position);
+  note_device_seen (batch->ingest, position->device_id);
   batch->accepted++;
   batch->next++;
   batch_continue (batch);
@@ -365,7 +370,7 @@ batch_continue (Batch *batch)
       message = message_for (position, quarantined);
       if (wb_bus_try_publish (self->bus, message, NULL))
         {
-          count_accepted (self, position);
+          note_device_seen (self, position->device_id);
           batch->accepted++;
           continue;
         }
@@ -519,6 +524,7 @@ typedef struct
   GPtrArray         *pending;      /* positions of the frame being published */
   guint              next;
   guint              records;      /* in the frame being published */
+  guint              accepted;     /* …and published, not yet counted */
   guint8             out[4];       /* the answer being written */
 } TeltonikaClient;
 
@@ -541,6 +547,7 @@ static void
 teltonika_drop (TeltonikaClient *client,
                 const char      *why)
 {
+  count_accepted (client->ingest, WB_PROTOCOL_TELTONIKA, client->accepted);
   wb_metrics_counter_add (client->ingest->metrics, "waybill_teltonika_connections_dropped_total", 1,
                           "reason", why, NULL);
   g_debug ("Teltonika %s: closing the connection: %s", client->imei ? client->imei : "(no IMEI)", why);
@@ -598,7 +605,8 @@ on_record_published (GObject      *source,
       teltonika_drop (client, "bus_closed");
       return;
     }
-  count_accepted (client->ingest, position);
+  note_device_seen (client->ingest, position->device_id);
+  client->accepted++;
   client->next++;
   publish_next_record (client);
 }
@@ -633,10 +641,13 @@ publish_next_record (TeltonikaClient *client)
               wb_bus_publish_async (self->bus, message, self->cancellable, on_record_published, client);
               return;
             }
-          count_accepted (self, position);
+          note_device_seen (self, position->device_id);
+          client->accepted++;
         }
       client->next++;
     }
+  count_accepted (self, WB_PROTOCOL_TELTONIKA, client->accepted);
+  client->accepted = 0;
 
   /* Invalid records are counted and acknowledged too: a device whose record
    * is never acknowledged sends it again forever. */

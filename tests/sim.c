@@ -83,7 +83,7 @@ check_routes (double step_s,
             }
           stopped += p->speed_kmh == 0;
           fastest = MAX (fastest, p->speed_kmh);
-          g_clear_pointer (&last, wb_position_free);
+          g_clear_pointer (&last, wb_position_unref);
           last = g_steal_pointer (&p);
         }
     }

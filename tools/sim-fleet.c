@@ -33,7 +33,7 @@ car_free (SimCar *car)
   g_clear_object (&car->connection);
   g_clear_pointer (&car->frame, g_ptr_array_unref);
   g_clear_pointer (&car->frame_bytes, g_bytes_unref);
-  g_queue_clear_full (&car->pending, (GDestroyNotify) wb_position_free);
+  g_queue_clear_full (&car->pending, (GDestroyNotify) wb_position_unref);
   wb_sim_vehicle_free (car->vehicle);
   g_free (car->device_id);
   g_free (car);

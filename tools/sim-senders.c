@@ -57,19 +57,50 @@ typedef struct
 /* Bodies are written by hand: json-glib's builder costs the simulator more
  * CPU than the daemon spends taking the positions in, which on a small
  * machine would measure the simulator. */
-/* @format: as a tracker would print it: 7 decimals for coordinates
- * (about a centimetre), 2 for the rest. */
+/* @value with @decimals digits after the point, as trackers print their
+ * numbers (7 decimals for coordinates, about a centimetre; 2 for the rest),
+ * without printf: its float formatting alone cost more CPU than the daemon
+ * spent taking the positions in. */
+static void
+append_fixed (GString *out,
+              double   value,
+              guint    decimals)
+{
+  static const gint64 scales[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000 };
+  gint64 scaled;
+  guint64 integer, fraction;
+  char digits[24];
+  guint n = 0;
+
+  g_assert (decimals < G_N_ELEMENTS (scales));
+  scaled = llround (value * scales[decimals]);
+  if (scaled < 0)
+    g_string_append_c (out, '-');
+  integer = (guint64) ABS (scaled) / scales[decimals];
+  fraction = (guint64) ABS (scaled) % scales[decimals];
+  for (guint i = 0; i < decimals; i++, fraction /= 10)
+    digits[n++] = '0' + fraction % 10;
+  if (decimals > 0)
+    digits[n++] = '.';
+  do
+    digits[n++] = '0' + integer % 10;
+  while ((integer /= 10) > 0);
+  while (n > 0)
+    g_string_append_c (out, digits[--n]);
+}
+
 static void
 add_number (GString    *out,
             const char *member,
-            const char *format,
+            guint       decimals,
             double      value)
 {
-  char number[G_ASCII_DTOSTR_BUF_SIZE];
-
   if (isnan (value))
     return;
-  g_string_append_printf (out, ",\"%s\":%s", member, g_ascii_formatd (number, sizeof number, format, value));
+  g_string_append (out, ",\"");
+  g_string_append (out, member);
+  g_string_append (out, "\":");
+  append_fixed (out, value, decimals);
 }
 
 static void
@@ -79,7 +110,9 @@ add_boolean (GString    *out,
 {
   if (value < 0)
     return;
-  g_string_append_printf (out, ",\"%s\":%s", member, value ? "true" : "false");
+  g_string_append (out, ",\"");
+  g_string_append (out, member);
+  g_string_append (out, value ? "\":true" : "\":false");
 }
 
 static void
@@ -88,19 +121,22 @@ add_position (GString          *out,
 {
   /* Simulated device ids are letters, digits and dashes: nothing to escape. */
   g_assert (strpbrk (p->device_id, "\"\\") == NULL);
-  g_string_append_printf (out, "{\"deviceId\":\"%s\",\"timestamp\":%" G_GINT64_FORMAT,
-                          p->device_id, p->device_time / 1000);
-  add_number (out, "lat", "%.7f", p->lat);
-  add_number (out, "lon", "%.7f", p->lon);
-  add_number (out, "speed", "%.2f", p->speed_kmh);
-  add_number (out, "heading", "%.2f", p->heading);
-  add_number (out, "altitude", "%.2f", p->altitude);
-  add_number (out, "accuracy", "%.2f", p->accuracy);
-  g_string_append_printf (out, ",\"satellites\":%d", p->satellites);
+  g_string_append (out, "{\"deviceId\":\"");
+  g_string_append (out, p->device_id);
+  g_string_append (out, "\",\"timestamp\":");
+  append_fixed (out, p->device_time / 1000, 0);
+  add_number (out, "lat", 7, p->lat);
+  add_number (out, "lon", 7, p->lon);
+  add_number (out, "speed", 2, p->speed_kmh);
+  add_number (out, "heading", 2, p->heading);
+  add_number (out, "altitude", 2, p->altitude);
+  add_number (out, "accuracy", 2, p->accuracy);
+  if (p->satellites >= 0)
+    add_number (out, "satellites", 0, p->satellites);
   add_boolean (out, "ignition", p->ignition);
   add_boolean (out, "moving", p->moving);
-  add_number (out, "fuel", "%.2f", p->fuel);
-  add_number (out, "odometer", "%.0f", round (p->odometer));
+  add_number (out, "fuel", 2, p->fuel);
+  add_number (out, "odometer", 0, p->odometer);
   g_string_append_c (out, '}');
 }
 
@@ -191,7 +227,7 @@ on_json_sent (GObject      *source,
 static GPtrArray *
 collect_batch (WbSimFleet *fleet)
 {
-  GPtrArray *positions = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_free);
+  GPtrArray *positions = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_unref);
   guint misses = 0;
 
   while (positions->len < fleet->options.batch && misses < fleet->cars->len)
@@ -259,14 +295,15 @@ typedef struct
 static void
 append_param (GString    *uri,
               const char *name,
-              const char *format,
+              guint       decimals,
               double      value)
 {
-  char number[G_ASCII_DTOSTR_BUF_SIZE];
-
   if (isnan (value))
     return;
-  g_string_append_printf (uri, "&%s=%s", name, g_ascii_formatd (number, sizeof number, format, value));
+  g_string_append_c (uri, '&');
+  g_string_append (uri, name);
+  g_string_append_c (uri, '=');
+  append_fixed (uri, value, decimals);
 }
 
 /* Speed in knots, as OsmAnd and Traccar Client send it; the time in unix
@@ -281,13 +318,13 @@ osmand_uri (const char       *base,
   if (!g_str_has_suffix (base, "/"))
     g_string_append_c (uri, '/');
   g_string_append_printf (uri, "?id=%s", id);
-  append_param (uri, "timestamp", "%.3f", p->device_time / (double) G_USEC_PER_SEC);
-  append_param (uri, "lat", "%.7f", p->lat);
-  append_param (uri, "lon", "%.7f", p->lon);
-  append_param (uri, "speed", "%.2f", p->speed_kmh / 1.852);
-  append_param (uri, "bearing", "%.1f", p->heading);
-  append_param (uri, "altitude", "%.1f", p->altitude);
-  append_param (uri, "accuracy", "%.1f", p->accuracy);
+  append_param (uri, "timestamp", 3, p->device_time / (double) G_USEC_PER_SEC);
+  append_param (uri, "lat", 7, p->lat);
+  append_param (uri, "lon", 7, p->lon);
+  append_param (uri, "speed", 2, p->speed_kmh / 1.852);
+  append_param (uri, "bearing", 1, p->heading);
+  append_param (uri, "altitude", 1, p->altitude);
+  append_param (uri, "accuracy", 1, p->accuracy);
   return g_string_free (uri, FALSE);
 }
 
@@ -388,7 +425,7 @@ teltonika_give_up (SimCar *car)
   /* What it made counts as sent, so that sent = accepted + refused + failed. */
   fleet->stats.sent += car->pending.length;
   fleet->queued -= car->pending.length;
-  g_queue_clear_full (&car->pending, (GDestroyNotify) wb_position_free);
+  g_queue_clear_full (&car->pending, (GDestroyNotify) wb_position_unref);
   car->finished = TRUE;
   car->busy = FALSE;
   _wb_sim_teltonika_close (car);
@@ -592,7 +629,7 @@ _wb_sim_teltonika_pump (SimCar *car)
         _wb_sim_teltonika_close (car);
       return;
     }
-  car->frame = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_free);
+  car->frame = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_unref);
   while (car->frame->len < limit && car->pending.length > 0)
     g_ptr_array_add (car->frame, _wb_sim_car_take (car));
   car->fleet->stats.sent += car->frame->len;

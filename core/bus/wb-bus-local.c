@@ -58,7 +58,7 @@ struct _WbBusLocal
   guint         queue_size;
   GHashTable   *groups;          /* name → Group */
   GHashTable   *subscribers;     /* id → Subscriber (borrowed from groups) */
-  GHashTable   *offsets;         /* topic → next offset */
+  GHashTable   *offsets;         /* topic → gsize*, the next offset */
   guint         next_id;
   GQueue        publish_waiters; /* GTask*, data PublishWaiter */
   GQueue        flush_waiters;   /* GTask* */
@@ -151,25 +151,29 @@ subscriber_wants (Subscriber *sub,
 
 /* The subscriber of @group that receives @message, or NULL if none of the
  * group's subscribers takes this topic. Hashing the key keeps each entity on
- * one subscriber while the group's membership stays the same. */
+ * one subscriber while the group's membership stays the same. Runs for
+ * every message: it allocates nothing. */
 static Subscriber *
 group_route (Group        *group,
              WbBusMessage *message)
 {
   const char *topic = wb_bus_message_get_topic (message);
   const char *key = wb_bus_message_get_key (message);
-  g_autoptr(GPtrArray) takers = g_ptr_array_new ();
+  guint takers = 0, chosen;
 
   for (guint i = 0; i < group->subscribers->len; i++)
+    if (subscriber_wants (g_ptr_array_index (group->subscribers, i), topic))
+      takers++;
+  if (takers == 0)
+    return NULL;
+  chosen = (key ? g_str_hash (key) : 0) % takers;
+  for (guint i = 0;; i++)
     {
       Subscriber *sub = g_ptr_array_index (group->subscribers, i);
 
-      if (subscriber_wants (sub, topic))
-        g_ptr_array_add (takers, sub);
+      if (subscriber_wants (sub, topic) && chosen-- == 0)
+        return sub;
     }
-  if (takers->len == 0)
-    return NULL;
-  return g_ptr_array_index (takers, (key ? g_str_hash (key) : 0) % takers->len);
 }
 
 /* All-or-nothing: either every group that takes the topic has room, or the
@@ -179,10 +183,10 @@ publish_locked (WbBusLocal    *self,
                 WbBusMessage  *message,
                 GError       **error)
 {
-  g_autoptr(GPtrArray) targets = g_ptr_array_new ();
   GHashTableIter iter;
   Group *group;
-  gpointer offset;
+  gsize *next_offset;
+  guint n_targets = 0;
 
   if (self->closed)
     {
@@ -193,9 +197,7 @@ publish_locked (WbBusLocal    *self,
   g_hash_table_iter_init (&iter, self->groups);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &group))
     {
-      Subscriber *sub = group_route (group, message);
-
-      if (sub == NULL)
+      if (group_route (group, message) == NULL)
         continue;
       if (group->held >= self->queue_size)
         {
@@ -204,21 +206,31 @@ publish_locked (WbBusLocal    *self,
                        group->name, self->queue_size);
           return FALSE;
         }
-      g_ptr_array_add (targets, sub);
+      n_targets++;
     }
 
-  offset = g_hash_table_lookup (self->offsets, wb_bus_message_get_topic (message));
-  wb_bus_message_set_position (message, 0, GPOINTER_TO_SIZE (offset));
-  g_hash_table_insert (self->offsets, g_strdup (wb_bus_message_get_topic (message)),
-                       GSIZE_TO_POINTER (GPOINTER_TO_SIZE (offset) + 1));
-  self->published++;
-  if (targets->len == 0)
-    self->unrouted++;
-
-  for (guint i = 0; i < targets->len; i++)
+  next_offset = g_hash_table_lookup (self->offsets, wb_bus_message_get_topic (message));
+  if (next_offset == NULL)
     {
-      Subscriber *sub = g_ptr_array_index (targets, i);
+      next_offset = g_new0 (gsize, 1);
+      g_hash_table_insert (self->offsets, g_strdup (wb_bus_message_get_topic (message)), next_offset);
+    }
+  wb_bus_message_set_position (message, 0, (*next_offset)++);
+  self->published++;
+  if (n_targets == 0)
+    {
+      self->unrouted++;
+      return TRUE;
+    }
 
+  /* Every group has room: route again, this time to deliver. */
+  g_hash_table_iter_init (&iter, self->groups);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &group))
+    {
+      Subscriber *sub = group_route (group, message);
+
+      if (sub == NULL)
+        continue;
       g_queue_push_tail (&sub->pending, wb_bus_message_ref (message));
       sub->group->held++;
       schedule_dispatch_locked (sub, 0);
@@ -741,7 +753,7 @@ wb_bus_local_init (WbBusLocal *self)
   g_mutex_init (&self->mutex);
   self->groups = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, group_free);
   self->subscribers = g_hash_table_new (NULL, NULL);
-  self->offsets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->offsets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->owner_context = g_main_context_ref_thread_default ();
   g_queue_init (&self->publish_waiters);
   g_queue_init (&self->flush_waiters);

@@ -15,12 +15,18 @@ struct _WbBusMessage
   GType            object_type;
   gpointer         object;         /* the decoded form, for in-process consumers */
   WbBusMessageSerializeFunc serialize;
-  GPtrArray       *header_names;   /* NULL-terminated, parallel to header_values */
-  GPtrArray       *header_values;
+  /* Packed, "name\0value\0" after one another, in one allocation (NULL
+   * until the first header): in process nobody but Kafka and dead letters
+   * reads them, so the names array is made only when asked for. */
+  char            *headers;
+  gsize            headers_size;
+  const char     **header_names;   /* NULL-terminated, built on demand */
   gint64           timestamp;      /* unix milliseconds at creation */
   gint             partition;
   gint64           offset;
+  char             strings[];      /* topic and key, allocated with the message */
 };
+
 
 G_DEFINE_BOXED_TYPE (WbBusMessage, wb_bus_message, wb_bus_message_ref, wb_bus_message_unref)
 
@@ -28,14 +34,16 @@ static WbBusMessage *
 message_alloc (const char *topic,
                const char *key)
 {
-  WbBusMessage *self = g_new0 (WbBusMessage, 1);
+  /* One allocation for the message and its strings: a busy pipeline
+   * publishes a message per position. */
+  gsize topic_size = strlen (topic) + 1;
+  gsize key_size = key ? strlen (key) + 1 : 0;
+  WbBusMessage *self = g_malloc0 (sizeof (WbBusMessage) + topic_size + key_size);
 
   g_atomic_ref_count_init (&self->ref_count);
-  self->topic = g_strdup (topic);
-  self->key = g_strdup (key);
-  self->header_names = g_ptr_array_new_with_free_func (g_free);
-  self->header_values = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (self->header_names, NULL);
+  self->topic = memcpy (self->strings, topic, topic_size);
+  if (key != NULL)
+    self->key = memcpy (self->strings + topic_size, key, key_size);
   self->timestamp = g_get_real_time () / 1000;
   self->partition = -1;
   self->offset = -1;
@@ -154,13 +162,11 @@ wb_bus_message_unref (WbBusMessage *self)
 
   if (!g_atomic_ref_count_dec (&self->ref_count))
     return;
-  g_free (self->topic);
-  g_free (self->key);
   g_clear_pointer (&self->payload, g_bytes_unref);
   if (self->object != NULL)
     g_boxed_free (self->object_type, self->object);
-  g_ptr_array_unref (self->header_names);
-  g_ptr_array_unref (self->header_values);
+  g_free (self->headers);
+  g_free (self->header_names);
   g_free (self);
 }
 
@@ -169,13 +175,18 @@ wb_bus_message_add_header (WbBusMessage *self,
                            const char   *name,
                            const char   *value)
 {
+  gsize name_size, value_size;
+
   g_return_if_fail (self != NULL);
   g_return_if_fail (name != NULL && value != NULL);
+  g_return_if_fail (self->header_names == NULL);
 
-  /* Keep the names array NULL-terminated for get_header_names(). */
-  g_ptr_array_index (self->header_names, self->header_names->len - 1) = g_strdup (name);
-  g_ptr_array_add (self->header_names, NULL);
-  g_ptr_array_add (self->header_values, g_strdup (value));
+  name_size = strlen (name) + 1;
+  value_size = strlen (value) + 1;
+  self->headers = g_realloc (self->headers, self->headers_size + name_size + value_size);
+  memcpy (self->headers + self->headers_size, name, name_size);
+  memcpy (self->headers + self->headers_size + name_size, value, value_size);
+  self->headers_size += name_size + value_size;
 }
 
 /**
@@ -187,21 +198,60 @@ const char *
 wb_bus_message_get_header (WbBusMessage *self,
                            const char   *name)
 {
+  const char *found = NULL;
+
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  for (guint i = self->header_values->len; i > 0; i--)
-    if (g_str_equal (g_ptr_array_index (self->header_names, i - 1), name))
-      return g_ptr_array_index (self->header_values, i - 1);
-  return NULL;
+  for (gsize at = 0; at < self->headers_size;)
+    {
+      const char *entry = self->headers + at;
+      const char *value = entry + strlen (entry) + 1;
+
+      if (g_str_equal (entry, name))
+        found = value;
+      at = value + strlen (value) + 1 - self->headers;
+    }
+  return found;
 }
 
+/**
+ * wb_bus_message_get_header_names:
+ *
+ * Safe from any thread. Once asked for, the message takes no more headers.
+ *
+ * Returns: (array zero-terminated=1) (transfer none): the header names, in
+ *   order, a name as often as it was added
+ */
 const char * const *
 wb_bus_message_get_header_names (WbBusMessage *self)
 {
+  g_autoptr(GPtrArray) names = NULL;
+  const char **built;
+
   g_return_val_if_fail (self != NULL, NULL);
 
-  return (const char * const *) self->header_names->pdata;
+  built = g_atomic_pointer_get (&self->header_names);
+  if (built != NULL)
+    return built;
+  names = g_ptr_array_new ();
+  for (gsize at = 0; at < self->headers_size;)
+    {
+      const char *entry = self->headers + at;
+      const char *value = entry + strlen (entry) + 1;
+
+      g_ptr_array_add (names, (gpointer) entry);
+      at = value + strlen (value) + 1 - self->headers;
+    }
+  g_ptr_array_add (names, NULL);
+  built = (const char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+  if (!g_atomic_pointer_compare_and_exchange (&self->header_names, NULL, built))
+    {
+      /* Another thread got there first; its array is the same. */
+      g_free (built);
+      built = g_atomic_pointer_get (&self->header_names);
+    }
+  return built;
 }
 
 const char *

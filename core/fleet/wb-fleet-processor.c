@@ -254,17 +254,37 @@ known_or (double value,
   return isnan (value) ? fallback : value;
 }
 
-static WbVehicleState *
-state_after (WbFleetProcessor         *self,
+static void
+replace_string (char       **field,
+                const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+}
+
+/* Moves @state to @enriched's position. @before is where the vehicle was;
+ * it may be @state itself, so everything taken from it is read before
+ * anything is written. */
+static void
+state_apply (WbFleetProcessor         *self,
+             WbVehicleState           *state,
              const WbVehicleState     *before,
              const WbEnrichedPosition *enriched)
 {
   const WbPosition *position = enriched->position;
-  WbVehicleState *state = wb_vehicle_state_new ();
+  WbMotion motion = motion_of (self, before, position);
+  /* What a device reports only now and then stays known in between. */
+  int ignition = position->ignition >= 0 || before == NULL ? position->ignition : before->ignition;
+  double fuel = known_or (position->fuel, before ? before->fuel : NAN);
+  double odometer = known_or (position->odometer, before ? before->odometer : NAN);
+  gint64 motion_since = before != NULL && before->motion == motion ? before->motion_since
+                                                                   : position->device_time;
 
-  state->vehicle_id = g_strdup (enriched->enrichment->vehicle_id);
-  state->device_id = g_strdup (position->device_id);
-  state->driver_id = g_strdup (enriched->enrichment->driver_id);
+  replace_string (&state->vehicle_id, enriched->enrichment->vehicle_id);
+  replace_string (&state->device_id, position->device_id);
+  replace_string (&state->driver_id, enriched->enrichment->driver_id);
   state->device_time = position->device_time;
   state->server_time = position->server_time;
   state->lat = position->lat;
@@ -272,41 +292,53 @@ state_after (WbFleetProcessor         *self,
   state->speed_kmh = position->speed_kmh;
   state->heading = position->heading;
   state->altitude = position->altitude;
-  state->motion = motion_of (self, before, position);
-  /* What a device reports only now and then stays known in between. */
-  state->ignition = position->ignition >= 0 || before == NULL ? position->ignition : before->ignition;
-  state->fuel = known_or (position->fuel, before ? before->fuel : NAN);
-  state->odometer = known_or (position->odometer, before ? before->odometer : NAN);
-  state->motion_since = before != NULL && before->motion == state->motion ? before->motion_since
-                                                                          : position->device_time;
-  return state;
+  state->motion = motion;
+  state->ignition = ignition;
+  state->fuel = fuel;
+  state->odometer = odometer;
+  state->motion_since = motion_since;
 }
 
 /* Works out @enriched's effect on its vehicle's state within the batch
  * (@changed: vehicle id → new state); the table itself changes only after
- * COMMIT. A position older than the state's goes to history only. */
+ * COMMIT. A position older than the state's goes to history only. A
+ * vehicle's state is copied once per batch and then moved in place. */
 static void
 advance_state (WbFleetProcessor         *self,
                GHashTable               *changed,
                const WbEnrichedPosition *enriched)
 {
   const char *vehicle_id = enriched->enrichment->vehicle_id;
-  const WbVehicleState *before = g_hash_table_lookup (changed, vehicle_id);
-  g_autoptr(WbVehicleState) current = NULL;
-  WbVehicleState *state;
+  WbVehicleState *state = g_hash_table_lookup (changed, vehicle_id);
 
-  if (before == NULL)
+  if (state == NULL)
     {
+      const WbVehicleState *committed;
+
       g_mutex_lock (&self->mutex);
-      before = g_hash_table_lookup (self->states, vehicle_id);
-      current = before ? wb_vehicle_state_copy (before) : NULL;
+      committed = g_hash_table_lookup (self->states, vehicle_id);
+      /* Trackers replay what they buffered offline: such positions must not
+       * cost a copy each. */
+      if (committed != NULL && enriched->position->device_time <= committed->device_time)
+        {
+          g_mutex_unlock (&self->mutex);
+          return;
+        }
+      state = committed ? wb_vehicle_state_copy (committed) : NULL;
       g_mutex_unlock (&self->mutex);
-      before = current;
+      if (state == NULL)
+        {
+          state = wb_vehicle_state_new ();
+          state_apply (self, state, NULL, enriched);
+        }
+      else
+        state_apply (self, state, state, enriched);
+      g_hash_table_insert (changed, state->vehicle_id, state);
+      return;
     }
-  if (before != NULL && enriched->position->device_time <= before->device_time)
+  if (enriched->position->device_time <= state->device_time)
     return;
-  state = state_after (self, before, enriched);
-  g_hash_table_replace (changed, state->vehicle_id, state);
+  state_apply (self, state, state, enriched);
 }
 
 /* ---- positions --------------------------------------------------------------- */
@@ -421,8 +453,9 @@ decode_position (WbBusMessage  *message,
   g_autofree char *json = NULL;
   GBytes *payload;
 
+  /* Shared, not copied: nobody changes a position once it is published. */
   if (position != NULL)
-    return wb_position_copy_shallow (position);
+    return wb_position_ref ((WbPosition *) position);
   payload = wb_bus_message_get_payload (message);
   json = g_strndup (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
   return wb_position_from_json (json, error);

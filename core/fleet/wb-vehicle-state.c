@@ -46,7 +46,7 @@ wb_enriched_position_free (WbEnrichedPosition *enriched)
 {
   if (enriched == NULL)
     return;
-  g_clear_pointer (&enriched->position, wb_position_free);
+  g_clear_pointer (&enriched->position, wb_position_unref);
   g_clear_pointer (&enriched->enrichment, wb_fleet_enrichment_unref);
   g_free (enriched);
 }

@@ -14,7 +14,7 @@
 
 G_DEFINE_QUARK (wb-telemetry-error-quark, wb_telemetry_error)
 
-G_DEFINE_BOXED_TYPE (WbPosition, wb_position, wb_position_copy, wb_position_free)
+G_DEFINE_BOXED_TYPE (WbPosition, wb_position, wb_position_ref, wb_position_unref)
 
 static const char * const protocol_names[] = {
   [WB_PROTOCOL_JSON] = "json",
@@ -55,7 +55,7 @@ wb_protocol_from_string (const char *text,
 WbPosition *
 wb_position_new (void)
 {
-  WbPosition *position = g_new0 (WbPosition, 1);
+  WbPosition *position = g_atomic_rc_box_new0 (WbPosition);
 
   position->protocol = WB_PROTOCOL_JSON;
   position->lat = position->lon = NAN;
@@ -79,8 +79,7 @@ wb_position_copy (const WbPosition *position)
 
   g_return_val_if_fail (position != NULL, NULL);
 
-  copy = g_new (WbPosition, 1);
-  *copy = *position;
+  copy = (WbPosition *) g_atomic_rc_box_dup (sizeof (WbPosition), position);
   copy->device_id = g_strdup (position->device_id);
   copy->driver_unique_id = g_strdup (position->driver_unique_id);
   copy->attributes = json_object_new ();
@@ -88,40 +87,30 @@ wb_position_copy (const WbPosition *position)
   return copy;
 }
 
-/**
- * wb_position_copy_shallow:
- *
- * A copy that shares @position's attributes object instead of copying it:
- * what a published position needs, since nobody changes a position once it
- * is on the bus, and Teltonika's IO elements make deep copies costly.
- * Neither copy may change the attributes afterwards.
- *
- * Returns: (transfer full): the copy
- */
 WbPosition *
-wb_position_copy_shallow (const WbPosition *position)
+wb_position_ref (WbPosition *position)
 {
-  WbPosition *copy;
-
   g_return_val_if_fail (position != NULL, NULL);
 
-  copy = g_new (WbPosition, 1);
-  *copy = *position;
-  copy->device_id = g_strdup (position->device_id);
-  copy->driver_unique_id = g_strdup (position->driver_unique_id);
-  copy->attributes = json_object_ref (position->attributes);
-  return copy;
+  return g_atomic_rc_box_acquire (position);
 }
 
-void
-wb_position_free (WbPosition *position)
+static void
+position_clear (gpointer data)
 {
-  if (position == NULL)
-    return;
+  WbPosition *position = data;
+
   g_free (position->device_id);
   g_free (position->driver_unique_id);
   g_clear_pointer (&position->attributes, json_object_unref);
-  g_free (position);
+}
+
+void
+wb_position_unref (WbPosition *position)
+{
+  if (position == NULL)
+    return;
+  g_atomic_rc_box_release_full (position, position_clear);
 }
 
 /* ---- telemetry.raw ------------------------------------------------------- */

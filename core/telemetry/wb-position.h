@@ -13,7 +13,9 @@ typedef enum
 } WbProtocol;
 
 /* One position as a device reported it: a hot-path plain struct (see
- * STYLE.md), boxed for GObject code. Unknown numbers are NAN; unknown
+ * STYLE.md), reference counted and boxed for GObject code. A position is
+ * filled in by the one who creates it; once shared (on the bus, in a
+ * batch) nobody changes it, so sharing needs no copy. Unknown numbers are NAN; unknown
  * booleans are -1. Times are unix microseconds, UTC, 0 when unknown; the
  * decoders keep them to the millisecond, the precision of telemetry.raw. */
 typedef struct
@@ -67,9 +69,9 @@ gboolean    wb_protocol_from_string  (const char       *text,
 
 GType       wb_position_get_type (void) G_GNUC_CONST;
 WbPosition *wb_position_new      (void);                       /* all unknown, empty attributes */
-WbPosition *wb_position_copy     (const WbPosition *position);
-WbPosition *wb_position_copy_shallow (const WbPosition *position);   /* shares the attributes */
-void        wb_position_free     (WbPosition       *position);
+WbPosition *wb_position_copy     (const WbPosition *position);  /* deep, for one who will change it */
+WbPosition *wb_position_ref      (WbPosition       *position);
+void        wb_position_unref    (WbPosition       *position);
 /* The telemetry.raw message body (snake_case, see data/schemas/telemetry.raw.schema.json). */
 char       *wb_position_to_json  (const WbPosition *position);
 WbPosition *wb_position_from_json (const char      *json,
@@ -78,6 +80,6 @@ WbPosition *wb_position_from_json (const char      *json,
 gboolean    wb_position_equal    (const WbPosition *a,
                                   const WbPosition *b);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbPosition, wb_position_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbPosition, wb_position_unref)
 
 G_END_DECLS

@@ -855,7 +855,7 @@ _wb_telemetry_fastjson_decode (const char *body,
   text = g_string_sized_new (64);
   name = g_string_sized_new (32);
   s = (Scanner) { .cursor = body, .end = body + length, .text = text, .name = name };
-  positions = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_free);
+  positions = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_unref);
   if (take (&s, '['))
     {
       if (!read_batch (&s, positions))

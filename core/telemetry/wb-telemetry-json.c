@@ -193,7 +193,7 @@ decode_batch (JsonArray  *array,
                    "A batch holds at most %d positions, this one has %u", WB_TELEMETRY_JSON_MAX_BATCH, length);
       return NULL;
     }
-  positions = g_ptr_array_new_full (length, (GDestroyNotify) wb_position_free);
+  positions = g_ptr_array_new_full (length, (GDestroyNotify) wb_position_unref);
   for (guint i = 0; i < length; i++)
     {
       g_autofree char *prefix = g_strdup_printf ("[%u]", i);
@@ -235,7 +235,7 @@ _wb_telemetry_json_decode_reference (const char  *body,
   position = decode_position (root, "", error);
   if (position == NULL)
     return NULL;
-  positions = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_free);
+  positions = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_position_unref);
   g_ptr_array_add (positions, position);
   return positions;
 }

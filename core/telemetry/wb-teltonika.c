@@ -362,7 +362,7 @@ read_records (const guint8  *data,
       fail (error, WB_TELEMETRY_ERROR_MALFORMED, "The frame has no records");
       return NULL;
     }
-  positions = g_ptr_array_new_full (first_count, (GDestroyNotify) wb_position_free);
+  positions = g_ptr_array_new_full (first_count, (GDestroyNotify) wb_position_unref);
   for (guint i = 0; i < first_count; i++)
     {
       WbPosition *p = read_record (&r, data[0] == WB_TELTONIKA_CODEC_8_EXTENDED, i, imei, error);
