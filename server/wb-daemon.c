@@ -25,6 +25,7 @@
 #include "wb-metrics.h"
 #include "wb-migrations.h"
 #include "wb-openapi.h"
+#include "wb-otlp-exporter.h"
 #include "wb-outbox-relay.h"
 #include "wb-shipment-store.h"
 #include "wb-shipments-api.h"
@@ -34,6 +35,8 @@
 
 #define DB_RETRY_MAX_MS 5000
 #define OVERDUE_CHECK_S 30
+/* A collector that is slow at shutdown delays the stop by this much at most. */
+#define OTLP_FLUSH_MAX_MS 2000
 
 typedef enum
 {
@@ -49,6 +52,7 @@ struct _WbDaemon
   WbConfig           *config;
   GMainLoop          *loop;
   WbMetrics          *metrics;
+  WbOtlpExporter     *otlp;              /* with otlp.endpoint */
   WbHttpServer       *http;
   WbBus              *bus;
   WbKafkaDev         *kafka_dev;         /* --kafka-dev */
@@ -407,6 +411,7 @@ start_device_listeners (WbDaemon  *self,
     .max_header_count = wb_config_get_int (self->config, "server.max-header-count"),
     .max_header_size = wb_config_get_int (self->config, "server.max-header-size"),
     .idle_timeout_ms = wb_config_get_int (self->config, "server.idle-timeout"),
+    .read_timeout_ms = wb_config_get_int (self->config, "server.read-timeout"),
     .max_connections = wb_config_get_int (self->config, "server.max-connections"),
     .max_connections_per_peer = wb_config_get_int (self->config, "server.max-connections-per-peer"),
   };
@@ -700,6 +705,7 @@ start_http (WbDaemon  *self,
     .max_header_count = wb_config_get_int (self->config, "server.max-header-count"),
     .max_header_size = wb_config_get_int (self->config, "server.max-header-size"),
     .idle_timeout_ms = wb_config_get_int (self->config, "server.idle-timeout"),
+    .read_timeout_ms = wb_config_get_int (self->config, "server.read-timeout"),
     .max_connections = wb_config_get_int (self->config, "server.max-connections"),
     .max_connections_per_peer = wb_config_get_int (self->config, "server.max-connections-per-peer"),
   };
@@ -707,6 +713,7 @@ start_http (WbDaemon  *self,
   const char *secret = wb_config_get_string (self->config, "auth.hs256-secret");
 
   self->http = wb_http_server_new (self->metrics, &limits);
+  wb_http_server_set_tracing (self->http, self->otlp);
   if (*secret != '\0')
     {
       g_autoptr(GBytes) key = g_bytes_new (secret, strlen (secret));
@@ -804,23 +811,61 @@ flush_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+flush_bus (WbDaemon *self)
+{
+  g_autoptr(GCancellable) flush_cancellable = NULL;
+  gint64 left_ms;
+
+  flush_cancellable = g_cancellable_new ();
+  left_ms = MAX (100, (self->shutdown_deadline_us - g_get_monotonic_time ()) / 1000);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, left_ms, flush_timeout, g_object_ref (flush_cancellable), g_object_unref);
+  wb_bus_flush_async (self->bus, flush_cancellable, on_bus_flushed, self);
+}
+
+static void
+on_otlp_flushed (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  WbDaemon *self = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_otlp_exporter_flush_finish (WB_OTLP_EXPORTER (source), result, &error))
+    g_message ("Final OpenTelemetry export incomplete: %s", error->message);
+  flush_bus (self);
+}
+
+/* The last spans and the final metrics, once no request is left to add
+ * to them; bounded, so a collector that is down does not hold the stop up. */
+static void
+flush_telemetry (WbDaemon *self)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+  gint64 left_ms;
+
+  if (self->otlp == NULL)
+    {
+      flush_bus (self);
+      return;
+    }
+  cancellable = g_cancellable_new ();
+  left_ms = CLAMP ((self->shutdown_deadline_us - g_get_monotonic_time ()) / 1000, 100, OTLP_FLUSH_MAX_MS);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, left_ms, flush_timeout, g_object_ref (cancellable), g_object_unref);
+  wb_otlp_exporter_flush_async (self->otlp, cancellable, on_otlp_flushed, self);
+}
+
 static gboolean
 wait_for_requests (gpointer data)
 {
   WbDaemon *self = data;
-  g_autoptr(GCancellable) flush_cancellable = NULL;
-  gint64 left_ms;
 
   if (wb_http_server_get_in_flight (self->http) > 0 && g_get_monotonic_time () < self->shutdown_deadline_us)
     return G_SOURCE_CONTINUE;
   if (wb_http_server_get_in_flight (self->http) > 0)
     g_warning ("%u requests still in flight at the shutdown deadline", wb_http_server_get_in_flight (self->http));
   wb_http_server_disconnect (self->http);
-
-  flush_cancellable = g_cancellable_new ();
-  left_ms = MAX (100, (self->shutdown_deadline_us - g_get_monotonic_time ()) / 1000);
-  g_timeout_add_full (G_PRIORITY_DEFAULT, left_ms, flush_timeout, g_object_ref (flush_cancellable), g_object_unref);
-  wb_bus_flush_async (self->bus, flush_cancellable, on_bus_flushed, self);
+  flush_telemetry (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -832,6 +877,8 @@ begin_shutdown (WbDaemon *self)
   self->phase = PHASE_STOPPING;
   wb_metrics_gauge_set (self->metrics, "waybill_ready", 0, NULL);
   g_cancellable_cancel (self->cancellable);
+  if (self->otlp)
+    wb_otlp_exporter_stop (self->otlp);
   self->shutdown_deadline_us = g_get_monotonic_time ()
                                + wb_config_get_int (self->config, "server.shutdown-timeout") * 1000;
   if (self->http == NULL)
@@ -877,6 +924,7 @@ wb_daemon_finalize (GObject *object)
   g_clear_object (&self->fleet_role);
   g_clear_object (&self->tracker);
   g_clear_object (&self->http);
+  g_clear_object (&self->otlp);
   g_clear_object (&self->relay);
   g_clear_object (&self->shipments);
   g_clear_object (&self->fleet);
@@ -956,6 +1004,24 @@ create_bus (WbDaemon  *self,
   return self->bus != NULL;
 }
 
+static gboolean
+create_otlp_exporter (WbDaemon  *self,
+                      GError   **error)
+{
+  const char *endpoint = wb_config_get_string (self->config, "otlp.endpoint");
+
+  if (*endpoint == '\0')
+    return TRUE;
+  self->otlp = wb_otlp_exporter_new (endpoint, self->metrics, error);
+  if (self->otlp == NULL)
+    return FALSE;
+  wb_otlp_exporter_set_export_interval (self->otlp, wb_config_get_int (self->config, "otlp.export-interval"));
+  g_message ("OpenTelemetry: metrics every %.3g s to %s, request spans to %s",
+             wb_config_get_int (self->config, "otlp.export-interval") / 1000.0,
+             wb_otlp_exporter_get_metrics_url (self->otlp), wb_otlp_exporter_get_traces_url (self->otlp));
+  return TRUE;
+}
+
 /* Checks that need no I/O and would otherwise leave the daemon half-started. */
 static gboolean
 check_plan (WbDaemon  *self,
@@ -1003,6 +1069,11 @@ wb_daemon_run (WbDaemon *self)
   self->signal_sources[0] = g_unix_signal_add (SIGINT, on_signal, self);
   self->signal_sources[1] = g_unix_signal_add (SIGTERM, on_signal, self);
   declare_metrics (self);
+  if (!create_otlp_exporter (self, &error))
+    {
+      g_printerr ("waybilld: %s\n", error->message);
+      return WB_EXIT_CONFIG;
+    }
   if (!create_bus (self, &error))
     {
       g_printerr ("waybilld: %s\n", error->message);

@@ -45,13 +45,31 @@ struct _WbHttpRequest
   gboolean           paused;
   gboolean           responded;
   gboolean           counted;     /* in in_flight: its headers have arrived */
+  gboolean           traced;      /* has the ids below, for its span */
+  guint8             trace_id[16];
+  guint8             span_id[8];
+  guint8             parent_span_id[8];
 };
 
 typedef struct
 {
   WbHttpServer *server;         /* weak */
   char         *peer;
+  GSocket      *socket;
+  GSource      *read_deadline;  /* until the request is read */
 } ConnectionWatch;
+
+static void on_request_read (SoupServerMessage *message,
+                             gpointer           data);
+
+static void
+cancel_read_deadline (ConnectionWatch *watch)
+{
+  if (watch->read_deadline == NULL)
+    return;
+  g_source_destroy (watch->read_deadline);
+  g_clear_pointer (&watch->read_deadline, g_source_unref);
+}
 
 struct _WbHttpServer
 {
@@ -61,6 +79,7 @@ struct _WbHttpServer
   WbMetrics        *metrics;
   WbHttpLimits      limits;
   GBytes           *auth_secret;
+  WbOtlpExporter   *tracing;                /* where request spans go, or NULL */
   char             *unavailable;            /* why API routes answer 503, or NULL */
   GPtrArray        *routes;
   GHashTable       *connections_per_peer;   /* peer → count */
@@ -261,6 +280,19 @@ wb_http_request_pause (WbHttpRequest *request)
   soup_server_message_pause (request->message);
 }
 
+/* libsoup 3.2 calls these "Unknown Error". */
+static const char *
+reason_phrase (guint status)
+{
+  switch (status)
+    {
+    case 428: return "Precondition Required";          /* RFC 6585 */
+    case 429: return "Too Many Requests";              /* RFC 6585 */
+    case 431: return "Request Header Fields Too Large"; /* RFC 6585 */
+    default:  return NULL;                              /* libsoup's own */
+    }
+}
+
 void
 wb_http_request_respond (WbHttpRequest *request,
                          guint          status,
@@ -275,7 +307,7 @@ wb_http_request_respond (WbHttpRequest *request,
 
   request->responded = TRUE;
   data = body ? g_bytes_get_data (body, &size) : NULL;
-  soup_server_message_set_status (request->message, status, NULL);
+  soup_server_message_set_status (request->message, status, reason_phrase (status));
   soup_server_message_set_response (request->message, content_type, SOUP_MEMORY_COPY, data, size);
   if (request->paused)
     {
@@ -466,6 +498,17 @@ check_headers (WbHttpServer  *self,
   return TRUE;
 }
 
+/* libsoup reads "-5" as a huge length and "5, 5" as 5. No header at all is
+ * no body. */
+static gboolean
+content_length_valid (SoupMessageHeaders *headers)
+{
+  const char *value = soup_message_headers_get_one (headers, "Content-Length");
+  guint64 length;
+
+  return value == NULL || g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT64, &length, NULL);
+}
+
 /* Bodies must announce their length, so an oversized one is refused before
  * a byte of it is buffered. */
 static gboolean
@@ -480,6 +523,12 @@ check_body_size (WbHttpServer  *self,
     {
       wb_http_request_respond_error (request, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
                                      "Request bodies need a Content-Length header");
+      return FALSE;
+    }
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH && !content_length_valid (headers))
+    {
+      wb_http_request_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_content_length",
+                                     "Content-Length must be one non-negative decimal number");
       return FALSE;
     }
   length = soup_message_headers_get_content_length (headers);
@@ -561,6 +610,77 @@ check_auth (WbHttpServer  *self,
   return TRUE;
 }
 
+/* ---- spans -------------------------------------------------------------- */
+
+/* W3C Trace Context: a caller's traceparent makes the request's span a
+ * child of the caller's span, in the caller's trace. */
+static void
+start_span (WbHttpRequest *request)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
+  const char *traceparent = soup_message_headers_get_one (headers, "traceparent");
+
+  if (!wb_otlp_parse_traceparent (traceparent, request->trace_id, request->parent_span_id))
+    {
+      wb_otlp_random_id (request->trace_id, sizeof request->trace_id);
+      memset (request->parent_span_id, 0, sizeof request->parent_span_id);
+    }
+  wb_otlp_random_id (request->span_id, sizeof request->span_id);
+  request->traced = TRUE;
+}
+
+/* OpenTelemetry's HTTP conventions: other methods are "_OTHER", so a
+ * client cannot make up span names. */
+static const char *
+known_method (const char *method)
+{
+  static const char *methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
+    {
+      if (g_str_equal (method, methods[i]))
+        return methods[i];
+    }
+  return NULL;
+}
+
+static void
+record_span (WbHttpServer  *self,
+             WbHttpRequest *request,
+             guint          status,
+             double         seconds)
+{
+  const char *method = known_method (wb_http_request_get_method (request));
+  const char *route = request->route ? request->route->pattern : NULL;
+  /* "GET /shipments/{id}"; without a route, the method alone. */
+  g_autofree char *name = g_strjoin (" ", method ? method : "HTTP", route, NULL);
+  gint64 end_us = g_get_real_time ();
+  const WbOtlpAttribute attributes[] = {
+    { "http.request.method", method ? method : "_OTHER" },
+    { "http.response.status_code", NULL, status },
+    { "url.path", wb_http_request_get_path (request) },
+    { "url.scheme", g_uri_get_scheme (soup_server_message_get_uri (request->message)) },
+    { "client.address", request->peer },
+    { "waybill.request_id", request->id },
+    { "http.route", route },      /* last: left out when no route matched */
+  };
+  WbOtlpSpan span = {
+    .name = name,
+    .kind = WB_OTLP_SPAN_KIND_SERVER,
+    /* Server spans: a 4xx is the client's error, not the span's. */
+    .status = status >= 500 ? WB_OTLP_STATUS_ERROR : WB_OTLP_STATUS_UNSET,
+    .start_time_us = end_us - (gint64) (seconds * G_USEC_PER_SEC),
+    .end_time_us = end_us,
+    .attributes = attributes,
+    .n_attributes = G_N_ELEMENTS (attributes) - (route ? 0 : 1),
+  };
+
+  memcpy (span.trace_id, request->trace_id, sizeof span.trace_id);
+  memcpy (span.span_id, request->span_id, sizeof span.span_id);
+  memcpy (span.parent_span_id, request->parent_span_id, sizeof span.parent_span_id);
+  wb_otlp_exporter_record_span (self->tracing, &span);
+}
+
 static void
 on_message_finished (SoupServerMessage *message,
                      WbHttpServer      *self)
@@ -571,7 +691,9 @@ on_message_finished (SoupServerMessage *message,
   g_autofree char *status_text = NULL;
   const char *route;
 
-  if (request == NULL)
+  /* Without its headers (cut off by the read timeout, say) it was never a
+   * request: the connection metrics count it. */
+  if (request == NULL || !request->counted)
     return;
 
   seconds = (g_get_monotonic_time () - request->started_us) / (double) G_USEC_PER_SEC;
@@ -582,6 +704,8 @@ on_message_finished (SoupServerMessage *message,
                           "status", status_text, NULL);
   wb_metrics_histogram_observe (self->metrics, "waybill_http_request_duration_seconds", seconds,
                                 "route", route, NULL);
+  if (self->tracing != NULL && request->traced)
+    record_span (self, request, status, seconds);
 
   /* g_log_structured() wants MESSAGE last. */
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
@@ -636,6 +760,8 @@ early_handler (SoupServer        *soup,
   request->id = request_id_for (message);
   request->peer = peer_of (soup_server_message_get_remote_address (message));
   wb_http_request_set_header (request, "X-Request-Id", request->id);
+  if (self->tracing != NULL)
+    start_span (request);
 
   /* libsoup 3.2 never notices a client hanging up an idle keep-alive
    * connection: the socket stays in CLOSE-WAIT for the life of the process
@@ -677,6 +803,8 @@ connection_watch_free (gpointer data)
   ConnectionWatch *watch = data;
 
   g_clear_weak_pointer (&watch->server);
+  cancel_read_deadline (watch);
+  g_clear_object (&watch->socket);
   g_free (watch->peer);
   g_free (watch);
 }
@@ -717,6 +845,7 @@ on_disconnected (SoupServerMessage *message,
                  gpointer           data)
 {
   /* The slot is released by release_connection() when this handler goes. */
+  g_signal_handlers_disconnect_by_func (message, on_request_read, data);
   g_signal_handlers_disconnect_by_func (message, on_disconnected, data);
 }
 
@@ -740,6 +869,28 @@ refuse_connection (WbHttpServer *self,
   (void) g_socket_shutdown (socket, TRUE, TRUE, NULL);
   wb_metrics_counter_add (self->metrics, "waybill_http_connections_rejected_total", 1,
                           "reason", reason, NULL);
+}
+
+/* A client that trickles its request in (a byte now and then keeps the idle
+ * timeout at bay) is cut off; libsoup sees the socket end and drops it. */
+static gboolean
+on_read_deadline (gpointer data)
+{
+  ConnectionWatch *watch = data;
+
+  g_clear_pointer (&watch->read_deadline, g_source_unref);
+  if (watch->server != NULL)
+    wb_metrics_counter_add (watch->server->metrics, "waybill_http_connections_rejected_total", 1,
+                            "reason", "read_timeout", NULL);
+  (void) g_socket_shutdown (watch->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_request_read (SoupServerMessage *message,
+                 gpointer           data)
+{
+  cancel_read_deadline (data);
 }
 
 /* SoupServer starts reading a connection's first request as soon as it
@@ -779,6 +930,16 @@ admit_connection (WbHttpServer      *self,
   watch = g_new0 (ConnectionWatch, 1);
   g_set_weak_pointer (&watch->server, self);
   watch->peer = g_strdup (peer);
+  if (self->limits.read_timeout_ms > 0)
+    {
+      /* Every answer closes its connection: one request per socket. */
+      watch->socket = g_object_ref (socket);
+      /* On the server's own context, which need not be the default one. */
+      watch->read_deadline = g_timeout_source_new (self->limits.read_timeout_ms);
+      g_source_set_callback (watch->read_deadline, on_read_deadline, watch, NULL);
+      g_source_attach (watch->read_deadline, g_main_context_get_thread_default ());
+      g_signal_connect (message, "got-body", G_CALLBACK (on_request_read), watch);
+    }
   g_signal_connect_data (message, "disconnected", G_CALLBACK (on_disconnected), watch,
                          release_connection, 0);
   g_hash_table_insert (self->connections_per_peer, g_steal_pointer (&peer), GUINT_TO_POINTER (per_peer + 1));
@@ -807,6 +968,7 @@ wb_http_server_finalize (GObject *object)
   WbHttpServer *self = WB_HTTP_SERVER (object);
 
   g_clear_object (&self->metrics);
+  g_clear_object (&self->tracing);
   g_clear_pointer (&self->auth_secret, g_bytes_unref);
   g_clear_pointer (&self->unavailable, g_free);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
@@ -889,6 +1051,22 @@ wb_http_server_set_auth_secret (WbHttpServer *self,
   g_clear_pointer (&self->auth_secret, g_bytes_unref);
   g_clear_pointer (&self->unavailable, g_free);
   self->auth_secret = secret ? g_bytes_ref (secret) : NULL;
+}
+
+/**
+ * wb_http_server_set_tracing:
+ * @exporter: (nullable): where each request's span goes; %NULL for none
+ *
+ * Records one SERVER span per request that got as far as its headers.
+ */
+void
+wb_http_server_set_tracing (WbHttpServer   *self,
+                            WbOtlpExporter *exporter)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+  g_return_if_fail (exporter == NULL || WB_IS_OTLP_EXPORTER (exporter));
+
+  g_set_object (&self->tracing, exporter);
 }
 
 /**

@@ -6,6 +6,7 @@
 
 #include "wb-jwt.h"
 #include "wb-metrics.h"
+#include "wb-otlp-exporter.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,7 @@ typedef struct
   guint   idle_timeout_ms;
   guint   max_connections;
   guint   max_connections_per_peer;
+  guint   read_timeout_ms;     /* a request must be read this soon after the accept; 0: no limit */
 } WbHttpLimits;
 
 typedef struct _WbHttpRequest WbHttpRequest;
@@ -40,6 +42,8 @@ WbHttpServer      *wb_http_server_new              (WbMetrics          *metrics,
                                                     const WbHttpLimits *limits);
 void               wb_http_server_set_auth_secret  (WbHttpServer       *self,
                                                     GBytes             *secret);
+void               wb_http_server_set_tracing      (WbHttpServer       *self,
+                                                    WbOtlpExporter     *exporter);
 void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     const char         *method,
                                                     const char         *pattern,

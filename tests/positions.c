@@ -250,10 +250,10 @@ test_write_round_trip (Fixture       *f,
   p->ignition = 1;
   p->fuel = 41.5;
   p->odometer = 123456789.125;
-  json_object_set_string_member (p->attributes, "note", NASTY_TEXT);
-  json_object_set_string_member (p->attributes, "name", UNICODE_TEXT);
-  json_object_set_double_member (p->attributes, "number", 1e20);
-  json_object_set_member (p->attributes, "nested", g_steal_pointer (&nested));
+  json_object_set_string_member (wb_position_ensure_attributes (p), "note", NASTY_TEXT);
+  json_object_set_string_member (wb_position_ensure_attributes (p), "name", UNICODE_TEXT);
+  json_object_set_double_member (wb_position_ensure_attributes (p), "number", 1e20);
+  json_object_set_member (wb_position_ensure_attributes (p), "nested", g_steal_pointer (&nested));
   add_position (f, batch, p, "V1");
   /* Everything unknown, no vehicle. */
   add_position (f, batch, position_new ("dev-bare", MARCH_1, -33.5, 151.25), NULL);

@@ -101,8 +101,10 @@ static gint64
 attribute_int (WbPosition *p,
                const char *name)
 {
-  JsonNode *node = json_object_get_member (p->attributes, name);
+  JsonNode *node;
 
+  g_assert_nonnull (p->attributes);
+  node = json_object_get_member (p->attributes, name);
   g_assert_nonnull (node);
   g_assert_cmpint (json_node_get_value_type (node), ==, G_TYPE_INT64);
   return json_node_get_int (node);
@@ -112,8 +114,10 @@ static const char *
 attribute_string (WbPosition *p,
                   const char *name)
 {
-  JsonNode *node = json_object_get_member (p->attributes, name);
+  JsonNode *node;
 
+  g_assert_nonnull (p->attributes);
+  node = json_object_get_member (p->attributes, name);
   g_assert_nonnull (node);
   g_assert_cmpint (json_node_get_value_type (node), ==, G_TYPE_STRING);
   return json_node_get_string (node);
@@ -154,14 +158,14 @@ full_position (void)
   p->charging = 0;
   p->moving = 1;
   p->driver_unique_id = g_strdup ("D-042");
-  json_object_set_int_member (p->attributes, "io17", 30);
-  json_object_set_double_member (p->attributes, "external_voltage", 24.079);
-  json_object_set_double_member (p->attributes, "huge", 1e20);
-  json_object_set_string_member (p->attributes, "note", "tab\there, quote \" and \\ and \x01");
-  json_object_set_boolean_member (p->attributes, "flag", TRUE);
-  json_object_set_null_member (p->attributes, "nothing");
+  json_object_set_int_member (wb_position_ensure_attributes (p), "io17", 30);
+  json_object_set_double_member (wb_position_ensure_attributes (p), "external_voltage", 24.079);
+  json_object_set_double_member (wb_position_ensure_attributes (p), "huge", 1e20);
+  json_object_set_string_member (wb_position_ensure_attributes (p), "note", "tab\there, quote \" and \\ and \x01");
+  json_object_set_boolean_member (wb_position_ensure_attributes (p), "flag", TRUE);
+  json_object_set_null_member (wb_position_ensure_attributes (p), "nothing");
   json_object_set_int_member (nested, "level", 2);
-  json_object_set_object_member (p->attributes, "nested", nested);
+  json_object_set_object_member (wb_position_ensure_attributes (p), "nested", nested);
   return p;
 }
 
@@ -189,7 +193,8 @@ test_position_new_unknown (void)
   g_assert_cmpint (p->satellites, ==, -1);
   g_assert_cmpint (p->ignition, ==, -1);
   g_assert_cmpint (p->moving, ==, -1);
-  g_assert_nonnull (p->attributes);
+  /* Most positions have no attributes: none are made for them. */
+  g_assert_null (p->attributes);
   /* Unknown values are left out, not written as null or 0. */
   g_assert_cmpstr (json, ==, "{\"protocol\":\"json\",\"attributes\":{}}");
 }
@@ -256,7 +261,7 @@ test_position_round_trip_numbers (void)
 
       p->lat = values[i];
       p->odometer = values[i] * 1e6;
-      json_object_set_double_member (p->attributes, "x", values[i]);
+      json_object_set_double_member (wb_position_ensure_attributes (p), "x", values[i]);
       json = wb_position_to_json (p);
       back = wb_position_from_json (json, NULL);
       g_assert_nonnull (back);
@@ -275,7 +280,7 @@ test_position_non_finite (void)
 
   p->lat = INFINITY;
   p->speed_kmh = NAN;
-  json_object_set_double_member (p->attributes, "bad", -INFINITY);
+  json_object_set_double_member (wb_position_ensure_attributes (p), "bad", -INFINITY);
   json = wb_position_to_json (p);
   g_assert_cmpstr (json, ==, "{\"protocol\":\"json\",\"attributes\":{\"bad\":null}}");
   node = parse_json (json);
@@ -1165,7 +1170,7 @@ test_osmand_query_aliases (void)
   /* Empty values are absent ones. */
   g_assert_true (isnan (empty->lat) && isnan (empty->lon) && isnan (empty->speed_kmh));
   g_assert_cmpint (empty->device_time, ==, 0);
-  g_assert_cmpuint (json_object_get_size (empty->attributes), ==, 0);
+  g_assert_null (empty->attributes);
 
   /* Android's "no value" is negative. */
   g_assert_true (isnan (negative->speed_kmh) && isnan (negative->heading) && isnan (negative->accuracy));
@@ -1831,7 +1836,7 @@ test_teltonika_encode_round_trip (void)
       first->moving = 0;
       first->odometer = 4000000;
       second->device_time = first->device_time + SECOND_US;
-      json_object_set_int_member (second->attributes, "priority", 2);
+      json_object_set_int_member (wb_position_ensure_attributes (second), "priority", 2);
 
       frame = wb_teltonika_encode_frame (codecs[c], positions, 2);
       g_assert_cmpint (((const guint8 *) g_bytes_get_data (frame, NULL))[8], ==, codecs[c]);

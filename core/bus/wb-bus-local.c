@@ -31,6 +31,8 @@ struct _Subscriber
   GMainContext    *context;
   GQueue           pending;      /* WbBusMessage*, owned */
   guint            in_flight;    /* messages handed over, not yet settled */
+  guint            batches_out;  /* …in this many batches */
+  guint            prefetch;     /* the most batches out at once */
   GSource         *dispatch;     /* scheduled delivery, if any */
   gboolean         lingering;    /* …waiting for a fuller batch */
   gboolean         removed;
@@ -447,7 +449,8 @@ batch_ack (WbBusBatch *batch,
   GQueue done = G_QUEUE_INIT;
 
   g_mutex_lock (&bd->bus->mutex);
-  bd->sub->in_flight = 0;
+  bd->sub->in_flight -= n;
+  bd->sub->batches_out--;
   bd->sub->group->held -= n;
   if (!bd->sub->removed)
     schedule_dispatch_locked (bd->sub, 0);
@@ -469,7 +472,8 @@ batch_retry (WbBusBatch *batch,
   for (guint i = wb_bus_batch_get_length (batch); i > 0; i--)
     g_queue_push_head (&bd->sub->pending,
                        wb_bus_message_ref (wb_bus_batch_get_message (batch, i - 1)));
-  bd->sub->in_flight = 0;
+  bd->sub->in_flight -= wb_bus_batch_get_length (batch);
+  bd->sub->batches_out--;
   if (!bd->sub->removed)
     schedule_dispatch_locked (bd->sub, delay_ms);
   else
@@ -498,7 +502,7 @@ dispatch_cb (gpointer data)
 
   g_mutex_lock (&self->mutex);
   g_clear_pointer (&sub->dispatch, g_source_unref);
-  if (sub->removed || sub->in_flight > 0 || sub->pending.length == 0)
+  if (sub->removed || sub->batches_out >= sub->prefetch || sub->pending.length == 0)
     {
       g_mutex_unlock (&self->mutex);
       return G_SOURCE_REMOVE;
@@ -506,7 +510,10 @@ dispatch_cb (gpointer data)
   messages = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_bus_message_unref);
   while (messages->len < sub->max_batch && sub->pending.length > 0)
     g_ptr_array_add (messages, g_queue_pop_head (&sub->pending));
-  sub->in_flight = messages->len;
+  sub->in_flight += messages->len;
+  sub->batches_out++;
+  /* With a prefetch, the next batch may go out before this one settles. */
+  schedule_dispatch_locked (sub, 0);
   g_mutex_unlock (&self->mutex);
 
   bd = g_new0 (BatchData, 1);
@@ -539,7 +546,11 @@ schedule_dispatch_locked (Subscriber *sub,
   GSource *source;
   gboolean lingering = FALSE;
 
-  if (sub->in_flight > 0 || sub->pending.length == 0)
+  if (sub->batches_out >= sub->prefetch || sub->pending.length == 0)
+    return;
+  /* A batch beyond the first goes out full only: the consumer is busy
+   * anyway, and one that waits longer is a fuller one. */
+  if (sub->batches_out > 0 && sub->pending.length < sub->max_batch)
     return;
   if (delay_ms == 0)
     {
@@ -594,6 +605,7 @@ wb_bus_local_subscribe (WbBus              *bus,
   sub->topics = g_strdupv ((char **) topics);
   sub->max_batch = max_batch;
   sub->linger_ms = linger_ms;
+  sub->prefetch = 1;
   sub->handler = handler;
   sub->user_data = user_data;
   sub->destroy = destroy;
@@ -602,6 +614,21 @@ wb_bus_local_subscribe (WbBus              *bus,
   g_ptr_array_add (group->subscribers, sub);
   g_hash_table_insert (self->subscribers, GUINT_TO_POINTER (sub->id), sub);
   return sub->id;
+}
+
+static void
+wb_bus_local_set_prefetch (WbBus *bus,
+                           guint  subscription_id,
+                           guint  batches)
+{
+  WbBusLocal *self = WB_BUS_LOCAL (bus);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+  Subscriber *sub = g_hash_table_lookup (self->subscribers, GUINT_TO_POINTER (subscription_id));
+
+  g_return_if_fail (sub != NULL);
+
+  sub->prefetch = batches;
+  schedule_dispatch_locked (sub, 0);
 }
 
 static void
@@ -741,6 +768,7 @@ wb_bus_local_class_init (WbBusLocalClass *klass)
   bus_class->publish_finish = wb_bus_local_publish_finish;
   bus_class->subscribe = wb_bus_local_subscribe;
   bus_class->unsubscribe = wb_bus_local_unsubscribe;
+  bus_class->set_prefetch = wb_bus_local_set_prefetch;
   bus_class->flush_async = wb_bus_local_flush_async;
   bus_class->flush_finish = wb_bus_local_flush_finish;
   bus_class->is_ready = wb_bus_local_is_ready;

@@ -231,6 +231,31 @@ wb_bus_subscribe_batched (WbBus              *self,
                                              handler, user_data, destroy);
 }
 
+/**
+ * wb_bus_set_prefetch:
+ * @batches: how many batches may be handed over before the first is
+ *   settled; 1, the default, hands the next over only after an ack
+ *
+ * For a consumer with a pipeline of its own (it stores one batch while it
+ * decodes the next): with more than one batch out, it never waits for the
+ * bus between batches. The price is order across batches: a batch put back
+ * with retry comes again after those already handed over, so only a
+ * consumer whose effects do not depend on that order may ask. An
+ * implementation that cannot hand over more than one keeps one.
+ */
+void
+wb_bus_set_prefetch (WbBus *self,
+                     guint  subscription_id,
+                     guint  batches)
+{
+  g_return_if_fail (WB_IS_BUS (self));
+  g_return_if_fail (subscription_id != 0);
+  g_return_if_fail (batches > 0);
+
+  if (WB_BUS_GET_CLASS (self)->set_prefetch != NULL)
+    WB_BUS_GET_CLASS (self)->set_prefetch (self, subscription_id, batches);
+}
+
 void
 wb_bus_unsubscribe (WbBus *self,
                     guint  subscription_id)

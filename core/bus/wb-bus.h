@@ -105,8 +105,11 @@ struct _WbBusClass
   void     (*close)          (WbBus               *self);
   char    *(*dup_broker_topic) (WbBus             *self,
                                 const char        *topic);
+  void     (*set_prefetch)   (WbBus               *self,
+                              guint                subscription_id,
+                              guint                batches);
 
-  gpointer padding[7];
+  gpointer padding[6];
 };
 
 gboolean wb_bus_try_publish    (WbBus               *self,
@@ -137,6 +140,9 @@ guint    wb_bus_subscribe_batched (WbBus            *self,
                                 GDestroyNotify       destroy);
 void     wb_bus_unsubscribe    (WbBus               *self,
                                 guint                subscription_id);
+void     wb_bus_set_prefetch   (WbBus               *self,
+                                guint                subscription_id,
+                                guint                batches);
 void     wb_bus_flush_async    (WbBus               *self,
                                 GCancellable        *cancellable,
                                 GAsyncReadyCallback  callback,

@@ -44,6 +44,12 @@ const WbConfigKey wb_config_keys[] = {
     .description = N_("Close connections idle for this long"),
   },
   {
+    /* The idle timeout alone lets a client trickle a byte at a time. */
+    .key = "server.read-timeout", .long_option = "read-timeout",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "30s", .min = 1000, .max = 3600 * 1000,
+    .description = N_("Close a connection whose request (headers and body) is not read within this long"),
+  },
+  {
     .key = "server.max-connections", .long_option = "max-connections",
     .type = WB_CONFIG_TYPE_INT, .default_value = "1024", .min = 1, .max = 100000,
     .description = N_("Most client connections open at once"),
@@ -126,6 +132,11 @@ const WbConfigKey wb_config_keys[] = {
     .key = "otlp.endpoint", .long_option = "otlp-endpoint", .env = ENV ("OTLP_ENDPOINT"),
     .type = WB_CONFIG_TYPE_URL, .default_value = "",
     .description = N_("OpenTelemetry collector http(s) URL; empty disables export"),
+  },
+  {
+    .key = "otlp.export-interval", .long_option = "otlp-export-interval", .env = ENV ("OTLP_EXPORT_INTERVAL"),
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "60s", .min = 100, .max = 24 * 3600 * 1000,
+    .description = N_("How often metrics are sent to the OpenTelemetry collector"),
   },
   {
     /* No option on purpose: a command line is visible to every user via ps. */

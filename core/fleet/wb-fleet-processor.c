@@ -861,6 +861,10 @@ subscribe (WbFleetProcessor *self)
   self->positions_subscription = wb_bus_subscribe_batched (self->bus, GROUP, positions,
                                                            self->settings.max_batch, self->settings.linger_ms,
                                                            on_positions, self, NULL);
+  /* The next batch waits in the thread's queue while one is written, so
+   * the database never waits for the bus. History, states and carrier
+   * locations take the newer of two, whatever order batches come in. */
+  wb_bus_set_prefetch (self->bus, self->positions_subscription, 2);
   self->locations_subscription = wb_bus_subscribe_batched (self->bus, GROUP, locations, 500,
                                                            self->settings.linger_ms, on_locations, self, NULL);
   self->offline_source = g_timeout_add_seconds (check_s, check_offline_cb, self);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* A metrics registry rendered in the Prometheus text exposition format,
- * version 0.0.4. Any thread may report into it; one mutex guards everything,
- * and an observation is two hash lookups (family by name, series by its
- * rendered labels) plus an addition.
+ * version 0.0.4, and read as values by other exporters (OTLP) through
+ * wb_metrics_foreach_family(). Any thread may report into it; one mutex
+ * guards everything, and an observation is two hash lookups (family by
+ * name, series by its rendered labels) plus an addition.
  *
  * Misuse (an undeclared family, a bad label name, a counter going down) is a
  * programming error: it logs a critical and is ignored. Criticals are always
@@ -64,6 +65,8 @@ typedef struct
 typedef struct
 {
   char    *key;               /* rendered label pairs, "" without labels */
+  char   **labels;            /* name, value, …, sorted by name, for readers */
+  gint64   start_time_us;     /* first reported, wall clock */
   double   value;             /* counter or gauge */
   double   sum;               /* histogram */
   guint64  count;
@@ -105,6 +108,7 @@ series_free (gpointer data)
   Series *series = data;
 
   g_free (series->key);
+  g_strfreev (series->labels);
   g_free (series);
 }
 
@@ -319,15 +323,19 @@ append_escaped (GString    *out,
 
 /* Label values often come from outside (a route, a carrier name), so bad
  * UTF-8 is repaired rather than treated as a programming error. */
+static char *
+repaired_value (const Label *label)
+{
+  if (g_utf8_validate (label->value, -1, NULL))
+    return g_strdup (label->value);
+  return g_utf8_make_valid (label->value, -1);
+}
+
 static void
 append_label (GString     *out,
               const Label *label)
 {
-  g_autofree char *repaired = NULL;
-  const char *value = label->value;
-
-  if (!g_utf8_validate (value, -1, NULL))
-    value = repaired = g_utf8_make_valid (value, -1);
+  g_autofree char *value = repaired_value (label);
 
   g_string_append (out, label->name);
   g_string_append (out, "=\"");
@@ -392,18 +400,14 @@ collect_labels (const char *metric,
 
 /* The key is the rendered label set with names sorted, so the same labels
  * given in any order land on the same series, and sorting keys sorts the
- * output. */
+ * output. Sorts @labels in place. */
 static char *
 build_series_key (const char *metric,
                   Operation   operation,
-                  va_list     args)
+                  Label      *labels,
+                  guint       n_labels)
 {
-  Label labels[WB_METRICS_MAX_LABELS];
-  guint n_labels = collect_labels (metric, operation, args, labels);
   GString *key;
-
-  if (n_labels == G_MAXUINT)
-    return NULL;
 
   qsort (labels, n_labels, sizeof (Label), compare_labels);
   for (guint i = 1; i < n_labels; i++)
@@ -440,9 +444,28 @@ check_value (const char *metric,
   return TRUE;
 }
 
+static char **
+labels_to_strv (const Label *labels,
+                guint        n_labels)
+{
+  char **strv = g_new (char *, 2 * n_labels + 1);
+
+  for (guint i = 0; i < n_labels; i++)
+    {
+      strv[2 * i] = g_strdup (labels[i].name);
+      strv[2 * i + 1] = repaired_value (&labels[i]);
+    }
+  strv[2 * n_labels] = NULL;
+  return strv;
+}
+
+/* The labels are copied once, when the series is new: readers of the
+ * registry get them without parsing the key back. */
 static Series *
-family_get_series (Family  *family,
-                   char   **key)
+family_get_series (Family      *family,
+                   char       **key,
+                   const Label *labels,
+                   guint        n_labels)
 {
   Series *series = g_hash_table_lookup (family->series, *key);
   guint n_counts = family->type == WB_METRIC_HISTOGRAM ? family->n_buckets + 1 : 0;
@@ -451,6 +474,8 @@ family_get_series (Family  *family,
     {
       series = g_malloc0 (sizeof (Series) + n_counts * sizeof (guint64));
       series->key = g_steal_pointer (key);
+      series->labels = labels_to_strv (labels, n_labels);
+      series->start_time_us = g_get_real_time ();
       g_hash_table_insert (family->series, series->key, series);
     }
   return series;
@@ -494,6 +519,8 @@ update_locked (WbMetrics     *self,
                Operation      operation,
                double         value,
                char         **key,
+               const Label   *labels,
+               guint          n_labels,
                WbMetricType  *out_type)
 {
   Family *family = g_hash_table_lookup (self->families_by_name, name);
@@ -506,7 +533,7 @@ update_locked (WbMetrics     *self,
       return LOOKUP_WRONG_TYPE;
     }
 
-  series_apply (family_get_series (family, key), family, operation, value);
+  series_apply (family_get_series (family, key, labels, n_labels), family, operation, value);
   return LOOKUP_FOUND;
 }
 
@@ -517,16 +544,20 @@ update (WbMetrics  *self,
         double      value,
         va_list     args)
 {
+  Label labels[WB_METRICS_MAX_LABELS];
+  guint n_labels;
   g_autofree char *key = NULL;
   WbMetricType actual_type = WB_METRIC_COUNTER;
   LookupResult result;
 
-  if (!check_value (name, operation, value)
-      || (key = build_series_key (name, operation, args)) == NULL)
+  if (!check_value (name, operation, value))
+    return;
+  n_labels = collect_labels (name, operation, args, labels);
+  if (n_labels == G_MAXUINT || (key = build_series_key (name, operation, labels, n_labels)) == NULL)
     return;
 
   g_mutex_lock (&self->mutex);
-  result = update_locked (self, name, operation, value, &key, &actual_type);
+  result = update_locked (self, name, operation, value, &key, labels, n_labels, &actual_type);
   g_mutex_unlock (&self->mutex);
 
   if (result == LOOKUP_UNDECLARED)
@@ -826,4 +857,101 @@ wb_metrics_render (WbMetrics *self)
   g_mutex_unlock (&self->mutex);
 
   return g_string_free (out, FALSE);
+}
+
+/* A family as it was at one moment: strings and bounds are borrowed from
+ * the registry (families and series are never removed), values copied. */
+typedef struct
+{
+  WbMetricFamily  family;
+  WbMetricSeries *series;
+  guint64        *bucket_counts;
+} FamilySnapshot;
+
+static void
+family_snapshot_free (gpointer data)
+{
+  FamilySnapshot *snapshot = data;
+
+  g_free (snapshot->series);
+  g_free (snapshot->bucket_counts);
+  g_free (snapshot);
+}
+
+static FamilySnapshot *
+family_snapshot_new (const Family *family)
+{
+  FamilySnapshot *snapshot = g_new0 (FamilySnapshot, 1);
+  GList *series_list = g_list_sort (g_hash_table_get_values (family->series), compare_series);
+  guint n_series = g_hash_table_size (family->series);
+  guint n_counts = family->type == WB_METRIC_HISTOGRAM ? family->n_buckets + 1 : 0;
+  guint i = 0;
+
+  snapshot->series = g_new0 (WbMetricSeries, n_series);
+  snapshot->bucket_counts = g_new (guint64, n_series * n_counts);
+  for (const GList *l = series_list; l != NULL; l = l->next, i++)
+    {
+      const Series *series = l->data;
+      guint64 *counts = NULL;
+
+      if (n_counts > 0)
+        {
+          counts = snapshot->bucket_counts + i * n_counts;
+          memcpy (counts, series->bucket_counts, n_counts * sizeof (guint64));
+        }
+      snapshot->series[i] = (WbMetricSeries) {
+        .labels = (const char * const *) series->labels,
+        .start_time_us = series->start_time_us,
+        .value = series->value,
+        .count = series->count,
+        .sum = series->sum,
+        .bucket_counts = counts,
+      };
+    }
+  g_list_free (series_list);
+
+  snapshot->family = (WbMetricFamily) {
+    .name = family->name,
+    .help = family->help,
+    .type = family->type,
+    .buckets = family->buckets,
+    .n_buckets = family->n_buckets,
+    .series = snapshot->series,
+    .n_series = n_series,
+  };
+  return snapshot;
+}
+
+/**
+ * wb_metrics_foreach_family:
+ * @self: a #WbMetrics
+ * @func: called once per family, in declaration order
+ * @user_data: passed to @func
+ *
+ * Reads the registry without going through the exposition text (for an
+ * exporter in another format). Runs the collectors, as a render does, then
+ * copies every family's values at one moment under the lock; @func runs
+ * afterwards with no lock held, so it may report into the registry. What
+ * @func is given is valid during the call only.
+ */
+void
+wb_metrics_foreach_family (WbMetrics           *self,
+                           WbMetricsFamilyFunc  func,
+                           gpointer             user_data)
+{
+  g_autoptr(GPtrArray) snapshots = NULL;
+
+  g_return_if_fail (WB_IS_METRICS (self));
+  g_return_if_fail (func != NULL);
+
+  run_collectors (self);
+
+  g_mutex_lock (&self->mutex);
+  snapshots = g_ptr_array_new_full (self->families->len, family_snapshot_free);
+  for (guint i = 0; i < self->families->len; i++)
+    g_ptr_array_add (snapshots, family_snapshot_new (g_ptr_array_index (self->families, i)));
+  g_mutex_unlock (&self->mutex);
+
+  for (guint i = 0; i < snapshots->len; i++)
+    func (&((FamilySnapshot *) g_ptr_array_index (snapshots, i))->family, user_data);
 }

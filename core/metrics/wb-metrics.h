@@ -31,6 +31,47 @@ G_DECLARE_FINAL_TYPE (WbMetrics, wb_metrics, WB, METRICS, GObject)
 typedef void (*WbMetricsCollectFunc) (WbMetrics *metrics,
                                       gpointer   user_data);
 
+/**
+ * WbMetricSeries:
+ * @labels: name, value, name, value, …, %NULL; sorted by name
+ * @start_time_us: when the series was first reported, g_get_real_time()
+ * @value: a counter's or a gauge's value
+ * @count: a histogram's number of observations
+ * @sum: a histogram's sum of observations
+ * @bucket_counts: a histogram's count per bucket, not cumulative: one per
+ *   bound of its family, then one for +Inf
+ *
+ * One series of a family, as read by wb_metrics_foreach_family().
+ */
+typedef struct
+{
+  const char * const *labels;
+  gint64              start_time_us;
+  double              value;
+  guint64             count;
+  double              sum;
+  const guint64      *bucket_counts;
+} WbMetricSeries;
+
+/**
+ * WbMetricFamily:
+ * @buckets: a histogram's upper bounds, ascending, without +Inf
+ * @series: the family's series, sorted by their labels
+ */
+typedef struct
+{
+  const char           *name;
+  const char           *help;
+  WbMetricType          type;
+  const double         *buckets;
+  guint                 n_buckets;
+  const WbMetricSeries *series;
+  guint                 n_series;
+} WbMetricFamily;
+
+typedef void (*WbMetricsFamilyFunc) (const WbMetricFamily *family,
+                                     gpointer              user_data);
+
 WbMetrics *wb_metrics_new                   (void);
 void       wb_metrics_declare               (WbMetrics            *self,
                                              const char           *name,
@@ -64,5 +105,8 @@ void       wb_metrics_add_collector         (WbMetrics            *self,
                                              GDestroyNotify        destroy);
 void       wb_metrics_add_process_collector (WbMetrics            *self);
 char      *wb_metrics_render                (WbMetrics            *self);
+void       wb_metrics_foreach_family        (WbMetrics            *self,
+                                             WbMetricsFamilyFunc   func,
+                                             gpointer              user_data);
 
 G_END_DECLS

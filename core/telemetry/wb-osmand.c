@@ -298,7 +298,7 @@ read_query_key (WbPosition  *p,
           return TRUE;
       return query_keys[i].read (p, key, value, error);
     }
-  json_object_set_string_member (p->attributes, key, value);
+  json_object_set_string_member (wb_position_ensure_attributes (p), key, value);
   return TRUE;
 }
 
@@ -413,11 +413,11 @@ read_json_attributes (JsonObject  *location,
       || !_wb_telemetry_get_object (location, "location", "extras", &extras, error))
     return FALSE;
   if (event != NULL)
-    json_object_set_string_member (p->attributes, "event", event);
+    json_object_set_string_member (wb_position_ensure_attributes (p), "event", event);
   if (activity_type != NULL)
-    json_object_set_string_member (p->attributes, "activity", activity_type);
+    json_object_set_string_member (wb_position_ensure_attributes (p), "activity", activity_type);
   if (extras != NULL)
-    _wb_telemetry_merge_attributes (p->attributes, extras);
+    wb_position_merge_attributes (p, extras);
   return TRUE;
 }
 

@@ -63,7 +63,6 @@ wb_position_new (void)
   position->hdop = position->fuel = position->odometer = position->battery = NAN;
   position->satellites = -1;
   position->ignition = position->charging = position->moving = -1;
-  position->attributes = json_object_new ();
   return position;
 }
 
@@ -82,9 +81,31 @@ wb_position_copy (const WbPosition *position)
   copy = (WbPosition *) g_atomic_rc_box_dup (sizeof (WbPosition), position);
   copy->device_id = g_strdup (position->device_id);
   copy->driver_unique_id = g_strdup (position->driver_unique_id);
-  copy->attributes = json_object_new ();
-  _wb_telemetry_merge_attributes (copy->attributes, position->attributes);
+  copy->attributes = NULL;
+  if (position->attributes != NULL)
+    wb_position_merge_attributes (copy, position->attributes);
   return copy;
+}
+
+JsonObject *
+wb_position_ensure_attributes (WbPosition *position)
+{
+  g_return_val_if_fail (position != NULL, NULL);
+
+  if (position->attributes == NULL)
+    position->attributes = json_object_new ();
+  return position->attributes;
+}
+
+void
+wb_position_merge_attributes (WbPosition *position,
+                              JsonObject *from)
+{
+  g_return_if_fail (position != NULL);
+  g_return_if_fail (from != NULL);
+
+  if (json_object_get_size (from) > 0)
+    _wb_telemetry_merge_attributes (wb_position_ensure_attributes (position), from);
 }
 
 WbPosition *
@@ -186,7 +207,6 @@ wb_position_to_json (const WbPosition *position)
   GString *out;
 
   g_return_val_if_fail (position != NULL, NULL);
-  g_return_val_if_fail (position->attributes != NULL, NULL);
 
   out = g_string_sized_new (320);
   g_string_append_c (out, '{');
@@ -211,8 +231,13 @@ wb_position_to_json (const WbPosition *position)
   write_boolean (out, "moving", position->moving);
   write_string (out, "driver_unique_id", position->driver_unique_id);
   write_name (out, "attributes");
-  attributes = json_node_init_object (json_node_alloc (), position->attributes);
-  _wb_telemetry_write_node (out, attributes);
+  if (position->attributes == NULL)
+    g_string_append (out, "{}");
+  else
+    {
+      attributes = json_node_init_object (json_node_alloc (), position->attributes);
+      _wb_telemetry_write_node (out, attributes);
+    }
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }
@@ -298,7 +323,7 @@ read_members (JsonObject  *object,
     return FALSE;
   p->driver_unique_id = g_strdup (driver);
   if (attributes != NULL)
-    _wb_telemetry_merge_attributes (p->attributes, attributes);
+    wb_position_merge_attributes (p, attributes);
   return TRUE;
 }
 
@@ -345,13 +370,18 @@ same_number (double a,
   return a == b || (isnan (a) && isnan (b));
 }
 
+/* No attributes and an empty object are the same. */
 static gboolean
 same_attributes (JsonObject *a,
                  JsonObject *b)
 {
-  g_autoptr(JsonNode) node_a = json_node_init_object (json_node_alloc (), a);
-  g_autoptr(JsonNode) node_b = json_node_init_object (json_node_alloc (), b);
+  g_autoptr(JsonNode) node_a = NULL;
+  g_autoptr(JsonNode) node_b = NULL;
 
+  if (a == NULL || b == NULL)
+    return (a ? json_object_get_size (a) : 0) == (b ? json_object_get_size (b) : 0);
+  node_a = json_node_init_object (json_node_alloc (), a);
+  node_b = json_node_init_object (json_node_alloc (), b);
   return json_node_equal (node_a, node_b);
 }
 

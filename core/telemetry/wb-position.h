@@ -39,7 +39,7 @@ typedef struct
   int         charging;        /* -1 unknown */
   int         moving;          /* -1 unknown */
   char       *driver_unique_id;
-  JsonObject *attributes;      /* everything else, never NULL */
+  JsonObject *attributes;      /* everything else; NULL when there is nothing */
 } WbPosition;
 
 /* The telemetry area's one error domain: the decoders, telemetry.raw and
@@ -68,9 +68,14 @@ gboolean    wb_protocol_from_string  (const char       *text,
                                       WbProtocol       *out_protocol);
 
 GType       wb_position_get_type (void) G_GNUC_CONST;
-WbPosition *wb_position_new      (void);                       /* all unknown, empty attributes */
+WbPosition *wb_position_new      (void);                       /* all unknown, no attributes */
 WbPosition *wb_position_copy     (const WbPosition *position);  /* deep, for one who will change it */
 WbPosition *wb_position_ref      (WbPosition       *position);
+/* The attributes to fill in, made on first use: most positions have none. */
+JsonObject *wb_position_ensure_attributes (WbPosition *position);
+/* Merges @from's members into the attributes (a clash goes to @from). */
+void        wb_position_merge_attributes  (WbPosition *position,
+                                           JsonObject *from);
 void        wb_position_unref    (WbPosition       *position);
 /* The telemetry.raw message body (snake_case, see data/schemas/telemetry.raw.schema.json). */
 char       *wb_position_to_json  (const WbPosition *position);

@@ -788,7 +788,7 @@ read_position_member (Scanner     *s,
     return FALSE;
   field = find_field (name, length);
   if (field == FIELD_UNKNOWN)
-    return read_member_into (s, p->attributes, name, length);
+    return read_member_into (s, wb_position_ensure_attributes (p), name, length);
   if (*seen & (1u << field))
     return FALSE;
   *seen |= 1u << field;
@@ -818,7 +818,7 @@ read_position (Scanner *s)
   /* "attributes" wins a clash, as json_object_set_member() makes it win
    * in the reference. */
   if (attributes != NULL)
-    _wb_telemetry_merge_attributes (p->attributes, attributes);
+    wb_position_merge_attributes (p, attributes);
   p->protocol = WB_PROTOCOL_JSON;
   return g_steal_pointer (&p);
 }
@@ -954,6 +954,16 @@ nodes_identical (JsonNode *a,
     }
 }
 
+/* Strict: both decoders leave out the attributes in the same cases. */
+static gboolean
+attributes_identical (JsonObject *a,
+                      JsonObject *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return objects_identical (a, b);
+}
+
 gboolean
 _wb_telemetry_position_identical (const WbPosition *a,
                                   const WbPosition *b)
@@ -979,5 +989,5 @@ _wb_telemetry_position_identical (const WbPosition *a,
          && a->charging == b->charging
          && a->moving == b->moving
          && g_strcmp0 (a->driver_unique_id, b->driver_unique_id) == 0
-         && objects_identical (a->attributes, b->attributes);
+         && attributes_identical (a->attributes, b->attributes);
 }

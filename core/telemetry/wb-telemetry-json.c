@@ -118,7 +118,7 @@ read_driver (JsonObject  *object,
 static gboolean
 read_attributes (JsonObject  *object,
                  const char  *prefix,
-                 JsonObject  *into,
+                 WbPosition  *into,
                  GError     **error)
 {
   JsonObject *attributes = NULL;
@@ -129,11 +129,11 @@ read_attributes (JsonObject  *object,
   json_object_iter_init_ordered (&iter, object);
   while (json_object_iter_next_ordered (&iter, &name, &member))
     if (!g_strv_contains (known_members, name))
-      json_object_set_member (into, name, _wb_telemetry_node_copy (member));
+      json_object_set_member (wb_position_ensure_attributes (into), name, _wb_telemetry_node_copy (member));
   if (!_wb_telemetry_get_object (object, prefix, "attributes", &attributes, error))
     return FALSE;
   if (attributes != NULL)
-    _wb_telemetry_merge_attributes (into, attributes);
+    wb_position_merge_attributes (into, attributes);
   return TRUE;
 }
 
@@ -169,7 +169,7 @@ decode_position (JsonNode    *node,
       || !_wb_telemetry_get_boolean (o, prefix, "charging", &p->charging, error)
       || !_wb_telemetry_get_boolean (o, prefix, "moving", &p->moving, error)
       || !read_driver (o, prefix, &p->driver_unique_id, error)
-      || !read_attributes (o, prefix, p->attributes, error))
+      || !read_attributes (o, prefix, p, error))
     return NULL;
   p->protocol = WB_PROTOCOL_JSON;
   return g_steal_pointer (&p);

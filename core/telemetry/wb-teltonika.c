@@ -151,31 +151,69 @@ wb_teltonika_parse_imei (const guint8  *data,
 
 /* ---- records ------------------------------------------------------------------ */
 
+/* "io<id>" into @name (at least 8 bytes): a record has a dozen of them,
+ * and printf would be most of the cost of decoding one. */
+static const char *
+io_name (char  name[8],
+         guint id)
+{
+  char digits[5];
+  guint n = 0, at = 2;
+
+  g_assert (id <= G_MAXUINT16);
+  name[0] = 'i';
+  name[1] = 'o';
+  do
+    digits[n++] = '0' + id % 10;
+  while ((id /= 10) > 0);
+  while (n > 0)
+    name[at++] = digits[--n];
+  name[at] = '\0';
+  return name;
+}
+
+static void
+append_hex (GString      *out,
+            const guint8 *bytes,
+            gsize         size)
+{
+  static const char digits[] = "0123456789abcdef";
+
+  for (gsize i = 0; i < size; i++)
+    {
+      g_string_append_c (out, digits[bytes[i] >> 4]);
+      g_string_append_c (out, digits[bytes[i] & 0xf]);
+    }
+}
+
 static void
 set_io (WbPosition *p,
         guint       id,
         guint64     value)
 {
-  g_autofree char *name = NULL;
+  char name[8];
 
   switch (id)
     {
     case 239: p->ignition = value != 0; return;
     case 240: p->moving = value != 0; return;
     case 16:  p->odometer = value; return;
-    case 66:  json_object_set_double_member (p->attributes, "external_voltage", value / 1000.0); return;
-    case 67:  json_object_set_double_member (p->attributes, "battery_voltage", value / 1000.0); return;
-    case 21:  json_object_set_int_member (p->attributes, "gsm_signal", value); return;
+    case 66:  json_object_set_double_member (wb_position_ensure_attributes (p), "external_voltage", value / 1000.0); return;
+    case 67:  json_object_set_double_member (wb_position_ensure_attributes (p), "battery_voltage", value / 1000.0); return;
+    case 21:  json_object_set_int_member (wb_position_ensure_attributes (p), "gsm_signal", value); return;
     default:  break;
     }
-  name = g_strdup_printf ("io%u", id);
   if (value <= G_MAXINT64)
-    json_object_set_int_member (p->attributes, name, value);
+    json_object_set_int_member (wb_position_ensure_attributes (p), io_name (name, id), value);
   else
     {
-      g_autofree char *hex = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", value);
+      guint8 bytes[8];
+      g_autoptr(GString) hex = g_string_sized_new (17);
 
-      json_object_set_string_member (p->attributes, name, hex);
+      for (guint i = 0; i < 8; i++)
+        bytes[i] = value >> (56 - 8 * i);
+      append_hex (hex, bytes, sizeof bytes);
+      json_object_set_string_member (wb_position_ensure_attributes (p), io_name (name, id), hex->str);
     }
 }
 
@@ -185,13 +223,11 @@ set_io_bytes (WbPosition   *p,
               const guint8 *value,
               gsize         size)
 {
-  g_autofree char *name = g_strdup_printf ("io%u", id);
-  GString *hex = g_string_sized_new (size * 2 + 1);
+  g_autoptr(GString) hex = g_string_sized_new (size * 2 + 1);
+  char name[8];
 
-  for (gsize i = 0; i < size; i++)
-    g_string_append_printf (hex, "%02x", value[i]);
-  json_object_set_string_member (p->attributes, name, hex->str);
-  g_string_free (hex, TRUE);
+  append_hex (hex, value, size);
+  json_object_set_string_member (wb_position_ensure_attributes (p), io_name (name, id), hex->str);
 }
 
 /* The 1, 2, 4 and 8-byte groups: a count, then (id, value) pairs. */
@@ -257,7 +293,7 @@ read_io (Reader      *r,
 
   if (!read_uint (r, id_size, &event_id) || !read_uint (r, id_size, &total))
     return overrun (error, record, "IO element header");
-  json_object_set_int_member (p->attributes, "event_io", event_id);
+  json_object_set_int_member (wb_position_ensure_attributes (p), "event_io", event_id);
   if (!read_fixed_groups (r, id_size, record, p, &seen, error))
     return FALSE;
   if (extended && !read_variable_group (r, record, p, &seen, error))
@@ -304,7 +340,7 @@ read_record (Reader      *r,
   p->heading = angle;
   p->satellites = satellites;
   p->speed_kmh = speed;
-  json_object_set_int_member (p->attributes, "priority", priority);
+  json_object_set_int_member (wb_position_ensure_attributes (p), "priority", priority);
   if (!read_io (r, extended, record, p, error))
     return NULL;
   return g_steal_pointer (&p);
@@ -485,7 +521,7 @@ encode_record (GByteArray       *out,
                gboolean          extended,
                const WbPosition *p)
 {
-  JsonNode *priority = json_object_get_member (p->attributes, "priority");
+  JsonNode *priority = p->attributes ? json_object_get_member (p->attributes, "priority") : NULL;
 
   put_be (out, MAX (p->device_time, 0) / 1000, 8);
   put_be (out, priority && JSON_NODE_HOLDS_VALUE (priority) ? json_node_get_int (priority) & 0xff : 0, 1);
