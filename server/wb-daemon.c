@@ -27,6 +27,7 @@
 #include "wb-openapi.h"
 #include "wb-otlp-exporter.h"
 #include "wb-outbox-relay.h"
+#include "wb-phone.h"
 #include "wb-shipment-store.h"
 #include "wb-shipments-api.h"
 #include "wb-sla.h"
@@ -34,7 +35,6 @@
 #include "wb-tracker-consumer.h"
 
 #define DB_RETRY_MAX_MS 5000
-#define OVERDUE_CHECK_S 30
 /* A collector that is slow at shutdown delays the stop by this much at most. */
 #define OTLP_FLUSH_MAX_MS 2000
 
@@ -369,7 +369,8 @@ start_background_jobs (WbDaemon *self)
   wb_shipment_store_set_relay (self->shipments, self->relay);
   wb_outbox_relay_kick (self->relay);
   check_overdue (self);
-  self->overdue_source = g_timeout_add_seconds (OVERDUE_CHECK_S, check_overdue, self);
+  self->overdue_source = g_timeout_add (wb_config_get_int (self->config, "shipments.overdue-check-interval"),
+                                        check_overdue, self);
 }
 
 static void
@@ -623,6 +624,18 @@ collect_tracker_metrics (WbMetrics *m,
   wb_metrics_counter_set (m, "waybill_dead_letters_total", c.dead_letters, "consumer", "tracker", NULL);
 }
 
+/* Daemons that share a database hear nothing of each other's writes; with
+ * Kafka configured, that is the deployment to expect. */
+static gboolean
+revalidates_cache (WbDaemon *self)
+{
+  const char *mode = wb_config_get_string (self->config, "shipments.cache-revalidation");
+
+  if (g_str_equal (mode, "auto"))
+    return self->kafka_dev_wanted || *wb_config_get_string (self->config, "kafka.brokers") != '\0';
+  return g_str_equal (mode, "on");
+}
+
 static gboolean
 create_shipments (WbDaemon  *self,
                   GError   **error)
@@ -632,6 +645,10 @@ create_shipments (WbDaemon  *self,
     return FALSE;
   self->shipments = wb_shipment_store_new (self->pool, self->sla);
   self->shipments_api = wb_shipments_api_new (self->shipments, self->sla, self->metrics);
+  /* Checked by check_plan(). */
+  wb_shipments_api_set_phone_region (self->shipments_api,
+                                     wb_config_get_string (self->config, "shipments.phone-region"));
+  wb_shipments_api_set_cache_revalidation (self->shipments_api, revalidates_cache (self));
   if (has_role (self, "tracker"))
     {
       g_autoptr(WbStatusMap) map = wb_status_map_load_default (error);
@@ -1022,6 +1039,18 @@ create_otlp_exporter (WbDaemon  *self,
   return TRUE;
 }
 
+static gboolean
+check_phone_region (const char  *region,
+                    GError     **error)
+{
+  if (*region == '\0' || (strlen (region) == 2 && wb_phone_country_calling_code (region) != NULL))
+    return TRUE;
+  g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
+               "shipments.phone-region: “%s” is not an ISO 3166-1 alpha-2 country with a calling code "
+               "(e.g. BY), nor empty", region);
+  return FALSE;
+}
+
 /* Checks that need no I/O and would otherwise leave the daemon half-started. */
 static gboolean
 check_plan (WbDaemon  *self,
@@ -1036,7 +1065,7 @@ check_plan (WbDaemon  *self,
                    "set AUTH_HS256SECRET or listen on 127.0.0.1", address);
       return FALSE;
     }
-  return TRUE;
+  return check_phone_region (wb_config_get_string (self->config, "shipments.phone-region"), error);
 }
 
 /**

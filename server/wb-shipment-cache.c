@@ -9,9 +9,14 @@
  * view never replaces a newer one either. Together: once a write has been
  * answered, no later GET in this process sees the state before it.
  *
+ * Two views of one version show the same state: every write that changes
+ * the view bumps the version, except flagging a breach, which only shows
+ * in a view's SLA state, and that state is also the clock's: an entry goes
+ * at its expires_at, when the clock alone would change it.
+ *
  * Writes made by other processes (another waybilld on the same database)
- * are not seen until the entry expires: the TTL bounds how stale a
- * scaled-out deployment can be, until invalidation across instances exists. */
+ * are not seen here: the shipments API checks a hit's version in the
+ * database first when several daemons share one (docs/shipments.md). */
 
 #include "config.h"
 
@@ -25,6 +30,7 @@ typedef struct
   GBytes *json;        /* NULL: an invalidation marker, never served */
   gint64  version;     /* views below it are refused */
   gint64  stored_us;   /* monotonic time the entry was written */
+  gint64  expires_at;  /* unix µs the clock changes the view, 0 = never */
   guint64 epoch;       /* the last write through this process */
   GList   link;        /* in lru, most recent first */
 } Entry;
@@ -120,12 +126,22 @@ insert_entry (WbShipmentCache *self,
 static void
 set_view (Entry      *entry,
           gint64      version,
-          const char *json)
+          const char *json,
+          gint64      expires_at)
 {
   g_clear_pointer (&entry->json, g_bytes_unref);
   entry->json = g_bytes_new (json, strlen (json));
   entry->version = version;
   entry->stored_us = g_get_monotonic_time ();
+  entry->expires_at = expires_at;
+}
+
+static gboolean
+is_expired (WbShipmentCache *self,
+            Entry           *entry)
+{
+  return g_get_monotonic_time () - entry->stored_us >= self->ttl_us ||
+         (entry->expires_at != 0 && g_get_real_time () >= entry->expires_at);
 }
 
 /**
@@ -150,7 +166,7 @@ wb_shipment_cache_lookup (WbShipmentCache *self,
   entry = g_hash_table_lookup (self->entries, id);
   if (entry != NULL && entry->json != NULL)
     {
-      if (g_get_monotonic_time () - entry->stored_us >= self->ttl_us)
+      if (is_expired (self, entry))
         drop_entry (self, entry);
       else
         {
@@ -188,6 +204,7 @@ wb_shipment_cache_begin_fill (WbShipmentCache *self)
 /**
  * wb_shipment_cache_fill:
  * @ticket: from wb_shipment_cache_begin_fill() before the read
+ * @expires_at: the view's own, unix µs (0 = none)
  *
  * Stores a view read from the database, unless a write through this process
  * touched @id since @ticket was taken.
@@ -199,7 +216,8 @@ wb_shipment_cache_fill (WbShipmentCache *self,
                         const char      *id,
                         guint64          ticket,
                         gint64           version,
-                        const char      *json)
+                        const char      *json,
+                        gint64           expires_at)
 {
   gboolean stored = FALSE;
   Entry *entry;
@@ -215,7 +233,7 @@ wb_shipment_cache_fill (WbShipmentCache *self,
     entry = NULL;
   if (entry != NULL)
     {
-      set_view (entry, version, json);
+      set_view (entry, version, json, expires_at);
       touch (self, entry);
       stored = TRUE;
     }
@@ -225,15 +243,18 @@ wb_shipment_cache_fill (WbShipmentCache *self,
 
 /**
  * wb_shipment_cache_put:
+ * @expires_at: the view's own, unix µs (0 = none)
  *
  * Publishes the view a write committed. Call it before answering the write,
- * so the writer's next GET sees it. A newer version already held is kept.
+ * so the writer's next GET sees it. A newer version already held, or
+ * announced by an invalidation, is kept.
  */
 void
 wb_shipment_cache_put (WbShipmentCache *self,
                        const char      *id,
                        gint64           version,
-                       const char      *json)
+                       const char      *json,
+                       gint64           expires_at)
 {
   Entry *entry;
 
@@ -245,10 +266,11 @@ wb_shipment_cache_put (WbShipmentCache *self,
   if (entry == NULL)
     entry = insert_entry (self, id);
   entry->epoch = ++self->epoch;
-  /* An invalidation marker holds the version a write reached without
-   * publishing a view; a view of that same version may predate it. */
-  if (entry->json ? version >= entry->version : version > entry->version)
-    set_view (entry, version, json);
+  /* An invalidation marker holds the version a write reached: the store
+   * announces every write before its caller can put the view it
+   * committed, which is of that same version. */
+  if (version >= entry->version)
+    set_view (entry, version, json, expires_at);
   touch (self, entry);
   g_mutex_unlock (&self->mutex);
 }

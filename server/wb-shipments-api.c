@@ -7,11 +7,13 @@
  * that reaches it pauses its request and answers from the callback.
  *
  * GET /shipments/{id} is served from an in-process cache (WbShipmentCache).
- * Each write through this API publishes its committed view to the cache, or
- * invalidates the entry, before it answers: a client that reads after a
- * successful write never sees the state before it. Writes made by other
- * daemons on the same database are not seen until invalidation across
- * instances exists; the cache's short TTL bounds that staleness. */
+ * Every write through the store in this process (this API, the tracker
+ * role, the SLA job) drops the entry when it commits (WbShipmentStore::
+ * changed), and a REST write then publishes the view it committed before
+ * it answers: a read after a successful write never sees the state before
+ * it. Other daemons' writes to a shared database cannot be heard here;
+ * with cache revalidation on, a hit is served only once a primary-key
+ * lookup found the shipment still at the cached version. */
 
 #include "config.h"
 
@@ -35,6 +37,9 @@ struct _WbShipmentsApi
   WbSlaTable      *sla;
   WbMetrics       *metrics;
   WbShipmentCache *cache;
+  gulong           changed_handler;
+  char            *phone_region;      /* ISO country of national numbers in searches; NULL = none */
+  gboolean         revalidate;        /* check a cached view's version before serving it */
 };
 
 /* One paused request and what its store call needs. */
@@ -54,6 +59,8 @@ typedef struct
   GPtrArray         *events;          /* WbStatusEvent*: what goes to the store */
   GPtrArray         *item_errors;     /* batch: a GError* per item, NULL for the valid ones */
   WbEventResult      result;          /* a single event, kept until its view is read */
+  GBytes            *cached;          /* a hit being revalidated */
+  gint64             cached_version;
 } Call;
 
 static const char * const patch_members[] = {
@@ -65,7 +72,7 @@ static const char * const address_members[] = {
 };
 static const char * const history_parameters[] = { "limit", "offset", NULL };
 static const char * const search_parameters[] = {
-  "status", "clientId", "phone", "createdFrom", "createdTo", "updatedFrom", "updatedTo",
+  "status", "clientId", "phone", "country", "createdFrom", "createdTo", "updatedFrom", "updatedTo",
   "overdue", "limit", "cursor", NULL
 };
 static const char * const repeatable_parameters[] = { "status", NULL };
@@ -79,6 +86,7 @@ api_clear (gpointer data)
   g_clear_object (&self->sla);
   g_clear_object (&self->metrics);
   g_clear_pointer (&self->cache, wb_shipment_cache_free);
+  g_free (self->phone_region);
 }
 
 /* ---- calls -------------------------------------------------------------- */
@@ -113,6 +121,7 @@ call_free (Call *call)
   g_clear_pointer (&call->query, wb_shipment_query_free);
   g_clear_pointer (&call->events, g_ptr_array_unref);
   g_clear_pointer (&call->item_errors, g_ptr_array_unref);
+  g_clear_pointer (&call->cached, g_bytes_unref);
   wb_event_result_clear (&call->result);
   g_object_unref (call->message);
   g_atomic_rc_box_release_full (call->api, api_clear);
@@ -153,22 +162,6 @@ add_string_member (JsonBuilder *builder,
     json_builder_add_null_value (builder);
 }
 
-/* {"code","message","field"?}: the error object of every answer and of
- * failed batch items. */
-static void
-add_error_object (JsonBuilder *builder,
-                  const char  *code,
-                  const char  *message,
-                  const char  *field)
-{
-  json_builder_begin_object (builder);
-  add_string_member (builder, "code", code);
-  add_string_member (builder, "message", message);
-  if (field != NULL)
-    add_string_member (builder, "field", field);
-  json_builder_end_object (builder);
-}
-
 /* What a client is told about a failure. */
 typedef struct
 {
@@ -176,6 +169,7 @@ typedef struct
   const char *code;
   char       *field;
   char       *message;
+  char       *stored_for;     /* event_id_conflict: the shipment holding the event */
 } Problem;
 
 static void
@@ -183,6 +177,23 @@ problem_clear (Problem *problem)
 {
   g_clear_pointer (&problem->field, g_free);
   g_clear_pointer (&problem->message, g_free);
+  g_clear_pointer (&problem->stored_for, g_free);
+}
+
+/* {"code","message","field"?,"storedFor"?}: the error object of every
+ * answer and of failed batch items. */
+static void
+add_error_object (JsonBuilder   *builder,
+                  const Problem *problem)
+{
+  json_builder_begin_object (builder);
+  add_string_member (builder, "code", problem->code);
+  add_string_member (builder, "message", problem->message);
+  if (problem->field != NULL)
+    add_string_member (builder, "field", problem->field);
+  if (problem->stored_for != NULL)
+    add_string_member (builder, "storedFor", problem->stored_for);
+  json_builder_end_object (builder);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Problem, problem_clear)
@@ -219,6 +230,12 @@ classify_shipment_error (const GError *error,
     case WB_SHIPMENT_ERROR_CLOSED:
       problem->status = SOUP_STATUS_CONFLICT;
       problem->code = "shipment_closed";
+      break;
+    case WB_SHIPMENT_ERROR_EVENT_CONFLICT:
+      problem->status = SOUP_STATUS_CONFLICT;
+      problem->code = "event_id_conflict";
+      problem->field = field_of_message (error->message);
+      problem->stored_for = wb_shipment_error_get_holder (error);
       break;
     case WB_SHIPMENT_ERROR_INVALID:
     default:
@@ -281,6 +298,23 @@ classify (const GError *error,
     }
 }
 
+/* The common shape, plus the holder of a conflicting event, which the
+ * shared error answer has no member for. */
+static void
+respond_conflicting_event (WbHttpRequest *request,
+                           const Problem *problem)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) node = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  add_error_object (builder, problem);
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  wb_http_request_respond_json (request, problem->status, node);
+}
+
 static void
 respond_failure (WbHttpRequest *request,
                  const GError  *error)
@@ -290,7 +324,10 @@ respond_failure (WbHttpRequest *request,
   classify (error, wb_http_request_get_id (request), &problem);
   if (problem.status == SOUP_STATUS_SERVICE_UNAVAILABLE)
     wb_http_request_set_header (request, "Retry-After", "1");
-  wb_api_respond_error (request, problem.status, problem.code, problem.field, problem.message, 0);
+  if (problem.stored_for != NULL)
+    respond_conflicting_event (request, &problem);
+  else
+    wb_api_respond_error (request, problem.status, problem.code, problem.field, problem.message, 0);
 }
 
 static void
@@ -326,13 +363,15 @@ respond_version_mismatch (Call   *call,
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *message = NULL;
+  Problem problem = { .code = "version_mismatch" };
 
   message = g_strdup_printf ("The shipment is at version %" G_GINT64_FORMAT "; read it again and retry",
                              current_version);
+  problem.message = message;
   wb_shipment_cache_invalidate (call->api->cache, call->id, current_version);
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "error");
-  add_error_object (builder, "version_mismatch", message, NULL);
+  add_error_object (builder, &problem);
   json_builder_set_member_name (builder, "currentVersion");
   json_builder_add_int_value (builder, current_version);
   json_builder_end_object (builder);
@@ -481,6 +520,14 @@ read_query (WbHttpRequest      *request,
           g_free (value);
           wb_json_input_set_field_error (error, name, g_strv_contains (known, name) ? "is given more than once"
                                                                                     : "is not a known query parameter");
+          return NULL;
+        }
+      /* "?status=" is a filter left blank, not "every status": refused
+       * like any other bad value rather than read as no filter. */
+      if (*value == '\0')
+        {
+          g_free (value);
+          wb_json_input_set_field_error (error, name, "must not be empty");
           return NULL;
         }
       values = g_hash_table_lookup (table, name);
@@ -969,6 +1016,19 @@ read_location (WbJsonInput    *input,
          && read_coordinates (location, &event->has_coordinates, &event->lat, &event->lon, error);
 }
 
+/* The store refuses the same; checked here too, so that a batch item's
+ * error names its own path. */
+static gboolean
+check_occurred_at (WbJsonInput  *input,
+                   gint64        occurred_at,
+                   GError      **error)
+{
+  if (wb_status_event_time_is_plausible (occurred_at, g_get_real_time ()))
+    return TRUE;
+  return invalid (input, "occurredAt", error,
+                  "implausible; events are accepted from 1990-01-01T00:00:00Z to one day after the server's clock");
+}
+
 /* Which shipment the event is for: the path's, or (batch) shipmentId, or
  * carrier + trackNumber. */
 static gboolean
@@ -1022,6 +1082,7 @@ parse_event (WbJsonInput  *input,
       || !wb_json_input_get_string (input, "statusRaw", FALSE, &event->status_raw, error)
       || !read_time (input, "occurredAt", TRUE, &event->occurred_at_raw, &event->occurred_at,
                      &event->zone_guessed, error)
+      || !check_occurred_at (input, event->occurred_at, error)
       || !read_location (input, event, error)
       || !wb_json_input_get_string (input, "description", FALSE, &event->description, error)
       || !read_time (input, "estimatedDeliveryAt", FALSE, &eta, &event->carrier_eta, NULL, error)
@@ -1046,6 +1107,11 @@ parse_statuses (GHashTable       *query,
 
       for (guint j = 0; names[j] != NULL; j++)
         {
+          if (*names[j] == '\0')
+            {
+              wb_json_input_set_field_error (error, "status", "must not hold an empty name");
+              return FALSE;
+            }
           if (wb_status_from_string (names[j]) == WB_STATUS_INVALID)
             {
               wb_json_input_set_field_error (error, "status", "unknown status “%s”", names[j]);
@@ -1058,17 +1124,51 @@ parse_statuses (GHashTable       *query,
   return TRUE;
 }
 
+/* The country whose national numbers the phone filter reads: the
+ * request's country, else shipments.phone-region. */
 static gboolean
-parse_search_phone (GHashTable       *query,
+search_region (WbShipmentsApi  *self,
+               GHashTable      *query,
+               const char     **out_region,
+               GError         **error)
+{
+  const char *country = query_value (query, "country");
+
+  *out_region = self->phone_region;
+  if (country == NULL)
+    return TRUE;
+  if (strlen (country) != 2 || wb_phone_country_calling_code (country) == NULL)
+    {
+      wb_json_input_set_field_error (error, "country", "must be a two-letter ISO 3166-1 country code, e.g. BY");
+      return FALSE;
+    }
+  if (query_value (query, "phone") == NULL)
+    {
+      wb_json_input_set_field_error (error, "country", "only tells how to read phone; give phone too");
+      return FALSE;
+    }
+  *out_region = country;
+  return TRUE;
+}
+
+/* Read as POST /shipments reads a recipient's phone, with the search's
+ * region for the destination's country: whatever the shipment was created
+ * with finds it when typed again. */
+static gboolean
+parse_search_phone (WbShipmentsApi   *self,
+                    GHashTable       *query,
                     WbShipmentQuery  *out,
                     GError          **error)
 {
   const char *phone = query_value (query, "phone");
   g_autoptr(GError) local_error = NULL;
+  const char *region;
 
+  if (!search_region (self, query, &region, error))
+    return FALSE;
   if (phone == NULL)
     return TRUE;
-  out->phone = wb_phone_normalize (phone, NULL, &local_error);
+  out->phone = wb_phone_normalize (phone, region, &local_error);
   if (out->phone == NULL)
     {
       wb_json_input_set_field_error (error, "phone", "%s", local_error->message);
@@ -1138,8 +1238,9 @@ parse_overdue (GHashTable       *query,
 }
 
 static WbShipmentQuery *
-parse_search (WbHttpRequest  *request,
-              GError        **error)
+parse_search (WbShipmentsApi  *self,
+              WbHttpRequest   *request,
+              GError         **error)
 {
   g_autoptr(WbShipmentQuery) out = g_new0 (WbShipmentQuery, 1);
   g_autoptr(GHashTable) query = read_query (request, search_parameters, error);
@@ -1147,7 +1248,7 @@ parse_search (WbHttpRequest  *request,
 
   if (query == NULL
       || !parse_statuses (query, out, error)
-      || !parse_search_phone (query, out, error)
+      || !parse_search_phone (self, query, out, error)
       || !query_time (query, "createdFrom", &out->created_from, error)
       || !query_time (query, "createdTo", &out->created_to, error)
       || !query_time (query, "updatedFrom", &out->updated_from, error)
@@ -1159,11 +1260,6 @@ parse_search (WbHttpRequest  *request,
       || !parse_cursor (query, out, error))
     return NULL;
   client_id = query_value (query, "clientId");
-  if (client_id != NULL && *client_id == '\0')
-    {
-      wb_json_input_set_field_error (error, "clientId", "must not be empty");
-      return NULL;
-    }
   out->client_id = g_strdup (client_id);
   return g_steal_pointer (&out);
 }
@@ -1199,8 +1295,52 @@ on_got_view (GObject      *source,
       return;
     }
   json = g_bytes_new_static (view->json, strlen (view->json));
-  wb_shipment_cache_fill (call->api->cache, call->id, call->ticket, view->version, view->json);
+  wb_shipment_cache_fill (call->api->cache, call->id, call->ticket, view->version, view->json, view->expires_at);
   respond_current (call->request, call->if_none_match, view->version, json);
+}
+
+static void
+count_lookup (WbShipmentsApi *self,
+              const char     *result)
+{
+  wb_metrics_counter_add (self->metrics, "waybill_shipment_cache_lookups_total", 1, "result", result, NULL);
+}
+
+/* A miss: the view from the database, filling the cache. The ticket is
+ * taken before the read, so a write in between keeps it out. */
+static void
+read_view (Call *call)
+{
+  call->ticket = wb_shipment_cache_begin_fill (call->api->cache);
+  wb_shipment_store_get_async (call->api->store, call->id, NULL, on_got_view, call);
+}
+
+static void
+on_revalidated (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  Call *call = data;
+  g_autoptr(GError) error = NULL;
+  gint64 version = wb_shipment_store_get_version_finish (WB_SHIPMENT_STORE (source), result, &error);
+
+  if (version == 0)
+    {
+      respond_failure (call->request, error);
+      call_free (call);
+      return;
+    }
+  if (version == call->cached_version)
+    {
+      count_lookup (call->api, "hit");
+      respond_current (call->request, call->if_none_match, version, call->cached);
+      call_free (call);
+      return;
+    }
+  /* Another daemon wrote it. */
+  count_lookup (call->api, "stale");
+  wb_shipment_cache_invalidate (call->api->cache, call->id, version);
+  read_view (call);
 }
 
 static void
@@ -1216,10 +1356,9 @@ handle_get (WbHttpRequest *request,
   if (id == NULL)
     return;
   cached = wb_shipment_cache_lookup (self->cache, id, &version);
-  wb_metrics_counter_add (self->metrics, "waybill_shipment_cache_lookups_total", 1,
-                          "result", cached ? "hit" : "miss", NULL);
-  if (cached != NULL)
+  if (cached != NULL && !self->revalidate)
     {
+      count_lookup (self, "hit");
       respond_current (request, request_header (request, "If-None-Match"), version, cached);
       return;
     }
@@ -1227,9 +1366,17 @@ handle_get (WbHttpRequest *request,
   call = call_new (self, request);
   call->id = g_steal_pointer (&id);
   call->if_none_match = g_strdup (request_header (request, "If-None-Match"));
-  call->ticket = wb_shipment_cache_begin_fill (self->cache);
   wb_http_request_pause (request);
-  wb_shipment_store_get_async (self->store, call->id, NULL, on_got_view, call);
+  if (cached != NULL)
+    {
+      /* Scaled out: a primary-key lookup is far cheaper than the view. */
+      call->cached = g_steal_pointer (&cached);
+      call->cached_version = version;
+      wb_shipment_store_get_version_async (self->store, call->id, NULL, on_revalidated, call);
+      return;
+    }
+  count_lookup (self, "miss");
+  read_view (call);
 }
 
 /* ---- POST /shipments ------------------------------------------------------ */
@@ -1249,7 +1396,7 @@ on_created (GObject      *source,
       respond_failure (call->request, error);
       return;
     }
-  wb_shipment_cache_put (call->api->cache, view->id, view->version, view->json);
+  wb_shipment_cache_put (call->api->cache, view->id, view->version, view->json, view->expires_at);
   location = g_strdup_printf ("/shipments/%s", view->id);
   wb_http_request_set_header (call->request, "Location", location);
   respond_view (call->request, SOUP_STATUS_CREATED, view);
@@ -1294,7 +1441,7 @@ answer_versioned_write (Call           *call,
         respond_failure (call->request, error);
       return;
     }
-  wb_shipment_cache_put (call->api->cache, view->id, view->version, view->json);
+  wb_shipment_cache_put (call->api->cache, view->id, view->version, view->json, view->expires_at);
   respond_view (call->request, SOUP_STATUS_OK, view);
 }
 
@@ -1469,89 +1616,23 @@ handle_history (WbHttpRequest *request,
 
 /* ---- POST /shipments/{id}/events ------------------------------------------- */
 
-static void
-add_time_member (JsonBuilder *builder,
-                 const char  *name,
-                 gint64       us)
-{
-  g_autofree char *text = wb_time_format (us);
-
-  add_string_member (builder, name, text);
-}
-
-static void
-add_coordinate_member (JsonBuilder *builder,
-                       const char  *name,
-                       gboolean     present,
-                       double       value)
-{
-  json_builder_set_member_name (builder, name);
-  if (present)
-    json_builder_add_double_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-/* The stored event, in the shape of the history's items (receivedAt is
- * this request's arrival, within milliseconds of the database's stamp). */
-static void
-add_event_object (JsonBuilder         *builder,
-                  const WbStatusEvent *event,
-                  const WbEventResult *result,
-                  gint64               received_at)
-{
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_int_value (builder, result->event_row_id);
-  add_string_member (builder, "eventId", event->event_id);
-  add_string_member (builder, "source", event->source);
-  add_string_member (builder, "status", wb_status_to_string (event->status));
-  add_string_member (builder, "reason", event->reason);
-  add_string_member (builder, "statusRaw", event->status_raw);
-  add_time_member (builder, "occurredAt", event->occurred_at);
-  add_string_member (builder, "occurredAtRaw", event->occurred_at_raw);
-  json_builder_set_member_name (builder, "zoneGuessed");
-  json_builder_add_boolean_value (builder, event->zone_guessed);
-  json_builder_set_member_name (builder, "location");
-  json_builder_begin_object (builder);
-  add_string_member (builder, "text", event->location_text);
-  add_coordinate_member (builder, "lat", event->has_coordinates, event->lat);
-  add_coordinate_member (builder, "lon", event->has_coordinates, event->lon);
-  json_builder_end_object (builder);
-  add_string_member (builder, "description", event->description);
-  json_builder_set_member_name (builder, "correction");
-  json_builder_add_boolean_value (builder, event->correction);
-  json_builder_set_member_name (builder, "applied");
-  json_builder_add_boolean_value (builder, result->applied);
-  add_time_member (builder, "receivedAt", received_at);
-  json_builder_end_object (builder);
-}
-
+/* Written as text around the texts the database made: the shipment as
+ * GET /shipments/{id} shows it and the event as GET …/events does, number
+ * for number (json-glib would write 53.9 back as 53.899999999999999). */
 static void
 respond_event (Call           *call,
-               WbShipmentView *view)
+               WbShipmentView *view,
+               const char     *event_json)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) node = NULL;
   gboolean duplicate = call->result.outcome == WB_EVENT_DUPLICATE;
+  g_autofree char *body = NULL;
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "duplicate");
-  json_builder_add_boolean_value (builder, duplicate);
-  json_builder_set_member_name (builder, "statusChanged");
-  json_builder_add_boolean_value (builder, call->result.status_changed);
   /* A duplicate stored nothing: there is no event of this request to show. */
-  json_builder_set_member_name (builder, "event");
-  if (duplicate)
-    json_builder_add_null_value (builder);
-  else
-    add_event_object (builder, g_ptr_array_index (call->events, 0), &call->result, call->received_at);
-  json_builder_set_member_name (builder, "shipment");
-  json_builder_add_value (builder, json_from_string (view->json, NULL));
-  json_builder_end_object (builder);
-  node = json_builder_get_root (builder);
+  body = g_strdup_printf ("{\"duplicate\":%s,\"statusChanged\":%s,\"event\":%s,\"shipment\":%s}",
+                          duplicate ? "true" : "false", call->result.status_changed ? "true" : "false",
+                          event_json != NULL ? event_json : "null", view->json);
   set_etag (call->request, view->version);
-  wb_http_request_respond_json (call->request, duplicate ? SOUP_STATUS_OK : SOUP_STATUS_CREATED, node);
+  wb_api_respond_json_text (call->request, duplicate ? SOUP_STATUS_OK : SOUP_STATUS_CREATED, body);
 }
 
 static void
@@ -1561,7 +1642,9 @@ on_event_view (GObject      *source,
 {
   g_autoptr(Call) call = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(WbShipmentView) view = wb_shipment_store_get_finish (WB_SHIPMENT_STORE (source), result, &error);
+  g_autofree char *event_json = NULL;
+  g_autoptr(WbShipmentView) view = wb_shipment_store_get_with_event_finish (WB_SHIPMENT_STORE (source), result,
+                                                                            &event_json, &error);
 
   /* The event is stored either way; a retry of it answers duplicate. */
   if (view == NULL)
@@ -1569,8 +1652,8 @@ on_event_view (GObject      *source,
       respond_failure (call->request, error);
       return;
     }
-  wb_shipment_cache_fill (call->api->cache, call->id, call->ticket, view->version, view->json);
-  respond_event (call, view);
+  wb_shipment_cache_fill (call->api->cache, call->id, call->ticket, view->version, view->json, view->expires_at);
+  respond_event (call, view, call->result.outcome == WB_EVENT_CREATED ? event_json : NULL);
 }
 
 static void
@@ -1591,14 +1674,14 @@ on_event_added (GObject      *source,
       return;
     }
 
-  /* Kept for the answer; the array's clear function must not free it. */
+  /* Kept for the answer; the array's clear function must not free it.
+   * The store's "changed" has dropped the cached view already. */
   call->result = *outcome;
   memset (outcome, 0, sizeof *outcome);
   count_events (call->api, call->result.outcome == WB_EVENT_CREATED ? "created" : "duplicate", 1);
-  if (call->result.outcome == WB_EVENT_CREATED)
-    wb_shipment_cache_invalidate (call->api->cache, call->id, call->result.version);
   call->ticket = wb_shipment_cache_begin_fill (call->api->cache);
-  wb_shipment_store_get_async (call->api->store, call->id, NULL, on_event_view, call);
+  wb_shipment_store_get_with_event_async (call->api->store, call->id, call->result.event_row_id, NULL,
+                                          on_event_view, call);
 }
 
 static void
@@ -1658,7 +1741,7 @@ add_batch_item (JsonBuilder         *builder,
 
       classify (error, request_id, &problem);
       json_builder_set_member_name (builder, "error");
-      add_error_object (builder, problem.code, problem.message, problem.field);
+      add_error_object (builder, &problem);
     }
   json_builder_end_object (builder);
 }
@@ -1693,8 +1776,6 @@ add_batch_results (Call        *call,
         {
           add_batch_item (builder, i, "created", result, NULL, request_id);
           counts->created++;
-          if (result->shipment_id != NULL)
-            wb_shipment_cache_invalidate (call->api->cache, result->shipment_id, result->version);
         }
     }
 }
@@ -1855,7 +1936,7 @@ handle_search (WbHttpRequest *request,
 {
   WbShipmentsApi *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(WbShipmentQuery) query = parse_search (request, &error);
+  g_autoptr(WbShipmentQuery) query = parse_search (self, request, &error);
   Call *call;
 
   if (query == NULL)
@@ -1926,7 +2007,8 @@ handle_search (WbHttpRequest *request,
   "\"FAILED_ATTEMPT\",\"AVAILABLE_FOR_PICKUP\",\"DELIVERED\",\"EXCEPTION\",\"RETURNED_TO_SENDER\",\"CANCELLED\"," \
   "\"EXPIRED\"]},\"reason\":" STRING ",\"statusRaw\":" STRING "," \
   "\"occurredAt\":{\"type\":\"string\",\"description\":\"RFC 3339; without a zone it is taken as UTC and flagged " \
-  "zoneGuessed\"},\"location\":" LOCATION_SCHEMA ",\"description\":" STRING "," \
+  "zoneGuessed. From 1990-01-01T00:00:00Z to one day after the server's clock\"}," \
+  "\"location\":" LOCATION_SCHEMA ",\"description\":" STRING "," \
   "\"estimatedDeliveryAt\":" TIME ",\"correction\":{\"type\":\"boolean\",\"default\":false}"
 #define EVENT_INPUT_SCHEMA \
   "{\"type\":\"object\",\"required\":[\"eventId\",\"status\",\"occurredAt\"],\"properties\":{" \
@@ -2009,7 +2091,9 @@ static const char add_event_doc[] =
   JSON_CONTENT ("{\"type\":\"object\",\"properties\":{\"duplicate\":{\"type\":\"boolean\"},"
                 "\"statusChanged\":{\"type\":\"boolean\"},\"shipment\":" SHIPMENT_SCHEMA "}}") "},"
   "\"404\":" ERROR_RESPONSE ("No such shipment") ","
-  "\"409\":" ERROR_RESPONSE ("The shipment is closed") "," COMMON_ERRORS "}}";
+  "\"409\":" ERROR_RESPONSE ("The shipment is closed (code shipment_closed), or its source and eventId are "
+                             "stored for another shipment (code event_id_conflict; error.storedFor names it)") ","
+  COMMON_ERRORS "}}";
 
 static const char batch_doc[] =
   "{\"summary\":\"Add up to 1000 status events in one transaction\",\"operationId\":\"addShipmentEventsBatch\","
@@ -2022,7 +2106,9 @@ static const char batch_doc[] =
     "\"properties\":{\"index\":{\"type\":\"integer\"},\"status\":{\"type\":\"string\","
     "\"enum\":[\"created\",\"duplicate\",\"failed\"]},\"statusChanged\":{\"type\":\"boolean\"},"
     "\"shipmentId\":" NULLABLE_STRING ",\"error\":{\"type\":\"object\",\"properties\":{\"code\":" STRING ","
-    "\"message\":" STRING ",\"field\":" STRING "}}}}},\"created\":{\"type\":\"integer\"},"
+    "\"message\":" STRING ",\"field\":" STRING ",\"storedFor\":{\"type\":\"string\",\"format\":\"uuid\","
+    "\"description\":\"event_id_conflict: the shipment the eventId is stored for\"}}}}}},"
+    "\"created\":{\"type\":\"integer\"},"
     "\"duplicates\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"}}}") "},"
   "\"413\":" ERROR_RESPONSE ("More than 1000 events") "," COMMON_ERRORS "}}";
 
@@ -2032,9 +2118,14 @@ static const char batch_doc[] =
 static const char search_doc[] =
   "{\"summary\":\"Search shipments, newest first\",\"operationId\":\"searchShipments\",\"tags\":[\"shipments\"],"
   "\"parameters\":["
-  QUERY_PARAMETER ("status", "{\"type\":\"array\",\"items\":" STRING "}", "Canonical statuses; repeat or comma-separate") ","
+  QUERY_PARAMETER ("status", "{\"type\":\"array\",\"items\":" STRING "}", "Canonical statuses; repeat or comma-separate. "
+                   "Every parameter given needs a value: an empty one is refused") ","
   QUERY_PARAMETER ("clientId", STRING, "Exact client id") ","
-  QUERY_PARAMETER ("phone", STRING, "Recipient phone in international form") ","
+  QUERY_PARAMETER ("phone", STRING, "Recipient phone in any common format, matched on its E.164 form: "
+                   "+375 29 123-45-67, 00375291234567, 375291234567, or national (8 029 123-45-67, 80291234567) "
+                   "as of country, else the server's shipments.phone-region (BY by default)") ","
+  QUERY_PARAMETER ("country", "{\"type\":\"string\",\"pattern\":\"^[A-Za-z]{2}$\"}",
+                   "ISO 3166-1 alpha-2 country whose national numbers phone is read as; only with phone") ","
   QUERY_PARAMETER ("createdFrom", TIME, "Created at or after") ","
   QUERY_PARAMETER ("createdTo", TIME, "Created before") ","
   QUERY_PARAMETER ("updatedFrom", TIME, "Updated at or after") ","
@@ -2056,11 +2147,33 @@ declare_metrics (WbMetrics *metrics)
   wb_metrics_declare (metrics, "waybill_shipment_events_total", WB_METRIC_COUNTER,
                       "Shipment status events received over REST, by outcome.", NULL, 0);
   wb_metrics_declare (metrics, "waybill_shipment_cache_lookups_total", WB_METRIC_COUNTER,
-                      "GET /shipments/{id} lookups in the view cache, by result (hit, miss).", NULL, 0);
+                      "GET /shipments/{id} lookups in the view cache, by result (hit, miss, "
+                      "stale: revalidation found a newer version).", NULL, 0);
   for (guint i = 0; i < G_N_ELEMENTS (outcomes); i++)
     wb_metrics_counter_add (metrics, "waybill_shipment_events_total", 0, "outcome", outcomes[i], NULL);
   wb_metrics_counter_add (metrics, "waybill_shipment_cache_lookups_total", 0, "result", "hit", NULL);
   wb_metrics_counter_add (metrics, "waybill_shipment_cache_lookups_total", 0, "result", "miss", NULL);
+  wb_metrics_counter_add (metrics, "waybill_shipment_cache_lookups_total", 0, "result", "stale", NULL);
+}
+
+/* On the pool thread that committed the write (WbShipmentStore::changed);
+ * the cache is thread-safe. */
+static void
+on_store_changed (WbShipmentStore *store,
+                  const char      *id,
+                  gint64           version,
+                  gpointer         user_data)
+{
+  WbShipmentsApi *self = user_data;
+
+  wb_shipment_cache_invalidate (self->cache, id, version);
+}
+
+static void
+release_api (gpointer  data,
+             GClosure *closure)
+{
+  g_atomic_rc_box_release_full (data, api_clear);
 }
 
 /**
@@ -2086,8 +2199,55 @@ wb_shipments_api_new (WbShipmentStore *store,
   self->sla = g_object_ref (sla);
   self->metrics = g_object_ref (metrics);
   self->cache = wb_shipment_cache_new (WB_SHIPMENT_CACHE_DEFAULT_CAPACITY, WB_SHIPMENT_CACHE_DEFAULT_TTL_US);
+  self->phone_region = g_strdup (WB_SHIPMENTS_API_DEFAULT_PHONE_REGION);
+  /* The handler holds the API: an emission still running on a pool thread
+   * when wb_shipments_api_free() disconnects it finds the cache alive. */
+  self->changed_handler = g_signal_connect_data (store, "changed", G_CALLBACK (on_store_changed),
+                                                 g_atomic_rc_box_acquire (self), release_api, 0);
   declare_metrics (metrics);
   return self;
+}
+
+/**
+ * wb_shipments_api_set_phone_region:
+ * @region: (nullable): ISO 3166-1 alpha-2 country, or %NULL or "" for none
+ *
+ * The country whose national phone numbers GET /shipments/search reads
+ * ("8 029 123-45-67" in BY) when the request names none; without one, a
+ * search phone must be international. The default is
+ * %WB_SHIPMENTS_API_DEFAULT_PHONE_REGION.
+ *
+ * Returns: %FALSE if @region is not a country with a calling code
+ */
+gboolean
+wb_shipments_api_set_phone_region (WbShipmentsApi *self,
+                                   const char     *region)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  if (region != NULL && *region == '\0')
+    region = NULL;
+  if (region != NULL && (strlen (region) != 2 || wb_phone_country_calling_code (region) == NULL))
+    return FALSE;
+  g_free (self->phone_region);
+  self->phone_region = region ? g_ascii_strup (region, -1) : NULL;
+  return TRUE;
+}
+
+/**
+ * wb_shipments_api_set_cache_revalidation:
+ *
+ * With several daemons on one database, a cached view may be behind
+ * another daemon's write, which this process cannot hear of: revalidate
+ * makes every hit check the shipment's version by primary key first.
+ */
+void
+wb_shipments_api_set_cache_revalidation (WbShipmentsApi *self,
+                                         gboolean        revalidate)
+{
+  g_return_if_fail (self != NULL);
+
+  self->revalidate = revalidate;
 }
 
 typedef struct
@@ -2142,6 +2302,8 @@ wb_shipments_api_register (WbShipmentsApi *self,
 void
 wb_shipments_api_free (WbShipmentsApi *self)
 {
-  if (self != NULL)
-    g_atomic_rc_box_release_full (self, api_clear);
+  if (self == NULL)
+    return;
+  g_clear_signal_handler (&self->changed_handler, self->store);
+  g_atomic_rc_box_release_full (self, api_clear);
 }

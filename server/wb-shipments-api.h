@@ -15,10 +15,16 @@ typedef struct _WbShipmentsApi WbShipmentsApi;
 
 /* Largest POST /shipments/events:batch. */
 #define WB_SHIPMENTS_API_MAX_BATCH 1000
+/* shipments.phone-region's default. */
+#define WB_SHIPMENTS_API_DEFAULT_PHONE_REGION "BY"
 
 WbShipmentsApi *wb_shipments_api_new      (WbShipmentStore *store,
                                            WbSlaTable      *sla,
                                            WbMetrics       *metrics);
+gboolean        wb_shipments_api_set_phone_region       (WbShipmentsApi *self,
+                                                         const char     *region);
+void            wb_shipments_api_set_cache_revalidation (WbShipmentsApi *self,
+                                                         gboolean        revalidate);
 void            wb_shipments_api_register (WbShipmentsApi  *self,
                                            WbHttpServer    *http);
 void            wb_shipments_api_free     (WbShipmentsApi  *self);

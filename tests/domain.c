@@ -461,6 +461,17 @@ static const PhoneCase phone_cases[] = {
   { "06 1234 5678", "IT", "+390612345678" },
   { "+49 30 1234567", NULL, "+49301234567" },
   { "0049 (30) 1234567", NULL, "+49301234567" },
+  /* The international form without its "+", where a national reading is
+   * implausible (a trunk prefix missing, the calling code, full length). */
+  { "375291234567", "BY", "+375291234567" },
+  { "375 (29) 123-45-67", "by", "+375291234567" },
+  { "79123456789", "RU", "+79123456789" },
+  { "77012345678", "RU", "+77012345678" },
+  { "447946095812", "GB", "+447946095812" },
+  /* … and where it is not: too short, or the country has no trunk prefix. */
+  { "7012345678", "RU", "+77012345678" },
+  { "3931234567", "IT", "+393931234567" },
+  { "12125550123", "US", "+12125550123" },
 };
 
 static void

@@ -12,15 +12,24 @@
 #include "wb-migrations.h"
 #include "wb-shipment-cache.h"
 #include "wb-shipments-api.h"
+#include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 #include "wb-test-server-thread.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 
+/* What a fixture's server is set up with (the test's data pointer). */
+enum
+{
+  WITH_AUTH = 1 << 0,
+  WITH_REVALIDATION = 1 << 1,
+};
+
 typedef struct
 {
   char         *conninfo;
   gboolean      with_auth;
+  gboolean      with_revalidation;
   WbTestServerThread *server_thread;
   guint         port;
   WbMetrics    *metrics;
@@ -62,6 +71,7 @@ server_start (gpointer data)
   fx->pool = wb_db_pool_new (fx->conninfo, 4);
   fx->store = wb_shipment_store_new (fx->pool, sla);
   fx->api = wb_shipments_api_new (fx->store, sla, fx->metrics);
+  wb_shipments_api_set_cache_revalidation (fx->api, fx->with_revalidation);
   fx->server = wb_http_server_new (fx->metrics, &limits);
   if (fx->with_auth)
     {
@@ -94,7 +104,8 @@ static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
-  fx->with_auth = GPOINTER_TO_INT (data);
+  fx->with_auth = (GPOINTER_TO_INT (data) & WITH_AUTH) != 0;
+  fx->with_revalidation = (GPOINTER_TO_INT (data) & WITH_REVALIDATION) != 0;
   fx->conninfo = wb_test_pg_create_database ("shipments_api");
   apply_migrations (fx->conninfo);
   fx->server_thread = wb_test_server_thread_start ("shipments-api", server_start, server_stop, fx);
@@ -491,6 +502,10 @@ static const Invalid invalid_requests[] = {
   { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"correction\":\"yes\"}", 400, "invalid_field", "correction" },
   { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"estimatedDeliveryAt\":\"soon\"}", 400, "invalid_field", "estimatedDeliveryAt" },
   { "POST", "/shipments/{id}/events", "{" EVENT_BASE ",\"shipmentId\":\"00000000-0000-4000-8000-000000000000\"}", 400, "invalid_field", "shipmentId" },
+  /* Times that parse but cannot be an event's (docs/shipments.md, "Time"). */
+  { "POST", "/shipments/{id}/events", "{\"eventId\":\"e1\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"0001-01-01T00:00:00Z\"}", 400, "invalid_field", "occurredAt" },
+  { "POST", "/shipments/{id}/events", "{\"eventId\":\"e1\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"1989-12-31T23:59:59Z\"}", 400, "invalid_field", "occurredAt" },
+  { "POST", "/shipments/{id}/events", "{\"eventId\":\"e1\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"2099-01-01T00:00:00\"}", 400, "invalid_field", "occurredAt" },
   { "POST", "/shipments/{id}/events", "nope", 400, "invalid_json", NULL },
 
   { "PATCH", "/shipments/{id}", "{\"status\":\"DELIVERED\"}", 400, "invalid_field", "status" },
@@ -522,6 +537,26 @@ static const Invalid invalid_requests[] = {
   { "GET", "/shipments/search?cursor=%3Cscript%3E", NULL, 400, "invalid_field", "cursor" },
   { "GET", "/shipments/search?cursor=abc", NULL, 400, "invalid_field", "cursor" },
   { "GET", "/shipments/search?clientid=acme", NULL, 400, "invalid_field", "clientid" },
+  /* A filter left blank is refused, not read as no filter. */
+  { "GET", "/shipments/search?status=", NULL, 400, "invalid_field", "status" },
+  { "GET", "/shipments/search?status", NULL, 400, "invalid_field", "query" },
+  { "GET", "/shipments/search?status=IN_TRANSIT,", NULL, 400, "invalid_field", "status" },
+  { "GET", "/shipments/search?status=,IN_TRANSIT", NULL, 400, "invalid_field", "status" },
+  { "GET", "/shipments/search?status=IN_TRANSIT&status=", NULL, 400, "invalid_field", "status" },
+  { "GET", "/shipments/search?clientId=", NULL, 400, "invalid_field", "clientId" },
+  { "GET", "/shipments/search?phone=", NULL, 400, "invalid_field", "phone" },
+  { "GET", "/shipments/search?phone=80291234567&country=", NULL, 400, "invalid_field", "country" },
+  { "GET", "/shipments/search?createdFrom=", NULL, 400, "invalid_field", "createdFrom" },
+  { "GET", "/shipments/search?createdTo=", NULL, 400, "invalid_field", "createdTo" },
+  { "GET", "/shipments/search?updatedFrom=", NULL, 400, "invalid_field", "updatedFrom" },
+  { "GET", "/shipments/search?updatedTo=", NULL, 400, "invalid_field", "updatedTo" },
+  { "GET", "/shipments/search?overdue=", NULL, 400, "invalid_field", "overdue" },
+  { "GET", "/shipments/search?limit=", NULL, 400, "invalid_field", "limit" },
+  { "GET", "/shipments/search?cursor=", NULL, 400, "invalid_field", "cursor" },
+  { "GET", "/shipments/{id}/events?limit=", NULL, 400, "invalid_field", "limit" },
+  { "GET", "/shipments/search?phone=80291234567&country=ZZ", NULL, 400, "invalid_field", "country" },
+  { "GET", "/shipments/search?phone=80291234567&country=BLR", NULL, 400, "invalid_field", "country" },
+  { "GET", "/shipments/search?country=BY", NULL, 400, "invalid_field", "country" },
 
   { "POST", "/shipments/events:batch", "{}", 400, "invalid_field", "events" },
   { "POST", "/shipments/events:batch", "{\"events\":{}}", 400, "invalid_field", "events" },
@@ -749,6 +784,113 @@ test_event_concurrent (Fixture       *fx,
   send (fx, "GET", history, NULL, NULL, &reply);
   assert_status (&reply, 200);
   g_assert_cmpint (int_at (&reply, "total"), ==, 1);
+}
+
+/* The text of the JSON object that starts at the first "{" from @from on,
+ * as it stands (numbers unparsed). */
+static char *
+object_text (const char *from)
+{
+  const char *start = strchr (from, '{');
+  gboolean in_string = FALSE;
+  int depth = 0;
+
+  g_assert_nonnull (start);
+  for (const char *p = start; *p != '\0'; p++)
+    {
+      if (in_string && *p == '\\')
+        p++;
+      else if (*p == '"')
+        in_string = !in_string;
+      else if (!in_string && *p == '{')
+        depth++;
+      else if (!in_string && *p == '}' && --depth == 0)
+        return g_strndup (start, p - start + 1);
+    }
+  g_assert_not_reached ();
+}
+
+/* The answer to POST …/events shows the event and the shipment exactly as
+ * GET …/events and GET /shipments/{id} show them, number for number. */
+static void
+test_event_answer_as_read (Fixture       *fx,
+                           gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *history_path = g_strdup_printf ("/shipments/%s/events", id);
+  g_autofree char *posted_event = NULL;
+  g_autofree char *posted_shipment = NULL;
+  g_autofree char *read_event = NULL;
+  g_auto(Reply) posted = { 0, };
+  g_auto(Reply) history = { 0, };
+  g_auto(Reply) shipment = { 0, };
+
+  post_event (fx, id, "coords-1", "IN_TRANSIT", 0, &posted);
+  assert_status (&posted, 201);
+  send (fx, "GET", history_path, NULL, NULL, &history);
+  assert_status (&history, 200);
+  get_shipment (fx, id, &shipment);
+  assert_status (&shipment, 200);
+
+  posted_event = object_text (strstr (posted.body, "\"event\":"));
+  read_event = object_text (strchr (history.body, '['));
+  posted_shipment = object_text (strstr (posted.body, "\"shipment\":"));
+  g_assert_cmpstr (posted_event, ==, read_event);
+  g_assert_cmpstr (posted_shipment, ==, shipment.body);
+  g_assert_null (strstr (posted.body, "53.899"));
+  g_assert_nonnull (strstr (posted_event, "53.9"));
+  g_assert_nonnull (strstr (posted_event, "27.56"));
+}
+
+/* An eventId from one source names one event: sent for another shipment
+ * than the one holding it, it is refused (409) naming the holder, not
+ * answered as a duplicate with the wrong shipment. */
+static void
+test_event_conflict (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autofree char *a = create_shipment (fx);
+  g_autofree char *b = create_shipment (fx);
+  g_autofree char *history = g_strdup_printf ("/shipments/%s/events", b);
+  g_autofree char *t0 = later (0, TRUE);
+  g_autofree char *batch = NULL;
+  g_auto(Reply) reply = { 0, };
+
+  post_event (fx, a, "shared-1", "IN_TRANSIT", 0, &reply);
+  assert_status (&reply, 201);
+
+  post_event (fx, b, "shared-1", "IN_TRANSIT", 0, &reply);
+  assert_error (&reply, 409, "event_id_conflict", "eventId");
+  g_assert_cmpstr (string_at (&reply, "error.storedFor"), ==, a);
+  g_assert_nonnull (strstr (string_at (&reply, "error.message"), a));
+
+  /* The holder still answers duplicate. */
+  post_event (fx, a, "shared-1", "IN_TRANSIT", 0, &reply);
+  assert_status (&reply, 200);
+  g_assert_true (bool_at (&reply, "duplicate"));
+  g_assert_cmpstr (string_at (&reply, "shipment.id"), ==, a);
+
+  batch = g_strdup_printf ("{\"events\":["
+                           "{\"shipmentId\":\"%s\",\"eventId\":\"shared-1\",\"source\":\"dhl\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"%s\"},"
+                           "{\"shipmentId\":\"%s\",\"eventId\":\"old-1\",\"status\":\"IN_TRANSIT\",\"occurredAt\":\"0001-01-01T00:00:00Z\"},"
+                           "{\"shipmentId\":\"%s\",\"eventId\":\"own-1\",\"source\":\"dhl\",\"status\":\"INFO_RECEIVED\",\"occurredAt\":\"%s\"}]}",
+                           b, t0, b, b, t0);
+  send (fx, "POST", "/shipments/events:batch", batch, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "results[0].status"), ==, "failed");
+  g_assert_cmpstr (string_at (&reply, "results[0].shipmentId"), ==, b);
+  g_assert_cmpstr (string_at (&reply, "results[0].error.code"), ==, "event_id_conflict");
+  g_assert_cmpstr (string_at (&reply, "results[0].error.storedFor"), ==, a);
+  g_assert_cmpstr (string_at (&reply, "results[1].status"), ==, "failed");
+  g_assert_cmpstr (string_at (&reply, "results[1].error.field"), ==, "events[1].occurredAt");
+  g_assert_cmpstr (string_at (&reply, "results[2].status"), ==, "created");
+
+  /* Nothing of a's event reached b. */
+  send (fx, "GET", history, NULL, NULL, &reply);
+  g_assert_cmpint (int_at (&reply, "total"), ==, 1);
+  g_assert_cmpstr (string_at (&reply, "items[0].eventId"), ==, "own-1");
+  get_shipment (fx, b, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "INFO_RECEIVED");
 }
 
 static void
@@ -982,6 +1124,56 @@ test_search (Fixture       *fx,
   g_assert_cmpuint (g_hash_table_size (seen), ==, 3);
 }
 
+static void
+assert_search_finds (Fixture    *fx,
+                     const char *phone,
+                     const char *country,
+                     const char *id)
+{
+  g_autofree char *escaped = g_uri_escape_string (phone, NULL, FALSE);
+  g_autofree char *query = g_strdup_printf ("phone=%s%s%s", escaped, country ? "&country=" : "",
+                                            country ? country : "");
+  g_autoptr(GPtrArray) ids = search_ids (fx, query);
+
+  g_test_message ("%s", query);
+  g_assert_cmpuint (ids->len, ==, id ? 1 : 0);
+  if (id != NULL)
+    g_assert_cmpstr (g_ptr_array_index (ids, 0), ==, id);
+}
+
+/* The phone as a person would type it, in each common form, finds the
+ * shipment created with it: national forms read as of the search's
+ * country, else shipments.phone-region (BY by default), as create reads
+ * them as of the destination's. */
+static void
+test_search_phone_formats (Fixture       *fx,
+                           gconstpointer  data)
+{
+  g_autofree char *by = create_with (fx, SHIPMENT_BODY ("acme", "8 029 123-45-67", ""));
+  g_autoptr(GString) russian = g_string_new (SHIPMENT_BODY ("acme", "8 912 345-67-89", ""));
+  g_autofree char *ru = NULL;
+  const char * const formats[] = {
+    "8 029 123-45-67", "80291234567", "8 (029) 123 45 67", "375291234567", "375 29 123-45-67",
+    "+375 29 123-45-67", "+375291234567", "00375291234567", "29 123-45-67",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      assert_search_finds (fx, formats[i], NULL, by);
+      assert_search_finds (fx, formats[i], "BY", by);
+      assert_search_finds (fx, formats[i], "by", by);
+    }
+
+  /* A Russian number, created with a Russian destination: its national
+   * form needs country=RU here, where the region is BY. */
+  g_string_replace (russian, "\"destination\":{\"country\":\"BY\"", "\"destination\":{\"country\":\"RU\"", 1);
+  ru = create_with (fx, russian->str);
+  assert_search_finds (fx, "8 912 345-67-89", "RU", ru);
+  assert_search_finds (fx, "79123456789", "RU", ru);
+  assert_search_finds (fx, "+7 912 345 67 89", NULL, ru);
+  assert_search_finds (fx, "8 912 345-67-89", NULL, NULL);
+}
+
 /* ---- closing ----------------------------------------------------------------- */
 
 static void
@@ -1093,6 +1285,95 @@ test_read_after_write (Fixture       *fx,
 }
 
 static void
+store_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+/* A write by the tracker role (a carrier batch through the same store, as
+ * WbTrackerConsumer makes it), not through REST: the next GET shows it,
+ * however warm the cache was. */
+static void
+test_cache_tracker_write (Fixture       *fx,
+                          gconstpointer  data)
+{
+  g_autofree char *id = create_with (fx, SHIPMENT_BODY ("acme", "+375291234567",
+                                                        ",\"carrier\":\"dhl\",\"trackNumber\":\"JD-CACHE-1\""));
+  g_autoptr(GPtrArray) none = g_ptr_array_new ();
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_status_event_free);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(WbCarrierBatchResult) applied = NULL;
+  g_autoptr(GError) error = NULL;
+  WbStatusEvent *event = g_new0 (WbStatusEvent, 1);
+  g_auto(Reply) reply = { 0, };
+
+  get_shipment (fx, id, &reply);
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "PENDING");
+  g_assert_true (metrics_contain (fx, "waybill_shipment_cache_lookups_total{result=\"hit\"} 2"));
+
+  event->event_id = g_strdup ("trk-1");
+  event->source = g_strdup ("dhl");
+  event->carrier = g_strdup ("dhl");
+  event->track_number = g_strdup ("JD-CACHE-1");
+  event->status = WB_STATUS_IN_TRANSIT;
+  event->occurred_at = g_get_real_time ();
+  event->occurred_at_raw = g_strdup ("now");
+  g_ptr_array_add (events, event);
+  wb_shipment_store_apply_carrier_batch_async (fx->store, none, none, events, NULL, store_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  applied = wb_shipment_store_apply_carrier_batch_finish (fx->store, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_array_index (applied->events, WbEventResult, 0).outcome, ==, WB_EVENT_CREATED);
+
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "IN_TRANSIT");
+  g_assert_cmpint (int_at (&reply, "version"), ==, 2);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"2\"");
+}
+
+/* Scaled out: another daemon on the same database writes, which this
+ * process cannot hear of; a revalidated hit finds the newer version by
+ * primary key and serves the fresh view. */
+static void
+test_cache_revalidation (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGconn) other = wb_db_connect (fx->conninfo, &error);
+  g_autoptr(PGresult) written = NULL;
+  const char *params[] = { id };
+  g_auto(Reply) reply = { 0, };
+
+  g_assert_no_error (error);
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "reference"), ==, "ORD-1");
+  g_assert_true (metrics_contain (fx, "waybill_shipment_cache_lookups_total{result=\"hit\"} 1"));
+
+  written = wb_db_exec (other, "UPDATE shipments SET reference = 'written elsewhere', version = version + 1,"
+                               " updated_at = now() WHERE id = $1", params, 1, NULL, &error);
+  g_assert_no_error (error);
+
+  get_shipment (fx, id, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "reference"), ==, "written elsewhere");
+  g_assert_cmpint (int_at (&reply, "version"), ==, 2);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"2\"");
+  g_assert_true (metrics_contain (fx, "waybill_shipment_cache_lookups_total{result=\"stale\"} 1"));
+
+  /* The fresh view is cached again, and still checked. */
+  get_shipment (fx, id, &reply);
+  g_assert_cmpstr (string_at (&reply, "reference"), ==, "written elsewhere");
+  g_assert_true (metrics_contain (fx, "waybill_shipment_cache_lookups_total{result=\"hit\"} 2"));
+}
+
+static void
 test_cache_ordering (void)
 {
   g_autoptr(WbShipmentCache) cache = wb_shipment_cache_new (4, G_USEC_PER_SEC * 60);
@@ -1104,8 +1385,8 @@ test_cache_ordering (void)
 
   /* A read that began before a write does not overwrite it. */
   ticket = wb_shipment_cache_begin_fill (cache);
-  wb_shipment_cache_put (cache, "a", 2, "{\"v\":2}");
-  g_assert_false (wb_shipment_cache_fill (cache, "a", ticket, 1, "{\"v\":1}"));
+  wb_shipment_cache_put (cache, "a", 2, "{\"v\":2}", 0);
+  g_assert_false (wb_shipment_cache_fill (cache, "a", ticket, 1, "{\"v\":1}", 0));
   found = wb_shipment_cache_lookup (cache, "a", &version);
   g_assert_cmpint (version, ==, 2);
   g_clear_pointer (&found, g_bytes_unref);
@@ -1114,21 +1395,21 @@ test_cache_ordering (void)
   ticket = wb_shipment_cache_begin_fill (cache);
   wb_shipment_cache_invalidate (cache, "a", 3);
   g_assert_null (wb_shipment_cache_lookup (cache, "a", NULL));
-  g_assert_false (wb_shipment_cache_fill (cache, "a", ticket, 2, "{\"v\":2}"));
+  g_assert_false (wb_shipment_cache_fill (cache, "a", ticket, 2, "{\"v\":2}", 0));
   /* A late write's older view does not come back either. */
-  wb_shipment_cache_put (cache, "a", 2, "{\"v\":2}");
+  wb_shipment_cache_put (cache, "a", 2, "{\"v\":2}", 0);
   g_assert_null (wb_shipment_cache_lookup (cache, "a", NULL));
   /* A read after the invalidation does fill. */
   ticket = wb_shipment_cache_begin_fill (cache);
-  g_assert_true (wb_shipment_cache_fill (cache, "a", ticket, 3, "{\"v\":3}"));
+  g_assert_true (wb_shipment_cache_fill (cache, "a", ticket, 3, "{\"v\":3}", 0));
   found = wb_shipment_cache_lookup (cache, "a", &version);
   g_assert_cmpint (version, ==, 3);
   g_assert_cmpmem (g_bytes_get_data (found, NULL), g_bytes_get_size (found), "{\"v\":3}", 7);
   g_clear_pointer (&found, g_bytes_unref);
 
   /* A newer view held is kept against an older write's put. */
-  wb_shipment_cache_put (cache, "a", 5, "{\"v\":5}");
-  wb_shipment_cache_put (cache, "a", 4, "{\"v\":4}");
+  wb_shipment_cache_put (cache, "a", 5, "{\"v\":5}", 0);
+  wb_shipment_cache_put (cache, "a", 4, "{\"v\":4}", 0);
   found = wb_shipment_cache_lookup (cache, "a", &version);
   g_assert_cmpint (version, ==, 5);
 }
@@ -1140,13 +1421,13 @@ test_cache_bounds (void)
   g_autoptr(GBytes) found = NULL;
   guint64 ticket;
 
-  wb_shipment_cache_put (cache, "a", 1, "a");
-  wb_shipment_cache_put (cache, "b", 1, "b");
-  wb_shipment_cache_put (cache, "c", 1, "c");
+  wb_shipment_cache_put (cache, "a", 1, "a", 0);
+  wb_shipment_cache_put (cache, "b", 1, "b", 0);
+  wb_shipment_cache_put (cache, "c", 1, "c", 0);
   found = wb_shipment_cache_lookup (cache, "a", NULL);   /* a is now the most recent */
   g_assert_nonnull (found);
   g_clear_pointer (&found, g_bytes_unref);
-  wb_shipment_cache_put (cache, "d", 1, "d");
+  wb_shipment_cache_put (cache, "d", 1, "d", 0);
   g_assert_cmpuint (wb_shipment_cache_get_size (cache), ==, 3);
   found = wb_shipment_cache_lookup (cache, "b", NULL);   /* the least recent went */
   g_assert_null (found);
@@ -1157,11 +1438,11 @@ test_cache_bounds (void)
   /* A fill whose ticket predates a write to an entry since evicted is
    * refused: the eviction may have dropped what told of that write. */
   ticket = wb_shipment_cache_begin_fill (cache);
-  wb_shipment_cache_put (cache, "e", 2, "e2");
-  wb_shipment_cache_put (cache, "f", 1, "f");
-  wb_shipment_cache_put (cache, "g", 1, "g");
-  wb_shipment_cache_put (cache, "h", 1, "h");
-  g_assert_false (wb_shipment_cache_fill (cache, "e", ticket, 1, "e1"));
+  wb_shipment_cache_put (cache, "e", 2, "e2", 0);
+  wb_shipment_cache_put (cache, "f", 1, "f", 0);
+  wb_shipment_cache_put (cache, "g", 1, "g", 0);
+  wb_shipment_cache_put (cache, "h", 1, "h", 0);
+  g_assert_false (wb_shipment_cache_fill (cache, "e", ticket, 1, "e1", 0));
 
   /* Entries expire. */
   g_usleep (G_USEC_PER_SEC / 5);
@@ -1343,6 +1624,155 @@ test_database_down (Fixture       *fx,
   assert_status (&reply, 201);
 }
 
+/* shipments.phone-region as the API takes it: a country with a calling
+ * code, or nothing. */
+static void
+test_phone_region_setting (void)
+{
+  g_autoptr(WbMetrics) metrics = wb_metrics_new ();
+  g_autoptr(WbSlaTable) sla = wb_sla_table_load_default (NULL);
+  g_autoptr(WbDbPool) pool = wb_db_pool_new ("dbname=unused", 1);
+  g_autoptr(WbShipmentStore) store = wb_shipment_store_new (pool, sla);
+  g_autoptr(WbShipmentsApi) api = wb_shipments_api_new (store, sla, metrics);
+
+  g_assert_true (wb_shipments_api_set_phone_region (api, "ru"));
+  g_assert_true (wb_shipments_api_set_phone_region (api, ""));
+  g_assert_true (wb_shipments_api_set_phone_region (api, NULL));
+  g_assert_false (wb_shipments_api_set_phone_region (api, "ZZ"));
+  g_assert_false (wb_shipments_api_set_phone_region (api, "BLR"));
+}
+
+/* ---- the daemon, black box ------------------------------------------------------ */
+
+static void
+wait_ready (SoupSession  *session,
+            WbTestDaemon *d)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  g_auto(Reply) reply = { 0, };
+
+  for (;;)
+    {
+      send_on (session, wb_test_daemon_port (d), "GET", "/readyz", NULL, NULL, &reply);
+      if (reply.status == 200)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("waybilld never became ready; its log:\n%s", d->log->str);
+      g_usleep (50 * 1000);
+    }
+}
+
+static gint64
+sql_count (PGconn     *conn,
+           const char *statement,
+           const char *param)
+{
+  const char *params[] = { param };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGresult) result = wb_db_exec (conn, statement, params, param ? 1 : 0, NULL, &error);
+
+  g_assert_no_error (error);
+  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+}
+
+/* Every message the daemon queues, kept after its relay deletes it. */
+static const char * const keep_outbox_sql[] = {
+  "CREATE TABLE outbox_seen (type text, key text, payload json)",
+  "CREATE FUNCTION keep_outbox () RETURNS trigger LANGUAGE plpgsql AS"
+  " $$ BEGIN INSERT INTO outbox_seen VALUES (NEW.type, NEW.key, NEW.payload); RETURN NEW; END $$",
+  "CREATE TRIGGER keep_outbox AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION keep_outbox ()",
+};
+
+static char *
+seconds_from_now (int seconds)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) then = g_date_time_add_seconds (now, seconds);
+
+  return g_date_time_format (then, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/* The periodic SLA job, as waybilld schedules it (shipments.overdue-check-
+ * interval): a shipment whose promise passes with no event at all is
+ * flagged by the job alone, and its breach queues exactly one
+ * shipment.delayed, which is published, however many times the job runs. */
+static void
+test_daemon_overdue_job (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("shipments_overdue_job");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGconn) conn = NULL;
+  g_autofree char *promised = seconds_from_now (3);
+  g_autofree char *body = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *path = NULL;
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--overdue-check-interval=1s", NULL };
+  const char *flagged_sql = "SELECT count(*) FROM shipments WHERE id = $1 AND overdue_at IS NOT NULL";
+  const char *delayed_sql = "SELECT count(*) FROM outbox_seen WHERE type = 'shipment.delayed' AND key = $1";
+  g_auto(Reply) reply = { 0, };
+  gint64 deadline;
+  WbTestDaemon *d;
+
+  apply_migrations (conninfo);
+  conn = wb_db_connect (conninfo, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (keep_outbox_sql); i++)
+    {
+      g_autoptr(PGresult) done = wb_db_exec (conn, keep_outbox_sql[i], NULL, 0, NULL, &error);
+
+      g_assert_no_error (error);
+    }
+
+  d = wb_test_daemon_spawn (env, args);
+  wait_ready (session, d);
+  body = g_strdup_printf ("{\"clientId\":\"acme\",\"serviceLevel\":\"standard\","
+                          "\"recipient\":{\"name\":\"Ann\"},\"destination\":{\"country\":\"BY\"},"
+                          "\"promisedAt\":\"%s\"}", promised);
+  send_on (session, wb_test_daemon_port (d), "POST", "/shipments", body, NULL, &reply);
+  assert_status (&reply, 201);
+  id = g_strdup (string_at (&reply, "id"));
+  path = g_strdup_printf ("/shipments/%s", id);
+  g_assert_cmpstr (string_at (&reply, "sla.state"), !=, "overdue");
+
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (sql_count (conn, flagged_sql, id) == 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the SLA job never flagged the shipment; the daemon's log:\n%s", d->log->str);
+      g_usleep (100 * 1000);
+    }
+  send_on (session, wb_test_daemon_port (d), "GET", path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "sla.state"), ==, "overdue");
+  g_assert_cmpstr (string_at (&reply, "sla.overdueSince"), !=, NULL);
+  g_assert_cmpint (sql_count (conn, delayed_sql, id), ==, 1);
+
+  /* Two more runs at least: the breach is not announced again, and the
+   * message left the outbox for the bus. */
+  g_usleep (2500 * 1000);
+  g_assert_cmpint (sql_count (conn, delayed_sql, id), ==, 1);
+  g_assert_cmpint (sql_count (conn, "SELECT count(*) FROM outbox", NULL), ==, 0);
+  g_assert_cmpint (sql_count (conn, "SELECT count(*) FROM shipment_events", NULL), ==, 0);
+  g_assert_true (wb_test_daemon_log_contains (d, "SLA check: 1 shipments newly overdue"));
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
+static void
+test_daemon_phone_region_invalid (void)
+{
+  const char *args[] = { "--phone-region=ZZ", NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (NULL, args);
+
+  g_assert_cmpint (wb_test_daemon_wait (d), ==, 2);
+  g_assert_true (wb_test_daemon_log_contains (d, "shipments.phone-region"));
+  wb_test_daemon_free (d);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1355,6 +1785,9 @@ main (int   argc,
   g_test_add_func ("/shipments-api/cache/bounds", test_cache_bounds);
   g_test_add_func ("/shipments-api/json-input", test_json_input);
   g_test_add_func ("/shipments-api/documented", test_documented);
+  g_test_add_func ("/shipments-api/phone-region-setting", test_phone_region_setting);
+  g_test_add_func ("/shipments-api/daemon/overdue-job", test_daemon_overdue_job);
+  g_test_add_func ("/shipments-api/daemon/phone-region-invalid", test_daemon_phone_region_invalid);
 
 #define ADD(path, auth, func) \
   g_test_add (path, Fixture, GINT_TO_POINTER (auth), fixture_setup, func, fixture_teardown)
@@ -1365,13 +1798,18 @@ main (int   argc,
   ADD ("/shipments-api/patch-concurrent", FALSE, test_patch_concurrent);
   ADD ("/shipments-api/event-duplicate", FALSE, test_event_duplicate);
   ADD ("/shipments-api/event-concurrent", FALSE, test_event_concurrent);
+  ADD ("/shipments-api/event-answer-as-read", FALSE, test_event_answer_as_read);
+  ADD ("/shipments-api/event-conflict", FALSE, test_event_conflict);
   ADD ("/shipments-api/batch", FALSE, test_batch);
   ADD ("/shipments-api/batch-limits", FALSE, test_batch_limits);
   ADD ("/shipments-api/history", FALSE, test_history);
   ADD ("/shipments-api/search", FALSE, test_search);
+  ADD ("/shipments-api/search/phone-formats", FALSE, test_search_phone_formats);
   ADD ("/shipments-api/closed", FALSE, test_closed);
   ADD ("/shipments-api/read-after-write", FALSE, test_read_after_write);
-  ADD ("/shipments-api/roles", TRUE, test_roles);
+  ADD ("/shipments-api/cache/tracker-write", FALSE, test_cache_tracker_write);
+  ADD ("/shipments-api/cache/revalidation", WITH_REVALIDATION, test_cache_revalidation);
+  ADD ("/shipments-api/roles", WITH_AUTH, test_roles);
   ADD ("/shipments-api/database-down", FALSE, test_database_down);
 #undef ADD
 

@@ -224,6 +224,22 @@ const WbConfigKey wb_config_keys[] = {
     .type = WB_CONFIG_TYPE_DURATION, .default_value = "300s",
     .description = N_("Shortest standstill that counts as a stop (parking) in tracks"),
   },
+  {
+    .key = "shipments.phone-region", .long_option = "phone-region",
+    .type = WB_CONFIG_TYPE_STRING, .default_value = "BY",
+    .description = N_("ISO 3166-1 country whose national phone numbers shipment searches read (8 029 … in BY); empty: international numbers only"),
+  },
+  {
+    .key = "shipments.overdue-check-interval", .long_option = "overdue-check-interval",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "30s", .min = 1000, .max = 24 * 3600 * 1000,
+    .description = N_("How often the SLA job looks for shipments newly past their promise"),
+  },
+  {
+    .key = "shipments.cache-revalidation", .long_option = "cache-revalidation",
+    .type = WB_CONFIG_TYPE_ENUM, .default_value = "auto",
+    .choices = CHOICES ("auto", "on", "off"),
+    .description = N_("Check a cached shipment view's version in the database before serving it (needed when several daemons share the database); auto: on with Kafka"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

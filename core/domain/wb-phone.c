@@ -12,6 +12,9 @@
 
 #define E164_MIN_DIGITS 8
 #define E164_MAX_DIGITS 15
+/* "375291234567" in Belarus is the international form without its "+":
+ * taken as such from this many digits on (see read_international). */
+#define BARE_INTERNATIONAL_MIN_DIGITS 11
 
 typedef struct
 {
@@ -167,14 +170,43 @@ collect_digits (const char  *input,
   return g_steal_pointer (&digits);
 }
 
+static const char *
+trunk_prefix_of (const Country *country,
+                 const char    *digits)
+{
+  for (guint i = 0; country->trunk_prefixes[i] != NULL; i++)
+    if (g_str_has_prefix (digits, country->trunk_prefixes[i]))
+      return country->trunk_prefixes[i];
+  return NULL;
+}
+
+/* Whether digits typed without "+" are the international form all the
+ * same ("375291234567" in Belarus). Only where a national reading is
+ * implausible: the country writes a trunk prefix before national numbers
+ * and these digits lack it, they start with its calling code, and they
+ * are as long as a whole international number. A national number typed
+ * without its prefix that is that long and also starts with the calling
+ * code would be misread: a rare case traded for a common one. */
+static gboolean
+read_international (const Country *country,
+                    const char    *digits)
+{
+  return country->trunk_prefixes[0] != NULL &&
+         trunk_prefix_of (country, digits) == NULL &&
+         g_str_has_prefix (digits, country->calling_code) &&
+         strlen (digits) >= BARE_INTERNATIONAL_MIN_DIGITS;
+}
+
 /* A number without "+" or "00" is national: drop the trunk prefix and put
- * the default country's calling code in front. */
+ * the default country's calling code in front, unless it is the
+ * international form without its "+". */
 static gboolean
 nationalize (GString     *digits,
              const char  *default_country,
              GError     **error)
 {
   Country *country;
+  const char *trunk;
 
   if (default_country == NULL)
     {
@@ -188,12 +220,10 @@ nationalize (GString     *digits,
                    "“%s” is not a country with a calling code (ISO 3166-1 alpha-2, e.g. BY)", default_country);
       return FALSE;
     }
-  for (guint i = 0; country->trunk_prefixes[i] != NULL; i++)
-    if (g_str_has_prefix (digits->str, country->trunk_prefixes[i]))
-      {
-        g_string_erase (digits, 0, strlen (country->trunk_prefixes[i]));
-        break;
-      }
+  if (read_international (country, digits->str))
+    return TRUE;
+  if ((trunk = trunk_prefix_of (country, digits->str)) != NULL)
+    g_string_erase (digits, 0, strlen (trunk));
   g_string_prepend (digits, country->calling_code);
   return TRUE;
 }
@@ -224,7 +254,9 @@ check_e164 (const char  *digits,
  * wb_phone_normalize:
  * @input: a phone number as a person typed it
  * @default_country: (nullable): ISO 3166-1 alpha-2 country for numbers
- *   written without a country code, e.g. "BY" for "8 029 123-45-67"
+ *   written without a country code, e.g. "BY" for "8 029 123-45-67"; in a
+ *   country with a trunk prefix, 11 digits or more that start with its
+ *   calling code ("375291234567") are read as international
  *
  * Returns: (transfer full) (nullable): the E.164 form, e.g. "+375291234567",
  *   or %NULL with a %WB_PHONE_ERROR_INVALID message fit for the client

@@ -36,7 +36,9 @@ typedef struct
   gint64      status_at_us;
   int         milestone_rank;
   gint64      version;
-  gboolean    may_be_overdue; /* past its promise and not flagged yet */
+  gint64      promised_at_us;
+  gboolean    past_promise;   /* promised_at < now() */
+  gboolean    breached;       /* flagged overdue: its breach has had its shipment.delayed */
   gboolean    from_event;     /* the current status came from an event, not from creation */
 
   gboolean    moved;          /* an event applied: status, reason, rank, version are new */
@@ -79,6 +81,7 @@ typedef struct
   guint       owner;          /* index of that item, or NO_OWNER */
   gboolean    inserted;       /* this call stores it (before the INSERT: is to) */
   gint64      row_id;         /* the stored row, this call's or an earlier one; 0 = none */
+  char       *stored_for;     /* the shipment of an earlier call's row */
 } EventKey;
 
 typedef struct
@@ -114,6 +117,15 @@ shipment_free (gpointer data)
   g_free (shipment->id);
   g_free (shipment->reason);
   g_free (shipment);
+}
+
+static void
+event_key_free (gpointer data)
+{
+  EventKey *key = data;
+
+  g_free (key->stored_for);
+  g_free (key);
 }
 
 static void
@@ -283,6 +295,34 @@ check_time (gint64       us,
   return FALSE;
 }
 
+/**
+ * wb_status_event_time_is_plausible:
+ * @now_us: the receiving server's clock, unix µs
+ *
+ * Returns: whether an event may have occurred at @occurred_at_us: from
+ *   %WB_EVENT_EARLIEST_US to %WB_EVENT_MAX_AHEAD_US after @now_us
+ */
+gboolean
+wb_status_event_time_is_plausible (gint64 occurred_at_us,
+                                   gint64 now_us)
+{
+  return occurred_at_us >= WB_EVENT_EARLIEST_US && occurred_at_us <= now_us + WB_EVENT_MAX_AHEAD_US;
+}
+
+/* "0001-01-01T00:00:00Z" parses, and would sort before every real event
+ * for good: the edge refuses it, and so does the store for every caller. */
+static gboolean
+check_occurred_at (gint64       us,
+                   GError     **error)
+{
+  if (wb_status_event_time_is_plausible (us, g_get_real_time ()))
+    return TRUE;
+  g_set_error_literal (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID,
+                       "occurredAt: implausible; events are accepted from 1990-01-01T00:00:00Z"
+                       " to one day after the server's clock");
+  return FALSE;
+}
+
 /* What the database would refuse in the event's own row: checked here,
  * so that one bad item cannot fail the INSERT of everybody's. The order
  * is the database's (parameters, then times, then the CHECK constraints
@@ -298,7 +338,7 @@ validate_values (const WbStatusEvent  *event,
       !check_text (event->occurred_at_raw, "occurredAtRaw", error) ||
       !check_text (event->location_text, "location.text", error) ||
       !check_text (event->description, "description", error) ||
-      !check_time (event->occurred_at, "occurredAt", error) ||
+      !check_occurred_at (event->occurred_at, error) ||
       (event->carrier_eta != 0 && !check_time (event->carrier_eta, "estimatedDeliveryAt", error)))
     return FALSE;
 
@@ -383,8 +423,8 @@ resolve_trackings (Batch   *batch,
 
 static const char lock_sql[] =
   "SELECT s.id, s.status, s.status_reason, " WB_SQL_TO_US ("s.status_at") ", s.milestone_rank,"
-  "  s.closed_at IS NOT NULL, s.version,"
-  "  s.overdue_at IS NULL AND s.promised_at < now(), s.last_event_id IS NOT NULL"
+  "  s.closed_at IS NOT NULL, s.version, s.last_event_id IS NOT NULL,"
+  "  " WB_SQL_TO_US ("s.promised_at") ", s.promised_at < now(), s.overdue_at IS NOT NULL"
   " FROM shipments s WHERE s.id = ANY ($1::uuid[])"
   " ORDER BY s.id FOR UPDATE";
 
@@ -403,8 +443,10 @@ shipment_new (const PGresult *result,
   locked->status_at_us = _wb_store_get_int (result, row, 3);
   locked->milestone_rank = (int) _wb_store_get_int (result, row, 4);
   locked->version = _wb_store_get_int (result, row, 6);
-  locked->may_be_overdue = g_str_equal (PQgetvalue (result, row, 7), "t");
-  locked->from_event = g_str_equal (PQgetvalue (result, row, 8), "t");
+  locked->from_event = g_str_equal (PQgetvalue (result, row, 7), "t");
+  locked->promised_at_us = _wb_store_get_int (result, row, 8);
+  locked->past_promise = g_str_equal (PQgetvalue (result, row, 9), "t");
+  locked->breached = g_str_equal (PQgetvalue (result, row, 10), "t");
   shipment->state = *locked;
   return shipment;
 }
@@ -511,7 +553,7 @@ key_of_row (Batch          *batch,
 }
 
 static const char find_sql[] =
-  "SELECT e.source, e.event_id, e.id"
+  "SELECT e.source, e.event_id, e.id, e.shipment_id"
   " FROM json_to_recordset($1::json) AS k(source text, event_id text)"
   " JOIN shipment_events e ON e.source = k.source AND e.event_id = k.event_id";
 
@@ -548,7 +590,11 @@ find_stored (Batch   *batch,
     return FALSE;
   for (int row = 0; row < PQntuples (result); row++)
     if ((key = key_of_row (batch, result, row)) != NULL)
-      key->row_id = _wb_store_get_int (result, row, 2);
+      {
+        key->row_id = _wb_store_get_int (result, row, 2);
+        g_free (key->stored_for);
+        key->stored_for = g_strdup (PQgetvalue (result, row, 3));
+      }
   return TRUE;
 }
 
@@ -748,6 +794,26 @@ queue_message (Batch          *batch,
   batch->n_messages++;
 }
 
+/* The event path's own breach check, for shipments the periodic job has
+ * not reached yet: not delivered by the promise … */
+static gboolean
+is_open_past_promise (const ShipmentState *state)
+{
+  return state->past_promise && !wb_status_is_terminal (state->status);
+}
+
+/* … or delivered after it. The job never sees a delivered shipment, so a
+ * delivery that is the first word after the promise (the job had not run)
+ * is the breach's only chance to be told. */
+static gboolean
+delivers_late (const ShipmentState *state,
+               const WbStatusEvent *event,
+               const Decision      *decision)
+{
+  return decision->applies && event->status == WB_STATUS_DELIVERED &&
+         event->occurred_at > state->promised_at_us;
+}
+
 static void
 apply_event (Batch         *batch,
              Item          *item,
@@ -772,11 +838,9 @@ apply_event (Batch         *batch,
   if (decision.status_changed)
     queue_message (batch, "shipment.status_changed", shipment, row_id, previous);
 
-  /* The event path's own breach check, for shipments the periodic job has
-   * not reached yet: once per shipment, and not while it is terminal. */
-  if (state->may_be_overdue && !wb_status_is_terminal (state->status))
+  if (!state->breached && (is_open_past_promise (state) || delivers_late (state, item->event, &decision)))
     {
-      state->may_be_overdue = FALSE;
+      state->breached = TRUE;
       state->flagged = TRUE;
       queue_message (batch, "shipment.delayed", shipment, 0, WB_STATUS_INVALID);
     }
@@ -796,12 +860,36 @@ repeats_stored_event (const Item *item,
   return !key->inserted && key->row_id != 0;
 }
 
+/* The shipment a key's event belongs to: an earlier call's row, or the
+ * item of this call that stores it; NULL when nobody does. */
+static const char *
+key_holder (Batch          *batch,
+            const EventKey *key)
+{
+  if (key->inserted)
+    return batch->items[key->owner].shipment->id;
+  return key->row_id != 0 ? key->stored_for : NULL;
+}
+
+/* The message names the holder in a fixed form that
+ * wb_shipment_error_get_holder() reads back. */
+static void
+set_conflict (GError              **error,
+              const WbStatusEvent  *event,
+              const char           *holder)
+{
+  g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_EVENT_CONFLICT,
+               "eventId: “%s” from source “%s” is already stored for shipment %s",
+               event->event_id, event->source, holder);
+}
+
 static void
 settle_item (Batch *batch,
              guint  index)
 {
   Item *item = &batch->items[index];
   WbEventResult *result = &g_array_index (batch->results, WbEventResult, index);
+  const char *holder;
 
   /* The shipment, when it was found, stays named: "closed" is about it. */
   if (item->shipment != NULL)
@@ -814,6 +902,11 @@ settle_item (Batch *batch,
     {
       result->outcome = WB_EVENT_FAILED;
       result->error = g_error_copy (item->error);
+    }
+  else if ((holder = key_holder (batch, item->key)) != NULL && !g_str_equal (holder, item->shipment->id))
+    {
+      result->outcome = WB_EVENT_FAILED;
+      set_conflict (&result->error, item->event, holder);
     }
   else if (item->shipment->closed && !repeats_stored_event (item, index))
     {
@@ -970,7 +1063,7 @@ static const char queue_sql[] =
   "    'type', m.type, 'shipmentId', m.shipment_id, 'clientId', s.client_id,"
   "    'promisedAt', " WB_SQL_TIME ("s.promised_at") ","
   "    'detectedAt', " WB_SQL_TIME ("s.overdue_at") ","
-  "    'status', m.status, 'version', m.version,"
+  "    'status', m.status, 'lateBySeconds', s.late_by_seconds, 'version', m.version,"
   "    'emittedAt', " WB_SQL_TIME ("clock_timestamp()") ") END"
   " FROM json_to_recordset($1::json) AS m(n integer, type text, shipment_id uuid,"
   "  event_row_id bigint, previous_status text, status text, version integer)"
@@ -1008,7 +1101,7 @@ batch_init (Batch        *batch,
   batch->results = g_array_sized_new (FALSE, TRUE, sizeof (WbEventResult), n_items);
   g_array_set_clear_func (batch->results, (GDestroyNotify) wb_event_result_clear);
   batch->shipments = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, shipment_free);
-  batch->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  batch->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, event_key_free);
 }
 
 /* Stores the events and plans their effect. Whether an event applies is
@@ -1032,13 +1125,29 @@ store_events (Batch   *batch,
   return correct_applied (batch, error);
 }
 
+/* The shipments whose view the call changed, for WbShipmentStore::changed. */
+static void
+note_changes (Batch  *batch,
+              GArray *changes)
+{
+  GHashTableIter iter;
+  Shipment *shipment;
+
+  g_hash_table_iter_init (&iter, batch->shipments);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &shipment))
+    if (shipment->state.moved || shipment->state.flagged)
+      _wb_store_changes_add (changes, shipment->id, shipment->state.version);
+}
+
 /* Each item fails on its own (unknown or closed shipment, a value the
- * database would refuse) without touching the others: everything that
- * can fail alone is decided before the statements that write. */
+ * database would refuse, an event another shipment holds) without
+ * touching the others: everything that can fail alone is decided before
+ * the statements that write. */
 GArray *
 _wb_store_add_events (PGconn        *conn,
                       GPtrArray     *events,
                       gboolean      *out_wrote_outbox,
+                      GArray        *changes,
                       GCancellable  *cancellable,
                       GError       **error)
 {
@@ -1059,5 +1168,6 @@ _wb_store_add_events (PGconn        *conn,
     return NULL;
 
   *out_wrote_outbox = batch.n_messages > 0;
+  note_changes (&batch, changes);
   return g_steal_pointer (&batch.results);
 }

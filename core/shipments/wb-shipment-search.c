@@ -2,7 +2,13 @@
 /* Search: any subset of the filters, newest first, keyset pages. The SQL
  * is assembled from fixed fragments only (one per filter present), so that
  * each combination gets a plan fitted to its own indexes; values always
- * travel as parameters. */
+ * travel as parameters.
+ *
+ * Several statuses are one branch per status, each ordered and limited
+ * on its own, merged: "status = ANY (…)" cannot walk the (status,
+ * created_at, id) index in page order, so the planner would either sort
+ * every match or walk all shipments by creation and filter; one branch
+ * per status reads at most a page from each. */
 
 #include "config.h"
 
@@ -15,9 +21,8 @@
 
 typedef struct
 {
-  GString   *sql;
+  GString   *conditions;          /* " AND …" for each filter but the statuses */
   GPtrArray *params;
-  gboolean   has_where;
 } Builder;
 
 static gboolean
@@ -29,7 +34,7 @@ set_invalid (GError     **error,
 }
 
 /* Appends @fragment, in which "$$" stands for the next parameter (taken),
- * to the WHERE clause. */
+ * to the conditions. */
 static void
 add_condition (Builder    *builder,
                const char *fragment,
@@ -38,17 +43,15 @@ add_condition (Builder    *builder,
   g_autofree char *marker = NULL;
   g_auto(GStrv) parts = g_strsplit (fragment, "$$", -1);
 
-  g_string_append (builder->sql, builder->has_where ? " AND " : " WHERE ");
-  builder->has_where = TRUE;
-
+  g_string_append (builder->conditions, " AND ");
   if (value != NULL)
     _wb_sql_params_take (builder->params, value);
   marker = g_strdup_printf ("$%u", builder->params->len);
-  g_string_append (builder->sql, parts[0]);
+  g_string_append (builder->conditions, parts[0]);
   for (guint i = 1; parts[i] != NULL; i++)
     {
-      g_string_append (builder->sql, marker);
-      g_string_append (builder->sql, parts[i]);
+      g_string_append (builder->conditions, marker);
+      g_string_append (builder->conditions, parts[i]);
     }
 }
 
@@ -61,24 +64,30 @@ add_time_condition (Builder    *builder,
     add_condition (builder, fragment, g_strdup_printf ("%" G_GINT64_FORMAT, us));
 }
 
-/* The canonical names, checked, as a text[] literal. */
-static char *
-statuses_literal (const char * const  *statuses,
-                  GError             **error)
+/* The canonical names, checked, each once, in canonical order (so the
+ * same set makes the same statement). */
+static GPtrArray *
+distinct_statuses (const char * const  *statuses,
+                   GError             **error)
 {
-  g_autoptr(GString) literal = g_string_new ("{");
+  gboolean wanted[WB_N_STATUSES] = { FALSE, };
+  g_autoptr(GPtrArray) distinct = g_ptr_array_new ();
 
-  for (guint i = 0; statuses[i] != NULL; i++)
+  for (guint i = 0; statuses != NULL && statuses[i] != NULL; i++)
     {
-      if (wb_status_from_string (statuses[i]) == WB_STATUS_INVALID)
+      WbStatus status = wb_status_from_string (statuses[i]);
+
+      if (status == WB_STATUS_INVALID)
         {
           set_invalid (error, "statuses: not a canonical status");
           return NULL;
         }
-      g_string_append_printf (literal, "%s%s", i > 0 ? "," : "", statuses[i]);
+      wanted[status] = TRUE;
     }
-  g_string_append_c (literal, '}');
-  return g_string_free (g_steal_pointer (&literal), FALSE);
+  for (int status = 0; status < WB_N_STATUSES; status++)
+    if (wanted[status])
+      g_ptr_array_add (distinct, (gpointer) wb_status_to_string (status));
+  return g_steal_pointer (&distinct);
 }
 
 /* base64url without padding, of "created_at_us:id". */
@@ -156,11 +165,9 @@ add_cursor (Builder     *builder,
 
   _wb_sql_params_take (builder->params, created_at_us);
   _wb_sql_params_take (builder->params, id);
-  g_string_append_printf (builder->sql,
-                          "%s(s.created_at, s.id) < (" WB_SQL_FROM_US ("$%u") ", $%u::uuid)",
-                          builder->has_where ? " AND " : " WHERE ",
+  g_string_append_printf (builder->conditions,
+                          " AND (s.created_at, s.id) < (" WB_SQL_FROM_US ("$%u") ", $%u::uuid)",
                           builder->params->len - 1, builder->params->len);
-  builder->has_where = TRUE;
   return TRUE;
 }
 
@@ -169,14 +176,6 @@ add_filters (Builder                *builder,
              const WbShipmentQuery  *query,
              GError                **error)
 {
-  if (query->statuses != NULL && query->statuses[0] != NULL)
-    {
-      char *literal = statuses_literal ((const char * const *) query->statuses, error);
-
-      if (literal == NULL)
-        return FALSE;
-      add_condition (builder, "s.status = ANY ($$::text[])", literal);
-    }
   if (query->client_id != NULL)
     add_condition (builder, "s.client_id = $$", g_strdup (query->client_id));
   if (query->phone != NULL)
@@ -199,6 +198,57 @@ page_size (const WbShipmentQuery *query)
   return query->limit == 0 ? DEFAULT_LIMIT : query->limit;
 }
 
+#define PAGE_ORDER(t) " ORDER BY " t ".created_at DESC, " t ".id DESC"
+
+/* WHERE of one branch: its status (parameter @status_param, 0 for none)
+ * and the other filters. "TRUE" stands before them, each of which begins
+ * with " AND ". */
+static void
+append_where (GString    *sql,
+              guint       status_param,
+              const char *conditions)
+{
+  if (status_param == 0 && *conditions == '\0')
+    return;
+  if (status_param != 0)
+    g_string_append_printf (sql, " WHERE s.status = $%u%s", status_param, conditions);
+  else
+    g_string_append_printf (sql, " WHERE TRUE%s", conditions);
+}
+
+/* Fetches limit + 1 rows of (id, created_at µs) in page order. */
+static void
+compose (GString    *sql,
+         GPtrArray  *params,
+         GPtrArray  *statuses,
+         const char *conditions,
+         guint       limit)
+{
+  guint first_status = params->len + 1;
+  guint limit_param = first_status + statuses->len;
+
+  for (guint i = 0; i < statuses->len; i++)
+    _wb_sql_params_add (params, g_ptr_array_index (statuses, i));
+  _wb_sql_params_add_int (params, limit + 1);
+
+  if (statuses->len <= 1)
+    {
+      g_string_append (sql, "SELECT s.id, " WB_SQL_TO_US ("s.created_at") " FROM shipments s");
+      append_where (sql, statuses->len == 1 ? first_status : 0, conditions);
+      g_string_append_printf (sql, PAGE_ORDER ("s") " LIMIT $%u", limit_param);
+      return;
+    }
+
+  g_string_append (sql, "SELECT u.id, " WB_SQL_TO_US ("u.created_at") " FROM (");
+  for (guint i = 0; i < statuses->len; i++)
+    {
+      g_string_append_printf (sql, "%s(SELECT s.id, s.created_at FROM shipments s", i > 0 ? " UNION ALL " : "");
+      append_where (sql, first_status + i, conditions);
+      g_string_append_printf (sql, PAGE_ORDER ("s") " LIMIT $%u)", limit_param);
+    }
+  g_string_append_printf (sql, ") u" PAGE_ORDER ("u") " LIMIT $%u", limit_param);
+}
+
 gboolean
 _wb_store_build_search (const WbShipmentQuery  *query,
                         char                  **out_sql,
@@ -206,18 +256,20 @@ _wb_store_build_search (const WbShipmentQuery  *query,
                         GError                **error)
 {
   g_autoptr(GPtrArray) params = _wb_sql_params_new ();
-  g_autoptr(GString) sql = g_string_new ("SELECT s.id, " WB_SQL_TO_US ("s.created_at") " FROM shipments s");
-  Builder builder = { sql, params, FALSE };
+  g_autoptr(GString) conditions = g_string_new (NULL);
+  g_autoptr(GPtrArray) statuses = NULL;
+  GString *sql;
+  Builder builder = { conditions, params };
 
   if (page_size (query) > MAX_LIMIT)
     return set_invalid (error, "limit: at most " G_STRINGIFY (MAX_LIMIT));
-  if (!add_filters (&builder, query, error))
+  if ((statuses = distinct_statuses ((const char * const *) query->statuses, error)) == NULL ||
+      !add_filters (&builder, query, error))
     return FALSE;
 
-  _wb_sql_params_add_int (params, page_size (query) + 1);
-  g_string_append_printf (sql, " ORDER BY s.created_at DESC, s.id DESC LIMIT $%u", params->len);
-
-  *out_sql = g_string_free (g_steal_pointer (&sql), FALSE);
+  sql = g_string_new (NULL);
+  compose (sql, params, statuses, conditions->str, page_size (query));
+  *out_sql = g_string_free (sql, FALSE);
   *out_params = g_steal_pointer (&params);
   return TRUE;
 }

@@ -31,6 +31,20 @@ G_BEGIN_DECLS
   "  'receivedAt', " WB_SQL_TIME (e ".received_at") ")"
 #define WB_SQL_TERMINAL "('DELIVERED', 'RETURNED_TO_SENDER', 'CANCELLED', 'EXPIRED')"
 
+/* A shipment a transaction changed, announced by WbShipmentStore::changed
+ * once it commits. */
+typedef struct
+{
+  char   *id;
+  gint64  version;
+} WbShipmentChange;
+
+/* A GArray of WbShipmentChange, freed with g_array_unref(). */
+GArray      *_wb_store_changes_new     (void);
+void         _wb_store_changes_add     (GArray       *changes,
+                                        const char   *id,
+                                        gint64        version);
+
 /* Text parameters for wb_db_exec(): a GPtrArray of owned strings, NULL
  * entries being SQL NULL. */
 GPtrArray   *_wb_sql_params_new        (void);
@@ -71,19 +85,32 @@ GPtrArray   *_wb_store_fetch_views     (PGconn              *conn,
                                         GError             **error);
 
 /* Flags shipments newly overdue (only @id, or all if NULL) and queues one
- * shipment.delayed for each. Returns how many, or -1 with @error set. */
+ * shipment.delayed for each, adding them to @changes. For one @id, a
+ * delivery after the promise counts too (a PATCH may move the promise
+ * before it). Returns how many, or -1 with @error set. */
 gint64       _wb_store_flag_overdue    (PGconn              *conn,
                                         const char          *id,
+                                        GArray              *changes,
                                         GCancellable        *cancellable,
                                         GError             **error);
 
 /* The event path: returns a GArray of WbEventResult; *out_wrote_outbox
- * tells whether any message was queued. */
+ * tells whether any message was queued; the shipments it moved or flagged
+ * go to @changes. */
 GArray      *_wb_store_add_events      (PGconn              *conn,
                                         GPtrArray           *events,
                                         gboolean            *out_wrote_outbox,
+                                        GArray              *changes,
                                         GCancellable        *cancellable,
                                         GError             **error);
+
+/* The part of the view a cache must know: when the clock alone changes
+ * it (WbShipmentView.expires_at). */
+#define WB_SQL_VIEW_EXPIRES(s) \
+  "CASE WHEN " s ".status IN " WB_SQL_TERMINAL " OR " s ".closed_at IS NOT NULL THEN NULL" \
+  " WHEN now() < " s ".promised_at - (" s ".promised_at - " s ".created_at) / 10" \
+  " THEN " WB_SQL_TO_US (s ".promised_at - (" s ".promised_at - " s ".created_at) / 10") \
+  " WHEN now() <= " s ".promised_at THEN " WB_SQL_TO_US (s ".promised_at") " END"
 
 /* Search: the page statement exactly as the store runs it, so tests can
  * EXPLAIN it. Fetches limit + 1 rows of (id, created_at µs). */

@@ -29,6 +29,35 @@ G_DEFINE_FINAL_TYPE (WbShipmentStore, wb_shipment_store, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (wb-shipment-error-quark, wb_shipment_error)
 
+enum
+{
+  CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+#define HOLDER_MARKER "already stored for shipment "
+
+/**
+ * wb_shipment_error_get_holder:
+ *
+ * Returns: (transfer full) (nullable): for a
+ *   %WB_SHIPMENT_ERROR_EVENT_CONFLICT, the id of the shipment that holds
+ *   the event; %NULL for any other error
+ */
+char *
+wb_shipment_error_get_holder (const GError *error)
+{
+  const char *marker;
+
+  if (!g_error_matches (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_EVENT_CONFLICT) ||
+      (marker = strstr (error->message, HOLDER_MARKER)) == NULL)
+    return NULL;
+  marker += strlen (HOLDER_MARKER);
+  return _wb_store_id_is_valid (marker) ? g_strdup (marker) : NULL;
+}
+
 typedef struct _Job Job;
 
 /* Runs inside the call's transaction; returns non-NULL on success. */
@@ -49,10 +78,14 @@ struct _Job
   GDestroyNotify   input_free;      /* for input the job owns */
   guint            limit;
   guint            offset;
+  gint64           event_row_id;
+  gboolean         one_statement;   /* a single read: no BEGIN/COMMIT round trips */
 
   /* Written on the pool thread; read after the callback. */
   gint64           current_version;
   gboolean         wrote_outbox;
+  GArray          *changes;         /* WbShipmentChange: announced after the commit */
+  char            *event_json;
 };
 
 static void
@@ -64,6 +97,8 @@ job_free (gpointer data)
   if (job->input_free != NULL)
     job->input_free (job->input);
   g_free (job->id);
+  g_array_unref (job->changes);
+  g_free (job->event_json);
   g_free (job);
 }
 
@@ -103,6 +138,10 @@ run_transaction (Job           *job,
   gpointer result;
 
   job->wrote_outbox = FALSE;
+  g_array_set_size (job->changes, 0);
+  g_clear_pointer (&job->event_json, g_free);
+  if (job->one_statement)
+    return job->func (job, conn, cancellable, error);
   if (!exec_command (conn, "BEGIN", cancellable, error))
     return NULL;
 
@@ -117,6 +156,19 @@ run_transaction (Job           *job,
   if (PQtransactionStatus (conn) != PQTRANS_IDLE)
     PQclear (PQexec (conn, "ROLLBACK"));
   return NULL;
+}
+
+/* Right after the commit, on this thread: before the caller can learn of
+ * the write, so whoever drops a cached view here is never behind it. */
+static void
+announce_changes (Job *job)
+{
+  for (guint i = 0; i < job->changes->len; i++)
+    {
+      WbShipmentChange *change = &g_array_index (job->changes, WbShipmentChange, i);
+
+      g_signal_emit (job->store, signals[CHANGED], 0, change->id, change->version);
+    }
 }
 
 static gpointer
@@ -134,6 +186,7 @@ run_job (PGconn        *conn,
 
       if (local_error == NULL)
         {
+          announce_changes (job);
           if (job->wrote_outbox && job->relay != NULL)
             wb_outbox_relay_kick (job->relay);
           return result;
@@ -176,6 +229,7 @@ job_new (JobFunc         func,
   job->result_free = result_free;
   job->id = g_strdup (id);
   job->input = input;
+  job->changes = _wb_store_changes_new ();
   return job;
 }
 
@@ -362,6 +416,60 @@ get_in_transaction (Job           *job,
       return NULL;
     }
   return fetch_view (conn, job->id, cancellable, error);
+}
+
+static gpointer
+get_version_in_transaction (Job           *job,
+                            PGconn        *conn,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+  gint64 version;
+
+  if (!_wb_store_id_is_valid (job->id))
+    {
+      _wb_store_set_not_found (error, job->id);
+      return NULL;
+    }
+  _wb_sql_params_add (params, job->id);
+  if ((result = _wb_store_exec (conn, "SELECT version FROM shipments WHERE id = $1",
+                                params, cancellable, error)) == NULL)
+    return NULL;
+  if (PQntuples (result) == 0)
+    {
+      _wb_store_set_not_found (error, job->id);
+      return NULL;
+    }
+  version = _wb_store_get_int (result, 0, 0);
+  return g_memdup2 (&version, sizeof version);
+}
+
+/* The history's own JSON of the event, so that an answer shows it exactly
+ * as GET …/events does (PostgreSQL writes 53.9, not 53.899999999999999). */
+static const char event_json_sql[] =
+  "SELECT " WB_SQL_EVENT_JSON ("e") "::text FROM shipment_events e WHERE e.id = $1 AND e.shipment_id = $2";
+
+static gpointer
+get_with_event_in_transaction (Job           *job,
+                               PGconn        *conn,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+  g_autoptr(WbShipmentView) view = get_in_transaction (job, conn, cancellable, error);
+
+  if (view == NULL)
+    return NULL;
+  _wb_sql_params_add_int (params, job->event_row_id);
+  _wb_sql_params_add (params, job->id);
+  if ((result = _wb_store_exec (conn, event_json_sql, params, cancellable, error)) == NULL)
+    return NULL;
+  if (PQntuples (result) == 1)
+    job->event_json = g_strdup (PQgetvalue (result, 0, 0));
+  return g_steal_pointer (&view);
 }
 
 /* ---- update and close ---------------------------------------------------- */
@@ -599,10 +707,12 @@ update_in_transaction (Job           *job,
       !update_recipient (conn, job->id, patch, cancellable, error) ||
       !update_destination (conn, job->id, patch, cancellable, error) ||
       !add_tracking (conn, job->id, patch, cancellable, error) ||
-      (promise_changed && (flagged = _wb_store_flag_overdue (conn, job->id, cancellable, error)) < 0))
+      (promise_changed && (flagged = _wb_store_flag_overdue (conn, job->id, job->changes,
+                                                               cancellable, error)) < 0))
     return NULL;
 
   job->wrote_outbox = flagged > 0;
+  _wb_store_changes_add (job->changes, job->id, job->current_version);
   return fetch_view (conn, job->id, cancellable, error);
 }
 
@@ -629,6 +739,7 @@ close_in_transaction (Job           *job,
     return NULL;
 
   job->current_version = _wb_store_get_int (result, 0, 0);
+  _wb_store_changes_add (job->changes, job->id, job->current_version);
   return fetch_view (conn, job->id, cancellable, error);
 }
 
@@ -687,7 +798,7 @@ add_events_in_transaction (Job           *job,
                            GError       **error)
 {
   GPtrArray *events = job->input;
-  g_autoptr(GArray) results = _wb_store_add_events (conn, events, &job->wrote_outbox,
+  g_autoptr(GArray) results = _wb_store_add_events (conn, events, &job->wrote_outbox, job->changes,
                                                     cancellable, error);
   WbEventResult *only;
 
@@ -719,7 +830,7 @@ check_overdue_in_transaction (Job           *job,
                               GCancellable  *cancellable,
                               GError       **error)
 {
-  gint64 flagged = _wb_store_flag_overdue (conn, NULL, cancellable, error);
+  gint64 flagged = _wb_store_flag_overdue (conn, NULL, job->changes, cancellable, error);
 
   if (flagged < 0)
     return NULL;
@@ -899,7 +1010,7 @@ carrier_batch_in_transaction (Job           *job,
     return NULL;
   if (input->events->len == 0)
     batch->events = results_new (0);
-  else if ((batch->events = _wb_store_add_events (conn, input->events, &job->wrote_outbox,
+  else if ((batch->events = _wb_store_add_events (conn, input->events, &job->wrote_outbox, job->changes,
                                                   cancellable, error)) == NULL)
     return NULL;
   return g_steal_pointer (&batch);
@@ -949,6 +1060,75 @@ wb_shipment_store_get_finish (WbShipmentStore  *self,
                               GError          **error)
 {
   return finish (self, result, wb_shipment_store_get_async, NULL, error);
+}
+
+void
+wb_shipment_store_get_version_async (WbShipmentStore     *self,
+                                     const char          *id,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (id != NULL);
+
+  job = job_new (get_version_in_transaction, g_free, id, NULL);
+  job->one_statement = TRUE;
+  submit (self, job, wb_shipment_store_get_version_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_shipment_store_get_version_finish:
+ *
+ * Returns: the shipment's version, or 0 with @error set
+ */
+gint64
+wb_shipment_store_get_version_finish (WbShipmentStore  *self,
+                                      GAsyncResult     *result,
+                                      GError          **error)
+{
+  g_autofree gint64 *version = finish (self, result, wb_shipment_store_get_version_async, NULL, error);
+
+  return version ? *version : 0;
+}
+
+void
+wb_shipment_store_get_with_event_async (WbShipmentStore     *self,
+                                        const char          *id,
+                                        gint64               event_row_id,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+  g_return_if_fail (id != NULL);
+
+  job = job_new (get_with_event_in_transaction, (GDestroyNotify) wb_shipment_view_free, id, NULL);
+  job->event_row_id = event_row_id;
+  submit (self, job, wb_shipment_store_get_with_event_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_shipment_store_get_with_event_finish:
+ * @out_event_json: (out) (transfer full): the event as GET …/events shows
+ *   it, or %NULL when the shipment has no such event
+ */
+WbShipmentView *
+wb_shipment_store_get_with_event_finish (WbShipmentStore  *self,
+                                         GAsyncResult     *result,
+                                         char            **out_event_json,
+                                         GError          **error)
+{
+  WbShipmentView *view = finish (self, result, wb_shipment_store_get_with_event_async, NULL, error);
+  Job *job = g_task_get_task_data (G_TASK (result));
+
+  if (out_event_json != NULL)
+    *out_event_json = view ? g_steal_pointer (&job->event_json) : NULL;
+  return view;
 }
 
 /**
@@ -1158,6 +1338,19 @@ wb_shipment_store_class_init (WbShipmentStoreClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->finalize = wb_shipment_store_finalize;
+
+  /**
+   * WbShipmentStore::changed:
+   * @id: the shipment that changed
+   * @version: its version after the change
+   *
+   * Emitted once a write through the store that changed a shipment's view
+   * has committed (update, close, status events from any caller, the SLA
+   * job's flags), on the pool thread that committed it, before the call's
+   * callback is queued. Handlers must be thread-safe and quick.
+   */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT64);
 }
 
 static void

@@ -18,9 +18,22 @@ typedef enum
   WB_SHIPMENT_ERROR_VERSION_MISMATCH, /* If-Match was stale: see WbShipmentView.version of the error's shipment */
   WB_SHIPMENT_ERROR_CLOSED,           /* the shipment is closed: no more changes */
   WB_SHIPMENT_ERROR_INVALID,          /* a value the database refuses (unknown service level, …): message names the field */
+  WB_SHIPMENT_ERROR_EVENT_CONFLICT,   /* the event's (source, eventId) is stored for another shipment:
+                                       * see wb_shipment_error_get_holder() */
 } WbShipmentError;
 
-GQuark wb_shipment_error_quark (void);
+GQuark  wb_shipment_error_quark      (void);
+char   *wb_shipment_error_get_holder (const GError *error);
+
+/* When an event may have occurred: not before 1990-01-01T00:00:00Z (no
+ * parcel was scanned by these systems before), and not more than a day
+ * after the receiving server's clock (carriers' clocks drift, and a local
+ * time taken for UTC can be up to 14 hours ahead). */
+#define WB_EVENT_EARLIEST_US     G_GINT64_CONSTANT (631152000000000)
+#define WB_EVENT_MAX_AHEAD_US    (24 * G_GINT64_CONSTANT (3600000000))
+
+gboolean wb_status_event_time_is_plausible (gint64 occurred_at_us,
+                                            gint64 now_us);
 
 typedef struct
 {
@@ -114,12 +127,14 @@ typedef struct
   char   *id;
   gint64  version;
   char   *json;
+  gint64  expires_at;             /* unix µs when the clock alone changes sla.state (at_risk,
+                                   * overdue); 0 = never. A cache must not serve it after that. */
 } WbShipmentView;
 
 /* GET /shipments/search. All filters optional; results newest first (createdAt, id). */
 typedef struct
 {
-  GStrv     statuses;             /* canonical names */
+  GStrv     statuses;             /* canonical names; each one's own index scan, merged */
   char     *client_id;
   char     *phone;                /* E.164, already normalized */
   gint64    created_from, created_to;   /* unix µs, 0 = open; from inclusive, to exclusive */
@@ -187,6 +202,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbCarrierBatchResult, wb_carrier_batch_result_fre
 
 G_DECLARE_FINAL_TYPE (WbShipmentStore, wb_shipment_store, WB, SHIPMENT_STORE, GObject)
 
+/* Signal "changed" (const char *id, gint64 version): after the commit of
+ * every write through the store that changed a shipment's view, whoever
+ * made it (REST, the tracker role, the SLA job), on the pool thread that
+ * committed it and before the call's callback runs, so a cache that drops
+ * @id there is never behind a write its caller has heard of. Creation is
+ * not announced: nobody can hold a view of a new id. */
 WbShipmentStore *wb_shipment_store_new              (WbDbPool         *pool,
                                                      WbSlaTable       *sla);
 /* The relay to kick after a commit that queued messages (optional; without
@@ -211,6 +232,28 @@ void             wb_shipment_store_get_async        (WbShipmentStore  *self,
                                                      gpointer          user_data);
 WbShipmentView  *wb_shipment_store_get_finish       (WbShipmentStore  *self,
                                                      GAsyncResult     *result,
+                                                     GError          **error);
+/* The shipment's current version by its primary key alone (a cached view's
+ * check); fails with NOT_FOUND. */
+void             wb_shipment_store_get_version_async (WbShipmentStore *self,
+                                                     const char       *id,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+gint64           wb_shipment_store_get_version_finish (WbShipmentStore *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
+/* The view and one of its stored events (as the history shows it), read
+ * together: what POST /shipments/{id}/events answers. */
+void             wb_shipment_store_get_with_event_async (WbShipmentStore *self,
+                                                     const char       *id,
+                                                     gint64            event_row_id,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+WbShipmentView  *wb_shipment_store_get_with_event_finish (WbShipmentStore *self,
+                                                     GAsyncResult     *result,
+                                                     char            **out_event_json,
                                                      GError          **error);
 /* expected_version: the If-Match version (0 = unconditional); a stale one fails with
  * VERSION_MISMATCH and out_current_version (via wb_shipment_store_update_finish) set. */
@@ -267,7 +310,8 @@ char            *wb_shipment_store_search_finish    (WbShipmentStore  *self,
                                                      GAsyncResult     *result,
                                                      GError          **error);
 /* The periodic SLA job: flags newly overdue shipments and queues one
- * shipment.delayed each. Returns how many were newly flagged. */
+ * shipment.delayed each. Returns how many were newly flagged. (A late
+ * delivery is flagged on the event path, by the event that delivers.) */
 void             wb_shipment_store_check_overdue_async (WbShipmentStore *self,
                                                      GCancellable     *cancellable,
                                                      GAsyncReadyCallback callback,

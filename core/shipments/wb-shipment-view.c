@@ -7,6 +7,33 @@
 
 #include <string.h>
 
+static void
+change_clear (gpointer data)
+{
+  WbShipmentChange *change = data;
+
+  g_free (change->id);
+}
+
+GArray *
+_wb_store_changes_new (void)
+{
+  GArray *changes = g_array_new (FALSE, TRUE, sizeof (WbShipmentChange));
+
+  g_array_set_clear_func (changes, change_clear);
+  return changes;
+}
+
+void
+_wb_store_changes_add (GArray     *changes,
+                       const char *id,
+                       gint64      version)
+{
+  WbShipmentChange change = { g_strdup (id), version };
+
+  g_array_append_val (changes, change);
+}
+
 GPtrArray *
 _wb_sql_params_new (void)
 {
@@ -243,7 +270,8 @@ static const char view_sql[] =
   "     'lateBySeconds', s.late_by_seconds),"
   "  'createdAt', " WB_SQL_TIME ("s.created_at") ","
   "  'updatedAt', " WB_SQL_TIME ("s.updated_at") ","
-  "  'closedAt', " WB_SQL_TIME ("s.closed_at") ")::text"
+  "  'closedAt', " WB_SQL_TIME ("s.closed_at") ")::text,"
+  " " WB_SQL_VIEW_EXPIRES ("s")
   " FROM unnest($1::uuid[]) WITH ORDINALITY AS k (id, n)"
   " JOIN shipments s ON s.id = k.id"
   " JOIN recipients r ON r.id = s.recipient_id"
@@ -294,6 +322,7 @@ _wb_store_fetch_views (PGconn             *conn,
       view->id = g_strdup (PQgetvalue (result, row, 0));
       view->version = _wb_store_get_int (result, row, 1);
       view->json = g_strdup (PQgetvalue (result, row, 2));
+      view->expires_at = _wb_store_get_int (result, row, 3);
       g_ptr_array_add (views, view);
     }
 
@@ -302,42 +331,49 @@ _wb_store_fetch_views (PGconn             *conn,
 
 /* The UPDATE's own WHERE is what makes a breach queue one message: a
  * concurrent run (another daemon, or the event path) waits for the row
- * lock, re-checks overdue_at IS NULL and skips it. */
+ * lock, re-checks overdue_at IS NULL and skips it. The queued CTE runs
+ * whether or not the outer SELECT reads it. */
 #define FLAG_OVERDUE_SQL(where) \
   "WITH flagged AS (" \
   "  UPDATE shipments SET overdue_at = now()" \
-  "   WHERE overdue_at IS NULL AND closed_at IS NULL" \
-  "     AND status NOT IN " WB_SQL_TERMINAL " AND promised_at < now()" where \
-  "  RETURNING id, client_id, promised_at, overdue_at, status, version)," \
+  "   WHERE overdue_at IS NULL AND closed_at IS NULL AND " where \
+  "  RETURNING id, client_id, promised_at, overdue_at, status, version, late_by_seconds)," \
   " queued AS (" \
   "  INSERT INTO outbox (topic, key, type, payload)" \
   "  SELECT '" WB_TOPIC_TRACKING_EVENTS "', f.id::text, 'shipment.delayed', json_build_object(" \
   "    'type', 'shipment.delayed', 'shipmentId', f.id, 'clientId', f.client_id," \
   "    'promisedAt', " WB_SQL_TIME ("f.promised_at") "," \
   "    'detectedAt', " WB_SQL_TIME ("f.overdue_at") "," \
-  "    'status', f.status, 'version', f.version," \
+  "    'status', f.status, 'lateBySeconds', f.late_by_seconds, 'version', f.version," \
   "    'emittedAt', " WB_SQL_TIME ("clock_timestamp()") ")" \
   "  FROM flagged f ORDER BY f.promised_at, f.id" \
   "  RETURNING 1)" \
-  " SELECT count(*) FROM queued"
+  " SELECT id, version FROM flagged"
+
+/* Written as the partial index's predicate, so the job's scan uses it. */
+#define OPEN_PAST_PROMISE "status NOT IN " WB_SQL_TERMINAL " AND promised_at < now()"
 
 gint64
 _wb_store_flag_overdue (PGconn        *conn,
                         const char    *id,
+                        GArray        *changes,
                         GCancellable  *cancellable,
                         GError       **error)
 {
   g_autoptr(GPtrArray) params = _wb_sql_params_new ();
   g_autoptr(PGresult) result = NULL;
-  const char *sql = FLAG_OVERDUE_SQL ("");
+  const char *sql = FLAG_OVERDUE_SQL (OPEN_PAST_PROMISE);
 
   if (id != NULL)
     {
-      sql = FLAG_OVERDUE_SQL (" AND id = $1");
+      sql = FLAG_OVERDUE_SQL ("id = $1 AND ((" OPEN_PAST_PROMISE ")"
+                              " OR (status = 'DELIVERED' AND delivered_at > promised_at))");
       _wb_sql_params_add (params, id);
     }
 
   if ((result = _wb_store_exec (conn, sql, params, cancellable, error)) == NULL)
     return -1;
-  return _wb_store_get_int (result, 0, 0);
+  for (int row = 0; row < PQntuples (result); row++)
+    _wb_store_changes_add (changes, PQgetvalue (result, row, 0), _wb_store_get_int (result, row, 1));
+  return PQntuples (result);
 }
