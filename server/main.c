@@ -17,6 +17,10 @@
 #include "wb-jwt.h"
 #include "wb-log.h"
 
+/* A bearer token that outlives ten years is a password nobody rotates; the
+ * bound also keeps "exp" far inside what JSON numbers hold exactly. */
+#define TOKEN_MAX_TTL_MS ((gint64) 3650 * 24 * 60 * 60 * 1000)
+
 static char *token_role;
 static char *token_ttl;
 static char *token_subject;
@@ -24,7 +28,7 @@ static gboolean kafka_dev;
 
 static const GOptionEntry token_entries[] = {
   { "role", 0, 0, G_OPTION_ARG_STRING, &token_role, N_("token: the role claim (viewer, dispatcher, admin)"), "ROLE" },
-  { "ttl", 0, 0, G_OPTION_ARG_STRING, &token_ttl, N_("token: how long the token is valid (default 8h)"), "DURATION" },
+  { "ttl", 0, 0, G_OPTION_ARG_STRING, &token_ttl, N_("token: how long the token is valid, 1s to 3650d (default 8h)"), "DURATION" },
   { "subject", 0, 0, G_OPTION_ARG_STRING, &token_subject, N_("token: the subject claim"), "NAME" },
   { "kafka-dev", 0, 0, G_OPTION_ARG_NONE, &kafka_dev,
     N_("Development aid: run librdkafka's mock Kafka cluster in the daemon and print its address"), NULL },
@@ -50,9 +54,14 @@ print_token (WbConfig *config)
       g_printerr ("waybilld token: %s\n", _("--role must be viewer, dispatcher or admin"));
       return WB_EXIT_CONFIG;
     }
-  if (!wb_config_parse_duration (token_ttl ? token_ttl : "8h", 1000, &ttl_ms, &error) || ttl_ms < 1000)
+  if (!wb_config_parse_duration (token_ttl ? token_ttl : "8h", 1000, &ttl_ms, &error))
     {
-      g_printerr ("waybilld token: --ttl: %s\n", error ? error->message : "must be at least one second");
+      g_printerr ("waybilld token: --ttl: %s\n", error->message);
+      return WB_EXIT_CONFIG;
+    }
+  if (ttl_ms < 1000 || ttl_ms > TOKEN_MAX_TTL_MS)
+    {
+      g_printerr ("waybilld token: --ttl: %s\n", _("out of range: a token lives from 1s to 3650d (ten years)"));
       return WB_EXIT_CONFIG;
     }
 

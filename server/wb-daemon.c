@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <unistd.h>
@@ -78,8 +79,7 @@ struct _WbDaemon
   guint               db_retry_ms;
   gint64              started_us;
   gint64              shutdown_deadline_us;
-  guint               signal_sources[2];
-  guint               signals_seen;
+  guint               signal_source;     /* reads signal_pipe */
   int                 exit_status;
 };
 
@@ -476,6 +476,49 @@ load_fleet (WbDaemon *self)
   wb_fleet_store_load_async (self->fleet, self->cancellable, on_fleet_loaded, g_object_ref (self));
 }
 
+typedef struct
+{
+  WbDaemon *daemon;
+  char     *holder;
+} LockWait;
+
+static void
+lock_wait_free (LockWait *wait)
+{
+  g_object_unref (wait->daemon);
+  g_free (wait->holder);
+  g_free (wait);
+}
+
+static gboolean
+report_lock_wait (gpointer data)
+{
+  LockWait *wait = data;
+  WbDaemon *self = wait->daemon;
+  g_autofree char *problem = NULL;
+
+  if (self->phase == PHASE_STOPPING || self->migrated)
+    return G_SOURCE_REMOVE;
+  problem = g_strdup_printf ("waiting for the schema migration lock, held by another process (%s)", wait->holder);
+  g_message ("%s; waiting for it", problem);
+  set_start_problem (self, problem);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the pool thread: the daemon's state belongs to the main loop. */
+static void
+on_lock_wait (const char *holder,
+              gpointer    user_data)
+{
+  LockWait *wait = g_new0 (LockWait, 1);
+
+  wait->daemon = g_object_ref (user_data);
+  wait->holder = g_strdup (holder);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, report_lock_wait, wait, (GDestroyNotify) lock_wait_free);
+}
+
+/* Cancellable throughout, the wait for another daemon's lock included, so
+ * that a stop is never held up by somebody else's migration. */
 static gpointer
 migrate_in_thread (PGconn        *conn,
                    gpointer       user_data,
@@ -484,7 +527,7 @@ migrate_in_thread (PGconn        *conn,
 {
   guint applied = 0;
 
-  if (!wb_migrations_apply (conn, &applied, error))
+  if (!wb_migrations_apply_full (conn, cancellable, on_lock_wait, user_data, &applied, error))
     return NULL;
   return GUINT_TO_POINTER (applied + 1);
 }
@@ -535,7 +578,7 @@ connect_database (WbDaemon *self)
 {
   if (self->phase == PHASE_STOPPING)
     return;
-  wb_db_pool_run_async (self->pool, migrate_in_thread, NULL, NULL, NULL,
+  wb_db_pool_run_async (self->pool, migrate_in_thread, g_object_ref (self), g_object_unref, NULL,
                         self->cancellable, on_migrated, g_object_ref (self));
 }
 
@@ -784,23 +827,55 @@ on_cluster_stopped (GObject      *source,
 }
 
 static void
-close_storage (WbDaemon *self)
+stop_cluster (WbDaemon *self)
 {
   g_autoptr(GTask) task = NULL;
 
-  g_clear_handle_id (&self->overdue_source, g_source_remove);
-  if (self->relay)
-    wb_outbox_relay_stop (self->relay);
-  if (self->pool)
-    wb_db_pool_close (self->pool);
   if (self->cluster == NULL)
     {
       finish_shutdown (self);
       return;
     }
-  /* pg_ctl stop blocks; a second signal must still be heard meanwhile. */
+  /* pg_ctl stop blocks: off the main loop. */
   task = g_task_new (self->cluster, NULL, on_cluster_stopped, self);
   g_task_run_in_thread (task, stop_cluster_in_thread);
+}
+
+static void
+on_pool_closed (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_db_pool_close_finish (WB_DB_POOL (source), result, &error))
+    g_warning ("Database work still running at the shutdown deadline; not waiting for it");
+  stop_cluster (data);
+}
+
+static gboolean flush_timeout (gpointer data);
+
+/* Jobs have seen the daemon's cancellable by now; one stuck in libpq
+ * (a connection attempt to a server that does not answer) is not waited
+ * for past the deadline, and never on the main loop. */
+static void
+close_storage (WbDaemon *self)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+  gint64 left_ms;
+
+  g_clear_handle_id (&self->overdue_source, g_source_remove);
+  if (self->relay)
+    wb_outbox_relay_stop (self->relay);
+  if (self->pool == NULL)
+    {
+      stop_cluster (self);
+      return;
+    }
+  cancellable = g_cancellable_new ();
+  left_ms = MAX (100, (self->shutdown_deadline_us - g_get_monotonic_time ()) / 1000);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, left_ms, flush_timeout, g_object_ref (cancellable), g_object_unref);
+  wb_db_pool_close_async (self->pool, cancellable, on_pool_closed, self);
 }
 
 static void
@@ -906,23 +981,86 @@ begin_shutdown (WbDaemon *self)
   if (self->ingest)
     wb_ingest_stop (self->ingest);
   wb_http_server_stop_accepting (self->http);
+  g_message ("No longer accepting connections; %u requests in flight get up to %.3g s to finish",
+             wb_http_server_get_in_flight (self->http),
+             wb_config_get_int (self->config, "server.shutdown-timeout") / 1000.0);
   g_timeout_add (20, wait_for_requests, self);
 }
 
-static gboolean
-on_signal (gpointer data)
-{
-  WbDaemon *self = data;
+/* SIGINT and SIGTERM are caught by a plain handler rather than
+ * g_unix_signal_add(), so that the second one ends the process in the
+ * handler itself: whatever the main loop is doing, the operator who
+ * insists is heard. The first one only wakes the main loop. */
+static int signal_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t signals_received;
 
-  if (++self->signals_seen > 1)
+static void
+on_signal_raised (int signum)
+{
+  static const char message[] = "waybilld: second signal, exiting at once\n";
+  int saved_errno = errno;
+  ssize_t ignored;
+
+  if (++signals_received > 1)
     {
-      /* The operator insists: no more waiting. */
-      g_printerr ("waybilld: second signal, exiting at once\n");
+      ignored = write (STDERR_FILENO, message, sizeof message - 1);
       _exit (WB_EXIT_FATAL);
     }
+  /* Fails only with the pipe full, when a wake-up is pending already. */
+  ignored = write (signal_pipe[1], "", 1);
+  (void) ignored;
+  errno = saved_errno;
+}
+
+static gboolean
+on_signal (gint         fd,
+           GIOCondition condition,
+           gpointer     data)
+{
+  WbDaemon *self = data;
+  char byte;
+
+  while (read (fd, &byte, 1) > 0)
+    ;
   g_message ("Shutting down (a second signal exits at once)");
   begin_shutdown (self);
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+catch_signals (WbDaemon  *self,
+               GError   **error)
+{
+  struct sigaction action = { .sa_handler = on_signal_raised };
+
+  if (!g_unix_open_pipe (signal_pipe, FD_CLOEXEC, error)
+      || !g_unix_set_fd_nonblocking (signal_pipe[0], TRUE, error)
+      || !g_unix_set_fd_nonblocking (signal_pipe[1], TRUE, error))
+    return FALSE;
+  /* Neither signal interrupts the handler of the other. */
+  sigemptyset (&action.sa_mask);
+  sigaddset (&action.sa_mask, SIGINT);
+  sigaddset (&action.sa_mask, SIGTERM);
+  action.sa_flags = SA_RESTART;
+  sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
+  self->signal_source = g_unix_fd_add (signal_pipe[0], G_IO_IN, on_signal, self);
+  return TRUE;
+}
+
+static void
+release_signals (WbDaemon *self)
+{
+  if (self->signal_source == 0)
+    return;
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  g_clear_handle_id (&self->signal_source, g_source_remove);
+  for (guint i = 0; i < G_N_ELEMENTS (signal_pipe); i++)
+    {
+      close (signal_pipe[i]);
+      signal_pipe[i] = -1;
+    }
 }
 
 /* ---- the object --------------------------------------------------------- */
@@ -932,8 +1070,7 @@ wb_daemon_finalize (GObject *object)
 {
   WbDaemon *self = WB_DAEMON (object);
 
-  for (guint i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
-    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  release_signals (self);
   g_clear_handle_id (&self->overdue_source, g_source_remove);
   g_clear_pointer (&self->shipments_api, wb_shipments_api_free);
   g_clear_pointer (&self->fleet_api, wb_fleet_api_free);
@@ -1095,8 +1232,11 @@ wb_daemon_run (WbDaemon *self)
              wb_config_get_file (self->config) ? wb_config_get_file (self->config) : "");
   g_debug ("Configuration:\n%s", described);
 
-  self->signal_sources[0] = g_unix_signal_add (SIGINT, on_signal, self);
-  self->signal_sources[1] = g_unix_signal_add (SIGTERM, on_signal, self);
+  if (!catch_signals (self, &error))
+    {
+      g_printerr ("waybilld: %s\n", error->message);
+      return WB_EXIT_FATAL;
+    }
   declare_metrics (self);
   if (!create_otlp_exporter (self, &error))
     {

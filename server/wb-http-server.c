@@ -560,7 +560,7 @@ check_auth (WbHttpServer  *self,
             WbHttpRequest *request)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
-  const char *authorization;
+  const char *authorization, *token;
   g_autoptr(WbJwtClaims) claims = NULL;
   g_autoptr(GError) error = NULL;
   gsize secret_len;
@@ -583,14 +583,24 @@ check_auth (WbHttpServer  *self,
       respond_unauthorized (request, "An Authorization: Bearer token is required");
       return FALSE;
     }
-  if (g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0)
+  /* libsoup trims the value: "Bearer " arrives as "Bearer". */
+  if (g_ascii_strncasecmp (authorization, "Bearer", 6) != 0
+      || (authorization[6] != ' ' && authorization[6] != '\0'))
     {
       respond_unauthorized (request, "Only the Bearer authorization scheme is accepted");
       return FALSE;
     }
+  token = authorization + 6;
+  while (*token == ' ')
+    token++;
+  if (*token == '\0')
+    {
+      respond_unauthorized (request, "The Bearer token is empty");
+      return FALSE;
+    }
 
   secret = g_bytes_get_data (self->auth_secret, &secret_len);
-  claims = wb_jwt_verify (secret, secret_len, authorization + 7,
+  claims = wb_jwt_verify (secret, secret_len, token,
                           g_get_real_time () / G_USEC_PER_SEC, JWT_LEEWAY_SECONDS, &error);
   if (claims == NULL)
     {
@@ -1049,7 +1059,6 @@ wb_http_server_set_auth_secret (WbHttpServer *self,
   g_return_if_fail (WB_IS_HTTP_SERVER (self));
 
   g_clear_pointer (&self->auth_secret, g_bytes_unref);
-  g_clear_pointer (&self->unavailable, g_free);
   self->auth_secret = secret ? g_bytes_ref (secret) : NULL;
 }
 

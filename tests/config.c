@@ -4,6 +4,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "wb-config.h"
@@ -752,16 +753,70 @@ test_error_hides_secret (Fixture       *f,
   g_assert_null (strstr (file_error->message, "hunter2"));
 }
 
+/* No three characters in a row of @password appear in @message. */
+static void
+assert_no_part_of (const char *message,
+                   const char *password)
+{
+  for (gsize i = 0; i + 3 <= strlen (password); i++)
+    {
+      g_autofree char *part = g_strndup (password + i, 3);
+
+      if (strstr (message, part) != NULL)
+        g_error ("“%s” shows “%s”, part of the password “%s”", message, part, password);
+    }
+}
+
+/* Malformed DSNs, keyword and URI forms: libpq's own message would quote
+ * the string (a URI whole) or a fragment of it. */
+static const struct
+{
+  const char *dsn;
+  const char *password;
+  const char *problem;
+} leaky_dsns[] = {
+  { "host=db password=Zx9Qv7 port", "Zx9Qv7", "keyword" },
+  { "host=db password='Zx9Qv7", "Zx9Qv7", "quote" },
+  { "host=db Zx9Qv7", "Zx9Qv7", "keyword" },
+  { "host=db password=Zx9 Qv7=1", "Zx9 Qv7=1", "connection option" },
+  { "postgresql://u:Zx9Qv7@[]/x", "Zx9Qv7", "IPv6" },
+  { "postgresql://u:Zx9%zzQv7@h/x", "Zx9%zzQv7", "percent" },
+  { "postgresql://u:Zx9%00Qv7@h/x", "Zx9%00Qv7", "NUL" },
+  { "postgresql://u:Zx9Qv7@[::1/x", "Zx9Qv7", "]" },
+  { "postgresql://u:Zx9Qv7@[::1]x/y", "Zx9Qv7", "unexpected character" },
+  { "postgres://u@h/x?password=Zx9&Qv7=1", "Zx9&Qv7=1", "query parameter" },
+  { "postgres://u@h/x?password=Zx9=Qv7", "Zx9=Qv7", "query parameter" },
+  { "postgres://u@h/x?Zx9Qv7", "Zx9Qv7", "query parameter" },
+};
+
 static void
 test_error_hides_dsn (Fixture       *f,
                       gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (leaky_dsns); i++)
+    {
+      g_autofree char *env = g_strconcat ("DB_DSN=", leaky_dsns[i].dsn, NULL);
+      g_autofree char *escaped = g_strescape (leaky_dsns[i].dsn, NULL);
+      g_autofree char *file = g_strdup_printf ("[database]\ndsn = %s\n", escaped);
+      g_autoptr(GError) env_error = NULL;
+      g_autoptr(GError) option_error = NULL;
+      g_autoptr(GError) file_error = NULL;
 
-  g_assert_false (load (f->config, NONE, ARGS ("DB_DSN=host=db password=hunter2 port"), &error));
+      g_test_message ("%s", leaky_dsns[i].dsn);
+      g_assert_false (load (f->config, NONE, ARGS (env), &env_error));
+      assert_error (env_error, WB_CONFIG_ERROR_INVALID_VALUE, "database.dsn", "DB_DSN", leaky_dsns[i].problem);
+      assert_no_part_of (env_error->message, leaky_dsns[i].password);
 
-  assert_error (error, WB_CONFIG_ERROR_INVALID_VALUE, "database.dsn", "DB_DSN", NULL);
-  g_assert_null (strstr (error->message, "hunter2"));
+      g_assert_false (load (f->config, ARGS ("--db-dsn", leaky_dsns[i].dsn), NONE, &option_error));
+      assert_error (option_error, WB_CONFIG_ERROR_INVALID_VALUE, "database.dsn", "--db-dsn", leaky_dsns[i].problem);
+      assert_no_part_of (option_error->message, leaky_dsns[i].password);
+
+      write_file (f->user_path, file);
+      g_assert_false (load (f->config, NONE, NONE, &file_error));
+      g_assert_nonnull (strstr (file_error->message, "database.dsn"));
+      assert_no_part_of (file_error->message, leaky_dsns[i].password);
+      g_unlink (f->user_path);
+    }
 }
 
 /* describe() */

@@ -12,10 +12,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wb-db.h"
+#include "wb-migrations.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 
 #define SECRET "daemon-test-secret-0123456789abcdef"
+
+/* The key waybilld's migrations lock (core/db/wb-migrations.c). */
+#define MIGRATION_LOCK_SQL "SELECT pg_advisory_lock(24595496943840364)"
 
 static SoupSession *session;
 
@@ -379,6 +384,442 @@ test_second_signal_exits_at_once (void)
   wb_test_daemon_free (d);
 }
 
+/* ---- shutdown ------------------------------------------------------------------ */
+
+static PGconn *
+connect_or_die (const char *conninfo)
+{
+  g_autoptr(GError) error = NULL;
+  PGconn *conn = wb_db_connect (conninfo, &error);
+
+  g_assert_no_error (error);
+  return conn;
+}
+
+static void
+sql_exec (PGconn     *conn,
+          const char *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, NULL, &error);
+
+  g_assert_no_error (error);
+}
+
+static char *
+sql_value (PGconn     *conn,
+           const char *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, NULL, &error);
+
+  g_assert_no_error (error);
+  return g_strdup (PQgetvalue (result, 0, 0));
+}
+
+static double
+elapsed_ms (gint64 since_us)
+{
+  return (g_get_monotonic_time () - since_us) / 1000.0;
+}
+
+/* Polls /readyz until its answer holds @text (30 s at most). */
+static char *
+wait_readyz_saying (WbTestDaemon *d,
+                    const char   *text)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      char *body = NULL;
+
+      if (http_get (d, "/readyz", NULL, &body) == 503 && body && strstr (body, text))
+        return body;
+      g_free (body);
+      g_usleep (50 * 1000);
+    }
+  g_error ("/readyz never said “%s”; log:\n%s", text, d->log->str);
+  return NULL;
+}
+
+/* A POST whose body is partly sent: in flight for the server until the rest
+ * comes (or the server gives up on it). */
+static GSocketConnection *
+start_partial_request (WbTestDaemon *d)
+{
+  const char *partial = "POST /whoami HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{\"a\"";
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", wb_test_daemon_port (d), NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), partial,
+                             strlen (partial), NULL, NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+/* Until the server counts @n requests in flight, the /metrics request itself included. */
+static void
+wait_in_flight (WbTestDaemon *d,
+                guint         n)
+{
+  g_autofree char *want = g_strdup_printf ("waybill_http_requests_in_flight %u\n", n);
+
+  for (guint attempt = 0; attempt < 500; attempt++)
+    {
+      g_autofree char *metrics = NULL;
+
+      http_get (d, "/metrics", NULL, &metrics);
+      if (metrics && strstr (metrics, want))
+        return;
+      g_usleep (20 * 1000);
+    }
+  g_error ("never %u requests in flight; log:\n%s", n, d->log->str);
+}
+
+/* Everything the server says until it closes the connection. */
+static char *
+read_to_end (GSocketConnection *connection)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GString *text = g_string_new (NULL);
+  char buffer[4096];
+  gssize n;
+
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 30);
+  while ((n = g_input_stream_read (in, buffer, sizeof buffer, NULL, NULL)) > 0)
+    g_string_append_len (text, buffer, n);
+  return g_string_free (text, FALSE);
+}
+
+static PGconn *
+hold_migration_lock (const char *conninfo)
+{
+  PGconn *holder = connect_or_die (conninfo);
+
+  sql_exec (holder, "SET application_name = 'migration-lock-holder'");
+  sql_exec (holder, MIGRATION_LOCK_SQL);
+  return holder;
+}
+
+/* Another process holds the migration lock (a daemon migrating, an operator
+ * with a psql open): /readyz says so, and SIGTERM still stops the daemon
+ * within its shutdown bound, cleanly. */
+static void
+test_shutdown_while_waiting_for_lock (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("lockwait");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autoptr(PGconn) holder = hold_migration_lock (conninfo);
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--shutdown-timeout=2s", NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
+  g_autofree char *body = wait_readyz_saying (d, "migration lock");
+  gint64 start;
+  int status;
+
+  g_assert_nonnull (strstr (body, "held by another process"));
+  g_assert_nonnull (strstr (body, "migration-lock-holder"));
+  g_assert_cmpuint (http_get (d, "/healthz", NULL, NULL), ==, 200);
+
+  start = g_get_monotonic_time ();
+  g_subprocess_send_signal (d->process, SIGTERM);
+  status = wb_test_daemon_wait_for (d, 2000 + 1500);
+  if (status == WB_TEST_DAEMON_STILL_RUNNING)
+    g_error ("waybilld still runs %.0f ms after SIGTERM; log:\n%s", elapsed_ms (start), d->log->str);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (wb_test_daemon_log_contains (d, "Stopped"));
+  g_test_message ("stopped %.0f ms after SIGTERM while waiting for the lock", elapsed_ms (start));
+
+  /* Nothing was applied behind the holder's back. */
+  g_assert_cmpint (wb_migrations_current_version (holder, NULL), ==, 0);
+  wb_test_daemon_free (d);
+}
+
+/* The same phase, with a request keeping the first signal's drain busy: the
+ * second signal ends it at once. */
+static void
+test_second_signal_while_waiting_for_lock (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("lockwait2");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autoptr(PGconn) holder = hold_migration_lock (conninfo);
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--shutdown-timeout=60s", NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
+  g_autofree char *body = wait_readyz_saying (d, "migration lock");
+  g_autoptr(GSocketConnection) held = start_partial_request (d);
+  gint64 start;
+  int status;
+
+  wait_in_flight (d, 2);
+  g_subprocess_send_signal (d->process, SIGTERM);
+  wb_test_daemon_wait_log (d, "Shutting down");
+  g_assert_cmpint (wb_test_daemon_wait_for (d, 300), ==, WB_TEST_DAEMON_STILL_RUNNING);
+
+  start = g_get_monotonic_time ();
+  g_subprocess_send_signal (d->process, SIGTERM);
+  status = wb_test_daemon_wait_for (d, 2000);
+  if (status == WB_TEST_DAEMON_STILL_RUNNING)
+    g_error ("waybilld ignored the second signal; log:\n%s", d->log->str);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_true (wb_test_daemon_log_contains (d, "second signal"));
+  g_test_message ("second signal: exited in %.0f ms", elapsed_ms (start));
+  wb_test_daemon_free (d);
+}
+
+/* SIGTERM: the port closes to new connections at once, a request already
+ * in flight is answered, one that outlasts --shutdown-timeout is cut there,
+ * and the daemon still exits 0 within the bound. */
+static void
+test_graceful_shutdown (void)
+{
+  g_autofree char *dsn = fresh_dsn_env ("graceful");
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--shutdown-timeout=3s", NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) finishing = NULL;
+  g_autoptr(GSocketConnection) stalled = NULL;
+  g_autoptr(GSocketConnection) late = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *answer = NULL;
+  g_autofree char *cut = NULL;
+  gint64 start;
+  int status;
+
+  wait_ready (d, 200, 60);
+  finishing = start_partial_request (d);
+  stalled = start_partial_request (d);
+  wait_in_flight (d, 3);
+
+  start = g_get_monotonic_time ();
+  g_subprocess_send_signal (d->process, SIGTERM);
+  wb_test_daemon_wait_log (d, "No longer accepting connections; 2 requests in flight");
+
+  late = g_socket_client_connect_to_host (client, "127.0.0.1", wb_test_daemon_port (d), NULL, &error);
+  g_assert_null (late);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+
+  /* The rest of the body: the request completes with a real answer. */
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (finishing)), "1234}\n", 6,
+                             NULL, NULL, NULL);
+  answer = read_to_end (finishing);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 "));
+  g_assert_nonnull (strstr (answer, "\"error\":{\"code\":"));
+  g_assert_cmpfloat (elapsed_ms (start), <, 2500);
+
+  /* The one that never ends is cut at the bound, not before. */
+  cut = read_to_end (stalled);
+  g_assert_cmpstr (cut, ==, "");
+  g_assert_cmpfloat (elapsed_ms (start), >=, 2900);
+
+  status = wb_test_daemon_wait_for (d, 5000);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpfloat (elapsed_ms (start), <, 3000 + 2000);
+  g_assert_true (wb_test_daemon_log_contains (d, "1 requests still in flight at the shutdown deadline"));
+  g_test_message ("graceful stop with a request cut at the 3 s bound: %.0f ms", elapsed_ms (start));
+  wb_test_daemon_free (d);
+}
+
+static void
+post_position (WbTestDaemon *d,
+               const char   *device_id,
+               double        lat)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *timestamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/telemetry", wb_test_daemon_port (d));
+  g_autofree char *json = g_strdup_printf ("{\"deviceId\":\"%s\",\"timestamp\":\"%s\",\"lat\":%.4f,\"lon\":27.57}",
+                                           device_id, timestamp, lat);
+  g_autoptr(GBytes) request_body = g_bytes_new (json, strlen (json));
+  g_autoptr(SoupMessage) message = soup_message_new ("POST", uri);
+  g_autoptr(GBytes) answer = NULL;
+
+  soup_message_set_request_body_from_bytes (message, "application/json", request_body);
+  answer = soup_session_send_and_read (session, message, NULL, NULL);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer), "\"accepted\":1"));
+}
+
+/* The fleet pipeline's write is held up by a lock the test holds: one
+ * position is being written, a second waits on the bus. SIGTERM must wait
+ * for the bus to drain (both stored, both acknowledged), not drop the
+ * second. */
+static void
+test_shutdown_flushes_bus (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("flush");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autofree char *blocked_sql = NULL;
+  g_autoptr(PGconn) conn = connect_or_die (conninfo);
+  g_autoptr(PGconn) locker = connect_or_die (conninfo);
+  g_autoptr(GError) error = NULL;
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--shutdown-timeout=20s", NULL };
+  g_autofree char *stored = NULL;
+  WbTestDaemon *d;
+  gint64 start;
+
+  g_assert_true (wb_migrations_apply (conn, NULL, &error));
+  g_assert_no_error (error);
+  sql_exec (conn, "INSERT INTO vehicles (id, plate, version) VALUES ('veh-f', 'F-1', 1)");
+  sql_exec (conn, "INSERT INTO devices (device_id, vehicle_id, version) VALUES ('dev-f', 'veh-f', 1)");
+  d = wb_test_daemon_spawn (env, args);
+  wait_ready (d, 200, 60);
+
+  sql_exec (locker, "BEGIN");
+  sql_exec (locker, "LOCK TABLE positions IN SHARE MODE");
+  post_position (d, "dev-f", 53.91);
+  blocked_sql = g_strdup_printf ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                 "AND datname = current_database() AND pid <> %d", PQbackendPID (locker));
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autofree char *waiting = sql_value (conn, blocked_sql);
+
+      if (g_str_equal (waiting, "1"))
+        break;
+      g_assert_cmpuint (attempt, <, 1500);
+      g_usleep (20 * 1000);
+    }
+  post_position (d, "dev-f", 53.92);
+
+  start = g_get_monotonic_time ();
+  g_subprocess_send_signal (d->process, SIGTERM);
+  wb_test_daemon_wait_log (d, "Shutting down");
+  /* Still draining while the write is held up. */
+  g_assert_cmpint (wb_test_daemon_wait_for (d, 1000), ==, WB_TEST_DAEMON_STILL_RUNNING);
+  sql_exec (locker, "COMMIT");
+
+  g_assert_cmpint (wb_test_daemon_wait_for (d, 15000), ==, 0);
+  g_assert_false (wb_test_daemon_log_contains (d, "still queued on the bus"));
+  stored = sql_value (conn, "SELECT count(*) FROM positions WHERE device_id = 'dev-f'");
+  g_assert_cmpstr (stored, ==, "2");
+  g_test_message ("bus drained and stopped %.0f ms after SIGTERM", elapsed_ms (start));
+  wb_test_daemon_free (d);
+}
+
+/* A database migrated by a newer Waybill: the daemon refuses it, with one
+ * line that says why, and a fault's exit status. */
+static void
+test_refuses_newer_schema (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("newer");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autoptr(PGconn) conn = connect_or_die (conninfo);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *future = g_strdup_printf ("INSERT INTO schema_migrations (version, name, checksum) "
+                                             "VALUES (%d, 'from_the_future', 'x')",
+                                             wb_migrations_latest_version () + 1);
+  g_autofree char *expected = g_strdup_printf ("the database schema is at version %d, newer than this binary's %d",
+                                               wb_migrations_latest_version () + 1, wb_migrations_latest_version ());
+  /* The refusal is logged as critical, which the test environment's
+   * G_DEBUG=fatal-criticals would turn into an abort. */
+  const char *env[] = { dsn, "G_DEBUG=gc-friendly", NULL };
+  g_auto(GStrv) lines = NULL;
+  WbTestDaemon *d;
+  guint mentions = 0;
+  int status;
+
+  g_assert_true (wb_migrations_apply (conn, NULL, &error));
+  g_assert_no_error (error);
+  sql_exec (conn, future);
+
+  d = wb_test_daemon_spawn (env, NULL);
+  status = wb_test_daemon_wait_for (d, 30000);
+  g_assert_cmpint (status, ==, 1);
+  lines = g_strsplit (d->log->str, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    if (strstr (lines[i], "newer than this binary"))
+      {
+        mentions++;
+        g_assert_nonnull (strstr (lines[i], expected));
+      }
+  if (mentions != 1)
+    g_error ("wanted one line naming the newer schema; log:\n%s", d->log->str);
+  wb_test_daemon_free (d);
+}
+
+/* ---- waybilld token ----------------------------------------------------------- */
+
+typedef struct
+{
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static Run
+run_waybilld (const char * const *argv_tail)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                       | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  Run run = { 0 };
+
+  g_subprocess_launcher_setenv (launcher, "AUTH_HS256SECRET", SECRET, TRUE);
+  g_ptr_array_add (argv, (gpointer) g_getenv ("WAYBILLD"));
+  for (guint i = 0; argv_tail[i]; i++)
+    g_ptr_array_add (argv, (gpointer) argv_tail[i]);
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &run.out, &run.err, &error));
+  g_assert_no_error (error);
+  run.status = g_subprocess_get_exit_status (process);
+  return run;
+}
+
+/* A TTL or role out of range: one line naming the option, status 2, no
+ * token and no GLib warning; the limits themselves are accepted. */
+static void
+test_token_rejects_bad_ttl_and_role (void)
+{
+  const struct { const char *role; const char *ttl; const char *expect; } bad[] = {
+    { "dispatcher", "9007199000000000", "--ttl" },
+    { "dispatcher", "9223372036854775807", "--ttl" },
+    { "dispatcher", "3651d", "--ttl" },
+    { "dispatcher", "0", "--ttl" },
+    { "dispatcher", "500ms", "--ttl" },
+    { "dispatcher", "-5m", "--ttl" },
+    { "dispatcher", "", "--ttl" },
+    { "root", "8h", "--role" },
+    { "Admin", "8h", "--role" },
+    { "", "8h", "--role" },
+  };
+  const struct { const char *ttl; } good[] = { { "1s" }, { "3650d" }, { "8h" } };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      const char *argv[] = { "token", "--role", bad[i].role, "--ttl", bad[i].ttl, NULL };
+      Run run = run_waybilld (argv);
+      g_auto(GStrv) lines = g_strsplit (g_strchomp (run.err), "\n", -1);
+
+      if (run.status != 2 || g_strv_length (lines) != 1 || !strstr (lines[0], bad[i].expect)
+          || !g_str_has_prefix (lines[0], "waybilld token: ") || *run.out != '\0')
+        g_error ("token --role “%s” --ttl “%s”: status %d, stdout “%s”, stderr “%s”",
+                 bad[i].role, bad[i].ttl, run.status, run.out, run.err);
+      g_free (run.out);
+      g_free (run.err);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      const char *argv[] = { "token", "--role", "viewer", "--ttl", good[i].ttl, NULL };
+      Run run = run_waybilld (argv);
+
+      g_assert_cmpint (run.status, ==, 0);
+      g_assert_cmpstr (run.err, ==, "");
+      g_assert_cmpuint (strlen (run.out), >, 40);
+      g_free (run.out);
+      g_free (run.err);
+    }
+}
+
 /* ---- Kafka, end to end with an outside client -------------------------------- */
 
 static char *
@@ -516,6 +957,13 @@ main (int   argc,
   g_test_add_func ("/daemon/json-logs", test_json_logs);
   g_test_add_func ("/daemon/second-signal-exits-at-once", test_second_signal_exits_at_once);
   g_test_add_func ("/daemon/embedded-cluster", test_embedded_cluster);
+  g_test_add_func ("/daemon/refuses-newer-schema", test_refuses_newer_schema);
+  g_test_add_func ("/daemon/shutdown/graceful", test_graceful_shutdown);
+  g_test_add_func ("/daemon/shutdown/flushes-bus", test_shutdown_flushes_bus);
+  g_test_add_func ("/daemon/shutdown/while-waiting-for-migration-lock", test_shutdown_while_waiting_for_lock);
+  g_test_add_func ("/daemon/shutdown/second-signal-while-waiting-for-migration-lock",
+                   test_second_signal_while_waiting_for_lock);
+  g_test_add_func ("/daemon/token/rejects-bad-ttl-and-role", test_token_rejects_bad_ttl_and_role);
   g_test_add_func ("/daemon/kafka-dev-with-kcat", test_kafka_dev_with_kcat);
 
   status = g_test_run ();

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,6 +148,32 @@ test_connect_error_hides_password (void)
   g_assert_null (strstr (error->message, "hunter2"));
   g_assert_nonnull (strstr (error->message, "/nonexistent/waybill"));
   g_assert_cmpstr (description, ==, "u@/nonexistent/waybill:5432/d");
+}
+
+/* libpq's own parse errors quote the string, password and all. */
+static void
+test_connect_malformed_hides_password (void)
+{
+  const char *conninfos[] = {
+    "postgresql://u:Zx9Qv7@[]/x",
+    "postgresql://u:Zx9%zzQv7@h/x",
+    "host=db password='Zx9Qv7",
+    "host=db Zx9Qv7",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (conninfos); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PGconn) conn = wb_db_connect (conninfos[i], &error);
+      g_autofree char *description = wb_db_describe_conninfo (conninfos[i]);
+
+      g_assert_null (conn);
+      g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_CONNECT);
+      g_assert_nonnull (strstr (error->message, "does not parse"));
+      g_assert_null (strstr (error->message, "Zx9"));
+      g_assert_null (strstr (error->message, "Qv7"));
+      g_assert_cmpstr (description, ==, "(unparsable conninfo)");
+    }
 }
 
 static void
@@ -323,6 +350,145 @@ test_migrations_checksum_mismatch (void)
   g_assert_false (wb_migrations_apply (conn, NULL, &error));
   g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_MIGRATION);
   g_assert_nonnull (strstr (error->message, "0001_foundation.sql"));
+}
+
+/* A migration that fails half-way leaves nothing of itself: not its
+ * objects, not its row; the ones before it in the same run stay applied
+ * (each has its own transaction), and the lock is released. */
+static void
+test_migrations_failure_rolls_back (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("migrate_fail");
+  g_autoptr(PGconn) conn = connect_or_die (conninfo);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) migrations = _wb_migrations_load_compiled (&error);
+  int broken = wb_migrations_latest_version () + 1;
+  g_autofree char *broken_file = g_strdup_printf ("%04d_half_done.sql", broken);
+  g_autofree char *expected_count = g_strdup_printf ("%u", count_compiled_migrations ());
+  g_autofree char *count = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *table = NULL;
+  g_autofree char *column = NULL;
+  g_autofree char *locked = NULL;
+  guint applied = 99;
+
+  g_assert_no_error (error);
+  g_ptr_array_add (migrations, _wb_migration_new (broken, "half_done",
+                                                  "CREATE TABLE half_done (id integer PRIMARY KEY);\n"
+                                                  "INSERT INTO half_done VALUES (1);\n"
+                                                  "ALTER TABLE schema_migrations ADD COLUMN half_done_note text;\n"
+                                                  "SELECT 1 / 0;\n"));
+
+  g_assert_false (_wb_migrations_apply_list (conn, migrations, NULL, NULL, NULL, &applied, &error));
+  g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_MIGRATION);
+  g_assert_nonnull (strstr (error->message, broken_file));
+  g_assert_nonnull (strstr (error->message, "22012"));
+  g_clear_error (&error);
+  g_assert_cmpuint (applied, ==, count_compiled_migrations ());
+  count = query_value (conn, "SELECT count(*) FROM schema_migrations");
+  g_assert_cmpstr (count, ==, expected_count);
+
+  /* Again, on a database where only the broken one is missing. */
+  before = dump_schema_migrations (conn);
+  g_assert_false (_wb_migrations_apply_list (conn, migrations, NULL, NULL, NULL, &applied, &error));
+  g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_MIGRATION);
+  g_assert_cmpuint (applied, ==, 0);
+  after = dump_schema_migrations (conn);
+  g_assert_cmpstr (before, ==, after);
+
+  table = query_value (conn, "SELECT to_regclass('half_done') IS NULL");
+  g_assert_cmpstr (table, ==, "t");
+  column = query_value (conn, "SELECT count(*) FROM information_schema.columns "
+                              "WHERE table_name = 'schema_migrations' AND column_name = 'half_done_note'");
+  g_assert_cmpstr (column, ==, "0");
+  g_assert_cmpint (PQtransactionStatus (conn), ==, PQTRANS_IDLE);
+  {
+    g_autoptr(PGconn) other = connect_or_die (conninfo);
+
+    locked = query_value (other, "SELECT pg_try_advisory_lock(24595496943840364)");
+    g_assert_cmpstr (locked, ==, "t");
+  }
+}
+
+typedef struct
+{
+  const char   *conninfo;
+  GCancellable *cancellable;
+  gint          waits;
+  gint          finished;
+  char         *holder;
+  gboolean      ok;
+  GError       *error;
+} LockWaiter;
+
+static void
+note_lock_holder (const char *holder,
+                  gpointer    data)
+{
+  LockWaiter *waiter = data;
+
+  g_free (waiter->holder);
+  waiter->holder = g_strdup (holder);
+  g_atomic_int_inc (&waiter->waits);
+}
+
+static gpointer
+run_lock_waiter (gpointer data)
+{
+  LockWaiter *waiter = data;
+  g_autoptr(PGconn) conn = connect_or_die (waiter->conninfo);
+
+  waiter->ok = wb_migrations_apply_full (conn, waiter->cancellable, note_lock_holder, waiter, NULL,
+                                         &waiter->error);
+  g_atomic_int_set (&waiter->finished, 1);
+  return NULL;
+}
+
+/* Another session holds the migration lock: the migrator says who, keeps
+ * waiting, and stops waiting at once when cancelled, having applied nothing. */
+static void
+test_migrations_lock_wait_cancellable (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("migrate_lock_wait");
+  g_autoptr(PGconn) holder = connect_or_die (conninfo);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *holder_pid = g_strdup_printf ("pid %d", PQbackendPID (holder));
+  LockWaiter waiter = { .conninfo = conninfo, .cancellable = cancellable };
+  GThread *thread;
+  gint64 cancelled_at;
+
+  exec_or_die (holder, "SET application_name = 'lock-holder'");
+  exec_or_die (holder, "SELECT pg_advisory_lock(24595496943840364)");
+  thread = g_thread_new ("migrator", run_lock_waiter, &waiter);
+  for (guint i = 0; g_atomic_int_get (&waiter.waits) == 0; i++)
+    {
+      g_assert_cmpuint (i, <, 500);
+      g_usleep (20 * 1000);
+    }
+  g_usleep (300 * 1000);
+  g_assert_cmpint (g_atomic_int_get (&waiter.finished), ==, 0);
+
+  cancelled_at = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+  g_thread_join (thread);
+  g_assert_cmpint (g_get_monotonic_time () - cancelled_at, <, G_USEC_PER_SEC / 2);
+
+  g_assert_false (waiter.ok);
+  g_assert_error (waiter.error, WB_DB_ERROR, WB_DB_ERROR_CANCELLED);
+  g_assert_cmpint (waiter.waits, ==, 1);
+  g_assert_nonnull (strstr (waiter.holder, holder_pid));
+  g_assert_nonnull (strstr (waiter.holder, "lock-holder"));
+  g_assert_cmpint (wb_migrations_current_version (holder, NULL), ==, 0);
+  g_clear_error (&waiter.error);
+  g_free (waiter.holder);
+
+  /* Once the lock is free, the same call goes through. */
+  exec_or_die (holder, "SELECT pg_advisory_unlock(24595496943840364)");
+  g_assert_true (wb_migrations_apply_full (holder, NULL, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (wb_migrations_current_version (holder, NULL), ==, wb_migrations_latest_version ());
 }
 
 static void
@@ -649,6 +815,75 @@ test_pool_close (void)
   g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_UNAVAILABLE);
 }
 
+static gboolean
+count_tick (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+cancel_later (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A job stuck on the server does not hold the main loop while the pool
+ * closes: the wait runs elsewhere, and a cancellable bounds it. */
+static void
+test_pool_close_async (void)
+{
+  g_autoptr(WbDbPool) pool = wb_db_pool_new (wb_test_pg_conninfo (), 2);
+  g_autoptr(GCancellable) bound = g_cancellable_new ();
+  g_autoptr(GAsyncResult) sleeping = NULL;
+  g_autoptr(GAsyncResult) closed = NULL;
+  g_autoptr(GAsyncResult) closed_again = NULL;
+  g_autoptr(PGresult) slept = NULL;
+  g_autoptr(PGresult) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  WbDbPoolStats stats;
+  guint ticks = 0;
+  guint ticker;
+  gint64 start;
+
+  wb_db_pool_query_async (pool, "SELECT pg_sleep(2)", NULL, 0, NULL, store_result, &sleeping);
+  do
+    {
+      g_usleep (10 * 1000);
+      wb_db_pool_get_stats (pool, &stats);
+    }
+  while (stats.in_use == 0);
+
+  ticker = g_timeout_add (10, count_tick, &ticks);
+  g_timeout_add (300, cancel_later, bound);
+  start = g_get_monotonic_time ();
+  wb_db_pool_close_async (pool, bound, store_result, &closed);
+  wait_for (&closed);
+  g_assert_false (wb_db_pool_close_finish (pool, closed, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 1500 * 1000);
+  g_assert_cmpuint (ticks, >=, 10);
+  g_source_remove (ticker);
+
+  /* Closed to new work at once; the running job is let finish. */
+  refused = pool_query (pool, "SELECT 1", NULL, 0, &error);
+  g_assert_null (refused);
+  g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_UNAVAILABLE);
+  g_clear_error (&error);
+  wait_for (&sleeping);
+  slept = wb_db_pool_query_finish (pool, sleeping, &error);
+  g_assert_no_error (error);
+
+  wb_db_pool_close_async (pool, NULL, store_result, &closed_again);
+  wait_for (&closed_again);
+  g_assert_true (wb_db_pool_close_finish (pool, closed_again, &error));
+  g_assert_no_error (error);
+  wb_db_pool_get_stats (pool, &stats);
+  g_assert_cmpuint (stats.open, ==, 0);
+}
+
 static void
 assert_fails_fast (WbDbPool *pool)
 {
@@ -959,6 +1194,42 @@ test_embedded_untraversable_state_dir (void)
   remove_state_dir (parent);
 }
 
+/* Run as root, the cluster needs its unprivileged user: missing, it is
+ * a clear refusal, and the user is not made up. */
+static void
+test_embedded_no_such_server_user (void)
+{
+  const char *user = "waybill-no-such-user";
+  g_autofree char *state_dir = NULL;
+  g_autofree char *version_file = NULL;
+  g_autoptr(WbEmbeddedPostgres) cluster = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("only root runs the cluster as another user");
+      return;
+    }
+  g_assert_null (getpwnam (user));
+
+  state_dir = g_dir_make_tmp ("waybill-test-nouser-XXXXXX", &error);
+  g_assert_no_error (error);
+  cluster = g_object_new (WB_TYPE_EMBEDDED_POSTGRES, "state-dir", state_dir, "server-user", user, NULL);
+
+  g_assert_false (wb_embedded_postgres_start (cluster, NULL, &error));
+  g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_CLUSTER);
+  g_assert_nonnull (strstr (error->message, "must run as the unprivileged “waybill-no-such-user” system user, "
+                                            "which does not exist"));
+  g_assert_nonnull (strstr (error->message, "install the postgresql package"));
+  g_assert_null (strchr (error->message, '\n'));
+
+  g_assert_null (getpwnam (user));
+  g_assert_false (wb_embedded_postgres_get_running (cluster));
+  version_file = g_build_filename (wb_embedded_postgres_get_data_dir (cluster), "PG_VERSION", NULL);
+  g_assert_false (g_file_test (version_file, G_FILE_TEST_EXISTS));
+  remove_state_dir (state_dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -969,11 +1240,14 @@ main (int   argc,
 
   g_test_add_func ("/db/connect/defaults", test_connect_defaults);
   g_test_add_func ("/db/connect/error-hides-password", test_connect_error_hides_password);
+  g_test_add_func ("/db/connect/malformed-hides-password", test_connect_malformed_hides_password);
   g_test_add_func ("/db/error/sqlstate", test_error_sqlstate);
   g_test_add_func ("/db/migrations/apply-twice", test_migrations_apply_twice);
   g_test_add_func ("/db/migrations/concurrent", test_migrations_concurrent);
   g_test_add_func ("/db/migrations/schema-too-new", test_migrations_schema_too_new);
   g_test_add_func ("/db/migrations/checksum-mismatch", test_migrations_checksum_mismatch);
+  g_test_add_func ("/db/migrations/failure-rolls-back", test_migrations_failure_rolls_back);
+  g_test_add_func ("/db/migrations/lock-wait-cancellable", test_migrations_lock_wait_cancellable);
   g_test_add_func ("/db/migrations/parse-names", test_migrations_parse_names);
   g_test_add_func ("/db/pool/parameters", test_pool_parameters);
   g_test_add_func ("/db/pool/errors-and-stats", test_pool_errors_and_stats);
@@ -982,6 +1256,7 @@ main (int   argc,
   g_test_add_func ("/db/pool/run-rolls-back", test_pool_run_rolls_back);
   g_test_add_func ("/db/pool/acquire-release", test_pool_acquire_release);
   g_test_add_func ("/db/pool/close", test_pool_close);
+  g_test_add_func ("/db/pool/close-async", test_pool_close_async);
   g_test_add_func ("/db/pool/server-restart", test_pool_server_restart);
   g_test_add_func ("/db/embedded/lifecycle", test_embedded_lifecycle);
   g_test_add_func ("/db/embedded/stale-pid-file", test_embedded_stale_pid_file);
@@ -989,6 +1264,7 @@ main (int   argc,
   g_test_add_func ("/db/embedded/socket-path-too-long", test_embedded_socket_path_too_long);
   g_test_add_func ("/db/embedded/comma-in-state-dir", test_embedded_comma_in_state_dir);
   g_test_add_func ("/db/embedded/untraversable-state-dir", test_embedded_untraversable_state_dir);
+  g_test_add_func ("/db/embedded/no-such-server-user", test_embedded_no_such_server_user);
 
   status = g_test_run ();
   wb_test_pg_teardown ();

@@ -594,6 +594,35 @@ test_auth (Fixture       *fx,
   g_assert_cmpstr (json_path_string (reply.json, "role", NULL), ==, "viewer");
   reply_clear (&reply);
 
+  /* The scheme is case-insensitive; an empty token and another scheme are
+   * told apart. */
+  {
+    const struct { const char *header; const char *answer; } raw[] = {
+      { "Authorization: Bearer ", "The Bearer token is empty" },
+      { "Authorization: Basic dTpw", "Only the Bearer authorization scheme" },
+      { "Authorization: Bearerx", "Only the Bearer authorization scheme" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (raw); i++)
+      {
+        g_autoptr(GSocketConnection) connection = raw_connect (fx);
+        g_autofree char *text = g_strdup_printf ("GET /things/1 HTTP/1.1\r\nHost: x\r\n%s\r\n"
+                                                 "Connection: close\r\n\r\n", raw[i].header);
+        g_autofree char *answer = raw_exchange (connection, text);
+
+        g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 401"));
+        g_assert_nonnull (strstr (answer, raw[i].answer));
+      }
+    {
+      g_autoptr(GSocketConnection) connection = raw_connect (fx);
+      g_autofree char *text = g_strdup_printf ("GET /things/1 HTTP/1.1\r\nHost: x\r\nAuthorization: bearer %s\r\n"
+                                               "Connection: close\r\n\r\n", viewer);
+      g_autofree char *answer = raw_exchange (connection, text);
+
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+    }
+  }
+
   request (fx, "POST", "/things/1", viewer, "{}", &reply);
   assert_error_shape (&reply, 403, "forbidden");
   reply_clear (&reply);

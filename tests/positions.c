@@ -301,6 +301,33 @@ test_write_round_trip (Fixture       *f,
   g_assert_cmpstr (PQgetvalue (bare, 0, 0), ==, "{}");
 }
 
+/* Attributes a decoder wrote as JSON text (Teltonika) are stored as they
+ * are, through the staging path too. */
+static void
+test_write_attributes_text (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GPtrArray) batch = batch_new ();
+  g_autoptr(GPtrArray) again = batch_new ();
+  WbPosition *p = position_new ("imei-1", MARCH_1, 1, 1);
+  g_autoptr(PGresult) stored = NULL;
+
+  p->attributes_json = g_strdup ("{\"priority\":1,\"event_io\":239,\"io385\":\"deadbeef\","
+                                 "\"external_voltage\":24.079}");
+  add_position (f, batch, wb_position_ref (p), "V1");
+  add_position (f, batch, position_new ("imei-2", MARCH_1, 1, 1), "V2");
+  g_assert_cmpuint (write_batch (f, batch, NULL), ==, 2);
+  add_position (f, again, p, "V1");
+  add_position (f, again, position_new ("imei-1", MARCH_1 + SECOND_US, 1, 1), "V1");
+  g_assert_cmpuint (write_batch (f, again, NULL), ==, 1);
+
+  stored = sql (f->conn, "SELECT attributes = $1::jsonb FROM positions WHERE device_id = 'imei-1'"
+                " AND device_time = to_timestamp(1709251200)", "{\"io385\": \"deadbeef\", \"priority\": 1,"
+                " \"event_io\": 239, \"external_voltage\": 24.079}");
+  g_assert_cmpint (PQntuples (stored), ==, 1);
+  g_assert_cmpstr (PQgetvalue (stored, 0, 0), ==, "t");
+}
+
 /* Positions on three days land in those days' partitions, whatever the
  * hour; the partitions are created by the write. */
 static void
@@ -1121,6 +1148,7 @@ main (int   argc,
 #define ADD(path, func) g_test_add ("/positions/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("write/round-trip", test_write_round_trip);
   ADD ("write/partitions", test_write_partitions);
+  ADD ("write/attributes-text", test_write_attributes_text);
   ADD ("write/redelivered", test_write_redelivered);
   ADD ("write/repeated-in-batch", test_write_repeated_in_batch);
   ADD ("write/dropped-partition", test_write_dropped_partition);

@@ -553,6 +553,35 @@ test_database_outage (Fixture       *f,
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 20);
 }
 
+/* A write stuck in the database (behind a lock nobody releases) does not
+ * hold the stop up: the query is cut, the batch left unacknowledged. */
+static void
+test_stop_cuts_stuck_write (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(PGresult) locked = NULL;
+  gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
+  g_autoptr(PGresult) begun = sql (f, "BEGIN", NULL);
+  gint64 started;
+
+  locked = sql (f, "LOCK TABLE vehicle_states IN ACCESS EXCLUSIVE MODE", NULL);
+  publish_position (f, position_new (f, "dev1", 0, 53.9, 27.5, 10));
+  while (sql_int (f, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                  " AND datname = current_database()", NULL) == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10000);
+      PQclear (sql (f, "SELECT pg_stat_clear_snapshot()", NULL));
+    }
+
+  started = g_get_monotonic_time ();
+  stop_processor (f);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 2 * G_USEC_PER_SEC);
+  PQclear (sql (f, "ROLLBACK", NULL));
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 0);
+}
+
 /* Started while the database is down: positions published meanwhile wait
  * on the bus (the in-process bus would drop them with nobody subscribed),
  * and are stored once it is back. */
@@ -706,6 +735,7 @@ main (int   argc,
   ADD ("offline-online", test_offline_online);
   ADD ("restart-rebuilds-state", test_restart_rebuilds_state);
   ADD ("database-outage", test_database_outage);
+  ADD ("stop-cuts-stuck-write", test_stop_cuts_stuck_write);
   ADD ("start-without-database", test_start_without_database);
   ADD ("carrier-locations", test_carrier_locations);
   ADD ("reference-topics", test_reference_topics);

@@ -103,8 +103,8 @@ attribute_int (WbPosition *p,
 {
   JsonNode *node;
 
-  g_assert_nonnull (p->attributes);
-  node = json_object_get_member (p->attributes, name);
+  g_assert_true (p->attributes != NULL || p->attributes_json != NULL);
+  node = json_object_get_member (wb_position_ensure_attributes (p), name);
   g_assert_nonnull (node);
   g_assert_cmpint (json_node_get_value_type (node), ==, G_TYPE_INT64);
   return json_node_get_int (node);
@@ -116,8 +116,8 @@ attribute_string (WbPosition *p,
 {
   JsonNode *node;
 
-  g_assert_nonnull (p->attributes);
-  node = json_object_get_member (p->attributes, name);
+  g_assert_true (p->attributes != NULL || p->attributes_json != NULL);
+  node = json_object_get_member (wb_position_ensure_attributes (p), name);
   g_assert_nonnull (node);
   g_assert_cmpint (json_node_get_value_type (node), ==, G_TYPE_STRING);
   return json_node_get_string (node);
@@ -1412,6 +1412,10 @@ test_teltonika_codec8_example_1 (void)
   g_assert_cmpint (p->protocol, ==, WB_PROTOCOL_TELTONIKA);
   /* 0x0000016B40D8EA30 = 1560161086000: Monday, June 10, 2019 10:04:46 AM GMT. */
   g_assert_cmpint (p->device_time, ==, G_GINT64_CONSTANT (1560161086000) * 1000);
+  /* Decoded straight to JSON text, in the order the record has them. */
+  g_assert_null (p->attributes);
+  g_assert_cmpstr (p->attributes_json, ==, "{\"priority\":1,\"event_io\":1,\"gsm_signal\":3,\"io1\":1,"
+                   "\"external_voltage\":24.079,\"io241\":24602,\"io78\":0}");
   g_assert_cmpint (attribute_int (p, "priority"), ==, 1);
   assert_no_fix (p);
   /* Event IO 0x01; N1 = 2: IO 21 = 3, IO 1 = 1; N2 = 1: IO 66 = 0x5E0F;
@@ -1419,10 +1423,10 @@ test_teltonika_codec8_example_1 (void)
   g_assert_cmpint (attribute_int (p, "event_io"), ==, 1);
   g_assert_cmpint (attribute_int (p, "gsm_signal"), ==, 3);
   g_assert_cmpint (attribute_int (p, "io1"), ==, 1);
-  g_assert_cmpfloat (json_object_get_double_member (p->attributes, "external_voltage"), ==, 24.079);
+  g_assert_cmpfloat (json_object_get_double_member (wb_position_ensure_attributes (p), "external_voltage"), ==, 24.079);
   g_assert_cmpint (attribute_int (p, "io241"), ==, 24602);
   g_assert_cmpint (attribute_int (p, "io78"), ==, 0);
-  g_assert_cmpuint (json_object_get_size (p->attributes), ==, 7);
+  g_assert_cmpuint (json_object_get_size (wb_position_ensure_attributes (p)), ==, 7);
   g_assert_cmpint (p->ignition, ==, -1);
   g_assert_true (isnan (p->odometer));
 }
@@ -1444,7 +1448,7 @@ test_teltonika_codec8_example_2 (void)
   g_assert_cmpint (attribute_int (p, "event_io"), ==, 1);
   g_assert_cmpint (attribute_int (p, "gsm_signal"), ==, 3);
   g_assert_cmpint (attribute_int (p, "io1"), ==, 1);
-  g_assert_cmpfloat (json_object_get_double_member (p->attributes, "external_voltage"), ==, 24.08);
+  g_assert_cmpfloat (json_object_get_double_member (wb_position_ensure_attributes (p), "external_voltage"), ==, 24.08);
 }
 
 static void
@@ -1490,7 +1494,7 @@ test_teltonika_codec8e_example (void)
   g_assert_cmpfloat (p->odometer, ==, 22949000);
   g_assert_cmpint (attribute_int (p, "io11"), ==, 893700218);
   g_assert_cmpint (attribute_int (p, "io14"), ==, 500686954);
-  g_assert_cmpuint (json_object_get_size (p->attributes), ==, 6);
+  g_assert_cmpuint (json_object_get_size (wb_position_ensure_attributes (p)), ==, 6);
 }
 
 static void
@@ -1804,11 +1808,36 @@ test_teltonika_io_elements (void)
   g_assert_cmpint (attribute_int (p, "event_io"), ==, 239);
   g_assert_cmpint (p->moving, ==, 1);
   g_assert_cmpint (p->ignition, ==, 1);
-  g_assert_cmpfloat (json_object_get_double_member (p->attributes, "battery_voltage"), ==, 4.1);
+  g_assert_cmpfloat (json_object_get_double_member (wb_position_ensure_attributes (p), "battery_voltage"), ==, 4.1);
   g_assert_cmpint (attribute_int (p, "gsm_signal"), ==, 4);
   g_assert_cmpfloat (p->odometer, ==, 123456);
   g_assert_cmpstr (attribute_string (p, "io900"), ==, "ffffffffffffffff");
   g_assert_cmpstr (attribute_string (p, "io385"), ==, "deadbeef");
+}
+
+/* A device that repeats an IO id in a record: the later value stands, once,
+ * as json-glib would keep it; telemetry.raw and the history see no
+ * duplicate name. */
+static void
+test_teltonika_repeated_io (void)
+{
+  g_autoptr(GBytes) frame = frame_around (
+    "8E01" "0000016B412CEE00" "00" "00000000" "00000000" "0000" "0000" "00" "0000"
+    "0001" "0003"
+    "0003" "000101" "000202" "000105"
+    "0000" "0000" "0000" "0000"
+    "01");
+  g_autoptr(GPtrArray) positions = parse_frame_ok (frame);
+  WbPosition *p = g_ptr_array_index (positions, 0);
+  g_autofree char *json = wb_position_to_json (p);
+
+  g_assert_null (p->attributes_json);
+  g_assert_nonnull (p->attributes);
+  g_assert_cmpint (attribute_int (p, "io1"), ==, 5);
+  g_assert_cmpint (attribute_int (p, "io2"), ==, 2);
+  g_assert_cmpuint (json_object_get_size (p->attributes), ==, 4);
+  g_assert_nonnull (strstr (json, "\"io1\":5"));
+  g_assert_null (strstr (json, "\"io1\":1"));
 }
 
 static void
@@ -2208,6 +2237,7 @@ main (int    argc,
   g_test_add_func ("/telemetry/teltonika/early-errors", test_teltonika_early_errors);
   g_test_add_func ("/telemetry/teltonika/ack", test_teltonika_ack);
   g_test_add_func ("/telemetry/teltonika/io-elements", test_teltonika_io_elements);
+  g_test_add_func ("/telemetry/teltonika/repeated-io", test_teltonika_repeated_io);
   g_test_add_func ("/telemetry/teltonika/encode-round-trip", test_teltonika_encode_round_trip);
   g_test_add_func ("/telemetry/teltonika/bit-flips", test_teltonika_bit_flips);
 

@@ -97,6 +97,62 @@ wb_test_daemon_wait (WbTestDaemon *d)
   return g_subprocess_get_if_exited (d->process) ? g_subprocess_get_exit_status (d->process) : -1;
 }
 
+static void
+on_waited (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  gboolean *done = data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *done = TRUE;
+}
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+int
+wb_test_daemon_wait_for (WbTestDaemon *d,
+                         guint         timeout_ms)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  gboolean done = FALSE;
+  gboolean timed_out = FALSE;
+  guint timer = g_timeout_add (timeout_ms, set_flag, &timed_out);
+
+  g_subprocess_wait_async (d->process, cancellable, on_waited, &done);
+  while (!done && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timer);
+  if (done)
+    return wb_test_daemon_wait (d);
+
+  g_cancellable_cancel (cancellable);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  return WB_TEST_DAEMON_STILL_RUNNING;
+}
+
+void
+wb_test_daemon_wait_log (WbTestDaemon *d,
+                         const char   *text)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&d->mutex);
+  while (strstr (d->log->str, text) == NULL && !d->eof)
+    if (!g_cond_wait_until (&d->cond, &d->mutex, deadline))
+      break;
+  g_mutex_unlock (&d->mutex);
+  if (!wb_test_daemon_log_contains (d, text))
+    g_error ("waybilld never logged “%s”; its log:\n%s", text, d->log->str);
+}
+
 void
 wb_test_daemon_free (WbTestDaemon *d)
 {

@@ -25,6 +25,14 @@ guint         wb_test_daemon_port         (WbTestDaemon       *daemon);
 gboolean      wb_test_daemon_log_contains (WbTestDaemon       *daemon,
                                            const char         *text);
 int           wb_test_daemon_wait         (WbTestDaemon       *daemon);  /* exit status, -1 if killed */
+/* As wb_test_daemon_wait(), but gives up after @timeout_ms and returns
+ * WB_TEST_DAEMON_STILL_RUNNING, leaving it running. */
+#define WB_TEST_DAEMON_STILL_RUNNING (-2)
+int           wb_test_daemon_wait_for     (WbTestDaemon       *daemon,
+                                           guint               timeout_ms);
+/* Waits (up to 30 s, else g_error) until its log holds @text. */
+void          wb_test_daemon_wait_log     (WbTestDaemon       *daemon,
+                                           const char         *text);
 int           wb_test_daemon_terminate    (WbTestDaemon       *daemon);  /* SIGTERM, then wait */
 void          wb_test_daemon_free         (WbTestDaemon       *daemon);  /* SIGKILLs it if still running */
 

@@ -324,13 +324,56 @@ one_line (const char *message)
   return g_strdup (g_strstrip (copy));
 }
 
+/* libpq's parse errors quote the offending part of the string, and for a
+ * URI the whole of it: the password leaks through either, even a stray
+ * fragment of it ("?password=ab&cd" names "cd"). So none of libpq's text
+ * is passed on: its message is recognized (in English; otherwise only the
+ * form is named) and explained in words that hold nothing of the input. */
+static const struct
+{
+  const char *libpq_prefix;
+  const char *reason;
+} dsn_problems[] = {
+  { "unterminated quoted string", N_("a quoted value has no closing quote") },
+  { "missing \"=\" after", N_("a keyword has no “=” after it (write keyword=value; quote values with spaces)") },
+  { "invalid connection option", N_("it names a connection option libpq does not know "
+                                    "(host, port, dbname, user, password, sslmode, …)") },
+  { "IPv6 host address may not be empty", N_("the URI has an empty IPv6 host address “[]”") },
+  { "end of string reached when looking for matching", N_("the URI has an IPv6 host address without its closing “]”") },
+  { "unexpected character", N_("the URI has an unexpected character after the host (expected “:” or “/”)") },
+  { "invalid percent-encoded token", N_("the URI has an invalid percent escape (“%” must be followed by two hex digits)") },
+  { "forbidden value %00", N_("the URI percent-encodes a NUL byte, which no value may hold") },
+  { "missing key/value separator", N_("a URI query parameter has no “=” (write name=value)") },
+  { "extra key/value separator", N_("a URI query parameter has more than one “=” (percent-encode it as %3D)") },
+  { "invalid URI query parameter", N_("a URI query parameter is not a connection option libpq knows") },
+  { "out of memory", N_("out of memory") },
+};
+
+static gboolean
+is_uri_dsn (const char *text)
+{
+  return g_str_has_prefix (text, "postgresql://") || g_str_has_prefix (text, "postgres://");
+}
+
+static const char *
+explain_dsn_problem (const char *text,
+                     const char *libpq_message)
+{
+  for (guint i = 0; libpq_message != NULL && i < G_N_ELEMENTS (dsn_problems); i++)
+    if (g_str_has_prefix (libpq_message, dsn_problems[i].libpq_prefix))
+      return _(dsn_problems[i].reason);
+
+  return is_uri_dsn (text) ? _("not a postgresql:// URI libpq accepts")
+                           : _("not a keyword=value list libpq accepts");
+}
+
 static gboolean
 parse_dsn (const char *text,
            GError    **error)
 {
   PQconninfoOption *options;
   char *libpq_message = NULL;
-  g_autofree char *message = NULL;
+  const char *reason;
 
   if (*text == '\0')
     return TRUE;
@@ -340,10 +383,9 @@ parse_dsn (const char *text,
       PQconninfoFree (options);
       return TRUE;
     }
-  /* The DSN itself is not quoted: it may hold a password. */
-  message = one_line (libpq_message != NULL ? libpq_message : _("out of memory"));
+  reason = explain_dsn_problem (text, libpq_message);
   PQfreemem (libpq_message);
-  return invalid (error, _("not a valid connection string: %s"), message);
+  return invalid (error, _("not a valid connection string: %s"), reason);
 }
 
 static gboolean

@@ -655,6 +655,73 @@ wb_db_pool_close (WbDbPool *self)
   close_idle_connections (self);
 }
 
+static void
+close_in_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  GThreadPool *workers = task_data;
+
+  g_thread_pool_free (workers, FALSE, TRUE);
+  close_idle_connections (source_object);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * wb_db_pool_close_async:
+ * @cancellable: (nullable): stops the wait, not the jobs: it bounds how
+ *   long the caller waits for jobs that do not end (cancel theirs first)
+ *
+ * wb_db_pool_close() without blocking: queued and future requests fail at
+ * once, and the wait for running jobs happens on a thread of its own, so a
+ * job stuck on the database cannot hold up the main loop.
+ */
+void
+wb_db_pool_close_async (WbDbPool            *self,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GThreadPool *workers;
+
+  g_return_if_fail (WB_IS_DB_POOL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, wb_db_pool_close_async);
+  if ((workers = mark_closed (self)) == NULL)
+    {
+      close_idle_connections (self);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* The thread keeps the pool alive until the jobs are over. */
+  g_task_set_task_data (task, workers, NULL);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, close_in_thread);
+}
+
+/**
+ * wb_db_pool_close_finish:
+ *
+ * Returns: %TRUE once every job has ended and the idle connections are
+ *   closed; %FALSE with %G_IO_ERROR_CANCELLED if the wait was cut short
+ */
+gboolean
+wb_db_pool_close_finish (WbDbPool      *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (WB_IS_DB_POOL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, wb_db_pool_close_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /**
  * wb_db_pool_get_conninfo:
  *

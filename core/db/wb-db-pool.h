@@ -83,5 +83,12 @@ void        wb_db_pool_release      (WbDbPool             *self,
 void        wb_db_pool_get_stats    (WbDbPool             *self,
                                      WbDbPoolStats        *out_stats);
 void        wb_db_pool_close        (WbDbPool             *self);
+void        wb_db_pool_close_async  (WbDbPool             *self,
+                                     GCancellable         *cancellable,
+                                     GAsyncReadyCallback   callback,
+                                     gpointer              user_data);
+gboolean    wb_db_pool_close_finish (WbDbPool             *self,
+                                     GAsyncResult         *result,
+                                     GError              **error);
 
 G_END_DECLS

@@ -17,4 +17,11 @@ PGresult *_wb_db_exec_full (PGconn             *conn,
                             int                 timeout_ms,
                             GError            **error);
 
+/* Runs several statements through the simple query protocol (compiled-in
+ * SQL only, never built from input), cancellable like wb_db_exec(). */
+PGresult *_wb_db_exec_script (PGconn             *conn,
+                              const char         *sql,
+                              GCancellable       *cancellable,
+                              GError            **error);
+
 G_END_DECLS

@@ -162,6 +162,14 @@ notice_to_debug (void       *user_data,
   g_debug ("server: %.*s", (int) length, message);
 }
 
+static gboolean
+conninfo_parses (const char *conninfo)
+{
+  g_autoptr(PQconninfoOption) options = PQconninfoParse (conninfo, NULL);
+
+  return options != NULL;
+}
+
 PGconn *
 wb_db_connect (const char  *conninfo,
                GError     **error)
@@ -177,6 +185,14 @@ wb_db_connect (const char  *conninfo,
 
   g_return_val_if_fail (conninfo != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* libpq's parse errors quote the string, password and all. */
+  if (!conninfo_parses (conninfo))
+    {
+      g_set_error_literal (error, WB_DB_ERROR, WB_DB_ERROR_CONNECT,
+                           "cannot connect to the database: the connection string does not parse");
+      return NULL;
+    }
 
   conn = PQconnectdbParams (keywords, values, TRUE);
   if (conn == NULL || PQstatus (conn) != CONNECTION_OK)
@@ -327,34 +343,23 @@ fail_unless_usable (PGconn          *conn,
   return FALSE;
 }
 
-PGresult *
-_wb_db_exec_full (PGconn             *conn,
-                  const char         *sql,
-                  const char * const *params,
-                  int                 n_params,
-                  GCancellable       *cancellable,
-                  int                 timeout_ms,
-                  GError            **error)
+/* Reads every result of what was sent, keeping the last good one and the
+ * first failure; the statement can be cancelled or timed out meanwhile. An
+ * empty query is an answer only for a script (a migration of comments). */
+static PGresult *
+collect_results (PGconn        *conn,
+                 GCancellable  *cancellable,
+                 gint64         deadline_us,
+                 gboolean       is_script,
+                 GError       **error)
 {
   g_autoptr(PGresult) failed = NULL;
   g_autoptr(PGresult) last = NULL;
-  gint64 deadline_us = timeout_ms < 0 ? -1 : g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   gboolean cancel_sent = FALSE;
-
-  if (g_cancellable_is_cancelled (cancellable))
-    {
-      g_set_error_literal (error, WB_DB_ERROR, WB_DB_ERROR_CANCELLED, "statement cancelled");
-      return NULL;
-    }
-
-  if (!PQsendQueryParams (conn, sql, n_params, NULL, params, NULL, NULL, 0))
-    {
-      wb_db_set_error_from_result (error, conn, NULL, "cannot send statement");
-      return NULL;
-    }
 
   for (;;)
     {
+      ExecStatusType status;
       PGresult *result;
 
       if (!wait_for_result (conn, cancellable, deadline_us, &cancel_sent, error))
@@ -363,7 +368,10 @@ _wb_db_exec_full (PGconn             *conn,
       if ((result = PQgetResult (conn)) == NULL)
         break;
 
-      switch (PQresultStatus (result))
+      status = PQresultStatus (result);
+      if (is_script && status == PGRES_EMPTY_QUERY)
+        status = PGRES_COMMAND_OK;
+      switch (status)
         {
         case PGRES_COMMAND_OK:
         case PGRES_TUPLES_OK:
@@ -400,6 +408,58 @@ _wb_db_exec_full (PGconn             *conn,
     }
 
   return g_steal_pointer (&last);
+}
+
+static gboolean
+check_not_cancelled (GCancellable  *cancellable,
+                     GError       **error)
+{
+  if (!g_cancellable_is_cancelled (cancellable))
+    return TRUE;
+
+  g_set_error_literal (error, WB_DB_ERROR, WB_DB_ERROR_CANCELLED, "statement cancelled");
+  return FALSE;
+}
+
+PGresult *
+_wb_db_exec_full (PGconn             *conn,
+                  const char         *sql,
+                  const char * const *params,
+                  int                 n_params,
+                  GCancellable       *cancellable,
+                  int                 timeout_ms,
+                  GError            **error)
+{
+  gint64 deadline_us = timeout_ms < 0 ? -1 : g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  if (!check_not_cancelled (cancellable, error))
+    return NULL;
+
+  if (!PQsendQueryParams (conn, sql, n_params, NULL, params, NULL, NULL, 0))
+    {
+      wb_db_set_error_from_result (error, conn, NULL, "cannot send statement");
+      return NULL;
+    }
+
+  return collect_results (conn, cancellable, deadline_us, FALSE, error);
+}
+
+PGresult *
+_wb_db_exec_script (PGconn        *conn,
+                    const char    *sql,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  if (!check_not_cancelled (cancellable, error))
+    return NULL;
+
+  if (!PQsendQuery (conn, sql))
+    {
+      wb_db_set_error_from_result (error, conn, NULL, "cannot send statement");
+      return NULL;
+    }
+
+  return collect_results (conn, cancellable, -1, TRUE, error);
 }
 
 PGresult *

@@ -15,7 +15,7 @@
 
 #define DATABASE_NAME     "waybill"
 #define DATABASE_USER     "waybill"
-#define SERVER_USER       "postgres"
+#define SERVER_USER       "postgres"   /* Debian's, made by the postgresql package */
 #define PORT              "5432"
 #define SOCKET_NAME       ".s.PGSQL." PORT
 #define SETTINGS_FILE     "waybill.conf"
@@ -27,9 +27,10 @@
 
 typedef struct
 {
-  gboolean switch_user;   /* we are root: run the server as SERVER_USER */
+  gboolean switch_user;   /* we are root: run the server as the server user */
   uid_t    uid;
   gid_t    gid;
+  char     failure[160];  /* said by the child if switching fails: no allocation there */
 } RunAs;
 
 typedef enum
@@ -47,6 +48,7 @@ struct _WbEmbeddedPostgres
   char     *data_dir;       /* <state_dir>/postgres, also the socket directory */
   char     *log_path;       /* <state_dir>/postgres.log */
   char     *conninfo;
+  char     *server_user;    /* run as, when we are root */
 
   /* start and stop may come from different threads */
   GMutex    mutex;
@@ -61,6 +63,7 @@ G_DEFINE_FINAL_TYPE (WbEmbeddedPostgres, wb_embedded_postgres, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_STATE_DIR,
+  PROP_SERVER_USER,
   N_PROPS
 };
 
@@ -257,8 +260,9 @@ find_bindir (GError **error)
 /* ---- running the server programs ----------------------------------------- */
 
 static gboolean
-resolve_run_as (RunAs   *run_as,
-                GError **error)
+resolve_run_as (RunAs       *run_as,
+                const char  *user,
+                GError     **error)
 {
   struct passwd entry;
   struct passwd *found = NULL;
@@ -271,17 +275,18 @@ resolve_run_as (RunAs   *run_as,
   if (geteuid () != 0)
     return TRUE;
 
-  if (getpwnam_r (SERVER_USER, &entry, buffer, sizeof buffer, &found) != 0 || found == NULL)
+  if (getpwnam_r (user, &entry, buffer, sizeof buffer, &found) != 0 || found == NULL)
     {
       set_cluster_error (error,
                          "running as root, the embedded PostgreSQL must run as the unprivileged "
                          "“%s” system user, which does not exist; install the postgresql package "
                          "(which creates it) or run waybilld as an ordinary user",
-                         SERVER_USER);
+                         user);
       return FALSE;
     }
 
   *run_as = (RunAs) { .switch_user = TRUE, .uid = found->pw_uid, .gid = found->pw_gid };
+  g_snprintf (run_as->failure, sizeof run_as->failure, "waybill: cannot switch to the %s user\n", user);
   return TRUE;
 }
 
@@ -289,14 +294,13 @@ resolve_run_as (RunAs   *run_as,
 static void
 switch_user (gpointer user_data)
 {
-  static const char message[] = "waybill: cannot switch to the " SERVER_USER " user\n";
   const RunAs *run_as = user_data;
 
   if (setgroups (1, &run_as->gid) != 0 ||
       setgid (run_as->gid) != 0 ||
       setuid (run_as->uid) != 0)
     {
-      if (write (STDERR_FILENO, message, sizeof message - 1) < 0)
+      if (write (STDERR_FILENO, run_as->failure, strlen (run_as->failure)) < 0)
         _exit (126);
       _exit (127);
     }
@@ -384,11 +388,11 @@ add_traversal_hint (WbEmbeddedPostgres *self,
 
   hint = g_strdup_printf ("hint: the %s user cannot enter %s; make it searchable "
                           "(chmod o+x) or choose a --state-dir it can reach",
-                          SERVER_USER, blocked);
+                          self->server_user, blocked);
   append_to_error (error, hint);
 }
 
-/* Runs a server program, as SERVER_USER when we are root; on failure the
+/* Runs a server program, as the server user when we are root; on failure the
  * error holds the program's own explanation (its stderr). */
 static gboolean
 run_tool (WbEmbeddedPostgres  *self,
@@ -944,7 +948,7 @@ prepare_cluster (WbEmbeddedPostgres  *self,
                  GCancellable        *cancellable,
                  GError             **error)
 {
-  if (!check_paths (self, error) || !resolve_run_as (&self->run_as, error))
+  if (!check_paths (self, error) || !resolve_run_as (&self->run_as, self->server_user, error))
     return FALSE;
 
   if (self->bindir == NULL && (self->bindir = find_bindir (error)) == NULL)
@@ -1211,6 +1215,7 @@ wb_embedded_postgres_finalize (GObject *object)
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->log_path, g_free);
   g_clear_pointer (&self->conninfo, g_free);
+  g_clear_pointer (&self->server_user, g_free);
   g_clear_pointer (&self->bindir, g_free);
   g_mutex_clear (&self->mutex);
 
@@ -1231,6 +1236,10 @@ wb_embedded_postgres_get_property (GObject    *object,
       g_value_set_string (value, self->state_dir);
       break;
 
+    case PROP_SERVER_USER:
+      g_value_set_string (value, self->server_user);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1248,6 +1257,10 @@ wb_embedded_postgres_set_property (GObject      *object,
     {
     case PROP_STATE_DIR:
       self->state_dir = g_value_dup_string (value);
+      break;
+
+    case PROP_SERVER_USER:
+      self->server_user = g_value_dup_string (value);
       break;
 
     default:
@@ -1274,6 +1287,18 @@ wb_embedded_postgres_class_init (WbEmbeddedPostgresClass *klass)
   properties[PROP_STATE_DIR] =
     g_param_spec_string ("state-dir", NULL, NULL,
                          NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * WbEmbeddedPostgres:server-user:
+   *
+   * The existing unprivileged system user the server runs as when the
+   * process is root; it is never created. Only "postgres" (Debian's) is
+   * used by waybilld; tests name a missing one to see the refusal.
+   */
+  properties[PROP_SERVER_USER] =
+    g_param_spec_string ("server-user", NULL, NULL,
+                         SERVER_USER,
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);

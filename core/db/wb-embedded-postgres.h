@@ -11,7 +11,8 @@ G_DECLARE_FINAL_TYPE (WbEmbeddedPostgres, wb_embedded_postgres, WB, EMBEDDED_POS
 
 /* A private PostgreSQL cluster under <state-dir>/postgres, reachable only
  * through a Unix socket in that (0700) directory. Run as root, the server
- * runs as the existing "postgres" system user. */
+ * runs as an existing unprivileged system user ("postgres", the
+ * WbEmbeddedPostgres:server-user property), never one it creates. */
 
 WbEmbeddedPostgres *wb_embedded_postgres_new           (const char          *state_dir);
 void                wb_embedded_postgres_start_async   (WbEmbeddedPostgres  *self,

@@ -14,12 +14,29 @@ typedef struct
   char   *checksum;    /* hex SHA-256 of sql */
 } WbMigration;
 
-void       _wb_migration_free   (WbMigration        *migration);
+/* A migration from SQL text rather than a compiled-in file, for tests. */
+WbMigration *_wb_migration_new            (int                    version,
+                                           const char            *name,
+                                           const char            *sql);
+void         _wb_migration_free           (WbMigration           *migration);
 
 /* Parses NNNN_name.sql file names into migrations sorted by number,
  * rejecting other names and duplicate numbers. */
-GPtrArray *_wb_migrations_parse (const char * const *file_names,
-                                 GError            **error);
+GPtrArray   *_wb_migrations_parse         (const char * const    *file_names,
+                                           GError               **error);
+
+/* The compiled-in migrations, loaded and sorted. */
+GPtrArray   *_wb_migrations_load_compiled (GError               **error);
+
+/* wb_migrations_apply_full() with @migrations (sorted, loaded) in place of
+ * the compiled-in ones. */
+gboolean     _wb_migrations_apply_list    (PGconn                *conn,
+                                           GPtrArray             *migrations,
+                                           GCancellable          *cancellable,
+                                           WbMigrationsWaitFunc   waiting,
+                                           gpointer               user_data,
+                                           guint                 *out_applied,
+                                           GError               **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbMigration, _wb_migration_free)
 

@@ -3,15 +3,30 @@
 
 #include "wb-migrations-private.h"
 #include "wb-data-resources.h"
+#include "wb-db-private.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define MIGRATIONS_PATH "/org/waybill/Waybill/migrations/"
 
 /* Session-level advisory lock serializing migrators across daemons that
- * share one database: "Waybill" read as a big-endian integer. */
-#define MIGRATION_LOCK_SQL   "SELECT pg_advisory_lock(24595496943840364)"
-#define MIGRATION_UNLOCK_SQL "SELECT pg_advisory_unlock(24595496943840364)"
+ * share one database: "Waybill" read as a big-endian integer. It is taken
+ * with pg_try_advisory_lock in a loop rather than pg_advisory_lock, which
+ * would wait in the server where no cancellation reaches it. */
+#define MIGRATION_LOCK_KEY      "24595496943840364"
+#define MIGRATION_TRY_LOCK_SQL  "SELECT pg_try_advisory_lock(" MIGRATION_LOCK_KEY ")"
+#define MIGRATION_UNLOCK_SQL    "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")"
+#define LOCK_RETRY_MS           100
+
+/* A bigint advisory key shows in pg_locks as classid (high half) and objid. */
+#define LOCK_HOLDER_SQL \
+  "SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), " \
+  "       coalesce(host(a.client_addr), 'a local socket') " \
+  "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " \
+  "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 " \
+  "  AND (l.classid::bigint << 32 | l.objid::bigint) = " MIGRATION_LOCK_KEY " " \
+  "LIMIT 1"
 
 #define CREATE_SCHEMA_MIGRATIONS_SQL \
   "CREATE TABLE IF NOT EXISTS schema_migrations (" \
@@ -29,6 +44,21 @@ _wb_migration_free (WbMigration *migration)
   g_clear_pointer (&migration->sql, g_bytes_unref);
   g_free (migration->checksum);
   g_free (migration);
+}
+
+WbMigration *
+_wb_migration_new (int         version,
+                   const char *name,
+                   const char *sql)
+{
+  WbMigration *migration = g_new0 (WbMigration, 1);
+
+  migration->version = version;
+  migration->name = g_strdup (name);
+  migration->file_name = g_strdup_printf ("%04d_%s.sql", version, name);
+  migration->sql = g_bytes_new_take (g_strdup (sql), strlen (sql));
+  migration->checksum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, sql, -1);
+  return migration;
 }
 
 static WbMigration *
@@ -120,8 +150,8 @@ load_sql (WbMigration  *migration,
   return TRUE;
 }
 
-static GPtrArray *
-load_compiled_migrations (GError **error)
+GPtrArray *
+_wb_migrations_load_compiled (GError **error)
 {
   g_autoptr(GPtrArray) migrations = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -156,35 +186,28 @@ load_compiled_migrations (GError **error)
 }
 
 static gboolean
-exec_plain (PGconn      *conn,
-            const char  *sql,
-            GError     **error)
+exec_plain (PGconn        *conn,
+            const char    *sql,
+            GCancellable  *cancellable,
+            GError       **error)
 {
-  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, NULL, error);
+  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, cancellable, error);
 
   return result != NULL;
 }
 
 /* A migration file holds several statements, so it goes through the simple
- * query protocol; it is compiled-in SQL, never built from input. */
+ * query protocol; it is compiled-in SQL, never built from input. Resources
+ * end with a NUL the size does not count. */
 static gboolean
-exec_script (PGconn       *conn,
-             GBytes       *sql,
-             GError      **error)
+exec_script (PGconn        *conn,
+             GBytes        *sql,
+             GCancellable  *cancellable,
+             GError       **error)
 {
-  g_autoptr(PGresult) result = PQexec (conn, g_bytes_get_data (sql, NULL));
+  g_autoptr(PGresult) result = _wb_db_exec_script (conn, g_bytes_get_data (sql, NULL), cancellable, error);
 
-  switch (PQresultStatus (result))
-    {
-    case PGRES_COMMAND_OK:
-    case PGRES_TUPLES_OK:
-    case PGRES_EMPTY_QUERY:
-      return TRUE;
-
-    default:
-      wb_db_set_error_from_result (error, conn, result, "statement failed");
-      return FALSE;
-    }
+  return result != NULL;
 }
 
 static void
@@ -197,24 +220,25 @@ rollback (PGconn *conn)
 }
 
 static gboolean
-apply_one (PGconn       *conn,
-           WbMigration  *migration,
-           GError      **error)
+apply_one (PGconn        *conn,
+           WbMigration   *migration,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   g_autofree char *version = g_strdup_printf ("%d", migration->version);
   const char *params[] = { version, migration->name, migration->checksum };
   g_autoptr(PGresult) recorded = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (!exec_plain (conn, "BEGIN", error))
+  if (!exec_plain (conn, "BEGIN", cancellable, error))
     return FALSE;
 
-  if (!exec_script (conn, migration->sql, &local_error) ||
+  if (!exec_script (conn, migration->sql, cancellable, &local_error) ||
       !(recorded = wb_db_exec (conn,
                                "INSERT INTO schema_migrations (version, name, checksum) "
                                "VALUES ($1, $2, $3)",
-                               params, G_N_ELEMENTS (params), NULL, &local_error)) ||
-      !exec_plain (conn, "COMMIT", &local_error))
+                               params, G_N_ELEMENTS (params), cancellable, &local_error)) ||
+      !exec_plain (conn, "COMMIT", cancellable, &local_error))
     {
       rollback (conn);
       if (local_error->code == WB_DB_ERROR_QUERY)
@@ -321,14 +345,15 @@ check_recorded (PGconn     *conn,
 }
 
 static gboolean
-apply_locked (PGconn     *conn,
-              GPtrArray  *migrations,
-              guint      *out_applied,
-              GError    **error)
+apply_locked (PGconn        *conn,
+              GPtrArray     *migrations,
+              GCancellable  *cancellable,
+              guint         *out_applied,
+              GError       **error)
 {
   g_autoptr(GHashTable) applied = NULL;
 
-  if (!exec_plain (conn, CREATE_SCHEMA_MIGRATIONS_SQL, error))
+  if (!exec_plain (conn, CREATE_SCHEMA_MIGRATIONS_SQL, cancellable, error))
     return FALSE;
 
   if ((applied = check_recorded (conn, migrations, error)) == NULL)
@@ -340,7 +365,7 @@ apply_locked (PGconn     *conn,
 
       if (g_hash_table_contains (applied, GINT_TO_POINTER (migration->version)))
         continue;
-      if (!apply_one (conn, migration, error))
+      if (!apply_one (conn, migration, cancellable, error))
         return FALSE;
       (*out_applied)++;
     }
@@ -348,8 +373,111 @@ apply_locked (PGconn     *conn,
   return TRUE;
 }
 
+/* Who holds the lock, for an operator wondering why nothing happens. */
+static char *
+describe_lock_holder (PGconn *conn)
+{
+  g_autoptr(PGresult) result = wb_db_exec (conn, LOCK_HOLDER_SQL, NULL, 0, NULL, NULL);
+
+  if (result == NULL || PQntuples (result) == 0)
+    return g_strdup ("another database session");
+
+  return g_strdup_printf ("PostgreSQL backend pid %s, %s, connected through %s",
+                          PQgetvalue (result, 0, 0), PQgetvalue (result, 0, 1), PQgetvalue (result, 0, 2));
+}
+
+/* Returns FALSE at once if @cancellable fires during the pause. */
+static gboolean
+pause_unless_cancelled (GCancellable *cancellable,
+                        guint         milliseconds)
+{
+  GPollFD fd = { 0 };
+
+  if (cancellable == NULL || !g_cancellable_make_pollfd (cancellable, &fd))
+    {
+      g_usleep (milliseconds * 1000);
+      return !g_cancellable_is_cancelled (cancellable);
+    }
+
+  while (g_poll (&fd, 1, milliseconds) < 0 && errno == EINTR)
+    ;
+  g_cancellable_release_fd (cancellable);
+  return !g_cancellable_is_cancelled (cancellable);
+}
+
+static gboolean
+take_lock (PGconn                *conn,
+           GCancellable          *cancellable,
+           WbMigrationsWaitFunc   waiting,
+           gpointer               user_data,
+           GError               **error)
+{
+  gboolean announced = FALSE;
+
+  for (;;)
+    {
+      g_autoptr(PGresult) result = wb_db_exec (conn, MIGRATION_TRY_LOCK_SQL, NULL, 0, cancellable, error);
+
+      if (result == NULL)
+        return FALSE;
+      if (g_str_equal (PQgetvalue (result, 0, 0), "t"))
+        return TRUE;
+
+      if (!announced && waiting != NULL)
+        {
+          g_autofree char *holder = describe_lock_holder (conn);
+
+          waiting (holder, user_data);
+        }
+      announced = TRUE;
+
+      if (!pause_unless_cancelled (cancellable, LOCK_RETRY_MS))
+        {
+          g_set_error_literal (error, WB_DB_ERROR, WB_DB_ERROR_CANCELLED,
+                               "waiting for the schema migration lock was cancelled");
+          return FALSE;
+        }
+    }
+}
+
+gboolean
+_wb_migrations_apply_list (PGconn                *conn,
+                           GPtrArray             *migrations,
+                           GCancellable          *cancellable,
+                           WbMigrationsWaitFunc   waiting,
+                           gpointer               user_data,
+                           guint                 *out_applied,
+                           GError               **error)
+{
+  guint applied = 0;
+  gboolean ok;
+
+  if (out_applied != NULL)
+    *out_applied = 0;
+
+  if (!take_lock (conn, cancellable, waiting, user_data, error))
+    return FALSE;
+
+  ok = apply_locked (conn, migrations, cancellable, &applied, error);
+
+  /* After a failure the lock is only released on a usable connection;
+   * otherwise it goes with the session. Cancelled or not, it is released. */
+  rollback (conn);
+  if (!exec_plain (conn, MIGRATION_UNLOCK_SQL, NULL, ok ? error : NULL))
+    ok = FALSE;
+
+  if (out_applied != NULL)
+    *out_applied = applied;
+
+  return ok;
+}
+
 /**
- * wb_migrations_apply:
+ * wb_migrations_apply_full:
+ * @cancellable: (nullable): stops the wait for the lock and the migration
+ *   running (which is rolled back), with %WB_DB_ERROR_CANCELLED
+ * @waiting: (nullable): called once, on the calling thread, when another
+ *   session holds the migration lock, with a description of that session
  * @out_applied: (out) (optional): how many migrations this call applied
  *
  * Brings the database to the compiled-in schema, applying what is missing
@@ -359,38 +487,44 @@ apply_locked (PGconn     *conn,
  * applied migrations differ from ours (%WB_DB_ERROR_MIGRATION).
  */
 gboolean
-wb_migrations_apply (PGconn  *conn,
-                     guint   *out_applied,
-                     GError **error)
+wb_migrations_apply_full (PGconn                *conn,
+                          GCancellable          *cancellable,
+                          WbMigrationsWaitFunc   waiting,
+                          gpointer               user_data,
+                          guint                 *out_applied,
+                          GError               **error)
 {
   g_autoptr(GPtrArray) migrations = NULL;
-  guint applied = 0;
-  gboolean ok;
 
   g_return_val_if_fail (conn != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (out_applied != NULL)
     *out_applied = 0;
 
-  if ((migrations = load_compiled_migrations (error)) == NULL)
+  if ((migrations = _wb_migrations_load_compiled (error)) == NULL)
     return FALSE;
 
-  if (!exec_plain (conn, MIGRATION_LOCK_SQL, error))
-    return FALSE;
+  return _wb_migrations_apply_list (conn, migrations, cancellable, waiting, user_data, out_applied, error);
+}
 
-  ok = apply_locked (conn, migrations, &applied, error);
+/**
+ * wb_migrations_apply:
+ * @out_applied: (out) (optional): how many migrations this call applied
+ *
+ * wb_migrations_apply_full() without cancellation: waits for the lock as
+ * long as another session holds it.
+ */
+gboolean
+wb_migrations_apply (PGconn  *conn,
+                     guint   *out_applied,
+                     GError **error)
+{
+  g_return_val_if_fail (conn != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* After a failure the lock is only released on a usable connection;
-   * otherwise it goes with the session. */
-  rollback (conn);
-  if (!exec_plain (conn, MIGRATION_UNLOCK_SQL, ok ? error : NULL))
-    ok = FALSE;
-
-  if (out_applied != NULL)
-    *out_applied = applied;
-
-  return ok;
+  return wb_migrations_apply_full (conn, NULL, NULL, NULL, out_applied, error);
 }
 
 /**
@@ -404,7 +538,7 @@ wb_migrations_latest_version (void)
   g_autoptr(GPtrArray) migrations = NULL;
   g_autoptr(GError) error = NULL;
 
-  if ((migrations = load_compiled_migrations (&error)) == NULL)
+  if ((migrations = _wb_migrations_load_compiled (&error)) == NULL)
     {
       g_critical ("compiled-in migrations are broken: %s", error->message);
       return -1;

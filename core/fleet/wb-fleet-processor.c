@@ -76,6 +76,7 @@ struct _WbFleetProcessor
   GThread                  *thread;
   GAsyncQueue              *jobs;          /* Job* */
   PGconn                   *conn;          /* the thread's own */
+  PGcancel                 *cancel;        /* for conn, under mutex: stop() may cut a stuck write */
   guint                     retry_ms;      /* the thread's back-off */
   gboolean                  loaded;        /* the thread's: states loaded, partitions made */
 
@@ -189,14 +190,29 @@ dead_letter (WbFleetProcessor  *self,
 
 /* ---- the thread's connection ---------------------------------------------- */
 
+static void
+close_connection (WbFleetProcessor *self)
+{
+  g_mutex_lock (&self->mutex);
+  g_clear_pointer (&self->cancel, PQfreeCancel);
+  g_mutex_unlock (&self->mutex);
+  g_clear_pointer (&self->conn, PQfinish);
+}
+
 static gboolean
 ensure_connection (WbFleetProcessor  *self,
                    GError           **error)
 {
   if (self->conn != NULL && PQstatus (self->conn) == CONNECTION_OK)
     return TRUE;
-  g_clear_pointer (&self->conn, PQfinish);
+  close_connection (self);
   self->conn = wb_db_connect (self->conninfo, error);
+  if (self->conn != NULL)
+    {
+      g_mutex_lock (&self->mutex);
+      self->cancel = PQgetCancel (self->conn);
+      g_mutex_unlock (&self->mutex);
+    }
   return self->conn != NULL;
 }
 
@@ -217,7 +233,7 @@ retry_later (WbFleetProcessor *self,
              const GError     *error)
 {
   if (self->conn != NULL && PQstatus (self->conn) != CONNECTION_OK)
-    g_clear_pointer (&self->conn, PQfinish);
+    close_connection (self);
   self->retry_ms = self->retry_ms ? MIN (self->retry_ms * 2, RETRY_MAX_MS) : RETRY_MIN_MS;
   g_message ("Fleet: storing a batch failed (%s); retrying in %u ms", error->message, self->retry_ms);
   g_mutex_lock (&self->mutex);
@@ -763,7 +779,11 @@ thread_main (gpointer data)
           run_start (self, job->task);
           break;
         case JOB_POSITIONS:
-          process_positions (self, job->batch);
+          /* Stopping: a batch still queued stays unacknowledged (from
+           * Kafka it comes again); it must not meet the lock that the one
+           * just cut was stuck behind. */
+          if (!g_cancellable_is_cancelled (self->cancellable))
+            process_positions (self, job->batch);
           break;
         case JOB_LOCATIONS:
           process_locations (self, job->batch);
@@ -777,7 +797,7 @@ thread_main (gpointer data)
         }
       job_free (job);
     }
-  g_clear_pointer (&self->conn, PQfinish);
+  close_connection (self);
   return NULL;
 }
 
@@ -906,6 +926,21 @@ wb_fleet_processor_start_finish (WbFleetProcessor  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* By the time the daemon stops the processor, the bus flush has given any
+ * batch in flight its time; one still stuck in the database (behind a
+ * lock, say) is cut rather than holding the stop up. Uncommitted, it was
+ * never acknowledged: from Kafka it comes again after a restart. */
+static void
+cancel_query (WbFleetProcessor *self)
+{
+  char reason[256];
+
+  g_mutex_lock (&self->mutex);
+  if (self->cancel != NULL && !PQcancel (self->cancel, reason, sizeof reason))
+    g_debug ("Fleet: cancelling the writer's query failed: %s", reason);
+  g_mutex_unlock (&self->mutex);
+}
+
 void
 wb_fleet_processor_stop (WbFleetProcessor *self)
 {
@@ -922,6 +957,7 @@ wb_fleet_processor_stop (WbFleetProcessor *self)
   if (self->thread != NULL)
     {
       push_job (self, JOB_STOP, NULL, NULL);
+      cancel_query (self);
       g_thread_join (g_steal_pointer (&self->thread));
     }
   self->started = FALSE;

@@ -552,16 +552,19 @@ field_bool (GString *out,
 /* The attributes through the telemetry writer, straight into the stream;
  * the length is patched in afterwards. Most positions have none. */
 static void
-field_jsonb (GString    *out,
-             JsonObject *attributes)
+field_jsonb (GString          *out,
+             const WbPosition *p)
 {
+  JsonObject *attributes = p->attributes;
   gsize length_at = out->len;
   g_autoptr(JsonNode) node = NULL;
   guint32 length;
 
   put_uint32 (out, 0);
   g_string_append_c (out, 1);
-  if (attributes == NULL || json_object_get_size (attributes) == 0)
+  if (p->attributes_json != NULL)
+    g_string_append (out, p->attributes_json);
+  else if (attributes == NULL || json_object_get_size (attributes) == 0)
     g_string_append (out, "{}");
   else
     {
@@ -607,7 +610,7 @@ copy_row (GString                  *out,
   field_bool (out, p->ignition);
   field_float4 (out, p->fuel);
   field_float8 (out, p->odometer);
-  field_jsonb (out, p->attributes);
+  field_jsonb (out, p);
 }
 
 static void

@@ -82,6 +82,7 @@ wb_position_copy (const WbPosition *position)
   copy->device_id = g_strdup (position->device_id);
   copy->driver_unique_id = g_strdup (position->driver_unique_id);
   copy->attributes = NULL;
+  copy->attributes_json = g_strdup (position->attributes_json);
   if (position->attributes != NULL)
     wb_position_merge_attributes (copy, position->attributes);
   return copy;
@@ -93,8 +94,36 @@ wb_position_ensure_attributes (WbPosition *position)
   g_return_val_if_fail (position != NULL, NULL);
 
   if (position->attributes == NULL)
-    position->attributes = json_object_new ();
+    position->attributes = position->attributes_json ? wb_position_dup_attributes (position) : json_object_new ();
+  g_clear_pointer (&position->attributes_json, g_free);
   return position->attributes;
+}
+
+/**
+ * wb_position_dup_attributes:
+ *
+ * Safe on a shared position: the JSON text is parsed into a new object,
+ * the position stays as it is.
+ *
+ * Returns: (transfer full) (nullable): the attributes
+ */
+JsonObject *
+wb_position_dup_attributes (const WbPosition *position)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonNode *root;
+
+  g_return_val_if_fail (position != NULL, NULL);
+
+  if (position->attributes != NULL)
+    return json_object_ref (position->attributes);
+  if (position->attributes_json == NULL)
+    return NULL;
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, position->attributes_json, -1, NULL)
+      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    g_return_val_if_reached (NULL);   /* a decoder wrote broken JSON */
+  return json_object_ref (json_node_get_object (root));
 }
 
 void
@@ -124,6 +153,7 @@ position_clear (gpointer data)
   g_free (position->device_id);
   g_free (position->driver_unique_id);
   g_clear_pointer (&position->attributes, json_object_unref);
+  g_free (position->attributes_json);
 }
 
 void
@@ -231,7 +261,9 @@ wb_position_to_json (const WbPosition *position)
   write_boolean (out, "moving", position->moving);
   write_string (out, "driver_unique_id", position->driver_unique_id);
   write_name (out, "attributes");
-  if (position->attributes == NULL)
+  if (position->attributes_json != NULL)
+    g_string_append (out, position->attributes_json);
+  else if (position->attributes == NULL)
     g_string_append (out, "{}");
   else
     {
@@ -370,11 +402,14 @@ same_number (double a,
   return a == b || (isnan (a) && isnan (b));
 }
 
-/* No attributes and an empty object are the same. */
+/* No attributes and an empty object are the same; so are an object and
+ * its JSON text. */
 static gboolean
-same_attributes (JsonObject *a,
-                 JsonObject *b)
+same_attributes (const WbPosition *position_a,
+                 const WbPosition *position_b)
 {
+  g_autoptr(JsonObject) a = wb_position_dup_attributes (position_a);
+  g_autoptr(JsonObject) b = wb_position_dup_attributes (position_b);
   g_autoptr(JsonNode) node_a = NULL;
   g_autoptr(JsonNode) node_b = NULL;
 
@@ -410,5 +445,5 @@ wb_position_equal (const WbPosition *a,
          && a->charging == b->charging
          && a->moving == b->moving
          && g_strcmp0 (a->driver_unique_id, b->driver_unique_id) == 0
-         && same_attributes (a->attributes, b->attributes);
+         && same_attributes (a, b);
 }

@@ -40,6 +40,11 @@ typedef struct
   int         moving;          /* -1 unknown */
   char       *driver_unique_id;
   JsonObject *attributes;      /* everything else; NULL when there is nothing */
+  /* …or the same as JSON object text, when a decoder wrote it so (a
+   * Teltonika record's dozen IO elements cost more as a JsonObject than
+   * everything else about the record). At most one of the two is set;
+   * wb_position_dup_attributes() reads either. */
+  char       *attributes_json;
 } WbPosition;
 
 /* The telemetry area's one error domain: the decoders, telemetry.raw and
@@ -73,6 +78,8 @@ WbPosition *wb_position_copy     (const WbPosition *position);  /* deep, for one
 WbPosition *wb_position_ref      (WbPosition       *position);
 /* The attributes to fill in, made on first use: most positions have none. */
 JsonObject *wb_position_ensure_attributes (WbPosition *position);
+/* The attributes, whichever form they are in; NULL when there are none. */
+JsonObject *wb_position_dup_attributes   (const WbPosition *position);
 /* Merges @from's members into the attributes (a clash goes to @from). */
 void        wb_position_merge_attributes  (WbPosition *position,
                                            JsonObject *from);

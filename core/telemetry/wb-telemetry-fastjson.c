@@ -989,5 +989,6 @@ _wb_telemetry_position_identical (const WbPosition *a,
          && a->charging == b->charging
          && a->moving == b->moving
          && g_strcmp0 (a->driver_unique_id, b->driver_unique_id) == 0
+         && g_strcmp0 (a->attributes_json, b->attributes_json) == 0
          && attributes_identical (a->attributes, b->attributes);
 }

@@ -91,6 +91,8 @@ void      _wb_telemetry_write_string     (GString      *out,
                                           const char   *text);
 void      _wb_telemetry_write_double     (GString      *out,
                                           double        value);
+void      _wb_telemetry_write_int        (GString      *out,
+                                          gint64        value);
 void      _wb_telemetry_write_node       (GString      *out,
                                           JsonNode     *node);
 

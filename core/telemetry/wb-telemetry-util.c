@@ -424,6 +424,25 @@ _wb_telemetry_write_string (GString    *out,
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as the same double:
  * 25.2562916 stays 25.2562916, not 25.256291599999999. */
+/* Decimal digits without printf, which costs more than the rest of
+ * writing a position. */
+void
+_wb_telemetry_write_int (GString *out,
+                         gint64   value)
+{
+  char digits[20];
+  guint64 magnitude = value < 0 ? (guint64) -(value + 1) + 1 : (guint64) value;
+  guint n = 0;
+
+  if (value < 0)
+    g_string_append_c (out, '-');
+  do
+    digits[n++] = '0' + magnitude % 10;
+  while ((magnitude /= 10) > 0);
+  while (n > 0)
+    g_string_append_c (out, digits[--n]);
+}
+
 void
 _wb_telemetry_write_double (GString *out,
                             double   value)
@@ -446,7 +465,7 @@ _wb_telemetry_write_double (GString *out,
    * devices send: written as integers, without the round-trip search. */
   if (value == floor (value) && fabs (value) < 9007199254740992.0)
     {
-      g_string_append_printf (out, "%" G_GINT64_FORMAT, (gint64) value);
+      _wb_telemetry_write_int (out, (gint64) value);
       return;
     }
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)

@@ -186,11 +186,124 @@ append_hex (GString      *out,
     }
 }
 
+/* A record's attributes, written as JSON text as they are read: a
+ * JsonObject costs more than all the rest of a record. A name that comes
+ * twice (a device repeating an IO id) turns the text into an object, where
+ * the later value wins, as it would have from the start. */
+#define ATTRIBUTES_TRACKED 64
+
+typedef struct
+{
+  WbPosition *p;
+  GString    *json;                       /* "{…" while text, then NULL */
+  guint32     seen[ATTRIBUTES_TRACKED];   /* names written: an IO id, or a named one's code */
+  guint       n_seen;
+} Attributes;
+
+enum { NAME_PRIORITY = 1 << 16, NAME_EVENT_IO, NAME_EXTERNAL_VOLTAGE, NAME_BATTERY_VOLTAGE, NAME_GSM_SIGNAL };
+
 static void
-set_io (WbPosition *p,
+attributes_init (Attributes *a,
+                 WbPosition *p)
+{
+  a->p = p;
+  a->json = g_string_sized_new (256);
+  g_string_append_c (a->json, '{');
+  a->n_seen = 0;
+}
+
+/* The text, closed, becomes the position's. */
+static void
+attributes_finish (Attributes *a)
+{
+  if (a->json == NULL)
+    return;
+  g_string_append_c (a->json, '}');
+  a->p->attributes_json = g_string_free (g_steal_pointer (&a->json), FALSE);
+}
+
+/* The object from here on, with what was written so far. */
+static JsonObject *
+attributes_as_object (Attributes *a)
+{
+  attributes_finish (a);
+  return wb_position_ensure_attributes (a->p);
+}
+
+/* Returns: whether @name goes on as text, its name written */
+static gboolean
+attributes_begin (Attributes *a,
+                  guint32     code,
+                  const char *name)
+{
+  if (a->json == NULL)
+    return FALSE;
+  for (guint i = 0; i < a->n_seen; i++)
+    if (a->seen[i] == code)
+      {
+        attributes_as_object (a);
+        return FALSE;
+      }
+  if (a->n_seen == ATTRIBUTES_TRACKED)
+    {
+      attributes_as_object (a);
+      return FALSE;
+    }
+  a->seen[a->n_seen++] = code;
+  if (a->json->len > 1)
+    g_string_append_c (a->json, ',');
+  _wb_telemetry_write_string (a->json, name);
+  g_string_append_c (a->json, ':');
+  return TRUE;
+}
+
+static void
+attributes_add_int (Attributes *a,
+                    guint32     code,
+                    const char *name,
+                    gint64      value)
+{
+  if (attributes_begin (a, code, name))
+    _wb_telemetry_write_int (a->json, value);
+  else
+    json_object_set_int_member (attributes_as_object (a), name, value);
+}
+
+static void
+attributes_add_double (Attributes *a,
+                       guint32     code,
+                       const char *name,
+                       double      value)
+{
+  if (attributes_begin (a, code, name))
+    _wb_telemetry_write_double (a->json, value);
+  else
+    json_object_set_double_member (attributes_as_object (a), name, value);
+}
+
+/* @hex: lower-case hex digits, nothing to escape */
+static void
+attributes_add_hex (Attributes *a,
+                    guint32     code,
+                    const char *name,
+                    GString    *hex)
+{
+  if (attributes_begin (a, code, name))
+    {
+      g_string_append_c (a->json, '"');
+      g_string_append_len (a->json, hex->str, hex->len);
+      g_string_append_c (a->json, '"');
+    }
+  else
+    json_object_set_string_member (attributes_as_object (a), name, hex->str);
+}
+
+static void
+set_io (Attributes *a,
         guint       id,
         guint64     value)
 {
+  WbPosition *p = a->p;
   char name[8];
 
   switch (id)
@@ -198,13 +311,13 @@ set_io (WbPosition *p,
     case 239: p->ignition = value != 0; return;
     case 240: p->moving = value != 0; return;
     case 16:  p->odometer = value; return;
-    case 66:  json_object_set_double_member (wb_position_ensure_attributes (p), "external_voltage", value / 1000.0); return;
-    case 67:  json_object_set_double_member (wb_position_ensure_attributes (p), "battery_voltage", value / 1000.0); return;
-    case 21:  json_object_set_int_member (wb_position_ensure_attributes (p), "gsm_signal", value); return;
+    case 66:  attributes_add_double (a, NAME_EXTERNAL_VOLTAGE, "external_voltage", value / 1000.0); return;
+    case 67:  attributes_add_double (a, NAME_BATTERY_VOLTAGE, "battery_voltage", value / 1000.0); return;
+    case 21:  attributes_add_int (a, NAME_GSM_SIGNAL, "gsm_signal", value); return;
     default:  break;
     }
   if (value <= G_MAXINT64)
-    json_object_set_int_member (wb_position_ensure_attributes (p), io_name (name, id), value);
+    attributes_add_int (a, id, io_name (name, id), value);
   else
     {
       guint8 bytes[8];
@@ -213,12 +326,12 @@ set_io (WbPosition *p,
       for (guint i = 0; i < 8; i++)
         bytes[i] = value >> (56 - 8 * i);
       append_hex (hex, bytes, sizeof bytes);
-      json_object_set_string_member (wb_position_ensure_attributes (p), io_name (name, id), hex->str);
+      attributes_add_hex (a, id, io_name (name, id), hex);
     }
 }
 
 static void
-set_io_bytes (WbPosition   *p,
+set_io_bytes (Attributes   *a,
               guint         id,
               const guint8 *value,
               gsize         size)
@@ -227,7 +340,7 @@ set_io_bytes (WbPosition   *p,
   char name[8];
 
   append_hex (hex, value, size);
-  json_object_set_string_member (wb_position_ensure_attributes (p), io_name (name, id), hex->str);
+  attributes_add_hex (a, id, io_name (name, id), hex);
 }
 
 /* The 1, 2, 4 and 8-byte groups: a count, then (id, value) pairs. */
@@ -235,7 +348,7 @@ static gboolean
 read_fixed_groups (Reader      *r,
                    guint        id_size,
                    guint        record,
-                   WbPosition  *p,
+                   Attributes  *a,
                    guint64     *seen,
                    GError     **error)
 {
@@ -251,7 +364,7 @@ read_fixed_groups (Reader      *r,
         {
           if (!read_uint (r, id_size, &id) || !read_uint (r, value_sizes[g], &value))
             return overrun (error, record, "IO element list");
-          set_io (p, id, value);
+          set_io (a, id, value);
         }
       *seen += count;
     }
@@ -262,7 +375,7 @@ read_fixed_groups (Reader      *r,
 static gboolean
 read_variable_group (Reader      *r,
                      guint        record,
-                     WbPosition  *p,
+                     Attributes  *a,
                      guint64     *seen,
                      GError     **error)
 {
@@ -275,7 +388,7 @@ read_variable_group (Reader      *r,
     {
       if (!read_uint (r, 2, &id) || !read_uint (r, 2, &size) || !take (r, size, &value))
         return overrun (error, record, "variable-length IO list");
-      set_io_bytes (p, id, value, size);
+      set_io_bytes (a, id, value, size);
     }
   *seen += count;
   return TRUE;
@@ -285,7 +398,7 @@ static gboolean
 read_io (Reader      *r,
          gboolean     extended,
          guint        record,
-         WbPosition  *p,
+         Attributes  *a,
          GError     **error)
 {
   guint id_size = extended ? 2 : 1;
@@ -293,10 +406,10 @@ read_io (Reader      *r,
 
   if (!read_uint (r, id_size, &event_id) || !read_uint (r, id_size, &total))
     return overrun (error, record, "IO element header");
-  json_object_set_int_member (wb_position_ensure_attributes (p), "event_io", event_id);
-  if (!read_fixed_groups (r, id_size, record, p, &seen, error))
+  attributes_add_int (a, NAME_EVENT_IO, "event_io", event_id);
+  if (!read_fixed_groups (r, id_size, record, a, &seen, error))
     return FALSE;
-  if (extended && !read_variable_group (r, record, p, &seen, error))
+  if (extended && !read_variable_group (r, record, a, &seen, error))
     return FALSE;
   if (seen != total)
     {
@@ -316,6 +429,8 @@ read_record (Reader      *r,
 {
   g_autoptr(WbPosition) p = NULL;
   guint64 ms, priority, lon, lat, altitude, angle, satellites, speed;
+  Attributes attributes;
+  gboolean ok;
 
   if (!read_uint (r, 8, &ms) || !read_uint (r, 1, &priority) || !read_uint (r, 4, &lon)
       || !read_uint (r, 4, &lat) || !read_uint (r, 2, &altitude) || !read_uint (r, 2, &angle)
@@ -340,8 +455,11 @@ read_record (Reader      *r,
   p->heading = angle;
   p->satellites = satellites;
   p->speed_kmh = speed;
-  json_object_set_int_member (wb_position_ensure_attributes (p), "priority", priority);
-  if (!read_io (r, extended, record, p, error))
+  attributes_init (&attributes, p);
+  attributes_add_int (&attributes, NAME_PRIORITY, "priority", priority);
+  ok = read_io (r, extended, record, &attributes, error);
+  attributes_finish (&attributes);
+  if (!ok)
     return NULL;
   return g_steal_pointer (&p);
 }
@@ -521,7 +639,8 @@ encode_record (GByteArray       *out,
                gboolean          extended,
                const WbPosition *p)
 {
-  JsonNode *priority = p->attributes ? json_object_get_member (p->attributes, "priority") : NULL;
+  g_autoptr(JsonObject) attributes = wb_position_dup_attributes (p);
+  JsonNode *priority = attributes ? json_object_get_member (attributes, "priority") : NULL;
 
   put_be (out, MAX (p->device_time, 0) / 1000, 8);
   put_be (out, priority && JSON_NODE_HOLDS_VALUE (priority) ? json_node_get_int (priority) & 0xff : 0, 1);

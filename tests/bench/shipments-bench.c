@@ -242,7 +242,7 @@ main (int   argc,
   d = wb_bench_daemon_start (wb_embedded_postgres_get_conninfo (cluster), daemon_args);
   wb_bench_wait_ready (d->port);
 
-  g_print ("Creating %d shipments…\n", shipments);
+  g_print ("Creating %d shipments...\n", shipments);
   for (int i = 0; i < shipments; i++)
     g_ptr_array_add (ids, create_shipment (d->port, i));
 
