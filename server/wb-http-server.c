@@ -46,6 +46,7 @@ struct _WbHttpRequest
   gboolean           responded;
   gboolean           counted;     /* in in_flight: its headers have arrived */
   gboolean           traced;      /* has the ids below, for its span */
+  gboolean           continued;   /* …in a caller's trace (traceparent) */
   guint8             trace_id[16];
   guint8             span_id[8];
   guint8             parent_span_id[8];
@@ -630,13 +631,26 @@ start_span (WbHttpRequest *request)
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
   const char *traceparent = soup_message_headers_get_one (headers, "traceparent");
 
-  if (!wb_otlp_parse_traceparent (traceparent, request->trace_id, request->parent_span_id))
+  request->continued = wb_otlp_parse_traceparent (traceparent, request->trace_id, request->parent_span_id);
+  if (!request->continued)
     {
       wb_otlp_random_id (request->trace_id, sizeof request->trace_id);
       memset (request->parent_span_id, 0, sizeof request->parent_span_id);
     }
   wb_otlp_random_id (request->span_id, sizeof request->span_id);
   request->traced = TRUE;
+}
+
+/* Health checks and scrapes come every few seconds, all day: a span each
+ * would bury the requests worth looking at. Unless a caller traces one. */
+static gboolean
+is_probe (WbHttpRequest *request)
+{
+  const char *pattern = request->route ? request->route->pattern : NULL;
+
+  return pattern != NULL
+         && (g_str_equal (pattern, "/healthz") || g_str_equal (pattern, "/readyz")
+             || g_str_equal (pattern, "/metrics"));
 }
 
 /* OpenTelemetry's HTTP conventions: other methods are "_OTHER", so a
@@ -714,7 +728,7 @@ on_message_finished (SoupServerMessage *message,
                           "status", status_text, NULL);
   wb_metrics_histogram_observe (self->metrics, "waybill_http_request_duration_seconds", seconds,
                                 "route", route, NULL);
-  if (self->tracing != NULL && request->traced)
+  if (self->tracing != NULL && request->traced && (request->continued || !is_probe (request)))
     record_span (self, request, status, seconds);
 
   /* g_log_structured() wants MESSAGE last. */

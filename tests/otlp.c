@@ -1301,6 +1301,21 @@ find_span_in_trace (Collector  *collector,
   return NULL;
 }
 
+static gboolean
+span_named (Collector  *collector,
+            const char *name)
+{
+  for (guint i = 0; i < collector_count (collector, "/v1/traces"); i++)
+    {
+      JsonArray *spans = spans_of (collector_get (collector, "/v1/traces", i)->body);
+
+      for (guint s = 0; s < json_array_get_length (spans); s++)
+        if (g_str_equal (json_object_get_string_member (json_array_get_object_element (spans, s), "name"), name))
+          return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 test_daemon_exports (void)
 {
@@ -1340,6 +1355,8 @@ test_daemon_exports (void)
   g_assert_cmpstr (int_attribute (span, "http.response.status_code"), ==, "200");
   g_assert_nonnull (string_attribute (span, "waybill.request_id"));
   g_assert_false (wb_test_daemon_log_contains (d, "OpenTelemetry export of"));
+  /* The readiness polls above, untraced probes, left no span. */
+  g_assert_false (span_named (collector, "GET /readyz"));
   wb_test_daemon_free (d);
 }
 
