@@ -32,48 +32,6 @@ typedef struct
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static PGresult *
-sql (PGconn     *conn,
-     const char *statement,
-     const char *param)
-{
-  const char *params[] = { param };
-  g_autoptr(GError) error = NULL;
-  PGresult *result = wb_db_exec (conn, statement, params, param ? 1 : 0, NULL, &error);
-
-  g_assert_no_error (error);
-  return result;
-}
-
-static void
-sql_run (PGconn     *conn,
-         const char *statement)
-{
-  g_autoptr(PGresult) result = sql (conn, statement, NULL);
-}
-
-static gint64
-sql_int (PGconn     *conn,
-         const char *statement,
-         const char *param)
-{
-  g_autoptr(PGresult) result = sql (conn, statement, param);
-
-  g_assert_cmpint (PQntuples (result), ==, 1);
-  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
-}
-
-static char *
-sql_text (PGconn     *conn,
-          const char *statement,
-          const char *param)
-{
-  g_autoptr(PGresult) result = sql (conn, statement, param);
-
-  g_assert_cmpint (PQntuples (result), ==, 1);
-  return PQgetisnull (result, 0, 0) ? NULL : g_strdup (PQgetvalue (result, 0, 0));
-}
-
 static void
 fill_index (WbFleetIndex *index)
 {
@@ -215,7 +173,7 @@ us_text (gint64 us)
 static gint64
 count_positions (Fixture *f)
 {
-  return sql_int (f->conn, "SELECT count(*) FROM positions", NULL);
+  return wb_test_pg_int (f->conn, "SELECT count(*) FROM positions", NULL);
 }
 
 /* ---- positions ------------------------------------------------------------- */
@@ -297,7 +255,7 @@ test_write_round_trip (Fixture       *f,
     g_assert_true (PQgetisnull (full, 0, column));
   for (int column = 9; column <= 17; column++)
     g_assert_true (PQgetisnull (full, 0, column));
-  bare = sql (f->conn, "SELECT attributes::text FROM positions WHERE device_id = 'dev-bare'", NULL);
+  bare = wb_test_pg_exec (f->conn, "SELECT attributes::text FROM positions WHERE device_id = 'dev-bare'", NULL);
   g_assert_cmpstr (PQgetvalue (bare, 0, 0), ==, "{}");
 }
 
@@ -321,9 +279,9 @@ test_write_attributes_text (Fixture       *f,
   add_position (f, again, position_new ("imei-1", MARCH_1 + SECOND_US, 1, 1), "V1");
   g_assert_cmpuint (write_batch (f, again, NULL), ==, 1);
 
-  stored = sql (f->conn, "SELECT attributes = $1::jsonb FROM positions WHERE device_id = 'imei-1'"
-                " AND device_time = to_timestamp(1709251200)", "{\"io385\": \"deadbeef\", \"priority\": 1,"
-                " \"event_io\": 239, \"external_voltage\": 24.079}");
+  stored = wb_test_pg_exec (f->conn, "SELECT attributes = $1::jsonb FROM positions WHERE device_id = 'imei-1'"
+                                     " AND device_time = to_timestamp(1709251200)", "{\"io385\": \"deadbeef\", \"priority\": 1,"
+                                     " \"event_io\": 239, \"external_voltage\": 24.079}");
   g_assert_cmpint (PQntuples (stored), ==, 1);
   g_assert_cmpstr (PQgetvalue (stored, 0, 0), ==, "t");
 }
@@ -343,9 +301,9 @@ test_write_partitions (Fixture       *f,
   add_position (f, batch, position_new ("d1", MARCH_1 + 2 * DAY_US + 3600 * SECOND_US, 1, 4), "V1");
   g_assert_cmpuint (write_batch (f, batch, NULL), ==, 4);
 
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'positions'::regclass",
-                            NULL), ==, 3);
-  placed = sql (f->conn, "SELECT tableoid::regclass::text FROM positions ORDER BY device_time", NULL);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'positions'::regclass",
+                                   NULL), ==, 3);
+  placed = wb_test_pg_exec (f->conn, "SELECT tableoid::regclass::text FROM positions ORDER BY device_time", NULL);
   g_assert_cmpint (PQntuples (placed), ==, 4);
   g_assert_cmpstr (PQgetvalue (placed, 0, 0), ==, "positions_20240301");
   g_assert_cmpstr (PQgetvalue (placed, 1, 0), ==, "positions_20240301");
@@ -383,10 +341,10 @@ test_write_redelivered (Fixture       *f,
   add_minutes (f, mixed, 50, 100);
   g_assert_cmpuint (write_batch (f, mixed, NULL), ==, 50);
   g_assert_cmpint (count_positions (f), ==, 150);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(DISTINCT (device_id, device_time)) FROM positions", NULL),
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(DISTINCT (device_id, device_time)) FROM positions", NULL),
                    ==, 150);
   /* The staging table holds nothing past its transaction. */
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM positions_staging", NULL), ==, 0);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions_staging", NULL), ==, 0);
 }
 
 /* A row twice in one batch is stored once: the first of them. */
@@ -401,7 +359,7 @@ test_write_repeated_in_batch (Fixture       *f,
   add_position (f, batch, position_new ("d1", MARCH_1, 9.5, 9), "V1");
   g_assert_cmpuint (write_batch (f, batch, NULL), ==, 2);
   g_assert_cmpint (count_positions (f), ==, 2);
-  g_assert_cmpint (sql_int (f->conn, "SELECT (lat * 10)::int FROM positions WHERE device_id = 'd1'", NULL), ==, 15);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT (lat * 10)::int FROM positions WHERE device_id = 'd1'", NULL), ==, 15);
 }
 
 /* ---- states ------------------------------------------------------------------ */
@@ -499,7 +457,7 @@ static double
 stored_lat (Fixture    *f,
             const char *vehicle_id)
 {
-  g_autofree char *text = sql_text (f->conn, "SELECT lat FROM vehicle_states WHERE vehicle_id = $1", vehicle_id);
+  g_autofree char *text = wb_test_pg_text (f->conn, "SELECT lat FROM vehicle_states WHERE vehicle_id = $1", vehicle_id);
 
   return g_ascii_strtod (text, NULL);
 }
@@ -530,7 +488,7 @@ test_states_newer_wins (Fixture       *f,
   g_assert_cmpfloat (stored_lat (f, "V1"), ==, 1);
   write_state (f, "V1", MARCH_1 + 11 * SECOND_US, 4);
   g_assert_cmpfloat (stored_lat (f, "V1"), ==, 4);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM vehicle_states", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM vehicle_states", NULL), ==, 1);
 }
 
 /* ---- carrier locations -------------------------------------------------------- */
@@ -554,10 +512,10 @@ static char *
 carrier_location (Fixture    *f,
                   const char *trip_id)
 {
-  g_autoptr(PGresult) result = sql (f->conn,
-                                    "SELECT lat || ' ' || lng || ' ' || source || ' '"
-                                    " || (extract(epoch FROM updated_at) * 1000000)::bigint"
-                                    " FROM carrier_locations WHERE trip_id = $1", trip_id);
+  g_autoptr(PGresult) result = wb_test_pg_exec (f->conn,
+                                                "SELECT lat || ' ' || lng || ' ' || source || ' '"
+                                                " || (extract(epoch FROM updated_at) * 1000000)::bigint"
+                                                " FROM carrier_locations WHERE trip_id = $1", trip_id);
 
   return PQntuples (result) == 0 ? NULL : g_strdup (PQgetvalue (result, 0, 0));
 }
@@ -630,8 +588,8 @@ test_carrier_from_vehicles (Fixture       *f,
   assert_location (f, "T1", t30);
 
   /* Once the trip is in transit, the next fix counts. */
-  sql_int (f->conn, "WITH u AS (UPDATE trips SET status = 'IN_TRANSIT' WHERE id = $1 RETURNING 1)"
-           " SELECT count(*) FROM u", "T2");
+  wb_test_pg_int (f->conn, "WITH u AS (UPDATE trips SET status = 'IN_TRANSIT' WHERE id = $1 RETURNING 1)"
+                           " SELECT count(*) FROM u", "T2");
   write_state (f, "V2", MARCH_1 + 40 * SECOND_US, 6.25);
   {
     g_autofree char *t40 = g_strdup_printf ("6.25 20 vehicle %" G_GINT64_FORMAT, MARCH_1 + 40 * SECOND_US);
@@ -787,8 +745,8 @@ partition_exists (Fixture *f,
 {
   g_autofree char *name = partition_name (day_start);
 
-  return sql_int (f->conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'positions'::regclass"
-                  " AND inhrelid::regclass::text = $1", name) == 1;
+  return wb_test_pg_int (f->conn, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'positions'::regclass"
+                                  " AND inhrelid::regclass::text = $1", name) == 1;
 }
 
 /* Old partitions come from writing old positions with no retention; then
@@ -847,7 +805,7 @@ test_write_dropped_partition (Fixture       *f,
 
   add_position (f, first, position_new ("d1", MARCH_1, 1, 1), "V1");
   g_assert_cmpuint (write_batch (f, first, NULL), ==, 1);
-  sql_run (f->conn, "DROP TABLE positions_20240301");
+  wb_test_pg_run (f->conn, "DROP TABLE positions_20240301");
   add_position (f, second, position_new ("d1", MARCH_1 + 1000, 1, 1), "V1");
   g_assert_cmpuint (write_batch (f, second, NULL), ==, 1);
   g_assert_true (partition_exists (f, MARCH_1));
@@ -944,7 +902,7 @@ test_track_month (Fixture       *f,
         }
       write_batch (f, batch, NULL);
     }
-  sql_run (f->conn, "ANALYZE positions");
+  wb_test_pg_run (f->conn, "ANALYZE positions");
 
   started = g_get_monotonic_time ();
   points = read_track (f, "V1", start, start + 30 * DAY_US, 0);
@@ -1070,8 +1028,8 @@ median3 (double *values)
 static void
 truncate_positions (Fixture *f)
 {
-  sql_run (f->conn, "TRUNCATE positions, vehicle_states");
-  sql_run (f->conn, "CHECKPOINT");
+  wb_test_pg_run (f->conn, "TRUNCATE positions, vehicle_states");
+  wb_test_pg_run (f->conn, "CHECKPOINT");
 }
 
 /* write() in batches of 2000 against bare COPY of the same rows, all at

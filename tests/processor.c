@@ -40,42 +40,6 @@ typedef struct
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static PGresult *
-sql (Fixture    *f,
-     const char *statement,
-     const char *param)
-{
-  const char *params[] = { param };
-  g_autoptr(GError) error = NULL;
-  PGresult *result = wb_db_exec (f->conn, statement, params, param ? 1 : 0, NULL, &error);
-
-  g_assert_no_error (error);
-  return result;
-}
-
-static gint64
-sql_int (Fixture    *f,
-         const char *statement,
-         const char *param)
-{
-  g_autoptr(PGresult) result = sql (f, statement, param);
-
-  g_assert_cmpint (PQntuples (result), ==, 1);
-  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
-}
-
-static char *
-sql_text (Fixture    *f,
-          const char *statement,
-          const char *param)
-{
-  g_autoptr(PGresult) result = sql (f, statement, param);
-
-  if (PQntuples (result) == 0 || PQgetisnull (result, 0, 0))
-    return NULL;
-  return g_strdup (PQgetvalue (result, 0, 0));
-}
-
 static void
 store_result (GObject      *source,
               GAsyncResult *result,
@@ -335,9 +299,9 @@ test_stored_and_enriched (Fixture       *f,
     publish_position (f, position_new (f, "dev1", i * 10, 53.9 + i * 0.001, 27.56, 40));
   wait_processed (f, 10);
 
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions WHERE device_id = $1", "dev1"), ==, 10);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions WHERE vehicle_id = $1", "v1"), ==, 10);
-  driver = sql_text (f, "SELECT max(driver_id) || '/' || max(company_id) FROM positions WHERE vehicle_id = $1", "v1");
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions WHERE device_id = $1", "dev1"), ==, 10);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions WHERE vehicle_id = $1", "v1"), ==, 10);
+  driver = wb_test_pg_text (f->conn, "SELECT max(driver_id) || '/' || max(company_id) FROM positions WHERE vehicle_id = $1", "v1");
   g_assert_cmpstr (driver, ==, "d1/c1");
 
   /* Keyed by vehicle, with the reference data's names. */
@@ -358,8 +322,8 @@ test_stored_and_enriched (Fixture       *f,
   g_assert_cmpfloat_with_epsilon (state->lat, 53.909, 1e-9);
   g_assert_cmpint (state->motion, ==, WB_MOTION_MOVING);
   g_assert_cmpstr (state->driver_id, ==, "d1");
-  g_assert_cmpint (sql_int (f, "SELECT extract(epoch FROM device_time)::bigint FROM vehicle_states"
-                               " WHERE vehicle_id = $1", "v1"), ==, (f->base / G_USEC_PER_SEC) + 90);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT extract(epoch FROM device_time)::bigint FROM vehicle_states"
+                                            " WHERE vehicle_id = $1", "v1"), ==, (f->base / G_USEC_PER_SEC) + 90);
 }
 
 /* A late position goes to history but does not move the vehicle back. */
@@ -375,11 +339,11 @@ test_late_position (Fixture       *f,
   publish_position (f, position_new (f, "dev1", 50, 53.10, 27.10, 30));
   wait_processed (f, 2);
 
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions WHERE device_id = $1", "dev1"), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions WHERE device_id = $1", "dev1"), ==, 2);
   state = wb_fleet_processor_get_state (f->processor, "v1");
   g_assert_cmpint (state->device_time, ==, f->base + 100 * G_USEC_PER_SEC);
   g_assert_cmpfloat_with_epsilon (state->lat, 53.95, 1e-9);
-  lat = sql_text (f, "SELECT lat FROM vehicle_states WHERE vehicle_id = $1", "v1");
+  lat = wb_test_pg_text (f->conn, "SELECT lat FROM vehicle_states WHERE vehicle_id = $1", "v1");
   g_assert_cmpfloat_with_epsilon (g_ascii_strtod (lat, NULL), 53.95, 1e-9);
   /* …and within one batch too: the newest wins, whatever the order. */
   publish_position (f, position_new (f, "dev1", 300, 54.0, 27.7, 0));
@@ -403,7 +367,7 @@ test_duplicates_stored_once (Fixture       *f,
       publish_position (f, position_new (f, "dev1", i, 53.9, 27.5 + i * 0.01, 10));
   wait_processed (f, 10);
 
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions WHERE device_id = $1", "dev1"), ==, 5);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions WHERE device_id = $1", "dev1"), ==, 5);
   wb_fleet_processor_get_stats (f->processor, &stats);
   g_assert_cmpuint (stats.stored, ==, 5);
   g_assert_cmpuint (stats.repeated, ==, 5);
@@ -419,9 +383,9 @@ test_unassigned_device (Fixture       *f,
   publish_position (f, position_new (f, "dev-free", 1, 53.9, 27.5, 10));
   wait_processed (f, 1);
 
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions WHERE device_id = $1 AND vehicle_id IS NULL",
-                            "dev-free"), ==, 1);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM vehicle_states", NULL), ==, 0);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions WHERE device_id = $1 AND vehicle_id IS NULL",
+                                            "dev-free"), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM vehicle_states", NULL), ==, 0);
   g_assert_cmpstr (wb_bus_message_get_key (last_seen (f, WB_TOPIC_POSITIONS_ENRICHED)), ==, "dev-free");
   wb_fleet_processor_get_stats (f->processor, &stats);
   g_assert_cmpuint (stats.unassigned, ==, 1);
@@ -440,7 +404,7 @@ test_dead_letter (Fixture       *f,
   publish_position (f, position_new (f, "dev1", 2, 53.9, 27.6, 10));
   wait_processed (f, 3);
 
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions", NULL), ==, 2);
   g_assert_cmpuint (count_seen (f, "telemetry.raw.dlq"), ==, 1);
   letter = last_seen (f, "telemetry.raw.dlq");
   g_assert_cmpstr (wb_bus_message_get_key (letter), ==, "dev1");
@@ -516,7 +480,7 @@ test_restart_rebuilds_state (Fixture       *f,
   g_clear_pointer (&state, wb_vehicle_state_free);
   state = wb_fleet_processor_get_state (f->processor, "v1");
   g_assert_cmpint (state->device_time, ==, f->base + 500 * G_USEC_PER_SEC);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions", NULL), ==, 2);
 }
 
 /* The database goes away: the batch waits on the bus, nothing is lost, and
@@ -550,7 +514,7 @@ test_database_outage (Fixture       *f,
   g_assert_cmpuint (stats.stored, ==, 20);
   f->conn = wb_db_connect (f->conninfo, NULL);
   g_assert_nonnull (f->conn);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 20);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions", NULL), ==, 20);
 }
 
 /* A write stuck in the database (behind a lock nobody releases) does not
@@ -561,25 +525,25 @@ test_stop_cuts_stuck_write (Fixture       *f,
 {
   g_autoptr(PGresult) locked = NULL;
   gint64 deadline = g_get_monotonic_time () + TIMEOUT_US;
-  g_autoptr(PGresult) begun = sql (f, "BEGIN", NULL);
+  g_autoptr(PGresult) begun = wb_test_pg_exec (f->conn, "BEGIN", NULL);
   gint64 started;
 
-  locked = sql (f, "LOCK TABLE vehicle_states IN ACCESS EXCLUSIVE MODE", NULL);
+  locked = wb_test_pg_exec (f->conn, "LOCK TABLE vehicle_states IN ACCESS EXCLUSIVE MODE", NULL);
   publish_position (f, position_new (f, "dev1", 0, 53.9, 27.5, 10));
-  while (sql_int (f, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                  " AND datname = current_database()", NULL) == 0)
+  while (wb_test_pg_int (f->conn, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                  " AND datname = current_database()", NULL) == 0)
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, FALSE);
       g_usleep (10000);
-      PQclear (sql (f, "SELECT pg_stat_clear_snapshot()", NULL));
+      PQclear (wb_test_pg_exec (f->conn, "SELECT pg_stat_clear_snapshot()", NULL));
     }
 
   started = g_get_monotonic_time ();
   stop_processor (f);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 2 * G_USEC_PER_SEC);
-  PQclear (sql (f, "ROLLBACK", NULL));
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 0);
+  PQclear (wb_test_pg_exec (f->conn, "ROLLBACK", NULL));
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions", NULL), ==, 0);
 }
 
 /* Started while the database is down: positions published meanwhile wait
@@ -612,7 +576,7 @@ test_start_without_database (Fixture       *f,
   g_assert_no_error (error);
   wait_processed (f, 5);
   f->conn = wb_db_connect (f->conninfo, NULL);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM positions", NULL), ==, 5);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM positions", NULL), ==, 5);
 }
 
 /* ---- carrier locations ------------------------------------------------------ */
@@ -646,15 +610,15 @@ test_carrier_locations (Fixture       *f,
   g_autofree char *when = NULL;
   g_autofree char *phone = NULL;
 
-  PQclear (sql (f, "INSERT INTO trips (id, vehicle_id, status, version) VALUES"
-                   " ('t-moving', 'v1', 'IN_TRANSIT', 1), ('t-later', 'v1', 'PLANNED', 1)", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "INSERT INTO trips (id, vehicle_id, status, version) VALUES"
+                                     " ('t-moving', 'v1', 'IN_TRANSIT', 1), ('t-later', 'v1', 'PLANNED', 1)", NULL));
   publish_position (f, position_new (f, "dev1", 10, 53.91, 27.55, 40));
   wait_processed (f, 1);
 
-  where = sql_text (f, "SELECT lat || ',' || lng || ',' || source FROM carrier_locations WHERE trip_id = $1",
-                    "t-moving");
+  where = wb_test_pg_text (f->conn, "SELECT lat || ',' || lng || ',' || source FROM carrier_locations WHERE trip_id = $1",
+                                    "t-moving");
   g_assert_cmpstr (where, ==, "53.91,27.55,vehicle");
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM carrier_locations WHERE trip_id = $1", "t-later"), ==, 0);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM carrier_locations WHERE trip_id = $1", "t-later"), ==, 0);
 
   /* The driver's phone, newer: it replaces the vehicle's; an older one
    * does not; a malformed one is dead-lettered. */
@@ -670,8 +634,8 @@ test_carrier_locations (Fixture       *f,
   wait_dead_letters (f, 1);
 
   g_free (where);
-  where = sql_text (f, "SELECT lat || ',' || lng || ',' || source FROM carrier_locations WHERE trip_id = $1",
-                    "t-moving");
+  where = wb_test_pg_text (f->conn, "SELECT lat || ',' || lng || ',' || source FROM carrier_locations WHERE trip_id = $1",
+                                    "t-moving");
   g_assert_cmpstr (where, ==, "53.92,27.56,phone");
   g_assert_cmpuint (count_seen (f, WB_TOPIC_CARRIER_LOCATION ".dlq"), ==, 1);
 }

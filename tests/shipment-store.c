@@ -32,41 +32,6 @@ typedef struct
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static PGresult *
-sql (PGconn     *conn,
-     const char *statement,
-     const char *param)
-{
-  const char *params[] = { param };
-  g_autoptr(GError) error = NULL;
-  PGresult *result = wb_db_exec (conn, statement, params, param ? 1 : 0, NULL, &error);
-
-  g_assert_no_error (error);
-  return result;
-}
-
-static gint64
-sql_int (PGconn     *conn,
-         const char *statement,
-         const char *param)
-{
-  g_autoptr(PGresult) result = sql (conn, statement, param);
-
-  g_assert_cmpint (PQntuples (result), ==, 1);
-  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
-}
-
-static char *
-sql_text (PGconn     *conn,
-          const char *statement,
-          const char *param)
-{
-  g_autoptr(PGresult) result = sql (conn, statement, param);
-
-  g_assert_cmpint (PQntuples (result), ==, 1);
-  return PQgetisnull (result, 0, 0) ? NULL : g_strdup (PQgetvalue (result, 0, 0));
-}
-
 static void
 store_result (GObject      *source,
               GAsyncResult *result,
@@ -172,7 +137,7 @@ settle (Fixture *f)
   for (;;)
     {
       drain_main_context ();
-      if (sql_int (f->conn, "SELECT count(*) FROM outbox", NULL) == 0 &&
+      if (wb_test_pg_int (f->conn, "SELECT count(*) FROM outbox", NULL) == 0 &&
           wb_bus_local_get_queued (WB_BUS_LOCAL (f->bus), "test") == 0)
         break;
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
@@ -492,7 +457,7 @@ static char *
 shipment_status (Fixture    *f,
                  const char *id)
 {
-  return sql_text (f->conn, "SELECT status FROM shipments WHERE id = $1", id);
+  return wb_test_pg_text (f->conn, "SELECT status FROM shipments WHERE id = $1", id);
 }
 
 /* Blocks until @n backends of this database wait for a lock.  f->conn
@@ -506,10 +471,10 @@ wait_for_lock_waiters (Fixture *f,
 
   for (;;)
     {
-      PQclear (sql (f->conn, "SELECT pg_stat_clear_snapshot ()", NULL));
-      if (sql_int (f->conn,
-                   "SELECT count(*) FROM pg_stat_activity"
-                   " WHERE datname = current_database() AND wait_event_type = 'Lock'", NULL) >= n)
+      PQclear (wb_test_pg_exec (f->conn, "SELECT pg_stat_clear_snapshot ()", NULL));
+      if (wb_test_pg_int (f->conn,
+                          "SELECT count(*) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND wait_event_type = 'Lock'", NULL) >= n)
         return;
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (5000);
@@ -632,8 +597,8 @@ test_create_invalid (Fixture       *f,
   assert_create_fails (f, taken, WB_SHIPMENT_ERROR_INVALID, "trackNumber");
 
   /* Nothing of the refused ones was left behind. */
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments", NULL), ==, 1);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM recipients", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM recipients", NULL), ==, 1);
 }
 
 static void
@@ -746,8 +711,8 @@ test_update_fields (Fixture       *f,
   trackings = json_object_get_array_member (object, "trackings");
   g_assert_cmpuint (json_array_get_length (trackings), ==, 2);
   /* The phone is searchable under its new value. */
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE recipient_phone = $1",
-                            "+375297654321"), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments WHERE recipient_phone = $1",
+                                            "+375297654321"), ==, 1);
 
   /* The same tracking again changes nothing; another shipment's is refused. */
   g_clear_pointer (&view, wb_shipment_view_free);
@@ -817,7 +782,7 @@ test_update_versions (Fixture       *f,
   g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
 }
 
 /* Two writers with the same If-Match at the same moment: exactly one wins. */
@@ -844,11 +809,11 @@ test_update_concurrent (Fixture       *f,
   patch_b->reference = g_strdup ("from-b");
 
   /* Hold the row so that both are in flight when it is released. */
-  PQclear (sql (f->conn, "BEGIN", NULL));
-  PQclear (sql (f->conn, "SELECT 1 FROM shipments WHERE id = $1 FOR UPDATE", created->id));
+  PQclear (wb_test_pg_exec (f->conn, "BEGIN", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "SELECT 1 FROM shipments WHERE id = $1 FOR UPDATE", created->id));
   wb_shipment_store_update_async (f->store, created->id, 1, patch_a, NULL, store_result, &result_a);
   wb_shipment_store_update_async (f->store, created->id, 1, patch_b, NULL, store_result, &result_b);
-  PQclear (sql (f->conn, "COMMIT", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "COMMIT", NULL));
   wait_for (&result_a);
   wait_for (&result_b);
 
@@ -860,9 +825,9 @@ test_update_concurrent (Fixture       *f,
   g_assert_cmpint (version_a, ==, 2);
   g_assert_cmpint (version_b, ==, 2);
 
-  reference = sql_text (f->conn, "SELECT reference FROM shipments WHERE id = $1", created->id);
+  reference = wb_test_pg_text (f->conn, "SELECT reference FROM shipments WHERE id = $1", created->id);
   g_assert_cmpstr (reference, ==, view_a ? "from-a" : "from-b");
-  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
 }
 
 static void
@@ -935,7 +900,7 @@ test_close (Fixture       *f,
   g_assert_no_error (error);
   history_object = parse_object (history);
   g_assert_cmpint (json_object_get_int_member (history_object, "total"), ==, 1);
-  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 3);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 3);
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -960,7 +925,7 @@ test_events_duplicate (Fixture       *f,
   g_free (first.shipment_id);
   g_free (second.shipment_id);
 
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1);
   settle (f);
   g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 1);
 }
@@ -984,12 +949,12 @@ test_events_duplicate_concurrent (Fixture       *f,
   g_ptr_array_add (events_a, event_new (created->id, "dhl-1", WB_STATUS_IN_TRANSIT, when));
   g_ptr_array_add (events_b, event_new (created->id, "dhl-1", WB_STATUS_IN_TRANSIT, when));
 
-  PQclear (sql (f->conn, "BEGIN", NULL));
-  PQclear (sql (f->conn, "SELECT 1 FROM shipments WHERE id = $1 FOR UPDATE", created->id));
+  PQclear (wb_test_pg_exec (f->conn, "BEGIN", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "SELECT 1 FROM shipments WHERE id = $1 FOR UPDATE", created->id));
   wb_shipment_store_add_events_async (f->store, events_a, NULL, store_result, &result_a);
   wb_shipment_store_add_events_async (f->store, events_b, NULL, store_result, &result_b);
   wait_for_lock_waiters (f, 2);
-  PQclear (sql (f->conn, "COMMIT", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "COMMIT", NULL));
   wait_for (&result_a);
   wait_for (&result_b);
 
@@ -1002,8 +967,8 @@ test_events_duplicate_concurrent (Fixture       *f,
   g_assert_true ((a == WB_EVENT_CREATED && b == WB_EVENT_DUPLICATE) ||
                  (a == WB_EVENT_DUPLICATE && b == WB_EVENT_CREATED));
 
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1);
-  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
   settle (f);
   g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 1);
 }
@@ -1012,8 +977,8 @@ static gboolean
 event_applied (Fixture    *f,
                const char *event_id)
 {
-  g_autofree char *applied = sql_text (f->conn, "SELECT applied FROM shipment_events WHERE event_id = $1",
-                                       event_id);
+  g_autofree char *applied = wb_test_pg_text (f->conn, "SELECT applied FROM shipment_events WHERE event_id = $1",
+                                              event_id);
 
   return g_strcmp0 (applied, "t") == 0;
 }
@@ -1065,7 +1030,7 @@ test_events_milestones (Fixture       *f,
   /* EXCEPTION shows on top of the milestone, which it keeps. */
   g_assert_cmpint (add_simple_event (f, id, "e4", WB_STATUS_EXCEPTION, t + 30, &changed), ==, WB_EVENT_CREATED);
   g_assert_true (changed);
-  g_assert_cmpint (sql_int (f->conn, "SELECT milestone_rank FROM shipments WHERE id = $1", id), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT milestone_rank FROM shipments WHERE id = $1", id), ==, 2);
   g_assert_cmpint (add_simple_event (f, id, "e5", WB_STATUS_INFO_RECEIVED, t + 40, &changed), ==, WB_EVENT_CREATED);
   g_assert_false (changed);
   g_assert_cmpint (add_simple_event (f, id, "e6", WB_STATUS_IN_TRANSIT, t + 50, &changed), ==, WB_EVENT_CREATED);
@@ -1096,12 +1061,12 @@ test_events_milestones (Fixture       *f,
   }
   status = shipment_status (f, id);
   g_assert_cmpstr (status, ==, "OUT_FOR_DELIVERY");
-  g_assert_cmpint (sql_int (f->conn, "SELECT milestone_rank FROM shipments WHERE id = $1", id), ==, 3);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE id = $1 AND delivered_at IS NULL", id),
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT milestone_rank FROM shipments WHERE id = $1", id), ==, 3);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments WHERE id = $1 AND delivered_at IS NULL", id),
                    ==, 1);
 
   /* Every event is in the history, applied or not. */
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 10);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 10);
   settle (f);
   g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 5);
 }
@@ -1175,8 +1140,8 @@ test_events_by_tracking (Fixture       *f,
   g_assert_cmpint (result.outcome, ==, WB_EVENT_CREATED);
   g_assert_cmpstr (result.shipment_id, ==, created->id);
   g_free (result.shipment_id);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events e JOIN trackings t"
-                                     " ON t.id = e.tracking_id WHERE t.track_number = $1", "JD0001"), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events e JOIN trackings t"
+                                            " ON t.id = e.tracking_id WHERE t.track_number = $1", "JD0001"), ==, 1);
 
   event = event_new (NULL, "e2", WB_STATUS_IN_TRANSIT, g_get_real_time ());
   event->carrier = g_strdup ("dhl");
@@ -1245,8 +1210,8 @@ test_events_batch_failures (Fixture       *f,
   g_assert_true (g_str_has_prefix (g_array_index (results, WbEventResult, 4).error->message, "status"));
 
   /* The good ones committed; the failed ones left nothing. */
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 2);
-  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", open->id), ==, 3);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", open->id), ==, 3);
   settle (f);
   g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 2);
 }
@@ -1280,8 +1245,8 @@ test_events_batch_1000 (Fixture       *f,
   g_assert_cmpuint (results->len, ==, 1000);
   for (guint i = 0; i < results->len; i++)
     g_assert_cmpint (g_array_index (results, WbEventResult, i).outcome, ==, WB_EVENT_CREATED);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1000);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE applied", NULL), ==, 1000);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events", NULL), ==, 1000);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events WHERE applied", NULL), ==, 1000);
   settle (f);
   /* One change per shipment (PENDING → IN_TRANSIT); the rest are scans. */
   g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 10);
@@ -1392,8 +1357,8 @@ test_events_late_delivery_breach (Fixture       *f,
   g_assert_cmpint (add_simple_event (f, late->id, "l3", WB_STATUS_DELIVERED, now, NULL), ==, WB_EVENT_CREATED);
   settle (f);
   g_assert_cmpuint (count_messages (f, "shipment.delayed"), ==, 1);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE id = $1 AND overdue_at IS NULL",
-                            in_time->id), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments WHERE id = $1 AND overdue_at IS NULL",
+                                   in_time->id), ==, 1);
 
   /* A promise moved before the delivery makes that delivery late. */
   {
@@ -1478,8 +1443,8 @@ test_events_eta_and_sla_states (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (object, "etaSource"), ==, "carrier");
 
   /* Less than a tenth of the window left: at risk. */
-  PQclear (sql (f->conn, "UPDATE shipments SET created_at = now() - interval '30 days',"
-                         " promised_at = now() + interval '1 hour' WHERE id = $1", view->id));
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET created_at = now() - interval '30 days',"
+                                     " promised_at = now() + interval '1 hour' WHERE id = $1", view->id));
   g_clear_pointer (&object, json_object_unref);
   object = get_object (f, view->id);
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "sla"), "state"),
@@ -1559,13 +1524,13 @@ static char *
 shipment_state (Fixture    *f,
                 const char *id)
 {
-  return sql_text (f->conn,
-                   "SELECT concat_ws('|', status, status_reason, status_at, milestone_rank, version,"
-                   "  delivered_at, carrier_eta, eta, late_by_seconds, overdue_at IS NOT NULL,"
-                   "  (SELECT substr(e.event_id, 3) FROM shipment_events e WHERE e.id = s.last_event_id),"
-                   "  (SELECT string_agg(substr(e.event_id, 3) || '=' || e.applied, ',' ORDER BY e.id)"
-                   "     FROM shipment_events e WHERE e.shipment_id = s.id))"
-                   " FROM shipments s WHERE s.id = $1", id);
+  return wb_test_pg_text (f->conn,
+                          "SELECT concat_ws('|', status, status_reason, status_at, milestone_rank, version,"
+                          "  delivered_at, carrier_eta, eta, late_by_seconds, overdue_at IS NOT NULL,"
+                          "  (SELECT substr(e.event_id, 3) FROM shipment_events e WHERE e.id = s.last_event_id),"
+                          "  (SELECT string_agg(substr(e.event_id, 3) || '=' || e.applied, ',' ORDER BY e.id)"
+                          "     FROM shipment_events e WHERE e.shipment_id = s.id))"
+                          " FROM shipments s WHERE s.id = $1", id);
 }
 
 /* The messages about one shipment, in order, event ids without their prefix. */
@@ -1618,8 +1583,8 @@ test_events_batch_same_as_one_by_one (Fixture       *f,
   gint64 base = (g_get_real_time () / 1000) * 1000;
   gint64 first_row_id = 0;
 
-  PQclear (sql (f->conn, "UPDATE shipments SET promised_at = (SELECT promised_at FROM shipments WHERE id = $1)",
-                single->id));
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET promised_at = (SELECT promised_at FROM shipments WHERE id = $1)",
+                            single->id));
   for (guint i = 0; i < G_N_ELEMENTS (mixed_steps); i++)
     g_ptr_array_add (events, step_event (&mixed_steps[i], batched->id, "b-", base));
   results = add_events (f, events, &error);
@@ -1750,10 +1715,10 @@ test_events_batch_item_checks (Fixture       *f,
   g_assert_cmpstr (g_array_index (results, WbEventResult, 6).shipment_id, ==, closed->id);
   g_free (stored.shipment_id);
 
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE shipment_id = $1", open->id),
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events WHERE shipment_id = $1", open->id),
                    ==, 3);
-  g_assert_cmpint (sql_int (f->conn, "SELECT version FROM shipments WHERE id = $1", open->id), ==, 4);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE shipment_id = $1", closed->id),
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", open->id), ==, 4);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events WHERE shipment_id = $1", closed->id),
                    ==, 1);
 }
 
@@ -1846,14 +1811,14 @@ test_events_batch_opposite_orders (Fixture       *f,
       g_assert_no_error (senders[s].error);
     }
 
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events", NULL),
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events", NULL),
                    ==, 2 * N_CROSSED_ROUNDS * 3 * N_CROSSED_SHIPMENTS);
   /* Every applied event moved its shipment's version once. */
-  g_assert_cmpint (sql_int (f->conn,
-                            "SELECT count(*) FROM shipments s WHERE s.version <> 1 +"
-                            " (SELECT count(*) FROM shipment_events e WHERE e.shipment_id = s.id AND e.applied)",
-                            NULL), ==, 0);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE version = 1", NULL), ==, 0);
+  g_assert_cmpint (wb_test_pg_int (f->conn,
+                                   "SELECT count(*) FROM shipments s WHERE s.version <> 1 +"
+                                   " (SELECT count(*) FROM shipment_events e WHERE e.shipment_id = s.id AND e.applied)",
+                                   NULL), ==, 0);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments WHERE version = 1", NULL), ==, 0);
   for (guint s = 0; s < 2; s++)
     sender_clear (&senders[s]);
 }
@@ -1884,7 +1849,7 @@ test_events_duplicate_race_replans (Fixture       *f,
 
   g_assert_no_error (error);
   g_ptr_array_add (first, event_new (a->id, "k", WB_STATUS_IN_TRANSIT, t + 10));
-  PQclear (sql (conn, "BEGIN", NULL));
+  PQclear (wb_test_pg_exec (conn, "BEGIN", NULL));
   first_results = _wb_store_add_events (conn, first, &wrote_outbox, changes, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_array_index (first_results, WbEventResult, 0).outcome, ==, WB_EVENT_CREATED);
@@ -1897,7 +1862,7 @@ test_events_duplicate_race_replans (Fixture       *f,
   g_ptr_array_add (sender.batches, second);
   thread = g_thread_new ("sender", send_batches, &sender);
   wait_for_lock_waiters (f, 1);
-  PQclear (sql (conn, "COMMIT", NULL));
+  PQclear (wb_test_pg_exec (conn, "COMMIT", NULL));
   g_thread_join (thread);
   g_clear_pointer (&conn, PQfinish);
 
@@ -1915,9 +1880,9 @@ test_events_duplicate_race_replans (Fixture       *f,
   g_assert_true (event_applied (f, "l"));
   status = shipment_status (f, b->id);
   g_assert_cmpstr (status, ==, "INFO_RECEIVED");
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipment_events WHERE event_id = 'k'", NULL), ==, 1);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments s JOIN shipment_events e"
-                                     " ON e.id = s.last_event_id WHERE s.id = $1 AND e.event_id = 'l'", b->id), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events WHERE event_id = 'k'", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments s JOIN shipment_events e"
+                                            " ON e.id = s.last_event_id WHERE s.id = $1 AND e.event_id = 'l'", b->id), ==, 1);
   settle (f);
   g_assert_cmpuint (count_messages (f, "shipment.status_changed"), ==, 2);
   sender_clear (&sender);
@@ -2094,11 +2059,11 @@ test_view_expires (Fixture       *f,
   draft->promised_at = now + 10 * HOUR_US;
   view = create_draft (f, draft, &error);
   g_assert_no_error (error);
-  created_at = sql_int (f->conn, "SELECT " WB_SQL_TO_US ("created_at") " FROM shipments WHERE id = $1", view->id);
+  created_at = wb_test_pg_int (f->conn, "SELECT " WB_SQL_TO_US ("created_at") " FROM shipments WHERE id = $1", view->id);
   /* Within the rounding of an interval's division. */
   g_assert_cmpint (ABS (view->expires_at - (draft->promised_at - (draft->promised_at - created_at) / 10)), <=, 1);
 
-  PQclear (sql (f->conn, "UPDATE shipments SET created_at = now () - interval '100 hours' WHERE id = $1", view->id));
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET created_at = now () - interval '100 hours' WHERE id = $1", view->id));
   read = get (f, view->id, &error);
   g_assert_no_error (error);
   g_assert_cmpint (read->expires_at, ==, draft->promised_at);
@@ -2129,8 +2094,8 @@ test_history (Fixture       *f,
   add_simple_event (f, created->id, "e3", WB_STATUS_OUT_FOR_DELIVERY, t + 30, NULL);
   /* Same time as e2, stored later: a higher id comes first. */
   add_simple_event (f, created->id, "e4", WB_STATUS_IN_TRANSIT, t + 20, NULL);
-  g_assert_true (sql_int (f->conn, "SELECT id FROM shipment_events WHERE event_id = 'e4'", NULL) >
-                 sql_int (f->conn, "SELECT id FROM shipment_events WHERE event_id = 'e2'", NULL));
+  g_assert_true (wb_test_pg_int (f->conn, "SELECT id FROM shipment_events WHERE event_id = 'e4'", NULL) >
+                 wb_test_pg_int (f->conn, "SELECT id FROM shipment_events WHERE event_id = 'e2'", NULL));
   order[1] = "e4";
   order[2] = "e2";
 
@@ -2483,24 +2448,24 @@ explain_search (Fixture         *f,
 static void
 seed_realistic (Fixture *f)
 {
-  PQclear (sql (f->conn, "INSERT INTO recipients (name, phone) VALUES ('x', '+375291234567')", NULL));
-  PQclear (sql (f->conn, "INSERT INTO addresses (country) VALUES ('BY')", NULL));
-  PQclear (sql (f->conn,
-                "INSERT INTO shipments (client_id, recipient_id, recipient_phone, destination_id,"
-                "  promised_at, status, status_at, created_at, updated_at, closed_at)"
-                " SELECT 'client-' || (i::bigint * 7919 % 300), 1, '+37529' || (1000000 + i::bigint * 104729 % 30000), 1,"
-                "   c + interval '3 days',"
-                "   CASE WHEN i < 3500 THEN (ARRAY['PENDING', 'INFO_RECEIVED', 'IN_TRANSIT', 'IN_TRANSIT', 'IN_TRANSIT',"
-                "                                  'IN_TRANSIT', 'OUT_FOR_DELIVERY', 'DELIVERED', 'DELIVERED',"
-                "                                  'EXCEPTION'])[i % 10 + 1]"
-                "        WHEN i % 50 < 45 THEN 'DELIVERED'"
-                "        ELSE (ARRAY['RETURNED_TO_SENDER', 'RETURNED_TO_SENDER', 'CANCELLED', 'EXCEPTION',"
-                "                    'EXPIRED'])[i % 50 - 44] END,"
-                "   c, c, least (now (), c + (i % 96) * interval '1 hour'),"
-                "   CASE WHEN i > 15000 AND i % 2 = 0 THEN c + interval '20 days' END"
-                " FROM generate_series (1, 50000) AS i,"
-                "   LATERAL (SELECT now () - i * interval '172.8 seconds' AS c) t", NULL));
-  PQclear (sql (f->conn, "ANALYZE", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "INSERT INTO recipients (name, phone) VALUES ('x', '+375291234567')", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "INSERT INTO addresses (country) VALUES ('BY')", NULL));
+  PQclear (wb_test_pg_exec (f->conn,
+                            "INSERT INTO shipments (client_id, recipient_id, recipient_phone, destination_id,"
+                            "  promised_at, status, status_at, created_at, updated_at, closed_at)"
+                            " SELECT 'client-' || (i::bigint * 7919 % 300), 1, '+37529' || (1000000 + i::bigint * 104729 % 30000), 1,"
+                            "   c + interval '3 days',"
+                            "   CASE WHEN i < 3500 THEN (ARRAY['PENDING', 'INFO_RECEIVED', 'IN_TRANSIT', 'IN_TRANSIT', 'IN_TRANSIT',"
+                            "                                  'IN_TRANSIT', 'OUT_FOR_DELIVERY', 'DELIVERED', 'DELIVERED',"
+                            "                                  'EXCEPTION'])[i % 10 + 1]"
+                            "        WHEN i % 50 < 45 THEN 'DELIVERED'"
+                            "        ELSE (ARRAY['RETURNED_TO_SENDER', 'RETURNED_TO_SENDER', 'CANCELLED', 'EXCEPTION',"
+                            "                    'EXPIRED'])[i % 50 - 44] END,"
+                            "   c, c, least (now (), c + (i % 96) * interval '1 hour'),"
+                            "   CASE WHEN i > 15000 AND i % 2 = 0 THEN c + interval '20 days' END"
+                            " FROM generate_series (1, 50000) AS i,"
+                            "   LATERAL (SELECT now () - i * interval '172.8 seconds' AS c) t", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "ANALYZE", NULL));
 }
 
 /* The filters of the seeded table's typical searches, most selective
@@ -2637,16 +2602,16 @@ test_check_overdue (Fixture       *f,
   /* 0, 1, 2 past their promise; 2 then delivered, 3 later closed (and
    * past it), 4 still on time. */
   for (guint i = 0; i < 4; i++)
-    PQclear (sql (f->conn, "UPDATE shipments SET promised_at = now() - interval '1 hour' WHERE id = $1",
-                  ((WbShipmentView *) g_ptr_array_index (views, i))->id));
-  PQclear (sql (f->conn, "UPDATE shipments SET status = 'DELIVERED', delivered_at = now() WHERE id = $1",
-                ((WbShipmentView *) g_ptr_array_index (views, 2))->id));
+    PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET promised_at = now() - interval '1 hour' WHERE id = $1",
+                              ((WbShipmentView *) g_ptr_array_index (views, i))->id));
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET status = 'DELIVERED', delivered_at = now() WHERE id = $1",
+                            ((WbShipmentView *) g_ptr_array_index (views, 2))->id));
   closed = close_shipment (f, ((WbShipmentView *) g_ptr_array_index (views, 3))->id, 0, NULL, &error);
   g_assert_no_error (error);
 
   g_assert_cmpint (check_overdue (f), ==, 2);
   g_assert_cmpint (check_overdue (f), ==, 0);
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM shipments WHERE overdue_at IS NOT NULL", NULL), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments WHERE overdue_at IS NOT NULL", NULL), ==, 2);
 
   /* An event on an already flagged shipment queues no second message. */
   g_assert_cmpint (add_simple_event (f, ((WbShipmentView *) g_ptr_array_index (views, 0))->id, "e1",
@@ -2676,8 +2641,8 @@ test_check_overdue (Fixture       *f,
     view = update (f, ((WbShipmentView *) g_ptr_array_index (views, 1))->id, 0, patch, NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpint (check_overdue (f), ==, 0);
-    PQclear (sql (f->conn, "UPDATE shipments SET promised_at = now() - interval '1 minute' WHERE id = $1",
-                  ((WbShipmentView *) g_ptr_array_index (views, 1))->id));
+    PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET promised_at = now() - interval '1 minute' WHERE id = $1",
+                              ((WbShipmentView *) g_ptr_array_index (views, 1))->id));
     g_assert_cmpint (check_overdue (f), ==, 1);
   }
   settle (f);
@@ -2741,10 +2706,10 @@ test_relay_sweep (Fixture       *f,
   gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
   drain_main_context ();
-  PQclear (sql (f->conn,
-                "INSERT INTO outbox (topic, key, type, payload)"
-                " SELECT 'tracking.events', 'k' || i, 'shipment.delayed', json_build_object('n', i)"
-                " FROM generate_series(1, 250) AS i", NULL));
+  PQclear (wb_test_pg_exec (f->conn,
+                            "INSERT INTO outbox (topic, key, type, payload)"
+                            " SELECT 'tracking.events', 'k' || i, 'shipment.delayed', json_build_object('n', i)"
+                            " FROM generate_series(1, 250) AS i", NULL));
 
   while (f->messages->len < 250)
     {
@@ -2774,14 +2739,14 @@ test_relay_keeps_unpublished (Fixture       *f,
   wb_outbox_relay_stop (f->relay);
   wb_bus_close (closed_bus);
   relay = wb_outbox_relay_new (f->pool, closed_bus);
-  PQclear (sql (f->conn, "INSERT INTO outbox (topic, key, type, payload)"
-                         " VALUES ('tracking.events', 'k', 'shipment.delayed', '{}')", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "INSERT INTO outbox (topic, key, type, payload)"
+                                     " VALUES ('tracking.events', 'k', 'shipment.delayed', '{}')", NULL));
 
   /* Let it try for a while: every pass fails to publish. */
   deadline = g_get_monotonic_time () + 1500 * 1000;
   while (g_get_monotonic_time () < deadline)
     iterate_briefly ();
-  g_assert_cmpint (sql_int (f->conn, "SELECT count(*) FROM outbox", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM outbox", NULL), ==, 1);
   g_assert_cmpint (wb_outbox_relay_get_published (relay), ==, 0);
 
   wb_outbox_relay_stop (relay);
@@ -2802,15 +2767,15 @@ test_relay_two_relays (Fixture       *f,
 
   wb_bus_subscribe (other_bus, "test", topics, 100, on_batch, &other, NULL);
   other_relay = wb_outbox_relay_new (other_pool, other_bus);
-  PQclear (sql (f->conn,
-                "INSERT INTO outbox (topic, key, type, payload)"
-                " SELECT 'tracking.events', 'k' || i, 'shipment.delayed', '{}'"
-                " FROM generate_series(1, 1000) AS i", NULL));
+  PQclear (wb_test_pg_exec (f->conn,
+                            "INSERT INTO outbox (topic, key, type, payload)"
+                            " SELECT 'tracking.events', 'k' || i, 'shipment.delayed', '{}'"
+                            " FROM generate_series(1, 1000) AS i", NULL));
   wb_outbox_relay_kick (f->relay);
   wb_outbox_relay_kick (other_relay);
 
   while (f->messages->len + other.messages->len < 1000 ||
-         sql_int (f->conn, "SELECT count(*) FROM outbox", NULL) > 0)
+         wb_test_pg_int (f->conn, "SELECT count(*) FROM outbox", NULL) > 0)
     {
       drain_main_context ();
       g_usleep (5000);

@@ -36,42 +36,6 @@ typedef struct
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-static PGresult *
-sql (Fixture    *f,
-     const char *statement,
-     const char *param)
-{
-  const char *params[] = { param };
-  g_autoptr(GError) error = NULL;
-  PGresult *result = wb_db_exec (f->conn, statement, params, param ? 1 : 0, NULL, &error);
-
-  g_assert_no_error (error);
-  return result;
-}
-
-static gint64
-sql_int (Fixture    *f,
-         const char *statement,
-         const char *param)
-{
-  g_autoptr(PGresult) result = sql (f, statement, param);
-
-  g_assert_cmpint (PQntuples (result), ==, 1);
-  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
-}
-
-static char *
-sql_text (Fixture    *f,
-          const char *statement,
-          const char *param)
-{
-  g_autoptr(PGresult) result = sql (f, statement, param);
-
-  if (PQntuples (result) == 0 || PQgetisnull (result, 0, 0))
-    return NULL;
-  return g_strdup (PQgetvalue (result, 0, 0));
-}
-
 static void
 on_letters (WbBus      *bus,
             WbBusBatch *batch,
@@ -211,16 +175,16 @@ static char *
 shipment_status (Fixture    *f,
                  const char *track_number)
 {
-  return sql_text (f, "SELECT s.status || coalesce ('/' || s.status_reason, '') FROM shipments s"
-                      " JOIN trackings t ON t.shipment_id = s.id WHERE t.track_number = $1", track_number);
+  return wb_test_pg_text (f->conn, "SELECT s.status || coalesce ('/' || s.status_reason, '') FROM shipments s"
+                                   " JOIN trackings t ON t.shipment_id = s.id WHERE t.track_number = $1", track_number);
 }
 
 static gint64
 count_events (Fixture    *f,
               const char *track_number)
 {
-  return sql_int (f, "SELECT count(*) FROM shipment_events e JOIN trackings t ON t.shipment_id = e.shipment_id"
-                     " WHERE t.track_number = $1", track_number);
+  return wb_test_pg_int (f->conn, "SELECT count(*) FROM shipment_events e JOIN trackings t ON t.shipment_id = e.shipment_id"
+                                  " WHERE t.track_number = $1", track_number);
 }
 
 /* ---- TICKET_CREATED ------------------------------------------------------------------ */
@@ -237,16 +201,16 @@ test_ticket_created (Fixture       *f,
   wait_idle (f);
   g_assert_cmpuint (counts (f).shipments_created, ==, 1);
 
-  row = sql_text (f, "SELECT s.client_id || '|' || s.status || '|' || r.phone || '|' || d.country || '|'"
-                     "  || o.country || '|' || t.carrier || '|' || (t.next_check_at IS NOT NULL)"
-                     "  || '|' || k.ticket_id"
-                     " FROM shipments s JOIN recipients r ON r.id = s.recipient_id"
-                     " JOIN addresses d ON d.id = s.destination_id JOIN addresses o ON o.id = s.origin_id"
-                     " JOIN trackings t ON t.shipment_id = s.id JOIN shipment_tickets k ON k.shipment_id = s.id"
-                     " WHERE t.track_number = $1", "JD0001");
+  row = wb_test_pg_text (f->conn, "SELECT s.client_id || '|' || s.status || '|' || r.phone || '|' || d.country || '|'"
+                                  "  || o.country || '|' || t.carrier || '|' || (t.next_check_at IS NOT NULL)"
+                                  "  || '|' || k.ticket_id"
+                                  " FROM shipments s JOIN recipients r ON r.id = s.recipient_id"
+                                  " JOIN addresses d ON d.id = s.destination_id JOIN addresses o ON o.id = s.origin_id"
+                                  " JOIN trackings t ON t.shipment_id = s.id JOIN shipment_tickets k ON k.shipment_id = s.id"
+                                  " WHERE t.track_number = $1", "JD0001");
   g_assert_cmpstr (row, ==, "acme|PENDING|+375291234567|BY|BY|dhl|true|T-1");
   /* express = 24 h from the label's created_at, not from when it was consumed. */
-  promised = sql_text (f, "SELECT to_char (promised_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM shipments", NULL);
+  promised = wb_test_pg_text (f->conn, "SELECT to_char (promised_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM shipments", NULL);
   g_assert_cmpstr (promised, ==, "2026-11-21 08:00");
 
   /* Redelivered: the same shipment, nothing new. */
@@ -254,7 +218,7 @@ test_ticket_created (Fixture       *f,
   wait_idle (f);
   g_assert_cmpuint (counts (f).shipments_created, ==, 1);
   g_assert_cmpuint (counts (f).duplicates, ==, 1);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM shipments", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments", NULL), ==, 1);
   g_assert_cmpuint (f->letters->len, ==, 0);
 }
 
@@ -309,8 +273,8 @@ test_ticket_concurrent (Fixture       *f,
       g_clear_object (&results[i]);
     }
   g_assert_cmpuint (created, ==, 1);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM shipments", NULL), ==, 1);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM recipients", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM recipients", NULL), ==, 1);
 }
 
 /* ---- external.dhl.responses ---------------------------------------------------------- */
@@ -345,14 +309,14 @@ test_dhl_response (Fixture       *f,
   g_assert_cmpint (count_events (f, "JD0001"), ==, 3);
   status = shipment_status (f, "JD0001");
   g_assert_cmpstr (status, ==, "IN_TRANSIT");
-  last = sql_text (f, "SELECT e.status_raw || '|' || e.location_text || '|' || e.source || '|' || e.applied"
-                      " FROM shipments s JOIN shipment_events e ON e.id = s.last_event_id", NULL);
+  last = wb_test_pg_text (f->conn, "SELECT e.status_raw || '|' || e.location_text || '|' || e.source || '|' || e.applied"
+                                   " FROM shipments s JOIN shipment_events e ON e.id = s.last_event_id", NULL);
   g_assert_cmpstr (last, ==, "transit / Arrived at Sort Facility|Minsk|dhl|true");
-  eta = sql_text (f, "SELECT to_char (carrier_eta AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || '|' || eta_source"
-                     " FROM shipments", NULL);
+  eta = wb_test_pg_text (f->conn, "SELECT to_char (carrier_eta AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || '|' || eta_source"
+                                  " FROM shipments", NULL);
   g_assert_cmpstr (eta, ==, "2026-11-22 18:00|carrier");
   /* DHL's zoneless timestamp: read as UTC, flagged. */
-  guessed = sql_text (f, "SELECT string_agg (zone_guessed::text, ',' ORDER BY occurred_at) FROM shipment_events", NULL);
+  guessed = wb_test_pg_text (f->conn, "SELECT string_agg (zone_guessed::text, ',' ORDER BY occurred_at) FROM shipment_events", NULL);
   g_assert_cmpstr (guessed, ==, "false,true,false");
 
   /* The next poll repeats the same history: nothing new. */
@@ -415,10 +379,10 @@ test_post_zones (Fixture       *f,
   wait_idle (f);
   g_assert_cmpuint (f->letters->len, ==, 0);
 
-  rows = sql_text (f, "SELECT string_agg (e.source || ' ' || e.status_raw || ' ' || e.status || ' '"
-                      "  || to_char (e.occurred_at AT TIME ZONE 'UTC', 'HH24:MI') || ' ' || e.occurred_at_raw"
-                      "  || ' ' || e.zone_guessed || ' ' || coalesce (e.location_text, '-'), ',' ORDER BY e.id)"
-                      " FROM shipment_events e", NULL);
+  rows = wb_test_pg_text (f->conn, "SELECT string_agg (e.source || ' ' || e.status_raw || ' ' || e.status || ' '"
+                                   "  || to_char (e.occurred_at AT TIME ZONE 'UTC', 'HH24:MI') || ' ' || e.occurred_at_raw"
+                                   "  || ' ' || e.zone_guessed || ' ' || coalesce (e.location_text, '-'), ',' ORDER BY e.id)"
+                                   " FROM shipment_events e", NULL);
   g_assert_cmpstr (rows, ==,
                    "belpost EMA IN_TRANSIT 06:00 2026-11-20 09:00:00 false Brest 224000,"
                    "belpost EDG OUT_FOR_DELIVERY 12:30 2026-11-20 12:30:00 false Minsk 220000,"
@@ -452,8 +416,8 @@ test_tracking_event (Fixture       *f,
   g_assert_cmpuint (counts (f).duplicates, ==, 1);
   status = shipment_status (f, "JD0001");
   g_assert_cmpstr (status, ==, "FAILED_ATTEMPT/recipient_unavailable");
-  row = sql_text (f, "SELECT string_agg (event_id || ' ' || source || ' ' || status_raw || ' ' || coalesce (lat::text, '-'),"
-                     " ',' ORDER BY id) FROM shipment_events", NULL);
+  row = wb_test_pg_text (f->conn, "SELECT string_agg (event_id || ' ' || source || ' ' || status_raw || ' ' || coalesce (lat::text, '-'),"
+                                  " ',' ORDER BY id) FROM shipment_events", NULL);
   g_assert_cmpstr (row, ==, "w-1 dhl WC 53.9,w-2 dhl NH -");
   g_assert_cmpuint (f->letters->len, ==, 0);
 }
@@ -473,9 +437,9 @@ check_json (gint64      tracking_id,
 static char *
 tracking_row (Fixture *f)
 {
-  return sql_text (f, "SELECT to_char (last_checked_at AT TIME ZONE 'UTC', 'HH24:MI') || '|'"
-                      "  || to_char (next_check_at AT TIME ZONE 'UTC', 'HH24:MI') || '|'"
-                      "  || coalesce (last_error, '-') || '|' || consecutive_errors FROM trackings", NULL);
+  return wb_test_pg_text (f->conn, "SELECT to_char (last_checked_at AT TIME ZONE 'UTC', 'HH24:MI') || '|'"
+                                   "  || to_char (next_check_at AT TIME ZONE 'UTC', 'HH24:MI') || '|'"
+                                   "  || coalesce (last_error, '-') || '|' || consecutive_errors FROM trackings", NULL);
 }
 
 static void
@@ -493,7 +457,7 @@ test_tracking_updated (Fixture       *f,
   gint64 tracking_id;
 
   add_ticket (f, "T-1", "dhl", "JD0001");
-  id = sql_text (f, "SELECT id FROM trackings", NULL);
+  id = wb_test_pg_text (f->conn, "SELECT id FROM trackings", NULL);
   tracking_id = g_ascii_strtoll (id, NULL, 10);
 
   ok = check_json (tracking_id, "2026-11-20T18:00:00Z",
@@ -507,7 +471,7 @@ test_tracking_updated (Fixture       *f,
   g_assert_cmpstr (row, ==, "18:00|20:00|-|0");
   status = shipment_status (f, "JD0001");
   g_assert_cmpstr (status, ==, "IN_TRANSIT");
-  event = sql_text (f, "SELECT event_id FROM shipment_events WHERE event_id LIKE 'check:%'", NULL);
+  event = wb_test_pg_text (f->conn, "SELECT event_id FROM shipment_events WHERE event_id LIKE 'check:%'", NULL);
   expected_event = g_strdup_printf ("check:%" G_GINT64_FORMAT ":1795194000000000:IN_TRANSIT", tracking_id);
   g_assert_cmpstr (event, ==, expected_event);
 
@@ -558,7 +522,7 @@ test_closed_shipment (Fixture       *f,
                       gconstpointer  data)
 {
   add_ticket (f, "T-1", "dhl", "JD0001");
-  PQclear (sql (f, "UPDATE shipments SET closed_at = now()", NULL));
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET closed_at = now()", NULL));
   publish (f, "TRACKING_EVENT",
            "{\"event_id\":\"late\",\"carrier\":\"dhl\",\"track_number\":\"JD0001\",\"status\":\"DELIVERED\","
            "\"occurred_at\":\"2026-11-20T10:00:00Z\"}");
@@ -600,7 +564,7 @@ test_poison_batch (Fixture       *f,
 
   g_assert_cmpint (count_events (f, "JD0001"), ==, 2);
   g_assert_cmpuint (counts (f).applied_events, ==, 2);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM shipments", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments", NULL), ==, 1);
   g_assert_cmpuint (f->letters->len, ==, 4);
   g_assert_cmpuint (counts (f).dead_letters, ==, 4);
 
@@ -650,7 +614,7 @@ test_database_outage (Fixture       *f,
   g_assert_nonnull (f->conn);
   g_assert_cmpuint (counts (f).shipments_created, ==, 1);
   g_assert_cmpuint (counts (f).applied_events, ==, 1);
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM shipments", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT count(*) FROM shipments", NULL), ==, 1);
   g_assert_cmpint (count_events (f, "JD0100"), ==, 1);
   status = shipment_status (f, "JD0100");
   g_assert_cmpstr (status, ==, "IN_TRANSIT");

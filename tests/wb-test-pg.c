@@ -188,3 +188,47 @@ wb_test_pg_teardown (void)
   remove_tree (fixture.dir);
   g_clear_pointer (&fixture.dir, g_free);
 }
+
+PGresult *
+wb_test_pg_exec (PGconn     *conn,
+                 const char *statement,
+                 const char *param)
+{
+  const char *params[] = { param };
+  g_autoptr(GError) error = NULL;
+  PGresult *result = wb_db_exec (conn, statement, params, param ? 1 : 0, NULL, &error);
+
+  g_assert_no_error (error);
+  return result;
+}
+
+void
+wb_test_pg_run (PGconn     *conn,
+                const char *statement)
+{
+  PQclear (wb_test_pg_exec (conn, statement, NULL));
+}
+
+gint64
+wb_test_pg_int (PGconn     *conn,
+                const char *statement,
+                const char *param)
+{
+  g_autoptr(PGresult) result = wb_test_pg_exec (conn, statement, param);
+
+  g_assert_cmpint (PQntuples (result), ==, 1);
+  return g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+}
+
+char *
+wb_test_pg_text (PGconn     *conn,
+                 const char *statement,
+                 const char *param)
+{
+  g_autoptr(PGresult) result = wb_test_pg_exec (conn, statement, param);
+
+  g_assert_cmpint (PQntuples (result), <=, 1);
+  if (PQntuples (result) == 0 || PQgetisnull (result, 0, 0))
+    return NULL;
+  return g_strdup (PQgetvalue (result, 0, 0));
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libpq-fe.h>
 
 G_BEGIN_DECLS
 
@@ -37,5 +38,20 @@ void        wb_test_pg_start_server    (void);
 
 /* Stops the server and removes its directory; safe to call more than once. */
 void        wb_test_pg_teardown        (void);
+
+/* SQL for a test's own checks, with at most one parameter (@param may be
+ * NULL); an error fails the test. _int and _text take the one value of a
+ * result of at most one row (_text: NULL for SQL NULL or no row). */
+PGresult   *wb_test_pg_exec            (PGconn     *conn,
+                                        const char *statement,
+                                        const char *param);
+void        wb_test_pg_run             (PGconn     *conn,
+                                        const char *statement);
+gint64      wb_test_pg_int             (PGconn     *conn,
+                                        const char *statement,
+                                        const char *param);
+char       *wb_test_pg_text            (PGconn     *conn,
+                                        const char *statement,
+                                        const char *param);
 
 G_END_DECLS
