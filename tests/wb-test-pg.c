@@ -23,7 +23,16 @@ static struct
  * happens when this process exits, even by abort(). It then stops any
  * server still running on a cluster in @dir (up to two levels down) with
  * SIGQUIT, immediate shutdown, and removes the directory, so no postmaster
- * outlives a crashed test. The pipe stays open until exit, on purpose. */
+ * outlives a crashed test. The pipe stays open until exit, on purpose. It
+ * runs in a session of its own: whoever kills the test's process group
+ * (meson on a timeout, kill -- -PGID) must not take the watchdog along and
+ * leave the server, which pg_ctl detached, running. */
+static void
+new_session (gpointer data)
+{
+  setsid ();
+}
+
 static void
 spawn_watchdog (const char *dir)
 {
@@ -43,7 +52,7 @@ spawn_watchdog (const char *dir)
 
   g_spawn_async_with_pipes (NULL, (char **) argv, NULL,
                             G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                            NULL, NULL, NULL, &watchdog_stdin, NULL, NULL, &error);
+                            new_session, NULL, NULL, &watchdog_stdin, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_no_errno (fcntl (watchdog_stdin, F_SETFD, FD_CLOEXEC));
 }
