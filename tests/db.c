@@ -1212,8 +1212,7 @@ test_embedded_no_such_server_user (void)
     }
   g_assert_null (getpwnam (user));
 
-  state_dir = g_dir_make_tmp ("waybill-test-nouser-XXXXXX", &error);
-  g_assert_no_error (error);
+  state_dir = wb_test_pg_make_state_dir ();
   cluster = g_object_new (WB_TYPE_EMBEDDED_POSTGRES, "state-dir", state_dir, "server-user", user, NULL);
 
   g_assert_false (wb_embedded_postgres_start (cluster, NULL, &error));

@@ -518,7 +518,10 @@ pipeline_run (const char *protocol,
   gint64 overflows;
   g_autofree char *name = g_strdup_printf ("fleet_bench_%s_%d", protocol, run);
   g_autofree char *conninfo = database_create (name);
-  g_autofree char *out_path = g_build_filename (g_get_tmp_dir (), "fleet-bench-sim-XXXXXX", NULL);
+  g_autofree char *out_name = g_strdup_printf ("sim-%s-%d.out", protocol, run);
+  /* Beside the cluster's data: removed with it at exit. */
+  g_autofree char *state = g_path_get_dirname (wb_embedded_postgres_get_data_dir (cluster));
+  g_autofree char *out_path = g_build_filename (state, out_name, NULL);
   gboolean json = g_str_equal (protocol, "json");
   guint teltonika_port = free_port ();
   g_autoptr(GSubprocess) sim = NULL;
@@ -528,10 +531,7 @@ pipeline_run (const char *protocol,
   double daemon_cpu, sim_cpu;
   gint64 start, count;
   WbBenchDaemon *d;
-  int fd;
 
-  fd = g_mkstemp (out_path);
-  close (fd);
   d = daemon_start (conninfo, teltonika_port);
   wb_bench_wait_ready (d->port);
   register_devices (d->port, protocol, json ? json_vehicles : teltonika_vehicles);
@@ -736,7 +736,6 @@ main (int   argc,
 {
   g_autoptr(GOptionContext) options = g_option_context_new ("— Waybill fleet ingestion benchmark");
   g_autoptr(GError) error = NULL;
-  g_autofree char *state = NULL;
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GArray) json_rates = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) json_ratios = g_array_new (FALSE, FALSE, sizeof (double));
@@ -756,11 +755,7 @@ main (int   argc,
     g_error ("%s", error->message);
   check_options ();
 
-  state = g_dir_make_tmp ("waybill-fleet-bench-XXXXXX", &error);
-  g_chmod (state, 0755);
-  cluster = wb_embedded_postgres_new (state);
-  if (!wb_embedded_postgres_start (cluster, NULL, &error))
-    g_error ("PostgreSQL: %s", error->message);
+  cluster = wb_bench_cluster_start ();
   postgres_pid = read_postmaster_pid (wb_embedded_postgres_get_data_dir (cluster));
   admin = wb_db_connect (wb_embedded_postgres_get_conninfo (cluster), &error);
   if (admin == NULL)
@@ -851,11 +846,5 @@ main (int   argc,
   g_clear_pointer (&admin, PQfinish);
   wb_embedded_postgres_stop (cluster, NULL);
   g_clear_object (&cluster);
-  {
-    g_autofree char *quoted = g_shell_quote (state);
-    g_autofree char *command = g_strconcat ("rm -rf ", quoted, NULL);
-
-    g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
-  }
   return 0;
 }

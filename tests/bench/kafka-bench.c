@@ -414,11 +414,8 @@ main (int   argc,
   if (runs < 1 || n_shipments < 1 || n_messages < n_shipments || partitions < 1)
     g_error ("--runs, --shipments, --partitions must be positive and --messages at least --shipments");
 
-  state = g_dir_make_tmp ("waybill-kafka-bench-XXXXXX", &error);
-  g_chmod (state, 0755);
-  cluster = wb_embedded_postgres_new (state);
-  if (!wb_embedded_postgres_start (cluster, NULL, &error))
-    g_error ("PostgreSQL: %s", error->message);
+  cluster = wb_bench_cluster_start ();
+  state = g_path_get_dirname (wb_embedded_postgres_get_data_dir (cluster));
   admin = wb_db_connect (wb_embedded_postgres_get_conninfo (cluster), &error);
   if (admin == NULL)
     g_error ("PostgreSQL: %s", error->message);
@@ -470,11 +467,5 @@ main (int   argc,
   g_clear_pointer (&admin, PQfinish);
   wb_embedded_postgres_stop (cluster, NULL);
   g_clear_object (&cluster);
-  {
-    g_autofree char *quoted = g_shell_quote (state);
-    g_autofree char *command = g_strconcat ("rm -rf ", quoted, NULL);
-
-    g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
-  }
   return 0;
 }

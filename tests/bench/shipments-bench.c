@@ -215,7 +215,6 @@ main (int   argc,
 {
   g_autoptr(GOptionContext) options = g_option_context_new ("— Waybill shipments benchmark");
   g_autoptr(GError) error = NULL;
-  g_autofree char *state = NULL;
   g_autoptr(WbEmbeddedPostgres) cluster = NULL;
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) ingest = g_array_new (FALSE, FALSE, sizeof (double));
@@ -232,11 +231,7 @@ main (int   argc,
   if (!g_option_context_parse (options, &argc, &argv, &error))
     g_error ("%s", error->message);
 
-  state = g_dir_make_tmp ("waybill-bench-XXXXXX", &error);
-  g_chmod (state, 0755);
-  cluster = wb_embedded_postgres_new (state);
-  if (!wb_embedded_postgres_start (cluster, NULL, &error))
-    g_error ("PostgreSQL: %s", error->message);
+  cluster = wb_bench_cluster_start ();
 
   session = soup_session_new_with_options ("timeout", 60, NULL);
   d = wb_bench_daemon_start (wb_embedded_postgres_get_conninfo (cluster), daemon_args);
@@ -287,11 +282,5 @@ main (int   argc,
   wb_bench_daemon_stop (d);
   g_object_unref (session);
   wb_embedded_postgres_stop (cluster, NULL);
-  {
-    g_autofree char *quoted = g_shell_quote (state);
-    g_autofree char *command = g_strconcat ("rm -rf ", quoted, NULL);
-
-    g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
-  }
   return 0;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "wb-bench.h"
+#include "wb-test-pg.h"
 
 static int runs = 5;
 
@@ -181,19 +182,6 @@ daemon_start_to_ready (const char     *state_arg,
 /* ---- plumbing ---------------------------------------------------------------- */
 
 static char *
-make_dir (const char *template)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp (template, &error);
-
-  if (dir == NULL)
-    g_error ("%s", error->message);
-  /* Run as root, the server user must get through to its data directory. */
-  g_chmod (dir, 0755);
-  return dir;
-}
-
-static char *
 make_data_dir (const char *parent)
 {
   char *data_dir = g_build_filename (parent, "postgres", NULL);
@@ -255,9 +243,11 @@ main (int   argc,
   g_print ("Start to ready: waybilld on its embedded PostgreSQL vs %s/{initdb,pg_ctl}, %d runs\n", bindir, runs);
   for (int r = 0; r < runs; r++)
     {
-      g_autofree char *base_parent = make_dir ("waybill-startup-base-XXXXXX");
+      /* tests/wb-test-pg.c's directories: a server left running there by
+       * an aborted run is stopped at exit. */
+      g_autofree char *base_parent = wb_test_pg_make_state_dir ();
       g_autofree char *base_data = make_data_dir (base_parent);
-      g_autofree char *state = make_dir ("waybill-startup-bench-XXXXXX");
+      g_autofree char *state = wb_test_pg_make_state_dir ();
       g_autofree char *state_arg = g_strconcat ("--state-dir=", state, NULL);
       WbBenchDaemon *d;
 

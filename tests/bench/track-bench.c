@@ -137,12 +137,9 @@ main (int   argc,
   g_autoptr(GArray) bare = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) json = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) geojson = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *state = NULL;
   g_autofree char *from = NULL;
   g_autofree char *to = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *quoted = NULL;
-  g_autofree char *command = NULL;
   PGconn *conn;
   gsize json_size = 0, geojson_size = 0;
   GDateTime *now;
@@ -153,11 +150,7 @@ main (int   argc,
   if (!g_option_context_parse (options, &argc, &argv, &error))
     g_error ("%s", error->message);
 
-  state = g_dir_make_tmp ("waybill-track-bench-XXXXXX", &error);
-  g_chmod (state, 0755);
-  cluster = wb_embedded_postgres_new (state);
-  if (!wb_embedded_postgres_start (cluster, NULL, &error))
-    g_error ("PostgreSQL: %s", error->message);
+  cluster = wb_bench_cluster_start ();
 
   session = soup_session_new_with_options ("timeout", 60, NULL);
   d = wb_bench_daemon_start (wb_embedded_postgres_get_conninfo (cluster), NULL);
@@ -205,8 +198,5 @@ main (int   argc,
   wb_bench_daemon_stop (d);
   g_object_unref (session);
   wb_embedded_postgres_stop (cluster, NULL);
-  quoted = g_shell_quote (state);
-  command = g_strconcat ("rm -rf ", quoted, NULL);
-  g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wb-bench.h"
+#include "wb-test-pg.h"
 
 static int
 compare_doubles (gconstpointer a,
@@ -16,6 +17,18 @@ compare_doubles (gconstpointer a,
   double x = *(const double *) a, y = *(const double *) b;
 
   return (x > y) - (x < y);
+}
+
+WbEmbeddedPostgres *
+wb_bench_cluster_start (void)
+{
+  g_autofree char *state = wb_test_pg_make_state_dir ();
+  g_autoptr(WbEmbeddedPostgres) cluster = wb_embedded_postgres_new (state);
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_embedded_postgres_start (cluster, NULL, &error))
+    g_error ("PostgreSQL: %s", error->message);
+  return g_steal_pointer (&cluster);
 }
 
 double

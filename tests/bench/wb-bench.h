@@ -3,10 +3,18 @@
 
 #include <gio/gio.h>
 
+#include "wb-embedded-postgres.h"
+
 G_BEGIN_DECLS
 
 /* What the benchmark programs share: medians, and the built waybilld
  * ($WAYBILLD) run as a user runs it, on a given database. */
+
+/* An embedded PostgreSQL cluster, started, in a fresh temporary directory
+ * (tests/wb-test-pg.c's): whenever this process exits, a server still
+ * running there is stopped and the directory removed, a benchmark that
+ * aborts included. g_error() if it cannot start. */
+WbEmbeddedPostgres *wb_bench_cluster_start (void);
 
 /* Sorts @values (of double) and returns the middle one. */
 double  wb_bench_median (GArray *values);
