@@ -420,30 +420,39 @@ same_attributes (const WbPosition *position_a,
   return json_node_equal (node_a, node_b);
 }
 
+/* Every field but the attributes, numbers compared with @same: equality
+ * here, bit for bit in the decoders' differential check. */
+gboolean
+_wb_position_fields_equal (const WbPosition  *a,
+                           const WbPosition  *b,
+                           WbSameNumberFunc   same)
+{
+  return g_strcmp0 (a->device_id, b->device_id) == 0
+         && a->protocol == b->protocol
+         && a->device_time == b->device_time
+         && a->server_time == b->server_time
+         && same (a->lat, b->lat)
+         && same (a->lon, b->lon)
+         && same (a->speed_kmh, b->speed_kmh)
+         && same (a->heading, b->heading)
+         && same (a->altitude, b->altitude)
+         && same (a->accuracy, b->accuracy)
+         && same (a->hdop, b->hdop)
+         && a->satellites == b->satellites
+         && a->ignition == b->ignition
+         && same (a->fuel, b->fuel)
+         && same (a->odometer, b->odometer)
+         && same (a->battery, b->battery)
+         && a->charging == b->charging
+         && a->moving == b->moving
+         && g_strcmp0 (a->driver_unique_id, b->driver_unique_id) == 0;
+}
+
 gboolean
 wb_position_equal (const WbPosition *a,
                    const WbPosition *b)
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  return g_strcmp0 (a->device_id, b->device_id) == 0
-         && a->protocol == b->protocol
-         && a->device_time == b->device_time
-         && a->server_time == b->server_time
-         && same_number (a->lat, b->lat)
-         && same_number (a->lon, b->lon)
-         && same_number (a->speed_kmh, b->speed_kmh)
-         && same_number (a->heading, b->heading)
-         && same_number (a->altitude, b->altitude)
-         && same_number (a->accuracy, b->accuracy)
-         && same_number (a->hdop, b->hdop)
-         && a->satellites == b->satellites
-         && a->ignition == b->ignition
-         && same_number (a->fuel, b->fuel)
-         && same_number (a->odometer, b->odometer)
-         && same_number (a->battery, b->battery)
-         && a->charging == b->charging
-         && a->moving == b->moving
-         && g_strcmp0 (a->driver_unique_id, b->driver_unique_id) == 0
-         && same_attributes (a, b);
+  return _wb_position_fields_equal (a, b, same_number) && same_attributes (a, b);
 }

@@ -970,25 +970,7 @@ _wb_telemetry_position_identical (const WbPosition *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  return g_strcmp0 (a->device_id, b->device_id) == 0
-         && a->protocol == b->protocol
-         && a->device_time == b->device_time
-         && a->server_time == b->server_time
-         && same_bits (a->lat, b->lat)
-         && same_bits (a->lon, b->lon)
-         && same_bits (a->speed_kmh, b->speed_kmh)
-         && same_bits (a->heading, b->heading)
-         && same_bits (a->altitude, b->altitude)
-         && same_bits (a->accuracy, b->accuracy)
-         && same_bits (a->hdop, b->hdop)
-         && a->satellites == b->satellites
-         && a->ignition == b->ignition
-         && same_bits (a->fuel, b->fuel)
-         && same_bits (a->odometer, b->odometer)
-         && same_bits (a->battery, b->battery)
-         && a->charging == b->charging
-         && a->moving == b->moving
-         && g_strcmp0 (a->driver_unique_id, b->driver_unique_id) == 0
+  return _wb_position_fields_equal (a, b, same_bits)
          && g_strcmp0 (a->attributes_json, b->attributes_json) == 0
          && attributes_identical (a->attributes, b->attributes);
 }

@@ -79,6 +79,16 @@ gboolean  _wb_telemetry_parse_time       (const char   *text,
                                           GError      **error);
 gint64    _wb_telemetry_truncate_to_ms   (gint64        us);
 
+typedef gboolean (*WbSameNumberFunc) (double a,
+                                      double b);
+
+/* Every field of two positions but the attributes, numbers compared with
+ * @same (wb_position_equal() and the decoders' differential check differ
+ * in that, and in how they compare attributes). */
+gboolean  _wb_position_fields_equal      (const WbPosition *a,
+                                          const WbPosition *b,
+                                          WbSameNumberFunc  same);
+
 /* Copies every member of @from into @into, deeply. */
 void      _wb_telemetry_merge_attributes (JsonObject   *into,
                                           JsonObject   *from);
