@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "wb-json-input.h"
+#include "wb-json-reader.h"
 #include "wb-migrations.h"
 #include "wb-shipment-cache.h"
 #include "wb-shipments-api.h"
@@ -1449,44 +1449,6 @@ test_cache_bounds (void)
   g_assert_null (wb_shipment_cache_lookup (cache, "h", NULL));
 }
 
-/* ---- the JSON reader --------------------------------------------------------- */
-
-static void
-test_json_input (void)
-{
-  g_autoptr(GBytes) deep = NULL;
-  static const char text[] = "{\"a\":{\"b\":[{\"c\":\"x\"},{\"c\":1}]},\"s\":\"[[[[\"}";
-  g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
-  g_autoptr(WbJsonInput) root = NULL;
-  g_autoptr(WbJsonInput) a = NULL;
-  g_autoptr(WbJsonInput) element = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *value = NULL;
-  g_autofree char *field = NULL;
-  g_autoptr(GString) nested = g_string_new (NULL);
-
-  root = wb_json_input_new_from_bytes (body, &error);
-  g_assert_no_error (error);
-  a = wb_json_input_get_object_member (root, "a", TRUE, &error);
-  element = wb_json_input_get_array_element (a, "b", 1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (wb_json_input_get_path (element), ==, "a.b[1]");
-  g_assert_false (wb_json_input_get_string (element, "c", TRUE, &value, &error));
-  g_assert_error (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_FIELD);
-  field = wb_json_input_error_get_field (error);
-  g_assert_cmpstr (field, ==, "a.b[1].c");
-  g_clear_error (&error);
-
-  /* Brackets inside strings do not count as nesting; real nesting does. */
-  for (guint i = 0; i < WB_JSON_INPUT_MAX_DEPTH + 1; i++)
-    g_string_append_c (nested, '[');
-  for (guint i = 0; i < WB_JSON_INPUT_MAX_DEPTH + 1; i++)
-    g_string_append_c (nested, ']');
-  deep = g_bytes_new (nested->str, nested->len);
-  g_assert_null (wb_json_input_new_from_bytes (deep, &error));
-  g_assert_error (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_SYNTAX);
-}
-
 /* ---- roles, documentation, the database going away ---------------------------- */
 
 static char *
@@ -1783,7 +1745,6 @@ main (int   argc,
 
   g_test_add_func ("/shipments-api/cache/ordering", test_cache_ordering);
   g_test_add_func ("/shipments-api/cache/bounds", test_cache_bounds);
-  g_test_add_func ("/shipments-api/json-input", test_json_input);
   g_test_add_func ("/shipments-api/documented", test_documented);
   g_test_add_func ("/shipments-api/phone-region-setting", test_phone_region_setting);
   g_test_add_func ("/shipments-api/daemon/overdue-job", test_daemon_overdue_job);

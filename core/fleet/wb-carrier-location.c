@@ -242,11 +242,11 @@ locations_to_json (WbCarrierLocation **locations,
       const WbCarrierLocation *location = locations[i];
 
       g_string_append (out, i == 0 ? "{\"trip_id\":" : ",{\"trip_id\":");
-      _wb_telemetry_write_string (out, location->trip_id);
+      wb_json_write_string (out, location->trip_id);
       g_string_append (out, ",\"lat\":");
-      _wb_telemetry_write_double (out, location->lat);
+      wb_json_write_double (out, location->lat);
       g_string_append (out, ",\"lng\":");
-      _wb_telemetry_write_double (out, location->lng);
+      wb_json_write_double (out, location->lng);
       g_string_append_printf (out, ",\"recorded_at\":%" G_GINT64_FORMAT "}", location->recorded_at);
     }
   g_string_append_c (out, ']');

@@ -372,11 +372,11 @@ device_message (const char *device_id,
   g_autofree char *at = wb_time_format (now);
   GString *out = g_string_new ("{\"device_id\":");
 
-  _wb_telemetry_write_string (out, device_id);
+  wb_json_write_string (out, device_id);
   if (vehicle_id)
     {
       g_string_append (out, ",\"vehicle_id\":");
-      _wb_telemetry_write_string (out, vehicle_id);
+      wb_json_write_string (out, vehicle_id);
     }
   g_string_append_printf (out, ",\"last_seen_at\":\"%s\",\"%s\":\"%s\"", last, at_member, at);
   if (g_str_equal (at_member, "offline_at"))

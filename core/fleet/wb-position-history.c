@@ -569,7 +569,7 @@ field_jsonb (GString          *out,
   else
     {
       node = json_node_init_object (json_node_alloc (), attributes);
-      _wb_telemetry_write_node (out, node);
+      wb_json_write_node (out, node);
     }
   length = GUINT32_TO_BE ((guint32) (out->len - length_at - 4));
   memcpy (out->str + length_at, &length, sizeof length);
@@ -628,7 +628,7 @@ json_member_string (GString    *out,
 {
   g_string_append_printf (out, ",\"%s\":", name);
   if (value != NULL)
-    _wb_telemetry_write_string (out, value);
+    wb_json_write_string (out, value);
   else
     g_string_append (out, "null");
 }
@@ -639,7 +639,7 @@ json_member_double (GString    *out,
                     double      value)
 {
   g_string_append_printf (out, ",\"%s\":", name);
-  _wb_telemetry_write_double (out, value);   /* NAN → null */
+  wb_json_write_double (out, value);   /* NAN → null */
 }
 
 static void
@@ -647,7 +647,7 @@ state_to_json (GString              *out,
                const WbVehicleState *state)
 {
   g_string_append (out, "{\"vehicle_id\":");
-  _wb_telemetry_write_string (out, state->vehicle_id);
+  wb_json_write_string (out, state->vehicle_id);
   json_member_string (out, "device_id", state->device_id);
   json_member_string (out, "driver_id", state->driver_id);
   g_string_append_printf (out, ",\"device_time\":%" G_GINT64_FORMAT ",\"server_time\":%" G_GINT64_FORMAT,

@@ -59,7 +59,7 @@ append_member (GString    *out,
   if (value == NULL)
     return;
   g_string_append_printf (out, ",\"%s\":", name);
-  _wb_telemetry_write_string (out, value);
+  wb_json_write_string (out, value);
 }
 
 /**

@@ -183,7 +183,7 @@ write_number (GString    *out,
   if (!isfinite (value))
     return;
   write_name (out, name);
-  _wb_telemetry_write_double (out, value);
+  wb_json_write_double (out, value);
   g_string_append_c (out, ',');
 }
 
@@ -206,7 +206,7 @@ write_string (GString    *out,
   if (value == NULL)
     return;
   write_name (out, name);
-  _wb_telemetry_write_string (out, value);
+  wb_json_write_string (out, value);
   g_string_append_c (out, ',');
 }
 
@@ -268,7 +268,7 @@ wb_position_to_json (const WbPosition *position)
   else
     {
       attributes = json_node_init_object (json_node_alloc (), position->attributes);
-      _wb_telemetry_write_node (out, attributes);
+      wb_json_write_node (out, attributes);
     }
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "wb-json-writer.h"
 #include "wb-position.h"
 
 G_BEGIN_DECLS
@@ -93,17 +94,5 @@ gboolean  _wb_position_fields_equal      (const WbPosition *a,
 void      _wb_telemetry_merge_attributes (JsonObject   *into,
                                           JsonObject   *from);
 JsonNode *_wb_telemetry_node_copy        (JsonNode     *node);
-
-/* A JSON writer that never emits what json-glib 1.6 gets wrong (it writes
- * 1e20 as "1e+20.0" and infinity as "inf.0"): numbers in their shortest
- * exact form, non-finite ones as null. */
-void      _wb_telemetry_write_string     (GString      *out,
-                                          const char   *text);
-void      _wb_telemetry_write_double     (GString      *out,
-                                          double        value);
-void      _wb_telemetry_write_int        (GString      *out,
-                                          gint64        value);
-void      _wb_telemetry_write_node       (GString      *out,
-                                          JsonNode     *node);
 
 G_END_DECLS

@@ -252,7 +252,7 @@ attributes_begin (Attributes *a,
   a->seen[a->n_seen++] = code;
   if (a->json->len > 1)
     g_string_append_c (a->json, ',');
-  _wb_telemetry_write_string (a->json, name);
+  wb_json_write_string (a->json, name);
   g_string_append_c (a->json, ':');
   return TRUE;
 }
@@ -264,7 +264,7 @@ attributes_add_int (Attributes *a,
                     gint64      value)
 {
   if (attributes_begin (a, code, name))
-    _wb_telemetry_write_int (a->json, value);
+    wb_json_write_int (a->json, value);
   else
     json_object_set_int_member (attributes_as_object (a), name, value);
 }
@@ -276,7 +276,7 @@ attributes_add_double (Attributes *a,
                        double      value)
 {
   if (attributes_begin (a, code, name))
-    _wb_telemetry_write_double (a->json, value);
+    wb_json_write_double (a->json, value);
   else
     json_object_set_double_member (attributes_as_object (a), name, value);
 }

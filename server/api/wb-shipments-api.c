@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "wb-carrier-time.h"
-#include "wb-json-input.h"
+#include "wb-json-reader.h"
 #include "wb-phone.h"
 #include "wb-shipment-cache.h"
 #include "wb-api-errors.h"
@@ -252,20 +252,9 @@ classify_input_error (const GError *error,
 {
   problem->status = SOUP_STATUS_BAD_REQUEST;
   problem->message = g_strdup (error->message);
-  switch ((WbJsonInputError) error->code)
-    {
-    case WB_JSON_INPUT_ERROR_SYNTAX:
-      problem->code = "invalid_json";
-      break;
-    case WB_JSON_INPUT_ERROR_NOT_OBJECT:
-      problem->code = "invalid_body";
-      break;
-    case WB_JSON_INPUT_ERROR_FIELD:
-    default:
-      problem->code = "invalid_field";
-      problem->field = wb_json_input_error_get_field (error);
-      break;
-    }
+  problem->code = wb_api_json_error_code (error);
+  if (g_str_equal (problem->code, "invalid_field"))
+    problem->field = g_strdup (wb_json_error_get_field (error));
 }
 
 /* Maps an error to its answer. Faults of ours are logged with the request
@@ -275,7 +264,7 @@ classify (const GError *error,
           const char   *request_id,
           Problem      *problem)
 {
-  if (error->domain == WB_JSON_INPUT_ERROR)
+  if (error->domain == WB_JSON_ERROR)
     classify_input_error (error, problem);
   else if (error->domain == WB_SHIPMENT_ERROR)
     classify_shipment_error (error, problem);
@@ -518,7 +507,7 @@ read_query (WbHttpRequest      *request,
                                              && !g_strv_contains (repeatable_parameters, name)))
         {
           g_free (value);
-          wb_json_input_set_field_error (error, name, g_strv_contains (known, name) ? "is given more than once"
+          wb_json_set_field_error (error, name, g_strv_contains (known, name) ? "is given more than once"
                                                                                     : "is not a known query parameter");
           return NULL;
         }
@@ -527,7 +516,7 @@ read_query (WbHttpRequest      *request,
       if (*value == '\0')
         {
           g_free (value);
-          wb_json_input_set_field_error (error, name, "must not be empty");
+          wb_json_set_field_error (error, name, "must not be empty");
           return NULL;
         }
       values = g_hash_table_lookup (table, name);
@@ -540,7 +529,7 @@ read_query (WbHttpRequest      *request,
     }
   if (local_error != NULL)
     {
-      wb_json_input_set_field_error (error, "query", "is not a valid URL query: %s", local_error->message);
+      wb_json_set_field_error (error, "query", "is not a valid URL query: %s", local_error->message);
       return NULL;
     }
   return g_steal_pointer (&table);
@@ -572,7 +561,7 @@ query_uint (GHashTable  *query,
     return TRUE;
   if (!g_ascii_string_to_unsigned (text, 10, min, max, &value, NULL))
     {
-      wb_json_input_set_field_error (error, name, "must be an integer from %u to %u", min, max);
+      wb_json_set_field_error (error, name, "must be an integer from %u to %u", min, max);
       return FALSE;
     }
   *out_value = value;
@@ -594,7 +583,7 @@ query_time (GHashTable  *query,
     return TRUE;
   if (!wb_time_parse (text, NULL, out_us, &guessed, &local_error))
     {
-      wb_json_input_set_field_error (error, name, "%s", local_error->message);
+      wb_json_set_field_error (error, name, "%s", local_error->message);
       return FALSE;
     }
   return TRUE;
@@ -603,43 +592,43 @@ query_time (GHashTable  *query,
 /* ---- body fields --------------------------------------------------------- */
 
 static gboolean
-invalid (WbJsonInput  *input,
+invalid (WbJsonReader  *input,
          const char   *member,
          GError      **error,
          const char   *format,
          ...) G_GNUC_PRINTF (4, 5);
 
 static gboolean
-invalid (WbJsonInput  *input,
+invalid (WbJsonReader  *input,
          const char   *member,
          GError      **error,
          const char   *format,
          ...)
 {
-  g_autofree char *path = wb_json_input_member_path (input, member);
+  g_autofree char *path = wb_json_reader_member_path (input, member);
   g_autofree char *problem = NULL;
   va_list args;
 
   va_start (args, format);
   problem = g_strdup_vprintf (format, args);
   va_end (args);
-  wb_json_input_set_field_error (error, path, "%s", problem);
+  wb_json_set_field_error (error, path, "%s", problem);
   return FALSE;
 }
 
-static WbJsonInput *
+static WbJsonReader *
 read_body (WbHttpRequest  *request,
            GError        **error)
 {
   g_autoptr(GBytes) body = wb_http_request_get_body (request);
 
-  return wb_json_input_new_from_bytes (body, error);
+  return wb_json_reader_new_from_bytes (body, NULL, error);
 }
 
 /* An RFC 3339 time; one without a zone is taken as UTC and flagged. *out_raw
  * is the text as given, NULL when the member is absent. */
 static gboolean
-read_time (WbJsonInput  *input,
+read_time (WbJsonReader  *input,
            const char   *member,
            gboolean      required,
            char        **out_raw,
@@ -651,7 +640,7 @@ read_time (WbJsonInput  *input,
   g_autoptr(GError) local_error = NULL;
   gboolean guessed = FALSE;
 
-  if (!wb_json_input_get_string (input, member, required, &text, error))
+  if (!wb_json_reader_get_string (input, member, required, &text, error))
     return FALSE;
   if (text == NULL)
     return TRUE;
@@ -665,7 +654,7 @@ read_time (WbJsonInput  *input,
 
 static gboolean
 read_service_level (WbShipmentsApi  *self,
-                    WbJsonInput     *input,
+                    WbJsonReader     *input,
                     char           **out_level,
                     GError         **error)
 {
@@ -673,7 +662,7 @@ read_service_level (WbShipmentsApi  *self,
   g_auto(GStrv) known = NULL;
   g_autofree char *list = NULL;
 
-  if (!wb_json_input_get_string (input, "serviceLevel", TRUE, &level, error))
+  if (!wb_json_reader_get_string (input, "serviceLevel", TRUE, &level, error))
     return FALSE;
   if (!wb_sla_table_has_level (self->sla, level))
     {
@@ -686,13 +675,13 @@ read_service_level (WbShipmentsApi  *self,
 }
 
 static gboolean
-read_country (WbJsonInput  *input,
+read_country (WbJsonReader  *input,
               char        **out_country,
               GError      **error)
 {
   g_autofree char *text = NULL;
 
-  if (!wb_json_input_get_string (input, "country", TRUE, &text, error))
+  if (!wb_json_reader_get_string (input, "country", TRUE, &text, error))
     return FALSE;
   if (strlen (text) != 2 || !g_ascii_isalpha (text[0]) || !g_ascii_isalpha (text[1]))
     return invalid (input, "country", error, "must be a two-letter ISO 3166-1 country code");
@@ -701,7 +690,7 @@ read_country (WbJsonInput  *input,
 }
 
 static gboolean
-read_coordinates (WbJsonInput  *input,
+read_coordinates (WbJsonReader  *input,
                   gboolean     *out_present,
                   double       *out_lat,
                   double       *out_lon,
@@ -709,8 +698,8 @@ read_coordinates (WbJsonInput  *input,
 {
   gboolean has_lat, has_lon;
 
-  if (!wb_json_input_get_double (input, "lat", -90, 90, &has_lat, out_lat, error)
-      || !wb_json_input_get_double (input, "lon", -180, 180, &has_lon, out_lon, error))
+  if (!wb_json_reader_get_double (input, "lat", -90, 90, &has_lat, out_lat, error)
+      || !wb_json_reader_get_double (input, "lon", -180, 180, &has_lon, out_lon, error))
     return FALSE;
   if (has_lat != has_lon)
     return invalid (input, has_lat ? "lon" : "lat", error, "is required together with %s", has_lat ? "lat" : "lon");
@@ -720,7 +709,7 @@ read_coordinates (WbJsonInput  *input,
 
 /* @strict: refuse unknown members (PATCH). */
 static gboolean
-read_address (WbJsonInput  *parent,
+read_address (WbJsonReader  *parent,
               const char   *member,
               gboolean      required,
               gboolean      strict,
@@ -729,7 +718,7 @@ read_address (WbJsonInput  *parent,
               GError      **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(WbJsonInput) input = wb_json_input_get_object_member (parent, member, required, &local_error);
+  g_autoptr(WbJsonReader) input = wb_json_reader_get_object_member (parent, member, required, &local_error);
 
   *out_present = FALSE;
   if (input == NULL)
@@ -739,13 +728,13 @@ read_address (WbJsonInput  *parent,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  if ((strict && !wb_json_input_reject_unknown (input, address_members, error))
+  if ((strict && !wb_json_reader_reject_unknown (input, address_members, error))
       || !read_country (input, &address->country, error)
-      || !wb_json_input_get_string (input, "region", FALSE, &address->region, error)
-      || !wb_json_input_get_string (input, "city", FALSE, &address->city, error)
-      || !wb_json_input_get_string (input, "line1", FALSE, &address->line1, error)
-      || !wb_json_input_get_string (input, "line2", FALSE, &address->line2, error)
-      || !wb_json_input_get_string (input, "postalCode", FALSE, &address->postal_code, error)
+      || !wb_json_reader_get_string (input, "region", FALSE, &address->region, error)
+      || !wb_json_reader_get_string (input, "city", FALSE, &address->city, error)
+      || !wb_json_reader_get_string (input, "line1", FALSE, &address->line1, error)
+      || !wb_json_reader_get_string (input, "line2", FALSE, &address->line2, error)
+      || !wb_json_reader_get_string (input, "postalCode", FALSE, &address->postal_code, error)
       || !read_coordinates (input, &address->has_coordinates, &address->lat, &address->lon, error))
     return FALSE;
   *out_present = TRUE;
@@ -755,7 +744,7 @@ read_address (WbJsonInput  *parent,
 /* The phone as given and in E.164; a national number is read as one of the
  * destination's country. */
 static gboolean
-read_phone (WbJsonInput  *recipient,
+read_phone (WbJsonReader  *recipient,
             const char   *default_country,
             char        **out_phone,
             char        **out_raw,
@@ -764,7 +753,7 @@ read_phone (WbJsonInput  *recipient,
   g_autofree char *raw = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (!wb_json_input_get_string (recipient, "phone", FALSE, &raw, error))
+  if (!wb_json_reader_get_string (recipient, "phone", FALSE, &raw, error))
     return FALSE;
   if (raw == NULL)
     return TRUE;
@@ -777,11 +766,11 @@ read_phone (WbJsonInput  *recipient,
 
 /* PATCH: null means "clear", which some members refuse. */
 static gboolean
-check_not_cleared (WbJsonInput  *input,
+check_not_cleared (WbJsonReader  *input,
                    const char   *member,
                    GError      **error)
 {
-  if (wb_json_input_contains (input, member) && !wb_json_input_has_member (input, member))
+  if (wb_json_reader_contains (input, member) && !wb_json_reader_has_member (input, member))
     return invalid (input, member, error, "cannot be cleared");
   return TRUE;
 }
@@ -789,19 +778,19 @@ check_not_cleared (WbJsonInput  *input,
 /* A PATCH member: *out_has says whether it is in the body; null clears it
  * where @nullable, and is refused elsewhere. */
 static gboolean
-read_patch_string (WbJsonInput  *input,
+read_patch_string (WbJsonReader  *input,
                    const char   *member,
                    gboolean      nullable,
                    gboolean     *out_has,
                    char        **out_value,
                    GError      **error)
 {
-  *out_has = wb_json_input_contains (input, member);
+  *out_has = wb_json_reader_contains (input, member);
   if (!*out_has)
     return TRUE;
   if (!nullable && !check_not_cleared (input, member, error))
     return FALSE;
-  return wb_json_input_get_string (input, member, !nullable, out_value, error);
+  return wb_json_reader_get_string (input, member, !nullable, out_value, error);
 }
 
 static gboolean
@@ -814,7 +803,7 @@ is_email_address (const char *text)
 }
 
 static gboolean
-read_email (WbJsonInput  *recipient,
+read_email (WbJsonReader  *recipient,
             gboolean      nullable_patch,
             gboolean     *out_has,
             char        **out_email,
@@ -825,7 +814,7 @@ read_email (WbJsonInput  *recipient,
       if (!read_patch_string (recipient, "email", TRUE, out_has, out_email, error))
         return FALSE;
     }
-  else if (!wb_json_input_get_string (recipient, "email", FALSE, out_email, error))
+  else if (!wb_json_reader_get_string (recipient, "email", FALSE, out_email, error))
     return FALSE;
   if (*out_email != NULL && !is_email_address (*out_email))
     return invalid (recipient, "email", error, "must be an email address");
@@ -834,13 +823,13 @@ read_email (WbJsonInput  *recipient,
 
 /* carrier and trackNumber: both or neither. */
 static gboolean
-read_tracking (WbJsonInput  *input,
+read_tracking (WbJsonReader  *input,
                char        **out_carrier,
                char        **out_track_number,
                GError      **error)
 {
-  if (!wb_json_input_get_string (input, "carrier", FALSE, out_carrier, error)
-      || !wb_json_input_get_string (input, "trackNumber", FALSE, out_track_number, error))
+  if (!wb_json_reader_get_string (input, "carrier", FALSE, out_carrier, error)
+      || !wb_json_reader_get_string (input, "trackNumber", FALSE, out_track_number, error))
     return FALSE;
   if ((*out_carrier == NULL) != (*out_track_number == NULL))
     return invalid (input, *out_carrier ? "trackNumber" : "carrier", error, "is required together with %s",
@@ -850,16 +839,16 @@ read_tracking (WbJsonInput  *input,
 
 static WbShipmentDraft *
 parse_draft (WbShipmentsApi  *self,
-             WbJsonInput     *body,
+             WbJsonReader     *body,
              GError         **error)
 {
   g_autoptr(WbShipmentDraft) draft = g_new0 (WbShipmentDraft, 1);
-  g_autoptr(WbJsonInput) recipient = NULL;
+  g_autoptr(WbJsonReader) recipient = NULL;
   g_autofree char *promised = NULL;
   gboolean present;
 
-  if (!wb_json_input_get_string (body, "clientId", TRUE, &draft->client_id, error)
-      || !wb_json_input_get_string (body, "reference", FALSE, &draft->reference, error)
+  if (!wb_json_reader_get_string (body, "clientId", TRUE, &draft->client_id, error)
+      || !wb_json_reader_get_string (body, "reference", FALSE, &draft->reference, error)
       || !read_service_level (self, body, &draft->service_level, error)
       || !read_address (body, "destination", TRUE, FALSE, &draft->destination, &present, error)
       || !read_address (body, "origin", FALSE, FALSE, &draft->origin, &draft->has_origin, error)
@@ -867,9 +856,9 @@ parse_draft (WbShipmentsApi  *self,
       || !read_tracking (body, &draft->carrier, &draft->track_number, error))
     return NULL;
 
-  recipient = wb_json_input_get_object_member (body, "recipient", TRUE, error);
+  recipient = wb_json_reader_get_object_member (body, "recipient", TRUE, error);
   if (recipient == NULL
-      || !wb_json_input_get_string (recipient, "name", TRUE, &draft->recipient_name, error)
+      || !wb_json_reader_get_string (recipient, "name", TRUE, &draft->recipient_name, error)
       || !read_phone (recipient, draft->destination.country, &draft->recipient_phone,
                       &draft->recipient_phone_raw, error)
       || !read_email (recipient, FALSE, NULL, &draft->recipient_email, error))
@@ -880,19 +869,19 @@ parse_draft (WbShipmentsApi  *self,
 /* Everything but the phone's normalization, which may need the current
  * destination (see finish_patch_phone). */
 static gboolean
-read_patch_recipient (WbJsonInput     *body,
+read_patch_recipient (WbJsonReader     *body,
                       WbShipmentPatch *patch,
                       GError         **error)
 {
-  g_autoptr(WbJsonInput) recipient = NULL;
+  g_autoptr(WbJsonReader) recipient = NULL;
 
-  if (!wb_json_input_contains (body, "recipient"))
+  if (!wb_json_reader_contains (body, "recipient"))
     return TRUE;
   if (!check_not_cleared (body, "recipient", error))
     return FALSE;
-  recipient = wb_json_input_get_object_member (body, "recipient", TRUE, error);
+  recipient = wb_json_reader_get_object_member (body, "recipient", TRUE, error);
   return recipient != NULL
-         && wb_json_input_reject_unknown (recipient, recipient_members, error)
+         && wb_json_reader_reject_unknown (recipient, recipient_members, error)
          && read_patch_string (recipient, "name", FALSE, &patch->has_recipient_name, &patch->recipient_name, error)
          && read_patch_string (recipient, "phone", TRUE, &patch->has_recipient_phone,
                                &patch->recipient_phone_raw, error)
@@ -900,33 +889,33 @@ read_patch_recipient (WbJsonInput     *body,
 }
 
 static gboolean
-read_patch_times (WbJsonInput     *body,
+read_patch_times (WbJsonReader     *body,
                   WbShipmentPatch *patch,
                   GError         **error)
 {
   g_autofree char *promised = NULL;
   g_autofree char *eta = NULL;
 
-  patch->has_promised_at = wb_json_input_contains (body, "promisedAt");
+  patch->has_promised_at = wb_json_reader_contains (body, "promisedAt");
   if (!check_not_cleared (body, "promisedAt", error)
       || !read_time (body, "promisedAt", FALSE, &promised, &patch->promised_at, NULL, error))
     return FALSE;
 
   /* null takes the carrier's ETA away: the promise applies again. */
-  patch->has_eta = wb_json_input_contains (body, "eta");
+  patch->has_eta = wb_json_reader_contains (body, "eta");
   return read_time (body, "eta", FALSE, &eta, &patch->eta, NULL, error);
 }
 
 static WbShipmentPatch *
 parse_patch (WbShipmentsApi  *self,
-             WbJsonInput     *body,
+             WbJsonReader     *body,
              GError         **error)
 {
   g_autoptr(WbShipmentPatch) patch = g_new0 (WbShipmentPatch, 1);
 
-  if (!wb_json_input_reject_unknown (body, patch_members, error))
+  if (!wb_json_reader_reject_unknown (body, patch_members, error))
     return NULL;
-  patch->has_service_level = wb_json_input_contains (body, "serviceLevel");
+  patch->has_service_level = wb_json_reader_contains (body, "serviceLevel");
   if ((patch->has_service_level && (!check_not_cleared (body, "serviceLevel", error)
                                      || !read_service_level (self, body, &patch->service_level, error)))
       || !read_patch_string (body, "reference", TRUE, &patch->has_reference, &patch->reference, error)
@@ -942,8 +931,7 @@ parse_patch (WbShipmentsApi  *self,
       && !patch->has_recipient_phone && !patch->has_recipient_email && !patch->has_destination
       && !patch->has_promised_at && !patch->has_eta && !patch->has_tracking)
     {
-      g_set_error_literal (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_NOT_OBJECT,
-                           "The body changes nothing; give at least one field to change");
+      wb_json_set_field_error (error, "", "The body changes nothing; give at least one field to change");
       return NULL;
     }
   return g_steal_pointer (&patch);
@@ -963,20 +951,20 @@ finish_patch_phone (WbShipmentPatch  *patch,
   patch->recipient_phone = wb_phone_normalize (patch->recipient_phone_raw, country, &local_error);
   if (patch->recipient_phone == NULL)
     {
-      wb_json_input_set_field_error (error, "recipient.phone", "%s", local_error->message);
+      wb_json_set_field_error (error, "recipient.phone", "%s", local_error->message);
       return FALSE;
     }
   return TRUE;
 }
 
 static gboolean
-read_status (WbJsonInput  *input,
+read_status (WbJsonReader  *input,
              WbStatus     *out_status,
              GError      **error)
 {
   g_autofree char *text = NULL;
 
-  if (!wb_json_input_get_string (input, "status", TRUE, &text, error))
+  if (!wb_json_reader_get_string (input, "status", TRUE, &text, error))
     return FALSE;
   *out_status = wb_status_from_string (text);
   if (*out_status == WB_STATUS_INVALID)
@@ -986,11 +974,11 @@ read_status (WbJsonInput  *input,
 }
 
 static gboolean
-read_reason (WbJsonInput  *input,
+read_reason (WbJsonReader  *input,
              char        **out_reason,
              GError      **error)
 {
-  if (!wb_json_input_get_string (input, "reason", FALSE, out_reason, error))
+  if (!wb_json_reader_get_string (input, "reason", FALSE, out_reason, error))
     return FALSE;
   if (*out_reason != NULL && !wb_status_reason_is_known (*out_reason))
     return invalid (input, "reason", error, "unknown reason code “%s”", *out_reason);
@@ -998,12 +986,12 @@ read_reason (WbJsonInput  *input,
 }
 
 static gboolean
-read_location (WbJsonInput    *input,
+read_location (WbJsonReader    *input,
                WbStatusEvent  *event,
                GError        **error)
 {
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(WbJsonInput) location = wb_json_input_get_object_member (input, "location", FALSE, &local_error);
+  g_autoptr(WbJsonReader) location = wb_json_reader_get_object_member (input, "location", FALSE, &local_error);
 
   if (location == NULL)
     {
@@ -1012,14 +1000,14 @@ read_location (WbJsonInput    *input,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  return wb_json_input_get_string (location, "text", FALSE, &event->location_text, error)
+  return wb_json_reader_get_string (location, "text", FALSE, &event->location_text, error)
          && read_coordinates (location, &event->has_coordinates, &event->lat, &event->lon, error);
 }
 
 /* The store refuses the same; checked here too, so that a batch item's
  * error names its own path. */
 static gboolean
-check_occurred_at (WbJsonInput  *input,
+check_occurred_at (WbJsonReader  *input,
                    gint64        occurred_at,
                    GError      **error)
 {
@@ -1032,7 +1020,7 @@ check_occurred_at (WbJsonInput  *input,
 /* Which shipment the event is for: the path's, or (batch) shipmentId, or
  * carrier + trackNumber. */
 static gboolean
-read_event_target (WbJsonInput    *input,
+read_event_target (WbJsonReader    *input,
                    const char     *path_id,
                    WbStatusEvent  *event,
                    GError        **error)
@@ -1041,7 +1029,7 @@ read_event_target (WbJsonInput    *input,
   g_autofree char *carrier = NULL;
   g_autofree char *track_number = NULL;
 
-  if (!wb_json_input_get_string (input, "shipmentId", FALSE, &given, error))
+  if (!wb_json_reader_get_string (input, "shipmentId", FALSE, &given, error))
     return FALSE;
   if (path_id != NULL)
     {
@@ -1067,26 +1055,26 @@ read_event_target (WbJsonInput    *input,
 }
 
 static WbStatusEvent *
-parse_event (WbJsonInput  *input,
+parse_event (WbJsonReader  *input,
              const char   *path_id,
              GError      **error)
 {
   g_autoptr(WbStatusEvent) event = g_new0 (WbStatusEvent, 1);
   g_autofree char *eta = NULL;
 
-  if (!wb_json_input_get_string (input, "eventId", TRUE, &event->event_id, error)
-      || !wb_json_input_get_string (input, "source", FALSE, &event->source, error)
+  if (!wb_json_reader_get_string (input, "eventId", TRUE, &event->event_id, error)
+      || !wb_json_reader_get_string (input, "source", FALSE, &event->source, error)
       || !read_event_target (input, path_id, event, error)
       || !read_status (input, &event->status, error)
       || !read_reason (input, &event->reason, error)
-      || !wb_json_input_get_string (input, "statusRaw", FALSE, &event->status_raw, error)
+      || !wb_json_reader_get_string (input, "statusRaw", FALSE, &event->status_raw, error)
       || !read_time (input, "occurredAt", TRUE, &event->occurred_at_raw, &event->occurred_at,
                      &event->zone_guessed, error)
       || !check_occurred_at (input, event->occurred_at, error)
       || !read_location (input, event, error)
-      || !wb_json_input_get_string (input, "description", FALSE, &event->description, error)
+      || !wb_json_reader_get_string (input, "description", FALSE, &event->description, error)
       || !read_time (input, "estimatedDeliveryAt", FALSE, &eta, &event->carrier_eta, NULL, error)
-      || !wb_json_input_get_boolean (input, "correction", &event->correction, error))
+      || !wb_json_reader_get_boolean (input, "correction", &event->correction, error))
     return NULL;
   if (event->source == NULL)
     event->source = g_strdup ("api");
@@ -1109,12 +1097,12 @@ parse_statuses (GHashTable       *query,
         {
           if (*names[j] == '\0')
             {
-              wb_json_input_set_field_error (error, "status", "must not hold an empty name");
+              wb_json_set_field_error (error, "status", "must not hold an empty name");
               return FALSE;
             }
           if (wb_status_from_string (names[j]) == WB_STATUS_INVALID)
             {
-              wb_json_input_set_field_error (error, "status", "unknown status “%s”", names[j]);
+              wb_json_set_field_error (error, "status", "unknown status “%s”", names[j]);
               return FALSE;
             }
           g_strv_builder_add (statuses, names[j]);
@@ -1139,12 +1127,12 @@ search_region (WbShipmentsApi  *self,
     return TRUE;
   if (strlen (country) != 2 || wb_phone_country_calling_code (country) == NULL)
     {
-      wb_json_input_set_field_error (error, "country", "must be a two-letter ISO 3166-1 country code, e.g. BY");
+      wb_json_set_field_error (error, "country", "must be a two-letter ISO 3166-1 country code, e.g. BY");
       return FALSE;
     }
   if (query_value (query, "phone") == NULL)
     {
-      wb_json_input_set_field_error (error, "country", "only tells how to read phone; give phone too");
+      wb_json_set_field_error (error, "country", "only tells how to read phone; give phone too");
       return FALSE;
     }
   *out_region = country;
@@ -1171,7 +1159,7 @@ parse_search_phone (WbShipmentsApi   *self,
   out->phone = wb_phone_normalize (phone, region, &local_error);
   if (out->phone == NULL)
     {
-      wb_json_input_set_field_error (error, "phone", "%s", local_error->message);
+      wb_json_set_field_error (error, "phone", "%s", local_error->message);
       return FALSE;
     }
   return TRUE;
@@ -1186,7 +1174,7 @@ check_range (gint64       from,
 {
   if (from != 0 && to != 0 && to < from)
     {
-      wb_json_input_set_field_error (error, to_name, "must not be before %s", from_name);
+      wb_json_set_field_error (error, to_name, "must not be before %s", from_name);
       return FALSE;
     }
   return TRUE;
@@ -1205,13 +1193,13 @@ parse_cursor (GHashTable       *query,
     return TRUE;
   if (*cursor == '\0' || strlen (cursor) > MAX_CURSOR_LENGTH)
     {
-      wb_json_input_set_field_error (error, "cursor", "is malformed; pass nextCursor from the previous page");
+      wb_json_set_field_error (error, "cursor", "is malformed; pass nextCursor from the previous page");
       return FALSE;
     }
   for (const char *p = cursor; *p; p++)
     if (!g_ascii_isalnum (*p) && !strchr ("-_.~=:+/", *p))
       {
-        wb_json_input_set_field_error (error, "cursor", "is malformed; pass nextCursor from the previous page");
+        wb_json_set_field_error (error, "cursor", "is malformed; pass nextCursor from the previous page");
         return FALSE;
       }
   out->cursor = g_strdup (cursor);
@@ -1230,7 +1218,7 @@ parse_overdue (GHashTable       *query,
     return TRUE;
   if (!g_str_equal (overdue, "true"))
     {
-      wb_json_input_set_field_error (error, "overdue", "must be true or false");
+      wb_json_set_field_error (error, "overdue", "must be true or false");
       return FALSE;
     }
   out->overdue = TRUE;
@@ -1408,7 +1396,7 @@ handle_create (WbHttpRequest *request,
 {
   WbShipmentsApi *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(WbJsonInput) body = read_body (request, &error);
+  g_autoptr(WbJsonReader) body = read_body (request, &error);
   g_autoptr(WbShipmentDraft) draft = body ? parse_draft (self, body, &error) : NULL;
   Call *call;
 
@@ -1506,7 +1494,7 @@ handle_patch (WbHttpRequest *request,
   WbShipmentsApi *self = user_data;
   g_autofree char *id = shipment_id_of (request);
   g_autoptr(GError) error = NULL;
-  g_autoptr(WbJsonInput) body = NULL;
+  g_autoptr(WbJsonReader) body = NULL;
   g_autoptr(WbShipmentPatch) patch = NULL;
   gint64 expected;
   Call *call;
@@ -1691,7 +1679,7 @@ handle_add_event (WbHttpRequest *request,
   WbShipmentsApi *self = user_data;
   g_autofree char *id = shipment_id_of (request);
   g_autoptr(GError) error = NULL;
-  g_autoptr(WbJsonInput) body = NULL;
+  g_autoptr(WbJsonReader) body = NULL;
   WbStatusEvent *event;
   Call *call;
 
@@ -1856,7 +1844,7 @@ on_batch_added (GObject      *source,
 /* Parses every item; a bad one is remembered as failed, the others go on. */
 static void
 parse_batch_items (Call        *call,
-                   WbJsonInput *body,
+                   WbJsonReader *body,
                    guint        n)
 {
   call->events = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_status_event_free);
@@ -1864,7 +1852,7 @@ parse_batch_items (Call        *call,
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(WbJsonInput) item = wb_json_input_get_array_element (body, "events", i, &error);
+      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (body, "events", i, &error);
       WbStatusEvent *event = item ? parse_event (item, NULL, &error) : NULL;
 
       if (event != NULL)
@@ -1879,12 +1867,12 @@ handle_batch (WbHttpRequest *request,
 {
   WbShipmentsApi *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(WbJsonInput) body = read_body (request, &error);
+  g_autoptr(WbJsonReader) body = read_body (request, &error);
   g_autoptr(Call) call = NULL;
   GPtrArray *events;
   guint n = 0;
 
-  if (body == NULL || !wb_json_input_get_array_length (body, "events", &n, &error))
+  if (body == NULL || !wb_json_reader_get_array_length (body, "events", &n, &error))
     {
       respond_failure (request, error);
       return;

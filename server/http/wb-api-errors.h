@@ -18,6 +18,9 @@ void     wb_api_respond_error          (WbHttpRequest *request,
                                         const char    *field,
                                         const char    *message,
                                         gint64         current_version);
+const char *wb_api_json_error_code   (const GError  *error);
+void     wb_api_respond_json_error     (WbHttpRequest *request,
+                                        const GError  *error);
 /* The failures every API answers alike: a malformed body (400 naming the
  * field), the database unavailable (503 + Retry-After), anything else (500;
  * the details are logged with the request id, never shown: they may carry

@@ -6,7 +6,7 @@
 
 #include "wb-api-errors.h"
 #include "wb-db.h"
-#include "wb-json-input.h"
+#include "wb-json-reader.h"
 
 void
 wb_api_respond_json_text (WbHttpRequest *request,
@@ -52,20 +52,42 @@ wb_api_respond_error (WbHttpRequest *request,
   wb_http_request_respond_json (request, status, node);
 }
 
-static void
-respond_input_error (WbHttpRequest *request,
-                     const GError  *error)
+/**
+ * wb_api_json_error_code:
+ * @error: a %WB_JSON_ERROR
+ *
+ * Returns: "invalid_json" for a body that is not JSON (or too large or deep),
+ *   "invalid_body" for one that is JSON of the wrong shape as a whole,
+ *   "invalid_field" when one member is wrong (wb_json_error_get_field())
+ */
+const char *
+wb_api_json_error_code (const GError *error)
 {
-  g_autofree char *field = NULL;
-  const char *code = "invalid_field";
+  const char *field;
 
-  if (g_error_matches (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_SYNTAX))
-    code = "invalid_json";
-  else if (g_error_matches (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_NOT_OBJECT))
-    code = "invalid_body";
-  else
-    field = wb_json_input_error_get_field (error);
-  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, code, field, error->message, 0);
+  g_return_val_if_fail (error != NULL && error->domain == WB_JSON_ERROR, "invalid_body");
+
+  if (error->code != WB_JSON_ERROR_FIELD)
+    return "invalid_json";
+  field = wb_json_error_get_field (error);
+  return field == NULL || *field == '\0' ? "invalid_body" : "invalid_field";
+}
+
+/**
+ * wb_api_respond_json_error:
+ * @error: a %WB_JSON_ERROR
+ *
+ * 400 with the error's code (wb_api_json_error_code()) and field.
+ */
+void
+wb_api_respond_json_error (WbHttpRequest *request,
+                           const GError  *error)
+{
+  const char *code = wb_api_json_error_code (error);
+
+  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, code,
+                        g_str_equal (code, "invalid_field") ? wb_json_error_get_field (error) : NULL,
+                        error->message, 0);
 }
 
 void
@@ -75,8 +97,8 @@ wb_api_respond_common_failure (WbHttpRequest *request,
 {
   const char *request_id = wb_http_request_get_id (request);
 
-  if (error->domain == WB_JSON_INPUT_ERROR)
-    respond_input_error (request, error);
+  if (error->domain == WB_JSON_ERROR)
+    wb_api_respond_json_error (request, error);
   else if (g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_UNAVAILABLE)
            || g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_CONNECT))
     {

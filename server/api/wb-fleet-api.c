@@ -15,7 +15,7 @@
 #include "wb-api-errors.h"
 #include "wb-carrier-time.h"
 #include "wb-fleet-api.h"
-#include "wb-json-input.h"
+#include "wb-json-reader.h"
 
 /* The largest integer a JSON number carries exactly. */
 #define MAX_VERSION 9007199254740991.0
@@ -106,14 +106,8 @@ respond_invalid (WbHttpRequest *request,
                  const GError  *error)
 {
   g_autofree char *field = field_of_message (error->message);
-  const char *code = "invalid_field";
 
-  if (g_error_matches (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_SYNTAX))
-    code = "invalid_json";
-  else if (g_error_matches (error, WB_JSON_INPUT_ERROR, WB_JSON_INPUT_ERROR_NOT_OBJECT))
-    code = "invalid_body";
-  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, code, g_str_equal (code, "invalid_field") ? field : NULL,
-                        error->message, 0);
+  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", field, error->message, 0);
 }
 
 static void
@@ -145,7 +139,7 @@ check_id (const char  *field,
 {
   if (value == NULL || wb_fleet_id_is_valid (value))
     return TRUE;
-  wb_json_input_set_field_error (error, field, "must be 1 to %d characters of letters, digits and . _ : -",
+  wb_json_set_field_error (error, field, "must be 1 to %d characters of letters, digits and . _ : -",
                                  WB_FLEET_ID_MAX_LENGTH);
   return FALSE;
 }
@@ -175,18 +169,18 @@ check_query (WbHttpRequest      *request,
         continue;
       if (!g_strv_contains (known, name))
         {
-          wb_json_input_set_field_error (error, name, "is not a known query parameter");
+          wb_json_set_field_error (error, name, "is not a known query parameter");
           return FALSE;
         }
       if (!g_hash_table_add (seen, g_steal_pointer (&owned_name)))
         {
-          wb_json_input_set_field_error (error, name, "is given more than once");
+          wb_json_set_field_error (error, name, "is given more than once");
           return FALSE;
         }
     }
   if (local_error != NULL)
     {
-      wb_json_input_set_field_error (error, "query", "is not a valid URL query: %s", local_error->message);
+      wb_json_set_field_error (error, "query", "is not a valid URL query: %s", local_error->message);
       return FALSE;
     }
   return TRUE;
@@ -208,12 +202,12 @@ parse_list_query (WbHttpRequest  *request,
     return NULL;
   if (limit != NULL && !g_ascii_string_to_unsigned (limit, 10, 1, WB_FLEET_MAX_PAGE_SIZE, &value, NULL))
     {
-      wb_json_input_set_field_error (error, "limit", "must be an integer from 1 to %d", WB_FLEET_MAX_PAGE_SIZE);
+      wb_json_set_field_error (error, "limit", "must be an integer from 1 to %d", WB_FLEET_MAX_PAGE_SIZE);
       return NULL;
     }
   if (cursor != NULL && !wb_fleet_id_is_valid (cursor))
     {
-      wb_json_input_set_field_error (error, "cursor", "is malformed; pass nextCursor from the previous page");
+      wb_json_set_field_error (error, "cursor", "is malformed; pass nextCursor from the previous page");
       return NULL;
     }
   query->kind = kind;
@@ -229,25 +223,25 @@ parse_list_query (WbHttpRequest  *request,
 /* ---- PUT bodies -------------------------------------------------------------- */
 
 static gboolean
-invalid (WbJsonInput  *input,
+invalid (WbJsonReader  *input,
          const char   *member,
          const char   *problem,
          GError      **error)
 {
-  g_autofree char *path = wb_json_input_member_path (input, member);
+  g_autofree char *path = wb_json_reader_member_path (input, member);
 
-  wb_json_input_set_field_error (error, path, "%s", problem);
+  wb_json_set_field_error (error, path, "%s", problem);
   return FALSE;
 }
 
 static gboolean
-read_text (WbJsonInput  *body,
+read_text (WbJsonReader  *body,
            const char   *member,
            gboolean      required,
            char        **out_value,
            GError      **error)
 {
-  if (!wb_json_input_get_string (body, member, required, out_value, error))
+  if (!wb_json_reader_get_string (body, member, required, out_value, error))
     return FALSE;
   if (*out_value != NULL && g_utf8_strlen (*out_value, -1) > WB_FLEET_TEXT_MAX_LENGTH)
     return invalid (body, member, "must be at most 256 characters long", error);
@@ -255,13 +249,13 @@ read_text (WbJsonInput  *body,
 }
 
 static gboolean
-read_id (WbJsonInput  *body,
+read_id (WbJsonReader  *body,
          const char   *member,
          gboolean      required,
          char        **out_value,
          GError      **error)
 {
-  if (!wb_json_input_get_string (body, member, required, out_value, error))
+  if (!wb_json_reader_get_string (body, member, required, out_value, error))
     return FALSE;
   if (*out_value != NULL && !wb_fleet_id_is_valid (*out_value))
     return invalid (body, member, "must be 1 to 128 characters of letters, digits and . _ : -", error);
@@ -270,14 +264,14 @@ read_id (WbJsonInput  *body,
 
 /* Absent: 0, the stored version + 1. */
 static gboolean
-read_version (WbJsonInput  *body,
+read_version (WbJsonReader  *body,
               gint64       *out_version,
               GError      **error)
 {
   gboolean present = FALSE;
   double value = 0;
 
-  if (!wb_json_input_get_double (body, "version", 1, MAX_VERSION, &present, &value, error))
+  if (!wb_json_reader_get_double (body, "version", 1, MAX_VERSION, &present, &value, error))
     return FALSE;
   if (present && floor (value) != value)
     return invalid (body, "version", "must be an integer", error);
@@ -287,16 +281,16 @@ read_version (WbJsonInput  *body,
 
 /* "token": absent keeps the stored token, null removes it, a string sets it. */
 static gboolean
-read_token (WbJsonInput    *body,
+read_token (WbJsonReader    *body,
             WbFleetUpdate  *update,
             GError        **error)
 {
-  update->has_token = wb_json_input_contains (body, "token");
+  update->has_token = wb_json_reader_contains (body, "token");
   if (!update->has_token)
     return TRUE;
-  if (!wb_json_input_get_string (body, "token", FALSE, &update->token, error))
+  if (!wb_json_reader_get_string (body, "token", FALSE, &update->token, error))
     return FALSE;
-  if (update->token == NULL && wb_json_input_has_member (body, "token"))
+  if (update->token == NULL && wb_json_reader_has_member (body, "token"))
     return invalid (body, "token", "must not be empty; null removes the token", error);
   if (update->token != NULL && strlen (update->token) > WB_FLEET_TEXT_MAX_LENGTH)
     return invalid (body, "token", "must be at most 256 bytes long", error);
@@ -304,7 +298,7 @@ read_token (WbJsonInput    *body,
 }
 
 static gboolean
-read_members (WbJsonInput    *body,
+read_members (WbJsonReader    *body,
               WbFleetUpdate  *update,
               GError        **error)
 {
@@ -324,7 +318,7 @@ read_members (WbJsonInput    *body,
              && read_id (body, "tariffId", FALSE, &update->tariff_id, error);
     case WB_FLEET_KIND_DEVICE:
     default:
-      if (!wb_json_input_get_boolean (body, "quarantined", &update->quarantined, error)
+      if (!wb_json_reader_get_boolean (body, "quarantined", &update->quarantined, error)
           || !read_token (body, update, error))
         return FALSE;
       /* A quarantined device may wait for its vehicle; any other needs one. */
@@ -339,13 +333,13 @@ parse_update (WbFleetKind     kind,
               GError        **error)
 {
   const char * const *known[] = { company_members, driver_members, vehicle_members, device_members };
-  g_autoptr(WbJsonInput) body = wb_json_input_new_from_bytes (body_bytes, error);
+  g_autoptr(WbJsonReader) body = wb_json_reader_new_from_bytes (body_bytes, NULL, error);
   g_autoptr(WbFleetUpdate) update = wb_fleet_update_new (kind, id);
 
   /* A PUT replaces the entity: a misspelt member would silently clear
    * the one meant. */
   if (body == NULL
-      || !wb_json_input_reject_unknown (body, known[kind], error)
+      || !wb_json_reader_reject_unknown (body, known[kind], error)
       || !read_members (body, update, error)
       || !read_version (body, &update->version, error))
     return NULL;
@@ -478,7 +472,7 @@ parse_time_parameter (WbHttpRequest  *request,
     return TRUE;
   if (!wb_time_parse (text, NULL, out_us, &guessed, &local_error) || guessed)
     {
-      wb_json_input_set_field_error (error, name, "must be an RFC 3339 time with a zone, e.g. 2026-11-20T10:00:00Z");
+      wb_json_set_field_error (error, name, "must be an RFC 3339 time with a zone, e.g. 2026-11-20T10:00:00Z");
       return FALSE;
     }
   return TRUE;
@@ -500,7 +494,7 @@ parse_number_parameter (WbHttpRequest  *request,
   value = g_ascii_strtod (text, &end);
   if (*text == '\0' || *end != '\0' || !isfinite (value) || value < 0 || value > max)
     {
-      wb_json_input_set_field_error (error, name, "must be a number from 0 to %g", max);
+      wb_json_set_field_error (error, name, "must be a number from 0 to %g", max);
       return FALSE;
     }
   *out = value;
@@ -533,7 +527,7 @@ wants_geojson (WbHttpRequest  *request,
 
   if (format != NULL && !g_str_equal (format, "json") && !g_str_equal (format, "geojson"))
     {
-      wb_json_input_set_field_error (error, "format", "must be json or geojson");
+      wb_json_set_field_error (error, "format", "must be json or geojson");
       return FALSE;
     }
   *out_geojson = format != NULL ? g_str_equal (format, "geojson")
@@ -565,12 +559,12 @@ parse_track_query (WbHttpRequest  *request,
   query->from = from ? from : query->to - TRACK_DEFAULT_PERIOD;
   if (query->from >= query->to)
     {
-      wb_json_input_set_field_error (error, "from", "must be before to");
+      wb_json_set_field_error (error, "from", "must be before to");
       return NULL;
     }
   if (query->to - query->from > TRACK_MAX_PERIOD)
     {
-      wb_json_input_set_field_error (error, "from", "the period is at most 92 days");
+      wb_json_set_field_error (error, "from", "the period is at most 92 days");
       return NULL;
     }
   query->vehicle_id = g_strdup (wb_http_request_get_param (request, "id"));
