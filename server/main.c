@@ -42,14 +42,14 @@ print_token (WbConfig *config)
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
   gint64 ttl_ms = 0;
-  WbRole role;
+  WbAccessRole role;
 
   if (*secret == '\0')
     {
       g_printerr ("waybilld token: %s\n", _("auth.hs256-secret is not set (AUTH_HS256SECRET or the config file)"));
       return WB_EXIT_CONFIG;
     }
-  if (token_role == NULL || !wb_role_from_string (token_role, &role) || role == WB_ROLE_NONE)
+  if (token_role == NULL || !wb_access_role_from_string (token_role, &role) || role == WB_ACCESS_ROLE_NONE)
     {
       g_printerr ("waybilld token: %s\n", _("--role must be viewer, dispatcher or admin"));
       return WB_EXIT_CONFIG;

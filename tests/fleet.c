@@ -1077,10 +1077,10 @@ reply_clear (Reply *reply)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Reply, reply_clear)
 
-/* @role: WB_ROLE_NONE sends no token. */
+/* @role: WB_ACCESS_ROLE_NONE sends no token. */
 static void
 send_as (ApiFixture *fx,
-         WbRole      role,
+         WbAccessRole      role,
          const char *method,
          const char *path,
          const char *body,
@@ -1093,7 +1093,7 @@ send_as (ApiFixture *fx,
 
   reply_clear (reply);
   g_assert_nonnull (message);
-  if (role != WB_ROLE_NONE)
+  if (role != WB_ACCESS_ROLE_NONE)
     {
       g_autofree char *token = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
                                             g_get_real_time () / G_USEC_PER_SEC, 600);
@@ -1121,7 +1121,7 @@ send (ApiFixture *fx,
       const char *body,
       Reply      *reply)
 {
-  send_as (fx, WB_ROLE_NONE, method, path, body, reply);
+  send_as (fx, WB_ACCESS_ROLE_NONE, method, path, body, reply);
 }
 
 static JsonNode *
@@ -1537,28 +1537,28 @@ test_api_roles (ApiFixture    *fx,
 
   for (guint i = 0; i < G_N_ELEMENTS (writes); i++)
     {
-      send_as (fx, WB_ROLE_NONE, "PUT", writes[i][0], writes[i][1], &reply);
+      send_as (fx, WB_ACCESS_ROLE_NONE, "PUT", writes[i][0], writes[i][1], &reply);
       assert_error (&reply, 401, "unauthorized", NULL);
-      send_as (fx, WB_ROLE_VIEWER, "PUT", writes[i][0], writes[i][1], &reply);
+      send_as (fx, WB_ACCESS_ROLE_VIEWER, "PUT", writes[i][0], writes[i][1], &reply);
       assert_error (&reply, 403, "forbidden", NULL);
-      send_as (fx, WB_ROLE_DISPATCHER, "PUT", writes[i][0], writes[i][1], &reply);
+      send_as (fx, WB_ACCESS_ROLE_DISPATCHER, "PUT", writes[i][0], writes[i][1], &reply);
       assert_error (&reply, 403, "forbidden", NULL);
-      send_as (fx, WB_ROLE_ADMIN, "PUT", writes[i][0], writes[i][1], &reply);
+      send_as (fx, WB_ACCESS_ROLE_ADMIN, "PUT", writes[i][0], writes[i][1], &reply);
       assert_status (&reply, 200);
     }
   for (guint i = 0; i < G_N_ELEMENTS (reads); i++)
     {
-      send_as (fx, WB_ROLE_NONE, "GET", reads[i], NULL, &reply);
+      send_as (fx, WB_ACCESS_ROLE_NONE, "GET", reads[i], NULL, &reply);
       assert_error (&reply, 401, "unauthorized", NULL);
-      send_as (fx, WB_ROLE_VIEWER, "GET", reads[i], NULL, &reply);
+      send_as (fx, WB_ACCESS_ROLE_VIEWER, "GET", reads[i], NULL, &reply);
       assert_status (&reply, 200);
     }
   /* Devices are for administrators only, reads included. */
-  send_as (fx, WB_ROLE_VIEWER, "GET", "/devices/imei-1", NULL, &reply);
+  send_as (fx, WB_ACCESS_ROLE_VIEWER, "GET", "/devices/imei-1", NULL, &reply);
   assert_error (&reply, 403, "forbidden", NULL);
-  send_as (fx, WB_ROLE_DISPATCHER, "GET", "/devices/imei-1", NULL, &reply);
+  send_as (fx, WB_ACCESS_ROLE_DISPATCHER, "GET", "/devices/imei-1", NULL, &reply);
   assert_error (&reply, 403, "forbidden", NULL);
-  send_as (fx, WB_ROLE_ADMIN, "GET", "/devices/imei-1", NULL, &reply);
+  send_as (fx, WB_ACCESS_ROLE_ADMIN, "GET", "/devices/imei-1", NULL, &reply);
   assert_status (&reply, 200);
   g_assert_true (json_node_get_boolean (node_at (&reply, "hasToken")));
 }
@@ -1598,7 +1598,7 @@ typedef struct
 static void
 check_route (const char *method,
              const char *pattern,
-             WbRole      min_role,
+             WbAccessRole      min_role,
              const char *operation_json,
              gpointer    user_data)
 {
@@ -1619,13 +1619,13 @@ check_route (const char *method,
   g_assert_nonnull (strstr (operation_json, "#/components/schemas/Error"));
   if (g_str_equal (method, "PUT"))
     {
-      g_assert_cmpint (min_role, ==, WB_ROLE_ADMIN);
+      g_assert_cmpint (min_role, ==, WB_ACCESS_ROLE_ADMIN);
       g_assert_true (json_object_has_member (operation, "requestBody"));
       g_assert_true (json_object_has_member (json_object_get_object_member (operation, "responses"), "409"));
       walk->puts++;
     }
   else
-    g_assert_cmpint (min_role, ==, device ? WB_ROLE_ADMIN : WB_ROLE_VIEWER);
+    g_assert_cmpint (min_role, ==, device ? WB_ACCESS_ROLE_ADMIN : WB_ACCESS_ROLE_VIEWER);
   walk->documented++;
 }
 

@@ -40,7 +40,7 @@ handle_echo (WbHttpRequest *request,
   json_builder_set_member_name (builder, "q");
   json_builder_add_string_value (builder, q ? q : "");
   json_builder_set_member_name (builder, "role");
-  json_builder_add_string_value (builder, wb_role_to_string (wb_http_request_get_role (request)));
+  json_builder_add_string_value (builder, wb_access_role_to_string (wb_http_request_get_role (request)));
   json_builder_set_member_name (builder, "bodySize");
   json_builder_add_int_value (builder, g_bytes_get_size (body));
   json_builder_end_object (builder);
@@ -93,11 +93,11 @@ server_start (gpointer data)
       g_autoptr(GBytes) secret = g_bytes_new_static (SECRET, strlen (SECRET));
       wb_http_server_set_auth_secret (fx->server, secret);
     }
-  wb_http_server_add_route (fx->server, "GET", "/public", WB_ROLE_NONE, handle_public, fx);
-  wb_http_server_add_route (fx->server, "GET", "/things/{id}", WB_ROLE_VIEWER, handle_echo, fx);
-  wb_http_server_add_route (fx->server, "POST", "/things/{id}", WB_ROLE_DISPATCHER, handle_echo, fx);
-  wb_http_server_add_route (fx->server, "DELETE", "/things/{id}", WB_ROLE_ADMIN, handle_echo, fx);
-  wb_http_server_add_route (fx->server, "GET", "/slow", WB_ROLE_NONE, handle_paused, fx);
+  wb_http_server_add_route (fx->server, "GET", "/public", WB_ACCESS_ROLE_NONE, handle_public, fx);
+  wb_http_server_add_route (fx->server, "GET", "/things/{id}", WB_ACCESS_ROLE_VIEWER, handle_echo, fx);
+  wb_http_server_add_route (fx->server, "POST", "/things/{id}", WB_ACCESS_ROLE_DISPATCHER, handle_echo, fx);
+  wb_http_server_add_route (fx->server, "DELETE", "/things/{id}", WB_ACCESS_ROLE_ADMIN, handle_echo, fx);
+  wb_http_server_add_route (fx->server, "GET", "/slow", WB_ACCESS_ROLE_NONE, handle_paused, fx);
   g_assert_true (wb_http_server_listen (fx->server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
 
@@ -225,7 +225,7 @@ assert_error_shape (Reply      *reply,
 }
 
 static char *
-token_for (WbRole role,
+token_for (WbAccessRole role,
            gint64 ttl)
 {
   return wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
@@ -559,13 +559,13 @@ static void
 test_auth (Fixture       *fx,
            gconstpointer  data)
 {
-  g_autofree char *viewer = token_for (WB_ROLE_VIEWER, 600);
-  g_autofree char *dispatcher = token_for (WB_ROLE_DISPATCHER, 600);
-  g_autofree char *admin = token_for (WB_ROLE_ADMIN, 600);
-  g_autofree char *expired = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "t", WB_ROLE_ADMIN,
+  g_autofree char *viewer = token_for (WB_ACCESS_ROLE_VIEWER, 600);
+  g_autofree char *dispatcher = token_for (WB_ACCESS_ROLE_DISPATCHER, 600);
+  g_autofree char *admin = token_for (WB_ACCESS_ROLE_ADMIN, 600);
+  g_autofree char *expired = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "t", WB_ACCESS_ROLE_ADMIN,
                                           g_get_real_time () / G_USEC_PER_SEC - 7200, 600);
   g_autofree char *foreign = wb_jwt_sign ((const guint8 *) "another-secret-another-secret-xx", 32, "t",
-                                          WB_ROLE_ADMIN, g_get_real_time () / G_USEC_PER_SEC, 600);
+                                          WB_ACCESS_ROLE_ADMIN, g_get_real_time () / G_USEC_PER_SEC, 600);
   /* {"alg":"none","typ":"JWT"} . {"role":"admin","exp":4102444800} . (no signature) */
   const char *alg_none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJyb2xlIjoiYWRtaW4iLCJleHAiOjQxMDI0NDQ4MDB9.";
   Reply reply = { 0 };

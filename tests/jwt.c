@@ -159,9 +159,9 @@ static void
 test_sign_known_answer (void)
 {
   g_autofree char *dispatcher = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, "alice",
-                                             WB_ROLE_DISPATCHER, NOW, 8 * 3600);
+                                             WB_ACCESS_ROLE_DISPATCHER, NOW, 8 * 3600);
   g_autofree char *admin = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, NULL,
-                                        WB_ROLE_ADMIN, NOW, 60);
+                                        WB_ACCESS_ROLE_ADMIN, NOW, 60);
 
   g_assert_cmpstr (dispatcher, ==, known_dispatcher_token);
   g_assert_cmpstr (admin, ==, known_admin_token);
@@ -175,7 +175,7 @@ test_verify_known_answer (void)
 
   g_assert_no_error (error);
   g_assert_cmpstr (claims->subject, ==, "alice");
-  g_assert_cmpint (claims->role, ==, WB_ROLE_DISPATCHER);
+  g_assert_cmpint (claims->role, ==, WB_ACCESS_ROLE_DISPATCHER);
   g_assert_cmpint (claims->issued_at, ==, NOW);
   g_assert_cmpint (claims->not_before, ==, 0);
   g_assert_cmpint (claims->expires_at, ==, NOW + 8 * 3600);
@@ -209,28 +209,28 @@ static void
 test_round_trip (void)
 {
   g_autofree char *token = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, "dispatch-desk-7",
-                                        WB_ROLE_VIEWER, NOW, 3600);
+                                        WB_ACCESS_ROLE_VIEWER, NOW, 3600);
   g_autofree char *anonymous = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, NULL,
-                                            WB_ROLE_ADMIN, NOW, 3600);
+                                            WB_ACCESS_ROLE_ADMIN, NOW, 3600);
   g_autoptr(GError) error = NULL;
   g_autoptr(WbJwtClaims) claims = verify (token, NOW + 1, &error);
   g_autoptr(WbJwtClaims) anonymous_claims = NULL;
 
   g_assert_no_error (error);
   g_assert_cmpstr (claims->subject, ==, "dispatch-desk-7");
-  g_assert_cmpint (claims->role, ==, WB_ROLE_VIEWER);
+  g_assert_cmpint (claims->role, ==, WB_ACCESS_ROLE_VIEWER);
   g_assert_cmpint (claims->expires_at, ==, NOW + 3600);
 
   anonymous_claims = verify (anonymous, NOW + 3599, &error);
   g_assert_no_error (error);
   g_assert_null (anonymous_claims->subject);
-  g_assert_cmpint (anonymous_claims->role, ==, WB_ROLE_ADMIN);
+  g_assert_cmpint (anonymous_claims->role, ==, WB_ACCESS_ROLE_ADMIN);
 }
 
 static void
 test_expired (void)
 {
-  g_autofree char *token = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, "bob", WB_ROLE_VIEWER, NOW, 600);
+  g_autofree char *token = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, "bob", WB_ACCESS_ROLE_VIEWER, NOW, 600);
   g_autoptr(GError) error = NULL;
   g_autoptr(WbJwtClaims) claims = NULL;
 
@@ -247,12 +247,12 @@ test_expired (void)
 static void
 test_expired_within_leeway (void)
 {
-  g_autofree char *token = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, "bob", WB_ROLE_VIEWER, NOW, 600);
+  g_autofree char *token = wb_jwt_sign (SECRET_BYTES, SECRET_LENGTH, "bob", WB_ACCESS_ROLE_VIEWER, NOW, 600);
   g_autoptr(GError) error = NULL;
   g_autoptr(WbJwtClaims) claims = verify (token, NOW + 600 + LEEWAY - 1, &error);
 
   g_assert_no_error (error);
-  g_assert_cmpint (claims->role, ==, WB_ROLE_VIEWER);
+  g_assert_cmpint (claims->role, ==, WB_ACCESS_ROLE_VIEWER);
 }
 
 static void
@@ -286,7 +286,7 @@ static void
 test_wrong_secret (void)
 {
   static const char other[] = "another-secret";
-  g_autofree char *token = wb_jwt_sign ((const guint8 *) other, strlen (other), "eve", WB_ROLE_ADMIN, NOW, 600);
+  g_autofree char *token = wb_jwt_sign ((const guint8 *) other, strlen (other), "eve", WB_ACCESS_ROLE_ADMIN, NOW, 600);
 
   assert_rejected (token, NOW, WB_JWT_ERROR_SIGNATURE);
 }
@@ -393,7 +393,7 @@ test_header_fields (void)
 
   claims = verify (no_typ, NOW, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (claims->role, ==, WB_ROLE_VIEWER);
+  g_assert_cmpint (claims->role, ==, WB_ACCESS_ROLE_VIEWER);
 }
 
 static void
@@ -499,22 +499,22 @@ test_oversize (void)
 static void
 test_roles (void)
 {
-  static const WbRole roles[] = { WB_ROLE_VIEWER, WB_ROLE_DISPATCHER, WB_ROLE_ADMIN };
-  WbRole parsed = WB_ROLE_NONE;
+  static const WbAccessRole roles[] = { WB_ACCESS_ROLE_VIEWER, WB_ACCESS_ROLE_DISPATCHER, WB_ACCESS_ROLE_ADMIN };
+  WbAccessRole parsed = WB_ACCESS_ROLE_NONE;
 
   for (guint i = 0; i < G_N_ELEMENTS (roles); i++)
     {
-      g_assert_true (wb_role_from_string (wb_role_to_string (roles[i]), &parsed));
+      g_assert_true (wb_access_role_from_string (wb_access_role_to_string (roles[i]), &parsed));
       g_assert_cmpint (parsed, ==, roles[i]);
     }
-  g_assert_cmpstr (wb_role_to_string (WB_ROLE_DISPATCHER), ==, "dispatcher");
-  g_assert_false (wb_role_from_string ("none", &parsed));
-  g_assert_false (wb_role_from_string ("ADMIN", &parsed));
-  g_assert_false (wb_role_from_string ("", &parsed));
+  g_assert_cmpstr (wb_access_role_to_string (WB_ACCESS_ROLE_DISPATCHER), ==, "dispatcher");
+  g_assert_false (wb_access_role_from_string ("none", &parsed));
+  g_assert_false (wb_access_role_from_string ("ADMIN", &parsed));
+  g_assert_false (wb_access_role_from_string ("", &parsed));
 
-  g_assert_true (wb_role_includes (WB_ROLE_ADMIN, WB_ROLE_DISPATCHER));
-  g_assert_true (wb_role_includes (WB_ROLE_DISPATCHER, WB_ROLE_DISPATCHER));
-  g_assert_false (wb_role_includes (WB_ROLE_VIEWER, WB_ROLE_DISPATCHER));
+  g_assert_true (wb_access_role_includes (WB_ACCESS_ROLE_ADMIN, WB_ACCESS_ROLE_DISPATCHER));
+  g_assert_true (wb_access_role_includes (WB_ACCESS_ROLE_DISPATCHER, WB_ACCESS_ROLE_DISPATCHER));
+  g_assert_false (wb_access_role_includes (WB_ACCESS_ROLE_VIEWER, WB_ACCESS_ROLE_DISPATCHER));
 }
 
 static void

@@ -46,7 +46,7 @@ static void
 add_documented (WbHttpServer *http,
                 const char   *method,
                 const char   *pattern,
-                WbRole        min_role,
+                WbAccessRole        min_role,
                 const char   *operation_json)
 {
   wb_http_server_add_route (http, method, pattern, min_role, handle_ok, NULL);
@@ -137,7 +137,7 @@ test_build_frame (void)
   g_autofree char *error_schema = NULL;
   JsonObject *root, *components, *bearer;
 
-  add_documented (http, "GET", "/a", WB_ROLE_NONE, OPERATION ("A"));
+  add_documented (http, "GET", "/a", WB_ACCESS_ROLE_NONE, OPERATION ("A"));
   document = build_ok (http);
   root = json_node_get_object (document);
 
@@ -165,18 +165,18 @@ test_build_paths (void)
   g_autoptr(JsonNode) document = NULL;
   JsonObject *paths, *op;
 
-  add_documented (http, "GET", "/things", WB_ROLE_VIEWER,
+  add_documented (http, "GET", "/things", WB_ACCESS_ROLE_VIEWER,
                   "{\"summary\":\"List\",\"operationId\":\"listThings\",\"tags\":[\"things\"],"
                   "\"parameters\":[{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\"}}],"
                   "\"responses\":{\"200\":{\"description\":\"OK\"}}}");
-  add_documented (http, "POST", "/things", WB_ROLE_DISPATCHER, OPERATION ("Create"));
-  add_documented (http, "GET", "/things/{id}", WB_ROLE_VIEWER, OPERATION ("Get"));
-  add_documented (http, "PATCH", "/things/{id}", WB_ROLE_DISPATCHER,
+  add_documented (http, "POST", "/things", WB_ACCESS_ROLE_DISPATCHER, OPERATION ("Create"));
+  add_documented (http, "GET", "/things/{id}", WB_ACCESS_ROLE_VIEWER, OPERATION ("Get"));
+  add_documented (http, "PATCH", "/things/{id}", WB_ACCESS_ROLE_DISPATCHER,
                   "{\"summary\":\"Change\",\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true,"
                   "\"description\":\"Mine\",\"schema\":{\"type\":\"string\"}}],"
                   "\"responses\":{\"200\":{\"description\":\"OK\"},\"403\":{\"description\":\"Own words\"}}}");
-  add_documented (http, "DELETE", "/things/{id}/parts/{part}", WB_ROLE_ADMIN, OPERATION ("Remove"));
-  add_documented (http, "GET", "/public", WB_ROLE_NONE,
+  add_documented (http, "DELETE", "/things/{id}/parts/{part}", WB_ACCESS_ROLE_ADMIN, OPERATION ("Remove"));
+  add_documented (http, "GET", "/public", WB_ACCESS_ROLE_NONE,
                   "{\"summary\":\"Open\",\"security\":[{\"bearerAuth\":[]}],\"responses\":{\"200\":{\"description\":\"OK\"}}}");
   document = build_ok (http);
   paths = member_object (json_node_get_object (document), "paths");
@@ -231,9 +231,9 @@ test_build_undocumented (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
 
-  add_documented (http, "GET", "/things", WB_ROLE_VIEWER, OPERATION ("List"));
-  wb_http_server_add_route (http, "POST", "/things/{id}/archive", WB_ROLE_ADMIN, handle_ok, NULL);
-  add_documented (http, "GET", "/later", WB_ROLE_NONE, OPERATION ("Later"));
+  add_documented (http, "GET", "/things", WB_ACCESS_ROLE_VIEWER, OPERATION ("List"));
+  wb_http_server_add_route (http, "POST", "/things/{id}/archive", WB_ACCESS_ROLE_ADMIN, handle_ok, NULL);
+  add_documented (http, "GET", "/later", WB_ACCESS_ROLE_NONE, OPERATION ("Later"));
 
   document = wb_openapi_build (http, &error);
   g_assert_null (document);
@@ -265,7 +265,7 @@ test_build_invalid (gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
 
-  add_documented (http, "PUT", "/things/{id}", WB_ROLE_DISPATCHER, c->operation_json);
+  add_documented (http, "PUT", "/things/{id}", WB_ACCESS_ROLE_DISPATCHER, c->operation_json);
   document = wb_openapi_build (http, &error);
   g_assert_null (document);
   g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
@@ -280,7 +280,7 @@ test_build_unknown_method (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
 
-  add_documented (http, "BREW", "/coffee", WB_ROLE_NONE, OPERATION ("Brew"));
+  add_documented (http, "BREW", "/coffee", WB_ACCESS_ROLE_NONE, OPERATION ("Brew"));
   document = wb_openapi_build (http, &error);
   g_assert_null (document);
   g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
@@ -346,7 +346,7 @@ test_served (void)
   g_autofree char *body = NULL;
   JsonObject *paths, *op;
 
-  add_documented (http, "GET", "/things/{id}", WB_ROLE_VIEWER, OPERATION ("Get"));
+  add_documented (http, "GET", "/things/{id}", WB_ACCESS_ROLE_VIEWER, OPERATION ("Get"));
   wb_openapi_register (http);
   g_assert_true (wb_http_server_listen (http, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
@@ -362,7 +362,7 @@ test_served (void)
   g_clear_pointer (&body, g_free);
 
   /* A route added later without documentation breaks the document, loudly. */
-  wb_http_server_add_route (http, "DELETE", "/things/{id}", WB_ROLE_ADMIN, handle_ok, NULL);
+  wb_http_server_add_route (http, "DELETE", "/things/{id}", WB_ACCESS_ROLE_ADMIN, handle_ok, NULL);
   g_test_expect_message ("Waybill-Server", G_LOG_LEVEL_WARNING, "*DELETE /things/{id}*");
   g_assert_cmpuint (fetch (http, "/openapi.json", &body), ==, 500);
   g_test_assert_expected_messages ();

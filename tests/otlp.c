@@ -1044,7 +1044,7 @@ traced_server_start (gpointer data)
 
   traced->server = wb_http_server_new (traced->metrics, &limits);
   wb_http_server_set_tracing (traced->server, traced->exporter);
-  wb_http_server_add_route (traced->server, "GET", "/things/{id}", WB_ROLE_NONE, handle_thing, NULL);
+  wb_http_server_add_route (traced->server, "GET", "/things/{id}", WB_ACCESS_ROLE_NONE, handle_thing, NULL);
   wb_http_server_listen (traced->server, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
   return wb_http_server_get_port (traced->server);

@@ -1452,7 +1452,7 @@ test_cache_bounds (void)
 /* ---- roles, documentation, the database going away ---------------------------- */
 
 static char *
-token_for (WbRole role)
+token_for (WbAccessRole role)
 {
   return wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
                       g_get_real_time () / G_USEC_PER_SEC, 600);
@@ -1462,8 +1462,8 @@ static void
 test_roles (Fixture       *fx,
             gconstpointer  data)
 {
-  g_autofree char *viewer = token_for (WB_ROLE_VIEWER);
-  g_autofree char *dispatcher = token_for (WB_ROLE_DISPATCHER);
+  g_autofree char *viewer = token_for (WB_ACCESS_ROLE_VIEWER);
+  g_autofree char *dispatcher = token_for (WB_ACCESS_ROLE_DISPATCHER);
   g_autofree char *viewer_auth = g_strconcat ("Bearer ", viewer, NULL);
   g_autofree char *dispatcher_auth = g_strconcat ("Bearer ", dispatcher, NULL);
   const char *as_viewer[] = { "Authorization", viewer_auth, NULL };
@@ -1500,7 +1500,7 @@ typedef struct
 static void
 check_route (const char *method,
              const char *pattern,
-             WbRole      min_role,
+             WbAccessRole      min_role,
              const char *operation_json,
              gpointer    user_data)
 {
@@ -1512,7 +1512,7 @@ check_route (const char *method,
   if (!g_str_has_prefix (pattern, "/shipments"))
     return;
   g_ptr_array_add (walk->order, g_strdup_printf ("%s %s", method, pattern));
-  g_assert_cmpint (min_role, ==, g_str_equal (method, "GET") ? WB_ROLE_VIEWER : WB_ROLE_DISPATCHER);
+  g_assert_cmpint (min_role, ==, g_str_equal (method, "GET") ? WB_ACCESS_ROLE_VIEWER : WB_ACCESS_ROLE_DISPATCHER);
   g_assert_nonnull (operation_json);
   node = json_from_string (operation_json, &error);
   g_assert_no_error (error);

@@ -80,7 +80,7 @@ prefix_is_valid (const char *prefix)
  * either, none (waybilld on embedded defaults needs none). */
 static char *
 bearer_token (const Common *common,
-              WbRole        role)
+              WbAccessRole        role)
 {
   if (common->token)
     return g_strdup (common->token);
@@ -179,7 +179,7 @@ run_reference (int    argc,
   if (companies < 0 || companies > 999)
     return usage_error ("reference", "--companies must be from 1 to 999");
 
-  token = bearer_token (&common, WB_ROLE_ADMIN);
+  token = bearer_token (&common, WB_ACCESS_ROLE_ADMIN);
   options.vehicles = common.vehicles;
   options.companies = companies > 0 ? companies : 1 + (common.vehicles - 1) / 50;
   options.api_url = common.url;
@@ -374,7 +374,7 @@ run_fleet (int    argc,
     goto out;
 
   raise_file_limit ();
-  token = bearer_token (&common, WB_ROLE_DISPATCHER);
+  token = bearer_token (&common, WB_ACCESS_ROLE_DISPATCHER);
   options.vehicles = common.vehicles;
   options.api_url = common.url;
   options.token = token;

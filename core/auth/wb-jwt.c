@@ -24,9 +24,9 @@
 static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
 static const char *role_names[] = {
-  [WB_ROLE_VIEWER] = "viewer",
-  [WB_ROLE_DISPATCHER] = "dispatcher",
-  [WB_ROLE_ADMIN] = "admin",
+  [WB_ACCESS_ROLE_VIEWER] = "viewer",
+  [WB_ACCESS_ROLE_DISPATCHER] = "dispatcher",
+  [WB_ACCESS_ROLE_ADMIN] = "admin",
 };
 
 typedef struct
@@ -72,34 +72,34 @@ wb_jwt_claims_free (WbJwtClaims *claims)
 }
 
 /**
- * wb_role_to_string:
+ * wb_access_role_to_string:
  * @role: a role
  *
  * Returns: the role's name as used in the "role" claim, or "none"
  */
 const char *
-wb_role_to_string (WbRole role)
+wb_access_role_to_string (WbAccessRole role)
 {
-  if (role > WB_ROLE_NONE && role <= WB_ROLE_ADMIN)
+  if (role > WB_ACCESS_ROLE_NONE && role <= WB_ACCESS_ROLE_ADMIN)
     return role_names[role];
   return "none";
 }
 
 /**
- * wb_role_from_string:
+ * wb_access_role_from_string:
  * @text: "viewer", "dispatcher" or "admin" (case-sensitive)
  * @out_role: (out): where to store the role
  *
  * Returns: %TRUE if @text names a role
  */
 gboolean
-wb_role_from_string (const char *text,
-                     WbRole     *out_role)
+wb_access_role_from_string (const char *text,
+                     WbAccessRole     *out_role)
 {
   g_return_val_if_fail (text != NULL, FALSE);
   g_return_val_if_fail (out_role != NULL, FALSE);
 
-  for (WbRole role = WB_ROLE_VIEWER; role <= WB_ROLE_ADMIN; role++)
+  for (WbAccessRole role = WB_ACCESS_ROLE_VIEWER; role <= WB_ACCESS_ROLE_ADMIN; role++)
     {
       if (g_str_equal (text, role_names[role]))
         {
@@ -111,15 +111,15 @@ wb_role_from_string (const char *text,
 }
 
 /**
- * wb_role_includes:
+ * wb_access_role_includes:
  * @role: the role a caller holds
  * @required: the role an action needs
  *
  * Returns: %TRUE if @role is @required or a higher one
  */
 gboolean
-wb_role_includes (WbRole role,
-                  WbRole required)
+wb_access_role_includes (WbAccessRole role,
+                  WbAccessRole required)
 {
   return role >= required;
 }
@@ -497,7 +497,7 @@ read_identity (JsonObject   *payload,
   const char *role = get_string_member (payload, "role", &role_present);
   const char *subject = get_string_member (payload, "sub", &subject_present);
 
-  if (role == NULL || !wb_role_from_string (role, &claims->role))
+  if (role == NULL || !wb_access_role_from_string (role, &claims->role))
     {
       g_set_error_literal (error, WB_JWT_ERROR, WB_JWT_ERROR_CLAIMS,
                            "claim \"role\" must be one of viewer, dispatcher, admin");
@@ -604,7 +604,7 @@ wb_jwt_verify (const guint8  *secret,
 
 static char *
 build_payload (const char *subject,
-               WbRole      role,
+               WbAccessRole      role,
                gint64      now,
                gint64      ttl_seconds)
 {
@@ -619,7 +619,7 @@ build_payload (const char *subject,
       json_builder_add_string_value (builder, subject);
     }
   json_builder_set_member_name (builder, "role");
-  json_builder_add_string_value (builder, wb_role_to_string (role));
+  json_builder_add_string_value (builder, wb_access_role_to_string (role));
   json_builder_set_member_name (builder, "iat");
   json_builder_add_int_value (builder, now);
   json_builder_set_member_name (builder, "exp");
@@ -636,7 +636,7 @@ build_payload (const char *subject,
  * @secret: (array length=secret_len): the HS256 key
  * @secret_len: its length in bytes, not zero
  * @subject: (nullable): the "sub" claim
- * @role: the "role" claim, not %WB_ROLE_NONE
+ * @role: the "role" claim, not %WB_ACCESS_ROLE_NONE
  * @now: the issue time in unix seconds ("iat")
  * @ttl_seconds: lifetime; "exp" is @now + @ttl_seconds
  *
@@ -650,7 +650,7 @@ char *
 wb_jwt_sign (const guint8 *secret,
              gsize         secret_len,
              const char   *subject,
-             WbRole        role,
+             WbAccessRole        role,
              gint64        now,
              gint64        ttl_seconds)
 {
@@ -663,7 +663,7 @@ wb_jwt_sign (const guint8 *secret,
 
   g_return_val_if_fail (secret != NULL, NULL);
   g_return_val_if_fail (secret_len > 0, NULL);
-  g_return_val_if_fail (role > WB_ROLE_NONE && role <= WB_ROLE_ADMIN, NULL);
+  g_return_val_if_fail (role > WB_ACCESS_ROLE_NONE && role <= WB_ACCESS_ROLE_ADMIN, NULL);
   g_return_val_if_fail (now >= 0 && now <= MAX_TIME, NULL);
   g_return_val_if_fail (ttl_seconds > 0 && ttl_seconds <= MAX_TIME - now, NULL);
 

@@ -22,11 +22,11 @@ typedef enum
 /* Ordered: a higher role includes every lower one. */
 typedef enum
 {
-  WB_ROLE_NONE = 0,
-  WB_ROLE_VIEWER,
-  WB_ROLE_DISPATCHER,
-  WB_ROLE_ADMIN,
-} WbRole;
+  WB_ACCESS_ROLE_NONE = 0,
+  WB_ACCESS_ROLE_VIEWER,
+  WB_ACCESS_ROLE_DISPATCHER,
+  WB_ACCESS_ROLE_ADMIN,
+} WbAccessRole;
 
 /* Tokens longer than this are refused before any decoding. */
 #define WB_JWT_MAX_LENGTH 8192
@@ -34,7 +34,7 @@ typedef enum
 /**
  * WbJwtClaims:
  * @subject: the "sub" claim, or %NULL when the token has none
- * @role: the "role" claim; never %WB_ROLE_NONE in verified claims
+ * @role: the "role" claim; never %WB_ACCESS_ROLE_NONE in verified claims
  * @issued_at: "iat" in unix seconds, 0 when absent
  * @not_before: "nbf" in unix seconds, 0 when absent
  * @expires_at: "exp" in unix seconds (always present)
@@ -44,7 +44,7 @@ typedef enum
 typedef struct
 {
   char   *subject;
-  WbRole  role;
+  WbAccessRole  role;
   gint64  issued_at;
   gint64  not_before;
   gint64  expires_at;
@@ -57,11 +57,11 @@ GType        wb_jwt_claims_get_type   (void) G_GNUC_CONST;
 WbJwtClaims *wb_jwt_claims_copy       (const WbJwtClaims *claims);
 void         wb_jwt_claims_free       (WbJwtClaims       *claims);
 
-const char  *wb_role_to_string        (WbRole             role);
-gboolean     wb_role_from_string      (const char        *text,
-                                       WbRole            *out_role);
-gboolean     wb_role_includes         (WbRole             role,
-                                       WbRole             required);
+const char  *wb_access_role_to_string        (WbAccessRole             role);
+gboolean     wb_access_role_from_string      (const char        *text,
+                                       WbAccessRole            *out_role);
+gboolean     wb_access_role_includes         (WbAccessRole             role,
+                                       WbAccessRole             required);
 
 WbJwtClaims *wb_jwt_verify            (const guint8      *secret,
                                        gsize              secret_len,
@@ -72,7 +72,7 @@ WbJwtClaims *wb_jwt_verify            (const guint8      *secret,
 char        *wb_jwt_sign              (const guint8      *secret,
                                        gsize              secret_len,
                                        const char        *subject,
-                                       WbRole             role,
+                                       WbAccessRole             role,
                                        gint64             now,
                                        gint64             ttl_seconds);
 

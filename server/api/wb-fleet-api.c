@@ -787,7 +787,7 @@ typedef struct
 {
   const char    *method;
   const char    *pattern;
-  WbRole         role;
+  WbAccessRole         role;
   WbHttpHandler  handler;
   WbFleetKind    kind;
   const char    *doc;
@@ -798,20 +798,20 @@ wb_fleet_api_register (WbFleetApi   *self,
                        WbHttpServer *http)
 {
   const RouteSpec routes[] = {
-    { "GET", "/companies", WB_ROLE_VIEWER, handle_list, WB_FLEET_KIND_COMPANY, list_companies_doc },
-    { "GET", "/companies/{id}", WB_ROLE_VIEWER, handle_get, WB_FLEET_KIND_COMPANY, get_company_doc },
-    { "PUT", "/companies/{id}", WB_ROLE_ADMIN, handle_put, WB_FLEET_KIND_COMPANY, put_company_doc },
-    { "GET", "/drivers", WB_ROLE_VIEWER, handle_list, WB_FLEET_KIND_DRIVER, list_drivers_doc },
-    { "GET", "/drivers/{id}", WB_ROLE_VIEWER, handle_get, WB_FLEET_KIND_DRIVER, get_driver_doc },
-    { "PUT", "/drivers/{id}", WB_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DRIVER, put_driver_doc },
-    { "GET", "/vehicles", WB_ROLE_VIEWER, handle_list, WB_FLEET_KIND_VEHICLE, list_vehicles_doc },
-    { "GET", "/vehicles/{id}", WB_ROLE_VIEWER, handle_get, WB_FLEET_KIND_VEHICLE, get_vehicle_doc },
-    { "PUT", "/vehicles/{id}", WB_ROLE_ADMIN, handle_put, WB_FLEET_KIND_VEHICLE, put_vehicle_doc },
-    { "GET", "/vehicles/{id}/track", WB_ROLE_VIEWER, handle_track, WB_FLEET_KIND_VEHICLE, get_track_doc },
+    { "GET", "/companies", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_COMPANY, list_companies_doc },
+    { "GET", "/companies/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_COMPANY, get_company_doc },
+    { "PUT", "/companies/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_COMPANY, put_company_doc },
+    { "GET", "/drivers", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_DRIVER, list_drivers_doc },
+    { "GET", "/drivers/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_DRIVER, get_driver_doc },
+    { "PUT", "/drivers/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DRIVER, put_driver_doc },
+    { "GET", "/vehicles", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_VEHICLE, list_vehicles_doc },
+    { "GET", "/vehicles/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_VEHICLE, get_vehicle_doc },
+    { "PUT", "/vehicles/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_VEHICLE, put_vehicle_doc },
+    { "GET", "/vehicles/{id}/track", WB_ACCESS_ROLE_VIEWER, handle_track, WB_FLEET_KIND_VEHICLE, get_track_doc },
     /* Devices are admin-only, reads included: they say which trackers may
      * feed the fleet. */
-    { "GET", "/devices/{deviceId}", WB_ROLE_ADMIN, handle_get, WB_FLEET_KIND_DEVICE, get_device_doc },
-    { "PUT", "/devices/{deviceId}", WB_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DEVICE, put_device_doc },
+    { "GET", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_get, WB_FLEET_KIND_DEVICE, get_device_doc },
+    { "PUT", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DEVICE, put_device_doc },
   };
 
   g_return_if_fail (self != NULL);

@@ -2242,7 +2242,7 @@ typedef struct
 {
   const char    *method;
   const char    *pattern;
-  WbRole         role;
+  WbAccessRole         role;
   WbHttpHandler  handler;
   const char    *doc;
 } RouteSpec;
@@ -2260,14 +2260,14 @@ wb_shipments_api_register (WbShipmentsApi *self,
   /* The router takes the first match in this order: the literal paths
    * come before /shipments/{id}, which would capture them. */
   const RouteSpec routes[] = {
-    { "GET", "/shipments/search", WB_ROLE_VIEWER, handle_search, search_doc },
-    { "POST", "/shipments/events:batch", WB_ROLE_DISPATCHER, handle_batch, batch_doc },
-    { "POST", "/shipments", WB_ROLE_DISPATCHER, handle_create, create_doc },
-    { "GET", "/shipments/{id}", WB_ROLE_VIEWER, handle_get, get_doc },
-    { "PATCH", "/shipments/{id}", WB_ROLE_DISPATCHER, handle_patch, patch_doc },
-    { "DELETE", "/shipments/{id}", WB_ROLE_DISPATCHER, handle_delete, delete_doc },
-    { "GET", "/shipments/{id}/events", WB_ROLE_VIEWER, handle_history, history_doc },
-    { "POST", "/shipments/{id}/events", WB_ROLE_DISPATCHER, handle_add_event, add_event_doc },
+    { "GET", "/shipments/search", WB_ACCESS_ROLE_VIEWER, handle_search, search_doc },
+    { "POST", "/shipments/events:batch", WB_ACCESS_ROLE_DISPATCHER, handle_batch, batch_doc },
+    { "POST", "/shipments", WB_ACCESS_ROLE_DISPATCHER, handle_create, create_doc },
+    { "GET", "/shipments/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, get_doc },
+    { "PATCH", "/shipments/{id}", WB_ACCESS_ROLE_DISPATCHER, handle_patch, patch_doc },
+    { "DELETE", "/shipments/{id}", WB_ACCESS_ROLE_DISPATCHER, handle_delete, delete_doc },
+    { "GET", "/shipments/{id}/events", WB_ACCESS_ROLE_VIEWER, handle_history, history_doc },
+    { "POST", "/shipments/{id}/events", WB_ACCESS_ROLE_DISPATCHER, handle_add_event, add_event_doc },
   };
 
   g_return_if_fail (self != NULL);

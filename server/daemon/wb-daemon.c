@@ -249,7 +249,7 @@ handle_whoami (WbHttpRequest *request,
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "role");
-  json_builder_add_string_value (builder, wb_role_to_string (wb_http_request_get_role (request)));
+  json_builder_add_string_value (builder, wb_access_role_to_string (wb_http_request_get_role (request)));
   json_builder_set_member_name (builder, "subject");
   if (subject)
     json_builder_add_string_value (builder, subject);
@@ -730,10 +730,10 @@ create_fleet (WbDaemon *self)
 static void
 add_routes (WbDaemon *self)
 {
-  wb_http_server_add_route (self->http, "GET", "/healthz", WB_ROLE_NONE, handle_healthz, self);
-  wb_http_server_add_route (self->http, "GET", "/readyz", WB_ROLE_NONE, handle_readyz, self);
-  wb_http_server_add_route (self->http, "GET", "/metrics", WB_ROLE_NONE, handle_metrics, self);
-  wb_http_server_add_route (self->http, "GET", "/whoami", WB_ROLE_VIEWER, handle_whoami, self);
+  wb_http_server_add_route (self->http, "GET", "/healthz", WB_ACCESS_ROLE_NONE, handle_healthz, self);
+  wb_http_server_add_route (self->http, "GET", "/readyz", WB_ACCESS_ROLE_NONE, handle_readyz, self);
+  wb_http_server_add_route (self->http, "GET", "/metrics", WB_ACCESS_ROLE_NONE, handle_metrics, self);
+  wb_http_server_add_route (self->http, "GET", "/whoami", WB_ACCESS_ROLE_VIEWER, handle_whoami, self);
 
   wb_http_server_document_route (self->http, "GET", "/healthz",
     "{\"summary\":\"Liveness: the process is alive\",\"operationId\":\"healthz\",\"tags\":[\"operations\"],"

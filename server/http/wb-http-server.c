@@ -25,7 +25,7 @@ typedef struct
   char          **segments;     /* pattern split on '/', "{name}" captures */
   char           *pattern;
   char           *operation_json; /* its OpenAPI Operation Object */
-  WbRole          min_role;
+  WbAccessRole          min_role;
   WbHttpHandler   handler;
   gpointer        user_data;
 } Route;
@@ -40,7 +40,7 @@ struct _WbHttpRequest
   Route             *route;
   GHashTable        *params;
   GHashTable        *query;
-  WbRole             role;
+  WbAccessRole             role;
   char              *subject;
   gboolean           paused;
   gboolean           responded;
@@ -229,10 +229,10 @@ wb_http_request_get_query (WbHttpRequest *request,
   return g_hash_table_lookup (request->query, name);
 }
 
-WbRole
+WbAccessRole
 wb_http_request_get_role (WbHttpRequest *request)
 {
-  g_return_val_if_fail (request != NULL, WB_ROLE_NONE);
+  g_return_val_if_fail (request != NULL, WB_ACCESS_ROLE_NONE);
   return request->role;
 }
 
@@ -567,14 +567,14 @@ check_auth (WbHttpServer  *self,
   gsize secret_len;
   const guint8 *secret;
 
-  if (request->route->min_role == WB_ROLE_NONE)
+  if (request->route->min_role == WB_ACCESS_ROLE_NONE)
     return TRUE;
 
   /* Without a secret the daemon only listens on loopback (checked at start)
    * and every local caller is trusted as an admin. */
   if (self->auth_secret == NULL)
     {
-      request->role = WB_ROLE_ADMIN;
+      request->role = WB_ACCESS_ROLE_ADMIN;
       return TRUE;
     }
 
@@ -612,8 +612,8 @@ check_auth (WbHttpServer  *self,
     {
       wb_http_request_respond_error (request, SOUP_STATUS_FORBIDDEN, "forbidden",
                                      "This needs the %s role; the token has %s",
-                                     wb_role_to_string (request->route->min_role),
-                                     wb_role_to_string (claims->role));
+                                     wb_access_role_to_string (request->route->min_role),
+                                     wb_access_role_to_string (claims->role));
       return FALSE;
     }
   request->role = claims->role;
@@ -797,7 +797,7 @@ early_handler (SoupServer        *soup,
   if (!check_headers (self, request) || !resolve_route (self, request)
       || !check_body_size (self, request) || !check_auth (self, request))
     return;
-  if (self->unavailable != NULL && request->route->min_role != WB_ROLE_NONE)
+  if (self->unavailable != NULL && request->route->min_role != WB_ACCESS_ROLE_NONE)
     {
       wb_http_request_set_header (request, "Retry-After", "1");
       wb_http_request_respond_error (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
@@ -1096,13 +1096,13 @@ wb_http_server_set_tracing (WbHttpServer   *self,
  * wb_http_server_add_route:
  * @method: an HTTP method, or "*" for any
  * @pattern: an absolute path whose "{name}" segments capture parameters
- * @min_role: the least role allowed, or %WB_ROLE_NONE for a public route
+ * @min_role: the least role allowed, or %WB_ACCESS_ROLE_NONE for a public route
  */
 void
 wb_http_server_add_route (WbHttpServer  *self,
                           const char    *method,
                           const char    *pattern,
-                          WbRole         min_role,
+                          WbAccessRole         min_role,
                           WbHttpHandler  handler,
                           gpointer       user_data)
 {

@@ -30,7 +30,7 @@ typedef void (*WbHttpHandler) (WbHttpRequest *request,
 /* For walking the routing table, e.g. to check the OpenAPI document. */
 typedef void (*WbHttpRouteFunc) (const char *method,
                                  const char *pattern,
-                                 WbRole      min_role,
+                                 WbAccessRole      min_role,
                                  const char *operation_json,   /* NULL if undocumented */
                                  gpointer    user_data);
 
@@ -47,7 +47,7 @@ void               wb_http_server_set_tracing      (WbHttpServer       *self,
 void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     const char         *method,
                                                     const char         *pattern,
-                                                    WbRole              min_role,
+                                                    WbAccessRole              min_role,
                                                     WbHttpHandler       handler,
                                                     gpointer            user_data);
 void               wb_http_server_set_unavailable  (WbHttpServer       *self,
@@ -77,7 +77,7 @@ const char        *wb_http_request_get_param       (WbHttpRequest      *request,
                                                     const char         *name);
 const char        *wb_http_request_get_query       (WbHttpRequest      *request,
                                                     const char         *name);
-WbRole             wb_http_request_get_role        (WbHttpRequest      *request);
+WbAccessRole             wb_http_request_get_role        (WbHttpRequest      *request);
 const char        *wb_http_request_get_subject     (WbHttpRequest      *request);
 GBytes            *wb_http_request_get_body        (WbHttpRequest      *request);
 void               wb_http_request_set_header      (WbHttpRequest      *request,

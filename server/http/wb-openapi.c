@@ -134,24 +134,24 @@ add_path_parameters (JsonObject *operation,
  * and 403. */
 static void
 set_security (JsonObject *operation,
-              WbRole      min_role)
+              WbAccessRole      min_role)
 {
   JsonObject *responses = object_member (operation, "responses");
   g_autoptr(JsonNode) security = NULL;
 
   if (json_object_has_member (operation, "security"))
     json_object_remove_member (operation, "security");
-  if (min_role == WB_ROLE_NONE)
+  if (min_role == WB_ACCESS_ROLE_NONE)
     return;
 
   security = parse_json ("[{\"" SECURITY_SCHEME "\":[]}]");
   json_object_set_member (operation, "security", g_steal_pointer (&security));
-  json_object_set_string_member (operation, "x-waybill-min-role", wb_role_to_string (min_role));
+  json_object_set_string_member (operation, "x-waybill-min-role", wb_access_role_to_string (min_role));
   if (!json_object_has_member (responses, "401"))
     json_object_set_object_member (responses, "401", error_response ("Missing, invalid or expired bearer token"));
   if (!json_object_has_member (responses, "403"))
     {
-      g_autofree char *why = g_strdup_printf ("The token's role is below %s", wb_role_to_string (min_role));
+      g_autofree char *why = g_strdup_printf ("The token's role is below %s", wb_access_role_to_string (min_role));
 
       json_object_set_object_member (responses, "403", error_response (why));
     }
@@ -197,7 +197,7 @@ parse_operation (const char  *method,
 static void
 add_route (const char *method,
            const char *pattern,
-           WbRole      min_role,
+           WbAccessRole      min_role,
            const char *operation_json,
            gpointer    user_data)
 {
@@ -304,7 +304,7 @@ wb_openapi_register (WbHttpServer *http)
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
   /* The server owns its routes, so the route must not own the server. */
-  wb_http_server_add_route (http, "GET", "/openapi.json", WB_ROLE_NONE, handle_openapi, http);
+  wb_http_server_add_route (http, "GET", "/openapi.json", WB_ACCESS_ROLE_NONE, handle_openapi, http);
   wb_http_server_document_route (http, "GET", "/openapi.json",
     "{\"summary\":\"This OpenAPI " OPENAPI_VERSION " document, built from the routing table\","
     "\"operationId\":\"openapi\",\"tags\":[\"operations\"],"

@@ -866,7 +866,7 @@ wb_ingest_register_api (WbIngest     *self,
 {
   g_return_if_fail (WB_IS_INGEST (self));
 
-  wb_http_server_add_route (api, "POST", "/telemetry", WB_ROLE_DISPATCHER, handle_telemetry, self);
+  wb_http_server_add_route (api, "POST", "/telemetry", WB_ACCESS_ROLE_DISPATCHER, handle_telemetry, self);
   wb_http_server_document_route (api, "POST", "/telemetry",
     "{\"summary\":\"Submit one position or a batch of positions\",\"operationId\":\"postTelemetry\","
     "\"tags\":[\"fleet\"],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":"
@@ -887,7 +887,7 @@ wb_ingest_listen_osmand (WbIngest            *self,
 
   /* Devices authenticate by their id (and optional token), not by JWT. */
   self->osmand = wb_http_server_new (self->metrics, limits);
-  wb_http_server_add_route (self->osmand, "*", "/", WB_ROLE_NONE, handle_osmand, self);
+  wb_http_server_add_route (self->osmand, "*", "/", WB_ACCESS_ROLE_NONE, handle_osmand, self);
   return wb_http_server_listen (self->osmand, address, port, error);
 }
 
