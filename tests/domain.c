@@ -10,7 +10,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-phone.h"
 #include "wb-sla.h"
 #include "wb-status.h"

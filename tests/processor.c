@@ -10,7 +10,7 @@
 #include <math.h>
 
 #include "wb-bus-local.h"
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-db-pool.h"
 #include "wb-db.h"
 #include "wb-fleet-processor.h"

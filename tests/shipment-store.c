@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "wb-bus-local.h"
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-migrations.h"
 #include "wb-shipment-store-private.h"
 #include "wb-test-pg.h"

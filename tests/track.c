@@ -9,7 +9,7 @@
 #include <locale.h>
 #include <math.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-track.h"
 
 #define EARTH_RADIUS_M 6371008.8

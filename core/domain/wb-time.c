@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 
 #define SECONDS_PER_DAY 86400
 /* Unix values at or above this are milliseconds: 1e11 s is the year 5138. */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "wb-carrier-location.h"
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-db.h"
 #include "wb-fleet-update.h"
 #include "wb-telemetry-private.h"

@@ -23,7 +23,7 @@
 
 #include "wb-bus-dead-letter.h"
 #include "wb-carrier-location.h"
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-db.h"
 #include "wb-fleet-processor.h"
 #include "wb-telemetry-private.h"

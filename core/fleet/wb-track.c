@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-track.h"
 
 #define EARTH_RADIUS_M 6371008.8

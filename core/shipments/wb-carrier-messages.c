@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "wb-carrier-messages.h"
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-phone.h"
 
 #define MAX_ID_LENGTH   128

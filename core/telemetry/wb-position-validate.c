@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-position-validate.h"
 
 /* An empty slot in a device's ring of recent times. */

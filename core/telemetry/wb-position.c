@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-telemetry-private.h"
 
 G_DEFINE_QUARK (wb-telemetry-error-quark, wb_telemetry_error)

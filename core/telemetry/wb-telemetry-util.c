@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-telemetry-private.h"
 
 /* json-glib's scanner also takes 'single-quoted' strings and comments; a

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "wb-api-errors.h"
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-fleet-api.h"
 #include "wb-json-reader.h"
 

@@ -19,7 +19,7 @@
 
 #include <string.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-json-reader.h"
 #include "wb-phone.h"
 #include "wb-shipment-cache.h"

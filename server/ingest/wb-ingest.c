@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "wb-carrier-time.h"
+#include "wb-time.h"
 #include "wb-ingest.h"
 #include "wb-osmand.h"
 #include "wb-position-validate.h"
