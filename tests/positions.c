@@ -722,7 +722,7 @@ test_carrier_decode_bad (void)
       g_test_message ("%s", cases[i].json);
       location = wb_carrier_location_from_json (cases[i].json, strlen (cases[i].json), &case_error);
       g_assert_null (location);
-      g_assert_error (case_error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID);
+      g_assert_true (case_error != NULL && case_error->domain == WB_JSON_ERROR);
       g_assert_true (g_str_has_prefix (case_error->message, cases[i].prefix));
     }
 #undef BODY

@@ -570,7 +570,7 @@ test_poison_batch (Fixture       *f,
 
   first = letter (f, 0);
   g_assert_cmpstr (wb_bus_message_get_topic (first), ==, "TRACKING_EVENT.dlq");
-  g_assert_true (g_str_has_prefix (wb_bus_message_get_header (first, "x-error"), "body: is not JSON"));
+  g_assert_true (g_str_has_prefix (wb_bus_message_get_header (first, "x-error"), "body: expected a member name"));
   g_assert_cmpstr (wb_bus_message_get_header (first, "x-source-topic"), ==, "TRACKING_EVENT");
   g_assert_nonnull (wb_bus_message_get_header (first, "x-source-partition"));
   g_assert_nonnull (wb_bus_message_get_header (first, "x-source-offset"));
@@ -632,9 +632,60 @@ assert_refused (WbStatusMap          *map,
   g_autoptr(GError) error = NULL;
   g_autoptr(WbCarrierMessage) message = wb_carrier_message_decode (kind, json, strlen (json), map, &error);
 
+  const char *colon = strstr (expected, ": ");
+  g_autofree char *field = g_strndup (expected, colon - expected);
+
   g_assert_null (message);
-  g_assert_error (error, WB_CARRIER_MESSAGE_ERROR, WB_CARRIER_MESSAGE_ERROR_INVALID);
+  g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_FIELD);
   g_assert_cmpstr (error->message, ==, expected);
+  /* The field travels as data: callers never parse the message for it;
+   * "body" is the document itself. */
+  g_assert_cmpstr (wb_json_error_get_field (error), ==, g_str_equal (field, "body") ? "" : field);
+}
+
+/* Every kind goes through the guarded parser: what json-glib would recurse
+ * on, or take leniently, never reaches it. */
+static void
+test_decode_guarded (void)
+{
+  g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
+  g_autoptr(GString) deep = g_string_new (NULL);
+  static const struct
+  {
+    const char *json;
+    gsize       length;
+    int         code;
+  } bodies[] = {
+    { "{\"shipments\":\"\xff\"}", 17, WB_JSON_ERROR_SYNTAX },
+    { "{\"tracking_id\":1e999}", 21, WB_JSON_ERROR_SYNTAX },
+    { "{'carrier':'dhl'}", 17, WB_JSON_ERROR_SYNTAX },
+    { "{\"a\":1}\0{", 9, WB_JSON_ERROR_SYNTAX },
+    { "", 0, WB_JSON_ERROR_SYNTAX },
+  };
+
+  for (guint i = 0; i < 100000; i++)
+    g_string_append (deep, "{\"a\":");
+  g_string_append_c (deep, '1');
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (deep, '}');
+
+  for (int kind = 0; kind < WB_CARRIER_MESSAGE_N_KINDS; kind++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(WbCarrierMessage) message = wb_carrier_message_decode (kind, deep->str, deep->len, map, &error);
+
+      g_assert_null (message);
+      g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_TOO_DEEP);
+      for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+        {
+          g_autoptr(GError) body_error = NULL;
+          g_autoptr(WbCarrierMessage) body_message = NULL;
+
+          body_message = wb_carrier_message_decode (kind, bodies[i].json, bodies[i].length, map, &body_error);
+          g_assert_null (body_message);
+          g_assert_error (body_error, WB_JSON_ERROR, bodies[i].code);
+        }
+    }
 }
 
 static void
@@ -642,7 +693,18 @@ test_decode_errors (void)
 {
   g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
 
-  assert_refused (map, WB_CARRIER_MESSAGE_DHL_RESPONSE, "[]", "body: must be a JSON object");
+  assert_refused (map, WB_CARRIER_MESSAGE_DHL_RESPONSE, "[]", "body: The document must be a JSON object");
+  assert_refused (map, WB_CARRIER_MESSAGE_DHL_RESPONSE, "{\"shipments\":[7]}", "shipments[0]: must be an object");
+  assert_refused (map, WB_CARRIER_MESSAGE_TICKET_CREATED,
+                  "{\"ticket_id\":\"T\",\"client_id\":\"c\",\"carrier\":\"dhl\",\"track_number\":\"1\","
+                  "\"service_level\":\"express\",\"destination\":\"BY\"}",
+                  "destination: must be an object");
+  assert_refused (map, WB_CARRIER_MESSAGE_DHL_RESPONSE, "{\"shipments\":[{\"id\":\"X\",\"events\":[\"e\"]}]}",
+                  "shipments[0].events[0]: must be an object");
+  assert_refused (map, WB_CARRIER_MESSAGE_TRACKING_EVENT,
+                  "{\"event_id\":\"e\",\"carrier\":\"dhl\",\"track_number\":\"1\",\"status\":5,"
+                  "\"occurred_at\":\"2026-11-20T08:00:00Z\"}",
+                  "status: must be a string");
   assert_refused (map, WB_CARRIER_MESSAGE_DHL_RESPONSE, "{\"shipments\":[]}", "shipments: must not be empty");
   assert_refused (map, WB_CARRIER_MESSAGE_DHL_RESPONSE, "{\"shipments\":[{\"events\":[]}]}",
                   "shipments[0].id: is required");
@@ -722,6 +784,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/tracker/decode/errors", test_decode_errors);
+  g_test_add_func ("/tracker/decode/guarded", test_decode_guarded);
   g_test_add_func ("/tracker/decode/generic-carrier", test_decode_generic_carrier);
 #define ADD(path, func) g_test_add ("/tracker/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("ticket-created", test_ticket_created);

@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "wb-carrier-location.h"
-#include "wb-time.h"
 #include "wb-db.h"
 #include "wb-fleet-update.h"
-#include "wb-telemetry-private.h"
+#include "wb-json-reader.h"
+#include "wb-json-writer.h"
+#include "wb-time.h"
 
 #define TRIP_ID_MAX_LENGTH 128
 
@@ -45,139 +46,86 @@ wb_carrier_location_free (WbCarrierLocation *location)
 /* ---- decoding ------------------------------------------------------------- */
 
 static gboolean
-set_invalid (GError     **error,
-             const char  *field,
-             const char  *problem)
-{
-  g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "%s: %s", field, problem);
-  return FALSE;
-}
-
-/* NULL for an absent or null member. */
-static JsonNode *
-member (JsonObject *object,
-        const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node == NULL || JSON_NODE_HOLDS_NULL (node) ? NULL : node;
-}
-
-static gboolean
-is_number (JsonNode *node)
-{
-  GType type;
-
-  if (!JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-  type = json_node_get_value_type (node);
-  return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
-}
-
-static gboolean
-is_string (JsonNode *node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
-read_trip_id (JsonObject         *body,
+read_trip_id (WbJsonReader       *body,
               WbCarrierLocation  *location,
               GError            **error)
 {
-  JsonNode *node = member (body, "trip_id");
-  glong length;
+  const char *trip_id;
 
-  if (node == NULL)
-    return set_invalid (error, "trip_id", "is required");
-  if (!is_string (node))
-    return set_invalid (error, "trip_id", "must be a string");
-  length = g_utf8_strlen (json_node_get_string (node), -1);
-  if (length < 1 || length > TRIP_ID_MAX_LENGTH)
-    return set_invalid (error, "trip_id", "must be 1 to 128 characters long");
-  location->trip_id = g_strdup (json_node_get_string (node));
+  if (!wb_json_reader_peek_string (body, "trip_id", TRUE, TRIP_ID_MAX_LENGTH, &trip_id, error))
+    return FALSE;
+  if (*trip_id == '\0')
+    return wb_json_reader_fail (body, "trip_id", error, "must be 1 to 128 characters long");
+  location->trip_id = g_strdup (trip_id);
   return TRUE;
 }
 
-/* A required number within [minimum, maximum]. */
+/* A required number within [-limit, limit]. */
 static gboolean
-read_coordinate (JsonObject  *body,
-                 const char  *name,
-                 double       limit,
-                 double      *out_value,
-                 GError     **error)
+read_coordinate (WbJsonReader  *body,
+                 const char    *name,
+                 double         limit,
+                 double        *out_value,
+                 GError       **error)
 {
-  JsonNode *node = member (body, name);
-  double value;
+  gboolean present = FALSE;
 
-  if (node == NULL)
-    return set_invalid (error, name, "is required");
-  if (!is_number (node))
-    return set_invalid (error, name, "must be a number");
-  value = json_node_get_double (node);
-  if (!(value >= -limit && value <= limit))
-    {
-      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "%s: must be between %g and %g",
-                   name, -limit, limit);
-      return FALSE;
-    }
-  *out_value = value;
-  return TRUE;
+  if (!wb_json_reader_get_double (body, name, -limit, limit, &present, out_value, error))
+    return FALSE;
+  return present || wb_json_reader_fail (body, name, error, "is required");
 }
 
 /* RFC 3339 only: a calendar time with its zone. The shared parser also
  * takes unix digits and zoneless times (for carriers); a phone has a clock
  * and a zone, so anything else is a producer's bug. */
 static gboolean
-read_recorded_at (JsonObject         *body,
+read_recorded_at (WbJsonReader       *body,
                   WbCarrierLocation  *location,
                   GError            **error)
 {
-  JsonNode *node = member (body, "recorded_at");
   const char *text;
   gboolean zone_guessed = TRUE;
 
-  if (node == NULL)
-    return set_invalid (error, "recorded_at", "is required");
-  if (!is_string (node))
-    return set_invalid (error, "recorded_at", "must be a string");
-  text = json_node_get_string (node);
+  if (!wb_json_reader_peek_string (body, "recorded_at", TRUE, 64, &text, error))
+    return FALSE;
   if (strlen (text) < strlen ("YYYY-MM-DDTHH:MM:SSZ")
       || !wb_time_parse (text, NULL, &location->recorded_at, &zone_guessed, NULL)
       || zone_guessed)
-    return set_invalid (error, "recorded_at", "must be an RFC 3339 time with a zone");
+    return wb_json_reader_fail (body, "recorded_at", error, "must be an RFC 3339 time with a zone");
   return TRUE;
 }
 
 static gboolean
-read_driver_id (JsonObject         *body,
+read_driver_id (WbJsonReader       *body,
                 WbCarrierLocation  *location,
                 GError            **error)
 {
-  JsonNode *node = member (body, "driver_id");
+  JsonNode *node = wb_json_reader_get_node (body, "driver_id");
 
   if (node == NULL)
     return TRUE;
-  if (!is_string (node) || !wb_fleet_id_is_valid (json_node_get_string (node)))
-    return set_invalid (error, "driver_id", "must be 1 to 128 characters of letters, digits and . _ : -");
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING
+      || !wb_fleet_id_is_valid (json_node_get_string (node)))
+    return wb_json_reader_fail (body, "driver_id", error,
+                                "must be 1 to 128 characters of letters, digits and . _ : -");
   location->driver_id = g_strdup (json_node_get_string (node));
   return TRUE;
 }
 
 static gboolean
-read_accuracy (JsonObject         *body,
+read_accuracy (WbJsonReader       *body,
                WbCarrierLocation  *location,
                GError            **error)
 {
-  JsonNode *node = member (body, "accuracy");
+  gboolean present = FALSE;
+  double accuracy;
 
-  if (node == NULL)
-    return TRUE;
-  if (!is_number (node))
-    return set_invalid (error, "accuracy", "must be a number");
-  if (!(json_node_get_double (node) >= 0))
-    return set_invalid (error, "accuracy", "must be at least 0");
-  location->accuracy = json_node_get_double (node);
+  if (!wb_json_reader_get_double (body, "accuracy", -G_MAXDOUBLE, G_MAXDOUBLE, &present, &accuracy, error))
+    return FALSE;
+  if (present && accuracy < 0)
+    return wb_json_reader_fail (body, "accuracy", error, "must be at least 0");
+  if (present)
+    location->accuracy = accuracy;
   return TRUE;
 }
 
@@ -185,8 +133,11 @@ read_accuracy (JsonObject         *body,
  * wb_carrier_location_from_json:
  * @json: (array length=length): the message body
  *
- * Returns: (transfer full): the location, or %NULL with
- *   %WB_FLEET_ERROR_INVALID ("body: …" when it is not a JSON object)
+ * The body goes through the guarded parser (size, UTF-8, strict syntax,
+ * depth) before anything reads it.
+ *
+ * Returns: (transfer full): the location, or %NULL with a %WB_JSON_ERROR
+ *   (%WB_JSON_ERROR_FIELD names the member: wb_json_error_get_field())
  */
 WbCarrierLocation *
 wb_carrier_location_from_json (const char  *json,
@@ -194,28 +145,18 @@ wb_carrier_location_from_json (const char  *json,
                                GError     **error)
 {
   g_autoptr(WbCarrierLocation) location = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GError) parse_error = NULL;
-  JsonObject *body;
+  g_autoptr(WbJsonReader) body = NULL;
 
   g_return_val_if_fail (json != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  /* The telemetry parser bounds size and nesting before json-glib's
-   * recursive descent sees the text. */
-  if (length == 0 || (root = _wb_telemetry_parse_json (json, length, &parse_error)) == NULL)
+  body = wb_json_reader_new_from_data (json, length, NULL, error);
+  if (body == NULL)
     {
-      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "body: is not JSON%s%s",
-                   parse_error ? ": " : "", parse_error ? parse_error->message : "");
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      set_invalid (error, "body", "must be a JSON object");
+      g_prefix_error (error, "body: ");
       return NULL;
     }
 
-  body = json_node_get_object (root);
   location = g_new0 (WbCarrierLocation, 1);
   location->accuracy = NAN;
   if (!read_trip_id (body, location, error)

@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <libpq-fe.h>
 
+#include "wb-json.h"
+
 G_BEGIN_DECLS
 
 /* Drivers' phone apps report where a trip's carrier is; the body has a JSON
@@ -35,8 +37,9 @@ void               wb_carrier_location_free      (WbCarrierLocation  *location);
 
 /* Decodes and checks a message body against everything its schema says.
  * Unknown members are ignored; a missing or wrong one fails with
- * %WB_FLEET_ERROR_INVALID and the message "<field>: <problem>", the
- * dead-letter queue's reason. */
+ * %WB_JSON_ERROR_FIELD naming it (wb_json_error_get_field()) and the message
+ * "<field>: <problem>", the dead-letter queue's reason; a body that is not
+ * one acceptable JSON document fails with the guarded parser's error. */
 WbCarrierLocation *wb_carrier_location_from_json (const char         *json,
                                                   gsize               length,
                                                   GError            **error);

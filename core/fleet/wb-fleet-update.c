@@ -7,10 +7,10 @@
 
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "wb-fleet-update.h"
+#include "wb-json-reader.h"
 
 G_DEFINE_QUARK (wb-fleet-error-quark, wb_fleet_error)
 
@@ -156,25 +156,41 @@ wb_fleet_update_free (WbFleetUpdate *update)
 }
 
 static gboolean
-set_invalid (GError     **error,
-             const char  *field,
-             const char  *problem)
+report (const char **out_problem,
+        const char  *problem)
 {
-  g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "%s: %s", field, problem);
+  *out_problem = problem;
   return FALSE;
 }
 
+/* The first problem of @update: the field as in the messages, and what is
+ * wrong with it. */
 static gboolean
-check_field (const Field  *field,
-             const char   *value,
-             GError      **error)
+find_problem (const WbFleetUpdate  *update,
+              const char          **out_field,
+              const char          **out_problem)
 {
-  if (value == NULL)
-    return !field->required || set_invalid (error, field->name, "is required");
-  if (field->is_id && !wb_fleet_id_is_valid (value))
-    return set_invalid (error, field->name, "must be 1 to 128 characters of letters, digits and . _ : -");
-  if (!field->is_id && g_utf8_strlen (value, -1) > WB_FLEET_TEXT_MAX_LENGTH)
-    return set_invalid (error, field->name, "must be at most 256 characters long");
+  for (const Field *field = kinds[update->kind].fields; field->name != NULL; field++)
+    {
+      const char *value = *field_slot ((WbFleetUpdate *) update, field);
+
+      *out_field = field->name;
+      if (value == NULL && field->required)
+        return report (out_problem, "is required");
+      if (value != NULL && field->is_id && !wb_fleet_id_is_valid (value))
+        return report (out_problem, "must be 1 to 128 characters of letters, digits and . _ : -");
+      if (value != NULL && !field->is_id && g_utf8_strlen (value, -1) > WB_FLEET_TEXT_MAX_LENGTH)
+        return report (out_problem, "must be at most 256 characters long");
+    }
+  *out_field = "version";
+  if (update->version < 0)
+    return report (out_problem, "must be a positive integer");
+  *out_field = "vehicle_id";
+  if (update->kind == WB_FLEET_KIND_DEVICE && update->vehicle_id == NULL && !update->quarantined)
+    return report (out_problem, "is required unless the device is quarantined");
+  *out_field = "token";
+  if (update->token != NULL && (*update->token == '\0' || strlen (update->token) > WB_FLEET_TEXT_MAX_LENGTH))
+    return report (out_problem, "must be 1 to 256 bytes long");
   return TRUE;
 }
 
@@ -188,19 +204,15 @@ gboolean
 wb_fleet_update_validate (const WbFleetUpdate  *update,
                           GError              **error)
 {
+  const char *field, *problem;
+
   g_return_val_if_fail (update != NULL, FALSE);
   g_return_val_if_fail (update->kind <= WB_FLEET_KIND_DEVICE, FALSE);
 
-  for (const Field *field = kinds[update->kind].fields; field->name != NULL; field++)
-    if (!check_field (field, *field_slot ((WbFleetUpdate *) update, field), error))
-      return FALSE;
-  if (update->version < 0)
-    return set_invalid (error, "version", "must be a positive integer");
-  if (update->kind == WB_FLEET_KIND_DEVICE && update->vehicle_id == NULL && !update->quarantined)
-    return set_invalid (error, "vehicle_id", "is required unless the device is quarantined");
-  if (update->token != NULL && (*update->token == '\0' || strlen (update->token) > WB_FLEET_TEXT_MAX_LENGTH))
-    return set_invalid (error, "token", "must be 1 to 256 bytes long");
-  return TRUE;
+  if (find_problem (update, &field, &problem))
+    return TRUE;
+  g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "%s: %s", field, problem);
+  return FALSE;
 }
 
 /* ---- messages ------------------------------------------------------------ */
@@ -218,111 +230,61 @@ kind_for_topic (const char   *topic,
   return FALSE;
 }
 
-static JsonObject *
-parse_body (GBytes  *payload,
-            GError **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GError) local_error = NULL;
-  gsize length = 0;
-  const char *text = payload ? g_bytes_get_data (payload, &length) : NULL;
-  JsonNode *root;
-
-  if (length == 0 || !g_utf8_validate_len (text, length, NULL))
-    {
-      set_invalid (error, "body", "must be a UTF-8 JSON object");
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, text, length, &local_error))
-    {
-      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "body: is not JSON: %s", local_error->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      set_invalid (error, "body", "must be a JSON object");
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (root));
-}
-
-/* NULL for an absent or null member: both mean "not given". */
-static JsonNode *
-member (JsonObject *object,
-        const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node == NULL || JSON_NODE_HOLDS_NULL (node) ? NULL : node;
-}
-
-static gboolean
-holds (JsonNode *node,
-       GType     type)
-{
-  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
-}
-
-static gboolean
-is_blank (const char *text)
-{
-  for (const char *p = text; *p != '\0'; p++)
-    if (!g_ascii_isspace (*p))
-      return FALSE;
-  return TRUE;
-}
-
 /* An empty or blank string is taken as absent: producers often send ""
  * for "none". */
 static gboolean
-read_string (JsonObject  *object,
-             const char  *name,
-             char       **out_value,
-             GError     **error)
+read_string (WbJsonReader  *body,
+             const char    *name,
+             char         **out_value,
+             GError       **error)
 {
-  JsonNode *node = member (object, name);
+  const char *value;
 
-  if (node == NULL)
+  if (!wb_json_reader_peek_string (body, name, FALSE, 0, &value, error))
+    return FALSE;
+  if (value == NULL)
     return TRUE;
-  if (!holds (node, G_TYPE_STRING))
-    return set_invalid (error, name, "must be a string");
-  if (!is_blank (json_node_get_string (node)))
-    *out_value = g_strdup (json_node_get_string (node));
+  for (const char *p = value; *p != '\0'; p++)
+    if (!g_ascii_isspace (*p))
+      {
+        *out_value = g_strdup (value);
+        break;
+      }
   return TRUE;
 }
 
 static gboolean
-read_version (JsonObject  *object,
-              gint64      *out_version,
-              GError     **error)
+read_version (WbJsonReader  *body,
+              gint64        *out_version,
+              GError       **error)
 {
-  JsonNode *node = member (object, "version");
+  JsonNode *node = wb_json_reader_get_node (body, "version");
 
   if (node == NULL)
-    return set_invalid (error, "version", "is required");
-  if (!holds (node, G_TYPE_INT64) || json_node_get_int (node) < 1)
-    return set_invalid (error, "version", "must be a positive integer");
+    return wb_json_reader_fail (body, "version", error, "is required");
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
+      json_node_get_int (node) < 1)
+    return wb_json_reader_fail (body, "version", error, "must be a positive integer");
   *out_version = json_node_get_int (node);
   return TRUE;
 }
 
 static gboolean
-read_updated_at (JsonObject  *object,
-                 gint64      *out_us,
-                 GError     **error)
+read_updated_at (WbJsonReader  *body,
+                 gint64        *out_us,
+                 GError       **error)
 {
   g_autofree char *text = NULL;
   g_autoptr(GDateTime) time = NULL;
 
-  if (!read_string (object, "updated_at", &text, error))
+  if (!read_string (body, "updated_at", &text, error))
     return FALSE;
   if (text == NULL)
     return TRUE;
   /* No default zone: a time without one is refused, not guessed. */
   time = g_date_time_new_from_iso8601 (text, NULL);
   if (time == NULL)
-    return set_invalid (error, "updated_at", "must be an RFC 3339 time with a zone");
+    return wb_json_reader_fail (body, "updated_at", error, "must be an RFC 3339 time with a zone");
   *out_us = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
   return TRUE;
 }
@@ -331,9 +293,12 @@ read_updated_at (JsonObject  *object,
  * wb_fleet_update_from_message:
  * @topic: company.updated, driver.updated or vehicle.updated
  *
- * Returns: (transfer full): the update, or %NULL with %WB_FLEET_ERROR_INVALID
- *   ("<field>: <problem>"; "topic" for a topic that carries no reference
- *   data)
+ * The body goes through the guarded parser (size, UTF-8, strict syntax,
+ * depth) before anything reads it.
+ *
+ * Returns: (transfer full): the update, or %NULL with a %WB_JSON_ERROR
+ *   (%WB_JSON_ERROR_FIELD names the member: wb_json_error_get_field()), or
+ *   %WB_FLEET_ERROR_INVALID for a topic that carries no reference data
  */
 WbFleetUpdate *
 wb_fleet_update_from_message (const char  *topic,
@@ -341,7 +306,8 @@ wb_fleet_update_from_message (const char  *topic,
                               GError     **error)
 {
   g_autoptr(WbFleetUpdate) update = NULL;
-  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(WbJsonReader) body = NULL;
+  const char *field, *problem;
   WbFleetKind kind;
 
   if (!kind_for_topic (topic, &kind))
@@ -350,17 +316,24 @@ wb_fleet_update_from_message (const char  *topic,
                    topic ? topic : "(none)");
       return NULL;
     }
-  if ((body = parse_body (payload, error)) == NULL)
-    return NULL;
+  if ((body = wb_json_reader_new_from_bytes (payload, NULL, error)) == NULL)
+    {
+      g_prefix_error (error, "body: ");
+      return NULL;
+    }
 
   update = wb_fleet_update_new (kind, NULL);
-  for (const Field *field = kinds[kind].fields; field->name != NULL; field++)
-    if (!read_string (body, field->name, field_slot (update, field), error))
+  for (const Field *field_spec = kinds[kind].fields; field_spec->name != NULL; field_spec++)
+    if (!read_string (body, field_spec->name, field_slot (update, field_spec), error))
       return NULL;
   if (!read_version (body, &update->version, error)
-      || !read_updated_at (body, &update->updated_at, error)
-      || !wb_fleet_update_validate (update, error))
+      || !read_updated_at (body, &update->updated_at, error))
     return NULL;
+  if (!find_problem (update, &field, &problem))
+    {
+      wb_json_set_field_error (error, field, "%s", problem);
+      return NULL;
+    }
   return g_steal_pointer (&update);
 }
 

@@ -3,6 +3,8 @@
 
 #include <glib-object.h>
 
+#include "wb-json.h"
+
 G_BEGIN_DECLS
 
 #define WB_FLEET_ERROR (wb_fleet_error_quark ())
@@ -91,8 +93,10 @@ gboolean       wb_fleet_update_validate       (const WbFleetUpdate *update,
 
 /* Decodes a company.updated, driver.updated or vehicle.updated body. Unknown
  * members are ignored (a newer producer may add some); a missing or wrong
- * one fails with %WB_FLEET_ERROR_INVALID naming it, for the dead-letter
- * queue's reason. */
+ * one fails with %WB_JSON_ERROR_FIELD naming it (wb_json_error_get_field(),
+ * and "<field>: <problem>" for the dead-letter queue's reason); a body that
+ * is not one acceptable JSON document fails with the guarded parser's
+ * %WB_JSON_ERROR. */
 WbFleetUpdate *wb_fleet_update_from_message   (const char          *topic,
                                                GBytes              *payload,
                                                GError             **error);

@@ -213,6 +213,20 @@ holds_value_of_type (JsonNode *node,
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
 }
 
+/* g_utf8_strlen()'s limit counts bytes, not characters: this stops
+ * counting at the first character past @max_chars. */
+static gboolean
+longer_than (const char *text,
+             glong       max_chars)
+{
+  glong n = 0;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    if (++n > max_chars)
+      return TRUE;
+  return FALSE;
+}
+
 /**
  * wb_json_reader_peek_string:
  * @required: whether absence (or null) is an error
@@ -247,7 +261,7 @@ wb_json_reader_peek_string (WbJsonReader  *self,
   value = json_node_get_string (node);
   if (max_chars <= 0)
     max_chars = self->max_string;
-  if (g_utf8_strlen (value, max_chars + 1) > max_chars)
+  if (longer_than (value, max_chars))
     {
       g_autofree char *path = wb_json_reader_member_path (self, member);
 

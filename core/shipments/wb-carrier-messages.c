@@ -10,20 +10,18 @@
 
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "wb-carrier-messages.h"
-#include "wb-time.h"
+#include "wb-json-reader.h"
 #include "wb-phone.h"
+#include "wb-time.h"
 
 #define MAX_ID_LENGTH   128
 #define MAX_TEXT_LENGTH 2000
 #define DHL_CARRIER     "dhl"
 #define POST_MAP        "post"
 #define GENERIC_MAP     "generic"
-
-G_DEFINE_QUARK (wb-carrier-message-error-quark, wb_carrier_message_error)
 
 static const char * const default_topics[] = {
   "external.dhl.responses", "external.post.responses", "TICKET_CREATED",
@@ -51,146 +49,89 @@ wb_carrier_message_free (WbCarrierMessage *message)
 
 /* ---- reading members ----------------------------------------------------- */
 
-static gboolean invalid (GError **error, const char *prefix, const char *field,
-                         const char *format, ...) G_GNUC_PRINTF (4, 5);
-
-static gboolean
-invalid (GError     **error,
-         const char  *prefix,
-         const char  *field,
-         const char  *format,
-         ...)
-{
-  g_autofree char *problem = NULL;
-  va_list args;
-
-  va_start (args, format);
-  problem = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, WB_CARRIER_MESSAGE_ERROR, WB_CARRIER_MESSAGE_ERROR_INVALID,
-               "%s%s: %s", prefix, field, problem);
-  return FALSE;
-}
-
-/* NULL for an absent or null member. */
-static JsonNode *
-member (JsonObject *object,
-        const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  return node == NULL || JSON_NODE_HOLDS_NULL (node) ? NULL : node;
-}
-
-static gboolean
-is_string (JsonNode *node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
-is_number (JsonNode *node)
-{
-  GType type;
-
-  if (!JSON_NODE_HOLDS_VALUE (node))
-    return FALSE;
-  type = json_node_get_value_type (node);
-  return type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
-}
-
 /* A string of 1 to @max_length characters; *out untouched when absent. */
 static gboolean
-read_string (JsonObject  *object,
-             const char  *prefix,
-             const char  *name,
-             gboolean     required,
-             glong        max_length,
-             char       **out,
-             GError     **error)
+read_string (WbJsonReader  *reader,
+             const char    *name,
+             gboolean       required,
+             glong          max_length,
+             char         **out,
+             GError       **error)
 {
-  JsonNode *node = member (object, name);
   const char *text;
-  glong length;
 
-  if (node == NULL)
-    return !required || invalid (error, prefix, name, "is required");
-  if (!is_string (node))
-    return invalid (error, prefix, name, "must be a string");
-  text = json_node_get_string (node);
-  length = g_utf8_strlen (text, -1);
-  if (length < 1 || length > max_length)
-    return invalid (error, prefix, name, "must be 1 to %ld characters long", max_length);
+  if (!wb_json_reader_peek_string (reader, name, required, max_length, &text, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
+  if (*text == '\0')
+    return wb_json_reader_fail (reader, name, error, "must be 1 to %ld characters long", max_length);
   g_free (*out);
   *out = g_strdup (text);
   return TRUE;
 }
 
+/* *out is NULL when an optional @name is absent. */
 static gboolean
-read_object (JsonObject  *object,
-             const char  *prefix,
-             const char  *name,
-             gboolean     required,
-             JsonObject **out,
-             GError     **error)
+read_object (WbJsonReader  *reader,
+             const char    *name,
+             gboolean       required,
+             WbJsonReader **out,
+             GError       **error)
 {
-  JsonNode *node = member (object, name);
+  GError *local_error = NULL;
 
-  *out = NULL;
-  if (node == NULL)
-    return !required || invalid (error, prefix, name, "is required");
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return invalid (error, prefix, name, "must be an object");
-  *out = json_node_get_object (node);
-  return TRUE;
+  *out = wb_json_reader_get_object_member (reader, name, required, &local_error);
+  if (local_error == NULL)
+    return TRUE;
+  g_propagate_error (error, local_error);
+  return FALSE;
 }
 
 static gboolean
-read_array (JsonObject  *object,
-            const char  *prefix,
-            const char  *name,
-            gboolean     required,
-            JsonArray  **out,
-            GError     **error)
+read_array (WbJsonReader  *reader,
+            const char    *name,
+            gboolean       required,
+            JsonArray    **out,
+            GError       **error)
 {
-  JsonNode *node = member (object, name);
-
-  *out = NULL;
-  if (node == NULL)
-    return !required || invalid (error, prefix, name, "is required");
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    return invalid (error, prefix, name, "must be an array");
-  *out = json_node_get_array (node);
+  if (!wb_json_reader_peek_array (reader, name, required, out, error))
+    return FALSE;
   if (required && json_array_get_length (*out) == 0)
-    return invalid (error, prefix, name, "must not be empty");
+    return wb_json_reader_fail (reader, name, error, "must not be empty");
   return TRUE;
+}
+
+static guint
+array_length (JsonArray *array)
+{
+  return array ? json_array_get_length (array) : 0;
 }
 
 /* A carrier time. @zone: the IANA zone to read a zoneless time in, NULL
  * for UTC; either way a zoneless time is flagged as guessed unless
  * @zone_is_given (the message itself named the zone). */
 static gboolean
-read_time (JsonObject  *object,
-           const char  *prefix,
-           const char  *name,
-           gboolean     required,
-           const char  *zone,
-           gboolean     zone_is_given,
-           gint64      *out_us,
-           char       **out_raw,
-           gboolean    *out_zone_guessed,
-           GError     **error)
+read_time (WbJsonReader  *reader,
+           const char    *name,
+           gboolean       required,
+           const char    *zone,
+           gboolean       zone_is_given,
+           gint64        *out_us,
+           char         **out_raw,
+           gboolean      *out_zone_guessed,
+           GError       **error)
 {
   g_autofree char *text = NULL;
   g_autoptr(GError) local_error = NULL;
   gboolean guessed = FALSE;
 
-  if (!read_string (object, prefix, name, required, 64, &text, error))
+  if (!read_string (reader, name, required, 64, &text, error))
     return FALSE;
   if (text == NULL)
     return TRUE;
   if (!wb_time_parse (text, zone, out_us, &guessed, &local_error))
-    return invalid (error, prefix, name, "%s", local_error->message);
+    return wb_json_reader_fail (reader, name, error, "%s", local_error->message);
   if (out_zone_guessed != NULL)
     *out_zone_guessed = guessed && !zone_is_given;
   if (out_raw != NULL)
@@ -200,94 +141,65 @@ read_time (JsonObject  *object,
 
 /* RFC 3339 with a zone: what our own services send. */
 static gboolean
-read_exact_time (JsonObject  *object,
-                 const char  *prefix,
-                 const char  *name,
-                 gboolean     required,
-                 gint64      *out_us,
-                 GError     **error)
+read_exact_time (WbJsonReader  *reader,
+                 const char    *name,
+                 gboolean       required,
+                 gint64        *out_us,
+                 GError       **error)
 {
-  JsonNode *node = member (object, name);
   gboolean guessed = FALSE;
 
-  if (!read_time (object, prefix, name, required, NULL, FALSE, out_us, NULL, &guessed, error))
+  if (!read_time (reader, name, required, NULL, FALSE, out_us, NULL, &guessed, error))
     return FALSE;
-  if (node != NULL && guessed)
-    return invalid (error, prefix, name, "must be an RFC 3339 time with a zone");
+  if (wb_json_reader_has_member (reader, name) && guessed)
+    return wb_json_reader_fail (reader, name, error, "must be an RFC 3339 time with a zone");
   return TRUE;
 }
 
 static gboolean
-read_zone (JsonObject  *object,
-           const char  *prefix,
-           char       **out_zone,
-           GError     **error)
+read_zone (WbJsonReader  *reader,
+           char         **out_zone,
+           GError       **error)
 {
   g_autoptr(GTimeZone) zone = NULL;
 
-  if (!read_string (object, prefix, "zone", FALSE, 64, out_zone, error))
+  if (!read_string (reader, "zone", FALSE, 64, out_zone, error))
     return FALSE;
   if (*out_zone == NULL)
     return TRUE;
   if ((zone = g_time_zone_new_identifier (*out_zone)) == NULL)
-    return invalid (error, prefix, "zone", "“%s” is not an IANA time zone", *out_zone);
+    return wb_json_reader_fail (reader, "zone", error, "“%s” is not an IANA time zone", *out_zone);
   return TRUE;
 }
 
 static gboolean
-read_coordinate (JsonObject  *object,
-                 const char  *prefix,
-                 const char  *name,
-                 double       limit,
-                 double      *out_value,
-                 GError     **error)
+read_coordinate (WbJsonReader  *reader,
+                 const char    *name,
+                 double         limit,
+                 double        *out_value,
+                 GError       **error)
 {
-  JsonNode *node = member (object, name);
-  double value;
+  gboolean present = FALSE;
 
-  if (node == NULL)
-    return invalid (error, prefix, name, "is required with %s", g_str_equal (name, "lat") ? "lon" : "lat");
-  if (!is_number (node))
-    return invalid (error, prefix, name, "must be a number");
-  value = json_node_get_double (node);
-  if (!(value >= -limit && value <= limit))
-    return invalid (error, prefix, name, "must be between %g and %g", -limit, limit);
-  *out_value = value;
-  return TRUE;
+  if (!wb_json_reader_get_double (reader, name, -limit, limit, &present, out_value, error))
+    return FALSE;
+  return present || wb_json_reader_fail (reader, name, error, "is required with %s",
+                                         g_str_equal (name, "lat") ? "lon" : "lat");
 }
 
 /* lat and lon together or not at all. */
 static gboolean
-read_coordinates (JsonObject  *object,
-                  const char  *prefix,
-                  gboolean    *out_present,
-                  double      *out_lat,
-                  double      *out_lon,
-                  GError     **error)
+read_coordinates (WbJsonReader  *reader,
+                  gboolean      *out_present,
+                  double        *out_lat,
+                  double        *out_lon,
+                  GError       **error)
 {
-  *out_present = member (object, "lat") != NULL || member (object, "lon") != NULL;
+  *out_present = wb_json_reader_has_member (reader, "lat") || wb_json_reader_has_member (reader, "lon");
   if (!*out_present)
     return TRUE;
-  return read_coordinate (object, prefix, "lat", 90, out_lat, error) &&
-         read_coordinate (object, prefix, "lon", 180, out_lon, error);
-}
-
-static JsonObject *
-element_object (JsonArray   *array,
-                guint        index,
-                const char  *prefix,
-                const char  *name,
-                GError     **error)
-{
-  JsonNode *node = json_array_get_element (array, index);
-  g_autofree char *field = g_strdup_printf ("%s[%u]", name, index);
-
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    {
-      invalid (error, prefix, field, "must be an object");
-      return NULL;
-    }
-  return json_node_get_object (node);
+  return read_coordinate (reader, "lat", 90, out_lat, error) &&
+         read_coordinate (reader, "lon", 180, out_lon, error);
 }
 
 /* ---- event ids and order ---------------------------------------------------- */
@@ -343,11 +255,12 @@ has_event_id (GPtrArray  *events,
   return FALSE;
 }
 
+/* An event refused while the rest of the message is usable. */
 static void
-reject (WbCarrierMessage *message,
-        GError           *error)
+reject (WbCarrierMessage  *message,
+        GError           **error)
 {
-  g_ptr_array_add (message->rejected, g_strdup (error->message));
+  g_ptr_array_add (message->rejected, g_steal_pointer (error));
 }
 
 /* Maps a carrier's code; a carrier without a table of its own speaks
@@ -357,7 +270,7 @@ static gboolean
 map_code (WbStatusMap    *map,
           const char     *carrier,
           const char     *code,
-          const char     *prefix,
+          WbJsonReader   *reader,
           const char     *field,
           WbStatusEvent  *event,
           GError        **error)
@@ -372,7 +285,7 @@ map_code (WbStatusMap    *map,
       wb_status_map_lookup (map, GENERIC_MAP, code, &event->status, &reason, &local_error);
     }
   if (local_error != NULL)
-    return invalid (error, prefix, field, "%s", local_error->message);
+    return wb_json_reader_fail (reader, field, error, "%s", local_error->message);
   event->reason = g_strdup (reason);
   return TRUE;
 }
@@ -384,45 +297,45 @@ message_new (WbCarrierMessageKind kind)
 
   message->kind = kind;
   message->events = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_status_event_free);
-  message->rejected = g_ptr_array_new_with_free_func (g_free);
+  message->rejected = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   return message;
 }
 
 /* ---- external.dhl.responses ------------------------------------------------- */
 
 static void
-read_dhl_location (JsonObject    *object,
+read_dhl_location (WbJsonReader  *reader,
                    WbStatusEvent *event)
 {
-  JsonObject *location = NULL, *address = NULL;
+  g_autoptr(WbJsonReader) location = NULL;
+  g_autoptr(WbJsonReader) address = NULL;
 
   /* Only text for people: a malformed location loses nothing that matters. */
-  if (read_object (object, "", "location", FALSE, &location, NULL) && location != NULL &&
-      read_object (location, "", "address", FALSE, &address, NULL) && address != NULL)
-    read_string (address, "", "addressLocality", FALSE, MAX_TEXT_LENGTH, &event->location_text, NULL);
+  if ((location = wb_json_reader_get_object_member (reader, "location", FALSE, NULL)) != NULL &&
+      (address = wb_json_reader_get_object_member (location, "address", FALSE, NULL)) != NULL)
+    read_string (address, "addressLocality", FALSE, MAX_TEXT_LENGTH, &event->location_text, NULL);
 }
 
 /* One entry of "events" (or the shipment's "status"). */
 static WbStatusEvent *
-read_dhl_event (JsonObject   *object,
-                const char   *prefix,
-                const char   *track_number,
-                gint64        eta,
-                WbStatusMap  *map,
-                GError      **error)
+read_dhl_event (WbJsonReader  *reader,
+                const char    *track_number,
+                gint64         eta,
+                WbStatusMap   *map,
+                GError       **error)
 {
   g_autoptr(WbStatusEvent) event = g_new0 (WbStatusEvent, 1);
   g_autofree char *code = NULL;
   g_autofree char *text = NULL;
 
-  if (!read_time (object, prefix, "timestamp", TRUE, NULL, FALSE, &event->occurred_at,
+  if (!read_time (reader, "timestamp", TRUE, NULL, FALSE, &event->occurred_at,
                   &event->occurred_at_raw, &event->zone_guessed, error) ||
-      !read_string (object, prefix, "statusCode", TRUE, 64, &code, error) ||
-      !map_code (map, DHL_CARRIER, code, prefix, "statusCode", event, error) ||
-      !read_string (object, prefix, "status", FALSE, MAX_TEXT_LENGTH, &text, error) ||
-      !read_string (object, prefix, "description", FALSE, MAX_TEXT_LENGTH, &event->description, error))
+      !read_string (reader, "statusCode", TRUE, 64, &code, error) ||
+      !map_code (map, DHL_CARRIER, code, reader, "statusCode", event, error) ||
+      !read_string (reader, "status", FALSE, MAX_TEXT_LENGTH, &text, error) ||
+      !read_string (reader, "description", FALSE, MAX_TEXT_LENGTH, &event->description, error))
     return NULL;
-  read_dhl_location (object, event);
+  read_dhl_location (reader, event);
 
   event->source = g_strdup (DHL_CARRIER);
   event->carrier = g_strdup (DHL_CARRIER);
@@ -436,82 +349,82 @@ read_dhl_event (JsonObject   *object,
 }
 
 static void
-add_dhl_event (WbCarrierMessage *message,
-               JsonObject       *object,
-               const char       *prefix,
-               const char       *track_number,
-               gint64            eta,
-               WbStatusMap      *map)
+add_event (WbCarrierMessage *message,
+           WbStatusEvent    *event)
 {
-  g_autoptr(GError) error = NULL;
-  WbStatusEvent *event = read_dhl_event (object, prefix, track_number, eta, map, &error);
-
-  if (event == NULL)
-    reject (message, error);
-  else if (has_event_id (message->events, event->event_id))
-    wb_status_event_free (event);    /* "status" repeats the newest event */
+  if (has_event_id (message->events, event->event_id))
+    wb_status_event_free (event);    /* DHL's "status" repeats the newest event */
   else
     g_ptr_array_add (message->events, event);
 }
 
+static void
+add_dhl_event (WbCarrierMessage *message,
+               WbJsonReader     *reader,
+               const char       *track_number,
+               gint64            eta,
+               WbStatusMap      *map,
+               GError          **error)
+{
+  WbStatusEvent *event = reader ? read_dhl_event (reader, track_number, eta, map, error) : NULL;
+
+  if (event == NULL)
+    reject (message, error);
+  else
+    add_event (message, event);
+}
+
 static gboolean
 read_dhl_shipment (WbCarrierMessage  *message,
-                   JsonObject        *shipment,
-                   const char        *prefix,
+                   WbJsonReader      *shipment,
                    WbStatusMap       *map,
                    GError           **error)
 {
   g_autofree char *id = NULL;
-  g_autofree char *events_prefix = g_strconcat (prefix, "events", NULL);
-  JsonObject *status = NULL;
+  g_autoptr(WbJsonReader) status = NULL;
   JsonArray *events = NULL;
   gint64 eta = 0;
 
-  if (!read_string (shipment, prefix, "id", TRUE, MAX_ID_LENGTH, &id, error) ||
-      !read_object (shipment, prefix, "status", FALSE, &status, error) ||
-      !read_array (shipment, prefix, "events", FALSE, &events, error) ||
-      !read_time (shipment, prefix, "estimatedTimeOfDelivery", FALSE, NULL, FALSE, &eta, NULL, NULL, error))
+  if (!read_string (shipment, "id", TRUE, MAX_ID_LENGTH, &id, error) ||
+      !read_object (shipment, "status", FALSE, &status, error) ||
+      !read_array (shipment, "events", FALSE, &events, error) ||
+      !read_time (shipment, "estimatedTimeOfDelivery", FALSE, NULL, FALSE, &eta, NULL, NULL, error))
     return FALSE;
-  if (status == NULL && (events == NULL || json_array_get_length (events) == 0))
-    return invalid (error, prefix, "events", "is required when there is no status");
+  if (status == NULL && array_length (events) == 0)
+    return wb_json_reader_fail (shipment, "events", error, "is required when there is no status");
 
   /* DHL lists the newest first; the status is the newest of all. */
-  for (guint i = events ? json_array_get_length (events) : 0; i > 0; i--)
+  for (guint i = array_length (events); i > 0; i--)
     {
-      g_autofree char *item = g_strdup_printf ("%s[%u].", events_prefix, i - 1);
       g_autoptr(GError) local_error = NULL;
-      JsonObject *object = element_object (events, i - 1, prefix, "events", &local_error);
+      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (shipment, "events", i - 1, &local_error);
 
-      if (object == NULL)
-        reject (message, local_error);
-      else
-        add_dhl_event (message, object, item, id, eta, map);
+      add_dhl_event (message, item, id, eta, map, &local_error);
     }
   if (status != NULL)
     {
-      g_autofree char *item = g_strconcat (prefix, "status.", NULL);
+      g_autoptr(GError) local_error = NULL;
 
-      add_dhl_event (message, status, item, id, eta, map);
+      add_dhl_event (message, status, id, eta, map, &local_error);
     }
   return TRUE;
 }
 
 static gboolean
 decode_dhl (WbCarrierMessage  *message,
-            JsonObject        *body,
+            WbJsonReader      *body,
             WbStatusMap       *map,
             GError           **error)
 {
   JsonArray *shipments = NULL;
 
-  if (!read_array (body, "", "shipments", TRUE, &shipments, error))
+  if (!read_array (body, "shipments", TRUE, &shipments, error))
     return FALSE;
   for (guint i = 0; i < json_array_get_length (shipments); i++)
     {
-      g_autofree char *prefix = g_strdup_printf ("shipments[%u].", i);
-      JsonObject *shipment = element_object (shipments, i, "", "shipments", error);
+      g_autoptr(WbJsonReader) shipment = wb_json_reader_get_array_element (body, "shipments", i, error);
 
-      if (shipment == NULL || !read_dhl_shipment (message, shipment, prefix, map, error))
+      if (shipment == NULL || !read_dhl_shipment (message, shipment, map, error))
         return FALSE;
     }
   return TRUE;
@@ -520,25 +433,24 @@ decode_dhl (WbCarrierMessage  *message,
 /* ---- external.post.responses -------------------------------------------------- */
 
 static WbStatusEvent *
-read_post_event (JsonObject   *object,
-                 const char   *prefix,
-                 const char   *carrier,
-                 const char   *track_number,
-                 const char   *message_zone,
-                 WbStatusMap  *map,
-                 GError      **error)
+read_post_event (WbJsonReader  *reader,
+                 const char    *carrier,
+                 const char    *track_number,
+                 const char    *message_zone,
+                 WbStatusMap   *map,
+                 GError       **error)
 {
   g_autoptr(WbStatusEvent) event = g_new0 (WbStatusEvent, 1);
   g_autofree char *code = NULL;
   g_autofree char *zone = NULL;
 
-  if (!read_string (object, prefix, "code", TRUE, 16, &code, error) ||
-      !map_code (map, POST_MAP, code, prefix, "code", event, error) ||
-      !read_zone (object, prefix, &zone, error) ||
-      !read_time (object, prefix, "time", TRUE, zone ? zone : message_zone, zone || message_zone,
+  if (!read_string (reader, "code", TRUE, 16, &code, error) ||
+      !map_code (map, POST_MAP, code, reader, "code", event, error) ||
+      !read_zone (reader, &zone, error) ||
+      !read_time (reader, "time", TRUE, zone ? zone : message_zone, zone || message_zone,
                   &event->occurred_at, &event->occurred_at_raw, &event->zone_guessed, error) ||
-      !read_string (object, prefix, "office", FALSE, MAX_TEXT_LENGTH, &event->location_text, error) ||
-      !read_string (object, prefix, "description", FALSE, MAX_TEXT_LENGTH, &event->description, error))
+      !read_string (reader, "office", FALSE, MAX_TEXT_LENGTH, &event->location_text, error) ||
+      !read_string (reader, "description", FALSE, MAX_TEXT_LENGTH, &event->description, error))
     return NULL;
 
   event->source = g_strdup (carrier);
@@ -553,7 +465,7 @@ read_post_event (JsonObject   *object,
 
 static gboolean
 decode_post (WbCarrierMessage  *message,
-             JsonObject        *body,
+             WbJsonReader      *body,
              WbStatusMap       *map,
              GError           **error)
 {
@@ -562,27 +474,24 @@ decode_post (WbCarrierMessage  *message,
   g_autofree char *zone = NULL;
   JsonArray *events = NULL;
 
-  if (!read_string (body, "", "tracking_number", TRUE, MAX_ID_LENGTH, &track_number, error) ||
-      !read_string (body, "", "carrier", FALSE, 64, &carrier, error) ||
-      !read_zone (body, "", &zone, error) ||
-      !read_array (body, "", "events", TRUE, &events, error))
+  if (!read_string (body, "tracking_number", TRUE, MAX_ID_LENGTH, &track_number, error) ||
+      !read_string (body, "carrier", FALSE, 64, &carrier, error) ||
+      !read_zone (body, &zone, error) ||
+      !read_array (body, "events", TRUE, &events, error))
     return FALSE;
 
   for (guint i = 0; i < json_array_get_length (events); i++)
     {
-      g_autofree char *prefix = g_strdup_printf ("events[%u].", i);
       g_autoptr(GError) local_error = NULL;
-      JsonObject *object = element_object (events, i, "", "events", &local_error);
+      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (body, "events", i, &local_error);
       WbStatusEvent *event = NULL;
 
-      if (object != NULL)
-        event = read_post_event (object, prefix, carrier, track_number, zone, map, &local_error);
+      if (item != NULL)
+        event = read_post_event (item, carrier, track_number, zone, map, &local_error);
       if (event == NULL)
-        reject (message, local_error);
-      else if (has_event_id (message->events, event->event_id))
-        wb_status_event_free (event);
+        reject (message, &local_error);
       else
-        g_ptr_array_add (message->events, event);
+        add_event (message, event);
     }
   return TRUE;
 }
@@ -590,26 +499,23 @@ decode_post (WbCarrierMessage  *message,
 /* ---- TRACKING_EVENT and the events of tracking.updated ------------------------ */
 
 static gboolean
-read_event_location (JsonObject     *object,
-                     const char     *prefix,
+read_event_location (WbJsonReader   *reader,
                      WbStatusEvent  *event,
                      GError        **error)
 {
-  g_autofree char *location_prefix = g_strconcat (prefix, "location.", NULL);
-  JsonObject *location = NULL;
+  g_autoptr(WbJsonReader) location = NULL;
 
-  if (!read_object (object, prefix, "location", FALSE, &location, error))
+  if (!read_object (reader, "location", FALSE, &location, error))
     return FALSE;
   if (location == NULL)
     return TRUE;
-  return read_string (location, location_prefix, "text", FALSE, MAX_TEXT_LENGTH, &event->location_text, error) &&
-         read_coordinates (location, location_prefix, &event->has_coordinates, &event->lat, &event->lon, error);
+  return read_string (location, "text", FALSE, MAX_TEXT_LENGTH, &event->location_text, error) &&
+         read_coordinates (location, &event->has_coordinates, &event->lat, &event->lon, error);
 }
 
 /* "status" (canonical) wins; else "status_code" in the carrier's words. */
 static gboolean
-read_event_status (JsonObject     *object,
-                   const char     *prefix,
+read_event_status (WbJsonReader   *reader,
                    WbStatusEvent  *event,
                    WbStatusMap    *map,
                    GError        **error)
@@ -617,20 +523,20 @@ read_event_status (JsonObject     *object,
   g_autofree char *status = NULL;
   g_autofree char *code = NULL;
 
-  if (!read_string (object, prefix, "status", FALSE, 64, &status, error) ||
-      !read_string (object, prefix, "status_code", FALSE, 64, &code, error) ||
-      !read_string (object, prefix, "status_raw", FALSE, MAX_TEXT_LENGTH, &event->status_raw, error) ||
-      !read_string (object, prefix, "reason", FALSE, 64, &event->reason, error))
+  if (!read_string (reader, "status", FALSE, 64, &status, error) ||
+      !read_string (reader, "status_code", FALSE, 64, &code, error) ||
+      !read_string (reader, "status_raw", FALSE, MAX_TEXT_LENGTH, &event->status_raw, error) ||
+      !read_string (reader, "reason", FALSE, 64, &event->reason, error))
     return FALSE;
   if (status == NULL && code == NULL)
-    return invalid (error, prefix, "status", "is required unless status_code is given");
+    return wb_json_reader_fail (reader, "status", error, "is required unless status_code is given");
   if (status != NULL && (event->status = wb_status_from_string (status)) == WB_STATUS_INVALID)
-    return invalid (error, prefix, "status", "“%s” is not a canonical status", status);
+    return wb_json_reader_fail (reader, "status", error, "“%s” is not a canonical status", status);
   if (status == NULL)
     {
       g_autofree char *given_reason = g_steal_pointer (&event->reason);
 
-      if (!map_code (map, event->carrier, code, prefix, "status_code", event, error))
+      if (!map_code (map, event->carrier, code, reader, "status_code", event, error))
         return FALSE;
       if (given_reason != NULL)
         {
@@ -641,32 +547,31 @@ read_event_status (JsonObject     *object,
   if (event->status_raw == NULL)
     event->status_raw = g_strdup (code);
   if (event->reason != NULL && !wb_status_reason_is_known (event->reason))
-    return invalid (error, prefix, "reason", "“%s” is not a known reason code", event->reason);
+    return wb_json_reader_fail (reader, "reason", error, "“%s” is not a known reason code", event->reason);
   return TRUE;
 }
 
 /* A carrier worker's event; @carrier and @track_number come from the
  * message (TRACKING_EVENT) or its check (tracking.updated). */
 static WbStatusEvent *
-read_worker_event (JsonObject   *object,
-                   const char   *prefix,
-                   const char   *carrier,
-                   const char   *track_number,
-                   WbStatusMap  *map,
-                   GError      **error)
+read_worker_event (WbJsonReader  *reader,
+                   const char    *carrier,
+                   const char    *track_number,
+                   WbStatusMap   *map,
+                   GError       **error)
 {
   g_autoptr(WbStatusEvent) event = g_new0 (WbStatusEvent, 1);
 
   event->carrier = g_strdup (carrier);
   event->track_number = g_strdup (track_number);
   event->source = g_strdup (carrier);
-  if (!read_string (object, prefix, "event_id", TRUE, MAX_ID_LENGTH * 2, &event->event_id, error) ||
-      !read_event_status (object, prefix, event, map, error) ||
-      !read_time (object, prefix, "occurred_at", TRUE, NULL, FALSE, &event->occurred_at,
+  if (!read_string (reader, "event_id", TRUE, MAX_ID_LENGTH * 2, &event->event_id, error) ||
+      !read_event_status (reader, event, map, error) ||
+      !read_time (reader, "occurred_at", TRUE, NULL, FALSE, &event->occurred_at,
                   &event->occurred_at_raw, &event->zone_guessed, error) ||
-      !read_event_location (object, prefix, event, error) ||
-      !read_string (object, prefix, "description", FALSE, MAX_TEXT_LENGTH, &event->description, error) ||
-      !read_time (object, prefix, "estimated_delivery_at", FALSE, NULL, FALSE, &event->carrier_eta,
+      !read_event_location (reader, event, error) ||
+      !read_string (reader, "description", FALSE, MAX_TEXT_LENGTH, &event->description, error) ||
+      !read_time (reader, "estimated_delivery_at", FALSE, NULL, FALSE, &event->carrier_eta,
                   NULL, NULL, error))
     return NULL;
   return g_steal_pointer (&event);
@@ -674,7 +579,7 @@ read_worker_event (JsonObject   *object,
 
 static gboolean
 decode_tracking_event (WbCarrierMessage  *message,
-                       JsonObject        *body,
+                       WbJsonReader      *body,
                        WbStatusMap       *map,
                        GError           **error)
 {
@@ -682,9 +587,9 @@ decode_tracking_event (WbCarrierMessage  *message,
   g_autofree char *track_number = NULL;
   WbStatusEvent *event;
 
-  if (!read_string (body, "", "carrier", TRUE, 64, &carrier, error) ||
-      !read_string (body, "", "track_number", TRUE, MAX_ID_LENGTH, &track_number, error) ||
-      (event = read_worker_event (body, "", carrier, track_number, map, error)) == NULL)
+  if (!read_string (body, "carrier", TRUE, 64, &carrier, error) ||
+      !read_string (body, "track_number", TRUE, MAX_ID_LENGTH, &track_number, error) ||
+      (event = read_worker_event (body, carrier, track_number, map, error)) == NULL)
     return FALSE;
   g_ptr_array_add (message->events, event);
   return TRUE;
@@ -693,17 +598,17 @@ decode_tracking_event (WbCarrierMessage  *message,
 /* ---- tracking.updated ----------------------------------------------------------- */
 
 static gboolean
-read_tracking_id (JsonObject  *body,
-                  gint64      *out_id,
-                  GError     **error)
+read_tracking_id (WbJsonReader  *body,
+                  gint64        *out_id,
+                  GError       **error)
 {
-  JsonNode *node = member (body, "tracking_id");
+  JsonNode *node = wb_json_reader_get_node (body, "tracking_id");
 
   if (node == NULL)
-    return invalid (error, "", "tracking_id", "is required");
+    return wb_json_reader_fail (body, "tracking_id", error, "is required");
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64 ||
       json_node_get_int (node) < 1)
-    return invalid (error, "", "tracking_id", "must be a positive integer");
+    return wb_json_reader_fail (body, "tracking_id", error, "must be a positive integer");
   *out_id = json_node_get_int (node);
   return TRUE;
 }
@@ -713,23 +618,22 @@ read_tracking_id (JsonObject  *body,
  * state again repeats it. */
 static gboolean
 read_check_status (WbCarrierMessage  *message,
-                   JsonObject        *body,
+                   WbJsonReader      *body,
                    GError           **error)
 {
   WbTrackingCheck *check = message->check;
   g_autoptr(WbStatusEvent) event = g_new0 (WbStatusEvent, 1);
   g_autofree char *status = NULL;
-  g_autofree char *id = NULL;
 
-  if (!read_string (body, "", "status", FALSE, 64, &status, error))
+  if (!read_string (body, "status", FALSE, 64, &status, error))
     return FALSE;
   if (status == NULL)
     return TRUE;
   if ((event->status = wb_status_from_string (status)) == WB_STATUS_INVALID)
-    return invalid (error, "", "status", "“%s” is not a canonical status", status);
-  if (!read_time (body, "", "status_at", TRUE, NULL, FALSE, &event->occurred_at, &event->occurred_at_raw,
+    return wb_json_reader_fail (body, "status", error, "“%s” is not a canonical status", status);
+  if (!read_time (body, "status_at", TRUE, NULL, FALSE, &event->occurred_at, &event->occurred_at_raw,
                   &event->zone_guessed, error) ||
-      !read_string (body, "", "status_raw", FALSE, MAX_TEXT_LENGTH, &event->status_raw, error))
+      !read_string (body, "status_raw", FALSE, MAX_TEXT_LENGTH, &event->status_raw, error))
     return FALSE;
 
   event->source = g_strdup (check->carrier);
@@ -743,7 +647,7 @@ read_check_status (WbCarrierMessage  *message,
 
 static gboolean
 decode_tracking_updated (WbCarrierMessage  *message,
-                         JsonObject        *body,
+                         WbJsonReader      *body,
                          WbStatusMap       *map,
                          GError           **error)
 {
@@ -751,26 +655,25 @@ decode_tracking_updated (WbCarrierMessage  *message,
   JsonArray *events = NULL;
 
   if (!read_tracking_id (body, &check->tracking_id, error) ||
-      !read_string (body, "", "carrier", TRUE, 64, &check->carrier, error) ||
-      !read_string (body, "", "track_number", TRUE, MAX_ID_LENGTH, &check->track_number, error) ||
-      !read_exact_time (body, "", "checked_at", TRUE, &check->checked_at, error) ||
-      !read_exact_time (body, "", "next_check_at", FALSE, &check->next_check_at, error) ||
-      !read_string (body, "", "error", FALSE, MAX_TEXT_LENGTH, &check->error, error) ||
+      !read_string (body, "carrier", TRUE, 64, &check->carrier, error) ||
+      !read_string (body, "track_number", TRUE, MAX_ID_LENGTH, &check->track_number, error) ||
+      !read_exact_time (body, "checked_at", TRUE, &check->checked_at, error) ||
+      !read_exact_time (body, "next_check_at", FALSE, &check->next_check_at, error) ||
+      !read_string (body, "error", FALSE, MAX_TEXT_LENGTH, &check->error, error) ||
       !read_check_status (message, body, error) ||
-      !read_array (body, "", "events", FALSE, &events, error))
+      !read_array (body, "events", FALSE, &events, error))
     return FALSE;
 
-  for (guint i = 0; events != NULL && i < json_array_get_length (events); i++)
+  for (guint i = 0; i < array_length (events); i++)
     {
-      g_autofree char *prefix = g_strdup_printf ("events[%u].", i);
       g_autoptr(GError) local_error = NULL;
-      JsonObject *object = element_object (events, i, "", "events", &local_error);
+      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (body, "events", i, &local_error);
       WbStatusEvent *event = NULL;
 
-      if (object != NULL)
-        event = read_worker_event (object, prefix, check->carrier, check->track_number, map, &local_error);
+      if (item != NULL)
+        event = read_worker_event (item, check->carrier, check->track_number, map, &local_error);
       if (event == NULL)
-        reject (message, local_error);
+        reject (message, &local_error);
       else
         g_ptr_array_add (message->events, event);
     }
@@ -780,88 +683,87 @@ decode_tracking_updated (WbCarrierMessage  *message,
 /* ---- TICKET_CREATED ------------------------------------------------------------- */
 
 static gboolean
-read_address (JsonObject  *body,
-              const char  *name,
-              gboolean     required,
-              WbAddress   *address,
-              gboolean    *out_present,
-              GError     **error)
+read_address (WbJsonReader  *body,
+              const char    *name,
+              gboolean       required,
+              WbAddress     *address,
+              gboolean      *out_present,
+              GError       **error)
 {
-  g_autofree char *prefix = g_strconcat (name, ".", NULL);
   g_autofree char *country = NULL;
-  JsonObject *object = NULL;
+  g_autoptr(WbJsonReader) object = NULL;
 
-  if (!read_object (body, "", name, required, &object, error))
+  if (!read_object (body, name, required, &object, error))
     return FALSE;
   if (out_present != NULL)
     *out_present = object != NULL;
   if (object == NULL)
     return TRUE;
-  if (!read_string (object, prefix, "country", TRUE, 2, &country, error))
+  if (!read_string (object, "country", TRUE, 2, &country, error))
     return FALSE;
   if (strlen (country) != 2 || !g_ascii_isalpha (country[0]) || !g_ascii_isalpha (country[1]))
-    return invalid (error, prefix, "country", "must be a two-letter ISO 3166-1 country code");
+    return wb_json_reader_fail (object, "country", error, "must be a two-letter ISO 3166-1 country code");
   address->country = g_ascii_strup (country, -1);
-  return read_string (object, prefix, "region", FALSE, MAX_TEXT_LENGTH, &address->region, error) &&
-         read_string (object, prefix, "city", FALSE, MAX_TEXT_LENGTH, &address->city, error) &&
-         read_string (object, prefix, "line1", FALSE, MAX_TEXT_LENGTH, &address->line1, error) &&
-         read_string (object, prefix, "line2", FALSE, MAX_TEXT_LENGTH, &address->line2, error) &&
-         read_string (object, prefix, "postal_code", FALSE, 32, &address->postal_code, error) &&
-         read_coordinates (object, prefix, &address->has_coordinates, &address->lat, &address->lon, error);
+  return read_string (object, "region", FALSE, MAX_TEXT_LENGTH, &address->region, error) &&
+         read_string (object, "city", FALSE, MAX_TEXT_LENGTH, &address->city, error) &&
+         read_string (object, "line1", FALSE, MAX_TEXT_LENGTH, &address->line1, error) &&
+         read_string (object, "line2", FALSE, MAX_TEXT_LENGTH, &address->line2, error) &&
+         read_string (object, "postal_code", FALSE, 32, &address->postal_code, error) &&
+         read_coordinates (object, &address->has_coordinates, &address->lat, &address->lon, error);
 }
 
 /* As POST /shipments: a national number is one of the destination's country. */
 static gboolean
-read_recipient (JsonObject       *body,
+read_recipient (WbJsonReader     *body,
                 WbShipmentDraft  *draft,
                 GError          **error)
 {
   g_autoptr(GError) local_error = NULL;
-  JsonObject *recipient = NULL;
+  g_autoptr(WbJsonReader) recipient = NULL;
 
-  if (!read_object (body, "", "recipient", TRUE, &recipient, error) ||
-      !read_string (recipient, "recipient.", "name", TRUE, MAX_TEXT_LENGTH, &draft->recipient_name, error) ||
-      !read_string (recipient, "recipient.", "phone", FALSE, 64, &draft->recipient_phone_raw, error) ||
-      !read_string (recipient, "recipient.", "email", FALSE, 254, &draft->recipient_email, error))
+  if (!read_object (body, "recipient", TRUE, &recipient, error) ||
+      !read_string (recipient, "name", TRUE, MAX_TEXT_LENGTH, &draft->recipient_name, error) ||
+      !read_string (recipient, "phone", FALSE, 64, &draft->recipient_phone_raw, error) ||
+      !read_string (recipient, "email", FALSE, 254, &draft->recipient_email, error))
     return FALSE;
   if (draft->recipient_email != NULL && strchr (draft->recipient_email, '@') == NULL)
-    return invalid (error, "recipient.", "email", "must be an email address");
+    return wb_json_reader_fail (recipient, "email", error, "must be an email address");
   if (draft->recipient_phone_raw == NULL)
     return TRUE;
   draft->recipient_phone = wb_phone_normalize (draft->recipient_phone_raw, draft->destination.country,
                                                &local_error);
   return draft->recipient_phone != NULL ||
-         invalid (error, "recipient.", "phone", "%s", local_error->message);
+         wb_json_reader_fail (recipient, "phone", error, "%s", local_error->message);
 }
 
 static gboolean
 decode_ticket (WbCarrierMessage  *message,
-               JsonObject        *body,
+               WbJsonReader      *body,
                GError           **error)
 {
   WbTicket *ticket = message->ticket = g_new0 (WbTicket, 1);
   WbShipmentDraft *draft = ticket->draft = g_new0 (WbShipmentDraft, 1);
 
-  return read_string (body, "", "ticket_id", TRUE, MAX_ID_LENGTH, &ticket->ticket_id, error) &&
-         read_string (body, "", "client_id", TRUE, MAX_ID_LENGTH, &draft->client_id, error) &&
-         read_string (body, "", "carrier", TRUE, 64, &draft->carrier, error) &&
-         read_string (body, "", "track_number", TRUE, MAX_ID_LENGTH, &draft->track_number, error) &&
-         read_string (body, "", "service_level", FALSE, 64, &draft->service_level, error) &&
-         read_string (body, "", "reference", FALSE, MAX_ID_LENGTH, &draft->reference, error) &&
+  return read_string (body, "ticket_id", TRUE, MAX_ID_LENGTH, &ticket->ticket_id, error) &&
+         read_string (body, "client_id", TRUE, MAX_ID_LENGTH, &draft->client_id, error) &&
+         read_string (body, "carrier", TRUE, 64, &draft->carrier, error) &&
+         read_string (body, "track_number", TRUE, MAX_ID_LENGTH, &draft->track_number, error) &&
+         read_string (body, "service_level", FALSE, 64, &draft->service_level, error) &&
+         read_string (body, "reference", FALSE, MAX_ID_LENGTH, &draft->reference, error) &&
          read_address (body, "destination", TRUE, &draft->destination, NULL, error) &&
          read_address (body, "origin", FALSE, &draft->origin, &draft->has_origin, error) &&
          read_recipient (body, draft, error) &&
-         read_exact_time (body, "", "promised_at", FALSE, &draft->promised_at, error) &&
-         read_exact_time (body, "", "created_at", TRUE, &ticket->created_at, error) &&
+         read_exact_time (body, "promised_at", FALSE, &draft->promised_at, error) &&
+         read_exact_time (body, "created_at", TRUE, &ticket->created_at, error) &&
          (draft->service_level != NULL || draft->promised_at != 0 ||
-          invalid (error, "", "service_level", "is required unless promised_at is given"));
+          wb_json_reader_fail (body, "service_level", error, "is required unless promised_at is given"));
 }
 
 /* ---- the entry point ------------------------------------------------------------ */
 
 static gboolean
 decode_body (WbCarrierMessage  *message,
-             JsonObject        *body,
+             WbJsonReader      *body,
              WbStatusMap       *map,
              GError           **error)
 {
@@ -887,8 +789,13 @@ decode_body (WbCarrierMessage  *message,
  * wb_carrier_message_decode:
  * @json: (array length=length): the message body
  *
- * Returns: (transfer full): the message, or %NULL with
- *   %WB_CARRIER_MESSAGE_ERROR_INVALID ("body: …" when it is not a JSON object)
+ * The body goes through the guarded parser (size, UTF-8, strict syntax,
+ * depth) before anything reads it.
+ *
+ * Returns: (transfer full): the message, or %NULL with a %WB_JSON_ERROR:
+ *   %WB_JSON_ERROR_FIELD naming the member at fault (wb_json_error_get_field(),
+ *   "" when the body is not an object), or the parser's error when the body
+ *   is not one acceptable JSON document
  */
 WbCarrierMessage *
 wb_carrier_message_decode (WbCarrierMessageKind   kind,
@@ -898,40 +805,29 @@ wb_carrier_message_decode (WbCarrierMessageKind   kind,
                            GError               **error)
 {
   g_autoptr(WbCarrierMessage) message = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
+  g_autoptr(WbJsonReader) body = NULL;
 
   g_return_val_if_fail ((guint) kind < WB_CARRIER_MESSAGE_N_KINDS, NULL);
   g_return_val_if_fail (map != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (json == NULL || !g_utf8_validate_len (json, length, NULL))
+  body = wb_json_reader_new_from_data (json, json ? length : 0, NULL, error);
+  if (body == NULL)
     {
-      invalid (error, "", "body", "is not UTF-8 text");
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, json, length, &parse_error))
-    {
-      invalid (error, "", "body", "is not JSON: %s", parse_error->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      invalid (error, "", "body", "must be a JSON object");
+      g_prefix_error (error, "body: ");
       return NULL;
     }
 
   message = message_new (kind);
-  if (!decode_body (message, json_node_get_object (root), map, error))
+  if (!decode_body (message, body, map, error))
     return NULL;
   /* Nothing usable left: the whole message goes to the dead-letter queue. */
   if (message->ticket == NULL && message->check == NULL && message->events->len == 0)
     {
-      g_set_error_literal (error, WB_CARRIER_MESSAGE_ERROR, WB_CARRIER_MESSAGE_ERROR_INVALID,
-                           message->rejected->len > 0 ? g_ptr_array_index (message->rejected, 0)
-                                                      : "events: none to apply");
+      if (message->rejected->len > 0)
+        g_propagate_error (error, g_error_copy (g_ptr_array_index (message->rejected, 0)));
+      else
+        wb_json_set_field_error (error, "events", "none to apply");
       return NULL;
     }
   sort_events (message->events);

@@ -3,17 +3,11 @@
 
 #include <glib.h>
 
+#include "wb-json.h"
 #include "wb-shipment-store.h"
 #include "wb-status-map.h"
 
 G_BEGIN_DECLS
-
-#define WB_CARRIER_MESSAGE_ERROR (wb_carrier_message_error_quark ())
-
-typedef enum
-{
-  WB_CARRIER_MESSAGE_ERROR_INVALID,   /* "<field>: <problem>", the dead letter's x-error */
-} WbCarrierMessageError;
 
 /* The tracker role's consumed topics (docs/tracker.md); each has a JSON
  * Schema in data/schemas/<default topic>.schema.json. */
@@ -35,9 +29,9 @@ typedef enum
  * @ticket: (nullable): TICKET_CREATED's shipment to create
  * @check: (nullable): tracking.updated's check to record
  * @events: WbStatusEvent*, owned, oldest first
- * @rejected: char*, "<field>: <problem>" of each event refused while the
- *   rest of the message was usable; the consumer applies the rest and
- *   dead-letters the message with the first reason
+ * @rejected: GError*, a %WB_JSON_ERROR_FIELD for each event refused while
+ *   the rest of the message was usable ("events[2].status: …"); the consumer
+ *   applies the rest and dead-letters the message with the first reason
  *
  * One decoded message: what it asks the store to do.
  */
@@ -50,12 +44,14 @@ typedef struct
   GPtrArray            *rejected;
 } WbCarrierMessage;
 
-GQuark              wb_carrier_message_error_quark     (void);
 /* The default topic names, indexed by WbCarrierMessageKind, NULL-terminated. */
 const char * const *wb_carrier_message_default_topics  (void);
 /* Decodes and checks a message body against everything its schema says
- * (unknown members are ignored). Fails with "<field>: <problem>" when the
- * message is unusable, including when every one of its events was refused. */
+ * (unknown members are ignored). Fails with a %WB_JSON_ERROR when the
+ * message is unusable, including when every one of its events was refused:
+ * %WB_JSON_ERROR_FIELD names the member (wb_json_error_get_field()) and
+ * reads "<field>: <problem>"; the other codes say the body is not one
+ * acceptable JSON document. */
 WbCarrierMessage   *wb_carrier_message_decode          (WbCarrierMessageKind  kind,
                                                         const char           *json,
                                                         gsize                 length,

@@ -224,7 +224,11 @@ settle_entry (WbTrackerConsumer          *self,
                 &self->counts.applied_events);
   /* Events the decoder refused: the rest is applied, the message kept. */
   if (entry->reason == NULL && entry->decoded->rejected->len > 0)
-    entry->reason = g_strdup (g_ptr_array_index (entry->decoded->rejected, 0));
+    {
+      const GError *rejected = g_ptr_array_index (entry->decoded->rejected, 0);
+
+      entry->reason = g_strdup (rejected->message);
+    }
 }
 
 /* ---- applying ------------------------------------------------------------------------ */
