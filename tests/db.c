@@ -9,6 +9,7 @@
 
 #include "wb-db.h"
 #include "wb-db-pool.h"
+#include "wb-db-transaction.h"
 #include "wb-embedded-postgres.h"
 #include "wb-migrations-private.h"
 #include "wb-test-pg.h"
@@ -1229,6 +1230,234 @@ test_embedded_no_such_server_user (void)
   remove_state_dir (state_dir);
 }
 
+/* ---- transactions ----------------------------------------------------------- */
+
+typedef struct
+{
+  PGconn       *other;            /* a second session, for a concurrent writer */
+  const char   *raise;            /* a SQLSTATE the body raises after writing, or NULL */
+  guint         raise_times;      /* in this many attempts */
+  GCancellable *cancel_on_raise;  /* cancelled once the body has failed */
+  guint         attempts;
+} Body;
+
+static gboolean
+raise_sqlstate (PGconn        *conn,
+                const char    *sqlstate,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autofree char *sql = g_strdup_printf ("DO $$ BEGIN RAISE EXCEPTION 'raised by the test' "
+                                          "USING ERRCODE = '%s'; END $$", sqlstate);
+
+  return wb_db_exec_command (conn, sql, NULL, 0, cancellable, error);
+}
+
+/* Adds 10 to the one row, then fails as told. With @other set, that
+ * session moves the row on after this transaction's snapshot, once, so the
+ * first update is a real serialization failure. */
+static gboolean
+add_ten (PGconn        *conn,
+         gpointer       user_data,
+         GCancellable  *cancellable,
+         GError       **error)
+{
+  Body *body = user_data;
+  g_autoptr(PGresult) read = NULL;
+
+  body->attempts++;
+  g_assert_cmpint (PQtransactionStatus (conn), ==, PQTRANS_INTRANS);
+  if (!wb_db_exec_command (conn, "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", NULL, 0, cancellable, error)
+      || (read = wb_db_exec (conn, "SELECT v FROM counter", NULL, 0, cancellable, error)) == NULL)
+    return FALSE;
+  if (body->other != NULL && body->attempts == 1)
+    exec_or_die (body->other, "UPDATE counter SET v = v + 1");
+  if (!wb_db_exec_command (conn, "UPDATE counter SET v = v + 10", NULL, 0, cancellable, error))
+    return FALSE;
+  if (body->raise == NULL || body->attempts > body->raise_times)
+    return TRUE;
+  g_assert_false (raise_sqlstate (conn, body->raise, cancellable, error));
+  if (body->cancel_on_raise != NULL)
+    g_cancellable_cancel (body->cancel_on_raise);
+  return FALSE;
+}
+
+static PGconn *
+counter_database (const char *prefix)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database (prefix);
+  PGconn *conn = connect_or_die (conninfo);
+
+  exec_or_die (conn, "CREATE TABLE counter (v int NOT NULL)");
+  exec_or_die (conn, "INSERT INTO counter VALUES (0)");
+  return conn;
+}
+
+static char *
+counter_value (PGconn *conn)
+{
+  return query_value (conn, "SELECT v FROM counter");
+}
+
+static void
+test_transaction_commits (void)
+{
+  g_autoptr(PGconn) conn = counter_database ("tx_commit");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  Body body = { 0 };
+
+  g_assert_true (wb_db_transaction_run (conn, add_ten, &body, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (body.attempts, ==, 1);
+  g_assert_cmpint (PQtransactionStatus (conn), ==, PQTRANS_IDLE);
+  value = counter_value (conn);
+  g_assert_cmpstr (value, ==, "10");
+}
+
+/* Written, then failed: nothing stays, the error is the body's own, and
+ * the connection is ready for the next transaction. */
+static void
+test_transaction_rolls_back (void)
+{
+  g_autoptr(PGconn) conn = counter_database ("tx_rollback");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  Body body = { .raise = "23514", .raise_times = 1 };
+
+  g_assert_false (wb_db_transaction_run (conn, add_ten, &body, NULL, &error));
+  g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_QUERY);
+  g_assert_cmpstr (wb_db_error_get_sqlstate (error), ==, "23514");
+  g_assert_cmpint (PQtransactionStatus (conn), ==, PQTRANS_IDLE);
+  value = counter_value (conn);
+  g_assert_cmpstr (value, ==, "0");
+}
+
+static gboolean
+write_then_fail (PGconn        *conn,
+                 gpointer       user_data,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  guint *attempts = user_data;
+
+  (*attempts)++;
+  if (!wb_db_exec_command (conn, "UPDATE counter SET v = v + 100", NULL, 0, cancellable, error))
+    return FALSE;
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "refused by the caller");
+  return FALSE;
+}
+
+static void
+test_transaction_rolls_back_caller_error (void)
+{
+  g_autoptr(PGconn) conn = counter_database ("tx_caller_error");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  guint attempts = 0;
+
+  g_assert_false (wb_db_transaction_run (conn, write_then_fail, &attempts, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpuint (attempts, ==, 1);
+  g_assert_cmpint (PQtransactionStatus (conn), ==, PQTRANS_IDLE);
+  value = counter_value (conn);
+  g_assert_cmpstr (value, ==, "0");
+}
+
+/* Two sessions, one row: the other commits an update after this
+ * SERIALIZABLE transaction read the row, so this one's update fails with
+ * 40001; run again, it sees the other's write and adds to it. */
+static void
+test_transaction_retries_serialization_failure (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("tx_serialization");
+  g_autoptr(PGconn) conn = connect_or_die (conninfo);
+  g_autoptr(PGconn) other = connect_or_die (conninfo);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  Body body = { .other = other };
+
+  exec_or_die (conn, "CREATE TABLE counter (v int NOT NULL)");
+  exec_or_die (conn, "INSERT INTO counter VALUES (0)");
+  g_assert_true (wb_db_transaction_run (conn, add_ten, &body, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (body.attempts, ==, 2);
+  value = counter_value (other);
+  g_assert_cmpstr (value, ==, "11");
+}
+
+static void
+test_transaction_retries_deadlock (void)
+{
+  g_autoptr(PGconn) conn = counter_database ("tx_deadlock");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  Body body = { .raise = "40P01", .raise_times = 1 };
+
+  g_assert_true (wb_db_transaction_run (conn, add_ten, &body, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (body.attempts, ==, 2);
+  value = counter_value (conn);
+  g_assert_cmpstr (value, ==, "10");
+}
+
+/* Unique violations, syntax errors, lost connections: repeating the same
+ * transaction would only fail the same way, or apply something twice. */
+static void
+test_transaction_no_retry_on_other_errors (void)
+{
+  g_autoptr(PGconn) conn = counter_database ("tx_no_retry");
+  const char *sqlstates[] = { "23505", "42601", "40002", "57014" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sqlstates); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      Body body = { .raise = sqlstates[i], .raise_times = G_MAXUINT };
+
+      g_assert_false (wb_db_transaction_run (conn, add_ten, &body, NULL, &error));
+      g_assert_cmpstr (wb_db_error_get_sqlstate (error), ==, sqlstates[i]);
+      g_assert_cmpuint (body.attempts, ==, 1);
+      g_assert_false (wb_db_transaction_is_retryable (error));
+    }
+}
+
+static void
+test_transaction_attempts_bounded (void)
+{
+  g_autoptr(PGconn) conn = counter_database ("tx_bounded");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  Body body = { .raise = "40001", .raise_times = G_MAXUINT };
+  gint64 started = g_get_monotonic_time ();
+
+  g_assert_false (wb_db_transaction_run (conn, add_ten, &body, NULL, &error));
+  g_assert_cmpstr (wb_db_error_get_sqlstate (error), ==, "40001");
+  g_assert_cmpuint (body.attempts, ==, WB_DB_TRANSACTION_MAX_ATTEMPTS);
+  /* The pauses between attempts stay small. */
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpint (PQtransactionStatus (conn), ==, PQTRANS_IDLE);
+  value = counter_value (conn);
+  g_assert_cmpstr (value, ==, "0");
+}
+
+/* A caller that gives up between attempts is not kept for the next one. */
+static void
+test_transaction_cancellable (void)
+{
+  g_autoptr(PGconn) conn = counter_database ("tx_cancel");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  Body body = { .raise = "40001", .raise_times = G_MAXUINT, .cancel_on_raise = cancellable };
+
+  g_assert_false (wb_db_transaction_run (conn, add_ten, &body, cancellable, &error));
+  g_assert_error (error, WB_DB_ERROR, WB_DB_ERROR_CANCELLED);
+  g_assert_cmpuint (body.attempts, ==, 1);
+  g_assert_cmpint (PQtransactionStatus (conn), ==, PQTRANS_IDLE);
+  value = counter_value (conn);
+  g_assert_cmpstr (value, ==, "0");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1241,6 +1470,14 @@ main (int   argc,
   g_test_add_func ("/db/connect/error-hides-password", test_connect_error_hides_password);
   g_test_add_func ("/db/connect/malformed-hides-password", test_connect_malformed_hides_password);
   g_test_add_func ("/db/error/sqlstate", test_error_sqlstate);
+  g_test_add_func ("/db/transaction/commits", test_transaction_commits);
+  g_test_add_func ("/db/transaction/rolls-back", test_transaction_rolls_back);
+  g_test_add_func ("/db/transaction/rolls-back-caller-error", test_transaction_rolls_back_caller_error);
+  g_test_add_func ("/db/transaction/retries-serialization-failure", test_transaction_retries_serialization_failure);
+  g_test_add_func ("/db/transaction/retries-deadlock", test_transaction_retries_deadlock);
+  g_test_add_func ("/db/transaction/no-retry-on-other-errors", test_transaction_no_retry_on_other_errors);
+  g_test_add_func ("/db/transaction/attempts-bounded", test_transaction_attempts_bounded);
+  g_test_add_func ("/db/transaction/cancellable", test_transaction_cancellable);
   g_test_add_func ("/db/migrations/apply-twice", test_migrations_apply_twice);
   g_test_add_func ("/db/migrations/concurrent", test_migrations_concurrent);
   g_test_add_func ("/db/migrations/schema-too-new", test_migrations_schema_too_new);

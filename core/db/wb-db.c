@@ -478,3 +478,16 @@ wb_db_exec (PGconn             *conn,
 
   return _wb_db_exec_full (conn, sql, params, n_params, cancellable, -1, error);
 }
+
+gboolean
+wb_db_exec_command (PGconn             *conn,
+                    const char         *sql,
+                    const char * const *params,
+                    int                 n_params,
+                    GCancellable       *cancellable,
+                    GError            **error)
+{
+  g_autoptr(PGresult) result = wb_db_exec (conn, sql, params, n_params, cancellable, error);
+
+  return result != NULL;
+}

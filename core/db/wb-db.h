@@ -80,6 +80,21 @@ PGresult   *wb_db_exec                   (PGconn             *conn,
                                           GError            **error);
 
 /**
+ * wb_db_exec_command:
+ *
+ * wb_db_exec() for a statement whose rows, if any, are not wanted
+ * (BEGIN, SAVEPOINT, an UPDATE whose count does not matter).
+ *
+ * Returns: whether the statement succeeded
+ */
+gboolean    wb_db_exec_command           (PGconn             *conn,
+                                          const char         *sql,
+                                          const char * const *params,
+                                          int                 n_params,
+                                          GCancellable       *cancellable,
+                                          GError            **error);
+
+/**
  * wb_db_describe_conninfo:
  *
  * Returns: (transfer full): "user@host:port/dbname" for logs; never

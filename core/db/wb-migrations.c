@@ -4,6 +4,7 @@
 #include "wb-migrations-private.h"
 #include "wb-data-resources.h"
 #include "wb-db-private.h"
+#include "wb-db-transaction.h"
 
 #include <errno.h>
 #include <string.h>
@@ -185,17 +186,6 @@ _wb_migrations_load_compiled (GError **error)
   return g_steal_pointer (&migrations);
 }
 
-static gboolean
-exec_plain (PGconn        *conn,
-            const char    *sql,
-            GCancellable  *cancellable,
-            GError       **error)
-{
-  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, cancellable, error);
-
-  return result != NULL;
-}
-
 /* A migration file holds several statements, so it goes through the simple
  * query protocol; it is compiled-in SQL, never built from input. Resources
  * end with a NUL the size does not count. */
@@ -210,13 +200,20 @@ exec_script (PGconn        *conn,
   return result != NULL;
 }
 
-static void
-rollback (PGconn *conn)
+/* The migration and its record commit together. */
+static gboolean
+apply_in_transaction (PGconn        *conn,
+                      gpointer       user_data,
+                      GCancellable  *cancellable,
+                      GError       **error)
 {
-  g_autoptr(PGresult) result = NULL;
+  WbMigration *migration = user_data;
+  g_autofree char *version = g_strdup_printf ("%d", migration->version);
+  const char *params[] = { version, migration->name, migration->checksum };
 
-  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
-    result = PQexec (conn, "ROLLBACK");
+  return exec_script (conn, migration->sql, cancellable, error)
+         && wb_db_exec_command (conn, "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                                params, G_N_ELEMENTS (params), cancellable, error);
 }
 
 static gboolean
@@ -225,22 +222,10 @@ apply_one (PGconn        *conn,
            GCancellable  *cancellable,
            GError       **error)
 {
-  g_autofree char *version = g_strdup_printf ("%d", migration->version);
-  const char *params[] = { version, migration->name, migration->checksum };
-  g_autoptr(PGresult) recorded = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (!exec_plain (conn, "BEGIN", cancellable, error))
-    return FALSE;
-
-  if (!exec_script (conn, migration->sql, cancellable, &local_error) ||
-      !(recorded = wb_db_exec (conn,
-                               "INSERT INTO schema_migrations (version, name, checksum) "
-                               "VALUES ($1, $2, $3)",
-                               params, G_N_ELEMENTS (params), cancellable, &local_error)) ||
-      !exec_plain (conn, "COMMIT", cancellable, &local_error))
+  if (!wb_db_transaction_run (conn, apply_in_transaction, migration, cancellable, &local_error))
     {
-      rollback (conn);
       if (local_error->code == WB_DB_ERROR_QUERY)
         local_error->code = WB_DB_ERROR_MIGRATION;
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
@@ -353,7 +338,7 @@ apply_locked (PGconn        *conn,
 {
   g_autoptr(GHashTable) applied = NULL;
 
-  if (!exec_plain (conn, CREATE_SCHEMA_MIGRATIONS_SQL, cancellable, error))
+  if (!wb_db_exec_command (conn, CREATE_SCHEMA_MIGRATIONS_SQL, NULL, 0, cancellable, error))
     return FALSE;
 
   if ((applied = check_recorded (conn, migrations, error)) == NULL)
@@ -462,8 +447,7 @@ _wb_migrations_apply_list (PGconn                *conn,
 
   /* After a failure the lock is only released on a usable connection;
    * otherwise it goes with the session. Cancelled or not, it is released. */
-  rollback (conn);
-  if (!exec_plain (conn, MIGRATION_UNLOCK_SQL, NULL, ok ? error : NULL))
+  if (!wb_db_exec_command (conn, MIGRATION_UNLOCK_SQL, NULL, 0, NULL, ok ? error : NULL))
     ok = FALSE;
 
   if (out_applied != NULL)

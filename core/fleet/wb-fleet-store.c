@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "wb-db-transaction.h"
 #include "wb-fleet-index-private.h"
 #include "wb-fleet-store.h"
 #include "wb-position-history.h"
@@ -387,15 +388,18 @@ put_pending (Job *job)
   g_array_set_size (job->pending, 0);
 }
 
+/* What a rolled-back attempt left behind is dropped first. */
 static gboolean
-exec_command (PGconn        *conn,
-              const char    *sql,
-              GCancellable  *cancellable,
-              GError       **error)
+run_attempt (PGconn        *conn,
+             gpointer       user_data,
+             GCancellable  *cancellable,
+             GError       **error)
 {
-  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, cancellable, error);
+  Job *job = user_data;
 
-  return result != NULL;
+  job_clear_result (job);
+  g_array_set_size (job->pending, 0);
+  return job->func (job, conn, cancellable, error);
 }
 
 static gpointer
@@ -406,19 +410,13 @@ run_job (PGconn        *conn,
 {
   Job *job = user_data;
 
-  if (!exec_command (conn, "BEGIN", cancellable, error))
-    return NULL;
-  if (job->func (job, conn, cancellable, error) && exec_command (conn, "COMMIT", cancellable, error))
+  if (wb_db_transaction_run (conn, run_attempt, job, cancellable, error))
     {
       put_pending (job);
       return job;
     }
-
   job_clear_result (job);
   g_array_set_size (job->pending, 0);
-  /* A broken connection fails here harmlessly and the pool drops it. */
-  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
-    PQclear (PQexec (conn, "ROLLBACK"));
   return NULL;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "wb-db.h"
+#include "wb-db-transaction.h"
 #include "wb-position-history.h"
 #include "wb-telemetry-private.h"
 
@@ -720,16 +721,6 @@ batch_init (Batch               *batch,
 
 /* ---- the transaction ----------------------------------------------------------- */
 
-static gboolean
-exec_command (PGconn      *conn,
-              const char  *sql,
-              GError     **error)
-{
-  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, NULL, error);
-
-  return result != NULL;
-}
-
 /* Sends the whole stream, in pieces, and returns the rows COPY stored. */
 static gboolean
 copy_in (PGconn         *conn,
@@ -782,8 +773,8 @@ insert_through_staging (PGconn         *conn,
   g_autoptr(PGresult) result = NULL;
   guint staged;
 
-  if (!exec_command (conn, quiet_sql, error)
-      || !exec_command (conn, create_staging_sql, error)
+  if (!wb_db_exec_command (conn, quiet_sql, NULL, 0, NULL, error)
+      || !wb_db_exec_command (conn, create_staging_sql, NULL, 0, NULL, error)
       || !copy_in (conn, copy_staging_sql, data, &staged, error)
       || (result = wb_db_exec (conn, insert_staged_sql, NULL, 0, NULL, error)) == NULL)
     return FALSE;
@@ -806,12 +797,12 @@ write_states (PGconn       *conn,
 }
 
 static gboolean
-write_in_transaction (PGconn       *conn,
-                      const Batch  *batch,
-                      GArray       *missing_days,
-                      gboolean      through_staging,
-                      guint        *out_inserted,
-                      GError      **error)
+write_batch (PGconn       *conn,
+             const Batch  *batch,
+             GArray       *missing_days,
+             gboolean      through_staging,
+             guint        *out_inserted,
+             GError      **error)
 {
   guint created;
 
@@ -829,7 +820,27 @@ write_in_transaction (PGconn       *conn,
   return write_states (conn, batch, error);
 }
 
-/* One attempt: BEGIN … COMMIT, or ROLLBACK and the error. */
+typedef struct
+{
+  const Batch *batch;
+  GArray      *missing_days;
+  gboolean     through_staging;
+  guint        inserted;
+} Write;
+
+static gboolean
+write_in_transaction (PGconn        *conn,
+                      gpointer       user_data,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  Write *write = user_data;
+
+  return write_batch (conn, write->batch, write->missing_days, write->through_staging, &write->inserted, error);
+}
+
+/* One transaction (run again if it collides with another); a lost
+ * connection fails it, and the caller reconnects. */
 static gboolean
 attempt (WbPositionHistory  *self,
          PGconn             *conn,
@@ -839,18 +850,13 @@ attempt (WbPositionHistory  *self,
          GError            **error)
 {
   g_autoptr(GArray) missing_days = unknown_days (self, batch->days);
+  Write write = { batch, missing_days, through_staging, 0 };
 
-  if (exec_command (conn, "BEGIN", error)
-      && write_in_transaction (conn, batch, missing_days, through_staging, out_inserted, error)
-      && exec_command (conn, "COMMIT", error))
-    {
-      remember_days (self, missing_days);
-      return TRUE;
-    }
-  /* A lost connection fails here harmlessly; the caller reconnects. */
-  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
-    PQclear (PQexec (conn, "ROLLBACK"));
-  return FALSE;
+  if (!wb_db_transaction_run (conn, write_in_transaction, &write, NULL, error))
+    return FALSE;
+  remember_days (self, missing_days);
+  *out_inserted = write.inserted;
+  return TRUE;
 }
 
 /**
@@ -943,6 +949,29 @@ drop_partitions (PGconn   *conn,
   return TRUE;
 }
 
+typedef struct
+{
+  WbPositionHistory *history;
+  GArray            *days;
+  gint64             first_kept;
+  guint              created;
+  guint              dropped;
+} Maintenance;
+
+static gboolean
+maintain_in_transaction (PGconn        *conn,
+                         gpointer       user_data,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  Maintenance *maintenance = user_data;
+
+  maintenance->created = maintenance->dropped = 0;
+  return ensure_partitions (conn, maintenance->days, &maintenance->created, error)
+         && (maintenance->history->retention_days == 0
+             || drop_partitions (conn, maintenance->first_kept, &maintenance->dropped, error));
+}
+
 /**
  * wb_position_history_maintain:
  * @out_created: (out) (optional): partitions created
@@ -960,7 +989,7 @@ wb_position_history_maintain (WbPositionHistory  *self,
 {
   g_autoptr(GArray) days = g_array_new (FALSE, FALSE, sizeof (gint64));
   gint64 first_kept = first_kept_day (self, now);
-  guint created = 0, dropped = 0;
+  Maintenance maintenance = { self, days, first_kept, 0, 0 };
 
   g_return_val_if_fail (WB_IS_POSITION_HISTORY (self), FALSE);
   g_return_val_if_fail (conn != NULL && PQtransactionStatus (conn) == PQTRANS_IDLE, FALSE);
@@ -969,22 +998,15 @@ wb_position_history_maintain (WbPositionHistory  *self,
   for (gint64 day = day_of (now); day <= day_of (now) + self->days_ahead; day++)
     g_array_append_val (days, day);
 
-  if (!exec_command (conn, "BEGIN", error)
-      || !ensure_partitions (conn, days, &created, error)
-      || (self->retention_days > 0 && !drop_partitions (conn, first_kept, &dropped, error))
-      || !exec_command (conn, "COMMIT", error))
-    {
-      if (PQtransactionStatus (conn) != PQTRANS_IDLE)
-        PQclear (PQexec (conn, "ROLLBACK"));
-      return FALSE;
-    }
+  if (!wb_db_transaction_run (conn, maintain_in_transaction, &maintenance, NULL, error))
+    return FALSE;
 
   forget_days_before (self, first_kept);
   remember_days (self, days);
   if (out_created != NULL)
-    *out_created = created;
+    *out_created = maintenance.created;
   if (out_dropped != NULL)
-    *out_dropped = dropped;
+    *out_dropped = maintenance.dropped;
   return TRUE;
 }
 

@@ -4,6 +4,7 @@
 
 #include "config.h"
 
+#include "wb-db-transaction.h"
 #include "wb-outbox-relay.h"
 
 #define BATCH_SIZE        100
@@ -120,27 +121,45 @@ publish_rows (WbOutboxRelay  *self,
 }
 
 static gboolean
-exec_command (PGconn        *conn,
-              const char    *sql,
-              const char    *param,
-              GCancellable  *cancellable,
-              GError       **error)
-{
-  const char *params[] = { param };
-  g_autoptr(PGresult) result = wb_db_exec (conn, sql, params, param ? 1 : 0, cancellable, error);
-
-  return result != NULL;
-}
-
-static gboolean
 delete_published (PGconn        *conn,
                   GString       *ids,
                   GCancellable  *cancellable,
                   GError       **error)
 {
+  const char *params[1];
+
   g_string_append_c (ids, '}');
-  return exec_command (conn, "DELETE FROM outbox WHERE id = ANY ($1::bigint[])",
-                       ids->str, cancellable, error);
+  params[0] = ids->str;
+  return wb_db_exec_command (conn, "DELETE FROM outbox WHERE id = ANY ($1::bigint[])",
+                             params, 1, cancellable, error);
+}
+
+typedef struct
+{
+  WbOutboxRelay *relay;
+  guint          n_published;
+  GError        *publish_error;
+} PassRun;
+
+static gboolean
+pass_in_transaction (PGconn        *conn,
+                     gpointer       user_data,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  PassRun *run = user_data;
+  g_autoptr(PGresult) rows = NULL;
+  g_autoptr(GString) ids = g_string_new ("{");
+
+  g_clear_error (&run->publish_error);
+  rows = wb_db_exec (conn,
+                     "SELECT id, topic, key, type, payload::text FROM outbox"
+                     " ORDER BY id LIMIT " G_STRINGIFY (BATCH_SIZE) " FOR UPDATE SKIP LOCKED",
+                     NULL, 0, cancellable, error);
+  if (rows == NULL)
+    return FALSE;
+  run->n_published = publish_rows (run->relay, rows, ids, &run->publish_error);
+  return run->n_published == 0 || delete_published (conn, ids, cancellable, error);
 }
 
 /* One pass on a pool thread: claim a batch, publish it, delete what the bus
@@ -152,37 +171,22 @@ relay_pass (PGconn        *conn,
             GCancellable  *cancellable,
             GError       **error)
 {
-  WbOutboxRelay *self = user_data;
-  g_autoptr(PGresult) rows = NULL;
+  PassRun run = { user_data, 0, NULL };
   g_autoptr(GError) publish_error = NULL;
-  g_autoptr(GString) ids = g_string_new ("{");
+  gboolean committed = wb_db_transaction_run (conn, pass_in_transaction, &run, cancellable, error);
   Pass *pass;
 
-  if (!exec_command (conn, "BEGIN", NULL, cancellable, error) ||
-      !(rows = wb_db_exec (conn,
-                           "SELECT id, topic, key, type, payload::text FROM outbox"
-                           " ORDER BY id LIMIT " G_STRINGIFY (BATCH_SIZE) " FOR UPDATE SKIP LOCKED",
-                           NULL, 0, cancellable, error)))
+  publish_error = run.publish_error;
+  if (!committed)
     return NULL;
-
-  pass = g_new0 (Pass, 1);
-  pass->n_published = publish_rows (self, rows, ids, &publish_error);
-  pass->more = pass->n_published == BATCH_SIZE;
-
-  if ((pass->n_published > 0 && !delete_published (conn, ids, cancellable, error)) ||
-      !exec_command (conn, "COMMIT", NULL, cancellable, error))
-    {
-      g_free (pass);
-      return NULL;
-    }
-
   if (publish_error != NULL)
     {
-      g_free (pass);
       g_propagate_error (error, g_steal_pointer (&publish_error));
       return NULL;
     }
-
+  pass = g_new0 (Pass, 1);
+  pass->n_published = run.n_published;
+  pass->more = pass->n_published == BATCH_SIZE;
   return pass;
 }
 

@@ -6,13 +6,10 @@
 #include "config.h"
 
 #include "wb-shipment-store-private.h"
+#include "wb-db-transaction.h"
 
 #include <string.h>
 
-/* A deadlock or serialization failure is the database asking us to try
- * again; two concurrent batches touching the same shipments in different
- * orders can meet one. */
-#define MAX_ATTEMPTS      3
 #define DEFAULT_PAGE_SIZE 50
 #define MAX_PAGE_SIZE     500
 
@@ -110,52 +107,37 @@ set_invalid (GError     **error,
   return FALSE;
 }
 
-static gboolean
-exec_command (PGconn        *conn,
-              const char    *sql,
-              GCancellable  *cancellable,
-              GError       **error)
+/* One run of a job; a transaction the database asks to repeat (two
+ * batches touching the same shipments in different orders) runs again. */
+typedef struct
 {
-  g_autoptr(PGresult) result = wb_db_exec (conn, sql, NULL, 0, cancellable, error);
+  Job      *job;
+  gpointer  result;
+} Attempt;
 
-  return result != NULL;
+static void
+attempt_clear_result (Attempt *attempt)
+{
+  if (attempt->result != NULL)
+    attempt->job->result_free (g_steal_pointer (&attempt->result));
 }
 
+/* What a rolled-back attempt left behind is dropped first. */
 static gboolean
-is_retryable (const GError *error)
+run_attempt (PGconn        *conn,
+             gpointer       user_data,
+             GCancellable  *cancellable,
+             GError       **error)
 {
-  const char *sqlstate = wb_db_error_get_sqlstate (error);
+  Attempt *attempt = user_data;
+  Job *job = attempt->job;
 
-  return g_strcmp0 (sqlstate, "40001") == 0 || g_strcmp0 (sqlstate, "40P01") == 0;
-}
-
-static gpointer
-run_transaction (Job           *job,
-                 PGconn        *conn,
-                 GCancellable  *cancellable,
-                 GError       **error)
-{
-  gpointer result;
-
+  attempt_clear_result (attempt);
   job->wrote_outbox = FALSE;
   g_array_set_size (job->changes, 0);
   g_clear_pointer (&job->event_json, g_free);
-  if (job->one_statement)
-    return job->func (job, conn, cancellable, error);
-  if (!exec_command (conn, "BEGIN", cancellable, error))
-    return NULL;
-
-  result = job->func (job, conn, cancellable, error);
-  if (result != NULL && exec_command (conn, "COMMIT", cancellable, error))
-    return result;
-
-  if (result != NULL)
-    job->result_free (result);
-  /* Before a retry starts a new transaction on this connection; a broken
-   * connection fails here harmlessly and the pool drops it. */
-  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
-    PQclear (PQexec (conn, "ROLLBACK"));
-  return NULL;
+  attempt->result = job->func (job, conn, cancellable, error);
+  return attempt->result != NULL;
 }
 
 /* Right after the commit, on this thread: before the caller can learn of
@@ -178,27 +160,19 @@ run_job (PGconn        *conn,
          GError       **error)
 {
   Job *job = user_data;
+  Attempt attempt = { job, NULL };
+  gboolean done = job->one_statement ? run_attempt (conn, &attempt, cancellable, error)
+                                     : wb_db_transaction_run (conn, run_attempt, &attempt, cancellable, error);
 
-  for (guint attempt = 1; ; attempt++)
+  if (!done)
     {
-      g_autoptr(GError) local_error = NULL;
-      gpointer result = run_transaction (job, conn, cancellable, &local_error);
-
-      if (local_error == NULL)
-        {
-          announce_changes (job);
-          if (job->wrote_outbox && job->relay != NULL)
-            wb_outbox_relay_kick (job->relay);
-          return result;
-        }
-
-      if (attempt == MAX_ATTEMPTS || !is_retryable (local_error))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return NULL;
-        }
-      g_debug ("retrying a shipment transaction: %s", local_error->message);
+      attempt_clear_result (&attempt);
+      return NULL;
     }
+  announce_changes (job);
+  if (job->wrote_outbox && job->relay != NULL)
+    wb_outbox_relay_kick (job->relay);
+  return attempt.result;
 }
 
 static void
@@ -959,7 +933,7 @@ apply_ticket (Job            *job,
   g_autoptr(GError) local_error = NULL;
   gboolean claimed = FALSE;
 
-  if (!exec_command (conn, "SAVEPOINT ticket", cancellable, error))
+  if (!wb_db_exec_command (conn, "SAVEPOINT ticket", NULL, 0, cancellable, error))
     return FALSE;
   if (claim_ticket (conn, ticket->ticket_id, &claimed, cancellable, &local_error))
     result->shipment_id = claimed ? create_ticket_shipment (job, conn, ticket, cancellable, &local_error)
@@ -968,7 +942,7 @@ apply_ticket (Job            *job,
   if (local_error == NULL)
     {
       result->outcome = claimed ? WB_EVENT_CREATED : WB_EVENT_DUPLICATE;
-      return exec_command (conn, "RELEASE SAVEPOINT ticket", cancellable, error);
+      return wb_db_exec_command (conn, "RELEASE SAVEPOINT ticket", NULL, 0, cancellable, error);
     }
   if (local_error->domain != WB_SHIPMENT_ERROR)
     {
@@ -977,7 +951,7 @@ apply_ticket (Job            *job,
     }
   result->outcome = WB_EVENT_FAILED;
   result->error = g_steal_pointer (&local_error);
-  return exec_command (conn, "ROLLBACK TO SAVEPOINT ticket", cancellable, error);
+  return wb_db_exec_command (conn, "ROLLBACK TO SAVEPOINT ticket", NULL, 0, cancellable, error);
 }
 
 static GArray *
