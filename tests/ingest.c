@@ -15,6 +15,7 @@
 #include "wb-fleet-store.h"
 #include "wb-ingest.h"
 #include "wb-migrations.h"
+#include "wb-telemetry-json.h"
 #include "wb-test-pg.h"
 
 #define IMEI "356307042441013"
@@ -330,6 +331,69 @@ test_json_batch_and_first_seen (Fixture       *f,
   g_assert_nonnull (strstr (metrics, "waybill_positions_rejected_total{protocol=\"json\",reason=\"speed\"} 2"));
 }
 
+/* The error object of an answer: {"error":{"code","message","field"?}}. */
+static JsonObject *
+answer_error (const char *answer)
+{
+  const char *body = strstr (answer, "\r\n\r\n");
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (body);
+  root = json_from_string (body + 4, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  return json_object_ref (json_object_get_object_member (json_node_get_object (root), "error"));
+}
+
+static void
+assert_refused (const char *answer,
+                const char *status_line,
+                const char *code,
+                const char *field)
+{
+  g_autoptr(JsonObject) error = answer_error (answer);
+
+  g_test_message ("%s", answer);
+  g_assert_true (g_str_has_prefix (answer, status_line));
+  g_assert_cmpstr (json_object_get_string_member (error, "code"), ==, code);
+  g_assert_cmpstr (json_object_get_string_member_with_default (error, "field", NULL), ==, field);
+}
+
+/* A refused body answers with the field to fix as data, 413 beyond the
+ * limits, and 400 without a field when the body is not JSON at all. */
+static void
+test_refused_bodies (Fixture       *f,
+                     gconstpointer  data)
+{
+  guint api = wb_http_server_get_port (f->api);
+  guint osmand = wb_ingest_get_osmand_port (f->ingest);
+  const char osmand_body[] = "{\"device_id\":\"dev1\",\"location\":{\"coords\":{\"latitude\":\"53.9\"}}}";
+  g_autofree char *bad_field = NULL, *not_json = NULL, *too_many = NULL, *osmand_request = NULL;
+  g_autofree char *osmand_answer = NULL, *batch = NULL;
+  GString *text = g_string_new ("[");
+
+  bad_field = http_post_json (api, "/telemetry", "[{\"deviceId\":\"dev1\"},{\"deviceId\":\"dev1\",\"lat\":\"x\"}]");
+  assert_refused (bad_field, "HTTP/1.1 400", "invalid_telemetry", "[1].lat");
+
+  not_json = http_post_json (api, "/telemetry", "{'deviceId':'dev1'}");
+  assert_refused (not_json, "HTTP/1.1 400", "invalid_telemetry", NULL);
+
+  for (guint i = 0; i <= WB_TELEMETRY_JSON_MAX_BATCH; i++)
+    g_string_append (text, i > 0 ? ",{}" : "{}");
+  g_string_append_c (text, ']');
+  batch = g_string_free (text, FALSE);
+  too_many = http_post_json (api, "/telemetry", batch);
+  assert_refused (too_many, "HTTP/1.1 413", "too_many_positions", NULL);
+
+  osmand_request = g_strdup_printf ("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                                    strlen (osmand_body), osmand_body);
+  osmand_answer = http_raw (osmand, osmand_request);
+  assert_refused (osmand_answer, "HTTP/1.1 400", "invalid_position", "location.coords.latitude");
+  g_assert_cmpuint (count_topic (f, WB_TOPIC_TELEMETRY_RAW), ==, 0);
+}
+
 /* A batch larger than the queue waits for room instead of failing; only a
  * bus that stays full past the deadline makes it answer 503 (Retry-After),
  * and a retry then completes it without losing or doubling anything. */
@@ -575,6 +639,7 @@ main (int   argc,
   g_test_add ("/ingest/osmand", Fixture, NULL, fixture_setup, test_osmand, fixture_teardown);
   g_test_add ("/ingest/json-batch-and-first-seen", Fixture, NULL, fixture_setup,
               test_json_batch_and_first_seen, fixture_teardown);
+  g_test_add ("/ingest/refused-bodies", Fixture, NULL, fixture_setup, test_refused_bodies, fixture_teardown);
   g_test_add ("/ingest/http-back-pressure", Fixture, GUINT_TO_POINTER (2), fixture_setup,
               test_http_back_pressure, fixture_teardown);
   g_test_add ("/ingest/teltonika", Fixture, NULL, fixture_setup, test_teltonika, fixture_teardown);

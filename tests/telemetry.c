@@ -351,31 +351,60 @@ test_position_protocol_names (void)
   g_assert_false (wb_protocol_from_string ("gt06", &protocol));
 }
 
+/* Where a refusal comes from: the guarded parse (WB_JSON_ERROR), a member
+ * (WB_JSON_ERROR_FIELD, naming it), or the telemetry shape of the body. */
+#define SYNTAX    WB_JSON_ERROR, WB_JSON_ERROR_SYNTAX
+#define TOO_DEEP  WB_JSON_ERROR, WB_JSON_ERROR_TOO_DEEP
+#define FIELD     WB_JSON_ERROR, WB_JSON_ERROR_FIELD
+#define MALFORMED WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_MALFORMED
+
 typedef struct
 {
   const char *json;
+  GQuark      domain;
   int         code;
   const char *message_part;
 } BadInput;
+
+/* A field error carries its path as data, and the message names it first. */
+static void
+assert_bad_input (const GError   *error,
+                  const BadInput *expected)
+{
+  const char *field;
+
+  g_assert_error (error, expected->domain, expected->code);
+  g_assert_nonnull (strstr (error->message, expected->message_part));
+  if (expected->domain != WB_JSON_ERROR || expected->code != WB_JSON_ERROR_FIELD)
+    return;
+  field = wb_json_error_get_field (error);
+  g_assert_nonnull (field);
+  if (*field != '\0')
+    {
+      g_autofree char *prefix = g_strconcat (field, ": ", NULL);
+
+      g_assert_true (g_str_has_prefix (error->message, prefix));
+    }
+}
 
 static void
 test_position_from_json_invalid (void)
 {
   const BadInput cases[] = {
-    { "", WB_TELEMETRY_ERROR_MALFORMED, "empty" },
-    { "{\"protocol\":", WB_TELEMETRY_ERROR_MALFORMED, "not JSON" },
-    { "[1]", WB_TELEMETRY_ERROR_MALFORMED, "JSON object" },
-    { "{}", WB_TELEMETRY_ERROR_INVALID_FIELD, "protocol: must be" },
-    { "{\"protocol\":\"gt06\"}", WB_TELEMETRY_ERROR_INVALID_FIELD, "protocol: must be" },
-    { "{\"protocol\":\"json\",\"lat\":\"54.1\"}", WB_TELEMETRY_ERROR_INVALID_FIELD, "lat: must be a number" },
-    { "{\"protocol\":\"json\",\"lat\":1e999}", WB_TELEMETRY_ERROR_INVALID_FIELD, "lat: must be a finite number" },
-    { "{\"protocol\":\"json\",\"device_time\":\"yesterday\"}", WB_TELEMETRY_ERROR_INVALID_FIELD, "device_time: " },
-    { "{\"protocol\":\"json\",\"device_time\":1560161086000}", WB_TELEMETRY_ERROR_INVALID_FIELD,
+    { "", SYNTAX, "empty" },
+    { "{\"protocol\":", SYNTAX, "ends too early" },
+    { "[1]", FIELD, "JSON object" },
+    { "{}", FIELD, "protocol: must be" },
+    { "{\"protocol\":\"gt06\"}", FIELD, "protocol: must be" },
+    { "{\"protocol\":\"json\",\"lat\":\"54.1\"}", FIELD, "lat: must be a number" },
+    { "{\"protocol\":\"json\",\"lat\":1e999}", SYNTAX, "beyond the range of a double" },
+    { "{\"protocol\":\"json\",\"device_time\":\"yesterday\"}", FIELD, "device_time: " },
+    { "{\"protocol\":\"json\",\"device_time\":1560161086000}", FIELD,
       "device_time: must be a string" },
-    { "{\"protocol\":\"json\",\"satellites\":1.5}", WB_TELEMETRY_ERROR_INVALID_FIELD, "satellites: " },
-    { "{\"protocol\":\"json\",\"ignition\":1}", WB_TELEMETRY_ERROR_INVALID_FIELD, "ignition: must be true or false" },
-    { "{\"protocol\":\"json\",\"attributes\":[]}", WB_TELEMETRY_ERROR_INVALID_FIELD, "attributes: must be an object" },
-    { "{\"protocol\":\"json\",\"device_id\":\"a\\u0001b\"}", WB_TELEMETRY_ERROR_INVALID_FIELD, "device_id: " },
+    { "{\"protocol\":\"json\",\"satellites\":1.5}", FIELD, "satellites: " },
+    { "{\"protocol\":\"json\",\"ignition\":1}", FIELD, "ignition: must be true or false" },
+    { "{\"protocol\":\"json\",\"attributes\":[]}", FIELD, "attributes: must be an object" },
+    { "{\"protocol\":\"json\",\"device_id\":\"a\\u0001b\"}", FIELD, "device_id: " },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -385,8 +414,7 @@ test_position_from_json_invalid (void)
 
       g_test_message ("%s → %s", cases[i].json, error ? error->message : "(accepted)");
       g_assert_null (p);
-      g_assert_error (error, WB_TELEMETRY_ERROR, cases[i].code);
-      g_assert_nonnull (strstr (error->message, cases[i].message_part));
+      assert_bad_input (error, &cases[i]);
     }
 }
 
@@ -570,34 +598,34 @@ test_json_errors (void)
 
   {
     const BadInput cases[] = {
-      { "", WB_TELEMETRY_ERROR_MALFORMED, "empty" },
-      { "   ", WB_TELEMETRY_ERROR_MALFORMED, "empty" },
-      { "{\"deviceId\":", WB_TELEMETRY_ERROR_MALFORMED, "not JSON" },
-      { "{'deviceId':'a'}", WB_TELEMETRY_ERROR_MALFORMED, "not JSON" },
-      { "/* c */ {}", WB_TELEMETRY_ERROR_MALFORMED, "not JSON" },
-      { "42", WB_TELEMETRY_ERROR_MALFORMED, "position object or an array" },
-      { "[]", WB_TELEMETRY_ERROR_MALFORMED, "empty" },
-      { deep, WB_TELEMETRY_ERROR_TOO_LARGE, "nests deeper" },
-      { "[{}, 7]", WB_TELEMETRY_ERROR_INVALID_FIELD, "[1]: a position must be a JSON object" },
-      { "[{},{},{},{\"lat\":\"53.9\"}]", WB_TELEMETRY_ERROR_INVALID_FIELD, "[3].lat: must be a number" },
-      { "{\"lon\":true}", WB_TELEMETRY_ERROR_INVALID_FIELD, "lon: must be a number" },
-      { "{\"deviceId\":[1]}", WB_TELEMETRY_ERROR_INVALID_FIELD, "deviceId: must be a string" },
-      { "{\"timestamp\":\"tomorrow\"}", WB_TELEMETRY_ERROR_INVALID_FIELD,
+      { "", SYNTAX, "empty" },
+      { "   ", SYNTAX, "empty" },
+      { "{\"deviceId\":", SYNTAX, "ends too early" },
+      { "{'deviceId':'a'}", SYNTAX, "member name in double quotes" },
+      { "/* c */ {}", SYNTAX, "comments are not JSON" },
+      { "42", MALFORMED, "position object or an array" },
+      { "[]", MALFORMED, "empty" },
+      { deep, TOO_DEEP, "nest deeper than 32 levels" },
+      { "[{}, 7]", FIELD, "[1]: a position must be a JSON object" },
+      { "[{},{},{},{\"lat\":\"53.9\"}]", FIELD, "[3].lat: must be a number" },
+      { "{\"lon\":true}", FIELD, "lon: must be a number" },
+      { "{\"deviceId\":[1]}", FIELD, "deviceId: must be a string" },
+      { "{\"timestamp\":\"tomorrow\"}", FIELD,
         "timestamp: “tomorrow” is not a valid time" },
-      { "{\"timestamp\":-5}", WB_TELEMETRY_ERROR_INVALID_FIELD, "timestamp: unix milliseconds" },
-      { "{\"timestamp\":true}", WB_TELEMETRY_ERROR_INVALID_FIELD, "timestamp: must be an RFC 3339 string" },
-      { "{\"speed\":-1}", WB_TELEMETRY_ERROR_INVALID_FIELD, "speed: must not be negative" },
-      { "{\"heading\":361}", WB_TELEMETRY_ERROR_INVALID_FIELD, "heading: must be from 0 to 360" },
-      { "{\"satellites\":3.5}", WB_TELEMETRY_ERROR_INVALID_FIELD, "satellites: must be a whole number" },
-      { "{\"ignition\":\"on\"}", WB_TELEMETRY_ERROR_INVALID_FIELD, "ignition: must be true or false" },
-      { "{\"battery\":101}", WB_TELEMETRY_ERROR_INVALID_FIELD, "battery: must be from 0 to 100" },
-      { "{\"attributes\":\"x\"}", WB_TELEMETRY_ERROR_INVALID_FIELD, "attributes: must be an object" },
-      { "[{\"lat\":1e400}]", WB_TELEMETRY_ERROR_INVALID_FIELD, "[0].lat: must be a finite number" },
-      { "{\"timestamp\":\"1969-12-31T23:59:59Z\"}", WB_TELEMETRY_ERROR_INVALID_FIELD,
+      { "{\"timestamp\":-5}", FIELD, "timestamp: unix milliseconds" },
+      { "{\"timestamp\":true}", FIELD, "timestamp: must be an RFC 3339 string" },
+      { "{\"speed\":-1}", FIELD, "speed: must not be negative" },
+      { "{\"heading\":361}", FIELD, "heading: must be from 0 to 360" },
+      { "{\"satellites\":3.5}", FIELD, "satellites: must be a whole number" },
+      { "{\"ignition\":\"on\"}", FIELD, "ignition: must be true or false" },
+      { "{\"battery\":101}", FIELD, "battery: must be from 0 to 100" },
+      { "{\"attributes\":\"x\"}", FIELD, "attributes: must be an object" },
+      { "[{\"lat\":1e400}]", SYNTAX, "beyond the range of a double" },
+      { "{\"timestamp\":\"1969-12-31T23:59:59Z\"}", FIELD,
         "timestamp: “1969-12-31T23:59:59Z” is not between 1970 and 9999" },
-      { "{\"timestamp\":\"9999-12-31T23:59:59-01:00\"}", WB_TELEMETRY_ERROR_INVALID_FIELD,
+      { "{\"timestamp\":\"9999-12-31T23:59:59-01:00\"}", FIELD,
         "not between 1970 and 9999" },
-      { "{\"deviceId\":-4}", WB_TELEMETRY_ERROR_INVALID_FIELD, "deviceId: must be a string" },
+      { "{\"deviceId\":-4}", FIELD, "deviceId: must be a string" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -607,8 +635,7 @@ test_json_errors (void)
 
         g_test_message ("%.60s → %s", cases[i].json, error ? error->message : "(accepted)");
         g_assert_null (positions);
-        g_assert_error (error, WB_TELEMETRY_ERROR, cases[i].code);
-        g_assert_nonnull (strstr (error->message, cases[i].message_part));
+        assert_bad_input (error, &cases[i]);
       }
   }
 }
@@ -623,12 +650,12 @@ test_json_not_text (void)
 
   positions = wb_telemetry_json_decode (invalid_utf8, sizeof invalid_utf8 - 1, &error);
   g_assert_null (positions);
-  g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_MALFORMED);
+  g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_SYNTAX);
   g_clear_error (&error);
 
   positions = wb_telemetry_json_decode (with_nul, sizeof with_nul - 1, &error);
   g_assert_null (positions);
-  g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_MALFORMED);
+  g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_SYNTAX);
 }
 
 static void
@@ -644,7 +671,7 @@ test_json_too_large (void)
   body[size - 1] = ']';
   positions = wb_telemetry_json_decode (body, size, &error);
   g_assert_null (positions);
-  g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_TOO_LARGE);
+  g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_TOO_LARGE);
 }
 
 static char *
@@ -1232,8 +1259,9 @@ test_osmand_query_errors (void)
 
       g_test_message ("%s → %s", cases[i].query, error ? error->message : "(accepted)");
       g_assert_null (p);
-      g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_INVALID_FIELD);
+      g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_FIELD);
       g_assert_nonnull (strstr (error->message, cases[i].message_part));
+      g_assert_true (g_str_has_prefix (cases[i].message_part, wb_json_error_get_field (error)));
     }
 
   {
@@ -1245,7 +1273,8 @@ test_osmand_query_errors (void)
     g_hash_table_insert (params, "id", long_id);
     p = wb_osmand_decode_query (params, &error);
     g_assert_null (p);
-    g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_INVALID_FIELD);
+    g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_FIELD);
+    g_assert_cmpstr (wb_json_error_get_field (error), ==, "id");
     g_assert_nonnull (strstr (error->message, "id: a device id has at most 128 bytes"));
   }
 
@@ -1259,7 +1288,7 @@ test_osmand_query_errors (void)
     g_hash_table_insert (params, "name", "\xff");
     p = wb_osmand_decode_query (params, &error);
     g_assert_null (p);
-    g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_INVALID_FIELD);
+    g_assert_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_MALFORMED);
     g_assert_nonnull (strstr (error->message, "not UTF-8"));
   }
 }
@@ -1329,21 +1358,21 @@ static void
 test_osmand_json_errors (void)
 {
   const BadInput cases[] = {
-    { "", WB_TELEMETRY_ERROR_MALFORMED, "empty" },
-    { "id=1&lat=2", WB_TELEMETRY_ERROR_MALFORMED, "not JSON" },
-    { "[{}]", WB_TELEMETRY_ERROR_MALFORMED, "device_id and location" },
-    { "{\"device_id\":\"x\"}", WB_TELEMETRY_ERROR_INVALID_FIELD, "location: is required" },
-    { "{\"location\":[]}", WB_TELEMETRY_ERROR_INVALID_FIELD, "location: must be an object" },
-    { "{\"location\":{\"coords\":{\"latitude\":\"1\"}}}", WB_TELEMETRY_ERROR_INVALID_FIELD,
+    { "", SYNTAX, "empty" },
+    { "id=1&lat=2", SYNTAX, "not a JSON value" },
+    { "[{}]", MALFORMED, "device_id and location" },
+    { "{\"device_id\":\"x\"}", FIELD, "location: is required" },
+    { "{\"location\":[]}", FIELD, "location: must be an object" },
+    { "{\"location\":{\"coords\":{\"latitude\":\"1\"}}}", FIELD,
       "location.coords.latitude: must be a number" },
-    { "{\"location\":{\"coords\":7}}", WB_TELEMETRY_ERROR_INVALID_FIELD, "location.coords: must be an object" },
-    { "{\"location\":{\"timestamp\":\"later\"}}", WB_TELEMETRY_ERROR_INVALID_FIELD, "location.timestamp: " },
-    { "{\"location\":{\"timestamp\":1}}", WB_TELEMETRY_ERROR_INVALID_FIELD, "location.timestamp: must be a string" },
-    { "{\"location\":{\"battery\":{\"level\":5}}}", WB_TELEMETRY_ERROR_INVALID_FIELD,
+    { "{\"location\":{\"coords\":7}}", FIELD, "location.coords: must be an object" },
+    { "{\"location\":{\"timestamp\":\"later\"}}", FIELD, "location.timestamp: " },
+    { "{\"location\":{\"timestamp\":1}}", FIELD, "location.timestamp: must be a string" },
+    { "{\"location\":{\"battery\":{\"level\":5}}}", FIELD,
       "location.battery.level: must be from 0 to 1" },
-    { "{\"location\":{\"is_moving\":\"yes\"}}", WB_TELEMETRY_ERROR_INVALID_FIELD, "location.is_moving: " },
-    { "{\"location\":{\"extras\":1}}", WB_TELEMETRY_ERROR_INVALID_FIELD, "location.extras: must be an object" },
-    { "{\"device_id\":{},\"location\":{}}", WB_TELEMETRY_ERROR_INVALID_FIELD, "device_id: must be a string" },
+    { "{\"location\":{\"is_moving\":\"yes\"}}", FIELD, "location.is_moving: " },
+    { "{\"location\":{\"extras\":1}}", FIELD, "location.extras: must be an object" },
+    { "{\"device_id\":{},\"location\":{}}", FIELD, "device_id: must be a string" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -1353,8 +1382,7 @@ test_osmand_json_errors (void)
 
       g_test_message ("%s → %s", cases[i].json, error ? error->message : "(accepted)");
       g_assert_null (p);
-      g_assert_error (error, WB_TELEMETRY_ERROR, cases[i].code);
-      g_assert_nonnull (strstr (error->message, cases[i].message_part));
+      assert_bad_input (error, &cases[i]);
     }
 }
 

@@ -26,7 +26,7 @@
 #include "wb-time.h"
 #include "wb-db.h"
 #include "wb-fleet-processor.h"
-#include "wb-telemetry-private.h"
+#include "wb-json-writer.h"
 #include "wb-track.h"
 
 #define TOPIC_TELEMETRY_RAW   "telemetry.raw"
@@ -378,9 +378,17 @@ device_message (const char *device_id,
       g_string_append (out, ",\"vehicle_id\":");
       wb_json_write_string (out, vehicle_id);
     }
-  g_string_append_printf (out, ",\"last_seen_at\":\"%s\",\"%s\":\"%s\"", last, at_member, at);
+  g_string_append (out, ",\"last_seen_at\":");
+  wb_json_write_string (out, last);
+  g_string_append_c (out, ',');
+  wb_json_write_string (out, at_member);
+  g_string_append_c (out, ':');
+  wb_json_write_string (out, at);
   if (g_str_equal (at_member, "offline_at"))
-    g_string_append_printf (out, ",\"silent_seconds\":%" G_GINT64_FORMAT, (now - last_seen) / G_USEC_PER_SEC);
+    {
+      g_string_append (out, ",\"silent_seconds\":");
+      wb_json_write_int (out, (now - last_seen) / G_USEC_PER_SEC);
+    }
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }

@@ -15,6 +15,7 @@
 #include "wb-db-transaction.h"
 #include "wb-fleet-index-private.h"
 #include "wb-fleet-store.h"
+#include "wb-json-writer.h"
 #include "wb-position-history.h"
 
 #define DEFAULT_PAGE_SIZE 50
@@ -795,15 +796,6 @@ wb_fleet_store_get_finish (WbFleetStore  *self,
   return steal_result (finish (self, result, wb_fleet_store_get_async, error));
 }
 
-static char *
-json_string (const char *value)
-{
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
-
-  json_node_set_string (node, value);
-  return json_to_string (node, FALSE);
-}
-
 /* Fetches limit + 1 rows of (id, json): the extra one says whether there is
  * a next page. */
 static gboolean
@@ -832,11 +824,7 @@ list_in_transaction (Job           *job,
     }
   g_string_append (page, "],\"nextCursor\":");
   if (PQntuples (result) > n_items)
-    {
-      g_autofree char *cursor = json_string (PQgetvalue (result, n_items - 1, 0));
-
-      g_string_append (page, cursor);
-    }
+    wb_json_write_string (page, PQgetvalue (result, n_items - 1, 0));
   else
     g_string_append (page, "null");
   g_string_append_c (page, '}');

@@ -20,7 +20,7 @@
 #include "wb-db.h"
 #include "wb-db-transaction.h"
 #include "wb-position-history.h"
-#include "wb-telemetry-private.h"
+#include "wb-json-writer.h"
 
 #define DAY_US             (G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC)
 /* PostgreSQL's binary timestamps count from 2000-01-01 UTC. */
@@ -623,11 +623,20 @@ copy_trailer (GString *out)
 /* ---- states as JSON ---------------------------------------------------------- */
 
 static void
+json_member_name (GString    *out,
+                  const char *name)
+{
+  g_string_append_c (out, ',');
+  wb_json_write_string (out, name);
+  g_string_append_c (out, ':');
+}
+
+static void
 json_member_string (GString    *out,
                     const char *name,
                     const char *value)
 {
-  g_string_append_printf (out, ",\"%s\":", name);
+  json_member_name (out, name);
   if (value != NULL)
     wb_json_write_string (out, value);
   else
@@ -639,8 +648,17 @@ json_member_double (GString    *out,
                     const char *name,
                     double      value)
 {
-  g_string_append_printf (out, ",\"%s\":", name);
+  json_member_name (out, name);
   wb_json_write_double (out, value);   /* NAN → null */
+}
+
+static void
+json_member_int (GString    *out,
+                 const char *name,
+                 gint64      value)
+{
+  json_member_name (out, name);
+  wb_json_write_int (out, value);
 }
 
 static void
@@ -651,19 +669,20 @@ state_to_json (GString              *out,
   wb_json_write_string (out, state->vehicle_id);
   json_member_string (out, "device_id", state->device_id);
   json_member_string (out, "driver_id", state->driver_id);
-  g_string_append_printf (out, ",\"device_time\":%" G_GINT64_FORMAT ",\"server_time\":%" G_GINT64_FORMAT,
-                          state->device_time, state->server_time);
+  json_member_int (out, "device_time", state->device_time);
+  json_member_int (out, "server_time", state->server_time);
   json_member_double (out, "lat", state->lat);
   json_member_double (out, "lon", state->lon);
   json_member_double (out, "speed_kmh", state->speed_kmh);
   json_member_double (out, "heading", state->heading);
   json_member_double (out, "altitude", state->altitude);
-  g_string_append_printf (out, ",\"ignition\":%s",
-                          state->ignition < 0 ? "null" : state->ignition ? "true" : "false");
+  json_member_name (out, "ignition");
+  g_string_append (out, state->ignition < 0 ? "null" : state->ignition ? "true" : "false");
   json_member_double (out, "fuel", state->fuel);
   json_member_double (out, "odometer", state->odometer);
   json_member_string (out, "motion", wb_motion_to_string (state->motion));
-  g_string_append_printf (out, ",\"motion_since\":%" G_GINT64_FORMAT "}", state->motion_since);
+  json_member_int (out, "motion_since", state->motion_since);
+  g_string_append_c (out, '}');
 }
 
 static char *

@@ -6,15 +6,17 @@
  * by a person, so everything here is a few linear passes over flat arrays:
  * segment distances once (one cosine per point, not per segment), speeds
  * from them, stops and trips from those, and a Douglas–Peucker without
- * recursion. The JSON is written by hand into one GString for the same
- * reason; numbers are formatted from integers, so no locale can turn a
- * '.' into a ','. */
+ * recursion. The JSON is written straight into one GString with core/json's
+ * writer for the same reason; coordinates and figures are rounded to a
+ * fixed number of decimals and formatted from integers, so no locale can
+ * turn a '.' into a ','. */
 
 #include "config.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "wb-json-writer.h"
 #include "wb-time.h"
 #include "wb-track.h"
 
@@ -611,9 +613,10 @@ append_unsigned (GString *out,
   g_string_append_len (out, p, digits + sizeof digits - p);
 }
 
-/* Like printf's "%.Nf" in the C locale, NAN and infinities as null. Built
- * from integers: faster than printf for 10^5 coordinates, and no locale
- * can get in. */
+/* Like printf's "%.Nf" in the C locale. Built from integers: faster than
+ * printf for 10^5 coordinates, and no locale can get in. What has no fixed
+ * form (NAN and infinities, magnitudes beyond 10^15) is the JSON writer's:
+ * null, or the shortest exact number ("1e+20"). */
 static void
 append_fixed (GString *out,
               double   value,
@@ -624,17 +627,10 @@ append_fixed (GString *out,
   guint64 whole;
 
   g_assert (decimals >= 0 && decimals < (int) G_N_ELEMENTS (powers));
-  if (!isfinite (value))
+  scaled = isfinite (value) ? round (fabs (value) * (double) powers[decimals]) : INFINITY;
+  if (!(scaled < 1e15))
     {
-      g_string_append (out, "null");
-      return;
-    }
-  scaled = round (fabs (value) * (double) powers[decimals]);
-  if (scaled >= 1e15)
-    {
-      char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-      g_string_append (out, g_ascii_dtostr (buffer, sizeof buffer, value));
+      wb_json_write_double (out, value);
       return;
     }
   whole = (guint64) scaled;
@@ -715,28 +711,13 @@ append_time (GString   *out,
 }
 
 static void
-append_json_string (GString    *out,
-                    const char *text)
+append_string_or_null (GString    *out,
+                       const char *text)
 {
   if (text == NULL)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        {
-          g_string_append_c (out, '\\');
-          g_string_append_c (out, *p);
-        }
-      else if ((guchar) *p < 0x20)
-        g_string_append_printf (out, "\\u%04x", (guint) (guchar) *p);
-      else
-        g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
+    g_string_append (out, "null");
+  else
+    wb_json_write_string (out, text);
 }
 
 /* ,"name":value — the formatting helpers for one member. */
@@ -809,7 +790,7 @@ append_summary_members (GString               *out,
   append_time_member (out, "to", to, cache);
   append_fixed_member (out, "tolerance", analysis->tolerance_m, 1);
   append_key (out, "points");
-  append_unsigned (out, summary->n_points, 1);
+  wb_json_write_int (out, summary->n_points);
   append_fixed_member (out, "distance", summary->distance_m, 1);
   append_fixed_member (out, "maxSpeed", summary->max_speed_kmh, 1);
   append_fixed_member (out, "avgSpeed", summary->avg_speed_kmh, 1);
@@ -922,7 +903,7 @@ wb_track_analysis_to_json (const WbTrackAnalysis *analysis,
   out = g_string_sized_new (512 + (gsize) analysis->polyline->len * 90 +
                             (gsize) (analysis->trips->len + analysis->stops->len) * 200);
   g_string_append (out, "{\"vehicleId\":");
-  append_json_string (out, vehicle_id);
+  append_string_or_null (out, vehicle_id);
   append_summary_members (out, analysis, from, to, &cache);
   append_polyline_json (out, analysis->polyline, &cache);
   append_trips_json (out, analysis->trips, &cache);
@@ -960,7 +941,7 @@ append_track_feature (GString               *out,
       g_string_append (out, "]}");
     }
   g_string_append (out, ",\"properties\":{\"kind\":\"track\",\"vehicleId\":");
-  append_json_string (out, vehicle_id);
+  append_string_or_null (out, vehicle_id);
   append_summary_members (out, analysis, from, to, cache);
   g_string_append (out, ",\"times\":[");
   for (guint k = 0; k < polyline->len; k++)

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "wb-telemetry-private.h"
+#include "wb-json-writer.h"
 #include "wb-vehicle-state.h"
 
 G_DEFINE_BOXED_TYPE (WbEnrichedPosition, wb_enriched_position, wb_enriched_position_copy, wb_enriched_position_free)
@@ -58,7 +58,9 @@ append_member (GString    *out,
 {
   if (value == NULL)
     return;
-  g_string_append_printf (out, ",\"%s\":", name);
+  g_string_append_c (out, ',');
+  wb_json_write_string (out, name);
+  g_string_append_c (out, ':');
   wb_json_write_string (out, value);
 }
 

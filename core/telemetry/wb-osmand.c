@@ -39,7 +39,7 @@ invalid (GError     **error,
 {
   g_autofree char *shown = echo (value);
 
-  g_set_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_INVALID_FIELD, "%s: “%s” is not %s", key, shown, what);
+  wb_json_set_field_error (error, key, "“%s” is not %s", shown, what);
   return FALSE;
 }
 
@@ -91,7 +91,7 @@ read_device (WbPosition  *p,
              const char  *value,
              GError     **error)
 {
-  if (!_wb_telemetry_check_device_id (value, key, error))
+  if (!_wb_device_id_check (value, key, error))
     return FALSE;
   g_free (p->device_id);
   p->device_id = g_strdup (value);
@@ -320,7 +320,7 @@ wb_osmand_decode_query (GHashTable  *params,
     {
       if (!g_utf8_validate (key, -1, NULL) || (value != NULL && !g_utf8_validate (value, -1, NULL)))
         {
-          g_set_error_literal (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_INVALID_FIELD,
+          g_set_error_literal (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_MALFORMED,
                                "A parameter name or value is not UTF-8 text");
           return NULL;
         }
@@ -336,16 +336,15 @@ wb_osmand_decode_query (GHashTable  *params,
 
 /* A number where negative means unknown (the SDK writes -1). */
 static gboolean
-read_json_known_positive (JsonObject  *object,
-                          const char  *prefix,
-                          const char  *member,
-                          double       scale,
-                          double      *out,
-                          GError     **error)
+read_json_known_positive (WbJsonReader  *object,
+                          const char    *member,
+                          double         scale,
+                          double        *out,
+                          GError       **error)
 {
   double value = NAN;
 
-  if (!_wb_telemetry_get_number (object, prefix, member, &value, error))
+  if (!_wb_telemetry_read_number (object, member, &value, error))
     return FALSE;
   if (!isnan (value) && value >= 0)
     *out = value * scale;
@@ -353,45 +352,41 @@ read_json_known_positive (JsonObject  *object,
 }
 
 static gboolean
-read_coords (JsonObject  *location,
-             WbPosition  *p,
-             GError     **error)
+read_coords (WbJsonReader  *location,
+             WbPosition    *p,
+             GError       **error)
 {
-  JsonObject *coords = NULL;
-  const char *prefix = "location.coords";
+  g_autoptr(WbJsonReader) coords = NULL;
 
-  if (!_wb_telemetry_get_object (location, "location", "coords", &coords, error))
+  if (!_wb_telemetry_read_object (location, "coords", &coords, error))
     return FALSE;
   if (coords == NULL)
     return TRUE;
-  return _wb_telemetry_get_number (coords, prefix, "latitude", &p->lat, error)
-         && _wb_telemetry_get_number (coords, prefix, "longitude", &p->lon, error)
-         && read_json_known_positive (coords, prefix, "speed", WB_OSMAND_KMH_PER_MPS, &p->speed_kmh, error)
-         && read_json_known_positive (coords, prefix, "heading", 1, &p->heading, error)
-         && read_json_known_positive (coords, prefix, "accuracy", 1, &p->accuracy, error)
-         && _wb_telemetry_get_number (coords, prefix, "altitude", &p->altitude, error);
+  return _wb_telemetry_read_number (coords, "latitude", &p->lat, error)
+         && _wb_telemetry_read_number (coords, "longitude", &p->lon, error)
+         && read_json_known_positive (coords, "speed", WB_OSMAND_KMH_PER_MPS, &p->speed_kmh, error)
+         && read_json_known_positive (coords, "heading", 1, &p->heading, error)
+         && read_json_known_positive (coords, "accuracy", 1, &p->accuracy, error)
+         && _wb_telemetry_read_number (coords, "altitude", &p->altitude, error);
 }
 
 static gboolean
-read_json_battery (JsonObject  *location,
-                   WbPosition  *p,
-                   GError     **error)
+read_json_battery (WbJsonReader  *location,
+                   WbPosition    *p,
+                   GError       **error)
 {
-  JsonObject *battery = NULL;
+  g_autoptr(WbJsonReader) battery = NULL;
   double level = NAN;
 
-  if (!_wb_telemetry_get_object (location, "location", "battery", &battery, error))
+  if (!_wb_telemetry_read_object (location, "battery", &battery, error))
     return FALSE;
   if (battery == NULL)
     return TRUE;
-  if (!_wb_telemetry_get_number (battery, "location.battery", "level", &level, error)
-      || !_wb_telemetry_get_boolean (battery, "location.battery", "is_charging", &p->charging, error))
+  if (!_wb_telemetry_read_number (battery, "level", &level, error)
+      || !_wb_telemetry_read_boolean (battery, "is_charging", &p->charging, error))
     return FALSE;
   if (level > 1)
-    {
-      _wb_telemetry_field_error (error, "location.battery", "level", "must be from 0 to 1");
-      return FALSE;
-    }
+    return wb_json_reader_fail (battery, "level", error, "must be from 0 to 1");
   if (level >= 0)
     p->battery = level * 100;
   return TRUE;
@@ -399,43 +394,55 @@ read_json_battery (JsonObject  *location,
 
 /* event, activity.type and extras, as attributes. */
 static gboolean
-read_json_attributes (JsonObject  *location,
-                      WbPosition  *p,
-                      GError     **error)
+read_json_attributes (WbJsonReader  *location,
+                      WbPosition    *p,
+                      GError       **error)
 {
   const char *event = NULL, *activity_type = NULL;
-  JsonObject *activity = NULL, *extras = NULL;
+  g_autoptr(WbJsonReader) activity = NULL;
+  g_autoptr(WbJsonReader) extras = NULL;
 
-  if (!_wb_telemetry_get_string (location, "location", "event", &event, error)
-      || !_wb_telemetry_get_object (location, "location", "activity", &activity, error)
-      || (activity != NULL
-          && !_wb_telemetry_get_string (activity, "location.activity", "type", &activity_type, error))
-      || !_wb_telemetry_get_object (location, "location", "extras", &extras, error))
+  if (!wb_json_reader_peek_string (location, "event", FALSE, 0, &event, error)
+      || !_wb_telemetry_read_object (location, "activity", &activity, error)
+      || (activity != NULL && !wb_json_reader_peek_string (activity, "type", FALSE, 0, &activity_type, error))
+      || !_wb_telemetry_read_object (location, "extras", &extras, error))
     return FALSE;
   if (event != NULL)
     json_object_set_string_member (wb_position_ensure_attributes (p), "event", event);
   if (activity_type != NULL)
     json_object_set_string_member (wb_position_ensure_attributes (p), "activity", activity_type);
   if (extras != NULL)
-    wb_position_merge_attributes (p, extras);
+    wb_position_merge_attributes (p, wb_json_reader_get_object (extras));
   return TRUE;
 }
 
 static gboolean
-read_json_location (JsonObject  *location,
-                    WbPosition  *p,
-                    GError     **error)
+read_json_timestamp (WbJsonReader  *location,
+                     WbPosition    *p,
+                     GError       **error)
 {
+  g_autofree char *path = NULL;
   const char *timestamp = NULL;
 
-  if (!_wb_telemetry_get_string (location, "location", "timestamp", &timestamp, error)
-      || (timestamp != NULL && !_wb_telemetry_parse_time (timestamp, "location.timestamp", &p->device_time, error))
-      || !read_coords (location, p, error)
-      || !_wb_telemetry_get_boolean (location, "location", "is_moving", &p->moving, error)
-      || !_wb_telemetry_get_number (location, "location", "odometer", &p->odometer, error)
-      || !read_json_battery (location, p, error))
+  if (!wb_json_reader_peek_string (location, "timestamp", FALSE, 0, &timestamp, error))
     return FALSE;
-  return read_json_attributes (location, p, error);
+  if (timestamp == NULL)
+    return TRUE;
+  path = wb_json_reader_member_path (location, "timestamp");
+  return _wb_telemetry_parse_time (timestamp, path, &p->device_time, error);
+}
+
+static gboolean
+read_json_location (WbJsonReader  *location,
+                    WbPosition    *p,
+                    GError       **error)
+{
+  return read_json_timestamp (location, p, error)
+         && read_coords (location, p, error)
+         && _wb_telemetry_read_boolean (location, "is_moving", &p->moving, error)
+         && _wb_telemetry_read_number (location, "odometer", &p->odometer, error)
+         && read_json_battery (location, p, error)
+         && read_json_attributes (location, p, error);
 }
 
 WbPosition *
@@ -444,13 +451,14 @@ wb_osmand_decode_json (const char  *body,
                        GError     **error)
 {
   g_autoptr(JsonNode) root = NULL;
+  g_autoptr(WbJsonReader) body_reader = NULL;
+  g_autoptr(WbJsonReader) location = NULL;
   g_autoptr(WbPosition) p = NULL;
-  JsonObject *location = NULL;
 
   g_return_val_if_fail (body != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = _wb_telemetry_parse_json (body, length, error);
+  root = wb_json_parse (body ? body : "", length, &_wb_telemetry_json_limits, error);
   if (root == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))
@@ -459,17 +467,13 @@ wb_osmand_decode_json (const char  *body,
                            "The body must be a JSON object with device_id and location");
       return NULL;
     }
+  body_reader = _wb_telemetry_reader_for_node (root, "", error);
   p = wb_position_new ();
   p->protocol = WB_PROTOCOL_OSMAND;
-  if (!_wb_telemetry_get_device_id (json_node_get_object (root), "", "device_id", &p->device_id, error)
-      || !_wb_telemetry_get_object (json_node_get_object (root), "", "location", &location, error))
+  if (!_wb_device_id_read (body_reader, "device_id", &p->device_id, error))
     return NULL;
-  if (location == NULL)
-    {
-      _wb_telemetry_field_error (error, "", "location", "is required");
-      return NULL;
-    }
-  if (!read_json_location (location, p, error))
+  location = wb_json_reader_get_object_member (body_reader, "location", TRUE, error);
+  if (location == NULL || !read_json_location (location, p, error))
     return NULL;
   return g_steal_pointer (&p);
 }

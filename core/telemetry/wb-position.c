@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* WbPosition and its telemetry.raw form. The JSON is written by hand: it is
- * produced once per accepted position, and json-glib 1.6 would write some
- * doubles as invalid JSON ("1e+20.0"). Unknown values are left out rather
- * than written as null, so a consumer never mistakes "unknown" for zero. */
+/* WbPosition and its telemetry.raw form. The JSON is written straight into
+ * one GString with core/json's writer: it is produced once per accepted
+ * position, and building a tree first would cost more than the rest. Unknown
+ * values are left out rather than written as null, so a consumer never
+ * mistakes "unknown" for zero. */
 
 #include "config.h"
 
@@ -110,8 +111,7 @@ wb_position_ensure_attributes (WbPosition *position)
 JsonObject *
 wb_position_dup_attributes (const WbPosition *position)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  JsonNode *root;
+  g_autoptr(JsonNode) root = NULL;
 
   g_return_val_if_fail (position != NULL, NULL);
 
@@ -119,9 +119,9 @@ wb_position_dup_attributes (const WbPosition *position)
     return json_object_ref (position->attributes);
   if (position->attributes_json == NULL)
     return NULL;
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, position->attributes_json, -1, NULL)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  root = wb_json_parse (position->attributes_json, strlen (position->attributes_json),
+                        &_wb_telemetry_json_limits, NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     g_return_val_if_reached (NULL);   /* a decoder wrote broken JSON */
   return json_object_ref (json_node_get_object (root));
 }
@@ -134,7 +134,7 @@ wb_position_merge_attributes (WbPosition *position,
   g_return_if_fail (from != NULL);
 
   if (json_object_get_size (from) > 0)
-    _wb_telemetry_merge_attributes (wb_position_ensure_attributes (position), from);
+    _wb_position_attributes_merge (wb_position_ensure_attributes (position), from);
 }
 
 WbPosition *
@@ -252,7 +252,11 @@ wb_position_to_json (const WbPosition *position)
   write_number (out, "accuracy", position->accuracy);
   write_number (out, "hdop", position->hdop);
   if (position->satellites >= 0)
-    g_string_append_printf (out, "\"satellites\":%d,", position->satellites);
+    {
+      write_name (out, "satellites");
+      wb_json_write_int (out, position->satellites);
+      g_string_append_c (out, ',');
+    }
   write_boolean (out, "ignition", position->ignition);
   write_number (out, "fuel", position->fuel);
   write_number (out, "odometer", position->odometer);
@@ -275,88 +279,101 @@ wb_position_to_json (const WbPosition *position)
 }
 
 static gboolean
-read_time (JsonObject  *object,
-           const char  *member,
-           gint64      *out_us,
-           GError     **error)
+read_time (WbJsonReader  *object,
+           const char    *member,
+           gint64        *out_us,
+           GError       **error)
 {
   const char *text = NULL;
 
-  if (!_wb_telemetry_get_string (object, "", member, &text, error))
+  if (!wb_json_reader_peek_string (object, member, FALSE, 0, &text, error))
     return FALSE;
   return text == NULL || _wb_telemetry_parse_time (text, member, out_us, error);
 }
 
 static gboolean
-read_satellites (JsonObject  *object,
-                 int         *out,
-                 GError     **error)
+read_satellites (WbJsonReader  *object,
+                 int           *out,
+                 GError       **error)
 {
   double value = NAN;
 
-  if (!_wb_telemetry_get_number (object, "", "satellites", &value, error))
+  if (!_wb_telemetry_read_number (object, "satellites", &value, error))
     return FALSE;
   if (isnan (value))
     return TRUE;
   if (value != floor (value) || value < 0 || value > 255)
-    {
-      _wb_telemetry_field_error (error, "", "satellites", "must be a whole number from 0 to 255");
-      return FALSE;
-    }
+    return wb_json_reader_fail (object, "satellites", error, "must be a whole number from 0 to 255");
   *out = (int) value;
   return TRUE;
 }
 
 static gboolean
-read_protocol (JsonObject  *object,
-               WbProtocol  *out,
-               GError     **error)
+read_protocol (WbJsonReader  *object,
+               WbProtocol    *out,
+               GError       **error)
 {
   const char *text = NULL;
 
-  if (!_wb_telemetry_get_string (object, "", "protocol", &text, error))
+  if (!wb_json_reader_peek_string (object, "protocol", FALSE, 0, &text, error))
     return FALSE;
   if (text == NULL || !wb_protocol_from_string (text, out))
-    {
-      _wb_telemetry_field_error (error, "", "protocol", "must be \"json\", \"osmand\" or \"teltonika\"");
-      return FALSE;
-    }
+    return wb_json_reader_fail (object, "protocol", error, "must be \"json\", \"osmand\" or \"teltonika\"");
   return TRUE;
 }
 
 static gboolean
-read_members (JsonObject  *object,
-              WbPosition  *p,
-              GError     **error)
+read_driver (WbJsonReader  *object,
+             char         **out,
+             GError       **error)
 {
   const char *driver = NULL;
-  JsonObject *attributes = NULL;
 
-  if (!read_protocol (object, &p->protocol, error)
-      || !_wb_telemetry_get_device_id (object, "", "device_id", &p->device_id, error)
-      || !read_time (object, "device_time", &p->device_time, error)
-      || !read_time (object, "server_time", &p->server_time, error)
-      || !_wb_telemetry_get_number (object, "", "lat", &p->lat, error)
-      || !_wb_telemetry_get_number (object, "", "lon", &p->lon, error)
-      || !_wb_telemetry_get_number (object, "", "speed_kmh", &p->speed_kmh, error)
-      || !_wb_telemetry_get_number (object, "", "heading", &p->heading, error)
-      || !_wb_telemetry_get_number (object, "", "altitude", &p->altitude, error)
-      || !_wb_telemetry_get_number (object, "", "accuracy", &p->accuracy, error)
-      || !_wb_telemetry_get_number (object, "", "hdop", &p->hdop, error)
-      || !read_satellites (object, &p->satellites, error)
-      || !_wb_telemetry_get_boolean (object, "", "ignition", &p->ignition, error)
-      || !_wb_telemetry_get_number (object, "", "fuel", &p->fuel, error)
-      || !_wb_telemetry_get_number (object, "", "odometer", &p->odometer, error)
-      || !_wb_telemetry_get_number (object, "", "battery", &p->battery, error)
-      || !_wb_telemetry_get_boolean (object, "", "charging", &p->charging, error)
-      || !_wb_telemetry_get_boolean (object, "", "moving", &p->moving, error)
-      || !_wb_telemetry_get_string (object, "", "driver_unique_id", &driver, error)
-      || !_wb_telemetry_get_object (object, "", "attributes", &attributes, error))
+  if (!wb_json_reader_peek_string (object, "driver_unique_id", FALSE, 0, &driver, error))
     return FALSE;
-  p->driver_unique_id = g_strdup (driver);
-  if (attributes != NULL)
-    wb_position_merge_attributes (p, attributes);
+  *out = g_strdup (driver);
   return TRUE;
+}
+
+static gboolean
+read_attributes (WbJsonReader  *object,
+                 WbPosition    *p,
+                 GError       **error)
+{
+  g_autoptr(WbJsonReader) attributes = NULL;
+
+  if (!_wb_telemetry_read_object (object, "attributes", &attributes, error))
+    return FALSE;
+  if (attributes != NULL)
+    wb_position_merge_attributes (p, wb_json_reader_get_object (attributes));
+  return TRUE;
+}
+
+static gboolean
+read_members (WbJsonReader  *object,
+              WbPosition    *p,
+              GError       **error)
+{
+  return read_protocol (object, &p->protocol, error)
+         && _wb_device_id_read (object, "device_id", &p->device_id, error)
+         && read_time (object, "device_time", &p->device_time, error)
+         && read_time (object, "server_time", &p->server_time, error)
+         && _wb_telemetry_read_number (object, "lat", &p->lat, error)
+         && _wb_telemetry_read_number (object, "lon", &p->lon, error)
+         && _wb_telemetry_read_number (object, "speed_kmh", &p->speed_kmh, error)
+         && _wb_telemetry_read_number (object, "heading", &p->heading, error)
+         && _wb_telemetry_read_number (object, "altitude", &p->altitude, error)
+         && _wb_telemetry_read_number (object, "accuracy", &p->accuracy, error)
+         && _wb_telemetry_read_number (object, "hdop", &p->hdop, error)
+         && read_satellites (object, &p->satellites, error)
+         && _wb_telemetry_read_boolean (object, "ignition", &p->ignition, error)
+         && _wb_telemetry_read_number (object, "fuel", &p->fuel, error)
+         && _wb_telemetry_read_number (object, "odometer", &p->odometer, error)
+         && _wb_telemetry_read_number (object, "battery", &p->battery, error)
+         && _wb_telemetry_read_boolean (object, "charging", &p->charging, error)
+         && _wb_telemetry_read_boolean (object, "moving", &p->moving, error)
+         && read_driver (object, &p->driver_unique_id, error)
+         && read_attributes (object, p, error);
 }
 
 /**
@@ -367,30 +384,24 @@ read_members (JsonObject  *object,
  * unknown values are left out; members it does not know are ignored, so an
  * older consumer reads a newer producer's messages.
  *
- * Returns: (transfer full): the position, or %NULL with a
- *   %WB_TELEMETRY_ERROR naming the member
+ * Returns: (transfer full): the position, or %NULL with a %WB_JSON_ERROR
+ *   (%WB_JSON_ERROR_FIELD naming the member, wb_json_error_get_field())
  */
 WbPosition *
 wb_position_from_json (const char  *json,
                        GError     **error)
 {
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(WbJsonReader) reader = NULL;
   g_autoptr(WbPosition) position = NULL;
 
   g_return_val_if_fail (json != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = _wb_telemetry_parse_json (json, strlen (json), error);
-  if (root == NULL)
+  reader = _wb_telemetry_reader_new (json, strlen (json), error);
+  if (reader == NULL)
     return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error_literal (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_MALFORMED,
-                           "A telemetry.raw message is a JSON object");
-      return NULL;
-    }
   position = wb_position_new ();
-  if (!read_members (json_node_get_object (root), position, error))
+  if (!read_members (reader, position, error))
     return NULL;
   return g_steal_pointer (&position);
 }

@@ -676,7 +676,7 @@ set_device_id (WbPosition   *p,
     id = g_strdup_printf ("%" G_GINT64_FORMAT, value->integer);
   else
     return FALSE;
-  if (!_wb_telemetry_check_device_id (id, "deviceId", NULL))
+  if (!_wb_device_id_check (id, "deviceId", NULL))
     return FALSE;
   if (*id != '\0')
     p->device_id = g_steal_pointer (&id);

@@ -19,95 +19,83 @@ static const char * const known_members[] = {
 };
 
 static gboolean
-read_timestamp (JsonObject  *object,
-                const char  *prefix,
-                gint64      *out_us,
-                GError     **error)
+read_timestamp (WbJsonReader  *o,
+                gint64        *out_us,
+                GError       **error)
 {
-  JsonNode *node = json_object_get_member (object, "timestamp");
-  g_autofree char *path = _wb_telemetry_path (prefix, "timestamp");
+  JsonNode *node = wb_json_reader_get_node (o, "timestamp");
   GType type;
   double ms;
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (node == NULL)
     return TRUE;
   type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
   if (type == G_TYPE_STRING)
-    return _wb_telemetry_parse_time (json_node_get_string (node), path, out_us, error);
-  if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
     {
-      _wb_telemetry_field_error (error, prefix, "timestamp", "must be an RFC 3339 string or unix milliseconds");
-      return FALSE;
+      g_autofree char *path = wb_json_reader_member_path (o, "timestamp");
+
+      return _wb_telemetry_parse_time (json_node_get_string (node), path, out_us, error);
     }
+  if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
+    return wb_json_reader_fail (o, "timestamp", error, "must be an RFC 3339 string or unix milliseconds");
   ms = type == G_TYPE_INT64 ? (double) json_node_get_int (node) : floor (json_node_get_double (node));
   if (!(ms >= 0 && ms <= WB_TELEMETRY_MAX_UNIX_MS))
-    {
-      _wb_telemetry_field_error (error, prefix, "timestamp",
-                                 "unix milliseconds must be from 0 to %" G_GINT64_FORMAT, WB_TELEMETRY_MAX_UNIX_MS);
-      return FALSE;
-    }
+    return wb_json_reader_fail (o, "timestamp", error, "unix milliseconds must be from 0 to %" G_GINT64_FORMAT,
+                                WB_TELEMETRY_MAX_UNIX_MS);
   *out_us = (gint64) ms * 1000;
   return TRUE;
 }
 
 /* A number within [min, max]; NAN bounds are open. */
 static gboolean
-read_ranged (JsonObject  *object,
-             const char  *prefix,
-             const char  *member,
-             double       min,
-             double       max,
-             double      *out,
-             GError     **error)
+read_ranged (WbJsonReader  *o,
+             const char    *member,
+             double         min,
+             double         max,
+             double        *out,
+             GError       **error)
 {
   double value = NAN;
 
-  if (!_wb_telemetry_get_number (object, prefix, member, &value, error))
+  if (!_wb_telemetry_read_number (o, member, &value, error))
     return FALSE;
   if (isnan (value))
     return TRUE;
   if ((!isnan (min) && value < min) || (!isnan (max) && value > max))
     {
       if (isnan (max))
-        _wb_telemetry_field_error (error, prefix, member, "must not be negative");
-      else
-        _wb_telemetry_field_error (error, prefix, member, "must be from %g to %g", min, max);
-      return FALSE;
+        return wb_json_reader_fail (o, member, error, "must not be negative");
+      return wb_json_reader_fail (o, member, error, "must be from %g to %g", min, max);
     }
   *out = value;
   return TRUE;
 }
 
 static gboolean
-read_satellites (JsonObject  *object,
-                 const char  *prefix,
-                 int         *out,
-                 GError     **error)
+read_satellites (WbJsonReader  *o,
+                 int           *out,
+                 GError       **error)
 {
   double value = NAN;
 
-  if (!read_ranged (object, prefix, "satellites", 0, 255, &value, error))
+  if (!read_ranged (o, "satellites", 0, 255, &value, error))
     return FALSE;
   if (isnan (value))
     return TRUE;
   if (value != floor (value))
-    {
-      _wb_telemetry_field_error (error, prefix, "satellites", "must be a whole number");
-      return FALSE;
-    }
+    return wb_json_reader_fail (o, "satellites", error, "must be a whole number");
   *out = (int) value;
   return TRUE;
 }
 
 static gboolean
-read_driver (JsonObject  *object,
-             const char  *prefix,
-             char       **out,
-             GError     **error)
+read_driver (WbJsonReader  *o,
+             char         **out,
+             GError       **error)
 {
   const char *driver = NULL;
 
-  if (!_wb_telemetry_get_string (object, prefix, "driverUniqueId", &driver, error))
+  if (!wb_json_reader_peek_string (o, "driverUniqueId", FALSE, 0, &driver, error))
     return FALSE;
   if (driver != NULL && *driver != '\0')
     *out = g_strdup (driver);
@@ -116,60 +104,59 @@ read_driver (JsonObject  *object,
 
 /* Members we do not know first, then "attributes", which wins a clash. */
 static gboolean
-read_attributes (JsonObject  *object,
-                 const char  *prefix,
-                 WbPosition  *into,
-                 GError     **error)
+read_attributes (WbJsonReader  *o,
+                 WbPosition    *into,
+                 GError       **error)
 {
-  JsonObject *attributes = NULL;
+  g_autoptr(WbJsonReader) attributes = NULL;
   JsonObjectIter iter;
   const char *name;
   JsonNode *member;
 
-  json_object_iter_init_ordered (&iter, object);
+  json_object_iter_init_ordered (&iter, wb_json_reader_get_object (o));
   while (json_object_iter_next_ordered (&iter, &name, &member))
     if (!g_strv_contains (known_members, name))
-      json_object_set_member (wb_position_ensure_attributes (into), name, _wb_telemetry_node_copy (member));
-  if (!_wb_telemetry_get_object (object, prefix, "attributes", &attributes, error))
+      json_object_set_member (wb_position_ensure_attributes (into), name,
+                              _wb_position_attributes_copy_node (member));
+  if (!_wb_telemetry_read_object (o, "attributes", &attributes, error))
     return FALSE;
   if (attributes != NULL)
-    wb_position_merge_attributes (into, attributes);
+    wb_position_merge_attributes (into, wb_json_reader_get_object (attributes));
   return TRUE;
 }
 
 static WbPosition *
 decode_position (JsonNode    *node,
-                 const char  *prefix,
+                 const char  *path,
                  GError     **error)
 {
   g_autoptr(WbPosition) p = wb_position_new ();
-  JsonObject *o;
+  g_autoptr(WbJsonReader) o = NULL;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_set_error (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_INVALID_FIELD,
-                   "%s: a position must be a JSON object", *prefix ? prefix : "body");
+      wb_json_set_field_error (error, path, "a position must be a JSON object");
       return NULL;
     }
-  o = json_node_get_object (node);
-  if (!_wb_telemetry_get_device_id (o, prefix, "deviceId", &p->device_id, error)
-      || !read_timestamp (o, prefix, &p->device_time, error)
-      || !_wb_telemetry_get_number (o, prefix, "lat", &p->lat, error)
-      || !_wb_telemetry_get_number (o, prefix, "lon", &p->lon, error)
-      || !read_ranged (o, prefix, "speed", 0, NAN, &p->speed_kmh, error)
-      || !read_ranged (o, prefix, "heading", 0, 360, &p->heading, error)
-      || !_wb_telemetry_get_number (o, prefix, "altitude", &p->altitude, error)
-      || !read_ranged (o, prefix, "accuracy", 0, NAN, &p->accuracy, error)
-      || !read_ranged (o, prefix, "hdop", 0, NAN, &p->hdop, error)
-      || !read_satellites (o, prefix, &p->satellites, error)
-      || !_wb_telemetry_get_boolean (o, prefix, "ignition", &p->ignition, error)
-      || !read_ranged (o, prefix, "fuel", 0, NAN, &p->fuel, error)
-      || !read_ranged (o, prefix, "odometer", 0, NAN, &p->odometer, error)
-      || !read_ranged (o, prefix, "battery", 0, 100, &p->battery, error)
-      || !_wb_telemetry_get_boolean (o, prefix, "charging", &p->charging, error)
-      || !_wb_telemetry_get_boolean (o, prefix, "moving", &p->moving, error)
-      || !read_driver (o, prefix, &p->driver_unique_id, error)
-      || !read_attributes (o, prefix, p, error))
+  o = _wb_telemetry_reader_for_node (node, path, error);
+  if (!_wb_device_id_read (o, "deviceId", &p->device_id, error)
+      || !read_timestamp (o, &p->device_time, error)
+      || !_wb_telemetry_read_number (o, "lat", &p->lat, error)
+      || !_wb_telemetry_read_number (o, "lon", &p->lon, error)
+      || !read_ranged (o, "speed", 0, NAN, &p->speed_kmh, error)
+      || !read_ranged (o, "heading", 0, 360, &p->heading, error)
+      || !_wb_telemetry_read_number (o, "altitude", &p->altitude, error)
+      || !read_ranged (o, "accuracy", 0, NAN, &p->accuracy, error)
+      || !read_ranged (o, "hdop", 0, NAN, &p->hdop, error)
+      || !read_satellites (o, &p->satellites, error)
+      || !_wb_telemetry_read_boolean (o, "ignition", &p->ignition, error)
+      || !read_ranged (o, "fuel", 0, NAN, &p->fuel, error)
+      || !read_ranged (o, "odometer", 0, NAN, &p->odometer, error)
+      || !read_ranged (o, "battery", 0, 100, &p->battery, error)
+      || !_wb_telemetry_read_boolean (o, "charging", &p->charging, error)
+      || !_wb_telemetry_read_boolean (o, "moving", &p->moving, error)
+      || !read_driver (o, &p->driver_unique_id, error)
+      || !read_attributes (o, p, error))
     return NULL;
   p->protocol = WB_PROTOCOL_JSON;
   return g_steal_pointer (&p);
@@ -196,8 +183,8 @@ decode_batch (JsonArray  *array,
   positions = g_ptr_array_new_full (length, (GDestroyNotify) wb_position_unref);
   for (guint i = 0; i < length; i++)
     {
-      g_autofree char *prefix = g_strdup_printf ("[%u]", i);
-      WbPosition *position = decode_position (json_array_get_element (array, i), prefix, error);
+      g_autofree char *path = g_strdup_printf ("[%u]", i);
+      WbPosition *position = decode_position (json_array_get_element (array, i), path, error);
 
       if (position == NULL)
         return NULL;
@@ -206,9 +193,9 @@ decode_batch (JsonArray  *array,
   return g_steal_pointer (&positions);
 }
 
-/* The definition of what a body means: json-glib, then the readers above.
- * The fast path must agree with it on every input (tests/telemetry.c and
- * tests/fuzz/fuzz-telemetry-json-diff.c hold it to that). */
+/* The definition of what a body means: the guarded parse, then the readers
+ * above. The fast path must agree with it on every input (tests/telemetry.c
+ * and tests/fuzz/fuzz-telemetry-json-diff.c hold it to that). */
 GPtrArray *
 _wb_telemetry_json_decode_reference (const char  *body,
                                      gsize        length,
@@ -221,7 +208,7 @@ _wb_telemetry_json_decode_reference (const char  *body,
   g_return_val_if_fail (body != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  root = _wb_telemetry_parse_json (body, length, error);
+  root = wb_json_parse (body ? body : "", length, &_wb_telemetry_json_limits, error);
   if (root == NULL)
     return NULL;
   if (JSON_NODE_HOLDS_ARRAY (root))

@@ -53,7 +53,7 @@ typedef struct
   guint64            ticket;
   gint64             received_at;
   WbShipmentPatch   *patch;
-  gint64             expected_version;
+  GArray            *expected_versions; /* If-Match: gint64, NULL = any */
   WbShipmentDraft   *draft;
   WbShipmentQuery   *query;
   GPtrArray         *events;          /* WbStatusEvent*: what goes to the store */
@@ -116,6 +116,7 @@ call_free (Call *call)
 {
   g_free (call->id);
   g_free (call->if_none_match);
+  g_clear_pointer (&call->expected_versions, g_array_unref);
   g_clear_pointer (&call->patch, wb_shipment_patch_free);
   g_clear_pointer (&call->draft, wb_shipment_draft_free);
   g_clear_pointer (&call->query, wb_shipment_query_free);
@@ -198,25 +199,12 @@ add_error_object (JsonBuilder   *builder,
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Problem, problem_clear)
 
-/* The store names the field at fault as "<path>: <problem>". */
-static char *
-field_of_message (const char *message)
-{
-  const char *colon = strstr (message, ": ");
-
-  if (colon == NULL || colon == message)
-    return NULL;
-  for (const char *p = message; p < colon; p++)
-    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '[' && *p != ']' && *p != '_')
-      return NULL;
-  return g_strndup (message, colon - message);
-}
-
 static void
 classify_shipment_error (const GError *error,
                          Problem      *problem)
 {
   problem->message = g_strdup (error->message);
+  problem->field = g_strdup (wb_shipment_error_get_field (error));
   switch ((WbShipmentError) error->code)
     {
     case WB_SHIPMENT_ERROR_NOT_FOUND:
@@ -234,14 +222,12 @@ classify_shipment_error (const GError *error,
     case WB_SHIPMENT_ERROR_EVENT_CONFLICT:
       problem->status = SOUP_STATUS_CONFLICT;
       problem->code = "event_id_conflict";
-      problem->field = field_of_message (error->message);
       problem->stored_for = wb_shipment_error_get_holder (error);
       break;
     case WB_SHIPMENT_ERROR_INVALID:
     default:
       problem->status = SOUP_STATUS_BAD_REQUEST;
       problem->code = "invalid_field";
-      problem->field = field_of_message (error->message);
       break;
     }
 }
@@ -395,82 +381,86 @@ shipment_id_of (WbHttpRequest *request)
   return g_ascii_strdown (id, -1);
 }
 
+/* All the lines of a list header together, as one value. */
 static const char *
 request_header (WbHttpRequest *request,
                 const char    *name)
 {
   SoupServerMessage *message = wb_http_request_get_message (request);
 
-  return soup_message_headers_get_one (soup_server_message_get_request_headers (message), name);
+  return soup_message_headers_get_list (soup_server_message_get_request_headers (message), name);
 }
 
-/* A strong entity tag as this API makes them: "\"<version>\"". */
-static gboolean
-parse_etag (const char *text,
-            gboolean    allow_weak,
-            gint64     *out_version)
+/* This API's ETags are strong: "\"<version>\"". */
+static char *
+opaque_of_version (gint64 version)
 {
-  g_autofree char *inner = NULL;
-  gsize length;
-
-  if (allow_weak && g_str_has_prefix (text, "W/"))
-    text += 2;
-  length = strlen (text);
-  if (length < 3 || text[0] != '"' || text[length - 1] != '"')
-    return FALSE;
-  inner = g_strndup (text + 1, length - 2);
-  for (const char *p = inner; *p; p++)
-    if (!g_ascii_isdigit (*p))
-      return FALSE;
-  return g_ascii_string_to_signed (inner, 10, 1, G_MAXINT32, out_version, NULL);
+  return g_strdup_printf ("%" G_GINT64_FORMAT, version);
 }
 
+/* If-None-Match, compared weakly (RFC 9110 §13.1.2). A header that is not
+ * an entity-tag list is ignored: the client then gets the full answer. */
 static gboolean
 none_match (const char *if_none_match,
             gint64      version)
 {
-  g_auto(GStrv) tags = NULL;
+  g_autoptr(WbEntityTagList) tags = if_none_match ? wb_entity_tag_list_parse (if_none_match, NULL) : NULL;
+  g_autofree char *opaque = opaque_of_version (version);
 
-  if (if_none_match == NULL)
-    return TRUE;
-  tags = g_strsplit (if_none_match, ",", -1);
-  for (guint i = 0; tags[i] != NULL; i++)
-    {
-      const char *tag = g_strstrip (tags[i]);
-      gint64 tagged;
-
-      if (g_str_equal (tag, "*") || (parse_etag (tag, TRUE, &tagged) && tagged == version))
-        return FALSE;
-    }
-  return TRUE;
+  return tags == NULL || !wb_entity_tag_list_match (tags, opaque, TRUE);
 }
 
-/* If-Match for a write. Returns FALSE after answering; *out_version is 0
- * when the header is absent and not required. */
+/* The version an opaque-tag names, when it is one this API could have
+ * made: the strong comparison is octet by octet, so "03" is not "3". */
 static gboolean
-read_if_match (WbHttpRequest *request,
-               gboolean       required,
-               gint64        *out_version)
+version_of_opaque (const char *opaque,
+                   gint64     *out_version)
 {
-  const char *value = request_header (request, "If-Match");
-  g_autofree char *stripped = value ? g_strstrip (g_strdup (value)) : NULL;
+  if (opaque[0] < '1' || opaque[0] > '9')
+    return FALSE;
+  for (const char *p = opaque; *p; p++)
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+  return g_ascii_string_to_signed (opaque, 10, 1, G_MAXINT64, out_version, NULL);
+}
 
-  *out_version = 0;
-  if (stripped == NULL)
+/* If-Match for a write (RFC 9110 §13.1.1), as the versions it names for
+ * the store: NULL for "*" (any current representation: the store still
+ * answers a missing shipment with not found, as it would without the
+ * header), or, when not required, for no header. Weak tags and tags this
+ * API never makes name no version, so they fail the precondition (412)
+ * rather than the request. Returns FALSE after answering. */
+static gboolean
+read_if_match (WbHttpRequest  *request,
+               gboolean        required,
+               GArray        **out_versions)
+{
+  g_autoptr(WbEntityTagList) tags = NULL;
+  g_autoptr(GArray) versions = NULL;
+
+  *out_versions = NULL;
+  if (!wb_api_read_entity_tags (request, "If-Match", &tags))
+    return FALSE;
+  if (tags == NULL)
     {
       if (required)
         wb_api_respond_error (request, 428 /* Precondition Required, RFC 6585 */, "precondition_required", "If-Match",
                               "If-Match: \"<version>\" is required; take it from the ETag of a GET", 0);
       return !required;
     }
-  if (!required && g_str_equal (stripped, "*"))
+  if (tags->any)
     return TRUE;
-  if (!parse_etag (stripped, FALSE, out_version))
+
+  versions = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (guint i = 0; i < tags->tags->len; i++)
     {
-      wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_header", "If-Match",
-                            "If-Match: must be one version tag as given in ETag, e.g. \"3\"", 0);
-      return FALSE;
+      const WbEntityTag *tag = &g_array_index (tags->tags, WbEntityTag, i);
+      gint64 version;
+
+      if (!tag->weak && version_of_opaque (tag->opaque, &version))
+        g_array_append_val (versions, version);
     }
+  *out_versions = g_steal_pointer (&versions);
   return TRUE;
 }
 
@@ -1450,22 +1440,8 @@ on_updated (GObject      *source,
 static void
 start_update (Call *call)
 {
-  wb_shipment_store_update_async (call->api->store, call->id, call->expected_version, call->patch,
+  wb_shipment_store_update_async (call->api->store, call->id, call->expected_versions, call->patch,
                                   NULL, on_updated, call);
-}
-
-/* The current destination's country, from a view's JSON. */
-static char *
-destination_country (const char *view_json)
-{
-  g_autoptr(JsonNode) node = json_from_string (view_json, NULL);
-  JsonObject *view = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  JsonObject *destination;
-
-  if (view == NULL || !json_object_has_member (view, "destination"))
-    return NULL;
-  destination = json_object_get_object_member (view, "destination");
-  return destination ? g_strdup (json_object_get_string_member_with_default (destination, "country", NULL)) : NULL;
 }
 
 static void
@@ -1476,9 +1452,8 @@ on_patch_destination (GObject      *source,
   Call *call = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(WbShipmentView) view = wb_shipment_store_get_finish (WB_SHIPMENT_STORE (source), result, &error);
-  g_autofree char *country = view ? destination_country (view->json) : NULL;
 
-  if (view == NULL || !finish_patch_phone (call->patch, country, &error))
+  if (view == NULL || !finish_patch_phone (call->patch, view->destination_country, &error))
     {
       respond_failure (call->request, error);
       call_free (call);
@@ -1496,7 +1471,7 @@ handle_patch (WbHttpRequest *request,
   g_autoptr(GError) error = NULL;
   g_autoptr(WbJsonReader) body = NULL;
   g_autoptr(WbShipmentPatch) patch = NULL;
-  gint64 expected;
+  g_autoptr(GArray) expected = NULL;
   Call *call;
 
   if (id == NULL || !read_if_match (request, TRUE, &expected))
@@ -1515,7 +1490,7 @@ handle_patch (WbHttpRequest *request,
 
   call = call_new (self, request);
   call->id = g_steal_pointer (&id);
-  call->expected_version = expected;
+  call->expected_versions = g_steal_pointer (&expected);
   call->patch = g_steal_pointer (&patch);
   wb_http_request_pause (request);
   if (call->patch->recipient_phone_raw != NULL && call->patch->recipient_phone == NULL
@@ -1547,15 +1522,16 @@ handle_delete (WbHttpRequest *request,
 {
   WbShipmentsApi *self = user_data;
   g_autofree char *id = shipment_id_of (request);
-  gint64 expected;
+  g_autoptr(GArray) expected = NULL;
   Call *call;
 
   if (id == NULL || !read_if_match (request, FALSE, &expected))
     return;
   call = call_new (self, request);
   call->id = g_steal_pointer (&id);
+  call->expected_versions = g_steal_pointer (&expected);
   wb_http_request_pause (request);
-  wb_shipment_store_close_async (self->store, call->id, expected, NULL, on_closed, call);
+  wb_shipment_store_close_async (self->store, call->id, call->expected_versions, NULL, on_closed, call);
 }
 
 /* ---- GET /shipments/{id}/events -------------------------------------------- */

@@ -10,13 +10,15 @@
 
 #include <string.h>
 
-#include "wb-time.h"
+#include "wb-api-errors.h"
 #include "wb-ingest.h"
+#include "wb-json.h"
 #include "wb-osmand.h"
 #include "wb-position-validate.h"
 #include "wb-position.h"
 #include "wb-telemetry-json.h"
 #include "wb-teltonika.h"
+#include "wb-time.h"
 
 #define TELTONIKA_BUFFER_MAX  (64 * 1024 + 64)
 #define TELTONIKA_READ_SIZE   4096
@@ -389,6 +391,27 @@ batch_continue (Batch *batch)
   batch_answer (batch);
 }
 
+/* A body the decoders refused: 413 when it is beyond the limits (bytes, or
+ * positions in a batch), else 400 with the field at fault, when there is
+ * one, as data beside the message. */
+static void
+respond_refused_body (WbHttpRequest *request,
+                      const char    *code,
+                      const GError  *error)
+{
+  const char *field = wb_json_error_get_field (error);
+
+  if (g_error_matches (error, WB_JSON_ERROR, WB_JSON_ERROR_TOO_LARGE))
+    wb_api_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large", NULL,
+                          error->message, 0);
+  else if (g_error_matches (error, WB_TELEMETRY_ERROR, WB_TELEMETRY_ERROR_TOO_LARGE))
+    wb_api_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_many_positions", NULL,
+                          error->message, 0);
+  else
+    wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, code, field != NULL && *field != '\0' ? field : NULL,
+                          error->message, 0);
+}
+
 static void
 handle_telemetry (WbHttpRequest *request,
                   gpointer       user_data)
@@ -402,7 +425,7 @@ handle_telemetry (WbHttpRequest *request,
   positions = wb_telemetry_json_decode (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (positions == NULL)
     {
-      wb_http_request_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_telemetry", "%s", error->message);
+      respond_refused_body (request, "invalid_telemetry", error);
       return;
     }
 
@@ -488,7 +511,7 @@ handle_osmand (WbHttpRequest *request,
   if (position == NULL)
     {
       count_rejected (self, "osmand", "malformed");
-      wb_http_request_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_position", "%s", error->message);
+      respond_refused_body (request, "invalid_position", error);
       return;
     }
 
