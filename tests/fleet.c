@@ -1524,6 +1524,33 @@ test_api_validation (ApiFixture    *fx,
   g_assert_true (is_null_at (&reply, "tariffId"));
 }
 
+/* A PUT body is strict JSON (RFC 8259): what a lenient parser would take
+ * is refused, and the message says where. */
+static void
+test_api_strict_json (ApiFixture    *fx,
+                      gconstpointer  data)
+{
+  const struct { const char *body; const char *where; } bodies[] = {
+    { "{\"name\":\"Acme\",}", "line 1, column 16" },
+    { "{\n  'name': \"Acme\"\n}", "line 2, column 3" },
+    { "{\"name\":\"Acme\" /* the usual one */}", "line 1, column 16" },
+    { "{\"name\":\"Acme\",\"version\":1e999}", "line 1, column 26" },
+    { "{\"name\":\"Ac\xffme\"}", "line 1, column 12" },
+  };
+  g_auto(Reply) reply = { 0, };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_test_message ("PUT /companies/c1 %s", bodies[i].body);
+      send (fx, "PUT", "/companies/c1", bodies[i].body, &reply);
+      assert_error (&reply, 400, "invalid_json", NULL);
+      if (strstr (string_at (&reply, "error.message"), bodies[i].where) == NULL)
+        g_error ("message does not say %s: %s", bodies[i].where, string_at (&reply, "error.message"));
+    }
+  send (fx, "GET", "/companies/c1", NULL, &reply);
+  assert_status (&reply, 404);
+}
+
 static void
 test_api_roles (ApiFixture    *fx,
                 gconstpointer  data)
@@ -1843,6 +1870,7 @@ main (int   argc,
   API ("/fleet/api/devices", FALSE, test_api_devices);
   API ("/fleet/api/lists", FALSE, test_api_lists);
   API ("/fleet/api/validation", FALSE, test_api_validation);
+  API ("/fleet/api/strict-json", FALSE, test_api_strict_json);
   API ("/fleet/api/roles", TRUE, test_api_roles);
   API ("/fleet/api/database-down", FALSE, test_api_database_down);
   API ("/fleet/api/current-state", FALSE, test_api_current_state);

@@ -724,11 +724,75 @@ test_metrics (Fixture       *fx,
   g_assert_nonnull (strstr (text, "# TYPE waybill_http_request_duration_seconds histogram"));
 }
 
+/* If-Match and If-None-Match values (RFC 9110 §8.8.3, §13.1.1-2). */
+static void
+test_entity_tags (void)
+{
+  const struct
+  {
+    const char *value;
+    guint       n_tags;       /* G_MAXUINT: refused; 0: "*" */
+    const char *strong_match; /* an opaque-tag matched strongly, or NULL */
+    const char *weak_only;    /* one matched only weakly, or NULL */
+  } cases[] = {
+    { "*", 0, "anything", NULL },
+    { " * ", 0, "1", NULL },
+    { "\"3\"", 1, "3", NULL },
+    { "W/\"3\"", 1, NULL, "3" },
+    { "\"1\", \"2\"", 2, "2", NULL },
+    { "\"1\",W/\"2\",\t\"\"", 3, "", "2" },
+    { "\"1\", , \"2\"", 2, "1", NULL },
+    { "\"a,b\"", 1, "a,b", NULL },
+    { "\"caf\xc3\xa9\"", 1, "caf\xc3\xa9", NULL },
+    { "", G_MAXUINT, NULL, NULL },
+    { ",", G_MAXUINT, NULL, NULL },
+    { "3", G_MAXUINT, NULL, NULL },
+    { "\"3", G_MAXUINT, NULL, NULL },
+    { "\"3\" \"4\"", G_MAXUINT, NULL, NULL },
+    { "w/\"3\"", G_MAXUINT, NULL, NULL },
+    { "W/ \"3\"", G_MAXUINT, NULL, NULL },
+    { "*, \"3\"", G_MAXUINT, NULL, NULL },
+    { "**", G_MAXUINT, NULL, NULL },
+    { "\"a b\"", G_MAXUINT, NULL, NULL },
+    { "\"a\\\"b\"", G_MAXUINT, NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(WbEntityTagList) list = wb_entity_tag_list_parse (cases[i].value, &error);
+
+      g_test_message ("%s", cases[i].value);
+      if (cases[i].n_tags == G_MAXUINT)
+        {
+          g_assert_null (list);
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpint (list->any, ==, cases[i].n_tags == 0);
+      g_assert_cmpuint (list->tags->len, ==, cases[i].n_tags);
+      g_assert_false (!list->any && wb_entity_tag_list_match (list, "nothing-like-it", TRUE));
+      if (cases[i].strong_match != NULL)
+        {
+          g_assert_true (wb_entity_tag_list_match (list, cases[i].strong_match, FALSE));
+          g_assert_true (wb_entity_tag_list_match (list, cases[i].strong_match, TRUE));
+        }
+      if (cases[i].weak_only != NULL)
+        {
+          g_assert_false (wb_entity_tag_list_match (list, cases[i].weak_only, FALSE));
+          g_assert_true (wb_entity_tag_list_match (list, cases[i].weak_only, TRUE));
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/http/entity-tags", test_entity_tags);
 
 #define ADD(path, auth, func) \
   g_test_add (path, Fixture, GINT_TO_POINTER (auth), fixture_setup, func, fixture_teardown)

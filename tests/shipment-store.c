@@ -306,6 +306,34 @@ get_object (Fixture    *f,
   return parse_object (view->json);
 }
 
+/* The If-Match precondition of one version; 0 = none. */
+static GArray *
+versions_of (gint64 version)
+{
+  GArray *versions;
+
+  if (version == 0)
+    return NULL;
+  versions = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_val (versions, version);
+  return versions;
+}
+
+static WbShipmentView *
+update_if (Fixture          *f,
+           const char       *id,
+           GArray           *expected_versions,
+           WbShipmentPatch  *patch,
+           gint64           *out_version,
+           GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_shipment_store_update_async (f->store, id, expected_versions, patch, NULL, store_result, &result);
+  wait_for (&result);
+  return wb_shipment_store_update_finish (f->store, result, out_version, error);
+}
+
 static WbShipmentView *
 update (Fixture          *f,
         const char       *id,
@@ -314,11 +342,9 @@ update (Fixture          *f,
         gint64           *out_version,
         GError          **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GArray) versions = versions_of (expected_version);
 
-  wb_shipment_store_update_async (f->store, id, expected_version, patch, NULL, store_result, &result);
-  wait_for (&result);
-  return wb_shipment_store_update_finish (f->store, result, out_version, error);
+  return update_if (f, id, versions, patch, out_version, error);
 }
 
 static WbShipmentView *
@@ -329,8 +355,9 @@ close_shipment (Fixture     *f,
                 GError     **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GArray) versions = versions_of (expected_version);
 
-  wb_shipment_store_close_async (f->store, id, expected_version, NULL, store_result, &result);
+  wb_shipment_store_close_async (f->store, id, versions, NULL, store_result, &result);
   wait_for (&result);
   return wb_shipment_store_close_finish (f->store, result, out_version, error);
 }
@@ -571,6 +598,7 @@ assert_create_fails (Fixture         *f,
 
   g_assert_null (view);
   g_assert_error (error, WB_SHIPMENT_ERROR, code);
+  g_assert_cmpstr (wb_shipment_error_get_field (error), ==, field);
   g_assert_true (g_str_has_prefix (error->message, field));
 }
 
@@ -755,6 +783,9 @@ test_update_versions (Fixture       *f,
   g_autoptr(WbShipmentView) created = create (f, "acme", NULL);
   g_autoptr(WbShipmentPatch) patch = g_new0 (WbShipmentPatch, 1);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) none = NULL;
+  g_autoptr(GArray) either = NULL;
+  const gint64 listed[] = { 1, 2 };
   WbShipmentView *view;
   gint64 version = 0;
 
@@ -782,7 +813,29 @@ test_update_versions (Fixture       *f,
   g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 2);
+  /* A precondition naming no version: refused, the shipment told apart
+   * from a missing one. */
+  none = g_array_new (FALSE, FALSE, sizeof (gint64));
+  view = update_if (f, created->id, none, patch, &version, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH);
+  g_assert_cmpint (version, ==, 2);
+  g_clear_error (&error);
+  view = update_if (f, "00000000-0000-4000-8000-000000000000", none, patch, &version, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Several versions: any one of them will do. */
+  either = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_array_append_vals (either, listed, G_N_ELEMENTS (listed));
+  view = update_if (f, created->id, either, patch, &version, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (version, ==, 3);
+  wb_shipment_view_free (view);
+  view = update_if (f, created->id, either, patch, &version, &error);
+  g_assert_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH);
+  g_clear_error (&error);
+
+  g_assert_cmpint (wb_test_pg_int (f->conn, "SELECT version FROM shipments WHERE id = $1", created->id), ==, 3);
 }
 
 /* Two writers with the same If-Match at the same moment: exactly one wins. */
@@ -801,6 +854,7 @@ test_update_concurrent (Fixture       *f,
   g_autoptr(WbShipmentView) view_b = NULL;
   g_autofree char *reference = NULL;
   gint64 version_a = 0, version_b = 0;
+  g_autoptr(GArray) one = versions_of (1);
   GError *loser_error;
 
   patch_a->has_reference = TRUE;
@@ -811,8 +865,8 @@ test_update_concurrent (Fixture       *f,
   /* Hold the row so that both are in flight when it is released. */
   PQclear (wb_test_pg_exec (f->conn, "BEGIN", NULL));
   PQclear (wb_test_pg_exec (f->conn, "SELECT 1 FROM shipments WHERE id = $1 FOR UPDATE", created->id));
-  wb_shipment_store_update_async (f->store, created->id, 1, patch_a, NULL, store_result, &result_a);
-  wb_shipment_store_update_async (f->store, created->id, 1, patch_b, NULL, store_result, &result_b);
+  wb_shipment_store_update_async (f->store, created->id, one, patch_a, NULL, store_result, &result_a);
+  wb_shipment_store_update_async (f->store, created->id, one, patch_b, NULL, store_result, &result_b);
   PQclear (wb_test_pg_exec (f->conn, "COMMIT", NULL));
   wait_for (&result_a);
   wait_for (&result_b);
@@ -1700,6 +1754,7 @@ test_events_batch_item_checks (Fixture       *f,
       if (expected[i].code >= 0)
         {
           g_assert_error (result->error, WB_SHIPMENT_ERROR, expected[i].code);
+          g_assert_cmpstr (wb_shipment_error_get_field (result->error), ==, expected[i].prefix);
           g_assert_true (g_str_has_prefix (result->error->message, expected[i].prefix));
         }
       else

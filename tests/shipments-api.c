@@ -588,6 +588,105 @@ test_validation (Fixture       *fx,
   g_assert_cmpstr (string_at (&reply, "status"), ==, "PENDING");
 }
 
+/* Bodies a lenient parser would take (comments, single quotes, trailing
+ * commas, a number no double holds, bytes that are not UTF-8): each is
+ * refused as not JSON, the message saying where. */
+static void
+test_strict_json (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *events = g_strdup_printf ("/shipments/%s/events", id);
+  const struct { const char *path; const char *body; const char *where; } bodies[] = {
+    { "/shipments", "{\"clientId\": \"a\" /* c */, \"serviceLevel\":\"standard\"}", "line 1, column 18" },
+    { "/shipments", "{\n  \"clientId\": \"acme\", // the usual one\n  \"serviceLevel\":\"standard\"}", "line 2, column 23" },
+    { "/shipments", "{'clientId':'acme','serviceLevel':'standard'}", "line 1, column 2" },
+    { "/shipments", "{\"clientId\":\"acme\",\n\"serviceLevel\":'standard'}", "line 2, column 16" },
+    { "/shipments", "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",}", "line 1, column 46" },
+    { "/shipments", "{\"clientId\":\"acme\",\"tags\":[1,2,]}", "line 1, column 32" },
+    { "/shipments", "{" BASE "," RECIPIENT ",\"destination\":{\"country\":\"BY\",\"lat\":1e999,\"lon\":0}}",
+      "line 1, column 109" },
+    { "/shipments", "{\"clientId\":\"ac\xc3\x28me\"}", "line 1, column 16" },
+    { "/shipments", "{\"clientId\":\"acme\"}\xff", "line 1, column 20" },
+    { events, "{" EVENT_BASE ",}", "line 1, column 75" },
+  };
+  g_auto(Reply) reply = { 0, };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_test_message ("POST %s %s", bodies[i].path, bodies[i].body);
+      send (fx, "POST", bodies[i].path, bodies[i].body, NULL, &reply);
+      assert_error (&reply, 400, "invalid_json", NULL);
+      g_assert_null (node_at (reply.json, "error.field"));
+      if (strstr (string_at (&reply, "error.message"), bodies[i].where) == NULL)
+        g_error ("message does not say %s: %s", bodies[i].where, string_at (&reply, "error.message"));
+    }
+
+  /* None of them made a shipment or an event. */
+  send (fx, "GET", "/shipments/search?clientId=a", NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpuint (length_at (&reply, "items"), ==, 0);
+  get_shipment (fx, id, &reply);
+  g_assert_cmpint (int_at (&reply, "version"), ==, 1);
+}
+
+/* No whitespace between tokens: every answer is written compact. */
+static void
+assert_compact (const char *text)
+{
+  gboolean in_string = FALSE;
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (in_string && *p == '\\')
+        p++;
+      else if (*p == '"')
+        in_string = !in_string;
+      else if (!in_string && strchr (" \t\r\n", *p) != NULL)
+        g_error ("whitespace at byte %td outside strings: %s", p - text, text);
+    }
+}
+
+/* The view, an event's answer, the history and search pages are as compact
+ * as every other answer, though PostgreSQL writes `"id" : "…"`; strings keep
+ * their spaces. */
+static void
+test_compact (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *history = g_strdup_printf ("/shipments/%s/events", id);
+  g_auto(Reply) reply = { 0, };
+
+  get_shipment (fx, id, &reply);
+  assert_status (&reply, 200);
+  assert_compact (reply.body);
+  g_assert_null (strstr (reply.body, ": "));
+  g_assert_nonnull (strstr (reply.body, "\"name\":\"Ann Smith\""));
+  g_assert_nonnull (strstr (reply.body, "\"lat\":53.9,\"lon\":27.56"));
+
+  post_event (fx, id, "e1", "IN_TRANSIT", 0, &reply);
+  assert_status (&reply, 201);
+  assert_compact (reply.body);
+  post_event (fx, id, "e2", "OUT_FOR_DELIVERY", 1, &reply);
+  assert_status (&reply, 201);
+
+  send (fx, "GET", history, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpuint (length_at (&reply, "items"), ==, 2);
+  assert_compact (reply.body);
+
+  send (fx, "GET", "/shipments/search?clientId=acme", NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  assert_compact (reply.body);
+
+  /* Served again from the cache, still compact. */
+  get_shipment (fx, id, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "status"), ==, "OUT_FOR_DELIVERY");
+  assert_compact (reply.body);
+}
+
 /* ---- PATCH and optimistic locking ----------------------------------------- */
 
 static void
@@ -607,7 +706,7 @@ test_patch (Fixture       *fx,
   assert_error (&reply, 428, "precondition_required", NULL);
 
   send (fx, "PATCH", path, body, junk, &reply);
-  assert_error (&reply, 400, "invalid_header", NULL);
+  assert_error (&reply, 400, "invalid_header", "If-Match");
 
   send (fx, "PATCH", path, body, stale, &reply);
   assert_error (&reply, 412, "version_mismatch", NULL);
@@ -631,6 +730,84 @@ test_patch (Fixture       *fx,
 
   send (fx, "PATCH", "/shipments/00000000-0000-4000-8000-000000000000", body, fresh, &reply);
   assert_error (&reply, 404, "not_found", NULL);
+}
+
+/* If-Match as RFC 9110 §13.1.1 reads it: "*" matches any current
+ * representation, an entity-tag list matches when one of its members does
+ * under the strong comparison; only a value that is no such list is a bad
+ * request. */
+static void
+test_if_match (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autofree char *id = create_shipment (fx);
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", id);
+  const char *missing = "/shipments/00000000-0000-4000-8000-000000000000";
+  const char *any[] = { "If-Match", "*", NULL };
+  const char *matching_nothing[][3] = {
+    { "If-Match", "\"0\"", NULL },
+    { "If-Match", "\"abc\"", NULL },
+    { "If-Match", "\"02\"", NULL },          /* compared octet by octet: not "2" */
+    { "If-Match", "W/\"2\"", NULL },         /* weak: never matches If-Match */
+    { "If-Match", "\"5\", W/\"2\"", NULL },
+  };
+  const char *not_a_list[][3] = {
+    { "If-Match", "2", NULL },
+    { "If-Match", "\"2", NULL },
+    { "If-Match", "\"2\" \"3\"", NULL },
+    { "If-Match", "*, \"2\"", NULL },
+    { "If-Match", "w/\"2\"", NULL },
+    { "If-Match", ",", NULL },
+  };
+  const char *listed[] = { "If-Match", "\"7\", , \"2\"", NULL };
+  const char *three[] = { "If-Match", "\"3\"", NULL };
+  g_auto(Reply) reply = { 0, };
+
+  /* "*": the shipment exists, so the write goes ahead. */
+  send (fx, "PATCH", path, "{\"reference\":\"ORD-2\"}", any, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"2\"");
+
+  for (guint i = 0; i < G_N_ELEMENTS (matching_nothing); i++)
+    {
+      g_test_message ("If-Match: %s", matching_nothing[i][1]);
+      send (fx, "PATCH", path, "{\"reference\":\"ORD-3\"}", matching_nothing[i], &reply);
+      assert_error (&reply, 412, "version_mismatch", NULL);
+      g_assert_cmpint (int_at (&reply, "currentVersion"), ==, 2);
+      g_assert_cmpstr (header (&reply, "ETag"), ==, "\"2\"");
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (not_a_list); i++)
+    {
+      g_test_message ("If-Match: %s", not_a_list[i][1]);
+      send (fx, "PATCH", path, "{\"reference\":\"ORD-3\"}", not_a_list[i], &reply);
+      assert_error (&reply, 400, "invalid_header", "If-Match");
+      send (fx, "DELETE", path, NULL, not_a_list[i], &reply);
+      assert_error (&reply, 400, "invalid_header", "If-Match");
+    }
+
+  /* A list matches when any member does; empty members are skipped. */
+  send (fx, "PATCH", path, "{\"reference\":\"ORD-3\"}", listed, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (header (&reply, "ETag"), ==, "\"3\"");
+  g_assert_cmpstr (string_at (&reply, "reference"), ==, "ORD-3");
+
+  /* A missing shipment is not found, whatever the precondition: without
+   * it the answer would not have been 2xx (RFC 9110 §13.2.1). */
+  send (fx, "PATCH", missing, "{\"reference\":\"x\"}", any, &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+  send (fx, "PATCH", missing, "{\"reference\":\"x\"}", matching_nothing[0], &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+  send (fx, "DELETE", missing, NULL, any, &reply);
+  assert_error (&reply, 404, "not_found", NULL);
+
+  /* DELETE reads it alike. */
+  send (fx, "DELETE", path, NULL, matching_nothing[3], &reply);
+  assert_error (&reply, 412, "version_mismatch", NULL);
+  send (fx, "DELETE", path, NULL, any, &reply);
+  assert_status (&reply, 200);
+  g_assert_nonnull (string_at (&reply, "closedAt"));
+  send (fx, "DELETE", path, NULL, three, &reply);
+  assert_error (&reply, 409, "shipment_closed", NULL);
 }
 
 typedef struct
@@ -1755,7 +1932,10 @@ main (int   argc,
   ADD ("/shipments-api/create", FALSE, test_create);
   ADD ("/shipments-api/get", FALSE, test_get);
   ADD ("/shipments-api/validation", FALSE, test_validation);
+  ADD ("/shipments-api/strict-json", FALSE, test_strict_json);
   ADD ("/shipments-api/patch", FALSE, test_patch);
+  ADD ("/shipments-api/if-match", FALSE, test_if_match);
+  ADD ("/shipments-api/compact", FALSE, test_compact);
   ADD ("/shipments-api/patch-concurrent", FALSE, test_patch_concurrent);
   ADD ("/shipments-api/event-duplicate", FALSE, test_event_duplicate);
   ADD ("/shipments-api/event-concurrent", FALSE, test_event_concurrent);

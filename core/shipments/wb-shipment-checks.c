@@ -143,9 +143,9 @@ fail_unknown (GArray    *results,
 
       if (item->outcome != WB_EVENT_FAILED)
         continue;
-      g_set_error (&item->error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_NOT_FOUND,
-                   "tracking_id: no tracking %" G_GINT64_FORMAT " for %s %s",
-                   check->tracking_id, check->carrier, check->track_number);
+      _wb_store_set_field_error (&item->error, WB_SHIPMENT_ERROR_NOT_FOUND, "tracking_id",
+                                 "no tracking %" G_GINT64_FORMAT " for %s %s",
+                                 check->tracking_id, check->carrier, check->track_number);
     }
 }
 

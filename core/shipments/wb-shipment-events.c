@@ -239,12 +239,11 @@ key_for (const char *source,
 /* ---- checks that need no database ------------------------------------------ */
 
 static gboolean
-fail_item (GError       **error,
-           WbShipmentError code,
-           const char    *message)
+fail_item (GError      **error,
+           const char   *field,
+           const char   *problem)
 {
-  g_set_error_literal (error, WB_SHIPMENT_ERROR, code, message);
-  return FALSE;
+  return _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, field, "%s", problem);
 }
 
 static gboolean
@@ -252,11 +251,11 @@ validate_event (const WbStatusEvent  *event,
                 GError              **error)
 {
   if (event->source == NULL || event->source[0] == '\0')
-    return fail_item (error, WB_SHIPMENT_ERROR_INVALID, "source: required");
+    return fail_item (error, "source", "required");
   if (event->event_id == NULL || event->event_id[0] == '\0')
-    return fail_item (error, WB_SHIPMENT_ERROR_INVALID, "eventId: required");
+    return fail_item (error, "eventId", "required");
   if (wb_status_to_string (event->status) == NULL)
-    return fail_item (error, WB_SHIPMENT_ERROR_INVALID, "status: not a canonical status");
+    return fail_item (error, "status", "not a canonical status");
   return TRUE;
 }
 
@@ -267,8 +266,7 @@ check_text (const char  *value,
 {
   if (value == NULL || g_utf8_validate (value, -1, NULL))
     return TRUE;
-  g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID, "%s: not valid UTF-8", field);
-  return FALSE;
+  return fail_item (error, field, "not valid UTF-8");
 }
 
 static gboolean
@@ -276,8 +274,7 @@ check_reference (const WbStatusEvent  *event,
                  GError              **error)
 {
   if (event->shipment_id == NULL && (event->carrier == NULL || event->track_number == NULL))
-    return fail_item (error, WB_SHIPMENT_ERROR_INVALID,
-                      "shipmentId: required, or carrier and trackNumber");
+    return fail_item (error, "shipmentId", "required, or carrier and trackNumber");
   if (event->shipment_id != NULL && !_wb_store_id_is_valid (event->shipment_id))
     return _wb_store_set_not_found (error, event->shipment_id);
   return check_text (event->carrier, "carrier", error) &&
@@ -291,8 +288,7 @@ check_time (gint64       us,
 {
   if (us >= MIN_TIME_US && us <= MAX_TIME_US)
     return TRUE;
-  g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID, "%s: out of range", field);
-  return FALSE;
+  return fail_item (error, field, "out of range");
 }
 
 /**
@@ -317,10 +313,8 @@ check_occurred_at (gint64       us,
 {
   if (wb_status_event_time_is_plausible (us, g_get_real_time ()))
     return TRUE;
-  g_set_error_literal (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID,
-                       "occurredAt: implausible; events are accepted from 1990-01-01T00:00:00Z"
-                       " to one day after the server's clock");
-  return FALSE;
+  return fail_item (error, "occurredAt", "implausible; events are accepted from 1990-01-01T00:00:00Z"
+                                         " to one day after the server's clock");
 }
 
 /* What the database would refuse in the event's own row: checked here,
@@ -344,9 +338,9 @@ validate_values (const WbStatusEvent  *event,
 
   /* Written so that NaN fails, as it does BETWEEN in the CHECK. */
   if (event->has_coordinates && !(event->lat >= -90 && event->lat <= 90))
-    return fail_item (error, WB_SHIPMENT_ERROR_INVALID, "lat: invalid value");
+    return fail_item (error, "lat", "invalid value");
   if (event->has_coordinates && !(event->lon >= -180 && event->lon <= 180))
-    return fail_item (error, WB_SHIPMENT_ERROR_INVALID, "lon: invalid value");
+    return fail_item (error, "lon", "invalid value");
   return TRUE;
 }
 
@@ -871,18 +865,6 @@ key_holder (Batch          *batch,
   return key->row_id != 0 ? key->stored_for : NULL;
 }
 
-/* The message names the holder in a fixed form that
- * wb_shipment_error_get_holder() reads back. */
-static void
-set_conflict (GError              **error,
-              const WbStatusEvent  *event,
-              const char           *holder)
-{
-  g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_EVENT_CONFLICT,
-               "eventId: “%s” from source “%s” is already stored for shipment %s",
-               event->event_id, event->source, holder);
-}
-
 static void
 settle_item (Batch *batch,
              guint  index)
@@ -906,7 +888,7 @@ settle_item (Batch *batch,
   else if ((holder = key_holder (batch, item->key)) != NULL && !g_str_equal (holder, item->shipment->id))
     {
       result->outcome = WB_EVENT_FAILED;
-      set_conflict (&result->error, item->event, holder);
+      _wb_store_set_conflict (&result->error, item->event->event_id, item->event->source, holder);
     }
   else if (item->shipment->closed && !repeats_stored_event (item, index))
     {

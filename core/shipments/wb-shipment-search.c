@@ -27,10 +27,10 @@ typedef struct
 
 static gboolean
 set_invalid (GError     **error,
-             const char  *message)
+             const char  *field,
+             const char  *problem)
 {
-  g_set_error_literal (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID, message);
-  return FALSE;
+  return _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, field, "%s", problem);
 }
 
 /* Appends @fragment, in which "$$" stands for the next parameter (taken),
@@ -79,7 +79,7 @@ distinct_statuses (const char * const  *statuses,
 
       if (status == WB_STATUS_INVALID)
         {
-          set_invalid (error, "statuses: not a canonical status");
+          set_invalid (error, "statuses", "not a canonical status");
           return NULL;
         }
       wanted[status] = TRUE;
@@ -161,7 +161,7 @@ add_cursor (Builder     *builder,
   if (cursor == NULL)
     return TRUE;
   if (!decode_cursor (cursor, &created_at_us, &id))
-    return set_invalid (error, "cursor: malformed");
+    return set_invalid (error, "cursor", "malformed");
 
   _wb_sql_params_take (builder->params, created_at_us);
   _wb_sql_params_take (builder->params, id);
@@ -262,7 +262,7 @@ _wb_store_build_search (const WbShipmentQuery  *query,
   Builder builder = { conditions, params };
 
   if (page_size (query) > MAX_LIMIT)
-    return set_invalid (error, "limit: at most " G_STRINGIFY (MAX_LIMIT));
+    return set_invalid (error, "limit", "at most " G_STRINGIFY (MAX_LIMIT));
   if ((statuses = distinct_statuses ((const char * const *) query->statuses, error)) == NULL ||
       !add_filters (&builder, query, error))
     return FALSE;

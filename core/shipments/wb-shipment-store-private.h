@@ -62,7 +62,7 @@ void         _wb_sql_params_add_double (GPtrArray    *params,
 
 /* wb_db_exec() whose failures that are the client's fault (SQLSTATE class
  * 22 data exception, 23 integrity violation) become
- * WB_SHIPMENT_ERROR_INVALID naming the field; the rest pass through as
+ * WB_SHIPMENT_ERROR_INVALID with the field at fault; the rest pass through as
  * WB_DB_ERROR. */
 PGresult    *_wb_store_exec            (PGconn              *conn,
                                         const char          *sql,
@@ -75,6 +75,20 @@ gint64       _wb_store_get_int         (const PGresult      *result,
 gboolean     _wb_store_id_is_valid     (const char          *id);
 gboolean     _wb_store_set_not_found   (GError             **error,
                                         const char          *id);
+/* A WB_SHIPMENT_ERROR about @field (wb_shipment_error_get_field()); the
+ * message reads "<field>: <problem>". Returns FALSE. */
+gboolean     _wb_store_set_field_error (GError             **error,
+                                        WbShipmentError      code,
+                                        const char          *field,
+                                        const char          *format,
+                                        ...) G_GNUC_PRINTF (4, 5);
+/* EVENT_CONFLICT about eventId, naming @holder (wb_shipment_error_get_holder()). */
+void         _wb_store_set_conflict    (GError             **error,
+                                        const char          *event_id,
+                                        const char          *source,
+                                        const char          *holder);
+
+char        *_wb_store_compact_json    (const char          *text);
 
 /* The aggregated view (docs/shipments.md) of each of @ids, in that order;
  * the one place that builds it. Ids that do not exist are skipped. */

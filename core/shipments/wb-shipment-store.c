@@ -24,7 +24,35 @@ struct _WbShipmentStore
 
 G_DEFINE_FINAL_TYPE (WbShipmentStore, wb_shipment_store, G_TYPE_OBJECT)
 
-G_DEFINE_QUARK (wb-shipment-error-quark, wb_shipment_error)
+/* What an error names apart from its message, so that nobody has to read
+ * the message back. */
+typedef struct
+{
+  char *field;   /* the member at fault, as the client spelt it ("recipient.phone") */
+  char *holder;  /* EVENT_CONFLICT: the shipment that holds the event */
+} WbShipmentErrorPrivate;
+
+static void
+wb_shipment_error_private_init (WbShipmentErrorPrivate *priv)
+{
+}
+
+static void
+wb_shipment_error_private_copy (const WbShipmentErrorPrivate *src,
+                                WbShipmentErrorPrivate       *dest)
+{
+  dest->field = g_strdup (src->field);
+  dest->holder = g_strdup (src->holder);
+}
+
+static void
+wb_shipment_error_private_clear (WbShipmentErrorPrivate *priv)
+{
+  g_clear_pointer (&priv->field, g_free);
+  g_clear_pointer (&priv->holder, g_free);
+}
+
+G_DEFINE_EXTENDED_ERROR (WbShipmentError, wb_shipment_error)
 
 enum
 {
@@ -34,7 +62,22 @@ enum
 
 static guint signals[N_SIGNALS];
 
-#define HOLDER_MARKER "already stored for shipment "
+/**
+ * wb_shipment_error_get_field:
+ *
+ * Returns: (nullable): the path of the member a %WB_SHIPMENT_ERROR is
+ *   about ("serviceLevel", "recipient.phone", "eventId"), or %NULL when it
+ *   names none or is another domain's
+ */
+const char *
+wb_shipment_error_get_field (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, NULL);
+
+  if (error->domain != WB_SHIPMENT_ERROR)
+    return NULL;
+  return wb_shipment_error_get_private (error)->field;
+}
 
 /**
  * wb_shipment_error_get_holder:
@@ -46,13 +89,46 @@ static guint signals[N_SIGNALS];
 char *
 wb_shipment_error_get_holder (const GError *error)
 {
-  const char *marker;
-
-  if (!g_error_matches (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_EVENT_CONFLICT) ||
-      (marker = strstr (error->message, HOLDER_MARKER)) == NULL)
+  if (!g_error_matches (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_EVENT_CONFLICT))
     return NULL;
-  marker += strlen (HOLDER_MARKER);
-  return _wb_store_id_is_valid (marker) ? g_strdup (marker) : NULL;
+  return g_strdup (wb_shipment_error_get_private (error)->holder);
+}
+
+/* The message reads "<field>: <problem>" for people, like a
+ * WB_JSON_ERROR_FIELD's; the field travels apart. */
+gboolean
+_wb_store_set_field_error (GError          **error,
+                           WbShipmentError   code,
+                           const char       *field,
+                           const char       *format,
+                           ...)
+{
+  g_autofree char *problem = NULL;
+  va_list args;
+
+  g_assert (field != NULL);
+  if (error == NULL)
+    return FALSE;
+
+  va_start (args, format);
+  problem = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, WB_SHIPMENT_ERROR, code, "%s: %s", field, problem);
+  wb_shipment_error_get_private (*error)->field = g_strdup (field);
+  return FALSE;
+}
+
+void
+_wb_store_set_conflict (GError     **error,
+                        const char  *event_id,
+                        const char  *source,
+                        const char  *holder)
+{
+  _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_EVENT_CONFLICT, "eventId",
+                             "“%s” from source “%s” is already stored for shipment %s",
+                             event_id, source, holder);
+  if (error != NULL)
+    wb_shipment_error_get_private (*error)->holder = g_strdup (holder);
 }
 
 typedef struct _Job Job;
@@ -70,7 +146,7 @@ struct _Job
   JobFunc          func;
   GDestroyNotify   result_free;
   char            *id;
-  gint64           expected_version;
+  GArray          *expected_versions; /* gint64, nullable: If-Match */
   gpointer         input;           /* the caller's, borrowed until the callback */
   GDestroyNotify   input_free;      /* for input the job owns */
   guint            limit;
@@ -94,17 +170,10 @@ job_free (gpointer data)
   if (job->input_free != NULL)
     job->input_free (job->input);
   g_free (job->id);
+  g_clear_pointer (&job->expected_versions, g_array_unref);
   g_array_unref (job->changes);
   g_free (job->event_json);
   g_free (job);
-}
-
-static gboolean
-set_invalid (GError     **error,
-             const char  *message)
-{
-  g_set_error_literal (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID, message);
-  return FALSE;
 }
 
 /* One run of a job; a transaction the database asks to repeat (two
@@ -272,17 +341,18 @@ resolve_promise (WbShipmentStore  *self,
                  GError          **error)
 {
   if (level != NULL && !wb_sla_table_has_level (self->sla, level))
-    return set_invalid (error, "serviceLevel: unknown service level");
+    return _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, "serviceLevel", "unknown service level");
   if (explicit_us != 0)
     {
       *out_promised_us = explicit_us;
       return TRUE;
     }
   if (level == NULL)
-    return set_invalid (error, "serviceLevel: required unless promisedAt is given");
+    return _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, "serviceLevel",
+                                      "required unless promisedAt is given");
 
   *out_promised_us = wb_sla_table_promise (self->sla, level, created_at_us);
-  return *out_promised_us >= 0 || set_invalid (error, "serviceLevel: unknown service level");
+  return *out_promised_us >= 0 || _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, "serviceLevel", "unknown service level");
 }
 
 static gint64
@@ -442,7 +512,7 @@ get_with_event_in_transaction (Job           *job,
   if ((result = _wb_store_exec (conn, event_json_sql, params, cancellable, error)) == NULL)
     return NULL;
   if (PQntuples (result) == 1)
-    job->event_json = g_strdup (PQgetvalue (result, 0, 0));
+    job->event_json = _wb_store_compact_json (PQgetvalue (result, 0, 0));
   return g_steal_pointer (&view);
 }
 
@@ -453,6 +523,18 @@ typedef struct
   gint64 version;
   gint64 created_at_us;
 } Locked;
+
+static gboolean
+version_expected (GArray *expected_versions,
+                  gint64  version)
+{
+  if (expected_versions == NULL)
+    return TRUE;
+  for (guint i = 0; i < expected_versions->len; i++)
+    if (g_array_index (expected_versions, gint64, i) == version)
+      return TRUE;
+  return FALSE;
+}
 
 /* Locks the row for the rest of the transaction, then tells the ways a
  * write can be refused apart: unknown, closed, or a stale If-Match. */
@@ -488,11 +570,11 @@ lock_for_write (Job           *job,
                    "shipment %s is closed", job->id);
       return FALSE;
     }
-  if (job->expected_version > 0 && job->expected_version != out_locked->version)
+  if (!version_expected (job->expected_versions, out_locked->version))
     {
       g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_VERSION_MISMATCH,
-                   "shipment %s is at version %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT,
-                   job->id, out_locked->version, job->expected_version);
+                   "shipment %s is at version %" G_GINT64_FORMAT ", which the precondition does not name",
+                   job->id, out_locked->version);
       return FALSE;
     }
   return TRUE;
@@ -629,7 +711,7 @@ add_tracking (PGconn                *conn,
   if (result == NULL)
     return FALSE;
   if (PQntuples (result) != 1 || !g_str_equal (PQgetvalue (result, 0, 0), id))
-    return set_invalid (error, "trackNumber: already in use");
+    return _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, "trackNumber", "already in use");
   return TRUE;
 }
 
@@ -754,7 +836,7 @@ list_events_in_transaction (Job           *job,
       _wb_store_set_not_found (error, job->id);
       return NULL;
     }
-  return g_strdup (PQgetvalue (result, 0, 0));
+  return _wb_store_compact_json (PQgetvalue (result, 0, 0));
 }
 
 /* ---- events, search, SLA ------------------------------------------------- */
@@ -1107,16 +1189,17 @@ wb_shipment_store_get_with_event_finish (WbShipmentStore  *self,
 
 /**
  * wb_shipment_store_update_async:
- * @expected_version: the If-Match version; 0 updates unconditionally
+ * @expected_versions: (nullable) (element-type gint64): the versions
+ *   If-Match names; %NULL updates unconditionally
  *
  * Applies @patch. A closed shipment fails with %WB_SHIPMENT_ERROR_CLOSED, a
- * stale @expected_version with %WB_SHIPMENT_ERROR_VERSION_MISMATCH; both
+ * version not in @expected_versions with %WB_SHIPMENT_ERROR_VERSION_MISMATCH; both
  * report the current version through wb_shipment_store_update_finish().
  */
 void
 wb_shipment_store_update_async (WbShipmentStore     *self,
                                 const char          *id,
-                                gint64               expected_version,
+                                GArray              *expected_versions,
                                 WbShipmentPatch     *patch,
                                 GCancellable        *cancellable,
                                 GAsyncReadyCallback  callback,
@@ -1129,7 +1212,7 @@ wb_shipment_store_update_async (WbShipmentStore     *self,
   g_return_if_fail (patch != NULL);
 
   job = job_new (update_in_transaction, (GDestroyNotify) wb_shipment_view_free, id, patch);
-  job->expected_version = expected_version;
+  job->expected_versions = expected_versions ? g_array_ref (expected_versions) : NULL;
   submit (self, job, wb_shipment_store_update_async, cancellable, callback, user_data);
 }
 
@@ -1150,7 +1233,7 @@ wb_shipment_store_update_finish (WbShipmentStore  *self,
 void
 wb_shipment_store_close_async (WbShipmentStore     *self,
                                const char          *id,
-                               gint64               expected_version,
+                               GArray              *expected_versions,
                                GCancellable        *cancellable,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
@@ -1161,7 +1244,7 @@ wb_shipment_store_close_async (WbShipmentStore     *self,
   g_return_if_fail (id != NULL);
 
   job = job_new (close_in_transaction, (GDestroyNotify) wb_shipment_view_free, id, NULL);
-  job->expected_version = expected_version;
+  job->expected_versions = expected_versions ? g_array_ref (expected_versions) : NULL;
   submit (self, job, wb_shipment_store_close_async, cancellable, callback, user_data);
 }
 
@@ -1475,6 +1558,7 @@ wb_shipment_view_free (WbShipmentView *view)
 
   g_free (view->id);
   g_free (view->json);
+  g_free (view->destination_country);
   g_free (view);
 }
 

@@ -17,13 +17,15 @@ typedef enum
   WB_SHIPMENT_ERROR_NOT_FOUND,        /* no such shipment (or tracking) */
   WB_SHIPMENT_ERROR_VERSION_MISMATCH, /* If-Match was stale: see WbShipmentView.version of the error's shipment */
   WB_SHIPMENT_ERROR_CLOSED,           /* the shipment is closed: no more changes */
-  WB_SHIPMENT_ERROR_INVALID,          /* a value the database refuses (unknown service level, …): message names the field */
+  WB_SHIPMENT_ERROR_INVALID,          /* a value the database refuses (unknown service level, …):
+                                       * see wb_shipment_error_get_field() */
   WB_SHIPMENT_ERROR_EVENT_CONFLICT,   /* the event's (source, eventId) is stored for another shipment:
                                        * see wb_shipment_error_get_holder() */
 } WbShipmentError;
 
-GQuark  wb_shipment_error_quark      (void);
-char   *wb_shipment_error_get_holder (const GError *error);
+GQuark      wb_shipment_error_quark      (void);
+const char *wb_shipment_error_get_field  (const GError *error);
+char       *wb_shipment_error_get_holder (const GError *error);
 
 /* When an event may have occurred: not before 1990-01-01T00:00:00Z (no
  * parcel was scanned by these systems before), and not more than a day
@@ -121,7 +123,8 @@ typedef struct
   GError         *error;
 } WbEventResult;
 
-/* The aggregated view, as the camelCase JSON text REST returns. */
+/* The aggregated view, as the camelCase JSON text REST returns (compact:
+ * no whitespace between tokens). */
 typedef struct
 {
   char   *id;
@@ -129,6 +132,7 @@ typedef struct
   char   *json;
   gint64  expires_at;             /* unix µs when the clock alone changes sla.state (at_risk,
                                    * overdue); 0 = never. A cache must not serve it after that. */
+  char   *destination_country;    /* ISO 3166-1 alpha-2, as in json's destination.country */
 } WbShipmentView;
 
 /* GET /shipments/search. All filters optional; results newest first (createdAt, id). */
@@ -255,11 +259,14 @@ WbShipmentView  *wb_shipment_store_get_with_event_finish (WbShipmentStore *self,
                                                      GAsyncResult     *result,
                                                      char            **out_event_json,
                                                      GError          **error);
-/* expected_version: the If-Match version (0 = unconditional); a stale one fails with
- * VERSION_MISMATCH and out_current_version (via wb_shipment_store_update_finish) set. */
+/* expected_versions: the If-Match precondition, a GArray of gint64: the write
+ * goes ahead only at one of them (an empty array matches none); NULL =
+ * unconditional. A miss fails with VERSION_MISMATCH and out_current_version
+ * (via wb_shipment_store_update_finish) set; a missing shipment is NOT_FOUND
+ * whatever the precondition. */
 void             wb_shipment_store_update_async     (WbShipmentStore  *self,
                                                      const char       *id,
-                                                     gint64            expected_version,
+                                                     GArray           *expected_versions,
                                                      WbShipmentPatch  *patch,
                                                      GCancellable     *cancellable,
                                                      GAsyncReadyCallback callback,
@@ -268,10 +275,10 @@ WbShipmentView  *wb_shipment_store_update_finish    (WbShipmentStore  *self,
                                                      GAsyncResult     *result,
                                                      gint64           *out_current_version,
                                                      GError          **error);
-/* Closes (DELETE): sets closed_at, keeps the history. expected_version 0 = unconditional. */
+/* Closes (DELETE): sets closed_at, keeps the history. expected_versions as for an update. */
 void             wb_shipment_store_close_async      (WbShipmentStore  *self,
                                                      const char       *id,
-                                                     gint64            expected_version,
+                                                     GArray           *expected_versions,
                                                      GCancellable     *cancellable,
                                                      GAsyncReadyCallback callback,
                                                      gpointer          user_data);

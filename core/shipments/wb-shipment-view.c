@@ -158,11 +158,9 @@ set_client_fault (GError       **error,
   const char *field = field_for (db_error);
 
   if (g_strcmp0 (sqlstate, "23505") == 0 && field != NULL)
-    g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID,
-                 "%s: already in use", field);
+    _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, field, "already in use");
   else if (field != NULL)
-    g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID,
-                 "%s: invalid value", field);
+    _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, field, "invalid value");
   else
     g_set_error (error, WB_SHIPMENT_ERROR, WB_SHIPMENT_ERROR_INVALID,
                  "invalid value (SQLSTATE %s)", sqlstate);
@@ -231,6 +229,42 @@ _wb_store_set_not_found (GError     **error,
   return FALSE;
 }
 
+/**
+ * _wb_store_compact_json:
+ * @text: JSON text the database wrote (json_build_object, json_agg)
+ *
+ * PostgreSQL writes `{"id" : "…", "n" : 1}` and separates json_agg's
+ * elements with ", " and a newline; every other answer of the API is
+ * compact. The database still formats the values (times, and numbers in
+ * their shortest exact form), so this only drops the whitespace between
+ * tokens, in one pass without building a tree.
+ *
+ * Returns: (transfer full): @text without whitespace outside strings
+ */
+char *
+_wb_store_compact_json (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+  gboolean in_string = FALSE;
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (in_string)
+        {
+          if (*p == '\\' && p[1] != '\0')
+            g_string_append_c (out, *p++);
+          else if (*p == '"')
+            in_string = FALSE;
+        }
+      else if (*p == '"')
+        in_string = TRUE;
+      else if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        continue;
+      g_string_append_c (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
 #define ADDRESS_JSON(a) \
   "json_build_object('country', " a ".country, 'region', " a ".region, 'city', " a ".city," \
   " 'line1', " a ".line1, 'line2', " a ".line2, 'postalCode', " a ".postal_code," \
@@ -271,7 +305,7 @@ static const char view_sql[] =
   "  'createdAt', " WB_SQL_TIME ("s.created_at") ","
   "  'updatedAt', " WB_SQL_TIME ("s.updated_at") ","
   "  'closedAt', " WB_SQL_TIME ("s.closed_at") ")::text,"
-  " " WB_SQL_VIEW_EXPIRES ("s")
+  " " WB_SQL_VIEW_EXPIRES ("s") ", d.country"
   " FROM unnest($1::uuid[]) WITH ORDINALITY AS k (id, n)"
   " JOIN shipments s ON s.id = k.id"
   " JOIN recipients r ON r.id = s.recipient_id"
@@ -321,8 +355,9 @@ _wb_store_fetch_views (PGconn             *conn,
 
       view->id = g_strdup (PQgetvalue (result, row, 0));
       view->version = _wb_store_get_int (result, row, 1);
-      view->json = g_strdup (PQgetvalue (result, row, 2));
+      view->json = _wb_store_compact_json (PQgetvalue (result, row, 2));
       view->expires_at = _wb_store_get_int (result, row, 3);
+      view->destination_country = PQgetisnull (result, row, 4) ? NULL : g_strdup (PQgetvalue (result, row, 4));
       g_ptr_array_add (views, view);
     }
 

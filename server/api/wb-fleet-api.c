@@ -91,31 +91,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
 /* ---- answers ---------------------------------------------------------------- */
 
-/* The store names the field at fault as "<field>: <problem>", like
- * wb-json-input does. */
-static char *
-field_of_message (const char *message)
-{
-  const char *colon = strstr (message, ": ");
-
-  return colon != NULL && colon != message ? g_strndup (message, colon - message) : NULL;
-}
-
-static void
-respond_invalid (WbHttpRequest *request,
-                 const GError  *error)
-{
-  g_autofree char *field = field_of_message (error->message);
-
-  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", field, error->message, 0);
-}
-
+/* A bad body or parameter is a WB_JSON_ERROR whose field travels as data
+ * (wb_api_respond_common_failure() answers it); a WB_FLEET_ERROR_INVALID
+ * carries no field apart from its message, so the answer names none. */
 static void
 respond_failure (WbHttpRequest *request,
                  const GError  *error)
 {
   if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID))
-    respond_invalid (request, error);
+    wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", NULL, error->message, 0);
   else if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_NOT_FOUND))
     wb_api_respond_error (request, SOUP_STATUS_NOT_FOUND, "not_found", NULL, error->message, 0);
   else

@@ -90,6 +90,22 @@ wb_api_respond_json_error (WbHttpRequest *request,
                         error->message, 0);
 }
 
+gboolean
+wb_api_read_entity_tags (WbHttpRequest    *request,
+                         const char       *name,
+                         WbEntityTagList **out_tags)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  *out_tags = wb_http_request_get_entity_tags (request, name, &error);
+  if (error == NULL)
+    return TRUE;
+  message = g_strdup_printf ("%s: %s", name, error->message);
+  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_header", name, message, 0);
+  return FALSE;
+}
+
 void
 wb_api_respond_common_failure (WbHttpRequest *request,
                                const GError  *error,

@@ -21,6 +21,12 @@ void     wb_api_respond_error          (WbHttpRequest *request,
 const char *wb_api_json_error_code   (const GError  *error);
 void     wb_api_respond_json_error     (WbHttpRequest *request,
                                         const GError  *error);
+/* The request's @name header (If-Match, If-None-Match) as entity-tags;
+ * *out_tags is NULL when it is absent. Returns FALSE after answering 400
+ * invalid_header naming it when it is not an entity-tag list. */
+gboolean wb_api_read_entity_tags       (WbHttpRequest    *request,
+                                        const char       *name,
+                                        WbEntityTagList **out_tags);
 /* The failures every API answers alike: a malformed body (400 naming the
  * field), the database unavailable (503 + Retry-After), anything else (500;
  * the details are logged with the request id, never shown: they may carry

@@ -1323,3 +1323,177 @@ wb_http_server_disconnect (WbHttpServer *self)
 
   soup_server_disconnect (self->soup);
 }
+
+/* ---- entity-tags ---------------------------------------------------------- */
+
+static void
+entity_tag_clear (gpointer data)
+{
+  WbEntityTag *tag = data;
+
+  g_free (tag->opaque);
+}
+
+/* OWS: spaces and horizontal tabs. */
+static const char *
+skip_ows (const char *p)
+{
+  while (*p == ' ' || *p == '\t')
+    p++;
+  return p;
+}
+
+/* etagc: %x21 / %x23-7E / obs-text, i.e. any visible character but '"'. */
+static gboolean
+is_etagc (guchar c)
+{
+  return c == 0x21 || (c >= 0x23 && c <= 0x7e) || c >= 0x80;
+}
+
+/* One entity-tag at *p; moves *p past it. */
+static gboolean
+read_entity_tag (const char  **p,
+                 WbEntityTag  *out_tag)
+{
+  const char *start;
+  const char *q = *p;
+
+  out_tag->weak = g_str_has_prefix (q, "W/");
+  if (out_tag->weak)
+    q += 2;
+  if (*q != '"')
+    return FALSE;
+  start = ++q;
+  while (is_etagc (*q))
+    q++;
+  if (*q != '"')
+    return FALSE;
+  out_tag->opaque = g_strndup (start, q - start);
+  *p = q + 1;
+  return TRUE;
+}
+
+static WbEntityTagList *
+entity_tag_list_new (void)
+{
+  WbEntityTagList *list = g_new0 (WbEntityTagList, 1);
+
+  list->tags = g_array_new (FALSE, TRUE, sizeof (WbEntityTag));
+  g_array_set_clear_func (list->tags, entity_tag_clear);
+  return list;
+}
+
+/**
+ * wb_entity_tag_list_parse:
+ * @value: the field value; several lines of the field joined with ", "
+ *
+ * Parses `"*" / #entity-tag`. Empty list elements are skipped as RFC 9110
+ * §5.6.1.2 asks; a value naming no entity-tag at all is refused, since a
+ * client that sends the field means to name one.
+ *
+ * Returns: (transfer full): the list, or %NULL with a %G_IO_ERROR_INVALID_DATA
+ *   error telling what is wrong
+ */
+WbEntityTagList *
+wb_entity_tag_list_parse (const char  *value,
+                          GError     **error)
+{
+  g_autoptr(WbEntityTagList) list = entity_tag_list_new ();
+  const char *p = skip_ows (value);
+
+  g_return_val_if_fail (value != NULL, NULL);
+
+  if (*p == '*' && *skip_ows (p + 1) == '\0')
+    {
+      list->any = TRUE;
+      return g_steal_pointer (&list);
+    }
+  while (*p != '\0')
+    {
+      WbEntityTag tag = { NULL, FALSE };
+
+      if (*p == ',')
+        {
+          p = skip_ows (p + 1);
+          continue;
+        }
+      if (!read_entity_tag (&p, &tag))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "must be * or a list of entity-tags such as \"3\" (quotes included), "
+                       "as the ETag header gives them");
+          return NULL;
+        }
+      g_array_append_val (list->tags, tag);
+      p = skip_ows (p);
+      if (*p != '\0' && *p != ',')
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "entity-tags must be separated by commas");
+          return NULL;
+        }
+    }
+  if (list->tags->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "names no entity-tag");
+      return NULL;
+    }
+  return g_steal_pointer (&list);
+}
+
+void
+wb_entity_tag_list_free (WbEntityTagList *list)
+{
+  if (list == NULL)
+    return;
+  g_array_unref (list->tags);
+  g_free (list);
+}
+
+/**
+ * wb_entity_tag_list_match:
+ * @opaque: the opaque-tag of the current representation's strong ETag,
+ *   without quotes
+ * @weak_comparison: %TRUE for If-None-Match, %FALSE for If-Match
+ *
+ * Returns: whether @list names the current representation: "*" always
+ *   does; under the strong comparison (If-Match, RFC 9110 §8.8.3.2) a
+ *   weak tag never matches
+ */
+gboolean
+wb_entity_tag_list_match (const WbEntityTagList *list,
+                          const char            *opaque,
+                          gboolean               weak_comparison)
+{
+  g_return_val_if_fail (list != NULL, FALSE);
+  g_return_val_if_fail (opaque != NULL, FALSE);
+
+  if (list->any)
+    return TRUE;
+  for (guint i = 0; i < list->tags->len; i++)
+    {
+      const WbEntityTag *tag = &g_array_index (list->tags, WbEntityTag, i);
+
+      if ((weak_comparison || !tag->weak) && g_str_equal (tag->opaque, opaque))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/**
+ * wb_http_request_get_entity_tags:
+ * @name: "If-Match" or "If-None-Match"
+ *
+ * Returns: (transfer full) (nullable): the header's entity-tags, all its
+ *   lines together; %NULL without @error set when the request has none
+ */
+WbEntityTagList *
+wb_http_request_get_entity_tags (WbHttpRequest  *request,
+                                 const char     *name,
+                                 GError        **error)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
+  const char *value = soup_message_headers_get_list (headers, name);
+
+  return value != NULL ? wb_entity_tag_list_parse (value, error) : NULL;
+}

@@ -97,4 +97,30 @@ void               wb_http_request_respond_error   (WbHttpRequest      *request,
                                                     const char         *format,
                                                     ...) G_GNUC_PRINTF (4, 5);
 
+/* An If-Match or If-None-Match field value (RFC 9110 §8.8.3, §13.1.1-2):
+ * "*" or a list of entity-tags. */
+typedef struct
+{
+  char     *opaque;    /* between the quotes */
+  gboolean  weak;      /* W/"…" */
+} WbEntityTag;
+
+typedef struct
+{
+  gboolean  any;       /* "*": any current representation */
+  GArray   *tags;      /* WbEntityTag, in the order given; empty for "*" */
+} WbEntityTagList;
+
+WbEntityTagList   *wb_entity_tag_list_parse        (const char         *value,
+                                                    GError            **error);
+void               wb_entity_tag_list_free         (WbEntityTagList    *list);
+gboolean           wb_entity_tag_list_match        (const WbEntityTagList *list,
+                                                    const char         *opaque,
+                                                    gboolean            weak_comparison);
+WbEntityTagList   *wb_http_request_get_entity_tags (WbHttpRequest      *request,
+                                                    const char         *name,
+                                                    GError            **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbEntityTagList, wb_entity_tag_list_free)
+
 G_END_DECLS
