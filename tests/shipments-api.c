@@ -785,6 +785,10 @@ test_if_match (Fixture       *fx,
       assert_error (&reply, 400, "invalid_header", "If-Match");
     }
 
+  /* The right number as a weak tag: the answer says why it failed. */
+  send (fx, "PATCH", path, "{\"reference\":\"ORD-3\"}", matching_nothing[3], &reply);
+  g_assert_nonnull (strstr (string_at (&reply, "error.message"), "send \"2\""));
+
   /* A list matches when any member does; empty members are skipped. */
   send (fx, "PATCH", path, "{\"reference\":\"ORD-3\"}", listed, &reply);
   assert_status (&reply, 200);

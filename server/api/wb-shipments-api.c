@@ -328,6 +328,19 @@ respond_invalid (WbHttpRequest *request,
   wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", field, message, 0);
 }
 
+/* Whether If-Match named the current version only as a weak tag, which
+ * the strong comparison never matches: worth saying, as the number is right. */
+static gboolean
+named_weakly (WbHttpRequest *request,
+              gint64         current_version)
+{
+  g_autoptr(WbEntityTagList) tags = wb_http_request_get_entity_tags (request, "If-Match", NULL);
+  g_autofree char *opaque = g_strdup_printf ("%" G_GINT64_FORMAT, current_version);
+
+  return tags != NULL && !wb_entity_tag_list_match (tags, opaque, FALSE)
+         && wb_entity_tag_list_match (tags, opaque, TRUE);
+}
+
 /* 412: the client's copy is stale. It gets the current version, and this
  * process forgets any view older than it, so the client's next GET fetches
  * the state it has to start again from. */
@@ -340,8 +353,13 @@ respond_version_mismatch (Call   *call,
   g_autofree char *message = NULL;
   Problem problem = { .code = "version_mismatch" };
 
-  message = g_strdup_printf ("The shipment is at version %" G_GINT64_FORMAT "; read it again and retry",
-                             current_version);
+  if (named_weakly (call->request, current_version))
+    message = g_strdup_printf ("If-Match compares entity-tags strongly, so W/\"%" G_GINT64_FORMAT "\" never "
+                               "matches; send \"%" G_GINT64_FORMAT "\" as the ETag gives it",
+                               current_version, current_version);
+  else
+    message = g_strdup_printf ("The shipment is at version %" G_GINT64_FORMAT "; read it again and retry",
+                               current_version);
   problem.message = message;
   wb_shipment_cache_invalidate (call->api->cache, call->id, current_version);
   json_builder_begin_object (builder);
