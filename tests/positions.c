@@ -12,7 +12,9 @@
 
 #include "wb-carrier-location.h"
 #include "wb-fleet-index-private.h"
+#include "wb-fleet-store.h"
 #include "wb-fleet-update.h"
+#include "wb-json.h"
 #include "wb-migrations.h"
 #include "wb-position-history.h"
 #include "wb-test-pg.h"
@@ -1097,6 +1099,83 @@ test_perf_write (Fixture       *f,
                   median3 (write_rate) / median3 (copy_all_rate), median3 (write_rate) / median3 (copy_batch_rate));
 }
 
+/* ---- the fleet store's JSON ------------------------------------------------------ */
+
+static void
+on_store_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static JsonNode *
+parse_strictly (const char *json)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+
+  g_test_message ("%s", json);
+  root = wb_json_parse (json, strlen (json), NULL, &error);
+  g_assert_no_error (error);
+  return root;
+}
+
+/* A vehicle state of 1e20 km/h and unknown or infinite figures reaches
+ * GET /vehicles/{id} as JSON numbers and nulls (json-glib 1.6 would have
+ * written "1e+20.0"), and a cursor with a quote and a control character is
+ * a JSON string. */
+static void
+test_store_numbers (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(WbDbPool) pool = wb_db_pool_new (f->conninfo, 1);
+  g_autoptr(WbFleetStore) store = wb_fleet_store_new (pool, f->index);
+  g_autoptr(GPtrArray) states = states_new ();
+  g_autoptr(GAsyncResult) got = NULL, listed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *vehicle = NULL, *page = NULL;
+  g_autoptr(JsonNode) vehicle_root = NULL, page_root = NULL;
+  WbFleetQuery query = { .kind = WB_FLEET_KIND_VEHICLE, .limit = 1 };
+  WbVehicleState *state = state_new ("V1", MARCH_1, 53.9, 27.56);
+  JsonObject *current;
+
+  wb_test_pg_run (f->conn, "INSERT INTO vehicles (id, plate, version) VALUES ('V1', 'AB 123', 1),"
+                           " (E'A\"\\x01', 'CD 456', 1)");
+  state->speed_kmh = 1e20;
+  state->heading = NAN;
+  state->altitude = INFINITY;
+  state->fuel = -INFINITY;
+  g_ptr_array_add (states, state);
+  write_batch (f, NULL, states);
+
+  wb_fleet_store_get_async (store, WB_FLEET_KIND_VEHICLE, "V1", NULL, on_store_done, &got);
+  vehicle = wb_fleet_store_get_finish (store, wait_for (&got), &error);
+  g_assert_no_error (error);
+  vehicle_root = parse_strictly (vehicle);
+  current = json_object_get_object_member (json_node_get_object (vehicle_root), "currentState");
+  g_assert_nonnull (current);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (current, "speed"), 1e20, 1e13);
+  g_assert_true (json_object_get_null_member (current, "heading"));
+  g_assert_true (json_object_get_null_member (current, "altitude"));
+  g_assert_true (json_object_get_null_member (current, "fuel"));
+  g_assert_cmpfloat (json_object_get_double_member (current, "lat"), ==, 53.9);
+
+  wb_fleet_store_list_async (store, &query, NULL, on_store_done, &listed);
+  page = wb_fleet_store_list_finish (store, wait_for (&listed), &error);
+  g_assert_no_error (error);
+  page_root = parse_strictly (page);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (page_root), "nextCursor"), ==, "A\"\x01");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1112,6 +1191,7 @@ main (int   argc,
   ADD ("write/dropped-partition", test_write_dropped_partition);
   ADD ("states/load", test_states_load);
   ADD ("states/newer-wins", test_states_newer_wins);
+  ADD ("states/store-numbers", test_store_numbers);
   ADD ("carrier/from-vehicles", test_carrier_from_vehicles);
   ADD ("carrier/from-phones", test_carrier_from_phones);
   ADD ("maintain", test_maintain);

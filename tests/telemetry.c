@@ -640,6 +640,50 @@ test_json_errors (void)
   }
 }
 
+/* Every decoder's field error is WB_JSON_ERROR_FIELD with the member's path
+ * as data, so ingestion can answer {"field": …} without reading messages. */
+static void
+test_field_error_data (void)
+{
+  const struct
+  {
+    int         decoder;   /* 0 POST /telemetry, 1 OsmAnd JSON, 2 telemetry.raw */
+    const char *json;
+    const char *field;
+  } cases[] = {
+    { 0, "[{},{},{},{\"lat\":\"53.9\"}]", "[3].lat" },
+    { 0, "[{\"deviceId\":\"a\\u0001\"}]", "[0].deviceId" },
+    { 0, "{\"timestamp\":\"tomorrow\"}", "timestamp" },
+    { 0, "[{}, 7]", "[1]" },
+    { 0, "{\"attributes\":[]}", "attributes" },
+    { 1, "{\"location\":{\"coords\":{\"latitude\":\"1\"}}}", "location.coords.latitude" },
+    { 1, "{\"location\":{\"battery\":{\"level\":5}}}", "location.battery.level" },
+    { 1, "{\"location\":{\"timestamp\":\"later\"}}", "location.timestamp" },
+    { 1, "{\"device_id\":\"x\"}", "location" },
+    { 2, "{\"protocol\":\"json\",\"device_time\":\"yesterday\"}", "device_time" },
+    { 2, "{\"protocol\":\"gt06\"}", "protocol" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) positions = NULL;
+      g_autoptr(WbPosition) position = NULL;
+
+      if (cases[i].decoder == 0)
+        positions = wb_telemetry_json_decode (cases[i].json, strlen (cases[i].json), &error);
+      else if (cases[i].decoder == 1)
+        position = wb_osmand_decode_json (cases[i].json, strlen (cases[i].json), &error);
+      else
+        position = wb_position_from_json (cases[i].json, &error);
+      g_test_message ("%s → %s", cases[i].json, error ? error->message : "(accepted)");
+      g_assert_null (positions);
+      g_assert_null (position);
+      g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_FIELD);
+      g_assert_cmpstr (wb_json_error_get_field (error), ==, cases[i].field);
+    }
+}
+
 static void
 test_json_not_text (void)
 {
@@ -2233,6 +2277,7 @@ main (int    argc,
   g_test_add_func ("/telemetry/json/optional-members", test_json_optional_members);
   g_test_add_func ("/telemetry/json/missing-left-to-validation", test_json_missing_left_to_validation);
   g_test_add_func ("/telemetry/json/errors", test_json_errors);
+  g_test_add_func ("/telemetry/json/field-error-data", test_field_error_data);
   g_test_add_func ("/telemetry/json/not-text", test_json_not_text);
   g_test_add_func ("/telemetry/json/batch-limit", test_json_batch_limit);
   g_test_add_func ("/telemetry/json/too-large", test_json_too_large);

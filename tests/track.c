@@ -8,7 +8,9 @@
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <math.h>
+#include <string.h>
 
+#include "wb-json.h"
 #include "wb-time.h"
 #include "wb-track.h"
 
@@ -799,6 +801,49 @@ test_json_numbers (void)
   g_assert_nonnull (strstr (json, "\"distance\":0.0,"));
 }
 
+/* What has no fixed-decimal form goes through the JSON writer: 1e20 as a
+ * JSON number, NAN and infinities as null, control characters escaped;
+ * both renderings stay strict JSON. */
+static void
+test_extreme_numbers (void)
+{
+  WbTrackPoint points[3] = {
+    { T (0), 53.9, 27.56, 10, 1 },
+    { T (1), 53.91, 27.56, 10, 1 },
+    { T (2), 53.92, 27.56, 10, 1 },
+  };
+  g_autoptr(WbTrackAnalysis) analysis = analyze (points, 3, 0);
+  g_autofree char *json = NULL, *geojson = NULL;
+  g_autoptr(JsonNode) json_root = NULL, geojson_root = NULL;
+  g_autoptr(GError) error = NULL;
+  WbTrackPoint *first;
+
+  g_assert_cmpuint (analysis->polyline->len, >=, 2);
+  first = &g_array_index (analysis->polyline, WbTrackPoint, 0);
+  first->lon = 1e20;
+  first->lat = -INFINITY;
+  first->speed_kmh = 1e20;
+  analysis->summary.max_speed_kmh = 1e20;
+  analysis->summary.avg_speed_kmh = INFINITY;
+  analysis->summary.distance_m = NAN;
+
+  json = wb_track_analysis_to_json (analysis, "truck\x01", T (0), T (3));
+  geojson = wb_track_analysis_to_geojson (analysis, "truck\x01", T (0), T (3));
+  g_test_message ("%s\n%s", json, geojson);
+  json_root = wb_json_parse (json, strlen (json), NULL, &error);
+  g_assert_no_error (error);
+  geojson_root = wb_json_parse (geojson, strlen (geojson), NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_nonnull (strstr (json, "\"vehicleId\":\"truck\\u0001\""));
+  g_assert_nonnull (strstr (json, "\"maxSpeed\":1e+20,\"avgSpeed\":null"));
+  g_assert_nonnull (strstr (json, "\"distance\":null"));
+  g_assert_nonnull (strstr (json, "{\"lat\":null,\"lon\":1e+20,"));
+  g_assert_nonnull (strstr (json, "\"speed\":1e+20}"));
+  g_assert_nonnull (strstr (geojson, "\"coordinates\":[[1e+20,null],"));
+  g_assert_nonnull (strstr (geojson, "\"maxSpeed\":1e+20,\"avgSpeed\":null"));
+}
+
 static void
 test_geojson (void)
 {
@@ -1038,6 +1083,7 @@ main (int    argc,
   g_test_add_func ("/track/summary/reported-max", test_summary_reported_max);
   g_test_add_func ("/track/summary/empty-and-single", test_empty_and_single);
   g_test_add_func ("/track/render/json", test_json);
+  g_test_add_func ("/track/render/extreme-numbers", test_extreme_numbers);
   g_test_add_func ("/track/render/json-numbers", test_json_numbers);
   g_test_add_func ("/track/render/geojson", test_geojson);
   g_test_add_func ("/track/render/locale", test_locale);

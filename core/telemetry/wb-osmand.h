@@ -17,8 +17,10 @@ G_BEGIN_DECLS
  * driverUniqueId. Any other key becomes a string attribute. An empty value
  * is an absent one; what is absent is left unknown for validation to judge.
  *
- * Returns: (transfer full): the position, or %NULL with an INVALID_FIELD
- *   error naming the key */
+ * Returns: (transfer full): the position, or %NULL with a
+ *   %WB_JSON_ERROR_FIELD error whose field (wb_json_error_get_field()) is
+ *   the key, or %WB_TELEMETRY_ERROR_MALFORMED for a key or value that is
+ *   not UTF-8 */
 WbPosition *wb_osmand_decode_query (GHashTable  *params,
                                     GError     **error);
 
@@ -30,8 +32,10 @@ WbPosition *wb_osmand_decode_query (GHashTable  *params,
  * and accuracy mean unknown; extras become attributes, as do event and
  * activity.
  *
- * Returns: (transfer full): the position, or %NULL with a
- *   %WB_TELEMETRY_ERROR naming the member, e.g. "location.coords.latitude" */
+ * Returns: (transfer full): the position, or %NULL with a %WB_JSON_ERROR
+ *   from the guarded parse (syntax, size, depth) or a %WB_JSON_ERROR_FIELD
+ *   carrying the member's path, e.g. "location.coords.latitude"; a body that
+ *   is not an object is %WB_TELEMETRY_ERROR_MALFORMED */
 WbPosition *wb_osmand_decode_json  (const char  *body,
                                     gsize        length,
                                     GError     **error);

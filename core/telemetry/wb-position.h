@@ -55,7 +55,7 @@ typedef struct
 typedef enum
 {
   WB_TELEMETRY_ERROR_MALFORMED,       /* not JSON, not a frame, a broken structure */
-  WB_TELEMETRY_ERROR_INVALID_FIELD,   /* a field of the wrong type or an impossible value; the message names it */
+  WB_TELEMETRY_ERROR_INVALID_FIELD,   /* no longer set (a field at fault is WB_JSON_ERROR_FIELD); kept so the codes keep their values */
   WB_TELEMETRY_ERROR_TOO_LARGE,       /* a batch or frame beyond the limits */
   WB_TELEMETRY_ERROR_UNSUPPORTED,     /* a protocol variant not decoded, e.g. Teltonika codec 12 */
   WB_TELEMETRY_ERROR_UNKNOWN_DEVICE,  /* the device is not registered (for ingestion) */

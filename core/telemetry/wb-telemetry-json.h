@@ -16,8 +16,12 @@ G_BEGIN_DECLS
  * is kept as an attribute.
  *
  * Returns: (transfer full) (element-type WbPosition): the positions in
- * order, freed with the array; %NULL with a %WB_TELEMETRY_ERROR whose
- * message starts with the field's path, e.g. "[3].lat: must be a number". */
+ * order, freed with the array; %NULL with a %WB_JSON_ERROR from the
+ * guarded parse (%WB_JSON_ERROR_TOO_LARGE beyond 32 MiB), a
+ * %WB_JSON_ERROR_FIELD carrying the field's path as data, e.g. "[3].lat"
+ * (the message reads "[3].lat: must be a number"), or a %WB_TELEMETRY_ERROR
+ * for the body's shape (MALFORMED: not a position or a batch, an empty batch;
+ * TOO_LARGE: more than WB_TELEMETRY_JSON_MAX_BATCH positions). */
 GPtrArray *wb_telemetry_json_decode (const char  *body,
                                      gsize        length,
                                      GError     **error);
