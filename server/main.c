@@ -16,6 +16,7 @@
 #include "wb-daemon.h"
 #include "wb-jwt.h"
 #include "wb-log.h"
+#include "wb-roles.h"
 
 /* A bearer token that outlives ten years is a password nobody rotates; the
  * bound also keeps "exp" far inside what JSON numbers hold exactly. */
@@ -98,6 +99,8 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) args = NULL;
   g_auto(GStrv) env = NULL;
+  g_autofree char *available = NULL;
+  g_autofree char *summary = NULL;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -108,10 +111,13 @@ main (int   argc,
   args = g_strdupv (argv);
   env = g_get_environ ();
   config = wb_config_new ();
-  wb_config_set_summary (config, _("Runs the Waybill daemon.\n\n"
-                                   "  waybilld [OPTION…]                       run the daemon\n"
-                                   "  waybilld token --role ROLE [--ttl 8h]    print a bearer token signed with auth.hs256-secret\n\n"
-                                   "Exit status: 0 clean stop, 1 fault at run time, 2 invalid configuration."));
+  available = wb_roles_list_available ();
+  summary = g_strdup_printf (_("Runs the Waybill daemon.\n\n"
+                               "  waybilld [OPTION…]                       run the daemon\n"
+                               "  waybilld token --role ROLE [--ttl 8h]    print a bearer token signed with auth.hs256-secret\n\n"
+                               "Roles in this build (--roles): %s.\n\n"
+                               "Exit status: 0 clean stop, 1 fault at run time, 2 invalid configuration."), available);
+  wb_config_set_summary (config, summary);
   wb_config_add_option_entries (config, token_entries);
   if (!wb_config_load (config, &args, (const char * const *) env, &error))
     {

@@ -75,9 +75,13 @@ fresh_dsn_env (const char *prefix)
   return g_strconcat ("DB_DSN=", conninfo, NULL);
 }
 
+static void assert_ready_roles (WbTestDaemon       *d,
+                                const char * const *expected);
+
 static void
 test_serves_health_ready_metrics (void)
 {
+  const char *every_role[] = { "api", "ingest", "fleet", "tracker", NULL };
   g_autofree char *dsn = fresh_dsn_env ("serve");
   const char *env[] = { dsn, NULL };
   WbTestDaemon *d = wb_test_daemon_spawn (env, NULL);
@@ -93,6 +97,7 @@ test_serves_health_ready_metrics (void)
   json = json_from_string (body, NULL);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (json), "status"), ==, "ready");
   g_clear_pointer (&body, g_free);
+  assert_ready_roles (d, every_role);
 
   g_assert_cmpuint (http_get (d, "/no/such/thing", NULL, &body), ==, 404);
   g_assert_nonnull (strstr (body, "\"error\":{\"code\":\"not_found\""));
@@ -940,6 +945,167 @@ test_kafka_dev_with_kcat (void)
   wb_test_daemon_free (d);
 }
 
+/* ---- roles ---------------------------------------------------------------------- */
+
+static guint
+http_post_json (WbTestDaemon  *d,
+                const char    *path,
+                const char    *json,
+                char         **out_body)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", wb_test_daemon_port (d), path);
+  g_autoptr(SoupMessage) message = soup_message_new ("POST", uri);
+  g_autoptr(GBytes) request_body = g_bytes_new (json, strlen (json));
+  g_autoptr(GBytes) body = NULL;
+
+  soup_message_set_request_body_from_bytes (message, "application/json", request_body);
+  body = soup_session_send_and_read (session, message, NULL, NULL);
+  if (out_body)
+    *out_body = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
+  return soup_message_get_status (message);
+}
+
+/* Exit status 2 and one line on stderr, before anything starts. */
+static char *
+refused_line (const char *roles_arg)
+{
+  const char *args[] = { roles_arg, NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (NULL, args);
+  g_auto(GStrv) lines = NULL;
+  char *line;
+
+  g_assert_cmpint (wb_test_daemon_wait (d), ==, 2);
+  lines = g_strsplit (g_strchomp (d->log->str), "\n", -1);
+  if (g_strv_length (lines) != 1)
+    g_error ("%s: expected one line, got:\n%s", roles_arg, d->log->str);
+  line = g_strdup (lines[0]);
+  wb_test_daemon_free (d);
+  return line;
+}
+
+static void
+test_roles_not_built_refused (void)
+{
+  const char *cases[][2] = {
+    { "--roles=gateway", "gateway" },
+    { "--roles=dispatch", "dispatch" },
+    { "--roles=scheduler", "scheduler" },
+    { "--roles=carrier-worker", "carrier-worker" },
+    { "--roles=api,ingest,gateway", "gateway" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *line = refused_line (cases[i][0]);
+      g_autofree char *expected = g_strdup_printf ("waybilld: the role '%s' is not available in this build; "
+                                                   "available: api, ingest, fleet, tracker", cases[i][1]);
+
+      g_assert_cmpstr (line, ==, expected);
+    }
+}
+
+static void
+test_roles_unknown_refused (void)
+{
+  g_autofree char *line = refused_line ("--roles=ingest,bogus");
+
+  g_assert_true (g_str_has_prefix (line, "waybilld: "));
+  g_assert_nonnull (strstr (line, "bogus"));
+}
+
+/* /readyz lists exactly the running roles, each ready. */
+static void
+assert_ready_roles (WbTestDaemon       *d,
+                    const char * const *expected)
+{
+  g_autofree char *body = NULL;
+  g_autoptr(JsonNode) json = NULL;
+  JsonObject *roles;
+
+  g_assert_cmpuint (http_get (d, "/readyz", NULL, &body), ==, 200);
+  json = json_from_string (body, NULL);
+  g_assert_nonnull (json);
+  roles = json_object_get_object_member (json_object_get_object_member (json_node_get_object (json), "checks"),
+                                         "roles");
+  g_assert_nonnull (roles);
+  g_assert_cmpuint (json_object_get_size (roles), ==, g_strv_length ((char **) expected));
+  for (guint i = 0; expected[i] != NULL; i++)
+    g_assert_cmpstr (json_object_get_string_member_with_default (roles, expected[i], "absent"), ==, "ready");
+}
+
+static char *
+position_json (const char *device_id)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *timestamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
+
+  return g_strdup_printf ("{\"deviceId\":\"%s\",\"timestamp\":\"%s\",\"lat\":53.9,\"lon\":27.57}",
+                          device_id, timestamp);
+}
+
+/* The routes that answer whatever the roles. */
+static void
+assert_operations_routes (WbTestDaemon *d)
+{
+  g_assert_cmpuint (http_get (d, "/healthz", NULL, NULL), ==, 200);
+  g_assert_cmpuint (http_get (d, "/metrics", NULL, NULL), ==, 200);
+  g_assert_cmpuint (http_get (d, "/openapi.json", NULL, NULL), ==, 200);
+}
+
+static void
+test_roles_ingest_only (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("roles_ingest");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autoptr(PGconn) conn = connect_or_die (conninfo);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *position = position_json ("dev-i");
+  g_autofree char *body = NULL;
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--roles=ingest", NULL };
+  const char *running[] = { "ingest", NULL };
+  WbTestDaemon *d;
+
+  g_assert_true (wb_migrations_apply (conn, NULL, &error));
+  g_assert_no_error (error);
+  sql_exec (conn, "INSERT INTO vehicles (id, plate, version) VALUES ('veh-i', 'I-1', 1)");
+  sql_exec (conn, "INSERT INTO devices (device_id, vehicle_id, version) VALUES ('dev-i', 'veh-i', 1)");
+  d = wb_test_daemon_spawn (env, args);
+  wait_ready (d, 200, 60);
+
+  g_assert_cmpuint (http_post_json (d, "/telemetry", position, &body), ==, 200);
+  g_assert_nonnull (strstr (body, "\"accepted\":1"));
+  g_assert_cmpuint (http_post_json (d, "/shipments", "{}", NULL), ==, 404);
+  g_assert_cmpuint (http_get (d, "/shipments/search?clientId=acme", NULL, NULL), ==, 404);
+  g_assert_cmpuint (http_get (d, "/vehicles", NULL, NULL), ==, 404);
+  assert_operations_routes (d);
+  assert_ready_roles (d, running);
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
+static void
+test_roles_api_only (void)
+{
+  g_autofree char *dsn = fresh_dsn_env ("roles_api");
+  g_autofree char *position = position_json ("dev-a");
+  const char *env[] = { dsn, NULL };
+  const char *args[] = { "--roles=api", NULL };
+  const char *running[] = { "api", NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
+
+  wait_ready (d, 200, 60);
+  g_assert_cmpuint (http_post_json (d, "/telemetry", position, NULL), ==, 404);
+  g_assert_cmpuint (http_get (d, "/vehicles", NULL, NULL), ==, 200);
+  g_assert_cmpuint (http_get (d, "/shipments/search?clientId=acme", NULL, NULL), ==, 200);
+  assert_operations_routes (d);
+  assert_ready_roles (d, running);
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -952,6 +1118,10 @@ main (int   argc,
   g_test_add_func ("/daemon/config-errors-exit-2", test_config_errors_exit_2);
   g_test_add_func ("/daemon/serves-health-ready-metrics", test_serves_health_ready_metrics);
   g_test_add_func ("/daemon/auth-with-secret", test_auth_with_secret);
+  g_test_add_func ("/daemon/roles/not-built-refused", test_roles_not_built_refused);
+  g_test_add_func ("/daemon/roles/unknown-refused", test_roles_unknown_refused);
+  g_test_add_func ("/daemon/roles/ingest-only", test_roles_ingest_only);
+  g_test_add_func ("/daemon/roles/api-only", test_roles_api_only);
   g_test_add_func ("/daemon/two-daemons-migrate-at-once", test_two_daemons_migrate_at_once);
   g_test_add_func ("/daemon/database-restart", test_database_restart);
   g_test_add_func ("/daemon/json-logs", test_json_logs);

@@ -84,7 +84,7 @@ const WbConfigKey wb_config_keys[] = {
     .type = WB_CONFIG_TYPE_CHOICE_LIST, .default_value = "all",
     .choices = CHOICES ("all", "api", "ingest", "fleet", "tracker", "scheduler",
                         "carrier-worker", "gateway", "dispatch"),
-    .description = N_("Comma-separated pipelines to run"),
+    .description = N_("Comma-separated pipelines to run; all is every one this build has, and one it lacks is refused"),
   },
   {
     .key = "kafka.brokers", .long_option = "kafka-brokers",

@@ -17,23 +17,18 @@
 #include "wb-db-pool.h"
 #include "wb-db.h"
 #include "wb-embedded-postgres.h"
-#include "wb-fleet-api.h"
 #include "wb-fleet-index.h"
-#include "wb-fleet-role.h"
 #include "wb-fleet-store.h"
 #include "wb-http-server.h"
-#include "wb-ingest.h"
 #include "wb-metrics.h"
 #include "wb-migrations.h"
 #include "wb-openapi.h"
 #include "wb-otlp-exporter.h"
 #include "wb-outbox-relay.h"
 #include "wb-phone.h"
+#include "wb-roles.h"
 #include "wb-shipment-store.h"
-#include "wb-shipments-api.h"
 #include "wb-sla.h"
-#include "wb-status-map.h"
-#include "wb-tracker-consumer.h"
 
 #define DB_RETRY_MAX_MS 5000
 /* A collector that is slow at shutdown delays the stop by this much at most. */
@@ -62,14 +57,10 @@ struct _WbDaemon
   WbDbPool           *pool;
   WbSlaTable         *sla;
   WbShipmentStore    *shipments;
-  WbShipmentsApi     *shipments_api;
   WbOutboxRelay      *relay;
   WbFleetIndex       *fleet_index;
   WbFleetStore       *fleet;
-  WbFleetApi         *fleet_api;
-  WbFleetRole        *fleet_role;        /* with role fleet */
-  WbTrackerConsumer  *tracker;           /* with role tracker */
-  WbIngest           *ingest;
+  WbRoles            *roles;             /* daemon.roles */
   guint               overdue_source;
   gboolean            overdue_running;
   GCancellable       *cancellable;
@@ -132,11 +123,31 @@ handle_healthz (WbHttpRequest *request,
   wb_http_request_respond (request, SOUP_STATUS_OK, "application/json", body);
 }
 
+/* Each running role: "ready", or why not. */
+static void
+add_role_checks (JsonBuilder *builder,
+                 WbRoles     *roles)
+{
+  const char * const *names = wb_roles_get_names (roles);
+
+  json_builder_set_member_name (builder, "roles");
+  json_builder_begin_object (builder);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *reason = NULL;
+
+      json_builder_set_member_name (builder, names[i]);
+      json_builder_add_string_value (builder, wb_roles_is_ready (roles, names[i], &reason) ? "ready" : reason);
+    }
+  json_builder_end_object (builder);
+}
+
 static JsonNode *
 readiness_body (gboolean    ready,
                 const char *database,
                 const char *migrations,
                 const char *bus,
+                WbRoles    *roles,
                 const char *reason)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -165,9 +176,25 @@ readiness_body (gboolean    ready,
   json_builder_add_string_value (builder, migrations);
   json_builder_set_member_name (builder, "bus");
   json_builder_add_string_value (builder, bus);
+  add_role_checks (builder, roles);
   json_builder_end_object (builder);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
+}
+
+static char *
+first_role_problem (WbRoles *roles)
+{
+  const char * const *names = wb_roles_get_names (roles);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      char *reason = NULL;
+
+      if (!wb_roles_is_ready (roles, names[i], &reason))
+        return reason;
+    }
+  return NULL;
 }
 
 typedef struct
@@ -186,7 +213,6 @@ on_ready_ping (GObject      *source,
   WbDaemon *self = check->daemon;
   g_autoptr(GError) error = NULL;
   g_autofree char *bus_reason = NULL;
-  g_autofree char *fleet_reason = NULL;
   g_autofree char *reason = NULL;
   g_autoptr(JsonNode) body = NULL;
   gboolean db_ok = wb_db_pool_ping_finish (WB_DB_POOL (source), result, &error);
@@ -197,14 +223,14 @@ on_ready_ping (GObject      *source,
     reason = g_strdup_printf ("database unreachable: %s", error->message);
   else if (!bus_ok)
     reason = g_strdup_printf ("bus not ready: %s", bus_reason);
-  else if (self->fleet_role && !wb_fleet_role_is_ready (self->fleet_role, &fleet_reason))
-    reason = g_steal_pointer (&fleet_reason);
   else if (stopping)
     reason = g_strdup ("shutting down");
+  else
+    reason = first_role_problem (self->roles);
 
   wb_metrics_gauge_set (self->metrics, "waybill_db_up", db_ok ? 1 : 0, NULL);
   body = readiness_body (reason == NULL, db_ok ? "ok" : "unreachable", "ok",
-                         bus_ok ? "ok" : "not ready", reason);
+                         bus_ok ? "ok" : "not ready", self->roles, reason);
   wb_http_request_respond_json (check->request, reason ? SOUP_STATUS_SERVICE_UNAVAILABLE : SOUP_STATUS_OK, body);
 
   g_object_unref (check->message);
@@ -224,6 +250,7 @@ handle_readyz (WbHttpRequest *request,
   if (!self->migrated || self->pool == NULL)
     {
       g_autoptr(JsonNode) body = readiness_body (FALSE, self->pool ? "connecting" : "starting", "pending", "ok",
+                                                 self->roles,
                                                  self->start_problem ? self->start_problem : "starting up");
 
       wb_http_request_respond_json (request, SOUP_STATUS_SERVICE_UNAVAILABLE, body);
@@ -380,58 +407,10 @@ became_ready (WbDaemon *self)
   set_start_problem (self, NULL);
   wb_http_server_set_unavailable (self->http, NULL);
   start_background_jobs (self);
-  if (self->fleet_role)
-    wb_fleet_role_start (self->fleet_role);
-  if (self->tracker)
-    wb_tracker_consumer_start (self->tracker, NULL);
   wb_metrics_gauge_set (self->metrics, "waybill_ready", 1, NULL);
   wb_metrics_gauge_set (self->metrics, "waybill_db_up", 1, NULL);
   g_message ("Ready in %.0f ms (schema version %d)",
              (g_get_monotonic_time () - self->started_us) / 1000.0, wb_migrations_latest_version ());
-}
-
-static gboolean
-has_role (WbDaemon   *self,
-          const char *role)
-{
-  g_auto(GStrv) roles = wb_config_get_strv (self->config, "daemon.roles");
-
-  return g_strv_contains ((const char * const *) roles, "all")
-         || g_strv_contains ((const char * const *) roles, role);
-}
-
-static gboolean
-start_device_listeners (WbDaemon  *self,
-                        GError   **error)
-{
-  const char *address = wb_config_get_string (self->config, "server.address");
-  guint osmand = wb_config_get_int (self->config, "fleet.osmand-port");
-  guint teltonika = wb_config_get_int (self->config, "fleet.teltonika-port");
-  WbHttpLimits limits = {
-    .max_body_size = 64 * 1024,
-    .max_header_count = wb_config_get_int (self->config, "server.max-header-count"),
-    .max_header_size = wb_config_get_int (self->config, "server.max-header-size"),
-    .idle_timeout_ms = wb_config_get_int (self->config, "server.idle-timeout"),
-    .read_timeout_ms = wb_config_get_int (self->config, "server.read-timeout"),
-    .max_connections = wb_config_get_int (self->config, "server.max-connections"),
-    .max_connections_per_peer = wb_config_get_int (self->config, "server.max-connections-per-peer"),
-  };
-
-  if (!has_role (self, "ingest"))
-    return TRUE;
-  if (osmand != 0)
-    {
-      if (!wb_ingest_listen_osmand (self->ingest, address, osmand, &limits, error))
-        return FALSE;
-      g_message ("OsmAnd listener on %s:%u", address, wb_ingest_get_osmand_port (self->ingest));
-    }
-  if (teltonika != 0)
-    {
-      if (!wb_ingest_listen_teltonika (self->ingest, address, teltonika, error))
-        return FALSE;
-      g_message ("Teltonika listener on %s:%u", address, wb_ingest_get_teltonika_port (self->ingest));
-    }
-  return TRUE;
 }
 
 static void load_fleet (WbDaemon *self);
@@ -443,8 +422,8 @@ retry_fleet_load (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Devices are identified from memory, so the index is filled before any
- * device listener opens. */
+/* Roles start once the fleet index is filled: devices, vehicles and
+ * drivers are looked up in memory. */
 static void
 on_fleet_loaded (GObject      *source,
                  GAsyncResult *result,
@@ -462,9 +441,9 @@ on_fleet_loaded (GObject      *source,
       g_timeout_add (1000, retry_fleet_load, self);
       return;
     }
-  if (!start_device_listeners (self, &error))
+  if (!wb_roles_start (self->roles, &error))
     {
-      fail (self, WB_EXIT_FATAL, "Cannot open a device listener: %s", error->message);
+      fail (self, WB_EXIT_FATAL, "Cannot start: %s", error->message);
       return;
     }
   became_ready (self);
@@ -649,24 +628,6 @@ start_database (WbDaemon *self)
   wb_embedded_postgres_start_async (self->cluster, self->cancellable, on_cluster_started, g_object_ref (self));
 }
 
-static void
-collect_tracker_metrics (WbMetrics *m,
-                         gpointer   data)
-{
-  WbDaemon *self = data;
-  WbTrackerCounts c;
-
-  wb_tracker_consumer_get_counts (self->tracker, &c);
-  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.applied_events, "outcome", "applied", NULL);
-  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.duplicates, "outcome", "duplicate", NULL);
-  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.skipped_closed, "outcome", "closed", NULL);
-  wb_metrics_counter_set (m, "waybill_tracker_items_total", c.failed_items, "outcome", "failed", NULL);
-  wb_metrics_counter_set (m, "waybill_tracker_shipments_created_total", c.shipments_created, NULL);
-  wb_metrics_counter_set (m, "waybill_tracker_checks_total", c.checks_recorded, NULL);
-  wb_metrics_counter_set (m, "waybill_tracker_retries_total", c.retries, NULL);
-  wb_metrics_counter_set (m, "waybill_dead_letters_total", c.dead_letters, "consumer", "tracker", NULL);
-}
-
 /* Daemons that share a database hear nothing of each other's writes; with
  * Kafka configured, that is the deployment to expect. */
 static gboolean
@@ -687,44 +648,34 @@ create_shipments (WbDaemon  *self,
   if (self->sla == NULL)
     return FALSE;
   self->shipments = wb_shipment_store_new (self->pool, self->sla);
-  self->shipments_api = wb_shipments_api_new (self->shipments, self->sla, self->metrics);
-  /* Checked by check_plan(). */
-  wb_shipments_api_set_phone_region (self->shipments_api,
-                                     wb_config_get_string (self->config, "shipments.phone-region"));
-  wb_shipments_api_set_cache_revalidation (self->shipments_api, revalidates_cache (self));
-  if (has_role (self, "tracker"))
-    {
-      g_autoptr(WbStatusMap) map = wb_status_map_load_default (error);
-
-      if (map == NULL)
-        return FALSE;
-      self->tracker = wb_tracker_consumer_new (self->bus, self->shipments, map);
-      wb_metrics_add_collector (self->metrics, collect_tracker_metrics, self, NULL);
-    }
   return TRUE;
 }
 
 static void
 create_fleet (WbDaemon *self)
 {
-  WbTrackParams track;
-
   self->fleet_index = wb_fleet_index_new ();
   self->fleet = wb_fleet_store_new (self->pool, self->fleet_index);
-  self->fleet_api = wb_fleet_api_new (self->fleet);
   wb_fleet_store_set_offline_after (self->fleet, wb_config_get_int (self->config, "fleet.offline-after") * 1000);
-  wb_track_params_init (&track);
-  track.min_trip_distance_m = wb_config_get_int (self->config, "fleet.trip-min-distance");
-  track.min_trip_duration = wb_config_get_int (self->config, "fleet.trip-min-duration") * 1000;
-  track.min_parking_duration = wb_config_get_int (self->config, "fleet.stop-min-duration") * 1000;
-  wb_fleet_api_set_track_defaults (self->fleet_api, &track);
-  if (has_role (self, "fleet"))
-    self->fleet_role = wb_fleet_role_new (self->config, self->bus, self->fleet,
-                                          wb_db_pool_get_conninfo (self->pool), self->metrics);
-  self->ingest = wb_ingest_new (self->bus, self->fleet_index, self->fleet, self->metrics,
-                                wb_config_get_int (self->config, "fleet.max-position-age") * 1000,
-                                g_str_equal (wb_config_get_string (self->config, "fleet.unknown-devices"),
-                                             "quarantine"));
+}
+
+/* The pipelines daemon.roles asks for, on the shared stores and bus. */
+static gboolean
+create_roles (WbDaemon  *self,
+              GError   **error)
+{
+  WbRoleContext context = {
+    .config = self->config,
+    .bus = self->bus,
+    .metrics = self->metrics,
+    .pool = self->pool,
+    .sla = self->sla,
+    .shipments = self->shipments,
+    .fleet = self->fleet,
+    .revalidate_cache = revalidates_cache (self),
+  };
+
+  return wb_roles_create (self->roles, &context, error);
 }
 
 static void
@@ -781,9 +732,7 @@ start_http (WbDaemon  *self,
       wb_http_server_set_auth_secret (self->http, key);
     }
   add_routes (self);
-  wb_shipments_api_register (self->shipments_api, self->http);
-  wb_fleet_api_register (self->fleet_api, self->http);
-  wb_ingest_register_api (self->ingest, self->http);
+  wb_roles_add_routes (self->roles, self->http);
   wb_openapi_register (self->http);
   wb_http_server_set_unavailable (self->http, "the database is starting");
   if (!wb_http_server_listen (self->http, address, wb_config_get_int (self->config, "server.port"), error))
@@ -888,10 +837,7 @@ on_bus_flushed (GObject      *source,
 
   if (!wb_bus_flush_finish (WB_BUS (source), result, &error))
     g_warning ("Messages still queued on the bus at shutdown: %s", error->message);
-  if (self->fleet_role)
-    wb_fleet_role_stop (self->fleet_role);
-  if (self->tracker)
-    wb_tracker_consumer_stop (self->tracker);
+  wb_roles_stop (self->roles);
   wb_bus_close (self->bus);
   close_storage (self);
 }
@@ -978,8 +924,7 @@ begin_shutdown (WbDaemon *self)
       close_storage (self);
       return;
     }
-  if (self->ingest)
-    wb_ingest_stop (self->ingest);
+  wb_roles_stop_intake (self->roles);
   wb_http_server_stop_accepting (self->http);
   g_message ("No longer accepting connections; %u requests in flight get up to %.3g s to finish",
              wb_http_server_get_in_flight (self->http),
@@ -1072,11 +1017,7 @@ wb_daemon_finalize (GObject *object)
 
   release_signals (self);
   g_clear_handle_id (&self->overdue_source, g_source_remove);
-  g_clear_pointer (&self->shipments_api, wb_shipments_api_free);
-  g_clear_pointer (&self->fleet_api, wb_fleet_api_free);
-  g_clear_object (&self->ingest);
-  g_clear_object (&self->fleet_role);
-  g_clear_object (&self->tracker);
+  g_clear_pointer (&self->roles, wb_roles_free);
   g_clear_object (&self->http);
   g_clear_object (&self->otlp);
   g_clear_object (&self->relay);
@@ -1194,7 +1135,11 @@ check_plan (WbDaemon  *self,
             GError   **error)
 {
   const char *address = wb_config_get_string (self->config, "server.address");
+  g_auto(GStrv) roles = wb_config_get_strv (self->config, "daemon.roles");
 
+  self->roles = wb_roles_new ((const char * const *) roles, error);
+  if (self->roles == NULL)
+    return FALSE;
   if (*wb_config_get_string (self->config, "auth.hs256-secret") == '\0' && !wb_http_address_is_loopback (address))
     {
       g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
@@ -1256,6 +1201,11 @@ wb_daemon_run (WbDaemon *self)
       return WB_EXIT_FATAL;
     }
   create_fleet (self);
+  if (!create_roles (self, &error))
+    {
+      g_critical ("Cannot set up the roles: %s", error->message);
+      return WB_EXIT_FATAL;
+    }
 
   if (!start_http (self, &error))
     {
