@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* The OpenAPI document: built from a routing table (exactly its routes, path
- * parameters, security only where a token is needed; an undocumented route
- * is an error naming it), served at /openapi.json, and — against the built
- * waybilld — every documented route answered by a handler (the drift test). */
+/* The OpenAPI document: built from a catalog of operations and schemas and a
+ * routing table (exactly its routes, path parameters, security only where a
+ * token is needed, schemas inlined with every $ref resolving; a route
+ * without an operation or an operation without a route is an error naming
+ * it), served at /openapi.json, and — against the built waybilld — every
+ * documented route answered by a handler (the drift test). */
 
 #include "config.h"
 
@@ -11,12 +13,18 @@
 #include <signal.h>
 #include <string.h>
 
+#include "wb-json.h"
 #include "wb-openapi.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
+#include "wb-test-schema.h"
 
+/* A catalog for the build tests: paths and schemas given as JSON text. */
+#define FRAME \
+  "{\"openapi\":\"3.1.0\",\"info\":{\"title\":\"T\",\"version\":\"1\"}," \
+  "\"components\":{\"securitySchemes\":{\"bearerAuth\":{\"type\":\"http\",\"scheme\":\"bearer\"}}}}"
 #define OPERATION(summary) \
-  "{\"summary\":\"" summary "\",\"operationId\":\"op\",\"responses\":{\"200\":{\"description\":\"OK\"}}}"
+  "{\"summary\":\"" summary "\",\"operationId\":\"" summary "\",\"responses\":{\"200\":{\"description\":\"OK\"}}}"
 
 static const WbHttpLimits limits = {
   .max_body_size = 65536,
@@ -43,14 +51,48 @@ server_new (void)
 }
 
 static void
-add_documented (WbHttpServer *http,
-                const char   *method,
-                const char   *pattern,
-                WbAccessRole        min_role,
-                const char   *operation_json)
+add_route (WbHttpServer *http,
+           const char   *method,
+           const char   *pattern,
+           WbAccessRole  min_role)
 {
   wb_http_server_add_route (http, method, pattern, min_role, handle_ok, NULL);
-  wb_http_server_document_route (http, method, pattern, operation_json);
+}
+
+static JsonNode *
+parse (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = wb_json_parse (text, strlen (text), NULL, &error);
+
+  g_assert_no_error (error);
+  return node;
+}
+
+/* @paths: the "paths" object; @schemas: NULL-terminated file name, schema
+ * pairs. */
+static WbOpenapiCatalog *
+catalog_new (const char         *paths,
+             const char * const *schemas)
+{
+  g_autoptr(JsonNode) frame = parse (FRAME);
+  g_autoptr(JsonNode) error_schema = parse ("{\"type\":\"object\",\"required\":[\"error\"]}");
+  g_autofree char *text = g_strdup_printf ("{\"tags\":[{\"name\":\"things\"}],\"paths\":%s}", paths);
+  g_autoptr(JsonNode) document = parse (text);
+  g_autoptr(GError) error = NULL;
+  WbOpenapiCatalog *catalog = wb_openapi_catalog_new (frame);
+
+  g_assert_true (wb_openapi_catalog_add_paths (catalog, "test.json", document, &error));
+  g_assert_no_error (error);
+  /* What 401 and 403 answers refer to. */
+  wb_openapi_catalog_add_schema (catalog, "error.schema.json", error_schema);
+  for (guint i = 0; schemas && schemas[i]; i += 2)
+    {
+      g_autoptr(JsonNode) schema = parse (schemas[i + 1]);
+
+      wb_openapi_catalog_add_schema (catalog, schemas[i], schema);
+    }
+  return catalog;
 }
 
 static JsonObject *
@@ -110,38 +152,80 @@ assert_bearer_security (JsonObject *operation)
 {
   g_autofree char *security = json_to_string (json_object_get_member (operation, "security"), FALSE);
   JsonObject *responses = member_object (operation, "responses");
+  g_autofree char *unauthorized = json_to_string (json_object_get_member (responses, "401"), FALSE);
 
   g_assert_cmpstr (security, ==, "[{\"bearerAuth\":[]}]");
-  g_assert_true (json_object_has_member (responses, "401"));
+  g_assert_nonnull (strstr (unauthorized, "\"$ref\":\"#/components/schemas/Error\""));
   g_assert_true (json_object_has_member (responses, "403"));
 }
 
 static JsonNode *
-build_ok (WbHttpServer *http)
+build_ok (WbOpenapiCatalog *catalog,
+          WbHttpServer     *http)
 {
   g_autoptr(GError) error = NULL;
-  JsonNode *document = wb_openapi_build (http, &error);
+  JsonNode *document = wb_openapi_catalog_build (catalog, http, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (document);
   return document;
 }
 
-/* The frame every client relies on: version, info, servers, the bearer
- * scheme and the error shape. */
+/* Every "$ref" of @node resolves inside @document. */
+static guint
+assert_refs_resolve (WbTestSchemaSet *set,
+                     JsonNode        *node)
+{
+  guint count = 0;
+
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    for (guint i = 0; i < json_array_get_length (json_node_get_array (node)); i++)
+      count += assert_refs_resolve (set, json_array_get_element (json_node_get_array (node), i));
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *object = json_node_get_object (node);
+      g_autoptr(GList) members = json_object_get_members (object);
+
+      for (GList *l = members; l; l = l->next)
+        {
+          JsonNode *member = json_object_get_member (object, l->data);
+
+          if (g_str_equal (l->data, "$ref") && JSON_NODE_HOLDS_VALUE (member))
+            {
+              const char *ref = json_node_get_string (member);
+              g_autoptr(GError) error = NULL;
+
+              g_assert_true (g_str_has_prefix (ref, "#/components/schemas/"));
+              g_assert_nonnull (wb_test_schema_resolve (set, "openapi.json", ref + 1, &error));
+              g_assert_no_error (error);
+              count++;
+            }
+          else
+            count += assert_refs_resolve (set, member);
+        }
+    }
+  return count;
+}
+
+/* The compiled-in frame: OpenAPI 3.1, info, servers, the bearer scheme and
+ * the error shape every non-public route may answer. */
 static void
 test_build_frame (void)
 {
   g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
+  g_autoptr(WbTestSchemaSet) set = wb_test_schema_set_new (NULL);
   g_autofree char *error_schema = NULL;
-  JsonObject *root, *components, *bearer;
+  JsonObject *root, *components, *bearer, *schemas;
 
-  add_documented (http, "GET", "/a", WB_ACCESS_ROLE_NONE, OPERATION ("A"));
-  document = build_ok (http);
+  add_route (http, "GET", "/healthz", WB_ACCESS_ROLE_NONE);
+  add_route (http, "GET", "/whoami", WB_ACCESS_ROLE_VIEWER);
+  document = wb_openapi_build (http, &error);
+  g_assert_no_error (error);
   root = json_node_get_object (document);
 
-  g_assert_cmpstr (json_object_get_string_member (root, "openapi"), ==, "3.0.3");
+  g_assert_cmpstr (json_object_get_string_member (root, "openapi"), ==, "3.1.0");
   g_assert_cmpstr (json_object_get_string_member (member_object (root, "info"), "title"), ==, "Waybill");
   g_assert_cmpstr (json_object_get_string_member (member_object (root, "info"), "version"), ==, PACKAGE_VERSION);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "servers")), >=, 1);
@@ -150,9 +234,15 @@ test_build_frame (void)
   g_assert_cmpstr (json_object_get_string_member (bearer, "type"), ==, "http");
   g_assert_cmpstr (json_object_get_string_member (bearer, "scheme"), ==, "bearer");
   g_assert_cmpstr (json_object_get_string_member (bearer, "bearerFormat"), ==, "JWT");
-  error_schema = json_to_string (json_object_get_member (member_object (components, "schemas"), "Error"), FALSE);
+  schemas = member_object (components, "schemas");
+  /* Only what the two routes reach: health, whoami, and Error for 401/403. */
+  assert_members (schemas, (const char * const []) { "Health", "Whoami", "Error", NULL });
+  error_schema = json_to_string (json_object_get_member (schemas, "Error"), FALSE);
   g_assert_nonnull (strstr (error_schema, "\"required\":[\"error\"]"));
   g_assert_nonnull (strstr (error_schema, "\"required\":[\"code\",\"message\"]"));
+  g_assert_null (strstr (error_schema, "$id"));
+  wb_test_schema_set_add (set, "openapi.json", document);
+  g_assert_cmpuint (assert_refs_resolve (set, document), >=, 4);
 }
 
 /* Exactly the routed paths and methods; path parameters from the pattern;
@@ -162,23 +252,33 @@ static void
 test_build_paths (void)
 {
   g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(WbOpenapiCatalog) catalog = catalog_new (
+    "{\"/things\":{"
+    "\"get\":{\"summary\":\"List\",\"operationId\":\"listThings\",\"tags\":[\"things\"],"
+    "\"parameters\":[{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\"}}],"
+    "\"responses\":{\"200\":{\"description\":\"OK\"}}},"
+    "\"post\":" OPERATION ("Create") "},"
+    "\"/things/{id}\":{\"get\":" OPERATION ("Get") ","
+    "\"patch\":{\"summary\":\"Change\",\"operationId\":\"change\",\"parameters\":[{\"name\":\"id\",\"in\":\"path\","
+    "\"required\":true,\"description\":\"Mine\",\"schema\":{\"type\":\"string\"}}],"
+    "\"responses\":{\"200\":{\"description\":\"OK\"},\"403\":{\"description\":\"Own words\"}}}},"
+    "\"/things/{id}/parts/{part}\":{\"delete\":" OPERATION ("Remove") "},"
+    "\"/public\":{\"get\":{\"summary\":\"Open\",\"operationId\":\"open\",\"security\":[{\"bearerAuth\":[]}],"
+    "\"responses\":{\"200\":{\"description\":\"OK\"}}}},"
+    "\"/unrouted\":{\"get\":" OPERATION ("Unrouted") "}}", NULL);
   g_autoptr(JsonNode) document = NULL;
+  g_autoptr(JsonNode) again = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *text_again = NULL;
   JsonObject *paths, *op;
 
-  add_documented (http, "GET", "/things", WB_ACCESS_ROLE_VIEWER,
-                  "{\"summary\":\"List\",\"operationId\":\"listThings\",\"tags\":[\"things\"],"
-                  "\"parameters\":[{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\"}}],"
-                  "\"responses\":{\"200\":{\"description\":\"OK\"}}}");
-  add_documented (http, "POST", "/things", WB_ACCESS_ROLE_DISPATCHER, OPERATION ("Create"));
-  add_documented (http, "GET", "/things/{id}", WB_ACCESS_ROLE_VIEWER, OPERATION ("Get"));
-  add_documented (http, "PATCH", "/things/{id}", WB_ACCESS_ROLE_DISPATCHER,
-                  "{\"summary\":\"Change\",\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required\":true,"
-                  "\"description\":\"Mine\",\"schema\":{\"type\":\"string\"}}],"
-                  "\"responses\":{\"200\":{\"description\":\"OK\"},\"403\":{\"description\":\"Own words\"}}}");
-  add_documented (http, "DELETE", "/things/{id}/parts/{part}", WB_ACCESS_ROLE_ADMIN, OPERATION ("Remove"));
-  add_documented (http, "GET", "/public", WB_ACCESS_ROLE_NONE,
-                  "{\"summary\":\"Open\",\"security\":[{\"bearerAuth\":[]}],\"responses\":{\"200\":{\"description\":\"OK\"}}}");
-  document = build_ok (http);
+  add_route (http, "GET", "/things", WB_ACCESS_ROLE_VIEWER);
+  add_route (http, "POST", "/things", WB_ACCESS_ROLE_DISPATCHER);
+  add_route (http, "GET", "/things/{id}", WB_ACCESS_ROLE_VIEWER);
+  add_route (http, "PATCH", "/things/{id}", WB_ACCESS_ROLE_DISPATCHER);
+  add_route (http, "DELETE", "/things/{id}/parts/{part}", WB_ACCESS_ROLE_ADMIN);
+  add_route (http, "GET", "/public", WB_ACCESS_ROLE_NONE);
+  document = build_ok (catalog, http);
   paths = member_object (json_node_get_object (document), "paths");
 
   assert_members (paths, (const char * const []) { "/things", "/things/{id}", "/things/{id}/parts/{part}", "/public", NULL });
@@ -186,6 +286,8 @@ test_build_paths (void)
   assert_members (member_object (paths, "/things/{id}"), (const char * const []) { "get", "patch", NULL });
   assert_members (member_object (paths, "/things/{id}/parts/{part}"), (const char * const []) { "delete", NULL });
   assert_members (member_object (paths, "/public"), (const char * const []) { "get", NULL });
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (
+                     json_object_get_array_member (json_node_get_object (document), "tags"), 0), "name"), ==, "things");
 
   op = member_object (member_object (paths, "/things"), "get");
   g_assert_cmpstr (json_object_get_string_member (op, "operationId"), ==, "listThings");
@@ -222,23 +324,114 @@ test_build_paths (void)
   g_assert_false (json_object_has_member (op, "parameters"));
   g_assert_false (json_object_has_member (op, "x-waybill-min-role"));
   g_assert_false (json_object_has_member (member_object (op, "responses"), "401"));
+
+  /* What one build adds never reaches the catalog. */
+  again = build_ok (catalog, http);
+  text = json_to_string (document, FALSE);
+  text_again = json_to_string (again, FALSE);
+  g_assert_cmpstr (text, ==, text_again);
+}
+
+static const char * const thing_schemas[] = {
+  "thing.schema.json",
+  "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"urn:t:thing\",\"type\":\"object\","
+  "\"properties\":{\"when\":{\"$ref\":\"#/$defs/time\"},\"part\":{\"$ref\":\"part.schema.json#/$defs/part\"},"
+  "\"self\":{\"$ref\":\"#\"}},\"$defs\":{\"time\":{\"type\":\"string\",\"format\":\"date-time\"}}}",
+  "part.schema.json",
+  "{\"$id\":\"urn:t:part\",\"$defs\":{\"part\":{\"type\":\"object\",\"properties\":{\"of\":{\"$ref\":\"thing.schema.json\"}}}}}",
+  "unused.schema.json", "{\"type\":\"string\"}",
+  NULL,
+};
+
+/* Schemas are inlined under components/schemas, once each and only those
+ * reached, with every $ref (inside a file, across files, from operations)
+ * rewritten to point there. */
+static void
+test_build_schema_refs (void)
+{
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(WbOpenapiCatalog) catalog = catalog_new (
+    "{\"/things/{id}\":{\"put\":{\"summary\":\"Put\",\"operationId\":\"put\","
+    "\"requestBody\":{\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"../schemas/part.schema.json#/$defs/part\"}}}},"
+    "\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{\"application/json\":"
+    "{\"schema\":{\"$ref\":\"../schemas/thing.schema.json\"}}}}}}}}", thing_schemas);
+  g_autoptr(JsonNode) document = NULL;
+  g_autoptr(WbTestSchemaSet) set = wb_test_schema_set_new (NULL);
+  g_autofree char *thing = NULL;
+  g_autofree char *part = NULL;
+  g_autofree char *operation = NULL;
+  JsonObject *schemas;
+
+  add_route (http, "PUT", "/things/{id}", WB_ACCESS_ROLE_ADMIN);
+  document = build_ok (catalog, http);
+  schemas = member_object (member_object (json_node_get_object (document), "components"), "schemas");
+  assert_members (schemas, (const char * const []) { "Part", "Thing", "Error", NULL });
+
+  thing = json_to_string (json_object_get_member (schemas, "Thing"), FALSE);
+  g_assert_nonnull (strstr (thing, "\"$ref\":\"#/components/schemas/Thing/$defs/time\""));
+  g_assert_nonnull (strstr (thing, "\"$ref\":\"#/components/schemas/Part/$defs/part\""));
+  g_assert_nonnull (strstr (thing, "\"$ref\":\"#/components/schemas/Thing\""));
+  g_assert_null (strstr (thing, "$id"));
+  g_assert_null (strstr (thing, "$schema"));
+  part = json_to_string (json_object_get_member (schemas, "Part"), FALSE);
+  g_assert_nonnull (strstr (part, "\"$ref\":\"#/components/schemas/Thing\""));
+  operation = json_to_string (json_object_get_member (member_object (json_node_get_object (document), "paths"), "/things/{id}"), FALSE);
+  g_assert_nonnull (strstr (operation, "\"$ref\":\"#/components/schemas/Part/$defs/part\""));
+  g_assert_null (strstr (operation, "../schemas"));
+
+  wb_test_schema_set_add (set, "openapi.json", document);
+  g_assert_cmpuint (assert_refs_resolve (set, document), ==, 8);
+}
+
+static void
+test_component_names (void)
+{
+  g_autofree char *a = wb_openapi_schema_component_name ("shipment-event-page.schema.json");
+  g_autofree char *b = wb_openapi_schema_component_name ("error.schema.json");
+  g_autofree char *c = wb_openapi_schema_component_name ("device.first_seen.schema.json");
+
+  g_assert_cmpstr (a, ==, "ShipmentEventPage");
+  g_assert_cmpstr (b, ==, "Error");
+  g_assert_cmpstr (c, ==, "DeviceFirstSeen");
 }
 
 static void
 test_build_undocumented (void)
 {
   g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(WbOpenapiCatalog) catalog = catalog_new ("{\"/things\":{\"get\":" OPERATION ("List") "},"
+                                                     "\"/later\":{\"get\":" OPERATION ("Later") "}}", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
 
-  add_documented (http, "GET", "/things", WB_ACCESS_ROLE_VIEWER, OPERATION ("List"));
-  wb_http_server_add_route (http, "POST", "/things/{id}/archive", WB_ACCESS_ROLE_ADMIN, handle_ok, NULL);
-  add_documented (http, "GET", "/later", WB_ACCESS_ROLE_NONE, OPERATION ("Later"));
+  add_route (http, "GET", "/things", WB_ACCESS_ROLE_VIEWER);
+  add_route (http, "POST", "/things/{id}/archive", WB_ACCESS_ROLE_ADMIN);
+  add_route (http, "GET", "/later", WB_ACCESS_ROLE_NONE);
 
-  document = wb_openapi_build (http, &error);
+  document = wb_openapi_catalog_build (catalog, http, &error);
   g_assert_null (document);
   g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_UNDOCUMENTED);
   g_assert_nonnull (strstr (error->message, "POST /things/{id}/archive"));
+}
+
+/* An operation no route serves: the daemon refuses to start on it. */
+static void
+test_build_unrouted (void)
+{
+  g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(WbOpenapiCatalog) catalog = catalog_new ("{\"/things\":{\"get\":" OPERATION ("List") ","
+                                                     "\"delete\":" OPERATION ("Drop") "}}", NULL);
+  g_autoptr(GError) error = NULL;
+
+  add_route (http, "GET", "/things", WB_ACCESS_ROLE_VIEWER);
+  g_assert_false (wb_openapi_catalog_check_routed (catalog, http, &error));
+  g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_UNROUTED);
+  g_assert_nonnull (strstr (error->message, "DELETE /things"));
+  g_clear_error (&error);
+
+  add_route (http, "DELETE", "/things", WB_ACCESS_ROLE_ADMIN);
+  g_assert_true (wb_openapi_catalog_check_routed (catalog, http, &error));
+  g_assert_no_error (error);
 }
 
 typedef struct
@@ -248,25 +441,30 @@ typedef struct
 } InvalidCase;
 
 static const InvalidCase invalid_cases[] = {
-  { "not-json", "{\"summary\":" },
-  { "array", "[\"summary\",\"responses\"]" },
-  { "string", "\"hello\"" },
-  { "no-summary", "{\"responses\":{\"200\":{\"description\":\"OK\"}}}" },
-  { "summary-not-string", "{\"summary\":{},\"responses\":{\"200\":{\"description\":\"OK\"}}}" },
-  { "no-responses", "{\"summary\":\"x\"}" },
-  { "responses-not-object", "{\"summary\":\"x\",\"responses\":[]}" },
+  { "no-summary", "{\"operationId\":\"x\",\"responses\":{\"200\":{\"description\":\"OK\"}}}" },
+  { "summary-not-string", "{\"summary\":{},\"operationId\":\"x\",\"responses\":{\"200\":{\"description\":\"OK\"}}}" },
+  { "no-operation-id", "{\"summary\":\"x\",\"responses\":{\"200\":{\"description\":\"OK\"}}}" },
+  { "no-responses", "{\"summary\":\"x\",\"operationId\":\"x\"}" },
+  { "responses-not-object", "{\"summary\":\"x\",\"operationId\":\"x\",\"responses\":[]}" },
+  { "response-without-description", "{\"summary\":\"x\",\"operationId\":\"x\",\"responses\":{\"200\":{}}}" },
+  { "content-without-schema", "{\"summary\":\"x\",\"operationId\":\"x\",\"responses\":{\"200\":{\"description\":\"OK\","
+    "\"content\":{\"application/json\":{}}}}}" },
+  { "unknown-schema", "{\"summary\":\"x\",\"operationId\":\"x\",\"responses\":{\"200\":{\"description\":\"OK\","
+    "\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"../schemas/nothing.schema.json\"}}}}}}" },
 };
 
 static void
 test_build_invalid (gconstpointer data)
 {
   const InvalidCase *c = data;
+  g_autofree char *paths = g_strdup_printf ("{\"/things/{id}\":{\"put\":%s}}", c->operation_json);
+  g_autoptr(WbOpenapiCatalog) catalog = catalog_new (paths, NULL);
   g_autoptr(WbHttpServer) http = server_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
 
-  add_documented (http, "PUT", "/things/{id}", WB_ACCESS_ROLE_DISPATCHER, c->operation_json);
-  document = wb_openapi_build (http, &error);
+  add_route (http, "PUT", "/things/{id}", WB_ACCESS_ROLE_NONE);
+  document = wb_openapi_catalog_build (catalog, http, &error);
   g_assert_null (document);
   g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
   g_test_message ("%s", error->message);
@@ -277,14 +475,39 @@ static void
 test_build_unknown_method (void)
 {
   g_autoptr(WbHttpServer) http = server_new ();
+  g_autoptr(WbOpenapiCatalog) catalog = catalog_new ("{}", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
 
-  add_documented (http, "BREW", "/coffee", WB_ACCESS_ROLE_NONE, OPERATION ("Brew"));
-  document = wb_openapi_build (http, &error);
+  add_route (http, "BREW", "/coffee", WB_ACCESS_ROLE_NONE);
+  document = wb_openapi_catalog_build (catalog, http, &error);
   g_assert_null (document);
   g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "BREW /coffee"));
+}
+
+/* A data file that names a method twice or a non-method is refused. */
+static void
+test_catalog_refuses (void)
+{
+  g_autoptr(JsonNode) frame = parse (FRAME);
+  g_autoptr(WbOpenapiCatalog) catalog = wb_openapi_catalog_new (frame);
+  g_autoptr(JsonNode) first = parse ("{\"paths\":{\"/a\":{\"get\":" OPERATION ("A") "}}}");
+  g_autoptr(JsonNode) twice = parse ("{\"paths\":{\"/a\":{\"get\":" OPERATION ("B") "}}}");
+  g_autoptr(JsonNode) brew = parse ("{\"paths\":{\"/b\":{\"brew\":" OPERATION ("C") "}}}");
+  g_autoptr(JsonNode) no_paths = parse ("{\"path\":{}}");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (wb_openapi_catalog_add_paths (catalog, "one.json", first, &error));
+  g_assert_false (wb_openapi_catalog_add_paths (catalog, "two.json", twice, &error));
+  g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "two.json: get /a is described twice"));
+  g_clear_error (&error);
+  g_assert_false (wb_openapi_catalog_add_paths (catalog, "three.json", brew, &error));
+  g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (wb_openapi_catalog_add_paths (catalog, "four.json", no_paths, &error));
+  g_assert_error (error, WB_OPENAPI_ERROR, WB_OPENAPI_ERROR_INVALID);
 }
 
 /* ---- /openapi.json on a real socket ------------------------------------- */
@@ -346,23 +569,25 @@ test_served (void)
   g_autofree char *body = NULL;
   JsonObject *paths, *op;
 
-  add_documented (http, "GET", "/things/{id}", WB_ACCESS_ROLE_VIEWER, OPERATION ("Get"));
+  add_route (http, "GET", "/healthz", WB_ACCESS_ROLE_NONE);
   wb_openapi_register (http);
   g_assert_true (wb_http_server_listen (http, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
 
   g_assert_cmpuint (fetch (http, "/openapi.json", &body), ==, 200);
-  document = json_from_string (body, &error);
+  /* Compact, like every answer. */
+  g_assert_null (strstr (body, "\n "));
+  document = wb_json_parse (body, strlen (body), NULL, &error);
   g_assert_no_error (error);
   paths = member_object (json_node_get_object (document), "paths");
-  assert_members (paths, (const char * const []) { "/things/{id}", "/openapi.json", NULL });
+  assert_members (paths, (const char * const []) { "/healthz", "/openapi.json", NULL });
   op = member_object (member_object (paths, "/openapi.json"), "get");
   g_assert_false (json_object_has_member (op, "security"));
   g_assert_nonnull (json_object_get_string_member (op, "summary"));
   g_clear_pointer (&body, g_free);
 
-  /* A route added later without documentation breaks the document, loudly. */
-  wb_http_server_add_route (http, "DELETE", "/things/{id}", WB_ACCESS_ROLE_ADMIN, handle_ok, NULL);
+  /* A route added later without an operation breaks the document, loudly. */
+  add_route (http, "DELETE", "/things/{id}", WB_ACCESS_ROLE_ADMIN);
   g_test_expect_message ("Waybill-Server", G_LOG_LEVEL_WARNING, "*DELETE /things/{id}*");
   g_assert_cmpuint (fetch (http, "/openapi.json", &body), ==, 500);
   g_test_assert_expected_messages ();
@@ -512,8 +737,12 @@ main (int   argc,
 
   g_test_add_func ("/openapi/build/frame", test_build_frame);
   g_test_add_func ("/openapi/build/paths", test_build_paths);
+  g_test_add_func ("/openapi/build/schema-refs", test_build_schema_refs);
+  g_test_add_func ("/openapi/build/component-names", test_component_names);
   g_test_add_func ("/openapi/build/undocumented", test_build_undocumented);
+  g_test_add_func ("/openapi/build/unrouted", test_build_unrouted);
   g_test_add_func ("/openapi/build/unknown-method", test_build_unknown_method);
+  g_test_add_func ("/openapi/catalog/refuses", test_catalog_refuses);
   for (guint i = 0; i < G_N_ELEMENTS (invalid_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/openapi/build/invalid/%s", invalid_cases[i].name);

@@ -600,147 +600,6 @@ handle_track (WbHttpRequest *request,
   wb_fleet_store_track_async (resource->api->store, query, NULL, on_track, call);
 }
 
-/* ---- OpenAPI ------------------------------------------------------------------ */
-
-#define JSON_CONTENT(schema) "{\"application/json\":{\"schema\":" schema "}}"
-#define ERROR_REF "{\"$ref\":\"#/components/schemas/Error\"}"
-#define ERROR_RESPONSE(description) \
-  "{\"description\":\"" description "\",\"content\":" JSON_CONTENT (ERROR_REF) "}"
-#define STRING "{\"type\":\"string\"}"
-#define NULLABLE_STRING "{\"type\":\"string\",\"nullable\":true}"
-#define ID "{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9._:-]{1,128}$\"}"
-#define NULLABLE_ID "{\"type\":\"string\",\"nullable\":true,\"pattern\":\"^[A-Za-z0-9._:-]{1,128}$\"}"
-#define TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define NULLABLE_TIME "{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}"
-#define VERSION "{\"type\":\"integer\",\"minimum\":0}"
-#define VERSION_INPUT \
-  "{\"type\":\"integer\",\"minimum\":1,\"description\":\"Must be greater than the stored version; " \
-  "absent: the stored version + 1\"}"
-#define COMMON_ERRORS \
-  "\"400\":" ERROR_RESPONSE ("Invalid input; error.field names the field or parameter") "," \
-  "\"503\":" ERROR_RESPONSE ("The database is unavailable; retry after Retry-After seconds")
-#define STALE_RESPONSE \
-  "\"409\":{\"description\":\"version is not greater than the stored one; currentVersion is\"," \
-  "\"content\":" JSON_CONTENT ("{\"allOf\":[" ERROR_REF ",{\"type\":\"object\",\"properties\":{" \
-                               "\"currentVersion\":{\"type\":\"integer\"}}}]}") "}"
-#define PAGE(schema) \
-  "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":" schema "}," \
-  "\"nextCursor\":" NULLABLE_STRING "}}"
-#define QUERY_PARAMETER(name, schema, description) \
-  "{\"name\":\"" name "\",\"in\":\"query\",\"description\":\"" description "\",\"schema\":" schema "}"
-#define PAGE_PARAMETERS \
-  QUERY_PARAMETER ("limit", "{\"type\":\"integer\",\"minimum\":1,\"maximum\":500,\"default\":50}", "Page size") "," \
-  QUERY_PARAMETER ("cursor", STRING, "nextCursor of the previous page")
-
-#define COMPANY_SCHEMA \
-  "{\"type\":\"object\",\"properties\":{\"id\":" ID ",\"name\":" STRING ",\"version\":" VERSION "," \
-  "\"updatedAt\":" TIME "}}"
-#define DRIVER_SCHEMA \
-  "{\"type\":\"object\",\"properties\":{\"id\":" ID ",\"name\":" STRING ",\"phone\":" NULLABLE_STRING "," \
-  "\"companyId\":" NULLABLE_ID ",\"version\":" VERSION ",\"updatedAt\":" TIME "}}"
-#define VEHICLE_PROPERTIES \
-  "\"id\":" ID ",\"plate\":" STRING ",\"companyId\":" NULLABLE_ID ",\"driverId\":" NULLABLE_ID "," \
-  "\"groupId\":" NULLABLE_ID ",\"tariffId\":" NULLABLE_ID ",\"version\":" VERSION ",\"updatedAt\":" TIME
-#define VEHICLE_SCHEMA "{\"type\":\"object\",\"properties\":{" VEHICLE_PROPERTIES "}}"
-#define VEHICLE_VIEW_SCHEMA \
-  "{\"type\":\"object\",\"properties\":{" VEHICLE_PROPERTIES "," \
-  "\"driver\":{\"allOf\":[" DRIVER_SCHEMA "],\"nullable\":true}," \
-  "\"company\":{\"allOf\":[" COMPANY_SCHEMA "],\"nullable\":true,\"description\":\"The operating company: " \
-  "the driver's when the driver names one, else the vehicle's own\"}," \
-  "\"currentState\":{\"type\":\"object\",\"nullable\":true}}}"
-#define DEVICE_SCHEMA \
-  "{\"type\":\"object\",\"properties\":{\"deviceId\":" ID ",\"vehicleId\":" NULLABLE_ID "," \
-  "\"hasToken\":{\"type\":\"boolean\",\"description\":\"The token itself is never returned\"}," \
-  "\"quarantined\":{\"type\":\"boolean\"},\"firstSeenAt\":" NULLABLE_TIME ",\"lastSeenAt\":" NULLABLE_TIME "," \
-  "\"version\":" VERSION ",\"updatedAt\":" TIME "}}"
-
-#define PUT_DOC(summary, operation, input, output) \
-  "{\"summary\":\"" summary "\",\"operationId\":\"" operation "\",\"tags\":[\"fleet\"]," \
-  "\"description\":\"The same path as the bus messages: the last writer wins by version.\"," \
-  "\"requestBody\":{\"required\":true,\"content\":" JSON_CONTENT (input) "}," \
-  "\"responses\":{\"200\":{\"description\":\"Stored\",\"content\":" JSON_CONTENT (output) "}," \
-  STALE_RESPONSE "," COMMON_ERRORS "}}"
-#define GET_DOC(summary, operation, output, what) \
-  "{\"summary\":\"" summary "\",\"operationId\":\"" operation "\",\"tags\":[\"fleet\"]," \
-  "\"responses\":{\"200\":{\"description\":\"" what "\",\"content\":" JSON_CONTENT (output) "}," \
-  "\"404\":" ERROR_RESPONSE ("Unknown id") "," COMMON_ERRORS "}}"
-#define LIST_DOC(summary, operation, parameters, item) \
-  "{\"summary\":\"" summary "\",\"operationId\":\"" operation "\",\"tags\":[\"fleet\"]," \
-  "\"parameters\":[" parameters "]," \
-  "\"responses\":{\"200\":{\"description\":\"A page, ordered by id\",\"content\":" JSON_CONTENT (PAGE (item)) "}," \
-  COMMON_ERRORS "}}"
-
-static const char put_company_doc[] = PUT_DOC (
-  "Write a company", "putCompany",
-  "{\"type\":\"object\",\"required\":[\"name\"],\"additionalProperties\":false,\"properties\":{"
-  "\"name\":" STRING ",\"version\":" VERSION_INPUT "}}", COMPANY_SCHEMA);
-static const char put_driver_doc[] = PUT_DOC (
-  "Write a driver", "putDriver",
-  "{\"type\":\"object\",\"required\":[\"name\"],\"additionalProperties\":false,\"properties\":{"
-  "\"name\":" STRING ",\"phone\":" STRING ",\"companyId\":" ID ",\"version\":" VERSION_INPUT "}}", DRIVER_SCHEMA);
-static const char put_vehicle_doc[] = PUT_DOC (
-  "Write a vehicle", "putVehicle",
-  "{\"type\":\"object\",\"required\":[\"plate\"],\"additionalProperties\":false,\"properties\":{"
-  "\"plate\":" STRING ",\"companyId\":" ID ",\"driverId\":" ID ",\"groupId\":" ID ",\"tariffId\":" ID ","
-  "\"version\":" VERSION_INPUT "}}", VEHICLE_SCHEMA);
-static const char put_device_doc[] = PUT_DOC (
-  "Register a tracker (deviceId: its id, or its IMEI for Teltonika)", "putDevice",
-  "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-  "\"vehicleId\":{\"type\":\"string\",\"description\":\"Required unless quarantined\"},"
-  "\"token\":{\"type\":\"string\",\"nullable\":true,\"description\":\"Stored as a SHA-256 hash; absent keeps "
-  "the stored token, null removes it\"},"
-  "\"quarantined\":{\"type\":\"boolean\",\"default\":false},\"version\":" VERSION_INPUT "}}", DEVICE_SCHEMA);
-
-static const char get_company_doc[] = GET_DOC ("A company", "getCompany", COMPANY_SCHEMA, "The company");
-static const char get_driver_doc[] = GET_DOC ("A driver", "getDriver", DRIVER_SCHEMA, "The driver");
-static const char get_vehicle_doc[] = GET_DOC ("A vehicle, with its driver and company", "getVehicle",
-                                               VEHICLE_VIEW_SCHEMA, "The vehicle");
-static const char get_device_doc[] = GET_DOC ("A tracker (never its token)", "getDevice", DEVICE_SCHEMA,
-                                              "The device");
-
-#define TRACK_TIME_PARAMETER(name, description) QUERY_PARAMETER (name, TIME, description)
-#define SECONDS(description) "{\"type\":\"number\",\"minimum\":0,\"description\":\"" description "\"}"
-#define TRACK_POINT "{\"type\":\"object\",\"properties\":{\"time\":" TIME ",\"lat\":{\"type\":\"number\"}," \
-  "\"lon\":{\"type\":\"number\"}}}"
-#define TRACK_SCHEMA \
-  "{\"type\":\"object\",\"properties\":{\"vehicleId\":" ID ",\"from\":" TIME ",\"to\":" TIME "," \
-  "\"points\":{\"type\":\"integer\",\"description\":\"Positions in the period before simplification\"}," \
-  "\"distance\":{\"type\":\"number\",\"description\":\"Metres\"}," \
-  "\"maxSpeed\":{\"type\":\"number\",\"nullable\":true,\"description\":\"km/h\"}," \
-  "\"avgSpeed\":{\"type\":\"number\",\"nullable\":true,\"description\":\"km/h\"}," \
-  "\"polyline\":{\"type\":\"array\",\"items\":" TRACK_POINT "}," \
-  "\"trips\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}," \
-  "\"stops\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}"
-static const char get_track_doc[] =
-  "{\"summary\":\"A vehicle's route over a period: simplified polyline, distance, speeds, trips and stops\","
-  "\"operationId\":\"getVehicleTrack\",\"tags\":[\"fleet\"],"
-  "\"description\":\"From position history. Douglas–Peucker with tolerance in metres; trips and stops with "
-  "the fleet.trip-min-distance, fleet.trip-min-duration and fleet.stop-min-duration defaults unless given. "
-  "GeoJSON (RFC 7946) with Accept: application/geo+json or format=geojson.\","
-  "\"parameters\":["
-  TRACK_TIME_PARAMETER ("from", "Start, inclusive (default: 24 h before to)") ","
-  TRACK_TIME_PARAMETER ("to", "End, exclusive (default: now); at most 92 days after from") ","
-  QUERY_PARAMETER ("tolerance", "{\"type\":\"number\",\"minimum\":0,\"maximum\":10000,\"default\":5}",
-                   "Simplification tolerance in metres; 0 keeps every point") ","
-  QUERY_PARAMETER ("minTripDistance", "{\"type\":\"number\",\"minimum\":0}", "Metres") ","
-  QUERY_PARAMETER ("minTripDuration", SECONDS ("Seconds"), "Shortest trip") ","
-  QUERY_PARAMETER ("minStopDuration", SECONDS ("Seconds"), "Shortest stop") ","
-  QUERY_PARAMETER ("format", "{\"type\":\"string\",\"enum\":[\"json\",\"geojson\"]}", "Overrides Accept")
-  "],\"responses\":{\"200\":{\"description\":\"The track\",\"content\":{"
-  "\"application/json\":{\"schema\":" TRACK_SCHEMA "},"
-  "\"application/geo+json\":{\"schema\":{\"type\":\"object\",\"description\":\"A FeatureCollection\"}}}},"
-  "\"404\":" ERROR_RESPONSE ("Unknown vehicle") "," COMMON_ERRORS "}}";
-
-static const char list_companies_doc[] = LIST_DOC ("List companies", "listCompanies", PAGE_PARAMETERS,
-                                                   COMPANY_SCHEMA);
-static const char list_drivers_doc[] = LIST_DOC (
-  "List drivers", "listDrivers",
-  PAGE_PARAMETERS "," QUERY_PARAMETER ("companyId", ID, "Only this company's drivers"), DRIVER_SCHEMA);
-static const char list_vehicles_doc[] = LIST_DOC (
-  "List vehicles", "listVehicles",
-  PAGE_PARAMETERS "," QUERY_PARAMETER ("companyId", ID, "Only vehicles whose companyId is this") ","
-  QUERY_PARAMETER ("groupId", ID, "Only this group's vehicles"), VEHICLE_SCHEMA);
-
 /* ---- the API ---------------------------------------------------------------- */
 
 /**
@@ -774,39 +633,36 @@ typedef struct
   WbAccessRole         role;
   WbHttpHandler  handler;
   WbFleetKind    kind;
-  const char    *doc;
 } RouteSpec;
 
+/* data/openapi/fleet.json describes each route by its method and path. */
 void
 wb_fleet_api_register (WbFleetApi   *self,
                        WbHttpServer *http)
 {
   const RouteSpec routes[] = {
-    { "GET", "/companies", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_COMPANY, list_companies_doc },
-    { "GET", "/companies/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_COMPANY, get_company_doc },
-    { "PUT", "/companies/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_COMPANY, put_company_doc },
-    { "GET", "/drivers", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_DRIVER, list_drivers_doc },
-    { "GET", "/drivers/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_DRIVER, get_driver_doc },
-    { "PUT", "/drivers/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DRIVER, put_driver_doc },
-    { "GET", "/vehicles", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_VEHICLE, list_vehicles_doc },
-    { "GET", "/vehicles/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_VEHICLE, get_vehicle_doc },
-    { "PUT", "/vehicles/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_VEHICLE, put_vehicle_doc },
-    { "GET", "/vehicles/{id}/track", WB_ACCESS_ROLE_VIEWER, handle_track, WB_FLEET_KIND_VEHICLE, get_track_doc },
+    { "GET", "/companies", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_COMPANY },
+    { "GET", "/companies/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_COMPANY },
+    { "PUT", "/companies/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_COMPANY },
+    { "GET", "/drivers", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_DRIVER },
+    { "GET", "/drivers/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_DRIVER },
+    { "PUT", "/drivers/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DRIVER },
+    { "GET", "/vehicles", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_VEHICLE },
+    { "GET", "/vehicles/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_VEHICLE },
+    { "PUT", "/vehicles/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_VEHICLE },
+    { "GET", "/vehicles/{id}/track", WB_ACCESS_ROLE_VIEWER, handle_track, WB_FLEET_KIND_VEHICLE },
     /* Devices are admin-only, reads included: they say which trackers may
      * feed the fleet. */
-    { "GET", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_get, WB_FLEET_KIND_DEVICE, get_device_doc },
-    { "PUT", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DEVICE, put_device_doc },
+    { "GET", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_get, WB_FLEET_KIND_DEVICE },
+    { "PUT", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DEVICE },
   };
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
   for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
-    {
-      wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role, routes[i].handler,
-                                &self->resources[routes[i].kind]);
-      wb_http_server_document_route (http, routes[i].method, routes[i].pattern, routes[i].doc);
-    }
+    wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role, routes[i].handler,
+                              &self->resources[routes[i].kind]);
 }
 
 /* The trip and stop thresholds a track request gets unless it says. */

@@ -1932,193 +1932,6 @@ handle_search (WbHttpRequest *request,
   wb_shipment_store_search_async (self->store, call->query, NULL, on_searched, call);
 }
 
-/* ---- OpenAPI --------------------------------------------------------------- */
-
-#define JSON_CONTENT(schema) "{\"application/json\":{\"schema\":" schema "}}"
-#define ERROR_REF "{\"$ref\":\"#/components/schemas/Error\"}"
-#define ERROR_RESPONSE(description) \
-  "{\"description\":\"" description "\",\"content\":" JSON_CONTENT (ERROR_REF) "}"
-#define STRING "{\"type\":\"string\"}"
-#define NULLABLE_STRING "{\"type\":\"string\",\"nullable\":true}"
-#define TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
-#define NULLABLE_TIME "{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}"
-#define ID_PARAMETER \
-  "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\",\"format\":\"uuid\"}}"
-#define ETAG_HEADER \
-  "\"headers\":{\"ETag\":{\"description\":\"The shipment's version, quoted\",\"schema\":" STRING "}}"
-#define COMMON_ERRORS \
-  "\"400\":" ERROR_RESPONSE ("Invalid input; error.field names the field or parameter") "," \
-  "\"401\":" ERROR_RESPONSE ("Missing or invalid token") "," \
-  "\"403\":" ERROR_RESPONSE ("The token's role is not enough") "," \
-  "\"503\":" ERROR_RESPONSE ("The database is unavailable; retry after Retry-After seconds")
-
-#define ADDRESS_SCHEMA \
-  "{\"type\":\"object\",\"required\":[\"country\"],\"properties\":{" \
-  "\"country\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z]{2}$\",\"description\":\"ISO 3166-1 alpha-2\"}," \
-  "\"region\":" STRING ",\"city\":" STRING ",\"line1\":" STRING ",\"line2\":" STRING ",\"postalCode\":" STRING "," \
-  "\"lat\":{\"type\":\"number\",\"minimum\":-90,\"maximum\":90}," \
-  "\"lon\":{\"type\":\"number\",\"minimum\":-180,\"maximum\":180}}}"
-#define LOCATION_SCHEMA \
-  "{\"type\":\"object\",\"properties\":{\"text\":" NULLABLE_STRING "," \
-  "\"lat\":{\"type\":\"number\",\"minimum\":-90,\"maximum\":90}," \
-  "\"lon\":{\"type\":\"number\",\"minimum\":-180,\"maximum\":180}}}"
-#define EVENT_SCHEMA \
-  "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"eventId\":" STRING ",\"source\":" STRING "," \
-  "\"status\":" STRING ",\"reason\":" NULLABLE_STRING ",\"statusRaw\":" NULLABLE_STRING "," \
-  "\"occurredAt\":" TIME ",\"occurredAtRaw\":" STRING ",\"zoneGuessed\":{\"type\":\"boolean\"}," \
-  "\"location\":" LOCATION_SCHEMA ",\"description\":" NULLABLE_STRING ",\"correction\":{\"type\":\"boolean\"}," \
-  "\"applied\":{\"type\":\"boolean\"},\"receivedAt\":" TIME "}}"
-#define SHIPMENT_SCHEMA \
-  "{\"type\":\"object\",\"description\":\"The aggregated view (docs/shipments.md)\",\"properties\":{" \
-  "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"clientId\":" STRING ",\"reference\":" NULLABLE_STRING "," \
-  "\"serviceLevel\":" STRING ",\"version\":{\"type\":\"integer\"}," \
-  "\"recipient\":{\"type\":\"object\",\"properties\":{\"name\":" STRING ",\"phone\":" NULLABLE_STRING "," \
-  "\"email\":" NULLABLE_STRING "}},\"origin\":" ADDRESS_SCHEMA ",\"destination\":" ADDRESS_SCHEMA "," \
-  "\"status\":" STRING ",\"statusReason\":" NULLABLE_STRING ",\"statusAt\":" TIME "," \
-  "\"lastEvent\":" EVENT_SCHEMA ",\"trackings\":{\"type\":\"array\",\"items\":{\"type\":\"object\"," \
-  "\"properties\":{\"carrier\":" STRING ",\"trackNumber\":" STRING ",\"createdAt\":" TIME "}}}," \
-  "\"promisedAt\":" TIME ",\"eta\":" TIME ",\"etaSource\":{\"type\":\"string\",\"enum\":[\"carrier\",\"promise\"]}," \
-  "\"sla\":{\"type\":\"object\",\"properties\":{\"state\":{\"type\":\"string\",\"enum\":[\"on_time\",\"at_risk\"," \
-  "\"overdue\",\"delivered_on_time\",\"delivered_late\"]},\"overdueSince\":" NULLABLE_TIME "," \
-  "\"lateBySeconds\":{\"type\":\"integer\",\"nullable\":true}}}," \
-  "\"createdAt\":" TIME ",\"updatedAt\":" TIME ",\"closedAt\":" NULLABLE_TIME "}}"
-#define EVENT_INPUT_PROPERTIES \
-  "\"eventId\":{\"type\":\"string\",\"description\":\"Unique per source; a repeat is a duplicate\"}," \
-  "\"source\":{\"type\":\"string\",\"default\":\"api\"}," \
-  "\"status\":{\"type\":\"string\",\"enum\":[\"PENDING\",\"INFO_RECEIVED\",\"IN_TRANSIT\",\"OUT_FOR_DELIVERY\"," \
-  "\"FAILED_ATTEMPT\",\"AVAILABLE_FOR_PICKUP\",\"DELIVERED\",\"EXCEPTION\",\"RETURNED_TO_SENDER\",\"CANCELLED\"," \
-  "\"EXPIRED\"]},\"reason\":" STRING ",\"statusRaw\":" STRING "," \
-  "\"occurredAt\":{\"type\":\"string\",\"description\":\"RFC 3339; without a zone it is taken as UTC and flagged " \
-  "zoneGuessed. From 1990-01-01T00:00:00Z to one day after the server's clock\"}," \
-  "\"location\":" LOCATION_SCHEMA ",\"description\":" STRING "," \
-  "\"estimatedDeliveryAt\":" TIME ",\"correction\":{\"type\":\"boolean\",\"default\":false}"
-#define EVENT_INPUT_SCHEMA \
-  "{\"type\":\"object\",\"required\":[\"eventId\",\"status\",\"occurredAt\"],\"properties\":{" \
-  EVENT_INPUT_PROPERTIES "}}"
-#define BATCH_ITEM_SCHEMA \
-  "{\"type\":\"object\",\"required\":[\"eventId\",\"status\",\"occurredAt\"],\"description\":" \
-  "\"Names its shipment by shipmentId, or by carrier and trackNumber\",\"properties\":{" \
-  "\"shipmentId\":{\"type\":\"string\",\"format\":\"uuid\"},\"carrier\":" STRING ",\"trackNumber\":" STRING "," \
-  EVENT_INPUT_PROPERTIES "}}"
-
-static const char create_doc[] =
-  "{\"summary\":\"Create a shipment\",\"operationId\":\"createShipment\",\"tags\":[\"shipments\"],"
-  "\"requestBody\":{\"required\":true,\"content\":" JSON_CONTENT (
-    "{\"type\":\"object\",\"required\":[\"clientId\",\"serviceLevel\",\"recipient\",\"destination\"],"
-    "\"properties\":{\"clientId\":" STRING ",\"reference\":" STRING ","
-    "\"serviceLevel\":{\"type\":\"string\",\"description\":\"A level of data/sla.conf\"},"
-    "\"recipient\":{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":" STRING ","
-    "\"phone\":{\"type\":\"string\",\"description\":\"Normalized to E.164; national numbers are read as of the "
-    "destination's country\"},\"email\":{\"type\":\"string\",\"format\":\"email\"}}},"
-    "\"origin\":" ADDRESS_SCHEMA ",\"destination\":" ADDRESS_SCHEMA ","
-    "\"promisedAt\":{\"type\":\"string\",\"format\":\"date-time\",\"description\":\"Wins over the service level\"},"
-    "\"carrier\":" STRING ",\"trackNumber\":" STRING "}}") "},"
-  "\"responses\":{\"201\":{\"description\":\"Created; Location names it\"," ETAG_HEADER ","
-  "\"content\":" JSON_CONTENT (SHIPMENT_SCHEMA) "}," COMMON_ERRORS "}}";
-
-static const char get_doc[] =
-  "{\"summary\":\"A shipment's aggregated view\",\"operationId\":\"getShipment\",\"tags\":[\"shipments\"],"
-  "\"parameters\":[" ID_PARAMETER ",{\"name\":\"If-None-Match\",\"in\":\"header\",\"schema\":" STRING "}],"
-  "\"responses\":{\"200\":{\"description\":\"The view\"," ETAG_HEADER ",\"content\":" JSON_CONTENT (SHIPMENT_SCHEMA) "},"
-  "\"304\":{\"description\":\"If-None-Match matched the current version\"},"
-  "\"404\":" ERROR_RESPONSE ("No such shipment") "," COMMON_ERRORS "}}";
-
-static const char patch_doc[] =
-  "{\"summary\":\"Change a shipment (optimistic locking)\",\"operationId\":\"updateShipment\","
-  "\"tags\":[\"shipments\"],\"parameters\":[" ID_PARAMETER ","
-  "{\"name\":\"If-Match\",\"in\":\"header\",\"required\":true,\"description\":\"The ETag of the version changed\","
-  "\"schema\":" STRING "}],"
-  "\"requestBody\":{\"required\":true,\"content\":" JSON_CONTENT (
-    "{\"type\":\"object\",\"description\":\"Only the fields given change; null clears reference, recipient.phone, "
-    "recipient.email and eta; carrier and trackNumber add a tracking\",\"additionalProperties\":false,"
-    "\"properties\":{\"serviceLevel\":" STRING ",\"reference\":" NULLABLE_STRING ","
-    "\"recipient\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"name\":" STRING ","
-    "\"phone\":" NULLABLE_STRING ",\"email\":" NULLABLE_STRING "}},\"destination\":" ADDRESS_SCHEMA ","
-    "\"promisedAt\":" TIME ",\"eta\":" NULLABLE_TIME ",\"carrier\":" STRING ",\"trackNumber\":" STRING "}}") "},"
-  "\"responses\":{\"200\":{\"description\":\"Changed\"," ETAG_HEADER ",\"content\":" JSON_CONTENT (SHIPMENT_SCHEMA) "},"
-  "\"404\":" ERROR_RESPONSE ("No such shipment") ","
-  "\"409\":" ERROR_RESPONSE ("The shipment is closed") ","
-  "\"412\":{\"description\":\"If-Match is stale; currentVersion and ETag give the current version\","
-  "\"content\":" JSON_CONTENT ("{\"allOf\":[" ERROR_REF ",{\"type\":\"object\",\"properties\":{"
-                               "\"currentVersion\":{\"type\":\"integer\"}}}]}") "},"
-  "\"428\":" ERROR_RESPONSE ("If-Match is missing") "," COMMON_ERRORS "}}";
-
-static const char delete_doc[] =
-  "{\"summary\":\"Close a shipment (its history stays)\",\"operationId\":\"closeShipment\",\"tags\":[\"shipments\"],"
-  "\"parameters\":[" ID_PARAMETER ",{\"name\":\"If-Match\",\"in\":\"header\",\"schema\":" STRING "}],"
-  "\"responses\":{\"200\":{\"description\":\"Closed\"," ETAG_HEADER ",\"content\":" JSON_CONTENT (SHIPMENT_SCHEMA) "},"
-  "\"404\":" ERROR_RESPONSE ("No such shipment") ","
-  "\"409\":" ERROR_RESPONSE ("Already closed") ","
-  "\"412\":" ERROR_RESPONSE ("If-Match is stale") "," COMMON_ERRORS "}}";
-
-static const char history_doc[] =
-  "{\"summary\":\"A shipment's status history, newest first\",\"operationId\":\"listShipmentEvents\","
-  "\"tags\":[\"shipments\"],\"parameters\":[" ID_PARAMETER ","
-  "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":500,\"default\":50}},"
-  "{\"name\":\"offset\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":0,\"default\":0}}],"
-  "\"responses\":{\"200\":{\"description\":\"A page of events\",\"content\":" JSON_CONTENT (
-    "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":" EVENT_SCHEMA "},"
-    "\"total\":{\"type\":\"integer\"},\"limit\":{\"type\":\"integer\"},\"offset\":{\"type\":\"integer\"}}}") "},"
-  "\"404\":" ERROR_RESPONSE ("No such shipment") "," COMMON_ERRORS "}}";
-
-static const char add_event_doc[] =
-  "{\"summary\":\"Add a status event (idempotent on source + eventId)\",\"operationId\":\"addShipmentEvent\","
-  "\"tags\":[\"shipments\"],\"parameters\":[" ID_PARAMETER "],"
-  "\"requestBody\":{\"required\":true,\"content\":" JSON_CONTENT (EVENT_INPUT_SCHEMA) "},"
-  "\"responses\":{"
-  "\"201\":{\"description\":\"Stored\",\"content\":" JSON_CONTENT (
-    "{\"type\":\"object\",\"properties\":{\"duplicate\":{\"type\":\"boolean\"},"
-    "\"statusChanged\":{\"type\":\"boolean\"},\"event\":" EVENT_SCHEMA ",\"shipment\":" SHIPMENT_SCHEMA "}}") "},"
-  "\"200\":{\"description\":\"A duplicate: already stored, nothing changed (event is null)\",\"content\":"
-  JSON_CONTENT ("{\"type\":\"object\",\"properties\":{\"duplicate\":{\"type\":\"boolean\"},"
-                "\"statusChanged\":{\"type\":\"boolean\"},\"shipment\":" SHIPMENT_SCHEMA "}}") "},"
-  "\"404\":" ERROR_RESPONSE ("No such shipment") ","
-  "\"409\":" ERROR_RESPONSE ("The shipment is closed (code shipment_closed), or its source and eventId are "
-                             "stored for another shipment (code event_id_conflict; error.storedFor names it)") ","
-  COMMON_ERRORS "}}";
-
-static const char batch_doc[] =
-  "{\"summary\":\"Add up to 1000 status events in one transaction\",\"operationId\":\"addShipmentEventsBatch\","
-  "\"tags\":[\"shipments\"],\"description\":\"Invalid items are reported as failed; the others are stored.\","
-  "\"requestBody\":{\"required\":true,\"content\":" JSON_CONTENT (
-    "{\"type\":\"object\",\"required\":[\"events\"],\"properties\":{\"events\":{\"type\":\"array\","
-    "\"minItems\":1,\"maxItems\":1000,\"items\":" BATCH_ITEM_SCHEMA "}}}") "},"
-  "\"responses\":{\"200\":{\"description\":\"One result per item, in order\",\"content\":" JSON_CONTENT (
-    "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"properties\":{\"index\":{\"type\":\"integer\"},\"status\":{\"type\":\"string\","
-    "\"enum\":[\"created\",\"duplicate\",\"failed\"]},\"statusChanged\":{\"type\":\"boolean\"},"
-    "\"shipmentId\":" NULLABLE_STRING ",\"error\":{\"type\":\"object\",\"properties\":{\"code\":" STRING ","
-    "\"message\":" STRING ",\"field\":" STRING ",\"storedFor\":{\"type\":\"string\",\"format\":\"uuid\","
-    "\"description\":\"event_id_conflict: the shipment the eventId is stored for\"}}}}}},"
-    "\"created\":{\"type\":\"integer\"},"
-    "\"duplicates\":{\"type\":\"integer\"},\"failed\":{\"type\":\"integer\"}}}") "},"
-  "\"413\":" ERROR_RESPONSE ("More than 1000 events") "," COMMON_ERRORS "}}";
-
-#define QUERY_PARAMETER(name, schema, description) \
-  "{\"name\":\"" name "\",\"in\":\"query\",\"description\":\"" description "\",\"schema\":" schema "}"
-
-static const char search_doc[] =
-  "{\"summary\":\"Search shipments, newest first\",\"operationId\":\"searchShipments\",\"tags\":[\"shipments\"],"
-  "\"parameters\":["
-  QUERY_PARAMETER ("status", "{\"type\":\"array\",\"items\":" STRING "}", "Canonical statuses; repeat or comma-separate. "
-                   "Every parameter given needs a value: an empty one is refused") ","
-  QUERY_PARAMETER ("clientId", STRING, "Exact client id") ","
-  QUERY_PARAMETER ("phone", STRING, "Recipient phone in any common format, matched on its E.164 form: "
-                   "+375 29 123-45-67, 00375291234567, 375291234567, or national (8 029 123-45-67, 80291234567) "
-                   "as of country, else the server's shipments.phone-region (BY by default)") ","
-  QUERY_PARAMETER ("country", "{\"type\":\"string\",\"pattern\":\"^[A-Za-z]{2}$\"}",
-                   "ISO 3166-1 alpha-2 country whose national numbers phone is read as; only with phone") ","
-  QUERY_PARAMETER ("createdFrom", TIME, "Created at or after") ","
-  QUERY_PARAMETER ("createdTo", TIME, "Created before") ","
-  QUERY_PARAMETER ("updatedFrom", TIME, "Updated at or after") ","
-  QUERY_PARAMETER ("updatedTo", TIME, "Updated before") ","
-  QUERY_PARAMETER ("overdue", "{\"type\":\"boolean\"}", "true: only overdue shipments; false: no filter") ","
-  QUERY_PARAMETER ("limit", "{\"type\":\"integer\",\"minimum\":1,\"maximum\":500,\"default\":50}", "Page size") ","
-  QUERY_PARAMETER ("cursor", STRING, "nextCursor of the previous page") "],"
-  "\"responses\":{\"200\":{\"description\":\"A page\",\"content\":" JSON_CONTENT (
-    "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":" SHIPMENT_SCHEMA "},"
-    "\"nextCursor\":" NULLABLE_STRING "}}") "}," COMMON_ERRORS "}}";
-
 /* ---- the API -------------------------------------------------------------- */
 
 static void
@@ -2238,13 +2051,13 @@ typedef struct
   const char    *pattern;
   WbAccessRole         role;
   WbHttpHandler  handler;
-  const char    *doc;
 } RouteSpec;
 
 /**
  * wb_shipments_api_register:
  *
- * Adds the /shipments routes to @http, each documented. @self must outlive
+ * Adds the /shipments routes to @http; data/openapi/shipments.json describes
+ * each by its method and path. @self must outlive
  * @http's routing (the routes hold it without a reference).
  */
 void
@@ -2254,25 +2067,22 @@ wb_shipments_api_register (WbShipmentsApi *self,
   /* The router takes the first match in this order: the literal paths
    * come before /shipments/{id}, which would capture them. */
   const RouteSpec routes[] = {
-    { "GET", "/shipments/search", WB_ACCESS_ROLE_VIEWER, handle_search, search_doc },
-    { "POST", "/shipments/events:batch", WB_ACCESS_ROLE_DISPATCHER, handle_batch, batch_doc },
-    { "POST", "/shipments", WB_ACCESS_ROLE_DISPATCHER, handle_create, create_doc },
-    { "GET", "/shipments/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, get_doc },
-    { "PATCH", "/shipments/{id}", WB_ACCESS_ROLE_DISPATCHER, handle_patch, patch_doc },
-    { "DELETE", "/shipments/{id}", WB_ACCESS_ROLE_DISPATCHER, handle_delete, delete_doc },
-    { "GET", "/shipments/{id}/events", WB_ACCESS_ROLE_VIEWER, handle_history, history_doc },
-    { "POST", "/shipments/{id}/events", WB_ACCESS_ROLE_DISPATCHER, handle_add_event, add_event_doc },
+    { "GET", "/shipments/search", WB_ACCESS_ROLE_VIEWER, handle_search },
+    { "POST", "/shipments/events:batch", WB_ACCESS_ROLE_DISPATCHER, handle_batch },
+    { "POST", "/shipments", WB_ACCESS_ROLE_DISPATCHER, handle_create },
+    { "GET", "/shipments/{id}", WB_ACCESS_ROLE_VIEWER, handle_get },
+    { "PATCH", "/shipments/{id}", WB_ACCESS_ROLE_DISPATCHER, handle_patch },
+    { "DELETE", "/shipments/{id}", WB_ACCESS_ROLE_DISPATCHER, handle_delete },
+    { "GET", "/shipments/{id}/events", WB_ACCESS_ROLE_VIEWER, handle_history },
+    { "POST", "/shipments/{id}/events", WB_ACCESS_ROLE_DISPATCHER, handle_add_event },
   };
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
   for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
-    {
-      wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role,
-                                routes[i].handler, self);
-      wb_http_server_document_route (http, routes[i].method, routes[i].pattern, routes[i].doc);
-    }
+    wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role,
+                              routes[i].handler, self);
 }
 
 /**

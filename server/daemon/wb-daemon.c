@@ -678,6 +678,7 @@ create_roles (WbDaemon  *self,
   return wb_roles_create (self->roles, &context, error);
 }
 
+/* data/openapi/system.json describes them by method and path. */
 static void
 add_routes (WbDaemon *self)
 {
@@ -685,26 +686,6 @@ add_routes (WbDaemon *self)
   wb_http_server_add_route (self->http, "GET", "/readyz", WB_ACCESS_ROLE_NONE, handle_readyz, self);
   wb_http_server_add_route (self->http, "GET", "/metrics", WB_ACCESS_ROLE_NONE, handle_metrics, self);
   wb_http_server_add_route (self->http, "GET", "/whoami", WB_ACCESS_ROLE_VIEWER, handle_whoami, self);
-
-  wb_http_server_document_route (self->http, "GET", "/healthz",
-    "{\"summary\":\"Liveness: the process is alive\",\"operationId\":\"healthz\",\"tags\":[\"operations\"],"
-    "\"responses\":{\"200\":{\"description\":\"Alive\"}}}");
-  wb_http_server_document_route (self->http, "GET", "/readyz",
-    "{\"summary\":\"Readiness: database reachable, migrations applied, bus ready\",\"operationId\":\"readyz\","
-    "\"tags\":[\"operations\"],\"responses\":{\"200\":{\"description\":\"Ready\"},"
-    "\"503\":{\"description\":\"Not ready; the error message names the reason\","
-    "\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}}}}");
-  wb_http_server_document_route (self->http, "GET", "/metrics",
-    "{\"summary\":\"Prometheus metrics (text exposition format 0.0.4)\",\"operationId\":\"metrics\","
-    "\"tags\":[\"operations\"],\"responses\":{\"200\":{\"description\":\"Metrics\","
-    "\"content\":{\"text/plain\":{\"schema\":{\"type\":\"string\"}}}}}}");
-  wb_http_server_document_route (self->http, "GET", "/whoami",
-    "{\"summary\":\"The caller's role and subject, as the server sees its token\",\"operationId\":\"whoami\","
-    "\"tags\":[\"operations\"],\"responses\":{\"200\":{\"description\":\"The caller\","
-    "\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\",\"properties\":{"
-    "\"role\":{\"type\":\"string\",\"enum\":[\"viewer\",\"dispatcher\",\"admin\"]},"
-    "\"subject\":{\"type\":\"string\",\"nullable\":true},\"requestId\":{\"type\":\"string\"}}}}}},"
-    "\"401\":{\"description\":\"Missing or invalid token\"}}}");
 }
 
 static gboolean
@@ -734,6 +715,10 @@ start_http (WbDaemon  *self,
   add_routes (self);
   wb_roles_add_routes (self->roles, self->http);
   wb_openapi_register (self->http);
+  /* Every route described and every description routed, or no start;
+   * a daemon running some roles only routes some of them. */
+  if (wb_roles_has_every (self->roles) && !wb_openapi_check (self->http, error))
+    return FALSE;
   wb_http_server_set_unavailable (self->http, "the database is starting");
   if (!wb_http_server_listen (self->http, address, wb_config_get_int (self->config, "server.port"), error))
     return FALSE;
