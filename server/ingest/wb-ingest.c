@@ -13,6 +13,7 @@
 #include "wb-api-errors.h"
 #include "wb-ingest.h"
 #include "wb-json.h"
+#include "wb-json-writer.h"
 #include "wb-osmand.h"
 #include "wb-position-validate.h"
 #include "wb-position.h"
@@ -98,7 +99,7 @@ publish_first_seen (WbIngest   *self,
   json_builder_add_string_value (builder, now);
   json_builder_end_object (builder);
   node = json_builder_get_root (builder);
-  message = wb_bus_message_new_take (WB_TOPIC_DEVICE_FIRST_SEEN, device_id, json_to_string (node, FALSE));
+  message = wb_bus_message_new_take (WB_TOPIC_DEVICE_FIRST_SEEN, device_id, wb_json_to_string (node));
   wb_bus_message_add_header (message, "type", WB_TOPIC_DEVICE_FIRST_SEEN);
   wb_bus_publish_async (self->bus, message, self->cancellable, NULL, NULL);
 }
@@ -883,7 +884,6 @@ wb_ingest_new (WbBus        *bus,
   return self;
 }
 
-/* data/openapi/fleet.json describes POST /telemetry. */
 void
 wb_ingest_register_api (WbIngest     *self,
                         WbHttpServer *api)
@@ -891,6 +891,13 @@ wb_ingest_register_api (WbIngest     *self,
   g_return_if_fail (WB_IS_INGEST (self));
 
   wb_http_server_add_route (api, "POST", "/telemetry", WB_ACCESS_ROLE_DISPATCHER, handle_telemetry, self);
+  wb_http_server_document_route (api, "POST", "/telemetry",
+    "{\"summary\":\"Submit one position or a batch of positions\",\"operationId\":\"postTelemetry\","
+    "\"tags\":[\"fleet\"],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":"
+    "{\"oneOf\":[{\"type\":\"object\"},{\"type\":\"array\",\"maxItems\":10000,\"items\":{\"type\":\"object\"}}]}}}},"
+    "\"responses\":{\"200\":{\"description\":\"Accepted positions, and the index and reason of each refused one\"},"
+    "\"400\":{\"description\":\"Malformed body; the message names the field\"},"
+    "\"503\":{\"description\":\"The pipeline is full; retry after Retry-After seconds\"}}}");
 }
 
 gboolean
