@@ -884,6 +884,7 @@ wb_ingest_new (WbBus        *bus,
   return self;
 }
 
+/* data/openapi/fleet.json describes POST /telemetry. */
 void
 wb_ingest_register_api (WbIngest     *self,
                         WbHttpServer *api)
@@ -891,13 +892,6 @@ wb_ingest_register_api (WbIngest     *self,
   g_return_if_fail (WB_IS_INGEST (self));
 
   wb_http_server_add_route (api, "POST", "/telemetry", WB_ACCESS_ROLE_DISPATCHER, handle_telemetry, self);
-  wb_http_server_document_route (api, "POST", "/telemetry",
-    "{\"summary\":\"Submit one position or a batch of positions\",\"operationId\":\"postTelemetry\","
-    "\"tags\":[\"fleet\"],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":"
-    "{\"oneOf\":[{\"type\":\"object\"},{\"type\":\"array\",\"maxItems\":10000,\"items\":{\"type\":\"object\"}}]}}}},"
-    "\"responses\":{\"200\":{\"description\":\"Accepted positions, and the index and reason of each refused one\"},"
-    "\"400\":{\"description\":\"Malformed body; the message names the field\"},"
-    "\"503\":{\"description\":\"The pipeline is full; retry after Retry-After seconds\"}}}");
 }
 
 gboolean
