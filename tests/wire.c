@@ -222,6 +222,24 @@ declared_response (Wire       *wire,
   return response;
 }
 
+/* One JSON style on the wire: no whitespace between tokens. */
+static gboolean
+is_compact (const char *json)
+{
+  gboolean in_string = FALSE;
+
+  for (const char *p = json; *p; p++)
+    {
+      if (in_string && *p == '\\')
+        p++;
+      else if (*p == '"')
+        in_string = !in_string;
+      else if (!in_string && g_ascii_isspace (*p))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 validate_body (Wire       *wire,
                const Call *call,
@@ -255,6 +273,8 @@ validate_body (Wire       *wire,
     {
       instance = wb_json_parse (body, strlen (body), NULL, &error);
       g_assert_no_error (error);
+      if (!is_compact (body))
+        g_error ("%s %s %u: the answer is not compact JSON: %s", call->method, call->pattern, status, body);
     }
   if (!wb_test_schema_validate (wire->set, "openapi.json", pointer, instance, &error))
     g_error ("%s %s %u drifts from its schema: %s\n%s", call->method, call->pattern, status, error->message, body);
