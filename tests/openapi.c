@@ -698,7 +698,8 @@ test_daemon_serves_every_documented_route (void)
   g_autofree char *body = NULL;
   WbTestDaemon *d = daemon_spawn (dsn);
   guint port = wb_test_daemon_port (d);
-  guint status;
+  g_autoptr(WbTestSchemaSet) set = wb_test_schema_set_new (NULL);
+  guint status, refs;
   JsonObject *paths;
   GList *patterns;
 
@@ -715,6 +716,11 @@ test_daemon_serves_every_documented_route (void)
   paths = member_object (json_node_get_object (document), "paths");
   g_assert_true (json_object_has_member (paths, "/openapi.json"));
   g_assert_true (json_object_has_member (paths, "/healthz"));
+  /* Self-contained: every $ref of the served document points into it. */
+  wb_test_schema_set_add (set, "openapi.json", document);
+  refs = assert_refs_resolve (set, document);
+  g_test_message ("%u $refs resolve inside the served document", refs);
+  g_assert_cmpuint (refs, >=, 100);
 
   patterns = json_object_get_members (paths);
   for (GList *p = patterns; p; p = p->next)

@@ -320,6 +320,10 @@ call_route (Wire       *wire,
              call->status, body);
   media_type = g_strdup (soup_message_headers_get_content_type (soup_message_get_response_headers (message), NULL));
   validate_body (wire, call, status, media_type ? media_type : "", body);
+  /* invalid_field names the field, as data. */
+  if (status == SOUP_STATUS_BAD_REQUEST && strstr (body, "\"code\":\"invalid_field\"") != NULL
+      && strstr (body, "\"field\":") == NULL)
+    g_error ("%s %s 400 invalid_field names no field: %s", call->method, call->pattern, body);
 
   key = g_strdup_printf ("%s %s %u", call->method, call->pattern, status);
   g_hash_table_insert (wire->checked, g_strdup (key), GUINT_TO_POINTER (
