@@ -182,6 +182,7 @@ typedef struct
   const char   *if_match;
   const char   *accept;
   guint         status;        /* expected */
+  gboolean      invalid_items; /* a batch with items meant to fail: not a valid request */
 } Call;
 
 static char *
@@ -280,6 +281,23 @@ validate_body (Wire       *wire,
     g_error ("%s %s %u drifts from its schema: %s\n%s", call->method, call->pattern, status, error->message, body);
 }
 
+/* What the daemon accepts is what the document says it accepts. */
+static void
+validate_request (Wire       *wire,
+                  const Call *call)
+{
+  g_autofree char *method = g_ascii_strdown (call->method, -1);
+  g_autofree char *path_token = pointer_token (call->pattern);
+  g_autofree char *pointer = g_strdup_printf ("/paths/%s/%s/requestBody/content/application~1json/schema",
+                                              path_token, method);
+  g_autoptr(JsonNode) instance = parse (call->body);
+  g_autoptr(GError) error = NULL;
+
+  if (!wb_test_schema_validate (wire->set, "openapi.json", pointer, instance, &error))
+    g_error ("%s %s: a request it accepts drifts from its requestBody schema: %s\n%s", call->method, call->pattern,
+             error->message, call->body);
+}
+
 static JsonNode *
 call_route (Wire       *wire,
             const Call *call)
@@ -310,6 +328,8 @@ call_route (Wire       *wire,
 
       soup_message_set_request_body_from_bytes (message, "application/json", bytes);
     }
+  if (call->body && call->status < 300 && !call->invalid_items)
+    validate_request (wire, call);
   answer = soup_session_send_and_read (wire->session, message, NULL, &error);
   g_assert_no_error (error);
   status = soup_message_get_status (message);
@@ -460,7 +480,8 @@ call_shipments (Wire *wire)
   g_autoptr(JsonNode) changed = NULL;
   g_autofree char *id = NULL;
   g_autofree char *other_id = NULL;
-  g_autofree char *path = NULL, *events = NULL, *batch = NULL, *other_path = NULL, *other_events = NULL;
+  g_autofree char *path = NULL, *events = NULL, *batch = NULL, *valid_batch = NULL;
+  g_autofree char *other_path = NULL, *other_events = NULL;
   g_autofree char *etag = NULL;
   Call create = { "POST", "/shipments", NULL, WB_ACCESS_ROLE_DISPATCHER, SHIPMENT_BODY, NULL, NULL, 201 };
 
@@ -473,6 +494,8 @@ call_shipments (Wire *wire)
   events = g_strconcat (path, "/events", NULL);
   other_path = g_strconcat ("/shipments/", other_id, NULL);
   other_events = g_strconcat (other_path, "/events", NULL);
+  valid_batch = g_strdup_printf ("{\"events\":[{\"carrier\":\"dhl\",\"trackNumber\":\"JD0001\",\"eventId\":\"b4\","
+                                 "\"source\":\"dhl\",\"status\":\"OUT_FOR_DELIVERY\",\"occurredAt\":\"%s\"}]}", t);
   batch = g_strdup_printf ("{\"events\":[{\"shipmentId\":\"%s\",\"eventId\":\"b1\",\"status\":\"OUT_FOR_DELIVERY\","
                            "\"occurredAt\":\"%s\"},{\"carrier\":\"dhl\",\"trackNumber\":\"nothing\",\"eventId\":\"b2\","
                            "\"status\":\"DELIVERED\",\"occurredAt\":\"%s\"},{\"eventId\":\"b3\"}]}", id, t, t);
@@ -491,7 +514,8 @@ call_shipments (Wire *wire)
       { "POST", "/shipments/{id}/events", other_events, WB_ACCESS_ROLE_DISPATCHER, event, NULL, NULL, 409 },
       { "POST", "/shipments/{id}/events", events, WB_ACCESS_ROLE_DISPATCHER, bad_event, NULL, NULL, 400 },
       { "POST", "/shipments/{id}/events", "/shipments/" UNKNOWN_ID "/events", WB_ACCESS_ROLE_DISPATCHER, event, NULL, NULL, 404 },
-      { "POST", "/shipments/events:batch", NULL, WB_ACCESS_ROLE_DISPATCHER, batch, NULL, NULL, 200 },
+      { "POST", "/shipments/events:batch", NULL, WB_ACCESS_ROLE_DISPATCHER, batch, NULL, NULL, 200, TRUE },
+      { "POST", "/shipments/events:batch", NULL, WB_ACCESS_ROLE_DISPATCHER, valid_batch, NULL, NULL, 200 },
       { "POST", "/shipments/events:batch", NULL, WB_ACCESS_ROLE_DISPATCHER, "{\"events\":[]}", NULL, NULL, 400 },
       { "GET", "/shipments/{id}/events", events, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
       { "GET", "/shipments/{id}/events", "/shipments/" UNKNOWN_ID "/events", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
