@@ -396,6 +396,18 @@ call_system (Wire *wire)
   run_all (wire, calls, G_N_ELEMENTS (calls));
 }
 
+/* One more than a batch may hold. */
+static GString *
+too_many_positions (void)
+{
+  GString *batch = g_string_new ("[{}");
+
+  for (guint i = 0; i < 10000; i++)
+    g_string_append (batch, ",{}");
+  g_string_append_c (batch, ']');
+  return batch;
+}
+
 static void
 call_fleet (Wire *wire)
 {
@@ -407,6 +419,7 @@ call_fleet (Wire *wire)
     "[{\"deviceId\":\"dev1\",\"timestamp\":\"%s\",\"lat\":53.91,\"lon\":27.57,\"speed\":40},"
     "{\"deviceId\":\"dev1\",\"timestamp\":\"%s\",\"lat\":53.93,\"lon\":27.60,\"speed\":45},"
     "{\"deviceId\":\"dev1\",\"timestamp\":\"%s\",\"lat\":0,\"lon\":0}]", t0, t1, t1);
+  g_autoptr(GString) too_many = too_many_positions ();
   const Call calls[] = {
     { "PUT", "/companies/{id}", "/companies/c1", WB_ACCESS_ROLE_ADMIN, "{\"name\":\"Acme Logistics\"}", NULL, NULL, 200 },
     { "PUT", "/companies/{id}", "/companies/c1", WB_ACCESS_ROLE_ADMIN, "{\"name\":\"Acme\",\"version\":1}", NULL, NULL, 409 },
@@ -439,6 +452,7 @@ call_fleet (Wire *wire)
     { "POST", "/telemetry", NULL, WB_ACCESS_ROLE_DISPATCHER, positions, NULL, NULL, 200 },
     { "POST", "/telemetry", NULL, WB_ACCESS_ROLE_DISPATCHER, "{\"deviceId\":", NULL, NULL, 400 },
     { "POST", "/telemetry", NULL, WB_ACCESS_ROLE_VIEWER, positions, NULL, NULL, 403 },
+    { "POST", "/telemetry", NULL, WB_ACCESS_ROLE_DISPATCHER, too_many->str, NULL, NULL, 413 },
   };
   const Call after[] = {
     { "GET", "/vehicles", NULL, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
