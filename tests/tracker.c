@@ -650,6 +650,7 @@ test_decode_guarded (void)
 {
   g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
   g_autoptr(GString) deep = g_string_new (NULL);
+  g_autoptr(GString) huge = g_string_new (NULL);
   static const struct
   {
     const char *json;
@@ -669,13 +670,23 @@ test_decode_guarded (void)
   for (guint i = 0; i < 100000; i++)
     g_string_append_c (deep, '}');
 
+  g_string_append (huge, "{\"carrier\":\"");
+  for (gsize i = 0; i < 10 * 1024 * 1024; i++)
+    g_string_append_c (huge, 'a');
+  g_string_append (huge, "\"}");
+
   for (int kind = 0; kind < WB_CARRIER_MESSAGE_N_KINDS; kind++)
     {
       g_autoptr(GError) error = NULL;
+      g_autoptr(GError) huge_error = NULL;
       g_autoptr(WbCarrierMessage) message = wb_carrier_message_decode (kind, deep->str, deep->len, map, &error);
+      g_autoptr(WbCarrierMessage) huge_message = wb_carrier_message_decode (kind, huge->str, huge->len, map,
+                                                                          &huge_error);
 
       g_assert_null (message);
       g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_TOO_DEEP);
+      g_assert_null (huge_message);
+      g_assert_error (huge_error, WB_JSON_ERROR, WB_JSON_ERROR_TOO_LARGE);
       for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
         {
           g_autoptr(GError) body_error = NULL;

@@ -351,7 +351,12 @@ add_time (JsonBuilder *builder,
       return;
     }
   time = g_date_time_add (epoch, us);
-  text = g_date_time_format (time, "%Y-%m-%dT%H:%M:%S.%fZ");
+  /* Four digits always: %Y writes the year 26 as "26", which no RFC 3339
+   * reader takes back. */
+  text = g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", g_date_time_get_year (time),
+                          g_date_time_get_month (time), g_date_time_get_day_of_month (time),
+                          g_date_time_get_hour (time), g_date_time_get_minute (time),
+                          g_date_time_get_second (time), g_date_time_get_microsecond (time));
   json_builder_add_string_value (builder, text);
 }
 
