@@ -364,6 +364,18 @@ test_writer_round_trip (void)
   g_assert_true (json_node_equal (node, again));
 }
 
+/* PostgreSQL's json_build_object spacing goes; spaces, escaped quotes and
+ * backslashes inside strings stay. */
+static void
+test_writer_compact (void)
+{
+  static const char spaced[] = "{\"id\" : \"a b\", \"q\" : \"say \\\" x : y\\\\\", \"n\" : [1, 2,\n 3]}";
+  g_autofree char *compact = wb_json_compact (spaced);
+
+  g_assert_cmpstr (compact, ==, "{\"id\":\"a b\",\"q\":\"say \\\" x : y\\\\\",\"n\":[1,2,3]}");
+  g_assert_true (wb_json_check (compact, strlen (compact), NULL, NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -381,6 +393,7 @@ main (int   argc,
   g_test_add_func ("/json/reader/unknown-members", test_reader_unknown_members);
   g_test_add_func ("/json/writer/numbers", test_writer_numbers);
   g_test_add_func ("/json/writer/round-trip", test_writer_round_trip);
+  g_test_add_func ("/json/writer/compact", test_writer_compact);
 
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim-http.h"
+#include "wb-json-writer.h"
 #include "wb-bus-kafka.h"
 #include "wb-fleet-update.h"
 #include "sim-ids.h"
@@ -85,7 +86,7 @@ queue_put (Run        *run,
   root = json_builder_get_root (builder);
   put->kind = kind;
   put->path = g_strdup_printf ("/%s/%s", collection, id);
-  text = json_to_string (root, FALSE);
+  text = wb_json_to_string (root);
   put->body = g_bytes_new_take (text, strlen (text));
   g_queue_push_tail (&run->puts, put);
 }

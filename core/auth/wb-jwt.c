@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "wb-json-writer.h"
 #include "wb-jwt.h"
 
 #define HS256_MAC_LENGTH 32
@@ -609,7 +610,6 @@ build_payload (const char *subject,
                gint64      ttl_seconds)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
 
   json_builder_begin_object (builder);
@@ -627,8 +627,7 @@ build_payload (const char *subject,
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
+  return wb_json_to_string (root);
 }
 
 /**

@@ -571,37 +571,6 @@ upsert_params (const WbFleetUpdate *update,
   return n;
 }
 
-/* PostgreSQL writes json_build_object() with " : " and ", "; REST answers
- * are compact, so whitespace between tokens goes. */
-static void
-append_compact (GString    *out,
-                const char *json)
-{
-  gboolean in_string = FALSE;
-
-  for (const char *p = json; *p; p++)
-    {
-      if (in_string && *p == '\\' && p[1] != '\0')
-        {
-          g_string_append_c (out, *p++);
-        }
-      else if (*p == '"')
-        in_string = !in_string;
-      else if (!in_string && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
-        continue;
-      g_string_append_c (out, *p);
-    }
-}
-
-static char *
-compact_copy (const char *json)
-{
-  GString *out = g_string_sized_new (strlen (json));
-
-  append_compact (out, json);
-  return g_string_free (out, FALSE);
-}
-
 static WbFleetApplyResult *
 apply_result_new (const PGresult *result,
                   gboolean        applied)
@@ -610,7 +579,7 @@ apply_result_new (const PGresult *result,
 
   out->applied = applied;
   out->version = int_value (result, 0, COL_VERSION);
-  out->json = compact_copy (PQgetvalue (result, 0, COL_JSON));
+  out->json = wb_json_compact (PQgetvalue (result, 0, COL_JSON));
   return out;
 }
 
@@ -789,7 +758,7 @@ get_in_transaction (Job           *job,
                    wb_fleet_kind_to_string (job->kind), job->id);
       return FALSE;
     }
-  job->result = compact_copy (PQgetvalue (result, 0, 0));
+  job->result = wb_json_compact (PQgetvalue (result, 0, 0));
   return TRUE;
 }
 
@@ -851,7 +820,7 @@ list_in_transaction (Job           *job,
     {
       if (row > 0)
         g_string_append_c (page, ',');
-      append_compact (page, PQgetvalue (result, row, 1));
+      wb_json_append_compact (page, PQgetvalue (result, row, 1));
     }
   g_string_append (page, "],\"nextCursor\":");
   if (PQntuples (result) > n_items)

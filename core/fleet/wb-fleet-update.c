@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "wb-json-writer.h"
 #include "wb-fleet-update.h"
 #include "wb-json-reader.h"
 
@@ -397,5 +398,5 @@ wb_fleet_update_to_message (const WbFleetUpdate  *update,
   if (out_topic != NULL)
     *out_topic = kinds[update->kind].topic;
   root = json_builder_get_root (builder);
-  return json_to_string (root, FALSE);
+  return wb_json_to_string (root);
 }

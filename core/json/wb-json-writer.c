@@ -194,3 +194,57 @@ wb_json_to_string (JsonNode *node)
   wb_json_write_node (out, node);
   return g_string_free (out, FALSE);
 }
+
+/**
+ * wb_json_append_compact:
+ * @json: JSON text already valid, such as PostgreSQL's json_build_object()
+ *   and json_agg() write it
+ *
+ * PostgreSQL writes `{"id" : "…", "n" : 1}` and separates json_agg's
+ * elements with ", " and a newline; every answer of the API is compact.
+ * The database still formats the values (times, and numbers in their
+ * shortest exact form), so this only drops the whitespace between tokens,
+ * in one pass without building a tree.
+ */
+void
+wb_json_append_compact (GString    *out,
+                        const char *json)
+{
+  gboolean in_string = FALSE;
+
+  g_return_if_fail (json != NULL);
+
+  for (const char *p = json; *p != '\0'; p++)
+    {
+      if (in_string)
+        {
+          if (*p == '\\' && p[1] != '\0')
+            g_string_append_c (out, *p++);
+          else if (*p == '"')
+            in_string = FALSE;
+        }
+      else if (*p == '"')
+        in_string = TRUE;
+      else if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        continue;
+      g_string_append_c (out, *p);
+    }
+}
+
+/**
+ * wb_json_compact:
+ *
+ * Returns: (transfer full): @json without whitespace outside strings, as
+ *   wb_json_append_compact() writes it
+ */
+char *
+wb_json_compact (const char *json)
+{
+  GString *out;
+
+  g_return_val_if_fail (json != NULL, NULL);
+
+  out = g_string_sized_new (strlen (json));
+  wb_json_append_compact (out, json);
+  return g_string_free (out, FALSE);
+}

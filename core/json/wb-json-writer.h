@@ -14,5 +14,8 @@ void  wb_json_write_int    (GString    *out,
 void  wb_json_write_node   (GString    *out,
                             JsonNode   *node);
 char *wb_json_to_string    (JsonNode   *node);
+void  wb_json_append_compact (GString  *out,
+                              const char *json);
+char *wb_json_compact      (const char *json);
 
 G_END_DECLS

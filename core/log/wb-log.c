@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wb-json-writer.h"
 #include "wb-log.h"
 
 static WbLogFormat    log_format = WB_LOG_FORMAT_TEXT;
@@ -192,7 +193,7 @@ format_json (gint64           real_time_us,
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
-  text = json_to_string (root, FALSE);
+  text = wb_json_to_string (root);
   return g_strconcat (text, "\n", NULL);
 }
 

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "wb-json-writer.h"
 #include "wb-otlp-exporter.h"
 
 #define DEFAULT_EXPORT_INTERVAL_MS 60000
@@ -804,7 +805,7 @@ start_export (WbOtlpExporter *self,
               GPtrArray      *spans)
 {
   Export *export = g_new0 (Export, 1);
-  char *text = json_to_string (body, FALSE);
+  char *text = wb_json_to_string (body);
   g_autoptr(GBytes) bytes = g_bytes_new_take (text, strlen (text));
 
   export->exporter = g_object_ref (self);

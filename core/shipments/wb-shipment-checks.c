@@ -13,6 +13,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "wb-json-writer.h"
 #include "wb-shipment-store-private.h"
 
 static const char record_sql[] =
@@ -75,7 +76,6 @@ run_round (PGconn        *conn,
            GError       **error)
 {
   g_autoptr(JsonBuilder) rows = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GPtrArray) params = _wb_sql_params_new ();
 
@@ -92,8 +92,7 @@ run_round (PGconn        *conn,
     return NULL;
 
   root = json_builder_get_root (rows);
-  json_generator_set_root (generator, root);
-  _wb_sql_params_take (params, json_generator_to_data (generator, NULL));
+  _wb_sql_params_take (params, wb_json_to_string (root));
   return _wb_store_exec (conn, sql, params, cancellable, error);
 }
 

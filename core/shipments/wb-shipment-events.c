@@ -17,6 +17,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "wb-json-writer.h"
 #include "wb-shipment-store-private.h"
 
 /* The instants a µs count may name: PostgreSQL's first timestamp
@@ -209,13 +210,11 @@ static void
 rows_add (GPtrArray   *params,
           JsonBuilder *builder)
 {
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
 
   json_builder_end_array (builder);
   root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  _wb_sql_params_take (params, json_generator_to_data (generator, NULL));
+  _wb_sql_params_take (params, wb_json_to_string (root));
 }
 
 /* uuid[] or bigint[] literal; the elements are checked uuids or numbers,

@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include "wb-json-writer.h"
 #include "wb-shipment-store-private.h"
 
 #include <string.h>
@@ -284,14 +285,17 @@ page_json (GPtrArray  *views,
     {
       WbShipmentView *view = g_ptr_array_index (views, i);
 
-      g_string_append_printf (json, "%s%s", i > 0 ? "," : "", view->json);
+      if (i > 0)
+        g_string_append_c (json, ',');
+      g_string_append (json, view->json);
     }
 
-  /* A cursor is base64url: nothing in it needs escaping. */
+  g_string_append (json, "],\"nextCursor\":");
   if (next_cursor != NULL)
-    g_string_append_printf (json, "],\"nextCursor\":\"%s\"}", next_cursor);
+    wb_json_write_string (json, next_cursor);
   else
-    g_string_append (json, "],\"nextCursor\":null}");
+    g_string_append (json, "null");
+  g_string_append_c (json, '}');
   return g_string_free (json, FALSE);
 }
 

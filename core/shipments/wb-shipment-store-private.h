@@ -88,7 +88,6 @@ void         _wb_store_set_conflict    (GError             **error,
                                         const char          *source,
                                         const char          *holder);
 
-char        *_wb_store_compact_json    (const char          *text);
 
 /* The aggregated view (docs/shipments.md) of each of @ids, in that order;
  * the one place that builds it. Ids that do not exist are skipped. */

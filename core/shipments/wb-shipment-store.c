@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "wb-json-writer.h"
 #include "wb-shipment-store-private.h"
 #include "wb-db-transaction.h"
 
@@ -512,7 +513,7 @@ get_with_event_in_transaction (Job           *job,
   if ((result = _wb_store_exec (conn, event_json_sql, params, cancellable, error)) == NULL)
     return NULL;
   if (PQntuples (result) == 1)
-    job->event_json = _wb_store_compact_json (PQgetvalue (result, 0, 0));
+    job->event_json = wb_json_compact (PQgetvalue (result, 0, 0));
   return g_steal_pointer (&view);
 }
 
@@ -836,7 +837,7 @@ list_events_in_transaction (Job           *job,
       _wb_store_set_not_found (error, job->id);
       return NULL;
     }
-  return _wb_store_compact_json (PQgetvalue (result, 0, 0));
+  return wb_json_compact (PQgetvalue (result, 0, 0));
 }
 
 /* ---- events, search, SLA ------------------------------------------------- */

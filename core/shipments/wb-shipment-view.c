@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "wb-json-writer.h"
 #include "wb-shipment-store-private.h"
 
 #include <string.h>
@@ -229,42 +230,6 @@ _wb_store_set_not_found (GError     **error,
   return FALSE;
 }
 
-/**
- * _wb_store_compact_json:
- * @text: JSON text the database wrote (json_build_object, json_agg)
- *
- * PostgreSQL writes `{"id" : "…", "n" : 1}` and separates json_agg's
- * elements with ", " and a newline; every other answer of the API is
- * compact. The database still formats the values (times, and numbers in
- * their shortest exact form), so this only drops the whitespace between
- * tokens, in one pass without building a tree.
- *
- * Returns: (transfer full): @text without whitespace outside strings
- */
-char *
-_wb_store_compact_json (const char *text)
-{
-  GString *out = g_string_sized_new (strlen (text));
-  gboolean in_string = FALSE;
-
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      if (in_string)
-        {
-          if (*p == '\\' && p[1] != '\0')
-            g_string_append_c (out, *p++);
-          else if (*p == '"')
-            in_string = FALSE;
-        }
-      else if (*p == '"')
-        in_string = TRUE;
-      else if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
-        continue;
-      g_string_append_c (out, *p);
-    }
-  return g_string_free (out, FALSE);
-}
-
 #define ADDRESS_JSON(a) \
   "json_build_object('country', " a ".country, 'region', " a ".region, 'city', " a ".city," \
   " 'line1', " a ".line1, 'line2', " a ".line2, 'postalCode', " a ".postal_code," \
@@ -355,7 +320,7 @@ _wb_store_fetch_views (PGconn             *conn,
 
       view->id = g_strdup (PQgetvalue (result, row, 0));
       view->version = _wb_store_get_int (result, row, 1);
-      view->json = _wb_store_compact_json (PQgetvalue (result, row, 2));
+      view->json = wb_json_compact (PQgetvalue (result, row, 2));
       view->expires_at = _wb_store_get_int (result, row, 3);
       view->destination_country = PQgetisnull (result, row, 4) ? NULL : g_strdup (PQgetvalue (result, row, 4));
       g_ptr_array_add (views, view);

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "wb-json-writer.h"
 #include "wb-http-server.h"
 
 #define LISTEN_BACKLOG 1024
@@ -328,7 +329,7 @@ wb_http_request_respond_json (WbHttpRequest *request,
   g_return_if_fail (request != NULL);
   g_return_if_fail (node != NULL);
 
-  text = json_to_string (node, FALSE);
+  text = wb_json_to_string (node);
   body = g_bytes_new_take (g_strconcat (text, "\n", NULL), strlen (text) + 1);
   wb_http_request_respond (request, status, "application/json", body);
 }
@@ -883,7 +884,7 @@ refuse_connection (WbHttpServer *self,
                    const char   *message)
 {
   g_autoptr(JsonNode) node = error_body ("too_many_connections", message);
-  g_autofree char *body = json_to_string (node, FALSE);
+  g_autofree char *body = wb_json_to_string (node);
   g_autofree char *answer = NULL;
 
   answer = g_strdup_printf ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
