@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#if !defined (WB_BUS_COMPILATION)
+#error "wb-kafka-private.h is core/bus's own; other code uses the area's public headers"
+#endif
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#if !defined (WB_DB_COMPILATION)
+#error "wb-migrations-private.h is core/db's own; other code uses the area's public headers"
+#endif
+
 #include "wb-migrations.h"
 
 G_BEGIN_DECLS

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#if !defined (WB_DOMAIN_COMPILATION)
+#error "wb-domain-private.h is core/domain's own; other code uses the area's public headers"
+#endif
+
 #include <glib.h>
 
 G_BEGIN_DECLS

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#if !defined (WB_FLEET_COMPILATION)
+#error "wb-fleet-index-private.h is core/fleet's own; other code uses the area's public headers"
+#endif
+
 #include "wb-fleet-index.h"
 #include "wb-fleet-update.h"
 

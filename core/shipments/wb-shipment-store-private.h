@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#if !defined (WB_SHIPMENTS_COMPILATION)
+#error "wb-shipment-store-private.h is core/shipments's own; other code uses the area's public headers"
+#endif
+
 #include "wb-shipment-store.h"
 
 G_BEGIN_DECLS

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#if !defined (WB_TELEMETRY_COMPILATION)
+#error "wb-telemetry-private.h is core/telemetry's own; other code uses the area's public headers"
+#endif
+
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
 #include "wb-position.h"
