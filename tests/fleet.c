@@ -1542,7 +1542,11 @@ test_api_strict_json (ApiFixture    *fx,
 
   for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
     {
-      g_test_message ("PUT /companies/c1 %s", bodies[i].body);
+      {
+        g_autofree char *shown = g_strescape (bodies[i].body, NULL);
+
+        g_test_message ("PUT /companies/c1 %s", shown);
+      }
       send (fx, "PUT", "/companies/c1", bodies[i].body, &reply);
       assert_error (&reply, 400, "invalid_json", NULL);
       if (strstr (string_at (&reply, "error.message"), bodies[i].where) == NULL)

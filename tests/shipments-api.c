@@ -615,7 +615,11 @@ test_strict_json (Fixture       *fx,
 
   for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
     {
-      g_test_message ("POST %s %s", bodies[i].path, bodies[i].body);
+      {
+        g_autofree char *shown = g_strescape (bodies[i].body, NULL);
+
+        g_test_message ("POST %s %s", bodies[i].path, shown);
+      }
       send (fx, "POST", bodies[i].path, bodies[i].body, NULL, &reply);
       assert_error (&reply, 400, "invalid_json", NULL);
       g_assert_null (node_at (reply.json, "error.field"));
