@@ -623,6 +623,7 @@ test_strict_json (Fixture       *fx,
       send (fx, "POST", bodies[i].path, bodies[i].body, NULL, &reply);
       assert_error (&reply, 400, "invalid_json", NULL);
       g_assert_null (node_at (reply.json, "error.field"));
+      g_assert_true (g_str_has_prefix (string_at (&reply, "error.message"), "The body is not valid JSON: "));
       if (strstr (string_at (&reply, "error.message"), bodies[i].where) == NULL)
         g_error ("message does not say %s: %s", bodies[i].where, string_at (&reply, "error.message"));
     }

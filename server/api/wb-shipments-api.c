@@ -237,7 +237,7 @@ classify_input_error (const GError *error,
                       Problem      *problem)
 {
   problem->status = SOUP_STATUS_BAD_REQUEST;
-  problem->message = g_strdup (error->message);
+  problem->message = wb_api_json_error_message (error);
   problem->code = wb_api_json_error_code (error);
   if (g_str_equal (problem->code, "invalid_field"))
     problem->field = g_strdup (wb_json_error_get_field (error));

@@ -74,6 +74,25 @@ wb_api_json_error_code (const GError *error)
 }
 
 /**
+ * wb_api_json_error_message:
+ * @error: a %WB_JSON_ERROR
+ *
+ * Returns: (transfer full): the message a client reads: a syntax error says
+ *   first that the body is not JSON, then what and where
+ */
+char *
+wb_api_json_error_message (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, NULL);
+
+  if (g_error_matches (error, WB_JSON_ERROR, WB_JSON_ERROR_SYNTAX))
+    return g_strconcat ("The body is not valid JSON: ", error->message, NULL);
+  if (g_error_matches (error, WB_JSON_ERROR, WB_JSON_ERROR_TOO_DEEP))
+    return g_strconcat ("The body is not accepted: ", error->message, NULL);
+  return g_strdup (error->message);
+}
+
+/**
  * wb_api_respond_json_error:
  * @error: a %WB_JSON_ERROR
  *
@@ -84,10 +103,11 @@ wb_api_respond_json_error (WbHttpRequest *request,
                            const GError  *error)
 {
   const char *code = wb_api_json_error_code (error);
+  g_autofree char *message = wb_api_json_error_message (error);
 
   wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, code,
                         g_str_equal (code, "invalid_field") ? wb_json_error_get_field (error) : NULL,
-                        error->message, 0);
+                        message, 0);
 }
 
 gboolean

@@ -19,6 +19,7 @@ void     wb_api_respond_error          (WbHttpRequest *request,
                                         const char    *message,
                                         gint64         current_version);
 const char *wb_api_json_error_code   (const GError  *error);
+char    *wb_api_json_error_message     (const GError  *error);
 void     wb_api_respond_json_error     (WbHttpRequest *request,
                                         const GError  *error);
 /* The request's @name header (If-Match, If-None-Match) as entity-tags;

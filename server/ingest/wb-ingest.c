@@ -401,6 +401,8 @@ respond_refused_body (WbHttpRequest *request,
                       const GError  *error)
 {
   const char *field = wb_json_error_get_field (error);
+  g_autofree char *message = error->domain == WB_JSON_ERROR ? wb_api_json_error_message (error)
+                                                            : g_strdup (error->message);
 
   if (g_error_matches (error, WB_JSON_ERROR, WB_JSON_ERROR_TOO_LARGE))
     wb_api_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large", NULL,
@@ -410,7 +412,7 @@ respond_refused_body (WbHttpRequest *request,
                           error->message, 0);
   else
     wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, code, field != NULL && *field != '\0' ? field : NULL,
-                          error->message, 0);
+                          message, 0);
 }
 
 static void
