@@ -531,6 +531,25 @@ test_claims_boxed (void)
   g_assert_cmpint (copy->expires_at, ==, claims->expires_at);
 }
 
+/* Claims that are not strict, flat JSON are malformed, signed or not: a
+ * deep payload is refused before json-glib recurses into it. */
+static void
+test_payload_not_strict_json (void)
+{
+  g_autoptr(GString) deep = g_string_new ("{\"role\":\"admin\",\"x\":");
+
+  for (guint i = 0; i < 2000; i++)
+    g_string_append_c (deep, '[');
+  for (guint i = 0; i < 2000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append_c (deep, '}');
+
+  assert_payload_rejected (deep->str, WB_JWT_ERROR_MALFORMED);
+  assert_payload_rejected ("{'role':'admin','exp':99999999999}", WB_JWT_ERROR_MALFORMED);
+  assert_payload_rejected ("{\"role\":\"admin\" /* c */,\"exp\":99999999999}", WB_JWT_ERROR_MALFORMED);
+  assert_payload_rejected ("{\"role\":\"admin\",\"exp\":1e999}", WB_JWT_ERROR_MALFORMED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -550,6 +569,7 @@ main (int   argc,
   g_test_add_func ("/jwt/verify/flipped-byte", test_flipped_byte);
   g_test_add_func ("/jwt/verify/signature-checked-first", test_signature_checked_first);
   g_test_add_func ("/jwt/verify/alg-none", test_alg_none);
+  g_test_add_func ("/jwt/verify/payload-not-strict-json", test_payload_not_strict_json);
   g_test_add_func ("/jwt/verify/alg-other", test_alg_other);
   g_test_add_func ("/jwt/verify/header-fields", test_header_fields);
   g_test_add_func ("/jwt/verify/malformed", test_malformed);

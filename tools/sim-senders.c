@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sim-fleet-private.h"
+#include "wb-json.h"
 #include "wb-teltonika.h"
 
 #define TELTONIKA_DEFAULT_PORT 5027
@@ -24,13 +25,12 @@ static char *
 refusal_reason (guint   status,
                 GBytes *body)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = body ? wb_json_parse_bytes (body, NULL, NULL) : NULL;
   JsonObject *error;
   const char *code = NULL;
 
-  if (body && json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL)
-      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))
-      && (error = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "error")))
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root)
+      && (error = json_object_get_object_member (json_node_get_object (root), "error")))
     code = json_object_get_string_member_with_default (error, "code", NULL);
   return g_strdup_printf ("%u %s", status, code ? code : soup_status_get_phrase (status));
 }
@@ -163,17 +163,16 @@ count_json_answer (WbSimFleet *fleet,
                    GBytes     *body,
                    guint       retries)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonNode) root = wb_json_parse_bytes (body, NULL, NULL);
   JsonObject *answer;
   JsonArray *rejected;
 
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       wb_sim_stats_add_refused (&fleet->stats, "200 unreadable answer", 1);
       return;
     }
-  answer = json_node_get_object (json_parser_get_root (parser));
+  answer = json_node_get_object (root);
   fleet->stats.accepted += json_object_get_int_member_with_default (answer, "accepted", 0);
   rejected = json_object_get_array_member (answer, "rejected");
   for (guint i = 0; rejected && i < json_array_get_length (rejected); i++)
