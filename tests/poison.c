@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* Poison messages on every consumed topic, against a real waybilld on
  * librdkafka's mock cluster and a real PostgreSQL: a document nested
- * 100 000 levels deep, invalid UTF-8, a number beyond a double, and a wrong type at every level of the topic's shape. Each must
+ * 100 000 levels deep, invalid UTF-8, a 3 MB string, a number beyond a
+ * double, and a wrong type at every level of the topic's shape. Each must
  * land in <topic>.dlq with the reason, its offset must be committed (the
  * valid message after it takes effect), and the daemon must stay up. */
 
@@ -9,10 +10,12 @@
 
 #include <string.h>
 
+#include "wb-bus-dead-letter.h"
 #include "wb-daemon-bus.h"
 #include "wb-test-kafka.h"
 
 #define DEEP_LEVELS 100000
+#define BIG_STRING  (3 * 1024 * 1024)
 
 /* One bad message: its key (kept by the dead letter) and what its x-error
  * must contain. */
@@ -102,6 +105,19 @@ deep_document (gsize *out_length)
   return g_string_free (deep, FALSE);
 }
 
+static char *
+big_string_document (gsize *out_length)
+{
+  GString *big = g_string_sized_new (BIG_STRING + 16);
+
+  g_string_append (big, "{\"x\":\"");
+  for (guint i = 0; i < BIG_STRING; i++)
+    g_string_append_c (big, 'a' + i % 26);
+  g_string_append (big, "\"}");
+  *out_length = big->len;
+  return g_string_free (big, FALSE);
+}
+
 static void
 add_poison (GArray     *poisons,
             const char *key,
@@ -136,13 +152,14 @@ poisons_for (const Shape *shape)
   text = deep_document (&length);
   add_poison (poisons, "deep", text, length, "nest deeper than 32 levels");
   add_text (poisons, "utf8", "{\"x\":\"\xff\xfe\"}", "UTF-8");
-  /* No 10 MB message here: librdkafka's mock brokers keep 5 MiB per
-   * partition (fixed in rdkafka_mock.c) and, appending one, lose the
+  /* A 3 MB string, not 10 MB: librdkafka's mock brokers keep 5 MiB per
+   * partition (fixed in rdkafka_mock.c) and, appending more, lose the
    * message sets around it, so the consumer's offset falls out of range and
    * resets past the rest of the stream: what the test would see is the
-   * mock's, not the daemon's. tests/tracker.c and the fuzz targets cover
-   * the decoders' size limit; core/bus/wb-bus-dead-letter.c leaves such a
-   * payload out of its dead letter. */
+   * mock's, not the daemon's. tests/tracker.c covers a 10 MB body in the
+   * decoders. Beyond WB_BUS_DEAD_LETTER_MAX_PAYLOAD, the dead letter leaves
+   * the payload at its source offset and gives its size. */
+  add_poison (poisons, "big", big_string_document (&length), length, "");
   add_text (poisons, "inf", "{\"x\":1e999}", "beyond the range of a double");
   add_text (poisons, "top-array", shape->top_array, "object");
   add_text (poisons, "nested-string", shape->nested_string, shape->nested_reason);
@@ -262,16 +279,29 @@ assert_dead_lettered (GPtrArray    *letters,
                       const Poison *poison)
 {
   const char *reason = NULL;
+  Record *letter = NULL;
 
   for (guint i = 0; i < letters->len && reason == NULL; i++)
     {
       Record *r = g_ptr_array_index (letters, i);
 
       if (g_strcmp0 (r->key, poison->key) == 0)
-        reason = g_hash_table_lookup (r->headers, "x-error");
+        {
+          letter = r;
+          reason = g_hash_table_lookup (r->headers, "x-error");
+        }
     }
   if (reason == NULL)
     g_error ("the %s message is not in the dead-letter topic", poison->key);
+  if (poison->length > WB_BUS_DEAD_LETTER_MAX_PAYLOAD)
+    {
+      g_autofree char *size = g_strdup_printf ("%" G_GSIZE_FORMAT, poison->length);
+
+      g_assert_cmpstr (g_hash_table_lookup (letter->headers, "x-payload-omitted"), ==, size);
+      g_assert_true (letter->payload == NULL || *letter->payload == '\0');
+    }
+  else
+    g_assert_null (g_hash_table_lookup (letter->headers, "x-payload-omitted"));
   g_test_message ("%s: x-error %s", poison->key, reason);
   if (strstr (reason, poison->reason) == NULL)
     g_error ("the %s message's x-error “%s” does not name “%s”", poison->key, reason, poison->reason);
