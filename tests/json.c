@@ -132,6 +132,24 @@ test_check_bytes (void)
   g_assert_no_error (error);
 }
 
+/* A long string is one token, however long. */
+static void
+test_check_long_string (void)
+{
+  const gsize length = 3 * 1024 * 1024;
+  g_autoptr(GString) text = g_string_sized_new (length + 16);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_string_append (text, "{\"x\":\"");
+  for (gsize i = 0; i < length; i++)
+    g_string_append_c (text, 'a' + i % 26);
+  g_string_append (text, "\"}");
+  node = wb_json_parse (text->str, text->len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (json_object_get_string_member (json_node_get_object (node), "x")), ==, length);
+}
+
 /* 100 000 levels must be refused, not recursed into: json-glib alone
  * would exhaust the stack. */
 static void
@@ -385,6 +403,7 @@ main (int   argc,
   g_test_add_func ("/json/check/accepts-rfc8259", test_check_accepts_rfc8259);
   g_test_add_func ("/json/check/rejects-with-position", test_check_rejects);
   g_test_add_func ("/json/check/bytes-and-limits", test_check_bytes);
+  g_test_add_func ("/json/check/long-string", test_check_long_string);
   g_test_add_func ("/json/parse/deep-document", test_parse_deep_document);
   g_test_add_func ("/json/parse/tree", test_parse_tree);
   g_test_add_func ("/json/reader/paths", test_reader_paths);

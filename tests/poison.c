@@ -159,7 +159,8 @@ poisons_for (const Shape *shape)
    * mock's, not the daemon's. tests/tracker.c covers a 10 MB body in the
    * decoders. Beyond WB_BUS_DEAD_LETTER_MAX_PAYLOAD, the dead letter leaves
    * the payload at its source offset and gives its size. */
-  add_poison (poisons, "big", big_string_document (&length), length, "");
+  text = big_string_document (&length);
+  add_poison (poisons, "big", text, length, ": ");   /* read whole, refused for a field */
   add_text (poisons, "inf", "{\"x\":1e999}", "beyond the range of a double");
   add_text (poisons, "top-array", shape->top_array, "object");
   add_text (poisons, "nested-string", shape->nested_string, shape->nested_reason);
