@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "config.h"
+
+#include "wb-live-index-private.h"
+#include "wb-live-subscriptions.h"
+
+/* A view covering more cells than this (about 0.8° x 0.8°, a large
+ * metropolitan area) goes to the wide list rather than into every cell:
+ * a whole-fleet view would otherwise fill 26 million cells. */
+#define WIDE_VIEW_CELLS 256
+
+typedef struct
+{
+  guint64          id;
+  WbLiveView      *view;
+  WbLiveCellRange  range;
+  gboolean         wide;
+} Subscription;
+
+struct _WbLiveSubscriptions
+{
+  GObject     parent_instance;
+
+  GRWLock     lock;
+  GHashTable *by_id;   /* &Subscription.id -> Subscription */
+  GHashTable *cells;   /* cell number -> GPtrArray of Subscription */
+  GPtrArray  *wide;    /* Subscription */
+};
+
+G_DEFINE_FINAL_TYPE (WbLiveSubscriptions, wb_live_subscriptions, G_TYPE_OBJECT)
+
+static void
+subscription_free (gpointer data)
+{
+  Subscription *subscription = data;
+
+  g_clear_pointer (&subscription->view, wb_live_view_free);
+  g_free (subscription);
+}
+
+static void
+wb_live_subscriptions_finalize (GObject *object)
+{
+  WbLiveSubscriptions *self = WB_LIVE_SUBSCRIPTIONS (object);
+
+  g_clear_pointer (&self->wide, g_ptr_array_unref);
+  g_clear_pointer (&self->cells, g_hash_table_unref);
+  g_clear_pointer (&self->by_id, g_hash_table_unref);
+  g_rw_lock_clear (&self->lock);
+
+  G_OBJECT_CLASS (wb_live_subscriptions_parent_class)->finalize (object);
+}
+
+static void
+wb_live_subscriptions_class_init (WbLiveSubscriptionsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = wb_live_subscriptions_finalize;
+}
+
+static void
+wb_live_subscriptions_init (WbLiveSubscriptions *self)
+{
+  g_rw_lock_init (&self->lock);
+  self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, subscription_free);
+  self->cells = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  self->wide = g_ptr_array_new ();
+}
+
+WbLiveSubscriptions *
+wb_live_subscriptions_new (void)
+{
+  return g_object_new (WB_TYPE_LIVE_SUBSCRIPTIONS, NULL);
+}
+
+guint
+wb_live_subscriptions_get_size (WbLiveSubscriptions *self)
+{
+  guint size;
+
+  g_return_val_if_fail (WB_IS_LIVE_SUBSCRIPTIONS (self), 0);
+
+  g_rw_lock_reader_lock (&self->lock);
+  size = g_hash_table_size (self->by_id);
+  g_rw_lock_reader_unlock (&self->lock);
+  return size;
+}
+
+static guint
+cell_number (guint row,
+             guint column)
+{
+  return row * WB_LIVE_GRID_COLUMNS + column + 1;
+}
+
+static void
+grid_add (WbLiveSubscriptions *self,
+          Subscription        *subscription)
+{
+  const WbLiveCellRange *range = &subscription->range;
+
+  if (subscription->wide)
+    {
+      g_ptr_array_add (self->wide, subscription);
+      return;
+    }
+  for (guint row = range->row_min; row <= range->row_max; row++)
+    for (guint column = range->column_min; column <= range->column_max; column++)
+      {
+        gpointer key = GUINT_TO_POINTER (cell_number (row, column));
+        GPtrArray *cell = g_hash_table_lookup (self->cells, key);
+
+        if (cell == NULL)
+          g_hash_table_insert (self->cells, key, cell = g_ptr_array_new ());
+        g_ptr_array_add (cell, subscription);
+      }
+}
+
+static void
+grid_remove (WbLiveSubscriptions *self,
+             Subscription        *subscription)
+{
+  const WbLiveCellRange *range = &subscription->range;
+
+  if (subscription->wide)
+    {
+      g_ptr_array_remove_fast (self->wide, subscription);
+      return;
+    }
+  for (guint row = range->row_min; row <= range->row_max; row++)
+    for (guint column = range->column_min; column <= range->column_max; column++)
+      {
+        gpointer key = GUINT_TO_POINTER (cell_number (row, column));
+        GPtrArray *cell = g_hash_table_lookup (self->cells, key);
+
+        g_assert (cell != NULL);
+        g_ptr_array_remove_fast (cell, subscription);
+        if (cell->len == 0)
+          g_hash_table_remove (self->cells, key);
+      }
+}
+
+void
+wb_live_subscriptions_set (WbLiveSubscriptions *self,
+                           guint64              subscription_id,
+                           const WbLiveView    *view)
+{
+  Subscription *subscription;
+  guint64 cells;
+
+  g_return_if_fail (WB_IS_LIVE_SUBSCRIPTIONS (self));
+  g_return_if_fail (view != NULL);
+
+  g_rw_lock_writer_lock (&self->lock);
+  subscription = g_hash_table_lookup (self->by_id, &subscription_id);
+  if (subscription != NULL)
+    {
+      grid_remove (self, subscription);
+      wb_live_view_free (subscription->view);
+    }
+  else
+    {
+      subscription = g_new0 (Subscription, 1);
+      subscription->id = subscription_id;
+      g_hash_table_insert (self->by_id, &subscription->id, subscription);
+    }
+  subscription->view = wb_live_view_copy (view);
+  _wb_live_cell_range (&view->bbox, &subscription->range);
+  cells = (guint64) (subscription->range.column_max - subscription->range.column_min + 1)
+          * (subscription->range.row_max - subscription->range.row_min + 1);
+  subscription->wide = cells > WIDE_VIEW_CELLS;
+  grid_add (self, subscription);
+  g_rw_lock_writer_unlock (&self->lock);
+}
+
+gboolean
+wb_live_subscriptions_remove (WbLiveSubscriptions *self,
+                              guint64              subscription_id)
+{
+  Subscription *subscription;
+
+  g_return_val_if_fail (WB_IS_LIVE_SUBSCRIPTIONS (self), FALSE);
+
+  g_rw_lock_writer_lock (&self->lock);
+  subscription = g_hash_table_lookup (self->by_id, &subscription_id);
+  if (subscription != NULL)
+    {
+      grid_remove (self, subscription);
+      g_hash_table_remove (self->by_id, &subscription_id);
+    }
+  g_rw_lock_writer_unlock (&self->lock);
+  return subscription != NULL;
+}
+
+WbLiveView *
+wb_live_subscriptions_lookup (WbLiveSubscriptions *self,
+                              guint64              subscription_id)
+{
+  WbLiveView *view = NULL;
+  Subscription *subscription;
+
+  g_return_val_if_fail (WB_IS_LIVE_SUBSCRIPTIONS (self), NULL);
+
+  g_rw_lock_reader_lock (&self->lock);
+  subscription = g_hash_table_lookup (self->by_id, &subscription_id);
+  if (subscription != NULL)
+    view = wb_live_view_copy (subscription->view);
+  g_rw_lock_reader_unlock (&self->lock);
+  return view;
+}
+
+static guint
+match_list (GPtrArray           *subscriptions,
+            const WbLiveVehicle *old_state,
+            const WbLiveVehicle *new_state,
+            guint                skip_cell,
+            GArray              *out_matches)
+{
+  guint added = 0;
+
+  for (guint i = 0; subscriptions != NULL && i < subscriptions->len; i++)
+    {
+      Subscription *subscription = g_ptr_array_index (subscriptions, i);
+      WbLiveSubscriptionMatch match = { subscription->id, WB_LIVE_MATCH_NONE };
+
+      /* Listed in both cells: already judged with the other one. */
+      if (_wb_live_cell_range_has (&subscription->range, skip_cell))
+        continue;
+      match.match = wb_live_view_classify (subscription->view, old_state, new_state);
+      if (match.match == WB_LIVE_MATCH_NONE)
+        continue;
+      g_array_append_val (out_matches, match);
+      added++;
+    }
+  return added;
+}
+
+static GPtrArray *
+cell_subscribers (WbLiveSubscriptions *self,
+                  guint                cell)
+{
+  if (cell == 0)
+    return NULL;
+  return g_hash_table_lookup (self->cells, GUINT_TO_POINTER (cell));
+}
+
+/* A subscription concerned by a change has the old or the new position
+ * inside its bbox, so it is listed in the old cell, the new cell or the
+ * wide list: nothing else is looked at. */
+guint
+wb_live_subscriptions_match (WbLiveSubscriptions *self,
+                             const WbLiveVehicle *old_state,
+                             const WbLiveVehicle *new_state,
+                             GArray              *out_matches)
+{
+  guint old_cell, new_cell, added;
+
+  g_return_val_if_fail (WB_IS_LIVE_SUBSCRIPTIONS (self), 0);
+  g_return_val_if_fail (out_matches != NULL, 0);
+  g_return_val_if_fail (g_array_get_element_size (out_matches) == sizeof (WbLiveSubscriptionMatch), 0);
+
+  old_cell = old_state != NULL ? _wb_live_cell_of (old_state->lon, old_state->lat) : 0;
+  new_cell = new_state != NULL ? _wb_live_cell_of (new_state->lon, new_state->lat) : 0;
+  g_rw_lock_reader_lock (&self->lock);
+  added = match_list (cell_subscribers (self, new_cell), old_state, new_state, 0, out_matches);
+  if (old_cell != new_cell)
+    added += match_list (cell_subscribers (self, old_cell), old_state, new_state, new_cell, out_matches);
+  added += match_list (self->wide, old_state, new_state, 0, out_matches);
+  g_rw_lock_reader_unlock (&self->lock);
+  return added;
+}
