@@ -99,7 +99,9 @@ test_index_enter_leave_move (void)
 {
   g_autoptr(WbLiveIndex) index = wb_live_index_new ();
   WbLiveQuery query = { .has_bbox = TRUE, .bbox = box_around (CITY_LON, CITY_LAT, 0.02) };
+  WbLiveQuery far_query = { .has_bbox = TRUE };
   g_autofree char *inside = NULL, *after_move = NULL, *after_return = NULL, *after_remove = NULL;
+  g_autofree char *at_destination = NULL;
   g_autoptr(WbLiveVehicle) removed = NULL;
   g_autoptr(WbLiveVehicle) previous = NULL;
   g_autoptr(WbLiveVehicle) moved = NULL;
@@ -117,6 +119,10 @@ test_index_enter_leave_move (void)
   g_assert_cmpfloat (previous->lon, ==, CITY_LON);
   after_move = query_ids (index, &query);
   g_assert_cmpstr (after_move, ==, "v2");
+  /* ... and is found where it went. */
+  far_query.bbox = box_around (CITY_LON + 1.0, CITY_LAT, 0.01);
+  at_destination = query_ids (index, &far_query);
+  g_assert_cmpstr (at_destination, ==, "v1");
   g_assert_cmpuint (wb_live_index_get_size (index), ==, 3);
 
   /* And comes back: found in its new cell, not twice. */
@@ -163,6 +169,59 @@ test_index_agrees_with_scan (void)
     }
   g_assert_cmpuint (wb_live_index_get_size (index), ==, 500);
   g_rand_free (rand);
+}
+
+typedef struct
+{
+  WbLiveIndex *index;
+  gint         stop;
+} Concurrent;
+
+static gpointer
+move_vehicles (gpointer data)
+{
+  Concurrent *concurrent = data;
+  GRand *rand = g_rand_new_with_seed (3);
+
+  for (guint round = 0; round < 20000; round++)
+    {
+      g_autofree char *id = g_strdup_printf ("v%u", round % 200);
+
+      put (concurrent->index, id, "c", CITY_LON + g_rand_double_range (rand, -0.3, 0.3),
+           CITY_LAT + g_rand_double_range (rand, -0.3, 0.3), round % 2 ? "t" : NULL);
+    }
+  g_atomic_int_set (&concurrent->stop, 1);
+  g_rand_free (rand);
+  return NULL;
+}
+
+/* Gateway threads query while the pipeline updates: every answer holds
+ * states inside the box, each vehicle once. */
+static void
+test_index_concurrent_readers (void)
+{
+  g_autoptr(WbLiveIndex) index = wb_live_index_new ();
+  Concurrent concurrent = { index, 0 };
+  WbLiveQuery query = { .has_bbox = TRUE, .bbox = box_around (CITY_LON, CITY_LAT, 0.1) };
+  GThread *writer = g_thread_new ("writer", move_vehicles, &concurrent);
+  guint queries = 0;
+
+  while (!g_atomic_int_get (&concurrent.stop) || queries == 0)
+    {
+      g_autoptr(GPtrArray) vehicles = wb_live_index_query (index, &query, NULL);
+      g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (guint i = 0; i < vehicles->len; i++)
+        {
+          WbLiveVehicle *vehicle = g_ptr_array_index (vehicles, i);
+
+          g_assert_true (wb_live_bbox_contains (&query.bbox, vehicle->lon, vehicle->lat));
+          g_assert_true (g_hash_table_add (seen, vehicle->vehicle_id));
+        }
+      queries++;
+    }
+  g_thread_join (writer);
+  g_assert_cmpuint (wb_live_index_get_size (index), ==, 200);
 }
 
 static void
@@ -676,6 +735,7 @@ main (int   argc,
   g_test_add_func ("/live/index/enter-leave-move", test_index_enter_leave_move);
   g_test_add_func ("/live/index/agrees-with-scan", test_index_agrees_with_scan);
   g_test_add_func ("/live/index/world-edges", test_index_world_edges);
+  g_test_add_func ("/live/index/concurrent-readers", test_index_concurrent_readers);
   g_test_add_func ("/live/index/filters", test_index_filters);
   g_test_add_func ("/live/bbox/validation", test_bbox_validation);
   g_test_add_func ("/live/vehicle/json", test_vehicle_json);
