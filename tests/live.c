@@ -496,6 +496,25 @@ test_subscriptions_agree_with_scan (void)
   g_rand_free (rand);
 }
 
+/* The company filter judges each state by its own company: a vehicle
+ * handed to another company leaves a view filtered on the first. */
+static void
+test_view_company_change (void)
+{
+  const char *only_c1[] = { "c1", NULL };
+  g_autoptr(WbLiveView) view = view_around (CITY_LON, CITY_LAT, 0.05, only_c1);
+  g_autoptr(WbLiveVehicle) with_c1 = make_vehicle ("v", "c1", CITY_LON, CITY_LAT, NULL);
+  g_autoptr(WbLiveVehicle) with_c2 = make_vehicle ("v", "c2", CITY_LON, CITY_LAT, NULL);
+  g_autoptr(WbLiveVehicle) with_none = make_vehicle ("v", NULL, CITY_LON, CITY_LAT, NULL);
+
+  g_assert_cmpint (wb_live_view_classify (view, with_c1, with_c2), ==, WB_LIVE_MATCH_LEFT);
+  g_assert_cmpint (wb_live_view_classify (view, with_c2, with_c1), ==, WB_LIVE_MATCH_ENTERED);
+  g_assert_cmpint (wb_live_view_classify (view, with_c1, with_c1), ==, WB_LIVE_MATCH_MOVED);
+  g_assert_cmpint (wb_live_view_classify (view, with_none, with_c2), ==, WB_LIVE_MATCH_NONE);
+  g_assert_cmpint (wb_live_view_classify (view, with_c1, NULL), ==, WB_LIVE_MATCH_LEFT);
+  g_assert_cmpint (wb_live_view_classify (view, NULL, with_c1), ==, WB_LIVE_MATCH_ENTERED);
+}
+
 static void
 test_diff_on_pan (void)
 {
@@ -741,6 +760,7 @@ main (int   argc,
   g_test_add_func ("/live/vehicle/json", test_vehicle_json);
   g_test_add_func ("/live/subscriptions/match", test_subscriptions_match);
   g_test_add_func ("/live/subscriptions/agree-with-scan", test_subscriptions_agree_with_scan);
+  g_test_add_func ("/live/subscriptions/company-change", test_view_company_change);
   g_test_add_func ("/live/subscriptions/diff-on-pan", test_diff_on_pan);
   g_test_add_func ("/live/replay/inside", test_replay_inside);
   g_test_add_func ("/live/replay/outside", test_replay_outside);

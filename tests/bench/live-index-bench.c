@@ -12,7 +12,9 @@
  *     update, most moving within their cell, some across);
  *   - subscription matching per update with 10 000 views (9 990 district
  *     views of 0.1° x 0.07°, 10 of the whole country), against checking
- *     every view, and the ratio. */
+ *     every view, and the ratio;
+ *   - the diff of a pan (a district view moved by a third of its width):
+ *     vehicles entered and left. */
 
 #include "config.h"
 
@@ -218,6 +220,29 @@ measure_matching (WbLiveSubscriptions *subscriptions,
   *out_scan_us = (double) (g_get_monotonic_time () - start) / SCANNED_MATCHES;
 }
 
+/* µs per pan of a district view by a third of its width, entered and
+ * left computed. */
+static double
+measure_pans (WbLiveIndex *index,
+              GRand       *rand)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  for (guint i = 0; i < QUERIES; i++)
+    {
+      double lon = random_lon (rand, 0.14), lat = random_lat (rand, 0.07);
+      WbLiveBbox before_bbox = { lon, lat, lon + 0.1, lat + 0.07 };
+      WbLiveBbox after_bbox = { lon + 0.033, lat, lon + 0.133, lat + 0.07 };
+      g_autoptr(WbLiveView) before = wb_live_view_new (&before_bbox, NULL, NULL);
+      g_autoptr(WbLiveView) after = wb_live_view_new (&after_bbox, NULL, NULL);
+      g_autoptr(GPtrArray) entered = NULL;
+      g_autoptr(GPtrArray) left = NULL;
+
+      wb_live_index_diff_views (index, before, after, &entered, &left);
+    }
+  return (double) (g_get_monotonic_time () - start) / QUERIES;
+}
+
 static void
 print_query_figures (const char  *name,
                      GArray      *grid,
@@ -246,6 +271,7 @@ main (int   argc,
   g_autoptr(GArray) match_grid = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) match_scan = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) matched = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) pans = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(WbLiveIndex) index = NULL;
   g_autoptr(WbLiveSubscriptions) subscriptions = wb_live_subscriptions_new ();
   g_autoptr(GPtrArray) views = NULL;
@@ -268,7 +294,7 @@ main (int   argc,
 
   for (int run = 0; run < runs; run++)
     {
-      double grid_us, scan_us, found, rate;
+      double grid_us, scan_us, found, rate, pan_us;
 
       measure_queries (index, rand, 0.35, 0.2, &grid_us, &scan_us, &found);
       g_array_append_val (city_grid, grid_us);
@@ -284,6 +310,8 @@ main (int   argc,
       g_array_append_val (match_grid, grid_us);
       g_array_append_val (match_scan, scan_us);
       g_array_append_val (matched, found);
+      pan_us = measure_pans (index, rand);
+      g_array_append_val (pans, pan_us);
     }
 
   g_print ("medians of %d runs, %u vehicles, %u views\n", runs, VEHICLES, VIEWS);
@@ -297,6 +325,7 @@ main (int   argc,
              "subscription match/update", grid_us, scan_us, scan_us / grid_us, wb_bench_median (matched));
     g_print ("%-30s %9.0f updates/s\n", "subscription matching", G_USEC_PER_SEC / grid_us);
   }
+  g_print ("%-30s %9.1f us\n", "pan diff (district view)", wb_bench_median (pans));
   g_rand_free (rand);
   return 0;
 }
