@@ -22,6 +22,16 @@ struct _WbLiveIndex
   GHashTable *on_trip;   /* Entry set: vehicles with a trip, the default answer */
 };
 
+/* A cell holds copies of its vehicles' positions next to their entries:
+ * a bbox test reads one contiguous array and follows a pointer only for
+ * the vehicles it keeps. */
+typedef struct
+{
+  double  lon;
+  double  lat;
+  Entry  *entry;
+} CellItem;
+
 G_DEFINE_FINAL_TYPE (WbLiveIndex, wb_live_index, G_TYPE_OBJECT)
 
 static void
@@ -59,7 +69,7 @@ wb_live_index_init (WbLiveIndex *self)
   /* Keys are the entry's own state's id: replaced with the state (see
    * entry_set_vehicle()), never freed by the table. */
   self->by_id = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, entry_free);
-  self->cells = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  self->cells = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_array_unref);
   self->on_trip = g_hash_table_new (NULL, NULL);
 }
 
@@ -86,19 +96,15 @@ static void
 grid_remove (WbLiveIndex *self,
              Entry       *entry)
 {
-  GPtrArray *cell;
-  Entry *moved;
+  GArray *cell;
 
   if (entry->cell == 0)
     return;
   cell = g_hash_table_lookup (self->cells, GUINT_TO_POINTER (entry->cell));
-  g_assert (cell != NULL && g_ptr_array_index (cell, entry->slot) == entry);
-  g_ptr_array_remove_index_fast (cell, entry->slot);
+  g_assert (cell != NULL && g_array_index (cell, CellItem, entry->slot).entry == entry);
+  g_array_remove_index_fast (cell, entry->slot);
   if (entry->slot < cell->len)
-    {
-      moved = g_ptr_array_index (cell, entry->slot);
-      moved->slot = entry->slot;
-    }
+    g_array_index (cell, CellItem, entry->slot).entry->slot = entry->slot;
   if (cell->len == 0)
     g_hash_table_remove (self->cells, GUINT_TO_POINTER (entry->cell));
   entry->cell = 0;
@@ -109,7 +115,8 @@ grid_insert (WbLiveIndex *self,
              Entry       *entry,
              guint        cell_number)
 {
-  GPtrArray *cell;
+  CellItem item = { entry->vehicle->lon, entry->vehicle->lat, entry };
+  GArray *cell;
 
   entry->cell = cell_number;
   if (cell_number == 0)
@@ -117,11 +124,11 @@ grid_insert (WbLiveIndex *self,
   cell = g_hash_table_lookup (self->cells, GUINT_TO_POINTER (cell_number));
   if (cell == NULL)
     {
-      cell = g_ptr_array_new ();
+      cell = g_array_new (FALSE, FALSE, sizeof (CellItem));
       g_hash_table_insert (self->cells, GUINT_TO_POINTER (cell_number), cell);
     }
   entry->slot = cell->len;
-  g_ptr_array_add (cell, entry);
+  g_array_append_val (cell, item);
 }
 
 /* Puts @vehicle in @entry (taking a reference) and returns the state it
@@ -142,6 +149,14 @@ entry_set_vehicle (WbLiveIndex   *self,
     {
       grid_remove (self, entry);
       grid_insert (self, entry, cell);
+    }
+  else if (cell != 0)
+    {
+      GArray *items = g_hash_table_lookup (self->cells, GUINT_TO_POINTER (cell));
+      CellItem *item = &g_array_index (items, CellItem, entry->slot);
+
+      item->lon = vehicle->lon;
+      item->lat = vehicle->lat;
     }
   if (vehicle->trip_id != NULL)
     g_hash_table_add (self->on_trip, entry);
@@ -295,11 +310,16 @@ collect_table (const WbLiveQuery *query,
 
 static void
 collect_cell (const WbLiveQuery *query,
-              GPtrArray         *cell,
+              GArray            *cell,
               GPtrArray         *out)
 {
   for (guint i = 0; i < cell->len; i++)
-    collect_if_matches (query, g_ptr_array_index (cell, i), out);
+    {
+      const CellItem *item = &g_array_index (cell, CellItem, i);
+
+      if (wb_live_bbox_contains (&query->bbox, item->lon, item->lat))
+        collect_if_matches (query, item->entry, out);
+    }
 }
 
 /* Visits the cells the bbox covers; when they outnumber the cells that
@@ -328,7 +348,7 @@ collect_grid (WbLiveIndex       *self,
     for (guint column = range.column_min; column <= range.column_max; column++)
       {
         guint cell_number = row * WB_LIVE_GRID_COLUMNS + column + 1;
-        GPtrArray *cell = g_hash_table_lookup (self->cells, GUINT_TO_POINTER (cell_number));
+        GArray *cell = g_hash_table_lookup (self->cells, GUINT_TO_POINTER (cell_number));
 
         if (cell != NULL)
           collect_cell (query, cell, out);
