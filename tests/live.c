@@ -171,6 +171,31 @@ test_index_agrees_with_scan (void)
   g_rand_free (rand);
 }
 
+/* A late position (older fix) never replaces a newer state. */
+static void
+test_index_update_if_newer (void)
+{
+  g_autoptr(WbLiveIndex) index = wb_live_index_new ();
+  g_autoptr(WbLiveVehicle) first = make_vehicle ("v", "c", CITY_LON, CITY_LAT, NULL);
+  g_autoptr(WbLiveVehicle) newer = make_vehicle ("v", "c", CITY_LON + 1, CITY_LAT, NULL);
+  g_autoptr(WbLiveVehicle) late = make_vehicle ("v", "c", CITY_LON + 2, CITY_LAT, NULL);
+  g_autoptr(WbLiveVehicle) old_state = NULL;
+  g_autoptr(WbLiveVehicle) current = NULL;
+
+  first->fix_time = 1000;
+  newer->fix_time = 2000;
+  late->fix_time = 1500;
+  g_assert_true (wb_live_index_update_if_newer (index, first, &old_state));
+  g_assert_null (old_state);
+  g_assert_true (wb_live_index_update_if_newer (index, newer, &old_state));
+  g_assert_true (old_state == first);
+  g_clear_pointer (&old_state, wb_live_vehicle_unref);
+  g_assert_false (wb_live_index_update_if_newer (index, late, &old_state));
+  g_assert_null (old_state);
+  current = wb_live_index_lookup (index, "v");
+  g_assert_true (current == newer);
+}
+
 typedef struct
 {
   WbLiveIndex *index;
@@ -754,6 +779,7 @@ main (int   argc,
   g_test_add_func ("/live/index/enter-leave-move", test_index_enter_leave_move);
   g_test_add_func ("/live/index/agrees-with-scan", test_index_agrees_with_scan);
   g_test_add_func ("/live/index/world-edges", test_index_world_edges);
+  g_test_add_func ("/live/index/update-if-newer", test_index_update_if_newer);
   g_test_add_func ("/live/index/concurrent-readers", test_index_concurrent_readers);
   g_test_add_func ("/live/index/filters", test_index_filters);
   g_test_add_func ("/live/bbox/validation", test_bbox_validation);

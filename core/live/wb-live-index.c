@@ -203,6 +203,33 @@ wb_live_index_update (WbLiveIndex   *self,
 }
 
 gboolean
+wb_live_index_update_if_newer (WbLiveIndex    *self,
+                               WbLiveVehicle  *vehicle,
+                               WbLiveVehicle **out_old)
+{
+  g_autoptr(WbLiveVehicle) old_state = NULL;
+  gboolean applied;
+  Entry *entry;
+
+  g_return_val_if_fail (WB_IS_LIVE_INDEX (self), FALSE);
+  g_return_val_if_fail (vehicle != NULL && vehicle->vehicle_id != NULL, FALSE);
+
+  g_rw_lock_writer_lock (&self->lock);
+  entry = g_hash_table_lookup (self->by_id, vehicle->vehicle_id);
+  applied = entry == NULL || vehicle->fix_time == 0 || vehicle->fix_time >= entry->vehicle->fix_time;
+  if (applied)
+    {
+      if (entry == NULL)
+        entry = g_new0 (Entry, 1);
+      old_state = entry_set_vehicle (self, entry, vehicle);
+    }
+  g_rw_lock_writer_unlock (&self->lock);
+  if (out_old != NULL)
+    *out_old = g_steal_pointer (&old_state);
+  return applied;
+}
+
+gboolean
 wb_live_index_set_state (WbLiveIndex    *self,
                          const char     *vehicle_id,
                          WbLiveState     state,

@@ -53,6 +53,17 @@ WbLiveVehicle *wb_live_index_lookup         (WbLiveIndex          *self,
  * wb_live_subscriptions_match(). */
 WbLiveVehicle *wb_live_index_update         (WbLiveIndex          *self,
                                              WbLiveVehicle        *vehicle);
+/* As wb_live_index_update(), but only if @vehicle is not older than the
+ * current state (by fix_time; a state without one is never older), in one
+ * step under the lock: a late or redelivered position never replaces a
+ * newer one, whatever thread applies it.
+ *
+ * @out_old: (transfer full) (optional) (nullable): the previous state
+ *   when applied
+ * Returns: whether @vehicle was applied */
+gboolean       wb_live_index_update_if_newer (WbLiveIndex         *self,
+                                              WbLiveVehicle       *vehicle,
+                                              WbLiveVehicle      **out_old);
 /* Online and offline changes: a new state, a copy of the current one with
  * @state and @server_time (0 keeps it). Returns %FALSE, with both outs
  * %NULL, for an unknown vehicle.
