@@ -149,6 +149,7 @@ wb_live_subscriptions_set (WbLiveSubscriptions *self,
 
   g_return_if_fail (WB_IS_LIVE_SUBSCRIPTIONS (self));
   g_return_if_fail (view != NULL);
+  g_return_if_fail (wb_live_bbox_validate (&view->bbox, NULL));
 
   g_rw_lock_writer_lock (&self->lock);
   subscription = g_hash_table_lookup (self->by_id, &subscription_id);
