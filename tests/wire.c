@@ -468,6 +468,13 @@ call_fleet (Wire *wire)
     { "GET", "/vehicles/{id}/track", "/vehicles/v1/track", WB_ACCESS_ROLE_VIEWER, NULL, NULL, "application/geo+json", 200 },
     { "GET", "/vehicles/{id}/track", "/vehicles/v1/track?tolerance=-1", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
     { "GET", "/vehicles/{id}/track", "/vehicles/nobody/track", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
+    { "GET", "/locations", "/locations?bbox=27,53,28,54.5", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/locations", NULL, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/locations", "/locations?companyId=c1&companyId=c2&vehicleId=v1&state=moving", WB_ACCESS_ROLE_VIEWER,
+      NULL, NULL, NULL, 200 },
+    { "GET", "/locations", "/locations?bbox=170,10,-170,20", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+    { "GET", "/locations", "/locations?state=flying", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+    { "GET", "/locations", NULL, WB_ACCESS_ROLE_NONE, NULL, NULL, NULL, 401 },
   };
 
   run_all (wire, calls, G_N_ELEMENTS (calls));

@@ -225,6 +225,56 @@ const WbConfigKey wb_config_keys[] = {
     .description = N_("Shortest standstill that counts as a stop (parking) in tracks"),
   },
   {
+    .key = "gateway.batch-window", .long_option = "gateway-batch-window",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "100ms", .min = 10, .max = 10000,
+    .description = N_("Live map updates to one client are sent at most once per this window, the newest state per vehicle"),
+  },
+  {
+    .key = "gateway.replay-size", .long_option = "gateway-replay-size",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "100000", .min = 1, .max = 10000000,
+    .description = N_("Most recent live map updates kept for clients that reconnect"),
+  },
+  {
+    .key = "gateway.replay-age", .long_option = "gateway-replay-age",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "5m", .min = 1000, .max = 24 * 3600 * 1000,
+    .description = N_("How long live map updates are kept for clients that reconnect"),
+  },
+  {
+    .key = "gateway.max-connections", .long_option = "gateway-max-connections",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "10000", .min = 1, .max = 1000000,
+    .description = N_("Most live map streams open at once"),
+  },
+  {
+    .key = "gateway.max-connections-per-peer", .long_option = "gateway-max-connections-per-peer",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "100", .min = 1, .max = 1000000,
+    .description = N_("Most live map streams open at once from one client address"),
+  },
+  {
+    .key = "gateway.max-message-size", .long_option = "gateway-max-message-size",
+    .type = WB_CONFIG_TYPE_SIZE, .default_value = "16K", .min = 256, .max = 1024 * 1024,
+    .description = N_("Largest message a live map client may send, all its fragments together"),
+  },
+  {
+    .key = "gateway.keepalive", .long_option = "gateway-keepalive",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "30s", .min = 1000, .max = 3600 * 1000,
+    .description = N_("How often live map streams are pinged"),
+  },
+  {
+    .key = "gateway.pong-timeout", .long_option = "gateway-pong-timeout",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "75s", .min = 1000, .max = 3600 * 1000,
+    .description = N_("A live map client silent this long (no pong, no message) is closed"),
+  },
+  {
+    .key = "gateway.outbox-bound", .long_option = "gateway-outbox-bound",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "5000", .min = 1, .max = 10000000,
+    .description = N_("Vehicles with unsent updates a live map client may have before it counts as slow"),
+  },
+  {
+    .key = "gateway.slow-deadline", .long_option = "gateway-slow-deadline",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "10s", .min = 100, .max = 3600 * 1000,
+    .description = N_("A live map client over its bound this long is closed"),
+  },
+  {
     .key = "shipments.phone-region", .long_option = "phone-region",
     .type = WB_CONFIG_TYPE_STRING, .default_value = "BY",
     .description = N_("ISO 3166-1 country whose national phone numbers shipment searches read (8 029 … in BY); empty: international numbers only"),

@@ -9,6 +9,7 @@
 #include "wb-fleet-api.h"
 #include "wb-fleet-role.h"
 #include "wb-ingest.h"
+#include "wb-live-gateway.h"
 #include "wb-roles.h"
 #include "wb-shipments-api.h"
 #include "wb-status-map.h"
@@ -277,6 +278,44 @@ static const WbRolePipeline tracker_pipeline = {
   .free = g_object_unref,
 };
 
+/* ---- gateway: the live map ------------------------------------------------ */
+
+static gpointer
+gateway_create (const WbRoleContext  *context,
+                GError              **error)
+{
+  return wb_live_gateway_new (context->config, context->bus, context->metrics);
+}
+
+static void
+gateway_add_routes (gpointer      pipeline,
+                    WbHttpServer *http)
+{
+  wb_live_gateway_register (pipeline, http);
+}
+
+static gboolean
+gateway_start (gpointer   pipeline,
+               GError   **error)
+{
+  wb_live_gateway_start (pipeline);
+  return TRUE;
+}
+
+static void
+gateway_stop (gpointer pipeline)
+{
+  wb_live_gateway_stop (pipeline);
+}
+
+static const WbRolePipeline gateway_pipeline = {
+  .create = gateway_create,
+  .add_routes = gateway_add_routes,
+  .start = gateway_start,
+  .stop = gateway_stop,
+  .free = g_object_unref,
+};
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const WbRoleRow role_table[] = {
@@ -286,7 +325,7 @@ static const WbRoleRow role_table[] = {
   { "tracker",        &tracker_pipeline },
   { "scheduler",      NULL },
   { "carrier-worker", NULL },
-  { "gateway",        NULL },
+  { "gateway",        &gateway_pipeline },
   { "dispatch",       NULL },
 };
 

@@ -29,6 +29,7 @@ typedef struct
   WbAccessRole          min_role;
   WbHttpHandler   handler;
   gpointer        user_data;
+  WbHttpWebsocketHandler websocket;  /* a WebSocket endpoint: not in the routing table */
 } Route;
 
 struct _WbHttpRequest
@@ -43,6 +44,7 @@ struct _WbHttpRequest
   GHashTable        *query;
   WbAccessRole             role;
   char              *subject;
+  char              *query_authorization;  /* "Bearer <access_token>" */
   gboolean           paused;
   gboolean           responded;
   gboolean           counted;     /* in in_flight: its headers have arrived */
@@ -84,6 +86,7 @@ struct _WbHttpServer
   WbOtlpExporter   *tracing;                /* where request spans go, or NULL */
   char             *unavailable;            /* why API routes answer 503, or NULL */
   GPtrArray        *routes;
+  GPtrArray        *websockets;             /* Route with .websocket, by exact path */
   GHashTable       *connections_per_peer;   /* peer → count */
   guint             connections;
   guint             in_flight;
@@ -130,6 +133,7 @@ request_free (gpointer data)
   g_free (request->id);
   g_free (request->peer);
   g_free (request->subject);
+  g_free (request->query_authorization);
   g_free (request);
 }
 
@@ -580,6 +584,11 @@ check_auth (WbHttpServer  *self,
     }
 
   authorization = soup_message_headers_get_one (headers, "Authorization");
+  /* Browsers cannot set headers on a WebSocket handshake. */
+  if (authorization == NULL && request->route->websocket != NULL
+      && wb_http_request_get_query (request, "access_token") != NULL)
+    authorization = request->query_authorization
+      = g_strconcat ("Bearer ", wb_http_request_get_query (request, "access_token"), NULL);
   if (authorization == NULL)
     {
       respond_unauthorized (request, "An Authorization: Bearer token is required");
@@ -759,6 +768,20 @@ on_request_started (SoupServer        *soup,
   g_signal_connect_object (message, "finished", G_CALLBACK (on_message_finished), self, 0);
 }
 
+static Route *
+find_websocket (WbHttpServer *self,
+                const char   *path)
+{
+  for (guint i = 0; i < self->websockets->len; i++)
+    {
+      Route *route = g_ptr_array_index (self->websockets, i);
+
+      if (g_str_equal (route->pattern, path))
+        return route;
+    }
+  return NULL;
+}
+
 /* Runs once the headers are in and before any body is read: a request that
  * fails here never costs more than its headers. */
 static void
@@ -793,6 +816,12 @@ early_handler (SoupServer        *soup,
    * (see docs/operations.md). Closing after every answer is the only way
    * not to leak a descriptor per client; it also means a refused body is
    * never read. */
+  request->route = find_websocket (self, path);
+  if (request->route != NULL)
+    {
+      (void) (check_headers (self, request) && check_auth (self, request));
+      return;
+    }
   wb_http_request_set_header (request, "Connection", "close");
 
   if (!check_headers (self, request) || !resolve_route (self, request)
@@ -997,6 +1026,7 @@ wb_http_server_finalize (GObject *object)
   g_clear_pointer (&self->auth_secret, g_bytes_unref);
   g_clear_pointer (&self->unavailable, g_free);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
+  g_clear_pointer (&self->websockets, g_ptr_array_unref);
   g_clear_pointer (&self->connections_per_peer, g_hash_table_unref);
 
   G_OBJECT_CLASS (wb_http_server_parent_class)->finalize (object);
@@ -1015,6 +1045,7 @@ static void
 wb_http_server_init (WbHttpServer *self)
 {
   self->routes = g_ptr_array_new_with_free_func (route_free);
+  self->websockets = g_ptr_array_new_with_free_func (route_free);
   self->connections_per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->soup = soup_server_new ("server-header", "waybilld/" PACKAGE_VERSION " ", NULL);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (on_request_started), self, 0);
@@ -1122,6 +1153,65 @@ wb_http_server_add_route (WbHttpServer  *self,
   route->handler = handler;
   route->user_data = user_data;
   g_ptr_array_add (self->routes, route);
+}
+
+static void
+on_websocket (SoupServer              *soup,
+              SoupServerMessage       *message,
+              const char              *path,
+              SoupWebsocketConnection *connection,
+              gpointer                 data)
+{
+  Route *route = data;
+  WbHttpRequest *request = request_get (message);
+
+  if (request == NULL || request->route != route)
+    {
+      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "Not admitted");
+      return;
+    }
+  route->websocket (connection, soup_server_message_get_socket (message), request->peer,
+                    request->role, request->subject, route->user_data);
+}
+
+/**
+ * wb_http_server_add_websocket:
+ * @path: the endpoint's exact path
+ * @min_role: the least role allowed
+ * @handler: takes each upgraded connection
+ *
+ * A WebSocket endpoint with the routes' checks (header limits, the bearer
+ * token from the Authorization header or, since browsers cannot set
+ * headers on a handshake, an access_token query parameter). It is not a
+ * REST route: the OpenAPI document does not list it. permessage-deflate is
+ * not offered (see docs/live.md).
+ */
+void
+wb_http_server_add_websocket (WbHttpServer           *self,
+                              const char             *path,
+                              WbAccessRole            min_role,
+                              WbHttpWebsocketHandler  handler,
+                              gpointer                user_data)
+{
+  Route *route;
+
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+  g_return_if_fail (path != NULL && path[0] == '/');
+  g_return_if_fail (handler != NULL);
+
+  route = g_new0 (Route, 1);
+  route->method = g_strdup ("GET");
+  route->pattern = g_strdup (path);
+  route->segments = g_strsplit (path, "/", -1);
+  route->min_role = min_role;
+  route->websocket = handler;
+  route->user_data = user_data;
+  g_ptr_array_add (self->websockets, route);
+  soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  soup_server_add_websocket_handler (self->soup, path, NULL, NULL, on_websocket, route, NULL);
+  /* libsoup keeps one handler per path: the catch-all early handler does
+   * not run for this one unless registered on it too. */
+  soup_server_add_early_handler (self->soup, path, early_handler, self, NULL);
 }
 
 /**

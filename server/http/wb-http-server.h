@@ -34,6 +34,14 @@ typedef void (*WbHttpRouteFunc) (const char *method,
                                  const char *operation_json,   /* NULL if undocumented */
                                  gpointer    user_data);
 
+/* An upgraded WebSocket and who opened it; @socket is its socket. */
+typedef void (*WbHttpWebsocketHandler) (SoupWebsocketConnection *connection,
+                                        GSocket                 *socket,
+                                        const char              *peer,
+                                        WbAccessRole             role,
+                                        const char              *subject,
+                                        gpointer                 user_data);
+
 #define WB_TYPE_HTTP_SERVER (wb_http_server_get_type ())
 
 G_DECLARE_FINAL_TYPE (WbHttpServer, wb_http_server, WB, HTTP_SERVER, GObject)
@@ -49,6 +57,11 @@ void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     const char         *pattern,
                                                     WbAccessRole              min_role,
                                                     WbHttpHandler       handler,
+                                                    gpointer            user_data);
+void               wb_http_server_add_websocket    (WbHttpServer       *self,
+                                                    const char         *path,
+                                                    WbAccessRole        min_role,
+                                                    WbHttpWebsocketHandler handler,
                                                     gpointer            user_data);
 void               wb_http_server_set_unavailable  (WbHttpServer       *self,
                                                     const char         *reason);

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "wb-live-outbox.h"
+#include "wb-live-view.h"
+
+G_BEGIN_DECLS
+
+/* The limits of one /ws/locations connection, from the gateway.* keys. */
+typedef struct
+{
+  guint   keepalive_s;        /* ping interval */
+  guint   pong_timeout_ms;    /* silence (no pong, no message) that closes */
+  guint64 max_message_size;   /* a whole message, fragments included */
+  guint   outbox_bound;       /* vehicles pending before the client counts as slow */
+  guint   outbox_hard_limit;
+  guint   slow_deadline_ms;   /* over the bound this long: closed */
+} WbLiveClientLimits;
+
+typedef struct _WbLiveClient WbLiveClient;
+
+/* What a client asked for; the gateway answers it. */
+typedef void (*WbLiveClientSubscribe) (WbLiveClient     *client,
+                                       WbLiveView       *view,       /* transfer full */
+                                       const char       *since_epoch, /* nullable */
+                                       guint64           since_seq,
+                                       gpointer          user_data);
+/* A close, with its reason for the metrics ("client", "slow", "pong_timeout", …). */
+typedef void (*WbLiveClientClosed)    (WbLiveClient     *client,
+                                       const char       *reason,
+                                       gpointer          user_data);
+
+WbLiveClient  *wb_live_client_new            (guint64                    id,
+                                              SoupWebsocketConnection   *connection,
+                                              GSocket                   *socket,
+                                              const char                *peer,
+                                              const WbLiveClientLimits  *limits,
+                                              WbLiveClientSubscribe      on_subscribe,
+                                              WbLiveClientClosed         on_closed,
+                                              gpointer                   user_data);
+void           wb_live_client_free           (WbLiveClient              *self);
+guint64        wb_live_client_get_id         (WbLiveClient              *self);
+const char    *wb_live_client_get_peer       (WbLiveClient              *self);
+WbLiveOutbox  *wb_live_client_get_outbox     (WbLiveClient              *self);
+const WbLiveView *wb_live_client_get_view    (WbLiveClient              *self);
+void           wb_live_client_set_view       (WbLiveClient              *self,
+                                              WbLiveView                *view);
+/* Sends one text frame now, outside the batching (resync). */
+void           wb_live_client_send_now       (WbLiveClient              *self,
+                                              const char                *text);
+/* Once per batching window: sends what is pending as one frame when the
+ * previous frame has left, else keeps coalescing; closes a client over
+ * its bound past the deadline, or silent past the pong timeout.
+ * @epoch and @seq are the stream position the frame brings it to. */
+void           wb_live_client_tick           (WbLiveClient              *self,
+                                              const char                *epoch,
+                                              guint64                    seq,
+                                              gint64                     now);
+/* Closes (once) with @code and @reason; on_closed follows when libsoup
+ * reports the connection closed. */
+void           wb_live_client_close          (WbLiveClient              *self,
+                                              gushort                    code,
+                                              const char                *reason,
+                                              const char                *metric_reason);
+guint64        wb_live_client_get_frames     (WbLiveClient              *self);
+
+G_END_DECLS

@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The gateway role's wiring: bus in, memory, snapshots and streams out.
+ *
+ * Everything here runs on the main context: the bus hands batches over
+ * on it, so a snapshot, a subscribe and the fan-out of an update never
+ * interleave, which is what makes "snapshot at seq N, then every update
+ * after N" exact. Reading positions never touches the database. */
+
+#include "config.h"
+
+#include <math.h>
+
+#include "wb-api-errors.h"
+#include "wb-json-reader.h"
+#include "wb-json-writer.h"
+#include "wb-live-client.h"
+#include "wb-live-gateway.h"
+#include "wb-live-index.h"
+#include "wb-live-subscriptions.h"
+#include "wb-replay-window.h"
+
+#define BUS_BATCH     500
+#define MOVING_KMH    3.0
+#define MAX_FILTER_IDS 1000
+
+struct _WbLiveGateway
+{
+  GObject              parent_instance;
+
+  WbBus               *bus;
+  WbMetrics           *metrics;
+  WbLiveIndex         *index;
+  WbLiveSubscriptions *subscriptions;
+  WbReplayWindow      *replay;
+  GHashTable          *clients;          /* id → WbLiveClient */
+  GHashTable          *per_peer;         /* peer → count */
+  WbLiveClientLimits   limits;
+  guint                max_connections;
+  guint                max_per_peer;
+  guint                window_ms;
+  guint                tick_source;
+  guint                subscription;
+  guint64              next_client_id;
+  char                *group;            /* this instance's own consumer group */
+  GArray              *matches;          /* WbLiveSubscriptionMatch, reused */
+};
+
+G_DEFINE_FINAL_TYPE (WbLiveGateway, wb_live_gateway, G_TYPE_OBJECT)
+
+/* ---- from the bus ---------------------------------------------------------- */
+
+static gint64
+read_time (WbJsonReader *reader,
+           const char   *member)
+{
+  const char *text = NULL;
+  g_autoptr(GDateTime) time = NULL;
+
+  if (!wb_json_reader_peek_string (reader, member, FALSE, 64, &text, NULL) || text == NULL)
+    return 0;
+  time = g_date_time_new_from_iso8601 (text, NULL);
+  return time ? g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time) : 0;
+}
+
+static void
+read_optional_string (WbJsonReader  *reader,
+                      const char    *member,
+                      char         **inout_value)
+{
+  char *value = NULL;
+
+  if (wb_json_reader_get_string (reader, member, FALSE, &value, NULL) && value != NULL)
+    {
+      g_free (*inout_value);
+      *inout_value = value;
+    }
+}
+
+static double
+read_optional_double (WbJsonReader *reader,
+                      const char   *member)
+{
+  gboolean present = FALSE;
+  double value = NAN;
+
+  if (!wb_json_reader_get_double (reader, member, -G_MAXDOUBLE, G_MAXDOUBLE, &present, &value, NULL) || !present)
+    return NAN;
+  return value;
+}
+
+/* The new state a positions.enriched body makes of @old (nullable). */
+static WbLiveVehicle *
+vehicle_from_position (WbJsonReader        *reader,
+                       const char          *vehicle_id,
+                       const WbLiveVehicle *old)
+{
+  WbLiveVehicle *vehicle = old ? wb_live_vehicle_copy (old) : wb_live_vehicle_new (vehicle_id);
+  gboolean ignition = FALSE, moving = FALSE, has_lat = FALSE, has_lon = FALSE;
+  double lat = NAN, lon = NAN;
+
+  if (!wb_json_reader_get_double (reader, "lat", -90, 90, &has_lat, &lat, NULL)
+      || !wb_json_reader_get_double (reader, "lon", -180, 180, &has_lon, &lon, NULL) || !has_lat || !has_lon)
+    {
+      wb_live_vehicle_unref (vehicle);
+      return NULL;
+    }
+  vehicle->lat = lat;
+  vehicle->lon = lon;
+  read_optional_string (reader, "device_id", &vehicle->device_id);
+  read_optional_string (reader, "company_id", &vehicle->company_id);
+  read_optional_string (reader, "driver_id", &vehicle->driver_id);
+  g_clear_pointer (&vehicle->trip_id, g_free);
+  read_optional_string (reader, "trip_id", &vehicle->trip_id);
+  vehicle->speed = read_optional_double (reader, "speed_kmh");
+  vehicle->course = read_optional_double (reader, "heading");
+  vehicle->fix_time = read_time (reader, "device_time");
+  vehicle->server_time = read_time (reader, "server_time");
+  /* server_time is when ingest accepted the position. */
+  vehicle->accepted_at = vehicle->server_time;
+  vehicle->ignition = WB_LIVE_IGNITION_UNKNOWN;
+  if (wb_json_reader_contains (reader, "ignition") && wb_json_reader_get_boolean (reader, "ignition", &ignition, NULL))
+    vehicle->ignition = ignition ? WB_LIVE_IGNITION_ON : WB_LIVE_IGNITION_OFF;
+  if (!wb_json_reader_contains (reader, "moving") || !wb_json_reader_get_boolean (reader, "moving", &moving, NULL))
+    moving = !isnan (vehicle->speed) && vehicle->speed >= MOVING_KMH;
+  vehicle->state = moving ? WB_LIVE_STATE_MOVING : WB_LIVE_STATE_STOPPED;
+  return vehicle;
+}
+
+static WbLiveOutboxKind
+kind_of (WbLiveMatch match)
+{
+  switch (match)
+    {
+    case WB_LIVE_MATCH_ENTERED: return WB_LIVE_OUTBOX_ENTERED;
+    case WB_LIVE_MATCH_LEFT:    return WB_LIVE_OUTBOX_LEFT;
+    default:                    return WB_LIVE_OUTBOX_UPDATE;
+    }
+}
+
+static void
+push (WbLiveClient  *client,
+      WbLiveMatch    match,
+      WbLiveUpdate  *update)
+{
+  const WbLiveVehicle *any = update->new_state ? update->new_state : update->old_state;
+
+  (void) wb_live_outbox_push (wb_live_client_get_outbox (client), kind_of (match), any->vehicle_id,
+                              match == WB_LIVE_MATCH_LEFT ? NULL : update->new_state, update->seq);
+}
+
+/* One change: its seq, the replay window, every view it concerns. */
+static void
+publish (WbLiveGateway *self,
+         WbLiveVehicle *old_state,
+         WbLiveVehicle *new_state)
+{
+  g_autoptr(WbLiveUpdate) update = wb_replay_window_append (self->replay, old_state, new_state,
+                                                            g_get_monotonic_time ());
+
+  g_array_set_size (self->matches, 0);
+  wb_live_subscriptions_match (self->subscriptions, old_state, new_state, self->matches);
+  for (guint i = 0; i < self->matches->len; i++)
+    {
+      WbLiveSubscriptionMatch *match = &g_array_index (self->matches, WbLiveSubscriptionMatch, i);
+      WbLiveClient *client = g_hash_table_lookup (self->clients, &match->subscription_id);
+
+      if (client != NULL)
+        push (client, match->match, update);
+    }
+  wb_metrics_counter_add (self->metrics, "waybill_live_updates_total", 1, NULL);
+}
+
+static void
+apply_position (WbLiveGateway *self,
+                WbJsonReader  *reader)
+{
+  const char *vehicle_id = NULL;
+  g_autoptr(WbLiveVehicle) current = NULL;
+  g_autoptr(WbLiveVehicle) vehicle = NULL;
+  g_autoptr(WbLiveVehicle) old = NULL;
+
+  /* A device with no vehicle is not on the map. */
+  if (!wb_json_reader_peek_string (reader, "vehicle_id", FALSE, 128, &vehicle_id, NULL) || vehicle_id == NULL)
+    return;
+  current = wb_live_index_lookup (self->index, vehicle_id);
+  vehicle = vehicle_from_position (reader, vehicle_id, current);
+  if (vehicle == NULL)
+    return;
+  /* Redelivered or late: the map keeps the newest fix. */
+  if (current != NULL && vehicle->fix_time != 0 && vehicle->fix_time < current->fix_time)
+    return;
+  old = wb_live_index_update (self->index, vehicle);
+  publish (self, old, vehicle);
+}
+
+static void
+apply_online (WbLiveGateway *self,
+              WbJsonReader  *reader,
+              gboolean       online)
+{
+  const char *vehicle_id = NULL;
+  g_autoptr(WbLiveVehicle) current = NULL;
+  g_autoptr(WbLiveVehicle) old = NULL;
+  g_autoptr(WbLiveVehicle) changed = NULL;
+  WbLiveState state;
+
+  if (!wb_json_reader_peek_string (reader, "vehicle_id", FALSE, 128, &vehicle_id, NULL) || vehicle_id == NULL)
+    return;
+  current = wb_live_index_lookup (self->index, vehicle_id);
+  if (current == NULL)
+    return;
+  state = online ? (!isnan (current->speed) && current->speed >= MOVING_KMH ? WB_LIVE_STATE_MOVING
+                                                                            : WB_LIVE_STATE_STOPPED)
+                 : WB_LIVE_STATE_OFFLINE;
+  if (current->state == state)
+    return;
+  if (wb_live_index_set_state (self->index, vehicle_id, state, 0, &old, &changed))
+    publish (self, old, changed);
+}
+
+static void
+on_batch (WbBus      *bus,
+          WbBusBatch *batch,
+          gpointer    data)
+{
+  WbLiveGateway *self = data;
+  WbJsonLimits limits = { WB_JSON_DEFAULT_MAX_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
+
+  for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
+    {
+      WbBusMessage *message = wb_bus_batch_get_message (batch, i);
+      const char *topic = wb_bus_message_get_topic (message);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (wb_bus_message_get_payload (message),
+                                                                      &limits, &error);
+
+      /* The fleet role wrote it; one that cannot be read is skipped and
+       * counted, never retried: the next position replaces it anyway. */
+      if (reader == NULL)
+        {
+          wb_metrics_counter_add (self->metrics, "waybill_live_messages_skipped_total", 1, NULL);
+          continue;
+        }
+      if (g_str_equal (topic, "positions.enriched"))
+        apply_position (self, reader);
+      else
+        apply_online (self, reader, g_str_equal (topic, "device.online"));
+    }
+  wb_bus_batch_ack (batch);
+  wb_metrics_gauge_set (self->metrics, "waybill_live_vehicles", wb_live_index_get_size (self->index), NULL);
+}
+
+/* ---- GET /locations -------------------------------------------------------- */
+
+typedef struct
+{
+  GPtrArray *company_ids;
+  GPtrArray *vehicle_ids;
+  char      *bbox;
+  char      *state;
+  char      *trip;
+  guint      count;
+} LocationParams;
+
+static void
+location_params_clear (LocationParams *p)
+{
+  g_clear_pointer (&p->company_ids, g_ptr_array_unref);
+  g_clear_pointer (&p->vehicle_ids, g_ptr_array_unref);
+  g_clear_pointer (&p->bbox, g_free);
+  g_clear_pointer (&p->state, g_free);
+  g_clear_pointer (&p->trip, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LocationParams, location_params_clear)
+
+/* companyId and vehicleId repeat, which the router's one value per name
+ * cannot say. Returns the unknown or malformed parameter, or NULL. */
+static const char *
+read_location_params (WbHttpRequest  *request,
+                      LocationParams *p)
+{
+  const char *query = g_uri_get_query (soup_server_message_get_uri (wb_http_request_get_message (request)));
+  g_auto(GStrv) pairs = query ? g_strsplit (query, "&", -1) : g_new0 (char *, 1);
+
+  p->company_ids = g_ptr_array_new_with_free_func (g_free);
+  p->vehicle_ids = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; pairs[i] != NULL; i++)
+    {
+      const char *eq = strchr (pairs[i], '=');
+      g_autofree char *name = g_uri_unescape_segment (pairs[i], eq, NULL);
+      char *value = eq ? g_uri_unescape_string (eq + 1, NULL) : g_strdup ("");
+
+      if (*pairs[i] == '\0')
+        {
+          g_free (value);
+          continue;
+        }
+      if (name == NULL || value == NULL || ++p->count > 2 * MAX_FILTER_IDS)
+        {
+          g_free (value);
+          return name && g_str_equal (name, "vehicleId") ? "vehicleId" : "companyId";
+        }
+      if (g_str_equal (name, "companyId"))
+        g_ptr_array_add (p->company_ids, value);
+      else if (g_str_equal (name, "vehicleId"))
+        g_ptr_array_add (p->vehicle_ids, value);
+      else if (g_str_equal (name, "bbox"))
+        g_free (p->bbox), p->bbox = value;
+      else if (g_str_equal (name, "state"))
+        g_free (p->state), p->state = value;
+      else if (g_str_equal (name, "trip"))
+        g_free (p->trip), p->trip = value;
+      else
+        g_free (value);
+    }
+  g_ptr_array_add (p->company_ids, NULL);
+  g_ptr_array_add (p->vehicle_ids, NULL);
+  return NULL;
+}
+
+static void
+respond_bad_param (WbHttpRequest *request,
+                   const char    *field,
+                   const char    *message)
+{
+  wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", field, message, 0);
+}
+
+static char *
+write_locations (WbLiveGateway *self,
+                 GPtrArray     *vehicles)
+{
+  GString *out = g_string_new ("{\"epoch\":");
+
+  wb_json_write_string (out, wb_replay_window_get_epoch (self->replay));
+  g_string_append (out, ",\"seq\":");
+  wb_json_write_int (out, (gint64) wb_replay_window_get_seq (self->replay));
+  g_string_append (out, ",\"items\":[");
+  for (guint i = 0; i < vehicles->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      wb_live_vehicle_write_json (g_ptr_array_index (vehicles, i), WB_LIVE_JSON_DEFAULT, out);
+    }
+  g_string_append (out, "]}");
+  return g_string_free (out, FALSE);
+}
+
+static void
+get_locations (WbHttpRequest *request,
+               gpointer       data)
+{
+  WbLiveGateway *self = data;
+  g_auto(LocationParams) p = { 0 };
+  WbLiveQuery query = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) vehicles = NULL;
+  g_autofree char *body = NULL;
+  const char *bad = read_location_params (request, &p);
+
+  if (bad != NULL)
+    return respond_bad_param (request, bad, "Too many or malformed query parameters");
+  if (p.bbox != NULL && !wb_live_bbox_parse (p.bbox, &query.bbox, &error))
+    return respond_bad_param (request, "bbox", error->message);
+  query.has_bbox = p.bbox != NULL;
+  if (p.state != NULL && !wb_live_state_from_string (p.state, &query.state))
+    return respond_bad_param (request, "state", "state is moving, stopped or offline");
+  query.has_state = p.state != NULL;
+  if (p.trip != NULL && !g_str_equal (p.trip, "active"))
+    return respond_bad_param (request, "trip", "trip takes the value active");
+  query.trip_active = p.trip != NULL;
+  query.company_ids = p.company_ids->len > 1 ? (const char * const *) p.company_ids->pdata : NULL;
+  query.vehicle_ids = p.vehicle_ids->len > 1 ? (const char * const *) p.vehicle_ids->pdata : NULL;
+
+  vehicles = wb_live_index_query (self->index, &query, &error);
+  if (vehicles == NULL)
+    return respond_bad_param (request, "bbox", error->message);
+  body = write_locations (self, vehicles);
+  wb_api_respond_json_text (request, SOUP_STATUS_OK, body);
+}
+
+/* ---- WS /ws/locations -------------------------------------------------------- */
+
+static void
+count_closed (WbLiveGateway *self,
+              const char    *reason)
+{
+  wb_metrics_counter_add (self->metrics, "waybill_live_connections_closed_total", 1, "reason", reason, NULL);
+}
+
+static void
+update_connection_gauge (WbLiveGateway *self)
+{
+  wb_metrics_gauge_set (self->metrics, "waybill_live_connections", g_hash_table_size (self->clients), NULL);
+}
+
+static void
+send_position_frame (WbLiveGateway *self,
+                     WbLiveClient  *client,
+                     const char    *type)
+{
+  g_autoptr(GString) out = g_string_new ("{\"type\":");
+
+  wb_json_write_string (out, type);
+  g_string_append (out, ",\"epoch\":");
+  wb_json_write_string (out, wb_replay_window_get_epoch (self->replay));
+  g_string_append (out, ",\"seq\":");
+  wb_json_write_int (out, (gint64) wb_replay_window_get_seq (self->replay));
+  g_string_append_c (out, '}');
+  wb_live_client_send_now (client, out->str);
+}
+
+static void
+push_entered (WbLiveGateway *self,
+              WbLiveClient  *client,
+              GPtrArray     *entered,
+              GPtrArray     *left_ids)
+{
+  WbLiveOutbox *outbox = wb_live_client_get_outbox (client);
+  guint64 seq = wb_replay_window_get_seq (self->replay);
+
+  for (guint i = 0; entered != NULL && i < entered->len; i++)
+    {
+      WbLiveVehicle *vehicle = g_ptr_array_index (entered, i);
+
+      (void) wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_ENTERED, vehicle->vehicle_id, vehicle, seq);
+    }
+  for (guint i = 0; left_ids != NULL && i < left_ids->len; i++)
+    (void) wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_LEFT, g_ptr_array_index (left_ids, i), NULL, seq);
+}
+
+/* The updates a resuming client missed, as its view sees them. */
+static gboolean
+replay_since (WbLiveGateway    *self,
+              WbLiveClient     *client,
+              const WbLiveView *view,
+              const char       *epoch,
+              guint64           seq)
+{
+  g_autoptr(GPtrArray) updates = NULL;
+
+  if (wb_replay_window_since (self->replay, epoch, seq, g_get_monotonic_time (), &updates) != WB_REPLAY_OK)
+    return FALSE;
+  for (guint i = 0; i < updates->len; i++)
+    {
+      WbLiveUpdate *update = g_ptr_array_index (updates, i);
+      WbLiveMatch match = wb_live_view_classify (view, update->old_state, update->new_state);
+
+      if (match != WB_LIVE_MATCH_NONE)
+        push (client, match, update);
+    }
+  return TRUE;
+}
+
+static void
+on_subscribe (WbLiveClient *client,
+              WbLiveView   *view,
+              const char   *since_epoch,
+              guint64       since_seq,
+              gpointer      data)
+{
+  WbLiveGateway *self = data;
+  const WbLiveView *old_view = wb_live_client_get_view (client);
+  g_autoptr(GPtrArray) entered = NULL;
+  g_autoptr(GPtrArray) left_ids = NULL;
+
+  /* A first subscribe with a position resumes; without one, or once
+   * subscribed, the client is told the difference with what it holds. */
+  if (old_view == NULL && since_epoch != NULL)
+    {
+      if (replay_since (self, client, view, since_epoch, since_seq))
+        {
+          wb_metrics_counter_add (self->metrics, "waybill_live_resumes_total", 1, "outcome", "replayed", NULL);
+          goto subscribed;
+        }
+      wb_metrics_counter_add (self->metrics, "waybill_live_resumes_total", 1, "outcome", "resync", NULL);
+      send_position_frame (self, client, "resync");
+    }
+  wb_live_index_diff_views (self->index, old_view, view, &entered, &left_ids);
+  push_entered (self, client, entered, left_ids);
+
+subscribed:
+  wb_live_subscriptions_set (self->subscriptions, wb_live_client_get_id (client), view);
+  wb_live_client_set_view (client, view);
+  /* The answer goes at once, even empty: it tells the client its position. */
+  if (wb_live_outbox_get_length (wb_live_client_get_outbox (client)) == 0)
+    send_position_frame (self, client, "subscribed");
+  else
+    wb_live_client_tick (client, wb_replay_window_get_epoch (self->replay),
+                         wb_replay_window_get_seq (self->replay), g_get_monotonic_time ());
+}
+
+static gboolean
+free_client_later (gpointer data)
+{
+  wb_live_client_free (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+release_peer (WbLiveGateway *self,
+              const char    *peer)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
+
+  if (count <= 1)
+    g_hash_table_remove (self->per_peer, peer);
+  else
+    g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (count - 1));
+}
+
+static void
+on_client_closed (WbLiveClient *client,
+                  const char   *reason,
+                  gpointer      data)
+{
+  WbLiveGateway *self = data;
+  guint64 id = wb_live_client_get_id (client);
+
+  count_closed (self, reason);
+  wb_live_subscriptions_remove (self->subscriptions, id);
+  release_peer (self, wb_live_client_get_peer (client));
+  g_hash_table_remove (self->clients, &id);
+  update_connection_gauge (self);
+  /* Inside the connection's own signal. */
+  g_idle_add (free_client_later, client);
+}
+
+static gboolean
+on_tick (gpointer data)
+{
+  WbLiveGateway *self = data;
+  const char *epoch = wb_replay_window_get_epoch (self->replay);
+  guint64 seq = wb_replay_window_get_seq (self->replay);
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr(GList) clients = g_hash_table_get_values (self->clients);
+
+  for (GList *l = clients; l != NULL; l = l->next)
+    {
+      guint64 before = wb_live_client_get_frames (l->data);
+
+      wb_live_client_tick (l->data, epoch, seq, now);
+      if (wb_live_client_get_frames (l->data) != before)
+        wb_metrics_counter_add (self->metrics, "waybill_live_frames_total", 1, NULL);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+refuse (WbLiveGateway           *self,
+        SoupWebsocketConnection *connection,
+        const char              *why,
+        const char              *reason)
+{
+  wb_metrics_counter_add (self->metrics, "waybill_live_connections_rejected_total", 1, "reason", reason, NULL);
+  soup_websocket_connection_close (connection, 1013 /* Try Again Later */, why);
+}
+
+static void
+on_websocket (SoupWebsocketConnection *connection,
+              GSocket                 *socket,
+              const char              *peer,
+              WbAccessRole             role,
+              const char              *subject,
+              gpointer                 data)
+{
+  WbLiveGateway *self = data;
+  guint per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
+  WbLiveClient *client;
+  guint64 *key;
+
+  if (g_hash_table_size (self->clients) >= self->max_connections)
+    return refuse (self, connection, "The gateway has too many open streams", "total");
+  if (per_peer >= self->max_per_peer)
+    return refuse (self, connection, "Too many open streams from this address", "per_peer");
+  if (socket == NULL)
+    return refuse (self, connection, "No socket", "total");
+
+  client = wb_live_client_new (++self->next_client_id, connection, socket, peer, &self->limits,
+                               on_subscribe, on_client_closed, self);
+  key = g_new (guint64, 1);
+  *key = wb_live_client_get_id (client);
+  g_hash_table_insert (self->clients, key, client);
+  g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (per_peer + 1));
+  update_connection_gauge (self);
+}
+
+/* ---- the object -------------------------------------------------------------- */
+
+static void
+declare_metrics (WbMetrics *m)
+{
+  wb_metrics_declare (m, "waybill_live_vehicles", WB_METRIC_GAUGE, "Vehicles on the live map.", NULL, 0);
+  wb_metrics_declare (m, "waybill_live_connections", WB_METRIC_GAUGE, "Open /ws/locations streams.", NULL, 0);
+  wb_metrics_declare (m, "waybill_live_connections_rejected_total", WB_METRIC_COUNTER,
+                      "Streams refused by a connection limit (total, per_peer).", NULL, 0);
+  wb_metrics_declare (m, "waybill_live_connections_closed_total", WB_METRIC_COUNTER,
+                      "Streams closed, by reason: client, slow, pong_timeout, too_big, bad_message, shutdown.",
+                      NULL, 0);
+  wb_metrics_declare (m, "waybill_live_updates_total", WB_METRIC_COUNTER,
+                      "Changes on the live stream (its seq).", NULL, 0);
+  wb_metrics_declare (m, "waybill_live_frames_total", WB_METRIC_COUNTER,
+                      "Batched update frames sent to clients.", NULL, 0);
+  wb_metrics_declare (m, "waybill_live_resumes_total", WB_METRIC_COUNTER,
+                      "Subscribes with a stream position: replayed, or resync.", NULL, 0);
+  wb_metrics_declare (m, "waybill_live_messages_skipped_total", WB_METRIC_COUNTER,
+                      "Bus messages the gateway could not read.", NULL, 0);
+  wb_metrics_gauge_set (m, "waybill_live_connections", 0, NULL);
+  wb_metrics_gauge_set (m, "waybill_live_vehicles", 0, NULL);
+}
+
+static void
+wb_live_gateway_finalize (GObject *object)
+{
+  WbLiveGateway *self = WB_LIVE_GATEWAY (object);
+
+  wb_live_gateway_stop (self);
+  g_clear_pointer (&self->clients, g_hash_table_unref);
+  g_clear_pointer (&self->per_peer, g_hash_table_unref);
+  g_clear_pointer (&self->matches, g_array_unref);
+  g_clear_object (&self->index);
+  g_clear_object (&self->subscriptions);
+  g_clear_object (&self->replay);
+  g_clear_object (&self->bus);
+  g_clear_object (&self->metrics);
+  g_free (self->group);
+  G_OBJECT_CLASS (wb_live_gateway_parent_class)->finalize (object);
+}
+
+static void
+wb_live_gateway_class_init (WbLiveGatewayClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = wb_live_gateway_finalize;
+}
+
+static void
+wb_live_gateway_init (WbLiveGateway *self)
+{
+  self->clients = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->matches = g_array_new (FALSE, FALSE, sizeof (WbLiveSubscriptionMatch));
+  self->index = wb_live_index_new ();
+  self->subscriptions = wb_live_subscriptions_new ();
+}
+
+WbLiveGateway *
+wb_live_gateway_new (WbConfig  *config,
+                     WbBus     *bus,
+                     WbMetrics *metrics)
+{
+  WbLiveGateway *self;
+
+  g_return_val_if_fail (WB_IS_CONFIG (config), NULL);
+  g_return_val_if_fail (WB_IS_BUS (bus), NULL);
+  g_return_val_if_fail (WB_IS_METRICS (metrics), NULL);
+
+  self = g_object_new (WB_TYPE_LIVE_GATEWAY, NULL);
+  self->bus = g_object_ref (bus);
+  self->metrics = g_object_ref (metrics);
+  self->replay = wb_replay_window_new (wb_config_get_int (config, "gateway.replay-size"),
+                                       wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000);
+  self->window_ms = wb_config_get_int (config, "gateway.batch-window");
+  self->max_connections = wb_config_get_int (config, "gateway.max-connections");
+  self->max_per_peer = wb_config_get_int (config, "gateway.max-connections-per-peer");
+  self->limits.keepalive_s = MAX (1, wb_config_get_int (config, "gateway.keepalive") / 1000);
+  self->limits.pong_timeout_ms = wb_config_get_int (config, "gateway.pong-timeout");
+  self->limits.max_message_size = wb_config_get_int (config, "gateway.max-message-size");
+  self->limits.outbox_bound = wb_config_get_int (config, "gateway.outbox-bound");
+  self->limits.outbox_hard_limit = MAX (self->limits.outbox_bound * 4, 100000);
+  self->limits.slow_deadline_ms = wb_config_get_int (config, "gateway.slow-deadline");
+  /* With Kafka every gateway reads every position: a group of its own. */
+  self->group = g_strdup_printf ("gateway.%08x%08x", g_random_int (), g_random_int ());
+  declare_metrics (metrics);
+  return self;
+}
+
+void
+wb_live_gateway_register (WbLiveGateway *self,
+                          WbHttpServer  *http)
+{
+  g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
+
+  wb_http_server_add_route (http, "GET", "/locations", WB_ACCESS_ROLE_VIEWER, get_locations, self);
+  wb_http_server_add_websocket (http, "/ws/locations", WB_ACCESS_ROLE_VIEWER, on_websocket, self);
+}
+
+void
+wb_live_gateway_start (WbLiveGateway *self)
+{
+  static const char * const topics[] = { "positions.enriched", "device.online", "device.offline", NULL };
+
+  g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
+
+  if (self->subscription != 0)
+    return;
+  self->subscription = wb_bus_subscribe (self->bus, self->group, topics, BUS_BATCH, on_batch, self, NULL);
+  self->tick_source = g_timeout_add (self->window_ms, on_tick, self);
+  g_message ("Live map gateway started (epoch %s, consumer group %s)",
+             wb_replay_window_get_epoch (self->replay), self->group);
+}
+
+void
+wb_live_gateway_stop (WbLiveGateway *self)
+{
+  g_autoptr(GList) clients = NULL;
+
+  g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
+
+  if (self->subscription != 0)
+    wb_bus_unsubscribe (self->bus, self->subscription);
+  self->subscription = 0;
+  g_clear_handle_id (&self->tick_source, g_source_remove);
+  clients = g_hash_table_get_values (self->clients);
+  g_hash_table_remove_all (self->clients);
+  g_hash_table_remove_all (self->per_peer);
+  for (GList *l = clients; l != NULL; l = l->next)
+    {
+      count_closed (self, "shutdown");
+      wb_live_client_free (l->data);
+    }
+}
+
+const char *
+wb_live_gateway_get_epoch (WbLiveGateway *self)
+{
+  g_return_val_if_fail (WB_IS_LIVE_GATEWAY (self), NULL);
+  return wb_replay_window_get_epoch (self->replay);
+}

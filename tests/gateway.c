@@ -1,0 +1,894 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The gateway role end to end: a real waybilld on a real PostgreSQL,
+ * vehicles registered and positions posted over REST, GET /locations and
+ * /ws/locations read by WebSocket clients written with libsoup's client
+ * API (and one raw socket that never reads). */
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "wb-json.h"
+#include "wb-jwt.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+
+#define SECRET     "gateway-test-secret-0123456789abcdef"
+#define WAIT_S     20
+/* Two districts of Minsk, far enough apart that no view holds both. */
+#define WEST_BBOX  "27.40,53.85,27.50,53.95"
+#define EAST_BBOX  "27.60,53.85,27.70,53.95"
+#define WEST_LON   27.45
+#define EAST_LON   27.65
+
+typedef struct
+{
+  char         *conninfo;
+  WbTestDaemon *daemon;
+  guint         port;
+  SoupSession  *session;      /* REST, synchronous */
+  SoupSession  *ws_session;   /* WebSockets, on the test's main context */
+  char         *viewer;
+  char         *dispatcher;
+  char         *admin;
+  gint64        next_fix;     /* unix ms; fix times grow by one per position */
+} Fixture;
+
+typedef struct
+{
+  SoupWebsocketConnection *connection;
+  GError                  *error;
+  gboolean                 done;
+  gboolean                 closed;
+  GQueue                   messages;   /* JsonNode */
+  GHashTable              *held;       /* vehicleId → lat as text */
+  char                    *epoch;
+  guint64                  seq;
+  guint64                  last_item_seq;
+  guint                    duplicates;
+} Client;
+
+/* ---- REST --------------------------------------------------------------- */
+
+static guint
+call (Fixture     *f,
+      const char  *method,
+      const char  *path,
+      const char  *token,
+      const char  *body,
+      JsonNode   **out_answer)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", f->port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (token != NULL)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+    }
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (f->session, message, NULL, &error);
+  g_assert_no_error (error);
+  if (out_answer != NULL)
+    *out_answer = wb_json_parse_bytes (answer, NULL, NULL);
+  return soup_message_get_status (message);
+}
+
+static void
+put (Fixture    *f,
+     const char *path,
+     const char *body)
+{
+  g_assert_cmpuint (call (f, "PUT", path, f->admin, body, NULL), ==, 200);
+}
+
+/* Vehicles v1…v@n of company c1 (odd) or c2 (even), each with device dN. */
+static void
+register_fleet (Fixture *f,
+                guint    n)
+{
+  put (f, "/companies/c1", "{\"name\":\"West Logistics\"}");
+  put (f, "/companies/c2", "{\"name\":\"East Logistics\"}");
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *vehicle = g_strdup_printf ("/vehicles/v%u", i);
+      g_autofree char *vehicle_body = g_strdup_printf ("{\"plate\":\"%04u AB-7\",\"companyId\":\"c%u\"}", i, 2 - i % 2);
+      g_autofree char *device = g_strdup_printf ("/devices/d%u", i);
+      g_autofree char *device_body = g_strdup_printf ("{\"vehicleId\":\"v%u\",\"token\":null}", i);
+
+      put (f, vehicle, vehicle_body);
+      put (f, device, device_body);
+    }
+}
+
+/* Fix times grow by a millisecond per position, from an hour ago. */
+static char *
+fix_time (Fixture *f)
+{
+  gint64 ms = f->next_fix++;
+  g_autoptr(GDateTime) fix = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autofree char *seconds = g_date_time_format (fix, "%Y-%m-%dT%H:%M:%S");
+
+  return g_strdup_printf ("%s.%03dZ", seconds, (int) (ms % 1000));
+}
+
+/* One batch: positions[i] = { device number, lon, lat }. */
+static void
+post_positions (Fixture      *f,
+                const double (*positions)[3],
+                guint         n)
+{
+  g_autoptr(GString) body = g_string_new ("[");
+  g_autoptr(JsonNode) answer = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *timestamp = fix_time (f);
+
+      g_string_append_printf (body, "%s{\"deviceId\":\"d%.0f\",\"timestamp\":\"%s\",\"lat\":%.6f,\"lon\":%.6f,\"speed\":30}",
+                              i ? "," : "", positions[i][0], timestamp, positions[i][2], positions[i][1]);
+    }
+  g_string_append_c (body, ']');
+  g_assert_cmpuint (call (f, "POST", "/telemetry", f->dispatcher, body->str, &answer), ==, 200);
+  if (json_object_get_int_member (json_node_get_object (answer), "accepted") != n)
+    {
+      g_autofree char *text = json_to_string (answer, FALSE);
+
+      g_test_message ("POST /telemetry %s: %s", body->str, text);
+    }
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (answer), "accepted"), ==, n);
+}
+
+static void
+post_one (Fixture *f,
+          guint    device,
+          double   lon,
+          double   lat)
+{
+  const double position[1][3] = { { device, lon, lat } };
+
+  post_positions (f, position, 1);
+}
+
+/* Ingest learns of new devices from the bus: until it knows the last one,
+ * its positions are refused. */
+static void
+wait_devices_known (Fixture *f,
+                    guint    n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *timestamp = fix_time (f);
+      g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"d%u\",\"timestamp\":\"%s\",\"lat\":10,\"lon\":10}]",
+                                               n, timestamp);
+      g_autoptr(JsonNode) answer = NULL;
+
+      g_assert_cmpuint (call (f, "POST", "/telemetry", f->dispatcher, body, &answer), ==, 200);
+      if (json_object_get_int_member (json_node_get_object (answer), "accepted") == 1)
+        return;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+}
+
+static JsonNode *
+get_locations (Fixture    *f,
+               const char *query)
+{
+  g_autofree char *path = g_strconcat ("/locations", query, NULL);
+  JsonNode *answer = NULL;
+
+  g_assert_cmpuint (call (f, "GET", path, f->viewer, NULL, &answer), ==, 200);
+  return answer;
+}
+
+/* Until GET /locations?@query holds @count vehicles. */
+static void
+wait_locations (Fixture    *f,
+                const char *query,
+                guint       count)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) answer = get_locations (f, query);
+
+      if (json_array_get_length (json_object_get_array_member (json_node_get_object (answer), "items")) == count)
+        return;
+      g_usleep (50 * 1000);
+    }
+  g_error ("GET /locations%s never held %u vehicles", query, count);
+}
+
+static gboolean
+metric_is (Fixture    *f,
+           const char *line)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", f->port);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (f->session, message, NULL, NULL);
+  g_autofree char *text = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
+
+  return text != NULL && strstr (text, line) != NULL;
+}
+
+/* ---- the daemon --------------------------------------------------------- */
+
+static void
+spawn (Fixture            *f,
+       const char * const *args)
+{
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", f->conninfo, NULL);
+  const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, NULL };
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  f->daemon = wb_test_daemon_spawn (env, args);
+  f->port = wb_test_daemon_port (f->daemon);
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", f->port);
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (f->session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return;
+      g_usleep (50 * 1000);
+    }
+  g_error ("waybilld did not become ready");
+}
+
+static void
+setup (Fixture       *f,
+       gconstpointer  data)
+{
+  const char * const *args = data;
+
+  f->conninfo = wb_test_pg_create_database ("gateway");
+  f->session = soup_session_new_with_options ("timeout", 30, NULL);
+  f->ws_session = soup_session_new ();
+  f->viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "viewer", WB_ACCESS_ROLE_VIEWER,
+                           g_get_real_time () / G_USEC_PER_SEC, 600);
+  f->dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
+                               g_get_real_time () / G_USEC_PER_SEC, 600);
+  f->admin = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "admin", WB_ACCESS_ROLE_ADMIN,
+                          g_get_real_time () / G_USEC_PER_SEC, 600);
+  f->next_fix = g_get_real_time () / 1000 - 3600 * 1000;
+  spawn (f, args);
+}
+
+static void
+teardown (Fixture       *f,
+          gconstpointer  data)
+{
+  if (f->daemon != NULL)
+    {
+      g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+      wb_test_daemon_free (f->daemon);
+    }
+  g_clear_object (&f->session);
+  g_clear_object (&f->ws_session);
+  g_free (f->viewer);
+  g_free (f->dispatcher);
+  g_free (f->admin);
+  g_free (f->conninfo);
+}
+
+/* ---- WebSocket clients -------------------------------------------------- */
+
+static void
+on_ws_message (SoupWebsocketConnection *connection,
+               gint                     type,
+               GBytes                  *message,
+               gpointer                 data)
+{
+  Client *client = data;
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = wb_json_parse_bytes (message, NULL, &error);
+
+  g_assert_no_error (error);
+  g_queue_push_tail (&client->messages, node);
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *connection,
+              gpointer                 data)
+{
+  ((Client *) data)->closed = TRUE;
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  Client *client = data;
+
+  client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &client->error);
+  client->done = TRUE;
+  if (client->connection != NULL)
+    {
+      g_signal_connect (client->connection, "message", G_CALLBACK (on_ws_message), client);
+      g_signal_connect (client->connection, "closed", G_CALLBACK (on_ws_closed), client);
+    }
+}
+
+static void
+iterate_until (gboolean   *flag,
+               const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (!*flag)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for %s", what);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+/* @query: e.g. "?access_token=…", or "" with @token in the header. */
+static Client *
+client_connect (Fixture    *f,
+                const char *query,
+                const char *token)
+{
+  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/locations%s", f->port, query);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  Client *client = g_new0 (Client, 1);
+
+  client->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (token != NULL)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+    }
+  soup_session_websocket_connect_async (f->ws_session, message, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_connected, client);
+  iterate_until (&client->done, "the WebSocket handshake");
+  return client;
+}
+
+static void
+client_free (Client *client)
+{
+  if (client->connection != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (client->connection, client);
+      if (soup_websocket_connection_get_state (client->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (client->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (client->connection);
+    }
+  g_queue_clear_full (&client->messages, (GDestroyNotify) json_node_unref);
+  g_clear_error (&client->error);
+  g_hash_table_unref (client->held);
+  g_free (client->epoch);
+  g_free (client);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
+
+static void
+subscribe (Client     *client,
+           const char *bbox,
+           const char *since_epoch,
+           guint64     since_seq)
+{
+  g_autofree char *since = since_epoch
+    ? g_strdup_printf (",\"since\":{\"epoch\":\"%s\",\"seq\":%" G_GUINT64_FORMAT "}", since_epoch, since_seq)
+    : g_strdup ("");
+  g_autofree char *text = g_strdup_printf ("{\"type\":\"subscribe\",\"bbox\":[%s]%s}", bbox, since);
+
+  soup_websocket_connection_send_text (client->connection, text);
+}
+
+static char *
+lat_text (JsonObject *vehicle)
+{
+  return g_strdup_printf ("%.6f", json_object_get_double_member (vehicle, "lat"));
+}
+
+/* Applies one stream message to what the client holds, checking the
+ * protocol's promises: entered only for a vehicle not held, update and
+ * left only for one held, item seqs growing. Returns the message's type. */
+static const char *
+apply (Client   *client,
+       JsonNode *node)
+{
+  JsonObject *message = json_node_get_object (node);
+  const char *type = json_object_get_string_member (message, "type");
+  JsonArray *updates;
+
+  g_free (client->epoch);
+  client->epoch = g_strdup (json_object_get_string_member (message, "epoch"));
+  client->seq = json_object_get_int_member (message, "seq");
+  if (g_str_equal (type, "resync"))
+    {
+      g_hash_table_remove_all (client->held);
+      client->last_item_seq = 0;
+      return type;
+    }
+  if (!g_str_equal (type, "updates"))
+    return type;
+  updates = json_object_get_array_member (message, "updates");
+  for (guint i = 0; i < json_array_get_length (updates); i++)
+    {
+      JsonObject *item = json_array_get_object_element (updates, i);
+      const char *kind = json_object_get_string_member (item, "type");
+      guint64 seq = json_object_get_int_member (item, "seq");
+      JsonObject *vehicle = json_object_has_member (item, "vehicle")
+                              ? json_object_get_object_member (item, "vehicle") : NULL;
+      const char *id = vehicle ? json_object_get_string_member (vehicle, "vehicleId")
+                               : json_object_get_string_member (item, "vehicleId");
+
+      g_assert_cmpuint (seq, <=, client->seq);
+      if (g_str_equal (kind, "entered"))
+        g_assert_false (g_hash_table_contains (client->held, id));
+      else
+        g_assert_true (g_hash_table_contains (client->held, id));
+      if (g_str_equal (kind, "left"))
+        g_hash_table_remove (client->held, id);
+      else
+        g_hash_table_insert (client->held, g_strdup (id), lat_text (vehicle));
+    }
+  return type;
+}
+
+/* The next message, applied. */
+static const char *
+next_message (Client *client)
+{
+  g_autoptr(JsonNode) node = NULL;
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  const char *type;
+
+  while (g_queue_is_empty (&client->messages))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("no message on the stream");
+      if (client->closed)
+        g_error ("the stream closed: %u %s", soup_websocket_connection_get_close_code (client->connection),
+                 soup_websocket_connection_get_close_data (client->connection));
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  node = g_queue_pop_head (&client->messages);
+  type = apply (client, node);
+  return g_intern_string (type);
+}
+
+/* Until the client holds exactly @expected ("v1=53.900000,v2=…", sorted). */
+static void
+wait_held (Client     *client,
+           const char *expected)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (client->held), (GCompareFunc) g_strcmp0);
+      g_autoptr(GString) held = g_string_new (NULL);
+
+      for (GList *l = keys; l; l = l->next)
+        g_string_append_printf (held, "%s%s=%s", held->len ? "," : "", (char *) l->data,
+                                (char *) g_hash_table_lookup (client->held, l->data));
+      if (g_str_equal (held->str, expected))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the client holds %s, not %s", held->str, expected);
+      if (g_queue_is_empty (&client->messages))
+        {
+          g_main_context_iteration (NULL, FALSE);
+          g_usleep (1000);
+          continue;
+        }
+      next_message (client);
+    }
+}
+
+static void
+wait_closed (Client *client)
+{
+  iterate_until (&client->closed, "the stream to close");
+}
+
+static void
+hold_snapshot (Client   *client,
+               JsonNode *snapshot)
+{
+  JsonObject *object = json_node_get_object (snapshot);
+  JsonArray *items = json_object_get_array_member (object, "items");
+
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *vehicle = json_array_get_object_element (items, i);
+
+      g_hash_table_insert (client->held, g_strdup (json_object_get_string_member (vehicle, "vehicleId")),
+                           lat_text (vehicle));
+    }
+  client->epoch = g_strdup (json_object_get_string_member (object, "epoch"));
+  client->seq = json_object_get_int_member (object, "seq");
+}
+
+/* ---- the cases ---------------------------------------------------------- */
+
+static const char * const default_args[] = { "--gateway-batch-window=50ms", NULL };
+
+/* GET /locations while positions keep coming, then the stream from the
+ * snapshot's position: every later position arrives, none twice, none
+ * missing, and the client ends holding what the server holds. */
+static void
+test_snapshot_then_stream (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(JsonNode) final = NULL;
+  g_autoptr(Client) client = NULL;
+  g_autoptr(GString) expected = g_string_new (NULL);
+  JsonArray *items;
+
+  register_fleet (f, 4);
+  for (guint i = 1; i <= 4; i++)
+    post_one (f, i, WEST_LON, 53.90);
+  wait_locations (f, "?bbox=" WEST_BBOX, 4);
+
+  client = client_connect (f, "", f->viewer);
+  g_assert_no_error (client->error);
+  for (guint round = 1; round <= 30; round++)
+    {
+      double positions[4][3];
+
+      for (guint i = 0; i < 4; i++)
+        positions[i][0] = i + 1, positions[i][1] = WEST_LON, positions[i][2] = 53.90 + round * 0.0001 * (i + 1);
+      post_positions (f, (const double (*)[3]) positions, 4);
+      if (round == 10)
+        {
+          /* Taken while positions are still being processed. */
+          snapshot = get_locations (f, "?bbox=" WEST_BBOX);
+          hold_snapshot (client, snapshot);
+          g_assert_cmpuint (client->seq, >, 0);
+          subscribe (client, WEST_BBOX, client->epoch, client->seq);
+        }
+      g_usleep (20 * 1000);
+    }
+  for (guint i = 1; i <= 4; i++)
+    g_string_append_printf (expected, "%sv%u=%.6f", i > 1 ? "," : "", i, 53.90 + 30 * 0.0001 * i);
+  wait_held (client, expected->str);
+
+  final = get_locations (f, "?bbox=" WEST_BBOX);
+  items = json_object_get_array_member (json_node_get_object (final), "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 4);
+  g_assert_cmpuint (client->seq, <=, json_object_get_int_member (json_node_get_object (final), "seq"));
+}
+
+/* A new view: left for what went out, entered with full state for what
+ * came in; then vehicles crossing its edges. */
+static void
+test_pan (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autoptr(Client) client = NULL;
+
+  register_fleet (f, 4);
+  post_one (f, 1, WEST_LON, 53.90);
+  post_one (f, 2, WEST_LON, 53.91);
+  post_one (f, 3, EAST_LON, 53.90);
+  post_one (f, 4, EAST_LON, 53.91);
+  wait_locations (f, "?bbox=" WEST_BBOX, 2);
+  wait_locations (f, "?bbox=" EAST_BBOX, 2);
+
+  client = client_connect (f, "", f->viewer);
+  g_assert_no_error (client->error);
+  subscribe (client, WEST_BBOX, NULL, 0);
+  wait_held (client, "v1=53.900000,v2=53.910000");
+
+  subscribe (client, EAST_BBOX, NULL, 0);
+  wait_held (client, "v3=53.900000,v4=53.910000");
+
+  post_one (f, 4, WEST_LON, 53.92);          /* leaves */
+  wait_held (client, "v3=53.900000");
+  post_one (f, 1, EAST_LON, 53.93);          /* enters */
+  wait_held (client, "v1=53.930000,v3=53.900000");
+}
+
+/* Reconnecting with the last position: exactly what was missed for the
+ * view, nothing outside it. */
+static void
+test_resume_inside_window (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(Client) first = NULL;
+  g_autoptr(Client) second = NULL;
+  g_autofree char *epoch = NULL;
+  guint64 seq;
+
+  register_fleet (f, 2);
+  post_one (f, 1, WEST_LON, 53.90);
+  post_one (f, 2, EAST_LON, 53.90);
+  wait_locations (f, "?bbox=" EAST_BBOX, 1);
+
+  first = client_connect (f, "", f->viewer);
+  subscribe (first, WEST_BBOX, NULL, 0);
+  wait_held (first, "v1=53.900000");
+  epoch = g_strdup (first->epoch);
+  seq = first->seq;
+  soup_websocket_connection_close (first->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  wait_closed (first);
+
+  post_one (f, 2, EAST_LON, 53.91);          /* outside the view */
+  post_one (f, 1, WEST_LON, 53.91);
+  post_one (f, 1, WEST_LON, 53.92);
+  wait_locations (f, "?bbox=27.40,53.915,27.50,53.95", 1);
+
+  second = client_connect (f, "", f->viewer);
+  g_hash_table_insert (second->held, g_strdup ("v1"), g_strdup ("53.900000"));
+  subscribe (second, WEST_BBOX, epoch, seq);
+  g_assert_cmpstr (next_message (second), ==, "updates");
+  g_assert_cmpstr (second->epoch, ==, epoch);
+  g_assert_cmpuint (g_hash_table_size (second->held), ==, 1);
+  g_assert_cmpstr (g_hash_table_lookup (second->held, "v1"), ==, "53.920000");
+}
+
+/* Too far behind (the window holds 3 updates here), or another epoch:
+ * resync and a fresh snapshot, never a silent gap. */
+static const char * const small_window_args[] = { "--gateway-batch-window=50ms", "--gateway-replay-size=3", NULL };
+
+static void
+test_resume_outside_window (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(Client) first = NULL;
+  g_autoptr(Client) second = NULL;
+  g_autoptr(Client) third = NULL;
+  g_autofree char *epoch = NULL;
+  guint64 seq;
+
+  register_fleet (f, 1);
+  post_one (f, 1, WEST_LON, 53.90);
+  wait_locations (f, "?bbox=" WEST_BBOX, 1);
+  first = client_connect (f, "", f->viewer);
+  subscribe (first, WEST_BBOX, NULL, 0);
+  wait_held (first, "v1=53.900000");
+  epoch = g_strdup (first->epoch);
+  seq = first->seq;
+
+  for (guint i = 1; i <= 5; i++)
+    post_one (f, 1, WEST_LON, 53.90 + i * 0.001);
+  wait_held (first, "v1=53.905000");
+
+  second = client_connect (f, "", f->viewer);
+  g_hash_table_insert (second->held, g_strdup ("v1"), g_strdup ("53.900000"));
+  subscribe (second, WEST_BBOX, epoch, seq);
+  g_assert_cmpstr (next_message (second), ==, "resync");
+  g_assert_cmpuint (g_hash_table_size (second->held), ==, 0);
+  wait_held (second, "v1=53.905000");
+
+  third = client_connect (f, "", f->viewer);
+  subscribe (third, WEST_BBOX, "another-epoch", 1);
+  g_assert_cmpstr (next_message (third), ==, "resync");
+  wait_held (third, "v1=53.905000");
+  g_assert_true (metric_is (f, "waybill_live_resumes_total{outcome=\"resync\"} 2"));
+}
+
+/* A restarted gateway has another epoch: a client resuming from the old
+ * one gets a resync. */
+static void
+test_resume_after_restart (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(Client) first = NULL;
+  g_autoptr(Client) second = NULL;
+  g_autofree char *epoch = NULL;
+  guint64 seq;
+
+  register_fleet (f, 1);
+  post_one (f, 1, WEST_LON, 53.90);
+  wait_locations (f, "?bbox=" WEST_BBOX, 1);
+  first = client_connect (f, "", f->viewer);
+  subscribe (first, WEST_BBOX, NULL, 0);
+  wait_held (first, "v1=53.900000");
+  epoch = g_strdup (first->epoch);
+  seq = first->seq;
+
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  wb_test_daemon_free (f->daemon);
+  wait_closed (first);
+  spawn (f, data);
+  post_one (f, 1, WEST_LON, 53.95 - 0.01);
+  wait_locations (f, "?bbox=" WEST_BBOX, 1);
+
+  second = client_connect (f, "", f->viewer);
+  subscribe (second, WEST_BBOX, epoch, seq);
+  g_assert_cmpstr (next_message (second), ==, "resync");
+  g_assert_cmpstr (second->epoch, !=, epoch);
+  wait_held (second, "v1=53.940000");
+}
+
+/* The handshake with no token or a bad one is refused; the token may come
+ * as access_token, as browsers cannot set headers. */
+static void
+test_jwt (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autofree char *query = g_strconcat ("?access_token=", f->viewer, NULL);
+  g_autoptr(Client) none = client_connect (f, "", NULL);
+  g_autoptr(Client) bad = client_connect (f, "?access_token=not.a.token", NULL);
+  g_autoptr(Client) header = client_connect (f, "", f->viewer);
+  g_autoptr(Client) param = client_connect (f, query, NULL);
+
+  g_assert_null (none->connection);
+  g_assert_nonnull (none->error);
+  g_assert_null (bad->connection);
+  g_assert_nonnull (bad->error);
+  g_assert_no_error (header->error);
+  g_assert_no_error (param->error);
+  subscribe (param, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (param), ==, "subscribed");
+}
+
+static void
+assert_refused (Fixture    *f,
+                const char *text,
+                gboolean    binary,
+                gushort     code,
+                const char *reason_part)
+{
+  g_autoptr(Client) client = client_connect (f, "", f->viewer);
+
+  g_assert_no_error (client->error);
+  if (binary)
+    soup_websocket_connection_send_binary (client->connection, text, strlen (text));
+  else
+    soup_websocket_connection_send_text (client->connection, text);
+  wait_closed (client);
+  g_test_message ("%s: %u %s", text, soup_websocket_connection_get_close_code (client->connection),
+                  soup_websocket_connection_get_close_data (client->connection));
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (client->connection), ==, code);
+  g_assert_nonnull (strstr (soup_websocket_connection_get_close_data (client->connection), reason_part));
+}
+
+/* Anything but a valid subscribe closes the stream with 1003 or 1007 and
+ * a reason naming what is wrong, and is counted. */
+static void
+test_bad_subscribe (Fixture       *f,
+                    gconstpointer  data)
+{
+  assert_refused (f, "{\"type\":\"subscribe\",\"bbox\":", FALSE, SOUP_WEBSOCKET_CLOSE_BAD_DATA, "JSON");
+  assert_refused (f, "{\"type\":\"subscribe\",\"bbox\":[170,10,-170,20]}", FALSE, SOUP_WEBSOCKET_CLOSE_BAD_DATA,
+                  "bbox");
+  assert_refused (f, "{\"type\":\"subscribe\",\"bbox\":[1,2,3]}", FALSE, SOUP_WEBSOCKET_CLOSE_BAD_DATA, "bbox");
+  assert_refused (f, "{\"type\":\"hello\"}", FALSE, SOUP_WEBSOCKET_CLOSE_BAD_DATA, "type");
+  assert_refused (f, "{\"type\":\"subscribe\",\"bbox\":[1,2,3,4],\"zoom\":3}", FALSE,
+                  SOUP_WEBSOCKET_CLOSE_BAD_DATA, "zoom");
+  assert_refused (f, "{\"type\":\"subscribe\"}", TRUE, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA, "text");
+  g_assert_true (metric_is (f, "waybill_live_connections_closed_total{reason=\"bad_message\"} 6"));
+}
+
+/* A WebSocket client that subscribes and then never reads, with a tiny
+ * receive buffer. */
+static GSocketConnection *
+stalled_client (Fixture *f)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, f->port);
+  g_autofree char *request = g_strdup_printf ("GET /ws/locations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                              "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
+                                              f->viewer);
+  const char *subscribe_text = "{\"type\":\"subscribe\",\"bbox\":[" WEST_BBOX "]}";
+  guint8 frame[256] = { 0x81, 0x80 | (guint8) strlen (subscribe_text), 1, 2, 3, 4 };
+  char answer[1024];
+  gssize got;
+  GSocketConnection *connection;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, 4096, NULL));
+  g_assert_true (g_socket_connect (socket, address, NULL, &error));
+  g_assert_no_error (error);
+  connection = g_socket_connection_factory_create_connection (socket);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                            request, strlen (request), NULL, NULL, &error));
+  got = g_socket_receive (socket, answer, sizeof answer - 1, NULL, &error);
+  g_assert_cmpint (got, >, 0);
+  answer[got] = '\0';
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 101"));
+  for (gsize i = 0; i < strlen (subscribe_text); i++)
+    frame[6 + i] = subscribe_text[i] ^ frame[2 + i % 4];
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                            frame, 6 + strlen (subscribe_text), NULL, NULL, &error));
+  return connection;
+}
+
+static const char * const slow_args[] = {
+  "--gateway-batch-window=20ms", "--gateway-outbox-bound=2", "--gateway-slow-deadline=1s", NULL
+};
+
+/* A client that stops reading is closed past the deadline; another keeps
+ * getting every update meanwhile. */
+static void
+test_stalled_client_closed (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(Client) reader = NULL;
+  g_autoptr(GSocketConnection) stalled = NULL;
+  g_autoptr(GString) expected = g_string_new (NULL);
+  const guint vehicles = 12;
+  gint64 deadline;
+
+  register_fleet (f, vehicles);
+  wait_devices_known (f, vehicles);
+  reader = client_connect (f, "", f->viewer);
+  subscribe (reader, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (reader), ==, "subscribed");
+  stalled = stalled_client (f);
+
+  for (guint round = 1; round <= 400 && !metric_is (f, "waybill_live_connections_closed_total{reason=\"slow\"} 1");
+       round++)
+    {
+      double positions[12][3];
+
+      for (guint i = 0; i < vehicles; i++)
+        positions[i][0] = i + 1, positions[i][1] = WEST_LON, positions[i][2] = 53.86 + round * 0.0002;
+      post_positions (f, (const double (*)[3]) positions, vehicles);
+      while (!g_queue_is_empty (&reader->messages) || g_main_context_pending (NULL))
+        {
+          g_main_context_iteration (NULL, FALSE);
+          if (!g_queue_is_empty (&reader->messages))
+            next_message (reader);
+        }
+      g_usleep (20 * 1000);
+    }
+  deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  while (!metric_is (f, "waybill_live_connections_closed_total{reason=\"slow\"} 1"))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (100 * 1000);
+    }
+
+  /* The reader is still served, up to the last position. */
+  post_one (f, 1, WEST_LON, 53.94);
+  deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  while (g_strcmp0 (g_hash_table_lookup (reader->held, "v1"), "53.940000") != 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      if (!g_queue_is_empty (&reader->messages))
+        next_message (reader);
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (g_hash_table_size (reader->held), ==, vehicles);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/gateway/snapshot-then-stream", Fixture, default_args, setup, test_snapshot_then_stream, teardown);
+  g_test_add ("/gateway/pan", Fixture, default_args, setup, test_pan, teardown);
+  g_test_add ("/gateway/resume/inside-window", Fixture, default_args, setup, test_resume_inside_window, teardown);
+  g_test_add ("/gateway/resume/outside-window", Fixture, small_window_args, setup, test_resume_outside_window,
+              teardown);
+  g_test_add ("/gateway/resume/after-restart", Fixture, default_args, setup, test_resume_after_restart, teardown);
+  g_test_add ("/gateway/jwt", Fixture, default_args, setup, test_jwt, teardown);
+  g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
+  g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
+  return g_test_run ();
+}
