@@ -12,6 +12,7 @@
 #include "wb-bus-local.h"
 #include "wb-db-pool.h"
 #include "wb-db.h"
+#include "wb-fleet-api.h"
 #include "wb-fleet-store.h"
 #include "wb-ingest.h"
 #include "wb-migrations.h"
@@ -27,6 +28,7 @@ typedef struct
   WbBus        *bus;
   WbMetrics    *metrics;
   WbDbPool     *pool;
+  char         *conninfo;
   WbFleetIndex *index;
   WbFleetStore *store;
   WbIngest     *ingest;
@@ -99,6 +101,7 @@ fixture_setup (Fixture       *f,
 
   conn = wb_db_connect (conninfo, &error);
   g_assert_no_error (error);
+  f->conninfo = g_strdup (conninfo);
   g_assert_true (wb_migrations_apply (conn, NULL, &error));
   g_assert_no_error (error);
 
@@ -143,6 +146,7 @@ fixture_teardown (Fixture       *f,
   g_clear_object (&f->bus);
   g_ptr_array_unref (f->held);
   g_ptr_array_unref (f->published);
+  g_free (f->conninfo);
 }
 
 /* ---- clients, run on a thread ---------------------------------------------- */
@@ -329,6 +333,84 @@ test_json_batch_and_first_seen (Fixture       *f,
   metrics = wb_metrics_render (f->metrics);
   g_assert_nonnull (strstr (metrics, "waybill_positions_rejected_total{protocol=\"json\",reason=\"duplicate\"} 1"));
   g_assert_nonnull (strstr (metrics, "waybill_positions_rejected_total{protocol=\"json\",reason=\"speed\"} 2"));
+}
+
+#define BURST_DEVICES 2000
+
+/* Registers BURST_DEVICES devices of vehicle v1 straight in the database,
+ * as a fleet imported in bulk, and loads them into the index. */
+static void
+register_burst_fleet (Fixture *f)
+{
+  g_autoptr(PGconn) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) loaded = NULL;
+  g_autoptr(PGresult) inserted = NULL;
+  g_autofree char *sql = g_strdup_printf (
+    "INSERT INTO vehicles (id, plate, version) VALUES ('v1', 'AB 1234-7', 1);"
+    "INSERT INTO devices (device_id, vehicle_id, version)"
+    " SELECT 'burst-' || g, 'v1', 1 FROM generate_series(1, %d) g", BURST_DEVICES);
+
+  conn = wb_db_connect (f->conninfo, &error);
+  g_assert_no_error (error);
+  inserted = PQexec (conn, sql);
+  g_assert_cmpint (PQresultStatus (inserted), ==, PGRES_COMMAND_OK);
+  wb_fleet_store_load_async (f->store, NULL, store_done, &loaded);
+  g_assert_true (wb_fleet_store_load_finish (f->store, wait_result (&loaded), &error));
+  g_assert_no_error (error);
+}
+
+static char *
+burst_body (guint first,
+            guint count)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_now_utc ();
+  g_autofree char *now = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+  GString *body = g_string_new ("[");
+
+  for (guint i = first; i < first + count; i++)
+    g_string_append_printf (body, "%s{\"deviceId\":\"burst-%u\",\"timestamp\":\"%s\",\"lat\":53.9,\"lon\":27.5}",
+                            i > first ? "," : "", i, now);
+  g_string_append_c (body, ']');
+  return g_string_free (body, FALSE);
+}
+
+/* A whole fleet sends its first positions at once: every device's first
+ * appearance is recorded (once), but those writes never queue ahead of an
+ * API read on the database pool: GET /vehicles/{id} answers at once. */
+static void
+test_first_seen_burst_does_not_delay_reads (Fixture       *f,
+                                            gconstpointer  data)
+{
+  WbFleetApi *api = wb_fleet_api_new (f->store);
+  guint port = wb_http_server_get_port (f->api);
+  g_autofree char *answer = NULL;
+  gint64 start, read_ms;
+
+  register_burst_fleet (f);
+  wb_fleet_api_register (api, f->api);
+
+  for (guint first = 1; first <= BURST_DEVICES; first += 500)
+    {
+      g_autofree char *body = burst_body (first, 500);
+      g_autofree char *accepted = http_post_json (port, "/telemetry", body);
+
+      g_assert_true (g_str_has_prefix (accepted, "HTTP/1.1 200"));
+      g_assert_nonnull (strstr (accepted, "\"accepted\":500"));
+    }
+
+  start = g_get_monotonic_time ();
+  answer = http_raw (port, "GET /vehicles/v1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  read_ms = (g_get_monotonic_time () - start) / 1000;
+  g_test_message ("GET /vehicles/v1 after %d first appearances: %" G_GINT64_FORMAT " ms", BURST_DEVICES, read_ms);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+  g_assert_nonnull (strstr (answer, "AB 1234-7"));
+  g_assert_cmpint (read_ms, <, 500);
+
+  for (int i = 0; i < 2000 && count_topic (f, WB_TOPIC_DEVICE_FIRST_SEEN) < BURST_DEVICES; i++)
+    iterate_a_little ();
+  g_assert_cmpuint (count_topic (f, WB_TOPIC_DEVICE_FIRST_SEEN), ==, BURST_DEVICES);
+  wb_fleet_api_free (api);
 }
 
 /* The error object of an answer: {"error":{"code","message","field"?}}. */
@@ -639,6 +721,8 @@ main (int   argc,
   g_test_add ("/ingest/osmand", Fixture, NULL, fixture_setup, test_osmand, fixture_teardown);
   g_test_add ("/ingest/json-batch-and-first-seen", Fixture, NULL, fixture_setup,
               test_json_batch_and_first_seen, fixture_teardown);
+  g_test_add ("/ingest/first-seen-burst-does-not-delay-reads", Fixture, GUINT_TO_POINTER (10000), fixture_setup,
+              test_first_seen_burst_does_not_delay_reads, fixture_teardown);
   g_test_add ("/ingest/refused-bodies", Fixture, NULL, fixture_setup, test_refused_bodies, fixture_teardown);
   g_test_add ("/ingest/http-back-pressure", Fixture, GUINT_TO_POINTER (2), fixture_setup,
               test_http_back_pressure, fixture_teardown);

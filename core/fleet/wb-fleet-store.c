@@ -158,6 +158,20 @@ static const char mark_seen_sql[] =
 static const char insert_unseen_sql[] =
   "INSERT INTO devices AS t (device_id, version, quarantined, first_seen_at, last_seen_at)"
   " VALUES ($1, 0, true, now(), now()) ON CONFLICT (device_id) DO NOTHING RETURNING " DEVICE_ROW;
+/* The same for a batch ($1 a text[]), in one statement: rows are locked in
+ * id order, so concurrent batches cannot deadlock. Each returned row is a
+ * device row plus whether this statement recorded its first appearance. */
+static const char devices_seen_sql[] =
+  "WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS device_id),"
+  " existing AS (SELECT t.device_id, t.first_seen_at IS NULL AS first FROM devices t"
+  "  WHERE t.device_id IN (SELECT device_id FROM wanted) ORDER BY t.device_id FOR UPDATE),"
+  " marked AS (UPDATE devices t SET first_seen_at = coalesce(t.first_seen_at, now()), last_seen_at = now()"
+  "  FROM existing e WHERE t.device_id = e.device_id RETURNING " DEVICE_ROW ", e.first),"
+  " added AS (INSERT INTO devices AS t (device_id, version, quarantined, first_seen_at, last_seen_at)"
+  "  SELECT w.device_id, 0, true, now(), now() FROM wanted w"
+  "  WHERE w.device_id NOT IN (SELECT device_id FROM existing) ORDER BY w.device_id"
+  "  ON CONFLICT (device_id) DO NOTHING RETURNING " DEVICE_ROW ", true)"
+  " SELECT * FROM marked UNION ALL SELECT * FROM added";
 
 /* ---- the object ----------------------------------------------------------- */
 
@@ -271,6 +285,7 @@ struct _Job
   JobFunc         func;
   WbFleetKind     kind;
   char           *id;
+  GPtrArray      *ids;            /* of a batch */
   WbFleetUpdate  *update;
   WbFleetQuery   *query;
   WbTrackQuery   *track;
@@ -318,6 +333,7 @@ job_free (gpointer data)
   job_clear_result (job);
   g_clear_object (&job->index);
   g_free (job->id);
+  g_clear_pointer (&job->ids, g_ptr_array_unref);
   g_clear_pointer (&job->update, wb_fleet_update_free);
   g_clear_pointer (&job->query, wb_fleet_query_free);
   g_clear_pointer (&job->track, wb_track_query_free);
@@ -735,6 +751,113 @@ wb_fleet_store_device_seen_finish (WbFleetStore  *self,
   if (out_first_seen != NULL)
     *out_first_seen = job != NULL && job->first_seen;
   return job != NULL;
+}
+
+/* A PostgreSQL array literal of @ids, each quoted. */
+static char *
+text_array_literal (GPtrArray *ids)
+{
+  GString *literal = g_string_new ("{");
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_string_append (literal, i ? ",\"" : "\"");
+      for (const char *p = g_ptr_array_index (ids, i); *p; p++)
+        {
+          if (*p == '"' || *p == '\\')
+            g_string_append_c (literal, '\\');
+          g_string_append_c (literal, *p);
+        }
+      g_string_append_c (literal, '"');
+    }
+  g_string_append_c (literal, '}');
+  return g_string_free (literal, FALSE);
+}
+
+static gboolean
+devices_seen_in_transaction (Job           *job,
+                             PGconn        *conn,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  g_autoptr(GPtrArray) wanted = g_ptr_array_ref (job->ids);
+  GPtrArray *first_seen = g_ptr_array_new_with_free_func (g_free);
+
+  job_clear_result (job);
+  job->result = first_seen;
+  /* Twice at most: an insert that lost a race finds the winner's row. */
+  for (guint attempt = 0; attempt < 2 && wanted->len > 0; attempt++)
+    {
+      g_autofree char *literal = text_array_literal (wanted);
+      const char *params[] = { literal };
+      PGresult *stored = wb_db_exec (conn, devices_seen_sql, params, 1, cancellable, error);
+      g_autoptr(GHashTable) recorded = g_hash_table_new (g_str_hash, g_str_equal);
+      GPtrArray *missing = g_ptr_array_new_with_free_func (g_free);
+      int first_column;
+
+      if (stored == NULL)
+        {
+          g_ptr_array_unref (missing);
+          return FALSE;
+        }
+      first_column = PQnfields (stored) - 1;
+      for (int row = 0; row < PQntuples (stored); row++)
+        {
+          g_hash_table_add (recorded, PQgetvalue (stored, row, 0));
+          if (g_str_equal (PQgetvalue (stored, row, first_column), "t"))
+            g_ptr_array_add (first_seen, g_strdup (PQgetvalue (stored, row, 0)));
+        }
+      for (guint i = 0; i < wanted->len; i++)
+        if (!g_hash_table_contains (recorded, g_ptr_array_index (wanted, i)))
+          g_ptr_array_add (missing, g_strdup (g_ptr_array_index (wanted, i)));
+      keep_for_index (job, WB_FLEET_KIND_DEVICE, stored);
+      g_ptr_array_unref (wanted);
+      wanted = missing;
+    }
+  return TRUE;
+}
+
+/**
+ * wb_fleet_store_devices_seen_async:
+ * @device_ids: (element-type utf8): devices ingestion accepted
+ *
+ * wb_fleet_store_device_seen_async() for many devices in one statement, so
+ * a fleet coming online costs one pool round trip per batch rather than
+ * one per device.
+ */
+void
+wb_fleet_store_devices_seen_async (WbFleetStore        *self,
+                                   GPtrArray           *device_ids,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (device_ids != NULL);
+
+  job = job_new (devices_seen_in_transaction, (GDestroyNotify) g_ptr_array_unref);
+  job->ids = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < device_ids->len; i++)
+    g_ptr_array_add (job->ids, g_strdup (g_ptr_array_index (device_ids, i)));
+  submit (self, job, wb_fleet_store_devices_seen_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_devices_seen_finish:
+ *
+ * Returns: (transfer full) (element-type utf8): the devices whose first
+ *   appearance this call recorded, or %NULL with @error set
+ */
+GPtrArray *
+wb_fleet_store_devices_seen_finish (WbFleetStore  *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  Job *job = finish (self, result, wb_fleet_store_devices_seen_async, error);
+
+  return job != NULL ? g_ptr_array_ref (job->result) : NULL;
 }
 
 /* ---- reads ----------------------------------------------------------------- */

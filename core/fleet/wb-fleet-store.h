@@ -127,6 +127,14 @@ gboolean            wb_fleet_store_device_seen_finish (WbFleetStore        *self
                                                        GAsyncResult        *result,
                                                        gboolean            *out_first_seen,
                                                        GError             **error);
+void                wb_fleet_store_devices_seen_async  (WbFleetStore        *self,
+                                                        GPtrArray           *device_ids,
+                                                        GCancellable        *cancellable,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
+GPtrArray          *wb_fleet_store_devices_seen_finish (WbFleetStore        *self,
+                                                        GAsyncResult        *result,
+                                                        GError             **error);
 
 /* The REST view of one entity as camelCase JSON text: a company, a driver,
  * a device (never its token; hasToken says whether it has one), or a

@@ -26,6 +26,13 @@
 #define TELTONIKA_IDLE_S      300
 #define TELTONIKA_BACKLOG     1024
 
+/* First appearances are written in batches, one statement each and one at a
+ * time, so a fleet coming online never queues more than one write on the
+ * database pool ahead of the API's reads. */
+#define SEEN_BATCH_MAX        500
+#define SEEN_FLUSH_MS         100
+#define SEEN_QUEUE_MAX        20000   /* beyond: noted again at a later position */
+
 typedef enum
 {
   ACCEPT_OK,
@@ -46,6 +53,9 @@ struct _WbIngest
   gint64             max_age_us;
   gboolean           quarantine_unknown;
   GHashTable        *seen;              /* devices whose first appearance was recorded */
+  GPtrArray         *seen_queue;        /* …or is waiting to be */
+  GSource           *seen_flush;
+  gboolean           seen_writing;      /* a batch is on the pool */
   WbHttpServer      *osmand;
   GSocketService    *teltonika;
   guint              teltonika_port;
@@ -79,9 +89,9 @@ protocol_name (WbProtocol protocol)
 
 typedef struct
 {
-  WbIngest *ingest;
-  char     *device_id;
-} SeenCheck;
+  WbIngest  *ingest;
+  GPtrArray *device_ids;
+} SeenBatch;
 
 static void
 publish_first_seen (WbIngest   *self,
@@ -104,27 +114,86 @@ publish_first_seen (WbIngest   *self,
   wb_bus_publish_async (self->bus, message, self->cancellable, NULL, NULL);
 }
 
-static void
-on_device_seen (GObject      *source,
-                GAsyncResult *result,
-                gpointer      data)
+static void write_seen_batch (WbIngest *self);
+
+static gboolean
+on_seen_flush (gpointer data)
 {
-  SeenCheck *check = data;
-  g_autoptr(GError) error = NULL;
-  gboolean first = FALSE;
+  WbIngest *self = data;
 
-  if (!wb_fleet_store_device_seen_finish (WB_FLEET_STORE (source), result, &first, &error))
+  g_clear_pointer (&self->seen_flush, g_source_unref);
+  write_seen_batch (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A full batch goes at once, a partial one after SEEN_FLUSH_MS; never while
+ * the previous batch is still being written. */
+static void
+schedule_seen_batch (WbIngest *self)
+{
+  if (self->seen_writing || self->seen_queue->len == 0 || g_cancellable_is_cancelled (self->cancellable))
+    return;
+  if (self->seen_queue->len >= SEEN_BATCH_MAX)
     {
-      /* Ask again at the next position from it. */
-      g_hash_table_remove (check->ingest->seen, check->device_id);
-      g_debug ("Could not record device %s as seen: %s", check->device_id, error->message);
+      write_seen_batch (self);
+      return;
     }
-  else if (first)
-    publish_first_seen (check->ingest, check->device_id);
+  if (self->seen_flush != NULL)
+    return;
+  self->seen_flush = g_timeout_source_new (SEEN_FLUSH_MS);
+  g_source_set_callback (self->seen_flush, on_seen_flush, self, NULL);
+  g_source_attach (self->seen_flush, g_main_context_get_thread_default ());
+}
 
-  g_object_unref (check->ingest);
-  g_free (check->device_id);
-  g_free (check);
+static void
+on_devices_seen (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  SeenBatch *batch = data;
+  WbIngest *self = batch->ingest;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) first_seen = wb_fleet_store_devices_seen_finish (WB_FLEET_STORE (source), result, &error);
+
+  self->seen_writing = FALSE;
+  if (first_seen == NULL)
+    {
+      /* Ask again at the next position from each. */
+      for (guint i = 0; i < batch->device_ids->len; i++)
+        g_hash_table_remove (self->seen, g_ptr_array_index (batch->device_ids, i));
+      g_debug ("Could not record %u devices as seen: %s", batch->device_ids->len, error->message);
+    }
+  else
+    for (guint i = 0; i < first_seen->len; i++)
+      publish_first_seen (self, g_ptr_array_index (first_seen, i));
+  schedule_seen_batch (self);
+
+  g_ptr_array_unref (batch->device_ids);
+  g_object_unref (batch->ingest);
+  g_free (batch);
+}
+
+static void
+write_seen_batch (WbIngest *self)
+{
+  SeenBatch *batch;
+  guint n = MIN (self->seen_queue->len, SEEN_BATCH_MAX);
+
+  if (self->seen_flush != NULL)
+    {
+      g_source_destroy (self->seen_flush);
+      g_clear_pointer (&self->seen_flush, g_source_unref);
+    }
+  if (n == 0)
+    return;
+  batch = g_new0 (SeenBatch, 1);
+  batch->ingest = g_object_ref (self);
+  batch->device_ids = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (batch->device_ids, g_strdup (g_ptr_array_index (self->seen_queue, i)));
+  g_ptr_array_remove_range (self->seen_queue, 0, n);
+  self->seen_writing = TRUE;
+  wb_fleet_store_devices_seen_async (self->store, batch->device_ids, self->cancellable, on_devices_seen, batch);
 }
 
 /* The database decides whether this is a device's first appearance ever,
@@ -133,15 +202,12 @@ static void
 note_device_seen (WbIngest   *self,
                   const char *device_id)
 {
-  SeenCheck *check;
-
-  if (self->store == NULL || g_hash_table_contains (self->seen, device_id))
+  if (self->store == NULL || g_hash_table_contains (self->seen, device_id)
+      || self->seen_queue->len >= SEEN_QUEUE_MAX)
     return;
   g_hash_table_add (self->seen, g_strdup (device_id));
-  check = g_new0 (SeenCheck, 1);
-  check->ingest = g_object_ref (self);
-  check->device_id = g_strdup (device_id);
-  wb_fleet_store_device_seen_async (self->store, device_id, self->cancellable, on_device_seen, check);
+  g_ptr_array_add (self->seen_queue, g_strdup (device_id));
+  schedule_seen_batch (self);
 }
 
 /* Identity, validation and duplicates: everything but the publishing. */
@@ -834,6 +900,7 @@ wb_ingest_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->duplicates, wb_duplicate_filter_free);
   g_clear_pointer (&self->seen, g_hash_table_unref);
+  g_clear_pointer (&self->seen_queue, g_ptr_array_unref);
 
   G_OBJECT_CLASS (wb_ingest_parent_class)->finalize (object);
 }
@@ -851,6 +918,7 @@ static void
 wb_ingest_init (WbIngest *self)
 {
   self->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->seen_queue = g_ptr_array_new_with_free_func (g_free);
   self->duplicates = wb_duplicate_filter_new ();
   self->cancellable = g_cancellable_new ();
 }
@@ -970,6 +1038,11 @@ wb_ingest_stop (WbIngest *self)
   g_return_if_fail (WB_IS_INGEST (self));
 
   g_cancellable_cancel (self->cancellable);
+  if (self->seen_flush != NULL)
+    {
+      g_source_destroy (self->seen_flush);
+      g_clear_pointer (&self->seen_flush, g_source_unref);
+    }
   if (self->osmand)
     wb_http_server_disconnect (self->osmand);
   if (self->teltonika)
