@@ -225,6 +225,21 @@ metric_is (Fixture    *f,
   return text != NULL && strstr (text, line) != NULL;
 }
 
+static void
+wait_metric (Fixture    *f,
+             const char *line)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (!metric_is (f, line))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("/metrics never said %s", line);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * 1000);
+    }
+}
+
 /* ---- the daemon --------------------------------------------------------- */
 
 static void
@@ -778,10 +793,9 @@ test_bad_subscribe (Fixture       *f,
   g_assert_true (metric_is (f, "waybill_live_connections_closed_total{reason=\"bad_message\"} 6"));
 }
 
-/* A WebSocket client that subscribes and then never reads, with a tiny
- * receive buffer. */
+/* A raw WebSocket handshake, with a tiny receive buffer. */
 static GSocketConnection *
-stalled_client (Fixture *f)
+raw_client (Fixture *f)
 {
   g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -791,8 +805,6 @@ stalled_client (Fixture *f)
                                               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                                               "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
                                               f->viewer);
-  const char *subscribe_text = "{\"type\":\"subscribe\",\"bbox\":[" WEST_BBOX "]}";
-  guint8 frame[256] = { 0x81, 0x80 | (guint8) strlen (subscribe_text), 1, 2, 3, 4 };
   char answer[1024];
   gssize got;
   GSocketConnection *connection;
@@ -808,11 +820,68 @@ stalled_client (Fixture *f)
   g_assert_cmpint (got, >, 0);
   answer[got] = '\0';
   g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 101"));
-  for (gsize i = 0; i < strlen (subscribe_text); i++)
-    frame[6 + i] = subscribe_text[i] ^ frame[2 + i % 4];
-  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                                            frame, 6 + strlen (subscribe_text), NULL, NULL, &error));
   return connection;
+}
+
+/* One masked client frame; FALSE once the server has hung up. */
+static gboolean
+send_frame (GSocketConnection *connection,
+            guint8             first_byte,
+            const char        *payload,
+            gsize              length)
+{
+  g_autofree guint8 *frame = g_malloc (length + 14);
+  gsize header;
+
+  frame[0] = first_byte;
+  if (length < 126)
+    frame[1] = 0x80 | length, header = 2;
+  else
+    frame[1] = 0x80 | 126, frame[2] = length >> 8, frame[3] = length & 0xff, header = 4;
+  memcpy (frame + header, "\x01\x02\x03\x04", 4);
+  for (gsize i = 0; i < length; i++)
+    frame[header + 4 + i] = payload[i] ^ frame[header + i % 4];
+  return g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), frame,
+                                    header + 4 + length, NULL, NULL, NULL);
+}
+
+/* A client that subscribes and then never reads. */
+static GSocketConnection *
+stalled_client (Fixture *f)
+{
+  const char *subscribe_text = "{\"type\":\"subscribe\",\"bbox\":[" WEST_BBOX "]}";
+  GSocketConnection *connection = raw_client (f);
+
+  g_assert_true (send_frame (connection, 0x81, subscribe_text, strlen (subscribe_text)));
+  return connection;
+}
+
+/* The close code of the first close frame the server sends, 0 if it just
+ * hangs up. */
+static guint
+read_close_code (GSocketConnection *connection)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  guint8 buffer[4096];
+  gssize n;
+
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), WAIT_S);
+  while ((n = g_input_stream_read (in, buffer, sizeof buffer, NULL, NULL)) > 0)
+    {
+      g_byte_array_append (data, buffer, n);
+      for (guint i = 0; i + 3 < data->len;)
+        {
+          guint length = data->data[i + 1] & 0x7f;
+
+          if (data->data[i] == 0x88 && length >= 2)
+            return data->data[i + 2] << 8 | data->data[i + 3];
+          if (length >= 126)
+            break;
+          i += 2 + length;
+        }
+    }
+  return 0;
 }
 
 static const char * const slow_args[] = {
@@ -875,6 +944,73 @@ test_stalled_client_closed (Fixture       *f,
   g_assert_cmpuint (g_hash_table_size (reader->held), ==, vehicles);
 }
 
+static const char * const limit_args[] = {
+  "--gateway-max-message-size=16K", "--gateway-max-connections-per-peer=2",
+  "--gateway-keepalive=1s", "--gateway-pong-timeout=2s", NULL
+};
+
+/* libsoup 3.2 caps each frame, not a message: 8 KiB fragments, each under
+ * the 16 KiB cap, must not add up to more than the cap. */
+static void
+test_fragmented_message_capped (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) connection = raw_client (f);
+  g_autofree char *fragment = g_strnfill (8 * 1024, ' ');
+  guint sent = 0;
+
+  if (send_frame (connection, 0x01, fragment, 8 * 1024))
+    for (sent = 1; sent < 200 && send_frame (connection, 0x00, fragment, 8 * 1024); sent++)
+      ;
+  /* Loopback buffers take all of them before the server has looked. */
+  g_test_message ("%u fragments of 8 KiB sent", sent);
+  g_assert_cmpuint (read_close_code (connection), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
+  wait_metric (f, "waybill_live_connections_closed_total{reason=\"too_big\"} 1");
+}
+
+/* Past the per-address limit the stream is closed at once, saying why. */
+static void
+test_connections_per_peer (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(Client) first = client_connect (f, "", f->viewer);
+  g_autoptr(Client) second = client_connect (f, "", f->viewer);
+  g_autoptr(Client) third = client_connect (f, "", f->viewer);
+
+  g_assert_no_error (third->error);
+  wait_closed (third);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (third->connection), ==,
+                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  g_assert_nonnull (strstr (soup_websocket_connection_get_close_data (third->connection), "Too many"));
+  g_assert_false (first->closed);
+  g_assert_false (second->closed);
+  g_assert_true (metric_is (f, "waybill_live_connections_rejected_total{reason=\"per_peer\"} 1"));
+}
+
+/* A client that answers no ping is closed after the pong timeout. */
+static void
+test_pong_timeout (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) silent = raw_client (f);
+  g_autoptr(Client) alive = client_connect (f, "", f->viewer);
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (!metric_is (f, "waybill_live_connections_closed_total{reason=\"pong_timeout\"} 1"))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * 1000);
+    }
+  /* libsoup's client answers pings: still open. */
+  for (guint i = 0; i < 300; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * 1000);
+    }
+  g_assert_false (alive->closed);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -890,5 +1026,10 @@ main (int   argc,
   g_test_add ("/gateway/jwt", Fixture, default_args, setup, test_jwt, teardown);
   g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
+  g_test_add ("/gateway/limits/fragmented-message", Fixture, limit_args, setup, test_fragmented_message_capped,
+              teardown);
+  g_test_add ("/gateway/limits/connections-per-peer", Fixture, limit_args, setup, test_connections_per_peer,
+              teardown);
+  g_test_add ("/gateway/limits/pong-timeout", Fixture, limit_args, setup, test_pong_timeout, teardown);
   return g_test_run ();
 }

@@ -104,6 +104,9 @@ on_readable (GSocket      *socket,
 
       g_clear_pointer (&self->read_watch, g_source_unref);
       wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_TOO_BIG, reason, "too_big");
+      /* libsoup would go on gathering the message while it waits for the
+       * client's close: nothing more is read. */
+      (void) g_socket_shutdown (self->socket, TRUE, FALSE, NULL);
       return G_SOURCE_REMOVE;
     }
   if (condition & (G_IO_HUP | G_IO_ERR))

@@ -554,7 +554,9 @@ refuse (WbLiveGateway           *self,
         const char              *reason)
 {
   wb_metrics_counter_add (self->metrics, "waybill_live_connections_rejected_total", 1, "reason", reason, NULL);
-  soup_websocket_connection_close (connection, 1013 /* Try Again Later */, why);
+  /* 1013 (try again later) is the apt code, but libsoup 3.2's client, the
+   * console's, takes it for a protocol error. */
+  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
 }
 
 static void
