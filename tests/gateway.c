@@ -44,6 +44,7 @@ typedef struct
   gboolean                 closed;
   GQueue                   messages;   /* JsonNode */
   GHashTable              *held;       /* vehicleId → lat as text */
+  GHashTable              *states;     /* vehicleId → state, as last sent */
   char                    *epoch;
   guint64                  seq;
   guint64                  last_item_seq;
@@ -366,6 +367,7 @@ client_connect (Fixture    *f,
   Client *client = g_new0 (Client, 1);
 
   client->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  client->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   if (token != NULL)
     {
       g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
@@ -391,6 +393,7 @@ client_free (Client *client)
   g_queue_clear_full (&client->messages, (GDestroyNotify) json_node_unref);
   g_clear_error (&client->error);
   g_hash_table_unref (client->held);
+  g_hash_table_unref (client->states);
   g_free (client->epoch);
   g_free (client);
 }
@@ -458,7 +461,11 @@ apply (Client   *client,
       if (g_str_equal (kind, "left"))
         g_hash_table_remove (client->held, id);
       else
-        g_hash_table_insert (client->held, g_strdup (id), lat_text (vehicle));
+        {
+          g_hash_table_insert (client->held, g_strdup (id), lat_text (vehicle));
+          g_hash_table_insert (client->states, g_strdup (id),
+                               g_strdup (json_object_get_string_member (vehicle, "state")));
+        }
     }
   return type;
 }
@@ -944,6 +951,52 @@ test_stalled_client_closed (Fixture       *f,
   g_assert_cmpuint (g_hash_table_size (reader->held), ==, vehicles);
 }
 
+/* Until the client's last word on @vehicle_id's state is @state. */
+static void
+wait_state (Client     *client,
+            const char *vehicle_id,
+            const char *state)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (g_strcmp0 (g_hash_table_lookup (client->states, vehicle_id), state) != 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s never became %s", vehicle_id, state);
+      g_main_context_iteration (NULL, FALSE);
+      if (!g_queue_is_empty (&client->messages))
+        next_message (client);
+      g_usleep (1000);
+    }
+}
+
+static const char * const offline_args[] = { "--gateway-batch-window=50ms", "--offline-after=2s", NULL };
+
+/* device.offline and device.online reach the views holding the vehicle. */
+static void
+test_offline_online (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(Client) client = NULL;
+  g_autoptr(JsonNode) offline = NULL;
+
+  register_fleet (f, 1);
+  client = client_connect (f, "", f->viewer);
+  subscribe (client, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (client), ==, "subscribed");
+  /* Ingest's clock: the fix is recent, so the silence counts from now. */
+  f->next_fix = g_get_real_time () / 1000 - 1000;
+  post_one (f, 1, WEST_LON, 53.90);
+  wait_state (client, "v1", "moving");
+  wait_state (client, "v1", "offline");
+  offline = get_locations (f, "?state=offline");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (offline), "items")),
+                    ==, 1);
+  post_one (f, 1, WEST_LON, 53.91);
+  wait_state (client, "v1", "moving");
+  g_assert_cmpstr (g_hash_table_lookup (client->held, "v1"), ==, "53.910000");
+}
+
 static const char * const limit_args[] = {
   "--gateway-max-message-size=16K", "--gateway-max-connections-per-peer=2",
   "--gateway-keepalive=1s", "--gateway-pong-timeout=2s", NULL
@@ -1023,6 +1076,7 @@ main (int   argc,
   g_test_add ("/gateway/resume/outside-window", Fixture, small_window_args, setup, test_resume_outside_window,
               teardown);
   g_test_add ("/gateway/resume/after-restart", Fixture, default_args, setup, test_resume_after_restart, teardown);
+  g_test_add ("/gateway/offline-online", Fixture, offline_args, setup, test_offline_online, teardown);
   g_test_add ("/gateway/jwt", Fixture, default_args, setup, test_jwt, teardown);
   g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
