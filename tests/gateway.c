@@ -13,6 +13,7 @@
 #include "wb-json.h"
 #include "wb-jwt.h"
 #include "wb-test-daemon.h"
+#include "wb-test-kafka.h"
 #include "wb-test-pg.h"
 
 #define SECRET     "gateway-test-secret-0123456789abcdef"
@@ -1064,6 +1065,58 @@ test_pong_timeout (Fixture       *f,
   g_assert_false (alive->closed);
 }
 
+static guint
+count_locations (WbTestDaemon *d)
+{
+  g_autofree char *body = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+
+  if (http_get (d, "/locations?bbox=" WEST_BBOX, &body) != 200)
+    return 0;
+  answer = wb_json_parse (body, strlen (body), NULL, NULL);
+  return json_array_get_length (json_object_get_array_member (json_node_get_object (answer), "items"));
+}
+
+/* With Kafka, each gateway reads in a consumer group of its own: two of
+ * them both see every position, not half each. */
+static void
+test_kafka_two_gateways (void)
+{
+  const guint vehicles = 20;
+  World *w;
+  WbTestDaemon *a, *b;
+  gint64 deadline;
+
+  wb_test_kafka_init (1);
+  w = world_new (4);
+  a = daemon_start (w, "gateway");
+  b = daemon_start (w, "gateway");
+  for (guint i = 1; i <= vehicles; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("v%u", i);
+      g_autofree char *payload = g_strdup_printf (
+        "{\"device_id\":\"d%u\",\"protocol\":\"json\",\"device_time\":\"2026-01-01T10:00:00.000Z\","
+        "\"server_time\":\"2026-01-01T10:00:01.000Z\",\"lat\":53.9,\"lon\":%.4f,\"attributes\":{},"
+        "\"vehicle_id\":\"v%u\",\"company_id\":\"c1\"}", i, WEST_LON + i * 0.001, i);
+
+      produce (w, "positions.enriched", key, payload);
+    }
+  produce_flush ();
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (count_locations (a) != vehicles || count_locations (b) != vehicles)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("gateways hold %u and %u of %u vehicles", count_locations (a), count_locations (b), vehicles);
+      g_usleep (100 * 1000);
+    }
+  g_assert_cmpint (wb_test_daemon_terminate (a), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (b), ==, 0);
+  wb_test_daemon_free (a);
+  wb_test_daemon_free (b);
+  world_free (w);
+  wb_test_kafka_teardown ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1085,5 +1138,7 @@ main (int   argc,
   g_test_add ("/gateway/limits/connections-per-peer", Fixture, limit_args, setup, test_connections_per_peer,
               teardown);
   g_test_add ("/gateway/limits/pong-timeout", Fixture, limit_args, setup, test_pong_timeout, teardown);
+  /* Last: it stops the test PostgreSQL. */
+  g_test_add_func ("/gateway/kafka/two-gateways", test_kafka_two_gateways);
   return g_test_run ();
 }
