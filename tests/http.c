@@ -536,23 +536,199 @@ test_connections_per_peer (Fixture       *fx,
   reply_clear (&reply);
 }
 
-/* Every answer closes its connection: libsoup 3.2 would otherwise leak a
- * descriptor in CLOSE-WAIT for each client that hangs up while idle. */
-static void
-test_connections_are_released (Fixture       *fx,
-                               gconstpointer  data)
+/* Reads one answer (headers and a Content-Length body) and leaves the
+ * connection open for the next request. */
+static char *
+raw_request_once (GSocketConnection *connection,
+                  const char        *text)
 {
-  Reply reply = { 0 };
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GString *answer = g_string_new (NULL);
+  char buffer[4096];
+  gssize n;
+
+  g_assert_true (g_output_stream_write_all (out, text, strlen (text), NULL, NULL, NULL));
+  while ((n = g_input_stream_read (in, buffer, sizeof buffer, NULL, NULL)) > 0)
+    {
+      const char *end, *length;
+
+      g_string_append_len (answer, buffer, n);
+      end = strstr (answer->str, "\r\n\r\n");
+      length = g_strstr_len (answer->str, end ? end - answer->str : -1, "Content-Length: ");
+      if (end != NULL && length != NULL
+          && answer->len >= (gsize) (end + 4 - answer->str) + g_ascii_strtoull (length + 16, NULL, 10))
+        break;
+    }
+  return g_string_free (answer, FALSE);
+}
+
+/* Sockets of this process's own server port in TCP state CLOSE-WAIT (08):
+ * the client went away and the server never closed its end. */
+static guint
+count_close_wait (guint port)
+{
+  const char *tables[] = { "/proc/self/net/tcp", "/proc/self/net/tcp6" };
+  guint count = 0;
+
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    {
+      g_autofree char *contents = NULL;
+      g_auto(GStrv) lines = NULL;
+
+      if (!g_file_get_contents (tables[t], &contents, NULL, NULL))
+        continue;
+      lines = g_strsplit (contents, "\n", -1);
+      for (guint i = 1; lines[i] != NULL; i++)
+        {
+          g_auto(GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+          g_autoptr(GPtrArray) columns = g_ptr_array_new ();
+          const char *colon;
+
+          for (guint f = 0; fields[f] != NULL; f++)
+            if (*fields[f] != '\0')
+              g_ptr_array_add (columns, fields[f]);
+          if (columns->len < 4 || (colon = strrchr (g_ptr_array_index (columns, 1), ':')) == NULL)
+            continue;
+          if (g_ascii_strtoull (colon + 1, NULL, 16) == port
+              && g_str_equal (g_ptr_array_index (columns, 3), "08"))
+            count++;
+        }
+    }
+  return count;
+}
+
+static gboolean
+close_wait_drains (Fixture *fx)
+{
+  for (guint attempt = 0; attempt < 300; attempt++)
+    {
+      if (count_close_wait (fx->port) == 0)
+        return TRUE;
+      g_usleep (10000);
+    }
+  return FALSE;
+}
+
+static void
+fixture_setup_many (Fixture       *fx,
+                    gconstpointer  data)
+{
+  default_limits (&fx->limits);
+  fx->limits.idle_timeout_ms = 10000;
+  fx->limits.max_connections_per_peer = 64;
+  fixture_start (fx);
+}
+
+/* Answers keep their connection: a client's next request goes over the
+ * same TCP connection, whether it is a raw socket or a SoupSession. */
+static void
+test_keep_alive_reuses_connection (Fixture       *fx,
+                                   gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) connection = raw_connect (fx);
+  guint64 first_id = 0;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *answer = raw_request_once (connection, "GET /public HTTP/1.1\r\nHost: x\r\n\r\n");
+
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+      g_assert_null (strstr (answer, "Connection: close"));
+      g_assert_true (g_str_has_suffix (answer, "\r\n\r\nok"));
+    }
+  g_assert_true (metrics_contain (fx, "waybill_http_connections_open 1"));
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  g_assert_true (metrics_contain (fx, "waybill_http_connections_open 0"));
 
   for (guint i = 0; i < 10; i++)
     {
+      Reply reply = { 0 };
+
       request (fx, "GET", "/public", NULL, NULL, &reply);
       g_assert_cmpuint (reply.status, ==, 200);
-      g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_response_headers (reply.message),
-                                                     "Connection"), ==, "close");
+      if (i == 0)
+        first_id = soup_message_get_connection_id (reply.message);
+      g_assert_cmpuint (soup_message_get_connection_id (reply.message), ==, first_id);
       reply_clear (&reply);
     }
+  g_assert_true (metrics_contain (fx, "waybill_http_connections_open 1"));
+}
+
+/* libsoup 3.2 alone would leave every kept-alive connection whose client
+ * hangs up in CLOSE-WAIT for good; the server closes each one at once. */
+static void
+test_keep_alive_no_close_wait (Fixture       *fx,
+                               gconstpointer  data)
+{
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+  const guint n = 40;
+
+  for (guint i = 0; i < n; i++)
+    {
+      GSocketConnection *connection = raw_connect (fx);
+
+      for (guint r = 0; r < 2; r++)
+        {
+          g_autofree char *answer = raw_request_once (connection, "GET /public HTTP/1.1\r\nHost: x\r\n\r\n");
+
+          g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
+        }
+      g_ptr_array_add (clients, connection);
+    }
+  g_assert_true (metrics_contain (fx, "waybill_http_connections_open 40"));
+
+  g_ptr_array_set_size (clients, 0);   /* the clients hang up */
+  g_assert_true (close_wait_drains (fx));
   g_assert_true (metrics_contain (fx, "waybill_http_connections_open 0"));
+
+  /* The same through libsoup's client, gone with its session. */
+  for (guint i = 0; i < 5; i++)
+    {
+      Reply reply = { 0 };
+
+      request (fx, "GET", "/public", NULL, NULL, &reply);
+      g_assert_cmpuint (reply.status, ==, 200);
+      reply_clear (&reply);
+    }
+  g_clear_object (&fx->session);
+  g_assert_true (close_wait_drains (fx));
+  g_assert_true (metrics_contain (fx, "waybill_http_connections_open 0"));
+}
+
+/* A kept-alive connection with no next request is closed after the idle
+ * timeout (1 s here), by the server, without a socket left behind. */
+static void
+test_keep_alive_idle_timeout (Fixture       *fx,
+                              gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) connection = raw_connect (fx);
+  g_autofree char *first = raw_request_once (connection, "GET /public HTTP/1.1\r\nHost: x\r\n\r\n");
+  gint64 start = g_get_monotonic_time ();
+  g_autofree char *rest = raw_exchange (connection, NULL);
+  gint64 waited_ms = (g_get_monotonic_time () - start) / 1000;
+
+  g_assert_true (g_str_has_prefix (first, "HTTP/1.1 200"));
+  g_assert_cmpstr (rest, ==, "");
+  g_assert_cmpint (waited_ms, >=, 800);
+  g_assert_cmpint (waited_ms, <, 3000);
+  g_assert_true (metrics_contain (fx, "waybill_http_connections_open 0"));
+  g_assert_true (close_wait_drains (fx));
+}
+
+/* An answer given before the body was read closes the connection, so the
+ * unread body is never taken for a next request. */
+static void
+test_refusal_closes_connection (Fixture       *fx,
+                                gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) connection = raw_connect (fx);
+  g_autofree char *body = g_strnfill (2000, 'x');
+  g_autofree char *text = g_strdup_printf ("POST /things/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n%s", body);
+  g_autofree char *answer = raw_exchange (connection, text);
+
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 413"));
+  g_assert_nonnull (strstr (answer, "Connection: close"));
 }
 
 static void
@@ -806,7 +982,11 @@ main (int   argc,
   ADD ("/http/read-timeout", FALSE, test_read_timeout);
   ADD ("/http/content-length-invalid", FALSE, test_content_length_invalid);
   ADD ("/http/connections-per-peer", FALSE, test_connections_per_peer);
-  ADD ("/http/connections-are-released", FALSE, test_connections_are_released);
+  ADD ("/http/keep-alive/reuses-connection", FALSE, test_keep_alive_reuses_connection);
+  ADD ("/http/keep-alive/idle-timeout", FALSE, test_keep_alive_idle_timeout);
+  ADD ("/http/keep-alive/refusal-closes", FALSE, test_refusal_closes_connection);
+  g_test_add ("/http/keep-alive/no-close-wait", Fixture, NULL, fixture_setup_many,
+              test_keep_alive_no_close_wait, fixture_teardown);
   ADD ("/http/auth", TRUE, test_auth);
   ADD ("/http/unavailable-gate", FALSE, test_unavailable_gate);
   ADD ("/http/metrics", FALSE, test_metrics);

@@ -10,7 +10,11 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <glib-unix.h>
 
 #include "wb-json-writer.h"
 #include "wb-http-server.h"
@@ -47,6 +51,7 @@ struct _WbHttpRequest
   char              *query_authorization;  /* "Bearer <access_token>" */
   gboolean           paused;
   gboolean           responded;
+  gboolean           body_read;   /* the main handler runs */
   gboolean           counted;     /* in in_flight: its headers have arrived */
   gboolean           traced;      /* has the ids below, for its span */
   gboolean           continued;   /* …in a caller's trace (traceparent) */
@@ -55,24 +60,27 @@ struct _WbHttpRequest
   guint8             parent_span_id[8];
 };
 
+/* One per admitted connection, for as long as libsoup serves it. */
 typedef struct
 {
-  WbHttpServer *server;         /* weak */
-  char         *peer;
-  GSocket      *socket;
-  GSource      *read_deadline;  /* until the request is read */
+  WbHttpServer      *server;         /* weak */
+  char              *peer;
+  GSocket           *socket;
+  SoupServerMessage *message;        /* the connection's latest request */
+  gint64             read_deadline;  /* µs, until that request is read; 0: read */
+  GSource           *hangup_watch;   /* see on_connection_readable() */
+  gpointer           hangup_fd;      /* its tag */
+  gboolean           hangup_paused;  /* readable while libsoup is busy */
+  gint64             idle_since;     /* µs: answered, no next request yet; 0: busy */
 } ConnectionWatch;
 
-static void on_request_read (SoupServerMessage *message,
-                             gpointer           data);
+static void connection_request_read     (SoupServerMessage *message);
+static void connection_request_finished (SoupServerMessage *message);
 
 static void
 cancel_read_deadline (ConnectionWatch *watch)
 {
-  if (watch->read_deadline == NULL)
-    return;
-  g_source_destroy (watch->read_deadline);
-  g_clear_pointer (&watch->read_deadline, g_source_unref);
+  watch->read_deadline = 0;
 }
 
 struct _WbHttpServer
@@ -88,6 +96,9 @@ struct _WbHttpServer
   GPtrArray        *routes;
   GPtrArray        *websockets;             /* Route with .websocket, by exact path */
   GHashTable       *connections_per_peer;   /* peer → count */
+  GHashTable       *open_connections;       /* set of ConnectionWatch */
+  GSource          *deadlines;              /* checks idle and read deadlines */
+  gboolean          stopping;               /* answers close their connection */
   guint             connections;
   guint             in_flight;
   guint             port;
@@ -116,17 +127,25 @@ route_free (gpointer data)
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* A request is in flight until it is answered; its message may outlive
+ * that (a kept-alive connection holds on to its latest one). */
+static void
+request_end_flight (WbHttpRequest *request)
+{
+  if (!request->counted)
+    return;
+  request->counted = FALSE;
+  request->server->in_flight--;
+  wb_metrics_gauge_set (request->server->metrics, "waybill_http_requests_in_flight",
+                        request->server->in_flight, NULL);
+}
+
 static void
 request_free (gpointer data)
 {
   WbHttpRequest *request = data;
 
-  if (request->counted)
-    {
-      request->server->in_flight--;
-      wb_metrics_gauge_set (request->server->metrics, "waybill_http_requests_in_flight",
-                            request->server->in_flight, NULL);
-    }
+  request_end_flight (request);
   g_clear_object (&request->server);
   g_clear_pointer (&request->params, g_hash_table_unref);
   g_clear_pointer (&request->query, g_hash_table_unref);
@@ -312,6 +331,10 @@ wb_http_request_respond (WbHttpRequest *request,
   g_return_if_fail (!request->responded);
 
   request->responded = TRUE;
+  /* An answer given before the body was read closes the connection, so the
+   * unread body is never taken for the next request. */
+  if (request->server->stopping || !request->body_read)
+    wb_http_request_set_header (request, "Connection", "close");
   data = body ? g_bytes_get_data (body, &size) : NULL;
   soup_server_message_set_status (request->message, status, reason_phrase (status));
   soup_server_message_set_response (request->message, content_type, SOUP_MEMORY_COPY, data, size);
@@ -725,6 +748,7 @@ on_message_finished (SoupServerMessage *message,
   g_autofree char *status_text = NULL;
   const char *route;
 
+  connection_request_finished (message);
   /* Without its headers (cut off by the read timeout, say) it was never a
    * request: the connection metrics count it. */
   if (request == NULL || !request->counted)
@@ -748,6 +772,7 @@ on_message_finished (SoupServerMessage *message,
                     "HTTP_STATUS", status_text,
                     "MESSAGE", "%s %s %u %.1f ms", wb_http_request_get_method (request),
                     wb_http_request_get_path (request), status, seconds * 1000);
+  request_end_flight (request);
 }
 
 static void
@@ -811,18 +836,12 @@ early_handler (SoupServer        *soup,
   if (self->tracing != NULL)
     start_span (request);
 
-  /* libsoup 3.2 never notices a client hanging up an idle keep-alive
-   * connection: the socket stays in CLOSE-WAIT for the life of the process
-   * (see docs/operations.md). Closing after every answer is the only way
-   * not to leak a descriptor per client; it also means a refused body is
-   * never read. */
   request->route = find_websocket (self, path);
   if (request->route != NULL)
     {
       (void) (check_headers (self, request) && check_auth (self, request));
       return;
     }
-  wb_http_request_set_header (request, "Connection", "close");
 
   if (!check_headers (self, request) || !resolve_route (self, request)
       || !check_body_size (self, request) || !check_auth (self, request))
@@ -844,23 +863,47 @@ main_handler (SoupServer        *soup,
 {
   WbHttpRequest *request = request_get (message);
 
+  connection_request_read (message);
   if (request == NULL || request->route == NULL || request->responded)
     return;
+  request->body_read = TRUE;
   request->route->handler (request, request->route->user_data);
 }
 
 /* ---- connections -------------------------------------------------------- */
 
-static void
-connection_watch_free (gpointer data)
+/* libsoup 3.2 waits for a kept-alive connection's next request in a way
+ * that never notices the client hanging up: the socket would stay in
+ * CLOSE-WAIT, and neither the socket timeout nor anything else would ever
+ * close it. So every connection has a watch of its own on its socket, made
+ * once per connection: between two requests, end of stream or an error
+ * takes the connection away from libsoup and closes it, and the first byte
+ * of a next request leaves it to libsoup, which then handles a hang-up
+ * properly. The watch must see the socket before libsoup's reader does, and
+ * does so without a higher priority (which would cost a main loop pass per
+ * request): it is attached before any reader of its connection, at the same
+ * priority, so the main loop dispatches both in one pass, the watch first.
+ * The idle timeout between requests is the deadline check's. */
+typedef struct
 {
-  ConnectionWatch *watch = data;
+  GSource          source;
+  ConnectionWatch *watch;
+} HangupWatch;
 
-  g_clear_weak_pointer (&watch->server);
-  cancel_read_deadline (watch);
-  g_clear_object (&watch->socket);
-  g_free (watch->peer);
-  g_free (watch);
+static void
+stop_hangup_watch (ConnectionWatch *watch)
+{
+  if (watch->hangup_watch == NULL)
+    return;
+  g_source_destroy (watch->hangup_watch);
+  g_clear_pointer (&watch->hangup_watch, g_source_unref);
+}
+
+/* Does nothing: its destroy notify does the work. */
+static gboolean
+unref_later (gpointer data)
+{
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -869,15 +912,54 @@ update_connection_gauge (WbHttpServer *self)
   wb_metrics_gauge_set (self->metrics, "waybill_http_connections_open", self->connections, NULL);
 }
 
-/* Runs once per admitted connection, when the message that admitted it goes
- * away: with one request per connection (see early_handler) that is the end
- * of the connection. libsoup 3.2 keeps its GSocket objects alive after the
- * descriptor is closed, so a weak reference on the socket would never fire. */
-static void
-release_connection (gpointer  data,
-                    GClosure *closure)
+/* The watch of the connection @message is the latest request of, if any. */
+static ConnectionWatch *
+connection_of (SoupServerMessage *message)
 {
-  ConnectionWatch *watch = data;
+  GSocket *socket = soup_server_message_get_socket (message);
+  ConnectionWatch *watch = socket ? g_object_get_data (G_OBJECT (socket), "wb-connection") : NULL;
+
+  return watch != NULL && watch->message == message ? watch : NULL;
+}
+
+static void
+connection_request_read (SoupServerMessage *message)
+{
+  ConnectionWatch *watch = connection_of (message);
+
+  if (watch != NULL)
+    cancel_read_deadline (watch);
+}
+
+static void on_disconnected      (SoupServerMessage *message,
+                                  gpointer           data);
+
+/* @later: inside one of the message's own signals, so it is let go after. */
+static void
+forget_message (ConnectionWatch *watch,
+                gboolean         later)
+{
+  GSource *release;
+
+  if (watch->message == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (watch->message, watch);
+  if (!later)
+    {
+      g_clear_object (&watch->message);
+      return;
+    }
+  release = g_idle_source_new ();
+  g_source_set_callback (release, unref_later, g_steal_pointer (&watch->message), g_object_unref);
+  g_source_attach (release, g_main_context_get_thread_default ());
+  g_source_unref (release);
+}
+
+/* Runs once per admitted connection, when libsoup lets go of it: closed by
+ * either side, taken over by a WebSocket, or closed here while idle. */
+static void
+release_connection (ConnectionWatch *watch)
+{
   WbHttpServer *self = watch->server;
 
   if (self != NULL)
@@ -888,19 +970,97 @@ release_connection (gpointer  data,
         g_hash_table_remove (self->connections_per_peer, watch->peer);
       else
         g_hash_table_insert (self->connections_per_peer, g_strdup (watch->peer), GUINT_TO_POINTER (count - 1));
+      g_hash_table_remove (self->open_connections, watch);
       self->connections--;
       update_connection_gauge (self);
     }
-  connection_watch_free (watch);
+  g_clear_weak_pointer (&watch->server);
+  cancel_read_deadline (watch);
+  stop_hangup_watch (watch);
+  forget_message (watch, TRUE);
+  g_object_set_data (G_OBJECT (watch->socket), "wb-connection", NULL);
+  g_clear_object (&watch->socket);
+  g_free (watch->peer);
+  g_free (watch);
 }
 
 static void
 on_disconnected (SoupServerMessage *message,
                  gpointer           data)
 {
-  /* The slot is released by release_connection() when this handler goes. */
-  g_signal_handlers_disconnect_by_func (message, on_request_read, data);
-  g_signal_handlers_disconnect_by_func (message, on_disconnected, data);
+  release_connection (data);
+}
+
+/* Takes the connection from libsoup (which then forgets it, and says so
+ * through "disconnected") and closes its socket. Only while libsoup waits
+ * for a next request it has not read from, and only from a source of our
+ * own, never inside a libsoup callback. */
+static void
+close_idle_connection (ConnectionWatch *watch)
+{
+  g_autoptr(GSocket) socket = g_object_ref (watch->socket);
+  g_autoptr(SoupServerMessage) message = g_object_ref (watch->message);
+  g_autoptr(GIOStream) stream = NULL;
+
+  stop_hangup_watch (watch);
+  stream = soup_server_message_steal_connection (message);   /* frees watch */
+  if (stream != NULL)
+    (void) g_io_stream_close (stream, NULL, NULL);
+  (void) g_socket_close (socket, NULL);
+}
+
+static gboolean
+on_connection_readable (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     data)
+{
+  ConnectionWatch *watch = ((HangupWatch *) source)->watch;
+  char byte;
+  gssize peeked;
+
+  if (watch->idle_since == 0)
+    {
+      /* libsoup is reading or answering a request and will read the rest
+       * when it is ready; until then this would fire on every pass. */
+      g_source_modify_unix_fd (source, watch->hangup_fd, 0);
+      watch->hangup_paused = TRUE;
+      return G_SOURCE_CONTINUE;
+    }
+  peeked = recv (g_socket_get_fd (watch->socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (peeked > 0 || (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+    return G_SOURCE_CONTINUE;   /* the next request: libsoup reads it next */
+  close_idle_connection (watch);
+  return G_SOURCE_REMOVE;
+}
+
+static GSourceFuncs hangup_watch_funcs = { NULL, NULL, on_connection_readable, NULL, NULL, NULL };
+
+static void
+start_hangup_watch (ConnectionWatch *watch)
+{
+  watch->hangup_watch = g_source_new (&hangup_watch_funcs, sizeof (HangupWatch));
+  ((HangupWatch *) watch->hangup_watch)->watch = watch;
+  g_source_set_priority (watch->hangup_watch, G_PRIORITY_DEFAULT);
+  watch->hangup_fd = g_source_add_unix_fd (watch->hangup_watch, g_socket_get_fd (watch->socket),
+                                           G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_attach (watch->hangup_watch, g_main_context_get_thread_default ());
+}
+
+/* The request is answered; unless libsoup closes the connection now (the
+ * watch is then released at once), it waits for the next one. */
+static void
+connection_request_finished (SoupServerMessage *message)
+{
+  ConnectionWatch *watch = connection_of (message);
+
+  if (watch == NULL)
+    return;
+  watch->idle_since = g_get_monotonic_time ();
+  if (watch->hangup_paused && watch->hangup_watch != NULL)
+    {
+      g_source_modify_unix_fd (watch->hangup_watch, watch->hangup_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+      watch->hangup_paused = FALSE;
+    }
 }
 
 /* Refuses with a complete HTTP answer, so the client sees why, then shuts
@@ -925,32 +1085,73 @@ refuse_connection (WbHttpServer *self,
                           "reason", reason, NULL);
 }
 
-/* A client that trickles its request in (a byte now and then keeps the idle
- * timeout at bay) is cut off; libsoup sees the socket end and drops it. */
+/* A connection idle between requests for idle_timeout is closed. A client
+ * that trickles its request in (a byte now and then keeps the idle timeout
+ * at bay) is cut off; libsoup sees the socket end and drops it. One timer
+ * checks every connection, rather than a timer per request. */
 static gboolean
-on_read_deadline (gpointer data)
+on_deadline_check (gpointer data)
 {
-  ConnectionWatch *watch = data;
+  WbHttpServer *self = data;
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr(GPtrArray) idle = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
 
-  g_clear_pointer (&watch->read_deadline, g_source_unref);
-  if (watch->server != NULL)
-    wb_metrics_counter_add (watch->server->metrics, "waybill_http_connections_rejected_total", 1,
-                            "reason", "read_timeout", NULL);
-  (void) g_socket_shutdown (watch->socket, TRUE, TRUE, NULL);
-  return G_SOURCE_REMOVE;
+  g_hash_table_iter_init (&iter, self->open_connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      ConnectionWatch *watch = key;
+
+      if (watch->idle_since != 0 && now - watch->idle_since >= (gint64) self->limits.idle_timeout_ms * 1000)
+        g_ptr_array_add (idle, watch);
+      if (watch->read_deadline == 0 || now < watch->read_deadline)
+        continue;
+      watch->read_deadline = 0;
+      wb_metrics_counter_add (self->metrics, "waybill_http_connections_rejected_total", 1,
+                              "reason", "read_timeout", NULL);
+      (void) g_socket_shutdown (watch->socket, TRUE, TRUE, NULL);
+    }
+  for (guint i = 0; i < idle->len; i++)
+    close_idle_connection (g_ptr_array_index (idle, i));
+  return G_SOURCE_CONTINUE;
 }
 
 static void
-on_request_read (SoupServerMessage *message,
-                 gpointer           data)
+start_deadline_check (WbHttpServer *self)
 {
-  cancel_read_deadline (data);
+  if (self->deadlines != NULL)
+    return;
+  /* On the server's own context, which need not be the default one. */
+  self->deadlines = g_timeout_source_new (250);
+  g_source_set_callback (self->deadlines, on_deadline_check, self, NULL);
+  g_source_attach (self->deadlines, g_main_context_get_thread_default ());
+}
+
+/* Follows the connection's newest request: it carries the connection's
+ * "disconnected" and is the handle to take the connection back from libsoup
+ * once it is answered. Its read deadline runs from its first byte (from the
+ * accept for a connection's first request). */
+static void
+follow_request (ConnectionWatch   *watch,
+                SoupServerMessage *message)
+{
+  WbHttpServer *self = watch->server;
+
+  watch->idle_since = 0;
+  forget_message (watch, FALSE);
+  watch->message = g_object_ref (message);
+  g_signal_connect (message, "disconnected", G_CALLBACK (on_disconnected), watch);
+  watch->read_deadline = 0;
+  if (self != NULL && self->limits.read_timeout_ms > 0)
+    watch->read_deadline = g_get_monotonic_time () + (gint64) self->limits.read_timeout_ms * 1000;
 }
 
 /* SoupServer starts reading a connection's first request as soon as it
  * accepts it, so the first request-started of a socket is its accept: the
- * place to apply the connection limits and the idle timeout. Returns FALSE
- * when the connection was refused. */
+ * place to apply the connection limits and the idle timeout. A later
+ * request-started on the same socket is a kept-alive connection's next
+ * request. Returns FALSE when the connection was refused. */
 static gboolean
 admit_connection (WbHttpServer      *self,
                   SoupServerMessage *message)
@@ -960,7 +1161,15 @@ admit_connection (WbHttpServer      *self,
   ConnectionWatch *watch;
   guint per_peer;
 
-  if (socket == NULL || g_object_get_data (G_OBJECT (socket), "wb-admitted") != NULL)
+  if (socket == NULL)
+    return TRUE;
+  watch = g_object_get_data (G_OBJECT (socket), "wb-connection");
+  if (watch != NULL)
+    {
+      follow_request (watch, message);
+      return TRUE;
+    }
+  if (g_object_get_data (G_OBJECT (socket), "wb-admitted") != NULL)
     return TRUE;
   g_object_set_data (G_OBJECT (socket), "wb-admitted", GINT_TO_POINTER (1));
 
@@ -977,29 +1186,44 @@ admit_connection (WbHttpServer      *self,
       return FALSE;
     }
 
-  /* A socket timeout also bounds the waits of non-blocking I/O on it, so an
-   * idle or stalled client is dropped after idle_timeout. */
-  g_socket_set_timeout (socket, MAX (1, self->limits.idle_timeout_ms / 1000));
+  /* A socket timeout also bounds the waits of non-blocking I/O on it, so a
+   * stalled client is dropped. Between requests the deadline check closes
+   * idle connections first: libsoup must not time out the wait for a next
+   * request itself, or it would leave the socket open (see above). */
+  g_socket_set_timeout (socket, (self->limits.idle_timeout_ms + 999) / 1000 + 5);
 
   watch = g_new0 (ConnectionWatch, 1);
   g_set_weak_pointer (&watch->server, self);
   watch->peer = g_strdup (peer);
-  if (self->limits.read_timeout_ms > 0)
-    {
-      /* Every answer closes its connection: one request per socket. */
-      watch->socket = g_object_ref (socket);
-      /* On the server's own context, which need not be the default one. */
-      watch->read_deadline = g_timeout_source_new (self->limits.read_timeout_ms);
-      g_source_set_callback (watch->read_deadline, on_read_deadline, watch, NULL);
-      g_source_attach (watch->read_deadline, g_main_context_get_thread_default ());
-      g_signal_connect (message, "got-body", G_CALLBACK (on_request_read), watch);
-    }
-  g_signal_connect_data (message, "disconnected", G_CALLBACK (on_disconnected), watch,
-                         release_connection, 0);
+  watch->socket = g_object_ref (socket);
+  g_object_set_data (G_OBJECT (socket), "wb-connection", watch);
+  start_hangup_watch (watch);
+  g_hash_table_add (self->open_connections, watch);
+  start_deadline_check (self);
+  follow_request (watch, message);
   g_hash_table_insert (self->connections_per_peer, g_steal_pointer (&peer), GUINT_TO_POINTER (per_peer + 1));
   self->connections++;
   update_connection_gauge (self);
   return TRUE;
+}
+
+/* Closes the connections waiting for a next request, or with @all, forgets
+ * every connection (libsoup has closed them all by then). */
+static void
+close_idle_connections (WbHttpServer *self,
+                        gboolean      all)
+{
+  g_autoptr(GList) watches = g_hash_table_get_keys (self->open_connections);
+
+  for (GList *l = watches; l != NULL; l = l->next)
+    {
+      ConnectionWatch *watch = l->data;
+
+      if (all)
+        release_connection (watch);
+      else if (watch->idle_since != 0)
+        close_idle_connection (watch);
+    }
 }
 
 /* ---- the server --------------------------------------------------------- */
@@ -1012,6 +1236,12 @@ wb_http_server_dispose (GObject *object)
   if (self->soup)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
+  close_idle_connections (self, TRUE);
+  if (self->deadlines != NULL)
+    {
+      g_source_destroy (self->deadlines);
+      g_clear_pointer (&self->deadlines, g_source_unref);
+    }
 
   G_OBJECT_CLASS (wb_http_server_parent_class)->dispose (object);
 }
@@ -1028,6 +1258,7 @@ wb_http_server_finalize (GObject *object)
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   g_clear_pointer (&self->websockets, g_ptr_array_unref);
   g_clear_pointer (&self->connections_per_peer, g_hash_table_unref);
+  g_clear_pointer (&self->open_connections, g_hash_table_unref);
 
   G_OBJECT_CLASS (wb_http_server_parent_class)->finalize (object);
 }
@@ -1047,6 +1278,7 @@ wb_http_server_init (WbHttpServer *self)
   self->routes = g_ptr_array_new_with_free_func (route_free);
   self->websockets = g_ptr_array_new_with_free_func (route_free);
   self->connections_per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->open_connections = g_hash_table_new (NULL, NULL);
   self->soup = soup_server_new ("server-header", "waybilld/" PACKAGE_VERSION " ", NULL);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (on_request_started), self, 0);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
@@ -1398,6 +1630,10 @@ wb_http_server_stop_accepting (WbHttpServer *self)
   for (GSList *l = listeners; l != NULL; l = l->next)
     g_socket_close (l->data, NULL);
   g_slist_free (listeners);
+  /* Requests in flight are answered with Connection: close; connections
+   * waiting for a next request are closed now. */
+  self->stopping = TRUE;
+  close_idle_connections (self, FALSE);
 }
 
 guint

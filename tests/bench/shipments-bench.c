@@ -8,9 +8,10 @@
  *      alternating, medians; the ratio is the figure.
  *
  * The daemon is the built waybilld on its own embedded PostgreSQL cluster,
- * logging at "message" level (no access log). Both servers answer with
- * Connection: close, as waybilld does (docs/operations.md explains why); the
- * bare server is also measured with keep-alive to show what that costs. */
+ * logging at "message" level (no access log). Both servers keep their
+ * connections alive, as wrk's HTTP/1.1 clients expect; the bare server is
+ * also measured closing every connection, for what a handshake per request
+ * costs. */
 
 #include "config.h"
 
@@ -260,24 +261,24 @@ main (int   argc,
       double a, b, c;
 
       a = wrk_rps (d->port, path);
+      c = wrk_rps (bare_port, "/fixed");
       g_atomic_int_set (&bare_close, TRUE);
       b = wrk_rps (bare_port, "/fixed");
       g_atomic_int_set (&bare_close, FALSE);
-      c = wrk_rps (bare_port, "/fixed");
       g_array_append_val (ours, a);
       g_array_append_val (bare, b);
       g_array_append_val (bare_keepalive, c);
-      g_print ("  run %d: waybilld %.0f req/s, bare (Connection: close) %.0f req/s, bare keep-alive %.0f req/s\n",
-               r + 1, a, b, c);
+      g_print ("  run %d: waybilld %.0f req/s, bare keep-alive %.0f req/s, bare (Connection: close) %.0f req/s\n",
+               r + 1, a, c, b);
     }
 
   g_print ("\nRESULTS (medians of %d runs, %u cores)\n", runs, g_get_num_processors ());
   g_print ("  batch ingestion:        %.0f events/s\n", wb_bench_median (ingest));
   g_print ("  GET /shipments/{id}:    %.0f req/s\n", wb_bench_median (ours));
-  g_print ("  bare SoupServer:        %.0f req/s (Connection: close), %.0f req/s (keep-alive)\n",
-           wb_bench_median (bare), wb_bench_median (bare_keepalive));
-  g_print ("  ratio waybilld / bare:  %.2f (same connection handling), %.2f (vs keep-alive)\n",
-           wb_bench_median (ours) / wb_bench_median (bare), wb_bench_median (ours) / wb_bench_median (bare_keepalive));
+  g_print ("  bare SoupServer:        %.0f req/s (keep-alive), %.0f req/s (Connection: close)\n",
+           wb_bench_median (bare_keepalive), wb_bench_median (bare));
+  g_print ("  ratio waybilld / bare:  %.2f (both keep-alive; goal 0.8)\n",
+           wb_bench_median (ours) / wb_bench_median (bare_keepalive));
 
   wb_bench_daemon_stop (d);
   g_object_unref (session);
