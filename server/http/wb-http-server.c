@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -66,7 +67,7 @@ typedef struct
   WbHttpServer      *server;         /* weak */
   char              *peer;
   GSocket           *socket;
-  SoupServerMessage *message;        /* the connection's latest request */
+  SoupServerMessage *message;        /* the connection's first request */
   gint64             read_deadline;  /* µs, until that request is read; 0: read */
   GSource           *hangup_watch;   /* see on_connection_readable() */
   gpointer           hangup_fd;      /* its tag */
@@ -128,7 +129,7 @@ route_free (gpointer data)
 /* ---- requests ----------------------------------------------------------- */
 
 /* A request is in flight until it is answered; its message may outlive
- * that (a kept-alive connection holds on to its latest one). */
+ * that (a kept-alive connection holds on to its first one). */
 static void
 request_end_flight (WbHttpRequest *request)
 {
@@ -876,19 +877,25 @@ main_handler (SoupServer        *soup,
  * that never notices the client hanging up: the socket would stay in
  * CLOSE-WAIT, and neither the socket timeout nor anything else would ever
  * close it. So every connection has a watch of its own on its socket, made
- * once per connection: between two requests, end of stream or an error
- * takes the connection away from libsoup and closes it, and the first byte
- * of a next request leaves it to libsoup, which then handles a hang-up
- * properly. The watch must see the socket before libsoup's reader does, and
- * does so without a higher priority (which would cost a main loop pass per
- * request): it is attached before any reader of its connection, at the same
- * priority, so the main loop dispatches both in one pass, the watch first.
- * The idle timeout between requests is the deadline check's. */
+ * once per connection, that wakes only when the peer ends its stream or the
+ * socket fails: between two requests (nothing left to read) that takes the
+ * connection away from libsoup and closes it; during a request libsoup
+ * handles it, and the watch looks again once the request is answered. The
+ * watch must see the end of stream before libsoup's reader does, and does
+ * so without a higher priority (which would cost a main loop pass): it is
+ * attached before any reader of its connection, at the same priority, so
+ * the main loop dispatches both in one pass, the watch first. The idle
+ * timeout between requests is the deadline check's. */
 typedef struct
 {
   GSource          source;
   ConnectionWatch *watch;
 } HangupWatch;
+
+/* The peer's end of stream, not every byte it sends: the watch then costs
+ * nothing per request. GIOCondition values are poll(2)'s on Linux, and GLib
+ * hands them to poll() as they are. */
+#define HANGUP_EVENTS ((GIOCondition) (POLLRDHUP | G_IO_HUP | G_IO_ERR))
 
 static void
 stop_hangup_watch (ConnectionWatch *watch)
@@ -912,14 +919,13 @@ update_connection_gauge (WbHttpServer *self)
   wb_metrics_gauge_set (self->metrics, "waybill_http_connections_open", self->connections, NULL);
 }
 
-/* The watch of the connection @message is the latest request of, if any. */
+/* The watch of the connection @message came in on, if any. */
 static ConnectionWatch *
 connection_of (SoupServerMessage *message)
 {
   GSocket *socket = soup_server_message_get_socket (message);
-  ConnectionWatch *watch = socket ? g_object_get_data (G_OBJECT (socket), "wb-connection") : NULL;
 
-  return watch != NULL && watch->message == message ? watch : NULL;
+  return socket ? g_object_get_data (G_OBJECT (socket), "wb-connection") : NULL;
 }
 
 static void
@@ -934,21 +940,15 @@ connection_request_read (SoupServerMessage *message)
 static void on_disconnected      (SoupServerMessage *message,
                                   gpointer           data);
 
-/* @later: inside one of the message's own signals, so it is let go after. */
+/* Called inside the message's own "disconnected": it is let go after. */
 static void
-forget_message (ConnectionWatch *watch,
-                gboolean         later)
+forget_message (ConnectionWatch *watch)
 {
   GSource *release;
 
   if (watch->message == NULL)
     return;
   g_signal_handlers_disconnect_by_data (watch->message, watch);
-  if (!later)
-    {
-      g_clear_object (&watch->message);
-      return;
-    }
   release = g_idle_source_new ();
   g_source_set_callback (release, unref_later, g_steal_pointer (&watch->message), g_object_unref);
   g_source_attach (release, g_main_context_get_thread_default ());
@@ -977,7 +977,7 @@ release_connection (ConnectionWatch *watch)
   g_clear_weak_pointer (&watch->server);
   cancel_read_deadline (watch);
   stop_hangup_watch (watch);
-  forget_message (watch, TRUE);
+  forget_message (watch);
   g_object_set_data (G_OBJECT (watch->socket), "wb-connection", NULL);
   g_clear_object (&watch->socket);
   g_free (watch->peer);
@@ -1042,7 +1042,7 @@ start_hangup_watch (ConnectionWatch *watch)
   ((HangupWatch *) watch->hangup_watch)->watch = watch;
   g_source_set_priority (watch->hangup_watch, G_PRIORITY_DEFAULT);
   watch->hangup_fd = g_source_add_unix_fd (watch->hangup_watch, g_socket_get_fd (watch->socket),
-                                           G_IO_IN | G_IO_HUP | G_IO_ERR);
+                                           HANGUP_EVENTS);
   g_source_attach (watch->hangup_watch, g_main_context_get_thread_default ());
 }
 
@@ -1058,7 +1058,7 @@ connection_request_finished (SoupServerMessage *message)
   watch->idle_since = g_get_monotonic_time ();
   if (watch->hangup_paused && watch->hangup_watch != NULL)
     {
-      g_source_modify_unix_fd (watch->hangup_watch, watch->hangup_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+      g_source_modify_unix_fd (watch->hangup_watch, watch->hangup_fd, HANGUP_EVENTS);
       watch->hangup_paused = FALSE;
     }
 }
@@ -1128,10 +1128,11 @@ start_deadline_check (WbHttpServer *self)
   g_source_attach (self->deadlines, g_main_context_get_thread_default ());
 }
 
-/* Follows the connection's newest request: it carries the connection's
- * "disconnected" and is the handle to take the connection back from libsoup
- * once it is answered. Its read deadline runs from its first byte (from the
- * accept for a connection's first request). */
+/* A request starts on the connection. The connection's first request is
+ * kept for its lifetime: it carries the connection's "disconnected", and is
+ * the handle to take the connection back from libsoup (any request of a
+ * connection is), at no cost per later request. The read deadline runs
+ * from the request's first byte (from the accept for the first request). */
 static void
 follow_request (ConnectionWatch   *watch,
                 SoupServerMessage *message)
@@ -1139,9 +1140,11 @@ follow_request (ConnectionWatch   *watch,
   WbHttpServer *self = watch->server;
 
   watch->idle_since = 0;
-  forget_message (watch, FALSE);
-  watch->message = g_object_ref (message);
-  g_signal_connect (message, "disconnected", G_CALLBACK (on_disconnected), watch);
+  if (watch->message == NULL)
+    {
+      watch->message = g_object_ref (message);
+      g_signal_connect (message, "disconnected", G_CALLBACK (on_disconnected), watch);
+    }
   watch->read_deadline = 0;
   if (self != NULL && self->limits.read_timeout_ms > 0)
     watch->read_deadline = g_get_monotonic_time () + (gint64) self->limits.read_timeout_ms * 1000;
