@@ -14,6 +14,7 @@
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
 #include "wb-live-client.h"
+#include "wb-live-events.h"
 #include "wb-live-gateway.h"
 #include "wb-live-index.h"
 #include "wb-live-subscriptions.h"
@@ -32,6 +33,7 @@ struct _WbLiveGateway
   WbLiveIndex         *index;
   WbLiveSubscriptions *subscriptions;
   WbReplayWindow      *replay;
+  WbLiveEvents        *events;           /* /ws/events */
   GHashTable          *clients;          /* id → WbLiveClient */
   GHashTable          *per_peer;         /* peer → count */
   WbLiveClientLimits   limits;
@@ -624,6 +626,7 @@ wb_live_gateway_finalize (GObject *object)
   g_clear_object (&self->index);
   g_clear_object (&self->subscriptions);
   g_clear_object (&self->replay);
+  g_clear_object (&self->events);
   g_clear_object (&self->bus);
   g_clear_object (&self->metrics);
   g_free (self->group);
@@ -674,6 +677,9 @@ wb_live_gateway_new (WbConfig  *config,
   /* With Kafka every gateway reads every position: a group of its own. */
   self->group = g_strdup_printf ("gateway.%08x%08x", g_random_int (), g_random_int ());
   declare_metrics (metrics);
+  self->events = wb_live_events_new (bus, metrics, &self->limits, wb_config_get_int (config, "gateway.replay-size"),
+                                     wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000,
+                                     self->max_connections, self->window_ms);
   return self;
 }
 
@@ -685,12 +691,14 @@ wb_live_gateway_register (WbLiveGateway *self,
 
   wb_http_server_add_route (http, "GET", "/locations", WB_ACCESS_ROLE_VIEWER, get_locations, self);
   wb_http_server_add_websocket (http, "/ws/locations", WB_ACCESS_ROLE_VIEWER, on_websocket, self);
+  wb_live_events_register (self->events, http);
 }
 
 void
 wb_live_gateway_start (WbLiveGateway *self)
 {
   static const char * const topics[] = { "positions.enriched", "device.online", "device.offline", NULL };
+  g_autofree char *events_group = NULL;
 
   g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
 
@@ -698,6 +706,8 @@ wb_live_gateway_start (WbLiveGateway *self)
     return;
   self->subscription = wb_bus_subscribe (self->bus, self->group, topics, BUS_BATCH, on_batch, self, NULL);
   self->tick_source = g_timeout_add (self->window_ms, on_tick, self);
+  events_group = g_strconcat (self->group, ".events", NULL);
+  wb_live_events_start (self->events, events_group);
   g_message ("Live map gateway started (epoch %s, consumer group %s)",
              wb_replay_window_get_epoch (self->replay), self->group);
 }
@@ -713,6 +723,8 @@ wb_live_gateway_stop (WbLiveGateway *self)
     wb_bus_unsubscribe (self->bus, self->subscription);
   self->subscription = 0;
   g_clear_handle_id (&self->tick_source, g_source_remove);
+  if (self->events != NULL)
+    wb_live_events_stop (self->events);
   clients = g_hash_table_get_values (self->clients);
   g_hash_table_remove_all (self->clients);
   g_hash_table_remove_all (self->per_peer);

@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The /ws/events stream end to end: a real waybilld on a real PostgreSQL,
+ * shipments created and moved over REST, the stream read by WebSocket
+ * clients written with libsoup's client API. */
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "wb-json.h"
+#include "wb-jwt.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+
+#define SECRET "events-test-secret-0123456789abcdef"
+#define WAIT_S 20
+
+typedef struct
+{
+  char         *conninfo;
+  WbTestDaemon *daemon;
+  guint         port;
+  SoupSession  *session;      /* REST, synchronous */
+  SoupSession  *ws_session;   /* WebSockets, on the test's main context */
+  char         *viewer;
+  char         *dispatcher;
+} Fixture;
+
+typedef struct
+{
+  SoupWebsocketConnection *connection;
+  GError                  *error;
+  gboolean                 done;
+  gboolean                 closed;
+  GQueue                   frames;     /* JsonNode, not events */
+  GPtrArray               *events;     /* JsonNode, every event received, in order */
+  char                    *epoch;
+  guint64                  seq;
+} Client;
+
+/* ---- REST --------------------------------------------------------------- */
+
+static guint
+call (Fixture     *f,
+      const char  *method,
+      const char  *path,
+      const char  *body,
+      JsonNode   **out_answer)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", f->port, path);
+  g_autofree char *bearer = g_strconcat ("Bearer ", f->dispatcher, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (f->session, message, NULL, &error);
+  g_assert_no_error (error);
+  if (out_answer != NULL)
+    *out_answer = wb_json_parse_bytes (answer, NULL, NULL);
+  return soup_message_get_status (message);
+}
+
+/* @extra: more members of the body, each starting with a comma. */
+static char *
+create_shipment (Fixture    *f,
+                 const char *client_id,
+                 const char *extra)
+{
+  g_autofree char *body = g_strdup_printf (
+    "{\"clientId\":\"%s\",\"serviceLevel\":\"standard\",\"reference\":\"ORD-1\","
+    "\"recipient\":{\"name\":\"Ann Smith\",\"phone\":\"+375291234567\",\"email\":\"ann@example.org\"},"
+    "\"origin\":{\"country\":\"BY\",\"city\":\"Brest\"},"
+    "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\",\"line1\":\"Nezavisimosti 1\",\"postalCode\":\"220030\","
+    "\"lat\":53.9,\"lon\":27.56}%s}", client_id, extra);
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_assert_cmpuint (call (f, "POST", "/shipments", body, &answer), ==, 201);
+  return g_strdup (json_object_get_string_member (json_node_get_object (answer), "id"));
+}
+
+static void
+post_status (Fixture    *f,
+             const char *id,
+             const char *event_id,
+             const char *status)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) then = g_date_time_add_minutes (now, 60);
+  g_autofree char *occurred_at = g_date_time_format (then, "%Y-%m-%dT%H:%M:%SZ");
+  g_autofree char *path = g_strdup_printf ("/shipments/%s/events", id);
+  g_autofree char *body = g_strdup_printf ("{\"eventId\":\"%s\",\"source\":\"dhl\",\"status\":\"%s\","
+                                           "\"statusRaw\":\"scan\",\"occurredAt\":\"%s\"}",
+                                           event_id, status, occurred_at);
+
+  g_assert_cmpuint (call (f, "POST", path, body, NULL), ==, 201);
+}
+
+/* ---- the daemon --------------------------------------------------------- */
+
+static void
+setup (Fixture       *f,
+       gconstpointer  data)
+{
+  const char * const *args = data;
+  g_autofree char *dsn = NULL;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  f->conninfo = wb_test_pg_create_database ("events_stream");
+  f->session = soup_session_new_with_options ("timeout", 30, NULL);
+  f->ws_session = soup_session_new ();
+  f->viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "viewer", WB_ACCESS_ROLE_VIEWER, now, 600);
+  f->dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher",
+                               WB_ACCESS_ROLE_DISPATCHER, now, 600);
+  dsn = g_strconcat ("DB_DSN=", f->conninfo, NULL);
+  {
+    const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, NULL };
+
+    f->daemon = wb_test_daemon_spawn (env, args);
+  }
+  f->port = wb_test_daemon_port (f->daemon);
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", f->port);
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (f->session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return;
+      g_usleep (50 * 1000);
+    }
+  g_error ("waybilld did not become ready");
+}
+
+static void
+teardown (Fixture       *f,
+          gconstpointer  data)
+{
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  wb_test_daemon_free (f->daemon);
+  g_clear_object (&f->session);
+  g_clear_object (&f->ws_session);
+  g_free (f->viewer);
+  g_free (f->dispatcher);
+  g_free (f->conninfo);
+}
+
+/* ---- WebSocket clients -------------------------------------------------- */
+
+static void
+on_ws_message (SoupWebsocketConnection *connection,
+               gint                     type,
+               GBytes                  *message,
+               gpointer                 data)
+{
+  Client *client = data;
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = wb_json_parse_bytes (message, NULL, &error);
+  JsonObject *frame;
+
+  g_assert_no_error (error);
+  frame = json_node_get_object (node);
+  if (g_str_equal (json_object_get_string_member (frame, "type"), "events"))
+    {
+      JsonArray *events = json_object_get_array_member (frame, "events");
+
+      g_assert_cmpuint (json_array_get_length (events), >, 0);
+      for (guint i = 0; i < json_array_get_length (events); i++)
+        g_ptr_array_add (client->events, json_node_copy (json_array_get_element (events, i)));
+      json_node_unref (node);
+      return;
+    }
+  g_queue_push_tail (&client->frames, node);
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *connection,
+              gpointer                 data)
+{
+  ((Client *) data)->closed = TRUE;
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  Client *client = data;
+
+  client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &client->error);
+  client->done = TRUE;
+  if (client->connection != NULL)
+    {
+      g_signal_connect (client->connection, "message", G_CALLBACK (on_ws_message), client);
+      g_signal_connect (client->connection, "closed", G_CALLBACK (on_ws_closed), client);
+    }
+}
+
+static void
+iterate_until (gboolean   *flag,
+               const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (!*flag)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out waiting for %s", what);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+static Client *
+client_connect (Fixture    *f,
+                const char *query,
+                const char *token)
+{
+  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/events%s", f->port, query);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  Client *client = g_new0 (Client, 1);
+
+  client->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  if (token != NULL)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+    }
+  soup_session_websocket_connect_async (f->ws_session, message, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_connected, client);
+  iterate_until (&client->done, "the WebSocket handshake");
+  return client;
+}
+
+static void
+client_free (Client *client)
+{
+  if (client->connection != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (client->connection, client);
+      if (soup_websocket_connection_get_state (client->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (client->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (client->connection);
+    }
+  g_queue_clear_full (&client->frames, (GDestroyNotify) json_node_unref);
+  g_ptr_array_unref (client->events);
+  g_clear_error (&client->error);
+  g_free (client->epoch);
+  g_free (client);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
+
+/* The next frame that is not an events frame: its type; keeps its position. */
+static const char *
+next_frame (Client *client)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  static char type[32];
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *frame;
+
+  while (g_queue_is_empty (&client->frames))
+    {
+      if (client->closed || g_get_monotonic_time () > deadline)
+        g_error ("no frame from the events stream");
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  node = g_queue_pop_head (&client->frames);
+  frame = json_node_get_object (node);
+  g_free (client->epoch);
+  client->epoch = g_strdup (json_object_get_string_member (frame, "epoch"));
+  client->seq = json_object_get_int_member (frame, "seq");
+  g_strlcpy (type, json_object_get_string_member (frame, "type"), sizeof type);
+  return type;
+}
+
+/* @members: e.g. "\"kinds\":[\"shipment\"]", or "". */
+static void
+subscribe (Client     *client,
+           const char *members)
+{
+  g_autofree char *text = g_strdup_printf ("{\"type\":\"subscribe\"%s%s}", *members ? "," : "", members);
+
+  soup_websocket_connection_send_text (client->connection, text);
+  g_assert_cmpstr (next_frame (client), ==, "subscribed");
+}
+
+/* Waits for an event of @kind about @shipment_id (any when NULL) with
+ * @status (any when NULL); returns it. */
+static JsonObject *
+wait_event (Client     *client,
+            const char *kind,
+            const char *shipment_id,
+            const char *status)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  for (guint i = 0;; )
+    {
+      for (; i < client->events->len; i++)
+        {
+          JsonObject *event = json_node_get_object (g_ptr_array_index (client->events, i));
+
+          if (g_str_equal (json_object_get_string_member (event, "kind"), kind)
+              && (shipment_id == NULL
+                  || g_strcmp0 (json_object_get_string_member_with_default (event, "shipmentId", NULL),
+                                shipment_id) == 0)
+              && (status == NULL || g_strcmp0 (json_object_get_string_member (event, "status"), status) == 0))
+            return event;
+        }
+      if (client->closed || g_get_monotonic_time () > deadline)
+        g_error ("no %s event for %s", kind, shipment_id ? shipment_id : "any");
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+static gboolean
+has_shipment (Client     *client,
+              const char *shipment_id)
+{
+  for (guint i = 0; i < client->events->len; i++)
+    {
+      JsonObject *event = json_node_get_object (g_ptr_array_index (client->events, i));
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (event, "shipmentId", NULL), shipment_id) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+wait_closed (Client *client)
+{
+  iterate_until (&client->closed, "the stream to close");
+}
+
+/* ---- the cases ---------------------------------------------------------- */
+
+static const char * const default_args[] = { "--gateway-batch-window=50ms", NULL };
+
+/* A status change reaches every subscriber of all shipments with its seq,
+ * and only the subscribers of its client. */
+static void
+test_status_and_client_filter (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *query = g_strconcat ("?access_token=", f->viewer, NULL);
+  g_autoptr(Client) all = client_connect (f, query, NULL);
+  g_autoptr(Client) acme = client_connect (f, "", f->viewer);
+  g_autofree char *other_id = NULL;
+  g_autofree char *acme_id = NULL;
+  JsonObject *event;
+  gint64 seq;
+
+  g_assert_no_error (all->error);
+  g_assert_no_error (acme->error);
+  subscribe (all, "");
+  subscribe (acme, "\"kinds\":[\"shipment\"],\"clientIds\":[\"acme\",\"nobody\"]");
+  other_id = create_shipment (f, "other", "");
+  acme_id = create_shipment (f, "acme", "");
+  post_status (f, other_id, "o-1", "IN_TRANSIT");
+  post_status (f, acme_id, "a-1", "IN_TRANSIT");
+
+  event = wait_event (all, "shipment", other_id, "IN_TRANSIT");
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "shipment.status_changed");
+  g_assert_cmpstr (json_object_get_string_member (event, "clientId"), ==, "other");
+  seq = json_object_get_int_member (event, "seq");
+  g_assert_cmpint (seq, >, (gint64) all->seq);
+  event = wait_event (all, "shipment", acme_id, "IN_TRANSIT");
+  g_assert_cmpint (json_object_get_int_member (event, "seq"), >, seq);
+
+  event = wait_event (acme, "shipment", acme_id, "IN_TRANSIT");
+  g_assert_cmpstr (json_object_get_string_member (event, "clientId"), ==, "acme");
+  g_assert_true (json_object_has_member (event, "previousStatus"));
+  /* Sent in seq order: the other client's change would have come first. */
+  g_assert_false (has_shipment (acme, other_id));
+}
+
+/* A client resuming inside the window gets exactly what it missed; with
+ * another epoch it is told to resync. */
+static void
+test_resume (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(Client) first = client_connect (f, "", f->viewer);
+  g_autoptr(Client) watcher = client_connect (f, "", f->viewer);
+  g_autoptr(Client) resumed = NULL;
+  g_autoptr(Client) stranger = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *since = NULL;
+  g_autofree char *other_epoch = NULL;
+  gint64 since_seq;
+
+  subscribe (first, "\"kinds\":[\"shipment\"]");
+  subscribe (watcher, "\"kinds\":[\"shipment\"]");
+  id = create_shipment (f, "acme", "");
+  post_status (f, id, "r-1", "INFO_RECEIVED");
+  since_seq = json_object_get_int_member (wait_event (first, "shipment", id, "INFO_RECEIVED"), "seq");
+  since = g_strdup_printf ("\"kinds\":[\"shipment\"],\"since\":{\"epoch\":\"%s\",\"seq\":%" G_GINT64_FORMAT "}",
+                           first->epoch, since_seq);
+  soup_websocket_connection_close (first->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  wait_closed (first);
+
+  post_status (f, id, "r-2", "IN_TRANSIT");
+  post_status (f, id, "r-3", "OUT_FOR_DELIVERY");
+  (void) wait_event (watcher, "shipment", id, "OUT_FOR_DELIVERY");
+
+  resumed = client_connect (f, "", f->viewer);
+  subscribe (resumed, since);
+  g_assert_cmpstr (resumed->epoch, ==, first->epoch);
+  (void) wait_event (resumed, "shipment", id, "OUT_FOR_DELIVERY");
+  /* Exactly the two missed changes, in order, nothing from before. */
+  g_assert_cmpuint (resumed->events->len, ==, 2);
+  for (guint i = 0; i < resumed->events->len; i++)
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (g_ptr_array_index (resumed->events, i)),
+                                                 "seq"), >, since_seq);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (g_ptr_array_index (resumed->events, 0)),
+                                                  "status"), ==, "IN_TRANSIT");
+
+  other_epoch = g_strdup_printf ("\"since\":{\"epoch\":\"%s-old\",\"seq\":1}", first->epoch);
+  stranger = client_connect (f, "", f->viewer);
+  subscribe (stranger, other_epoch);
+  g_assert_cmpstr (next_frame (stranger), ==, "resync");
+}
+
+static const char * const overdue_args[] = { "--gateway-batch-window=50ms", "--overdue-check-interval=1s", NULL };
+
+/* A shipment past its promise arrives as an sla event. */
+static void
+test_sla_breach (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(Client) client = client_connect (f, "", f->viewer);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) soon = g_date_time_add_seconds (now, 2);
+  g_autofree char *promised = g_date_time_format (soon, ",\"promisedAt\":\"%Y-%m-%dT%H:%M:%SZ\"");
+  g_autofree char *id = NULL;
+  JsonObject *event;
+
+  subscribe (client, "\"kinds\":[\"sla\"],\"clientIds\":[\"acme\"]");
+  id = create_shipment (f, "acme", promised);
+  event = wait_event (client, "sla", id, NULL);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "shipment.delayed");
+  g_assert_true (json_object_has_member (event, "promisedAt"));
+}
+
+static void
+assert_refused (Fixture    *f,
+                const char *text,
+                gushort     code)
+{
+  g_autoptr(Client) client = client_connect (f, "", f->viewer);
+
+  soup_websocket_connection_send_text (client->connection, text);
+  wait_closed (client);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (client->connection), ==, code);
+  g_assert_nonnull (soup_websocket_connection_get_close_data (client->connection));
+}
+
+static void
+test_bad_subscribe (Fixture       *f,
+                    gconstpointer  data)
+{
+  assert_refused (f, "not json", SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+  assert_refused (f, "{\"type\":\"unsubscribe\"}", SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+  assert_refused (f, "{\"type\":\"subscribe\",\"kinds\":[\"weather\"]}", SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+  assert_refused (f, "{\"type\":\"subscribe\",\"kinds\":[]}", SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+  assert_refused (f, "{\"type\":\"subscribe\",\"clientIds\":[7]}", SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+  assert_refused (f, "{\"type\":\"subscribe\",\"bbox\":[1,2,3,4]}", SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+  assert_refused (f, "{\"type\":\"subscribe\",\"since\":{\"epoch\":\"x\"}}", SOUP_WEBSOCKET_CLOSE_BAD_DATA);
+}
+
+static void
+test_jwt (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autoptr(Client) none = client_connect (f, "", NULL);
+  g_autoptr(Client) bad = client_connect (f, "?access_token=not.a.token", NULL);
+
+  g_assert_null (none->connection);
+  g_assert_nonnull (none->error);
+  g_assert_null (bad->connection);
+  g_assert_nonnull (bad->error);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add ("/events-stream/status-and-client-filter", Fixture, default_args, setup,
+              test_status_and_client_filter, teardown);
+  g_test_add ("/events-stream/resume", Fixture, default_args, setup, test_resume, teardown);
+  g_test_add ("/events-stream/sla-breach", Fixture, overdue_args, setup, test_sla_breach, teardown);
+  g_test_add ("/events-stream/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
+  g_test_add ("/events-stream/jwt", Fixture, default_args, setup, test_jwt, teardown);
+  return g_test_run ();
+}
