@@ -12,9 +12,13 @@
 #include "wb-jwt.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
+#include "wb-test-schema.h"
 
 #define SECRET "events-test-secret-0123456789abcdef"
 #define WAIT_S 20
+
+/* Every frame a client receives is checked against events-stream.schema.json. */
+static WbTestSchemaSet *schemas;
 
 typedef struct
 {
@@ -167,6 +171,8 @@ on_ws_message (SoupWebsocketConnection *connection,
   JsonObject *frame;
 
   g_assert_no_error (error);
+  if (!wb_test_schema_validate (schemas, "events-stream.schema.json", "", node, &error))
+    g_error ("a frame does not match events-stream.schema.json: %s", error->message);
   frame = json_node_get_object (node);
   if (g_str_equal (json_object_get_string_member (frame, "type"), "events"))
     {
@@ -499,7 +505,12 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *schema_dir = NULL;
+  int status;
+
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  schema_dir = g_test_build_filename (G_TEST_DIST, "..", "data", "schemas", NULL);
+  schemas = wb_test_schema_set_new (schema_dir);
 
   g_test_add ("/events-stream/status-and-client-filter", Fixture, default_args, setup,
               test_status_and_client_filter, teardown);
@@ -507,5 +518,7 @@ main (int   argc,
   g_test_add ("/events-stream/sla-breach", Fixture, overdue_args, setup, test_sla_breach, teardown);
   g_test_add ("/events-stream/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/events-stream/jwt", Fixture, default_args, setup, test_jwt, teardown);
-  return g_test_run ();
+  status = g_test_run ();
+  wb_test_schema_set_free (schemas);
+  return status;
 }
