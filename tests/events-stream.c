@@ -29,6 +29,7 @@ typedef struct
   SoupSession  *ws_session;   /* WebSockets, on the test's main context */
   char         *viewer;
   char         *dispatcher;
+  char         *admin;
 } Fixture;
 
 typedef struct
@@ -46,14 +47,15 @@ typedef struct
 /* ---- REST --------------------------------------------------------------- */
 
 static guint
-call (Fixture     *f,
-      const char  *method,
-      const char  *path,
-      const char  *body,
-      JsonNode   **out_answer)
+call_as (Fixture     *f,
+         const char  *token,
+         const char  *method,
+         const char  *path,
+         const char  *body,
+         JsonNode   **out_answer)
 {
   g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", f->port, path);
-  g_autofree char *bearer = g_strconcat ("Bearer ", f->dispatcher, NULL);
+  g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
   g_autoptr(SoupMessage) message = soup_message_new (method, uri);
   g_autoptr(GBytes) answer = NULL;
   g_autoptr(GError) error = NULL;
@@ -70,6 +72,31 @@ call (Fixture     *f,
   if (out_answer != NULL)
     *out_answer = wb_json_parse_bytes (answer, NULL, NULL);
   return soup_message_get_status (message);
+}
+
+static guint
+call (Fixture     *f,
+      const char  *method,
+      const char  *path,
+      const char  *body,
+      JsonNode   **out_answer)
+{
+  return call_as (f, f->dispatcher, method, path, body, out_answer);
+}
+
+/* A position of device d1 fixed now; whether ingest accepted it (it
+ * refuses a device it has not learnt of yet from the bus). */
+static gboolean
+post_position (Fixture *f)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *timestamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
+  g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"d1\",\"timestamp\":\"%s\",\"lat\":53.9,"
+                                           "\"lon\":27.45,\"speed\":30}]", timestamp);
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_assert_cmpuint (call (f, "POST", "/telemetry", body, &answer), ==, 200);
+  return json_object_get_int_member (json_node_get_object (answer), "accepted") == 1;
 }
 
 /* @extra: more members of the body, each starting with a comma. */
@@ -124,6 +151,7 @@ setup (Fixture       *f,
   f->viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "viewer", WB_ACCESS_ROLE_VIEWER, now, 600);
   f->dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher",
                                WB_ACCESS_ROLE_DISPATCHER, now, 600);
+  f->admin = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "admin", WB_ACCESS_ROLE_ADMIN, now, 600);
   dsn = g_strconcat ("DB_DSN=", f->conninfo, NULL);
   {
     const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, NULL };
@@ -154,6 +182,7 @@ teardown (Fixture       *f,
   g_clear_object (&f->ws_session);
   g_free (f->viewer);
   g_free (f->dispatcher);
+  g_free (f->admin);
   g_free (f->conninfo);
 }
 
@@ -462,6 +491,44 @@ test_sla_breach (Fixture       *f,
   g_assert_true (json_object_has_member (event, "promisedAt"));
 }
 
+static const char * const offline_args[] = { "--gateway-batch-window=50ms", "--offline-after=2s", NULL };
+
+/* A device going silent, then speaking again, arrives as device events. */
+static void
+test_device_offline_online (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(Client) client = client_connect (f, "", f->viewer);
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  JsonObject *event;
+
+  subscribe (client, "\"kinds\":[\"device\"],\"clientIds\":[\"acme\"]");
+  g_assert_cmpuint (call_as (f, f->admin, "PUT", "/companies/c1", "{\"name\":\"West Logistics\"}", NULL), ==, 200);
+  g_assert_cmpuint (call_as (f, f->admin, "PUT", "/vehicles/v1", "{\"plate\":\"0001 AB-7\",\"companyId\":\"c1\"}",
+                             NULL), ==, 200);
+  g_assert_cmpuint (call_as (f, f->admin, "PUT", "/devices/d1", "{\"vehicleId\":\"v1\",\"token\":null}", NULL),
+                    ==, 200);
+  while (!post_position (f))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+  event = wait_event (client, "device", NULL, NULL);
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "device.offline");
+  g_assert_cmpstr (json_object_get_string_member (event, "deviceId"), ==, "d1");
+  g_assert_cmpstr (json_object_get_string_member (event, "vehicleId"), ==, "v1");
+  g_assert_true (post_position (f));
+  while (client->events->len < 2)
+    {
+      g_assert_false (client->closed);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline + WAIT_S * G_USEC_PER_SEC);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  event = json_node_get_object (g_ptr_array_index (client->events, 1));
+  g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "device.online");
+}
+
 static void
 assert_refused (Fixture    *f,
                 const char *text,
@@ -516,6 +583,8 @@ main (int   argc,
               test_status_and_client_filter, teardown);
   g_test_add ("/events-stream/resume", Fixture, default_args, setup, test_resume, teardown);
   g_test_add ("/events-stream/sla-breach", Fixture, overdue_args, setup, test_sla_breach, teardown);
+  g_test_add ("/events-stream/device-offline-online", Fixture, offline_args, setup, test_device_offline_online,
+              teardown);
   g_test_add ("/events-stream/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/events-stream/jwt", Fixture, default_args, setup, test_jwt, teardown);
   status = g_test_run ();
