@@ -7,6 +7,7 @@
 
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "wb-json.h"
 #include "wb-jwt.h"
@@ -529,6 +530,90 @@ test_device_offline_online (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (event, "type"), ==, "device.online");
 }
 
+static gboolean
+metric_is (Fixture    *f,
+           const char *line)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", f->port);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (f->session, message, NULL, NULL);
+  g_autofree char *text = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
+
+  return text != NULL && strstr (text, line) != NULL;
+}
+
+/* A client on a plain socket with a small receive buffer that subscribes
+ * to every event and then never reads. */
+static GSocketConnection *
+stalled_client (Fixture *f)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, f->port);
+  g_autofree char *request = g_strdup_printf ("GET /ws/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                              "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
+                                              f->viewer);
+  const char *text = "{\"type\":\"subscribe\"}";
+  gsize length = strlen (text);
+  guint8 frame[64] = { 0x81, 0x80 | length, 1, 2, 3, 4 };
+  GOutputStream *out;
+  GSocketConnection *connection;
+  char answer[1024];
+  gssize got;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, 4096, NULL));
+  g_assert_true (g_socket_connect (socket, address, NULL, &error));
+  g_assert_no_error (error);
+  connection = g_socket_connection_factory_create_connection (socket);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_assert_true (g_output_stream_write_all (out, request, strlen (request), NULL, NULL, &error));
+  got = g_socket_receive (socket, answer, sizeof answer - 1, NULL, &error);
+  g_assert_cmpint (got, >, 0);
+  answer[got] = '\0';
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 101"));
+  for (gsize i = 0; i < length; i++)
+    frame[6 + i] = text[i] ^ frame[2 + i % 4];
+  g_assert_true (g_output_stream_write_all (out, frame, 6 + length, NULL, NULL, &error));
+  return connection;
+}
+
+static const char * const slow_args[] = {
+  "--gateway-batch-window=20ms", "--gateway-outbox-bound=2", "--gateway-slow-deadline=1s", NULL
+};
+
+/* A client that stops reading is closed as slow past the deadline, while
+ * another keeps getting every event. */
+static void
+test_stalled_client_closed (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(Client) reader = client_connect (f, "", f->viewer);
+  g_autoptr(GSocketConnection) stalled = NULL;
+  g_autofree char *last = NULL;
+  gboolean closed = FALSE;
+
+  subscribe (reader, "\"kinds\":[\"shipment\"]");
+  stalled = stalled_client (f);
+  for (guint round = 1; round <= 2000 && !closed; round++)
+    {
+      g_autofree char *event_id = g_strdup_printf ("s-%u", round);
+
+      g_free (last);
+      last = create_shipment (f, "acme", "");
+      post_status (f, last, event_id, "IN_TRANSIT");
+      while (g_main_context_pending (NULL))
+        g_main_context_iteration (NULL, FALSE);
+      if (round % 20 == 0)
+        closed = metric_is (f, "waybill_events_connections_closed_total{reason=\"slow\"} 1");
+    }
+  g_assert_true (closed);
+  (void) wait_event (reader, "shipment", last, "IN_TRANSIT");
+  g_assert_false (reader->closed);
+}
+
 static void
 assert_refused (Fixture    *f,
                 const char *text,
@@ -584,6 +669,8 @@ main (int   argc,
   g_test_add ("/events-stream/resume", Fixture, default_args, setup, test_resume, teardown);
   g_test_add ("/events-stream/sla-breach", Fixture, overdue_args, setup, test_sla_breach, teardown);
   g_test_add ("/events-stream/device-offline-online", Fixture, offline_args, setup, test_device_offline_online,
+              teardown);
+  g_test_add ("/events-stream/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed,
               teardown);
   g_test_add ("/events-stream/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/events-stream/jwt", Fixture, default_args, setup, test_jwt, teardown);
