@@ -471,6 +471,42 @@ test_resume (Fixture       *f,
   g_assert_cmpstr (next_frame (stranger), ==, "resync");
 }
 
+static const char * const small_window_args[] = { "--gateway-batch-window=50ms", "--gateway-replay-size=3", NULL };
+
+/* A position older than the window's oldest event gets resync. */
+static void
+test_resume_outside_window (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(Client) watcher = client_connect (f, "", f->viewer);
+  g_autoptr(Client) late = NULL;
+  g_autofree char *since = NULL;
+  const char *statuses[] = { "INFO_RECEIVED", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED" };
+  g_autofree char *id = NULL;
+  guint64 start;
+
+  subscribe (watcher, "\"kinds\":[\"shipment\"]");
+  start = watcher->seq;
+  id = create_shipment (f, "acme", "");
+  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+    {
+      g_autofree char *event_id = g_strdup_printf ("w-%u", i);
+      g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+      g_autoptr(GDateTime) then = g_date_time_add_minutes (now, 60 + (int) i);
+      g_autofree char *occurred_at = g_date_time_format (then, "%Y-%m-%dT%H:%M:%SZ");
+      g_autofree char *path = g_strdup_printf ("/shipments/%s/events", id);
+      g_autofree char *body = g_strdup_printf ("{\"eventId\":\"%s\",\"source\":\"dhl\",\"status\":\"%s\","
+                                               "\"occurredAt\":\"%s\"}", event_id, statuses[i], occurred_at);
+
+      g_assert_cmpuint (call (f, "POST", path, body, NULL), ==, 201);
+      (void) wait_event (watcher, "shipment", id, statuses[i]);
+    }
+  since = g_strdup_printf ("\"since\":{\"epoch\":\"%s\",\"seq\":%" G_GUINT64_FORMAT "}", watcher->epoch, start);
+  late = client_connect (f, "", f->viewer);
+  subscribe (late, since);
+  g_assert_cmpstr (next_frame (late), ==, "resync");
+}
+
 static const char * const overdue_args[] = { "--gateway-batch-window=50ms", "--overdue-check-interval=1s", NULL };
 
 /* A shipment past its promise arrives as an sla event. */
@@ -667,6 +703,8 @@ main (int   argc,
   g_test_add ("/events-stream/status-and-client-filter", Fixture, default_args, setup,
               test_status_and_client_filter, teardown);
   g_test_add ("/events-stream/resume", Fixture, default_args, setup, test_resume, teardown);
+  g_test_add ("/events-stream/resume-outside-window", Fixture, small_window_args, setup,
+              test_resume_outside_window, teardown);
   g_test_add ("/events-stream/sla-breach", Fixture, overdue_args, setup, test_sla_breach, teardown);
   g_test_add ("/events-stream/device-offline-online", Fixture, offline_args, setup, test_device_offline_online,
               teardown);
