@@ -650,6 +650,27 @@ test_stalled_client_closed (Fixture       *f,
   g_assert_false (reader->closed);
 }
 
+static const char * const limit_args[] = { "--gateway-max-connections-per-peer=2", NULL };
+
+/* A third stream from one address is refused with a reason, and counted. */
+static void
+test_connections_per_peer (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(Client) first = client_connect (f, "", f->viewer);
+  g_autoptr(Client) second = client_connect (f, "", f->viewer);
+  g_autoptr(Client) third = client_connect (f, "", f->viewer);
+
+  g_assert_no_error (third->error);
+  wait_closed (third);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (third->connection), ==,
+                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  g_assert_nonnull (strstr (soup_websocket_connection_get_close_data (third->connection), "Too many"));
+  g_assert_false (first->closed);
+  g_assert_false (second->closed);
+  g_assert_true (metric_is (f, "waybill_events_connections_rejected_total{reason=\"per_peer\"} 1"));
+}
+
 static void
 assert_refused (Fixture    *f,
                 const char *text,
@@ -709,6 +730,8 @@ main (int   argc,
   g_test_add ("/events-stream/device-offline-online", Fixture, offline_args, setup, test_device_offline_online,
               teardown);
   g_test_add ("/events-stream/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed,
+              teardown);
+  g_test_add ("/events-stream/connections-per-peer", Fixture, limit_args, setup, test_connections_per_peer,
               teardown);
   g_test_add ("/events-stream/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/events-stream/jwt", Fixture, default_args, setup, test_jwt, teardown);

@@ -45,6 +45,7 @@ typedef struct
   guint64                  id;
   SoupWebsocketConnection *connection;
   GSocket                  *socket;
+  char                     *peer;
   guint                    kinds;         /* 0 until subscribed */
   GHashTable              *client_ids;    /* nullable: all */
   GHashTable              *shipment_ids;  /* nullable: all */
@@ -69,7 +70,9 @@ struct _WbLiveEvents
   guint64             seq;
   GHashTable         *streams;            /* id → Stream */
   guint64             next_stream_id;
+  GHashTable         *per_peer;           /* peer → count */
   guint               max_connections;
+  guint               max_per_peer;
   guint               window_ms;
   guint               subscription;
   guint               tick_source;
@@ -244,6 +247,7 @@ stream_free (Stream *stream)
   g_clear_pointer (&stream->client_ids, g_hash_table_unref);
   g_clear_pointer (&stream->shipment_ids, g_hash_table_unref);
   g_free (stream->close_reason);
+  g_free (stream->peer);
   g_free (stream);
 }
 
@@ -435,6 +439,28 @@ update_gauge (WbLiveEvents *self)
 }
 
 static void
+release_peer (WbLiveEvents *self,
+              const char   *peer)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
+
+  if (count <= 1)
+    g_hash_table_remove (self->per_peer, peer);
+  else
+    g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (count - 1));
+}
+
+static void
+refuse (WbLiveEvents            *self,
+        SoupWebsocketConnection *connection,
+        const char              *why,
+        const char              *reason)
+{
+  wb_metrics_counter_add (self->metrics, "waybill_events_connections_rejected_total", 1, "reason", reason, NULL);
+  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
+}
+
+static void
 on_closed (SoupWebsocketConnection *connection,
            gpointer                 data)
 {
@@ -444,6 +470,7 @@ on_closed (SoupWebsocketConnection *connection,
   wb_metrics_counter_add (self->metrics, "waybill_events_connections_closed_total", 1,
                           "reason", stream->close_reason ? stream->close_reason : "client", NULL);
   g_hash_table_steal (self->streams, &stream->id);
+  release_peer (self, stream->peer);
   update_gauge (self);
   /* Inside the connection's own signal. */
   g_idle_add (free_stream_later, stream);
@@ -458,20 +485,19 @@ on_websocket (SoupWebsocketConnection *connection,
               gpointer                 data)
 {
   WbLiveEvents *self = data;
+  guint per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
   Stream *stream;
 
   if (g_hash_table_size (self->streams) >= self->max_connections || socket == NULL)
-    {
-      wb_metrics_counter_add (self->metrics, "waybill_events_connections_rejected_total", 1, NULL);
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-                                       "The gateway has too many open event streams");
-      return;
-    }
+    return refuse (self, connection, "The gateway has too many open event streams", "total");
+  if (per_peer >= self->max_per_peer)
+    return refuse (self, connection, "Too many open event streams from this address", "per_peer");
   stream = g_new0 (Stream, 1);
   stream->owner = self;
   stream->id = ++self->next_stream_id;
   stream->connection = g_object_ref (connection);
   stream->socket = g_object_ref (socket);
+  stream->peer = g_strdup (peer);
   stream->last_activity = g_get_monotonic_time ();
   g_socket_set_timeout (socket, 0);
   (void) g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, SEND_BUFFER, NULL);
@@ -481,6 +507,7 @@ on_websocket (SoupWebsocketConnection *connection,
   g_signal_connect (connection, "pong", G_CALLBACK (on_pong), stream);
   g_signal_connect (connection, "closed", G_CALLBACK (on_closed), stream);
   g_hash_table_insert (self->streams, &stream->id, stream);
+  g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (per_peer + 1));
   update_gauge (self);
 }
 
@@ -640,7 +667,7 @@ declare_metrics (WbMetrics *m)
 {
   wb_metrics_declare (m, "waybill_events_connections", WB_METRIC_GAUGE, "Open /ws/events streams.", NULL, 0);
   wb_metrics_declare (m, "waybill_events_connections_rejected_total", WB_METRIC_COUNTER,
-                      "Event streams refused by the connection limit.", NULL, 0);
+                      "Event streams refused by a connection limit (total, per_peer).", NULL, 0);
   wb_metrics_declare (m, "waybill_events_connections_closed_total", WB_METRIC_COUNTER,
                       "Event streams closed, by reason: client, slow, pong_timeout, bad_message.", NULL, 0);
   wb_metrics_declare (m, "waybill_events_total", WB_METRIC_COUNTER,
@@ -659,6 +686,7 @@ wb_live_events_finalize (GObject *object)
 
   wb_live_events_stop (self);
   g_clear_pointer (&self->streams, g_hash_table_unref);
+  g_clear_pointer (&self->per_peer, g_hash_table_unref);
   g_queue_clear_full (&self->window, (GDestroyNotify) event_unref);
   g_clear_object (&self->bus);
   g_clear_object (&self->metrics);
@@ -676,6 +704,7 @@ static void
 wb_live_events_init (WbLiveEvents *self)
 {
   self->streams = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* A restarted gateway has forgotten its window: a new epoch says so. */
   self->epoch = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
 }
@@ -687,6 +716,7 @@ wb_live_events_new (WbBus                    *bus,
                     guint                     replay_size,
                     GTimeSpan                 replay_age,
                     guint                     max_connections,
+                    guint                     max_per_peer,
                     guint                     window_ms)
 {
   WbLiveEvents *self;
@@ -702,6 +732,7 @@ wb_live_events_new (WbBus                    *bus,
   self->replay_size = replay_size;
   self->replay_age = replay_age;
   self->max_connections = max_connections;
+  self->max_per_peer = max_per_peer;
   self->window_ms = MAX (window_ms, 1);
   declare_metrics (metrics);
   return self;
@@ -743,6 +774,7 @@ wb_live_events_stop (WbLiveEvents *self)
   g_clear_handle_id (&self->tick_source, g_source_remove);
   streams = g_hash_table_get_values (self->streams);
   g_hash_table_steal_all (self->streams);
+  g_hash_table_remove_all (self->per_peer);
   for (GList *l = streams; l != NULL; l = l->next)
     stream_free (l->data);
 }

@@ -23,6 +23,7 @@ WbLiveEvents *wb_live_events_new      (WbBus                    *bus,
                                        guint                     replay_size,
                                        GTimeSpan                 replay_age,
                                        guint                     max_connections,
+                                       guint                     max_per_peer,
                                        guint                     window_ms);
 void          wb_live_events_register (WbLiveEvents             *self,
                                        WbHttpServer             *http);

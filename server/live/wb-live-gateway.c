@@ -679,7 +679,7 @@ wb_live_gateway_new (WbConfig  *config,
   declare_metrics (metrics);
   self->events = wb_live_events_new (bus, metrics, &self->limits, wb_config_get_int (config, "gateway.replay-size"),
                                      wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000,
-                                     self->max_connections, self->window_ms);
+                                     self->max_connections, self->max_per_peer, self->window_ms);
   return self;
 }
 
