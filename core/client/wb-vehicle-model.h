@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <gio/gio.h>
+
+#include "wb-client-vehicle.h"
+
+G_BEGIN_DECLS
+
+#define WB_TYPE_VEHICLE_MODEL (wb_vehicle_model_get_type ())
+
+G_DECLARE_FINAL_TYPE (WbVehicleModel, wb_vehicle_model, WB, VEHICLE_MODEL, GObject)
+
+/* The live vehicle set a client holds: a GListModel of WbClientVehicle
+ * that the map layer and the vehicle list both read. A new vehicle is
+ * appended; a changed one keeps its item (and position), so a change is a
+ * notify on the item, never items-changed; a vehicle that leaves is
+ * removed. Lookup by vehicle id is O(1). Main thread only. */
+WbVehicleModel  *wb_vehicle_model_new        (void);
+/* Adds the vehicle, or gives the existing item its new state.
+ * Returns: (transfer none): the item. */
+WbClientVehicle *wb_vehicle_model_apply      (WbVehicleModel *self,
+                                              WbLiveVehicle  *state);
+/* Returns: TRUE if a vehicle with that id was held and is removed. */
+gboolean         wb_vehicle_model_remove     (WbVehicleModel *self,
+                                              const char     *vehicle_id);
+void             wb_vehicle_model_clear      (WbVehicleModel *self);
+/* Returns: (transfer none) (nullable): the item for @vehicle_id. */
+WbClientVehicle *wb_vehicle_model_lookup     (WbVehicleModel *self,
+                                              const char     *vehicle_id);
+/* Returns: the item's position, or G_MAXUINT when not held. */
+guint            wb_vehicle_model_find       (WbVehicleModel *self,
+                                              const char     *vehicle_id);
+/* Marks every item stale (the stream is down) or fresh. */
+void             wb_vehicle_model_set_stale  (WbVehicleModel *self,
+                                              gboolean        stale);
+
+G_END_DECLS
