@@ -993,8 +993,30 @@ test_vehicle_model (void)
   g_assert_false (wb_client_vehicle_get_stale (c));
   g_assert_true (wb_client_vehicle_get_stale (wb_vehicle_model_lookup (model, "b")));
 
+  /* Reference names: for the items held and those that enter later. */
+  {
+    g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_vehicle_ref_unref);
+    WbVehicleRef *ref = wb_vehicle_ref_new ("c");
+
+    ref->plate = g_strdup ("1234 AB-7");
+    ref->driver_name = g_strdup ("Ivan Petrov");
+    g_ptr_array_add (refs, ref);
+    ref = wb_vehicle_ref_new ("e");
+    ref->plate = g_strdup ("5678 AB-7");
+    ref->company_name = g_strdup ("East Logistics");
+    g_ptr_array_add (refs, ref);
+    wb_vehicle_model_set_references (model, refs);
+  }
+  g_assert_cmpstr (wb_client_vehicle_get_plate (c), ==, "1234 AB-7");
+  g_assert_cmpstr (wb_client_vehicle_get_driver_name (c), ==, "Ivan Petrov");
+  g_assert_null (wb_client_vehicle_get_plate (wb_vehicle_model_lookup (model, "b")));
+  apply (model, "e", 6);
+  assert_change (changes, 8, 2, 0, 1);
+  g_assert_cmpstr (wb_client_vehicle_get_name (wb_vehicle_model_lookup (model, "e")), ==, "5678 AB-7");
+  g_assert_cmpstr (wb_client_vehicle_get_company_name (wb_vehicle_model_lookup (model, "e")), ==, "East Logistics");
+
   wb_vehicle_model_clear (model);
-  assert_change (changes, 8, 0, 2, 0);
+  assert_change (changes, 9, 0, 3, 0);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
   g_assert_null (wb_vehicle_model_lookup (model, "c"));
 }
