@@ -779,6 +779,29 @@ test_daemon_restart (Fixture       *f,
     }
 }
 
+/* A refused token: the stream never goes live, keeps trying (with
+ * back-off) and says why. */
+static void
+test_bad_token (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *base = g_strdup_printf ("http://127.0.0.1:%u", f->port);
+  g_autoptr(WbClient) stranger = wb_client_new (base, "not-a-token");
+  g_autoptr(WbVehicleModel) model = wb_vehicle_model_new ();
+  g_autoptr(WbLocationStream) stream = wb_location_stream_new (stranger, model);
+  WbStreamLink *link = _wb_location_stream_get_link (stream);
+
+  wb_location_stream_set_backoff (stream, 20, 100);
+  wb_location_stream_set_view (stream, &west, NULL);
+  wb_location_stream_start (stream);
+  g_assert_cmpint (wb_location_stream_get_state (stream), ==, WB_STREAM_STATE_CONNECTING);
+  WAIT_UNTIL (_wb_stream_link_get_attempt (link) >= 3, "three refused attempts");
+  g_assert_cmpint (wb_location_stream_get_state (stream), ==, WB_STREAM_STATE_RECONNECTING);
+  g_assert_error (wb_location_stream_get_error (stream), WB_CLIENT_ERROR, WB_CLIENT_ERROR_UNAUTHORIZED);
+  wb_location_stream_stop (stream);
+  g_assert_cmpint (wb_location_stream_get_state (stream), ==, WB_STREAM_STATE_DISCONNECTED);
+}
+
 /* ---- /ws/events --------------------------------------------------------------- */
 
 static char *
@@ -1038,6 +1061,7 @@ main (int   argc,
   g_test_add ("/client/locations/resume-after-drop", Fixture, default_args, setup, test_resume_after_drop,
               teardown);
   g_test_add ("/client/locations/daemon-restart", Fixture, default_args, setup, test_daemon_restart, teardown);
+  g_test_add ("/client/locations/bad-token", Fixture, default_args, setup, test_bad_token, teardown);
   g_test_add ("/client/events/resume", Fixture, default_args, setup, test_events_resume, teardown);
   return g_test_run ();
 }
