@@ -10,6 +10,7 @@
 struct _WbVehicleGlyphs
 {
   int            scale;
+  gboolean       for_cairo;
   GskRenderNode *arrows[WB_VEHICLE_N_LOOKS][WB_VEHICLE_HEADING_STEPS];
   GskRenderNode *dots[WB_VEHICLE_N_LOOKS];
   GskRenderNode *halo;
@@ -55,26 +56,33 @@ wb_vehicle_look_get_color (WbVehicleLook look)
   return &look_colors[look];
 }
 
-/* Glyphs are drawn once into pixels and shared as texture nodes: a cairo
- * node would replay its drawing on every paint, and GL renderers keep a
- * texture uploaded across frames. @radius is in logical pixels around
- * (0, 0); the node is in device pixels. */
+/* Glyphs are drawn once into pixels. For GL renderers they are shared as
+ * texture nodes (uploaded once, kept across frames). The Cairo renderer
+ * copies a texture node's pixels into a new surface on every paint, so
+ * for it they are cairo nodes whose only operation is painting the
+ * finished image: half the time per glyph. A cairo node holding the
+ * vector drawing itself would replay the arcs and strokes every paint.
+ * @radius is in logical pixels around (0, 0); the node is in device
+ * pixels. */
 typedef struct
 {
   cairo_surface_t *surface;
-  double           half;     /* device pixels from the centre to an edge */
+  double           half;       /* device pixels from the centre to an edge */
+  gboolean         for_cairo;
 } Canvas;
 
 static cairo_t *
-begin_node (Canvas *canvas,
-            double  radius,
-            int     scale)
+begin_node (Canvas          *canvas,
+            double           radius,
+            WbVehicleGlyphs *glyphs)
 {
+  int scale = glyphs->scale;
   int size;
   cairo_t *cr;
 
   canvas->half = ceil (radius * scale);
   size = (int) (2 * canvas->half);
+  canvas->for_cairo = glyphs->for_cairo;
   canvas->surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, size, size);
   cr = cairo_create (canvas->surface);
   cairo_translate (cr, canvas->half, canvas->half);
@@ -90,14 +98,26 @@ end_node (Canvas  *canvas,
   g_autoptr(GdkTexture) texture = NULL;
   int size = cairo_image_surface_get_width (canvas->surface);
   int stride = cairo_image_surface_get_stride (canvas->surface);
+  graphene_rect_t bounds = GRAPHENE_RECT_INIT (-canvas->half, -canvas->half, size, size);
 
   cairo_destroy (cr);
   cairo_surface_flush (canvas->surface);
+  if (canvas->for_cairo)
+    {
+      GskRenderNode *node = gsk_cairo_node_new (&bounds);
+
+      cr = gsk_cairo_node_get_draw_context (node);
+      cairo_set_source_surface (cr, canvas->surface, -canvas->half, -canvas->half);
+      cairo_paint (cr);
+      cairo_destroy (cr);
+      cairo_surface_destroy (canvas->surface);
+      return node;
+    }
   bytes = g_bytes_new (cairo_image_surface_get_data (canvas->surface), (gsize) stride * size);
   /* GDK_MEMORY_DEFAULT is cairo's ARGB32 layout. */
   texture = gdk_memory_texture_new (size, size, GDK_MEMORY_DEFAULT, bytes, stride);
   cairo_surface_destroy (canvas->surface);
-  return gsk_texture_node_new (texture, &GRAPHENE_RECT_INIT (-canvas->half, -canvas->half, size, size));
+  return gsk_texture_node_new (texture, &bounds);
 }
 
 static void
@@ -113,31 +133,31 @@ fill_and_outline (cairo_t       *cr,
 }
 
 static GskRenderNode *
-draw_arrow (const GdkRGBA *fill,
-            guint          step,
-            int            scale)
+draw_arrow (WbVehicleGlyphs *glyphs,
+            const GdkRGBA   *fill,
+            guint            step)
 {
   Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS + 2, scale);
-  double r = WB_VEHICLE_GLYPH_RADIUS - 2;
+  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS + 2, glyphs);
+  double r = WB_VEHICLE_GLYPH_RADIUS - 3.5;
 
   cairo_rotate (cr, step * 2 * G_PI / WB_VEHICLE_HEADING_STEPS);
 
   /* A disc with a point towards the heading: readable both as "where"
    * and "which way". */
-  cairo_move_to (cr, 0, -WB_VEHICLE_GLYPH_RADIUS);
-  cairo_arc (cr, 0, 0, r, -G_PI / 2 + 0.75, 3 * G_PI / 2 - 0.75);
+  cairo_move_to (cr, 0, -WB_VEHICLE_GLYPH_RADIUS - 1);
+  cairo_arc (cr, 0, 0, r, -G_PI / 2 + 0.9, 3 * G_PI / 2 - 0.9);
   cairo_close_path (cr);
   fill_and_outline (cr, fill);
   return end_node (&canvas, cr);
 }
 
 static GskRenderNode *
-draw_dot (const GdkRGBA *fill,
-          int            scale)
+draw_dot (WbVehicleGlyphs *glyphs,
+          const GdkRGBA   *fill)
 {
   Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS, scale);
+  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS, glyphs);
 
   cairo_arc (cr, 0, 0, WB_VEHICLE_GLYPH_RADIUS - 2.5, 0, 2 * G_PI);
   fill_and_outline (cr, fill);
@@ -145,10 +165,10 @@ draw_dot (const GdkRGBA *fill,
 }
 
 static GskRenderNode *
-draw_halo (int scale)
+draw_halo (WbVehicleGlyphs *glyphs)
 {
   Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS + 6, scale);
+  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS + 6, glyphs);
 
   cairo_arc (cr, 0, 0, WB_VEHICLE_GLYPH_RADIUS + 3, 0, 2 * G_PI);
   gdk_cairo_set_source_rgba (cr, &halo_color);
@@ -176,13 +196,13 @@ wb_vehicle_cluster_radius (guint count)
 }
 
 static GskRenderNode *
-draw_cluster (guint step,
-              int   scale)
+draw_cluster (WbVehicleGlyphs *glyphs,
+              guint            step)
 {
   static const guint sample_counts[N_CLUSTER_SIZES] = { 2, 10, 100, 1000 };
   double radius = wb_vehicle_cluster_radius (sample_counts[step]);
   Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, radius + 1, scale);
+  cairo_t *cr = begin_node (&canvas, radius + 1, glyphs);
 
   cairo_arc (cr, 0, 0, radius - 1, 0, 2 * G_PI);
   fill_and_outline (cr, &cluster_color);
@@ -190,17 +210,25 @@ draw_cluster (guint step,
 }
 
 WbVehicleGlyphs *
-wb_vehicle_glyphs_new (int scale)
+wb_vehicle_glyphs_new (int      scale,
+                       gboolean for_cairo)
 {
   WbVehicleGlyphs *self = g_new0 (WbVehicleGlyphs, 1);
 
   self->scale = MAX (scale, 1);
+  self->for_cairo = for_cairo;
   for (guint look = 0; look < WB_VEHICLE_N_LOOKS; look++)
-    self->dots[look] = draw_dot (&look_colors[look], self->scale);
-  self->halo = draw_halo (self->scale);
+    self->dots[look] = draw_dot (self, &look_colors[look]);
+  self->halo = draw_halo (self);
   for (guint step = 0; step < N_CLUSTER_SIZES; step++)
-    self->clusters[step] = draw_cluster (step, self->scale);
+    self->clusters[step] = draw_cluster (self, step);
   return self;
+}
+
+gboolean
+wb_vehicle_glyphs_is_for_cairo (WbVehicleGlyphs *self)
+{
+  return self->for_cairo;
 }
 
 void
@@ -234,7 +262,7 @@ wb_vehicle_glyphs_get_arrow (WbVehicleGlyphs *self,
                              WB_VEHICLE_HEADING_STEPS);
 
   if (self->arrows[look][step] == NULL)
-    self->arrows[look][step] = draw_arrow (&look_colors[look], step, self->scale);
+    self->arrows[look][step] = draw_arrow (self, &look_colors[look], step);
   return self->arrows[look][step];
 }
 

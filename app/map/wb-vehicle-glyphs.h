@@ -35,7 +35,11 @@ const GdkRGBA *wb_vehicle_look_get_color  (WbVehicleLook    look);
 #define WB_VEHICLE_HEADING_STEPS 36
 typedef struct _WbVehicleGlyphs WbVehicleGlyphs;
 
-WbVehicleGlyphs *wb_vehicle_glyphs_new         (int              scale);
+/* @for_cairo: for the Cairo renderer (cairo nodes) rather than a GL one
+ * (texture nodes). */
+WbVehicleGlyphs *wb_vehicle_glyphs_new         (int              scale,
+                                                gboolean         for_cairo);
+gboolean         wb_vehicle_glyphs_is_for_cairo (WbVehicleGlyphs *self);
 void             wb_vehicle_glyphs_free        (WbVehicleGlyphs *self);
 int              wb_vehicle_glyphs_get_scale   (WbVehicleGlyphs *self);
 /* Pointing @heading degrees clockwise from up, to the nearest step. */

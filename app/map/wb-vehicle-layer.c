@@ -430,15 +430,28 @@ ensure_frame (WbVehicleLayer *self)
     compute_frame (self);
 }
 
+static gboolean
+uses_cairo_renderer (WbVehicleLayer *self)
+{
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  GskRenderer *renderer = native != NULL ? gtk_native_get_renderer (native) : NULL;
+
+  return renderer == NULL || GSK_IS_CAIRO_RENDERER (renderer);
+}
+
+/* Glyph nodes are made for the window's scale and renderer. */
 static WbVehicleGlyphs *
 ensure_nodes (WbVehicleLayer *self)
 {
   int scale = gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  gboolean for_cairo = uses_cairo_renderer (self);
 
-  if (self->nodes != NULL && wb_vehicle_glyphs_get_scale (self->nodes) != scale)
+  if (self->nodes != NULL
+      && (wb_vehicle_glyphs_get_scale (self->nodes) != scale
+          || wb_vehicle_glyphs_is_for_cairo (self->nodes) != for_cairo))
     g_clear_pointer (&self->nodes, wb_vehicle_glyphs_free);
   if (self->nodes == NULL)
-    self->nodes = wb_vehicle_glyphs_new (scale);
+    self->nodes = wb_vehicle_glyphs_new (scale, for_cairo);
   return self->nodes;
 }
 

@@ -31,7 +31,7 @@
 #define CITY_LAT       53.90
 #define CITY_LON       27.56
 
-static int frames = 300;
+static int frames = 600;
 
 static GOptionEntry entries[] = {
   { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames per layer", "N" },
@@ -54,6 +54,8 @@ typedef struct
   GskRenderer      *renderer;
   Mover            *movers;
   double            build_ms;   /* CPU in layout and snapshot, summed */
+  guint64           glyphs;     /* drawn by the vehicle layer, summed */
+  guint64           clusters;
 } Bench;
 
 typedef struct
@@ -91,8 +93,9 @@ mover_step (Mover *m)
     m->course = fmod (m->course + 180, 360);
 }
 
-/* The same path for both layers: a slow circle and a zoom breathing
- * between 11 and 14.5. */
+/* The same path for both layers: a circle over the city every 19 s and
+ * the zoom breathing between 11 and 14.5 every 5 s (from clusters, through
+ * the whole fleet as glyphs at 12–12.5, to a few hundred in a district). */
 static void
 move_camera (Bench *bench,
              guint  frame)
@@ -102,7 +105,7 @@ move_camera (Bench *bench,
   shumate_location_set_location (SHUMATE_LOCATION (bench->viewport),
                                  CITY_LAT + 0.04 * sin (t / 3),
                                  CITY_LON + 0.07 * cos (t / 3));
-  shumate_viewport_set_zoom_level (bench->viewport, 12.75 + 1.75 * sin (t / 2));
+  shumate_viewport_set_zoom_level (bench->viewport, 12.75 + 1.75 * sin (t * 1.25));
 }
 
 static double
@@ -184,6 +187,11 @@ run_layer (Bench      *bench,
       g_array_append_val (figures.ms, ms);
       ms = thread_cpu_ms () - cpu_start_ms;
       g_array_append_val (figures.cpu_ms, ms);
+      if (WB_IS_VEHICLE_LAYER (layer))
+        {
+          bench->glyphs += wb_vehicle_layer_get_drawn_glyphs (WB_VEHICLE_LAYER (layer));
+          bench->clusters += wb_vehicle_layer_get_drawn_clusters (WB_VEHICLE_LAYER (layer));
+        }
     }
   figures.wall_s = (g_get_monotonic_time () - wall_start) / (double) G_USEC_PER_SEC;
   figures.build_ms = bench->build_ms / frames;
@@ -361,6 +369,8 @@ main (int   argc,
   g_print ("%d vehicles, %dx%d, %d frames each, Cairo renderer\n", VEHICLES, WIDTH, HEIGHT, frames);
   layer = bench_vehicle_layer (&bench);
   print_figures ("WbVehicleLayer", &layer);
+  g_print ("%-20s a frame drew %.0f glyphs and %.0f clusters on average\n", "",
+           (double) bench.glyphs / frames, (double) bench.clusters / frames);
   movers_init (&bench);
   markers = bench_marker_layer (&bench);
   print_figures ("ShumateMarkerLayer", &markers);
