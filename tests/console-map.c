@@ -343,6 +343,82 @@ test_pick (MapFixture    *fixture,
 }
 
 static void
+on_vehicle_activated (WbVehicleLayer   *layer,
+                      WbClientVehicle  *vehicle,
+                      WbClientVehicle **out)
+{
+  *out = vehicle;
+}
+
+static void
+on_cluster_activated (WbVehicleLayer *layer,
+                      double          latitude,
+                      double          longitude,
+                      guint           count,
+                      guint          *out)
+{
+  *out = count;
+}
+
+/* Delivers a primary-button click to the layer's own click gesture. */
+static void
+click (MapFixture *fixture,
+       double      x,
+       double      y)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (fixture->layer));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller))
+        g_signal_emit_by_name (controller, "released", 1, x, y);
+    }
+}
+
+static void
+test_activate (MapFixture    *fixture,
+               gconstpointer  data)
+{
+  WbClientVehicle *a = put_vehicle (fixture, "a", CITY_LAT, CITY_LON, 0, WB_LIVE_STATE_MOVING);
+  WbClientVehicle *activated = NULL;
+  guint cluster_count = 0;
+  WbVehiclePick pick;
+  double x, y;
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("c-%u", i);
+      put_vehicle (fixture, id, CITY_LAT + 0.01 + i * 0.00001, CITY_LON, 0, WB_LIVE_STATE_MOVING);
+    }
+  g_signal_connect (fixture->layer, "vehicle-activated", G_CALLBACK (on_vehicle_activated), &activated);
+  g_signal_connect (fixture->layer, "cluster-activated", G_CALLBACK (on_cluster_activated), &cluster_count);
+
+  shumate_viewport_set_zoom_level (fixture->viewport, 15);
+  wb_vehicle_layer_project (fixture->layer, CITY_LAT, CITY_LON, &x, &y);
+  click (fixture, x, y);
+  g_assert_true (activated == a);
+  g_assert_true (wb_vehicle_layer_get_selected (fixture->layer) == a);
+
+  /* Empty map: nothing happens, the selection stays. */
+  activated = NULL;
+  click (fixture, 5, 5);
+  g_assert_null (activated);
+  g_assert_true (wb_vehicle_layer_get_selected (fixture->layer) == a);
+
+  /* A cluster reports its count. */
+  wb_vehicle_layer_set_selected (fixture->layer, NULL);
+  shumate_viewport_set_zoom_level (fixture->viewport, 8);
+  wb_vehicle_layer_project (fixture->layer, CITY_LAT + 0.01, CITY_LON, &x, &y);
+  g_assert_null (wb_vehicle_layer_pick (fixture->layer, x, y, &pick));
+  g_assert_cmpuint (pick.count, >=, 5);
+  click (fixture, x, y);
+  g_assert_null (activated);
+  g_assert_cmpuint (cluster_count, ==, pick.count);
+}
+
+static void
 test_selection (MapFixture    *fixture,
                 gconstpointer  data)
 {
@@ -946,6 +1022,7 @@ main (int   argc,
   ADD ("/console-map/clustering", test_clustering);
   ADD ("/console-map/pick", test_pick);
   ADD ("/console-map/selection", test_selection);
+  ADD ("/console-map/activate", test_activate);
   ADD ("/console-map/stale", test_stale);
   ADD ("/console-map/motion", test_motion);
   ADD ("/console-map/filter-and-labels", test_filter_and_labels);
