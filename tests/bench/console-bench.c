@@ -12,7 +12,10 @@
  *     widget each, a shared 18 px texture, moved with
  *     shumate_location_set_location) on the same path, same run;
  *
- * and the ratio of the medians. Needs a display: run under xvfb-run. */
+ * and the ratio of the medians. Then the vehicle layer runs live in the
+ * window for 5 s on the same path, driven by the frame clock, and the
+ * frames' work (update phase to end of paint) and intervals are printed. Needs
+ * a display: run under xvfb-run. */
 
 #include "config.h"
 
@@ -319,6 +322,99 @@ bench_marker_layer (Bench *bench)
   return figures;
 }
 
+
+/* The layer in the shown window, the camera moved by a tick callback:
+ * what the frame clock sees under Xvfb. */
+typedef struct
+{
+  Bench          *bench;
+  WbVehicleModel *model;
+  GArray         *work_ms;
+  GArray         *interval_ms;
+  gint64          layout_start;
+  gint64          last_paint;
+  gint64          end;
+  guint           frame;
+} Live;
+
+static gboolean
+live_tick (GtkWidget     *widget,
+           GdkFrameClock *clock,
+           gpointer       user_data)
+{
+  Live *live = user_data;
+
+  for (guint i = live->frame % 60; i < g_list_model_get_n_items (G_LIST_MODEL (live->model)); i += 60)
+    {
+      mover_step (&live->bench->movers[i]);
+      update_model (live->bench, live->model, i, 0);
+    }
+  move_camera (live->bench, live->frame++);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_live_layout (GdkFrameClock *clock,
+                Live          *live)
+{
+  live->layout_start = g_get_monotonic_time ();
+}
+
+static void
+on_live_after_paint (GdkFrameClock *clock,
+                     Live          *live)
+{
+  gint64 now = g_get_monotonic_time ();
+  double ms;
+
+  if (live->layout_start == 0)
+    return;
+  ms = (now - live->layout_start) / 1000.0;
+  g_array_append_val (live->work_ms, ms);
+  if (live->last_paint != 0)
+    {
+      ms = (now - live->last_paint) / 1000.0;
+      g_array_append_val (live->interval_ms, ms);
+    }
+  live->last_paint = now;
+  live->layout_start = 0;
+}
+
+static void
+bench_live (Bench *bench,
+            guint  count)
+{
+  g_autoptr(WbVehicleModel) model = wb_vehicle_model_new ();
+  WbVehicleLayer *layer = wb_vehicle_layer_new (bench->viewport);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (bench->map));
+  Live live = { bench, model, g_array_new (FALSE, FALSE, sizeof (double)),
+                g_array_new (FALSE, FALSE, sizeof (double)), 0, 0, 0, 0 };
+  guint tick, layout_id, paint_id;
+
+  movers_init (bench);
+  for (guint i = 0; i < count; i++)
+    update_model (bench, model, i, 0);
+  wb_vehicle_layer_set_model (layer, G_LIST_MODEL (model));
+  shumate_map_add_layer (bench->map, SHUMATE_LAYER (layer));
+  layout_id = g_signal_connect (clock, "update", G_CALLBACK (on_live_layout), &live);
+  paint_id = g_signal_connect (clock, "after-paint", G_CALLBACK (on_live_after_paint), &live);
+  tick = gtk_widget_add_tick_callback (GTK_WIDGET (bench->map), live_tick, &live, NULL);
+  live.end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < live.end)
+    g_main_context_iteration (NULL, TRUE);
+  gtk_widget_remove_tick_callback (GTK_WIDGET (bench->map), tick);
+  g_signal_handler_disconnect (clock, layout_id);
+  g_signal_handler_disconnect (clock, paint_id);
+  shumate_map_remove_layer (bench->map, SHUMATE_LAYER (layer));
+
+  if (live.work_ms->len > 1)
+    g_print ("live, %4u vehicles: %u frames in 5 s: work p50 %6.2f  p95 %6.2f  max %6.2f ms | interval p50 %6.2f  p95 %6.2f ms\n",
+             count, live.work_ms->len, percentile (live.work_ms, 0.5), percentile (live.work_ms, 0.95),
+             percentile (live.work_ms, 1.0), percentile (live.interval_ms, 0.5), percentile (live.interval_ms, 0.95));
+  g_array_unref (live.work_ms);
+  g_array_unref (live.interval_ms);
+}
+
 static gboolean
 is_mapped (Bench *bench)
 {
@@ -380,6 +476,10 @@ main (int   argc,
            markers_p50 / layer_p50, percentile (markers.ms, 0.95) / percentile (layer.ms, 0.95),
            percentile (markers.cpu_ms, 0.5) / percentile (layer.cpu_ms, 0.5),
            percentile (markers.cpu_ms, 0.95) / percentile (layer.cpu_ms, 0.95));
+
+  /* The window's own repaint under Xvfb, then with the fleet. */
+  bench_live (&bench, 0);
+  bench_live (&bench, VEHICLES);
 
   gsk_renderer_unrealize (bench.renderer);
   g_clear_object (&bench.renderer);
