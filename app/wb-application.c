@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "config.h"
+
+#include "wb-application.h"
+#include "wb-console-init.h"
+#include "wb-token-store.h"
+#include "wb-window.h"
+
+struct _WbApplication
+{
+  AdwApplication  parent_instance;
+
+  GSettings      *settings;
+  WbVehicleModel *model;
+  GCancellable   *cancellable;
+
+  /* Command-line overrides, for scripted and test runs. */
+  char           *server_option;
+  char           *tiles_option;
+  char           *token_file_option;
+
+  char           *server_url;
+  char           *token;
+  char           *tiles;
+};
+
+G_DEFINE_FINAL_TYPE (WbApplication, wb_application, ADW_TYPE_APPLICATION)
+
+static const GOptionEntry option_entries[] = {
+  { "server", 0, 0, G_OPTION_ARG_STRING, NULL, "The waybilld to talk to, for this run", "URL" },
+  { "tiles", 0, 0, G_OPTION_ARG_STRING, NULL, "Map tile URL template, or “none” for a plain background", "URL-TEMPLATE" },
+  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Read the access token from FILE instead of the keyring", "FILE" },
+  { NULL }
+};
+
+static WbWindow *
+get_window (WbApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  return WB_IS_WINDOW (window) ? WB_WINDOW (window) : NULL;
+}
+
+static const char *
+tiles (WbApplication *self)
+{
+  if (self->tiles_option != NULL)
+    return self->tiles_option;
+  g_free (self->tiles);
+  self->tiles = g_settings_get_string (self->settings, "tile-url-template");
+  return self->tiles;
+}
+
+static void
+on_token_saved (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(WbApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* Without a keyring the token still serves this run; say so once. */
+  if (!wb_token_store_save_finish (result, &error))
+    g_warning ("The access token could not be saved in the keyring: %s", error->message);
+}
+
+void
+wb_application_connect (WbApplication *self,
+                        const char    *server_url,
+                        const char    *token,
+                        gboolean       remember)
+{
+  WbWindow *window = get_window (self);
+
+  g_return_if_fail (WB_IS_APPLICATION (self));
+  g_return_if_fail (server_url != NULL);
+
+  g_free (self->server_url);
+  self->server_url = g_strdup (server_url);
+  g_free (self->token);
+  self->token = g_strdup (token);
+  if (remember)
+    {
+      g_settings_set_string (self->settings, "server-url", server_url);
+      if (token != NULL)
+        wb_token_store_save_async (server_url, token, self->cancellable, on_token_saved, g_object_ref (self));
+    }
+  if (window == NULL)
+    return;
+  wb_window_show_fleet (window, server_url);
+  wb_window_set_connection_state (window, WB_CONNECTION_DISCONNECTED, "this build has no live stream client");
+}
+
+static void
+on_token_looked_up (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(WbApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = wb_token_store_lookup_finish (result, &error);
+  g_autofree char *url = g_strdup (self->server_url);
+
+  if (error != NULL)
+    g_warning ("The keyring did not answer: %s", error->message);
+  /* No token is no error: a server may let viewers in without one. */
+  wb_application_connect (self, url, token, FALSE);
+}
+
+static void
+start (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+  g_autofree char *url = self->server_option ? g_strdup (self->server_option)
+                                             : g_settings_get_string (self->settings, "server-url");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+
+  wb_window_set_tiles (window, tiles (self));
+  if (*url == '\0')
+    {
+      wb_window_show_first_run (window);
+      return;
+    }
+  if (self->token_file_option == NULL)
+    {
+      g_free (self->server_url);
+      self->server_url = g_steal_pointer (&url);
+      wb_window_show_fleet (window, self->server_url);
+      wb_window_set_connection_state (window, WB_CONNECTION_CONNECTING, NULL);
+      wb_token_store_lookup_async (self->server_url, self->cancellable, on_token_looked_up, g_object_ref (self));
+      return;
+    }
+  token = wb_token_store_read_file (self->token_file_option, &error);
+  if (token == NULL)
+    g_warning ("%s", error->message);
+  wb_application_connect (self, url, token, FALSE);
+}
+
+static void
+wb_application_activate (GApplication *application)
+{
+  WbApplication *self = WB_APPLICATION (application);
+  WbWindow *window = get_window (self);
+
+  if (window == NULL)
+    {
+      window = wb_window_new (GTK_APPLICATION (self), self->model, self->settings);
+      start (self);
+    }
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static int
+wb_application_handle_local_options (GApplication *application,
+                                     GVariantDict *options)
+{
+  WbApplication *self = WB_APPLICATION (application);
+
+  g_variant_dict_lookup (options, "server", "s", &self->server_option);
+  g_variant_dict_lookup (options, "tiles", "s", &self->tiles_option);
+  g_variant_dict_lookup (options, "token-file", "^ay", &self->token_file_option);
+  return -1;
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  /* Closing (not just quitting) lets the window save its state. */
+  if (window != NULL)
+    gtk_window_close (window);
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+
+  adw_show_about_window (window,
+                         "application-name", "Waybill",
+                         "application-icon", "org.waybill.Waybill",
+                         "version", PACKAGE_VERSION,
+                         "comments", "The live fleet of a Waybill server",
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         NULL);
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", quit_action },
+  { "about", about_action },
+};
+
+static void
+wb_application_startup (GApplication *application)
+{
+  WbApplication *self = WB_APPLICATION (application);
+  static const struct { const char *action; const char *accels[2]; } shortcuts[] = {
+    { "app.quit", { "<Primary>q", NULL } },
+    { "win.search", { "<Primary>f", NULL } },
+    { "win.follow", { "<Primary>l", NULL } },
+    { "win.sidebar-visible", { "F9", NULL } },
+  };
+
+  wb_console_init ();
+  G_APPLICATION_CLASS (wb_application_parent_class)->startup (application);
+
+  self->settings = g_settings_new ("org.waybill.Waybill");
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
+  for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self), shortcuts[i].action, shortcuts[i].accels);
+}
+
+static void
+wb_application_dispose (GObject *object)
+{
+  WbApplication *self = WB_APPLICATION (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->model);
+  G_OBJECT_CLASS (wb_application_parent_class)->dispose (object);
+}
+
+static void
+wb_application_finalize (GObject *object)
+{
+  WbApplication *self = WB_APPLICATION (object);
+
+  g_clear_pointer (&self->server_option, g_free);
+  g_clear_pointer (&self->tiles_option, g_free);
+  g_clear_pointer (&self->token_file_option, g_free);
+  g_clear_pointer (&self->server_url, g_free);
+  g_clear_pointer (&self->token, g_free);
+  g_clear_pointer (&self->tiles, g_free);
+  G_OBJECT_CLASS (wb_application_parent_class)->finalize (object);
+}
+
+static void
+wb_application_class_init (WbApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *application_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = wb_application_dispose;
+  object_class->finalize = wb_application_finalize;
+  application_class->activate = wb_application_activate;
+  application_class->startup = wb_application_startup;
+  application_class->handle_local_options = wb_application_handle_local_options;
+}
+
+static void
+wb_application_init (WbApplication *self)
+{
+  self->model = wb_vehicle_model_new ();
+  self->cancellable = g_cancellable_new ();
+  g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
+}
+
+WbApplication *
+wb_application_new (void)
+{
+  return g_object_new (WB_TYPE_APPLICATION,
+                       "application-id", "org.waybill.Waybill",
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/org/waybill/Waybill",
+                       NULL);
+}
+
+WbVehicleModel *
+wb_application_get_model (WbApplication *self)
+{
+  g_return_val_if_fail (WB_IS_APPLICATION (self), NULL);
+  return self->model;
+}

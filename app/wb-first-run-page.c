@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "config.h"
+
+#include <adwaita.h>
+#include <libsoup/soup.h>
+
+#include "wb-first-run-page.h"
+#include "wb-json.h"
+
+struct _WbFirstRunPage
+{
+  GtkWidget     parent_instance;
+
+  SoupSession  *session;
+  GCancellable *cancellable;
+  GError       *error;
+  char         *url;      /* being checked */
+  char         *token;
+
+  AdwEntryRow  *url_row;
+  AdwEntryRow  *token_row;
+  GtkLabel     *error_label;
+  GtkSpinner   *spinner;
+};
+
+enum
+{
+  CONNECTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_QUARK (wb-first-run-error-quark, wb_first_run_error)
+G_DEFINE_FINAL_TYPE (WbFirstRunPage, wb_first_run_page, GTK_TYPE_WIDGET)
+
+static void
+show_error (WbFirstRunPage *self,
+            GError         *error)
+{
+  g_clear_error (&self->error);
+  self->error = error;
+  gtk_label_set_text (self->error_label, error ? error->message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), error != NULL);
+}
+
+static void
+set_checking (WbFirstRunPage *self,
+              gboolean        checking)
+{
+  gtk_spinner_set_spinning (self->spinner, checking);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "first-run.connect", !checking);
+}
+
+/* A base URL the console can append paths to: http(s), a host, no query. */
+static char *
+normalize_url (const char  *text,
+               GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *stripped = g_strstrip (g_strdup (text ? text : ""));
+  const char *scheme;
+
+  uri = g_uri_parse (stripped, G_URI_FLAGS_NONE, NULL);
+  scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  if (uri == NULL || scheme == NULL
+      || (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0)
+      || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0'
+      || g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+    {
+      g_set_error (error, WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_BAD_URL,
+                   "“%s” is not a server URL: give http:// or https://, a host and an optional port", stripped);
+      return NULL;
+    }
+  while (*stripped && g_str_has_suffix (stripped, "/"))
+    stripped[strlen (stripped) - 1] = '\0';
+  return g_steal_pointer (&stripped);
+}
+
+static void
+finish_check (WbFirstRunPage *self,
+              GError         *error,
+              const char     *role)
+{
+  set_checking (self, FALSE);
+  show_error (self, error);
+  if (error == NULL)
+    g_signal_emit (self, signals[CONNECTED], 0, self->url, self->token, role);
+}
+
+static void
+on_whoami (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(WbFirstRunPage) self = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(JsonNode) answer = NULL;
+  JsonObject *object;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_error_free (error);
+      return;
+    }
+  if (error == NULL && soup_message_get_status (message) != SOUP_STATUS_OK)
+    error = g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_REFUSED,
+                         "The server refused the token (%u %s)", soup_message_get_status (message),
+                         soup_message_get_reason_phrase (message));
+  if (error == NULL)
+    answer = wb_json_parse_bytes (body, NULL, NULL);
+  object = answer && JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer) : NULL;
+  if (error == NULL && (object == NULL || json_object_get_string_member_with_default (object, "role", NULL) == NULL))
+    error = g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_BAD_ANSWER,
+                         "%s did not answer /whoami as a Waybill server does", self->url);
+  finish_check (self, error, error ? NULL : json_object_get_string_member (object, "role"));
+}
+
+static void
+send (WbFirstRunPage      *self,
+      const char          *path,
+      gboolean             with_token,
+      GAsyncReadyCallback  callback)
+{
+  g_autofree char *uri = g_strconcat (self->url, path, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+
+  if (with_token)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", self->token, NULL);
+
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+    }
+  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, self->cancellable,
+                                    callback, g_object_ref (self));
+}
+
+static void
+on_readyz (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(WbFirstRunPage) self = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_error_free (error);
+      return;
+    }
+  if (error != NULL)
+    {
+      GError *wrapped = g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NOT_READY,
+                                     "Cannot reach %s: %s", self->url, error->message);
+
+      g_error_free (error);
+      finish_check (self, wrapped, NULL);
+      return;
+    }
+  if (soup_message_get_status (message) != SOUP_STATUS_OK)
+    {
+      finish_check (self, g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NOT_READY,
+                                       "%s is not ready (/readyz answered %u)", self->url,
+                                       soup_message_get_status (message)), NULL);
+      return;
+    }
+  send (self, "/whoami", TRUE, on_whoami);
+}
+
+void
+wb_first_run_page_connect (WbFirstRunPage *self)
+{
+  g_autofree char *token = NULL;
+  GError *error = NULL;
+  char *url;
+
+  g_return_if_fail (WB_IS_FIRST_RUN_PAGE (self));
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  url = normalize_url (gtk_editable_get_text (GTK_EDITABLE (self->url_row)), &error);
+  if (url == NULL)
+    {
+      finish_check (self, error, NULL);
+      return;
+    }
+  token = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->token_row))));
+  if (*token == '\0')
+    {
+      g_free (url);
+      finish_check (self, g_error_new_literal (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NO_TOKEN,
+                                               "Give the access token the server's administrator issued"),
+                    NULL);
+      return;
+    }
+  g_free (self->url);
+  self->url = url;
+  g_free (self->token);
+  self->token = g_steal_pointer (&token);
+  self->cancellable = g_cancellable_new ();
+  show_error (self, NULL);
+  set_checking (self, TRUE);
+  send (self, "/readyz", FALSE, on_readyz);
+}
+
+static void
+connect_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  wb_first_run_page_connect (WB_FIRST_RUN_PAGE (widget));
+}
+
+void
+wb_first_run_page_set_url (WbFirstRunPage *self,
+                           const char     *url)
+{
+  g_return_if_fail (WB_IS_FIRST_RUN_PAGE (self));
+  gtk_editable_set_text (GTK_EDITABLE (self->url_row), url ? url : "");
+}
+
+void
+wb_first_run_page_set_token (WbFirstRunPage *self,
+                             const char     *token)
+{
+  g_return_if_fail (WB_IS_FIRST_RUN_PAGE (self));
+  gtk_editable_set_text (GTK_EDITABLE (self->token_row), token ? token : "");
+}
+
+const GError *
+wb_first_run_page_get_error (WbFirstRunPage *self)
+{
+  g_return_val_if_fail (WB_IS_FIRST_RUN_PAGE (self), NULL);
+  return self->error;
+}
+
+gboolean
+wb_first_run_page_get_checking (WbFirstRunPage *self)
+{
+  g_return_val_if_fail (WB_IS_FIRST_RUN_PAGE (self), FALSE);
+  return gtk_spinner_get_spinning (self->spinner);
+}
+
+static void
+wb_first_run_page_dispose (GObject *object)
+{
+  WbFirstRunPage *self = WB_FIRST_RUN_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->session);
+  gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_FIRST_RUN_PAGE);
+  G_OBJECT_CLASS (wb_first_run_page_parent_class)->dispose (object);
+}
+
+static void
+wb_first_run_page_finalize (GObject *object)
+{
+  WbFirstRunPage *self = WB_FIRST_RUN_PAGE (object);
+
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->url, g_free);
+  g_clear_pointer (&self->token, g_free);
+  G_OBJECT_CLASS (wb_first_run_page_parent_class)->finalize (object);
+}
+
+static void
+wb_first_run_page_class_init (WbFirstRunPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = wb_first_run_page_dispose;
+  object_class->finalize = wb_first_run_page_finalize;
+
+  /* ::connected (url, token, role): the server answered both checks. */
+  signals[CONNECTED] =
+    g_signal_new ("connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+
+  gtk_widget_class_install_action (widget_class, "first-run.connect", NULL, connect_action);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-first-run-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, WbFirstRunPage, url_row);
+  gtk_widget_class_bind_template_child (widget_class, WbFirstRunPage, token_row);
+  gtk_widget_class_bind_template_child (widget_class, WbFirstRunPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, WbFirstRunPage, spinner);
+}
+
+static void
+wb_first_run_page_init (WbFirstRunPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  /* Short timeouts: a person is waiting for the answer. */
+  self->session = soup_session_new_with_options ("timeout", 10, "idle-timeout", 10, NULL);
+  soup_session_set_user_agent (self->session, "Waybill/" PACKAGE_VERSION " ");
+}
+
+GtkWidget *
+wb_first_run_page_new (void)
+{
+  return g_object_new (WB_TYPE_FIRST_RUN_PAGE, NULL);
+}
