@@ -710,6 +710,38 @@ test_jwt (Fixture       *f,
   g_assert_nonnull (bad->error);
 }
 
+/* An event stream whose token expires is closed then with 1008, counted,
+ * while one with a valid token stays. */
+static void
+test_token_expiry (Fixture       *f,
+                   gconstpointer  data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  /* Issued a minute ago, expired 27 s ago: admitted (30 s leeway) for 3 s more. */
+  g_autofree char *expiring = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "viewer",
+                                           WB_ACCESS_ROLE_VIEWER, now - 60, 33);
+  g_autoptr(Client) client = client_connect (f, "", expiring);
+  g_autoptr(Client) other = client_connect (f, "", f->viewer);
+  gint64 connected = g_get_monotonic_time ();
+  double seconds;
+
+  g_assert_no_error (client->error);
+  subscribe (client, "");
+  subscribe (other, "");
+  wait_closed (client);
+  seconds = (g_get_monotonic_time () - connected) / 1e6;
+  g_assert_cmpfloat (seconds, >, 1.0);
+  g_assert_cmpfloat (seconds, <, 6.0);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (client->connection), ==,
+                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  g_assert_cmpstr (soup_websocket_connection_get_close_data (client->connection), ==, "Token expired");
+  g_assert_false (other->closed);
+  /* Counted once the server has the client's answer to its close. */
+  for (int i = 0; i < WAIT_S * 100 && !metric_is (f, "waybill_events_connections_closed_total{reason=\"token_expired\"} 1"); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (metric_is (f, "waybill_events_connections_closed_total{reason=\"token_expired\"} 1"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -735,6 +767,7 @@ main (int   argc,
               teardown);
   g_test_add ("/events-stream/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/events-stream/jwt", Fixture, default_args, setup, test_jwt, teardown);
+  g_test_add ("/events-stream/token-expiry", Fixture, default_args, setup, test_token_expiry, teardown);
   status = g_test_run ();
   wb_test_schema_set_free (schemas);
   return status;

@@ -741,6 +741,44 @@ test_resume_after_restart (Fixture       *f,
   wait_held (second, "v1=53.940000");
 }
 
+/* On the in-process bus nothing replays old positions: a restarted
+ * gateway fills its map from the vehicles' stored last states before it
+ * serves, so the snapshot and a new stream hold every vehicle at once,
+ * with its company, at its last position. */
+static void
+test_map_from_database (Fixture       *f,
+                        gconstpointer  data)
+{
+  const double positions[3][3] = { { 1, WEST_LON, 53.90 }, { 2, WEST_LON, 53.91 }, { 3, EAST_LON, 53.92 } };
+  g_autoptr(Client) client = NULL;
+  g_autoptr(JsonNode) west = NULL;
+  JsonArray *items;
+
+  register_fleet (f, 3);
+  wait_devices_known (f, 3);
+  post_positions (f, positions, 3);
+  wait_locations (f, "?bbox=" WEST_BBOX, 2);
+  wait_locations (f, "?bbox=" EAST_BBOX, 1);
+
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  wb_test_daemon_free (f->daemon);
+  spawn (f, data);
+
+  /* Ready means loaded: no waiting here. */
+  west = get_locations (f, "?bbox=" WEST_BBOX "&companyId=c1");
+  items = json_object_get_array_member (json_node_get_object (west), "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 0), "vehicleId"), ==, "v1");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 0), "deviceId"), ==, "d1");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (json_array_get_object_element (items, 0), "lat"),
+                                  53.90, 1e-9);
+  g_assert_true (metric_is (f, "waybill_live_vehicles 3"));
+
+  client = client_connect (f, "", f->viewer);
+  subscribe (client, WEST_BBOX, NULL, 0);
+  wait_held (client, "v1=53.900000,v2=53.910000");
+}
+
 /* The handshake with no token or a bad one is refused; the token may come
  * as access_token, as browsers cannot set headers. */
 static void
@@ -761,6 +799,39 @@ test_jwt (Fixture       *f,
   g_assert_no_error (param->error);
   subscribe (param, WEST_BBOX, NULL, 0);
   g_assert_cmpstr (next_message (param), ==, "subscribed");
+}
+
+/* A token that expires while its stream is open closes the stream at that
+ * moment (exp plus the 30 s leeway REST grants) with 1008, counted; a
+ * stream with a valid token stays. */
+static void
+test_token_expiry (Fixture       *f,
+                   gconstpointer  data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  /* Issued a minute ago, expired 27 s ago: admitted for 3 s more. */
+  g_autofree char *expiring = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "viewer",
+                                           WB_ACCESS_ROLE_VIEWER, now - 60, 33);
+  g_autoptr(Client) client = client_connect (f, "", expiring);
+  g_autoptr(Client) other = client_connect (f, "", f->viewer);
+  gint64 connected = g_get_monotonic_time ();
+  double seconds;
+
+  g_assert_no_error (client->error);
+  subscribe (client, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (client), ==, "subscribed");
+  subscribe (other, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (other), ==, "subscribed");
+  wait_closed (client);
+  seconds = (g_get_monotonic_time () - connected) / 1e6;
+  g_test_message ("closed after %.2f s", seconds);
+  g_assert_cmpfloat (seconds, >, 1.0);
+  g_assert_cmpfloat (seconds, <, 6.0);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (client->connection), ==,
+                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  g_assert_cmpstr (soup_websocket_connection_get_close_data (client->connection), ==, "Token expired");
+  g_assert_false (other->closed);
+  wait_metric (f, "waybill_live_connections_closed_total{reason=\"token_expired\"} 1");
 }
 
 static void
@@ -1129,8 +1200,10 @@ main (int   argc,
   g_test_add ("/gateway/resume/outside-window", Fixture, small_window_args, setup, test_resume_outside_window,
               teardown);
   g_test_add ("/gateway/resume/after-restart", Fixture, default_args, setup, test_resume_after_restart, teardown);
+  g_test_add ("/gateway/map-from-database", Fixture, default_args, setup, test_map_from_database, teardown);
   g_test_add ("/gateway/offline-online", Fixture, offline_args, setup, test_offline_online, teardown);
   g_test_add ("/gateway/jwt", Fixture, default_args, setup, test_jwt, teardown);
+  g_test_add ("/gateway/token-expiry", Fixture, default_args, setup, test_token_expiry, teardown);
   g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
   g_test_add ("/gateway/limits/fragmented-message", Fixture, limit_args, setup, test_fragmented_message_capped,

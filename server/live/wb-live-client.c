@@ -42,6 +42,7 @@ struct _WbLiveClient
   guint64                  received_at_message;  /* kernel's byte count after the last whole message */
   gint64                   last_activity;
   gint64                   over_bound_since;
+  gint64                   expires_at;           /* unix s, 0: never */
   guint64                  frames;
   char                    *close_reason;         /* for the metrics, once closing */
 };
@@ -285,6 +286,7 @@ wb_live_client_new (guint64                   id,
                     SoupWebsocketConnection  *connection,
                     GSocket                  *socket,
                     const char               *peer,
+                    gint64                    expires_at,
                     const WbLiveClientLimits *limits,
                     WbLiveClientSubscribe     on_subscribe,
                     WbLiveClientClosed        on_closed_func,
@@ -296,6 +298,7 @@ wb_live_client_new (guint64                   id,
   self->connection = g_object_ref (connection);
   self->socket = g_object_ref (socket);
   self->peer = g_strdup (peer);
+  self->expires_at = expires_at;
   self->limits = *limits;
   self->outbox = wb_live_outbox_new (limits->outbox_bound, limits->outbox_hard_limit);
   self->on_subscribe = on_subscribe;
@@ -465,6 +468,13 @@ wb_live_client_tick (WbLiveClient *self,
     {
       wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "No pong or message within the timeout",
                             "pong_timeout");
+      return;
+    }
+  /* The handshake was the only check of the token: what a token no longer
+   * admits over REST it no longer admits here. */
+  if (self->expires_at != 0 && g_get_real_time () / G_USEC_PER_SEC >= self->expires_at)
+    {
+      wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "Token expired", "token_expired");
       return;
     }
   if (!check_slow (self, now) || wb_live_outbox_get_length (self->outbox) == 0)

@@ -32,10 +32,13 @@ typedef void (*WbLiveClientClosed)    (WbLiveClient     *client,
                                        const char       *reason,
                                        gpointer          user_data);
 
+/* @expires_at: unix seconds at which the stream closes with 1008 "Token
+ * expired" (the token's own end), 0 for never. */
 WbLiveClient  *wb_live_client_new            (guint64                    id,
                                               SoupWebsocketConnection   *connection,
                                               GSocket                   *socket,
                                               const char                *peer,
+                                              gint64                     expires_at,
                                               const WbLiveClientLimits  *limits,
                                               WbLiveClientSubscribe      on_subscribe,
                                               WbLiveClientClosed         on_closed,
@@ -52,7 +55,8 @@ void           wb_live_client_send_now       (WbLiveClient              *self,
                                               const char                *text);
 /* Once per batching window: sends what is pending as one frame when the
  * previous frame has left, else keeps coalescing; closes a client over
- * its bound past the deadline, or silent past the pong timeout.
+ * its bound past the deadline, silent past the pong timeout, or whose
+ * token has expired.
  * @epoch and @seq are the stream position the frame brings it to. */
 void           wb_live_client_tick           (WbLiveClient              *self,
                                               const char                *epoch,

@@ -52,6 +52,7 @@ typedef struct
   GQueue                   pending;       /* Event, shared with the window */
   gint64                   over_bound_since;
   gint64                   last_activity;
+  gint64                   expires_at;    /* unix s, 0: never */
   gboolean                 closing;
   char                    *close_reason;
 } Stream;
@@ -222,6 +223,8 @@ stream_tick (Stream *stream,
   if (now - stream->last_activity > (gint64) limits->pong_timeout_ms * 1000)
     return stream_close (stream, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "No pong or message within the timeout",
                          "pong_timeout");
+  if (stream->expires_at != 0 && g_get_real_time () / G_USEC_PER_SEC >= stream->expires_at)
+    return stream_close (stream, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "Token expired", "token_expired");
   if (stream->pending.length <= limits->outbox_bound)
     stream->over_bound_since = 0;
   else if (stream->over_bound_since == 0)
@@ -482,6 +485,7 @@ on_websocket (SoupWebsocketConnection *connection,
               const char              *peer,
               WbAccessRole             role,
               const char              *subject,
+              gint64                   expires_at,
               gpointer                 data)
 {
   WbLiveEvents *self = data;
@@ -499,6 +503,7 @@ on_websocket (SoupWebsocketConnection *connection,
   stream->socket = g_object_ref (socket);
   stream->peer = g_strdup (peer);
   stream->last_activity = g_get_monotonic_time ();
+  stream->expires_at = expires_at;
   g_socket_set_timeout (socket, 0);
   (void) g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, SEND_BUFFER, NULL);
   soup_websocket_connection_set_keepalive_interval (connection, self->limits.keepalive_s);
@@ -669,7 +674,7 @@ declare_metrics (WbMetrics *m)
   wb_metrics_declare (m, "waybill_events_connections_rejected_total", WB_METRIC_COUNTER,
                       "Event streams refused by a connection limit (total, per_peer).", NULL, 0);
   wb_metrics_declare (m, "waybill_events_connections_closed_total", WB_METRIC_COUNTER,
-                      "Event streams closed, by reason: client, slow, pong_timeout, bad_message.", NULL, 0);
+                      "Event streams closed, by reason: client, slow, pong_timeout, bad_message, token_expired.", NULL, 0);
   wb_metrics_declare (m, "waybill_events_total", WB_METRIC_COUNTER,
                       "Events on the /ws/events stream (its seq), by kind.", NULL, 0);
   wb_metrics_declare (m, "waybill_events_frames_total", WB_METRIC_COUNTER,
