@@ -4,20 +4,10 @@
 #include <libsoup/soup.h>
 
 #include "wb-live-outbox.h"
+#include "wb-live-stream.h"
 #include "wb-live-view.h"
 
 G_BEGIN_DECLS
-
-/* The limits of one /ws/locations connection, from the gateway.* keys. */
-typedef struct
-{
-  guint   keepalive_s;        /* ping interval */
-  guint   pong_timeout_ms;    /* silence (no pong, no message) that closes */
-  guint64 max_message_size;   /* a whole message, fragments included */
-  guint   outbox_bound;       /* vehicles pending before the client counts as slow */
-  guint   outbox_hard_limit;
-  guint   slow_deadline_ms;   /* over the bound this long: closed */
-} WbLiveClientLimits;
 
 typedef struct _WbLiveClient WbLiveClient;
 
@@ -39,7 +29,7 @@ WbLiveClient  *wb_live_client_new            (guint64                    id,
                                               GSocket                   *socket,
                                               const char                *peer,
                                               gint64                     expires_at,
-                                              const WbLiveClientLimits  *limits,
+                                              const WbLiveStreamLimits  *limits,
                                               WbLiveClientSubscribe      on_subscribe,
                                               WbLiveClientClosed         on_closed,
                                               gpointer                   user_data);

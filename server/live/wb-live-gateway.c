@@ -13,6 +13,7 @@
 #include "wb-api-errors.h"
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
+#include "wb-live-admission.h"
 #include "wb-live-client.h"
 #include "wb-live-events.h"
 #include "wb-live-gateway.h"
@@ -41,10 +42,8 @@ struct _WbLiveGateway
   WbReplayWindow      *replay;
   WbLiveEvents        *events;           /* /ws/events */
   GHashTable          *clients;          /* id → WbLiveClient */
-  GHashTable          *per_peer;         /* peer → count */
-  WbLiveClientLimits   limits;
-  guint                max_connections;
-  guint                max_per_peer;
+  WbLiveAdmission     *admission;
+  WbLiveStreamLimits   limits;
   guint                window_ms;
   guint                tick_source;
   guint                subscription;
@@ -584,18 +583,6 @@ free_client_later (gpointer data)
 }
 
 static void
-release_peer (WbLiveGateway *self,
-              const char    *peer)
-{
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
-
-  if (count <= 1)
-    g_hash_table_remove (self->per_peer, peer);
-  else
-    g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (count - 1));
-}
-
-static void
 on_client_closed (WbLiveClient *client,
                   const char   *reason,
                   gpointer      data)
@@ -605,7 +592,7 @@ on_client_closed (WbLiveClient *client,
 
   count_closed (self, reason);
   wb_live_subscriptions_remove (self->subscriptions, id);
-  release_peer (self, wb_live_client_get_peer (client));
+  wb_live_admission_release (self->admission, wb_live_client_get_peer (client));
   g_hash_table_remove (self->clients, &id);
   update_connection_gauge (self);
   /* Inside the connection's own signal. */
@@ -633,18 +620,6 @@ on_tick (gpointer data)
 }
 
 static void
-refuse (WbLiveGateway           *self,
-        SoupWebsocketConnection *connection,
-        const char              *why,
-        const char              *reason)
-{
-  wb_metrics_counter_add (self->metrics, "waybill_live_connections_rejected_total", 1, "reason", reason, NULL);
-  /* 1013 (try again later) is the apt code, but libsoup 3.2's client, the
-   * console's, takes it for a protocol error. */
-  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
-}
-
-static void
 on_websocket (SoupWebsocketConnection *connection,
               GSocket                 *socket,
               const char              *peer,
@@ -654,23 +629,18 @@ on_websocket (SoupWebsocketConnection *connection,
               gpointer                 data)
 {
   WbLiveGateway *self = data;
-  guint per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
   WbLiveClient *client;
   guint64 *key;
 
-  if (g_hash_table_size (self->clients) >= self->max_connections)
-    return refuse (self, connection, "The gateway has too many open streams", "total");
-  if (per_peer >= self->max_per_peer)
-    return refuse (self, connection, "Too many open streams from this address", "per_peer");
   if (socket == NULL)
-    return refuse (self, connection, "No socket", "total");
-
+    return soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "No socket");
+  if (!wb_live_admission_admit (self->admission, connection, peer))
+    return;
   client = wb_live_client_new (++self->next_client_id, connection, socket, peer, expires_at, &self->limits,
                                on_subscribe, on_client_closed, self);
   key = g_new (guint64, 1);
   *key = wb_live_client_get_id (client);
   g_hash_table_insert (self->clients, key, client);
-  g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (per_peer + 1));
   update_connection_gauge (self);
 }
 
@@ -705,7 +675,7 @@ wb_live_gateway_finalize (GObject *object)
 
   wb_live_gateway_stop (self);
   g_clear_pointer (&self->clients, g_hash_table_unref);
-  g_clear_pointer (&self->per_peer, g_hash_table_unref);
+  g_clear_pointer (&self->admission, wb_live_admission_free);
   g_clear_pointer (&self->matches, g_array_unref);
   g_clear_object (&self->index);
   g_clear_object (&self->subscriptions);
@@ -728,7 +698,6 @@ static void
 wb_live_gateway_init (WbLiveGateway *self)
 {
   self->clients = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  self->per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->matches = g_array_new (FALSE, FALSE, sizeof (WbLiveSubscriptionMatch));
   self->index = wb_live_index_new ();
   self->subscriptions = wb_live_subscriptions_new ();
@@ -755,8 +724,9 @@ wb_live_gateway_new (WbConfig  *config,
   self->replay = wb_replay_window_new (wb_config_get_int (config, "gateway.replay-size"),
                                        wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000);
   self->window_ms = wb_config_get_int (config, "gateway.batch-window");
-  self->max_connections = wb_config_get_int (config, "gateway.max-connections");
-  self->max_per_peer = wb_config_get_int (config, "gateway.max-connections-per-peer");
+  self->admission = wb_live_admission_new (metrics, "waybill_live_connections_rejected_total", "streams",
+                                           wb_config_get_int (config, "gateway.max-connections"),
+                                           wb_config_get_int (config, "gateway.max-connections-per-peer"));
   self->limits.keepalive_s = MAX (1, wb_config_get_int (config, "gateway.keepalive") / 1000);
   self->limits.pong_timeout_ms = wb_config_get_int (config, "gateway.pong-timeout");
   self->limits.max_message_size = wb_config_get_int (config, "gateway.max-message-size");
@@ -768,7 +738,8 @@ wb_live_gateway_new (WbConfig  *config,
   declare_metrics (metrics);
   self->events = wb_live_events_new (bus, metrics, &self->limits, wb_config_get_int (config, "gateway.replay-size"),
                                      wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000,
-                                     self->max_connections, self->max_per_peer, self->window_ms);
+                                     wb_config_get_int (config, "gateway.max-connections"),
+                                     wb_config_get_int (config, "gateway.max-connections-per-peer"), self->window_ms);
   return self;
 }
 
@@ -828,7 +799,7 @@ wb_live_gateway_stop (WbLiveGateway *self)
     wb_live_events_stop (self->events);
   clients = g_hash_table_get_values (self->clients);
   g_hash_table_remove_all (self->clients);
-  g_hash_table_remove_all (self->per_peer);
+  wb_live_admission_reset (self->admission);
   for (GList *l = clients; l != NULL; l = l->next)
     {
       count_closed (self, "shutdown");
