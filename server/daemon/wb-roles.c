@@ -284,7 +284,7 @@ static gpointer
 gateway_create (const WbRoleContext  *context,
                 GError              **error)
 {
-  return wb_live_gateway_new (context->config, context->bus, context->metrics);
+  return wb_live_gateway_new (context->config, context->bus, context->pool, context->metrics);
 }
 
 static void
@@ -308,11 +308,19 @@ gateway_stop (gpointer pipeline)
   wb_live_gateway_stop (pipeline);
 }
 
+static gboolean
+gateway_is_ready (gpointer   pipeline,
+                  char     **out_reason)
+{
+  return wb_live_gateway_is_ready (pipeline, out_reason);
+}
+
 static const WbRolePipeline gateway_pipeline = {
   .create = gateway_create,
   .add_routes = gateway_add_routes,
   .start = gateway_start,
   .stop = gateway_stop,
+  .is_ready = gateway_is_ready,
   .free = g_object_unref,
 };
 

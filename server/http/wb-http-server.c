@@ -49,6 +49,7 @@ struct _WbHttpRequest
   GHashTable        *query;
   WbAccessRole             role;
   char              *subject;
+  gint64             expires_at;     /* the token's exp + leeway, unix s; 0 without auth */
   char              *query_authorization;  /* "Bearer <access_token>" */
   gboolean           paused;
   gboolean           responded;
@@ -652,6 +653,7 @@ check_auth (WbHttpServer  *self,
     }
   request->role = claims->role;
   request->subject = g_strdup (claims->subject);
+  request->expires_at = claims->expires_at + JWT_LEEWAY_SECONDS;
   return TRUE;
 }
 
@@ -1406,7 +1408,7 @@ on_websocket (SoupServer              *soup,
       return;
     }
   route->websocket (connection, soup_server_message_get_socket (message), request->peer,
-                    request->role, request->subject, route->user_data);
+                    request->role, request->subject, request->expires_at, route->user_data);
 }
 
 /**
