@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "wb-db-copy.h"
 #include "wb-db-transaction.h"
 #include "wb-fleet-index-private.h"
 #include "wb-fleet-store.h"
@@ -277,6 +278,7 @@ typedef struct
 {
   WbFleetKind  kind;
   PGresult    *result;
+  int          applied_column;   /* only rows with 't' here; -1: every row */
 } Pending;
 
 struct _Job
@@ -287,6 +289,7 @@ struct _Job
   char           *id;
   GPtrArray      *ids;            /* of a batch */
   WbFleetUpdate  *update;
+  GPtrArray      *updates;        /* of an import; shared, read only */
   WbFleetQuery   *query;
   WbTrackQuery   *track;
   gint64          offline_after;
@@ -335,6 +338,7 @@ job_free (gpointer data)
   g_free (job->id);
   g_clear_pointer (&job->ids, g_ptr_array_unref);
   g_clear_pointer (&job->update, wb_fleet_update_free);
+  g_clear_pointer (&job->updates, g_ptr_array_unref);
   g_clear_pointer (&job->query, wb_fleet_query_free);
   g_clear_pointer (&job->track, wb_track_query_free);
   g_array_unref (job->pending);
@@ -346,7 +350,18 @@ keep_for_index (Job         *job,
                 WbFleetKind  kind,
                 PGresult    *result)
 {
-  Pending pending = { kind, result };
+  Pending pending = { kind, result, -1 };
+
+  g_array_append_val (job->pending, pending);
+}
+
+static void
+keep_applied_for_index (Job         *job,
+                        WbFleetKind  kind,
+                        PGresult    *result,
+                        int          applied_column)
+{
+  Pending pending = { kind, result, applied_column };
 
   g_array_append_val (job->pending, pending);
 }
@@ -397,10 +412,12 @@ put_pending (Job *job)
       Pending *pending = &g_array_index (job->pending, Pending, i);
       int n_rows = PQntuples (pending->result);
       g_autofree WbFleetRow *rows = g_new0 (WbFleetRow, MAX (n_rows, 1));
+      int n_kept = 0;
 
       for (int row = 0; row < n_rows; row++)
-        read_row (pending->result, row, pending->kind, &rows[row]);
-      _wb_fleet_index_put (job->index, rows, n_rows);
+        if (pending->applied_column < 0 || PQgetvalue (pending->result, row, pending->applied_column)[0] == 't')
+          read_row (pending->result, row, pending->kind, &rows[n_kept++]);
+      _wb_fleet_index_put (job->index, rows, n_kept);
     }
   g_array_set_size (job->pending, 0);
 }
@@ -675,6 +692,250 @@ wb_fleet_store_apply_finish (WbFleetStore  *self,
                              GError       **error)
 {
   return steal_result (finish (self, result, wb_fleet_store_apply_async, error));
+}
+
+/* ---- imports --------------------------------------------------------------- *
+ * An import's rows go by binary COPY into a staging table (it lives as long
+ * as the session, its rows as long as the transaction), then one upsert per
+ * group of rows that share how they win: with or without a version (and,
+ * for devices, with or without a token), since ON CONFLICT's WHERE sees
+ * only the stored row and the proposed one. A row without a version that
+ * is the same as the stored one is left alone, so importing a file twice
+ * changes nothing. Each group's statement answers every row of the group:
+ * the stored row when it was written (ROW_* layout), then the row's place
+ * in the import, whether it was new, whether it was written, the version
+ * stored before, and whether the row equals what was stored. */
+
+enum { IMPORT_COL_ORD = COL_QUARANTINED + 1, IMPORT_COL_CREATED, IMPORT_COL_APPLIED, IMPORT_COL_OLD_VERSION,
+       IMPORT_COL_SAME };
+
+static const char import_quiet_sql[] = "SET LOCAL client_min_messages = warning";
+static const char import_staging_sql[] =
+  "CREATE TEMP TABLE IF NOT EXISTS fleet_import_staging (ord integer, grp integer, id text, version bigint,"
+  " name text, phone text, company_id text, plate text, driver_id text, group_id text, tariff_id text,"
+  " vehicle_id text, token_hash text, quarantined boolean) ON COMMIT DELETE ROWS";
+static const char import_copy_sql[] = "COPY fleet_import_staging FROM STDIN (FORMAT binary)";
+#define IMPORT_N_COLUMNS 14
+
+/* $1 the group, $2 whether its rows carry a version, $3 (devices) whether
+ * they carry a token. */
+#define IMPORT_SET_VERSION \
+  "version = CASE WHEN $2::boolean THEN EXCLUDED.version ELSE t.version + 1 END, updated_at = EXCLUDED.updated_at"
+#define IMPORT_WINS(stored, given) \
+  " WHERE CASE WHEN $2::boolean THEN t.version < EXCLUDED.version ELSE " stored " IS DISTINCT FROM " given " END"
+#define IMPORT_FROM " FROM fleet_import_staging s WHERE s.grp = $1::integer ORDER BY s.id"
+#define IMPORT_ANSWER(table, key, same) \
+  " SELECT up.*, s.ord, old." key " IS NULL, up." key " IS NOT NULL, old.version, " same \
+  " FROM fleet_import_staging s LEFT JOIN up ON up." key " = s.id LEFT JOIN " table " old ON old." key " = s.id" \
+  " WHERE s.grp = $1::integer"
+
+#define COMPANY_VALUES(r) "ROW(" r ".name)"
+#define DRIVER_VALUES(r) "ROW(" r ".name, " r ".phone, " r ".company_id)"
+#define VEHICLE_VALUES(r) "ROW(" r ".plate, " r ".company_id, " r ".driver_id, " r ".group_id, " r ".tariff_id)"
+#define DEVICE_VALUES(r) \
+  "ROW(" r ".vehicle_id, " r ".quarantined, CASE WHEN $3::boolean THEN " r ".token_hash END)"
+
+static const char * const import_sql[] = {
+  [WB_FLEET_KIND_COMPANY] =
+    "WITH up AS (INSERT INTO companies AS t (id, version, updated_at, name)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.name" IMPORT_FROM
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, " IMPORT_SET_VERSION
+    IMPORT_WINS (COMPANY_VALUES ("t"), COMPANY_VALUES ("EXCLUDED"))
+    " RETURNING " COMPANY_ROW ")"
+    IMPORT_ANSWER ("companies", "id", COMPANY_VALUES ("old") " IS NOT DISTINCT FROM " COMPANY_VALUES ("s")),
+  [WB_FLEET_KIND_DRIVER] =
+    "WITH up AS (INSERT INTO drivers AS t (id, version, updated_at, name, phone, company_id)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.name, s.phone, s.company_id" IMPORT_FROM
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,"
+    " company_id = EXCLUDED.company_id, " IMPORT_SET_VERSION
+    IMPORT_WINS (DRIVER_VALUES ("t"), DRIVER_VALUES ("EXCLUDED"))
+    " RETURNING " DRIVER_ROW ")"
+    IMPORT_ANSWER ("drivers", "id", DRIVER_VALUES ("old") " IS NOT DISTINCT FROM " DRIVER_VALUES ("s")),
+  [WB_FLEET_KIND_VEHICLE] =
+    "WITH up AS (INSERT INTO vehicles AS t (id, version, updated_at, plate, company_id, driver_id, group_id,"
+    " tariff_id)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.plate, s.company_id, s.driver_id, s.group_id, s.tariff_id"
+    IMPORT_FROM
+    " ON CONFLICT (id) DO UPDATE SET plate = EXCLUDED.plate, company_id = EXCLUDED.company_id,"
+    " driver_id = EXCLUDED.driver_id, group_id = EXCLUDED.group_id, tariff_id = EXCLUDED.tariff_id, "
+    IMPORT_SET_VERSION
+    IMPORT_WINS (VEHICLE_VALUES ("t"), VEHICLE_VALUES ("EXCLUDED"))
+    " RETURNING " VEHICLE_ROW ")"
+    IMPORT_ANSWER ("vehicles", "id", VEHICLE_VALUES ("old") " IS NOT DISTINCT FROM " VEHICLE_VALUES ("s")),
+  [WB_FLEET_KIND_DEVICE] =
+    "WITH up AS (INSERT INTO devices AS t (device_id, version, updated_at, vehicle_id, token_hash, quarantined)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.vehicle_id, s.token_hash, s.quarantined" IMPORT_FROM
+    " ON CONFLICT (device_id) DO UPDATE SET vehicle_id = EXCLUDED.vehicle_id,"
+    " token_hash = CASE WHEN $3::boolean THEN EXCLUDED.token_hash ELSE t.token_hash END,"
+    " quarantined = EXCLUDED.quarantined, " IMPORT_SET_VERSION
+    IMPORT_WINS (DEVICE_VALUES ("t"), DEVICE_VALUES ("EXCLUDED"))
+    " RETURNING " DEVICE_ROW ")"
+    IMPORT_ANSWER ("devices", "device_id", DEVICE_VALUES ("old") " IS NOT DISTINCT FROM " DEVICE_VALUES ("s")),
+};
+
+/* Rows that win the same way share a group. */
+static guint
+import_group (const WbFleetUpdate *update)
+{
+  return (update->version > 0 ? 1 : 0) | (update->kind == WB_FLEET_KIND_DEVICE && update->has_token ? 2 : 0);
+}
+
+static void
+import_copy_row (GString             *out,
+                 guint                ord,
+                 const WbFleetUpdate *u)
+{
+  g_autofree char *token_hash = u->has_token && u->token ? _wb_fleet_token_hash (u->token) : NULL;
+
+  wb_db_copy_tuple (out, IMPORT_N_COLUMNS);
+  wb_db_copy_int4 (out, (gint32) ord);
+  wb_db_copy_int4 (out, (gint32) import_group (u));
+  wb_db_copy_text (out, u->id);
+  if (u->version > 0)
+    wb_db_copy_int8 (out, u->version);
+  else
+    wb_db_copy_null (out);
+  wb_db_copy_text (out, u->name);
+  wb_db_copy_text (out, u->phone);
+  wb_db_copy_text (out, u->company_id);
+  wb_db_copy_text (out, u->plate);
+  wb_db_copy_text (out, u->driver_id);
+  wb_db_copy_text (out, u->group_id);
+  wb_db_copy_text (out, u->tariff_id);
+  wb_db_copy_text (out, u->vehicle_id);
+  wb_db_copy_text (out, token_hash);
+  wb_db_copy_bool (out, u->quarantined);
+}
+
+/* Returns the groups present, as bits. */
+static guint
+import_stage (Job           *job,
+              PGconn        *conn,
+              GError       **error)
+{
+  g_autoptr(GString) data = g_string_sized_new (64 + job->updates->len * 160);
+  guint groups = 0;
+
+  wb_db_copy_begin (data);
+  for (guint i = 0; i < job->updates->len; i++)
+    {
+      const WbFleetUpdate *update = g_ptr_array_index (job->updates, i);
+
+      import_copy_row (data, i, update);
+      groups |= 1u << import_group (update);
+    }
+  wb_db_copy_end (data);
+  if (!wb_db_exec_command (conn, import_quiet_sql, NULL, 0, NULL, error)
+      || !wb_db_exec_command (conn, import_staging_sql, NULL, 0, NULL, error)
+      || !wb_db_copy_in (conn, import_copy_sql, data, NULL, error))
+    return 0;
+  return groups;
+}
+
+static void
+import_read_outcomes (Job            *job,
+                      const PGresult *result,
+                      gboolean        versioned)
+{
+  WbFleetImportOutcome *outcomes = (WbFleetImportOutcome *) (gpointer) ((GArray *) job->result)->data;
+
+  for (int row = 0; row < PQntuples (result); row++)
+    {
+      guint ord = (guint) int_value (result, row, IMPORT_COL_ORD);
+      const WbFleetUpdate *update = g_ptr_array_index (job->updates, ord);
+      WbFleetImportOutcome *o = &outcomes[ord];
+      gboolean same = g_str_equal (PQgetvalue (result, row, IMPORT_COL_SAME), "t");
+
+      if (g_str_equal (PQgetvalue (result, row, IMPORT_COL_APPLIED), "t"))
+        {
+          o->outcome = g_str_equal (PQgetvalue (result, row, IMPORT_COL_CREATED), "t") ? WB_FLEET_IMPORTED_CREATED
+                                                                                      : WB_FLEET_IMPORTED_UPDATED;
+          o->version = int_value (result, row, COL_VERSION);
+          continue;
+        }
+      o->version = int_value (result, row, IMPORT_COL_OLD_VERSION);
+      /* Without a version only an equal row is left alone; with one, an
+       * equal row at the same version is a repeat, anything else lost. */
+      o->outcome = !versioned || (same && o->version == update->version) ? WB_FLEET_IMPORTED_UNCHANGED
+                                                                         : WB_FLEET_IMPORTED_STALE;
+    }
+}
+
+static gboolean
+import_in_transaction (Job           *job,
+                       PGconn        *conn,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  guint groups = import_stage (job, conn, error);
+  GArray *outcomes = g_array_new (FALSE, TRUE, sizeof (WbFleetImportOutcome));
+
+  g_array_set_size (outcomes, job->updates->len);
+  job->result = outcomes;
+  if (groups == 0)
+    return FALSE;
+  for (guint group = 0; group < 4; group++)
+    {
+      g_autofree char *group_text = g_strdup_printf ("%u", group);
+      const char *params[] = { group_text, group & 1 ? "true" : "false", group & 2 ? "true" : "false" };
+      PGresult *result;
+
+      if (!(groups & (1u << group)))
+        continue;
+      result = wb_db_exec (conn, import_sql[job->kind], params, job->kind == WB_FLEET_KIND_DEVICE ? 3 : 2,
+                           cancellable, error);
+      if (result == NULL)
+        return FALSE;
+      import_read_outcomes (job, result, group & 1);
+      keep_applied_for_index (job, job->kind, result, IMPORT_COL_APPLIED);
+    }
+  return TRUE;
+}
+
+/**
+ * wb_fleet_store_import_async:
+ * @updates: (element-type WbFleetUpdate): valid updates of @kind, each id
+ *   once; referenced, and must not change until the callback
+ *
+ * Writes many updates in one transaction, by the rules of
+ * wb_fleet_store_apply_async() (the last writer wins by version; no
+ * version: over what is stored), except that a row without a version that
+ * equals the stored one is left as it is. What was written goes into the
+ * index after the commit.
+ */
+void
+wb_fleet_store_import_async (WbFleetStore        *self,
+                             WbFleetKind          kind,
+                             GPtrArray           *updates,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (kind <= WB_FLEET_KIND_DEVICE);
+  g_return_if_fail (updates != NULL && updates->len > 0);
+
+  job = job_new (import_in_transaction, (GDestroyNotify) g_array_unref);
+  job->kind = kind;
+  job->updates = g_ptr_array_ref (updates);
+  submit (self, job, wb_fleet_store_import_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_import_finish:
+ *
+ * Returns: (transfer full) (element-type WbFleetImportOutcome): what
+ *   became of each update, in their order; %NULL with @error set (nothing
+ *   was written)
+ */
+GArray *
+wb_fleet_store_import_finish (WbFleetStore  *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  return steal_result (finish (self, result, wb_fleet_store_import_async, error));
 }
 
 /* ---- device seen ----------------------------------------------------------- */
