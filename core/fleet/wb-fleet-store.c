@@ -278,7 +278,6 @@ typedef struct
 {
   WbFleetKind  kind;
   PGresult    *result;
-  int          applied_column;   /* only rows with 't' here; -1: every row */
 } Pending;
 
 struct _Job
@@ -350,18 +349,7 @@ keep_for_index (Job         *job,
                 WbFleetKind  kind,
                 PGresult    *result)
 {
-  Pending pending = { kind, result, -1 };
-
-  g_array_append_val (job->pending, pending);
-}
-
-static void
-keep_applied_for_index (Job         *job,
-                        WbFleetKind  kind,
-                        PGresult    *result,
-                        int          applied_column)
-{
-  Pending pending = { kind, result, applied_column };
+  Pending pending = { kind, result };
 
   g_array_append_val (job->pending, pending);
 }
@@ -412,12 +400,10 @@ put_pending (Job *job)
       Pending *pending = &g_array_index (job->pending, Pending, i);
       int n_rows = PQntuples (pending->result);
       g_autofree WbFleetRow *rows = g_new0 (WbFleetRow, MAX (n_rows, 1));
-      int n_kept = 0;
 
       for (int row = 0; row < n_rows; row++)
-        if (pending->applied_column < 0 || PQgetvalue (pending->result, row, pending->applied_column)[0] == 't')
-          read_row (pending->result, row, pending->kind, &rows[n_kept++]);
-      _wb_fleet_index_put (job->index, rows, n_kept);
+        read_row (pending->result, row, pending->kind, &rows[row]);
+      _wb_fleet_index_put (job->index, rows, n_rows);
     }
   g_array_set_size (job->pending, 0);
 }
@@ -701,13 +687,15 @@ wb_fleet_store_apply_finish (WbFleetStore  *self,
  * for devices, with or without a token), since ON CONFLICT's WHERE sees
  * only the stored row and the proposed one. A row without a version that
  * is the same as the stored one is left alone, so importing a file twice
- * changes nothing. Each group's statement answers every row of the group:
- * the stored row when it was written (ROW_* layout), then the row's place
- * in the import, whether it was new, whether it was written, the version
- * stored before, and whether the row equals what was stored. */
+ * changes nothing. Each upsert returns the rows it wrote (ROW_* layout,
+ * then whether the row is new); the rows it did not write are then read
+ * back in one statement, to tell a repeat from a stale version. Neither
+ * joins the staged rows with anything but an index (the staging table has
+ * no statistics, and a join the planner took for a handful of rows would
+ * be quadratic). */
 
-enum { IMPORT_COL_ORD = COL_QUARANTINED + 1, IMPORT_COL_CREATED, IMPORT_COL_APPLIED, IMPORT_COL_OLD_VERSION,
-       IMPORT_COL_SAME };
+enum { IMPORT_COL_CREATED = COL_QUARANTINED + 1 };
+enum { UNWRITTEN_COL_ORD, UNWRITTEN_COL_VERSION, UNWRITTEN_COL_SAME };
 
 static const char import_quiet_sql[] = "SET LOCAL client_min_messages = warning";
 static const char import_staging_sql[] =
@@ -715,65 +703,76 @@ static const char import_staging_sql[] =
   " name text, phone text, company_id text, plate text, driver_id text, group_id text, tariff_id text,"
   " vehicle_id text, token_hash text, quarantined boolean) ON COMMIT DELETE ROWS";
 static const char import_copy_sql[] = "COPY fleet_import_staging FROM STDIN (FORMAT binary)";
-/* Without statistics the planner takes the staged rows for a handful and
- * joins them by nested loops: quadratic. */
-static const char import_analyze_sql[] = "ANALYZE fleet_import_staging";
 #define IMPORT_N_COLUMNS 14
 
 /* $1 the group, $2 whether its rows carry a version, $3 (devices) whether
- * they carry a token. */
+ * they carry a token. xmax is 0 on a row version that an INSERT made and
+ * set on one that ON CONFLICT DO UPDATE made: PostgreSQL's own way to tell
+ * them apart in RETURNING. */
 #define IMPORT_SET_VERSION \
   "version = CASE WHEN $2::boolean THEN EXCLUDED.version ELSE t.version + 1 END, updated_at = EXCLUDED.updated_at"
 #define IMPORT_WINS(stored, given) \
   " WHERE CASE WHEN $2::boolean THEN t.version < EXCLUDED.version ELSE " stored " IS DISTINCT FROM " given " END"
 #define IMPORT_FROM " FROM fleet_import_staging s WHERE s.grp = $1::integer ORDER BY s.id"
-#define IMPORT_ANSWER(table, key, same) \
-  " SELECT up.*, s.ord, old." key " IS NULL, up." key " IS NOT NULL, old.version, " same \
-  " FROM fleet_import_staging s LEFT JOIN up ON up." key " = s.id LEFT JOIN " table " old ON old." key " = s.id" \
-  " WHERE s.grp = $1::integer"
+#define IMPORT_RETURNING(row) " RETURNING " row ", t.xmax = 0"
+/* The unwritten rows ($1, an integer[] of ords) beside what is stored. */
+#define IMPORT_UNWRITTEN(table, key, same) \
+  "SELECT s.ord, t.version, " same " FROM fleet_import_staging s JOIN " table " t ON t." key " = s.id" \
+  " WHERE s.ord = ANY($1::integer[])"
 
 #define COMPANY_VALUES(r) "ROW(" r ".name)"
 #define DRIVER_VALUES(r) "ROW(" r ".name, " r ".phone, " r ".company_id)"
 #define VEHICLE_VALUES(r) "ROW(" r ".plate, " r ".company_id, " r ".driver_id, " r ".group_id, " r ".tariff_id)"
-#define DEVICE_VALUES(r) \
-  "ROW(" r ".vehicle_id, " r ".quarantined, CASE WHEN $3::boolean THEN " r ".token_hash END)"
+#define DEVICE_VALUES(r, with_token) \
+  "ROW(" r ".vehicle_id, " r ".quarantined, CASE WHEN " with_token " THEN " r ".token_hash END)"
 
-static const char * const import_sql[] = {
-  [WB_FLEET_KIND_COMPANY] =
-    "WITH up AS (INSERT INTO companies AS t (id, version, updated_at, name)"
+typedef struct
+{
+  const char *upsert;
+  const char *unwritten;
+} ImportSql;
+
+static const ImportSql import_sql[] = {
+  [WB_FLEET_KIND_COMPANY] = {
+    "INSERT INTO companies AS t (id, version, updated_at, name)"
     " SELECT s.id, coalesce(s.version, 1), now(), s.name" IMPORT_FROM
     " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, " IMPORT_SET_VERSION
     IMPORT_WINS (COMPANY_VALUES ("t"), COMPANY_VALUES ("EXCLUDED"))
-    " RETURNING " COMPANY_ROW ")"
-    IMPORT_ANSWER ("companies", "id", COMPANY_VALUES ("old") " IS NOT DISTINCT FROM " COMPANY_VALUES ("s")),
-  [WB_FLEET_KIND_DRIVER] =
-    "WITH up AS (INSERT INTO drivers AS t (id, version, updated_at, name, phone, company_id)"
+    IMPORT_RETURNING (COMPANY_ROW),
+    IMPORT_UNWRITTEN ("companies", "id", COMPANY_VALUES ("t") " IS NOT DISTINCT FROM " COMPANY_VALUES ("s")),
+  },
+  [WB_FLEET_KIND_DRIVER] = {
+    "INSERT INTO drivers AS t (id, version, updated_at, name, phone, company_id)"
     " SELECT s.id, coalesce(s.version, 1), now(), s.name, s.phone, s.company_id" IMPORT_FROM
     " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,"
     " company_id = EXCLUDED.company_id, " IMPORT_SET_VERSION
     IMPORT_WINS (DRIVER_VALUES ("t"), DRIVER_VALUES ("EXCLUDED"))
-    " RETURNING " DRIVER_ROW ")"
-    IMPORT_ANSWER ("drivers", "id", DRIVER_VALUES ("old") " IS NOT DISTINCT FROM " DRIVER_VALUES ("s")),
-  [WB_FLEET_KIND_VEHICLE] =
-    "WITH up AS (INSERT INTO vehicles AS t (id, version, updated_at, plate, company_id, driver_id, group_id,"
-    " tariff_id)"
+    IMPORT_RETURNING (DRIVER_ROW),
+    IMPORT_UNWRITTEN ("drivers", "id", DRIVER_VALUES ("t") " IS NOT DISTINCT FROM " DRIVER_VALUES ("s")),
+  },
+  [WB_FLEET_KIND_VEHICLE] = {
+    "INSERT INTO vehicles AS t (id, version, updated_at, plate, company_id, driver_id, group_id, tariff_id)"
     " SELECT s.id, coalesce(s.version, 1), now(), s.plate, s.company_id, s.driver_id, s.group_id, s.tariff_id"
     IMPORT_FROM
     " ON CONFLICT (id) DO UPDATE SET plate = EXCLUDED.plate, company_id = EXCLUDED.company_id,"
     " driver_id = EXCLUDED.driver_id, group_id = EXCLUDED.group_id, tariff_id = EXCLUDED.tariff_id, "
     IMPORT_SET_VERSION
     IMPORT_WINS (VEHICLE_VALUES ("t"), VEHICLE_VALUES ("EXCLUDED"))
-    " RETURNING " VEHICLE_ROW ")"
-    IMPORT_ANSWER ("vehicles", "id", VEHICLE_VALUES ("old") " IS NOT DISTINCT FROM " VEHICLE_VALUES ("s")),
-  [WB_FLEET_KIND_DEVICE] =
-    "WITH up AS (INSERT INTO devices AS t (device_id, version, updated_at, vehicle_id, token_hash, quarantined)"
+    IMPORT_RETURNING (VEHICLE_ROW),
+    IMPORT_UNWRITTEN ("vehicles", "id", VEHICLE_VALUES ("t") " IS NOT DISTINCT FROM " VEHICLE_VALUES ("s")),
+  },
+  [WB_FLEET_KIND_DEVICE] = {
+    "INSERT INTO devices AS t (device_id, version, updated_at, vehicle_id, token_hash, quarantined)"
     " SELECT s.id, coalesce(s.version, 1), now(), s.vehicle_id, s.token_hash, s.quarantined" IMPORT_FROM
     " ON CONFLICT (device_id) DO UPDATE SET vehicle_id = EXCLUDED.vehicle_id,"
     " token_hash = CASE WHEN $3::boolean THEN EXCLUDED.token_hash ELSE t.token_hash END,"
     " quarantined = EXCLUDED.quarantined, " IMPORT_SET_VERSION
-    IMPORT_WINS (DEVICE_VALUES ("t"), DEVICE_VALUES ("EXCLUDED"))
-    " RETURNING " DEVICE_ROW ")"
-    IMPORT_ANSWER ("devices", "device_id", DEVICE_VALUES ("old") " IS NOT DISTINCT FROM " DEVICE_VALUES ("s")),
+    IMPORT_WINS (DEVICE_VALUES ("t", "$3::boolean"), DEVICE_VALUES ("EXCLUDED", "$3::boolean"))
+    IMPORT_RETURNING (DEVICE_ROW),
+    /* A row's group says whether it carries a token (import_group()). */
+    IMPORT_UNWRITTEN ("devices", "device_id", DEVICE_VALUES ("t", "s.grp >= 2") " IS NOT DISTINCT FROM "
+                      DEVICE_VALUES ("s", "s.grp >= 2")),
+  },
 };
 
 /* Rows that win the same way share a group. */
@@ -830,39 +829,67 @@ import_stage (Job           *job,
   wb_db_copy_end (data);
   if (!wb_db_exec_command (conn, import_quiet_sql, NULL, 0, NULL, error)
       || !wb_db_exec_command (conn, import_staging_sql, NULL, 0, NULL, error)
-      || !wb_db_copy_in (conn, import_copy_sql, data, NULL, error)
-      || !wb_db_exec_command (conn, import_analyze_sql, NULL, 0, NULL, error))
+      || !wb_db_copy_in (conn, import_copy_sql, data, NULL, error))
     return 0;
   return groups;
 }
 
+/* The rows an upsert wrote, found by id. */
 static void
-import_read_outcomes (Job            *job,
-                      const PGresult *result,
-                      gboolean        versioned)
+import_read_written (Job            *job,
+                     GHashTable     *ords,
+                     const PGresult *result,
+                     gboolean       *written)
 {
   WbFleetImportOutcome *outcomes = (WbFleetImportOutcome *) (gpointer) ((GArray *) job->result)->data;
 
   for (int row = 0; row < PQntuples (result); row++)
     {
-      guint ord = (guint) int_value (result, row, IMPORT_COL_ORD);
-      const WbFleetUpdate *update = g_ptr_array_index (job->updates, ord);
-      WbFleetImportOutcome *o = &outcomes[ord];
-      gboolean same = g_str_equal (PQgetvalue (result, row, IMPORT_COL_SAME), "t");
+      guint ord = GPOINTER_TO_UINT (g_hash_table_lookup (ords, PQgetvalue (result, row, COL_ID))) - 1;
 
-      if (g_str_equal (PQgetvalue (result, row, IMPORT_COL_APPLIED), "t"))
-        {
-          o->outcome = g_str_equal (PQgetvalue (result, row, IMPORT_COL_CREATED), "t") ? WB_FLEET_IMPORTED_CREATED
-                                                                                      : WB_FLEET_IMPORTED_UPDATED;
-          o->version = int_value (result, row, COL_VERSION);
-          continue;
-        }
-      o->version = int_value (result, row, IMPORT_COL_OLD_VERSION);
-      /* Without a version only an equal row is left alone; with one, an
-       * equal row at the same version is a repeat, anything else lost. */
-      o->outcome = !versioned || (same && o->version == update->version) ? WB_FLEET_IMPORTED_UNCHANGED
-                                                                         : WB_FLEET_IMPORTED_STALE;
+      g_assert (ord < job->updates->len);
+      written[ord] = TRUE;
+      outcomes[ord].outcome = g_str_equal (PQgetvalue (result, row, IMPORT_COL_CREATED), "t")
+                              ? WB_FLEET_IMPORTED_CREATED : WB_FLEET_IMPORTED_UPDATED;
+      outcomes[ord].version = int_value (result, row, COL_VERSION);
     }
+}
+
+/* Without a version only an equal row is left alone; with one, an equal
+ * row at the same version is a repeat, anything else lost. */
+static gboolean
+import_read_unwritten (Job             *job,
+                       PGconn          *conn,
+                       const gboolean  *written,
+                       GCancellable    *cancellable,
+                       GError         **error)
+{
+  WbFleetImportOutcome *outcomes = (WbFleetImportOutcome *) (gpointer) ((GArray *) job->result)->data;
+  g_autoptr(GString) ords = g_string_new ("{");
+  g_autoptr(PGresult) result = NULL;
+  const char *params[1];
+
+  for (guint i = 0; i < job->updates->len; i++)
+    if (!written[i])
+      g_string_append_printf (ords, "%s%u", ords->len > 1 ? "," : "", i);
+  if (ords->len == 1)
+    return TRUE;
+  g_string_append_c (ords, '}');
+  params[0] = ords->str;
+  result = wb_db_exec (conn, import_sql[job->kind].unwritten, params, 1, cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  for (int row = 0; row < PQntuples (result); row++)
+    {
+      guint ord = (guint) int_value (result, row, UNWRITTEN_COL_ORD);
+      const WbFleetUpdate *update = g_ptr_array_index (job->updates, ord);
+      gboolean same = g_str_equal (PQgetvalue (result, row, UNWRITTEN_COL_SAME), "t");
+
+      outcomes[ord].version = int_value (result, row, UNWRITTEN_COL_VERSION);
+      outcomes[ord].outcome = update->version == 0 || (same && outcomes[ord].version == update->version)
+                              ? WB_FLEET_IMPORTED_UNCHANGED : WB_FLEET_IMPORTED_STALE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -873,11 +900,15 @@ import_in_transaction (Job           *job,
 {
   guint groups = import_stage (job, conn, error);
   GArray *outcomes = g_array_new (FALSE, TRUE, sizeof (WbFleetImportOutcome));
+  g_autofree gboolean *written = g_new0 (gboolean, job->updates->len);
+  g_autoptr(GHashTable) ords = g_hash_table_new (g_str_hash, g_str_equal);
 
   g_array_set_size (outcomes, job->updates->len);
   job->result = outcomes;
   if (groups == 0)
     return FALSE;
+  for (guint i = 0; i < job->updates->len; i++)
+    g_hash_table_insert (ords, ((WbFleetUpdate *) g_ptr_array_index (job->updates, i))->id, GUINT_TO_POINTER (i + 1));
   for (guint group = 0; group < 4; group++)
     {
       g_autofree char *group_text = g_strdup_printf ("%u", group);
@@ -886,14 +917,14 @@ import_in_transaction (Job           *job,
 
       if (!(groups & (1u << group)))
         continue;
-      result = wb_db_exec (conn, import_sql[job->kind], params, job->kind == WB_FLEET_KIND_DEVICE ? 3 : 2,
+      result = wb_db_exec (conn, import_sql[job->kind].upsert, params, job->kind == WB_FLEET_KIND_DEVICE ? 3 : 2,
                            cancellable, error);
       if (result == NULL)
         return FALSE;
-      import_read_outcomes (job, result, group & 1);
-      keep_applied_for_index (job, job->kind, result, IMPORT_COL_APPLIED);
+      import_read_written (job, ords, result, written);
+      keep_for_index (job, job->kind, result);
     }
-  return TRUE;
+  return import_read_unwritten (job, conn, written, cancellable, error);
 }
 
 /**
