@@ -35,6 +35,7 @@ typedef struct
   WbHttpHandler   handler;
   gpointer        user_data;
   WbHttpWebsocketHandler websocket;  /* a WebSocket endpoint: not in the routing table */
+  guint64         max_body_size;  /* 0: the server's limit */
 } Route;
 
 struct _WbHttpRequest
@@ -549,6 +550,7 @@ check_body_size (WbHttpServer  *self,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
   goffset length;
+  guint64 max;
 
   if (encoding == SOUP_ENCODING_CHUNKED || encoding == SOUP_ENCODING_EOF)
     {
@@ -563,11 +565,12 @@ check_body_size (WbHttpServer  *self,
       return FALSE;
     }
   length = soup_message_headers_get_content_length (headers);
-  if (encoding == SOUP_ENCODING_CONTENT_LENGTH && (guint64) length > self->limits.max_body_size)
+  max = request->route->max_body_size ? request->route->max_body_size : self->limits.max_body_size;
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH && (guint64) length > max)
     {
       wb_http_request_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                                      "The body is %" G_GOFFSET_FORMAT " bytes; at most %"
-                                     G_GUINT64_FORMAT " are accepted", length, self->limits.max_body_size);
+                                     G_GUINT64_FORMAT " are accepted", length, max);
       return FALSE;
     }
   return TRUE;
@@ -1390,6 +1393,28 @@ wb_http_server_add_route (WbHttpServer  *self,
   route->handler = handler;
   route->user_data = user_data;
   g_ptr_array_add (self->routes, route);
+}
+
+/**
+ * wb_http_server_set_body_limit:
+ * @max_body_size: the largest body the route takes, in bytes, instead of
+ *   the server's limit (a bulk upload takes more than a PUT)
+ */
+void
+wb_http_server_set_body_limit (WbHttpServer *self,
+                               const char   *method,
+                               const char   *pattern,
+                               guint64       max_body_size)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      Route *route = g_ptr_array_index (self->routes, i);
+
+      if (g_str_equal (route->method, method) && g_str_equal (route->pattern, pattern))
+        route->max_body_size = max_body_size;
+    }
 }
 
 static void

@@ -61,6 +61,10 @@ void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     WbAccessRole              min_role,
                                                     WbHttpHandler       handler,
                                                     gpointer            user_data);
+void               wb_http_server_set_body_limit   (WbHttpServer       *self,
+                                                    const char         *method,
+                                                    const char         *pattern,
+                                                    guint64             max_body_size);
 void               wb_http_server_add_websocket    (WbHttpServer       *self,
                                                     const char         *path,
                                                     WbAccessRole        min_role,
