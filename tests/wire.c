@@ -616,6 +616,41 @@ call_shipments (Wire *wire)
   }
 }
 
+/* Trackings are added with the default carriers file; nothing polls them
+ * here (the emulated carriers are not running), which these routes do not
+ * need. */
+static void
+call_trackings (Wire *wire)
+{
+  const Call calls[] = {
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_DISPATCHER,
+      "{\"items\":[{\"carrierCode\":\"CDEK\",\"trackNumber\":\"1106-2233\"},"
+      "{\"carrierCode\":\"POST_RU\",\"trackNumber\":\"RA123456785RU\"}]}", NULL, NULL, 200 },
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_DISPATCHER,
+      "{\"items\":[{\"carrierCode\":\"CDEK\",\"trackNumber\":\"1106-2233\"},"
+      "{\"carrierCode\":\"POST_RU\",\"trackNumber\":\"RA123456780RU\"}]}", NULL, NULL, 200, TRUE },
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_DISPATCHER, "{\"items\":[]}", NULL, NULL, 400 },
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_VIEWER, "{\"items\":[]}", NULL, NULL, 403 },
+    { "POST", "/trackings/get-by-ids", NULL, WB_ACCESS_ROLE_VIEWER, "{\"ids\":[1,2,99]}", NULL, NULL, 200 },
+    { "POST", "/trackings/get-by-ids", NULL, WB_ACCESS_ROLE_VIEWER, "{\"ids\":[0]}", NULL, NULL, 400 },
+    { "GET", "/trackings", "/trackings?carrier=CDEK&limit=1", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/trackings", "/trackings?due=maybe", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+    { "GET", "/trackings/{id}/events", "/trackings/1/events?limit=10", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/trackings/{id}/events", "/trackings/999/events", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
+    { "GET", "/trackings/{id}/events", "/trackings/1/events?limit=0", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/1/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 202 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/1/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 429 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/999/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 404 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/x/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 400 },
+    { "GET", "/carriers", NULL, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "DELETE", "/trackings/{id}", "/trackings/2", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 204 },
+    { "DELETE", "/trackings/{id}", "/trackings/2", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 404 },
+    { "DELETE", "/trackings/{id}", "/trackings/0", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 400 },
+  };
+
+  run_all (wire, calls, G_N_ELEMENTS (calls));
+}
+
 static char *
 token_for (WbAccessRole role)
 {
@@ -709,6 +744,7 @@ test_every_route (void)
   call_fleet (&wire);
   call_fleet_imports (&wire);
   call_shipments (&wire);
+  call_trackings (&wire);
   report (&wire);
 
   g_assert_cmpint (wb_test_daemon_terminate (wire.daemon), ==, 0);
