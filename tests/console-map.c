@@ -289,10 +289,19 @@ test_clustering (MapFixture    *fixture,
   g_assert_null (wb_vehicle_layer_pick (fixture->layer, x, y, &pick));
   g_assert_cmpuint (pick.count, ==, 50);
 
-  /* Past the cluster zoom every vehicle in view is its own glyph. */
+  /* Past the cluster zoom, a crowded cell is still counted: 100 glyphs
+   * within ~20 px would be a blot. */
   g_clear_pointer (&node, gsk_render_node_unref);
   shumate_map_center_on (fixture->map, CITY_LAT + 0.0014, CITY_LON + 0.0014);
-  shumate_viewport_set_zoom_level (fixture->viewport, wb_vehicle_layer_get_cluster_zoom (fixture->layer) + 4);
+  shumate_viewport_set_zoom_level (fixture->viewport, wb_vehicle_layer_get_cluster_zoom (fixture->layer) + 1);
+  node = snapshot_layer (fixture);
+  g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), >=, 1);
+  g_assert_cmpuint (wb_vehicle_layer_get_drawn_glyphs (fixture->layer), <, 100);
+
+  /* From the label zoom on every vehicle in view is its own glyph. */
+  g_clear_pointer (&node, gsk_render_node_unref);
+  shumate_map_center_on (fixture->map, CITY_LAT + 0.0014, CITY_LON + 0.0014);
+  shumate_viewport_set_zoom_level (fixture->viewport, wb_vehicle_layer_get_label_zoom (fixture->layer));
   node = snapshot_layer (fixture);
   g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), ==, 0);
   g_assert_cmpuint (wb_vehicle_layer_get_drawn_glyphs (fixture->layer), ==, 100);
