@@ -603,6 +603,29 @@ wait_for_paint (MapFixture *fixture)
   g_signal_handler_disconnect (clock, id);
 }
 
+/* Widget paintable → Cairo renderer → PNG, kept in the build dir. */
+static void
+save_screenshot (MapFixture *fixture,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (GTK_WIDGET (fixture->map));
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+
+  gdk_paintable_snapshot (paintable, snapshot, WIDTH, HEIGHT);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  g_assert_true (gsk_renderer_realize (renderer, NULL, NULL));
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, WIDTH, HEIGHT));
+  gsk_renderer_unrealize (renderer);
+  path = g_test_build_filename (G_TEST_BUILT, name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
 static void
 test_screenshot (MapFixture    *fixture,
                  gconstpointer  data)
@@ -610,12 +633,6 @@ test_screenshot (MapFixture    *fixture,
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
   WbGraticuleLayer *graticule = wb_graticule_layer_new (fixture->viewport);
   WbTrackLayer *track = wb_track_layer_new (fixture->viewport);
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
   WbTrackPoint points[120];
   WbTrackTrip trip = { 0, 0 };
   WbTrackStop stop = { 0, 0, 0, 0 };
@@ -662,18 +679,13 @@ test_screenshot (MapFixture    *fixture,
   g_assert_cmpuint (wb_graticule_layer_get_drawn_lines (graticule), >, 2);
   g_assert_cmpuint (wb_track_layer_get_drawn_vertices (track), >, 10);
 
-  /* Widget paintable → Cairo renderer → PNG, kept in the build dir. */
-  paintable = gtk_widget_paintable_new (GTK_WIDGET (fixture->map));
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, WIDTH, HEIGHT);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  g_assert_true (gsk_renderer_realize (renderer, NULL, NULL));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, WIDTH, HEIGHT));
-  gsk_renderer_unrealize (renderer);
-  path = g_test_build_filename (G_TEST_BUILT, "console-map-fleet.png", NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
+  save_screenshot (fixture, "console-map-fleet.png");
+
+  /* Zoomed out: counted clusters. */
+  shumate_viewport_set_zoom_level (fixture->viewport, 10.5);
+  wait_for_paint (fixture);
+  g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), >, 0);
+  save_screenshot (fixture, "console-map-clusters.png");
 }
 
 static void
