@@ -233,6 +233,16 @@ test_projection (MapFixture    *fixture,
 }
 
 static void
+test_accessible (MapFixture    *fixture,
+                 gconstpointer  data)
+{
+  /* Glyphs are no accessible objects; the layer is one labelled image. */
+  gtk_test_accessible_assert_role (GTK_ACCESSIBLE (fixture->layer), GTK_ACCESSIBLE_ROLE_IMG);
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (fixture->layer), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Vehicles on the map");
+}
+
+static void
 test_culling (MapFixture    *fixture,
               gconstpointer  data)
 {
@@ -1039,6 +1049,7 @@ main (int   argc,
 
 #define ADD(path, func) g_test_add (path, MapFixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/console-map/projection", test_projection);
+  ADD ("/console-map/accessible", test_accessible);
   ADD ("/console-map/culling", test_culling);
   ADD ("/console-map/clustering", test_clustering);
   ADD ("/console-map/pick", test_pick);

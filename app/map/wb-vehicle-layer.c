@@ -934,6 +934,9 @@ wb_vehicle_layer_class_init (WbVehicleLayerClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_UINT);
 
   gtk_widget_class_set_css_name (widget_class, "vehicle-layer");
+  /* One picture to assistive technologies: the vehicle list on the same
+   * model is the accessible way to reach each vehicle. */
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
@@ -953,6 +956,9 @@ wb_vehicle_layer_init (WbVehicleLayer *self)
   g_signal_connect (click, "released", G_CALLBACK (on_click_released), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, g_dgettext (GETTEXT_PACKAGE, "Vehicles on the map"),
+                                  -1);
 }
 
 WbVehicleLayer *
