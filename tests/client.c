@@ -14,6 +14,7 @@
 #include "wb-event-stream-private.h"
 #include "wb-json.h"
 #include "wb-jwt.h"
+#include "wb-live-vehicle-reader.h"
 #include "wb-location-stream-private.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
@@ -446,6 +447,18 @@ test_rest_field_errors (Fixture       *f,
 }
 
 /* Nothing listening, and a server that accepts but never answers. */
+static void
+iterate_for (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
 static gboolean
 on_incoming (GSocketService    *service,
              GSocketConnection *connection,
@@ -673,8 +686,9 @@ test_set_view (Fixture       *f,
   wb_location_stream_set_view (live->stream, &west, NULL);
   wb_location_stream_set_view (live->stream, &east, NULL);
   wb_location_stream_set_view (live->stream, &city, c2);
-  g_usleep (400 * 1000);
-  WAIT_UNTIL (live->entered + live->left == 0 && n_held (live) == 3, "nothing to change");
+  iterate_for (600);
+  g_assert_cmpuint (live->entered + live->left, ==, 0);
+  g_assert_cmpuint (n_held (live), ==, 3);
   g_assert_cmpuint (live->resyncs, ==, 0);
 }
 
@@ -892,12 +906,7 @@ test_events_resume (Fixture       *f,
   g_assert_cmpstr (wb_event_stream_get_epoch (stream), ==, epoch);
   g_assert_cmpuint (wb_event_stream_get_seq (stream), >, seq);
   /* Nothing more comes: no duplicate. */
-  {
-    gint64 until = g_get_monotonic_time () + 300 * 1000;
-
-    while (g_get_monotonic_time () < until)
-      g_main_context_iteration (NULL, FALSE);
-  }
+  iterate_for (300);
   g_assert_cmpuint (statuses->len, ==, 3);
 }
 
@@ -1044,6 +1053,80 @@ test_vehicle_model (void)
   g_assert_null (wb_vehicle_model_lookup (model, "c"));
 }
 
+/* ---- the live vehicle reader ------------------------------------------------ */
+
+static WbLiveVehicle *
+read_vehicle_text (const char  *text,
+                   GError     **error)
+{
+  g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_data (text, strlen (text), NULL, error);
+
+  return reader ? wb_live_vehicle_read (reader, error) : NULL;
+}
+
+/* What the gateway writes, the client reads back unchanged. */
+static void
+test_live_vehicle_reader (void)
+{
+  g_autoptr(WbLiveVehicle) vehicle = wb_live_vehicle_new ("v1");
+  g_autoptr(WbLiveVehicle) back = NULL;
+  g_autoptr(WbLiveVehicle) sparse = NULL;
+  g_autoptr(WbLiveVehicle) bad = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  vehicle->device_id = g_strdup ("d1");
+  vehicle->company_id = g_strdup ("c1");
+  vehicle->trip_id = g_strdup ("t1");
+  vehicle->lat = 53.9;
+  vehicle->lon = 27.56;
+  vehicle->speed = 40.5;
+  vehicle->course = 270;
+  vehicle->fix_time = 1796640000123000;
+  vehicle->server_time = 1796640000456000;
+  vehicle->accepted_at = 1796640000456789;
+  vehicle->ignition = WB_LIVE_IGNITION_OFF;
+  vehicle->state = WB_LIVE_STATE_OFFLINE;
+  wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, text);
+  back = read_vehicle_text (text->str, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->vehicle_id, ==, "v1");
+  g_assert_cmpstr (back->device_id, ==, "d1");
+  g_assert_cmpstr (back->company_id, ==, "c1");
+  g_assert_null (back->driver_id);
+  g_assert_cmpstr (back->trip_id, ==, "t1");
+  g_assert_cmpfloat (back->lat, ==, 53.9);
+  g_assert_cmpfloat (back->lon, ==, 27.56);
+  g_assert_cmpfloat (back->speed, ==, 40.5);
+  g_assert_cmpfloat (back->course, ==, 270);
+  g_assert_cmpint (back->fix_time, ==, vehicle->fix_time);
+  g_assert_cmpint (back->server_time, ==, vehicle->server_time);
+  g_assert_cmpint (back->accepted_at, ==, vehicle->accepted_at);
+  g_assert_cmpint (back->ignition, ==, WB_LIVE_IGNITION_OFF);
+  g_assert_cmpint (back->state, ==, WB_LIVE_STATE_OFFLINE);
+
+  sparse = read_vehicle_text ("{\"vehicleId\":\"v2\",\"lat\":1,\"lon\":2,\"speed\":null,\"course\":null,"
+                              "\"ignition\":null,\"fixTime\":null,\"state\":\"moving\",\"future\":1}", &error);
+  g_assert_no_error (error);
+  g_assert_true (isnan (sparse->speed) && isnan (sparse->course));
+  g_assert_cmpint (sparse->ignition, ==, WB_LIVE_IGNITION_UNKNOWN);
+  g_assert_cmpint (sparse->fix_time, ==, 0);
+
+  bad = read_vehicle_text ("{\"vehicleId\":\"v3\",\"lat\":1,\"lon\":2,\"state\":\"flying\"}", &error);
+  g_assert_null (bad);
+  g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_FIELD);
+  g_assert_cmpstr (wb_json_error_get_field (error), ==, "state");
+  g_clear_error (&error);
+  bad = read_vehicle_text ("{\"vehicleId\":\"v3\",\"lat\":91,\"lon\":2,\"state\":\"moving\"}", &error);
+  g_assert_null (bad);
+  g_assert_cmpstr (wb_json_error_get_field (error), ==, "lat");
+  g_clear_error (&error);
+  bad = read_vehicle_text ("{\"vehicleId\":\"v3\",\"lat\":1,\"lon\":2,\"fixTime\":\"2026-12-07 10:00\","
+                           "\"state\":\"moving\"}", &error);
+  g_assert_null (bad);
+  g_assert_cmpstr (wb_json_error_get_field (error), ==, "fixTime");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1051,6 +1134,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/client/vehicle-model", test_vehicle_model);
+  g_test_add_func ("/client/live-vehicle-reader", test_live_vehicle_reader);
   g_test_add_func ("/client/rest/transport-errors", test_rest_transport_errors);
   g_test_add ("/client/rest/identity", Fixture, default_args, setup, test_rest_identity, teardown);
   g_test_add ("/client/rest/fleet", Fixture, default_args, setup, test_rest_fleet, teardown);
