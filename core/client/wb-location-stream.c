@@ -515,7 +515,8 @@ wb_location_stream_get_model (WbLocationStream *self)
 
 /**
  * wb_location_stream_set_view:
- * @bbox: a valid box (wb_live_bbox_validate())
+ * @bbox: the box; clamped to the world, but never across the
+ *   antimeridian (minLon east of maxLon)
  * @company_ids: (nullable) (array zero-terminated=1)
  */
 void
@@ -523,12 +524,21 @@ wb_location_stream_set_view (WbLocationStream   *self,
                              const WbLiveBbox   *bbox,
                              const char * const *company_ids)
 {
+  WbLiveBbox clamped;
+
   g_return_if_fail (WB_IS_LOCATION_STREAM (self));
-  g_return_if_fail (bbox != NULL && wb_live_bbox_validate (bbox, NULL));
+  g_return_if_fail (bbox != NULL);
+
+  /* A map zoomed out past the world's edges asks for more than there is. */
+  clamped.min_lon = CLAMP (bbox->min_lon, -180.0, 180.0);
+  clamped.max_lon = CLAMP (bbox->max_lon, -180.0, 180.0);
+  clamped.min_lat = CLAMP (bbox->min_lat, -90.0, 90.0);
+  clamped.max_lat = CLAMP (bbox->max_lat, -90.0, 90.0);
+  g_return_if_fail (wb_live_bbox_validate (&clamped, NULL));
 
   view_clear (&self->wanted);
   self->wanted.set = TRUE;
-  self->wanted.bbox = *bbox;
+  self->wanted.bbox = clamped;
   self->wanted.company_ids = g_strdupv ((char **) company_ids);
   clear_debounce (self);
   if (self->debounce_ms == 0)
