@@ -1047,8 +1047,39 @@ test_vehicle_model (void)
   g_assert_cmpstr (wb_client_vehicle_get_name (wb_vehicle_model_lookup (model, "e")), ==, "5678 AB-7");
   g_assert_cmpstr (wb_client_vehicle_get_company_name (wb_vehicle_model_lookup (model, "e")), ==, "East Logistics");
 
+  /* Many at once: one items-changed each. a… are c, b, e now. */
+  {
+    g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_vehicle_unref);
+    g_autoptr(GPtrArray) gone = g_ptr_array_new ();
+
+    g_ptr_array_add (states, vehicle_at ("f", 7));
+    g_ptr_array_add (states, vehicle_at ("c", 32));
+    g_ptr_array_add (states, vehicle_at ("g", 8));
+    g_assert_cmpuint (wb_vehicle_model_apply_all (model, states), ==, 2);
+    assert_change (changes, 9, 3, 0, 2);
+    g_assert_cmpuint (changes->len, ==, 10);
+    g_assert_true (wb_vehicle_model_lookup (model, "c") == c);
+    g_assert_cmpfloat (wb_client_vehicle_get_latitude (c), ==, 32);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "g"), ==, 4);
+
+    /* c b e f g: b and f go, and one not held. */
+    g_ptr_array_add (gone, (gpointer) "f");
+    g_ptr_array_add (gone, (gpointer) "nobody");
+    g_ptr_array_add (gone, (gpointer) "b");
+    g_assert_cmpuint (wb_vehicle_model_remove_all (model, gone), ==, 2);
+    assert_change (changes, 10, 1, 4, 2);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 3);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "c"), ==, 0);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "e"), ==, 1);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "g"), ==, 2);
+    g_assert_null (wb_vehicle_model_lookup (model, "b"));
+    g_assert_null (wb_vehicle_model_lookup (model, "f"));
+    g_assert_cmpuint (wb_vehicle_model_remove_all (model, gone), ==, 0);
+    g_assert_cmpuint (changes->len, ==, 11);
+  }
+
   wb_vehicle_model_clear (model);
-  assert_change (changes, 9, 0, 3, 0);
+  assert_change (changes, 11, 0, 3, 0);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
   g_assert_null (wb_vehicle_model_lookup (model, "c"));
 }

@@ -261,11 +261,17 @@ read_updates (WbJsonReader  *frame,
   return TRUE;
 }
 
+/* In two passes, each with one items-changed: a pan that brings a
+ * thousand vehicles in and takes a thousand out would otherwise renumber
+ * the list a thousand times. A frame has one item per vehicle, so the
+ * order between the passes does not matter. */
 static Counts
 apply_updates (WbLocationStream *self,
                GPtrArray        *kinds,
                GPtrArray        *states)
 {
+  g_autoptr(GPtrArray) present = g_ptr_array_new ();
+  g_autoptr(GPtrArray) left = g_ptr_array_new ();
   Counts counts = { 0 };
 
   for (guint i = 0; i < kinds->len; i++)
@@ -273,16 +279,18 @@ apply_updates (WbLocationStream *self,
       const char *kind = g_ptr_array_index (kinds, i);
 
       if (g_str_equal (kind, "left"))
-        {
-          counts.left += wb_vehicle_model_remove (self->model, g_ptr_array_index (states, i));
-          continue;
-        }
-      wb_vehicle_model_apply (self->model, g_ptr_array_index (states, i));
-      if (g_str_equal (kind, "entered"))
-        counts.entered++;
+        g_ptr_array_add (left, g_ptr_array_index (states, i));
       else
-        counts.updated++;
+        {
+          g_ptr_array_add (present, g_ptr_array_index (states, i));
+          if (g_str_equal (kind, "entered"))
+            counts.entered++;
+          else
+            counts.updated++;
+        }
     }
+  counts.left = wb_vehicle_model_remove_all (self->model, left);
+  wb_vehicle_model_apply_all (self->model, present);
   return counts;
 }
 
