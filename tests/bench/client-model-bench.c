@@ -183,7 +183,7 @@ main (int   argc,
   g_print ("  one pass:                 %8.2f ms, %u items-changed\n", all, signals_seen);
   g_print ("  ratio: %.1fx faster\n", one / all);
   g_print ("update frame of %u vehicles (%zu bytes), median of %u:\n", FLEET, strlen (frame), RUNS);
-  g_print ("  read (guarded parse + reader): %6.2f ms\n", wb_bench_median (reads));
-  g_print ("  apply to the model:            %6.2f ms\n", wb_bench_median (applies));
+  g_print ("  read (guarded parse + reader, on the worker): %6.2f ms\n", wb_bench_median (reads));
+  g_print ("  apply to the model (main loop):                %6.2f ms\n", wb_bench_median (applies));
   return 0;
 }
