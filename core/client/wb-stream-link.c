@@ -12,6 +12,10 @@
 
 #define DEFAULT_MIN_MS 500
 #define DEFAULT_MAX_MS 30000
+/* Messages received but not yet read. A client this far behind (a
+ * stalled main loop, a slow machine) is better served by resuming: the
+ * server's replay coalesces what it missed per vehicle. */
+#define MAX_PENDING 64
 
 struct _WbStreamLink
 {
@@ -256,6 +260,13 @@ on_message (SoupWebsocketConnection *connection,
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     return _wb_stream_link_reconnect (self, "a binary message");
+  if (g_queue_get_length (&self->pending) >= MAX_PENDING)
+    {
+      g_message ("%s: %u messages behind: resuming instead", self->path, MAX_PENDING);
+      set_error (self, g_error_new (WB_CLIENT_ERROR, WB_CLIENT_ERROR_NETWORK, "Fell %u messages behind",
+                                    MAX_PENDING));
+      return _wb_stream_link_drop (self);
+    }
   g_queue_push_tail (&self->pending, g_bytes_ref (message));
   read_next (self);
 }
