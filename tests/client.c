@@ -742,6 +742,34 @@ test_resume_after_drop (Fixture       *f,
   g_assert_true (metric_is (f, "waybill_live_resumes_total{outcome=\"replayed\"} 1"));
 }
 
+/* A pan whose answer is lost with the connection: the position held is
+ * of the old view, the subscribe on resuming names the new one. The model
+ * ends holding the new view exactly, none of the old one's left behind. */
+static void
+test_pan_then_drop (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(Live) live = NULL;
+
+  register_fleet (f, 5);
+  post_fleet (f, 1, 3, WEST_LON);
+  post_fleet (f, 4, 5, EAST_LON);
+  wait_locations (f, "?bbox=27.40,53.85,27.70,53.95", 5);
+  live = live_new (f, &west);
+  WAIT_UNTIL (n_held (live) == 3, "the west's three vehicles");
+
+  wb_location_stream_set_debounce (live->stream, 0);
+  wb_location_stream_set_view (live->stream, &east, NULL);
+  _wb_stream_link_drop (_wb_location_stream_get_link (live->stream));
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_LIVE
+              && wb_vehicle_model_lookup (live->model, "v4") != NULL
+              && wb_vehicle_model_lookup (live->model, "v5") != NULL, "the east's vehicles");
+  iterate_for (300);
+  g_assert_cmpuint (n_held (live), ==, 2);
+  g_assert_null (wb_vehicle_model_lookup (live->model, "v1"));
+  g_assert_cmpuint (live->resyncs, ==, 0);
+}
+
 /* The daemon stops: the stream says so and the picture goes stale; it
  * comes back on the same port with another epoch: resync, and every
  * vehicle is back once it reports. */
@@ -1175,6 +1203,7 @@ main (int   argc,
   g_test_add ("/client/locations/set-view", Fixture, default_args, setup, test_set_view, teardown);
   g_test_add ("/client/locations/resume-after-drop", Fixture, default_args, setup, test_resume_after_drop,
               teardown);
+  g_test_add ("/client/locations/pan-then-drop", Fixture, default_args, setup, test_pan_then_drop, teardown);
   g_test_add ("/client/locations/daemon-restart", Fixture, default_args, setup, test_daemon_restart, teardown);
   g_test_add ("/client/locations/bad-token", Fixture, default_args, setup, test_bad_token, teardown);
   g_test_add ("/client/events/resume", Fixture, default_args, setup, test_events_resume, teardown);

@@ -6,7 +6,10 @@
  * connection first subscribes again with the view the position belongs to,
  * and only then with a view changed meanwhile: the server answers the
  * first with exactly the missed changes and the second with the
- * difference, and the model never holds a vehicle it should not. */
+ * difference, and the model never holds a vehicle it should not. A
+ * connection lost just after a view change, when the position held may
+ * still be of the view before, starts afresh instead (the entered items
+ * replace what is held). */
 
 #include "config.h"
 
@@ -17,6 +20,10 @@
 #include "wb-location-stream-private.h"
 
 #define DEFAULT_DEBOUNCE_MS 150
+/* How long after a view change the frames are taken to answer it. The
+ * protocol has no acknowledgement: frames already on their way when the
+ * server took the change still speak of the old view. */
+#define ANSWER_MARGIN_US (1 * G_USEC_PER_SEC)
 
 typedef struct
 {
@@ -36,6 +43,9 @@ struct _WbLocationStream
   View            sent;          /* what the server was last told; the position is for it */
   gboolean        subscribed;    /* a subscribe went out on this connection */
   gboolean        replace_held;  /* a fresh subscribe while holding vehicles: the answer replaces them */
+  gboolean        prune_held;    /* resumed: drop what the view does not hold once the answer is in */
+  gboolean        position_sure; /* the position is known to be of the view last sent */
+  gint64          view_sent_at;  /* monotonic µs of the last view change on this connection */
   char           *epoch;
   guint64         seq;
   guint           debounce_ms;
@@ -144,6 +154,10 @@ send_subscribe (WbLocationStream *self,
 
   if (!_wb_stream_link_send (self->link, text))
     return;
+  /* The first subscribe of a connection is answered before any frame;
+   * a later one only at some frame nobody can point at. */
+  self->position_sure = !self->subscribed;
+  self->view_sent_at = g_get_monotonic_time ();
   /* Without a position, a first subscribe's entered items are the whole
    * set: what is held from before is dropped when they arrive. */
   if (!self->subscribed && !resume)
@@ -170,8 +184,14 @@ on_opened (gpointer user_data)
 
   self->subscribed = FALSE;
   self->replace_held = FALSE;
-  if (self->sent.set && self->epoch != NULL)
-    send_subscribe (self, &self->sent, TRUE);
+  self->prune_held = FALSE;
+  /* A position not sure to be of the view last sent cannot resume: the
+   * replay would judge the missed changes by the wrong view. */
+  if (self->sent.set && self->epoch != NULL && self->position_sure)
+    {
+      send_subscribe (self, &self->sent, TRUE);
+      self->prune_held = TRUE;
+    }
   send_wanted_view (self);
 }
 
@@ -341,6 +361,30 @@ apply_updates (WbLocationStream *self,
   g_signal_emit (self, signals[SIGNAL_APPLIED], 0, frame->entered, frame->updated, left);
 }
 
+/* The position held may be older than the last view sent: a connection
+ * lost right after a pan, before the server's answer. The replay then
+ * judges changes by the new view, and a vehicle held from the old one that
+ * did not change would never be told to leave. The client judges those
+ * itself, by the rule the server uses; should it drop one too early, the
+ * server's next update brings it back. */
+static void
+prune_outside_view (WbLocationStream *self)
+{
+  g_autoptr(WbLiveView) view = wb_live_view_new (&self->sent.bbox, (const char * const *) self->sent.company_ids,
+                                                 NULL);
+  g_autoptr(GPtrArray) outside = g_ptr_array_new ();
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->model));
+
+  for (guint i = 0; view != NULL && i < n; i++)
+    {
+      g_autoptr(WbClientVehicle) vehicle = g_list_model_get_item (G_LIST_MODEL (self->model), i);
+
+      if (!wb_live_view_contains (view, wb_client_vehicle_get_state (vehicle)))
+        g_ptr_array_add (outside, (gpointer) wb_client_vehicle_get_id (vehicle));
+    }
+  wb_vehicle_model_remove_all (self->model, outside);
+}
+
 static void
 on_frame (gpointer data,
           gpointer user_data)
@@ -357,6 +401,11 @@ on_frame (gpointer data,
     g_signal_emit (self, signals[SIGNAL_RESYNC], 0);
   else if (frame->type == FRAME_UPDATES)
     apply_updates (self, frame);
+  if (self->prune_held)
+    prune_outside_view (self);
+  self->prune_held = FALSE;
+  if (!self->position_sure && g_get_monotonic_time () - self->view_sent_at >= ANSWER_MARGIN_US)
+    self->position_sure = TRUE;
   set_position (self, frame->epoch, frame->seq);
   _wb_stream_link_set_live (self->link);
 }
