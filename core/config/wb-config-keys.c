@@ -290,6 +290,16 @@ const WbConfigKey wb_config_keys[] = {
     .choices = CHOICES ("auto", "on", "off"),
     .description = N_("Check a cached shipment view's version in the database before serving it (needed when several daemons share the database); auto: on with Kafka"),
   },
+  {
+    .key = "dispatch.stop-radius", .long_option = "stop-radius",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "150", .min = 5, .max = 10000,
+    .description = N_("Distance, in metres, from a trip's stop within which its vehicle is at the stop"),
+  },
+  {
+    .key = "dispatch.stop-dwell", .long_option = "stop-dwell",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "1m", .max = 24 * 3600 * 1000,
+    .description = N_("How long a vehicle stays within the radius before it has arrived at the stop"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);
