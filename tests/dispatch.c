@@ -614,6 +614,13 @@ test_stops_from_gps (Fixture       *f,
   const char *out[] = { away, away };
   const int ago_late[] = { 280, 150, 300 };
   const char *late[] = { at_stop, away, at_stop };
+  const int ago_before[] = { 400 };
+  const char *before[] = { "\"lat\":53.95,\"lon\":27.70,\"speed\":40" };
+  g_autofree char *shipment_path = g_strdup_printf ("/shipments/%s", s1);
+  g_autoptr(GDateTime) fix = NULL;
+  g_autoptr(GDateTime) eta = NULL;
+  g_autofree char *if_match = NULL;
+  JsonObject *live;
   const char *arrived = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_arrived' AND key = $1";
   const char *departed = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_departed' AND key = $1";
   g_auto(Reply) reply = { 0 };
@@ -628,11 +635,38 @@ test_stops_from_gps (Fixture       *f,
   trip = create_trip (f, "v1", "d1", batch);
   transition (f, trip, "start", 200, "IN_TRANSIT");
 
+  /* On the way: the parcel shows where its vehicle is, and the vehicle ETA. */
+  post_positions (f, now, ago_before, before, G_N_ELEMENTS (ago_before));
+  wait_count (f, "SELECT count(*) FROM vehicle_states WHERE vehicle_id = $1", "v1", 1);
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", shipment_path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (member (&reply, "etaSource"), ==, "vehicle");
+  live = json_object_get_object_member (json_node_get_object (reply.json), "liveLocation");
+  g_assert_nonnull (live);
+  g_assert_cmpstr (json_object_get_string_member (live, "tripId"), ==, trip);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (live, "lat"), 53.95, 1e-9);
+  /* About 12.5 km at 40 km/h: some 19 minutes after the fix. */
+  fix = g_date_time_new_from_iso8601 (json_object_get_string_member (live, "at"), NULL);
+  eta = g_date_time_new_from_iso8601 (member (&reply, "eta"), NULL);
+  g_assert_cmpint (g_date_time_difference (eta, fix) / G_USEC_PER_SEC, >, 15 * 60);
+  g_assert_cmpint (g_date_time_difference (eta, fix) / G_USEC_PER_SEC, <, 23 * 60);
+  /* A carrier's ETA wins over the vehicle's. */
+  if_match = g_strdup_printf ("\"%" G_GINT64_FORMAT "\"", json_object_get_int_member (json_node_get_object (reply.json), "version"));
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "PATCH", shipment_path, "{\"eta\":\"2026-12-24T10:00:00Z\"}",
+           (const char *[]) { "If-Match", if_match, NULL }, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (member (&reply, "etaSource"), ==, "carrier");
+  g_assert_cmpstr (member (&reply, "eta"), ==, "2026-12-24T10:00:00.000Z");
+  g_assert_true (json_object_has_member (json_node_get_object (reply.json), "liveLocation"));
+
   /* 100 s inside the radius (dwell 1 min), then away. */
   post_positions (f, now, ago_in, in, G_N_ELEMENTS (ago_in));
   g_assert_cmpint (wait_count (f, arrived, trip, 1), ==, 1);
   status = shipment_status (f, s1);
   g_assert_cmpstr (status, ==, "AVAILABLE_FOR_PICKUP");
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", shipment_path, NULL, NULL, &reply);
+  g_assert_false (json_object_has_member (json_node_get_object (reply.json), "liveLocation"));
+  g_assert_cmpstr (member (&reply, "etaSource"), ==, "carrier");
   post_positions (f, now, ago_out, out, G_N_ELEMENTS (ago_out));
   g_assert_cmpint (wait_count (f, departed, trip, 1), ==, 1);
 

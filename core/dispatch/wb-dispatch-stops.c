@@ -203,21 +203,22 @@ observe_positions (WbDispatchTx  *tx,
 {
   WbDispatchRequest *r = tx->request;
   g_autoptr(GArray) stops = NULL;
+  g_autoptr(GHashTable) runs = g_hash_table_new (g_str_hash, g_str_equal);
   WbDispatchResult *result;
-  guint first = 0;
 
   g_ptr_array_sort (r->positions, compare_positions);
+  /* Where each vehicle's run of positions starts (they are sorted by vehicle). */
+  for (guint k = r->positions->len; k-- > 0;)
+    g_hash_table_insert (runs, ((WbDispatchPosition *) g_ptr_array_index (r->positions, k))->vehicle_id,
+                         GUINT_TO_POINTER (k));
   if ((stops = load_stops (tx, r->positions, error)) == NULL)
     return NULL;
   result = _wb_dispatch_result_new (NULL, NULL, 0);
   for (guint i = 0; i < stops->len; i++)
     {
       Stop *stop = &g_array_index (stops, Stop, i);
+      guint first = GPOINTER_TO_UINT (g_hash_table_lookup (runs, stop->vehicle_id));
 
-      /* Stops come by trip, positions by vehicle: find the vehicle's run. */
-      for (first = 0; first < r->positions->len; first++)
-        if (g_str_equal (((WbDispatchPosition *) g_ptr_array_index (r->positions, first))->vehicle_id, stop->vehicle_id))
-          break;
       for (guint k = first; k < r->positions->len; k++)
         {
           WbDispatchPosition *p = g_ptr_array_index (r->positions, k);

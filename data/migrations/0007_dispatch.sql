@@ -123,3 +123,13 @@ CREATE TABLE commands (
   decided_at    timestamptz,
   CONSTRAINT commands_target_check CHECK (vehicle_id IS NOT NULL OR driver_id IS NOT NULL)
 );
+
+-- Great-circle distance in metres between two points (NULL if either is),
+-- for the vehicle ETA of a shipment on a trip (docs/dispatch.md).
+CREATE FUNCTION waybill_distance_m(lat1 double precision, lon1 double precision,
+                                   lat2 double precision, lon2 double precision)
+RETURNS double precision LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT 2 * 6371008.8 * asin(least(1, sqrt(
+           sin(radians(lat2 - lat1) / 2) ^ 2
+           + cos(radians(lat1)) * cos(radians(lat2)) * sin(radians(lon2 - lon1) / 2) ^ 2)))
+$$;
