@@ -113,10 +113,15 @@ wb_dispatch_decode_reassign (GBytes  *payload,
   return g_steal_pointer (&r);
 }
 
+/* A unique violation is a race lost to another transaction (the vehicle
+ * started another trip meanwhile): decided again, the command sees why. */
 static gboolean
 is_transient (const GError *error)
 {
-  return g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_CONNECT)
+  const char *sqlstate = wb_db_error_get_sqlstate (error);
+
+  return g_strcmp0 (sqlstate, "23505") == 0
+         || g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_CONNECT)
          || g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_UNAVAILABLE)
          || g_error_matches (error, WB_DB_ERROR, WB_DB_ERROR_CANCELLED)
          || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
