@@ -162,7 +162,7 @@ fixture_setup (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *env_dsn = NULL;
-  const char *args[] = { "--listen-address=127.0.0.1", NULL };
+  const char *args[] = { "--listen-address=127.0.0.1", data, NULL };
   guint applied = 0;
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
@@ -791,6 +791,38 @@ test_dead_letter (Fixture       *f,
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM commands WHERE id = 'bad'", NULL), ==, 0);
 }
 
+/* Ready shipments addressed to a pickup point are batched by point, up to
+ * its capacity, and never twice. */
+static void
+test_auto_batching (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *a = create_shipment (f);
+  g_autofree char *b = create_shipment (f);
+  g_autofree char *c = create_shipment (f);
+  g_autofree char *other = create_shipment (f);
+  g_auto(Reply) reply = { 0 };
+  const char *batches = "SELECT count(*) FROM batches WHERE pickup_point_id = $1";
+
+  send (f, "PUT", "/pickup-points/small", "{\"name\":\"Small\",\"lat\":53.9,\"lon\":27.56,\"capacity\":2}", &reply);
+  assert_status (&reply, 201);
+  sql (f, "UPDATE shipments SET pickup_point_id = 'small' WHERE pickup_point_id IS NULL");
+  {
+    g_autofree char *unaddressed = g_strdup_printf ("UPDATE shipments SET pickup_point_id = NULL WHERE id = '%s'", other);
+
+    sql (f, unaddressed);
+  }
+  g_assert_cmpint (wait_count (f, batches, "small", 2), ==, 2);
+  g_usleep (1000 * 1000);
+  g_assert_cmpint (sql_int (f, batches, "small"), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT max(n) FROM (SELECT count(*) AS n FROM batch_shipments GROUP BY batch_id) x", NULL), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM batch_shipments WHERE open", NULL), ==, 3);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM batch_shipments WHERE shipment_id = $1::uuid", other), ==, 0);
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_nonnull (c);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -807,6 +839,8 @@ main (int   argc,
   ADD ("/dispatch/reassign", test_reassign);
   ADD ("/dispatch/dead-letter", test_dead_letter);
   ADD ("/dispatch/stops-from-gps", test_stops_from_gps);
+  g_test_add ("/dispatch/auto-batching", Fixture, "--auto-batch-interval=300ms", fixture_setup,
+              test_auto_batching, fixture_teardown);
 #undef ADD
 
   return g_test_run ();

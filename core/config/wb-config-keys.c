@@ -300,6 +300,11 @@ const WbConfigKey wb_config_keys[] = {
     .type = WB_CONFIG_TYPE_DURATION, .default_value = "1m", .max = 24 * 3600 * 1000,
     .description = N_("How long a vehicle stays within the radius before it has arrived at the stop"),
   },
+  {
+    .key = "dispatch.auto-batch-interval", .long_option = "auto-batch-interval",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "0", .max = 24 * 3600 * 1000,
+    .description = N_("How often ready shipments addressed to a pickup point are batched by point; 0 turns automatic batching off"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

@@ -35,6 +35,9 @@ struct _WbDispatchConsumer
   guint             subscription;
   guint             position_subscription;
   guint             retry_ms;
+  guint             auto_batch_ms;
+  guint             auto_batch_source;
+  gboolean          auto_batching;    /* a pass is in flight */
   double            stop_radius_m;
   gint64            stop_dwell_us;
   WbDispatchCounts  counts;
@@ -330,6 +333,52 @@ wb_dispatch_consumer_set_stop_rule (WbDispatchConsumer *self,
   self->stop_dwell_us = dwell_us;
 }
 
+/* ---- automatic batching ------------------------------------------------------------ */
+
+static void
+on_auto_batched (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  g_autoptr(WbDispatchConsumer) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbDispatchResult) done = wb_dispatch_store_run_finish (WB_DISPATCH_STORE (source), result, &error);
+
+  self->auto_batching = FALSE;
+  if (done == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("Automatic batching failed (%s); trying again at the next tick", error->message);
+      return;
+    }
+  self->counts.batches += done->n_batches;
+  if (done->n_batches > 0)
+    g_message ("Automatic batching: %u new batches", done->n_batches);
+}
+
+static gboolean
+on_auto_batch_tick (gpointer user_data)
+{
+  WbDispatchConsumer *self = user_data;
+
+  if (!self->auto_batching)
+    {
+      self->auto_batching = TRUE;
+      wb_dispatch_store_run_async (self->store, wb_dispatch_request_new (WB_DISPATCH_OP_AUTO_BATCH),
+                                   self->cancellable, on_auto_batched, g_object_ref (self));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+wb_dispatch_consumer_set_auto_batch (WbDispatchConsumer *self,
+                                     guint               interval_ms)
+{
+  g_return_if_fail (WB_IS_DISPATCH_CONSUMER (self));
+
+  self->auto_batch_ms = interval_ms;
+}
+
 void
 wb_dispatch_consumer_start (WbDispatchConsumer *self)
 {
@@ -342,6 +391,8 @@ wb_dispatch_consumer_start (WbDispatchConsumer *self)
   self->subscription = wb_bus_subscribe (self->bus, GROUP, topics, MAX_BATCH, on_batch, self, NULL);
   self->position_subscription = wb_bus_subscribe_batched (self->bus, GROUP, positions, POSITIONS_BATCH,
                                                           POSITIONS_LINGER, on_positions, self, NULL);
+  if (self->auto_batch_ms > 0)
+    self->auto_batch_source = g_timeout_add (self->auto_batch_ms, on_auto_batch_tick, self);
 }
 
 void
@@ -354,6 +405,7 @@ wb_dispatch_consumer_stop (WbDispatchConsumer *self)
   if (self->position_subscription != 0)
     wb_bus_unsubscribe (self->bus, self->position_subscription);
   self->subscription = self->position_subscription = 0;
+  g_clear_handle_id (&self->auto_batch_source, g_source_remove);
   g_cancellable_cancel (self->cancellable);
 }
 

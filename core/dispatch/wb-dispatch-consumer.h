@@ -22,6 +22,7 @@ typedef struct
   guint64 positions;     /* positions.enriched judged for stops */
   guint64 arrivals;      /* stop arrivals detected */
   guint64 departures;    /* stop departures detected */
+  guint64 batches;       /* batches made by automatic batching */
 } WbDispatchCounts;
 
 /* The dispatch role's consumer of commands.trip.reassign: each command is
@@ -35,6 +36,10 @@ WbDispatchConsumer *wb_dispatch_consumer_new        (WbBus              *bus,
 void                wb_dispatch_consumer_set_stop_rule (WbDispatchConsumer *self,
                                                      double              radius_m,
                                                      gint64              dwell_us);
+/* Automatic batching every @interval_ms (0, the default: off); call
+ * before start. */
+void                wb_dispatch_consumer_set_auto_batch (WbDispatchConsumer *self,
+                                                     guint               interval_ms);
 /* Subscribes group "dispatch" to commands.trip.reassign and
  * positions.enriched. */
 void                wb_dispatch_consumer_start      (WbDispatchConsumer *self);

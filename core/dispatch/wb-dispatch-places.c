@@ -288,6 +288,37 @@ list_batches (WbDispatchTx  *tx,
   return _wb_dispatch_result_new (NULL, g_strdup (PQgetvalue (result, 0, 0)), 0);
 }
 
+/* Automatic batching: the shipments addressed to a pickup point that are
+ * ready (PENDING or INFO_RECEIVED, open) and in no open batch, one new
+ * batch per point, oldest first, up to the point's capacity. A shipment a
+ * concurrent batch took first breaks the unique index and the whole pass
+ * is tried again at the next tick. */
+static WbDispatchResult *
+auto_batch (WbDispatchTx  *tx,
+            GError       **error)
+{
+  static const char sql[] =
+    "WITH ready AS (SELECT s.id, s.pickup_point_id, p.capacity,"
+    "     row_number() OVER (PARTITION BY s.pickup_point_id ORDER BY s.created_at, s.id) AS n"
+    "   FROM shipments s JOIN pickup_points p ON p.id = s.pickup_point_id"
+    "   WHERE s.closed_at IS NULL AND s.status IN ('PENDING', 'INFO_RECEIVED')"
+    "     AND NOT EXISTS (SELECT 1 FROM batch_shipments m WHERE m.shipment_id = s.id AND m.open)),"
+    " picked AS (SELECT * FROM ready WHERE capacity IS NULL OR n <= capacity),"
+    " made AS (INSERT INTO batches (pickup_point_id) SELECT DISTINCT pickup_point_id FROM picked"
+    "   RETURNING id, pickup_point_id),"
+    " members AS (INSERT INTO batch_shipments (batch_id, shipment_id)"
+    "   SELECT made.id, picked.id FROM picked JOIN made USING (pickup_point_id))"
+    " SELECT count(*) FROM made";
+  g_autoptr(PGresult) result = _wb_dispatch_exec (tx, sql, NULL, 0, error);
+  WbDispatchResult *out;
+
+  if (result == NULL)
+    return NULL;
+  out = _wb_dispatch_result_new (NULL, NULL, 0);
+  out->n_batches = g_ascii_strtoull (PQgetvalue (result, 0, 0), NULL, 10);
+  return out;
+}
+
 WbDispatchResult *
 _wb_dispatch_places_run (WbDispatchTx  *tx,
                          GError       **error)
@@ -309,6 +340,8 @@ _wb_dispatch_places_run (WbDispatchTx  *tx,
       return create_batch (tx, error);
     case WB_DISPATCH_OP_GET_BATCH:
       return get_one (tx, "SELECT " BATCH_JSON ("b") " FROM batches b WHERE b.id = $1::uuid", "batch", error);
+    case WB_DISPATCH_OP_AUTO_BATCH:
+      return auto_batch (tx, error);
     case WB_DISPATCH_OP_LIST_BATCHES:
     default:
       return list_batches (tx, error);

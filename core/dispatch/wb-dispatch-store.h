@@ -49,6 +49,7 @@ typedef enum
   WB_DISPATCH_OP_GET_COMMAND,         /* id */
   WB_DISPATCH_OP_APPLY_REASSIGN,      /* command_id, id (trip), vehicle_id, driver_id, reason, requested_by */
   WB_DISPATCH_OP_OBSERVE_POSITIONS,   /* positions, stop_radius_m, stop_dwell_us */
+  WB_DISPATCH_OP_AUTO_BATCH,          /* (none) */
 } WbDispatchOp;
 
 /* A vehicle's position, as stop detection needs it. */
@@ -100,6 +101,7 @@ typedef struct
   gint64    version;      /* trips: the ETag's version */
   gboolean  created;      /* a new resource (201 / 202), not an existing one; a command decided now */
   char     *status;       /* commands: pending, applied or rejected */
+  guint     n_batches;    /* auto-batching: batches made */
   guint     n_arrived;    /* positions: stop arrivals and departures detected */
   guint     n_departed;
 } WbDispatchResult;
