@@ -4,7 +4,12 @@
 
 #include "config.h"
 
+#include <unistd.h>
+
+#include "wb-carrier-worker.h"
 #include "wb-polling-role.h"
+#include "wb-polling-scheduler.h"
+#include "wb-status-map.h"
 
 gboolean
 wb_polling_settings_load (WbConfig          *config,
@@ -48,3 +53,79 @@ wb_polling_api_new (const WbRoleContext  *context,
   store = wb_tracking_store_new (context->pool);
   return wb_trackings_api_new (store, carriers, ladder->refresh_interval);
 }
+
+/* ---- scheduler ---------------------------------------------------------------- */
+
+static gpointer
+scheduler_create (const WbRoleContext  *context,
+                  GError              **error)
+{
+  g_autoptr(WbCarrierTable) carriers = NULL;
+  g_autoptr(WbPollingLadder) ladder = NULL;
+  g_autofree char *owner = NULL;
+
+  if (!wb_polling_settings_load (context->config, &carriers, &ladder, error))
+    return NULL;
+  /* Leases name their daemon, and differ after a restart: a lease of the
+   * process before is never taken for one of ours. */
+  owner = g_strdup_printf ("%s:%d:%08x", g_get_host_name (), (int) getpid (), g_random_int ());
+  return wb_polling_scheduler_new (context->pool, context->bus, carriers, ladder, owner);
+}
+
+static gboolean
+scheduler_start (gpointer   pipeline,
+                 GError   **error)
+{
+  wb_polling_scheduler_start (pipeline);
+  return TRUE;
+}
+
+static void
+scheduler_stop (gpointer pipeline)
+{
+  wb_polling_scheduler_stop (pipeline);
+}
+
+const WbRolePipeline wb_scheduler_pipeline = {
+  .create = scheduler_create,
+  .start = scheduler_start,
+  .stop = scheduler_stop,
+  .free = g_object_unref,
+};
+
+/* ---- carrier-worker ------------------------------------------------------------ */
+
+static gpointer
+worker_create (const WbRoleContext  *context,
+               GError              **error)
+{
+  g_autoptr(WbCarrierTable) carriers = NULL;
+  g_autoptr(WbPollingLadder) ladder = NULL;
+  g_autoptr(WbStatusMap) map = NULL;
+
+  if (!wb_polling_settings_load (context->config, &carriers, &ladder, error)
+      || (map = wb_status_map_load_default (error)) == NULL)
+    return NULL;
+  return wb_carrier_worker_new (context->pool, context->bus, carriers, ladder, map, error);
+}
+
+static gboolean
+worker_start (gpointer   pipeline,
+              GError   **error)
+{
+  wb_carrier_worker_start (pipeline);
+  return TRUE;
+}
+
+static void
+worker_stop (gpointer pipeline)
+{
+  wb_carrier_worker_stop (pipeline);
+}
+
+const WbRolePipeline wb_carrier_worker_pipeline = {
+  .create = worker_create,
+  .start = worker_start,
+  .stop = worker_stop,
+  .free = g_object_unref,
+};
