@@ -13,7 +13,10 @@
 #include "wb-polling-private.h"
 #include "wb-time.h"
 
-#define MAX_BATCH 500
+#define MAX_BATCH 100
+/* Batches out at once: checks wait for their permits' instants and for
+ * the carrier, and their order does not matter. */
+#define PREFETCH 64
 #define DB_RETRY_MS 1000
 
 struct _WbCarrierWorker
@@ -24,6 +27,7 @@ struct _WbCarrierWorker
   WbCarrierTable  *carriers;
   WbPollingLadder  ladder;
   GHashTable      *drivers;        /* carrier code → WbCarrierDriver */
+  GHashTable      *last_call;      /* carrier code → gint64*: the latest call this worker planned, µs */
   guint            subscription;
   GCancellable    *cancellable;
   GMutex           mutex;
@@ -573,8 +577,23 @@ fetch_now (gpointer data)
 static void
 start_check (Check *check)
 {
-  gint64 wait = check->not_before - g_get_real_time ();
+  WbCarrierWorker *self = check->work->self;
+  gint64 *last = g_hash_table_lookup (self->last_call, check->carrier->code);
+  gint64 spacing = (gint64) (G_USEC_PER_SEC / check->carrier->rate);
+  gint64 at, wait;
   GSource *source;
+
+  /* Permits whose instants passed while a batch waited would otherwise go
+   * out together: this worker keeps its own calls at least one emission
+   * interval apart (the limiter already spreads the permits of all). */
+  if (last == NULL)
+    {
+      last = g_new0 (gint64, 1);
+      g_hash_table_insert (self->last_call, g_strdup (check->carrier->code), last);
+    }
+  at = MAX (check->not_before, *last + spacing);
+  *last = at;
+  wait = at - g_get_real_time ();
 
   if (wait <= 0)
     {
@@ -653,6 +672,7 @@ wb_carrier_worker_dispose (GObject *object)
 
   wb_carrier_worker_stop (self);
   g_clear_pointer (&self->drivers, g_hash_table_unref);
+  g_clear_pointer (&self->last_call, g_hash_table_unref);
   g_clear_object (&self->pool);
   g_clear_object (&self->bus);
   g_clear_object (&self->carriers);
@@ -682,6 +702,7 @@ wb_carrier_worker_init (WbCarrierWorker *self)
   g_mutex_init (&self->mutex);
   self->cancellable = g_cancellable_new ();
   self->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->last_call = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 /**
@@ -735,6 +756,7 @@ wb_carrier_worker_start (WbCarrierWorker *self)
     return;
   self->subscription = wb_bus_subscribe (self->bus, "carrier-worker", topics, MAX_BATCH, on_batch,
                                          g_object_ref (self), g_object_unref);
+  wb_bus_set_prefetch (self->bus, self->subscription, PREFETCH);
 }
 
 void

@@ -37,6 +37,7 @@ typedef struct
   char  *track_number;
   char  *reason;
   gint64 send_at;     /* the permit's instant: the worker calls no earlier */
+  gint64 lease_expires_at;
 } Claim;
 
 typedef struct
@@ -47,7 +48,6 @@ typedef struct
   char                  *owner;
   gint64                 lease_us;
   GArray                *claims;     /* Claim */
-  gint64                 lease_expires_at;
 } Job;
 
 static void
@@ -116,9 +116,9 @@ claim_attempt (PGconn        *conn,
         .track_number = g_strdup (PQgetvalue (result, row, 1)),
         .reason = g_strdup (PQgetvalue (result, row, 2)),
         .send_at = grant.send_at[row],
+        .lease_expires_at = _wb_polling_get_int (result, row, 3),
       };
 
-      job->lease_expires_at = _wb_polling_get_int (result, row, 3);
       g_array_append_val (job->claims, claim);
     }
   return _wb_limiter_consume (conn, job->carrier, &job->self->ladder, &grant, job->claims->len, cancellable, error);
@@ -139,7 +139,7 @@ update_payload (const Job   *job,
                           claim->reason);
   wb_json_write_string (out, job->owner);
   g_string_append_printf (out, ",\"lease_expires_at_us\":%" G_GINT64_FORMAT ",\"not_before_us\":%" G_GINT64_FORMAT "}",
-                          job->lease_expires_at, claim->send_at);
+                          claim->lease_expires_at, claim->send_at);
   return g_string_free (out, FALSE);
 }
 
