@@ -12,6 +12,10 @@
 
 /* Most claims of one carrier in one transaction. */
 #define MAX_CLAIM 1000
+/* Permits are granted this far ahead, each with its instant: a claim that
+ * comes late (a busy database) then loses none of the carrier's rate,
+ * since GCRA gives no credit for time that passed unused beyond the burst. */
+#define LOOKAHEAD(ladder) MAX (2 * (ladder)->tick, G_USEC_PER_SEC)
 
 struct _WbPollingScheduler
 {
@@ -99,7 +103,8 @@ claim_attempt (PGconn        *conn,
   g_autoptr(PGresult) result = NULL;
 
   g_array_set_size (job->claims, 0);
-  if (!_wb_limiter_reserve (conn, job->carrier, MAX_CLAIM, job->self->ladder.tick, &grant, cancellable, error))
+  if (!_wb_limiter_reserve (conn, job->carrier, MAX_CLAIM, LOOKAHEAD (&job->self->ladder), &grant, cancellable,
+                            error))
     return FALSE;
   if (grant.available == 0)
     return TRUE;
