@@ -986,6 +986,16 @@ test_daemon_polls (void)
   g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), >=, 1);
   g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), <=, 5);
   g_assert_cmpstr (string_at (again, "$.error.code"), ==, "refresh_throttled");
+  /* Per carrier, in /metrics. */
+  {
+    g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (live.daemon));
+    g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+    g_autoptr(GBytes) body = soup_session_send_and_read (live.session, message, NULL, NULL);
+    g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+    g_assert_nonnull (strstr (text, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"ok\"}"));
+    g_assert_nonnull (strstr (text, "waybill_polling_claims_total"));
+  }
   live_stop (&live);
 }
 

@@ -32,6 +32,7 @@ struct _WbCarrierWorker
   GCancellable    *cancellable;
   GMutex           mutex;
   WbWorkerCounts   counts;
+  GHashTable      *carrier_counts; /* carrier code → WbWorkerCounts*, under the mutex */
 };
 
 G_DEFINE_FINAL_TYPE (WbCarrierWorker, wb_carrier_worker, G_TYPE_OBJECT)
@@ -491,27 +492,41 @@ work_release (BatchWork *work)
 }
 
 static void
+add_reply (WbWorkerCounts *c,
+           const Check    *check)
+{
+  if (check->stale)
+    {
+      c->stale++;
+      return;
+    }
+  c->checks++;
+  c->new_events += check->new_events;
+  switch (check->reply->kind)
+    {
+    case WB_CARRIER_REPLY_OK: c->ok++; break;
+    case WB_CARRIER_REPLY_NOT_FOUND: c->not_found++; break;
+    case WB_CARRIER_REPLY_RATE_LIMITED: c->rate_limited++; break;
+    case WB_CARRIER_REPLY_FAILED: c->failed++; break;
+    default: break;
+    }
+}
+
+static void
 count_reply (WbCarrierWorker *self,
              const Check     *check)
 {
-  WbWorkerCounts *c = &self->counts;
+  WbWorkerCounts *per_carrier;
 
   g_mutex_lock (&self->mutex);
-  if (check->stale)
-    c->stale++;
-  else
+  add_reply (&self->counts, check);
+  per_carrier = g_hash_table_lookup (self->carrier_counts, check->carrier->code);
+  if (per_carrier == NULL)
     {
-      c->checks++;
-      c->new_events += check->new_events;
-      switch (check->reply->kind)
-        {
-        case WB_CARRIER_REPLY_OK: c->ok++; break;
-        case WB_CARRIER_REPLY_NOT_FOUND: c->not_found++; break;
-        case WB_CARRIER_REPLY_RATE_LIMITED: c->rate_limited++; break;
-        case WB_CARRIER_REPLY_FAILED: c->failed++; break;
-        default: break;
-        }
+      per_carrier = g_new0 (WbWorkerCounts, 1);
+      g_hash_table_insert (self->carrier_counts, g_strdup (check->carrier->code), per_carrier);
     }
+  add_reply (per_carrier, check);
   g_mutex_unlock (&self->mutex);
 }
 
@@ -561,12 +576,46 @@ on_fetched (GObject      *source,
                                NULL, on_recorded, work);
 }
 
+static gboolean fetch_now (gpointer data);
+
+/* A timer that fired late must not let the next call, on time, follow it
+ * closer than the emission interval: the gap is kept between the calls as
+ * made, not as planned. */
+static gboolean
+too_soon (Check *check)
+{
+  WbCarrierWorker *self = check->work->self;
+  g_autofree char *key = g_strconcat (check->carrier->code, "\x1fsent", NULL);
+  gint64 *sent = g_hash_table_lookup (self->last_call, key);
+  gint64 spacing = (gint64) (G_USEC_PER_SEC / check->carrier->rate);
+  gint64 now = g_get_real_time ();
+  GSource *source;
+
+  if (sent == NULL)
+    {
+      sent = g_new0 (gint64, 1);
+      g_hash_table_insert (self->last_call, g_steal_pointer (&key), sent);
+    }
+  if (now - *sent >= spacing)
+    {
+      *sent = now;
+      return FALSE;
+    }
+  source = g_timeout_source_new (MAX (1, (spacing - (now - *sent) + 999) / 1000));
+  g_source_set_callback (source, fetch_now, check, NULL);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+  return TRUE;
+}
+
 static gboolean
 fetch_now (gpointer data)
 {
   Check *check = data;
   WbCarrierWorker *self = check->work->self;
 
+  if (too_soon (check))
+    return G_SOURCE_REMOVE;
   wb_carrier_driver_fetch_async (g_hash_table_lookup (self->drivers, check->carrier->code), check->track_number,
                                  self->cancellable, on_fetched, check);
   return G_SOURCE_REMOVE;
@@ -683,6 +732,7 @@ wb_carrier_worker_dispose (GObject *object)
 static void
 wb_carrier_worker_finalize (GObject *object)
 {
+  g_hash_table_unref (WB_CARRIER_WORKER (object)->carrier_counts);
   g_mutex_clear (&WB_CARRIER_WORKER (object)->mutex);
   G_OBJECT_CLASS (wb_carrier_worker_parent_class)->finalize (object);
 }
@@ -703,6 +753,7 @@ wb_carrier_worker_init (WbCarrierWorker *self)
   self->cancellable = g_cancellable_new ();
   self->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->last_call = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->carrier_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 /**
@@ -779,5 +830,20 @@ wb_carrier_worker_get_counts (WbCarrierWorker *self,
 
   g_mutex_lock (&self->mutex);
   *out_counts = self->counts;
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+wb_carrier_worker_get_carrier_counts (WbCarrierWorker *self,
+                                      const char      *carrier,
+                                      WbWorkerCounts  *out_counts)
+{
+  WbWorkerCounts *counts;
+
+  g_return_if_fail (WB_IS_CARRIER_WORKER (self));
+
+  g_mutex_lock (&self->mutex);
+  counts = g_hash_table_lookup (self->carrier_counts, carrier);
+  *out_counts = counts ? *counts : (WbWorkerCounts) { 0, };
   g_mutex_unlock (&self->mutex);
 }

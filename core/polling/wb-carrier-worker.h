@@ -48,5 +48,9 @@ void             wb_carrier_worker_start      (WbCarrierWorker       *self);
 void             wb_carrier_worker_stop       (WbCarrierWorker       *self);
 void             wb_carrier_worker_get_counts (WbCarrierWorker       *self,
                                                WbWorkerCounts        *out_counts);
+/* The same for one carrier's checks; zeros for a carrier not seen yet. */
+void             wb_carrier_worker_get_carrier_counts (WbCarrierWorker *self,
+                                               const char            *carrier,
+                                               WbWorkerCounts        *out_counts);
 
 G_END_DECLS
