@@ -410,8 +410,8 @@ static const WbRoleRow role_table[] = {
   { "ingest",         &ingest_pipeline },
   { "fleet",          &fleet_pipeline },
   { "tracker",        &tracker_pipeline },
-  { "scheduler",      NULL },
-  { "carrier-worker", NULL },
+  { "scheduler",      &wb_scheduler_pipeline },
+  { "carrier-worker", &wb_carrier_worker_pipeline },
   { "gateway",        &gateway_pipeline },
   { "dispatch",       &dispatch_pipeline },
 };
