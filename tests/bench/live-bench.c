@@ -860,7 +860,8 @@ static void
 measure (PhaseResult *r,
          int          index,
          const char  *daemon_pid,
-         double       idle_rss_kib)
+         double       rss_before_kib,
+         int          opened)
 {
   g_autoptr(GArray) locations = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) vehicles = g_array_new (FALSE, FALSE, sizeof (double));
@@ -914,7 +915,7 @@ measure (PhaseResult *r,
   r->vehicle_p99 = sorted_quantile (vehicles, 0.99);
   r->open = g_atomic_int_get (&clients_open);
   r->load_average = load_average ();
-  r->rss_per_client_kib = r->open > 0 ? (rss_kib (daemon_pid) - idle_rss_kib) / r->open : NAN;
+  r->rss_per_client_kib = opened > 0 ? (rss_kib (daemon_pid) - rss_before_kib) / opened : NAN;
   r->dropped = g_atomic_int_get (&clients_dropped) - dropped_before;
   g_mutex_lock (&histogram_lock);
   r->updates = histograms[index].count;
@@ -929,7 +930,7 @@ print_phase (const PhaseResult *r)
 {
   g_print ("  %-24s %6d open  latency p50 %7.1f  p99 %7.1f  max %7.1f ms  (%" G_GUINT64_FORMAT " updates, %.0f/s)\n",
            r->label, r->open, r->p50, r->p99, r->max, r->updates, r->updates / (double) seconds);
-  g_print ("  %-24s positions in %.0f/s, frames out %.0f/s; RSS %.1f KiB per stream; dropped %d\n", "",
+  g_print ("  %-24s positions in %.0f/s, frames out %.0f/s; RSS %.1f KiB per stream opened; dropped %d\n", "",
            r->positions_in, r->frames_out, r->rss_per_client_kib, r->dropped);
   g_print ("  %-24s GET /locations p50 %.1f p99 %.1f ms; GET /vehicles/{id} p50 %.1f p99 %.1f ms;"
            " CPU: daemon %.2f, load generator %.2f cores; machine load %.1f\n", "", r->locations_p50,
@@ -1013,7 +1014,7 @@ main (int   argc,
   GThread *senders, *ws;
   WbBenchDaemon *daemon;
   const char *pid;
-  double idle_rss, seconds_to_open;
+  double rss_before, seconds_to_open;
   gint64 devices_started;
 
   g_option_context_add_main_entries (options, entries, NULL);
@@ -1034,7 +1035,9 @@ main (int   argc,
   {
     const char *args[] = { port_arg, "--max-connections=19000", "--max-connections-per-peer=19000",
                            "--gateway-max-connections=19000", "--gateway-max-connections-per-peer=19000",
-                           "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m", NULL };
+                           "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m",
+                           /* Full within seconds, so that its growth is not taken for the streams'. */
+                           "--gateway-replay-size=10000", NULL };
 
     daemon = wb_bench_daemon_start (conninfo, args);
   }
@@ -1046,7 +1049,8 @@ main (int   argc,
   g_print ("Live map gateway: %d Teltonika vehicles at 1 Hz (a TCP connection each), clients of about 100"
            " vehicles each (%d of the whole city), %d s a phase, %u cores\n", n_vehicles, whole_fleet, seconds,
            g_get_num_processors ());
-  g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s\n");
+  g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s, replay window 10 000;"
+           " RSS per stream: the daemon's growth over a step / the streams it opened\n");
 
   devices_started = g_get_monotonic_time ();
   senders = g_thread_new ("teltonika", senders_run, ready);
@@ -1056,7 +1060,6 @@ main (int   argc,
   g_print ("  %d devices connected in %.1f s; the map holds %.0f vehicles\n", n_vehicles,
            (g_get_monotonic_time () - devices_started) / 1e6, metric ("waybill_live_vehicles"));
   g_usleep (settle_seconds * G_USEC_PER_SEC);
-  idle_rss = rss_kib (pid);
 
   clients = g_new0 (Client, n_clients_max);
   for (int i = 0; i < n_clients_max; i++)
@@ -1066,25 +1069,28 @@ main (int   argc,
     }
   ws = g_thread_new ("websockets", clients_run, NULL);
 
+  rss_before = rss_kib (pid);
   seconds_to_open = open_clients (baseline_clients);
   g_print ("  baseline: %d streams open in %.2f s\n", baseline_clients, seconds_to_open);
   g_usleep (settle_seconds * G_USEC_PER_SEC);
   results[n_results].label = "baseline";
   results[n_results].clients = baseline_clients;
-  measure (&results[n_results], n_results, pid, idle_rss);
+  measure (&results[n_results], n_results, pid, rss_before, baseline_clients);
   print_phase (&results[n_results++]);
 
   for (guint s = 0; s < steps->len; s++)
     {
       int count = g_array_index (steps, int, s);
+      int before = g_atomic_int_get (&clients_open);
 
+      rss_before = rss_kib (pid);
       seconds_to_open = open_clients (count);
       g_print ("  %d streams open (%d more in %.2f s)\n", g_atomic_int_get (&clients_open),
                count - (s == 0 ? baseline_clients : g_array_index (steps, int, s - 1)), seconds_to_open);
       g_usleep (settle_seconds * G_USEC_PER_SEC);
       results[n_results].label = g_strdup_printf ("%d clients", count);
       results[n_results].clients = count;
-      measure (&results[n_results], n_results, pid, idle_rss);
+      measure (&results[n_results], n_results, pid, rss_before, count - before);
       print_phase (&results[n_results++]);
     }
 
@@ -1095,7 +1101,7 @@ main (int   argc,
     g_atomic_int_set (&stall_wanted, stall);
     g_usleep (settle_seconds * G_USEC_PER_SEC);
     results[n_results].label = g_strdup_printf ("%d, %d stalled", n_clients_max, stall);
-    measure (&results[n_results], n_results, pid, idle_rss);
+    measure (&results[n_results], n_results, pid, 0, 0);
     print_phase (&results[n_results]);
     g_usleep (settle_seconds * G_USEC_PER_SEC);
     g_print ("  stalled clients: %d, closed by the daemon so far %d (pong timeouts counted: %.0f)\n", stall,
