@@ -394,6 +394,7 @@ static gint    stalled_closed;    /* atomic */
 static gint    stall_wanted;      /* atomic: how many stall */
 static gint    ws_stop;
 static gssize  connect_finished;  /* atomic: when the last one of the step was open (real µs) */
+static gint    finished_for;      /* atomic: …for this clients_wanted */
 static GMutex  drop_lock;
 static GHashTable *drop_codes;    /* close code → count */
 
@@ -710,8 +711,12 @@ clients_run (gpointer data)
       int n;
 
       open_more (epoll_fd, &next, &connecting);
-      if (connecting == 0 && next == g_atomic_int_get (&clients_wanted) && g_atomic_pointer_get (&connect_finished) == 0)
-        g_atomic_pointer_set (&connect_finished, now_us ());
+      if (connecting == 0 && next == g_atomic_int_get (&clients_wanted)
+          && g_atomic_int_get (&finished_for) != next)
+        {
+          g_atomic_pointer_set (&connect_finished, now_us ());
+          g_atomic_int_set (&finished_for, next);
+        }
       apply_stalls (epoll_fd, next, &stalled);
       n = epoll_wait (epoll_fd, events, G_N_ELEMENTS (events), 10);
       for (int i = 0; i < n; i++)
@@ -943,10 +948,11 @@ open_clients (int count)
 {
   gint64 start = now_us (), deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
 
-  g_atomic_pointer_set (&connect_finished, 0);
   g_atomic_int_set (&clients_wanted, count);
-  while (g_atomic_pointer_get (&connect_finished) == 0 && g_get_monotonic_time () < deadline)
+  while (g_atomic_int_get (&finished_for) != count && g_get_monotonic_time () < deadline)
     g_usleep (20 * 1000);
+  if (g_atomic_int_get (&finished_for) != count)
+    return NAN;
   return (g_atomic_pointer_get (&connect_finished) - start) / 1e6;
 }
 
