@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "wb-db.h"
+#include "wb-fleet-import.h"
 #include "wb-json.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
@@ -451,12 +452,50 @@ test_enriched (Fixture       *f,
   g_assert_cmpstr (stored, ==, "v7/d7/c7");
 }
 
+/* The CSV reader on its own: quoting done right and wrong, line ends, and
+ * rows numbered by the line they start on. */
+static void
+test_parse_csv (void)
+{
+  const char *text = "id,plate\r\n"
+                     "a,\"x, \"\"y\"\"\"\r\n"     /* 2 */
+                     "b,\"two\nlines\"\n"            /* 3-4 */
+                     "c,bad\"quote\n"                 /* 5 */
+                     "d,\"closed\"tail\n"            /* 6 */
+                     "e,\"fine\"\n"                  /* 7 */
+                     "\n"                              /* 8: blank */
+                     "f,\"never closed\n";           /* 9 */
+  g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbFleetImport) import = wb_fleet_import_parse (WB_FLEET_KIND_VEHICLE, WB_FLEET_IMPORT_CSV, body, 100,
+                                                           &error);
+  const WbFleetUpdate *u;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (import->received, ==, 6);
+  g_assert_cmpuint (import->updates->len, ==, 3);
+  u = g_ptr_array_index (import->updates, 0);
+  g_assert_cmpstr (u->plate, ==, "x, \"y\"");
+  u = g_ptr_array_index (import->updates, 1);
+  g_assert_cmpstr (u->plate, ==, "two\nlines");
+  g_assert_cmpuint (g_array_index (import->rows, guint, 1), ==, 3);
+  u = g_ptr_array_index (import->updates, 2);
+  g_assert_cmpstr (u->id, ==, "e");
+  g_assert_cmpuint (g_array_index (import->rows, guint, 2), ==, 7);
+  g_assert_cmpuint (import->errors->len, ==, 3);
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 0).row, ==, 5);
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 1).row, ==, 6);
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 2).row, ==, 9);
+  g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 2).code, ==, "invalid_row");
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
+  g_test_add_func ("/bulk/parse/csv", test_parse_csv);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, set_up, func, tear_down)
   ADD ("/bulk/mixed-ndjson", test_mixed_ndjson);
   ADD ("/bulk/csv", test_csv);

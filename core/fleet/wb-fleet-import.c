@@ -16,6 +16,8 @@
 #include "wb-fleet-import.h"
 #include "wb-json-writer.h"
 
+static const char stale_code[] = "stale_version";
+
 typedef struct
 {
   WbFleetImport *import;
@@ -178,6 +180,14 @@ typedef struct
   guint       line;       /* of the next byte */
 } Csv;
 
+static gboolean
+refuse_record (const char **problem,
+               const char  *why)
+{
+  *problem = why;
+  return FALSE;
+}
+
 /* One record's cells (RFC 4180: quoted cells may hold commas, doubled
  * quotes and line breaks). Returns FALSE with @problem set for a record
  * that is not CSV; the reader then stands at the next line. */
@@ -200,7 +210,7 @@ csv_record (Csv         *csv,
           for (csv->at++; ; csv->at++)
             {
               if (csv->at >= csv->length)
-                return (*problem = "a quoted cell is not closed"), FALSE;
+                return refuse_record (problem, "a quoted cell is not closed");
               c = csv->text[csv->at];
               if (c == '"' && csv->at + 1 < csv->length && csv->text[csv->at + 1] == '"')
                 csv->at++;
@@ -220,14 +230,14 @@ csv_record (Csv         *csv,
                 csv->at++;
               csv->at++;
               csv->line++;
-              return (*problem = quoted ? "text after a quoted cell" : "a quote inside an unquoted cell"), FALSE;
+              return refuse_record (problem, quoted ? "text after a quoted cell" : "a quote inside an unquoted cell");
             }
           if (c != '\r' || (csv->at + 1 < csv->length && csv->text[csv->at + 1] != '\n'))
             g_string_append_c (cell, c);
           csv->at++;
         }
       if (csv->at - started > WB_FLEET_IMPORT_MAX_ROW_SIZE)
-        return (*problem = "the record is longer than 64 KiB"), FALSE;
+        return refuse_record (problem, "the record is longer than 64 KiB");
       g_ptr_array_add (cells, g_strdup (cell->str));
       if (csv->at >= csv->length || csv->text[csv->at] == '\n')
         {
@@ -451,7 +461,7 @@ all_errors (const WbFleetImport        *import,
     if (outcomes[i].outcome == WB_FLEET_IMPORTED_STALE)
       {
         const WbFleetUpdate *update = g_ptr_array_index (import->updates, i);
-        WbFleetImportError e = { g_array_index (import->rows, guint, i), update->id, "version", "stale_version", NULL };
+        WbFleetImportError e = { g_array_index (import->rows, guint, i), update->id, "version", stale_code, NULL };
 
         e.message = g_strdup_printf ("version: the stored version is %" G_GINT64_FORMAT "; give a greater one, "
                                      "or none to write over it", outcomes[i].version);
@@ -492,7 +502,7 @@ wb_fleet_import_report (const WbFleetImport        *import,
   g_string_append_printf (out, "],\"errorsTruncated\":%s}", errors->len > WB_FLEET_IMPORT_MAX_LISTED ? "true" : "false");
   /* The stale entries borrowed their ids; the others belong to @import. */
   for (guint i = 0; i < errors->len; i++)
-    if (g_array_index (errors, WbFleetImportError, i).code[0] == 's')
+    if (g_array_index (errors, WbFleetImportError, i).code == stale_code)
       g_free (g_array_index (errors, WbFleetImportError, i).message);
   g_array_unref (errors);
   return g_string_free (out, FALSE);
