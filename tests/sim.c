@@ -296,6 +296,11 @@ test_bad_arguments (void)
   const char *city[] = { "fleet", "--city", "atlantis", NULL };
   const char *companies[] = { "reference", "--companies", "-1", NULL };
   const char *unknown[] = { "fleet", "--no-such-option", NULL };
+  const char *bulk_rows[] = { "reference", "--bulk", "--bulk-rows", "0", NULL };
+  const char *no_stops[] = { "drive", NULL };
+  const char *two_sources[] = { "drive", "--stops", "stops.txt", "--trip", "t1", NULL };
+  const char *dwell[] = { "drive", "--stops", "stops.txt", "--dwell", "soon", NULL };
+  const char *drive_protocol[] = { "drive", "--stops", "stops.txt", "--protocol", "pigeon", NULL };
   const char *help[] = { "fleet", "--help", NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -307,6 +312,11 @@ test_bad_arguments (void)
   assert_usage_error (city, "--city");
   assert_usage_error (companies, "--companies");
   assert_usage_error (unknown, "--no-such-option");
+  assert_usage_error (bulk_rows, "--bulk-rows");
+  assert_usage_error (no_stops, "--stops");
+  assert_usage_error (two_sources, "--trip");
+  assert_usage_error (dwell, "--dwell");
+  assert_usage_error (drive_protocol, "--protocol");
   g_assert_cmpint (run_sim (help, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "--fast"));
   g_assert_nonnull (strstr (out, "--teltonika"));
