@@ -138,6 +138,33 @@ is_blank (const char *text,
 
 /* ---- NDJSON ------------------------------------------------------------------- */
 
+/* Every non-blank line is a row: a body of too many is refused before
+ * any is parsed. */
+static gboolean
+check_ndjson_rows (Reader      *reader,
+                   const char  *text,
+                   gsize        length,
+                   GError     **error)
+{
+  guint rows = 0;
+
+  for (gsize start = 0; start < length; )
+    {
+      const char *end = memchr (text + start, '\n', length - start);
+      gsize line_length = end ? (gsize) (end - text) - start : length - start;
+
+      rows += !is_blank (text + start, line_length);
+      if (rows > reader->max_rows)
+        {
+          g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_TOO_MANY,
+                       "body: more than %u rows; send them in several requests", reader->max_rows);
+          return FALSE;
+        }
+      start += line_length + 1;
+    }
+  return TRUE;
+}
+
 static gboolean
 read_ndjson (Reader      *reader,
              const char  *text,
@@ -146,6 +173,9 @@ read_ndjson (Reader      *reader,
 {
   const WbJsonLimits limits = { WB_FLEET_IMPORT_MAX_ROW_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
   guint line = 0;
+
+  if (!check_ndjson_rows (reader, text, length, error))
+    return FALSE;
 
   for (gsize start = 0; start < length; )
     {
