@@ -550,6 +550,19 @@ test_batching_and_handover (Fixture       *f,
   send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
   assert_status (&reply, 409);
   g_assert_nonnull (strstr (error_member (&reply, "message"), "DELIVERED"));
+
+  /* A closed shipment is handed over to nobody. */
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET closed_at = now() WHERE id = $1::uuid", s2));
+  g_free (body);
+  body = g_strdup_printf ("{\"shipmentId\":\"%s\",\"phone\":\"+375 29 123-45-67\"}", s2);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
+  assert_status (&reply, 409);
+  g_assert_nonnull (strstr (error_member (&reply, "message"), "closed"));
+  {
+    g_autofree char *st2 = shipment_status (f, s2);
+
+    g_assert_cmpstr (st2, ==, "AVAILABLE_FOR_PICKUP");
+  }
 }
 
 static char *
