@@ -162,7 +162,8 @@ fixture_setup (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *env_dsn = NULL;
-  const char *args[] = { "--listen-address=127.0.0.1", data, NULL };
+  g_auto(GStrv) extra = g_strsplit (data != NULL ? data : "", " ", -1);
+  const char *args[] = { "--listen-address=127.0.0.1", extra[0], extra[0] ? extra[1] : NULL, NULL };
   guint applied = 0;
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
@@ -550,6 +551,19 @@ test_batching_and_handover (Fixture       *f,
   send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
   assert_status (&reply, 409);
   g_assert_nonnull (strstr (error_member (&reply, "message"), "DELIVERED"));
+
+  /* A closed shipment is handed over to nobody. */
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET closed_at = now() WHERE id = $1::uuid", s2));
+  g_free (body);
+  body = g_strdup_printf ("{\"shipmentId\":\"%s\",\"phone\":\"+375 29 123-45-67\"}", s2);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
+  assert_status (&reply, 409);
+  g_assert_nonnull (strstr (error_member (&reply, "message"), "closed"));
+  {
+    g_autofree char *st2 = shipment_status (f, s2);
+
+    g_assert_cmpstr (st2, ==, "AVAILABLE_FOR_PICKUP");
+  }
 }
 
 static char *
@@ -823,6 +837,52 @@ test_auto_batching (Fixture       *f,
   g_assert_nonnull (c);
 }
 
+/* A vehicle that goes silent on an IN_TRANSIT trip: the trip goes, through
+ * a command requested by "auto", to the nearest reporting free vehicle of
+ * its company. */
+static void
+test_auto_reassign (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *trip = NULL, *t0 = NULL, *t1 = NULL, *body = NULL, *outcome = NULL, *expected = NULL;
+  g_auto(Reply) reply = { 0 };
+  gint64 deadline = g_get_monotonic_time () + 40 * G_USEC_PER_SEC;
+
+  put_pickup_point (f, "p1");
+  send (f, "PUT", "/devices/dev1", "{\"vehicleId\":\"v1\",\"token\":null}", &reply);
+  send (f, "PUT", "/devices/dev2", "{\"vehicleId\":\"v2\",\"token\":null}", &reply);
+  send (f, "PUT", "/devices/dev3", "{\"vehicleId\":\"v3\",\"token\":null}", &reply);
+  trip = create_trip (f, "v1", "d1", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  t0 = iso_ago (now, 5);
+  body = g_strdup_printf ("[{\"deviceId\":\"dev1\",\"timestamp\":\"%s\",\"lat\":53.90,\"lon\":27.56},"
+                          "{\"deviceId\":\"dev2\",\"timestamp\":\"%s\",\"lat\":53.91,\"lon\":27.57},"
+                          "{\"deviceId\":\"dev3\",\"timestamp\":\"%s\",\"lat\":54.50,\"lon\":28.50}]", t0, t0, t0);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/telemetry", body, NULL, &reply);
+  assert_status (&reply, 200);
+  /* v2 and v3 keep reporting; v1 falls silent. */
+  while (sql_int (f, "SELECT count(*) FROM commands WHERE requested_by = 'auto' AND status <> 'pending'", NULL) == 0)
+    {
+      g_autoptr(GDateTime) later = g_date_time_new_now_utc ();
+
+      g_free (t1);
+      t1 = iso_ago (later, 0);
+      g_free (body);
+      body = g_strdup_printf ("[{\"deviceId\":\"dev2\",\"timestamp\":\"%s\",\"lat\":53.91,\"lon\":27.57},"
+                              "{\"deviceId\":\"dev3\",\"timestamp\":\"%s\",\"lat\":54.50,\"lon\":28.50}]", t1, t1);
+      send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/telemetry", body, NULL, &reply);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("no automatic reassignment; the daemon's log:\n%s", f->daemon->log->str);
+      g_usleep (500 * 1000);
+    }
+  outcome = wb_test_pg_text (f->conn, "SELECT status || ' ' || vehicle_id || ' ' || trip_id FROM commands WHERE requested_by = 'auto'", NULL);
+  expected = g_strconcat ("applied v2 ", trip, NULL);
+  g_assert_cmpstr (outcome, ==, expected);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM trips WHERE id = $1 AND vehicle_id = 'v2'", trip), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM commands", NULL), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -841,6 +901,8 @@ main (int   argc,
   ADD ("/dispatch/stops-from-gps", test_stops_from_gps);
   g_test_add ("/dispatch/auto-batching", Fixture, "--auto-batch-interval=300ms", fixture_setup,
               test_auto_batching, fixture_teardown);
+  g_test_add ("/dispatch/auto-reassign", Fixture, "--auto-reassign-after=3s --offline-after=2s", fixture_setup,
+              test_auto_reassign, fixture_teardown);
 #undef ADD
 
   return g_test_run ();

@@ -321,6 +321,11 @@ const WbConfigKey wb_config_keys[] = {
     .type = WB_CONFIG_TYPE_DURATION, .default_value = "0", .max = 24 * 3600 * 1000,
     .description = N_("How often ready shipments addressed to a pickup point are batched by point; 0 turns automatic batching off"),
   },
+  {
+    .key = "dispatch.auto-reassign-after", .long_option = "auto-reassign-after",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "0", .max = 24 * 3600 * 1000,
+    .description = N_("Reassign the IN_TRANSIT trip of a vehicle silent this long to the nearest free vehicle of its company; 0 turns automatic reassignment off"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

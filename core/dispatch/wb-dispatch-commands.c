@@ -235,6 +235,61 @@ apply_reassign (WbDispatchTx  *tx,
   return result;
 }
 
+/* Automatic reassignment: the IN_TRANSIT trip of a vehicle silent for
+ * silent_ms goes, through the same command path as an operator's (so it is
+ * recorded and decided alike), to the nearest vehicle of the trip's company
+ * that reports and is on no IN_TRANSIT trip. The command id names the trip
+ * and the silence, so one silence asks once. */
+static WbDispatchResult *
+auto_reassign (WbDispatchTx  *tx,
+               GError       **error)
+{
+  static const char trip_sql[] =
+    "SELECT t.id, t.company_id, v.lat, v.lon, " WB_DISPATCH_SQL_TO_US ("v.server_time") ","
+    "   " T ("v.server_time")
+    " FROM trips t JOIN vehicle_states v ON v.vehicle_id = t.vehicle_id"
+    " WHERE t.vehicle_id = $1 AND t.status = 'IN_TRANSIT' AND v.server_time < now() - $2::bigint * interval '1 millisecond'";
+  static const char nearest_sql[] =
+    "SELECT x.id FROM vehicles x JOIN vehicle_states s ON s.vehicle_id = x.id"
+    " WHERE x.company_id = $1 AND x.id <> $2 AND s.server_time >= now() - $5::bigint * interval '1 millisecond'"
+    "   AND NOT EXISTS (SELECT 1 FROM trips o WHERE o.vehicle_id = x.id AND o.status = 'IN_TRANSIT')"
+    " ORDER BY waybill_distance_m(s.lat, s.lon, $3::double precision, $4::double precision), x.id LIMIT 1";
+  WbDispatchRequest *r = tx->request;
+  g_autofree char *silent = g_strdup_printf ("%" G_GINT64_FORMAT, r->silent_ms);
+  const char *trip_params[] = { r->silent_vehicle_id, silent };
+  g_autoptr(PGresult) trip = _wb_dispatch_exec (tx, trip_sql, trip_params, 2, error);
+  g_autoptr(PGresult) nearest = NULL;
+
+  if (trip == NULL)
+    return NULL;
+  if (PQntuples (trip) == 0 || PQgetisnull (trip, 0, 1))
+    return _wb_dispatch_result_new (NULL, NULL, 0);
+  {
+    const char *params[] = { PQgetvalue (trip, 0, 1), r->silent_vehicle_id, PQgetvalue (trip, 0, 2),
+                             PQgetvalue (trip, 0, 3), silent };
+
+    if ((nearest = _wb_dispatch_exec (tx, nearest_sql, params, 5, error)) == NULL)
+      return NULL;
+  }
+  if (PQntuples (nearest) == 0)
+    {
+      g_message ("Automatic reassignment: trip %s has no free vehicle to go to", PQgetvalue (trip, 0, 0));
+      return _wb_dispatch_result_new (NULL, NULL, 0);
+    }
+  /* The request becomes the command (again on a repeated attempt). */
+  g_free (r->command_id);
+  r->command_id = g_strdup_printf ("auto:%s:%s", PQgetvalue (trip, 0, 0), PQgetvalue (trip, 0, 4));
+  g_free (r->reason);
+  r->reason = g_strdup_printf ("vehicle %s silent since %s", r->silent_vehicle_id, PQgetvalue (trip, 0, 5));
+  g_free (r->requested_by);
+  r->requested_by = g_strdup ("auto");
+  g_free (r->id);
+  r->id = g_strdup (PQgetvalue (trip, 0, 0));
+  g_free (r->vehicle_id);
+  r->vehicle_id = g_strdup (PQgetvalue (nearest, 0, 0));
+  return submit_reassign (tx, error);
+}
+
 WbDispatchResult *
 _wb_dispatch_commands_run (WbDispatchTx  *tx,
                            GError       **error)
@@ -245,6 +300,8 @@ _wb_dispatch_commands_run (WbDispatchTx  *tx,
       return submit_reassign (tx, error);
     case WB_DISPATCH_OP_GET_COMMAND:
       return command_result (tx, tx->request->id, error);
+    case WB_DISPATCH_OP_AUTO_REASSIGN:
+      return auto_reassign (tx, error);
     case WB_DISPATCH_OP_APPLY_REASSIGN:
     default:
       return apply_reassign (tx, error);

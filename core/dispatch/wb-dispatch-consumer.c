@@ -24,6 +24,7 @@
 #define POSITIONS_BATCH   2000
 #define POSITIONS_LINGER  100
 #define TOPIC_POSITIONS   "positions.enriched"
+#define TOPIC_OFFLINE     "device.offline"
 
 struct _WbDispatchConsumer
 {
@@ -35,6 +36,9 @@ struct _WbDispatchConsumer
   guint             subscription;
   guint             position_subscription;
   guint             retry_ms;
+  guint             auto_reassign_ms;
+  guint             offline_subscription;
+  GHashTable       *silences;         /* vehicle id → pending timeout source id */
   guint             auto_batch_ms;
   guint             auto_batch_source;
   gboolean          auto_batching;    /* a pass is in flight */
@@ -379,6 +383,100 @@ wb_dispatch_consumer_set_auto_batch (WbDispatchConsumer *self,
   self->auto_batch_ms = interval_ms;
 }
 
+/* ---- automatic reassignment ---------------------------------------------------------- */
+
+typedef struct
+{
+  WbDispatchConsumer *self;
+  char               *vehicle_id;
+} Silence;
+
+static void
+silence_free (gpointer data)
+{
+  Silence *silence = data;
+
+  g_object_unref (silence->self);
+  g_free (silence->vehicle_id);
+  g_free (silence);
+}
+
+static void
+on_auto_reassigned (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  g_autoptr(WbDispatchConsumer) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbDispatchResult) done = wb_dispatch_store_run_finish (WB_DISPATCH_STORE (source), result, &error);
+
+  if (done == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("Automatic reassignment failed: %s", error->message);
+  else if (done != NULL && done->created)
+    {
+      self->counts.auto_commands++;
+      g_message ("Automatic reassignment: command %s for trip of a silent vehicle", done->id);
+    }
+}
+
+/* The silence has lasted: the store checks it still does and asks. */
+static gboolean
+on_silence_long (gpointer data)
+{
+  Silence *silence = data;
+  g_autoptr(WbDispatchConsumer) self = g_object_ref (silence->self);
+  WbDispatchRequest *request = wb_dispatch_request_new (WB_DISPATCH_OP_AUTO_REASSIGN);
+
+  request->silent_vehicle_id = g_strdup (silence->vehicle_id);
+  request->silent_ms = self->auto_reassign_ms;
+  wb_dispatch_store_run_async (self->store, request, self->cancellable, on_auto_reassigned, g_object_ref (self));
+  g_hash_table_remove (self->silences, silence->vehicle_id);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+watch_silence (WbDispatchConsumer *self,
+               GBytes             *payload)
+{
+  g_autoptr(WbJsonReader) body = wb_json_reader_new_from_bytes (payload, NULL, NULL);
+  g_autofree char *vehicle = NULL;
+  gboolean present = FALSE;
+  gint64 silent_s = 0;
+  gint64 wait_ms;
+  Silence *silence;
+
+  if (body == NULL || !read_id (body, "vehicle_id", TRUE, &vehicle, NULL)
+      || !wb_json_reader_get_int64 (body, "silent_seconds", 0, G_MAXINT32, &present, &silent_s, NULL)
+      || g_hash_table_contains (self->silences, vehicle))
+    return;
+  wait_ms = MAX (0, (gint64) self->auto_reassign_ms - silent_s * 1000);
+  silence = g_new0 (Silence, 1);
+  silence->self = g_object_ref (self);
+  silence->vehicle_id = g_strdup (vehicle);
+  g_hash_table_insert (self->silences, g_steal_pointer (&vehicle),
+                       GUINT_TO_POINTER (g_timeout_add_full (G_PRIORITY_DEFAULT, wait_ms, on_silence_long,
+                                                             silence, silence_free)));
+}
+
+static void
+on_offline (WbBus      *bus,
+            WbBusBatch *batch,
+            gpointer    user_data)
+{
+  for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
+    watch_silence (user_data, wb_bus_message_get_payload (wb_bus_batch_get_message (batch, i)));
+  wb_bus_batch_ack (batch);
+}
+
+void
+wb_dispatch_consumer_set_auto_reassign (WbDispatchConsumer *self,
+                                        guint               after_ms)
+{
+  g_return_if_fail (WB_IS_DISPATCH_CONSUMER (self));
+
+  self->auto_reassign_ms = after_ms;
+}
+
 void
 wb_dispatch_consumer_start (WbDispatchConsumer *self)
 {
@@ -393,6 +491,12 @@ wb_dispatch_consumer_start (WbDispatchConsumer *self)
                                                           POSITIONS_LINGER, on_positions, self, NULL);
   if (self->auto_batch_ms > 0)
     self->auto_batch_source = g_timeout_add (self->auto_batch_ms, on_auto_batch_tick, self);
+  if (self->auto_reassign_ms > 0)
+    {
+      const char * const offline[] = { TOPIC_OFFLINE, NULL };
+
+      self->offline_subscription = wb_bus_subscribe (self->bus, GROUP, offline, MAX_BATCH, on_offline, self, NULL);
+    }
 }
 
 void
@@ -404,7 +508,11 @@ wb_dispatch_consumer_stop (WbDispatchConsumer *self)
     wb_bus_unsubscribe (self->bus, self->subscription);
   if (self->position_subscription != 0)
     wb_bus_unsubscribe (self->bus, self->position_subscription);
-  self->subscription = self->position_subscription = 0;
+  if (self->offline_subscription != 0)
+    wb_bus_unsubscribe (self->bus, self->offline_subscription);
+  self->subscription = self->position_subscription = self->offline_subscription = 0;
+  /* Each pending silence holds a reference: drop them. */
+  g_hash_table_remove_all (self->silences);
   g_clear_handle_id (&self->auto_batch_source, g_source_remove);
   g_cancellable_cancel (self->cancellable);
 }
@@ -419,6 +527,12 @@ wb_dispatch_consumer_get_counts (WbDispatchConsumer *self,
 }
 
 static void
+remove_source (gpointer data)
+{
+  g_source_remove (GPOINTER_TO_UINT (data));
+}
+
+static void
 wb_dispatch_consumer_finalize (GObject *object)
 {
   WbDispatchConsumer *self = WB_DISPATCH_CONSUMER (object);
@@ -426,6 +540,7 @@ wb_dispatch_consumer_finalize (GObject *object)
   g_clear_object (&self->bus);
   g_clear_object (&self->store);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->silences, g_hash_table_unref);
   G_OBJECT_CLASS (wb_dispatch_consumer_parent_class)->finalize (object);
 }
 
@@ -439,6 +554,7 @@ static void
 wb_dispatch_consumer_init (WbDispatchConsumer *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->silences = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, remove_source);
   self->stop_radius_m = 150;
   self->stop_dwell_us = 60 * G_USEC_PER_SEC;
 }

@@ -23,6 +23,7 @@ typedef struct
   guint64 arrivals;      /* stop arrivals detected */
   guint64 departures;    /* stop departures detected */
   guint64 batches;       /* batches made by automatic batching */
+  guint64 auto_commands; /* reassignments asked for silent vehicles */
 } WbDispatchCounts;
 
 /* The dispatch role's consumer of commands.trip.reassign: each command is
@@ -40,6 +41,10 @@ void                wb_dispatch_consumer_set_stop_rule (WbDispatchConsumer *self
  * before start. */
 void                wb_dispatch_consumer_set_auto_batch (WbDispatchConsumer *self,
                                                      guint               interval_ms);
+/* Automatic reassignment of the IN_TRANSIT trip of a vehicle silent for
+ * @after_ms (from device.offline; 0, the default: off); call before start. */
+void                wb_dispatch_consumer_set_auto_reassign (WbDispatchConsumer *self,
+                                                     guint               after_ms);
 /* Subscribes group "dispatch" to commands.trip.reassign and
  * positions.enriched. */
 void                wb_dispatch_consumer_start      (WbDispatchConsumer *self);

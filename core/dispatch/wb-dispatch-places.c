@@ -151,6 +151,8 @@ handover (WbDispatchTx  *tx,
   if (!g_str_equal (PQgetvalue (result, 0, 3), "t"))
     return _wb_dispatch_fail (error, WB_DISPATCH_ERROR_INVALID, "shipmentId", NULL, 0,
                               "the shipment is not for this pickup point");
+  if (g_str_equal (PQgetvalue (result, 0, 2), "t"))
+    return _wb_dispatch_fail (error, WB_DISPATCH_ERROR_CONFLICT, "shipmentId", NULL, 0, "the shipment is closed");
   if (!g_str_equal (PQgetvalue (result, 0, 0), "AVAILABLE_FOR_PICKUP"))
     return _wb_dispatch_fail (error, WB_DISPATCH_ERROR_CONFLICT, "shipmentId", PQgetvalue (result, 0, 0), 0,
                               "the shipment is %s, not AVAILABLE_FOR_PICKUP", PQgetvalue (result, 0, 0));

@@ -145,6 +145,7 @@ wb_dispatch_request_free (WbDispatchRequest *request)
   g_free (request->reason);
   g_free (request->command_id);
   g_free (request->requested_by);
+  g_free (request->silent_vehicle_id);
   g_clear_pointer (&request->positions, g_ptr_array_unref);
   g_free (request);
 }
@@ -326,6 +327,7 @@ dispatch_op (WbDispatchTx  *tx,
     case WB_DISPATCH_OP_SUBMIT_REASSIGN:
     case WB_DISPATCH_OP_GET_COMMAND:
     case WB_DISPATCH_OP_APPLY_REASSIGN:
+    case WB_DISPATCH_OP_AUTO_REASSIGN:
       return _wb_dispatch_commands_run (tx, error);
     case WB_DISPATCH_OP_OBSERVE_POSITIONS:
       return _wb_dispatch_stops_run (tx, error);

@@ -50,6 +50,7 @@ typedef enum
   WB_DISPATCH_OP_APPLY_REASSIGN,      /* command_id, id (trip), vehicle_id, driver_id, reason, requested_by */
   WB_DISPATCH_OP_OBSERVE_POSITIONS,   /* positions, stop_radius_m, stop_dwell_us */
   WB_DISPATCH_OP_AUTO_BATCH,          /* (none) */
+  WB_DISPATCH_OP_AUTO_REASSIGN,       /* silent_vehicle_id, silent_ms */
 } WbDispatchOp;
 
 /* A vehicle's position, as stop detection needs it. */
@@ -91,6 +92,8 @@ typedef struct
   GPtrArray    *positions;          /* WbDispatchPosition* */
   double        stop_radius_m;
   gint64        stop_dwell_us;
+  char         *silent_vehicle_id;
+  gint64        silent_ms;
 } WbDispatchRequest;
 
 /* What a request produced. */

@@ -376,6 +376,7 @@ dispatch_create (const WbRoleContext  *context,
   wb_dispatch_consumer_set_stop_rule (consumer, wb_config_get_int (context->config, "dispatch.stop-radius"),
                                       wb_config_get_int (context->config, "dispatch.stop-dwell") * 1000);
   wb_dispatch_consumer_set_auto_batch (consumer, wb_config_get_int (context->config, "dispatch.auto-batch-interval"));
+  wb_dispatch_consumer_set_auto_reassign (consumer, wb_config_get_int (context->config, "dispatch.auto-reassign-after"));
   wb_metrics_declare (context->metrics, "waybill_dispatch_commands_total", WB_METRIC_COUNTER,
                       "Reassignment commands decided: applied, rejected, or already decided.", NULL, 0);
   wb_metrics_add_collector (context->metrics, collect_dispatch_metrics, g_object_ref (consumer), g_object_unref);
