@@ -184,7 +184,7 @@ happy_path_tracker (World        *w,
   g_assert_cmpint (sql_wait (w, "SELECT count(*) FROM trackings WHERE track_number = 'JD0001' "
                                 "AND last_checked_at = '2026-11-20T18:00:00Z'", 1, 30), ==, 1);
   g_assert_cmpint (sql_wait (w, "SELECT count(*) FROM shipment_events WHERE event_id LIKE 'check:%'", 1, 30), ==, 1);
-  last_checked = sql_text (w, "SELECT status FROM shipments s JOIN trackings t ON t.shipment_id = s.id "
+  last_checked = sql_text (w, "SELECT s.status FROM shipments s JOIN trackings t ON t.shipment_id = s.id "
                               "WHERE t.track_number = 'JD0001'");
   g_assert_cmpstr (last_checked, ==, "IN_TRANSIT");
   g_assert_cmpfloat (metric (d, "waybill_tracker_shipments_created_total"), ==, 2);

@@ -718,6 +718,7 @@ test_errors_back_off (void)
   g_autoptr(WbPollingScheduler) scheduler = NULL;
   g_autoptr(WbCarrierWorker) worker = NULL;
   SqlWait failed = { NULL, "SELECT consecutive_errors FROM trackings", 2 };
+  g_autofree char *last_error = NULL;
   gint64 gap;
 
   db_set_up (&db, "backoff");
@@ -737,7 +738,8 @@ test_errors_back_off (void)
                                  " FROM trackings", NULL);
   g_assert_cmpint (gap, >=, 540);
   g_assert_cmpint (gap, <=, 660);
-  g_assert_nonnull (strstr (wb_test_pg_text (db.conn, "SELECT last_error FROM trackings", NULL), "503"));
+  last_error = wb_test_pg_text (db.conn, "SELECT last_error FROM trackings", NULL);
+  g_assert_nonnull (strstr (last_error, "503"));
   wb_carrier_emulator_set_faults (emulator, 0, 0, 0);
   failed.sql = "SELECT count(*) FROM trackings WHERE consecutive_errors = 0 AND last_error IS NULL";
   failed.want = 1;

@@ -21,7 +21,7 @@ typedef enum
   WB_CARRIER_MESSAGE_N_KINDS
 } WbCarrierMessageKind;
 
-/* Produced by the scheduler (no code here yet); schema only. */
+/* Produced by the scheduler role (core/polling); not consumed here. */
 #define WB_TOPIC_TRACKING_UPDATE "TRACKING_UPDATE"
 
 /**
