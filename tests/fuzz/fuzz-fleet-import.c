@@ -30,6 +30,7 @@ check_rows (const WbFleetImport *import,
   g_autofree char *report = NULL;
   g_autoptr(JsonNode) answer = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
 
   fuzz_require (import->kind == kind, "the import is of the kind asked for");
   fuzz_require (import->received <= FUZZ_MAX_ROWS, "no more rows than allowed");
@@ -45,6 +46,7 @@ check_rows (const WbFleetImport *import,
       fuzz_require (wb_fleet_update_validate (update, NULL), "an update passes the store's checks");
       fuzz_require (row >= 1 && (i == 0 || row > g_array_index (import->rows, guint, i - 1)),
                     "updates are in body order, each on its own row");
+      g_hash_table_add (rows, GUINT_TO_POINTER (row));
     }
   for (guint i = 0; i < import->errors->len; i++)
     {
@@ -53,6 +55,9 @@ check_rows (const WbFleetImport *import,
       fuzz_require (e->row >= 1 && e->code != NULL && e->message != NULL,
                     "a refused row has its row, code and message");
       fuzz_require (e->id == NULL || wb_fleet_id_is_valid (e->id), "a refused row's id is a valid id or none");
+      /* A refused record must not leave a part of itself to be read as
+       * another row. */
+      fuzz_require (g_hash_table_add (rows, GUINT_TO_POINTER (e->row)), "a row is either taken or refused, once");
     }
   report = wb_fleet_import_report (import, NULL);
   answer = wb_json_parse (report, strlen (report), NULL, &error);
