@@ -248,12 +248,16 @@ wb_first_run_page_get_checking (WbFirstRunPage *self)
 static void
 wb_first_run_page_dispose (GObject *object)
 {
+  GtkWidget *child;
   WbFirstRunPage *self = WB_FIRST_RUN_PAGE (object);
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->session);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_FIRST_RUN_PAGE);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (wb_first_run_page_parent_class)->dispose (object);
 }
 

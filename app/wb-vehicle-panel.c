@@ -372,12 +372,16 @@ replay_play_action (GtkWidget  *widget,
 static void
 wb_vehicle_panel_dispose (GObject *object)
 {
+  GtkWidget *child;
   WbVehiclePanel *self = WB_VEHICLE_PANEL (object);
 
   g_clear_signal_handler (&self->notify_id, self->vehicle);
   g_clear_handle_id (&self->age_source, g_source_remove);
   g_clear_object (&self->vehicle);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_VEHICLE_PANEL);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (wb_vehicle_panel_parent_class)->dispose (object);
 }
 

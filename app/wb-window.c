@@ -27,6 +27,7 @@ struct _WbWindow
   GtkSingleSelection   *selection;
   GHashTable           *watched;          /* WbClientVehicle → notify handler id */
   guint                 recount_source;
+  gboolean              refilter_pending;  /* a vehicle changed since the last recount */
   guint                 state_counts[3];
   GHashTable           *company_counts;   /* company id → count */
   GPtrArray            *company_ids;      /* dropdown position → id; 0 is "all" (NULL) */
@@ -101,6 +102,20 @@ company_label (WbWindow   *self,
   return g_strdup_printf ("%s (%u)", name ? name : company_id, count);
 }
 
+static gboolean
+same_strings (GtkStringList *list,
+              GPtrArray     *strings)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (list));
+
+  if (n + 1 != strings->len)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (gtk_string_list_get_string (list, i), g_ptr_array_index (strings, i)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
 static void
 update_company_dropdown (WbWindow   *self,
                          GHashTable *names,
@@ -124,9 +139,11 @@ update_company_dropdown (WbWindow   *self,
       g_ptr_array_add (labels, company_label (self, l->data, g_hash_table_lookup (names, l->data)));
     }
   g_ptr_array_add (labels, NULL);
-  gtk_string_list_splice (self->company_labels, 0, g_list_model_get_n_items (G_LIST_MODEL (self->company_labels)),
-                          (const char * const *) labels->pdata);
-  gtk_drop_down_set_selected (self->company_dropdown, selected);
+  if (!same_strings (self->company_labels, labels))
+    gtk_string_list_splice (self->company_labels, 0, g_list_model_get_n_items (G_LIST_MODEL (self->company_labels)),
+                            (const char * const *) labels->pdata);
+  if (gtk_drop_down_get_selected (self->company_dropdown) != selected)
+    gtk_drop_down_set_selected (self->company_dropdown, selected);
   self->updating_companies = FALSE;
 }
 
@@ -185,8 +202,9 @@ on_recount (gpointer user_data)
 
   self->recount_source = 0;
   /* A vehicle that changed state may now pass or fail the filter. */
-  if (gtk_filter_get_strictness (GTK_FILTER (self->filter)) == GTK_FILTER_MATCH_SOME)
+  if (self->refilter_pending && gtk_filter_get_strictness (GTK_FILTER (self->filter)) == GTK_FILTER_MATCH_SOME)
     gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  self->refilter_pending = FALSE;
   wb_window_update_counts (self);
   return G_SOURCE_REMOVE;
 }
@@ -199,6 +217,13 @@ schedule_recount (WbWindow *self)
 }
 
 /* ---- watching the model's vehicles -------------------------------------- */
+
+static void
+on_vehicle_notify (WbWindow *self)
+{
+  self->refilter_pending = TRUE;
+  schedule_recount (self);
+}
 
 static void
 unwatch (gpointer key,
@@ -237,7 +262,7 @@ watch_range (WbWindow *self,
           g_object_unref (vehicle);
           continue;
         }
-      id = g_signal_connect_swapped (vehicle, "notify", G_CALLBACK (schedule_recount), self);
+      id = g_signal_connect_swapped (vehicle, "notify", G_CALLBACK (on_vehicle_notify), self);
       g_hash_table_insert (self->watched, vehicle, GSIZE_TO_POINTER (id));
     }
 }
@@ -441,7 +466,6 @@ setup_list (WbWindow *self)
   gtk_list_view_set_factory (self->list_view, factory);
   gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect_object (self->model, "items-changed", G_CALLBACK (on_model_items_changed), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->filter, "changed", G_CALLBACK (schedule_recount), self, G_CONNECT_SWAPPED);
   watch_range (self, 0, g_list_model_get_n_items (G_LIST_MODEL (self->model)));
   wb_window_update_counts (self);
 }
@@ -461,6 +485,8 @@ on_company_selected (WbWindow *self)
   if (self->updating_companies || selected >= self->company_ids->len)
     return;
   wb_vehicle_filter_set_company_id (self->filter, g_ptr_array_index (self->company_ids, selected));
+  /* Company counts leave the company filter out, so this recount keeps
+   * the dropdown's own model as it is. */
   wb_window_update_counts (self);
 }
 
@@ -563,19 +589,27 @@ wb_window_set_tiles (WbWindow   *self,
                      const char *tiles)
 {
   g_autoptr(ShumateMapSource) source = NULL;
+  gboolean plain;
 
   g_return_if_fail (WB_IS_WINDOW (self));
 
   g_free (self->tiles);
   self->tiles = g_strdup (tiles);
-  if (tiles != NULL && *tiles != '\0' && g_strcmp0 (tiles, "none") != 0)
+  plain = tiles == NULL || *tiles == '\0' || g_strcmp0 (tiles, "none") == 0;
+  source = SHUMATE_MAP_SOURCE (shumate_raster_renderer_new_from_url (plain ? "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+                                                                           : tiles));
+  shumate_map_source_set_license (source, "Map data © OpenStreetMap contributors");
+  shumate_map_source_set_license_uri (source, "https://www.openstreetmap.org/copyright");
+  shumate_map_source_set_max_zoom_level (source, 19);
+  if (plain)
     {
-      source = SHUMATE_MAP_SOURCE (shumate_raster_renderer_new_from_url (tiles));
-      shumate_map_source_set_license (source, "Map data © OpenStreetMap contributors");
-      shumate_map_source_set_license_uri (source, "https://www.openstreetmap.org/copyright");
-      shumate_map_source_set_max_zoom_level (source, 19);
+      /* No tile layer, so no request: the source only gives the viewport
+       * its projection (tile size, zoom range) for layers and the scale. */
+      shumate_simple_map_set_map_source (self->map, NULL);
+      shumate_viewport_set_reference_map_source (shumate_simple_map_get_viewport (self->map), source);
     }
-  shumate_simple_map_set_map_source (self->map, source);
+  else
+    shumate_simple_map_set_map_source (self->map, source);
 }
 
 void
@@ -687,14 +721,35 @@ restore_window_state (WbWindow *self)
                          g_settings_get_double (self->settings, "map-longitude"));
 }
 
+/* libshumate 1.0's zoom buttons are bare icons: give them names, so a
+ * screen reader can tell them apart. */
+static void
+name_map_buttons (GtkWidget *root)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *image = GTK_IS_BUTTON (child) ? gtk_widget_get_first_child (child) : NULL;
+      const char *icon = GTK_IS_IMAGE (image) ? gtk_image_get_icon_name (GTK_IMAGE (image)) : NULL;
+
+      if (g_strcmp0 (icon, "zoom-in-symbolic") == 0)
+        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, "Zoom in", -1);
+      else if (g_strcmp0 (icon, "zoom-out-symbolic") == 0)
+        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, "Zoom out", -1);
+      else
+        name_map_buttons (child);
+    }
+}
+
 /* Settings that are toggles become stateful actions, so buttons, menus and
  * shortcuts share one state. */
+static const char * const settings_actions[] = { "follow", "sidebar-visible", "map-filtered-only" };
+
 static void
 add_settings_actions (WbWindow *self)
 {
-  const char *keys[] = { "follow", "sidebar-visible", "map-filtered-only" };
+  const char * const *keys = settings_actions;
 
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (settings_actions); i++)
     {
       g_autoptr(GAction) action = g_settings_create_action (self->settings, keys[i]);
 
@@ -715,6 +770,7 @@ wb_window_constructed (GObject *object)
   if (self->settings == NULL)
     self->settings = g_settings_new ("org.waybill.Waybill");
   setup_list (self);
+  name_map_buttons (GTK_WIDGET (self->map));
   add_settings_actions (self);
   restore_window_state (self);
   wb_window_set_connection_state (self, WB_CONNECTION_DISCONNECTED, NULL);
@@ -732,6 +788,10 @@ wb_window_dispose (GObject *object)
     clear_watched (self);
   g_clear_signal_handler (&self->selected_notify_id, self->selected);
   g_clear_object (&self->selected);
+  /* A settings action outlives the window's action group otherwise, and
+   * would tell the dead group about the next change of its key. */
+  for (guint i = 0; i < G_N_ELEMENTS (settings_actions); i++)
+    g_action_map_remove_action (G_ACTION_MAP (self), settings_actions[i]);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_object (&self->sort_model);
