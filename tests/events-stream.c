@@ -14,6 +14,7 @@
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 #include "wb-test-schema.h"
+#include "wb-test-ws.h"
 
 #define SECRET "events-test-secret-0123456789abcdef"
 #define WAIT_S 20
@@ -225,34 +226,10 @@ on_ws_closed (SoupWebsocketConnection *connection,
 }
 
 static void
-on_connected (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  Client *client = data;
-
-  client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &client->error);
-  client->done = TRUE;
-  if (client->connection != NULL)
-    {
-      g_signal_connect (client->connection, "message", G_CALLBACK (on_ws_message), client);
-      g_signal_connect (client->connection, "closed", G_CALLBACK (on_ws_closed), client);
-    }
-}
-
-static void
 iterate_until (gboolean   *flag,
                const char *what)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
-
-  while (!*flag)
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("timed out waiting for %s", what);
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
+  wb_test_ws_iterate_until (flag, WAIT_S, what);
 }
 
 static Client *
@@ -261,19 +238,16 @@ client_connect (Fixture    *f,
                 const char *token)
 {
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/events%s", f->port, query);
-  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
   Client *client = g_new0 (Client, 1);
 
   client->events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  if (token != NULL)
+  client->connection = wb_test_ws_connect (f->ws_session, uri, token, WAIT_S, &client->error);
+  client->done = TRUE;
+  if (client->connection != NULL)
     {
-      g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
-
-      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+      g_signal_connect (client->connection, "message", G_CALLBACK (on_ws_message), client);
+      g_signal_connect (client->connection, "closed", G_CALLBACK (on_ws_closed), client);
     }
-  soup_session_websocket_connect_async (f->ws_session, message, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
-                                        on_connected, client);
-  iterate_until (&client->done, "the WebSocket handshake");
   return client;
 }
 
@@ -583,36 +557,10 @@ metric_is (Fixture    *f,
 static GSocketConnection *
 stalled_client (Fixture *f)
 {
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, f->port);
-  g_autofree char *request = g_strdup_printf ("GET /ws/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                              "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
-                                              f->viewer);
   const char *text = "{\"type\":\"subscribe\"}";
-  gsize length = strlen (text);
-  guint8 frame[64] = { 0x81, 0x80 | length, 1, 2, 3, 4 };
-  GOutputStream *out;
-  GSocketConnection *connection;
-  char answer[1024];
-  gssize got;
-  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection = wb_test_ws_raw_connect (f->port, "/ws/events", f->viewer);
 
-  g_assert_true (g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, 4096, NULL));
-  g_assert_true (g_socket_connect (socket, address, NULL, &error));
-  g_assert_no_error (error);
-  connection = g_socket_connection_factory_create_connection (socket);
-  out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
-  g_assert_true (g_output_stream_write_all (out, request, strlen (request), NULL, NULL, &error));
-  got = g_socket_receive (socket, answer, sizeof answer - 1, NULL, &error);
-  g_assert_cmpint (got, >, 0);
-  answer[got] = '\0';
-  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 101"));
-  for (gsize i = 0; i < length; i++)
-    frame[6 + i] = text[i] ^ frame[2 + i % 4];
-  g_assert_true (g_output_stream_write_all (out, frame, 6 + length, NULL, NULL, &error));
+  g_assert_true (wb_test_ws_send_frame (connection, 0x81, text, strlen (text)));
   return connection;
 }
 
@@ -646,6 +594,8 @@ test_stalled_client_closed (Fixture       *f,
         closed = metric_is (f, "waybill_events_connections_closed_total{reason=\"slow\"} 1");
     }
   g_assert_true (closed);
+  /* What the stalled client finds once it reads again: the close, as slow. */
+  g_assert_cmpuint (wb_test_ws_read_close_code (stalled, WAIT_S), ==, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
   (void) wait_event (reader, "shipment", last, "IN_TRANSIT");
   g_assert_false (reader->closed);
 }
@@ -669,6 +619,25 @@ test_connections_per_peer (Fixture       *f,
   g_assert_false (first->closed);
   g_assert_false (second->closed);
   g_assert_true (metric_is (f, "waybill_events_connections_rejected_total{reason=\"per_peer\"} 1"));
+}
+
+/* libsoup 3.2 caps each frame, not a message: one sent as many fragments
+ * is closed with 1009 once it passes the 16 KiB cap, and counted. */
+static void
+test_fragmented_message_capped (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) connection = wb_test_ws_raw_connect (f->port, "/ws/events", f->viewer);
+  g_autofree char *fragment = g_strnfill (8 * 1024, ' ');
+  guint sent = 0;
+
+  if (wb_test_ws_send_frame (connection, 0x01, fragment, 8 * 1024))
+    for (sent = 1; sent < 200 && wb_test_ws_send_frame (connection, 0x00, fragment, 8 * 1024); sent++)
+      ;
+  g_assert_cmpuint (wb_test_ws_read_close_code (connection, WAIT_S), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
+  for (int i = 0; i < WAIT_S * 100 && !metric_is (f, "waybill_events_connections_closed_total{reason=\"too_big\"} 1"); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (metric_is (f, "waybill_events_connections_closed_total{reason=\"too_big\"} 1"));
 }
 
 static void
@@ -710,6 +679,38 @@ test_jwt (Fixture       *f,
   g_assert_nonnull (bad->error);
 }
 
+/* An event stream whose token expires is closed then with 1008, counted,
+ * while one with a valid token stays. */
+static void
+test_token_expiry (Fixture       *f,
+                   gconstpointer  data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  /* Issued a minute ago, expired 27 s ago: admitted (30 s leeway) for 3 s more. */
+  g_autofree char *expiring = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "viewer",
+                                           WB_ACCESS_ROLE_VIEWER, now - 60, 33);
+  g_autoptr(Client) client = client_connect (f, "", expiring);
+  g_autoptr(Client) other = client_connect (f, "", f->viewer);
+  gint64 connected = g_get_monotonic_time ();
+  double seconds;
+
+  g_assert_no_error (client->error);
+  subscribe (client, "");
+  subscribe (other, "");
+  wait_closed (client);
+  seconds = (g_get_monotonic_time () - connected) / 1e6;
+  g_assert_cmpfloat (seconds, >, 1.0);
+  g_assert_cmpfloat (seconds, <, 6.0);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (client->connection), ==,
+                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  g_assert_cmpstr (soup_websocket_connection_get_close_data (client->connection), ==, "Token expired");
+  g_assert_false (other->closed);
+  /* Counted once the server has the client's answer to its close. */
+  for (int i = 0; i < WAIT_S * 100 && !metric_is (f, "waybill_events_connections_closed_total{reason=\"token_expired\"} 1"); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (metric_is (f, "waybill_events_connections_closed_total{reason=\"token_expired\"} 1"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -735,6 +736,9 @@ main (int   argc,
               teardown);
   g_test_add ("/events-stream/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/events-stream/jwt", Fixture, default_args, setup, test_jwt, teardown);
+  g_test_add ("/events-stream/token-expiry", Fixture, default_args, setup, test_token_expiry, teardown);
+  g_test_add ("/events-stream/fragmented-message", Fixture, default_args, setup, test_fragmented_message_capped,
+              teardown);
   status = g_test_run ();
   wb_test_schema_set_free (schemas);
   return status;

@@ -1628,6 +1628,7 @@ typedef struct
   JsonObject *paths;
   guint documented;
   guint puts;
+  guint imports;
 } RouteWalk;
 
 static void
@@ -1659,6 +1660,16 @@ check_route (const char *method,
       g_assert_true (json_object_has_member (json_object_get_object_member (operation, "responses"), "409"));
       walk->puts++;
     }
+  else if (g_str_equal (method, "POST"))
+    {
+      /* Imports write as PUTs do, many at a time. */
+      g_assert_true (g_str_has_suffix (pattern, ":import"));
+      g_assert_cmpint (min_role, ==, WB_ACCESS_ROLE_ADMIN);
+      g_assert_true (json_object_has_member (operation, "requestBody"));
+      g_assert_true (json_object_has_member (json_object_get_object_member (operation, "responses"), "413"));
+      g_assert_true (json_object_has_member (json_object_get_object_member (operation, "responses"), "415"));
+      walk->imports++;
+    }
   else
     g_assert_cmpint (min_role, ==, device ? WB_ACCESS_ROLE_ADMIN : WB_ACCESS_ROLE_VIEWER);
   walk->documented++;
@@ -1676,15 +1687,16 @@ test_api_documented (void)
   g_autoptr(WbHttpServer) http = wb_http_server_new (metrics, &limits);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) document = NULL;
-  RouteWalk walk = { NULL, 0, 0 };
+  RouteWalk walk = { NULL, 0, 0, 0 };
 
   wb_fleet_api_register (api, http);
   document = wb_openapi_build (http, &error);
   g_assert_no_error (error);
   walk.paths = json_object_get_object_member (json_node_get_object (document), "paths");
   wb_http_server_foreach_route (http, check_route, &walk);
-  g_assert_cmpuint (walk.documented, ==, 12);
+  g_assert_cmpuint (walk.documented, ==, 16);
   g_assert_cmpuint (walk.puts, ==, 4);
+  g_assert_cmpuint (walk.imports, ==, 4);
 }
 
 /* ---- current state and tracks ------------------------------------------------ */

@@ -15,6 +15,7 @@
 #include "wb-test-daemon.h"
 #include "wb-test-kafka.h"
 #include "wb-test-pg.h"
+#include "wb-test-ws.h"
 
 #define SECRET     "gateway-test-secret-0123456789abcdef"
 #define WAIT_S     20
@@ -327,34 +328,10 @@ on_ws_closed (SoupWebsocketConnection *connection,
 }
 
 static void
-on_connected (GObject      *source,
-              GAsyncResult *result,
-              gpointer      data)
-{
-  Client *client = data;
-
-  client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &client->error);
-  client->done = TRUE;
-  if (client->connection != NULL)
-    {
-      g_signal_connect (client->connection, "message", G_CALLBACK (on_ws_message), client);
-      g_signal_connect (client->connection, "closed", G_CALLBACK (on_ws_closed), client);
-    }
-}
-
-static void
 iterate_until (gboolean   *flag,
                const char *what)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
-
-  while (!*flag)
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("timed out waiting for %s", what);
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
+  wb_test_ws_iterate_until (flag, WAIT_S, what);
 }
 
 /* @query: e.g. "?access_token=…", or "" with @token in the header. */
@@ -364,20 +341,17 @@ client_connect (Fixture    *f,
                 const char *token)
 {
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/locations%s", f->port, query);
-  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
   Client *client = g_new0 (Client, 1);
 
   client->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   client->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (token != NULL)
+  client->connection = wb_test_ws_connect (f->ws_session, uri, token, WAIT_S, &client->error);
+  client->done = TRUE;
+  if (client->connection != NULL)
     {
-      g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
-
-      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+      g_signal_connect (client->connection, "message", G_CALLBACK (on_ws_message), client);
+      g_signal_connect (client->connection, "closed", G_CALLBACK (on_ws_closed), client);
     }
-  soup_session_websocket_connect_async (f->ws_session, message, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
-                                        on_connected, client);
-  iterate_until (&client->done, "the WebSocket handshake");
   return client;
 }
 
@@ -741,6 +715,44 @@ test_resume_after_restart (Fixture       *f,
   wait_held (second, "v1=53.940000");
 }
 
+/* On the in-process bus nothing replays old positions: a restarted
+ * gateway fills its map from the vehicles' stored last states before it
+ * serves, so the snapshot and a new stream hold every vehicle at once,
+ * with its company, at its last position. */
+static void
+test_map_from_database (Fixture       *f,
+                        gconstpointer  data)
+{
+  const double positions[3][3] = { { 1, WEST_LON, 53.90 }, { 2, WEST_LON, 53.91 }, { 3, EAST_LON, 53.92 } };
+  g_autoptr(Client) client = NULL;
+  g_autoptr(JsonNode) west = NULL;
+  JsonArray *items;
+
+  register_fleet (f, 3);
+  wait_devices_known (f, 3);
+  post_positions (f, positions, 3);
+  wait_locations (f, "?bbox=" WEST_BBOX, 2);
+  wait_locations (f, "?bbox=" EAST_BBOX, 1);
+
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  wb_test_daemon_free (f->daemon);
+  spawn (f, data);
+
+  /* Ready means loaded: no waiting here. */
+  west = get_locations (f, "?bbox=" WEST_BBOX "&companyId=c1");
+  items = json_object_get_array_member (json_node_get_object (west), "items");
+  g_assert_cmpuint (json_array_get_length (items), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 0), "vehicleId"), ==, "v1");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (items, 0), "deviceId"), ==, "d1");
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (json_array_get_object_element (items, 0), "lat"),
+                                  53.90, 1e-9);
+  g_assert_true (metric_is (f, "waybill_live_vehicles 3"));
+
+  client = client_connect (f, "", f->viewer);
+  subscribe (client, WEST_BBOX, NULL, 0);
+  wait_held (client, "v1=53.900000,v2=53.910000");
+}
+
 /* The handshake with no token or a bad one is refused; the token may come
  * as access_token, as browsers cannot set headers. */
 static void
@@ -761,6 +773,39 @@ test_jwt (Fixture       *f,
   g_assert_no_error (param->error);
   subscribe (param, WEST_BBOX, NULL, 0);
   g_assert_cmpstr (next_message (param), ==, "subscribed");
+}
+
+/* A token that expires while its stream is open closes the stream at that
+ * moment (exp plus the 30 s leeway REST grants) with 1008, counted; a
+ * stream with a valid token stays. */
+static void
+test_token_expiry (Fixture       *f,
+                   gconstpointer  data)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  /* Issued a minute ago, expired 27 s ago: admitted for 3 s more. */
+  g_autofree char *expiring = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "viewer",
+                                           WB_ACCESS_ROLE_VIEWER, now - 60, 33);
+  g_autoptr(Client) client = client_connect (f, "", expiring);
+  g_autoptr(Client) other = client_connect (f, "", f->viewer);
+  gint64 connected = g_get_monotonic_time ();
+  double seconds;
+
+  g_assert_no_error (client->error);
+  subscribe (client, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (client), ==, "subscribed");
+  subscribe (other, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (other), ==, "subscribed");
+  wait_closed (client);
+  seconds = (g_get_monotonic_time () - connected) / 1e6;
+  g_test_message ("closed after %.2f s", seconds);
+  g_assert_cmpfloat (seconds, >, 1.0);
+  g_assert_cmpfloat (seconds, <, 6.0);
+  g_assert_cmpuint (soup_websocket_connection_get_close_code (client->connection), ==,
+                    SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  g_assert_cmpstr (soup_websocket_connection_get_close_data (client->connection), ==, "Token expired");
+  g_assert_false (other->closed);
+  wait_metric (f, "waybill_live_connections_closed_total{reason=\"token_expired\"} 1");
 }
 
 static void
@@ -801,95 +846,15 @@ test_bad_subscribe (Fixture       *f,
   g_assert_true (metric_is (f, "waybill_live_connections_closed_total{reason=\"bad_message\"} 6"));
 }
 
-/* A raw WebSocket handshake, with a tiny receive buffer. */
-static GSocketConnection *
-raw_client (Fixture *f)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, f->port);
-  g_autofree char *request = g_strdup_printf ("GET /ws/locations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                              "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
-                                              f->viewer);
-  char answer[1024];
-  gssize got;
-  GSocketConnection *connection;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, 4096, NULL));
-  g_assert_true (g_socket_connect (socket, address, NULL, &error));
-  g_assert_no_error (error);
-  connection = g_socket_connection_factory_create_connection (socket);
-  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                                            request, strlen (request), NULL, NULL, &error));
-  got = g_socket_receive (socket, answer, sizeof answer - 1, NULL, &error);
-  g_assert_cmpint (got, >, 0);
-  answer[got] = '\0';
-  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 101"));
-  return connection;
-}
-
-/* One masked client frame; FALSE once the server has hung up. */
-static gboolean
-send_frame (GSocketConnection *connection,
-            guint8             first_byte,
-            const char        *payload,
-            gsize              length)
-{
-  g_autofree guint8 *frame = g_malloc (length + 14);
-  gsize header;
-
-  frame[0] = first_byte;
-  if (length < 126)
-    frame[1] = 0x80 | length, header = 2;
-  else
-    frame[1] = 0x80 | 126, frame[2] = length >> 8, frame[3] = length & 0xff, header = 4;
-  memcpy (frame + header, "\x01\x02\x03\x04", 4);
-  for (gsize i = 0; i < length; i++)
-    frame[header + 4 + i] = payload[i] ^ frame[header + i % 4];
-  return g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)), frame,
-                                    header + 4 + length, NULL, NULL, NULL);
-}
-
 /* A client that subscribes and then never reads. */
 static GSocketConnection *
 stalled_client (Fixture *f)
 {
   const char *subscribe_text = "{\"type\":\"subscribe\",\"bbox\":[" WEST_BBOX "]}";
-  GSocketConnection *connection = raw_client (f);
+  GSocketConnection *connection = wb_test_ws_raw_connect (f->port, "/ws/locations", f->viewer);
 
-  g_assert_true (send_frame (connection, 0x81, subscribe_text, strlen (subscribe_text)));
+  g_assert_true (wb_test_ws_send_frame (connection, 0x81, subscribe_text, strlen (subscribe_text)));
   return connection;
-}
-
-/* The close code of the first close frame the server sends, 0 if it just
- * hangs up. */
-static guint
-read_close_code (GSocketConnection *connection)
-{
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  g_autoptr(GByteArray) data = g_byte_array_new ();
-  guint8 buffer[4096];
-  gssize n;
-
-  g_socket_set_timeout (g_socket_connection_get_socket (connection), WAIT_S);
-  while ((n = g_input_stream_read (in, buffer, sizeof buffer, NULL, NULL)) > 0)
-    {
-      g_byte_array_append (data, buffer, n);
-      for (guint i = 0; i + 3 < data->len;)
-        {
-          guint length = data->data[i + 1] & 0x7f;
-
-          if (data->data[i] == 0x88 && length >= 2)
-            return data->data[i + 2] << 8 | data->data[i + 3];
-          if (length >= 126)
-            break;
-          i += 2 + length;
-        }
-    }
-  return 0;
 }
 
 static const char * const slow_args[] = {
@@ -937,6 +902,8 @@ test_stalled_client_closed (Fixture       *f,
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (100 * 1000);
     }
+  /* What the stalled client finds once it reads again: the close, as slow. */
+  g_assert_cmpuint (wb_test_ws_read_close_code (stalled, WAIT_S), ==, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
 
   /* The reader is still served, up to the last position. */
   post_one (f, 1, WEST_LON, 53.94);
@@ -1009,16 +976,16 @@ static void
 test_fragmented_message_capped (Fixture       *f,
                                 gconstpointer  data)
 {
-  g_autoptr(GSocketConnection) connection = raw_client (f);
+  g_autoptr(GSocketConnection) connection = wb_test_ws_raw_connect (f->port, "/ws/locations", f->viewer);
   g_autofree char *fragment = g_strnfill (8 * 1024, ' ');
   guint sent = 0;
 
-  if (send_frame (connection, 0x01, fragment, 8 * 1024))
-    for (sent = 1; sent < 200 && send_frame (connection, 0x00, fragment, 8 * 1024); sent++)
+  if (wb_test_ws_send_frame (connection, 0x01, fragment, 8 * 1024))
+    for (sent = 1; sent < 200 && wb_test_ws_send_frame (connection, 0x00, fragment, 8 * 1024); sent++)
       ;
   /* Loopback buffers take all of them before the server has looked. */
   g_test_message ("%u fragments of 8 KiB sent", sent);
-  g_assert_cmpuint (read_close_code (connection), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
+  g_assert_cmpuint (wb_test_ws_read_close_code (connection, WAIT_S), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
   wait_metric (f, "waybill_live_connections_closed_total{reason=\"too_big\"} 1");
 }
 
@@ -1046,7 +1013,7 @@ static void
 test_pong_timeout (Fixture       *f,
                    gconstpointer  data)
 {
-  g_autoptr(GSocketConnection) silent = raw_client (f);
+  g_autoptr(GSocketConnection) silent = wb_test_ws_raw_connect (f->port, "/ws/locations", f->viewer);
   g_autoptr(Client) alive = client_connect (f, "", f->viewer);
   gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
 
@@ -1129,8 +1096,10 @@ main (int   argc,
   g_test_add ("/gateway/resume/outside-window", Fixture, small_window_args, setup, test_resume_outside_window,
               teardown);
   g_test_add ("/gateway/resume/after-restart", Fixture, default_args, setup, test_resume_after_restart, teardown);
+  g_test_add ("/gateway/map-from-database", Fixture, default_args, setup, test_map_from_database, teardown);
   g_test_add ("/gateway/offline-online", Fixture, offline_args, setup, test_offline_online, teardown);
   g_test_add ("/gateway/jwt", Fixture, default_args, setup, test_jwt, teardown);
+  g_test_add ("/gateway/token-expiry", Fixture, default_args, setup, test_token_expiry, teardown);
   g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
   g_test_add ("/gateway/limits/fragmented-message", Fixture, limit_args, setup, test_fragmented_message_capped,

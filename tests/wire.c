@@ -184,6 +184,7 @@ typedef struct
   guint         status;        /* expected */
   gboolean      invalid_items; /* a batch with items meant to fail: not a valid request */
   const char   *if_none_match;
+  const char   *content_type;  /* of the body; NULL: application/json */
 } Call;
 
 static char *
@@ -329,9 +330,10 @@ call_route (Wire       *wire,
     {
       g_autoptr(GBytes) bytes = g_bytes_new (call->body, strlen (call->body));
 
-      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+      soup_message_set_request_body_from_bytes (message, call->content_type ? call->content_type : "application/json",
+                                                bytes);
     }
-  if (call->body && call->status < 300 && !call->invalid_items)
+  if (call->body && call->status < 300 && !call->invalid_items && !call->content_type)
     validate_request (wire, call);
   answer = soup_session_send_and_read (wire->session, message, NULL, &error);
   g_assert_no_error (error);
@@ -492,6 +494,34 @@ call_fleet (Wire *wire)
   run_all (wire, after, G_N_ELEMENTS (after));
 }
 
+/* Bulk imports: NDJSON and CSV bodies, a refused row, and the refusals of
+ * the body as a whole. */
+static void
+call_fleet_imports (Wire *wire)
+{
+  const char *ndjson = "application/x-ndjson";
+  const char *csv = "text/csv";
+  const Call calls[] = {
+    { "POST", "/companies:import", NULL, WB_ACCESS_ROLE_ADMIN, "{\"id\":\"ci1\",\"name\":\"Imported\"}\n{\"id\":\"ci2\"}",
+      NULL, NULL, 200, FALSE, NULL, ndjson },
+    { "POST", "/companies:import", NULL, WB_ACCESS_ROLE_VIEWER, "id,name\nci3,x\n", NULL, NULL, 403, FALSE, NULL, csv },
+    { "POST", "/drivers:import", NULL, WB_ACCESS_ROLE_ADMIN, "id,name,companyId\ndi1,Ivan,ci1\n", NULL, NULL, 200,
+      FALSE, NULL, csv },
+    { "POST", "/drivers:import", NULL, WB_ACCESS_ROLE_ADMIN, "id,name,colour\ndi1,Ivan,red\n", NULL, NULL, 400,
+      FALSE, NULL, csv },
+    { "POST", "/vehicles:import", NULL, WB_ACCESS_ROLE_ADMIN, "{\"id\":\"vi1\",\"plate\":\"1 AB-7\",\"version\":2}\n"
+      "{\"id\":\"vi1\",\"plate\":\"2 AB-7\"}", NULL, NULL, 200, FALSE, NULL, ndjson },
+    { "POST", "/vehicles:import", NULL, WB_ACCESS_ROLE_ADMIN, "{\"id\":\"vi1\",\"plate\":\"1 AB-7\",\"version\":1}",
+      NULL, NULL, 200, FALSE, NULL, ndjson },
+    { "POST", "/vehicles:import", NULL, WB_ACCESS_ROLE_ADMIN, "{\"id\":\"vi1\"}", NULL, NULL, 415 },
+    { "POST", "/vehicles:import", NULL, WB_ACCESS_ROLE_ADMIN, "", NULL, NULL, 400, FALSE, NULL, ndjson },
+    { "POST", "/devices:import", NULL, WB_ACCESS_ROLE_ADMIN, "deviceId,vehicleId,token\ndi-dev1,vi1,s3cret\n", NULL,
+      NULL, 200, FALSE, NULL, csv },
+  };
+
+  run_all (wire, calls, G_N_ELEMENTS (calls));
+}
+
 static void
 call_shipments (Wire *wire)
 {
@@ -586,6 +616,41 @@ call_shipments (Wire *wire)
   }
 }
 
+/* Trackings are added with the default carriers file; nothing polls them
+ * here (the emulated carriers are not running), which these routes do not
+ * need. */
+static void
+call_trackings (Wire *wire)
+{
+  const Call calls[] = {
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_DISPATCHER,
+      "{\"items\":[{\"carrierCode\":\"CDEK\",\"trackNumber\":\"1106-2233\"},"
+      "{\"carrierCode\":\"POST_RU\",\"trackNumber\":\"RA123456785RU\"}]}", NULL, NULL, 200 },
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_DISPATCHER,
+      "{\"items\":[{\"carrierCode\":\"CDEK\",\"trackNumber\":\"1106-2233\"},"
+      "{\"carrierCode\":\"POST_RU\",\"trackNumber\":\"RA123456780RU\"}]}", NULL, NULL, 200, TRUE },
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_DISPATCHER, "{\"items\":[]}", NULL, NULL, 400 },
+    { "POST", "/trackings", NULL, WB_ACCESS_ROLE_VIEWER, "{\"items\":[]}", NULL, NULL, 403 },
+    { "POST", "/trackings/get-by-ids", NULL, WB_ACCESS_ROLE_VIEWER, "{\"ids\":[1,2,99]}", NULL, NULL, 200 },
+    { "POST", "/trackings/get-by-ids", NULL, WB_ACCESS_ROLE_VIEWER, "{\"ids\":[0]}", NULL, NULL, 400 },
+    { "GET", "/trackings", "/trackings?carrier=CDEK&limit=1", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/trackings", "/trackings?due=maybe", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+    { "GET", "/trackings/{id}/events", "/trackings/1/events?limit=10", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/trackings/{id}/events", "/trackings/999/events", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
+    { "GET", "/trackings/{id}/events", "/trackings/1/events?limit=0", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/1/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 202 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/1/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 429 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/999/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 404 },
+    { "POST", "/trackings/{id}/refresh", "/trackings/x/refresh", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 400 },
+    { "GET", "/carriers", NULL, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "DELETE", "/trackings/{id}", "/trackings/2", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 204 },
+    { "DELETE", "/trackings/{id}", "/trackings/2", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 404 },
+    { "DELETE", "/trackings/{id}", "/trackings/0", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 400 },
+  };
+
+  run_all (wire, calls, G_N_ELEMENTS (calls));
+}
+
 static char *
 token_for (WbAccessRole role)
 {
@@ -677,7 +742,9 @@ test_every_route (void)
   fetch_document (&wire);
   call_system (&wire);
   call_fleet (&wire);
+  call_fleet_imports (&wire);
   call_shipments (&wire);
+  call_trackings (&wire);
   report (&wire);
 
   g_assert_cmpint (wb_test_daemon_terminate (wire.daemon), ==, 0);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim-http.h"
+#include "wb-json.h"
 #include "wb-json-writer.h"
 #include "wb-bus-kafka.h"
 #include "wb-fleet-update.h"
@@ -27,6 +28,7 @@ typedef struct
   Kind    kind;
   char   *path;
   GBytes *body;
+  guint   rows;     /* items the request carries: 1, or an import's rows */
 } Put;
 
 typedef struct
@@ -75,6 +77,12 @@ queue_put (Run        *run,
   va_list args;
 
   json_builder_begin_object (builder);
+  /* An import row names its entity itself. */
+  if (run->options->bulk)
+    {
+      json_builder_set_member_name (builder, kind == KIND_DEVICE ? "deviceId" : "id");
+      json_builder_add_string_value (builder, id);
+    }
   va_start (args, id);
   while ((name = va_arg (args, const char *)) != NULL)
     {
@@ -85,7 +93,9 @@ queue_put (Run        *run,
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   put->kind = kind;
-  put->path = g_strdup_printf ("/%s/%s", collection, id);
+  put->rows = 1;
+  put->path = run->options->bulk ? g_strdup_printf ("/%s:import", collection)
+                                 : g_strdup_printf ("/%s/%s", collection, id);
   text = wb_json_to_string (root);
   put->body = g_bytes_new_take (text, strlen (text));
   g_queue_push_tail (&run->puts, put);
@@ -192,12 +202,90 @@ compare_kind (gconstpointer a,
 
 static void pump (Run *run);
 
+/* An import's answer: its rows written or already so are accepted; the
+ * refused ones are counted by their first reason. */
+static void
+count_imported (Run    *run,
+                GBytes *body)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = wb_json_parse_bytes (body, NULL, &error);
+  JsonObject *answer;
+  JsonArray *errors;
+  gint64 rejected;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      wb_sim_stats_add_refused (run->stats, "an import answer that is not a JSON object", 1);
+      return;
+    }
+  answer = json_node_get_object (root);
+  run->stats->accepted += json_object_get_int_member_with_default (answer, "created", 0)
+                          + json_object_get_int_member_with_default (answer, "updated", 0)
+                          + json_object_get_int_member_with_default (answer, "unchanged", 0);
+  rejected = json_object_get_int_member_with_default (answer, "rejected", 0);
+  errors = json_object_get_array_member (answer, "errors");
+  if (rejected > 0)
+    {
+      JsonObject *first = errors && json_array_get_length (errors) ? json_array_get_object_element (errors, 0) : NULL;
+      g_autofree char *reason = g_strdup_printf ("import row: %s", first ? json_object_get_string_member_with_default (
+                                                   first, "message", "?") : "?");
+
+      wb_sim_stats_add_refused (run->stats, reason, rejected);
+    }
+}
+
+/* --bulk: the rows of each kind go in imports of up to bulk_rows rows. */
+static void
+merge_into_imports (Run *run)
+{
+  GQueue merged = G_QUEUE_INIT;
+  Put *import = NULL;
+  GString *body = NULL;
+  Put *put;
+
+  while ((put = g_queue_pop_head (&run->puts)) != NULL)
+    {
+      if (import != NULL && (import->kind != put->kind || import->rows >= run->options->bulk_rows))
+        {
+          import->body = g_string_free_to_bytes (body);
+          g_queue_push_tail (&merged, import);
+          import = NULL;
+        }
+      if (import == NULL)
+        {
+          import = g_new0 (Put, 1);
+          import->kind = put->kind;
+          import->path = g_strdup (put->path);
+          body = g_string_new (NULL);
+        }
+      import->rows++;
+      g_string_append_len (body, g_bytes_get_data (put->body, NULL), g_bytes_get_size (put->body));
+      g_string_append_c (body, '\n');
+      put_free (put);
+    }
+  if (import != NULL)
+    {
+      import->body = g_string_free_to_bytes (body);
+      g_queue_push_tail (&merged, import);
+    }
+  run->puts = merged;
+}
+
+/* One request in flight and the items it carries. */
+typedef struct
+{
+  Run   *run;
+  guint  rows;
+} Sent;
+
 static void
 on_put (GObject      *source,
         GAsyncResult *result,
         gpointer      data)
 {
-  Run *run = data;
+  g_autofree Sent *sent = data;
+  Run *run = sent->run;
   g_autoptr(GError) error = NULL;
   guint status = 0;
   guint retries = 0;
@@ -207,9 +295,11 @@ on_put (GObject      *source,
   run->stats->retries += retries;
   if (body == NULL)
     {
-      run->stats->failed++;
-      g_printerr ("waybill-sim: a PUT failed: %s\n", error->message);
+      run->stats->failed += sent->rows;
+      g_printerr ("waybill-sim: a %s failed: %s\n", run->options->bulk ? "POST" : "PUT", error->message);
     }
+  else if (run->options->bulk && status == SOUP_STATUS_OK)
+    count_imported (run, body);
   else if (status == SOUP_STATUS_OK || status == SOUP_STATUS_CREATED)
     run->stats->accepted++;
   else
@@ -217,7 +307,7 @@ on_put (GObject      *source,
       g_autofree char *reason = g_strdup_printf ("%u %.*s", status, (int) MIN (g_bytes_get_size (body), 200),
                                                  (const char *) g_bytes_get_data (body, NULL));
 
-      wb_sim_stats_add_refused (run->stats, reason, 1);
+      wb_sim_stats_add_refused (run->stats, reason, sent->rows);
     }
   pump (run);
 }
@@ -235,6 +325,7 @@ pump (Run *run)
     {
       Put *put = g_queue_peek_head (&run->puts);
       g_autofree char *uri = NULL;
+      Sent *sent;
 
       if (run->in_flight > 0 && put->kind != run->sending)
         break;
@@ -242,8 +333,14 @@ pump (Run *run)
       uri = g_strconcat (base, put->path, NULL);
       run->sending = put->kind;
       run->in_flight++;
-      run->stats->sent++;
-      wb_sim_http_send_async (run->http, "PUT", uri, "application/json", put->body, NULL, on_put, run);
+      run->stats->sent += put->rows;
+      sent = g_new0 (Sent, 1);
+      sent->run = run;
+      sent->rows = put->rows;
+      if (run->options->bulk)
+        wb_sim_http_send_async (run->http, "POST", uri, "application/x-ndjson", put->body, NULL, on_put, sent);
+      else
+        wb_sim_http_send_async (run->http, "PUT", uri, "application/json", put->body, NULL, on_put, sent);
       put_free (put);
     }
   if (run->in_flight == 0 && g_queue_is_empty (&run->puts))
@@ -320,6 +417,8 @@ wb_sim_reference_run (const WbSimReferenceOptions *options,
   for (guint v = 1; v <= options->vehicles; v++)
     queue_vehicle (&run, v);
   g_queue_sort (&run.puts, compare_kind, NULL);
+  if (options->bulk)
+    merge_into_imports (&run);
   if (run.bus != NULL)
     finish_kafka (&run);
   run.http = wb_sim_http_new (options->token, options->connections);

@@ -26,12 +26,15 @@ typedef struct
   WbProtocol  protocol;
   guint       connections;
   const char *kafka_brokers;   /* set: companies, drivers, vehicles go to their *.updated topics */
+  gboolean    bulk;            /* POST /<kind>:import with NDJSON bodies instead of one PUT each */
+  guint       bulk_rows;       /* rows an import carries at most */
 } WbSimReferenceOptions;
 
-/* Registers companies, drivers, vehicles and devices with PUTs, in that
- * order, on the thread-default main context; PUT without a version is
- * idempotent, so running it again changes nothing that matters. @stats
- * counts each PUT as one item. */
+/* Registers companies, drivers, vehicles and devices with PUTs (or, with
+ * @bulk, imports of up to @bulk_rows rows), in that order, on the
+ * thread-default main context; a write without a version is idempotent,
+ * so running it again changes nothing that matters. @stats counts each
+ * entity as one item. */
 void wb_sim_reference_run (const WbSimReferenceOptions *options,
                            WbSimStats                  *stats);
 

@@ -148,6 +148,8 @@ run_reference (int    argc,
   g_auto(Common) common = { NULL, NULL, NULL, NULL, NULL, 10, 8 };
   g_autofree char *kafka = NULL;
   int companies = 0;
+  gboolean bulk = FALSE;
+  int bulk_rows = 10000;
   GOptionEntry entries[] = {
     { "vehicles", 'n', 0, G_OPTION_ARG_INT, &common.vehicles, "Vehicles (and drivers, devices) to register (10)", "N" },
     { "companies", 0, 0, G_OPTION_ARG_INT, &companies, "Companies to spread them over (1 per 50 vehicles)", "C" },
@@ -161,6 +163,9 @@ run_reference (int    argc,
     { "kafka", 0, 0, G_OPTION_ARG_STRING, &kafka,
       "Publish companies, drivers and vehicles to company/driver/vehicle.updated on these brokers "
       "(devices still over REST)", "HOST:PORT" },
+    { "bulk", 0, 0, G_OPTION_ARG_NONE, &bulk,
+      "Send each kind as NDJSON imports (POST /vehicles:import …) instead of one PUT each", NULL },
+    { "bulk-rows", 0, 0, G_OPTION_ARG_INT, &bulk_rows, "Rows an import carries at most (10000)", "N" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
@@ -171,13 +176,16 @@ run_reference (int    argc,
   int status;
 
   g_option_context_set_summary (context, "Register a simulated fleet's companies, drivers, vehicles and devices\n"
-                                         "over REST (PUT, idempotent: running it again is fine).");
+                                         "over REST (PUT, or imports with --bulk; idempotent: running it again "
+                                         "is fine).");
   g_option_context_add_main_entries (context, entries, NULL);
   if ((status = parse_command (context, "reference", &argc, &argv)) != 0
       || (status = check_common ("reference", &common, &options.protocol)) != 0)
     return status;
   if (companies < 0 || companies > 999)
     return usage_error ("reference", "--companies must be from 1 to 999");
+  if (bulk_rows < 1 || bulk_rows > 100000)
+    return usage_error ("reference", "--bulk-rows must be from 1 to 100000");
 
   token = bearer_token (&common, WB_ACCESS_ROLE_ADMIN);
   options.vehicles = common.vehicles;
@@ -187,6 +195,8 @@ run_reference (int    argc,
   options.device_prefix = common.device_prefix;
   options.connections = common.connections;
   options.kafka_brokers = kafka;
+  options.bulk = bulk;
+  options.bulk_rows = bulk_rows;
   wb_sim_stats_init (&stats);
   wb_sim_reference_run (&options, &stats);
   summary = wb_sim_stats_format (&stats, "reference");

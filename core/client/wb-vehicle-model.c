@@ -8,6 +8,7 @@ struct _WbVehicleModel
   GObject     parent_instance;
   GPtrArray  *items;      /* WbClientVehicle, owned */
   GHashTable *positions;  /* vehicle id (owned by the item's state) → position + 1 */
+  GHashTable *references; /* vehicle id (owned by the ref) → WbVehicleRef */
 };
 
 static void list_model_iface_init (GListModelInterface *iface);
@@ -60,6 +61,7 @@ wb_vehicle_model_finalize (GObject *object)
   WbVehicleModel *self = WB_VEHICLE_MODEL (object);
 
   g_clear_pointer (&self->positions, g_hash_table_unref);
+  g_clear_pointer (&self->references, g_hash_table_unref);
   g_clear_pointer (&self->items, g_ptr_array_unref);
 
   G_OBJECT_CLASS (wb_vehicle_model_parent_class)->finalize (object);
@@ -102,6 +104,19 @@ wb_vehicle_model_init (WbVehicleModel *self)
 {
   self->items = g_ptr_array_new_with_free_func (g_object_unref);
   self->positions = g_hash_table_new (g_str_hash, g_str_equal);
+  self->references = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) wb_vehicle_ref_unref);
+}
+
+static void
+name_item (WbVehicleModel  *self,
+           WbClientVehicle *vehicle)
+{
+  WbVehicleRef *ref = g_hash_table_lookup (self->references, wb_client_vehicle_get_id (vehicle));
+
+  if (ref == NULL)
+    wb_client_vehicle_set_names (vehicle, NULL, NULL, NULL, NULL);
+  else
+    wb_client_vehicle_set_names (vehicle, ref->plate, ref->plate, ref->driver_name, ref->company_name);
 }
 
 WbVehicleModel *
@@ -155,6 +170,7 @@ wb_vehicle_model_apply (WbVehicleModel *self,
     }
 
   vehicle = wb_client_vehicle_new (state);
+  name_item (self, vehicle);
   g_ptr_array_add (self->items, vehicle);
   g_hash_table_insert (self->positions, (char *) wb_client_vehicle_get_id (vehicle),
                        GUINT_TO_POINTER (self->items->len));
@@ -207,4 +223,26 @@ wb_vehicle_model_set_stale (WbVehicleModel *self,
 
   for (guint i = 0; i < self->items->len; i++)
     wb_client_vehicle_set_stale (g_ptr_array_index (self->items, i), stale);
+}
+
+/**
+ * wb_vehicle_model_set_references:
+ * @refs: (element-type WbVehicleRef)
+ */
+void
+wb_vehicle_model_set_references (WbVehicleModel *self,
+                                 GPtrArray      *refs)
+{
+  g_return_if_fail (WB_IS_VEHICLE_MODEL (self));
+  g_return_if_fail (refs != NULL);
+
+  g_hash_table_remove_all (self->references);
+  for (guint i = 0; i < refs->len; i++)
+    {
+      WbVehicleRef *ref = g_ptr_array_index (refs, i);
+
+      g_hash_table_replace (self->references, ref->vehicle_id, wb_vehicle_ref_ref (ref));
+    }
+  for (guint i = 0; i < self->items->len; i++)
+    name_item (self, g_ptr_array_index (self->items, i));
 }

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "wb-client-vehicle.h"
+#include "wb-vehicle-ref.h"
 
 G_BEGIN_DECLS
 
@@ -34,5 +35,10 @@ guint            wb_vehicle_model_find       (WbVehicleModel *self,
 /* Marks every item stale (the stream is down) or fresh. */
 void             wb_vehicle_model_set_stale  (WbVehicleModel *self,
                                               gboolean        stale);
+/* The reference names (wb_client_list_vehicles_async()) to give items,
+ * now and as they enter: name and plate are the plate, driver and company
+ * their names. Replaces the previous set; an item not in it has none. */
+void             wb_vehicle_model_set_references (WbVehicleModel *self,
+                                                  GPtrArray      *refs);
 
 G_END_DECLS

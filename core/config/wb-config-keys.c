@@ -290,6 +290,22 @@ const WbConfigKey wb_config_keys[] = {
     .choices = CHOICES ("auto", "on", "off"),
     .description = N_("Check a cached shipment view's version in the database before serving it (needed when several daemons share the database); auto: on with Kafka"),
   },
+  {
+    .key = "polling.carriers-file", .long_option = "carriers-file",
+    .type = WB_CONFIG_TYPE_STRING, .default_value = "",
+    .description = N_("Keyfile of the carriers to poll, their drivers, credentials and limits; empty: the built-in data/carriers.conf"),
+  },
+  {
+    .key = "polling.ladder-file", .long_option = "polling-ladder-file",
+    .type = WB_CONFIG_TYPE_STRING, .default_value = "",
+    .description = N_("Keyfile of the polling interval ladder; empty: the built-in data/polling.conf"),
+  },
+  {
+    .key = "polling.profile", .long_option = "polling-profile",
+    .type = WB_CONFIG_TYPE_ENUM, .default_value = "default",
+    .choices = CHOICES ("default", "demo"),
+    .description = N_("Profile of the polling ladder: default (hours), or demo (the same ladder in seconds)"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

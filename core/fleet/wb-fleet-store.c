@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "wb-db-copy.h"
 #include "wb-db-transaction.h"
 #include "wb-fleet-index-private.h"
 #include "wb-fleet-store.h"
@@ -287,6 +288,7 @@ struct _Job
   char           *id;
   GPtrArray      *ids;            /* of a batch */
   WbFleetUpdate  *update;
+  GPtrArray      *updates;        /* of an import; shared, read only */
   WbFleetQuery   *query;
   WbTrackQuery   *track;
   gint64          offline_after;
@@ -335,6 +337,7 @@ job_free (gpointer data)
   g_free (job->id);
   g_clear_pointer (&job->ids, g_ptr_array_unref);
   g_clear_pointer (&job->update, wb_fleet_update_free);
+  g_clear_pointer (&job->updates, g_ptr_array_unref);
   g_clear_pointer (&job->query, wb_fleet_query_free);
   g_clear_pointer (&job->track, wb_track_query_free);
   g_array_unref (job->pending);
@@ -675,6 +678,299 @@ wb_fleet_store_apply_finish (WbFleetStore  *self,
                              GError       **error)
 {
   return steal_result (finish (self, result, wb_fleet_store_apply_async, error));
+}
+
+/* ---- imports --------------------------------------------------------------- *
+ * An import's rows go by binary COPY into a staging table (it lives as long
+ * as the session, its rows as long as the transaction), then one upsert per
+ * group of rows that share how they win: with or without a version (and,
+ * for devices, with or without a token), since ON CONFLICT's WHERE sees
+ * only the stored row and the proposed one. A row without a version that
+ * is the same as the stored one is left alone, so importing a file twice
+ * changes nothing. Each upsert returns the rows it wrote (ROW_* layout,
+ * then whether the row is new); the rows it did not write are then read
+ * back in one statement, to tell a repeat from a stale version. Neither
+ * joins the staged rows with anything but an index (the staging table has
+ * no statistics, and a join the planner took for a handful of rows would
+ * be quadratic). */
+
+enum { IMPORT_COL_CREATED = COL_QUARANTINED + 1 };
+enum { UNWRITTEN_COL_ORD, UNWRITTEN_COL_VERSION, UNWRITTEN_COL_SAME };
+
+static const char import_quiet_sql[] = "SET LOCAL client_min_messages = warning";
+static const char import_staging_sql[] =
+  "CREATE TEMP TABLE IF NOT EXISTS fleet_import_staging (ord integer, grp integer, id text, version bigint,"
+  " name text, phone text, company_id text, plate text, driver_id text, group_id text, tariff_id text,"
+  " vehicle_id text, token_hash text, quarantined boolean) ON COMMIT DELETE ROWS";
+static const char import_copy_sql[] = "COPY fleet_import_staging FROM STDIN (FORMAT binary)";
+#define IMPORT_N_COLUMNS 14
+
+/* $1 the group, $2 whether its rows carry a version, $3 (devices) whether
+ * they carry a token. xmax is 0 on a row version that an INSERT made and
+ * set on one that ON CONFLICT DO UPDATE made: PostgreSQL's own way to tell
+ * them apart in RETURNING. */
+#define IMPORT_SET_VERSION \
+  "version = CASE WHEN $2::boolean THEN EXCLUDED.version ELSE t.version + 1 END, updated_at = EXCLUDED.updated_at"
+#define IMPORT_WINS(stored, given) \
+  " WHERE CASE WHEN $2::boolean THEN t.version < EXCLUDED.version ELSE " stored " IS DISTINCT FROM " given " END"
+#define IMPORT_FROM " FROM fleet_import_staging s WHERE s.grp = $1::integer ORDER BY s.id"
+#define IMPORT_RETURNING(row) " RETURNING " row ", t.xmax = 0"
+/* The unwritten rows ($1, an integer[] of ords) beside what is stored. */
+#define IMPORT_UNWRITTEN(table, key, same) \
+  "SELECT s.ord, t.version, " same " FROM fleet_import_staging s JOIN " table " t ON t." key " = s.id" \
+  " WHERE s.ord = ANY($1::integer[])"
+
+#define COMPANY_VALUES(r) "ROW(" r ".name)"
+#define DRIVER_VALUES(r) "ROW(" r ".name, " r ".phone, " r ".company_id)"
+#define VEHICLE_VALUES(r) "ROW(" r ".plate, " r ".company_id, " r ".driver_id, " r ".group_id, " r ".tariff_id)"
+#define DEVICE_VALUES(r, with_token) \
+  "ROW(" r ".vehicle_id, " r ".quarantined, CASE WHEN " with_token " THEN " r ".token_hash END)"
+
+typedef struct
+{
+  const char *upsert;
+  const char *unwritten;
+} ImportSql;
+
+static const ImportSql import_sql[] = {
+  [WB_FLEET_KIND_COMPANY] = {
+    "INSERT INTO companies AS t (id, version, updated_at, name)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.name" IMPORT_FROM
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, " IMPORT_SET_VERSION
+    IMPORT_WINS (COMPANY_VALUES ("t"), COMPANY_VALUES ("EXCLUDED"))
+    IMPORT_RETURNING (COMPANY_ROW),
+    IMPORT_UNWRITTEN ("companies", "id", COMPANY_VALUES ("t") " IS NOT DISTINCT FROM " COMPANY_VALUES ("s")),
+  },
+  [WB_FLEET_KIND_DRIVER] = {
+    "INSERT INTO drivers AS t (id, version, updated_at, name, phone, company_id)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.name, s.phone, s.company_id" IMPORT_FROM
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone,"
+    " company_id = EXCLUDED.company_id, " IMPORT_SET_VERSION
+    IMPORT_WINS (DRIVER_VALUES ("t"), DRIVER_VALUES ("EXCLUDED"))
+    IMPORT_RETURNING (DRIVER_ROW),
+    IMPORT_UNWRITTEN ("drivers", "id", DRIVER_VALUES ("t") " IS NOT DISTINCT FROM " DRIVER_VALUES ("s")),
+  },
+  [WB_FLEET_KIND_VEHICLE] = {
+    "INSERT INTO vehicles AS t (id, version, updated_at, plate, company_id, driver_id, group_id, tariff_id)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.plate, s.company_id, s.driver_id, s.group_id, s.tariff_id"
+    IMPORT_FROM
+    " ON CONFLICT (id) DO UPDATE SET plate = EXCLUDED.plate, company_id = EXCLUDED.company_id,"
+    " driver_id = EXCLUDED.driver_id, group_id = EXCLUDED.group_id, tariff_id = EXCLUDED.tariff_id, "
+    IMPORT_SET_VERSION
+    IMPORT_WINS (VEHICLE_VALUES ("t"), VEHICLE_VALUES ("EXCLUDED"))
+    IMPORT_RETURNING (VEHICLE_ROW),
+    IMPORT_UNWRITTEN ("vehicles", "id", VEHICLE_VALUES ("t") " IS NOT DISTINCT FROM " VEHICLE_VALUES ("s")),
+  },
+  [WB_FLEET_KIND_DEVICE] = {
+    "INSERT INTO devices AS t (device_id, version, updated_at, vehicle_id, token_hash, quarantined)"
+    " SELECT s.id, coalesce(s.version, 1), now(), s.vehicle_id, s.token_hash, s.quarantined" IMPORT_FROM
+    " ON CONFLICT (device_id) DO UPDATE SET vehicle_id = EXCLUDED.vehicle_id,"
+    " token_hash = CASE WHEN $3::boolean THEN EXCLUDED.token_hash ELSE t.token_hash END,"
+    " quarantined = EXCLUDED.quarantined, " IMPORT_SET_VERSION
+    IMPORT_WINS (DEVICE_VALUES ("t", "$3::boolean"), DEVICE_VALUES ("EXCLUDED", "$3::boolean"))
+    IMPORT_RETURNING (DEVICE_ROW),
+    /* A row's group says whether it carries a token (import_group()). */
+    IMPORT_UNWRITTEN ("devices", "device_id", DEVICE_VALUES ("t", "s.grp >= 2") " IS NOT DISTINCT FROM "
+                      DEVICE_VALUES ("s", "s.grp >= 2")),
+  },
+};
+
+/* Rows that win the same way share a group. */
+static guint
+import_group (const WbFleetUpdate *update)
+{
+  return (update->version > 0 ? 1 : 0) | (update->kind == WB_FLEET_KIND_DEVICE && update->has_token ? 2 : 0);
+}
+
+static void
+import_copy_row (GString             *out,
+                 guint                ord,
+                 const WbFleetUpdate *u)
+{
+  g_autofree char *token_hash = u->has_token && u->token ? _wb_fleet_token_hash (u->token) : NULL;
+
+  wb_db_copy_tuple (out, IMPORT_N_COLUMNS);
+  wb_db_copy_int4 (out, (gint32) ord);
+  wb_db_copy_int4 (out, (gint32) import_group (u));
+  wb_db_copy_text (out, u->id);
+  if (u->version > 0)
+    wb_db_copy_int8 (out, u->version);
+  else
+    wb_db_copy_null (out);
+  wb_db_copy_text (out, u->name);
+  wb_db_copy_text (out, u->phone);
+  wb_db_copy_text (out, u->company_id);
+  wb_db_copy_text (out, u->plate);
+  wb_db_copy_text (out, u->driver_id);
+  wb_db_copy_text (out, u->group_id);
+  wb_db_copy_text (out, u->tariff_id);
+  wb_db_copy_text (out, u->vehicle_id);
+  wb_db_copy_text (out, token_hash);
+  wb_db_copy_bool (out, u->quarantined);
+}
+
+/* Returns the groups present, as bits. */
+static guint
+import_stage (Job           *job,
+              PGconn        *conn,
+              GError       **error)
+{
+  g_autoptr(GString) data = g_string_sized_new (64 + job->updates->len * 160);
+  guint groups = 0;
+
+  wb_db_copy_begin (data);
+  for (guint i = 0; i < job->updates->len; i++)
+    {
+      const WbFleetUpdate *update = g_ptr_array_index (job->updates, i);
+
+      import_copy_row (data, i, update);
+      groups |= 1u << import_group (update);
+    }
+  wb_db_copy_end (data);
+  if (!wb_db_exec_command (conn, import_quiet_sql, NULL, 0, NULL, error)
+      || !wb_db_exec_command (conn, import_staging_sql, NULL, 0, NULL, error)
+      || !wb_db_copy_in (conn, import_copy_sql, data, NULL, error))
+    return 0;
+  return groups;
+}
+
+/* The rows an upsert wrote, found by id. */
+static void
+import_read_written (Job            *job,
+                     GHashTable     *ords,
+                     const PGresult *result,
+                     gboolean       *written)
+{
+  WbFleetImportOutcome *outcomes = (WbFleetImportOutcome *) (gpointer) ((GArray *) job->result)->data;
+
+  for (int row = 0; row < PQntuples (result); row++)
+    {
+      guint ord = GPOINTER_TO_UINT (g_hash_table_lookup (ords, PQgetvalue (result, row, COL_ID))) - 1;
+
+      g_assert (ord < job->updates->len);
+      written[ord] = TRUE;
+      outcomes[ord].outcome = g_str_equal (PQgetvalue (result, row, IMPORT_COL_CREATED), "t")
+                              ? WB_FLEET_IMPORTED_CREATED : WB_FLEET_IMPORTED_UPDATED;
+      outcomes[ord].version = int_value (result, row, COL_VERSION);
+    }
+}
+
+/* Without a version only an equal row is left alone; with one, an equal
+ * row at the same version is a repeat, anything else lost. */
+static gboolean
+import_read_unwritten (Job             *job,
+                       PGconn          *conn,
+                       const gboolean  *written,
+                       GCancellable    *cancellable,
+                       GError         **error)
+{
+  WbFleetImportOutcome *outcomes = (WbFleetImportOutcome *) (gpointer) ((GArray *) job->result)->data;
+  g_autoptr(GString) ords = g_string_new ("{");
+  g_autoptr(PGresult) result = NULL;
+  const char *params[1];
+
+  for (guint i = 0; i < job->updates->len; i++)
+    if (!written[i])
+      g_string_append_printf (ords, "%s%u", ords->len > 1 ? "," : "", i);
+  if (ords->len == 1)
+    return TRUE;
+  g_string_append_c (ords, '}');
+  params[0] = ords->str;
+  result = wb_db_exec (conn, import_sql[job->kind].unwritten, params, 1, cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  for (int row = 0; row < PQntuples (result); row++)
+    {
+      guint ord = (guint) int_value (result, row, UNWRITTEN_COL_ORD);
+      const WbFleetUpdate *update = g_ptr_array_index (job->updates, ord);
+      gboolean same = g_str_equal (PQgetvalue (result, row, UNWRITTEN_COL_SAME), "t");
+
+      outcomes[ord].version = int_value (result, row, UNWRITTEN_COL_VERSION);
+      outcomes[ord].outcome = update->version == 0 || (same && outcomes[ord].version == update->version)
+                              ? WB_FLEET_IMPORTED_UNCHANGED : WB_FLEET_IMPORTED_STALE;
+    }
+  return TRUE;
+}
+
+static gboolean
+import_in_transaction (Job           *job,
+                       PGconn        *conn,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  guint groups = import_stage (job, conn, error);
+  GArray *outcomes = g_array_new (FALSE, TRUE, sizeof (WbFleetImportOutcome));
+  g_autofree gboolean *written = g_new0 (gboolean, job->updates->len);
+  g_autoptr(GHashTable) ords = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_array_set_size (outcomes, job->updates->len);
+  job->result = outcomes;
+  if (groups == 0)
+    return FALSE;
+  for (guint i = 0; i < job->updates->len; i++)
+    g_hash_table_insert (ords, ((WbFleetUpdate *) g_ptr_array_index (job->updates, i))->id, GUINT_TO_POINTER (i + 1));
+  for (guint group = 0; group < 4; group++)
+    {
+      g_autofree char *group_text = g_strdup_printf ("%u", group);
+      const char *params[] = { group_text, group & 1 ? "true" : "false", group & 2 ? "true" : "false" };
+      PGresult *result;
+
+      if (!(groups & (1u << group)))
+        continue;
+      result = wb_db_exec (conn, import_sql[job->kind].upsert, params, job->kind == WB_FLEET_KIND_DEVICE ? 3 : 2,
+                           cancellable, error);
+      if (result == NULL)
+        return FALSE;
+      import_read_written (job, ords, result, written);
+      keep_for_index (job, job->kind, result);
+    }
+  return import_read_unwritten (job, conn, written, cancellable, error);
+}
+
+/**
+ * wb_fleet_store_import_async:
+ * @updates: (element-type WbFleetUpdate): valid updates of @kind, each id
+ *   once; referenced, and must not change until the callback
+ *
+ * Writes many updates in one transaction, by the rules of
+ * wb_fleet_store_apply_async() (the last writer wins by version; no
+ * version: over what is stored), except that a row without a version that
+ * equals the stored one is left as it is. What was written goes into the
+ * index after the commit.
+ */
+void
+wb_fleet_store_import_async (WbFleetStore        *self,
+                             WbFleetKind          kind,
+                             GPtrArray           *updates,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (WB_IS_FLEET_STORE (self));
+  g_return_if_fail (kind <= WB_FLEET_KIND_DEVICE);
+  g_return_if_fail (updates != NULL && updates->len > 0);
+
+  job = job_new (import_in_transaction, (GDestroyNotify) g_array_unref);
+  job->kind = kind;
+  job->updates = g_ptr_array_ref (updates);
+  submit (self, job, wb_fleet_store_import_async, cancellable, callback, user_data);
+}
+
+/**
+ * wb_fleet_store_import_finish:
+ *
+ * Returns: (transfer full) (element-type WbFleetImportOutcome): what
+ *   became of each update, in their order; %NULL with @error set (nothing
+ *   was written)
+ */
+GArray *
+wb_fleet_store_import_finish (WbFleetStore  *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  return steal_result (finish (self, result, wb_fleet_store_import_async, error));
 }
 
 /* ---- device seen ----------------------------------------------------------- */

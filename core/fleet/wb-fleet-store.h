@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "wb-db-pool.h"
+#include "wb-fleet-import.h"
 #include "wb-fleet-index.h"
 #include "wb-fleet-update.h"
 #include "wb-track.h"
@@ -109,6 +110,16 @@ void                wb_fleet_store_apply_async        (WbFleetStore        *self
                                                        GAsyncReadyCallback  callback,
                                                        gpointer             user_data);
 WbFleetApplyResult *wb_fleet_store_apply_finish       (WbFleetStore        *self,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
+
+void                wb_fleet_store_import_async       (WbFleetStore        *self,
+                                                       WbFleetKind          kind,
+                                                       GPtrArray           *updates,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+GArray             *wb_fleet_store_import_finish      (WbFleetStore        *self,
                                                        GAsyncResult        *result,
                                                        GError             **error);
 

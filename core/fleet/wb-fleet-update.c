@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "wb-json-writer.h"
@@ -399,4 +400,185 @@ wb_fleet_update_to_message (const WbFleetUpdate  *update,
     *out_topic = kinds[update->kind].topic;
   root = json_builder_get_root (builder);
   return wb_json_to_string (root);
+}
+
+/* ---- REST bodies ----------------------------------------------------------- */
+
+/* The largest integer a JSON number carries exactly. */
+#define MAX_REST_VERSION 9007199254740991.0
+
+static const char * const company_members[] = { "name", "version", NULL };
+static const char * const driver_members[] = { "name", "phone", "companyId", "version", NULL };
+static const char * const vehicle_members[] = {
+  "plate", "companyId", "driverId", "groupId", "tariffId", "version", NULL
+};
+static const char * const device_members[] = { "vehicleId", "token", "quarantined", "version", NULL };
+static const char * const company_row_members[] = { "id", "name", "version", NULL };
+static const char * const driver_row_members[] = { "id", "name", "phone", "companyId", "version", NULL };
+static const char * const vehicle_row_members[] = {
+  "id", "plate", "companyId", "driverId", "groupId", "tariffId", "version", NULL
+};
+static const char * const device_row_members[] = { "deviceId", "vehicleId", "token", "quarantined", "version", NULL };
+
+/**
+ * wb_fleet_kind_id_member:
+ *
+ * Returns: the REST name of @kind's id: "deviceId" for a device, else "id"
+ */
+const char *
+wb_fleet_kind_id_member (WbFleetKind kind)
+{
+  return kind == WB_FLEET_KIND_DEVICE ? "deviceId" : "id";
+}
+
+/**
+ * wb_fleet_kind_rest_members:
+ * @with_id: include the id member, as an import row carries it
+ *
+ * Returns: (transfer none): the REST members a write of @kind may hold,
+ *   %NULL-terminated
+ */
+const char * const *
+wb_fleet_kind_rest_members (WbFleetKind kind,
+                            gboolean    with_id)
+{
+  const char * const *put[] = { company_members, driver_members, vehicle_members, device_members };
+  const char * const *row[] = { company_row_members, driver_row_members, vehicle_row_members, device_row_members };
+
+  g_return_val_if_fail (kind <= WB_FLEET_KIND_DEVICE, NULL);
+  return with_id ? row[kind] : put[kind];
+}
+
+static gboolean
+invalid (WbJsonReader  *input,
+         const char   *member,
+         const char   *problem,
+         GError      **error)
+{
+  return wb_json_reader_fail (input, member, error, "%s", problem);
+}
+
+static gboolean
+read_text (WbJsonReader  *body,
+           const char   *member,
+           gboolean      required,
+           char        **out_value,
+           GError      **error)
+{
+  if (!wb_json_reader_get_string (body, member, required, out_value, error))
+    return FALSE;
+  if (*out_value != NULL && g_utf8_strlen (*out_value, -1) > WB_FLEET_TEXT_MAX_LENGTH)
+    return invalid (body, member, "must be at most 256 characters long", error);
+  return TRUE;
+}
+
+static gboolean
+read_id (WbJsonReader  *body,
+         const char   *member,
+         gboolean      required,
+         char        **out_value,
+         GError      **error)
+{
+  if (!wb_json_reader_get_string (body, member, required, out_value, error))
+    return FALSE;
+  if (*out_value != NULL && !wb_fleet_id_is_valid (*out_value))
+    return invalid (body, member, "must be 1 to 128 characters of letters, digits and . _ : -", error);
+  return TRUE;
+}
+
+/* Absent: 0, the stored version + 1. */
+static gboolean
+read_rest_version (WbJsonReader  *body,
+                   gint64       *out_version,
+                   GError      **error)
+{
+  gboolean present = FALSE;
+  double value = 0;
+
+  if (!wb_json_reader_get_double (body, "version", 1, MAX_REST_VERSION, &present, &value, error))
+    return FALSE;
+  if (present && floor (value) != value)
+    return invalid (body, "version", "must be an integer", error);
+  *out_version = present ? (gint64) value : 0;
+  return TRUE;
+}
+
+/* "token": absent keeps the stored token, null removes it, a string sets it. */
+static gboolean
+read_token (WbJsonReader    *body,
+            WbFleetUpdate  *update,
+            GError        **error)
+{
+  update->has_token = wb_json_reader_contains (body, "token");
+  if (!update->has_token)
+    return TRUE;
+  if (!wb_json_reader_get_string (body, "token", FALSE, &update->token, error))
+    return FALSE;
+  if (update->token == NULL && wb_json_reader_has_member (body, "token"))
+    return invalid (body, "token", "must not be empty; null removes the token", error);
+  if (update->token != NULL && strlen (update->token) > WB_FLEET_TEXT_MAX_LENGTH)
+    return invalid (body, "token", "must be at most 256 bytes long", error);
+  return TRUE;
+}
+
+static gboolean
+read_members (WbJsonReader    *body,
+              WbFleetUpdate  *update,
+              GError        **error)
+{
+  switch (update->kind)
+    {
+    case WB_FLEET_KIND_COMPANY:
+      return read_text (body, "name", TRUE, &update->name, error);
+    case WB_FLEET_KIND_DRIVER:
+      return read_text (body, "name", TRUE, &update->name, error)
+             && read_text (body, "phone", FALSE, &update->phone, error)
+             && read_id (body, "companyId", FALSE, &update->company_id, error);
+    case WB_FLEET_KIND_VEHICLE:
+      return read_text (body, "plate", TRUE, &update->plate, error)
+             && read_id (body, "companyId", FALSE, &update->company_id, error)
+             && read_id (body, "driverId", FALSE, &update->driver_id, error)
+             && read_id (body, "groupId", FALSE, &update->group_id, error)
+             && read_id (body, "tariffId", FALSE, &update->tariff_id, error);
+    case WB_FLEET_KIND_DEVICE:
+    default:
+      if (!wb_json_reader_get_boolean (body, "quarantined", &update->quarantined, error)
+          || !read_token (body, update, error))
+        return FALSE;
+      /* A quarantined device may wait for its vehicle; any other needs one. */
+      return read_id (body, "vehicleId", !update->quarantined, &update->vehicle_id, error);
+    }
+}
+
+/**
+ * wb_fleet_update_from_rest:
+ * @id: (nullable): the id the path names (PUT); %NULL reads it from the
+ *   body's wb_fleet_kind_id_member(), as each row of an import carries it
+ * @body: the body's object, already through the guarded parser
+ *
+ * The one reading of a REST write (camelCase members), for PUT and for
+ * every row of a bulk import alike. A write replaces the entity, so an
+ * unknown member is refused: a misspelt one would silently clear the one
+ * meant.
+ *
+ * Returns: (transfer full): the update, or %NULL with a
+ *   %WB_JSON_ERROR_FIELD naming the member
+ */
+WbFleetUpdate *
+wb_fleet_update_from_rest (WbFleetKind    kind,
+                           const char    *id,
+                           WbJsonReader  *body,
+                           GError       **error)
+{
+  g_autoptr(WbFleetUpdate) update = wb_fleet_update_new (kind, id);
+
+  g_return_val_if_fail (kind <= WB_FLEET_KIND_DEVICE, NULL);
+  g_return_val_if_fail (body != NULL, NULL);
+
+  if (!wb_json_reader_reject_unknown (body, wb_fleet_kind_rest_members (kind, id == NULL), error)
+      || (id == NULL && !read_id (body, wb_fleet_kind_id_member (kind), TRUE, &update->id, error))
+      || !read_members (body, update, error)
+      || !read_rest_version (body, &update->version, error))
+    return NULL;
+  return g_steal_pointer (&update);
 }

@@ -3,7 +3,7 @@
 
 #include <glib-object.h>
 
-#include "wb-json.h"
+#include "wb-json-reader.h"
 
 G_BEGIN_DECLS
 
@@ -13,6 +13,7 @@ typedef enum
 {
   WB_FLEET_ERROR_INVALID,      /* a malformed message or update: the message is "<field>: <problem>" */
   WB_FLEET_ERROR_NOT_FOUND,    /* no such company, driver, vehicle or device */
+  WB_FLEET_ERROR_TOO_MANY,     /* an import of more rows than allowed */
 } WbFleetError;
 
 GQuark wb_fleet_error_quark (void);
@@ -104,6 +105,15 @@ WbFleetUpdate *wb_fleet_update_from_message   (const char          *topic,
  * the simulator, tests). @out_topic: (out) (optional): its topic. */
 char          *wb_fleet_update_to_message     (const WbFleetUpdate *update,
                                                const char         **out_topic);
+
+/* REST writes (PUT bodies, import rows): camelCase members. */
+const char          *wb_fleet_kind_id_member     (WbFleetKind          kind);
+const char * const  *wb_fleet_kind_rest_members  (WbFleetKind          kind,
+                                                  gboolean             with_id);
+WbFleetUpdate       *wb_fleet_update_from_rest   (WbFleetKind          kind,
+                                                  const char          *id,
+                                                  WbJsonReader        *body,
+                                                  GError             **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbFleetUpdate, wb_fleet_update_free)
 

@@ -17,9 +17,6 @@
 #include "wb-fleet-api.h"
 #include "wb-json-reader.h"
 
-/* The largest integer a JSON number carries exactly. */
-#define MAX_VERSION 9007199254740991.0
-
 typedef struct _Resource Resource;
 
 struct _Resource
@@ -42,15 +39,10 @@ typedef struct
   WbHttpRequest     *request;
   SoupServerMessage *message;     /* keeps the request alive while paused */
   gboolean           geojson;
+  WbFleetImport     *import;
 } Call;
 
-static const char * const company_members[] = { "name", "version", NULL };
-static const char * const driver_members[] = { "name", "phone", "companyId", "version", NULL };
-static const char * const vehicle_members[] = {
-  "plate", "companyId", "driverId", "groupId", "tariffId", "version", NULL
-};
-static const char * const device_members[] = { "vehicleId", "token", "quarantined", "version", NULL };
-
+static const char * const no_parameters[] = { NULL };
 static const char * const company_parameters[] = { "limit", "cursor", NULL };
 static const char * const driver_parameters[] = { "limit", "cursor", "companyId", NULL };
 static const char * const vehicle_parameters[] = { "limit", "cursor", "companyId", "groupId", NULL };
@@ -83,6 +75,7 @@ static void
 call_free (Call *call)
 {
   g_object_unref (call->message);
+  g_clear_pointer (&call->import, wb_fleet_import_free);
   g_atomic_rc_box_release_full (call->api, api_clear);
   g_free (call);
 }
@@ -206,128 +199,17 @@ parse_list_query (WbHttpRequest  *request,
 
 /* ---- PUT bodies -------------------------------------------------------------- */
 
-static gboolean
-invalid (WbJsonReader  *input,
-         const char   *member,
-         const char   *problem,
-         GError      **error)
-{
-  g_autofree char *path = wb_json_reader_member_path (input, member);
-
-  wb_json_set_field_error (error, path, "%s", problem);
-  return FALSE;
-}
-
-static gboolean
-read_text (WbJsonReader  *body,
-           const char   *member,
-           gboolean      required,
-           char        **out_value,
-           GError      **error)
-{
-  if (!wb_json_reader_get_string (body, member, required, out_value, error))
-    return FALSE;
-  if (*out_value != NULL && g_utf8_strlen (*out_value, -1) > WB_FLEET_TEXT_MAX_LENGTH)
-    return invalid (body, member, "must be at most 256 characters long", error);
-  return TRUE;
-}
-
-static gboolean
-read_id (WbJsonReader  *body,
-         const char   *member,
-         gboolean      required,
-         char        **out_value,
-         GError      **error)
-{
-  if (!wb_json_reader_get_string (body, member, required, out_value, error))
-    return FALSE;
-  if (*out_value != NULL && !wb_fleet_id_is_valid (*out_value))
-    return invalid (body, member, "must be 1 to 128 characters of letters, digits and . _ : -", error);
-  return TRUE;
-}
-
-/* Absent: 0, the stored version + 1. */
-static gboolean
-read_version (WbJsonReader  *body,
-              gint64       *out_version,
-              GError      **error)
-{
-  gboolean present = FALSE;
-  double value = 0;
-
-  if (!wb_json_reader_get_double (body, "version", 1, MAX_VERSION, &present, &value, error))
-    return FALSE;
-  if (present && floor (value) != value)
-    return invalid (body, "version", "must be an integer", error);
-  *out_version = present ? (gint64) value : 0;
-  return TRUE;
-}
-
-/* "token": absent keeps the stored token, null removes it, a string sets it. */
-static gboolean
-read_token (WbJsonReader    *body,
-            WbFleetUpdate  *update,
-            GError        **error)
-{
-  update->has_token = wb_json_reader_contains (body, "token");
-  if (!update->has_token)
-    return TRUE;
-  if (!wb_json_reader_get_string (body, "token", FALSE, &update->token, error))
-    return FALSE;
-  if (update->token == NULL && wb_json_reader_has_member (body, "token"))
-    return invalid (body, "token", "must not be empty; null removes the token", error);
-  if (update->token != NULL && strlen (update->token) > WB_FLEET_TEXT_MAX_LENGTH)
-    return invalid (body, "token", "must be at most 256 bytes long", error);
-  return TRUE;
-}
-
-static gboolean
-read_members (WbJsonReader    *body,
-              WbFleetUpdate  *update,
-              GError        **error)
-{
-  switch (update->kind)
-    {
-    case WB_FLEET_KIND_COMPANY:
-      return read_text (body, "name", TRUE, &update->name, error);
-    case WB_FLEET_KIND_DRIVER:
-      return read_text (body, "name", TRUE, &update->name, error)
-             && read_text (body, "phone", FALSE, &update->phone, error)
-             && read_id (body, "companyId", FALSE, &update->company_id, error);
-    case WB_FLEET_KIND_VEHICLE:
-      return read_text (body, "plate", TRUE, &update->plate, error)
-             && read_id (body, "companyId", FALSE, &update->company_id, error)
-             && read_id (body, "driverId", FALSE, &update->driver_id, error)
-             && read_id (body, "groupId", FALSE, &update->group_id, error)
-             && read_id (body, "tariffId", FALSE, &update->tariff_id, error);
-    case WB_FLEET_KIND_DEVICE:
-    default:
-      if (!wb_json_reader_get_boolean (body, "quarantined", &update->quarantined, error)
-          || !read_token (body, update, error))
-        return FALSE;
-      /* A quarantined device may wait for its vehicle; any other needs one. */
-      return read_id (body, "vehicleId", !update->quarantined, &update->vehicle_id, error);
-    }
-}
-
 static WbFleetUpdate *
 parse_update (WbFleetKind     kind,
               const char     *id,
               GBytes         *body_bytes,
               GError        **error)
 {
-  const char * const *known[] = { company_members, driver_members, vehicle_members, device_members };
   g_autoptr(WbJsonReader) body = wb_json_reader_new_from_bytes (body_bytes, NULL, error);
-  g_autoptr(WbFleetUpdate) update = wb_fleet_update_new (kind, id);
 
-  /* A PUT replaces the entity: a misspelt member would silently clear
-   * the one meant. */
-  if (body == NULL
-      || !wb_json_reader_reject_unknown (body, known[kind], error)
-      || !read_members (body, update, error)
-      || !read_version (body, &update->version, error))
+  if (body == NULL)
     return NULL;
-  return g_steal_pointer (&update);
+  return wb_fleet_update_from_rest (kind, id, body, error);
 }
 
 /* ---- handlers ---------------------------------------------------------------- */
@@ -434,6 +316,147 @@ handle_list (WbHttpRequest *request,
     }
   call = call_new (resource->api, request);
   wb_fleet_store_list_async (resource->api->store, query, NULL, on_got_text, call);
+}
+
+/* ---- imports ------------------------------------------------------------------- */
+
+typedef struct
+{
+  WbFleetKind          kind;
+  WbFleetImportFormat  format;
+  GBytes              *body;
+} ImportBody;
+
+static void
+import_body_free (gpointer data)
+{
+  ImportBody *body = data;
+
+  g_bytes_unref (body->body);
+  g_free (body);
+}
+
+static void
+respond_import_failure (WbHttpRequest *request,
+                        const GError  *error)
+{
+  if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_TOO_MANY))
+    wb_api_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_many_rows", NULL, error->message, 0);
+  else if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID))
+    wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_body", NULL, error->message, 0);
+  else
+    respond_failure (request, error);
+}
+
+static void
+on_imported (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  g_autoptr(Call) call = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) outcomes = wb_fleet_store_import_finish (WB_FLEET_STORE (source), result, &error);
+  g_autofree char *report = NULL;
+
+  if (outcomes == NULL)
+    {
+      respond_failure (call->request, error);
+      return;
+    }
+  report = wb_fleet_import_report (call->import, (const WbFleetImportOutcome *) (gpointer) outcomes->data);
+  wb_api_respond_json_text (call->request, SOUP_STATUS_OK, report);
+}
+
+/* Reading 100 000 rows takes a while: not on the main loop. */
+static void
+parse_in_thread (GTask        *task,
+                 gpointer      source,
+                 gpointer      data,
+                 GCancellable *cancellable)
+{
+  ImportBody *body = data;
+  GError *error = NULL;
+  WbFleetImport *import = wb_fleet_import_parse (body->kind, body->format, body->body, WB_FLEET_IMPORT_MAX_ROWS,
+                                                 &error);
+
+  if (import == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, import, (GDestroyNotify) wb_fleet_import_free);
+}
+
+static void
+on_parsed (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(Call) call = data;
+  g_autoptr(GError) error = NULL;
+  WbFleetApi *api = call->api;
+  g_autofree char *report = NULL;
+
+  call->import = g_task_propagate_pointer (G_TASK (result), &error);
+  if (call->import == NULL)
+    respond_import_failure (call->request, error);
+  else if (call->import->updates->len == 0)
+    {
+      report = wb_fleet_import_report (call->import, NULL);
+      wb_api_respond_json_text (call->request, SOUP_STATUS_OK, report);
+    }
+  else
+    {
+      WbFleetImport *import = call->import;
+
+      wb_fleet_store_import_async (api->store, import->kind, import->updates, NULL, on_imported,
+                                   g_steal_pointer (&call));
+    }
+}
+
+/* application/x-ndjson or text/csv; parameters (charset) aside. */
+static gboolean
+import_format (WbHttpRequest       *request,
+               WbFleetImportFormat *out_format)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (wb_http_request_get_message (request));
+  const char *type = soup_message_headers_get_content_type (headers, NULL);
+
+  if (type != NULL && g_ascii_strcasecmp (type, "application/x-ndjson") == 0)
+    *out_format = WB_FLEET_IMPORT_NDJSON;
+  else if (type != NULL && g_ascii_strcasecmp (type, "text/csv") == 0)
+    *out_format = WB_FLEET_IMPORT_CSV;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static void
+handle_import (WbHttpRequest *request,
+               gpointer       user_data)
+{
+  Resource *resource = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  ImportBody *body;
+  WbFleetImportFormat format;
+
+  if (!check_query (request, no_parameters, &error))
+    {
+      respond_failure (request, error);
+      return;
+    }
+  if (!import_format (request, &format))
+    {
+      wb_api_respond_error (request, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", NULL,
+                            "Send application/x-ndjson (one object a line) or text/csv (with a header row)", 0);
+      return;
+    }
+  body = g_new0 (ImportBody, 1);
+  body->kind = resource->kind;
+  body->format = format;
+  body->body = wb_http_request_get_body (request);
+  task = g_task_new (NULL, NULL, on_parsed, call_new (resource->api, request));
+  g_task_set_task_data (task, body, import_body_free);
+  g_task_run_in_thread (task, parse_in_thread);
 }
 
 /* ---- tracks ---------------------------------------------------------------------- */
@@ -644,25 +667,33 @@ wb_fleet_api_register (WbFleetApi   *self,
     { "GET", "/companies", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_COMPANY },
     { "GET", "/companies/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_COMPANY },
     { "PUT", "/companies/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_COMPANY },
+    { "POST", "/companies:import", WB_ACCESS_ROLE_ADMIN, handle_import, WB_FLEET_KIND_COMPANY },
     { "GET", "/drivers", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_DRIVER },
     { "GET", "/drivers/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_DRIVER },
     { "PUT", "/drivers/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DRIVER },
+    { "POST", "/drivers:import", WB_ACCESS_ROLE_ADMIN, handle_import, WB_FLEET_KIND_DRIVER },
     { "GET", "/vehicles", WB_ACCESS_ROLE_VIEWER, handle_list, WB_FLEET_KIND_VEHICLE },
     { "GET", "/vehicles/{id}", WB_ACCESS_ROLE_VIEWER, handle_get, WB_FLEET_KIND_VEHICLE },
     { "PUT", "/vehicles/{id}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_VEHICLE },
+    { "POST", "/vehicles:import", WB_ACCESS_ROLE_ADMIN, handle_import, WB_FLEET_KIND_VEHICLE },
     { "GET", "/vehicles/{id}/track", WB_ACCESS_ROLE_VIEWER, handle_track, WB_FLEET_KIND_VEHICLE },
     /* Devices are admin-only, reads included: they say which trackers may
      * feed the fleet. */
     { "GET", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_get, WB_FLEET_KIND_DEVICE },
     { "PUT", "/devices/{deviceId}", WB_ACCESS_ROLE_ADMIN, handle_put, WB_FLEET_KIND_DEVICE },
+    { "POST", "/devices:import", WB_ACCESS_ROLE_ADMIN, handle_import, WB_FLEET_KIND_DEVICE },
   };
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
   for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
-    wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role, routes[i].handler,
-                              &self->resources[routes[i].kind]);
+    {
+      wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role, routes[i].handler,
+                                &self->resources[routes[i].kind]);
+      if (routes[i].handler == handle_import)
+        wb_http_server_set_body_limit (http, routes[i].method, routes[i].pattern, WB_FLEET_IMPORT_MAX_BODY_SIZE);
+    }
 }
 
 /* The trip and stop thresholds a track request gets unless it says. */

@@ -10,6 +10,7 @@
 #include "wb-fleet-role.h"
 #include "wb-ingest.h"
 #include "wb-live-gateway.h"
+#include "wb-polling-role.h"
 #include "wb-roles.h"
 #include "wb-shipments-api.h"
 #include "wb-status-map.h"
@@ -41,7 +42,10 @@ typedef struct
 {
   WbShipmentsApi *shipments;
   WbFleetApi     *fleet;
+  WbTrackingsApi *trackings;
 } ApiRole;
+
+static void api_free (gpointer pipeline);
 
 static gpointer
 api_create (const WbRoleContext  *context,
@@ -61,6 +65,8 @@ api_create (const WbRoleContext  *context,
   track.min_trip_duration = wb_config_get_int (context->config, "fleet.trip-min-duration") * 1000;
   track.min_parking_duration = wb_config_get_int (context->config, "fleet.stop-min-duration") * 1000;
   wb_fleet_api_set_track_defaults (api->fleet, &track);
+  if ((api->trackings = wb_polling_api_new (context, error)) == NULL)
+    g_clear_pointer (&api, api_free);
   return api;
 }
 
@@ -72,6 +78,7 @@ api_add_routes (gpointer      pipeline,
 
   wb_shipments_api_register (api->shipments, http);
   wb_fleet_api_register (api->fleet, http);
+  wb_trackings_api_register (api->trackings, http);
 }
 
 static void
@@ -81,6 +88,7 @@ api_free (gpointer pipeline)
 
   g_clear_pointer (&api->shipments, wb_shipments_api_free);
   g_clear_pointer (&api->fleet, wb_fleet_api_free);
+  g_clear_pointer (&api->trackings, wb_trackings_api_free);
   g_free (api);
 }
 
@@ -284,7 +292,7 @@ static gpointer
 gateway_create (const WbRoleContext  *context,
                 GError              **error)
 {
-  return wb_live_gateway_new (context->config, context->bus, context->metrics);
+  return wb_live_gateway_new (context->config, context->bus, context->pool, context->metrics);
 }
 
 static void
@@ -308,11 +316,19 @@ gateway_stop (gpointer pipeline)
   wb_live_gateway_stop (pipeline);
 }
 
+static gboolean
+gateway_is_ready (gpointer   pipeline,
+                  char     **out_reason)
+{
+  return wb_live_gateway_is_ready (pipeline, out_reason);
+}
+
 static const WbRolePipeline gateway_pipeline = {
   .create = gateway_create,
   .add_routes = gateway_add_routes,
   .start = gateway_start,
   .stop = gateway_stop,
+  .is_ready = gateway_is_ready,
   .free = g_object_unref,
 };
 

@@ -35,6 +35,7 @@ typedef struct
   WbHttpHandler   handler;
   gpointer        user_data;
   WbHttpWebsocketHandler websocket;  /* a WebSocket endpoint: not in the routing table */
+  guint64         max_body_size;  /* 0: the server's limit */
 } Route;
 
 struct _WbHttpRequest
@@ -49,6 +50,7 @@ struct _WbHttpRequest
   GHashTable        *query;
   WbAccessRole             role;
   char              *subject;
+  gint64             expires_at;     /* the token's exp + leeway, unix s; 0 without auth */
   char              *query_authorization;  /* "Bearer <access_token>" */
   gboolean           paused;
   gboolean           responded;
@@ -548,6 +550,7 @@ check_body_size (WbHttpServer  *self,
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (request->message);
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
   goffset length;
+  guint64 max;
 
   if (encoding == SOUP_ENCODING_CHUNKED || encoding == SOUP_ENCODING_EOF)
     {
@@ -562,11 +565,12 @@ check_body_size (WbHttpServer  *self,
       return FALSE;
     }
   length = soup_message_headers_get_content_length (headers);
-  if (encoding == SOUP_ENCODING_CONTENT_LENGTH && (guint64) length > self->limits.max_body_size)
+  max = request->route->max_body_size ? request->route->max_body_size : self->limits.max_body_size;
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH && (guint64) length > max)
     {
       wb_http_request_respond_error (request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                                      "The body is %" G_GOFFSET_FORMAT " bytes; at most %"
-                                     G_GUINT64_FORMAT " are accepted", length, self->limits.max_body_size);
+                                     G_GUINT64_FORMAT " are accepted", length, max);
       return FALSE;
     }
   return TRUE;
@@ -652,6 +656,7 @@ check_auth (WbHttpServer  *self,
     }
   request->role = claims->role;
   request->subject = g_strdup (claims->subject);
+  request->expires_at = claims->expires_at + JWT_LEEWAY_SECONDS;
   return TRUE;
 }
 
@@ -1390,6 +1395,28 @@ wb_http_server_add_route (WbHttpServer  *self,
   g_ptr_array_add (self->routes, route);
 }
 
+/**
+ * wb_http_server_set_body_limit:
+ * @max_body_size: the largest body the route takes, in bytes, instead of
+ *   the server's limit (a bulk upload takes more than a PUT)
+ */
+void
+wb_http_server_set_body_limit (WbHttpServer *self,
+                               const char   *method,
+                               const char   *pattern,
+                               guint64       max_body_size)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      Route *route = g_ptr_array_index (self->routes, i);
+
+      if (g_str_equal (route->method, method) && g_str_equal (route->pattern, pattern))
+        route->max_body_size = max_body_size;
+    }
+}
+
 static void
 on_websocket (SoupServer              *soup,
               SoupServerMessage       *message,
@@ -1406,7 +1433,7 @@ on_websocket (SoupServer              *soup,
       return;
     }
   route->websocket (connection, soup_server_message_get_socket (message), request->peer,
-                    request->role, request->subject, route->user_data);
+                    request->role, request->subject, request->expires_at, route->user_data);
 }
 
 /**

@@ -34,12 +34,15 @@ typedef void (*WbHttpRouteFunc) (const char *method,
                                  const char *operation_json,   /* NULL if undocumented */
                                  gpointer    user_data);
 
-/* An upgraded WebSocket and who opened it; @socket is its socket. */
+/* An upgraded WebSocket and who opened it; @socket is its socket.
+ * @expires_at: unix seconds from which its token admits no more (the
+ * token's exp plus the leeway), 0 when it never expires (no auth). */
 typedef void (*WbHttpWebsocketHandler) (SoupWebsocketConnection *connection,
                                         GSocket                 *socket,
                                         const char              *peer,
                                         WbAccessRole             role,
                                         const char              *subject,
+                                        gint64                   expires_at,
                                         gpointer                 user_data);
 
 #define WB_TYPE_HTTP_SERVER (wb_http_server_get_type ())
@@ -58,6 +61,10 @@ void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     WbAccessRole              min_role,
                                                     WbHttpHandler       handler,
                                                     gpointer            user_data);
+void               wb_http_server_set_body_limit   (WbHttpServer       *self,
+                                                    const char         *method,
+                                                    const char         *pattern,
+                                                    guint64             max_body_size);
 void               wb_http_server_add_websocket    (WbHttpServer       *self,
                                                     const char         *path,
                                                     WbAccessRole        min_role,

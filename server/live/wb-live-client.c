@@ -1,71 +1,27 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-/* One /ws/locations connection.
- *
- * libsoup 3.2 queues whatever is sent without bound and cannot say how
- * much is waiting, so a frame goes out only when the socket is writable
- * again: until then libsoup holds at most about one frame, and updates
- * wait coalesced in the outbox (one entry per vehicle). It also leaves two
- * holes this closes: pings are sent (the keepalive interval) but an
- * unanswered one closes nothing, so silence past the pong timeout closes
- * here; and its size limit applies per frame, so a message sent as many
- * fragments could grow without bound: the bytes the kernel has received
- * since the last whole message are checked as they arrive. */
+/* One /ws/locations connection: a WbLiveStream (the WebSocket and its
+ * limits), the client's view and its outbox. A frame goes out only when
+ * the previous one has left the socket: until then updates wait coalesced
+ * in the outbox, one entry per vehicle, so a stalled client costs at most
+ * its view's worth of entries. */
 
 #include "config.h"
-
-#include <netinet/in.h>
-#include <linux/tcp.h>
-#include <sys/socket.h>
 
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
 #include "wb-live-client.h"
 
-#define CLOSE_REASON_MAX 120   /* a close frame's reason is at most 123 bytes */
-/* The kernel's share of a stalled client: with Linux's default autotuning
- * a socket may buffer megabytes, ten thousand times over. */
-#define SEND_BUFFER      (64 * 1024)
-
 struct _WbLiveClient
 {
   guint64                  id;
-  SoupWebsocketConnection *connection;
-  GSocket                 *socket;
-  char                    *peer;
-  WbLiveClientLimits       limits;
+  WbLiveStream            *stream;
   WbLiveOutbox            *outbox;
   WbLiveView              *view;
   WbLiveClientSubscribe    on_subscribe;
   WbLiveClientClosed       on_closed;
   gpointer                 user_data;
-  GSource                 *read_watch;
-  guint64                  received_at_message;  /* kernel's byte count after the last whole message */
-  gint64                   last_activity;
   gint64                   over_bound_since;
-  guint64                  frames;
-  char                    *close_reason;         /* for the metrics, once closing */
 };
-
-static guint64
-bytes_received (WbLiveClient *self)
-{
-  struct tcp_info info = { 0 };
-  socklen_t length = sizeof info;
-
-  if (getsockopt (g_socket_get_fd (self->socket), IPPROTO_TCP, TCP_INFO, &info, &length) != 0
-      || length < G_STRUCT_OFFSET (struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
-    return 0;
-  return info.tcpi_bytes_received;
-}
-
-static void
-stop_watching (WbLiveClient *self)
-{
-  if (self->read_watch == NULL)
-    return;
-  g_source_destroy (self->read_watch);
-  g_clear_pointer (&self->read_watch, g_source_unref);
-}
 
 void
 wb_live_client_close (WbLiveClient *self,
@@ -73,48 +29,9 @@ wb_live_client_close (WbLiveClient *self,
                       const char   *reason,
                       const char   *metric_reason)
 {
-  g_autofree char *shortened = NULL;
-
   g_return_if_fail (self != NULL);
 
-  if (self->close_reason != NULL)
-    return;
-  self->close_reason = g_strdup (metric_reason);
-  stop_watching (self);
-  shortened = g_utf8_make_valid (reason, MIN (strlen (reason), CLOSE_REASON_MAX));
-  if (soup_websocket_connection_get_state (self->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (self->connection, code, shortened);
-}
-
-/* Same priority as libsoup's own reader, so both run in one pass and
- * libsoup drains what woke this. */
-static gboolean
-on_readable (GSocket      *socket,
-             GIOCondition  condition,
-             gpointer      data)
-{
-  WbLiveClient *self = data;
-  guint64 received = bytes_received (self);
-
-  if (received > self->received_at_message
-      && received - self->received_at_message > self->limits.max_message_size + 64)
-    {
-      g_autofree char *reason = g_strdup_printf ("A message may be at most %" G_GUINT64_FORMAT " bytes",
-                                                 self->limits.max_message_size);
-
-      g_clear_pointer (&self->read_watch, g_source_unref);
-      wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_TOO_BIG, reason, "too_big");
-      /* libsoup would go on gathering the message while it waits for the
-       * client's close: nothing more is read. */
-      (void) g_socket_shutdown (self->socket, TRUE, FALSE, NULL);
-      return G_SOURCE_REMOVE;
-    }
-  if (condition & (G_IO_HUP | G_IO_ERR))
-    {
-      g_clear_pointer (&self->read_watch, g_source_unref);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
+  wb_live_stream_close (self->stream, code, reason, metric_reason);
 }
 
 static gboolean
@@ -187,7 +104,7 @@ read_subscribe (WbLiveClient  *self,
                 GError       **error)
 {
   static const char * const known[] = { "type", "bbox", "companyIds", "since", NULL };
-  WbJsonLimits limits = { self->limits.max_message_size, 4 };
+  WbJsonLimits limits = { wb_live_stream_get_limits (self->stream)->max_message_size, 4 };
   g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (message, &limits, error);
   g_autoptr(WbJsonReader) since = NULL;
   g_autofree char *type = NULL;
@@ -225,59 +142,32 @@ read_subscribe (WbLiveClient  *self,
 }
 
 static void
-on_message (SoupWebsocketConnection *connection,
-            gint                     type,
-            GBytes                  *message,
-            gpointer                 data)
+on_message (WbLiveStream *stream,
+            GBytes       *message,
+            gpointer      data)
 {
   WbLiveClient *self = data;
   g_autoptr(GError) error = NULL;
   g_autofree char *epoch = NULL;
   guint64 seq = 0;
-  WbLiveView *view;
+  WbLiveView *view = read_subscribe (self, message, &epoch, &seq, &error);
 
-  if (self->close_reason != NULL)
-    return;
-  self->last_activity = g_get_monotonic_time ();
-  self->received_at_message = bytes_received (self);
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    {
-      wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
-                            "Only text subscribe messages are accepted", "bad_message");
-      return;
-    }
-  view = read_subscribe (self, message, &epoch, &seq, &error);
   if (view == NULL)
     {
-      g_autofree char *reason = error->domain == WB_JSON_ERROR && error->code == WB_JSON_ERROR_FIELD
-        ? g_strdup_printf ("%s: %s", wb_json_error_get_field (error), error->message)
-        : g_strdup_printf ("Not valid JSON: %s", error->message);
-
-      wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_BAD_DATA, reason, "bad_message");
+      wb_live_stream_close_bad_message (self->stream, error);
       return;
     }
   self->on_subscribe (self, view, epoch, seq, self->user_data);
 }
 
 static void
-on_pong (SoupWebsocketConnection *connection,
-         GBytes                  *message,
-         gpointer                 data)
+on_closed (WbLiveStream *stream,
+           const char   *reason,
+           gpointer      data)
 {
   WbLiveClient *self = data;
 
-  self->last_activity = g_get_monotonic_time ();
-  self->received_at_message = bytes_received (self);
-}
-
-static void
-on_closed (SoupWebsocketConnection *connection,
-           gpointer                 data)
-{
-  WbLiveClient *self = data;
-
-  stop_watching (self);
-  self->on_closed (self, self->close_reason ? self->close_reason : "client", self->user_data);
+  self->on_closed (self, reason, self->user_data);
 }
 
 WbLiveClient *
@@ -285,7 +175,8 @@ wb_live_client_new (guint64                   id,
                     SoupWebsocketConnection  *connection,
                     GSocket                  *socket,
                     const char               *peer,
-                    const WbLiveClientLimits *limits,
+                    gint64                    expires_at,
+                    const WbLiveStreamLimits *limits,
                     WbLiveClientSubscribe     on_subscribe,
                     WbLiveClientClosed        on_closed_func,
                     gpointer                  user_data)
@@ -293,29 +184,11 @@ wb_live_client_new (guint64                   id,
   WbLiveClient *self = g_new0 (WbLiveClient, 1);
 
   self->id = id;
-  self->connection = g_object_ref (connection);
-  self->socket = g_object_ref (socket);
-  self->peer = g_strdup (peer);
-  self->limits = *limits;
   self->outbox = wb_live_outbox_new (limits->outbox_bound, limits->outbox_hard_limit);
   self->on_subscribe = on_subscribe;
   self->on_closed = on_closed_func;
   self->user_data = user_data;
-  self->last_activity = g_get_monotonic_time ();
-  self->received_at_message = bytes_received (self);
-
-  /* The HTTP side's idle timeout is for requests; here the pong timeout
-   * decides. */
-  g_socket_set_timeout (socket, 0);
-  (void) g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, SEND_BUFFER, NULL);
-  soup_websocket_connection_set_keepalive_interval (connection, limits->keepalive_s);
-  soup_websocket_connection_set_max_incoming_payload_size (connection, limits->max_message_size);
-  g_signal_connect (connection, "message", G_CALLBACK (on_message), self);
-  g_signal_connect (connection, "pong", G_CALLBACK (on_pong), self);
-  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), self);
-  self->read_watch = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (self->read_watch, G_SOURCE_FUNC (on_readable), self, NULL);
-  g_source_attach (self->read_watch, g_main_context_get_thread_default ());
+  self->stream = wb_live_stream_new (connection, socket, peer, expires_at, limits, on_message, on_closed, self);
   return self;
 }
 
@@ -324,16 +197,9 @@ wb_live_client_free (WbLiveClient *self)
 {
   if (self == NULL)
     return;
-  stop_watching (self);
-  g_signal_handlers_disconnect_by_data (self->connection, self);
-  if (soup_websocket_connection_get_state (self->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (self->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "The gateway stops");
-  g_clear_object (&self->connection);
-  g_clear_object (&self->socket);
+  g_clear_pointer (&self->stream, wb_live_stream_free);
   g_clear_pointer (&self->outbox, wb_live_outbox_free);
   g_clear_pointer (&self->view, wb_live_view_free);
-  g_free (self->peer);
-  g_free (self->close_reason);
   g_free (self);
 }
 
@@ -346,7 +212,7 @@ wb_live_client_get_id (WbLiveClient *self)
 const char *
 wb_live_client_get_peer (WbLiveClient *self)
 {
-  return self->peer;
+  return wb_live_stream_get_peer (self->stream);
 }
 
 WbLiveOutbox *
@@ -372,18 +238,14 @@ wb_live_client_set_view (WbLiveClient *self,
 guint64
 wb_live_client_get_frames (WbLiveClient *self)
 {
-  return self->frames;
+  return wb_live_stream_get_frames (self->stream);
 }
 
 void
 wb_live_client_send_now (WbLiveClient *self,
                          const char   *text)
 {
-  if (self->close_reason != NULL
-      || soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
-  soup_websocket_connection_send_text (self->connection, text);
-  self->frames++;
+  wb_live_stream_send_text (self->stream, text);
 }
 
 /* {"type":"updates","epoch","seq","updates":[{"type","seq","vehicle"|"vehicleId"}]} */
@@ -440,7 +302,7 @@ check_slow (WbLiveClient *self,
     }
   if (self->over_bound_since == 0)
     self->over_bound_since = now;
-  else if (now - self->over_bound_since > (gint64) self->limits.slow_deadline_ms * 1000)
+  else if (now - self->over_bound_since > (gint64) wb_live_stream_get_limits (self->stream)->slow_deadline_ms * 1000)
     {
       wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                             "Too slow: updates stayed pending past the deadline", "slow");
@@ -458,24 +320,15 @@ wb_live_client_tick (WbLiveClient *self,
   g_autoptr(GPtrArray) items = NULL;
   g_autofree char *frame = NULL;
 
-  if (self->close_reason != NULL
-      || soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
-  if (now - self->last_activity > (gint64) self->limits.pong_timeout_ms * 1000)
-    {
-      wb_live_client_close (self, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "No pong or message within the timeout",
-                            "pong_timeout");
-      return;
-    }
-  if (!check_slow (self, now) || wb_live_outbox_get_length (self->outbox) == 0)
+  if (!wb_live_stream_check (self->stream, now) || !check_slow (self, now)
+      || wb_live_outbox_get_length (self->outbox) == 0)
     return;
   /* The previous frame has not left yet: keep coalescing. */
-  if ((g_socket_condition_check (self->socket, G_IO_OUT) & G_IO_OUT) == 0)
+  if (!wb_live_stream_can_send (self->stream))
     return;
   items = wb_live_outbox_drain (self->outbox);
   if (items == NULL)
     return;
   frame = write_frame (items, epoch, seq);
-  soup_websocket_connection_send_text (self->connection, frame);
-  self->frames++;
+  wb_live_stream_send_text (self->stream, frame);
 }

@@ -4,20 +4,10 @@
 #include <libsoup/soup.h>
 
 #include "wb-live-outbox.h"
+#include "wb-live-stream.h"
 #include "wb-live-view.h"
 
 G_BEGIN_DECLS
-
-/* The limits of one /ws/locations connection, from the gateway.* keys. */
-typedef struct
-{
-  guint   keepalive_s;        /* ping interval */
-  guint   pong_timeout_ms;    /* silence (no pong, no message) that closes */
-  guint64 max_message_size;   /* a whole message, fragments included */
-  guint   outbox_bound;       /* vehicles pending before the client counts as slow */
-  guint   outbox_hard_limit;
-  guint   slow_deadline_ms;   /* over the bound this long: closed */
-} WbLiveClientLimits;
 
 typedef struct _WbLiveClient WbLiveClient;
 
@@ -32,11 +22,14 @@ typedef void (*WbLiveClientClosed)    (WbLiveClient     *client,
                                        const char       *reason,
                                        gpointer          user_data);
 
+/* @expires_at: unix seconds at which the stream closes with 1008 "Token
+ * expired" (the token's own end), 0 for never. */
 WbLiveClient  *wb_live_client_new            (guint64                    id,
                                               SoupWebsocketConnection   *connection,
                                               GSocket                   *socket,
                                               const char                *peer,
-                                              const WbLiveClientLimits  *limits,
+                                              gint64                     expires_at,
+                                              const WbLiveStreamLimits  *limits,
                                               WbLiveClientSubscribe      on_subscribe,
                                               WbLiveClientClosed         on_closed,
                                               gpointer                   user_data);
@@ -52,7 +45,8 @@ void           wb_live_client_send_now       (WbLiveClient              *self,
                                               const char                *text);
 /* Once per batching window: sends what is pending as one frame when the
  * previous frame has left, else keeps coalescing; closes a client over
- * its bound past the deadline, or silent past the pong timeout.
+ * its bound past the deadline, silent past the pong timeout, or whose
+ * token has expired.
  * @epoch and @seq are the stream position the frame brings it to. */
 void           wb_live_client_tick           (WbLiveClient              *self,
                                               const char                *epoch,

@@ -9,16 +9,16 @@
 
 #include "config.h"
 
-#include <sys/socket.h>
-
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
+#include "wb-live-admission.h"
 #include "wb-live-events.h"
 
 #define BUS_BATCH        500
 #define MAX_FILTER_IDS   1000
-#define CLOSE_REASON_MAX 120
-#define SEND_BUFFER      (64 * 1024)
+/* A resume may owe a client the whole window: it leaves in frames of at
+ * most this many events, one per batching window once the last has left. */
+#define MAX_FRAME_EVENTS 1000
 
 typedef enum
 {
@@ -43,17 +43,12 @@ typedef struct
 {
   WbLiveEvents            *owner;
   guint64                  id;
-  SoupWebsocketConnection *connection;
-  GSocket                  *socket;
-  char                     *peer;
+  WbLiveStream            *stream;
   guint                    kinds;         /* 0 until subscribed */
   GHashTable              *client_ids;    /* nullable: all */
   GHashTable              *shipment_ids;  /* nullable: all */
   GQueue                   pending;       /* Event, shared with the window */
   gint64                   over_bound_since;
-  gint64                   last_activity;
-  gboolean                 closing;
-  char                    *close_reason;
 } Stream;
 
 struct _WbLiveEvents
@@ -62,7 +57,7 @@ struct _WbLiveEvents
 
   WbBus              *bus;
   WbMetrics          *metrics;
-  WbLiveClientLimits  limits;
+  WbLiveStreamLimits  limits;
   GQueue              window;             /* Event, oldest first */
   guint               replay_size;
   GTimeSpan           replay_age;
@@ -70,9 +65,7 @@ struct _WbLiveEvents
   guint64             seq;
   GHashTable         *streams;            /* id → Stream */
   guint64             next_stream_id;
-  GHashTable         *per_peer;           /* peer → count */
-  guint               max_connections;
-  guint               max_per_peer;
+  WbLiveAdmission    *admission;
   guint               window_ms;
   guint               subscription;
   guint               tick_source;
@@ -145,23 +138,15 @@ stream_close (Stream     *stream,
               const char *reason,
               const char *metric_reason)
 {
-  g_autofree char *shortened = NULL;
-
-  if (stream->closing)
-    return;
-  stream->closing = TRUE;
-  stream->close_reason = g_strdup (metric_reason);
   g_queue_clear_full (&stream->pending, (GDestroyNotify) event_unref);
-  shortened = g_utf8_make_valid (reason, MIN (strlen (reason), CLOSE_REASON_MAX));
-  if (soup_websocket_connection_get_state (stream->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (stream->connection, code, shortened);
+  wb_live_stream_close (stream->stream, code, reason, metric_reason);
 }
 
 static void
 stream_push (Stream *stream,
              Event  *event)
 {
-  if (stream->closing)
+  if (!wb_live_stream_is_open (stream->stream))
     return;
   g_queue_push_tail (&stream->pending, event_ref (event));
   /* Past the hard limit nothing waits for the deadline: memory is bounded. */
@@ -182,8 +167,7 @@ send_position (Stream     *stream,
   g_string_append (out, ",\"seq\":");
   wb_json_write_int (out, (gint64) stream->owner->seq);
   g_string_append_c (out, '}');
-  if (!stream->closing && soup_websocket_connection_get_state (stream->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (stream->connection, out->str);
+  wb_live_stream_send_text (stream->stream, out->str);
 }
 
 /* {"type":"events","epoch","seq","events":[…]}; seq is the last one sent. */
@@ -196,7 +180,7 @@ stream_flush (Stream *stream)
 
   wb_json_write_string (out, stream->owner->epoch);
   g_string_append (out, ",\"events\":[");
-  for (guint i = 0; (event = g_queue_pop_head (&stream->pending)) != NULL; i++)
+  for (guint i = 0; i < MAX_FRAME_EVENTS && (event = g_queue_pop_head (&stream->pending)) != NULL; i++)
     {
       if (i > 0)
         g_string_append_c (out, ',');
@@ -207,21 +191,26 @@ stream_flush (Stream *stream)
   g_string_append (out, "],\"seq\":");
   wb_json_write_int (out, (gint64) last);
   g_string_append_c (out, '}');
-  soup_websocket_connection_send_text (stream->connection, out->str);
+  wb_live_stream_send_text (stream->stream, out->str);
   wb_metrics_counter_add (stream->owner->metrics, "waybill_events_frames_total", 1, NULL);
+}
+
+/* Sends what is pending as one frame, if the previous one has left. */
+static void
+stream_send_pending (Stream *stream)
+{
+  if (stream->pending.length > 0 && wb_live_stream_can_send (stream->stream))
+    stream_flush (stream);
 }
 
 static void
 stream_tick (Stream *stream,
              gint64  now)
 {
-  const WbLiveClientLimits *limits = &stream->owner->limits;
+  const WbLiveStreamLimits *limits = &stream->owner->limits;
 
-  if (stream->closing || soup_websocket_connection_get_state (stream->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (!wb_live_stream_check (stream->stream, now))
     return;
-  if (now - stream->last_activity > (gint64) limits->pong_timeout_ms * 1000)
-    return stream_close (stream, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "No pong or message within the timeout",
-                         "pong_timeout");
   if (stream->pending.length <= limits->outbox_bound)
     stream->over_bound_since = 0;
   else if (stream->over_bound_since == 0)
@@ -229,25 +218,16 @@ stream_tick (Stream *stream,
   else if (now - stream->over_bound_since > (gint64) limits->slow_deadline_ms * 1000)
     return stream_close (stream, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                          "Too slow: events stayed pending past the deadline", "slow");
-  if (stream->pending.length == 0
-      || (g_socket_condition_check (stream->socket, G_IO_OUT) & G_IO_OUT) == 0)
-    return;
-  stream_flush (stream);
+  stream_send_pending (stream);
 }
 
 static void
 stream_free (Stream *stream)
 {
-  g_signal_handlers_disconnect_by_data (stream->connection, stream);
-  if (soup_websocket_connection_get_state (stream->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (stream->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "The gateway stops");
+  g_clear_pointer (&stream->stream, wb_live_stream_free);
   g_queue_clear_full (&stream->pending, (GDestroyNotify) event_unref);
-  g_clear_object (&stream->connection);
-  g_clear_object (&stream->socket);
   g_clear_pointer (&stream->client_ids, g_hash_table_unref);
   g_clear_pointer (&stream->shipment_ids, g_hash_table_unref);
-  g_free (stream->close_reason);
-  g_free (stream->peer);
   g_free (stream);
 }
 
@@ -376,10 +356,9 @@ replay (WbLiveEvents *self,
 }
 
 static void
-on_message (SoupWebsocketConnection *connection,
-            gint                     type,
-            GBytes                  *message,
-            gpointer                 data)
+on_message (WbLiveStream *live_stream,
+            GBytes       *message,
+            gpointer      data)
 {
   Stream *stream = data;
   WbLiveEvents *self = stream->owner;
@@ -388,20 +367,8 @@ on_message (SoupWebsocketConnection *connection,
   g_autofree char *epoch = NULL;
   guint64 seq = 0;
 
-  if (stream->closing)
-    return;
-  stream->last_activity = g_get_monotonic_time ();
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    return stream_close (stream, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA,
-                         "Only text subscribe messages are accepted", "bad_message");
   if (!read_subscribe (stream, message, &epoch, &seq, &error))
-    {
-      g_autofree char *reason = error->domain == WB_JSON_ERROR && error->code == WB_JSON_ERROR_FIELD
-        ? g_strdup_printf ("%s: %s", wb_json_error_get_field (error), error->message)
-        : g_strdup_printf ("Not valid JSON: %s", error->message);
-
-      return stream_close (stream, SOUP_WEBSOCKET_CLOSE_BAD_DATA, reason, "bad_message");
-    }
+    return wb_live_stream_close_bad_message (stream->stream, error);
   /* A new subscribe changes the filter from now on; what is queued stays. */
   send_position (stream, "subscribed");
   if (first && epoch != NULL)
@@ -412,17 +379,9 @@ on_message (SoupWebsocketConnection *connection,
                               "outcome", replayed ? "replayed" : "resync", NULL);
       if (!replayed)
         send_position (stream, "resync");
-      else if (stream->pending.length > 0)
-        stream_flush (stream);
+      else
+        stream_send_pending (stream);
     }
-}
-
-static void
-on_pong (SoupWebsocketConnection *connection,
-         GBytes                  *message,
-         gpointer                 data)
-{
-  ((Stream *) data)->last_activity = g_get_monotonic_time ();
 }
 
 static gboolean
@@ -439,38 +398,16 @@ update_gauge (WbLiveEvents *self)
 }
 
 static void
-release_peer (WbLiveEvents *self,
-              const char   *peer)
-{
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
-
-  if (count <= 1)
-    g_hash_table_remove (self->per_peer, peer);
-  else
-    g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (count - 1));
-}
-
-static void
-refuse (WbLiveEvents            *self,
-        SoupWebsocketConnection *connection,
-        const char              *why,
-        const char              *reason)
-{
-  wb_metrics_counter_add (self->metrics, "waybill_events_connections_rejected_total", 1, "reason", reason, NULL);
-  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
-}
-
-static void
-on_closed (SoupWebsocketConnection *connection,
-           gpointer                 data)
+on_closed (WbLiveStream *live_stream,
+           const char   *reason,
+           gpointer      data)
 {
   Stream *stream = data;
   WbLiveEvents *self = stream->owner;
 
-  wb_metrics_counter_add (self->metrics, "waybill_events_connections_closed_total", 1,
-                          "reason", stream->close_reason ? stream->close_reason : "client", NULL);
+  wb_metrics_counter_add (self->metrics, "waybill_events_connections_closed_total", 1, "reason", reason, NULL);
   g_hash_table_steal (self->streams, &stream->id);
-  release_peer (self, stream->peer);
+  wb_live_admission_release (self->admission, wb_live_stream_get_peer (live_stream));
   update_gauge (self);
   /* Inside the connection's own signal. */
   g_idle_add (free_stream_later, stream);
@@ -482,32 +419,22 @@ on_websocket (SoupWebsocketConnection *connection,
               const char              *peer,
               WbAccessRole             role,
               const char              *subject,
+              gint64                   expires_at,
               gpointer                 data)
 {
   WbLiveEvents *self = data;
-  guint per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
   Stream *stream;
 
-  if (g_hash_table_size (self->streams) >= self->max_connections || socket == NULL)
-    return refuse (self, connection, "The gateway has too many open event streams", "total");
-  if (per_peer >= self->max_per_peer)
-    return refuse (self, connection, "Too many open event streams from this address", "per_peer");
+  if (socket == NULL)
+    return soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "No socket");
+  if (!wb_live_admission_admit (self->admission, connection, peer))
+    return;
   stream = g_new0 (Stream, 1);
   stream->owner = self;
   stream->id = ++self->next_stream_id;
-  stream->connection = g_object_ref (connection);
-  stream->socket = g_object_ref (socket);
-  stream->peer = g_strdup (peer);
-  stream->last_activity = g_get_monotonic_time ();
-  g_socket_set_timeout (socket, 0);
-  (void) g_socket_set_option (socket, SOL_SOCKET, SO_SNDBUF, SEND_BUFFER, NULL);
-  soup_websocket_connection_set_keepalive_interval (connection, self->limits.keepalive_s);
-  soup_websocket_connection_set_max_incoming_payload_size (connection, self->limits.max_message_size);
-  g_signal_connect (connection, "message", G_CALLBACK (on_message), stream);
-  g_signal_connect (connection, "pong", G_CALLBACK (on_pong), stream);
-  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), stream);
+  stream->stream = wb_live_stream_new (connection, socket, peer, expires_at, &self->limits, on_message, on_closed,
+                                       stream);
   g_hash_table_insert (self->streams, &stream->id, stream);
-  g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (per_peer + 1));
   update_gauge (self);
 }
 
@@ -669,7 +596,7 @@ declare_metrics (WbMetrics *m)
   wb_metrics_declare (m, "waybill_events_connections_rejected_total", WB_METRIC_COUNTER,
                       "Event streams refused by a connection limit (total, per_peer).", NULL, 0);
   wb_metrics_declare (m, "waybill_events_connections_closed_total", WB_METRIC_COUNTER,
-                      "Event streams closed, by reason: client, slow, pong_timeout, bad_message.", NULL, 0);
+                      "Event streams closed, by reason: client, slow, pong_timeout, bad_message, token_expired.", NULL, 0);
   wb_metrics_declare (m, "waybill_events_total", WB_METRIC_COUNTER,
                       "Events on the /ws/events stream (its seq), by kind.", NULL, 0);
   wb_metrics_declare (m, "waybill_events_frames_total", WB_METRIC_COUNTER,
@@ -686,7 +613,7 @@ wb_live_events_finalize (GObject *object)
 
   wb_live_events_stop (self);
   g_clear_pointer (&self->streams, g_hash_table_unref);
-  g_clear_pointer (&self->per_peer, g_hash_table_unref);
+  g_clear_pointer (&self->admission, wb_live_admission_free);
   g_queue_clear_full (&self->window, (GDestroyNotify) event_unref);
   g_clear_object (&self->bus);
   g_clear_object (&self->metrics);
@@ -704,7 +631,6 @@ static void
 wb_live_events_init (WbLiveEvents *self)
 {
   self->streams = g_hash_table_new (g_int64_hash, g_int64_equal);
-  self->per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* A restarted gateway has forgotten its window: a new epoch says so. */
   self->epoch = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
 }
@@ -712,7 +638,7 @@ wb_live_events_init (WbLiveEvents *self)
 WbLiveEvents *
 wb_live_events_new (WbBus                    *bus,
                     WbMetrics                *metrics,
-                    const WbLiveClientLimits *limits,
+                    const WbLiveStreamLimits *limits,
                     guint                     replay_size,
                     GTimeSpan                 replay_age,
                     guint                     max_connections,
@@ -731,8 +657,8 @@ wb_live_events_new (WbBus                    *bus,
   self->limits = *limits;
   self->replay_size = replay_size;
   self->replay_age = replay_age;
-  self->max_connections = max_connections;
-  self->max_per_peer = max_per_peer;
+  self->admission = wb_live_admission_new (metrics, "waybill_events_connections_rejected_total", "event streams",
+                                           max_connections, max_per_peer);
   self->window_ms = MAX (window_ms, 1);
   declare_metrics (metrics);
   return self;
@@ -774,7 +700,7 @@ wb_live_events_stop (WbLiveEvents *self)
   g_clear_handle_id (&self->tick_source, g_source_remove);
   streams = g_hash_table_get_values (self->streams);
   g_hash_table_steal_all (self->streams);
-  g_hash_table_remove_all (self->per_peer);
+  wb_live_admission_reset (self->admission);
   for (GList *l = streams; l != NULL; l = l->next)
     stream_free (l->data);
 }

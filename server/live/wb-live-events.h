@@ -3,7 +3,7 @@
 
 #include "wb-bus.h"
 #include "wb-http-server.h"
-#include "wb-live-client.h"
+#include "wb-live-stream.h"
 #include "wb-metrics.h"
 
 G_BEGIN_DECLS
@@ -19,7 +19,7 @@ G_DECLARE_FINAL_TYPE (WbLiveEvents, wb_live_events, WB, LIVE_EVENTS, GObject)
  * the deadline is closed. */
 WbLiveEvents *wb_live_events_new      (WbBus                    *bus,
                                        WbMetrics                *metrics,
-                                       const WbLiveClientLimits *limits,
+                                       const WbLiveStreamLimits *limits,
                                        guint                     replay_size,
                                        GTimeSpan                 replay_age,
                                        guint                     max_connections,

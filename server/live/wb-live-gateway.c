@@ -13,10 +13,12 @@
 #include "wb-api-errors.h"
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
+#include "wb-live-admission.h"
 #include "wb-live-client.h"
 #include "wb-live-events.h"
 #include "wb-live-gateway.h"
 #include "wb-live-index.h"
+#include "wb-live-loader.h"
 #include "wb-live-subscriptions.h"
 #include "wb-replay-window.h"
 
@@ -30,15 +32,18 @@ struct _WbLiveGateway
 
   WbBus               *bus;
   WbMetrics           *metrics;
+  WbDbPool            *pool;             /* nullable: nothing to load the map from */
+  GCancellable        *loading;          /* while the map is loaded at start */
+  guint                load_retry_source;
+  guint                load_retry_s;
+  gint64               offline_after_s;
   WbLiveIndex         *index;
   WbLiveSubscriptions *subscriptions;
   WbReplayWindow      *replay;
   WbLiveEvents        *events;           /* /ws/events */
   GHashTable          *clients;          /* id → WbLiveClient */
-  GHashTable          *per_peer;         /* peer → count */
-  WbLiveClientLimits   limits;
-  guint                max_connections;
-  guint                max_per_peer;
+  WbLiveAdmission     *admission;
+  WbLiveStreamLimits   limits;
   guint                window_ms;
   guint                tick_source;
   guint                subscription;
@@ -252,6 +257,76 @@ on_batch (WbBus      *bus,
   wb_metrics_gauge_set (self->metrics, "waybill_live_vehicles", wb_live_index_get_size (self->index), NULL);
 }
 
+/* ---- the map at start ---------------------------------------------------------- */
+
+static void load_map (WbLiveGateway *self);
+
+static gboolean
+retry_load (gpointer data)
+{
+  WbLiveGateway *self = data;
+
+  self->load_retry_source = 0;
+  load_map (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Each stored state goes through the stream like any change, so a client
+ * already subscribed sees it enter; a position that arrived meanwhile is
+ * newer and stays. */
+static void
+seed (WbLiveGateway *self,
+      GPtrArray     *vehicles)
+{
+  for (guint i = 0; i < vehicles->len; i++)
+    {
+      WbLiveVehicle *vehicle = g_ptr_array_index (vehicles, i);
+      g_autoptr(WbLiveVehicle) old = NULL;
+
+      if (wb_live_index_update_if_newer (self->index, vehicle, &old))
+        publish (self, old, vehicle);
+    }
+  wb_metrics_gauge_set (self->metrics, "waybill_live_vehicles", wb_live_index_get_size (self->index), NULL);
+}
+
+static void
+on_map_loaded (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  WbLiveGateway *self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) vehicles = wb_live_load_vehicles_finish (WB_DB_POOL (source), result, &error);
+
+  /* Stopped meanwhile. */
+  if (self->loading == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_object_unref (self);
+      return;
+    }
+  if (vehicles == NULL)
+    {
+      /* The database may still be on its way: /readyz says so meanwhile. */
+      g_warning ("Live map: cannot load the vehicles' last states (again in %u s): %s", self->load_retry_s,
+                 error->message);
+      self->load_retry_source = g_timeout_add_seconds (self->load_retry_s, retry_load, self);
+      self->load_retry_s = MIN (self->load_retry_s * 2, 30);
+      g_object_unref (self);
+      return;
+    }
+  seed (self, vehicles);
+  g_clear_object (&self->loading);
+  g_message ("Live map: %u vehicles loaded from the database", vehicles->len);
+  g_object_unref (self);
+}
+
+static void
+load_map (WbLiveGateway *self)
+{
+  wb_live_load_vehicles_async (self->pool, self->offline_after_s, self->loading, on_map_loaded,
+                               g_object_ref (self));
+}
+
 /* ---- GET /locations -------------------------------------------------------- */
 
 typedef struct
@@ -359,8 +434,15 @@ get_locations (WbHttpRequest *request,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) vehicles = NULL;
   g_autofree char *body = NULL;
-  const char *bad = read_location_params (request, &p);
+  const char *bad;
 
+  if (self->loading != NULL)
+    {
+      wb_http_request_set_header (request, "Retry-After", "1");
+      return wb_api_respond_error (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", NULL,
+                                   "The live map is being loaded", 0);
+    }
+  bad = read_location_params (request, &p);
   if (bad != NULL)
     return respond_bad_param (request, bad, "Too many or malformed query parameters");
   if (p.bbox != NULL && !wb_live_bbox_parse (p.bbox, &query.bbox, &error))
@@ -501,18 +583,6 @@ free_client_later (gpointer data)
 }
 
 static void
-release_peer (WbLiveGateway *self,
-              const char    *peer)
-{
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
-
-  if (count <= 1)
-    g_hash_table_remove (self->per_peer, peer);
-  else
-    g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (count - 1));
-}
-
-static void
 on_client_closed (WbLiveClient *client,
                   const char   *reason,
                   gpointer      data)
@@ -522,7 +592,7 @@ on_client_closed (WbLiveClient *client,
 
   count_closed (self, reason);
   wb_live_subscriptions_remove (self->subscriptions, id);
-  release_peer (self, wb_live_client_get_peer (client));
+  wb_live_admission_release (self->admission, wb_live_client_get_peer (client));
   g_hash_table_remove (self->clients, &id);
   update_connection_gauge (self);
   /* Inside the connection's own signal. */
@@ -550,43 +620,27 @@ on_tick (gpointer data)
 }
 
 static void
-refuse (WbLiveGateway           *self,
-        SoupWebsocketConnection *connection,
-        const char              *why,
-        const char              *reason)
-{
-  wb_metrics_counter_add (self->metrics, "waybill_live_connections_rejected_total", 1, "reason", reason, NULL);
-  /* 1013 (try again later) is the apt code, but libsoup 3.2's client, the
-   * console's, takes it for a protocol error. */
-  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
-}
-
-static void
 on_websocket (SoupWebsocketConnection *connection,
               GSocket                 *socket,
               const char              *peer,
               WbAccessRole             role,
               const char              *subject,
+              gint64                   expires_at,
               gpointer                 data)
 {
   WbLiveGateway *self = data;
-  guint per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
   WbLiveClient *client;
   guint64 *key;
 
-  if (g_hash_table_size (self->clients) >= self->max_connections)
-    return refuse (self, connection, "The gateway has too many open streams", "total");
-  if (per_peer >= self->max_per_peer)
-    return refuse (self, connection, "Too many open streams from this address", "per_peer");
   if (socket == NULL)
-    return refuse (self, connection, "No socket", "total");
-
-  client = wb_live_client_new (++self->next_client_id, connection, socket, peer, &self->limits,
+    return soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "No socket");
+  if (!wb_live_admission_admit (self->admission, connection, peer))
+    return;
+  client = wb_live_client_new (++self->next_client_id, connection, socket, peer, expires_at, &self->limits,
                                on_subscribe, on_client_closed, self);
   key = g_new (guint64, 1);
   *key = wb_live_client_get_id (client);
   g_hash_table_insert (self->clients, key, client);
-  g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (per_peer + 1));
   update_connection_gauge (self);
 }
 
@@ -600,7 +654,7 @@ declare_metrics (WbMetrics *m)
   wb_metrics_declare (m, "waybill_live_connections_rejected_total", WB_METRIC_COUNTER,
                       "Streams refused by a connection limit (total, per_peer).", NULL, 0);
   wb_metrics_declare (m, "waybill_live_connections_closed_total", WB_METRIC_COUNTER,
-                      "Streams closed, by reason: client, slow, pong_timeout, too_big, bad_message, shutdown.",
+                      "Streams closed, by reason: client, slow, pong_timeout, too_big, bad_message, token_expired, shutdown.",
                       NULL, 0);
   wb_metrics_declare (m, "waybill_live_updates_total", WB_METRIC_COUNTER,
                       "Changes on the live stream (its seq).", NULL, 0);
@@ -621,13 +675,14 @@ wb_live_gateway_finalize (GObject *object)
 
   wb_live_gateway_stop (self);
   g_clear_pointer (&self->clients, g_hash_table_unref);
-  g_clear_pointer (&self->per_peer, g_hash_table_unref);
+  g_clear_pointer (&self->admission, wb_live_admission_free);
   g_clear_pointer (&self->matches, g_array_unref);
   g_clear_object (&self->index);
   g_clear_object (&self->subscriptions);
   g_clear_object (&self->replay);
   g_clear_object (&self->events);
   g_clear_object (&self->bus);
+  g_clear_object (&self->pool);
   g_clear_object (&self->metrics);
   g_free (self->group);
   G_OBJECT_CLASS (wb_live_gateway_parent_class)->finalize (object);
@@ -643,7 +698,6 @@ static void
 wb_live_gateway_init (WbLiveGateway *self)
 {
   self->clients = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  self->per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->matches = g_array_new (FALSE, FALSE, sizeof (WbLiveSubscriptionMatch));
   self->index = wb_live_index_new ();
   self->subscriptions = wb_live_subscriptions_new ();
@@ -652,22 +706,27 @@ wb_live_gateway_init (WbLiveGateway *self)
 WbLiveGateway *
 wb_live_gateway_new (WbConfig  *config,
                      WbBus     *bus,
+                     WbDbPool  *pool,
                      WbMetrics *metrics)
 {
   WbLiveGateway *self;
 
   g_return_val_if_fail (WB_IS_CONFIG (config), NULL);
   g_return_val_if_fail (WB_IS_BUS (bus), NULL);
+  g_return_val_if_fail (pool == NULL || WB_IS_DB_POOL (pool), NULL);
   g_return_val_if_fail (WB_IS_METRICS (metrics), NULL);
 
   self = g_object_new (WB_TYPE_LIVE_GATEWAY, NULL);
   self->bus = g_object_ref (bus);
   self->metrics = g_object_ref (metrics);
+  self->pool = pool ? g_object_ref (pool) : NULL;
+  self->offline_after_s = wb_config_get_int (config, "fleet.offline-after") / 1000;
   self->replay = wb_replay_window_new (wb_config_get_int (config, "gateway.replay-size"),
                                        wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000);
   self->window_ms = wb_config_get_int (config, "gateway.batch-window");
-  self->max_connections = wb_config_get_int (config, "gateway.max-connections");
-  self->max_per_peer = wb_config_get_int (config, "gateway.max-connections-per-peer");
+  self->admission = wb_live_admission_new (metrics, "waybill_live_connections_rejected_total", "streams",
+                                           wb_config_get_int (config, "gateway.max-connections"),
+                                           wb_config_get_int (config, "gateway.max-connections-per-peer"));
   self->limits.keepalive_s = MAX (1, wb_config_get_int (config, "gateway.keepalive") / 1000);
   self->limits.pong_timeout_ms = wb_config_get_int (config, "gateway.pong-timeout");
   self->limits.max_message_size = wb_config_get_int (config, "gateway.max-message-size");
@@ -679,7 +738,8 @@ wb_live_gateway_new (WbConfig  *config,
   declare_metrics (metrics);
   self->events = wb_live_events_new (bus, metrics, &self->limits, wb_config_get_int (config, "gateway.replay-size"),
                                      wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000,
-                                     self->max_connections, self->max_per_peer, self->window_ms);
+                                     wb_config_get_int (config, "gateway.max-connections"),
+                                     wb_config_get_int (config, "gateway.max-connections-per-peer"), self->window_ms);
   return self;
 }
 
@@ -704,7 +764,15 @@ wb_live_gateway_start (WbLiveGateway *self)
 
   if (self->subscription != 0)
     return;
+  /* Subscribed first, so that no position falls between the load and
+   * the live stream; the newest fix wins either way. */
   self->subscription = wb_bus_subscribe (self->bus, self->group, topics, BUS_BATCH, on_batch, self, NULL);
+  if (self->pool != NULL)
+    {
+      self->loading = g_cancellable_new ();
+      self->load_retry_s = 1;
+      load_map (self);
+    }
   self->tick_source = g_timeout_add (self->window_ms, on_tick, self);
   events_group = g_strconcat (self->group, ".events", NULL);
   wb_live_events_start (self->events, events_group);
@@ -723,16 +791,33 @@ wb_live_gateway_stop (WbLiveGateway *self)
     wb_bus_unsubscribe (self->bus, self->subscription);
   self->subscription = 0;
   g_clear_handle_id (&self->tick_source, g_source_remove);
+  g_clear_handle_id (&self->load_retry_source, g_source_remove);
+  if (self->loading != NULL)
+    g_cancellable_cancel (self->loading);
+  g_clear_object (&self->loading);
   if (self->events != NULL)
     wb_live_events_stop (self->events);
   clients = g_hash_table_get_values (self->clients);
   g_hash_table_remove_all (self->clients);
-  g_hash_table_remove_all (self->per_peer);
+  wb_live_admission_reset (self->admission);
   for (GList *l = clients; l != NULL; l = l->next)
     {
       count_closed (self, "shutdown");
       wb_live_client_free (l->data);
     }
+}
+
+gboolean
+wb_live_gateway_is_ready (WbLiveGateway  *self,
+                          char          **out_reason)
+{
+  g_return_val_if_fail (WB_IS_LIVE_GATEWAY (self), FALSE);
+
+  if (self->loading == NULL)
+    return TRUE;
+  if (out_reason != NULL)
+    *out_reason = g_strdup ("loading the live map from the database");
+  return FALSE;
 }
 
 const char *

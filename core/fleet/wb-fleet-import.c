@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Bulk import bodies: NDJSON or CSV, read one row at a time.
+ *
+ * Each row becomes the JSON object a PUT body would be (plus its id) and
+ * goes through wb_fleet_update_from_rest(), so an import and a PUT cannot
+ * disagree on what is valid. An NDJSON line goes through the guarded parser
+ * on its own (size, depth, strict syntax); a CSV record becomes an object of
+ * its non-empty cells, "version" as a number and "quarantined" as a boolean
+ * when they read as one (otherwise the reader refuses them by name). A bad
+ * row is set aside with its row and field; the others go on. */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "wb-fleet-import.h"
+#include "wb-json-writer.h"
+
+typedef struct
+{
+  WbFleetImport *import;
+  GHashTable    *seen;       /* id → first row (GUINT_TO_POINTER) */
+  guint          max_rows;
+} Reader;
+
+static void
+error_clear (gpointer data)
+{
+  WbFleetImportError *e = data;
+
+  g_free (e->id);
+  g_free (e->field);
+  g_free (e->message);
+}
+
+void
+wb_fleet_import_free (WbFleetImport *import)
+{
+  if (import == NULL)
+    return;
+  g_ptr_array_unref (import->updates);
+  g_array_unref (import->rows);
+  g_array_unref (import->errors);
+  g_free (import);
+}
+
+static WbFleetImport *
+import_new (WbFleetKind kind)
+{
+  WbFleetImport *import = g_new0 (WbFleetImport, 1);
+
+  import->kind = kind;
+  import->updates = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_fleet_update_free);
+  import->rows = g_array_new (FALSE, FALSE, sizeof (guint));
+  import->errors = g_array_new (FALSE, TRUE, sizeof (WbFleetImportError));
+  g_array_set_clear_func (import->errors, error_clear);
+  return import;
+}
+
+static void
+add_error (WbFleetImport *import,
+           guint          row,
+           const char    *id,
+           const char    *field,
+           const char    *code,
+           const char    *message)
+{
+  WbFleetImportError e = { row, g_strdup (id), g_strdup (field), code, g_strdup (message) };
+
+  g_array_append_val (import->errors, e);
+}
+
+/* The id, if the row has a readable one, to help find the row. */
+static const char *
+peek_id (WbJsonReader *object,
+         WbFleetKind   kind)
+{
+  const char *id = NULL;
+
+  if (!wb_json_reader_peek_string (object, wb_fleet_kind_id_member (kind), FALSE, 0, &id, NULL))
+    return NULL;
+  return wb_fleet_id_is_valid (id) ? id : NULL;
+}
+
+static void
+take_object (Reader       *reader,
+             guint         row,
+             WbJsonReader *object)
+{
+  WbFleetImport *import = reader->import;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbFleetUpdate) update = wb_fleet_update_from_rest (import->kind, NULL, object, &error);
+  gpointer first;
+
+  if (update == NULL)
+    {
+      add_error (import, row, peek_id (object, import->kind), wb_json_error_get_field (error), "invalid_field",
+                 error->message);
+      return;
+    }
+  /* One row per entity: which of two would win is not for the order of a
+   * file to decide. */
+  if (g_hash_table_lookup_extended (reader->seen, update->id, NULL, &first))
+    {
+      g_autofree char *message = g_strdup_printf ("%s: repeats row %u", wb_fleet_kind_id_member (import->kind),
+                                                  GPOINTER_TO_UINT (first));
+
+      add_error (import, row, update->id, wb_fleet_kind_id_member (import->kind), "duplicate_id", message);
+      return;
+    }
+  g_hash_table_insert (reader->seen, g_strdup (update->id), GUINT_TO_POINTER (row));
+  g_array_append_val (import->rows, row);
+  g_ptr_array_add (import->updates, g_steal_pointer (&update));
+}
+
+static gboolean
+count_row (Reader  *reader,
+           GError **error)
+{
+  if (++reader->import->received <= reader->max_rows)
+    return TRUE;
+  g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_TOO_MANY,
+               "body: more than %u rows; send them in several requests", reader->max_rows);
+  return FALSE;
+}
+
+static gboolean
+is_blank (const char *text,
+          gsize       length)
+{
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isspace (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* ---- NDJSON ------------------------------------------------------------------- */
+
+static gboolean
+read_ndjson (Reader      *reader,
+             const char  *text,
+             gsize        length,
+             GError     **error)
+{
+  const WbJsonLimits limits = { WB_FLEET_IMPORT_MAX_ROW_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
+  guint line = 0;
+
+  for (gsize start = 0; start < length; )
+    {
+      const char *end = memchr (text + start, '\n', length - start);
+      gsize line_length = end ? (gsize) (end - text) - start : length - start;
+      g_autoptr(WbJsonReader) object = NULL;
+      g_autoptr(GError) row_error = NULL;
+
+      line++;
+      if (!is_blank (text + start, line_length))
+        {
+          if (!count_row (reader, error))
+            return FALSE;
+          object = wb_json_reader_new_from_data (text + start, line_length, &limits, &row_error);
+          if (object != NULL)
+            take_object (reader, line, object);
+          else
+            add_error (reader->import, line, NULL, NULL, "invalid_json", row_error->message);
+        }
+      start += line_length + 1;
+    }
+  return TRUE;
+}
+
+/* ---- CSV ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  const char *text;
+  gsize       length;
+  gsize       at;
+  guint       line;       /* of the next byte */
+} Csv;
+
+/* One record's cells (RFC 4180: quoted cells may hold commas, doubled
+ * quotes and line breaks). Returns FALSE with @problem set for a record
+ * that is not CSV; the reader then stands at the next line. */
+static gboolean
+csv_record (Csv         *csv,
+            GPtrArray   *cells,
+            const char **problem)
+{
+  g_autoptr(GString) cell = g_string_new (NULL);
+  gsize started = csv->at;
+
+  for (;;)
+    {
+      gboolean quoted = csv->at < csv->length && csv->text[csv->at] == '"';
+      char c = 0;
+
+      g_string_truncate (cell, 0);
+      if (quoted)
+        {
+          for (csv->at++; ; csv->at++)
+            {
+              if (csv->at >= csv->length)
+                return (*problem = "a quoted cell is not closed"), FALSE;
+              c = csv->text[csv->at];
+              if (c == '"' && csv->at + 1 < csv->length && csv->text[csv->at + 1] == '"')
+                csv->at++;
+              else if (c == '"')
+                break;
+              else if (c == '\n')
+                csv->line++;
+              g_string_append_c (cell, c);
+            }
+          csv->at++;
+        }
+      while (csv->at < csv->length && (c = csv->text[csv->at]) != ',' && c != '\n')
+        {
+          if ((quoted && c != '\r') || c == '"')
+            {
+              while (csv->at < csv->length && csv->text[csv->at] != '\n')
+                csv->at++;
+              csv->at++;
+              csv->line++;
+              return (*problem = quoted ? "text after a quoted cell" : "a quote inside an unquoted cell"), FALSE;
+            }
+          if (c != '\r' || (csv->at + 1 < csv->length && csv->text[csv->at + 1] != '\n'))
+            g_string_append_c (cell, c);
+          csv->at++;
+        }
+      if (csv->at - started > WB_FLEET_IMPORT_MAX_ROW_SIZE)
+        return (*problem = "the record is longer than 64 KiB"), FALSE;
+      g_ptr_array_add (cells, g_strdup (cell->str));
+      if (csv->at >= csv->length || csv->text[csv->at] == '\n')
+        {
+          csv->at++;
+          csv->line++;
+          return TRUE;
+        }
+      csv->at++;   /* the comma */
+    }
+}
+
+/* A cell as the JSON value the member takes: numbers and booleans when
+ * they read as one, so that anything else is refused by the reader with
+ * the member's name. */
+static void
+set_cell (JsonObject *object,
+          const char *column,
+          const char *value)
+{
+  gint64 number;
+
+  if (g_str_equal (column, "version") && g_ascii_string_to_signed (value, 10, G_MININT64, G_MAXINT64, &number, NULL))
+    json_object_set_int_member (object, column, number);
+  else if (g_str_equal (column, "quarantined") && (g_ascii_strcasecmp (value, "true") == 0
+                                                    || g_ascii_strcasecmp (value, "false") == 0))
+    json_object_set_boolean_member (object, column, g_ascii_strcasecmp (value, "true") == 0);
+  else
+    json_object_set_string_member (object, column, value);
+}
+
+static void
+take_csv_record (Reader    *reader,
+                 guint      row,
+                 GPtrArray *header,
+                 GPtrArray *cells)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(WbJsonReader) object = NULL;
+  JsonObject *members;
+
+  if (cells->len != header->len)
+    {
+      g_autofree char *message = g_strdup_printf ("the row has %u cells; the header has %u", cells->len, header->len);
+
+      add_error (reader->import, row, NULL, NULL, "invalid_row", message);
+      return;
+    }
+  members = json_object_new ();
+  for (guint i = 0; i < cells->len; i++)
+    if (*(const char *) g_ptr_array_index (cells, i) != '\0')
+      set_cell (members, g_ptr_array_index (header, i), g_ptr_array_index (cells, i));
+  node = json_node_init_object (json_node_alloc (), members);
+  json_object_unref (members);
+  object = wb_json_reader_new_for_node (node, "", NULL);
+  take_object (reader, row, object);
+}
+
+/* The header names the members, each at most once. */
+static gboolean
+check_header (WbFleetKind   kind,
+              GPtrArray    *header,
+              GError      **error)
+{
+  const char * const *known = wb_fleet_kind_rest_members (kind, TRUE);
+  gboolean has_id = FALSE;
+
+  for (guint i = 0; i < header->len; i++)
+    {
+      const char *column = g_ptr_array_index (header, i);
+
+      has_id |= g_str_equal (column, wb_fleet_kind_id_member (kind));
+      if (!g_strv_contains (known, column))
+        {
+          wb_json_set_field_error (error, column, "is not a column that can be set here; the header names %s "
+                                   "members", wb_fleet_kind_to_string (kind));
+          return FALSE;
+        }
+      for (guint j = 0; j < i; j++)
+        if (g_str_equal (column, g_ptr_array_index (header, j)))
+          {
+            wb_json_set_field_error (error, column, "is named twice in the header");
+            return FALSE;
+          }
+    }
+  if (!has_id)
+    {
+      wb_json_set_field_error (error, wb_fleet_kind_id_member (kind), "the header needs this column");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_csv (Reader      *reader,
+          const char  *text,
+          gsize        length,
+          GError     **error)
+{
+  Csv csv = { text, length, 0, 1 };
+  g_autoptr(GPtrArray) header = g_ptr_array_new_with_free_func (g_free);
+  const char *problem = NULL;
+
+  /* Spreadsheets write a byte order mark. */
+  if (length >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0)
+    csv.at = 3;
+  if (!csv_record (&csv, header, &problem))
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "body: the header row is not CSV: %s", problem);
+      return FALSE;
+    }
+  if (!check_header (reader->import->kind, header, error))
+    return FALSE;
+  while (csv.at < csv.length)
+    {
+      g_autoptr(GPtrArray) cells = g_ptr_array_new_with_free_func (g_free);
+      guint row = csv.line;
+      gsize started = csv.at;
+
+      if (!csv_record (&csv, cells, &problem))
+        {
+          if (!count_row (reader, error))
+            return FALSE;
+          add_error (reader->import, row, NULL, NULL, "invalid_row", problem);
+          continue;
+        }
+      if (is_blank (text + started, MIN (csv.at, length) - started))
+        continue;
+      if (!count_row (reader, error))
+        return FALSE;
+      take_csv_record (reader, row, header, cells);
+    }
+  return TRUE;
+}
+
+/**
+ * wb_fleet_import_parse:
+ * @max_rows: more rows than this fail the whole body with
+ *   %WB_FLEET_ERROR_TOO_MANY
+ *
+ * Returns: (transfer full): the rows, valid and refused; %NULL with @error
+ *   for a body that cannot be read at all: not UTF-8, a CSV header that is
+ *   not one (%WB_JSON_ERROR_FIELD naming the column), too many rows
+ */
+WbFleetImport *
+wb_fleet_import_parse (WbFleetKind           kind,
+                       WbFleetImportFormat   format,
+                       GBytes               *body,
+                       guint                 max_rows,
+                       GError              **error)
+{
+  g_autoptr(WbFleetImport) import = import_new (kind);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  Reader reader = { import, seen, max_rows };
+  gsize length = 0;
+  const char *text = body ? g_bytes_get_data (body, &length) : NULL;
+  const char *bad = NULL;
+  gboolean read;
+
+  g_return_val_if_fail (kind <= WB_FLEET_KIND_DEVICE, NULL);
+
+  if (length > 0 && !g_utf8_validate (text, (gssize) length, &bad))
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "body: not UTF-8 text (byte %" G_GSIZE_FORMAT ")",
+                   (gsize) (bad - text));
+      return NULL;
+    }
+  if (length == 0)
+    {
+      g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "body: is empty; send at least one row");
+      return NULL;
+    }
+  read = format == WB_FLEET_IMPORT_CSV ? read_csv (&reader, text, length, error)
+                                       : read_ndjson (&reader, text, length, error);
+  return read ? g_steal_pointer (&import) : NULL;
+}
+
+/* ---- the answer ------------------------------------------------------------------- */
+
+static void
+write_error (GString                  *out,
+             const WbFleetImportError *e)
+{
+  g_string_append_printf (out, "{\"row\":%u,", e->row);
+  if (e->id != NULL)
+    {
+      g_string_append (out, "\"id\":");
+      wb_json_write_string (out, e->id);
+      g_string_append_c (out, ',');
+    }
+  if (e->field != NULL)
+    {
+      g_string_append (out, "\"field\":");
+      wb_json_write_string (out, e->field);
+      g_string_append_c (out, ',');
+    }
+  g_string_append (out, "\"code\":");
+  wb_json_write_string (out, e->code);
+  g_string_append (out, ",\"message\":");
+  wb_json_write_string (out, e->message);
+  g_string_append_c (out, '}');
+}
+
+static gint
+compare_rows (gconstpointer a,
+              gconstpointer b)
+{
+  guint ra = ((const WbFleetImportError *) a)->row, rb = ((const WbFleetImportError *) b)->row;
+
+  return ra < rb ? -1 : ra > rb;
+}
+
+/* The refused rows: those the reading set aside and the stale ones. */
+static GArray *
+all_errors (const WbFleetImport        *import,
+            const WbFleetImportOutcome *outcomes)
+{
+  GArray *errors = g_array_sized_new (FALSE, TRUE, sizeof (WbFleetImportError), import->errors->len);
+
+  g_array_append_vals (errors, import->errors->data, import->errors->len);
+  for (guint i = 0; outcomes != NULL && i < import->updates->len; i++)
+    if (outcomes[i].outcome == WB_FLEET_IMPORTED_STALE)
+      {
+        const WbFleetUpdate *update = g_ptr_array_index (import->updates, i);
+        WbFleetImportError e = { g_array_index (import->rows, guint, i), update->id, "version", "stale_version", NULL };
+
+        e.message = g_strdup_printf ("version: the stored version is %" G_GINT64_FORMAT "; give a greater one, "
+                                     "or none to write over it", outcomes[i].version);
+        g_array_append_val (errors, e);
+      }
+  g_array_sort (errors, compare_rows);
+  return errors;
+}
+
+/**
+ * wb_fleet_import_report:
+ * @outcomes: (nullable) (array): what the store did with each update, in
+ *   the order of @import's updates; %NULL when nothing was applied
+ *
+ * Returns: (transfer full): the answer: counts by outcome, then the
+ *   refused rows (at most %WB_FLEET_IMPORT_MAX_LISTED), by row, each with
+ *   its field and reason
+ */
+char *
+wb_fleet_import_report (const WbFleetImport        *import,
+                        const WbFleetImportOutcome *outcomes)
+{
+  guint counts[WB_FLEET_IMPORTED_STALE + 1] = { 0, };
+  GArray *errors = all_errors (import, outcomes);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; outcomes != NULL && i < import->updates->len; i++)
+    counts[outcomes[i].outcome]++;
+  g_string_append_printf (out, "{\"received\":%u,\"created\":%u,\"updated\":%u,\"unchanged\":%u,\"rejected\":%u,"
+                          "\"errors\":[", import->received, counts[WB_FLEET_IMPORTED_CREATED],
+                          counts[WB_FLEET_IMPORTED_UPDATED], counts[WB_FLEET_IMPORTED_UNCHANGED], errors->len);
+  for (guint i = 0; i < MIN (errors->len, WB_FLEET_IMPORT_MAX_LISTED); i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      write_error (out, &g_array_index (errors, WbFleetImportError, i));
+    }
+  g_string_append_printf (out, "],\"errorsTruncated\":%s}", errors->len > WB_FLEET_IMPORT_MAX_LISTED ? "true" : "false");
+  /* The stale entries borrowed their ids; the others belong to @import. */
+  for (guint i = 0; i < errors->len; i++)
+    if (g_array_index (errors, WbFleetImportError, i).code[0] == 's')
+      g_free (g_array_index (errors, WbFleetImportError, i).message);
+  g_array_unref (errors);
+  return g_string_free (out, FALSE);
+}

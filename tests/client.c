@@ -1,0 +1,1067 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* core/client against a real waybilld on a real PostgreSQL: typed REST
+ * answers and the API's field errors, /ws/locations kept in a
+ * WbVehicleModel through view changes, a dropped connection, a stopped and
+ * restarted daemon, and /ws/events resumed; WbVehicleModel on its own. */
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <math.h>
+#include <string.h>
+
+#include "wb-client.h"
+#include "wb-event-stream-private.h"
+#include "wb-json.h"
+#include "wb-jwt.h"
+#include "wb-location-stream-private.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+#include "wb-vehicle-model.h"
+
+#define SECRET     "client-test-secret-0123456789abcdef"
+#define WAIT_S     30
+/* Two districts of Minsk, far enough apart that no view holds both. */
+#define WEST_LON   27.45
+#define EAST_LON   27.65
+static const WbLiveBbox west = { 27.40, 53.85, 27.50, 53.95 };
+static const WbLiveBbox east = { 27.60, 53.85, 27.70, 53.95 };
+static const WbLiveBbox city = { 27.40, 53.85, 27.70, 53.95 };
+
+#define WAIT_UNTIL(condition, what)                                      \
+  G_STMT_START {                                                         \
+    gint64 wait_deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC; \
+    while (!(condition))                                                 \
+      {                                                                  \
+        if (g_get_monotonic_time () > wait_deadline)                     \
+          g_error ("timed out waiting for %s", what);                    \
+        g_main_context_iteration (NULL, FALSE);                          \
+        g_usleep (1000);                                                 \
+      }                                                                  \
+  } G_STMT_END
+
+typedef struct
+{
+  char         *conninfo;
+  WbTestDaemon *daemon;
+  guint         port;
+  SoupSession  *session;     /* the test's own REST calls, synchronous */
+  WbClient     *client;      /* the library under test, as a viewer */
+  char         *viewer;
+  char         *dispatcher;
+  char         *admin;
+  gint64        next_fix;    /* unix ms; fix times grow by one per position */
+} Fixture;
+
+/* ---- the test's own REST calls ------------------------------------------- */
+
+static guint
+call (Fixture     *f,
+      const char  *method,
+      const char  *path,
+      const char  *token,
+      const char  *body,
+      JsonNode   **out_answer)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", f->port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (f->session, message, NULL, &error);
+  g_assert_no_error (error);
+  if (out_answer != NULL)
+    *out_answer = wb_json_parse_bytes (answer, NULL, NULL);
+  return soup_message_get_status (message);
+}
+
+static void
+put (Fixture    *f,
+     const char *path,
+     const char *body)
+{
+  g_assert_cmpuint (call (f, "PUT", path, f->admin, body, NULL), ==, 200);
+}
+
+/* Vehicles v1…v@n of company c1 (odd) or c2 (even), each with device dN;
+ * v1 is driven by dr1 of company c2. */
+static void
+register_fleet (Fixture *f,
+                guint    n)
+{
+  put (f, "/companies/c1", "{\"name\":\"West Logistics\"}");
+  put (f, "/companies/c2", "{\"name\":\"East Logistics\"}");
+  put (f, "/drivers/dr1", "{\"name\":\"Ivan Petrov\",\"companyId\":\"c2\"}");
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *vehicle = g_strdup_printf ("/vehicles/v%u", i);
+      g_autofree char *vehicle_body = g_strdup_printf ("{\"plate\":\"%04u AB-7\",\"companyId\":\"c%u\"%s}", i,
+                                                       2 - i % 2, i == 1 ? ",\"driverId\":\"dr1\"" : "");
+      g_autofree char *device = g_strdup_printf ("/devices/d%u", i);
+      g_autofree char *device_body = g_strdup_printf ("{\"vehicleId\":\"v%u\",\"token\":null}", i);
+
+      put (f, vehicle, vehicle_body);
+      put (f, device, device_body);
+    }
+}
+
+static char *
+fix_time (Fixture *f)
+{
+  gint64 ms = f->next_fix++;
+  g_autoptr(GDateTime) fix = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autofree char *seconds = g_date_time_format (fix, "%Y-%m-%dT%H:%M:%S");
+
+  return g_strdup_printf ("%s.%03dZ", seconds, (int) (ms % 1000));
+}
+
+/* Device dN at (@lon, @lat); whether ingest accepted it (it refuses a
+ * device it has not learnt of yet from the bus). */
+static gboolean
+try_post (Fixture *f,
+          guint    device,
+          double   lon,
+          double   lat)
+{
+  g_autofree char *timestamp = fix_time (f);
+  g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"d%u\",\"timestamp\":\"%s\",\"lat\":%.6f,\"lon\":%.6f,"
+                                           "\"speed\":30}]", device, timestamp, lat, lon);
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_assert_cmpuint (call (f, "POST", "/telemetry", f->dispatcher, body, &answer), ==, 200);
+  return json_object_get_int_member (json_node_get_object (answer), "accepted") == 1;
+}
+
+static void
+post_one (Fixture *f,
+          guint    device,
+          double   lon,
+          double   lat)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (!try_post (f, device, lon, lat))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+}
+
+/* Vehicle vN at latitude 53.86 + N/1000, west or east. */
+static void
+post_fleet (Fixture *f,
+            guint    first,
+            guint    last,
+            double   lon)
+{
+  for (guint i = first; i <= last; i++)
+    post_one (f, i, lon, 53.86 + i / 1000.0);
+}
+
+static guint
+count_locations (Fixture    *f,
+                 const char *query)
+{
+  g_autofree char *path = g_strconcat ("/locations", query, NULL);
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_assert_cmpuint (call (f, "GET", path, f->viewer, NULL, &answer), ==, 200);
+  return json_array_get_length (json_object_get_array_member (json_node_get_object (answer), "items"));
+}
+
+static void
+wait_locations (Fixture    *f,
+                const char *query,
+                guint       count)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (count_locations (f, query) != count)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("GET /locations%s never held %u vehicles", query, count);
+      g_usleep (20 * 1000);
+    }
+}
+
+static gboolean
+metric_is (Fixture    *f,
+           const char *line)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", f->port);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (f->session, message, NULL, NULL);
+  g_autofree char *text = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
+
+  return text != NULL && strstr (text, line) != NULL;
+}
+
+/* ---- the daemon --------------------------------------------------------- */
+
+/* @port: 0 for any free port, else that one (a restart). */
+static void
+spawn (Fixture            *f,
+       const char * const *args,
+       guint               port)
+{
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", f->conninfo, NULL);
+  g_autofree char *port_env = g_strdup_printf ("SERVER_PORT=%u", port);
+  const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, port_env, NULL };
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  f->daemon = wb_test_daemon_spawn (env, args);
+  f->port = wb_test_daemon_port (f->daemon);
+  g_assert_true (port == 0 || f->port == port);
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", f->port);
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (f->session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return;
+      g_usleep (50 * 1000);
+    }
+  g_error ("waybilld did not become ready");
+}
+
+static void
+stop_daemon (Fixture *f)
+{
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  g_clear_pointer (&f->daemon, wb_test_daemon_free);
+}
+
+static char *
+sign (const char   *subject,
+      WbAccessRole  role)
+{
+  return wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), subject, role, g_get_real_time () / G_USEC_PER_SEC,
+                      600);
+}
+
+static void
+setup (Fixture       *f,
+       gconstpointer  data)
+{
+  g_autofree char *base = NULL;
+
+  f->conninfo = wb_test_pg_create_database ("client");
+  f->session = soup_session_new_with_options ("timeout", 30, NULL);
+  f->viewer = sign ("viewer", WB_ACCESS_ROLE_VIEWER);
+  f->dispatcher = sign ("dispatcher", WB_ACCESS_ROLE_DISPATCHER);
+  f->admin = sign ("admin", WB_ACCESS_ROLE_ADMIN);
+  f->next_fix = g_get_real_time () / 1000 - 3600 * 1000;
+  spawn (f, data, 0);
+  base = g_strdup_printf ("http://127.0.0.1:%u", f->port);
+  f->client = wb_client_new (base, f->viewer);
+}
+
+static void
+teardown (Fixture       *f,
+          gconstpointer  data)
+{
+  if (f->daemon != NULL)
+    stop_daemon (f);
+  g_clear_object (&f->client);
+  g_clear_object (&f->session);
+  g_free (f->viewer);
+  g_free (f->dispatcher);
+  g_free (f->admin);
+  g_free (f->conninfo);
+}
+
+static const char * const default_args[] = { "--gateway-batch-window=50ms", NULL };
+
+/* ---- waiting for an async answer ------------------------------------------- */
+
+static void
+on_result (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  WAIT_UNTIL (*slot != NULL, "an answer");
+  return *slot;
+}
+
+/* ---- REST ------------------------------------------------------------------ */
+
+static void
+test_rest_identity (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) ready = NULL;
+  g_autoptr(GAsyncResult) whoami = NULL;
+  g_autoptr(GAsyncResult) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *role = NULL;
+  g_autofree char *subject = NULL;
+  g_autoptr(WbClient) stranger = NULL;
+  g_autofree char *base = g_strdup_printf ("http://127.0.0.1:%u", f->port);
+
+  wb_client_readyz_async (f->client, NULL, on_result, &ready);
+  g_assert_true (wb_client_readyz_finish (f->client, wait_result (&ready), &error));
+  g_assert_no_error (error);
+
+  wb_client_whoami_async (f->client, NULL, on_result, &whoami);
+  g_assert_true (wb_client_whoami_finish (f->client, wait_result (&whoami), &role, &subject, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (role, ==, "viewer");
+  g_assert_cmpstr (subject, ==, "viewer");
+
+  stranger = wb_client_new (base, "not-a-token");
+  wb_client_whoami_async (stranger, NULL, on_result, &refused);
+  g_assert_false (wb_client_whoami_finish (stranger, wait_result (&refused), NULL, NULL, &error));
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_UNAUTHORIZED);
+  g_assert_cmpuint (wb_client_error_get_status (error), ==, 401);
+  g_assert_nonnull (wb_client_error_get_code (error));
+}
+
+static WbVehicleRef *
+find_ref (GPtrArray  *refs,
+          const char *id)
+{
+  for (guint i = 0; i < refs->len; i++)
+    if (g_str_equal (((WbVehicleRef *) g_ptr_array_index (refs, i))->vehicle_id, id))
+      return g_ptr_array_index (refs, i);
+  return NULL;
+}
+
+static void
+test_rest_fleet (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) listed = NULL;
+  g_autoptr(GAsyncResult) located = NULL;
+  g_autoptr(GAsyncResult) tracked = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) refs = NULL;
+  g_autoptr(GPtrArray) vehicles = NULL;
+  g_autoptr(WbClientTrack) track = NULL;
+  g_autofree char *epoch = NULL;
+  guint64 seq = 0;
+  WbVehicleRef *ref;
+
+  register_fleet (f, 3);
+  post_fleet (f, 1, 3, WEST_LON);
+  post_one (f, 1, WEST_LON, 53.90);
+  wait_locations (f, "?bbox=27.40,53.85,27.50,53.95", 3);
+
+  wb_client_list_vehicles_async (f->client, NULL, on_result, &listed);
+  refs = wb_client_list_vehicles_finish (f->client, wait_result (&listed), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (refs->len, ==, 3);
+  ref = find_ref (refs, "v1");
+  g_assert_cmpstr (ref->plate, ==, "0001 AB-7");
+  g_assert_cmpstr (ref->driver_name, ==, "Ivan Petrov");
+  /* The operating company is the driver's. */
+  g_assert_cmpstr (ref->company_id, ==, "c2");
+  g_assert_cmpstr (ref->company_name, ==, "East Logistics");
+  ref = find_ref (refs, "v3");
+  g_assert_null (ref->driver_name);
+  g_assert_cmpstr (ref->company_name, ==, "West Logistics");
+
+  wb_client_get_locations_async (f->client, &west, NULL, NULL, on_result, &located);
+  vehicles = wb_client_get_locations_finish (f->client, wait_result (&located), &epoch, &seq, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vehicles->len, ==, 3);
+  g_assert_nonnull (epoch);
+  g_assert_cmpuint (seq, >=, 4);
+  for (guint i = 0; i < vehicles->len; i++)
+    {
+      WbLiveVehicle *vehicle = g_ptr_array_index (vehicles, i);
+
+      g_assert_cmpfloat_with_epsilon (vehicle->lon, WEST_LON, 1e-9);
+      g_assert_cmpfloat_with_epsilon (vehicle->speed, 30, 1e-9);
+      g_assert_cmpint (vehicle->fix_time, >, 0);
+      if (g_str_equal (vehicle->vehicle_id, "v1"))
+        g_assert_cmpfloat_with_epsilon (vehicle->lat, 53.90, 1e-9);
+    }
+
+  wb_client_get_track_async (f->client, "v1", g_get_real_time () - 2 * G_TIME_SPAN_HOUR, g_get_real_time (), 0,
+                             NULL, on_result, &tracked);
+  track = wb_client_get_track_finish (f->client, wait_result (&tracked), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (track->vehicle_id, ==, "v1");
+  g_assert_cmpint (track->positions, ==, 2);
+  g_assert_cmpuint (track->points->len, ==, 2);
+  g_assert_cmpfloat_with_epsilon (g_array_index (track->points, WbClientTrackPoint, 1).lat, 53.90, 1e-9);
+  g_assert_cmpint (g_array_index (track->points, WbClientTrackPoint, 0).time, <,
+                   g_array_index (track->points, WbClientTrackPoint, 1).time);
+  g_assert_cmpfloat (track->distance, >, 4000);
+}
+
+static void
+test_rest_field_errors (Fixture       *f,
+                        gconstpointer  data)
+{
+  const WbLiveBbox inverted = { 27.50, 53.85, 27.40, 53.95 };
+  g_autoptr(GAsyncResult) located = NULL;
+  g_autoptr(GAsyncResult) tracked = NULL;
+  g_autoptr(GAsyncResult) missing = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) vehicles = NULL;
+  g_autoptr(WbClientTrack) track = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  register_fleet (f, 1);
+
+  wb_client_get_locations_async (f->client, &inverted, NULL, NULL, on_result, &located);
+  vehicles = wb_client_get_locations_finish (f->client, wait_result (&located), NULL, NULL, &error);
+  g_assert_null (vehicles);
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_BAD_REQUEST);
+  g_assert_cmpstr (wb_client_error_get_code (error), ==, "invalid_field");
+  g_assert_cmpstr (wb_client_error_get_field (error), ==, "bbox");
+  g_assert_cmpuint (wb_client_error_get_status (error), ==, 400);
+  g_clear_error (&error);
+
+  /* A period that ends before it starts: the field is named. */
+  wb_client_get_track_async (f->client, "v1", g_get_real_time (), g_get_real_time () - G_TIME_SPAN_HOUR, -1,
+                             NULL, on_result, &tracked);
+  track = wb_client_get_track_finish (f->client, wait_result (&tracked), &error);
+  g_assert_null (track);
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_BAD_REQUEST);
+  g_assert_cmpstr (wb_client_error_get_field (error), ==, "from");
+  g_clear_error (&error);
+
+  wb_client_get_json_async (f->client, "/vehicles/nope", NULL, on_result, &missing);
+  node = wb_client_get_json_finish (f->client, wait_result (&missing), &error);
+  g_assert_null (node);
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_NOT_FOUND);
+  g_assert_cmpstr (wb_client_error_get_code (error), ==, "not_found");
+}
+
+/* Nothing listening, and a server that accepts but never answers. */
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source,
+             gpointer           data)
+{
+  g_ptr_array_add (data, g_object_ref (connection));
+  return TRUE;
+}
+
+static guint
+listen_silently (GSocketService *service)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+}
+
+static void
+test_rest_transport_errors (void)
+{
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GAsyncResult) refused = NULL;
+  g_autoptr(GAsyncResult) silent = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbClient) nobody = NULL;
+  g_autoptr(WbClient) mute = NULL;
+  g_autofree char *closed_url = NULL;
+  g_autofree char *silent_url = NULL;
+  guint port;
+
+  /* A port just bound and freed: nothing listens on it. */
+  {
+    g_autoptr(GSocket) probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                             &error);
+    g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+    g_autoptr(GSocketAddress) bound = NULL;
+
+    g_assert_no_error (error);
+    g_assert_true (g_socket_bind (probe, address, FALSE, &error));
+    bound = g_socket_get_local_address (probe, &error);
+    g_assert_no_error (error);
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    g_socket_close (probe, NULL);
+  }
+  closed_url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  nobody = wb_client_new (closed_url, NULL);
+  wb_client_readyz_async (nobody, NULL, on_result, &refused);
+  g_assert_false (wb_client_readyz_finish (nobody, wait_result (&refused), &error));
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_CONNECTION_REFUSED);
+  g_assert_cmpuint (wb_client_error_get_status (error), ==, 0);
+  g_clear_error (&error);
+
+  g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), held);
+  silent_url = g_strdup_printf ("http://127.0.0.1:%u", listen_silently (service));
+  mute = wb_client_new (silent_url, NULL);
+  wb_client_set_timeout (mute, 300);
+  wb_client_readyz_async (mute, NULL, on_result, &silent);
+  g_assert_false (wb_client_readyz_finish (mute, wait_result (&silent), &error));
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_TIMEOUT);
+  g_assert_cmpuint (held->len, ==, 1);
+  g_socket_service_stop (service);
+}
+
+/* ---- /ws/locations ------------------------------------------------------------ */
+
+typedef struct
+{
+  WbLocationStream *stream;
+  WbVehicleModel   *model;
+  guint             resyncs;
+  guint             entered;
+  guint             updated;
+  guint             left;
+} Live;
+
+static void
+on_applied (WbLocationStream *stream,
+            guint             entered,
+            guint             updated,
+            guint             left,
+            Live             *live)
+{
+  live->entered += entered;
+  live->updated += updated;
+  live->left += left;
+}
+
+static void
+on_resync (WbLocationStream *stream,
+           Live             *live)
+{
+  live->resyncs++;
+}
+
+static Live *
+live_new (Fixture          *f,
+          const WbLiveBbox *bbox)
+{
+  Live *live = g_new0 (Live, 1);
+
+  live->model = wb_vehicle_model_new ();
+  live->stream = wb_location_stream_new (f->client, live->model);
+  wb_location_stream_set_backoff (live->stream, 50, 400);
+  wb_location_stream_set_debounce (live->stream, 20);
+  g_signal_connect (live->stream, "applied", G_CALLBACK (on_applied), live);
+  g_signal_connect (live->stream, "resync", G_CALLBACK (on_resync), live);
+  wb_location_stream_set_view (live->stream, bbox, NULL);
+  wb_location_stream_start (live->stream);
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_LIVE, "a live stream");
+  return live;
+}
+
+static void
+live_free (Live *live)
+{
+  wb_location_stream_stop (live->stream);
+  g_object_unref (live->stream);
+  g_object_unref (live->model);
+  g_free (live);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Live, live_free)
+
+static guint
+n_held (Live *live)
+{
+  return g_list_model_get_n_items (G_LIST_MODEL (live->model));
+}
+
+static gboolean
+holds_at (Live       *live,
+          const char *id,
+          double      lat)
+{
+  WbClientVehicle *vehicle = wb_vehicle_model_lookup (live->model, id);
+
+  return vehicle != NULL && fabs (wb_client_vehicle_get_latitude (vehicle) - lat) < 1e-9;
+}
+
+static guint
+n_stale (Live *live)
+{
+  guint stale = 0;
+
+  for (guint i = 0; i < n_held (live); i++)
+    {
+      g_autoptr(WbClientVehicle) vehicle = g_list_model_get_item (G_LIST_MODEL (live->model), i);
+
+      stale += wb_client_vehicle_get_stale (vehicle);
+    }
+  return stale;
+}
+
+#define FLEET 20
+
+static void
+test_model_reaches_fleet (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(Live) live = NULL;
+
+  register_fleet (f, FLEET);
+  live = live_new (f, &city);
+  g_assert_cmpuint (n_held (live), ==, 0);
+  post_fleet (f, 1, FLEET / 2, WEST_LON);
+  post_fleet (f, FLEET / 2 + 1, FLEET, EAST_LON);
+  WAIT_UNTIL (n_held (live) == FLEET, "every vehicle in the model");
+  for (guint i = 1; i <= FLEET; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("v%u", i);
+
+      g_assert_true (holds_at (live, id, 53.86 + i / 1000.0));
+    }
+  g_assert_cmpuint (live->entered, ==, FLEET);
+  g_assert_cmpuint (n_stale (live), ==, 0);
+  g_assert_cmpuint (live->resyncs, ==, 0);
+  g_assert_nonnull (wb_location_stream_get_epoch (live->stream));
+  g_assert_cmpuint (wb_location_stream_get_seq (live->stream), >=, FLEET);
+}
+
+static void
+test_set_view (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(Live) live = NULL;
+  const char *c2[] = { "c2", NULL };
+
+  register_fleet (f, 5);
+  post_fleet (f, 1, 3, WEST_LON);
+  post_fleet (f, 4, 5, EAST_LON);
+  wait_locations (f, "?bbox=27.40,53.85,27.70,53.95", 5);
+
+  live = live_new (f, &west);
+  WAIT_UNTIL (n_held (live) == 3, "the west's three vehicles");
+  g_assert_nonnull (wb_vehicle_model_lookup (live->model, "v1"));
+  g_assert_null (wb_vehicle_model_lookup (live->model, "v4"));
+
+  /* Panning east: the west's vehicles leave, the east's enter. */
+  wb_location_stream_set_view (live->stream, &east, NULL);
+  WAIT_UNTIL (live->left == 3 && n_held (live) == 2, "the east's two vehicles");
+  g_assert_nonnull (wb_vehicle_model_lookup (live->model, "v4"));
+  g_assert_nonnull (wb_vehicle_model_lookup (live->model, "v5"));
+
+  /* The whole city, company c2 only: the even vehicles, and v1, whose
+   * driver works for c2. */
+  wb_location_stream_set_view (live->stream, &city, c2);
+  WAIT_UNTIL (n_held (live) == 3 && wb_vehicle_model_lookup (live->model, "v2") != NULL
+              && wb_vehicle_model_lookup (live->model, "v5") == NULL, "c2's vehicles");
+  g_assert_nonnull (wb_vehicle_model_lookup (live->model, "v1"));
+  g_assert_nonnull (wb_vehicle_model_lookup (live->model, "v4"));
+  g_assert_null (wb_vehicle_model_lookup (live->model, "v3"));
+
+  /* Views changed quickly are sent once they rest: only the last counts. */
+  live->entered = live->left = 0;
+  wb_location_stream_set_debounce (live->stream, 200);
+  wb_location_stream_set_view (live->stream, &west, NULL);
+  wb_location_stream_set_view (live->stream, &east, NULL);
+  wb_location_stream_set_view (live->stream, &city, c2);
+  g_usleep (400 * 1000);
+  WAIT_UNTIL (live->entered + live->left == 0 && n_held (live) == 3, "nothing to change");
+  g_assert_cmpuint (live->resyncs, ==, 0);
+}
+
+static void
+on_state_notify (WbLocationStream *stream,
+                 GParamSpec       *pspec,
+                 GPtrArray        *states)
+{
+  g_ptr_array_add (states, (gpointer) wb_stream_state_to_string (wb_location_stream_get_state (stream)));
+}
+
+/* A dropped connection resumed inside the replay window gets exactly the
+ * changes it missed, and no resync. */
+static void
+test_resume_after_drop (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GPtrArray) states = g_ptr_array_new ();   /* outlives the stream, which notifies when stopped */
+  g_autoptr(Live) live = NULL;
+  g_autofree char *epoch = NULL;
+
+  register_fleet (f, 3);
+  post_fleet (f, 1, 3, WEST_LON);
+  wait_locations (f, "?bbox=27.40,53.85,27.50,53.95", 3);
+  live = live_new (f, &west);
+  WAIT_UNTIL (n_held (live) == 3, "three vehicles");
+  epoch = g_strdup (wb_location_stream_get_epoch (live->stream));
+  g_signal_connect (live->stream, "notify::state", G_CALLBACK (on_state_notify), states);
+  live->entered = live->updated = live->left = 0;
+
+  _wb_stream_link_drop (_wb_location_stream_get_link (live->stream));
+  g_assert_cmpint (wb_location_stream_get_state (live->stream), ==, WB_STREAM_STATE_RECONNECTING);
+  g_assert_cmpuint (n_stale (live), ==, 3);
+  /* Missed while away (the main loop does not run, so the client cannot
+   * come back before the gateway has them): v1 moves, v3 leaves the view. */
+  post_one (f, 1, WEST_LON, 53.93);
+  post_one (f, 3, EAST_LON, 53.90);
+  wait_locations (f, "?bbox=27.40,53.85,27.50,53.95", 2);
+
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_LIVE && n_held (live) == 2
+              && holds_at (live, "v1", 53.93), "the missed changes");
+  g_assert_cmpuint (live->updated, ==, 1);
+  g_assert_cmpuint (live->left, ==, 1);
+  g_assert_cmpuint (live->entered, ==, 0);
+  g_assert_cmpuint (live->resyncs, ==, 0);
+  g_assert_null (wb_vehicle_model_lookup (live->model, "v3"));
+  g_assert_cmpuint (n_stale (live), ==, 0);
+  g_assert_cmpstr (wb_location_stream_get_epoch (live->stream), ==, epoch);
+  g_assert_cmpstr (g_ptr_array_index (states, 0), ==, "reconnecting");
+  g_assert_cmpstr (g_ptr_array_index (states, states->len - 1), ==, "live");
+  g_assert_true (metric_is (f, "waybill_live_resumes_total{outcome=\"replayed\"} 1"));
+}
+
+/* The daemon stops: the stream says so and the picture goes stale; it
+ * comes back on the same port with another epoch: resync, and every
+ * vehicle is back once it reports. */
+static void
+test_daemon_restart (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(Live) live = NULL;
+  g_autofree char *epoch = NULL;
+  guint port = f->port;
+
+  register_fleet (f, FLEET);
+  post_fleet (f, 1, FLEET, WEST_LON);
+  live = live_new (f, &west);
+  WAIT_UNTIL (n_held (live) == FLEET, "the fleet");
+  epoch = g_strdup (wb_location_stream_get_epoch (live->stream));
+
+  stop_daemon (f);
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_RECONNECTING, "reconnecting");
+  g_assert_cmpuint (n_held (live), ==, FLEET);
+  g_assert_cmpuint (n_stale (live), ==, FLEET);
+  /* Refused connections meanwhile keep it reconnecting, never live. */
+  {
+    gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+    while (g_get_monotonic_time () < until)
+      {
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (1000);
+        g_assert_cmpint (wb_location_stream_get_state (live->stream), ==, WB_STREAM_STATE_RECONNECTING);
+      }
+    g_assert_error (wb_location_stream_get_error (live->stream), WB_CLIENT_ERROR,
+                    WB_CLIENT_ERROR_CONNECTION_REFUSED);
+  }
+
+  spawn (f, data, port);
+  post_fleet (f, 1, FLEET, WEST_LON + 0.01);
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_LIVE
+              && n_held (live) == FLEET && n_stale (live) == 0, "every vehicle back");
+  g_assert_cmpuint (live->resyncs, ==, 1);
+  g_assert_cmpstr (wb_location_stream_get_epoch (live->stream), !=, epoch);
+  for (guint i = 1; i <= FLEET; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("v%u", i);
+      WbClientVehicle *vehicle = wb_vehicle_model_lookup (live->model, id);
+
+      g_assert_nonnull (vehicle);
+      WAIT_UNTIL (fabs (wb_client_vehicle_get_longitude (vehicle) - (WEST_LON + 0.01)) < 1e-9, "the new fix");
+    }
+}
+
+/* A refused token: the stream never goes live, keeps trying (with
+ * back-off) and says why. */
+static void
+test_bad_token (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *base = g_strdup_printf ("http://127.0.0.1:%u", f->port);
+  g_autoptr(WbClient) stranger = wb_client_new (base, "not-a-token");
+  g_autoptr(WbVehicleModel) model = wb_vehicle_model_new ();
+  g_autoptr(WbLocationStream) stream = wb_location_stream_new (stranger, model);
+  WbStreamLink *link = _wb_location_stream_get_link (stream);
+
+  wb_location_stream_set_backoff (stream, 20, 100);
+  wb_location_stream_set_view (stream, &west, NULL);
+  wb_location_stream_start (stream);
+  g_assert_cmpint (wb_location_stream_get_state (stream), ==, WB_STREAM_STATE_CONNECTING);
+  WAIT_UNTIL (_wb_stream_link_get_attempt (link) >= 3, "three refused attempts");
+  g_assert_cmpint (wb_location_stream_get_state (stream), ==, WB_STREAM_STATE_RECONNECTING);
+  g_assert_error (wb_location_stream_get_error (stream), WB_CLIENT_ERROR, WB_CLIENT_ERROR_UNAUTHORIZED);
+  wb_location_stream_stop (stream);
+  g_assert_cmpint (wb_location_stream_get_state (stream), ==, WB_STREAM_STATE_DISCONNECTED);
+}
+
+/* ---- /ws/events --------------------------------------------------------------- */
+
+static char *
+create_shipment (Fixture *f)
+{
+  const char *body =
+    "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"reference\":\"ORD-1\","
+    "\"recipient\":{\"name\":\"Ann Smith\",\"phone\":\"+375291234567\",\"email\":\"ann@example.org\"},"
+    "\"origin\":{\"country\":\"BY\",\"city\":\"Brest\"},"
+    "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\",\"line1\":\"Nezavisimosti 1\",\"postalCode\":\"220030\","
+    "\"lat\":53.9,\"lon\":27.56}}";
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_assert_cmpuint (call (f, "POST", "/shipments", f->dispatcher, body, &answer), ==, 201);
+  return g_strdup (json_object_get_string_member (json_node_get_object (answer), "id"));
+}
+
+static void
+post_status (Fixture    *f,
+             const char *id,
+             const char *event_id,
+             const char *status)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *occurred_at = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  g_autofree char *path = g_strdup_printf ("/shipments/%s/events", id);
+  g_autofree char *body = g_strdup_printf ("{\"eventId\":\"%s\",\"source\":\"dhl\",\"status\":\"%s\","
+                                           "\"statusRaw\":\"scan\",\"occurredAt\":\"%s\"}",
+                                           event_id, status, occurred_at);
+
+  g_assert_cmpuint (call (f, "POST", path, f->dispatcher, body, NULL), ==, 201);
+}
+
+static void
+on_event (WbEventStream *stream,
+          JsonObject    *event,
+          GPtrArray     *statuses)
+{
+  g_assert_cmpstr (json_object_get_string_member (event, "kind"), ==, "shipment");
+  g_ptr_array_add (statuses, g_strdup (json_object_get_string_member (event, "status")));
+}
+
+static void
+on_event_resync (WbEventStream *stream,
+                 guint         *resyncs)
+{
+  (*resyncs)++;
+}
+
+static void
+test_events_resume (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(WbEventStream) stream = wb_event_stream_new (f->client);
+  g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func (g_free);
+  const char *kinds[] = { "shipment", NULL };
+  g_autofree char *id = NULL;
+  g_autofree char *epoch = NULL;
+  guint resyncs = 0;
+  guint64 seq;
+
+  wb_event_stream_set_backoff (stream, 50, 400);
+  wb_event_stream_set_filter (stream, kinds, NULL, NULL);
+  g_signal_connect (stream, "event", G_CALLBACK (on_event), statuses);
+  g_signal_connect (stream, "resync", G_CALLBACK (on_event_resync), &resyncs);
+  wb_event_stream_start (stream);
+  WAIT_UNTIL (wb_event_stream_get_state (stream) == WB_STREAM_STATE_LIVE, "a live event stream");
+
+  id = create_shipment (f);
+  post_status (f, id, "e1", "IN_TRANSIT");
+  WAIT_UNTIL (statuses->len == 1, "the first status change");
+  g_assert_cmpstr (g_ptr_array_index (statuses, 0), ==, "IN_TRANSIT");
+  epoch = g_strdup (wb_event_stream_get_epoch (stream));
+  seq = wb_event_stream_get_seq (stream);
+  g_assert_cmpuint (seq, >=, 1);
+
+  /* Two changes while the stream is down come after it is back, once. */
+  _wb_stream_link_drop (_wb_event_stream_get_link (stream));
+  g_assert_cmpint (wb_event_stream_get_state (stream), ==, WB_STREAM_STATE_RECONNECTING);
+  post_status (f, id, "e2", "OUT_FOR_DELIVERY");
+  post_status (f, id, "e3", "DELIVERED");
+  g_usleep (300 * 1000);
+  WAIT_UNTIL (statuses->len == 3 && wb_event_stream_get_state (stream) == WB_STREAM_STATE_LIVE,
+              "the missed changes");
+  g_assert_cmpstr (g_ptr_array_index (statuses, 1), ==, "OUT_FOR_DELIVERY");
+  g_assert_cmpstr (g_ptr_array_index (statuses, 2), ==, "DELIVERED");
+  g_assert_cmpuint (resyncs, ==, 0);
+  g_assert_cmpstr (wb_event_stream_get_epoch (stream), ==, epoch);
+  g_assert_cmpuint (wb_event_stream_get_seq (stream), >, seq);
+  /* Nothing more comes: no duplicate. */
+  {
+    gint64 until = g_get_monotonic_time () + 300 * 1000;
+
+    while (g_get_monotonic_time () < until)
+      g_main_context_iteration (NULL, FALSE);
+  }
+  g_assert_cmpuint (statuses->len, ==, 3);
+}
+
+/* ---- WbVehicleModel --------------------------------------------------------- */
+
+typedef struct
+{
+  guint position;
+  guint removed;
+  guint added;
+} Change;
+
+static void
+on_items_changed (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  GArray     *changes)
+{
+  Change change = { position, removed, added };
+
+  g_array_append_val (changes, change);
+}
+
+static void
+assert_change (GArray *changes,
+               guint   index,
+               guint   position,
+               guint   removed,
+               guint   added)
+{
+  Change *change;
+
+  g_assert_cmpuint (index, <, changes->len);
+  change = &g_array_index (changes, Change, index);
+  g_assert_cmpuint (change->position, ==, position);
+  g_assert_cmpuint (change->removed, ==, removed);
+  g_assert_cmpuint (change->added, ==, added);
+}
+
+static WbLiveVehicle *
+vehicle_at (const char *id,
+            double      lat)
+{
+  WbLiveVehicle *vehicle = wb_live_vehicle_new (id);
+
+  vehicle->lat = lat;
+  vehicle->lon = 27.5;
+  return vehicle;
+}
+
+static void
+apply (WbVehicleModel *model,
+       const char     *id,
+       double          lat)
+{
+  g_autoptr(WbLiveVehicle) vehicle = vehicle_at (id, lat);
+
+  wb_vehicle_model_apply (model, vehicle);
+}
+
+static void
+test_vehicle_model (void)
+{
+  g_autoptr(WbVehicleModel) model = wb_vehicle_model_new ();
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (Change));
+  g_autoptr(WbClientVehicle) first = NULL;
+  WbClientVehicle *c;
+
+  g_signal_connect (model, "items-changed", G_CALLBACK (on_items_changed), changes);
+  apply (model, "a", 1);
+  apply (model, "b", 2);
+  apply (model, "c", 3);
+  apply (model, "d", 4);
+  assert_change (changes, 0, 0, 0, 1);
+  assert_change (changes, 3, 3, 0, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 4);
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (model)) == WB_TYPE_CLIENT_VEHICLE);
+
+  /* A change keeps the item and its place: no items-changed. */
+  c = wb_vehicle_model_lookup (model, "c");
+  apply (model, "c", 30);
+  g_assert_true (wb_vehicle_model_lookup (model, "c") == c);
+  g_assert_cmpfloat (wb_client_vehicle_get_latitude (c), ==, 30);
+  g_assert_cmpuint (changes->len, ==, 4);
+
+  /* Removing one in the middle: the ones after it move up, and lookup
+   * still finds each at its new place. */
+  g_assert_true (wb_vehicle_model_remove (model, "b"));
+  assert_change (changes, 4, 1, 1, 0);
+  g_assert_false (wb_vehicle_model_remove (model, "b"));
+  g_assert_cmpuint (changes->len, ==, 5);
+  g_assert_cmpuint (wb_vehicle_model_find (model, "a"), ==, 0);
+  g_assert_cmpuint (wb_vehicle_model_find (model, "c"), ==, 1);
+  g_assert_cmpuint (wb_vehicle_model_find (model, "d"), ==, 2);
+  g_assert_cmpuint (wb_vehicle_model_find (model, "b"), ==, G_MAXUINT);
+  g_assert_null (wb_vehicle_model_lookup (model, "b"));
+  first = g_list_model_get_item (G_LIST_MODEL (model), 1);
+  g_assert_true (first == c);
+  g_assert_null (g_list_model_get_item (G_LIST_MODEL (model), 3));
+
+  /* The first and the last. */
+  g_assert_true (wb_vehicle_model_remove (model, "a"));
+  assert_change (changes, 5, 0, 1, 0);
+  g_assert_cmpuint (wb_vehicle_model_find (model, "c"), ==, 0);
+  g_assert_true (wb_vehicle_model_remove (model, "d"));
+  assert_change (changes, 6, 1, 1, 0);
+  apply (model, "b", 5);
+  assert_change (changes, 7, 1, 0, 1);
+  g_assert_cmpuint (wb_vehicle_model_find (model, "b"), ==, 1);
+
+  /* Stale marks every item; a new state clears it for that item only. */
+  wb_vehicle_model_set_stale (model, TRUE);
+  g_assert_true (wb_client_vehicle_get_stale (c));
+  apply (model, "c", 31);
+  g_assert_false (wb_client_vehicle_get_stale (c));
+  g_assert_true (wb_client_vehicle_get_stale (wb_vehicle_model_lookup (model, "b")));
+
+  /* Reference names: for the items held and those that enter later. */
+  {
+    g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_vehicle_ref_unref);
+    WbVehicleRef *ref = wb_vehicle_ref_new ("c");
+
+    ref->plate = g_strdup ("1234 AB-7");
+    ref->driver_name = g_strdup ("Ivan Petrov");
+    g_ptr_array_add (refs, ref);
+    ref = wb_vehicle_ref_new ("e");
+    ref->plate = g_strdup ("5678 AB-7");
+    ref->company_name = g_strdup ("East Logistics");
+    g_ptr_array_add (refs, ref);
+    wb_vehicle_model_set_references (model, refs);
+  }
+  g_assert_cmpstr (wb_client_vehicle_get_plate (c), ==, "1234 AB-7");
+  g_assert_cmpstr (wb_client_vehicle_get_driver_name (c), ==, "Ivan Petrov");
+  g_assert_null (wb_client_vehicle_get_plate (wb_vehicle_model_lookup (model, "b")));
+  apply (model, "e", 6);
+  assert_change (changes, 8, 2, 0, 1);
+  g_assert_cmpstr (wb_client_vehicle_get_name (wb_vehicle_model_lookup (model, "e")), ==, "5678 AB-7");
+  g_assert_cmpstr (wb_client_vehicle_get_company_name (wb_vehicle_model_lookup (model, "e")), ==, "East Logistics");
+
+  wb_vehicle_model_clear (model);
+  assert_change (changes, 9, 0, 3, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
+  g_assert_null (wb_vehicle_model_lookup (model, "c"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/client/vehicle-model", test_vehicle_model);
+  g_test_add_func ("/client/rest/transport-errors", test_rest_transport_errors);
+  g_test_add ("/client/rest/identity", Fixture, default_args, setup, test_rest_identity, teardown);
+  g_test_add ("/client/rest/fleet", Fixture, default_args, setup, test_rest_fleet, teardown);
+  g_test_add ("/client/rest/field-errors", Fixture, default_args, setup, test_rest_field_errors, teardown);
+  g_test_add ("/client/locations/model-reaches-fleet", Fixture, default_args, setup, test_model_reaches_fleet,
+              teardown);
+  g_test_add ("/client/locations/set-view", Fixture, default_args, setup, test_set_view, teardown);
+  g_test_add ("/client/locations/resume-after-drop", Fixture, default_args, setup, test_resume_after_drop,
+              teardown);
+  g_test_add ("/client/locations/daemon-restart", Fixture, default_args, setup, test_daemon_restart, teardown);
+  g_test_add ("/client/locations/bad-token", Fixture, default_args, setup, test_bad_token, teardown);
+  g_test_add ("/client/events/resume", Fixture, default_args, setup, test_events_resume, teardown);
+  return g_test_run ();
+}
