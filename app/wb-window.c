@@ -4,6 +4,11 @@
 #include <shumate/shumate.h>
 
 #include "wb-application.h"
+#include "wb-graticule-layer.h"
+#include "wb-location-stream.h"
+#include "wb-tile-source.h"
+#include "wb-track-layer.h"
+#include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
 #include "wb-vehicle-filter.h"
 #include "wb-vehicle-panel.h"
@@ -38,6 +43,13 @@ struct _WbWindow
   gboolean              selecting_from_map;
   WbConnectionState     connection_state;
   char                 *tiles;
+
+  WbTileSource         *tile_source;
+  WbGraticuleLayer     *graticule;
+  WbTrackLayer         *track_layer;
+  WbVehicleLayer       *vehicle_layer;
+  WbClient             *client;
+  WbLocationStream     *stream;
 
   GtkStack             *main_stack;
   WbFirstRunPage       *first_run_page;
@@ -350,6 +362,7 @@ set_selected (WbWindow        *self,
     self->selected_notify_id = g_signal_connect_swapped (vehicle, "notify::state",
                                                          G_CALLBACK (on_selected_changed), self);
   wb_vehicle_panel_set_vehicle (self->panel, vehicle);
+  wb_vehicle_layer_set_selected (self->vehicle_layer, vehicle);
   gtk_revealer_set_reveal_child (self->panel_revealer, vehicle != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.unselect", vehicle != NULL);
 }
@@ -584,32 +597,219 @@ wb_window_get_connection_state (WbWindow *self)
   return self->connection_state;
 }
 
+/* The graticule stands in for tiles: always with "none", and while the
+ * tile server is unreachable. */
+static void
+update_graticule (WbWindow *self)
+{
+  gboolean plain = self->tile_source == NULL || wb_tile_source_is_none (self->tile_source)
+                   || !wb_tile_source_get_reachable (self->tile_source);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->graticule), plain);
+}
+
 void
 wb_window_set_tiles (WbWindow   *self,
                      const char *tiles)
 {
   g_autoptr(ShumateMapSource) source = NULL;
-  gboolean plain;
 
   g_return_if_fail (WB_IS_WINDOW (self));
 
   g_free (self->tiles);
   self->tiles = g_strdup (tiles);
-  plain = tiles == NULL || *tiles == '\0' || g_strcmp0 (tiles, "none") == 0;
-  source = SHUMATE_MAP_SOURCE (shumate_raster_renderer_new_from_url (plain ? "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-                                                                           : tiles));
-  shumate_map_source_set_license (source, "Map data © OpenStreetMap contributors");
-  shumate_map_source_set_license_uri (source, "https://www.openstreetmap.org/copyright");
-  shumate_map_source_set_max_zoom_level (source, 19);
-  if (plain)
+  if (self->tile_source != NULL)
+    g_signal_handlers_disconnect_by_data (self->tile_source, self);
+  g_clear_object (&self->tile_source);
+  self->tile_source = wb_tile_source_new (tiles != NULL && *tiles != '\0' ? tiles : "none");
+  g_signal_connect_swapped (self->tile_source, "notify::reachable", G_CALLBACK (update_graticule), self);
+  /* Even "none" gives the viewport its projection, for the layers and the
+   * scale; its tiles fail at once without a request. */
+  source = wb_tile_source_create_map_source (self->tile_source);
+  shumate_simple_map_set_map_source (self->map, source);
+  update_graticule (self);
+}
+
+/* ---- the map's layers --------------------------------------------------- */
+
+static void
+on_vehicle_activated (WbWindow        *self,
+                      WbClientVehicle *vehicle)
+{
+  wb_window_select_vehicle (self, wb_client_vehicle_get_id (vehicle));
+}
+
+/* A click on a cluster zooms in on it. */
+static void
+on_cluster_activated (WbWindow *self,
+                      double    latitude,
+                      double    longitude,
+                      guint     count)
+{
+  ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
+
+  shumate_viewport_set_zoom_level (viewport, shumate_viewport_get_zoom_level (viewport) + 2);
+  shumate_map_center_on (shumate_simple_map_get_map (self->map), latitude, longitude);
+}
+
+static void
+on_map_filtered_only_changed (WbWindow *self)
+{
+  gboolean filtered = g_settings_get_boolean (self->settings, "map-filtered-only");
+
+  wb_vehicle_layer_set_filter (self->vehicle_layer, filtered ? GTK_FILTER (self->filter) : NULL);
+}
+
+static void
+on_panel_track (WbWindow *self)
+{
+  WbClientTrack *track = wb_vehicle_panel_get_track (self->panel);
+  g_autoptr(GArray) points = g_array_new (FALSE, FALSE, sizeof (WbTrackPoint));
+  g_autoptr(GArray) trips = g_array_new (FALSE, FALSE, sizeof (WbTrackTrip));
+  g_autoptr(GArray) stops = g_array_new (FALSE, FALSE, sizeof (WbTrackStop));
+
+  if (track == NULL)
     {
-      /* No tile layer, so no request: the source only gives the viewport
-       * its projection (tile size, zoom range) for layers and the scale. */
-      shumate_simple_map_set_map_source (self->map, NULL);
-      shumate_viewport_set_reference_map_source (shumate_simple_map_get_viewport (self->map), source);
+      wb_track_layer_clear (self->track_layer);
+      return;
     }
-  else
-    shumate_simple_map_set_map_source (self->map, source);
+  for (guint i = 0; i < track->points->len; i++)
+    {
+      const WbClientTrackPoint *point = &g_array_index (track->points, WbClientTrackPoint, i);
+      WbTrackPoint item = { point->lat, point->lon, point->time };
+
+      g_array_append_val (points, item);
+    }
+  for (guint i = 0; i < track->trips->len; i++)
+    {
+      const WbClientTrackTrip *trip = &g_array_index (track->trips, WbClientTrackTrip, i);
+      WbTrackTrip item = { trip->start.time, trip->end.time };
+
+      g_array_append_val (trips, item);
+    }
+  for (guint i = 0; i < track->stops->len; i++)
+    {
+      const WbClientTrackStop *stop = &g_array_index (track->stops, WbClientTrackStop, i);
+      WbTrackStop item = { stop->lat, stop->lon, stop->start, stop->end };
+
+      g_array_append_val (stops, item);
+    }
+  wb_track_layer_set_track (self->track_layer, (WbTrackPoint *) (gpointer) points->data, points->len,
+                            (WbTrackTrip *) (gpointer) trips->data, trips->len,
+                            (WbTrackStop *) (gpointer) stops->data, stops->len);
+}
+
+static void
+on_panel_replay_time (WbWindow *self)
+{
+  double latitude, longitude;
+
+  wb_track_layer_set_replay_time (self->track_layer, wb_vehicle_panel_get_replay_time (self->panel));
+  if (following (self) && wb_track_layer_get_replay_location (self->track_layer, &latitude, &longitude))
+    shumate_map_center_on (shumate_simple_map_get_map (self->map), latitude, longitude);
+}
+
+static void
+setup_map (WbWindow *self)
+{
+  ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
+
+  self->graticule = wb_graticule_layer_new (viewport);
+  self->track_layer = wb_track_layer_new (viewport);
+  self->vehicle_layer = wb_vehicle_layer_new (viewport);
+  wb_vehicle_layer_set_model (self->vehicle_layer, G_LIST_MODEL (self->model));
+  shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->graticule));
+  shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->track_layer));
+  shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->vehicle_layer));
+  g_signal_connect_swapped (self->vehicle_layer, "vehicle-activated", G_CALLBACK (on_vehicle_activated), self);
+  g_signal_connect_swapped (self->vehicle_layer, "cluster-activated", G_CALLBACK (on_cluster_activated), self);
+  g_signal_connect_object (self->settings, "changed::map-filtered-only", G_CALLBACK (on_map_filtered_only_changed),
+                           self, G_CONNECT_SWAPPED);
+  on_map_filtered_only_changed (self);
+  g_signal_connect_swapped (self->panel, "notify::track", G_CALLBACK (on_panel_track), self);
+  g_signal_connect_swapped (self->panel, "notify::replay-time", G_CALLBACK (on_panel_replay_time), self);
+  wb_window_set_tiles (self, "none");
+}
+
+/* ---- the live stream ---------------------------------------------------- */
+
+/* The subscription follows what the map shows (the stream debounces). */
+static void
+update_stream_view (WbWindow *self)
+{
+  ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
+  GtkWidget *map = GTK_WIDGET (shumate_simple_map_get_map (self->map));
+  double width = gtk_widget_get_width (map), height = gtk_widget_get_height (map);
+  double corners[4][2] = { { 0, 0 }, { width, 0 }, { 0, height }, { width, height } };
+  WbLiveBbox bbox = { 180, 90, -180, -90 };
+
+  if (self->stream == NULL || width <= 0 || height <= 0)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (corners); i++)
+    {
+      double lat, lon;
+
+      shumate_viewport_widget_coords_to_location (viewport, map, corners[i][0], corners[i][1], &lat, &lon);
+      bbox.min_lon = MIN (bbox.min_lon, lon), bbox.max_lon = MAX (bbox.max_lon, lon);
+      bbox.min_lat = MIN (bbox.min_lat, lat), bbox.max_lat = MAX (bbox.max_lat, lat);
+    }
+  /* The API refuses a box over the antimeridian; past it, ask for the
+   * world's width. */
+  bbox.min_lon = CLAMP (bbox.min_lon, -180, 180), bbox.max_lon = CLAMP (bbox.max_lon, -180, 180);
+  bbox.min_lat = CLAMP (bbox.min_lat, -90, 90), bbox.max_lat = CLAMP (bbox.max_lat, -90, 90);
+  wb_location_stream_set_view (self->stream, &bbox, NULL);
+}
+
+static void
+on_stream_state (WbWindow *self)
+{
+  const GError *error = wb_location_stream_get_error (self->stream);
+  const char *detail = error ? error->message : NULL;
+
+  switch (wb_location_stream_get_state (self->stream))
+    {
+    case WB_STREAM_STATE_CONNECTING:
+      wb_window_set_connection_state (self, WB_CONNECTION_CONNECTING, NULL);
+      break;
+    case WB_STREAM_STATE_LIVE:
+      wb_window_set_connection_state (self, WB_CONNECTION_LIVE, NULL);
+      break;
+    case WB_STREAM_STATE_RECONNECTING:
+      wb_window_set_connection_state (self, WB_CONNECTION_RECONNECTING, detail);
+      break;
+    case WB_STREAM_STATE_DISCONNECTED:
+    default:
+      wb_window_set_connection_state (self, WB_CONNECTION_DISCONNECTED, detail);
+      break;
+    }
+}
+
+void
+wb_window_set_stream (WbWindow         *self,
+                      WbClient         *client,
+                      WbLocationStream *stream)
+{
+  ShumateViewport *viewport;
+
+  g_return_if_fail (WB_IS_WINDOW (self));
+  g_return_if_fail (client == NULL || WB_IS_CLIENT (client));
+  g_return_if_fail (stream == NULL || WB_IS_LOCATION_STREAM (stream));
+
+  viewport = shumate_simple_map_get_viewport (self->map);
+  if (self->stream != NULL)
+    g_signal_handlers_disconnect_by_data (self->stream, self);
+  g_signal_handlers_disconnect_by_func (viewport, update_stream_view, self);
+  g_set_object (&self->client, client);
+  g_set_object (&self->stream, stream);
+  wb_vehicle_panel_set_client (self->panel, client);
+  if (stream == NULL)
+    return;
+  g_signal_connect_swapped (stream, "notify::state", G_CALLBACK (on_stream_state), self);
+  g_signal_connect_swapped (viewport, "notify::latitude", G_CALLBACK (update_stream_view), self);
+  g_signal_connect_swapped (viewport, "notify::longitude", G_CALLBACK (update_stream_view), self);
+  g_signal_connect_swapped (viewport, "notify::zoom-level", G_CALLBACK (update_stream_view), self);
+  update_stream_view (self);
+  on_stream_state (self);
 }
 
 void
@@ -770,6 +970,7 @@ wb_window_constructed (GObject *object)
   if (self->settings == NULL)
     self->settings = g_settings_new ("org.waybill.Waybill");
   setup_list (self);
+  setup_map (self);
   name_map_buttons (GTK_WIDGET (self->map));
   add_settings_actions (self);
   restore_window_state (self);
@@ -788,6 +989,13 @@ wb_window_dispose (GObject *object)
     clear_watched (self);
   g_clear_signal_handler (&self->selected_notify_id, self->selected);
   g_clear_object (&self->selected);
+  if (self->stream != NULL)
+    g_signal_handlers_disconnect_by_data (self->stream, self);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->client);
+  if (self->tile_source != NULL)
+    g_signal_handlers_disconnect_by_data (self->tile_source, self);
+  g_clear_object (&self->tile_source);
   /* A settings action outlives the window's action group otherwise, and
    * would tell the dead group about the next change of its key. */
   for (guint i = 0; i < G_N_ELEMENTS (settings_actions); i++)
