@@ -50,6 +50,7 @@ struct _WbWindow
   WbVehicleLayer       *vehicle_layer;
   WbClient             *client;
   WbLocationStream     *stream;
+  guint                 view_tick;
 
   GtkStack             *main_stack;
   WbFirstRunPage       *first_run_page;
@@ -579,7 +580,7 @@ wb_window_set_connection_state (WbWindow          *self,
       text = "Live";
       break;
     }
-  full = detail ? g_strdup_printf ("%s (%s)", text, detail) : g_strdup (text);
+  full = detail ? g_strdup_printf ("%s\n%s", text, detail) : g_strdup (text);
   gtk_label_set_text (self->connection_label, full);
   gtk_spinner_set_spinning (self->connection_spinner, state == WB_CONNECTION_CONNECTING
                                                       || state == WB_CONNECTION_RECONNECTING);
@@ -733,6 +734,23 @@ setup_map (WbWindow *self)
 
 /* ---- the live stream ---------------------------------------------------- */
 
+static void update_stream_view (WbWindow *self);
+
+/* The map has no size before its first frame; subscribe then. */
+static gboolean
+on_view_tick (GtkWidget     *widget,
+              GdkFrameClock *clock,
+              gpointer       user_data)
+{
+  WbWindow *self = user_data;
+
+  if (gtk_widget_get_width (widget) <= 0)
+    return G_SOURCE_CONTINUE;
+  self->view_tick = 0;
+  update_stream_view (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* The subscription follows what the map shows (the stream debounces). */
 static void
 update_stream_view (WbWindow *self)
@@ -743,8 +761,14 @@ update_stream_view (WbWindow *self)
   double corners[4][2] = { { 0, 0 }, { width, 0 }, { 0, height }, { width, height } };
   WbLiveBbox bbox = { 180, 90, -180, -90 };
 
-  if (self->stream == NULL || width <= 0 || height <= 0)
+  if (self->stream == NULL)
     return;
+  if (width <= 0 || height <= 0)
+    {
+      if (self->view_tick == 0)
+        self->view_tick = gtk_widget_add_tick_callback (map, on_view_tick, self, NULL);
+      return;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (corners); i++)
     {
       double lat, lon;

@@ -12,7 +12,9 @@
 #include <math.h>
 #include <shumate/shumate.h>
 
+#include "wb-application.h"
 #include "wb-console-init.h"
+#include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
 #include "wb-jwt.h"
 #include "wb-test-daemon.h"
@@ -143,6 +145,22 @@ find_styled (GtkWidget  *root,
         return found;
     }
   return NULL;
+}
+
+/* A dialog would be one more visible toplevel. */
+static guint
+visible_toplevels (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint visible = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      visible += gtk_widget_get_visible (window);
+    }
+  return visible;
 }
 
 static gboolean
@@ -538,7 +556,7 @@ test_connection_strip (Fixture       *f,
   g_assert_nonnull (strstr (gtk_label_get_text (label), "stale"));
   g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (strip), "stale"));
   /* Non-modal: the window keeps working, no other toplevel appeared. */
-  g_assert_cmpuint (g_list_model_get_n_items (gtk_window_get_toplevels ()), ==, 1);
+  g_assert_cmpuint (visible_toplevels (), ==, 1);
   WAIT_FOR (gtk_revealer_get_child_revealed (strip));
   save_screenshot (GTK_WIDGET (f->window), "console-stale.png");
   wb_window_set_connection_state (f->window, WB_CONNECTION_LIVE, NULL);
@@ -631,28 +649,38 @@ on_connected (WbFirstRunPage *page,
   run->connected_url = g_strdup (url);
 }
 
-static void
-spawn_daemon (FirstRun *run)
+/* A waybilld on @conninfo's database, on @port (0: any), once ready. */
+static WbTestDaemon *
+start_daemon (const char *conninfo,
+              guint       port)
 {
-  g_autofree char *conninfo = wb_test_pg_create_database ("console");
   g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
-  const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, NULL };
+  g_autofree char *port_env = g_strdup_printf ("SERVER_PORT=%u", port);
+  const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, port_env, NULL };
   g_autoptr(SoupSession) session = soup_session_new ();
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  WbTestDaemon *daemon = wb_test_daemon_spawn (env, NULL);
 
-  run->daemon = wb_test_daemon_spawn (env, NULL);
-  run->url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (run->daemon));
   while (g_get_monotonic_time () < deadline)
     {
-      g_autofree char *uri = g_strconcat (run->url, "/readyz", NULL);
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", wb_test_daemon_port (daemon));
       g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
       g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
 
       if (soup_message_get_status (message) == 200)
-        return;
+        return daemon;
       g_usleep (50 * 1000);
     }
   g_error ("waybilld did not become ready");
+}
+
+static void
+spawn_daemon (FirstRun *run)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("console");
+
+  run->daemon = start_daemon (conninfo, 0);
+  run->url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (run->daemon));
 }
 
 static void
@@ -751,6 +779,247 @@ load_style (void)
                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 }
 
+/* ---- end to end: the application against a real waybilld ---------------- */
+
+#define FLEET 5
+
+typedef struct
+{
+  char         *conninfo;
+  WbTestDaemon *daemon;
+  guint         port;
+  SoupSession  *session;
+  char         *admin;
+  char         *dispatcher;
+  gint64        next_fix;     /* ms */
+  gboolean      done;
+} Live;
+
+static guint
+http (Live       *live,
+      const char *method,
+      const char *path,
+      const char *token,
+      const char *body)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", live->port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+  g_autoptr(GBytes) answer = NULL;
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (live->session, message, NULL, NULL);
+  return soup_message_get_status (message);
+}
+
+/* Vehicles v1…v5 of two companies, each with device dN. */
+static void
+register_fleet (Live *live)
+{
+  g_assert_cmpuint (http (live, "PUT", "/companies/c1", live->admin, "{\"name\":\"West Logistics\"}"), ==, 200);
+  g_assert_cmpuint (http (live, "PUT", "/companies/c2", live->admin, "{\"name\":\"East Logistics\"}"), ==, 200);
+  for (guint i = 1; i <= FLEET; i++)
+    {
+      g_autofree char *vehicle = g_strdup_printf ("/vehicles/v%u", i);
+      g_autofree char *vehicle_body = g_strdup_printf ("{\"plate\":\"%04u AB-7\",\"companyId\":\"c%u\"}", i, 2 - i % 2);
+      g_autofree char *device = g_strdup_printf ("/devices/d%u", i);
+      g_autofree char *device_body = g_strdup_printf ("{\"vehicleId\":\"v%u\",\"token\":null}", i);
+
+      g_assert_cmpuint (http (live, "PUT", vehicle, live->admin, vehicle_body), ==, 200);
+      g_assert_cmpuint (http (live, "PUT", device, live->admin, device_body), ==, 200);
+    }
+}
+
+static void
+post_position (Live   *live,
+               guint   device,
+               double  lat,
+               double  lon)
+{
+  gint64 ms = live->next_fix++;
+  g_autoptr(GDateTime) fix = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autofree char *seconds = g_date_time_format (fix, "%Y-%m-%dT%H:%M:%S");
+  g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"d%u\",\"timestamp\":\"%s.%03dZ\",\"lat\":%.6f,"
+                                           "\"lon\":%.6f,\"speed\":30,\"course\":45}]",
+                                           device, seconds, (int) (ms % 1000), lat, lon);
+
+  g_assert_cmpuint (http (live, "POST", "/telemetry", live->dispatcher, body), ==, 200);
+}
+
+static void
+post_fleet (Live   *live,
+            double  offset)
+{
+  for (guint i = 1; i <= FLEET; i++)
+    post_position (live, i, 53.88 + 0.01 * i + offset, 27.50 + 0.02 * i + offset);
+}
+
+static WbClientVehicle *
+vehicle (WbVehicleModel *model,
+         const char     *id)
+{
+  return wb_vehicle_model_lookup (model, id);
+}
+
+static gboolean
+all_stale (WbVehicleModel *model,
+           gboolean        stale)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (model));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(WbClientVehicle) item = g_list_model_get_item (G_LIST_MODEL (model), i);
+
+      if (wb_client_vehicle_get_stale (item) != stale)
+        return FALSE;
+    }
+  return n > 0;
+}
+
+static void
+run_live_scenario (GApplication *application,
+                   Live         *live)
+{
+  WbWindow *window = WB_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  WbVehicleModel *model = wb_application_get_model (WB_APPLICATION (application));
+  WbVehicleLayer *layer;
+  WbClientVehicle *v1;
+  WbClientVehicle *picked;
+  double x0, y0, x1, y1;
+
+  g_assert_nonnull (window);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  layer = WB_VEHICLE_LAYER (find_child (GTK_WIDGET (window), WB_TYPE_VEHICLE_LAYER, NULL));
+  g_assert_nonnull (layer);
+
+  /* --server, --tiles none and --token-file took: the stream is live and
+   * the model reaches the fleet, with names from the vehicle list. */
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_LIVE);
+  WAIT_FOR (g_list_model_get_n_items (G_LIST_MODEL (model)) == FLEET);
+  v1 = vehicle (model, "v1");
+  WAIT_FOR (g_strcmp0 (wb_client_vehicle_get_plate (v1), "0001 AB-7") == 0);
+  g_assert_cmpstr (wb_client_vehicle_get_company_name (v1), ==, "West Logistics");
+  WAIT_FOR (g_list_model_get_n_items (wb_window_get_list_model (window)) == FLEET);
+
+  /* A vehicle moves on the map. */
+  wait_frames (GTK_WIDGET (window), 3);
+  g_assert_true (wb_vehicle_layer_get_vehicle_point (layer, v1, &x0, &y0));
+  post_position (live, 1, 53.95, 27.60);
+  WAIT_FOR (fabs (wb_client_vehicle_get_latitude (v1) - 53.95) < 1e-6);
+  wb_vehicle_layer_set_clock_override (layer, g_get_monotonic_time () + 10 * G_USEC_PER_SEC);
+  wait_frames (GTK_WIDGET (window), 3);
+  g_assert_true (wb_vehicle_layer_get_vehicle_point (layer, v1, &x1, &y1));
+  g_assert_cmpfloat (hypot (x1 - x0, y1 - y0), >, 5);
+
+  /* What a click there does: the layer hit-tests the glyph and activates
+   * its vehicle, which opens the panel and selects the list row. */
+  picked = wb_vehicle_layer_pick (layer, x1, y1, NULL);
+  wb_vehicle_layer_set_clock_override (layer, 0);
+  g_assert_true (picked == v1);
+  g_signal_emit_by_name (layer, "vehicle-activated", picked);
+  g_assert_true (wb_window_get_selected (window) == v1);
+  g_assert_true (wb_vehicle_panel_get_vehicle (WB_VEHICLE_PANEL (find_child (GTK_WIDGET (window),
+                                                                             WB_TYPE_VEHICLE_PANEL, NULL))) == v1);
+  g_assert_true (gtk_single_selection_get_selected_item (GTK_SINGLE_SELECTION (wb_window_get_list_model (window))) == v1);
+
+  /* Its track over the last hour, through the client. */
+  {
+    WbVehiclePanel *panel_widget = WB_VEHICLE_PANEL (find_child (GTK_WIDGET (window), WB_TYPE_VEHICLE_PANEL, NULL));
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (panel_widget), "panel.load-track", NULL));
+    WAIT_FOR (wb_vehicle_panel_get_track (panel_widget) != NULL);
+    g_assert_cmpuint (wb_vehicle_panel_get_track (panel_widget)->points->len, >=, 2);
+  }
+  save_screenshot (GTK_WIDGET (window), "console-live.png");
+
+  /* The server goes away: the strip says stale, the map keeps its picture. */
+  g_assert_cmpint (wb_test_daemon_terminate (live->daemon), ==, 0);
+  g_clear_pointer (&live->daemon, wb_test_daemon_free);
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_RECONNECTING);
+  WAIT_FOR (all_stale (model, TRUE));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, FLEET);
+  g_assert_cmpuint (visible_toplevels (), ==, 1);
+  save_screenshot (GTK_WIDGET (window), "console-live-stale.png");
+
+  /* It comes back on the same address: live again, and the fleet as it
+   * reports after the restart. */
+  live->daemon = start_daemon (live->conninfo, live->port);
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_LIVE);
+  post_fleet (live, 0.005);
+  WAIT_FOR (g_list_model_get_n_items (G_LIST_MODEL (model)) == FLEET && all_stale (model, FALSE));
+  WAIT_FOR (fabs (wb_client_vehicle_get_latitude (vehicle (model, "v3")) - (53.88 + 0.03 + 0.005)) < 1e-6);
+
+  live->done = TRUE;
+  g_application_quit (application);
+}
+
+static void
+test_live (void)
+{
+  Live live = { 0 };
+  g_autoptr(WbApplication) application = NULL;
+  g_autofree char *viewer = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *server = NULL;
+  int status;
+
+  live.conninfo = wb_test_pg_create_database ("console_live");
+  live.daemon = start_daemon (live.conninfo, 0);
+  live.port = wb_test_daemon_port (live.daemon);
+  live.session = soup_session_new_with_options ("timeout", 30, NULL);
+  live.admin = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "admin", WB_ACCESS_ROLE_ADMIN,
+                            g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live.dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
+                                 g_get_real_time () / G_USEC_PER_SEC, 3600);
+  viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "desk", WB_ACCESS_ROLE_VIEWER,
+                        g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live.next_fix = g_get_real_time () / 1000 - 30 * 60 * 1000;
+  register_fleet (&live);
+  post_fleet (&live, 0);
+  post_fleet (&live, 0.002);
+
+  token_file = g_build_filename (g_get_tmp_dir (), "waybill-console-test-token", NULL);
+  g_assert_true (g_file_set_contents (token_file, viewer, -1, NULL));
+  server = g_strdup_printf ("http://127.0.0.1:%u", live.port);
+  {
+    const char *argv[] = { "waybill", "--server", server, "--tiles", "none", "--token-file", token_file, NULL };
+    g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+
+    g_settings_set_double (settings, "map-latitude", 53.92);
+    g_settings_set_double (settings, "map-longitude", 27.56);
+    /* Not below the layer's cluster zoom: one glyph per vehicle. */
+    g_settings_set_double (settings, "map-zoom", 12);
+    g_settings_set_string (settings, "server-url", "");
+    application = wb_application_new ();
+    g_signal_connect_after (application, "activate", G_CALLBACK (run_live_scenario), &live);
+    status = g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv);
+  }
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (live.done);
+  /* Options override for the run only: nothing was saved. */
+  {
+    g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+    g_autofree char *saved = g_settings_get_string (settings, "server-url");
+
+    g_assert_cmpstr (saved, ==, "");
+  }
+
+  g_unlink (token_file);
+  g_assert_cmpint (wb_test_daemon_terminate (live.daemon), ==, 0);
+  wb_test_daemon_free (live.daemon);
+  g_object_unref (live.session);
+  g_free (live.admin);
+  g_free (live.dispatcher);
+  g_free (live.conninfo);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -770,5 +1039,6 @@ main (int   argc,
   g_test_add_func ("/console/age", test_format_age);
   g_test_add ("/console/screenshot/fleet", Fixture, "fleet", setup, test_screenshot_fleet, teardown);
   g_test_add_func ("/console/first-run", test_first_run);
+  g_test_add_func ("/console/live", test_live);
   return g_test_run ();
 }
