@@ -233,6 +233,16 @@ test_projection (MapFixture    *fixture,
 }
 
 static void
+test_accessible (MapFixture    *fixture,
+                 gconstpointer  data)
+{
+  /* Glyphs are no accessible objects; the layer is one labelled image. */
+  gtk_test_accessible_assert_role (GTK_ACCESSIBLE (fixture->layer), GTK_ACCESSIBLE_ROLE_IMG);
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (fixture->layer), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Vehicles on the map");
+}
+
+static void
 test_culling (MapFixture    *fixture,
               gconstpointer  data)
 {
@@ -289,10 +299,19 @@ test_clustering (MapFixture    *fixture,
   g_assert_null (wb_vehicle_layer_pick (fixture->layer, x, y, &pick));
   g_assert_cmpuint (pick.count, ==, 50);
 
-  /* Past the cluster zoom every vehicle in view is its own glyph. */
+  /* Past the cluster zoom, a crowded cell is still counted: 100 glyphs
+   * within ~20 px would be a blot. */
   g_clear_pointer (&node, gsk_render_node_unref);
   shumate_map_center_on (fixture->map, CITY_LAT + 0.0014, CITY_LON + 0.0014);
-  shumate_viewport_set_zoom_level (fixture->viewport, wb_vehicle_layer_get_cluster_zoom (fixture->layer) + 4);
+  shumate_viewport_set_zoom_level (fixture->viewport, wb_vehicle_layer_get_cluster_zoom (fixture->layer) + 1);
+  node = snapshot_layer (fixture);
+  g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), >=, 1);
+  g_assert_cmpuint (wb_vehicle_layer_get_drawn_glyphs (fixture->layer), <, 100);
+
+  /* From the label zoom on every vehicle in view is its own glyph. */
+  g_clear_pointer (&node, gsk_render_node_unref);
+  shumate_map_center_on (fixture->map, CITY_LAT + 0.0014, CITY_LON + 0.0014);
+  shumate_viewport_set_zoom_level (fixture->viewport, wb_vehicle_layer_get_label_zoom (fixture->layer));
   node = snapshot_layer (fixture);
   g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), ==, 0);
   g_assert_cmpuint (wb_vehicle_layer_get_drawn_glyphs (fixture->layer), ==, 100);
@@ -594,6 +613,29 @@ wait_for_paint (MapFixture *fixture)
   g_signal_handler_disconnect (clock, id);
 }
 
+/* Widget paintable → Cairo renderer → PNG, kept in the build dir. */
+static void
+save_screenshot (MapFixture *fixture,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (GTK_WIDGET (fixture->map));
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+
+  gdk_paintable_snapshot (paintable, snapshot, WIDTH, HEIGHT);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  g_assert_true (gsk_renderer_realize (renderer, NULL, NULL));
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, WIDTH, HEIGHT));
+  gsk_renderer_unrealize (renderer);
+  path = g_test_build_filename (G_TEST_BUILT, name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
 static void
 test_screenshot (MapFixture    *fixture,
                  gconstpointer  data)
@@ -601,12 +643,6 @@ test_screenshot (MapFixture    *fixture,
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
   WbGraticuleLayer *graticule = wb_graticule_layer_new (fixture->viewport);
   WbTrackLayer *track = wb_track_layer_new (fixture->viewport);
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GskRenderer) renderer = gsk_cairo_renderer_new ();
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
   WbTrackPoint points[120];
   WbTrackTrip trip = { 0, 0 };
   WbTrackStop stop = { 0, 0, 0, 0 };
@@ -653,18 +689,13 @@ test_screenshot (MapFixture    *fixture,
   g_assert_cmpuint (wb_graticule_layer_get_drawn_lines (graticule), >, 2);
   g_assert_cmpuint (wb_track_layer_get_drawn_vertices (track), >, 10);
 
-  /* Widget paintable → Cairo renderer → PNG, kept in the build dir. */
-  paintable = gtk_widget_paintable_new (GTK_WIDGET (fixture->map));
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, WIDTH, HEIGHT);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  g_assert_true (gsk_renderer_realize (renderer, NULL, NULL));
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, WIDTH, HEIGHT));
-  gsk_renderer_unrealize (renderer);
-  path = g_test_build_filename (G_TEST_BUILT, "console-map-fleet.png", NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
+  save_screenshot (fixture, "console-map-fleet.png");
+
+  /* Zoomed out: counted clusters. */
+  shumate_viewport_set_zoom_level (fixture->viewport, 10.5);
+  wait_for_paint (fixture);
+  g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), >, 0);
+  save_screenshot (fixture, "console-map-clusters.png");
 }
 
 static void
@@ -1018,6 +1049,7 @@ main (int   argc,
 
 #define ADD(path, func) g_test_add (path, MapFixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/console-map/projection", test_projection);
+  ADD ("/console-map/accessible", test_accessible);
   ADD ("/console-map/culling", test_culling);
   ADD ("/console-map/clustering", test_clustering);
   ADD ("/console-map/pick", test_pick);

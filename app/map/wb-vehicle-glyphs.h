@@ -37,25 +37,25 @@ typedef struct _WbVehicleGlyphs WbVehicleGlyphs;
 
 /* @for_cairo: for the Cairo renderer (cairo nodes) rather than a GL one
  * (texture nodes). */
-WbVehicleGlyphs *wb_vehicle_glyphs_new         (int              scale,
-                                                gboolean         for_cairo);
+WbVehicleGlyphs *wb_vehicle_glyphs_new          (int              scale,
+                                                 gboolean         for_cairo);
 gboolean         wb_vehicle_glyphs_is_for_cairo (WbVehicleGlyphs *self);
-void             wb_vehicle_glyphs_free        (WbVehicleGlyphs *self);
-int              wb_vehicle_glyphs_get_scale   (WbVehicleGlyphs *self);
+void             wb_vehicle_glyphs_free         (WbVehicleGlyphs *self);
+int              wb_vehicle_glyphs_get_scale    (WbVehicleGlyphs *self);
 /* Pointing @heading degrees clockwise from up, to the nearest step. */
-GskRenderNode   *wb_vehicle_glyphs_get_arrow   (WbVehicleGlyphs *self,
-                                                WbVehicleLook    look,
-                                                double           heading);
+GskRenderNode   *wb_vehicle_glyphs_get_arrow    (WbVehicleGlyphs *self,
+                                                 WbVehicleLook    look,
+                                                 double           heading);
 /* For a vehicle with no known course. */
-GskRenderNode   *wb_vehicle_glyphs_get_dot     (WbVehicleGlyphs *self,
-                                                WbVehicleLook    look);
+GskRenderNode   *wb_vehicle_glyphs_get_dot      (WbVehicleGlyphs *self,
+                                                 WbVehicleLook    look);
 /* The ring behind the selected vehicle. */
-GskRenderNode   *wb_vehicle_glyphs_get_halo    (WbVehicleGlyphs *self);
+GskRenderNode   *wb_vehicle_glyphs_get_halo     (WbVehicleGlyphs *self);
 /* A cluster disc sized for @count members (one node per size step). */
-GskRenderNode   *wb_vehicle_glyphs_get_cluster (WbVehicleGlyphs *self,
-                                                guint            count);
+GskRenderNode   *wb_vehicle_glyphs_get_cluster  (WbVehicleGlyphs *self,
+                                                 guint            count);
 /* Radius in logical pixels of the cluster disc for @count members. */
-double           wb_vehicle_cluster_radius     (guint            count);
+double           wb_vehicle_cluster_radius      (guint            count);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbVehicleGlyphs, wb_vehicle_glyphs_free)
 

@@ -17,6 +17,8 @@
  * in rather than pop in. */
 #define CULL_MARGIN        48.0
 #define PICK_SLOP          2.0
+/* Glyphs in one cluster cell past which it is counted, not drawn. */
+#define DENSE_CELL         8
 
 /* One model item as the layer keeps it between frames. */
 typedef struct
@@ -49,12 +51,19 @@ typedef struct
 typedef struct
 {
   guint   count;
-  Glyph  *first;
-  double  first_x;
-  double  first_y;
+  guint   first;                  /* 1 + index in members, 0 for none */
   double  sum_x;
   double  sum_y;
 } Cell;
+
+/* A glyph in a grid cell, chained to the cell's next one. */
+typedef struct
+{
+  Glyph  *glyph;
+  double  x;
+  double  y;
+  guint   next;                   /* 1 + index in members, 0 at the end */
+} Member;
 
 struct _WbVehicleLayer
 {
@@ -71,6 +80,7 @@ struct _WbVehicleLayer
   WbVehicleGlyphs  *nodes;
   GArray           *items;        /* DrawItem: the frame, for drawing and picking */
   GArray           *cells;        /* Cell: the cluster grid, reused */
+  GArray           *members;      /* Member: the glyphs in the grid, reused */
   gboolean          frame_valid;
   gint64            motion_until;
   guint             tick_id;
@@ -333,6 +343,7 @@ grid_init (WbVehicleLayer  *self,
   grid->rows = (guint) (floor (grid->max_y / grid->cell) - grid->first_row + 1);
   g_array_set_size (self->cells, 0);
   g_array_set_size (self->cells, (guint) grid->cols * grid->rows);
+  g_array_set_size (self->members, 0);
 }
 
 static void
@@ -349,29 +360,56 @@ grid_add (WbVehicleLayer *self,
   col = CLAMP (col, 0, (gint64) grid->cols - 1);
   row = CLAMP (row, 0, (gint64) grid->rows - 1);
   cell = &g_array_index (self->cells, Cell, row * grid->cols + col);
-  if (cell->count++ == 0)
-    {
-      cell->first = glyph;
-      cell->first_x = x;
-      cell->first_y = y;
-    }
+  {
+    Member member = { glyph, x, y, cell->first };
+
+    g_array_append_val (self->members, member);
+  }
+  cell->first = self->members->len;
+  cell->count++;
   cell->sum_x += x;
   cell->sum_y += y;
 }
 
+/* A cell with @threshold glyphs or more becomes one counted cluster; the
+ * glyphs of the others are drawn each. */
 static void
 grid_emit (WbVehicleLayer  *self,
-           const WbMapView *view)
+           const WbMapView *view,
+           guint            threshold)
 {
   for (guint i = 0; i < self->cells->len; i++)
     {
       Cell *cell = &g_array_index (self->cells, Cell, i);
 
-      if (cell->count == 1)
-        add_item (self, view, cell->first, 1, cell->first_x, cell->first_y);
-      else if (cell->count > 1)
-        add_item (self, view, NULL, cell->count, cell->sum_x / cell->count, cell->sum_y / cell->count);
+      if (cell->count >= threshold)
+        {
+          add_item (self, view, NULL, cell->count, cell->sum_x / cell->count, cell->sum_y / cell->count);
+          continue;
+        }
+      for (guint m = cell->first; m != 0; )
+        {
+          const Member *member = &g_array_index (self->members, Member, m - 1);
+
+          add_item (self, view, member->glyph, 1, member->x, member->y);
+          m = member->next;
+        }
     }
+}
+
+/* Below the cluster zoom any two glyphs in a cell are a cluster. Above
+ * it, a cell gets too crowded to read at DENSE_CELL glyphs (a 64 px cell
+ * holds about a dozen 18 px glyphs side by side) and is counted instead;
+ * from the label zoom on every glyph is drawn, to carry its label. */
+static guint
+cluster_threshold (WbVehicleLayer  *self,
+                   const WbMapView *view)
+{
+  if (view->zoom < self->cluster_zoom)
+    return 2;
+  if (view->zoom < self->label_zoom)
+    return DENSE_CELL;
+  return G_MAXUINT;
 }
 
 /* Culls, glides and clusters every glyph for the current viewport and
@@ -383,7 +421,7 @@ compute_frame (WbVehicleLayer *self)
   gint64 now = layer_now (self);
   Glyph *selected = NULL;
   double selected_x = 0, selected_y = 0;
-  gboolean clustering;
+  guint threshold;
   WbMapView view;
   Grid grid;
 
@@ -392,7 +430,7 @@ compute_frame (WbVehicleLayer *self)
   if (!wb_map_view_init (&view, viewport, GTK_WIDGET (self)))
     return;
 
-  clustering = view.zoom < self->cluster_zoom;
+  threshold = cluster_threshold (self, &view);
   grid_init (self, &grid, &view);
   for (guint i = 0; i < self->glyphs->len; i++)
     {
@@ -410,13 +448,13 @@ compute_frame (WbVehicleLayer *self)
           selected_x = x;
           selected_y = y;
         }
-      else if (clustering)
+      else if (threshold != G_MAXUINT)
         grid_add (self, &grid, glyph, x, y);
       else
         add_item (self, &view, glyph, 1, x, y);
     }
-  if (clustering)
-    grid_emit (self, &view);
+  if (threshold != G_MAXUINT)
+    grid_emit (self, &view, threshold);
   /* The selected vehicle is never hidden in a cluster, and drawn last,
    * on top. */
   if (selected != NULL)
@@ -778,6 +816,7 @@ wb_vehicle_layer_finalize (GObject *object)
   g_clear_pointer (&self->nodes, wb_vehicle_glyphs_free);
   g_clear_pointer (&self->items, g_array_unref);
   g_clear_pointer (&self->cells, g_array_unref);
+  g_clear_pointer (&self->members, g_array_unref);
 
   G_OBJECT_CLASS (wb_vehicle_layer_parent_class)->finalize (object);
 }
@@ -895,6 +934,9 @@ wb_vehicle_layer_class_init (WbVehicleLayerClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_UINT);
 
   gtk_widget_class_set_css_name (widget_class, "vehicle-layer");
+  /* One picture to assistive technologies: the vehicle list on the same
+   * model is the accessible way to reach each vehicle. */
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void
@@ -906,6 +948,7 @@ wb_vehicle_layer_init (WbVehicleLayer *self)
   self->by_vehicle = g_hash_table_new (NULL, NULL);
   self->items = g_array_new (FALSE, FALSE, sizeof (DrawItem));
   self->cells = g_array_new (FALSE, TRUE, sizeof (Cell));
+  self->members = g_array_new (FALSE, FALSE, sizeof (Member));
   self->cluster_zoom = 12;
   self->label_zoom = 15;
 
@@ -913,6 +956,9 @@ wb_vehicle_layer_init (WbVehicleLayer *self)
   g_signal_connect (click, "released", G_CALLBACK (on_click_released), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, g_dgettext (GETTEXT_PACKAGE, "Vehicles on the map"),
+                                  -1);
 }
 
 WbVehicleLayer *

@@ -24,7 +24,7 @@ typedef struct
 /* Every vehicle of a GListModel of WbClientVehicle (a WbVehicleModel) on
  * a ShumateMap, drawn in one snapshot: a glyph per vehicle pointing along
  * its course and coloured by state (moving, stopped, offline; stale when
- * the stream is down), counted clusters below #WbVehicleLayer:cluster-zoom,
+ * the stream is down), counted clusters when zoomed out or crowded,
  * labels from #WbVehicleLayer:label-zoom, smooth motion between updates.
  * A click on a glyph selects its vehicle and emits ::vehicle-activated; a
  * click on a cluster emits ::cluster-activated. Clicks elsewhere fall
@@ -45,8 +45,9 @@ void             wb_vehicle_layer_set_selected      (WbVehicleLayer  *self,
 GtkFilter       *wb_vehicle_layer_get_filter        (WbVehicleLayer  *self);
 void             wb_vehicle_layer_set_filter        (WbVehicleLayer  *self,
                                                      GtkFilter       *filter);
-/* Below this zoom level, glyphs closer than a grid cell are counted
- * clusters (default 12). */
+/* Below this zoom level, glyphs sharing a 64 px grid cell are a counted
+ * cluster (default 12); from it up to the label zoom, only cells of 8
+ * glyphs or more are. */
 double           wb_vehicle_layer_get_cluster_zoom  (WbVehicleLayer  *self);
 void             wb_vehicle_layer_set_cluster_zoom  (WbVehicleLayer  *self,
                                                      double           zoom);

@@ -15,7 +15,9 @@
  * and the ratio of the medians. Then the vehicle layer runs live in the
  * window for 5 s on the same path, driven by the frame clock, and the
  * frames' work (update phase to end of paint) and intervals are printed. Needs
- * a display: run under xvfb-run. */
+ * a display: run under xvfb-run. WB_BENCH_SAVE=/tmp/frame saves each
+ * layer's frames as /tmp/frame-<type>.png (the last one stays), to look
+ * at what was measured; it slows the run. */
 
 #include "config.h"
 
