@@ -109,6 +109,9 @@ wb_application_connect (WbApplication *self,
   g_return_if_fail (WB_IS_APPLICATION (self));
   g_return_if_fail (server_url != NULL);
 
+  /* A daemon without a secret serves its loopback address without one. */
+  if (token != NULL && *token == '\0')
+    token = NULL;
   g_free (self->server_url);
   self->server_url = g_strdup (server_url);
   g_free (self->token);

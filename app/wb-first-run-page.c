@@ -105,6 +105,9 @@ on_whoami (GObject      *source,
       g_error_free (error);
       return;
     }
+  if (error == NULL && soup_message_get_status (message) == SOUP_STATUS_UNAUTHORIZED && *self->token == '\0')
+    error = g_error_new_literal (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NO_TOKEN,
+                                 "The server needs an access token: ask its administrator for one");
   if (error == NULL && soup_message_get_status (message) != SOUP_STATUS_OK)
     error = g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_REFUSED,
                          "The server refused the token (%u %s)", soup_message_get_status (message),
@@ -127,7 +130,7 @@ send (WbFirstRunPage      *self,
   g_autofree char *uri = g_strconcat (self->url, path, NULL);
   g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
 
-  if (with_token)
+  if (with_token && *self->token != '\0')
     {
       g_autofree char *bearer = g_strconcat ("Bearer ", self->token, NULL);
 
@@ -188,15 +191,9 @@ wb_first_run_page_connect (WbFirstRunPage *self)
       finish_check (self, error, NULL);
       return;
     }
+  /* An empty token is allowed: a daemon without a secret serves its
+   * loopback address without one, and /whoami says whether it does. */
   token = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->token_row))));
-  if (*token == '\0')
-    {
-      g_free (url);
-      finish_check (self, g_error_new_literal (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NO_TOKEN,
-                                               "Give the access token the server's administrator issued"),
-                    NULL);
-      return;
-    }
   g_free (self->url);
   self->url = url;
   g_free (self->token);
@@ -281,7 +278,8 @@ wb_first_run_page_class_init (WbFirstRunPageClass *klass)
   object_class->dispose = wb_first_run_page_dispose;
   object_class->finalize = wb_first_run_page_finalize;
 
-  /* ::connected (url, token, role): the server answered both checks. */
+  /* ::connected (url, token, role): the server answered both checks;
+   * token is "" when the server needs none. */
   signals[CONNECTED] =
     g_signal_new ("connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);

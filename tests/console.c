@@ -651,12 +651,13 @@ on_connected (WbFirstRunPage *page,
 
 /* A waybilld on @conninfo's database, on @port (0: any), once ready. */
 static WbTestDaemon *
-start_daemon (const char *conninfo,
-              guint       port)
+start_daemon_full (const char *conninfo,
+                   guint       port,
+                   gboolean    with_secret)
 {
   g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
   g_autofree char *port_env = g_strdup_printf ("SERVER_PORT=%u", port);
-  const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, port_env, NULL };
+  const char *env[] = { dsn, port_env, with_secret ? "AUTH_HS256SECRET=" SECRET : NULL, NULL };
   g_autoptr(SoupSession) session = soup_session_new ();
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
   WbTestDaemon *daemon = wb_test_daemon_spawn (env, NULL);
@@ -672,6 +673,13 @@ start_daemon (const char *conninfo,
       g_usleep (50 * 1000);
     }
   g_error ("waybilld did not become ready");
+}
+
+static WbTestDaemon *
+start_daemon (const char *conninfo,
+              guint       port)
+{
+  return start_daemon_full (conninfo, port, TRUE);
 }
 
 static void
@@ -732,8 +740,9 @@ test_first_run (void)
   assert_refused (&run, "ftp://127.0.0.1/", viewer, WB_FIRST_RUN_ERROR_BAD_URL);
   assert_refused (&run, "127.0.0.1:8080", viewer, WB_FIRST_RUN_ERROR_BAD_URL);
   assert_refused (&run, "http:///nohost", viewer, WB_FIRST_RUN_ERROR_BAD_URL);
-  assert_refused (&run, run.url, "   ", WB_FIRST_RUN_ERROR_NO_TOKEN);
   save_screenshot (GTK_WIDGET (run.window), "console-first-run.png");
+  /* This server has a secret: no token is not enough. */
+  assert_refused (&run, run.url, "   ", WB_FIRST_RUN_ERROR_NO_TOKEN);
 
   /* Nothing listens there: /readyz cannot answer. */
   reserved = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
@@ -759,6 +768,21 @@ test_first_run (void)
   /* A server that is not ready is refused even with a good token. */
   g_assert_cmpint (wb_test_daemon_terminate (run.daemon), ==, 0);
   assert_refused (&run, run.url, viewer, WB_FIRST_RUN_ERROR_NOT_READY);
+  wb_test_daemon_free (run.daemon);
+
+  /* A daemon without a secret (the README's first command) serves its
+   * loopback address without a token, and the page accepts none. */
+  {
+    g_autofree char *conninfo = wb_test_pg_create_database ("console_open");
+
+    run.daemon = start_daemon_full (conninfo, 0, FALSE);
+    g_free (run.url);
+    run.url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (run.daemon));
+    check (&run, run.url, "");
+    g_assert_null (wb_first_run_page_get_error (run.page));
+    g_assert_nonnull (run.connected_role);
+    g_assert_cmpint (wb_test_daemon_terminate (run.daemon), ==, 0);
+  }
 
   gtk_window_destroy (run.window);
   wb_test_daemon_free (run.daemon);
