@@ -327,6 +327,30 @@ test_filter_counts (Fixture       *f,
   g_assert_cmpuint (list_count (f), ==, 6);
 }
 
+/* "Map shows filtered only" hands the list's filter to the vehicle layer. */
+static void
+test_map_filtered_only (Fixture       *f,
+                        gconstpointer  data)
+{
+  WbVehicleLayer *layer = WB_VEHICLE_LAYER (find_child (GTK_WIDGET (f->window), WB_TYPE_VEHICLE_LAYER, NULL));
+  GtkCheckButton *check = GTK_CHECK_BUTTON (find_child (GTK_WIDGET (f->window), GTK_TYPE_CHECK_BUTTON, NULL));
+  GtkFilter *filter;
+
+  g_settings_set_boolean (f->settings, "map-filtered-only", FALSE);
+  g_assert_null (wb_vehicle_layer_get_filter (layer));
+  g_assert_false (gtk_check_button_get_active (check));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.map-filtered-only", NULL));
+  g_assert_true (gtk_check_button_get_active (check));
+  filter = wb_vehicle_layer_get_filter (layer);
+  g_assert_nonnull (filter);
+  gtk_editable_set_text (GTK_EDITABLE (find_child (GTK_WIDGET (f->window), GTK_TYPE_SEARCH_ENTRY, NULL)), "kx");
+  WAIT_FOR (list_count (f) == 3);
+  g_assert_false (gtk_filter_match (filter, wb_vehicle_model_lookup (f->model, "v1")));
+  g_assert_true (gtk_filter_match (filter, wb_vehicle_model_lookup (f->model, "v3")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.map-filtered-only", NULL));
+  g_assert_null (wb_vehicle_layer_get_filter (layer));
+}
+
 /* ---- selection ---------------------------------------------------------- */
 
 static ShumateViewport *
@@ -1054,6 +1078,7 @@ main (int   argc,
   load_style ();
 
   g_test_add ("/console/filter-counts", Fixture, "fleet", setup, test_filter_counts, teardown);
+  g_test_add ("/console/map-filtered-only", Fixture, "fleet", setup, test_map_filtered_only, teardown);
   g_test_add ("/console/selection/list-to-map", Fixture, "fleet", setup, test_selection_list_to_map, teardown);
   g_test_add ("/console/selection/map-to-list", Fixture, "fleet", setup, test_selection_map_to_list, teardown);
   g_test_add ("/console/follow", Fixture, "fleet", setup, test_follow_mode, teardown);
