@@ -944,6 +944,24 @@ run_live_scenario (GApplication *application,
 
   g_assert_nonnull (window);
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+
+  /* The shortcuts, and their window (Ctrl+?) from gtk/help-overlay.ui. */
+  {
+    struct { const char *action, *accel; } shortcuts[] = {
+      { "win.search", "<Control>f" }, { "win.follow", "<Control>l" }, { "win.sidebar-visible", "F9" },
+      { "app.quit", "<Control>q" }, { "win.show-help-overlay", "<Control>question" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
+      {
+        g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (application),
+                                                                      shortcuts[i].action);
+
+        g_assert_true (accels != NULL && accels[0] != NULL);
+        g_assert_cmpstr (accels[0], ==, shortcuts[i].accel);
+      }
+    g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)));
+  }
   layer = WB_VEHICLE_LAYER (find_child (GTK_WIDGET (window), WB_TYPE_VEHICLE_LAYER, NULL));
   g_assert_nonnull (layer);
 
