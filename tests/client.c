@@ -14,6 +14,7 @@
 #include "wb-event-stream-private.h"
 #include "wb-json.h"
 #include "wb-jwt.h"
+#include "wb-live-vehicle-reader.h"
 #include "wb-location-stream-private.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
@@ -446,6 +447,18 @@ test_rest_field_errors (Fixture       *f,
 }
 
 /* Nothing listening, and a server that accepts but never answers. */
+static void
+iterate_for (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
 static gboolean
 on_incoming (GSocketService    *service,
              GSocketConnection *connection,
@@ -673,8 +686,9 @@ test_set_view (Fixture       *f,
   wb_location_stream_set_view (live->stream, &west, NULL);
   wb_location_stream_set_view (live->stream, &east, NULL);
   wb_location_stream_set_view (live->stream, &city, c2);
-  g_usleep (400 * 1000);
-  WAIT_UNTIL (live->entered + live->left == 0 && n_held (live) == 3, "nothing to change");
+  iterate_for (600);
+  g_assert_cmpuint (live->entered + live->left, ==, 0);
+  g_assert_cmpuint (n_held (live), ==, 3);
   g_assert_cmpuint (live->resyncs, ==, 0);
 }
 
@@ -726,6 +740,34 @@ test_resume_after_drop (Fixture       *f,
   g_assert_cmpstr (g_ptr_array_index (states, 0), ==, "reconnecting");
   g_assert_cmpstr (g_ptr_array_index (states, states->len - 1), ==, "live");
   g_assert_true (metric_is (f, "waybill_live_resumes_total{outcome=\"replayed\"} 1"));
+}
+
+/* A pan whose answer is lost with the connection: the position held is
+ * of the old view, the subscribe on resuming names the new one. The model
+ * ends holding the new view exactly, none of the old one's left behind. */
+static void
+test_pan_then_drop (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(Live) live = NULL;
+
+  register_fleet (f, 5);
+  post_fleet (f, 1, 3, WEST_LON);
+  post_fleet (f, 4, 5, EAST_LON);
+  wait_locations (f, "?bbox=27.40,53.85,27.70,53.95", 5);
+  live = live_new (f, &west);
+  WAIT_UNTIL (n_held (live) == 3, "the west's three vehicles");
+
+  wb_location_stream_set_debounce (live->stream, 0);
+  wb_location_stream_set_view (live->stream, &east, NULL);
+  _wb_stream_link_drop (_wb_location_stream_get_link (live->stream));
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_LIVE
+              && wb_vehicle_model_lookup (live->model, "v4") != NULL
+              && wb_vehicle_model_lookup (live->model, "v5") != NULL, "the east's vehicles");
+  iterate_for (300);
+  g_assert_cmpuint (n_held (live), ==, 2);
+  g_assert_null (wb_vehicle_model_lookup (live->model, "v1"));
+  g_assert_cmpuint (live->resyncs, ==, 0);
 }
 
 /* The daemon stops: the stream says so and the picture goes stale; it
@@ -892,12 +934,7 @@ test_events_resume (Fixture       *f,
   g_assert_cmpstr (wb_event_stream_get_epoch (stream), ==, epoch);
   g_assert_cmpuint (wb_event_stream_get_seq (stream), >, seq);
   /* Nothing more comes: no duplicate. */
-  {
-    gint64 until = g_get_monotonic_time () + 300 * 1000;
-
-    while (g_get_monotonic_time () < until)
-      g_main_context_iteration (NULL, FALSE);
-  }
+  iterate_for (300);
   g_assert_cmpuint (statuses->len, ==, 3);
 }
 
@@ -1038,10 +1075,115 @@ test_vehicle_model (void)
   g_assert_cmpstr (wb_client_vehicle_get_name (wb_vehicle_model_lookup (model, "e")), ==, "5678 AB-7");
   g_assert_cmpstr (wb_client_vehicle_get_company_name (wb_vehicle_model_lookup (model, "e")), ==, "East Logistics");
 
+  /* Many at once: one items-changed each. a… are c, b, e now. */
+  {
+    g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_vehicle_unref);
+    g_autoptr(GPtrArray) gone = g_ptr_array_new ();
+
+    g_ptr_array_add (states, vehicle_at ("f", 7));
+    g_ptr_array_add (states, vehicle_at ("c", 32));
+    g_ptr_array_add (states, vehicle_at ("g", 8));
+    g_assert_cmpuint (wb_vehicle_model_apply_all (model, states), ==, 2);
+    assert_change (changes, 9, 3, 0, 2);
+    g_assert_cmpuint (changes->len, ==, 10);
+    g_assert_true (wb_vehicle_model_lookup (model, "c") == c);
+    g_assert_cmpfloat (wb_client_vehicle_get_latitude (c), ==, 32);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "g"), ==, 4);
+
+    /* c b e f g: b and f go, and one not held. */
+    g_ptr_array_add (gone, (gpointer) "f");
+    g_ptr_array_add (gone, (gpointer) "nobody");
+    g_ptr_array_add (gone, (gpointer) "b");
+    g_assert_cmpuint (wb_vehicle_model_remove_all (model, gone), ==, 2);
+    assert_change (changes, 10, 1, 4, 2);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 3);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "c"), ==, 0);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "e"), ==, 1);
+    g_assert_cmpuint (wb_vehicle_model_find (model, "g"), ==, 2);
+    g_assert_null (wb_vehicle_model_lookup (model, "b"));
+    g_assert_null (wb_vehicle_model_lookup (model, "f"));
+    g_assert_cmpuint (wb_vehicle_model_remove_all (model, gone), ==, 0);
+    g_assert_cmpuint (changes->len, ==, 11);
+  }
+
   wb_vehicle_model_clear (model);
-  assert_change (changes, 9, 0, 3, 0);
+  assert_change (changes, 11, 0, 3, 0);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
   g_assert_null (wb_vehicle_model_lookup (model, "c"));
+}
+
+/* ---- the live vehicle reader ------------------------------------------------ */
+
+static WbLiveVehicle *
+read_vehicle_text (const char  *text,
+                   GError     **error)
+{
+  g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_data (text, strlen (text), NULL, error);
+
+  return reader ? wb_live_vehicle_read (reader, error) : NULL;
+}
+
+/* What the gateway writes, the client reads back unchanged. */
+static void
+test_live_vehicle_reader (void)
+{
+  g_autoptr(WbLiveVehicle) vehicle = wb_live_vehicle_new ("v1");
+  g_autoptr(WbLiveVehicle) back = NULL;
+  g_autoptr(WbLiveVehicle) sparse = NULL;
+  g_autoptr(WbLiveVehicle) bad = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  vehicle->device_id = g_strdup ("d1");
+  vehicle->company_id = g_strdup ("c1");
+  vehicle->trip_id = g_strdup ("t1");
+  vehicle->lat = 53.9;
+  vehicle->lon = 27.56;
+  vehicle->speed = 40.5;
+  vehicle->course = 270;
+  vehicle->fix_time = 1796640000123000;
+  vehicle->server_time = 1796640000456000;
+  vehicle->accepted_at = 1796640000456789;
+  vehicle->ignition = WB_LIVE_IGNITION_OFF;
+  vehicle->state = WB_LIVE_STATE_OFFLINE;
+  wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, text);
+  back = read_vehicle_text (text->str, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back->vehicle_id, ==, "v1");
+  g_assert_cmpstr (back->device_id, ==, "d1");
+  g_assert_cmpstr (back->company_id, ==, "c1");
+  g_assert_null (back->driver_id);
+  g_assert_cmpstr (back->trip_id, ==, "t1");
+  g_assert_cmpfloat (back->lat, ==, 53.9);
+  g_assert_cmpfloat (back->lon, ==, 27.56);
+  g_assert_cmpfloat (back->speed, ==, 40.5);
+  g_assert_cmpfloat (back->course, ==, 270);
+  g_assert_cmpint (back->fix_time, ==, vehicle->fix_time);
+  g_assert_cmpint (back->server_time, ==, vehicle->server_time);
+  g_assert_cmpint (back->accepted_at, ==, vehicle->accepted_at);
+  g_assert_cmpint (back->ignition, ==, WB_LIVE_IGNITION_OFF);
+  g_assert_cmpint (back->state, ==, WB_LIVE_STATE_OFFLINE);
+
+  sparse = read_vehicle_text ("{\"vehicleId\":\"v2\",\"lat\":1,\"lon\":2,\"speed\":null,\"course\":null,"
+                              "\"ignition\":null,\"fixTime\":null,\"state\":\"moving\",\"future\":1}", &error);
+  g_assert_no_error (error);
+  g_assert_true (isnan (sparse->speed) && isnan (sparse->course));
+  g_assert_cmpint (sparse->ignition, ==, WB_LIVE_IGNITION_UNKNOWN);
+  g_assert_cmpint (sparse->fix_time, ==, 0);
+
+  bad = read_vehicle_text ("{\"vehicleId\":\"v3\",\"lat\":1,\"lon\":2,\"state\":\"flying\"}", &error);
+  g_assert_null (bad);
+  g_assert_error (error, WB_JSON_ERROR, WB_JSON_ERROR_FIELD);
+  g_assert_cmpstr (wb_json_error_get_field (error), ==, "state");
+  g_clear_error (&error);
+  bad = read_vehicle_text ("{\"vehicleId\":\"v3\",\"lat\":91,\"lon\":2,\"state\":\"moving\"}", &error);
+  g_assert_null (bad);
+  g_assert_cmpstr (wb_json_error_get_field (error), ==, "lat");
+  g_clear_error (&error);
+  bad = read_vehicle_text ("{\"vehicleId\":\"v3\",\"lat\":1,\"lon\":2,\"fixTime\":\"2026-12-07 10:00\","
+                           "\"state\":\"moving\"}", &error);
+  g_assert_null (bad);
+  g_assert_cmpstr (wb_json_error_get_field (error), ==, "fixTime");
 }
 
 int
@@ -1051,6 +1193,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/client/vehicle-model", test_vehicle_model);
+  g_test_add_func ("/client/live-vehicle-reader", test_live_vehicle_reader);
   g_test_add_func ("/client/rest/transport-errors", test_rest_transport_errors);
   g_test_add ("/client/rest/identity", Fixture, default_args, setup, test_rest_identity, teardown);
   g_test_add ("/client/rest/fleet", Fixture, default_args, setup, test_rest_fleet, teardown);
@@ -1060,6 +1203,7 @@ main (int   argc,
   g_test_add ("/client/locations/set-view", Fixture, default_args, setup, test_set_view, teardown);
   g_test_add ("/client/locations/resume-after-drop", Fixture, default_args, setup, test_resume_after_drop,
               teardown);
+  g_test_add ("/client/locations/pan-then-drop", Fixture, default_args, setup, test_pan_then_drop, teardown);
   g_test_add ("/client/locations/daemon-restart", Fixture, default_args, setup, test_daemon_restart, teardown);
   g_test_add ("/client/locations/bad-token", Fixture, default_args, setup, test_bad_token, teardown);
   g_test_add ("/client/events/resume", Fixture, default_args, setup, test_events_resume, teardown);

@@ -99,20 +99,48 @@ set_position (WbEventStream *self,
   self->seq = seq;
 }
 
+typedef enum
+{
+  FRAME_SUBSCRIBED,
+  FRAME_RESYNC,
+  FRAME_EVENTS,
+} FrameType;
+
+/* One message, read on a worker thread (wb-stream-link-private.h). */
+typedef struct
+{
+  FrameType  type;
+  char      *epoch;
+  guint64    seq;
+  JsonNode  *message;  /* holds the events */
+  GPtrArray *events;   /* JsonObject, borrowed from message */
+} Frame;
+
+static void
+frame_free (gpointer data)
+{
+  Frame *frame = data;
+
+  g_free (frame->epoch);
+  g_ptr_array_unref (frame->events);
+  json_node_unref (frame->message);
+  g_free (frame);
+}
+
 /* Every event is checked before any is emitted, so a bad frame emits
  * nothing and the stream resumes from the last good position. */
 static gboolean
-read_events (WbJsonReader  *frame,
-             GPtrArray     *events,
+read_events (WbJsonReader  *reader,
+             Frame         *frame,
              GError       **error)
 {
   guint length = 0;
 
-  if (!wb_json_reader_get_array_length (frame, "events", &length, error))
+  if (!wb_json_reader_get_array_length (reader, "events", &length, error))
     return FALSE;
   for (guint i = 0; i < length; i++)
     {
-      g_autoptr(WbJsonReader) event = wb_json_reader_get_array_element (frame, "events", i, error);
+      g_autoptr(WbJsonReader) event = wb_json_reader_get_array_element (reader, "events", i, error);
       const char *kind = NULL;
       gboolean present = FALSE;
       gint64 seq = 0;
@@ -123,9 +151,54 @@ read_events (WbJsonReader  *frame,
         return FALSE;
       if (!present)
         return wb_json_reader_fail (event, "seq", error, "is required");
-      g_ptr_array_add (events, json_object_ref (wb_json_reader_get_object (event)));
+      g_ptr_array_add (frame->events, wb_json_reader_get_object (event));
     }
   return TRUE;
+}
+
+static gboolean
+read_frame_type (WbJsonReader  *reader,
+                 Frame         *frame,
+                 GError       **error)
+{
+  const char *type = NULL;
+
+  if (!wb_json_reader_peek_string (reader, "type", TRUE, 16, &type, error))
+    return FALSE;
+  if (g_str_equal (type, "subscribed"))
+    frame->type = FRAME_SUBSCRIBED;
+  else if (g_str_equal (type, "resync"))
+    frame->type = FRAME_RESYNC;
+  else if (g_str_equal (type, "events"))
+    frame->type = FRAME_EVENTS;
+  else
+    return wb_json_reader_fail (reader, "type", error, "must be subscribed, resync or events");
+  return TRUE;
+}
+
+static gpointer
+read_frame (JsonNode  *message,
+            GError   **error)
+{
+  g_autoptr(WbJsonReader) reader = wb_json_reader_new_for_node (message, "", error);
+  Frame *frame = g_new0 (Frame, 1);
+  gboolean present = FALSE;
+  gint64 seq = 0;
+
+  frame->message = json_node_ref (message);
+  frame->events = g_ptr_array_new ();
+  if (reader == NULL
+      || !read_frame_type (reader, frame, error)
+      || !wb_json_reader_get_string (reader, "epoch", TRUE, &frame->epoch, error)
+      || !wb_json_reader_get_int64 (reader, "seq", 0, G_MAXINT64, &present, &seq, error)
+      || (!present && !wb_json_reader_fail (reader, "seq", error, "is required"))
+      || (frame->type == FRAME_EVENTS && !read_events (reader, frame, error)))
+    {
+      frame_free (frame);
+      return NULL;
+    }
+  frame->seq = (guint64) seq;
+  return frame;
 }
 
 static void
@@ -146,60 +219,31 @@ emit_events (WbEventStream *self,
     }
 }
 
-static gboolean
-apply_frame (WbEventStream  *self,
-             JsonNode       *message,
-             GError        **error)
-{
-  g_autoptr(WbJsonReader) frame = wb_json_reader_new_for_node (message, "", error);
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  g_autofree char *epoch = NULL;
-  const char *type = NULL;
-  gboolean present = FALSE;
-  gint64 seq = 0;
-
-  if (frame == NULL
-      || !wb_json_reader_peek_string (frame, "type", TRUE, 16, &type, error)
-      || !wb_json_reader_get_string (frame, "epoch", TRUE, &epoch, error)
-      || !wb_json_reader_get_int64 (frame, "seq", 0, G_MAXINT64, &present, &seq, error))
-    return FALSE;
-  if (!present)
-    return wb_json_reader_fail (frame, "seq", error, "is required");
-
-  if (g_str_equal (type, "events"))
-    {
-      if (!read_events (frame, events, error))
-        return FALSE;
-      if (g_strcmp0 (epoch, self->epoch) != 0)
-        set_position (self, epoch, 0);
-      emit_events (self, events);
-    }
-  else if (g_str_equal (type, "resync"))
-    {
-      set_position (self, epoch, (guint64) seq);
-      g_signal_emit (self, signals[SIGNAL_RESYNC], 0);
-    }
-  else if (g_str_equal (type, "subscribed"))
-    {
-      /* A resuming stream's subscribed stands at the server's position,
-       * and the missed events follow: only a fresh start takes it. */
-      if (g_strcmp0 (epoch, self->epoch) != 0)
-        set_position (self, epoch, (guint64) seq);
-    }
-  else
-    return wb_json_reader_fail (frame, "type", error, "must be subscribed, resync or events");
-  return TRUE;
-}
-
 static void
-on_message (JsonNode *message,
-            gpointer  user_data)
+on_frame (gpointer data,
+          gpointer user_data)
 {
   WbEventStream *self = user_data;
-  g_autoptr(GError) error = NULL;
+  Frame *frame = data;
 
-  if (!apply_frame (self, message, &error))
-    return _wb_stream_link_reconnect (self->link, error->message);
+  switch (frame->type)
+    {
+    case FRAME_EVENTS:
+      if (g_strcmp0 (frame->epoch, self->epoch) != 0)
+        set_position (self, frame->epoch, 0);
+      emit_events (self, frame->events);
+      break;
+    case FRAME_RESYNC:
+      set_position (self, frame->epoch, frame->seq);
+      g_signal_emit (self, signals[SIGNAL_RESYNC], 0);
+      break;
+    case FRAME_SUBSCRIBED:
+      /* A resuming stream's subscribed stands at the server's position,
+       * and the missed events follow: only a fresh start takes it. */
+      if (g_strcmp0 (frame->epoch, self->epoch) != 0)
+        set_position (self, frame->epoch, frame->seq);
+      break;
+    }
   _wb_stream_link_set_live (self->link);
 }
 
@@ -217,7 +261,9 @@ on_state_changed (WbStreamState state,
 
 static const WbStreamLinkCallbacks link_callbacks = {
   .opened = on_opened,
-  .message = on_message,
+  .read = read_frame,
+  .frame = on_frame,
+  .free_frame = frame_free,
   .state_changed = on_state_changed,
 };
 

@@ -6,7 +6,10 @@
  * connection first subscribes again with the view the position belongs to,
  * and only then with a view changed meanwhile: the server answers the
  * first with exactly the missed changes and the second with the
- * difference, and the model never holds a vehicle it should not. */
+ * difference, and the model never holds a vehicle it should not. A
+ * connection lost just after a view change, when the position held may
+ * still be of the view before, starts afresh instead (the entered items
+ * replace what is held). */
 
 #include "config.h"
 
@@ -17,6 +20,10 @@
 #include "wb-location-stream-private.h"
 
 #define DEFAULT_DEBOUNCE_MS 150
+/* How long after a view change the frames are taken to answer it. The
+ * protocol has no acknowledgement: frames already on their way when the
+ * server took the change still speak of the old view. */
+#define ANSWER_MARGIN_US (1 * G_USEC_PER_SEC)
 
 typedef struct
 {
@@ -36,6 +43,9 @@ struct _WbLocationStream
   View            sent;          /* what the server was last told; the position is for it */
   gboolean        subscribed;    /* a subscribe went out on this connection */
   gboolean        replace_held;  /* a fresh subscribe while holding vehicles: the answer replaces them */
+  gboolean        prune_held;    /* resumed: drop what the view does not hold once the answer is in */
+  gboolean        position_sure; /* the position is known to be of the view last sent */
+  gint64          view_sent_at;  /* monotonic µs of the last view change on this connection */
   char           *epoch;
   guint64         seq;
   guint           debounce_ms;
@@ -144,6 +154,10 @@ send_subscribe (WbLocationStream *self,
 
   if (!_wb_stream_link_send (self->link, text))
     return;
+  /* The first subscribe of a connection is answered before any frame;
+   * a later one only at some frame nobody can point at. */
+  self->position_sure = !self->subscribed;
+  self->view_sent_at = g_get_monotonic_time ();
   /* Without a position, a first subscribe's entered items are the whole
    * set: what is held from before is dropped when they arrive. */
   if (!self->subscribed && !resume)
@@ -170,8 +184,14 @@ on_opened (gpointer user_data)
 
   self->subscribed = FALSE;
   self->replace_held = FALSE;
-  if (self->sent.set && self->epoch != NULL)
-    send_subscribe (self, &self->sent, TRUE);
+  self->prune_held = FALSE;
+  /* A position not sure to be of the view last sent cannot resume: the
+   * replay would judge the missed changes by the wrong view. */
+  if (self->sent.set && self->epoch != NULL && self->position_sure)
+    {
+      send_subscribe (self, &self->sent, TRUE);
+      self->prune_held = TRUE;
+    }
   send_wanted_view (self);
 }
 
@@ -200,183 +220,193 @@ set_position (WbLocationStream *self,
   self->seq = seq;
 }
 
+typedef enum
+{
+  FRAME_SUBSCRIBED,
+  FRAME_RESYNC,
+  FRAME_UPDATES,
+} FrameType;
+
+/* One message, read on a worker thread (wb-stream-link-private.h). */
 typedef struct
 {
-  guint entered;
-  guint updated;
-  guint left;
-} Counts;
+  FrameType  type;
+  char      *epoch;
+  guint64    seq;
+  GPtrArray *present;   /* WbLiveVehicle: entered and update items */
+  GPtrArray *left;      /* vehicle ids */
+  guint      entered;
+  guint      updated;
+} Frame;
 
-/* The item's type as a static string, compared by value below. */
-static const char *
-update_kind (const char *type)
+static void
+frame_free (gpointer data)
 {
-  static const char * const kinds[] = { "entered", "update", "left" };
+  Frame *frame = data;
 
-  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
-    if (g_str_equal (type, kinds[i]))
-      return kinds[i];
-  return NULL;
+  g_free (frame->epoch);
+  g_ptr_array_unref (frame->present);
+  g_ptr_array_unref (frame->left);
+  g_free (frame);
 }
 
-/* Validated as a whole before anything is applied: a bad frame changes
- * nothing, and the stream resumes from the last good position. */
 static gboolean
-read_updates (WbJsonReader  *frame,
-              GPtrArray     *kinds,
-              GPtrArray     *states,
+read_update (WbJsonReader  *item,
+             Frame         *frame,
+             GError       **error)
+{
+  g_autoptr(WbJsonReader) vehicle = NULL;
+  WbLiveVehicle *state;
+  const char *type = NULL;
+  char *id = NULL;
+
+  if (!wb_json_reader_peek_string (item, "type", TRUE, 16, &type, error))
+    return FALSE;
+  if (g_str_equal (type, "left"))
+    {
+      if (!wb_json_reader_get_string (item, "vehicleId", TRUE, &id, error))
+        return FALSE;
+      g_ptr_array_add (frame->left, id);
+      return TRUE;
+    }
+  if (!g_str_equal (type, "entered") && !g_str_equal (type, "update"))
+    return wb_json_reader_fail (item, "type", error, "must be entered, update or left");
+  frame->entered += g_str_equal (type, "entered");
+  frame->updated += g_str_equal (type, "update");
+  vehicle = wb_json_reader_get_object_member (item, "vehicle", TRUE, error);
+  state = vehicle ? wb_live_vehicle_read (vehicle, error) : NULL;
+  if (state == NULL)
+    return FALSE;
+  g_ptr_array_add (frame->present, state);
+  return TRUE;
+}
+
+static gboolean
+read_updates (WbJsonReader  *reader,
+              Frame         *frame,
               GError       **error)
 {
   guint length = 0;
 
-  if (!wb_json_reader_get_array_length (frame, "updates", &length, error))
+  if (!wb_json_reader_get_array_length (reader, "updates", &length, error))
     return FALSE;
   for (guint i = 0; i < length; i++)
     {
-      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (frame, "updates", i, error);
-      g_autoptr(WbJsonReader) vehicle = NULL;
-      const char *type = NULL;
-      char *id = NULL;
+      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (reader, "updates", i, error);
 
-      if (item == NULL || !wb_json_reader_peek_string (item, "type", TRUE, 16, &type, error))
-        return FALSE;
-      type = update_kind (type);
-      if (type == NULL)
-        return wb_json_reader_fail (item, "type", error, "must be entered, update or left");
-      g_ptr_array_add (kinds, (gpointer) type);
-      if (g_str_equal (type, "left"))
-        {
-          if (!wb_json_reader_get_string (item, "vehicleId", TRUE, &id, error))
-            return FALSE;
-          g_ptr_array_add (states, id);
-          continue;
-        }
-      vehicle = wb_json_reader_get_object_member (item, "vehicle", TRUE, error);
-      if (vehicle == NULL)
-        return FALSE;
-      g_ptr_array_add (states, wb_live_vehicle_read (vehicle, error));
-      if (g_ptr_array_index (states, states->len - 1) == NULL)
+      if (item == NULL || !read_update (item, frame, error))
         return FALSE;
     }
   return TRUE;
 }
 
-static Counts
-apply_updates (WbLocationStream *self,
-               GPtrArray        *kinds,
-               GPtrArray        *states)
-{
-  Counts counts = { 0 };
-
-  for (guint i = 0; i < kinds->len; i++)
-    {
-      const char *kind = g_ptr_array_index (kinds, i);
-
-      if (g_str_equal (kind, "left"))
-        {
-          counts.left += wb_vehicle_model_remove (self->model, g_ptr_array_index (states, i));
-          continue;
-        }
-      wb_vehicle_model_apply (self->model, g_ptr_array_index (states, i));
-      if (g_str_equal (kind, "entered"))
-        counts.entered++;
-      else
-        counts.updated++;
-    }
-  return counts;
-}
-
-static void
-free_states (GPtrArray *kinds,
-             GPtrArray *states)
-{
-  for (guint i = 0; i < states->len; i++)
-    {
-      gpointer state = g_ptr_array_index (states, i);
-
-      if (state == NULL)
-        continue;
-      if (g_str_equal (g_ptr_array_index (kinds, i), "left"))
-        g_free (state);
-      else
-        wb_live_vehicle_unref (state);
-    }
-}
-
 static gboolean
-apply_frame_updates (WbLocationStream  *self,
-                     WbJsonReader      *frame,
-                     GError           **error)
+read_frame_type (WbJsonReader  *reader,
+                 Frame         *frame,
+                 GError       **error)
 {
-  g_autoptr(GPtrArray) kinds = g_ptr_array_new ();
-  g_autoptr(GPtrArray) states = g_ptr_array_new ();   /* a WbLiveVehicle, or a left vehicle's id */
-  gboolean ok = read_updates (frame, kinds, states, error);
-  Counts counts = { 0 };
-
-  if (ok)
-    {
-      if (self->replace_held)
-        wb_vehicle_model_clear (self->model);
-      self->replace_held = FALSE;
-      counts = apply_updates (self, kinds, states);
-    }
-  free_states (kinds, states);
-  if (ok)
-    g_signal_emit (self, signals[SIGNAL_APPLIED], 0, counts.entered, counts.updated, counts.left);
-  return ok;
-}
-
-static gboolean
-apply_frame (WbLocationStream  *self,
-             JsonNode          *message,
-             GError           **error)
-{
-  g_autoptr(WbJsonReader) frame = wb_json_reader_new_for_node (message, "", error);
-  g_autofree char *epoch = NULL;
   const char *type = NULL;
+
+  if (!wb_json_reader_peek_string (reader, "type", TRUE, 16, &type, error))
+    return FALSE;
+  if (g_str_equal (type, "subscribed"))
+    frame->type = FRAME_SUBSCRIBED;
+  else if (g_str_equal (type, "resync"))
+    frame->type = FRAME_RESYNC;
+  else if (g_str_equal (type, "updates"))
+    frame->type = FRAME_UPDATES;
+  else
+    return wb_json_reader_fail (reader, "type", error, "must be subscribed, resync or updates");
+  return TRUE;
+}
+
+/* A frame is read whole before any of it is applied: a bad one changes
+ * nothing, and the stream resumes from the last good position. */
+static gpointer
+read_frame (JsonNode  *message,
+            GError   **error)
+{
+  g_autoptr(WbJsonReader) reader = wb_json_reader_new_for_node (message, "", error);
+  Frame *frame = g_new0 (Frame, 1);
   gboolean present = FALSE;
   gint64 seq = 0;
 
-  if (frame == NULL
-      || !wb_json_reader_peek_string (frame, "type", TRUE, 16, &type, error)
-      || !wb_json_reader_get_string (frame, "epoch", TRUE, &epoch, error)
-      || !wb_json_reader_get_int64 (frame, "seq", 0, G_MAXINT64, &present, &seq, error))
-    return FALSE;
-  if (!present)
-    return wb_json_reader_fail (frame, "seq", error, "is required");
+  frame->present = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_vehicle_unref);
+  frame->left = g_ptr_array_new_with_free_func (g_free);
+  if (reader == NULL
+      || !read_frame_type (reader, frame, error)
+      || !wb_json_reader_get_string (reader, "epoch", TRUE, &frame->epoch, error)
+      || !wb_json_reader_get_int64 (reader, "seq", 0, G_MAXINT64, &present, &seq, error)
+      || (!present && !wb_json_reader_fail (reader, "seq", error, "is required"))
+      || (frame->type == FRAME_UPDATES && !read_updates (reader, frame, error)))
+    {
+      frame_free (frame);
+      return NULL;
+    }
+  frame->seq = (guint64) seq;
+  return frame;
+}
 
-  if (g_str_equal (type, "resync"))
+/* Removals and additions each in one pass with one items-changed: a pan
+ * that brings a thousand vehicles in and takes a thousand out would
+ * otherwise renumber the list a thousand times. A frame has one item per
+ * vehicle, so the order of the passes does not matter. */
+static void
+apply_updates (WbLocationStream *self,
+               Frame            *frame)
+{
+  guint left = wb_vehicle_model_remove_all (self->model, frame->left);
+
+  wb_vehicle_model_apply_all (self->model, frame->present);
+  g_signal_emit (self, signals[SIGNAL_APPLIED], 0, frame->entered, frame->updated, left);
+}
+
+/* The position held may be older than the last view sent: a connection
+ * lost right after a pan, before the server's answer. The replay then
+ * judges changes by the new view, and a vehicle held from the old one that
+ * did not change would never be told to leave. The client judges those
+ * itself, by the rule the server uses; should it drop one too early, the
+ * server's next update brings it back. */
+static void
+prune_outside_view (WbLocationStream *self)
+{
+  g_autoptr(WbLiveView) view = wb_live_view_new (&self->sent.bbox, (const char * const *) self->sent.company_ids,
+                                                 NULL);
+  g_autoptr(GPtrArray) outside = g_ptr_array_new ();
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->model));
+
+  for (guint i = 0; view != NULL && i < n; i++)
     {
-      self->replace_held = FALSE;
-      wb_vehicle_model_clear (self->model);
-      g_signal_emit (self, signals[SIGNAL_RESYNC], 0);
+      g_autoptr(WbClientVehicle) vehicle = g_list_model_get_item (G_LIST_MODEL (self->model), i);
+
+      if (!wb_live_view_contains (view, wb_client_vehicle_get_state (vehicle)))
+        g_ptr_array_add (outside, (gpointer) wb_client_vehicle_get_id (vehicle));
     }
-  else if (g_str_equal (type, "updates"))
-    {
-      if (!apply_frame_updates (self, frame, error))
-        return FALSE;
-    }
-  else if (g_str_equal (type, "subscribed"))
-    {
-      if (self->replace_held)
-        wb_vehicle_model_clear (self->model);
-      self->replace_held = FALSE;
-    }
-  else
-    return wb_json_reader_fail (frame, "type", error, "must be subscribed, resync or updates");
-  set_position (self, epoch, (guint64) seq);
-  return TRUE;
+  wb_vehicle_model_remove_all (self->model, outside);
 }
 
 static void
-on_message (JsonNode *message,
-            gpointer  user_data)
+on_frame (gpointer data,
+          gpointer user_data)
 {
   WbLocationStream *self = user_data;
-  g_autoptr(GError) error = NULL;
+  Frame *frame = data;
 
-  if (!apply_frame (self, message, &error))
-    return _wb_stream_link_reconnect (self->link, error->message);
+  /* A first subscribe without a position: its answer replaces what is
+   * held from before. */
+  if (self->replace_held || frame->type == FRAME_RESYNC)
+    wb_vehicle_model_clear (self->model);
+  self->replace_held = FALSE;
+  if (frame->type == FRAME_RESYNC)
+    g_signal_emit (self, signals[SIGNAL_RESYNC], 0);
+  else if (frame->type == FRAME_UPDATES)
+    apply_updates (self, frame);
+  if (self->prune_held)
+    prune_outside_view (self);
+  self->prune_held = FALSE;
+  if (!self->position_sure && g_get_monotonic_time () - self->view_sent_at >= ANSWER_MARGIN_US)
+    self->position_sure = TRUE;
+  set_position (self, frame->epoch, frame->seq);
   _wb_stream_link_set_live (self->link);
 }
 
@@ -397,7 +427,9 @@ on_state_changed (WbStreamState state,
 
 static const WbStreamLinkCallbacks link_callbacks = {
   .opened = on_opened,
-  .message = on_message,
+  .read = read_frame,
+  .frame = on_frame,
+  .free_frame = frame_free,
   .state_changed = on_state_changed,
 };
 
@@ -515,7 +547,8 @@ wb_location_stream_get_model (WbLocationStream *self)
 
 /**
  * wb_location_stream_set_view:
- * @bbox: a valid box (wb_live_bbox_validate())
+ * @bbox: the box; clamped to the world, but never across the
+ *   antimeridian (minLon east of maxLon)
  * @company_ids: (nullable) (array zero-terminated=1)
  */
 void
@@ -523,12 +556,21 @@ wb_location_stream_set_view (WbLocationStream   *self,
                              const WbLiveBbox   *bbox,
                              const char * const *company_ids)
 {
+  WbLiveBbox clamped;
+
   g_return_if_fail (WB_IS_LOCATION_STREAM (self));
-  g_return_if_fail (bbox != NULL && wb_live_bbox_validate (bbox, NULL));
+  g_return_if_fail (bbox != NULL);
+
+  /* A map zoomed out past the world's edges asks for more than there is. */
+  clamped.min_lon = CLAMP (bbox->min_lon, -180.0, 180.0);
+  clamped.max_lon = CLAMP (bbox->max_lon, -180.0, 180.0);
+  clamped.min_lat = CLAMP (bbox->min_lat, -90.0, 90.0);
+  clamped.max_lat = CLAMP (bbox->max_lat, -90.0, 90.0);
+  g_return_if_fail (wb_live_bbox_validate (&clamped, NULL));
 
   view_clear (&self->wanted);
   self->wanted.set = TRUE;
-  self->wanted.bbox = *bbox;
+  self->wanted.bbox = clamped;
   self->wanted.company_ids = g_strdupv ((char **) company_ids);
   clear_debounce (self);
   if (self->debounce_ms == 0)

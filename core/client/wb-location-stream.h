@@ -25,8 +25,9 @@ G_DECLARE_FINAL_TYPE (WbLocationStream, wb_location_stream, WB, LOCATION_STREAM,
 WbLocationStream *wb_location_stream_new          (WbClient           *client,
                                                    WbVehicleModel     *model);
 WbVehicleModel   *wb_location_stream_get_model    (WbLocationStream   *self);
-/* The box the client looks at, and optionally some companies (%NULL or
- * empty: every company). Sent as a subscribe once the view has rested for
+/* The box the client looks at (clamped to the world; one across the
+ * antimeridian is refused, as the API refuses it), and optionally some
+ * companies (%NULL or empty: every company). Sent as a subscribe once the view has rested for
  * the debounce delay. */
 void              wb_location_stream_set_view     (WbLocationStream   *self,
                                                    const WbLiveBbox   *bbox,

@@ -15,9 +15,15 @@ typedef struct
 {
   /* The WebSocket is open: send the subscribe. */
   void (*opened)        (gpointer      user_data);
-  /* One text message, read by core/json's guarded parser. */
-  void (*message)       (JsonNode     *message,
+  /* On a worker thread: one text message, already through core/json's
+   * guarded parser, read into the owner's frame (or %NULL with an error:
+   * the stream is dropped and resumed). Touches nothing but @message. */
+  gpointer (*read)      (JsonNode     *message,
+                         GError      **error);
+  /* On the main context, in the order the messages came: apply a frame. */
+  void (*frame)         (gpointer      frame,
                          gpointer      user_data);
+  GDestroyNotify free_frame;
   /* The link's state changed (never to LIVE unless the owner said so). */
   void (*state_changed) (WbStreamState state,
                          gpointer      user_data);
@@ -29,7 +35,9 @@ G_DECLARE_FINAL_TYPE (WbStreamLink, wb_stream_link, WB, STREAM_LINK, GObject)
 
 /* One WebSocket endpoint of a WbClient, kept open: a lost or refused
  * connection is retried after an exponential back-off with jitter, until
- * stopped. The owner speaks the endpoint's protocol. */
+ * stopped. Messages are parsed and read on a worker thread, one at a time
+ * and in order, so a big frame never stalls the main loop; only applying
+ * it runs there. The owner speaks the endpoint's protocol. */
 WbStreamLink  *_wb_stream_link_new         (WbClient                    *client,
                                             const char                  *path,
                                             const WbStreamLinkCallbacks *callbacks,

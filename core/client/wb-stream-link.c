@@ -12,6 +12,10 @@
 
 #define DEFAULT_MIN_MS 500
 #define DEFAULT_MAX_MS 30000
+/* Messages received but not yet read. A client this far behind (a
+ * stalled main loop, a slow machine) is better served by resuming: the
+ * server's replay coalesces what it missed per vehicle. */
+#define MAX_PENDING 64
 
 struct _WbStreamLink
 {
@@ -30,6 +34,9 @@ struct _WbStreamLink
   guint                        max_ms;
   guint                        attempt;      /* failed attempts since the last live */
   gboolean                     running;
+  GQueue                       pending;      /* GBytes: messages waiting to be read */
+  gboolean                     reading;      /* one is on a worker thread */
+  guint                        generation;   /* the connection; a read for an older one is dropped */
 };
 
 G_DEFINE_FINAL_TYPE (WbStreamLink, wb_stream_link, G_TYPE_OBJECT)
@@ -165,24 +172,103 @@ schedule_retry (WbStreamLink *self)
   g_source_attach (self->retry, self->context);
 }
 
+typedef struct
+{
+  GBytes        *message;
+  gpointer     (*read) (JsonNode *message, GError **error);
+  GDestroyNotify free_frame;
+  guint          generation;
+} Reading;
+
+static void
+reading_free (Reading *reading)
+{
+  g_bytes_unref (reading->message);
+  g_free (reading);
+}
+
+static void
+read_in_thread (GTask        *task,
+                gpointer      source,
+                gpointer      data,
+                GCancellable *cancellable)
+{
+  const WbJsonLimits limits = { WB_CLIENT_MAX_ANSWER_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
+  Reading *reading = data;
+  GError *error = NULL;
+  g_autoptr(JsonNode) node = wb_json_parse_bytes (reading->message, &limits, &error);
+  gpointer frame = node ? reading->read (node, &error) : NULL;
+
+  if (frame == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, frame, reading->free_frame);
+}
+
+static void read_next (WbStreamLink *self);
+
+static void
+on_read (GObject      *source,
+         GAsyncResult *result,
+         gpointer      data)
+{
+  WbStreamLink *self = WB_STREAM_LINK (source);
+  Reading *reading = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  gpointer frame = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->reading = FALSE;
+  if (reading->generation != self->generation || self->callbacks == NULL)
+    g_clear_pointer (&frame, reading->free_frame);
+  else if (frame == NULL)
+    return _wb_stream_link_reconnect (self, error->message);
+  else
+    {
+      self->callbacks->frame (frame, self->user_data);
+      reading->free_frame (frame);
+    }
+  read_next (self);
+}
+
+static void
+read_next (WbStreamLink *self)
+{
+  g_autoptr(GTask) task = NULL;
+  Reading *reading;
+
+  if (self->reading || g_queue_is_empty (&self->pending) || self->callbacks == NULL)
+    return;
+  reading = g_new0 (Reading, 1);
+  reading->message = g_queue_pop_head (&self->pending);
+  reading->read = self->callbacks->read;
+  reading->free_frame = self->callbacks->free_frame;
+  reading->generation = self->generation;
+  task = g_task_new (self, NULL, on_read, NULL);
+  g_task_set_source_tag (task, read_next);
+  g_task_set_task_data (task, reading, (GDestroyNotify) reading_free);
+  self->reading = TRUE;
+  g_task_run_in_thread (task, read_in_thread);
+}
+
 static void
 on_message (SoupWebsocketConnection *connection,
             gint                     type,
             GBytes                  *message,
             gpointer                 data)
 {
-  const WbJsonLimits limits = { WB_CLIENT_MAX_ANSWER_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
   WbStreamLink *self = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = NULL;
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     return _wb_stream_link_reconnect (self, "a binary message");
-  node = wb_json_parse_bytes (message, &limits, &error);
-  if (node == NULL)
-    return _wb_stream_link_reconnect (self, error->message);
-  if (self->callbacks != NULL)
-    self->callbacks->message (node, self->user_data);
+  if (g_queue_get_length (&self->pending) >= MAX_PENDING)
+    {
+      g_message ("%s: %u messages behind: resuming instead", self->path, MAX_PENDING);
+      set_error (self, g_error_new (WB_CLIENT_ERROR, WB_CLIENT_ERROR_NETWORK, "Fell %u messages behind",
+                                    MAX_PENDING));
+      return _wb_stream_link_drop (self);
+    }
+  g_queue_push_tail (&self->pending, g_bytes_ref (message));
+  read_next (self);
 }
 
 static void
@@ -205,6 +291,9 @@ close_connection (WbStreamLink *self)
 {
   g_autoptr(SoupWebsocketConnection) connection = g_steal_pointer (&self->connection);
 
+  /* Messages of this connection not yet applied are never applied. */
+  self->generation++;
+  g_queue_clear_full (&self->pending, (GDestroyNotify) g_bytes_unref);
   if (connection == NULL)
     return;
   g_signal_handlers_disconnect_by_data (connection, self);

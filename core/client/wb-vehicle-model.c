@@ -119,6 +119,20 @@ name_item (WbVehicleModel  *self,
     wb_client_vehicle_set_names (vehicle, ref->plate, ref->plate, ref->driver_name, ref->company_name);
 }
 
+/* Appends without telling: the caller emits items-changed. */
+static WbClientVehicle *
+append_silently (WbVehicleModel *self,
+                 WbLiveVehicle  *state)
+{
+  WbClientVehicle *vehicle = wb_client_vehicle_new (state);
+
+  name_item (self, vehicle);
+  g_ptr_array_add (self->items, vehicle);
+  g_hash_table_insert (self->positions, (char *) wb_client_vehicle_get_id (vehicle),
+                       GUINT_TO_POINTER (self->items->len));
+  return vehicle;
+}
+
 WbVehicleModel *
 wb_vehicle_model_new (void)
 {
@@ -169,11 +183,7 @@ wb_vehicle_model_apply (WbVehicleModel *self,
       return vehicle;
     }
 
-  vehicle = wb_client_vehicle_new (state);
-  name_item (self, vehicle);
-  g_ptr_array_add (self->items, vehicle);
-  g_hash_table_insert (self->positions, (char *) wb_client_vehicle_get_id (vehicle),
-                       GUINT_TO_POINTER (self->items->len));
+  vehicle = append_silently (self, state);
   g_list_model_items_changed (G_LIST_MODEL (self), self->items->len - 1, 0, 1);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
   return vehicle;
@@ -197,6 +207,96 @@ wb_vehicle_model_remove (WbVehicleModel *self,
   g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
   return TRUE;
+}
+
+guint
+wb_vehicle_model_apply_all (WbVehicleModel *self,
+                            GPtrArray      *states)
+{
+  guint before;
+  guint added;
+
+  g_return_val_if_fail (WB_IS_VEHICLE_MODEL (self), 0);
+  g_return_val_if_fail (states != NULL, 0);
+
+  before = self->items->len;
+  for (guint i = 0; i < states->len; i++)
+    {
+      WbLiveVehicle *state = g_ptr_array_index (states, i);
+
+      if (wb_vehicle_model_find (self, state->vehicle_id) != G_MAXUINT)
+        wb_vehicle_model_apply (self, state);
+      else
+        append_silently (self, state);
+    }
+  added = self->items->len - before;
+  if (added > 0)
+    {
+      g_list_model_items_changed (G_LIST_MODEL (self), before, 0, added);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+    }
+  return added;
+}
+
+/* Marks the positions of the held ones; returns the first, or G_MAXUINT. */
+static guint
+mark_removed (WbVehicleModel *self,
+              GPtrArray      *vehicle_ids,
+              guint8         *removed)
+{
+  guint first = G_MAXUINT;
+
+  for (guint i = 0; i < vehicle_ids->len; i++)
+    {
+      guint position = wb_vehicle_model_find (self, g_ptr_array_index (vehicle_ids, i));
+
+      if (position == G_MAXUINT)
+        continue;
+      removed[position] = TRUE;
+      first = MIN (first, position);
+    }
+  return first;
+}
+
+guint
+wb_vehicle_model_remove_all (WbVehicleModel *self,
+                             GPtrArray      *vehicle_ids)
+{
+  g_autofree guint8 *removed = NULL;
+  guint before;
+  guint first;
+  guint kept;
+
+  g_return_val_if_fail (WB_IS_VEHICLE_MODEL (self), 0);
+  g_return_val_if_fail (vehicle_ids != NULL, 0);
+
+  before = self->items->len;
+  removed = g_new0 (guint8, before + 1);
+  first = mark_removed (self, vehicle_ids, removed);
+  if (first == G_MAXUINT)
+    return 0;
+
+  kept = first;
+  for (guint i = first; i < before; i++)
+    {
+      WbClientVehicle *vehicle = g_ptr_array_index (self->items, i);
+
+      g_hash_table_remove (self->positions, wb_client_vehicle_get_id (vehicle));
+      if (removed[i])
+        {
+          g_object_unref (vehicle);
+          continue;
+        }
+      self->items->pdata[kept++] = vehicle;
+      g_hash_table_insert (self->positions, (char *) wb_client_vehicle_get_id (vehicle), GUINT_TO_POINTER (kept));
+    }
+  /* The tail now holds moved or freed items: drop it without freeing. */
+  g_ptr_array_set_free_func (self->items, NULL);
+  g_ptr_array_set_size (self->items, kept);
+  g_ptr_array_set_free_func (self->items, g_object_unref);
+  g_list_model_items_changed (G_LIST_MODEL (self), first, before - first, kept - first);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
+  return before - kept;
 }
 
 void

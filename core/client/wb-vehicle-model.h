@@ -25,6 +25,17 @@ WbClientVehicle *wb_vehicle_model_apply      (WbVehicleModel *self,
 /* Returns: TRUE if a vehicle with that id was held and is removed. */
 gboolean         wb_vehicle_model_remove     (WbVehicleModel *self,
                                               const char     *vehicle_id);
+/* As wb_vehicle_model_apply() for each of @states (WbLiveVehicle), with
+ * one items-changed for all the vehicles appended.
+ * Returns: how many were new. */
+guint            wb_vehicle_model_apply_all  (WbVehicleModel *self,
+                                              GPtrArray      *states);
+/* Removes every vehicle of @vehicle_ids (char *) held, in one pass and one
+ * items-changed (from the first removed to the end), where removing them
+ * one by one would renumber the rest once per vehicle.
+ * Returns: how many were held and are removed. */
+guint            wb_vehicle_model_remove_all (WbVehicleModel *self,
+                                              GPtrArray      *vehicle_ids);
 void             wb_vehicle_model_clear      (WbVehicleModel *self);
 /* Returns: (transfer none) (nullable): the item for @vehicle_id. */
 WbClientVehicle *wb_vehicle_model_lookup     (WbVehicleModel *self,
