@@ -259,6 +259,58 @@ test_back_pressure (void)
   sink_clear (&sink);
 }
 
+/* A publisher waiting for room on a full topic does not hold back one
+ * waiting on another topic that has room again: a consumer that publishes
+ * while it consumes would otherwise wait for room only it can make. */
+static void
+test_waiters_held_per_topic (void)
+{
+  g_autoptr(WbBus) bus = wb_bus_local_new (1);
+  g_autoptr(WbBusMessage) raw = wb_bus_message_new_take ("raw", "k", g_strdup ("raw 2"));
+  g_autoptr(WbBusMessage) enriched = wb_bus_message_new_take ("enriched", "k", g_strdup ("enriched 2"));
+  GError *raw_result = NULL;
+  GError *enriched_result = NULL;
+  const char *raw_topics[] = { "raw", NULL };
+  const char *enriched_topics[] = { "enriched", NULL };
+  Sink raw_sink, enriched_sink;
+
+  sink_init (&raw_sink);
+  sink_init (&enriched_sink);
+  raw_sink.hold = TRUE;
+  enriched_sink.hold = TRUE;
+  wb_bus_subscribe (bus, "raw-consumer", raw_topics, 10, on_batch, &raw_sink, NULL);
+  wb_bus_subscribe (bus, "enriched-consumer", enriched_topics, 10, on_batch, &enriched_sink, NULL);
+  publish (bus, "raw", "k", "raw 1");
+  publish (bus, "enriched", "k", "enriched 1");
+  iterate_until_idle ();
+
+  /* Both full: the raw waiter first, then the enriched one. */
+  wb_bus_publish_async (bus, raw, NULL, on_published, &raw_result);
+  wb_bus_publish_async (bus, enriched, NULL, on_published, &enriched_result);
+  iterate_until_idle ();
+  g_assert_null (raw_result);
+  g_assert_null (enriched_result);
+
+  /* Room on "enriched" only: its waiter goes, the raw one keeps waiting. */
+  enriched_sink.hold = FALSE;
+  wb_bus_batch_ack (g_ptr_array_index (enriched_sink.batches, 0));
+  for (int i = 0; i < 1000 && enriched_result == NULL; i++)
+    iterate_until_idle ();
+  g_assert_error (enriched_result, G_IO_ERROR, G_IO_ERROR_NONE);
+  g_assert_null (raw_result);
+
+  raw_sink.hold = FALSE;
+  wb_bus_batch_ack (g_ptr_array_index (raw_sink.batches, 0));
+  while (raw_result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (raw_result, G_IO_ERROR, G_IO_ERROR_NONE);
+  iterate_until_idle ();
+  g_clear_error (&raw_result);
+  g_clear_error (&enriched_result);
+  sink_clear (&raw_sink);
+  sink_clear (&enriched_sink);
+}
+
 static void
 test_publish_wait_cancelled (void)
 {
@@ -589,6 +641,7 @@ main (int   argc,
   g_test_add_func ("/bus/prefetch", test_prefetch);
   g_test_add_func ("/bus/back-pressure", test_back_pressure);
   g_test_add_func ("/bus/publish-wait-cancelled", test_publish_wait_cancelled);
+  g_test_add_func ("/bus/waiters-held-per-topic", test_waiters_held_per_topic);
   g_test_add_func ("/bus/retry-redelivers-in-order", test_retry_redelivers_in_order);
   g_test_add_func ("/bus/group-members-split-by-key-and-hand-over", test_group_members_split_by_key_and_hand_over);
   g_test_add_func ("/bus/flush-waits-for-acks-and-close-refuses", test_flush_waits_for_acks_and_close_refuses);

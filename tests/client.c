@@ -742,6 +742,46 @@ test_resume_after_drop (Fixture       *f,
   g_assert_true (metric_is (f, "waybill_live_resumes_total{outcome=\"replayed\"} 1"));
 }
 
+/* The protocol's step by step: a snapshot over REST, then the stream
+ * from its position, with no gap and no vehicle sent twice. */
+static void
+test_snapshot_then_stream (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) located = NULL;
+  g_autoptr(GPtrArray) vehicles = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *epoch = NULL;
+  g_autoptr(Live) live = g_new0 (Live, 1);
+  guint64 seq = 0;
+
+  register_fleet (f, 3);
+  post_fleet (f, 1, 3, WEST_LON);
+  wait_locations (f, "?bbox=27.40,53.85,27.50,53.95", 3);
+  wb_client_get_locations_async (f->client, &west, NULL, NULL, on_result, &located);
+  vehicles = wb_client_get_locations_finish (f->client, wait_result (&located), &epoch, &seq, &error);
+  g_assert_no_error (error);
+
+  live->model = wb_vehicle_model_new ();
+  g_assert_cmpuint (wb_vehicle_model_apply_all (live->model, vehicles), ==, 3);
+  live->stream = wb_location_stream_new (f->client, live->model);
+  g_signal_connect (live->stream, "applied", G_CALLBACK (on_applied), live);
+  g_signal_connect (live->stream, "resync", G_CALLBACK (on_resync), live);
+  wb_location_stream_set_view (live->stream, &west, NULL);
+  wb_location_stream_set_position (live->stream, epoch, seq);
+  wb_location_stream_start (live->stream);
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_LIVE, "a live stream");
+  g_assert_true (metric_is (f, "waybill_live_resumes_total{outcome=\"replayed\"} 1"));
+
+  post_one (f, 2, WEST_LON, 53.94);
+  WAIT_UNTIL (holds_at (live, "v2", 53.94), "the update");
+  g_assert_cmpuint (live->entered, ==, 0);
+  g_assert_cmpuint (live->updated, ==, 1);
+  g_assert_cmpuint (live->resyncs, ==, 0);
+  g_assert_cmpuint (n_held (live), ==, 3);
+  g_assert_cmpuint (n_stale (live), ==, 0);
+}
+
 /* A pan whose answer is lost with the connection: the position held is
  * of the old view, the subscribe on resuming names the new one. The model
  * ends holding the new view exactly, none of the old one's left behind. */
@@ -1202,6 +1242,8 @@ main (int   argc,
               teardown);
   g_test_add ("/client/locations/set-view", Fixture, default_args, setup, test_set_view, teardown);
   g_test_add ("/client/locations/resume-after-drop", Fixture, default_args, setup, test_resume_after_drop,
+              teardown);
+  g_test_add ("/client/locations/snapshot-then-stream", Fixture, default_args, setup, test_snapshot_then_stream,
               teardown);
   g_test_add ("/client/locations/pan-then-drop", Fixture, default_args, setup, test_pan_then_drop, teardown);
   g_test_add ("/client/locations/daemon-restart", Fixture, default_args, setup, test_daemon_restart, teardown);

@@ -81,7 +81,7 @@ static void assert_ready_roles (WbTestDaemon       *d,
 static void
 test_serves_health_ready_metrics (void)
 {
-  const char *every_role[] = { "api", "ingest", "fleet", "tracker", "gateway", NULL };
+  const char *every_role[] = { "api", "ingest", "fleet", "tracker", "scheduler", "carrier-worker", "gateway", "dispatch", NULL };
   g_autofree char *dsn = fresh_dsn_env ("serve");
   const char *env[] = { dsn, NULL };
   WbTestDaemon *d = wb_test_daemon_spawn (env, NULL);
@@ -984,26 +984,6 @@ refused_line (const char *roles_arg)
 }
 
 static void
-test_roles_not_built_refused (void)
-{
-  const char *cases[][2] = {
-    { "--roles=dispatch", "dispatch" },
-    { "--roles=scheduler", "scheduler" },
-    { "--roles=carrier-worker", "carrier-worker" },
-    { "--roles=api,ingest,dispatch", "dispatch" },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
-    {
-      g_autofree char *line = refused_line (cases[i][0]);
-      g_autofree char *expected = g_strdup_printf ("waybilld: the role '%s' is not available in this build; "
-                                                   "available: api, ingest, fleet, tracker, gateway", cases[i][1]);
-
-      g_assert_cmpstr (line, ==, expected);
-    }
-}
-
-static void
 test_roles_unknown_refused (void)
 {
   g_autofree char *line = refused_line ("--roles=ingest,bogus");
@@ -1117,7 +1097,6 @@ main (int   argc,
   g_test_add_func ("/daemon/config-errors-exit-2", test_config_errors_exit_2);
   g_test_add_func ("/daemon/serves-health-ready-metrics", test_serves_health_ready_metrics);
   g_test_add_func ("/daemon/auth-with-secret", test_auth_with_secret);
-  g_test_add_func ("/daemon/roles/not-built-refused", test_roles_not_built_refused);
   g_test_add_func ("/daemon/roles/unknown-refused", test_roles_unknown_refused);
   g_test_add_func ("/daemon/roles/ingest-only", test_roles_ingest_only);
   g_test_add_func ("/daemon/roles/api-only", test_roles_api_only);

@@ -679,6 +679,28 @@ test_teltonika (Fixture       *f,
   g_assert_nonnull (strstr (metrics, "waybill_positions_accepted_total{protocol=\"teltonika\"} 1"));
 }
 
+/* Teltonika connections are served on a thread of their own: a device
+ * gets its handshake answered and its frame acknowledged while the main
+ * loop is not run at all. */
+static void
+test_teltonika_off_main_loop (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GByteArray) frame = codec8_frame (g_get_real_time () / 1000 - 1000);
+  TeltonikaCall call = { wb_ingest_get_teltonika_port (f->ingest), IMEI, frame, FALSE };
+  GThread *thread = g_thread_new ("teltonika", teltonika_thread, &call);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!g_atomic_int_get (&call.done) && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_true (g_atomic_int_get (&call.done));
+  g_thread_join (thread);
+  g_assert_cmpuint (call.handshake, ==, 1);
+  g_assert_cmpuint (call.ack, ==, 1);
+  iterate_a_little ();
+  g_assert_cmpuint (count_topic (f, WB_TOPIC_TELEMETRY_RAW), ==, 1);
+}
+
 /* A full bus holds the acknowledgement back (and stops reading) until there
  * is room; then the record is published and acknowledged. */
 static void
@@ -727,6 +749,8 @@ main (int   argc,
   g_test_add ("/ingest/http-back-pressure", Fixture, GUINT_TO_POINTER (2), fixture_setup,
               test_http_back_pressure, fixture_teardown);
   g_test_add ("/ingest/teltonika", Fixture, NULL, fixture_setup, test_teltonika, fixture_teardown);
+  g_test_add ("/ingest/teltonika-off-main-loop", Fixture, NULL, fixture_setup, test_teltonika_off_main_loop,
+              fixture_teardown);
   g_test_add ("/ingest/teltonika-back-pressure", Fixture, GUINT_TO_POINTER (1), fixture_setup,
               test_teltonika_back_pressure, fixture_teardown);
 

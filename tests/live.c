@@ -403,6 +403,12 @@ test_vehicle_json (void)
   g_string_truncate (out, 0);
   wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, out);
   g_assert_true (g_str_has_suffix (out->str, ",\"acceptedAt\":123}"));
+
+  /* A state loaded from the database has no acceptance time to measure from. */
+  vehicle->accepted_at = 0;
+  g_string_truncate (out, 0);
+  wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, out);
+  g_assert_null (strstr (out->str, "acceptedAt"));
 }
 
 /* ---- subscriptions ---------------------------------------------------------- */

@@ -7,9 +7,12 @@
 
 #include <libsoup/soup.h>
 #include <math.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "sim-city.h"
+#include "sim-driver.h"
+#include "sim-stops.h"
 #include "sim-ids.h"
 #include "sim-vehicle.h"
 #include "wb-db.h"
@@ -139,6 +142,111 @@ test_ids (void)
   g_assert_cmpstr (json, ==, "sim-0007");
 }
 
+/* ---- driving given stops ---------------------------------------------------- */
+
+static const char stops_text[] =
+  "# three deliveries\n"
+  "53.9050, 27.5600, 30\n"
+  "\n"
+  "53.9000,27.5700,1m\n"
+  "53.8980,27.5550\n";
+
+static void
+test_stops_parse (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) stops = wb_sim_stops_parse (stops_text, 45, &error);
+  const char *bad[] = { "53.9,27.5\n53.9\n", "53.9,27.5,x\n", "95,27.5\n", "53.9,27.5,1,2\n", "# nothing\n", NULL };
+  const char *bad_line[] = { "line 2", "line 1", "line 1", "line 1", "no stops" };
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (stops->len, ==, 3);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 0).lat, ==, 53.905);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 0).dwell_s, ==, 30);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 1).dwell_s, ==, 60);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 2).dwell_s, ==, 45);
+  for (guint i = 0; bad[i]; i++)
+    {
+      g_autoptr(GError) bad_error = NULL;
+      g_autoptr(GArray) none = wb_sim_stops_parse (bad[i], 45, &bad_error);
+
+      g_assert_null (none);
+      g_assert_nonnull (strstr (bad_error->message, bad_line[i]));
+    }
+}
+
+/* A trip as the API shows it: lat/lon where the stop puts them. */
+static void
+test_stops_from_trip (void)
+{
+  const char *trip = "{\"id\":\"t1\",\"stops\":[{\"lat\":53.9,\"lon\":27.5},"
+                     "{\"location\":{\"lat\":53.91,\"lng\":27.51},\"dwellSeconds\":120},"
+                     "{\"pickupPoint\":{\"id\":\"pp1\",\"coordinates\":{\"lat\":53.92,\"lon\":27.52}}}]}";
+  g_autoptr(GBytes) body = g_bytes_new_static (trip, strlen (trip));
+  const char *unusable = "{\"stops\":[{\"name\":\"x\"}]}";
+  g_autoptr(GBytes) no_stops = g_bytes_new_static (unusable, strlen (unusable));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) stops = wb_sim_stops_from_trip (body, 30, &error);
+  g_autoptr(GArray) none = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (stops->len, ==, 3);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 1).lon, ==, 27.51);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 1).dwell_s, ==, 120);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 2).lat, ==, 53.92);
+  g_assert_cmpfloat (g_array_index (stops, WbSimStop, 2).dwell_s, ==, 30);
+  none = wb_sim_stops_from_trip (no_stops, 30, &error);
+  g_assert_null (none);
+  g_assert_nonnull (strstr (error->message, "stops[0]"));
+}
+
+/* The vehicle reaches each stop in order, stands on it for its dwell,
+ * drives plausibly in between, and ends at the last. */
+static void
+test_drive_route (void)
+{
+  g_autoptr(GArray) stops = wb_sim_stops_parse (stops_text, 45, NULL);
+  g_autoptr(WbSimCity) city = wb_sim_city_new (53.9010, 27.5617, 7);
+  g_autoptr(WbSimDriver) driver = wb_sim_driver_new (city, (WbSimStop *) (gpointer) stops->data, stops->len, 1, 7);
+  g_autoptr(WbPosition) last = wb_sim_driver_report (driver, "d", 0);
+  double stood[3] = { 0, };
+  guint visited = 0;
+
+  for (guint t = 1; t < 4 * 3600 && !wb_sim_driver_is_done (driver); t++)
+    {
+      g_autoptr(WbPosition) p = NULL;
+      guint stop = wb_sim_driver_get_stop (driver);
+
+      wb_sim_driver_advance (driver, 1);
+      p = wb_sim_driver_report (driver, "d", t);
+      g_assert_cmpfloat (p->speed_kmh, <=, 50 + 1e-9);
+      g_assert_cmpfloat (distance_m (last->lat, last->lon, p->lat, p->lon), <=, 50 / 3.6 * 1.005 + 0.01);
+      /* Stops come in order, never skipped. */
+      g_assert_cmpuint (wb_sim_driver_get_stop (driver), <=, stop + 1);
+      if (wb_sim_driver_is_dwelling (driver))
+        {
+          const WbSimStop *s = &g_array_index (stops, WbSimStop, wb_sim_driver_get_stop (driver));
+
+          g_assert_cmpfloat (distance_m (s->lat, s->lon, p->lat, p->lon), <, 1.5);
+          g_assert_cmpfloat (p->speed_kmh, ==, 0);
+          stood[wb_sim_driver_get_stop (driver)] += 1;
+          visited = MAX (visited, wb_sim_driver_get_stop (driver) + 1);
+        }
+      g_clear_pointer (&last, wb_position_unref);
+      last = g_steal_pointer (&p);
+    }
+  g_assert_true (wb_sim_driver_is_done (driver));
+  g_assert_cmpuint (visited, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpfloat (fabs (stood[i] - g_array_index (stops, WbSimStop, i).dwell_s), <=, 1);
+  /* It stays at the last stop. */
+  g_assert_cmpfloat (distance_m (g_array_index (stops, WbSimStop, 2).lat, g_array_index (stops, WbSimStop, 2).lon,
+                                 last->lat, last->lon), <, 1.5);
+  /* The estimate is the drive's length. */
+  g_assert_cmpfloat (wb_sim_driver_estimate (city, (WbSimStop *) (gpointer) stops->data, stops->len, 1, 7), >,
+                     30 + 60 + 45);
+}
+
 /* ---- the command line ------------------------------------------------------ */
 
 static int
@@ -188,6 +296,11 @@ test_bad_arguments (void)
   const char *city[] = { "fleet", "--city", "atlantis", NULL };
   const char *companies[] = { "reference", "--companies", "-1", NULL };
   const char *unknown[] = { "fleet", "--no-such-option", NULL };
+  const char *bulk_rows[] = { "reference", "--bulk", "--bulk-rows", "0", NULL };
+  const char *no_stops[] = { "drive", NULL };
+  const char *two_sources[] = { "drive", "--stops", "stops.txt", "--trip", "t1", NULL };
+  const char *dwell[] = { "drive", "--stops", "stops.txt", "--dwell", "soon", NULL };
+  const char *drive_protocol[] = { "drive", "--stops", "stops.txt", "--protocol", "pigeon", NULL };
   const char *help[] = { "fleet", "--help", NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -199,6 +312,11 @@ test_bad_arguments (void)
   assert_usage_error (city, "--city");
   assert_usage_error (companies, "--companies");
   assert_usage_error (unknown, "--no-such-option");
+  assert_usage_error (bulk_rows, "--bulk-rows");
+  assert_usage_error (no_stops, "--stops");
+  assert_usage_error (two_sources, "--trip");
+  assert_usage_error (dwell, "--dwell");
+  assert_usage_error (drive_protocol, "--protocol");
   g_assert_cmpint (run_sim (help, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "--fast"));
   g_assert_nonnull (strstr (out, "--teltonika"));
@@ -444,6 +562,79 @@ test_reference_over_kafka (void)
   wb_test_daemon_free (d);
 }
 
+/* One simulated vehicle drives three stops over each protocol: every
+ * position it sends is stored, it stood at each stop for the dwell, and
+ * reached them in order. */
+static void
+test_drive_end_to_end (gconstpointer data)
+{
+  const char *protocol = data;
+  g_autofree char *conninfo = wb_test_pg_create_database ("simdrive");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  guint osmand = free_port ();
+  guint teltonika = free_port ();
+  g_autofree char *osmand_arg = g_strdup_printf ("--osmand-port=%u", osmand);
+  g_autofree char *teltonika_arg = g_strdup_printf ("--teltonika-port=%u", teltonika);
+  const char *env[] = { dsn, NULL };
+  const char *daemon_args[] = { osmand_arg, teltonika_arg, NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, daemon_args);
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (d));
+  g_autofree char *osmand_url = g_strdup_printf ("http://127.0.0.1:%u", osmand);
+  g_autofree char *teltonika_address = g_strdup_printf ("127.0.0.1:%u", teltonika);
+  g_autofree char *dir = g_dir_make_tmp ("sim-drive-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "stops.txt", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GRegex) accepted_regex = g_regex_new ("accepted ([0-9]+), refused 0, failed 0", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *count = NULL;
+  g_autoptr(GArray) stops = wb_sim_stops_parse (stops_text, 45, NULL);
+  gint64 arrived[3];
+
+  g_assert_true (g_file_set_contents (file, stops_text, -1, NULL));
+  wait_for_log (d, "Teltonika listener on");
+  {
+    const char *args[] = { "reference", "--vehicles", "1", "--url", url, "--protocol", protocol, "--bulk", NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "accepted 4,"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
+  {
+    const char *args[] = { "drive", "--stops", file, "--dwell", "45", "--fast", "--seed", "7", "--protocol", protocol,
+                           "--url", url, "--osmand-url", osmand_url, "--teltonika", teltonika_address, NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+  }
+  g_assert_true (g_regex_match (accepted_regex, out, 0, &match));
+  count = g_match_info_fetch (match, 1);
+  g_assert_cmpint (g_ascii_strtoll (count, NULL, 10), >, 30 + 60 + 45);
+  assert_stored (d, conninfo, g_ascii_strtoll (count, NULL, 10), 1);
+  for (guint i = 0; i < 3; i++)
+    {
+      const WbSimStop *s = &g_array_index (stops, WbSimStop, i);
+      g_autofree char *near = g_strdup_printf (
+        "sqrt(power((lat - %.6f) * 111320, 2) + power((lon - %.6f) * 111320 * cos(radians(%.6f)), 2)) < 10"
+        " AND speed_kmh = 0", s->lat, s->lon, s->lat);
+      g_autofree char *standing = g_strdup_printf ("SELECT count(*) FROM positions WHERE %s", near);
+      g_autofree char *first = g_strdup_printf ("SELECT (extract(epoch FROM min(device_time)) * 1000)::bigint"
+                                                " FROM positions WHERE %s", near);
+
+      /* One a second for the dwell (the last stop's final one too). */
+      g_assert_cmpint (sql_count (conninfo, standing), >=, (gint64) s->dwell_s);
+      g_assert_cmpint (sql_count (conninfo, standing), <=, (gint64) s->dwell_s + 2);
+      arrived[i] = sql_count (conninfo, first);
+    }
+  g_assert_cmpint (arrived[0], <, arrived[1]);
+  g_assert_cmpint (arrived[1], <, arrived[2]);
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -458,5 +649,11 @@ main (int    argc,
   g_test_add_data_func ("/sim/fleet/osmand", "osmand", test_fleet_end_to_end);
   g_test_add_data_func ("/sim/fleet/teltonika", "teltonika", test_fleet_end_to_end);
   g_test_add_func ("/sim/reference-over-kafka", test_reference_over_kafka);
+  g_test_add_func ("/sim/drive/stops-file", test_stops_parse);
+  g_test_add_func ("/sim/drive/stops-from-trip", test_stops_from_trip);
+  g_test_add_func ("/sim/drive/route", test_drive_route);
+  g_test_add_data_func ("/sim/drive/json", "json", test_drive_end_to_end);
+  g_test_add_data_func ("/sim/drive/osmand", "osmand", test_drive_end_to_end);
+  g_test_add_data_func ("/sim/drive/teltonika", "teltonika", test_drive_end_to_end);
   return g_test_run ();
 }

@@ -651,6 +651,123 @@ call_trackings (Wire *wire)
   run_all (wire, calls, G_N_ELEMENTS (calls));
 }
 
+static const char *
+string_member (JsonNode   *node,
+               const char *name)
+{
+  return json_object_get_string_member (json_node_get_object (node), name);
+}
+
+/* After call_fleet: company c1 with vehicle v1 and driver d1. */
+static void
+call_dispatch (Wire *wire)
+{
+  Call create = { "POST", "/shipments", NULL, WB_ACCESS_ROLE_DISPATCHER, SHIPMENT_BODY_WITH (""), NULL, NULL, 201 };
+  g_autoptr(JsonNode) shipment = call_route (wire, &create);
+  g_autofree char *batch_body = g_strdup_printf ("{\"pickupPointId\":\"pp1\",\"shipmentIds\":[\"%s\"]}",
+                                                 string_member (shipment, "id"));
+  g_autofree char *handover = g_strdup_printf ("{\"shipmentId\":\"%s\",\"phone\":\"+375 29 123-45-67\"}",
+                                               string_member (shipment, "id"));
+  g_autofree char *wrong_phone = g_strdup_printf ("{\"shipmentId\":\"%s\",\"phone\":\"+375 29 000-00-00\"}",
+                                                  string_member (shipment, "id"));
+  g_autoptr(JsonNode) batch = NULL, trip = NULL, other = NULL, command = NULL;
+  g_autofree char *batch_path = NULL, *trip_body = NULL, *trip_path = NULL, *other_path = NULL;
+  g_autofree char *start = NULL, *complete = NULL, *cancel = NULL, *reassign = NULL, *command_path = NULL;
+  const Call points[] = {
+    { "PUT", "/pickup-points/{id}", "/pickup-points/pp1", WB_ACCESS_ROLE_ADMIN,
+      "{\"name\":\"Central\",\"address\":{\"country\":\"BY\",\"city\":\"Minsk\"},\"lat\":53.9,\"lon\":27.56,\"capacity\":40}",
+      NULL, NULL, 201 },
+    { "PUT", "/pickup-points/{id}", "/pickup-points/pp1", WB_ACCESS_ROLE_ADMIN,
+      "{\"name\":\"Central\",\"lat\":53.9,\"lon\":27.56,\"openingHours\":\"Mo-Fr 09-18\"}", NULL, NULL, 200 },
+    { "PUT", "/pickup-points/{id}", "/pickup-points/pp1", WB_ACCESS_ROLE_ADMIN, "{\"name\":\"Central\"}", NULL, NULL, 400 },
+    { "PUT", "/pickup-points/{id}", "/pickup-points/pp1", WB_ACCESS_ROLE_VIEWER, "{\"name\":\"x\",\"lat\":1,\"lon\":1}", NULL, NULL, 403 },
+    { "PUT", "/pickup-points/{id}", "/pickup-points/pp2", WB_ACCESS_ROLE_ADMIN, "{\"name\":\"x\",\"lat\":1,\"lon\":1}", NULL, NULL, 201 },
+    { "DELETE", "/pickup-points/{id}", "/pickup-points/pp2", WB_ACCESS_ROLE_ADMIN, NULL, NULL, NULL, 204 },
+    { "DELETE", "/pickup-points/{id}", "/pickup-points/pp2", WB_ACCESS_ROLE_ADMIN, NULL, NULL, NULL, 404 },
+    { "GET", "/pickup-points", NULL, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/pickup-points", "/pickup-points?limit=0", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+    { "GET", "/pickup-points/{id}", "/pickup-points/pp1", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+    { "GET", "/pickup-points/{id}", "/pickup-points/nowhere", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
+    { "POST", "/batches", NULL, WB_ACCESS_ROLE_DISPATCHER, "{\"pickupPointId\":\"pp1\",\"shipmentIds\":[]}", NULL, NULL, 400 },
+  };
+  Call make_batch = { "POST", "/batches", NULL, WB_ACCESS_ROLE_DISPATCHER, batch_body, NULL, NULL, 201 };
+  Call make_trip = { "POST", "/trips", NULL, WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 201 };
+  Call make_command = { "POST", "/trips/{id}/reassign", NULL, WB_ACCESS_ROLE_DISPATCHER,
+                        "{\"driverId\":\"d1\",\"reason\":\"shift change\"}", NULL, NULL, 202 };
+
+  run_all (wire, points, G_N_ELEMENTS (points));
+  batch = call_route (wire, &make_batch);
+  batch_path = g_strconcat ("/batches/", string_member (batch, "id"), NULL);
+  trip_body = g_strdup_printf ("{\"companyId\":\"c1\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+                               "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":[{\"pickupPointId\":\"pp1\","
+                               "\"batchIds\":[\"%s\"]},{\"address\":\"Nezavisimosti 1\",\"lat\":53.91,\"lon\":27.57}]}",
+                               string_member (batch, "id"));
+  make_trip.body = trip_body;
+  trip = call_route (wire, &make_trip);
+  make_trip.body = "{\"companyId\":\"c1\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+                   "\"plannedStart\":\"2026-12-08T09:00:00Z\",\"stops\":[{\"pickupPointId\":\"pp1\"}]}";
+  other = call_route (wire, &make_trip);
+  trip_path = g_strconcat ("/trips/", string_member (trip, "id"), NULL);
+  other_path = g_strconcat ("/trips/", string_member (other, "id"), NULL);
+  start = g_strconcat (trip_path, "/start", NULL);
+  complete = g_strconcat (trip_path, "/complete", NULL);
+  cancel = g_strconcat (other_path, "/cancel", NULL);
+  reassign = g_strconcat (trip_path, "/reassign", NULL);
+  make_command.path = reassign;
+  command = call_route (wire, &make_command);
+  command_path = g_strconcat ("/commands/", string_member (command, "id"), NULL);
+  {
+    const Call calls[] = {
+      { "POST", "/batches", NULL, WB_ACCESS_ROLE_DISPATCHER, batch_body, NULL, NULL, 409 },
+      { "GET", "/batches", "/batches?pickupPointId=pp1", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+      { "GET", "/batches", "/batches?status=LOST", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+      { "GET", "/batches/{id}", batch_path, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+      { "GET", "/batches/{id}", "/batches/" UNKNOWN_ID, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
+      { "POST", "/trips", NULL, WB_ACCESS_ROLE_DISPATCHER, "{\"companyId\":\"c1\"}", NULL, NULL, 400 },
+      { "POST", "/trips", NULL, WB_ACCESS_ROLE_DISPATCHER, trip_body, NULL, NULL, 409 },
+      { "GET", "/trips", "/trips?companyId=c1&status=PLANNED&limit=1", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+      { "GET", "/trips", "/trips?status=LOST", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 400 },
+      { "GET", "/trips/{id}", trip_path, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+      { "GET", "/trips/{id}", "/trips/nothing", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
+      { "PATCH", "/trips/{id}", other_path, WB_ACCESS_ROLE_DISPATCHER, "{\"driverId\":\"d1\"}", NULL, NULL, 428 },
+      { "PATCH", "/trips/{id}", other_path, WB_ACCESS_ROLE_DISPATCHER, "{\"driverId\":\"d1\"}", "\"9\"", NULL, 412 },
+      { "PATCH", "/trips/{id}", other_path, WB_ACCESS_ROLE_DISPATCHER, "{\"colour\":\"red\"}", "\"1\"", NULL, 400 },
+      { "PATCH", "/trips/{id}", "/trips/nothing", WB_ACCESS_ROLE_DISPATCHER, "{\"driverId\":\"d1\"}", "\"1\"", NULL, 404 },
+      { "PATCH", "/trips/{id}", other_path, WB_ACCESS_ROLE_DISPATCHER,
+        "{\"plannedStart\":\"2026-12-08T10:00:00Z\"}", "\"1\"", NULL, 200 },
+      { "POST", "/trips/{id}/reassign", reassign, WB_ACCESS_ROLE_DISPATCHER, "{\"reason\":\"x\"}", NULL, NULL, 400 },
+      { "POST", "/trips/{id}/reassign", "/trips/nothing/reassign", WB_ACCESS_ROLE_DISPATCHER,
+        "{\"driverId\":\"d1\",\"reason\":\"x\"}", NULL, NULL, 404 },
+      { "GET", "/commands/{id}", command_path, WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 200 },
+      { "GET", "/commands/{id}", "/commands/nothing", WB_ACCESS_ROLE_VIEWER, NULL, NULL, NULL, 404 },
+      { "POST", "/trips/{id}/complete", complete, WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 409 },
+      { "POST", "/trips/{id}/start", start, WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 200 },
+      { "POST", "/trips/{id}/start", start, WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 409 },
+      { "POST", "/trips/{id}/start", "/trips/nothing/start", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 404 },
+      { "PATCH", "/trips/{id}", trip_path, WB_ACCESS_ROLE_DISPATCHER, "{\"driverId\":\"d1\"}", "*", NULL, 409 },
+      { "POST", "/pickup-points/{id}/handover", "/pickup-points/pp1/handover", WB_ACCESS_ROLE_DISPATCHER,
+        handover, NULL, NULL, 409 },
+      { "POST", "/trips/{id}/complete", complete, WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 200 },
+      { "POST", "/trips/{id}/complete", "/trips/nothing/complete", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 404 },
+      { "POST", "/pickup-points/{id}/handover", "/pickup-points/pp1/handover", WB_ACCESS_ROLE_DISPATCHER,
+        "{\"shipmentId\":\"x\",\"phone\":\"1\"}", NULL, NULL, 400 },
+      { "POST", "/pickup-points/{id}/handover", "/pickup-points/nowhere/handover", WB_ACCESS_ROLE_DISPATCHER,
+        handover, NULL, NULL, 404 },
+      { "POST", "/pickup-points/{id}/handover", "/pickup-points/pp1/handover", WB_ACCESS_ROLE_DISPATCHER,
+        wrong_phone, NULL, NULL, 409 },
+      { "POST", "/pickup-points/{id}/handover", "/pickup-points/pp1/handover", WB_ACCESS_ROLE_DISPATCHER,
+        handover, NULL, NULL, 200 },
+      { "DELETE", "/pickup-points/{id}", "/pickup-points/pp1", WB_ACCESS_ROLE_ADMIN, NULL, NULL, NULL, 409 },
+      { "POST", "/trips/{id}/cancel", cancel, WB_ACCESS_ROLE_DISPATCHER, "{\"reason\":\"no driver\"}", NULL, NULL, 200 },
+      { "POST", "/trips/{id}/cancel", cancel, WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 409 },
+      { "POST", "/trips/{id}/cancel", cancel, WB_ACCESS_ROLE_DISPATCHER, "{\"why\":1}", NULL, NULL, 400 },
+      { "POST", "/trips/{id}/cancel", "/trips/nothing/cancel", WB_ACCESS_ROLE_DISPATCHER, NULL, NULL, NULL, 404 },
+    };
+
+    run_all (wire, calls, G_N_ELEMENTS (calls));
+  }
+}
+
 static char *
 token_for (WbAccessRole role)
 {
@@ -745,6 +862,7 @@ test_every_route (void)
   call_fleet_imports (&wire);
   call_shipments (&wire);
   call_trackings (&wire);
+  call_dispatch (&wire);
   report (&wire);
 
   g_assert_cmpint (wb_test_daemon_terminate (wire.daemon), ==, 0);

@@ -205,3 +205,83 @@ wb_sim_city_get_bbox (const WbSimCity *city,
   wb_sim_city_to_lat_lon (city, first->x, first->y, out_south, out_west);
   wb_sim_city_to_lat_lon (city, last->x, last->y, out_north, out_east);
 }
+
+void
+wb_sim_city_from_lat_lon (const WbSimCity *city,
+                          double           lat,
+                          double           lon,
+                          double          *out_x,
+                          double          *out_y)
+{
+  *out_y = (lat - city->center_lat) * METRES_PER_DEG;
+  *out_x = (lon - city->center_lon) * METRES_PER_DEG * cos (city->center_lat * G_PI / 180);
+}
+
+guint
+wb_sim_city_nearest_node (const WbSimCity *city,
+                          double           x,
+                          double           y)
+{
+  guint best = 0;
+  double best_d = G_MAXDOUBLE;
+
+  for (guint i = 0; i < city->n_nodes; i++)
+    {
+      double d = hypot (city->nodes[i].x - x, city->nodes[i].y - y);
+
+      if (d < best_d)
+        {
+          best_d = d;
+          best = i;
+        }
+    }
+  return best;
+}
+
+/* Dijkstra over street lengths; the city has a few hundred intersections,
+ * so a scan for the nearest open one does. */
+GArray *
+wb_sim_city_route (const WbSimCity *city,
+                   guint            from,
+                   guint            to)
+{
+  g_autofree double *dist = g_new (double, city->n_nodes);
+  g_autofree guint *previous = g_new (guint, city->n_nodes);
+  g_autofree gboolean *done = g_new0 (gboolean, city->n_nodes);
+  GArray *path = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  g_return_val_if_fail (from < city->n_nodes && to < city->n_nodes, path);
+
+  for (guint i = 0; i < city->n_nodes; i++)
+    {
+      dist[i] = G_MAXDOUBLE;
+      previous[i] = G_MAXUINT;
+    }
+  dist[from] = 0;
+  for (;;)
+    {
+      guint at = G_MAXUINT;
+
+      for (guint i = 0; i < city->n_nodes; i++)
+        if (!done[i] && dist[i] < G_MAXDOUBLE && (at == G_MAXUINT || dist[i] < dist[at]))
+          at = i;
+      if (at == G_MAXUINT || at == to)
+        break;
+      done[at] = TRUE;
+      for (guint l = 0; l < city->nodes[at].n_links; l++)
+        {
+          guint next = city->nodes[at].links[l];
+          double d = dist[at] + hypot (city->nodes[next].x - city->nodes[at].x,
+                                       city->nodes[next].y - city->nodes[at].y);
+
+          if (d < dist[next])
+            {
+              dist[next] = d;
+              previous[next] = at;
+            }
+        }
+    }
+  for (guint at = to; at != G_MAXUINT; at = previous[at])
+    g_array_prepend_val (path, at);
+  return path;
+}

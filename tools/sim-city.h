@@ -36,6 +36,21 @@ void         wb_sim_city_to_lat_lon     (const WbSimCity *city,
                                          double           y,
                                          double          *out_lat,
                                          double          *out_lon);
+/* Degrees to local metres (the inverse of wb_sim_city_to_lat_lon()). */
+void         wb_sim_city_from_lat_lon   (const WbSimCity *city,
+                                         double           lat,
+                                         double           lon,
+                                         double          *out_x,
+                                         double          *out_y);
+/* The intersection nearest a point, in local metres. */
+guint        wb_sim_city_nearest_node   (const WbSimCity *city,
+                                         double           x,
+                                         double           y);
+/* Returns: (transfer full) (element-type guint): the shortest way along
+ * streets from @from to @to, both included. */
+GArray      *wb_sim_city_route          (const WbSimCity *city,
+                                         guint            from,
+                                         guint            to);
 /* The box every street lies in, in degrees. */
 void         wb_sim_city_get_bbox       (const WbSimCity *city,
                                          double          *out_south,

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "sim-city.h"
+#include "sim-driver.h"
 #include "sim-fleet.h"
 #include "sim-http.h"
 #include "sim-vehicle.h"
@@ -17,6 +18,7 @@ typedef struct
   guint              number;
   char              *device_id;
   WbSimVehicle      *vehicle;
+  WbSimDriver       *driver;            /* with stops: drives them instead */
   guint              produced;
   gint64             next_device_time;  /* unix µs of the next position */
   gint64             due;               /* real time: monotonic µs it is due */
@@ -43,6 +45,7 @@ struct _WbSimFleet
   char              *teltonika_address;
   char              *device_prefix;
   char              *token;
+  WbSimStop         *stops;
 
   WbSimCity         *city;
   GPtrArray         *cars;              /* SimCar *, owned */

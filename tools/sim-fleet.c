@@ -22,7 +22,11 @@ car_new (WbSimFleet *fleet,
   car->fleet = fleet;
   car->number = number;
   car->device_id = wb_sim_device_id (fleet->device_prefix, fleet->options.protocol, number);
-  car->vehicle = wb_sim_vehicle_new (fleet->city, number, fleet->options.seed);
+  if (fleet->options.stops != NULL)
+    car->driver = wb_sim_driver_new (fleet->city, fleet->options.stops, fleet->options.n_stops, number,
+                                     fleet->options.seed);
+  else
+    car->vehicle = wb_sim_vehicle_new (fleet->city, number, fleet->options.seed);
   g_queue_init (&car->pending);
   return car;
 }
@@ -34,7 +38,8 @@ car_free (SimCar *car)
   g_clear_pointer (&car->frame, g_ptr_array_unref);
   g_clear_pointer (&car->frame_bytes, g_bytes_unref);
   g_queue_clear_full (&car->pending, (GDestroyNotify) wb_position_unref);
-  wb_sim_vehicle_free (car->vehicle);
+  g_clear_pointer (&car->vehicle, wb_sim_vehicle_free);
+  g_clear_pointer (&car->driver, wb_sim_driver_free);
   g_free (car->device_id);
   g_free (car);
 }
@@ -66,9 +71,21 @@ car_make (SimCar *car)
       car->finished = TRUE;
       return FALSE;
     }
-  if (car->produced > 0)
-    wb_sim_vehicle_advance (car->vehicle, fleet->step_us / (double) G_USEC_PER_SEC);
-  g_queue_push_tail (&car->pending, wb_sim_vehicle_report (car->vehicle, car->device_id, car->next_device_time));
+  if (car->driver != NULL)
+    {
+      if (car->produced > 0)
+        wb_sim_driver_advance (car->driver, fleet->step_us / (double) G_USEC_PER_SEC);
+      g_queue_push_tail (&car->pending, wb_sim_driver_report (car->driver, car->device_id, car->next_device_time));
+      /* The position at the end of the last dwell is its last. */
+      car->finished = wb_sim_driver_is_done (car->driver);
+    }
+  else
+    {
+      if (car->produced > 0)
+        wb_sim_vehicle_advance (car->vehicle, fleet->step_us / (double) G_USEC_PER_SEC);
+      g_queue_push_tail (&car->pending, wb_sim_vehicle_report (car->vehicle, car->device_id,
+                                                               car->next_device_time));
+    }
   car->produced++;
   car->next_device_time += fleet->step_us;
   fleet->queued++;
@@ -170,10 +187,20 @@ on_report (gpointer data)
 }
 
 static gint64
-default_from (const WbSimFleetOptions *options)
+default_from (WbSimFleet              *fleet,
+              const WbSimFleetOptions *options)
 {
   double span_s = 24 * 3600;
 
+  /* A drive ends when its stops are done: it ends about now. */
+  if (options->stops != NULL)
+    for (guint i = 0; i < fleet->cars->len; i++)
+      {
+        SimCar *car = g_ptr_array_index (fleet->cars, i);
+        double s = wb_sim_driver_estimate (fleet->city, options->stops, options->n_stops, car->number, options->seed);
+
+        span_s = i == 0 ? s : MAX (span_s, s);
+      }
   if (options->count > 0)
     span_s = options->count / options->rate_hz;
   else if (options->duration_s > 0)
@@ -190,7 +217,7 @@ start_clock (WbSimFleet *fleet)
   fleet->last_flush = fleet->start_mono;
   if (fleet->options.fast)
     {
-      gint64 from = fleet->options.from_us ? fleet->options.from_us : default_from (&fleet->options);
+      gint64 from = fleet->options.from_us ? fleet->options.from_us : default_from (fleet, &fleet->options);
 
       if (fleet->options.duration_s > 0)
         fleet->end_device_time = from + (gint64) (fleet->options.duration_s * G_USEC_PER_SEC);
@@ -227,9 +254,11 @@ wb_sim_fleet_new (const WbSimFleetOptions *options)
   fleet->options.token = fleet->token;
   fleet->step_us = MAX ((gint64) (G_USEC_PER_SEC / options->rate_hz), 1000);
   fleet->city = wb_sim_city_new (options->center_lat, options->center_lon, options->seed);
+  if (options->stops != NULL)
+    fleet->options.stops = fleet->stops = g_memdup2 (options->stops, options->n_stops * sizeof *options->stops);
   fleet->cars = g_ptr_array_new_with_free_func ((GDestroyNotify) car_free);
-  for (guint i = 1; i <= options->vehicles; i++)
-    g_ptr_array_add (fleet->cars, car_new (fleet, i));
+  for (guint i = 0; i < options->vehicles; i++)
+    g_ptr_array_add (fleet->cars, car_new (fleet, MAX (options->first_number, 1) + i));
   wb_sim_stats_init (&fleet->stats);
   fleet->http = wb_sim_http_new (options->token, options->connections);
   fleet->tcp = g_socket_client_new ();
@@ -256,6 +285,7 @@ wb_sim_fleet_free (WbSimFleet *fleet)
   g_free (fleet->teltonika_address);
   g_free (fleet->device_prefix);
   g_free (fleet->token);
+  g_free (fleet->stops);
   g_free (fleet);
 }
 

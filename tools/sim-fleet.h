@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sim-stats.h"
+#include "sim-stops.h"
 #include "wb-position.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,10 @@ G_BEGIN_DECLS
  * @from_us: fast mode's first device time (unix µs); 0 picks one so the run
  *   ends about now
  * @verbose: a progress line every 5 s
+ * @stops: (nullable) (array length=n_stops): every vehicle drives these
+ *   stops in order (WbSimDriver) instead of roaming, and is done after
+ *   the last one's dwell
+ * @first_number: the first vehicle's number (device ids follow it); 0 is 1
  */
 typedef struct
 {
@@ -48,6 +53,9 @@ typedef struct
   gboolean    fast;
   gint64      from_us;
   gboolean    verbose;
+  const WbSimStop *stops;
+  guint       n_stops;
+  guint       first_number;
 } WbSimFleetOptions;
 
 /* A fleet of simulated vehicles sending their positions, all on the thread

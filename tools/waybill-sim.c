@@ -17,6 +17,7 @@
 #include "sim-fleet.h"
 #include "sim-ids.h"
 #include "sim-reference.h"
+#include "sim-stops.h"
 #include "wb-config.h"
 #include "wb-jwt.h"
 
@@ -400,6 +401,155 @@ out:
   return status;
 }
 
+/* ---- drive ------------------------------------------------------------------ */
+
+typedef struct
+{
+  GMainLoop *loop;
+  GArray    *stops;
+  GError    *error;
+} StopsWait;
+
+static void
+on_stops (GObject      *source,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  StopsWait *wait = data;
+
+  wait->stops = wb_sim_stops_load_finish (result, &wait->error);
+  g_main_loop_quit (wait->loop);
+}
+
+static GArray *
+load_stops (const WbSimStopsSource  *source,
+            GError                 **error)
+{
+  StopsWait wait = { g_main_loop_new (NULL, FALSE), NULL, NULL };
+
+  wb_sim_stops_load_async (source, NULL, on_stops, &wait);
+  g_main_loop_run (wait.loop);
+  g_main_loop_unref (wait.loop);
+  if (wait.error != NULL)
+    g_propagate_error (error, wait.error);
+  return wait.stops;
+}
+
+/* The city around the stops, unless --city says where. */
+static void
+center_on_stops (GArray            *stops,
+                 WbSimFleetOptions *options)
+{
+  double lat = 0, lon = 0;
+
+  for (guint i = 0; i < stops->len; i++)
+    {
+      lat += g_array_index (stops, WbSimStop, i).lat;
+      lon += g_array_index (stops, WbSimStop, i).lon;
+    }
+  options->center_lat = lat / stops->len;
+  options->center_lon = lon / stops->len;
+}
+
+static int
+run_drive (int    argc,
+           char **argv)
+{
+  g_auto(Common) common = { NULL, NULL, NULL, NULL, NULL, 1, 8 };
+  FleetArgs args = { 1.0, NULL, NULL, NULL, 0, 50, NULL, 1, FALSE, NULL, FALSE };
+  g_autofree char *stops_file = NULL;
+  g_autofree char *trip = NULL;
+  g_autofree char *dwell = NULL;
+  int number = 1;
+  GOptionEntry entries[] = {
+    { "stops", 0, 0, G_OPTION_ARG_FILENAME, &stops_file, "A file of stops, one LAT,LON[,DWELL] a line", "FILE" },
+    { "trip", 0, 0, G_OPTION_ARG_STRING, &trip, "Drive the stops of GET /trips/ID on --url", "ID" },
+    { "dwell", 0, 0, G_OPTION_ARG_STRING, &dwell, "How long to stand at a stop that says not (60s)", "SECONDS" },
+    { "vehicle", 'n', 0, G_OPTION_ARG_INT, &number, "The vehicle's number: its device id, as reference names it (1)", "N" },
+    { "rate", 'r', 0, G_OPTION_ARG_DOUBLE, &args.rate, "Positions per second (1)", "HZ" },
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &common.protocol, "How positions are sent (json)", "json|osmand|teltonika" },
+    { "url", 0, 0, G_OPTION_ARG_STRING, &common.url, "waybilld's API (http://127.0.0.1:8080)", "URL" },
+    { "osmand-url", 0, 0, G_OPTION_ARG_STRING, &args.osmand_url, "The OsmAnd listener (http://127.0.0.1:5055)", "URL" },
+    { "teltonika", 0, 0, G_OPTION_ARG_STRING, &args.teltonika, "The Teltonika listener (127.0.0.1:5027)", "HOST:PORT" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &args.batch, "json: positions per POST; teltonika: records per frame (50)", "K" },
+    { "city", 0, 0, G_OPTION_ARG_STRING, &args.city, "The street grid's centre (default: amid the stops)", "CITY" },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &args.seed, "The same seed drives the same way (1)", "S" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &common.token, "A JWT (dispatcher role; viewer is enough for --trip)", "JWT" },
+    { "jwt-secret", 0, 0, G_OPTION_ARG_STRING, &common.jwt_secret, "Sign a dispatcher token with this secret", "SECRET" },
+    { "device-prefix", 0, 0, G_OPTION_ARG_STRING, &common.device_prefix, "Device ids are this and the number (sim-)", "PREFIX" },
+    { "fast", 0, 0, G_OPTION_ARG_NONE, &args.fast, "Device times from the past, ending about now, sent at once", NULL },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &args.from, "Fast mode's first device time: RFC 3339, or how long ago", "TIME" },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &args.verbose, "Print progress every 5 s", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GArray) stops = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  WbSimFleetOptions options = { 0 };
+  WbSimStopsSource source = { 0 };
+  gboolean own_city;
+  gint64 dwell_ms = 60000;
+  int status;
+
+  g_option_context_set_summary (context, "Drive one simulated vehicle along given stops over the street grid,\n"
+                                         "standing at each for its dwell, and send its positions.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_command (context, "drive", &argc, &argv)) != 0
+      || (status = check_common ("drive", &common, &options.protocol)) != 0)
+    goto out;
+  own_city = args.city != NULL;
+  if ((status = check_fleet (&args, &options)) != 0)
+    goto out;
+  if ((stops_file == NULL) == (trip == NULL))
+    {
+      status = usage_error ("drive", "--stops FILE or --trip ID is needed (one of them)");
+      goto out;
+    }
+  if (number < 1 || number > WB_SIM_MAX_VEHICLES)
+    {
+      status = usage_error ("drive", "--vehicle must be from 1 to %d", WB_SIM_MAX_VEHICLES);
+      goto out;
+    }
+  if (dwell && (!wb_config_parse_duration (dwell, 1000, &dwell_ms, NULL) || dwell_ms < 0))
+    {
+      status = usage_error ("drive", "--dwell “%s” is not a duration (e.g. 60, 90s, 2m)", dwell);
+      goto out;
+    }
+
+  token = bearer_token (&common, WB_ACCESS_ROLE_DISPATCHER);
+  source.file = stops_file;
+  source.trip_id = trip;
+  source.api_url = common.url;
+  source.token = token;
+  source.default_dwell_s = dwell_ms / 1000.0;
+  if ((stops = load_stops (&source, &error)) == NULL)
+    {
+      g_printerr ("waybill-sim drive: %s\n", error->message);
+      status = EXIT_FAILURE;
+      goto out;
+    }
+  if (!own_city)
+    center_on_stops (stops, &options);
+  raise_file_limit ();
+  options.vehicles = 1;
+  options.first_number = number;
+  options.stops = (const WbSimStop *) (gpointer) stops->data;
+  options.n_stops = stops->len;
+  options.api_url = common.url;
+  options.token = token;
+  options.device_prefix = common.device_prefix;
+  options.connections = common.connections;
+  status = drive_fleet (&options);
+out:
+  g_free (args.osmand_url);
+  g_free (args.teltonika);
+  g_free (args.duration);
+  g_free (args.city);
+  g_free (args.from);
+  return status;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int
@@ -413,15 +563,18 @@ main (int    argc,
     return run_fleet (argc - 1, argv + 1);
   if (argc >= 2 && g_str_equal (argv[1], "reference"))
     return run_reference (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "drive"))
+    return run_drive (argc - 1, argv + 1);
 
   context = g_option_context_new ("COMMAND [OPTION…]");
   g_option_context_set_summary (context, "Commands:\n"
                                          "  reference   register a simulated fleet's companies, drivers, vehicles, devices\n"
-                                         "  fleet       drive the vehicles and send their positions\n\n"
+                                         "  fleet       drive the vehicles and send their positions\n"
+                                         "  drive       drive one vehicle along given stops (a file, or a trip)\n\n"
                                          "“waybill-sim COMMAND --help” describes a command's options.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error ("", "%s", error->message);
   if (argc < 2)
-    return usage_error ("", "a command is needed: fleet or reference");
-  return usage_error ("", "unknown command “%s”: fleet or reference", argv[1]);
+    return usage_error ("", "a command is needed: fleet, reference or drive");
+  return usage_error ("", "unknown command “%s”: fleet, reference or drive", argv[1]);
 }

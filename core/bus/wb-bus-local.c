@@ -357,12 +357,17 @@ flush_done_locked (WbBusLocal *self)
   return TRUE;
 }
 
-/* Publishers waiting for room go first, in order; the first that still does
- * not fit stops the walk so that waiting publishers keep their order. */
+/* Publishers waiting for room go first, in order per topic: the first of a
+ * topic that still does not fit holds back the later ones of that topic
+ * only. A waiter for a topic whose groups have room is never held behind one
+ * for a full topic: a pipeline that publishes while it consumes (the fleet
+ * role takes telemetry.raw and gives positions.enriched) would otherwise
+ * wait for room that only it can make. */
 static void
 wake_waiters_locked (WbBusLocal *self,
                      GQueue     *done)
 {
+  g_autoptr(GHashTable) blocked = NULL;   /* topics whose first waiter does not fit */
   GTask *task;
   GList *link = self->publish_waiters.head;
 
@@ -380,17 +385,38 @@ wake_waiters_locked (WbBusLocal *self,
       link = next;
     }
 
-  while ((task = g_queue_peek_head (&self->publish_waiters)) != NULL)
+  for (link = self->publish_waiters.head; link != NULL;)
     {
-      PublishWaiter *waiter = g_task_get_task_data (task);
+      GList *next = link->next;
+      PublishWaiter *waiter;
+      const char *topic;
       g_autoptr(GError) error = NULL;
 
+      task = link->data;
+      waiter = g_task_get_task_data (task);
+      topic = wb_bus_message_get_topic (waiter->message);
+      if (blocked != NULL && g_hash_table_contains (blocked, topic))
+        {
+          link = next;
+          continue;
+        }
       if (publish_locked (self, waiter->message, &error))
-        complete_later (done, g_queue_pop_head (&self->publish_waiters), NULL);
+        {
+          g_queue_delete_link (&self->publish_waiters, link);
+          complete_later (done, task, NULL);
+        }
       else if (g_error_matches (error, WB_BUS_ERROR, WB_BUS_ERROR_FULL))
-        break;
+        {
+          if (blocked == NULL)
+            blocked = g_hash_table_new (g_str_hash, g_str_equal);
+          g_hash_table_add (blocked, (gpointer) topic);
+        }
       else
-        complete_later (done, g_queue_pop_head (&self->publish_waiters), g_steal_pointer (&error));
+        {
+          g_queue_delete_link (&self->publish_waiters, link);
+          complete_later (done, task, g_steal_pointer (&error));
+        }
+      link = next;
     }
 
   if (flush_done_locked (self) || self->closed)

@@ -614,6 +614,7 @@ wb_location_stream_set_position (WbLocationStream *self,
 
   set_position (self, epoch, seq);
   view_copy (&self->sent, &self->wanted);
+  self->position_sure = TRUE;
 }
 
 void

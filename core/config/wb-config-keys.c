@@ -306,6 +306,26 @@ const WbConfigKey wb_config_keys[] = {
     .choices = CHOICES ("default", "demo"),
     .description = N_("Profile of the polling ladder: default (hours), or demo (the same ladder in seconds)"),
   },
+  {
+    .key = "dispatch.stop-radius", .long_option = "stop-radius",
+    .type = WB_CONFIG_TYPE_INT, .default_value = "150", .min = 5, .max = 10000,
+    .description = N_("Distance, in metres, from a trip's stop within which its vehicle is at the stop"),
+  },
+  {
+    .key = "dispatch.stop-dwell", .long_option = "stop-dwell",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "1m", .max = 24 * 3600 * 1000,
+    .description = N_("How long a vehicle stays within the radius before it has arrived at the stop"),
+  },
+  {
+    .key = "dispatch.auto-batch-interval", .long_option = "auto-batch-interval",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "0", .max = 24 * 3600 * 1000,
+    .description = N_("How often ready shipments addressed to a pickup point are batched by point; 0 turns automatic batching off"),
+  },
+  {
+    .key = "dispatch.auto-reassign-after", .long_option = "auto-reassign-after",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "0", .max = 24 * 3600 * 1000,
+    .description = N_("Reassign the IN_TRANSIT trip of a vehicle silent this long to the nearest free vehicle of its company; 0 turns automatic reassignment off"),
+  },
 };
 
 const guint wb_config_n_keys = G_N_ELEMENTS (wb_config_keys);

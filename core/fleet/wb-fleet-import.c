@@ -16,6 +16,8 @@
 #include "wb-fleet-import.h"
 #include "wb-json-writer.h"
 
+static const char stale_code[] = "stale_version";
+
 typedef struct
 {
   WbFleetImport *import;
@@ -136,6 +138,33 @@ is_blank (const char *text,
 
 /* ---- NDJSON ------------------------------------------------------------------- */
 
+/* Every non-blank line is a row: a body of too many is refused before
+ * any is parsed. */
+static gboolean
+check_ndjson_rows (Reader      *reader,
+                   const char  *text,
+                   gsize        length,
+                   GError     **error)
+{
+  guint rows = 0;
+
+  for (gsize start = 0; start < length; )
+    {
+      const char *end = memchr (text + start, '\n', length - start);
+      gsize line_length = end ? (gsize) (end - text) - start : length - start;
+
+      rows += !is_blank (text + start, line_length);
+      if (rows > reader->max_rows)
+        {
+          g_set_error (error, WB_FLEET_ERROR, WB_FLEET_ERROR_TOO_MANY,
+                       "body: more than %u rows; send them in several requests", reader->max_rows);
+          return FALSE;
+        }
+      start += line_length + 1;
+    }
+  return TRUE;
+}
+
 static gboolean
 read_ndjson (Reader      *reader,
              const char  *text,
@@ -144,6 +173,9 @@ read_ndjson (Reader      *reader,
 {
   const WbJsonLimits limits = { WB_FLEET_IMPORT_MAX_ROW_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
   guint line = 0;
+
+  if (!check_ndjson_rows (reader, text, length, error))
+    return FALSE;
 
   for (gsize start = 0; start < length; )
     {
@@ -178,6 +210,14 @@ typedef struct
   guint       line;       /* of the next byte */
 } Csv;
 
+static gboolean
+refuse_record (const char **problem,
+               const char  *why)
+{
+  *problem = why;
+  return FALSE;
+}
+
 /* One record's cells (RFC 4180: quoted cells may hold commas, doubled
  * quotes and line breaks). Returns FALSE with @problem set for a record
  * that is not CSV; the reader then stands at the next line. */
@@ -200,7 +240,7 @@ csv_record (Csv         *csv,
           for (csv->at++; ; csv->at++)
             {
               if (csv->at >= csv->length)
-                return (*problem = "a quoted cell is not closed"), FALSE;
+                return refuse_record (problem, "a quoted cell is not closed");
               c = csv->text[csv->at];
               if (c == '"' && csv->at + 1 < csv->length && csv->text[csv->at + 1] == '"')
                 csv->at++;
@@ -220,14 +260,14 @@ csv_record (Csv         *csv,
                 csv->at++;
               csv->at++;
               csv->line++;
-              return (*problem = quoted ? "text after a quoted cell" : "a quote inside an unquoted cell"), FALSE;
+              return refuse_record (problem, quoted ? "text after a quoted cell" : "a quote inside an unquoted cell");
             }
           if (c != '\r' || (csv->at + 1 < csv->length && csv->text[csv->at + 1] != '\n'))
             g_string_append_c (cell, c);
           csv->at++;
         }
       if (csv->at - started > WB_FLEET_IMPORT_MAX_ROW_SIZE)
-        return (*problem = "the record is longer than 64 KiB"), FALSE;
+        return refuse_record (problem, "the record is longer than 64 KiB");
       g_ptr_array_add (cells, g_strdup (cell->str));
       if (csv->at >= csv->length || csv->text[csv->at] == '\n')
         {
@@ -451,7 +491,7 @@ all_errors (const WbFleetImport        *import,
     if (outcomes[i].outcome == WB_FLEET_IMPORTED_STALE)
       {
         const WbFleetUpdate *update = g_ptr_array_index (import->updates, i);
-        WbFleetImportError e = { g_array_index (import->rows, guint, i), update->id, "version", "stale_version", NULL };
+        WbFleetImportError e = { g_array_index (import->rows, guint, i), update->id, "version", stale_code, NULL };
 
         e.message = g_strdup_printf ("version: the stored version is %" G_GINT64_FORMAT "; give a greater one, "
                                      "or none to write over it", outcomes[i].version);
@@ -492,7 +532,7 @@ wb_fleet_import_report (const WbFleetImport        *import,
   g_string_append_printf (out, "],\"errorsTruncated\":%s}", errors->len > WB_FLEET_IMPORT_MAX_LISTED ? "true" : "false");
   /* The stale entries borrowed their ids; the others belong to @import. */
   for (guint i = 0; i < errors->len; i++)
-    if (g_array_index (errors, WbFleetImportError, i).code[0] == 's')
+    if (g_array_index (errors, WbFleetImportError, i).code == stale_code)
       g_free (g_array_index (errors, WbFleetImportError, i).message);
   g_array_unref (errors);
   return g_string_free (out, FALSE);

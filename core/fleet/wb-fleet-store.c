@@ -952,6 +952,23 @@ wb_fleet_store_import_async (WbFleetStore        *self,
   g_return_if_fail (kind <= WB_FLEET_KIND_DEVICE);
   g_return_if_fail (updates != NULL && updates->len > 0);
 
+  /* The callers read REST rows, which are checked already; the store
+   * still refuses what it must never write. */
+  for (guint i = 0; i < updates->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      const WbFleetUpdate *update = g_ptr_array_index (updates, i);
+
+      if (update->kind != kind || !wb_fleet_update_validate (update, &error))
+        {
+          g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+          g_task_set_source_tag (task, wb_fleet_store_import_async);
+          g_task_return_new_error (task, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID, "row %u: %s", i,
+                                   error ? error->message : "of another kind");
+          return;
+        }
+    }
   job = job_new (import_in_transaction, (GDestroyNotify) g_array_unref);
   job->kind = kind;
   job->updates = g_ptr_array_ref (updates);

@@ -152,7 +152,8 @@ wb_live_vehicle_write_json (const WbLiveVehicle *vehicle,
   write_member (out, "ignition");
   g_string_append (out, ignition_values[vehicle->ignition]);
   write_string_member (out, "state", wb_live_state_to_string (vehicle->state));
-  if (flags & WB_LIVE_JSON_ACCEPTED_AT)
+  /* Unknown (a state loaded from the database at start): left out. */
+  if ((flags & WB_LIVE_JSON_ACCEPTED_AT) && vehicle->accepted_at != 0)
     {
       write_member (out, "acceptedAt");
       wb_json_write_int (out, vehicle->accepted_at);

@@ -60,3 +60,59 @@ gboolean  _wb_polling_parse_duration  (const char          *text,
                                        gint64              *out_us);
 
 G_END_DECLS
+
+#include "wb-carrier-driver.h"
+#include "wb-carrier-table.h"
+#include "wb-polling-ladder.h"
+
+G_BEGIN_DECLS
+
+/* A carrier's limiter as read, locked, inside the claim transaction: the
+ * permits it can give, each with the instant it may be used. */
+typedef struct
+{
+  gint64   now;           /* the database's clock, µs */
+  gint64   quota_used;    /* today (UTC) */
+  gboolean half_open;     /* the breaker's pause is over: one probe */
+  guint    available;     /* permits that may be used within the look-ahead */
+  gint64  *send_at;       /* [available]: when each may be used, µs */
+  gint64  *next_after;    /* [available + 1]: next_permit_at once that many are taken */
+} WbLimiterGrant;
+
+void     _wb_limiter_grant_clear   (WbLimiterGrant        *grant);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (WbLimiterGrant, _wb_limiter_grant_clear)
+/* Creates the carriers' rows (a full bucket) if missing. */
+gboolean _wb_limiter_ensure        (PGconn                *conn,
+                                    WbCarrierTable        *carriers,
+                                    GCancellable          *cancellable,
+                                    GError               **error);
+/* Locks the carrier's row (FOR UPDATE) and says how many permits, at most
+ * @want, it can give for use within @lookahead_us: the rate and burst
+ * (GCRA), the quota, a 429 block and the breaker. */
+gboolean _wb_limiter_reserve       (PGconn                *conn,
+                                    const WbCarrierConfig *carrier,
+                                    guint                  want,
+                                    gint64                 lookahead_us,
+                                    WbLimiterGrant        *out_grant,
+                                    GCancellable          *cancellable,
+                                    GError               **error);
+/* Takes @used of the reserved permits, in the same transaction. */
+gboolean _wb_limiter_consume       (PGconn                *conn,
+                                    const WbCarrierConfig *carrier,
+                                    const WbPollingLadder *ladder,
+                                    const WbLimiterGrant  *grant,
+                                    guint                  used,
+                                    GCancellable          *cancellable,
+                                    GError               **error);
+/* What a request's outcome tells the carrier's limiter and breaker: a 429
+ * blocks every worker until @reply's retry_at (or the next UTC midnight
+ * on a daily quota, or rate-limit-pause); failures open the breaker. */
+gboolean _wb_limiter_report        (PGconn                *conn,
+                                    const WbCarrierConfig *carrier,
+                                    const WbPollingLadder *ladder,
+                                    const WbCarrierReply  *reply,
+                                    gint64                *out_blocked_until,
+                                    GCancellable          *cancellable,
+                                    GError               **error);
+
+G_END_DECLS

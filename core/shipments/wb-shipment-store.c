@@ -1366,6 +1366,48 @@ wb_shipment_store_check_overdue_finish (WbShipmentStore  *self,
   return flagged ? *flagged : -1;
 }
 
+/**
+ * wb_shipment_store_add_events_in_transaction:
+ *
+ * Returns: (transfer full): a GArray of WbEventResult, one per event, or
+ *   %NULL with @error set (the caller rolls back)
+ */
+GArray *
+wb_shipment_store_add_events_in_transaction (WbShipmentStore  *self,
+                                             PGconn           *conn,
+                                             GPtrArray        *events,
+                                             GArray          **out_changes,
+                                             GCancellable     *cancellable,
+                                             GError          **error)
+{
+  g_autoptr(GArray) changes = _wb_store_changes_new ();
+  gboolean wrote_outbox = FALSE;
+  GArray *results;
+
+  g_return_val_if_fail (WB_IS_SHIPMENT_STORE (self), NULL);
+  g_return_val_if_fail (conn != NULL && events != NULL && out_changes != NULL, NULL);
+
+  results = _wb_store_add_events (conn, events, &wrote_outbox, changes, cancellable, error);
+  *out_changes = g_steal_pointer (&changes);
+  return results;
+}
+
+void
+wb_shipment_store_committed (WbShipmentStore *self,
+                             GArray          *changes)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+
+  for (guint i = 0; changes != NULL && i < changes->len; i++)
+    {
+      WbShipmentChange *change = &g_array_index (changes, WbShipmentChange, i);
+
+      g_signal_emit (self, signals[CHANGED], 0, change->id, change->version);
+    }
+  if (self->relay != NULL)
+    wb_outbox_relay_kick (self->relay);
+}
+
 void
 wb_shipment_store_set_relay (WbShipmentStore *self,
                              WbOutboxRelay   *relay)

@@ -307,6 +307,22 @@ void             wb_shipment_store_add_events_async (WbShipmentStore  *self,
 GArray          *wb_shipment_store_add_events_finish (WbShipmentStore *self,
                                                      GAsyncResult     *result,
                                                      GError          **error);
+/* The event path inside a transaction another area runs on @conn (a
+ * pool connection, between its BEGIN and COMMIT), so that its own change
+ * and the shipments' events commit together: as
+ * wb_shipment_store_add_events_async() otherwise. *out_changes (pass it to
+ * wb_shipment_store_committed() after the COMMIT, or unref it after a
+ * rollback) holds what the events changed. Blocking: a pool thread only. */
+GArray          *wb_shipment_store_add_events_in_transaction (WbShipmentStore *self,
+                                                     PGconn           *conn,
+                                                     GPtrArray        *events,     /* WbStatusEvent*, borrowed */
+                                                     GArray          **out_changes,
+                                                     GCancellable     *cancellable,
+                                                     GError          **error);
+/* After such a transaction committed: announces its changes ("changed")
+ * and kicks the relay for the messages it queued. Any thread. */
+void             wb_shipment_store_committed        (WbShipmentStore  *self,
+                                                     GArray           *changes);
 /* JSON text {"items":[view…],"nextCursor":"…"|null}. */
 void             wb_shipment_store_search_async     (WbShipmentStore  *self,
                                                      WbShipmentQuery  *query,

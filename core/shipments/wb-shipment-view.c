@@ -248,8 +248,45 @@ _wb_store_set_not_found (GError     **error,
   "  WHEN s.promised_at - now() < (s.promised_at - s.created_at) / 10 THEN 'at_risk'" \
   "  ELSE 'on_time' END"
 
+/* While the shipment rides an IN_TRANSIT trip (in an open batch of one
+ * of its stops), its vehicle's last fix, and the vehicle ETA: the fix's
+ * time plus the distance left (from the fix through the stops not yet
+ * reached, up to the shipment's) over the vehicle's average speed while
+ * moving in the 15 minutes before the fix (30 km/h when unknown, never
+ * under 5). A carrier's ETA still wins (docs/dispatch.md). */
+#define RIDE_JOINS \
+  " LEFT JOIN LATERAL (SELECT t.id AS trip_id, t.vehicle_id, v.lat, v.lon, v.device_time, x.seq AS target_seq" \
+  "   FROM batch_shipments m JOIN trip_stop_batches x ON x.batch_id = m.batch_id" \
+  "   JOIN trips t ON t.id = x.trip_id AND t.status = 'IN_TRANSIT'" \
+  "   JOIN vehicle_states v ON v.vehicle_id = t.vehicle_id" \
+  "   WHERE m.shipment_id = s.id AND m.open LIMIT 1) ride ON true" \
+  " LEFT JOIN LATERAL (SELECT sum(waybill_distance_m(l.lat0, l.lon0, l.lat, l.lon)) AS metres" \
+  "   FROM (SELECT lag(p.lat) OVER (ORDER BY p.n) AS lat0, lag(p.lon) OVER (ORDER BY p.n) AS lon0, p.lat, p.lon" \
+  "     FROM (SELECT -1 AS n, ride.lat, ride.lon UNION ALL" \
+  "       SELECT st.seq, st.lat, st.lon FROM trip_stops st" \
+  "       WHERE st.trip_id = ride.trip_id AND st.arrived_at IS NULL AND st.seq <= ride.target_seq) p) l) remaining" \
+  "   ON ride.trip_id IS NOT NULL" \
+  " LEFT JOIN LATERAL (SELECT avg(h.speed_kmh) FILTER (WHERE h.speed_kmh > 1) AS kmh FROM positions h" \
+  "   WHERE h.vehicle_id = ride.vehicle_id AND h.device_time > ride.device_time - interval '15 minutes'" \
+  "     AND h.device_time <= ride.device_time) pace ON ride.trip_id IS NOT NULL" \
+  " CROSS JOIN LATERAL (SELECT ride.trip_id IS NOT NULL AND s.eta_source = 'promise' AS by_vehicle," \
+  "   ride.device_time + coalesce(remaining.metres, 0) / (greatest(coalesce(pace.kmh, 30), 5) / 3.6)" \
+  "     * interval '1 second' AS vehicle_eta) live"
+
 static const char view_sql[] =
-  "SELECT s.id, s.version, json_build_object("
+  "SELECT s.id, s.version, CASE WHEN ride.trip_id IS NULL THEN base.j ELSE left(base.j, -1)"
+  "   || ', \"liveLocation\" : ' || json_build_object('lat', ride.lat, 'lon', ride.lon,"
+  "     'at', " WB_SQL_TIME ("ride.device_time") ", 'vehicleId', ride.vehicle_id, 'tripId', ride.trip_id)::text || '}' END,"
+  " CASE WHEN ride.trip_id IS NULL THEN " WB_SQL_VIEW_EXPIRES ("s")
+  "   ELSE " WB_SQL_TO_US ("now() + interval '2 seconds'") " END, d.country"
+  " FROM unnest($1::uuid[]) WITH ORDINALITY AS k (id, n)"
+  " JOIN shipments s ON s.id = k.id"
+  " JOIN recipients r ON r.id = s.recipient_id"
+  " JOIN addresses d ON d.id = s.destination_id"
+  " LEFT JOIN addresses o ON o.id = s.origin_id"
+  " CROSS JOIN LATERAL (SELECT " SLA_STATE " AS state) sla"
+  RIDE_JOINS
+  " CROSS JOIN LATERAL (SELECT json_build_object("
   "  'id', s.id, 'clientId', s.client_id, 'reference', s.reference,"
   "  'serviceLevel', s.service_level, 'version', s.version,"
   "  'recipient', json_build_object('name', r.name, 'phone', r.phone, 'email', r.email),"
@@ -263,20 +300,14 @@ static const char view_sql[] =
   "       'createdAt', " WB_SQL_TIME ("t.created_at") ") ORDER BY t.created_at, t.id)"
   "     FROM trackings t WHERE t.shipment_id = s.id), '[]'::json),"
   "  'promisedAt', " WB_SQL_TIME ("s.promised_at") ","
-  "  'eta', " WB_SQL_TIME ("s.eta") ", 'etaSource', s.eta_source,"
+  "  'eta', " WB_SQL_TIME ("CASE WHEN live.by_vehicle THEN live.vehicle_eta ELSE s.eta END") ","
+  "  'etaSource', CASE WHEN live.by_vehicle THEN 'vehicle' ELSE s.eta_source END,"
   "  'sla', json_build_object('state', sla.state,"
   "     'overdueSince', CASE WHEN sla.state = 'overdue' THEN " WB_SQL_TIME ("s.promised_at") " END,"
   "     'lateBySeconds', s.late_by_seconds),"
   "  'createdAt', " WB_SQL_TIME ("s.created_at") ","
   "  'updatedAt', " WB_SQL_TIME ("s.updated_at") ","
-  "  'closedAt', " WB_SQL_TIME ("s.closed_at") ")::text,"
-  " " WB_SQL_VIEW_EXPIRES ("s") ", d.country"
-  " FROM unnest($1::uuid[]) WITH ORDINALITY AS k (id, n)"
-  " JOIN shipments s ON s.id = k.id"
-  " JOIN recipients r ON r.id = s.recipient_id"
-  " JOIN addresses d ON d.id = s.destination_id"
-  " LEFT JOIN addresses o ON o.id = s.origin_id"
-  " CROSS JOIN LATERAL (SELECT " SLA_STATE " AS state) sla"
+  "  'closedAt', " WB_SQL_TIME ("s.closed_at") ")::text AS j) base"
   " ORDER BY k.n";
 
 static void

@@ -66,15 +66,17 @@ CREATE TABLE tracking_events (
 
 CREATE INDEX tracking_events_history_idx ON tracking_events (tracking_id, occurred_at DESC, id DESC);
 
--- One row per carrier: a token bucket (rate and burst come from the
--- carriers file with each request for permits, so a change of
--- configuration needs no migration), the UTC day's quota, a block set by a
--- 429 and a circuit breaker. Every daemon takes permits here, one UPDATE
--- per batch, so the limit holds for all of them together.
+-- One row per carrier: the generic cell rate algorithm (GCRA, a token
+-- bucket kept as one instant: rate and burst come from the carriers file
+-- with each request for permits, so a change of configuration needs no
+-- migration), the UTC day's quota, a block set by a 429 and a circuit
+-- breaker. Every daemon takes permits here, one UPDATE per batch, so the
+-- limit holds for all of them together.
 CREATE TABLE carrier_limits (
   carrier            text PRIMARY KEY CONSTRAINT carrier_limits_carrier_check CHECK (carrier <> ''),
-  tokens             double precision NOT NULL DEFAULT 0,
-  refilled_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- The theoretical arrival time: the next permit is due then, less the
+  -- burst's tolerance.
+  next_permit_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
   quota_day          date NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')::date,
   quota_used         integer NOT NULL DEFAULT 0 CONSTRAINT carrier_limits_quota_used_check CHECK (quota_used >= 0),
   blocked_until      timestamptz,

@@ -5,7 +5,9 @@
  * through the same store call, so REST and the topics cannot disagree on
  * the rules: the last writer wins by version, and a PUT without "version"
  * takes the stored version + 1. Bodies and queries are validated here; a
- * problem answers 400 naming the field. */
+ * problem answers 400 naming the field. An import (POST /vehicles:import …)
+ * reads each of its rows as a PUT body (wb_fleet_update_from_rest()), off
+ * the main loop, and writes the valid ones in one store call. */
 
 #include "config.h"
 
@@ -104,7 +106,7 @@ respond_failure (WbHttpRequest *request,
 static const char *
 id_parameter_name (WbFleetKind kind)
 {
-  return kind == WB_FLEET_KIND_DEVICE ? "deviceId" : "id";
+  return wb_fleet_kind_id_member (kind);
 }
 
 /* Checked against the id alphabet, so what the database sees is always a

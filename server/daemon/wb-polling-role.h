@@ -18,4 +18,8 @@ gboolean        wb_polling_settings_load (WbConfig          *config,
 WbTrackingsApi *wb_polling_api_new       (const WbRoleContext  *context,
                                           GError              **error);
 
+/* The scheduler and carrier-worker roles' rows of the role table. */
+extern const WbRolePipeline wb_scheduler_pipeline;
+extern const WbRolePipeline wb_carrier_worker_pipeline;
+
 G_END_DECLS

@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include "wb-dispatch-api.h"
+#include "wb-dispatch-consumer.h"
 #include "wb-fleet-api.h"
 #include "wb-fleet-role.h"
 #include "wb-ingest.h"
@@ -38,11 +40,23 @@ struct _WbRoles
 
 /* ---- api: the REST resources -------------------------------------------- */
 
+static WbDispatchApi *
+dispatch_api_new (const WbRoleContext *context)
+{
+  g_autoptr(WbDispatchStore) store = wb_dispatch_store_new (context->pool, context->shipments);
+  WbDispatchApi *api = wb_dispatch_api_new (store);
+
+  wb_dispatch_api_set_phone_region (api, wb_config_get_string (context->config, "shipments.phone-region"));
+  return api;
+}
+
 typedef struct
 {
   WbShipmentsApi *shipments;
   WbFleetApi     *fleet;
   WbTrackingsApi *trackings;
+
+  WbDispatchApi  *dispatch;
 } ApiRole;
 
 static void api_free (gpointer pipeline);
@@ -65,6 +79,7 @@ api_create (const WbRoleContext  *context,
   track.min_trip_duration = wb_config_get_int (context->config, "fleet.trip-min-duration") * 1000;
   track.min_parking_duration = wb_config_get_int (context->config, "fleet.stop-min-duration") * 1000;
   wb_fleet_api_set_track_defaults (api->fleet, &track);
+  api->dispatch = dispatch_api_new (context);
   if ((api->trackings = wb_polling_api_new (context, error)) == NULL)
     g_clear_pointer (&api, api_free);
   return api;
@@ -79,6 +94,8 @@ api_add_routes (gpointer      pipeline,
   wb_shipments_api_register (api->shipments, http);
   wb_fleet_api_register (api->fleet, http);
   wb_trackings_api_register (api->trackings, http);
+
+  wb_dispatch_api_register (api->dispatch, http);
 }
 
 static void
@@ -89,6 +106,8 @@ api_free (gpointer pipeline)
   g_clear_pointer (&api->shipments, wb_shipments_api_free);
   g_clear_pointer (&api->fleet, wb_fleet_api_free);
   g_clear_pointer (&api->trackings, wb_trackings_api_free);
+
+  g_clear_pointer (&api->dispatch, wb_dispatch_api_free);
   g_free (api);
 }
 
@@ -332,6 +351,59 @@ static const WbRolePipeline gateway_pipeline = {
   .free = g_object_unref,
 };
 
+/* ---- dispatch: commands applied, trips followed ---------------------------- */
+
+static void
+collect_dispatch_metrics (WbMetrics *m,
+                          gpointer   data)
+{
+  WbDispatchCounts c;
+
+  wb_dispatch_consumer_get_counts (data, &c);
+  wb_metrics_counter_set (m, "waybill_dispatch_commands_total", c.applied, "outcome", "applied", NULL);
+  wb_metrics_counter_set (m, "waybill_dispatch_commands_total", c.rejected, "outcome", "rejected", NULL);
+  wb_metrics_counter_set (m, "waybill_dispatch_commands_total", c.duplicates, "outcome", "duplicate", NULL);
+  wb_metrics_counter_set (m, "waybill_dead_letters_total", c.dead_letters, "consumer", "dispatch", NULL);
+}
+
+static gpointer
+dispatch_create (const WbRoleContext  *context,
+                 GError              **error)
+{
+  g_autoptr(WbDispatchStore) store = wb_dispatch_store_new (context->pool, context->shipments);
+  WbDispatchConsumer *consumer = wb_dispatch_consumer_new (context->bus, store);
+
+  wb_dispatch_consumer_set_stop_rule (consumer, wb_config_get_int (context->config, "dispatch.stop-radius"),
+                                      wb_config_get_int (context->config, "dispatch.stop-dwell") * 1000);
+  wb_dispatch_consumer_set_auto_batch (consumer, wb_config_get_int (context->config, "dispatch.auto-batch-interval"));
+  wb_dispatch_consumer_set_auto_reassign (consumer, wb_config_get_int (context->config, "dispatch.auto-reassign-after"));
+  wb_metrics_declare (context->metrics, "waybill_dispatch_commands_total", WB_METRIC_COUNTER,
+                      "Reassignment commands decided: applied, rejected, or already decided.", NULL, 0);
+  wb_metrics_add_collector (context->metrics, collect_dispatch_metrics, g_object_ref (consumer), g_object_unref);
+  return consumer;
+}
+
+static gboolean
+dispatch_start (gpointer   pipeline,
+                GError   **error)
+{
+  wb_dispatch_consumer_start (pipeline);
+  return TRUE;
+}
+
+static void
+dispatch_stop (gpointer pipeline)
+{
+  wb_dispatch_consumer_stop (pipeline);
+}
+
+static const WbRolePipeline dispatch_pipeline = {
+  .create = dispatch_create,
+  .start = dispatch_start,
+  .stop = dispatch_stop,
+  .free = g_object_unref,
+};
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const WbRoleRow role_table[] = {
@@ -339,10 +411,10 @@ static const WbRoleRow role_table[] = {
   { "ingest",         &ingest_pipeline },
   { "fleet",          &fleet_pipeline },
   { "tracker",        &tracker_pipeline },
-  { "scheduler",      NULL },
-  { "carrier-worker", NULL },
+  { "scheduler",      &wb_scheduler_pipeline },
+  { "carrier-worker", &wb_carrier_worker_pipeline },
   { "gateway",        &gateway_pipeline },
-  { "dispatch",       NULL },
+  { "dispatch",       &dispatch_pipeline },
 };
 
 static const WbRoleRow *

@@ -4,7 +4,14 @@
  * duplicate filter, a server timestamp, and then the bus. A full bus pushes
  * back: HTTP answers 503 with Retry-After, and a Teltonika connection stops
  * reading until there is room. Nothing is acknowledged before the bus took
- * it, so nothing acknowledged is lost. */
+ * it, so nothing acknowledged is lost.
+ *
+ * Teltonika connections, one per device and thousands of them, live on a
+ * thread of their own with its own GMainContext: GLib's main loop polls
+ * every descriptor on each pass, so on the daemon's loop they would slow
+ * every request. What they share with the rest (the duplicate filter, the
+ * first-appearance queue) is under a lock; the bus and the metrics are
+ * thread-safe, and the first-appearance writes stay on the main context. */
 
 #include "config.h"
 
@@ -25,6 +32,8 @@
 #define TELTONIKA_READ_SIZE   4096
 #define TELTONIKA_IDLE_S      300
 #define TELTONIKA_BACKLOG     1024
+/* How long stopping waits for the connections to finish their callbacks. */
+#define TELTONIKA_DRAIN_MS    2000
 
 /* First appearances are written in batches, one statement each and one at a
  * time, so a fleet coming online never queues more than one write on the
@@ -49,16 +58,24 @@ struct _WbIngest
   WbFleetIndex      *index;
   WbFleetStore      *store;
   WbMetrics         *metrics;
+  GMutex             lock;              /* duplicates, seen, seen_queue */
   WbDuplicateFilter *duplicates;
   gint64             max_age_us;
   gboolean           quarantine_unknown;
   GHashTable        *seen;              /* devices whose first appearance was recorded */
   GPtrArray         *seen_queue;        /* …or is waiting to be */
-  GSource           *seen_flush;
+  GSource           *seen_flush;        /* main context only, as seen_writing */
   gboolean           seen_writing;      /* a batch is on the pool */
+  GMainContext      *main_context;
   WbHttpServer      *osmand;
   GSocketService    *teltonika;
   guint              teltonika_port;
+  GMainContext      *teltonika_context;
+  GMainLoop         *teltonika_loop;
+  GThread           *teltonika_thread;
+  GCancellable      *teltonika_cancellable; /* cancelled on that thread, where its sources are */
+  guint              teltonika_clients; /* Teltonika thread only */
+  gboolean           teltonika_stopping;
   GCancellable      *cancellable;
 };
 
@@ -131,9 +148,14 @@ on_seen_flush (gpointer data)
 static void
 schedule_seen_batch (WbIngest *self)
 {
-  if (self->seen_writing || self->seen_queue->len == 0 || g_cancellable_is_cancelled (self->cancellable))
+  guint queued;
+
+  g_mutex_lock (&self->lock);
+  queued = self->seen_queue->len;
+  g_mutex_unlock (&self->lock);
+  if (self->seen_writing || queued == 0 || g_cancellable_is_cancelled (self->cancellable))
     return;
-  if (self->seen_queue->len >= SEEN_BATCH_MAX)
+  if (queued >= SEEN_BATCH_MAX)
     {
       write_seen_batch (self);
       return;
@@ -159,8 +181,10 @@ on_devices_seen (GObject      *source,
   if (first_seen == NULL)
     {
       /* Ask again at the next position from each. */
+      g_mutex_lock (&self->lock);
       for (guint i = 0; i < batch->device_ids->len; i++)
         g_hash_table_remove (self->seen, g_ptr_array_index (batch->device_ids, i));
+      g_mutex_unlock (&self->lock);
       g_debug ("Could not record %u devices as seen: %s", batch->device_ids->len, error->message);
     }
   else
@@ -176,38 +200,59 @@ on_devices_seen (GObject      *source,
 static void
 write_seen_batch (WbIngest *self)
 {
+  g_autoptr(GPtrArray) device_ids = g_ptr_array_new_with_free_func (g_free);
   SeenBatch *batch;
-  guint n = MIN (self->seen_queue->len, SEEN_BATCH_MAX);
+  guint n;
 
   if (self->seen_flush != NULL)
     {
       g_source_destroy (self->seen_flush);
       g_clear_pointer (&self->seen_flush, g_source_unref);
     }
+  g_mutex_lock (&self->lock);
+  n = MIN (self->seen_queue->len, SEEN_BATCH_MAX);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (device_ids, g_strdup (g_ptr_array_index (self->seen_queue, i)));
+  g_ptr_array_remove_range (self->seen_queue, 0, n);
+  g_mutex_unlock (&self->lock);
   if (n == 0)
     return;
   batch = g_new0 (SeenBatch, 1);
   batch->ingest = g_object_ref (self);
-  batch->device_ids = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < n; i++)
-    g_ptr_array_add (batch->device_ids, g_strdup (g_ptr_array_index (self->seen_queue, i)));
-  g_ptr_array_remove_range (self->seen_queue, 0, n);
+  batch->device_ids = g_steal_pointer (&device_ids);
   self->seen_writing = TRUE;
   wb_fleet_store_devices_seen_async (self->store, batch->device_ids, self->cancellable, on_devices_seen, batch);
 }
 
 /* The database decides whether this is a device's first appearance ever,
  * once per device per process, so there is no round trip per position. */
+static gboolean
+schedule_seen_batch_cb (gpointer data)
+{
+  schedule_seen_batch (data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 note_device_seen (WbIngest   *self,
                   const char *device_id)
 {
-  if (self->store == NULL || g_hash_table_contains (self->seen, device_id)
-      || self->seen_queue->len >= SEEN_QUEUE_MAX)
+  gboolean added = FALSE;
+
+  if (self->store == NULL)
     return;
-  g_hash_table_add (self->seen, g_strdup (device_id));
-  g_ptr_array_add (self->seen_queue, g_strdup (device_id));
-  schedule_seen_batch (self);
+  g_mutex_lock (&self->lock);
+  if (!g_hash_table_contains (self->seen, device_id) && self->seen_queue->len < SEEN_QUEUE_MAX)
+    {
+      g_hash_table_add (self->seen, g_strdup (device_id));
+      g_ptr_array_add (self->seen_queue, g_strdup (device_id));
+      added = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+  /* At once on the main context; from the Teltonika thread, on its next pass. */
+  if (added)
+    g_main_context_invoke_full (self->main_context, G_PRIORITY_DEFAULT, schedule_seen_batch_cb,
+                                g_object_ref (self), g_object_unref);
 }
 
 /* Identity, validation and duplicates: everything but the publishing. */
@@ -219,7 +264,7 @@ check_position (WbIngest    *self,
                 const char **out_reason)
 {
   WbRejectReason reason;
-  gboolean quarantined = FALSE;
+  gboolean quarantined = FALSE, duplicate;
   const char *protocol = protocol_name (position->protocol);
   const char *unused;
 
@@ -248,7 +293,10 @@ check_position (WbIngest    *self,
       count_rejected (self, protocol, *out_reason);
       return ACCEPT_REJECTED;
     }
-  if (!wb_duplicate_filter_check_and_add (self->duplicates, position->device_id, position->device_time))
+  g_mutex_lock (&self->lock);
+  duplicate = !wb_duplicate_filter_check_and_add (self->duplicates, position->device_id, position->device_time);
+  g_mutex_unlock (&self->lock);
+  if (duplicate)
     {
       *out_reason = "duplicate";
       count_rejected (self, protocol, *out_reason);
@@ -626,6 +674,10 @@ static void teltonika_process (TeltonikaClient *client);
 static void
 teltonika_client_free (TeltonikaClient *client)
 {
+  WbIngest *self = client->ingest;
+
+  if (--self->teltonika_clients == 0 && self->teltonika_stopping)
+    g_main_loop_quit (self->teltonika_loop);
   g_io_stream_close (G_IO_STREAM (client->connection), NULL, NULL);
   g_clear_object (&client->connection);
   g_byte_array_unref (client->buffer);
@@ -677,7 +729,7 @@ teltonika_write (TeltonikaClient *client,
 
   g_assert (length <= sizeof client->out);
   memcpy (client->out, data, length);
-  g_output_stream_write_all_async (out, client->out, length, G_PRIORITY_DEFAULT, client->ingest->cancellable,
+  g_output_stream_write_all_async (out, client->out, length, G_PRIORITY_DEFAULT, client->ingest->teltonika_cancellable,
                                    on_teltonika_written, client);
 }
 
@@ -730,7 +782,7 @@ publish_next_record (TeltonikaClient *client)
                   teltonika_drop (client, "bus_closed");
                   return;
                 }
-              wb_bus_publish_async (self->bus, message, self->cancellable, on_record_published, client);
+              wb_bus_publish_async (self->bus, message, self->teltonika_cancellable, on_record_published, client);
               return;
             }
           note_device_seen (self, position->device_id);
@@ -841,7 +893,7 @@ teltonika_read (TeltonikaClient *client)
 {
   GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (client->connection));
 
-  g_input_stream_read_bytes_async (in, TELTONIKA_READ_SIZE, G_PRIORITY_DEFAULT, client->ingest->cancellable,
+  g_input_stream_read_bytes_async (in, TELTONIKA_READ_SIZE, G_PRIORITY_DEFAULT, client->ingest->teltonika_cancellable,
                                    on_teltonika_read, client);
 }
 
@@ -853,6 +905,7 @@ on_teltonika_incoming (GSocketService    *service,
 {
   TeltonikaClient *client = g_new0 (TeltonikaClient, 1);
 
+  self->teltonika_clients++;
   g_socket_set_timeout (g_socket_connection_get_socket (connection), TELTONIKA_IDLE_S);
   client->ingest = g_object_ref (self);
   client->connection = g_object_ref (connection);
@@ -884,6 +937,9 @@ wb_ingest_dispose (GObject *object)
   wb_ingest_stop (self);
   g_clear_object (&self->osmand);
   g_clear_object (&self->teltonika);
+  g_clear_pointer (&self->teltonika_loop, g_main_loop_unref);
+  g_clear_pointer (&self->teltonika_context, g_main_context_unref);
+  g_clear_object (&self->teltonika_cancellable);
 
   G_OBJECT_CLASS (wb_ingest_parent_class)->dispose (object);
 }
@@ -901,6 +957,8 @@ wb_ingest_finalize (GObject *object)
   g_clear_pointer (&self->duplicates, wb_duplicate_filter_free);
   g_clear_pointer (&self->seen, g_hash_table_unref);
   g_clear_pointer (&self->seen_queue, g_ptr_array_unref);
+  g_clear_pointer (&self->main_context, g_main_context_unref);
+  g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (wb_ingest_parent_class)->finalize (object);
 }
@@ -921,6 +979,8 @@ wb_ingest_init (WbIngest *self)
   self->seen_queue = g_ptr_array_new_with_free_func (g_free);
   self->duplicates = wb_duplicate_filter_new ();
   self->cancellable = g_cancellable_new ();
+  g_mutex_init (&self->lock);
+  self->main_context = g_main_context_ref_thread_default ();
 }
 
 /**
@@ -979,6 +1039,48 @@ wb_ingest_listen_osmand (WbIngest            *self,
   return wb_http_server_listen (self->osmand, address, port, error);
 }
 
+static gpointer
+teltonika_thread_main (gpointer data)
+{
+  WbIngest *self = data;
+
+  g_main_context_push_thread_default (self->teltonika_context);
+  g_main_loop_run (self->teltonika_loop);
+  g_main_context_pop_thread_default (self->teltonika_context);
+  return NULL;
+}
+
+static gboolean
+on_drain_timeout (gpointer data)
+{
+  WbIngest *self = data;
+
+  if (self->teltonika_clients > 0)
+    g_warning ("Teltonika: %u connections still closing at shutdown", self->teltonika_clients);
+  g_main_loop_quit (self->teltonika_loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the Teltonika thread: no more accepting; the loop ends once every
+ * connection has seen the cancellation, or after TELTONIKA_DRAIN_MS. */
+static gboolean
+teltonika_stop_in_thread (gpointer data)
+{
+  WbIngest *self = data;
+  GSource *timeout = g_timeout_source_new (TELTONIKA_DRAIN_MS);
+
+  g_socket_service_stop (self->teltonika);
+  g_socket_listener_close (G_SOCKET_LISTENER (self->teltonika));
+  self->teltonika_stopping = TRUE;
+  g_cancellable_cancel (self->teltonika_cancellable);
+  if (self->teltonika_clients == 0)
+    g_main_loop_quit (self->teltonika_loop);
+  g_source_set_callback (timeout, on_drain_timeout, self, NULL);
+  g_source_attach (timeout, self->teltonika_context);
+  g_source_unref (timeout);
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 wb_ingest_listen_teltonika (WbIngest    *self,
                             const char  *address,
@@ -991,8 +1093,12 @@ wb_ingest_listen_teltonika (WbIngest    *self,
   gboolean all = g_str_equal (address, "*") || g_str_equal (address, "0.0.0.0") || g_str_equal (address, "::");
 
   g_return_val_if_fail (WB_IS_INGEST (self), FALSE);
+  g_return_val_if_fail (self->teltonika == NULL, FALSE);
 
   self->teltonika = g_socket_service_new ();
+  /* A new service is active: it would start accepting on this thread's
+   * context as soon as a port is added. */
+  g_socket_service_stop (self->teltonika);
   /* GSocketListener's default queue of 10 overflows when a fleet
    * reconnects at once (after a network outage, a restart). */
   g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->teltonika), TELTONIKA_BACKLOG);
@@ -1013,7 +1119,15 @@ wb_ingest_listen_teltonika (WbIngest    *self,
         return FALSE;
       self->teltonika_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
     }
+  /* Accepting, and every connection's I/O after it, happen on the context
+   * that is the thread-default one when the service starts. */
+  self->teltonika_cancellable = g_cancellable_new ();
+  self->teltonika_context = g_main_context_new ();
+  self->teltonika_loop = g_main_loop_new (self->teltonika_context, FALSE);
+  g_main_context_push_thread_default (self->teltonika_context);
   g_socket_service_start (self->teltonika);
+  g_main_context_pop_thread_default (self->teltonika_context);
+  self->teltonika_thread = g_thread_new ("teltonika", teltonika_thread_main, self);
   return TRUE;
 }
 
@@ -1045,9 +1159,9 @@ wb_ingest_stop (WbIngest *self)
     }
   if (self->osmand)
     wb_http_server_disconnect (self->osmand);
-  if (self->teltonika)
+  if (self->teltonika_thread != NULL)
     {
-      g_socket_service_stop (self->teltonika);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->teltonika));
+      g_main_context_invoke (self->teltonika_context, teltonika_stop_in_thread, self);
+      g_clear_pointer (&self->teltonika_thread, g_thread_join);
     }
 }

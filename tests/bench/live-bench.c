@@ -228,29 +228,46 @@ connect_loopback (guint port,
   return fd;
 }
 
+/* Handshakes in batches: connect and send the IMEI for each, then read the
+ * answers (the daemon's listen queue holds 1024). */
+#define HANDSHAKE_BATCH 200
+
 static void
-device_connect (Device *device,
-                guint   number)
+device_hello (Device *device,
+              guint   number)
 {
   g_autofree char *imei = imei_of (number);
   guint8 hello[2 + WB_TELTONIKA_IMEI_LENGTH] = { 0, WB_TELTONIKA_IMEI_LENGTH };
-  guint8 answer = 0;
 
   memcpy (hello + 2, imei, WB_TELTONIKA_IMEI_LENGTH);
-  for (int attempt = 0; attempt < 50; attempt++)
-    {
-      device->fd = connect_loopback (teltonika_port, TRUE);
-      if (device->fd >= 0 && write (device->fd, hello, sizeof hello) == sizeof hello
-          && read (device->fd, &answer, 1) == 1)
-        break;
-      if (device->fd >= 0)
-        close (device->fd);
-      device->fd = -1;
-      g_usleep (100 * 1000);
-    }
-  if (device->fd < 0 || answer != WB_TELTONIKA_ACCEPT)
-    g_error ("Teltonika device %u: handshake failed", number);
+  device->fd = connect_loopback (teltonika_port, TRUE);
+  if (device->fd < 0 || write (device->fd, hello, sizeof hello) != sizeof hello)
+    g_error ("Teltonika device %u: cannot connect: %s", number, g_strerror (errno));
+}
+
+static void
+device_answer (Device *device,
+               guint   number)
+{
+  guint8 answer = 0;
+
+  if (read (device->fd, &answer, 1) != 1 || answer != WB_TELTONIKA_ACCEPT)
+    g_error ("Teltonika device %u: handshake refused", number);
   fcntl (device->fd, F_SETFL, O_NONBLOCK);
+}
+
+static void
+devices_connect (Device *devices)
+{
+  for (int first = 0; first < n_vehicles; first += HANDSHAKE_BATCH)
+    {
+      int last = MIN (first + HANDSHAKE_BATCH, n_vehicles);
+
+      for (int v = first; v < last; v++)
+        device_hello (&devices[v], v + 1);
+      for (int v = first; v < last; v++)
+        device_answer (&devices[v], v + 1);
+    }
 }
 
 /* About 40 km/h, turning now and then, kept inside the city. */
@@ -325,8 +342,8 @@ senders_run (gpointer data)
       devices[v].lat = CITY_MIN_LAT + g_rand_double (rand) * CITY_HEIGHT;
       devices[v].lon = CITY_MIN_LON + g_rand_double (rand) * CITY_WIDTH;
       devices[v].heading = g_rand_double_range (rand, 0, 360);
-      device_connect (&devices[v], v + 1);
     }
+  devices_connect (devices);
   g_async_queue_push (ready, GINT_TO_POINTER (1));
   /* Each vehicle sends once a second, the fleet spread over the second. */
   start = g_get_monotonic_time ();
@@ -377,6 +394,7 @@ static gint    stalled_closed;    /* atomic */
 static gint    stall_wanted;      /* atomic: how many stall */
 static gint    ws_stop;
 static gssize  connect_finished;  /* atomic: when the last one of the step was open (real µs) */
+static gint    finished_for;      /* atomic: …for this clients_wanted */
 static GMutex  drop_lock;
 static GHashTable *drop_codes;    /* close code → count */
 
@@ -693,8 +711,12 @@ clients_run (gpointer data)
       int n;
 
       open_more (epoll_fd, &next, &connecting);
-      if (connecting == 0 && next == g_atomic_int_get (&clients_wanted) && g_atomic_pointer_get (&connect_finished) == 0)
-        g_atomic_pointer_set (&connect_finished, now_us ());
+      if (connecting == 0 && next == g_atomic_int_get (&clients_wanted)
+          && g_atomic_int_get (&finished_for) != next)
+        {
+          g_atomic_pointer_set (&connect_finished, now_us ());
+          g_atomic_int_set (&finished_for, next);
+        }
       apply_stalls (epoll_fd, next, &stalled);
       n = epoll_wait (epoll_fd, events, G_N_ELEMENTS (events), 10);
       for (int i = 0; i < n; i++)
@@ -843,7 +865,8 @@ static void
 measure (PhaseResult *r,
          int          index,
          const char  *daemon_pid,
-         double       idle_rss_kib)
+         double       rss_before_kib,
+         int          opened)
 {
   g_autoptr(GArray) locations = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) vehicles = g_array_new (FALSE, FALSE, sizeof (double));
@@ -897,7 +920,7 @@ measure (PhaseResult *r,
   r->vehicle_p99 = sorted_quantile (vehicles, 0.99);
   r->open = g_atomic_int_get (&clients_open);
   r->load_average = load_average ();
-  r->rss_per_client_kib = r->open > 0 ? (rss_kib (daemon_pid) - idle_rss_kib) / r->open : NAN;
+  r->rss_per_client_kib = opened > 0 ? (rss_kib (daemon_pid) - rss_before_kib) / opened : NAN;
   r->dropped = g_atomic_int_get (&clients_dropped) - dropped_before;
   g_mutex_lock (&histogram_lock);
   r->updates = histograms[index].count;
@@ -912,7 +935,7 @@ print_phase (const PhaseResult *r)
 {
   g_print ("  %-24s %6d open  latency p50 %7.1f  p99 %7.1f  max %7.1f ms  (%" G_GUINT64_FORMAT " updates, %.0f/s)\n",
            r->label, r->open, r->p50, r->p99, r->max, r->updates, r->updates / (double) seconds);
-  g_print ("  %-24s positions in %.0f/s, frames out %.0f/s; RSS %.1f KiB per stream; dropped %d\n", "",
+  g_print ("  %-24s positions in %.0f/s, frames out %.0f/s; RSS %.1f KiB per stream opened; dropped %d\n", "",
            r->positions_in, r->frames_out, r->rss_per_client_kib, r->dropped);
   g_print ("  %-24s GET /locations p50 %.1f p99 %.1f ms; GET /vehicles/{id} p50 %.1f p99 %.1f ms;"
            " CPU: daemon %.2f, load generator %.2f cores; machine load %.1f\n", "", r->locations_p50,
@@ -925,10 +948,11 @@ open_clients (int count)
 {
   gint64 start = now_us (), deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
 
-  g_atomic_pointer_set (&connect_finished, 0);
   g_atomic_int_set (&clients_wanted, count);
-  while (g_atomic_pointer_get (&connect_finished) == 0 && g_get_monotonic_time () < deadline)
+  while (g_atomic_int_get (&finished_for) != count && g_get_monotonic_time () < deadline)
     g_usleep (20 * 1000);
+  if (g_atomic_int_get (&finished_for) != count)
+    return NAN;
   return (g_atomic_pointer_get (&connect_finished) - start) / 1e6;
 }
 
@@ -996,7 +1020,8 @@ main (int   argc,
   GThread *senders, *ws;
   WbBenchDaemon *daemon;
   const char *pid;
-  double idle_rss, seconds_to_open;
+  double rss_before, seconds_to_open;
+  gint64 devices_started;
 
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))
@@ -1016,7 +1041,9 @@ main (int   argc,
   {
     const char *args[] = { port_arg, "--max-connections=19000", "--max-connections-per-peer=19000",
                            "--gateway-max-connections=19000", "--gateway-max-connections-per-peer=19000",
-                           "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m", NULL };
+                           "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m",
+                           /* Full within seconds, so that its growth is not taken for the streams'. */
+                           "--gateway-replay-size=10000", NULL };
 
     daemon = wb_bench_daemon_start (conninfo, args);
   }
@@ -1028,15 +1055,17 @@ main (int   argc,
   g_print ("Live map gateway: %d Teltonika vehicles at 1 Hz (a TCP connection each), clients of about 100"
            " vehicles each (%d of the whole city), %d s a phase, %u cores\n", n_vehicles, whole_fleet, seconds,
            g_get_num_processors ());
-  g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s\n");
+  g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s, replay window 10 000;"
+           " RSS per stream: the daemon's growth over a step / the streams it opened\n");
 
+  devices_started = g_get_monotonic_time ();
   senders = g_thread_new ("teltonika", senders_run, ready);
   g_async_queue_pop (ready);
   for (int i = 0; i < 60 && metric ("waybill_live_vehicles") < n_vehicles; i++)
     g_usleep (500 * 1000);
-  g_print ("  %d devices connected; the map holds %.0f vehicles\n", n_vehicles, metric ("waybill_live_vehicles"));
+  g_print ("  %d devices connected in %.1f s; the map holds %.0f vehicles\n", n_vehicles,
+           (g_get_monotonic_time () - devices_started) / 1e6, metric ("waybill_live_vehicles"));
   g_usleep (settle_seconds * G_USEC_PER_SEC);
-  idle_rss = rss_kib (pid);
 
   clients = g_new0 (Client, n_clients_max);
   for (int i = 0; i < n_clients_max; i++)
@@ -1046,25 +1075,28 @@ main (int   argc,
     }
   ws = g_thread_new ("websockets", clients_run, NULL);
 
+  rss_before = rss_kib (pid);
   seconds_to_open = open_clients (baseline_clients);
   g_print ("  baseline: %d streams open in %.2f s\n", baseline_clients, seconds_to_open);
   g_usleep (settle_seconds * G_USEC_PER_SEC);
   results[n_results].label = "baseline";
   results[n_results].clients = baseline_clients;
-  measure (&results[n_results], n_results, pid, idle_rss);
+  measure (&results[n_results], n_results, pid, rss_before, baseline_clients);
   print_phase (&results[n_results++]);
 
   for (guint s = 0; s < steps->len; s++)
     {
       int count = g_array_index (steps, int, s);
+      int before = g_atomic_int_get (&clients_open);
 
+      rss_before = rss_kib (pid);
       seconds_to_open = open_clients (count);
       g_print ("  %d streams open (%d more in %.2f s)\n", g_atomic_int_get (&clients_open),
                count - (s == 0 ? baseline_clients : g_array_index (steps, int, s - 1)), seconds_to_open);
       g_usleep (settle_seconds * G_USEC_PER_SEC);
       results[n_results].label = g_strdup_printf ("%d clients", count);
       results[n_results].clients = count;
-      measure (&results[n_results], n_results, pid, idle_rss);
+      measure (&results[n_results], n_results, pid, rss_before, count - before);
       print_phase (&results[n_results++]);
     }
 
@@ -1075,7 +1107,7 @@ main (int   argc,
     g_atomic_int_set (&stall_wanted, stall);
     g_usleep (settle_seconds * G_USEC_PER_SEC);
     results[n_results].label = g_strdup_printf ("%d, %d stalled", n_clients_max, stall);
-    measure (&results[n_results], n_results, pid, idle_rss);
+    measure (&results[n_results], n_results, pid, 0, 0);
     print_phase (&results[n_results]);
     g_usleep (settle_seconds * G_USEC_PER_SEC);
     g_print ("  stalled clients: %d, closed by the daemon so far %d (pong timeouts counted: %.0f)\n", stall,

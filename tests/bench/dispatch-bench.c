@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Dispatch benchmark, in one process on the in-process bus and an
+ * embedded PostgreSQL. Prints, as medians and percentiles:
+ *
+ *   - the reassign path's latency: from the accepting transaction of a
+ *     reassignment (what POST /trips/{id}/reassign runs: the command row and
+ *     its commands.trip.reassign in the outbox) to trip.reassigned received
+ *     on the bus, through the outbox relay, the dispatch role's consumer and
+ *     its deciding transaction; p50 and p99 over --commands commands, one
+ *     at a time;
+ *   - next to the bare outbox round trip measured in the same run (a row
+ *     written in one transaction, relayed, received): the ratio says what
+ *     deciding a command adds to two trips through the outbox;
+ *   - stop detection per position: batches of positions.enriched of
+ *     --vehicles vehicles each on an IN_TRANSIT trip of three stops, judged
+ *     by the dispatch store, against writing the same positions to the
+ *     positions table in one statement (the fleet pipeline's own write per
+ *     batch). */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "wb-bench.h"
+#include "wb-bus-local.h"
+#include "wb-db.h"
+#include "wb-db-pool.h"
+#include "wb-dispatch-consumer.h"
+#include "wb-embedded-postgres.h"
+#include "wb-migrations.h"
+#include "wb-outbox-relay.h"
+#include "wb-sla.h"
+
+static int n_commands = 1000;
+static int n_vehicles = 5000;
+static int runs = 5;
+
+static GOptionEntry entries[] = {
+  { "commands", 0, 0, G_OPTION_ARG_INT, &n_commands, "Reassignments timed", "N" },
+  { "vehicles", 0, 0, G_OPTION_ARG_INT, &n_vehicles, "Vehicles on trips for stop detection", "N" },
+  { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per stop-detection figure (median reported)", "N" },
+  { NULL }
+};
+
+typedef struct
+{
+  GMainContext *context;
+  const char   *topic;
+  gint64        received_at;
+  guint         received;
+} Listener;
+
+static void
+on_message (WbBus      *bus,
+            WbBusBatch *batch,
+            gpointer    user_data)
+{
+  Listener *listener = user_data;
+
+  listener->received += wb_bus_batch_get_length (batch);
+  listener->received_at = g_get_monotonic_time ();
+  wb_bus_batch_ack (batch);
+}
+
+static void
+sql (PGconn     *conn,
+     const char *statement)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGresult) result = wb_db_exec (conn, statement, NULL, 0, NULL, &error);
+
+  if (result == NULL)
+    g_error ("%s: %s", statement, error->message);
+}
+
+static double
+percentile (GArray *sorted,
+            double  p)
+{
+  guint index = MIN (sorted->len - 1, (guint) (p * sorted->len));
+
+  return g_array_index (sorted, double, index);
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static void
+wait_received (Listener *listener,
+               guint     expected)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (listener->received < expected)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s never arrived", listener->topic);
+    }
+}
+
+static WbDispatchResult *
+run_request (WbDispatchStore   *store,
+             PGconn            *conn,
+             WbDispatchRequest *request)
+{
+  g_autoptr(GError) error = NULL;
+  WbDispatchResult *result = wb_dispatch_store_run (store, conn, request, NULL, &error);
+
+  if (result == NULL)
+    g_error ("dispatch request failed: %s", error->message);
+  return result;
+}
+
+/* ---- reassignment latency ------------------------------------------------------ */
+
+static void
+report_latencies (const char *what,
+                  GArray     *values)
+{
+  g_array_sort (values, compare_doubles);
+  g_print ("%-52s p50 %8.2f ms   p99 %8.2f ms   (%u)\n", what, percentile (values, 0.5), percentile (values, 0.99),
+           values->len);
+}
+
+static double
+bench_outbox_round_trip (PGconn        *conn,
+                         WbOutboxRelay *relay,
+                         Listener      *listener)
+{
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+
+  for (int i = 0; i < n_commands; i++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      double ms;
+
+      sql (conn, "INSERT INTO outbox (topic, key, type, payload) VALUES ('bench.ping', 'k', 'bench.ping', '{}')");
+      wb_outbox_relay_kick (relay);
+      wait_received (listener, i + 1);
+      ms = (listener->received_at - start) / 1000.0;
+      g_array_append_val (values, ms);
+    }
+  report_latencies ("outbox round trip (baseline)", values);
+  g_array_sort (values, compare_doubles);
+  return percentile (values, 0.5);
+}
+
+static double
+bench_reassign (PGconn          *conn,
+                WbDispatchStore *store,
+                Listener        *listener)
+{
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+
+  for (int i = 0; i < n_commands; i++)
+    {
+      g_autoptr(WbDispatchRequest) request = wb_dispatch_request_new (WB_DISPATCH_OP_SUBMIT_REASSIGN);
+      g_autoptr(WbDispatchResult) result = NULL;
+      gint64 start = g_get_monotonic_time ();
+      double ms;
+
+      request->id = g_strdup ("bench-trip");
+      request->command_id = g_strdup_printf ("bench-%d", i);
+      request->driver_id = g_strdup (i % 2 ? "bd-1" : "bd-2");
+      request->reason = g_strdup ("benchmark");
+      request->requested_by = g_strdup ("bench");
+      result = run_request (store, conn, request);
+      wait_received (listener, i + 1);
+      ms = (listener->received_at - start) / 1000.0;
+      g_array_append_val (values, ms);
+    }
+  report_latencies ("reassign: accepted → trip.reassigned received", values);
+  g_array_sort (values, compare_doubles);
+  return percentile (values, 0.5);
+}
+
+/* ---- stop detection --------------------------------------------------------------- */
+
+static void
+seed_trips (PGconn *conn)
+{
+  g_autofree char *trips = g_strdup_printf (
+    "INSERT INTO trips (id, vehicle_id, driver_id, company_id, status)"
+    " SELECT 'st-' || i, 'sv-' || i, 'sd-' || i, 'acme', 'IN_TRANSIT' FROM generate_series(1, %d) i", n_vehicles);
+  g_autofree char *stops = g_strdup_printf (
+    "INSERT INTO trip_stops (trip_id, seq, address, lat, lon)"
+    " SELECT 'st-' || i, k, 'stop', 53.0 + i * 0.0001 + k * 0.01, 27.0 + k * 0.01"
+    " FROM generate_series(1, %d) i, generate_series(0, 2) k", n_vehicles);
+
+  sql (conn, trips);
+  sql (conn, stops);
+  sql (conn, "ANALYZE trips");
+  sql (conn, "ANALYZE trip_stops");
+}
+
+/* One position per vehicle, on the way between its stops, each run a
+ * minute later than the last. */
+static GPtrArray *
+positions_for_run (int run)
+{
+  GPtrArray *positions = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_dispatch_position_free);
+  gint64 t = g_get_real_time () - G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC + (gint64) run * 60 * G_USEC_PER_SEC;
+
+  for (int i = 1; i <= n_vehicles; i++)
+    {
+      WbDispatchPosition *p = g_new0 (WbDispatchPosition, 1);
+
+      p->vehicle_id = g_strdup_printf ("sv-%d", i);
+      p->device_time = t;
+      p->lat = 53.005 + i * 0.0001;
+      p->lon = 27.005;
+      g_ptr_array_add (positions, p);
+    }
+  return positions;
+}
+
+static char *
+positions_json (GPtrArray *positions)
+{
+  GString *out = g_string_new ("[");
+
+  for (guint i = 0; i < positions->len; i++)
+    {
+      WbDispatchPosition *p = g_ptr_array_index (positions, i);
+
+      g_string_append_printf (out, "%s{\"device_id\":\"dev-%s\",\"vehicle_id\":\"%s\",\"t\":%" G_GINT64_FORMAT
+                              ",\"lat\":%.6f,\"lon\":%.6f}", i ? "," : "", p->vehicle_id, p->vehicle_id,
+                              p->device_time, p->lat, p->lon);
+    }
+  g_string_append_c (out, ']');
+  return g_string_free (out, FALSE);
+}
+
+static void
+bench_stops (PGconn          *conn,
+             WbDispatchStore *store)
+{
+  g_autoptr(GArray) detect = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) write = g_array_new (FALSE, FALSE, sizeof (double));
+  double detect_us, write_us;
+
+  seed_trips (conn);
+  sql (conn, "SELECT waybill_positions_ensure_partition(current_date)");
+  sql (conn, "SELECT waybill_positions_ensure_partition(current_date - 1)");
+  for (int run = 0; run < runs; run++)
+    {
+      g_autoptr(WbDispatchRequest) request = wb_dispatch_request_new (WB_DISPATCH_OP_OBSERVE_POSITIONS);
+      g_autoptr(WbDispatchResult) result = NULL;
+      g_autoptr(GPtrArray) positions = positions_for_run (run);
+      g_autofree char *json = positions_json (positions);
+      const char *params[] = { json };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PGresult) written = NULL;
+      gint64 start;
+      double us;
+
+      start = g_get_monotonic_time ();
+      written = wb_db_exec (conn, "INSERT INTO positions (device_time, server_time, lat, lon, device_id, vehicle_id, protocol)"
+                                  " SELECT timestamptz 'epoch' + p.t * interval '1 microsecond', now(), p.lat, p.lon,"
+                                  "   p.device_id, p.vehicle_id, 'bench'"
+                                  " FROM json_to_recordset($1::json) AS p (device_id text, vehicle_id text, t bigint,"
+                                  "   lat double precision, lon double precision)", params, 1, NULL, &error);
+      if (written == NULL)
+        g_error ("positions: %s", error->message);
+      us = (g_get_monotonic_time () - start) / (double) n_vehicles;
+      g_array_append_val (write, us);
+
+      request->positions = g_steal_pointer (&positions);
+      request->stop_radius_m = 150;
+      request->stop_dwell_us = 60 * G_USEC_PER_SEC;
+      start = g_get_monotonic_time ();
+      result = run_request (store, conn, request);
+      us = (g_get_monotonic_time () - start) / (double) n_vehicles;
+      g_array_append_val (detect, us);
+    }
+  detect_us = wb_bench_median (detect);
+  write_us = wb_bench_median (write);
+  g_print ("%-52s %8.2f µs/position\n", "stop detection (batches of every vehicle)", detect_us);
+  g_print ("%-52s %8.2f µs/position\n", "positions history insert, same batch (baseline)", write_us);
+  g_print ("%-52s %8.2f\n", "ratio stop detection / history insert", detect_us / write_us);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) options = g_option_context_new ("- dispatch benchmark");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbEmbeddedPostgres) cluster = NULL;
+  g_autoptr(PGconn) conn = NULL;
+  g_autoptr(WbDbPool) pool = NULL;
+  g_autoptr(WbBus) bus = NULL;
+  g_autoptr(WbOutboxRelay) relay = NULL;
+  g_autoptr(WbSlaTable) sla = NULL;
+  g_autoptr(WbShipmentStore) shipments = NULL;
+  g_autoptr(WbDispatchStore) store = NULL;
+  g_autoptr(WbDispatchConsumer) consumer = NULL;
+  Listener pings = { NULL, "bench.ping", 0, 0 };
+  Listener reassigned = { NULL, "trip.reassigned", 0, 0 };
+  const char * const ping_topics[] = { "bench.ping", NULL };
+  const char * const trip_topics[] = { "trip.reassigned", NULL };
+  guint applied = 0;
+  double baseline, reassign;
+
+  g_option_context_add_main_entries (options, entries, NULL);
+  if (!g_option_context_parse (options, &argc, &argv, &error))
+    g_error ("%s", error->message);
+
+  cluster = wb_bench_cluster_start ();
+  conn = wb_db_connect (wb_embedded_postgres_get_conninfo (cluster), &error);
+  if (conn == NULL || !wb_migrations_apply (conn, &applied, &error))
+    g_error ("database: %s", error->message);
+  sql (conn, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1)");
+  sql (conn, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('bv-1', 'B-1', 'acme', 1)");
+  sql (conn, "INSERT INTO drivers (id, name, company_id, version) VALUES ('bd-1', 'D', 'acme', 1), ('bd-2', 'E', 'acme', 1)");
+  sql (conn, "INSERT INTO trips (id, vehicle_id, driver_id, company_id, status) VALUES ('bench-trip', 'bv-1', 'bd-1', 'acme', 'IN_TRANSIT')");
+
+  pool = wb_db_pool_new (wb_embedded_postgres_get_conninfo (cluster), 4);
+  bus = wb_bus_local_new (65536);
+  relay = wb_outbox_relay_new (pool, bus);
+  sla = wb_sla_table_load_default (&error);
+  shipments = wb_shipment_store_new (pool, sla);
+  wb_shipment_store_set_relay (shipments, relay);
+  store = wb_dispatch_store_new (pool, shipments);
+  consumer = wb_dispatch_consumer_new (bus, store);
+  wb_dispatch_consumer_start (consumer);
+  wb_bus_subscribe (bus, "bench", ping_topics, 64, on_message, &pings, NULL);
+  wb_bus_subscribe (bus, "bench", trip_topics, 64, on_message, &reassigned, NULL);
+
+  g_print ("dispatch benchmark: %d commands, %d vehicles on trips, %d runs\n", n_commands, n_vehicles, runs);
+  baseline = bench_outbox_round_trip (conn, relay, &pings);
+  reassign = bench_reassign (conn, store, &reassigned);
+  g_print ("%-52s %8.2f\n", "ratio reassign p50 / outbox round trip p50", reassign / baseline);
+  bench_stops (conn, store);
+
+  wb_dispatch_consumer_stop (consumer);
+  wb_outbox_relay_stop (relay);
+  wb_db_pool_close (pool);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return 0;
+}

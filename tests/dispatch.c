@@ -1,0 +1,909 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Dispatch end to end: a real waybilld (every role, the in-process bus) on
+ * a fresh PostgreSQL database, called over HTTP with signed tokens; the
+ * test reads the database directly for what the API does not show (the
+ * outbox's messages, kept by a trigger, and the constraints). */
+
+#include "config.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "wb-db.h"
+#include "wb-json.h"
+#include "wb-json-writer.h"
+#include "wb-jwt.h"
+#include "wb-migrations.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+
+#define SECRET "dispatch-test-secret-0123456789abcdef"
+#define PHONE  "+375291234567"
+
+typedef struct
+{
+  char         *conninfo;
+  PGconn       *conn;
+  WbTestDaemon *daemon;
+  SoupSession  *session;
+  char         *tokens[WB_ACCESS_ROLE_ADMIN + 1];
+} Fixture;
+
+typedef struct
+{
+  guint     status;
+  JsonNode *json;
+  char     *location;
+  char     *etag;
+} Reply;
+
+static void
+reply_clear (Reply *reply)
+{
+  g_clear_pointer (&reply->json, json_node_unref);
+  g_clear_pointer (&reply->location, g_free);
+  g_clear_pointer (&reply->etag, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Reply, reply_clear)
+
+/* ---- the daemon and the client -------------------------------------------------- */
+
+/* Every message queued in the outbox stays visible here after the relay
+ * has published and deleted it. */
+static const char * const keep_outbox_sql[] = {
+  "CREATE TABLE outbox_seen (topic text, key text, payload jsonb)",
+  "CREATE FUNCTION keep_outbox () RETURNS trigger LANGUAGE plpgsql AS"
+  " $$ BEGIN INSERT INTO outbox_seen VALUES (NEW.topic, NEW.key, NEW.payload); RETURN NEW; END $$",
+  "CREATE TRIGGER keep_outbox AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION keep_outbox ()",
+};
+
+static void
+send_as (Fixture            *f,
+         WbAccessRole        role,
+         const char         *method,
+         const char         *path,
+         const char         *body,
+         const char * const *headers,
+         Reply              *reply)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", wb_test_daemon_port (f->daemon), path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  SoupMessageHeaders *request_headers = soup_message_get_request_headers (message);
+
+  reply_clear (reply);
+  if (role != WB_ACCESS_ROLE_NONE)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", f->tokens[role], NULL);
+
+      soup_message_headers_replace (request_headers, "Authorization", bearer);
+    }
+  for (guint i = 0; headers != NULL && headers[i] != NULL; i += 2)
+    soup_message_headers_replace (request_headers, headers[i], headers[i + 1]);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (f->session, message, NULL, &error);
+  g_assert_no_error (error);
+  reply->status = soup_message_get_status (message);
+  if (reply->status >= 500 && !g_str_equal (path, "/readyz"))
+    g_printerr ("%s %s answered %u; the daemon's log:\n%s\n", method, path, reply->status, f->daemon->log->str);
+  reply->location = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (message), "Location"));
+  reply->etag = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (message), "ETag"));
+  if (g_bytes_get_size (answer) > 0)
+    {
+      reply->json = wb_json_parse_bytes (answer, NULL, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+send (Fixture    *f,
+      const char *method,
+      const char *path,
+      const char *body,
+      Reply      *reply)
+{
+  send_as (f, WB_ACCESS_ROLE_ADMIN, method, path, body, NULL, reply);
+}
+
+static const char *
+member (Reply      *reply,
+        const char *name)
+{
+  g_assert_nonnull (reply->json);
+  return json_object_get_string_member_with_default (json_node_get_object (reply->json), name, NULL);
+}
+
+static const char *
+error_member (Reply      *reply,
+              const char *name)
+{
+  JsonObject *error;
+
+  g_assert_nonnull (reply->json);
+  error = json_object_get_object_member (json_node_get_object (reply->json), "error");
+  g_assert_nonnull (error);
+  return json_object_get_string_member_with_default (error, name, NULL);
+}
+
+#define assert_status(reply, expected) \
+  G_STMT_START { \
+    if ((reply)->status != (expected)) \
+      { \
+        g_autofree char *text = (reply)->json ? wb_json_to_string ((reply)->json) : g_strdup (""); \
+        g_error ("expected %u, got %u: %s", (guint) (expected), (reply)->status, text); \
+      } \
+  } G_STMT_END
+
+static void
+sql (Fixture    *f,
+     const char *statement)
+{
+  wb_test_pg_run (f->conn, statement);
+}
+
+static gint64
+sql_int (Fixture    *f,
+         const char *statement,
+         const char *param)
+{
+  return wb_test_pg_int (f->conn, statement, param);
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *env_dsn = NULL;
+  g_auto(GStrv) extra = g_strsplit (data != NULL ? data : "", " ", -1);
+  const char *args[] = { "--listen-address=127.0.0.1", extra[0], extra[0] ? extra[1] : NULL, NULL };
+  guint applied = 0;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  f->conninfo = wb_test_pg_create_database ("dispatch");
+  f->conn = wb_db_connect (f->conninfo, &error);
+  g_assert_no_error (error);
+  g_assert_true (wb_migrations_apply (f->conn, &applied, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (keep_outbox_sql); i++)
+    sql (f, keep_outbox_sql[i]);
+  sql (f, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1), ('other', 'Other', 1)");
+  sql (f, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('v1', 'V-1', 'acme', 1),"
+          " ('v2', 'V-2', 'acme', 1), ('v3', 'V-3', 'acme', 1), ('vx', 'V-X', 'other', 1)");
+  sql (f, "INSERT INTO drivers (id, name, company_id, version) VALUES ('d1', 'D 1', 'acme', 1),"
+          " ('d2', 'D 2', 'acme', 1), ('d3', 'D 3', 'acme', 1)");
+
+  env_dsn = g_strconcat ("DB_DSN=", f->conninfo, NULL);
+  f->daemon = wb_test_daemon_spawn ((const char *[]) { env_dsn, "AUTH_HS256SECRET=" SECRET, NULL }, args);
+  f->session = soup_session_new_with_options ("timeout", 30, NULL);
+  for (WbAccessRole role = WB_ACCESS_ROLE_VIEWER; role <= WB_ACCESS_ROLE_ADMIN; role++)
+    f->tokens[role] = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
+                                   g_get_real_time () / G_USEC_PER_SEC, 3600);
+  for (;;)
+    {
+      g_auto(Reply) reply = { 0 };
+
+      send_as (f, WB_ACCESS_ROLE_NONE, "GET", "/readyz", NULL, NULL, &reply);
+      if (reply.status == 200)
+        break;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("waybilld never became ready; its log:\n%s", f->daemon->log->str);
+      g_usleep (50 * 1000);
+    }
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  wb_test_daemon_free (f->daemon);
+  g_clear_object (&f->session);
+  for (guint i = 0; i < G_N_ELEMENTS (f->tokens); i++)
+    g_free (f->tokens[i]);
+  g_clear_pointer (&f->conn, PQfinish);
+  g_free (f->conninfo);
+}
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static char *
+create_shipment (Fixture *f)
+{
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "POST", "/shipments",
+        "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"recipient\":{\"name\":\"Ann\",\"phone\":\"" PHONE "\"},"
+        "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\"}}", &reply);
+  assert_status (&reply, 201);
+  return g_strdup (member (&reply, "id"));
+}
+
+static void
+put_pickup_point (Fixture    *f,
+                  const char *id)
+{
+  g_autofree char *path = g_strdup_printf ("/pickup-points/%s", id);
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "PUT", path, "{\"name\":\"Point\",\"lat\":53.9,\"lon\":27.56,\"capacity\":50}", &reply);
+  g_assert_true (reply.status == 201 || reply.status == 200);
+}
+
+/* A PLANNED trip of @vehicle and @driver with one stop at pickup point p1,
+ * carrying @batch (may be NULL). */
+static char *
+create_trip (Fixture    *f,
+             const char *vehicle,
+             const char *driver,
+             const char *batch)
+{
+  g_autofree char *batches = batch ? g_strdup_printf ("\"%s\"", batch) : g_strdup ("");
+  g_autofree char *body = g_strdup_printf ("{\"companyId\":\"acme\",\"vehicleId\":\"%s\",\"driverId\":\"%s\","
+                                           "\"plannedStart\":\"2026-12-08T08:00:00Z\","
+                                           "\"stops\":[{\"pickupPointId\":\"p1\",\"batchIds\":[%s]},"
+                                           "{\"address\":\"Nezavisimosti 1\",\"lat\":53.91,\"lon\":27.57}]}",
+                                           vehicle, driver, batches);
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "POST", "/trips", body, &reply);
+  assert_status (&reply, 201);
+  g_assert_cmpstr (member (&reply, "status"), ==, "PLANNED");
+  return g_strdup (member (&reply, "id"));
+}
+
+/* POSTs /trips/{id}/@action, expecting @status; a 409 must name @current. */
+static void
+transition (Fixture    *f,
+            const char *trip,
+            const char *action,
+            guint       status,
+            const char *current)
+{
+  g_autofree char *path = g_strdup_printf ("/trips/%s/%s", trip, action);
+  g_auto(Reply) reply = { 0 };
+
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, NULL, NULL, &reply);
+  assert_status (&reply, status);
+  if (status == 409)
+    {
+      g_assert_cmpstr (error_member (&reply, "field"), ==, "status");
+      g_assert_nonnull (strstr (error_member (&reply, "message"), current));
+    }
+  else
+    g_assert_cmpstr (member (&reply, "status"), ==, current);
+}
+
+static char *
+shipment_status (Fixture    *f,
+                 const char *id)
+{
+  return wb_test_pg_text (f->conn, "SELECT status FROM shipments WHERE id = $1::uuid", id);
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+static void
+test_pickup_points (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "PUT", "/pickup-points/p1", "{\"name\":\"Central\",\"address\":{\"country\":\"BY\",\"city\":\"Minsk\"},"
+        "\"lat\":53.9,\"lon\":27.56,\"openingHours\":\"Mo-Fr 09-18\",\"capacity\":40}", &reply);
+  assert_status (&reply, 201);
+  send (f, "PUT", "/pickup-points/p1", "{\"name\":\"Central 2\",\"lat\":53.9,\"lon\":27.56}", &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (reply.json), "version"), ==, 2);
+  send (f, "PUT", "/pickup-points/p1", "{\"name\":\"No place\",\"lat\":95,\"lon\":27.56}", &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (error_member (&reply, "field"), ==, "lat");
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "PUT", "/pickup-points/p2", "{\"name\":\"x\",\"lat\":1,\"lon\":1}", NULL, &reply);
+  assert_status (&reply, 403);
+  put_pickup_point (f, "p2");
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", "/pickup-points?limit=1", NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (member (&reply, "nextCursor"), ==, "p1");
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", "/pickup-points?limit=1&cursor=p1", NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_null (member (&reply, "nextCursor"));
+  send (f, "DELETE", "/pickup-points/p2", NULL, &reply);
+  assert_status (&reply, 204);
+  send (f, "GET", "/pickup-points/p2", NULL, &reply);
+  assert_status (&reply, 404);
+}
+
+static void
+test_transitions (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *a = NULL, *b = NULL, *c = NULL;
+
+  put_pickup_point (f, "p1");
+  a = create_trip (f, "v1", "d1", NULL);
+  transition (f, a, "complete", 409, "PLANNED");
+  transition (f, a, "start", 200, "IN_TRANSIT");
+  transition (f, a, "start", 409, "IN_TRANSIT");
+  transition (f, a, "complete", 200, "COMPLETED");
+  transition (f, a, "start", 409, "COMPLETED");
+  transition (f, a, "complete", 409, "COMPLETED");
+  transition (f, a, "cancel", 409, "COMPLETED");
+
+  b = create_trip (f, "v1", "d1", NULL);
+  transition (f, b, "cancel", 200, "CANCELLED");
+  transition (f, b, "start", 409, "CANCELLED");
+  transition (f, b, "complete", 409, "CANCELLED");
+  transition (f, b, "cancel", 409, "CANCELLED");
+
+  c = create_trip (f, "v1", "d1", NULL);
+  transition (f, c, "start", 200, "IN_TRANSIT");
+  transition (f, c, "cancel", 200, "CANCELLED");
+  transition (f, "no-such-trip", "start", 404, NULL);
+
+  /* One message per transition; completion serves the two stops GPS never saw. */
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1", a), ==, 5);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.stop_arrived'", a), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.started'", a), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.completed'", a), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.cancelled'", c), ==, 1);
+}
+
+static void
+test_patch (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *path = NULL;
+  g_auto(Reply) reply = { 0 };
+
+  put_pickup_point (f, "p1");
+  trip = create_trip (f, "v1", "d1", NULL);
+  path = g_strdup_printf ("/trips/%s", trip);
+  send (f, "GET", path, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (reply.etag, ==, "\"1\"");
+  send (f, "PATCH", path, "{\"vehicleId\":\"v2\"}", &reply);
+  assert_status (&reply, 428);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "PATCH", path, "{\"vehicleId\":\"v2\"}",
+           (const char *[]) { "If-Match", "\"7\"", NULL }, &reply);
+  assert_status (&reply, 412);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "PATCH", path, "{\"vehicleId\":\"vx\"}",
+           (const char *[]) { "If-Match", "\"1\"", NULL }, &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (error_member (&reply, "field"), ==, "vehicleId");
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "PATCH", path, "{\"vehicleId\":\"v2\"}",
+           (const char *[]) { "If-Match", "\"1\"", NULL }, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (member (&reply, "vehicleId"), ==, "v2");
+  g_assert_cmpstr (reply.etag, ==, "\"2\"");
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "PATCH", path, "{\"driverId\":\"d2\"}",
+           (const char *[]) { "If-Match", "\"3\"", NULL }, &reply);
+  assert_status (&reply, 409);
+  g_assert_nonnull (strstr (error_member (&reply, "message"), "IN_TRANSIT"));
+}
+
+static void
+test_bad_trips (Fixture       *f,
+                gconstpointer  data)
+{
+  g_auto(Reply) reply = { 0 };
+
+  put_pickup_point (f, "p1");
+  send (f, "POST", "/trips", "{\"companyId\":\"acme\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+        "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":[]}", &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (error_member (&reply, "field"), ==, "stops");
+  send (f, "POST", "/trips", "{\"companyId\":\"acme\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+        "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":[{\"address\":\"x\",\"lat\":91,\"lon\":0}]}", &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (error_member (&reply, "field"), ==, "stops[0].lat");
+  send (f, "POST", "/trips", "{\"companyId\":\"acme\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+        "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":[{\"pickupPointId\":\"p1\"},{\"pickupPointId\":\"nowhere\"}]}", &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (error_member (&reply, "field"), ==, "stops[1].pickupPointId");
+  send (f, "POST", "/trips", "{\"companyId\":\"acme\",\"vehicleId\":\"vx\",\"driverId\":\"d1\","
+        "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":[{\"pickupPointId\":\"p1\"}]}", &reply);
+  assert_status (&reply, 400);
+  g_assert_cmpstr (error_member (&reply, "field"), ==, "vehicleId");
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "POST", "/trips", "{}", NULL, &reply);
+  assert_status (&reply, 403);
+}
+
+typedef struct
+{
+  Fixture *f;
+  char    *trip;
+  guint    status;
+} Start;
+
+static gpointer
+start_thread (gpointer data)
+{
+  Start *start = data;
+  g_autofree char *path = g_strdup_printf ("/trips/%s/start", start->trip);
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", wb_test_daemon_port (start->f->daemon), path);
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("POST", uri);
+  g_autofree char *bearer = g_strconcat ("Bearer ", start->f->tokens[WB_ACCESS_ROLE_DISPATCHER], NULL);
+  g_autoptr(GBytes) answer = NULL;
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  answer = soup_session_send_and_read (session, message, NULL, NULL);
+  start->status = soup_message_get_status (message);
+  return NULL;
+}
+
+/* The database decides: whichever start commits first wins, the other
+ * finds the vehicle busy. */
+static void
+test_concurrent_starts (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *a = NULL, *b = NULL;
+
+  put_pickup_point (f, "p1");
+  for (guint round = 0; round < 5; round++)
+    {
+      Start starts[2];
+      GThread *threads[2];
+
+      g_free (a);
+      g_free (b);
+      a = create_trip (f, "v1", "d1", NULL);
+      b = create_trip (f, "v1", "d2", NULL);
+      starts[0] = (Start) { f, a, 0 };
+      starts[1] = (Start) { f, b, 0 };
+      for (guint i = 0; i < 2; i++)
+        threads[i] = g_thread_new ("start", start_thread, &starts[i]);
+      for (guint i = 0; i < 2; i++)
+        g_thread_join (threads[i]);
+      g_assert_true ((starts[0].status == 200 && starts[1].status == 409)
+                     || (starts[0].status == 409 && starts[1].status == 200));
+      g_assert_cmpint (sql_int (f, "SELECT count(*) FROM trips WHERE vehicle_id = $1 AND status = 'IN_TRANSIT'", "v1"), ==, 1);
+      sql (f, "UPDATE trips SET status = 'COMPLETED' WHERE status = 'IN_TRANSIT'");
+    }
+}
+
+static void
+test_batching_and_handover (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *s1 = create_shipment (f);
+  g_autofree char *s2 = create_shipment (f);
+  g_autofree char *batch = NULL, *trip = NULL, *body = NULL, *insert = NULL, *event_id = NULL;
+  g_auto(Reply) reply = { 0 };
+
+  put_pickup_point (f, "p1");
+  body = g_strdup_printf ("{\"pickupPointId\":\"p1\",\"shipmentIds\":[\"%s\",\"%s\"]}", s1, s2);
+  send (f, "POST", "/batches", body, &reply);
+  assert_status (&reply, 201);
+  batch = g_strdup (member (&reply, "id"));
+  g_assert_cmpstr (member (&reply, "status"), ==, "OPEN");
+
+  /* A shipment is in at most one open batch: the API says which … */
+  g_free (body);
+  body = g_strdup_printf ("{\"address\":\"Elsewhere 2\",\"lat\":53,\"lon\":27,\"shipmentIds\":[\"%s\"]}", s2);
+  send (f, "POST", "/batches", body, &reply);
+  assert_status (&reply, 409);
+  g_assert_cmpstr (error_member (&reply, "field"), ==, "shipmentIds[0]");
+  /* … and the database refuses it whoever writes. */
+  insert = g_strdup_printf ("WITH b AS (INSERT INTO batches (address) VALUES ('x') RETURNING id)"
+                            " INSERT INTO batch_shipments (batch_id, shipment_id) SELECT id, '%s' FROM b", s2);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGresult) result = wb_db_exec (f->conn, insert, NULL, 0, NULL, &error);
+
+    g_assert_null (result);
+    g_assert_cmpstr (wb_db_error_get_sqlstate (error), ==, "23505");
+  }
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", "/batches?pickupPointId=p1&status=OPEN", NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (json_array_get_length (json_object_get_array_member (json_node_get_object (reply.json), "items")), ==, 1);
+
+  trip = create_trip (f, "v1", "d1", batch);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  {
+    g_autofree char *st1 = shipment_status (f, s1);
+    g_autofree char *st2 = shipment_status (f, s2);
+
+    g_assert_cmpstr (st1, ==, "IN_TRANSIT");
+    g_assert_cmpstr (st2, ==, "IN_TRANSIT");
+  }
+  event_id = g_strdup_printf ("dispatch:%s:%s:started", trip, s1);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM shipment_events WHERE source = 'dispatch' AND event_id = $1",
+                            event_id), ==, 1);
+
+  /* Completion serves the pickup-point stop: the parcels wait there. */
+  transition (f, trip, "complete", 200, "COMPLETED");
+  {
+    g_autofree char *st1 = shipment_status (f, s1);
+
+    g_assert_cmpstr (st1, ==, "AVAILABLE_FOR_PICKUP");
+  }
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_arrived' AND key = $1", trip), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM batch_shipments WHERE open", NULL), ==, 0);
+
+  g_free (body);
+  body = g_strdup_printf ("{\"shipmentId\":\"%s\",\"phone\":\"+375 29 000-00-00\"}", s1);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
+  assert_status (&reply, 409);
+  g_assert_cmpstr (error_member (&reply, "code"), ==, "recipient_mismatch");
+  {
+    g_autofree char *st1 = shipment_status (f, s1);
+
+    g_assert_cmpstr (st1, ==, "AVAILABLE_FOR_PICKUP");
+  }
+  g_free (body);
+  body = g_strdup_printf ("{\"shipmentId\":\"%s\",\"phone\":\"+375 29 123-45-67\"}", s1);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
+  assert_status (&reply, 200);
+  {
+    g_autofree char *st1 = shipment_status (f, s1);
+
+    g_assert_cmpstr (st1, ==, "DELIVERED");
+  }
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
+  assert_status (&reply, 409);
+  g_assert_nonnull (strstr (error_member (&reply, "message"), "DELIVERED"));
+
+  /* A closed shipment is handed over to nobody. */
+  PQclear (wb_test_pg_exec (f->conn, "UPDATE shipments SET closed_at = now() WHERE id = $1::uuid", s2));
+  g_free (body);
+  body = g_strdup_printf ("{\"shipmentId\":\"%s\",\"phone\":\"+375 29 123-45-67\"}", s2);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/pickup-points/p1/handover", body, NULL, &reply);
+  assert_status (&reply, 409);
+  g_assert_nonnull (strstr (error_member (&reply, "message"), "closed"));
+  {
+    g_autofree char *st2 = shipment_status (f, s2);
+
+    g_assert_cmpstr (st2, ==, "AVAILABLE_FOR_PICKUP");
+  }
+}
+
+static char *
+iso_ago (GDateTime *now,
+         int        seconds_ago)
+{
+  g_autoptr(GDateTime) then = g_date_time_add_seconds (now, -seconds_ago);
+
+  return g_date_time_format (then, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static void
+post_positions (Fixture    *f,
+                GDateTime  *now,
+                const int  *ago,
+                const char *const *places,
+                guint       n)
+{
+  g_autoptr(GString) body = g_string_new ("[");
+  g_auto(Reply) reply = { 0 };
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *t = iso_ago (now, ago[i]);
+
+      g_string_append_printf (body, "%s{\"deviceId\":\"dev1\",\"timestamp\":\"%s\",%s}", i ? "," : "", t, places[i]);
+    }
+  g_string_append_c (body, ']');
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/telemetry", body->str, NULL, &reply);
+  assert_status (&reply, 200);
+}
+
+static gint64
+wait_count (Fixture    *f,
+            const char *statement,
+            const char *param,
+            gint64      expected)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  gint64 n;
+
+  while ((n = sql_int (f, statement, param)) < expected && g_get_monotonic_time () < deadline)
+    g_usleep (50 * 1000);
+  return n;
+}
+
+/* The vehicle's own positions: inside the radius for the dwell time is an
+ * arrival, the first position outside after it a departure; each is
+ * announced once, whatever comes again or late. */
+static void
+test_stops_from_gps (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *s1 = create_shipment (f);
+  g_autofree char *batch = NULL, *trip = NULL, *body = NULL, *status = NULL;
+  const char *at_stop = "\"lat\":53.9003,\"lon\":27.5604";
+  const char *away = "\"lat\":53.95,\"lon\":27.70";
+  const int ago_in[] = { 300, 250, 200 };
+  const char *in[] = { at_stop, at_stop, at_stop };
+  const int ago_out[] = { 150, 100 };
+  const char *out[] = { away, away };
+  const int ago_late[] = { 280, 150, 300 };
+  const char *late[] = { at_stop, away, at_stop };
+  const int ago_before[] = { 400 };
+  const char *before[] = { "\"lat\":53.95,\"lon\":27.70,\"speed\":40" };
+  g_autofree char *shipment_path = g_strdup_printf ("/shipments/%s", s1);
+  g_autoptr(GDateTime) fix = NULL;
+  g_autoptr(GDateTime) eta = NULL;
+  g_autofree char *if_match = NULL;
+  JsonObject *live;
+  const char *arrived = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_arrived' AND key = $1";
+  const char *departed = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_departed' AND key = $1";
+  g_auto(Reply) reply = { 0 };
+
+  put_pickup_point (f, "p1");
+  send (f, "PUT", "/devices/dev1", "{\"vehicleId\":\"v1\",\"token\":null}", &reply);
+  assert_status (&reply, 200);
+  body = g_strdup_printf ("{\"pickupPointId\":\"p1\",\"shipmentIds\":[\"%s\"]}", s1);
+  send (f, "POST", "/batches", body, &reply);
+  assert_status (&reply, 201);
+  batch = g_strdup (member (&reply, "id"));
+  trip = create_trip (f, "v1", "d1", batch);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+
+  /* On the way: the parcel shows where its vehicle is, and the vehicle ETA. */
+  post_positions (f, now, ago_before, before, G_N_ELEMENTS (ago_before));
+  wait_count (f, "SELECT count(*) FROM vehicle_states WHERE vehicle_id = $1", "v1", 1);
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", shipment_path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (member (&reply, "etaSource"), ==, "vehicle");
+  live = json_object_get_object_member (json_node_get_object (reply.json), "liveLocation");
+  g_assert_nonnull (live);
+  g_assert_cmpstr (json_object_get_string_member (live, "tripId"), ==, trip);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (live, "lat"), 53.95, 1e-9);
+  /* About 12.5 km at 40 km/h: some 19 minutes after the fix. */
+  fix = g_date_time_new_from_iso8601 (json_object_get_string_member (live, "at"), NULL);
+  eta = g_date_time_new_from_iso8601 (member (&reply, "eta"), NULL);
+  g_assert_cmpint (g_date_time_difference (eta, fix) / G_USEC_PER_SEC, >, 15 * 60);
+  g_assert_cmpint (g_date_time_difference (eta, fix) / G_USEC_PER_SEC, <, 23 * 60);
+  /* A carrier's ETA wins over the vehicle's. */
+  if_match = g_strdup_printf ("\"%" G_GINT64_FORMAT "\"", json_object_get_int_member (json_node_get_object (reply.json), "version"));
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "PATCH", shipment_path, "{\"eta\":\"2026-12-24T10:00:00Z\"}",
+           (const char *[]) { "If-Match", if_match, NULL }, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (member (&reply, "etaSource"), ==, "carrier");
+  g_assert_cmpstr (member (&reply, "eta"), ==, "2026-12-24T10:00:00.000Z");
+  g_assert_true (json_object_has_member (json_node_get_object (reply.json), "liveLocation"));
+
+  /* 100 s inside the radius (dwell 1 min), then away. */
+  post_positions (f, now, ago_in, in, G_N_ELEMENTS (ago_in));
+  g_assert_cmpint (wait_count (f, arrived, trip, 1), ==, 1);
+  status = shipment_status (f, s1);
+  g_assert_cmpstr (status, ==, "AVAILABLE_FOR_PICKUP");
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", shipment_path, NULL, NULL, &reply);
+  g_assert_false (json_object_has_member (json_node_get_object (reply.json), "liveLocation"));
+  g_assert_cmpstr (member (&reply, "etaSource"), ==, "carrier");
+  post_positions (f, now, ago_out, out, G_N_ELEMENTS (ago_out));
+  g_assert_cmpint (wait_count (f, departed, trip, 1), ==, 1);
+
+  /* Again, and late: nothing new. */
+  post_positions (f, now, ago_in, in, G_N_ELEMENTS (ago_in));
+  post_positions (f, now, ago_late, late, G_N_ELEMENTS (ago_late));
+  post_positions (f, now, ago_out, out, G_N_ELEMENTS (ago_out));
+  g_assert_cmpint (wait_count (f, arrived, trip, 2), ==, 1);
+  g_assert_cmpint (sql_int (f, departed, trip), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM trip_stops WHERE trip_id = $1 AND arrived_at IS NOT NULL", trip), ==, 1);
+  /* The trip's carrier is where its vehicle was last seen. */
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM carrier_locations WHERE trip_id = $1 AND source = 'vehicle'", trip), ==, 1);
+}
+
+/* Waits until the command is decided; returns its status. */
+static char *
+wait_command (Fixture    *f,
+              const char *location,
+              Reply      *reply)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", location, NULL, NULL, reply);
+      assert_status (reply, 200);
+      if (!g_str_equal (member (reply, "status"), "pending"))
+        return g_strdup (member (reply, "status"));
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the command was never decided; the daemon's log:\n%s", f->daemon->log->str);
+      g_usleep (20 * 1000);
+    }
+}
+
+static void
+test_reassign (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *busy = NULL, *path = NULL, *location = NULL, *status = NULL, *id = NULL;
+  g_autofree char *trip_path = NULL;
+  g_auto(Reply) reply = { 0 };
+  g_auto(Reply) decided = { 0 };
+
+  put_pickup_point (f, "p1");
+  trip = create_trip (f, "v1", "d1", NULL);
+  busy = create_trip (f, "v3", "d3", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  transition (f, busy, "start", 200, "IN_TRANSIT");
+  path = g_strdup_printf ("/trips/%s/reassign", trip);
+  trip_path = g_strdup_printf ("/trips/%s", trip);
+
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "POST", path, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}", NULL, &reply);
+  assert_status (&reply, 403);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"reason\":\"nothing\"}", NULL, &reply);
+  assert_status (&reply, 400);
+
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}",
+           (const char *[]) { "Idempotency-Key", "cmd-1", NULL }, &reply);
+  assert_status (&reply, 202);
+  g_assert_cmpstr (reply.location, ==, "/commands/cmd-1");
+  g_assert_cmpstr (member (&reply, "requestedBy"), ==, "tester");
+  location = g_strdup (reply.location);
+  status = wait_command (f, location, &decided);
+  g_assert_cmpstr (status, ==, "applied");
+  send (f, "GET", trip_path, NULL, &reply);
+  g_assert_cmpstr (member (&reply, "vehicleId"), ==, "v2");
+
+  /* The same key again: the same command, no second reassignment. */
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}",
+           (const char *[]) { "Idempotency-Key", "cmd-1", NULL }, &reply);
+  assert_status (&reply, 202);
+  g_assert_cmpstr (member (&reply, "id"), ==, "cmd-1");
+  g_assert_cmpstr (member (&reply, "status"), ==, "applied");
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v1\",\"reason\":\"other\"}",
+           (const char *[]) { "Idempotency-Key", "cmd-1", NULL }, &reply);
+  assert_status (&reply, 409);
+  g_usleep (300 * 1000);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.reassigned' AND key = $1", trip), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE topic = 'commands.trip.reassign'", NULL), ==, 1);
+
+  /* A replayed command message (the same command id on the topic) has one effect. */
+  sql (f, "INSERT INTO outbox (topic, key, type, payload) SELECT topic, key, topic, payload FROM outbox_seen"
+          " WHERE topic = 'commands.trip.reassign'");
+
+  /* A vehicle busy on another IN_TRANSIT trip is refused, with the reason. */
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v3\",\"reason\":\"swap\"}", NULL, &reply);
+  assert_status (&reply, 202);
+  id = g_strdup (member (&reply, "id"));
+  g_free (status);
+  status = wait_command (f, reply.location, &decided);
+  g_assert_cmpstr (status, ==, "rejected");
+  g_assert_nonnull (strstr (member (&decided, "outcome"), "busy"));
+  send (f, "GET", trip_path, NULL, &reply);
+  g_assert_cmpstr (member (&reply, "vehicleId"), ==, "v2");
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.reassigned' AND key = $1", trip), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT version FROM trips WHERE id = $1", trip), ==, 3);
+
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", "/commands/nothing-here", NULL, NULL, &reply);
+  assert_status (&reply, 404);
+}
+
+/* A command that cannot be decoded goes to the dead-letter topic, and the
+ * commands after it are still applied. */
+static void
+test_dead_letter (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *path = NULL, *status = NULL;
+  g_auto(Reply) reply = { 0 };
+  g_auto(Reply) decided = { 0 };
+
+  put_pickup_point (f, "p1");
+  trip = create_trip (f, "v1", "d1", NULL);
+  sql (f, "INSERT INTO outbox (topic, key, type, payload) VALUES"
+          " ('commands.trip.reassign', 'x', 'commands.trip.reassign', '{\"command_id\":\"bad\",\"colour\":\"red\"}')");
+  path = g_strdup_printf ("/trips/%s/reassign", trip);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"driverId\":\"d2\",\"reason\":\"shift\"}", NULL, &reply);
+  assert_status (&reply, 202);
+  status = wait_command (f, reply.location, &decided);
+  g_assert_cmpstr (status, ==, "applied");
+  wb_test_daemon_wait_log (f->daemon, "dead-letter");
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM commands WHERE id = 'bad'", NULL), ==, 0);
+}
+
+/* Ready shipments addressed to a pickup point are batched by point, up to
+ * its capacity, and never twice. */
+static void
+test_auto_batching (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *a = create_shipment (f);
+  g_autofree char *b = create_shipment (f);
+  g_autofree char *c = create_shipment (f);
+  g_autofree char *other = create_shipment (f);
+  g_auto(Reply) reply = { 0 };
+  const char *batches = "SELECT count(*) FROM batches WHERE pickup_point_id = $1";
+
+  send (f, "PUT", "/pickup-points/small", "{\"name\":\"Small\",\"lat\":53.9,\"lon\":27.56,\"capacity\":2}", &reply);
+  assert_status (&reply, 201);
+  sql (f, "UPDATE shipments SET pickup_point_id = 'small' WHERE pickup_point_id IS NULL");
+  {
+    g_autofree char *unaddressed = g_strdup_printf ("UPDATE shipments SET pickup_point_id = NULL WHERE id = '%s'", other);
+
+    sql (f, unaddressed);
+  }
+  g_assert_cmpint (wait_count (f, batches, "small", 2), ==, 2);
+  g_usleep (1000 * 1000);
+  g_assert_cmpint (sql_int (f, batches, "small"), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT max(n) FROM (SELECT count(*) AS n FROM batch_shipments GROUP BY batch_id) x", NULL), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM batch_shipments WHERE open", NULL), ==, 3);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM batch_shipments WHERE shipment_id = $1::uuid", other), ==, 0);
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_nonnull (c);
+}
+
+/* A vehicle that goes silent on an IN_TRANSIT trip: the trip goes, through
+ * a command requested by "auto", to the nearest reporting free vehicle of
+ * its company. */
+static void
+test_auto_reassign (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *trip = NULL, *t0 = NULL, *t1 = NULL, *body = NULL, *outcome = NULL, *expected = NULL;
+  g_auto(Reply) reply = { 0 };
+  gint64 deadline = g_get_monotonic_time () + 40 * G_USEC_PER_SEC;
+
+  put_pickup_point (f, "p1");
+  send (f, "PUT", "/devices/dev1", "{\"vehicleId\":\"v1\",\"token\":null}", &reply);
+  send (f, "PUT", "/devices/dev2", "{\"vehicleId\":\"v2\",\"token\":null}", &reply);
+  send (f, "PUT", "/devices/dev3", "{\"vehicleId\":\"v3\",\"token\":null}", &reply);
+  trip = create_trip (f, "v1", "d1", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  t0 = iso_ago (now, 5);
+  body = g_strdup_printf ("[{\"deviceId\":\"dev1\",\"timestamp\":\"%s\",\"lat\":53.90,\"lon\":27.56},"
+                          "{\"deviceId\":\"dev2\",\"timestamp\":\"%s\",\"lat\":53.91,\"lon\":27.57},"
+                          "{\"deviceId\":\"dev3\",\"timestamp\":\"%s\",\"lat\":54.50,\"lon\":28.50}]", t0, t0, t0);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/telemetry", body, NULL, &reply);
+  assert_status (&reply, 200);
+  /* v2 and v3 keep reporting; v1 falls silent. */
+  while (sql_int (f, "SELECT count(*) FROM commands WHERE requested_by = 'auto' AND status <> 'pending'", NULL) == 0)
+    {
+      g_autoptr(GDateTime) later = g_date_time_new_now_utc ();
+
+      g_free (t1);
+      t1 = iso_ago (later, 0);
+      g_free (body);
+      body = g_strdup_printf ("[{\"deviceId\":\"dev2\",\"timestamp\":\"%s\",\"lat\":53.91,\"lon\":27.57},"
+                              "{\"deviceId\":\"dev3\",\"timestamp\":\"%s\",\"lat\":54.50,\"lon\":28.50}]", t1, t1);
+      send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/telemetry", body, NULL, &reply);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("no automatic reassignment; the daemon's log:\n%s", f->daemon->log->str);
+      g_usleep (500 * 1000);
+    }
+  outcome = wb_test_pg_text (f->conn, "SELECT status || ' ' || vehicle_id || ' ' || trip_id FROM commands WHERE requested_by = 'auto'", NULL);
+  expected = g_strconcat ("applied v2 ", trip, NULL);
+  g_assert_cmpstr (outcome, ==, expected);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM trips WHERE id = $1 AND vehicle_id = 'v2'", trip), ==, 1);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM commands", NULL), ==, 1);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/dispatch/pickup-points", test_pickup_points);
+  ADD ("/dispatch/transitions", test_transitions);
+  ADD ("/dispatch/patch", test_patch);
+  ADD ("/dispatch/bad-trips", test_bad_trips);
+  ADD ("/dispatch/concurrent-starts", test_concurrent_starts);
+  ADD ("/dispatch/batching-and-handover", test_batching_and_handover);
+  ADD ("/dispatch/reassign", test_reassign);
+  ADD ("/dispatch/dead-letter", test_dead_letter);
+  ADD ("/dispatch/stops-from-gps", test_stops_from_gps);
+  g_test_add ("/dispatch/auto-batching", Fixture, "--auto-batch-interval=300ms", fixture_setup,
+              test_auto_batching, fixture_teardown);
+  g_test_add ("/dispatch/auto-reassign", Fixture, "--auto-reassign-after=3s --offline-after=2s", fixture_setup,
+              test_auto_reassign, fixture_teardown);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,1072 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* Carrier polling: the ladder, Retry-After, track number formats, the
+ * drivers on carrier fixtures, claims and leases on a real PostgreSQL,
+ * the limiter counted at an emulated carrier, 429s, and the trackings
+ * API of a real waybilld polling an emulator on 127.0.0.1. */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "wb-carrier-driver.h"
+#include "wb-carrier-emulator.h"
+#include "wb-carrier-table.h"
+#include "wb-carrier-worker.h"
+#include "wb-bus-local.h"
+#include "wb-db.h"
+#include "wb-json.h"
+#include "wb-migrations.h"
+#include "wb-polling.h"
+#include "wb-polling-ladder.h"
+#include "wb-polling-scheduler.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+#include "wb-test-server-thread.h"
+
+#define HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
+#define DAY  (24 * HOUR)
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+typedef gboolean (*Condition) (gpointer data);
+
+/* Runs the main context until @condition holds; FALSE after @timeout_ms. */
+static gboolean
+pump_until (Condition condition,
+            gpointer  data,
+            guint     timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (!condition (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return TRUE;
+}
+
+static void
+pump_for (guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+static WbPollingLadder *
+ladder_of (const char *profile)
+{
+  g_autoptr(GError) error = NULL;
+  WbPollingLadder *ladder = wb_polling_ladder_load (NULL, profile, &error);
+
+  g_assert_no_error (error);
+  return ladder;
+}
+
+static WbCarrierTable *
+carriers_for (const char *driver,
+              guint       port,
+              double      rate,
+              guint       burst)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_strdup_printf ("[CDEK]\ndriver=%s\nbase-url=http://127.0.0.1:%u\napi-key=k\n"
+                                           "rate=%g\nburst=%u\nstatus-map=generic\n", driver, port, rate, burst);
+  WbCarrierTable *table = wb_carrier_table_new_from_data (text, &error);
+
+  g_assert_no_error (error);
+  return table;
+}
+
+/* ---- the ladder ---------------------------------------------------------------- */
+
+static void
+test_ladder_default (void)
+{
+  g_autoptr(WbPollingLadder) ladder = ladder_of ("default");
+  gint64 now = 100 * DAY;
+  WbPollingState state = { WB_STATUS_IN_TRANSIT, now - HOUR, now - HOUR, 0 };
+  gboolean expired;
+
+  /* In transit: 3 h after news, doubling while nothing changes, up to 24 h. */
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, 3 * HOUR);
+  state.unchanged_checks = 1;
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, 6 * HOUR);
+  state.unchanged_checks = 3;
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, 24 * HOUR);
+  state.unchanged_checks = 30;
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, 24 * HOUR);
+  g_assert_false (expired);
+  /* Shorter with the courier or at a pickup point. */
+  state = (WbPollingState) { WB_STATUS_OUT_FOR_DELIVERY, now, now, 5 };
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, HOUR);
+  state.status = WB_STATUS_AVAILABLE_FOR_PICKUP;
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, 2 * HOUR);
+  /* Daily for 7 days after delivery, then stop. */
+  state = (WbPollingState) { WB_STATUS_DELIVERED, now - DAY, now - DAY, 0 };
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, DAY);
+  state.status_at = now - 7 * DAY;
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, 0);
+  g_assert_false (expired);
+  /* 30 days without news: expired. */
+  state = (WbPollingState) { WB_STATUS_IN_TRANSIT, now - 31 * DAY, now - 30 * DAY, 40 };
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), ==, 0);
+  g_assert_true (expired);
+  state.last_change_at = now - 29 * DAY;
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, now, &expired), >, 0);
+  g_assert_false (expired);
+}
+
+static void
+test_ladder_demo_and_jitter (void)
+{
+  g_autoptr(WbPollingLadder) ladder = ladder_of ("demo");
+  WbPollingState state = { WB_STATUS_IN_TRANSIT, 0, 0, 0 };
+  gboolean expired;
+
+  g_assert_cmpint (wb_polling_ladder_interval (ladder, &state, G_USEC_PER_SEC, &expired), ==, 5 * G_USEC_PER_SEC);
+  /* Inherited from [default]: the jitter. */
+  g_assert_cmpfloat (ladder->jitter, ==, 0.1);
+  g_assert_cmpint (wb_polling_ladder_jitter (ladder, 1000000, 0.0), ==, 900000);
+  g_assert_cmpint (wb_polling_ladder_jitter (ladder, 1000000, 0.5), ==, 1000000);
+  g_assert_cmpint (wb_polling_ladder_jitter (ladder, 1000000, 0.999999), <=, 1100000);
+  g_assert_cmpint (wb_polling_ladder_jitter (ladder, 1000000, 0.999999), >, 1099000);
+}
+
+static void
+test_ladder_errors (void)
+{
+  g_autoptr(WbPollingLadder) ladder = ladder_of ("default");
+
+  g_assert_cmpint (wb_polling_ladder_error_delay (ladder, 1), ==, G_GINT64_CONSTANT (300) * G_USEC_PER_SEC);
+  g_assert_cmpint (wb_polling_ladder_error_delay (ladder, 2), ==, G_GINT64_CONSTANT (600) * G_USEC_PER_SEC);
+  g_assert_cmpint (wb_polling_ladder_error_delay (ladder, 4), ==, G_GINT64_CONSTANT (2400) * G_USEC_PER_SEC);
+  g_assert_cmpint (wb_polling_ladder_error_delay (ladder, 30), ==, 6 * HOUR);
+}
+
+static void
+test_ladder_refuses (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbPollingLadder) ladder = wb_polling_ladder_load ("[default]\nin-transit=soon\n", NULL, &error);
+
+  g_assert_null (ladder);
+  g_assert_error (error, WB_POLLING_ERROR, WB_POLLING_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "in-transit"));
+}
+
+/* ---- Retry-After, numbers, the carriers file ----------------------------------------- */
+
+static void
+test_retry_after (void)
+{
+  gint64 now = G_GINT64_CONSTANT (1700000000) * G_USEC_PER_SEC, at = 0;
+
+  g_assert_true (wb_retry_after_parse ("120", now, &at));
+  g_assert_cmpint (at, ==, now + 120 * G_USEC_PER_SEC);
+  g_assert_true (wb_retry_after_parse ("Wed, 21 Oct 2015 07:28:00 GMT", now, &at));
+  g_assert_cmpint (at, ==, G_GINT64_CONSTANT (1445412480) * G_USEC_PER_SEC);
+  g_assert_false (wb_retry_after_parse ("soon", now, &at));
+  g_assert_false (wb_retry_after_parse ("-5", now, &at));
+  g_assert_false (wb_retry_after_parse (NULL, now, &at));
+}
+
+static void
+test_numbers (void)
+{
+  g_autoptr(WbCarrierTable) table = wb_carrier_table_load (NULL, NULL);
+  const WbCarrierConfig *post = wb_carrier_table_lookup (table, "POST_RU");
+  const WbCarrierConfig *cdek = wb_carrier_table_lookup (table, "CDEK");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (post);
+  g_assert_true (wb_s10_is_valid ("RA123456785RU"));
+  g_assert_true (wb_s10_is_valid ("EE123456785US"));
+  g_assert_false (wb_s10_is_valid ("RA123456780RU"));
+  g_assert_false (wb_s10_is_valid ("RA12345678RU"));
+  g_assert_true (wb_carrier_check_number (post, "RA123456785RU", NULL));
+  g_assert_false (wb_carrier_check_number (post, "RA123456786RU", &error));
+  g_assert_nonnull (strstr (error->message, "check digit"));
+  g_clear_error (&error);
+  g_assert_true (wb_carrier_check_number (cdek, "1106-2233", NULL));
+  g_assert_false (wb_carrier_check_number (cdek, "", NULL));
+  g_assert_false (wb_carrier_check_number (cdek, "a b", NULL));
+  g_assert_false (wb_carrier_check_number (cdek, "123456789012345678901234567890123", NULL));
+}
+
+static void
+test_carriers_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbCarrierTable) bad = wb_carrier_table_new_from_data ("[X]\ndriver=emulator\nbase-url=http://h\nrate=fast\n",
+                                                                  &error);
+  g_autoptr(WbCarrierTable) table = wb_carrier_table_load (NULL, NULL);
+  g_autofree char *json = wb_carrier_table_to_json (table);
+
+  g_assert_null (bad);
+  g_assert_error (error, WB_POLLING_ERROR, WB_POLLING_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "rate"));
+  g_clear_error (&error);
+  g_assert_null (wb_carrier_table_new_from_data ("[X]\ndriver=emulator\nbase-url=http://h\ncolour=red\n", &error));
+  g_assert_nonnull (strstr (error->message, "colour"));
+  /* Secrets are masked in what GET /carriers shows. */
+  g_assert_nonnull (strstr (json, "\"apiKey\":\"****\""));
+  g_assert_null (strstr (json, "\"demo\""));
+}
+
+/* ---- drivers on a fixture server ------------------------------------------------------- */
+
+typedef struct
+{
+  SoupServer *server;
+  guint       status;
+  char       *body;
+  char       *retry_after;
+  char       *seen_key;     /* the DHL-API-Key header of the last request */
+  char       *seen_query;
+  GMutex      mutex;
+} Fixture;
+
+static void
+serve_fixture (SoupServer        *server,
+               SoupServerMessage *message,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           data)
+{
+  Fixture *f = data;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+
+  g_mutex_lock (&f->mutex);
+  g_free (f->seen_key);
+  f->seen_key = g_strdup (soup_message_headers_get_one (soup_server_message_get_request_headers (message),
+                                                        "DHL-API-Key"));
+  g_free (f->seen_query);
+  f->seen_query = g_strdup (g_uri_get_query (soup_server_message_get_uri (message)));
+  if (f->retry_after)
+    soup_message_headers_replace (headers, "Retry-After", f->retry_after);
+  soup_server_message_set_status (message, f->status, NULL);
+  soup_server_message_set_response (message, f->status == 404 ? "application/problem+json" : "application/json",
+                                    SOUP_MEMORY_COPY, f->body, strlen (f->body));
+  g_mutex_unlock (&f->mutex);
+}
+
+static guint
+fixture_start (gpointer data)
+{
+  Fixture *f = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSList) uris = NULL;
+  guint port;
+
+  f->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (f->server, NULL, serve_fixture, f, NULL);
+  soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (f->server);
+  port = g_uri_get_port (uris->data);
+  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+static void
+fixture_stop (gpointer data)
+{
+  Fixture *f = data;
+
+  soup_server_disconnect (f->server);
+  g_clear_object (&f->server);
+}
+
+static void
+fixture_set (Fixture    *f,
+             guint       status,
+             const char *file,
+             const char *retry_after)
+{
+  g_autofree char *path = file ? g_test_build_filename (G_TEST_DIST, "data", file, NULL) : NULL;
+
+  g_mutex_lock (&f->mutex);
+  g_clear_pointer (&f->body, g_free);
+  if (path != NULL)
+    g_assert_true (g_file_get_contents (path, &f->body, NULL, NULL));
+  else
+    f->body = g_strdup ("{\"title\":\"Too many requests\",\"status\":429}");
+  f->status = status;
+  g_free (f->retry_after);
+  f->retry_after = g_strdup (retry_after);
+  g_mutex_unlock (&f->mutex);
+}
+
+static void
+on_fetched (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  WbCarrierReply **reply = data;
+  g_autoptr(GError) error = NULL;
+
+  *reply = wb_carrier_driver_fetch_finish (WB_CARRIER_DRIVER (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(gpointer *) data != NULL;
+}
+
+static WbCarrierReply *
+fetch (WbCarrierDriver *driver,
+       const char      *number)
+{
+  WbCarrierReply *reply = NULL;
+
+  wb_carrier_driver_fetch_async (driver, number, NULL, on_fetched, &reply);
+  g_assert_true (pump_until (is_set, &reply, 10000));
+  return reply;
+}
+
+static void
+test_driver_dhl (void)
+{
+  Fixture f = { 0 };
+  WbTestServerThread *thread;
+  g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
+  g_autoptr(WbCarrierTable) table = NULL;
+  g_autoptr(WbCarrierDriver) driver = NULL;
+  g_autoptr(GError) error = NULL;
+  WbCarrierReply *reply;
+  WbStatusEvent *event;
+
+  g_mutex_init (&f.mutex);
+  fixture_set (&f, 200, "dhl-unified-delivered.json", NULL);
+  thread = wb_test_server_thread_start ("dhl", fixture_start, fixture_stop, &f);
+  table = carriers_for ("dhl-unified", wb_test_server_thread_get_port (thread), 1, 1);
+  driver = wb_carrier_driver_new (wb_carrier_table_lookup (table, "CDEK"), map, &error);
+  g_assert_no_error (error);
+
+  reply = fetch (driver, "7777777770");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+  g_assert_cmpstr (f.seen_key, ==, "k");
+  g_assert_cmpstr (f.seen_query, ==, "trackingNumber=7777777770");
+  /* Four events, oldest first, mapped through dhl.tsv. */
+  g_assert_cmpuint (reply->events->len, ==, 4);
+  event = g_ptr_array_index (reply->events, 0);
+  g_assert_cmpint (event->status, ==, WB_STATUS_INFO_RECEIVED);
+  g_assert_cmpstr (event->source, ==, "CDEK");
+  event = g_ptr_array_index (reply->events, 1);
+  g_assert_cmpint (event->status, ==, WB_STATUS_IN_TRANSIT);
+  g_assert_true (event->zone_guessed);
+  g_assert_cmpstr (event->occurred_at_raw, ==, "2018-08-01T21:03:00");
+  g_assert_cmpstr (event->location_text, ==, "LEIPZIG - GERMANY");
+  event = g_ptr_array_index (reply->events, 3);
+  g_assert_cmpint (event->status, ==, WB_STATUS_DELIVERED);
+  g_assert_true (g_str_has_prefix (event->event_id, "dhl:"));
+  wb_carrier_reply_free (reply);
+
+  /* problem+json 404: the number is not known yet. */
+  fixture_set (&f, 404, "dhl-unified-not-found.json", NULL);
+  reply = fetch (driver, "0000000000");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_NOT_FOUND);
+  wb_carrier_reply_free (reply);
+
+  /* 429 with an HTTP-date. */
+  fixture_set (&f, 429, NULL, "Wed, 21 Oct 2037 07:28:00 GMT");
+  reply = fetch (driver, "7777777770");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_RATE_LIMITED);
+  g_assert_cmpint (reply->retry_at, ==, G_GINT64_CONSTANT (2139722880) * G_USEC_PER_SEC);
+  wb_carrier_reply_free (reply);
+
+  /* A body that is not DHL's: an error of the check, not a crash. */
+  fixture_set (&f, 200, "README.md", NULL);
+  reply = fetch (driver, "7777777770");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_FAILED);
+  g_assert_nonnull (reply->error);
+  wb_carrier_reply_free (reply);
+
+  fixture_set (&f, 503, "dhl-unified-not-found.json", NULL);
+  reply = fetch (driver, "7777777770");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_FAILED);
+  wb_carrier_reply_free (reply);
+
+  wb_test_server_thread_stop (thread);
+  g_free (f.body);
+  g_free (f.retry_after);
+  g_free (f.seen_key);
+  g_free (f.seen_query);
+  g_mutex_clear (&f.mutex);
+}
+
+/* ---- the emulator ---------------------------------------------------------------- */
+
+static guint
+emulator_start (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  guint port = wb_carrier_emulator_listen (data, &error);
+
+  g_assert_no_error (error);
+  return port;
+}
+
+static void
+emulator_stop (gpointer data)
+{
+  wb_carrier_emulator_stop (data);
+}
+
+static void
+test_driver_emulator (void)
+{
+  g_autoptr(WbCarrierEmulator) emulator = wb_carrier_emulator_new ();
+  WbTestServerThread *thread = wb_test_server_thread_start ("emulator", emulator_start, emulator_stop, emulator);
+  g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
+  g_autoptr(WbCarrierTable) table = carriers_for ("emulator", wb_test_server_thread_get_port (thread), 1, 1);
+  g_autoptr(WbCarrierDriver) driver = wb_carrier_driver_new (wb_carrier_table_lookup (table, "CDEK"), map, NULL);
+  const char *codes[] = { "INFO_RECEIVED", "accepted", "DELIVERED", NULL };
+  WbCarrierReply *reply;
+
+  wb_carrier_emulator_seed (emulator, "CDEK", "A1", codes, 0);
+  reply = fetch (driver, "A1");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+  g_assert_cmpuint (reply->events->len, ==, 3);
+  g_assert_cmpint (((WbStatusEvent *) g_ptr_array_index (reply->events, 1))->status, ==, WB_STATUS_IN_TRANSIT);
+  g_assert_cmpint (((WbStatusEvent *) g_ptr_array_index (reply->events, 2))->status, ==, WB_STATUS_DELIVERED);
+  wb_carrier_reply_free (reply);
+
+  wb_carrier_emulator_set_limits (emulator, 0, 1, 0, WB_EMULATOR_RETRY_AFTER_SECONDS);
+  wb_carrier_emulator_refuse_next (emulator, 1);
+  reply = fetch (driver, "A1");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_RATE_LIMITED);
+  g_assert_cmpint (reply->retry_at, >, g_get_real_time ());
+  wb_carrier_reply_free (reply);
+
+  wb_carrier_emulator_set_faults (emulator, 0, 1, 0);
+  reply = fetch (driver, "A1");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_FAILED);
+  wb_carrier_reply_free (reply);
+  wb_test_server_thread_stop (thread);
+}
+
+/* ---- claims on a real PostgreSQL ------------------------------------------------------- */
+
+typedef struct
+{
+  char            *conninfo;
+  PGconn          *conn;
+  WbDbPool        *pool;
+} Db;
+
+static void
+db_set_up (Db         *db,
+           const char *name)
+{
+  g_autoptr(GError) error = NULL;
+
+  db->conninfo = wb_test_pg_create_database (name);
+  db->conn = wb_db_connect (db->conninfo, &error);
+  g_assert_no_error (error);
+  wb_migrations_apply (db->conn, NULL, &error);
+  g_assert_no_error (error);
+  db->pool = wb_db_pool_new (db->conninfo, 6);
+}
+
+static void
+db_tear_down (Db *db)
+{
+  wb_db_pool_close (db->pool);
+  g_clear_object (&db->pool);
+  PQfinish (db->conn);
+  g_free (db->conninfo);
+}
+
+static void
+add_due_trackings (Db   *db,
+                   guint n)
+{
+  g_autofree char *count = g_strdup_printf ("%u", n);
+  g_autoptr(PGresult) result = wb_test_pg_exec (db->conn,
+                                                "INSERT INTO trackings (carrier, track_number, next_check_at)"
+                                                " SELECT 'CDEK', 'N' || i, now() - interval '1 second'"
+                                                " FROM generate_series(1, $1::integer) i", count);
+}
+
+typedef struct
+{
+  GHashTable *seen;        /* tracking_id → times claimed */
+  guint       total;
+  guint       twice;
+} Collector;
+
+static void
+on_update (WbBus      *bus,
+           WbBusBatch *batch,
+           gpointer    data)
+{
+  Collector *collector = data;
+
+  for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
+    {
+      const char *key = wb_bus_message_get_key (wb_bus_batch_get_message (batch, i));
+      guint times = GPOINTER_TO_UINT (g_hash_table_lookup (collector->seen, key)) + 1;
+
+      g_hash_table_insert (collector->seen, g_strdup (key), GUINT_TO_POINTER (times));
+      collector->total++;
+      if (times > 1)
+        collector->twice++;
+    }
+  wb_bus_batch_ack (batch);
+}
+
+typedef struct
+{
+  Collector *c;
+  guint      want;
+} Want;
+
+static gboolean
+collected_enough (gpointer data)
+{
+  Want *want = data;
+
+  return want->c->total >= want->want;
+}
+
+static void
+test_claim_two_schedulers (void)
+{
+  Db db = { 0 };
+  g_autoptr(WbCarrierTable) carriers = carriers_for ("emulator", 9, 10000, 1);
+  g_autoptr(WbPollingLadder) ladder = ladder_of ("demo");
+  g_autoptr(WbBus) bus = wb_bus_local_new (100000);
+  Collector c = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), 0, 0 };
+  const char *topics[] = { WB_TOPIC_TRACKING_UPDATE, NULL };
+  g_autoptr(WbPollingScheduler) a = NULL;
+  g_autoptr(WbPollingScheduler) b = NULL;
+  WbSchedulerCounts ca, cb;
+  Want want = { &c, 3000 };
+
+  db_set_up (&db, "claims");
+  add_due_trackings (&db, 3000);
+  ladder->tick = 5 * 1000;
+  wb_bus_subscribe (bus, "test", topics, 1000, on_update, &c, NULL);
+  a = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "daemon-a");
+  b = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "daemon-b");
+  wb_polling_scheduler_start (a);
+  wb_polling_scheduler_start (b);
+  g_assert_true (pump_until (collected_enough, &want, 60000));
+  /* Leases hold: nothing is claimed again while they last. */
+  pump_for (500);
+  wb_polling_scheduler_stop (a);
+  wb_polling_scheduler_stop (b);
+  wb_polling_scheduler_get_counts (a, &ca);
+  wb_polling_scheduler_get_counts (b, &cb);
+  g_test_message ("scheduler a claimed %" G_GUINT64_FORMAT ", b %" G_GUINT64_FORMAT, ca.claimed, cb.claimed);
+  g_assert_cmpuint (c.twice, ==, 0);
+  g_assert_cmpuint (c.total, ==, 3000);
+  g_assert_cmpuint (g_hash_table_size (c.seen), ==, 3000);
+  g_assert_cmpuint (ca.claimed + cb.claimed, ==, 3000);
+  g_assert_cmpuint (ca.claimed, >, 0);
+  g_assert_cmpuint (cb.claimed, >, 0);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM trackings WHERE lease_owner IS NULL", NULL), ==, 0);
+  g_hash_table_unref (c.seen);
+  g_clear_object (&a);
+  g_clear_object (&b);
+  pump_for (100);
+  db_tear_down (&db);
+}
+
+static void
+test_claim_lease_expires (void)
+{
+  Db db = { 0 };
+  g_autoptr(WbCarrierTable) carriers = carriers_for ("emulator", 9, 100000, 100000);
+  g_autoptr(WbPollingLadder) ladder = ladder_of ("demo");
+  g_autoptr(WbBus) bus = wb_bus_local_new (100000);
+  Collector c = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), 0, 0 };
+  const char *topics[] = { WB_TOPIC_TRACKING_UPDATE, NULL };
+  g_autoptr(WbPollingScheduler) crashed = NULL;
+  g_autoptr(WbPollingScheduler) survivor = NULL;
+  Want want = { &c, 50 };
+
+  db_set_up (&db, "leases");
+  add_due_trackings (&db, 50);
+  ladder->tick = 10 * 1000;
+  ladder->lease = 1 * G_USEC_PER_SEC;
+  wb_bus_subscribe (bus, "test", topics, 1000, on_update, &c, NULL);
+  /* The first claims everything and dies without checking any of it. */
+  crashed = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "crashed");
+  wb_polling_scheduler_start (crashed);
+  g_assert_true (pump_until (collected_enough, &want, 30000));
+  wb_polling_scheduler_stop (crashed);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM trackings WHERE lease_owner = 'crashed'", NULL),
+                   ==, 50);
+
+  survivor = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "survivor");
+  wb_polling_scheduler_start (survivor);
+  /* Not before the lease runs out … */
+  pump_for (500);
+  g_assert_cmpuint (c.total, ==, 50);
+  /* … then every one of them once more. */
+  want.want = 100;
+  g_assert_true (pump_until (collected_enough, &want, 30000));
+  wb_polling_scheduler_stop (survivor);
+  g_assert_cmpuint (g_hash_table_size (c.seen), ==, 50);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM trackings WHERE lease_owner = 'survivor'", NULL),
+                   ==, 50);
+  g_hash_table_unref (c.seen);
+  g_clear_object (&crashed);
+  g_clear_object (&survivor);
+  pump_for (100);
+  db_tear_down (&db);
+}
+
+/* ---- scheduler + worker + emulator in process -------------------------------------------- */
+
+typedef struct
+{
+  PGconn     *conn;
+  const char *sql;
+  gint64      want;
+} SqlWait;
+
+static gboolean
+sql_reaches (gpointer data)
+{
+  SqlWait *wait = data;
+
+  return wb_test_pg_int (wait->conn, wait->sql, NULL) >= wait->want;
+}
+
+/* A 429 is no error of the tracking: no retry used, the carrier blocked
+ * for every worker until Retry-After, and the check done afterwards. */
+static void
+test_rate_limited_keeps_retries (void)
+{
+  Db db = { 0 };
+  g_autoptr(WbCarrierEmulator) emulator = wb_carrier_emulator_new ();
+  WbTestServerThread *thread = wb_test_server_thread_start ("emulator", emulator_start, emulator_stop, emulator);
+  g_autoptr(WbCarrierTable) carriers = carriers_for ("emulator", wb_test_server_thread_get_port (thread), 50, 1);
+  g_autoptr(WbPollingLadder) ladder = ladder_of ("demo");
+  g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
+  g_autoptr(WbBus) bus = wb_bus_local_new (1000);
+  g_autoptr(WbPollingScheduler) scheduler = NULL;
+  g_autoptr(WbCarrierWorker) worker = NULL;
+  g_autoptr(GError) error = NULL;
+  WbWorkerCounts counts;
+  SqlWait checked = { NULL, "SELECT count(*) FROM trackings WHERE status = 'DELIVERED'", 1 };
+  const char *codes[] = { "INFO_RECEIVED", "DELIVERED", NULL };
+
+  db_set_up (&db, "ratelimited");
+  checked.conn = db.conn;
+  add_due_trackings (&db, 1);
+  wb_carrier_emulator_seed (emulator, "CDEK", "N1", codes, 0);
+  wb_carrier_emulator_set_limits (emulator, 0, 1, 0, WB_EMULATOR_RETRY_AFTER_SECONDS);
+  wb_carrier_emulator_refuse_next (emulator, 2);
+  ladder->tick = 20 * 1000;
+  scheduler = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "s");
+  worker = wb_carrier_worker_new (db.pool, bus, carriers, ladder, map, &error);
+  g_assert_no_error (error);
+  wb_carrier_worker_start (worker);
+  wb_polling_scheduler_start (scheduler);
+  g_assert_true (pump_until (sql_reaches, &checked, 30000));
+  wb_polling_scheduler_stop (scheduler);
+  wb_carrier_worker_stop (worker);
+
+  wb_carrier_worker_get_counts (worker, &counts);
+  g_assert_cmpuint (counts.rate_limited, ==, 2);
+  g_assert_cmpuint (counts.failed, ==, 0);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT consecutive_errors FROM trackings", NULL), ==, 0);
+  g_assert_null (wb_test_pg_text (db.conn, "SELECT last_error FROM trackings", NULL));
+  /* The block was recorded for the carrier, not the tracking. */
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM carrier_limits"
+                                            " WHERE carrier = 'CDEK' AND blocked_until IS NOT NULL", NULL), ==, 1);
+  /* One check, one transaction: events, status and the outbox row together. */
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM tracking_events", NULL), ==, 2);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM outbox WHERE topic = 'tracking.updated'", NULL),
+                   ==, 3);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM trackings WHERE lease_owner IS NOT NULL", NULL),
+                   ==, 0);
+  g_clear_object (&scheduler);
+  g_clear_object (&worker);
+  pump_for (200);
+  wb_test_server_thread_stop (thread);
+  db_tear_down (&db);
+}
+
+/* Failed checks back off and count; a success resets them. */
+static void
+test_errors_back_off (void)
+{
+  Db db = { 0 };
+  g_autoptr(WbCarrierEmulator) emulator = wb_carrier_emulator_new ();
+  WbTestServerThread *thread = wb_test_server_thread_start ("emulator", emulator_start, emulator_stop, emulator);
+  g_autoptr(WbCarrierTable) carriers = carriers_for ("emulator", wb_test_server_thread_get_port (thread), 50, 1);
+  g_autoptr(WbPollingLadder) ladder = ladder_of ("demo");
+  g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
+  g_autoptr(WbBus) bus = wb_bus_local_new (1000);
+  g_autoptr(WbPollingScheduler) scheduler = NULL;
+  g_autoptr(WbCarrierWorker) worker = NULL;
+  SqlWait failed = { NULL, "SELECT consecutive_errors FROM trackings", 2 };
+  gint64 gap;
+
+  db_set_up (&db, "backoff");
+  failed.conn = db.conn;
+  add_due_trackings (&db, 1);
+  wb_carrier_emulator_set_faults (emulator, 1, 0, 0);
+  ladder->tick = 20 * 1000;
+  ladder->error_base = 300 * 1000;
+  ladder->breaker_failures = 100;
+  scheduler = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "s");
+  worker = wb_carrier_worker_new (db.pool, bus, carriers, ladder, map, NULL);
+  wb_carrier_worker_start (worker);
+  wb_polling_scheduler_start (scheduler);
+  g_assert_true (pump_until (sql_reaches, &failed, 30000));
+  /* After the second failure the next check is about 2 × error-base away. */
+  gap = wb_test_pg_int (db.conn, "SELECT (extract(epoch FROM next_check_at - last_checked_at) * 1000)::bigint"
+                                 " FROM trackings", NULL);
+  g_assert_cmpint (gap, >=, 540);
+  g_assert_cmpint (gap, <=, 660);
+  g_assert_nonnull (strstr (wb_test_pg_text (db.conn, "SELECT last_error FROM trackings", NULL), "503"));
+  wb_carrier_emulator_set_faults (emulator, 0, 0, 0);
+  failed.sql = "SELECT count(*) FROM trackings WHERE consecutive_errors = 0 AND last_error IS NULL";
+  failed.want = 1;
+  g_assert_true (pump_until (sql_reaches, &failed, 30000));
+  wb_polling_scheduler_stop (scheduler);
+  wb_carrier_worker_stop (worker);
+  g_clear_object (&scheduler);
+  g_clear_object (&worker);
+  pump_for (200);
+  wb_test_server_thread_stop (thread);
+  db_tear_down (&db);
+}
+
+/* ---- a real waybilld ---------------------------------------------------------------- */
+
+typedef struct
+{
+  WbTestDaemon       *daemon;
+  SoupSession        *session;
+  WbCarrierEmulator  *emulator;
+  WbCarrierEmulator  *fast;
+  WbTestServerThread *emulator_thread;
+  WbTestServerThread *fast_thread;
+  char               *carriers_path;
+  char               *dsn;
+} Live;
+
+static guint
+send_json (Live        *live,
+           const char  *method,
+           const char  *path,
+           const char  *body,
+           JsonNode   **out_answer,
+           char       **out_retry_after)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", wb_test_daemon_port (live->daemon), path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (live->session, message, NULL, &error);
+  g_assert_no_error (error);
+  if (out_answer != NULL)
+    *out_answer = g_bytes_get_size (answer) > 0 ? wb_json_parse_bytes (answer, NULL, NULL) : NULL;
+  if (out_retry_after != NULL)
+    *out_retry_after = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (message),
+                                                               "Retry-After"));
+  return soup_message_get_status (message);
+}
+
+static void
+live_wait_ready (Live *live)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (send_json (live, "GET", "/readyz", NULL, NULL, NULL) != 200)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("waybilld did not become ready");
+      g_usleep (50 * 1000);
+    }
+}
+
+static void
+live_start (Live *live,
+            double fast_rate)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *env_dsn = NULL;
+  g_autofree char *carriers_arg = NULL;
+  const char *codes[] = { "INFO_RECEIVED", "accepted", "OUT_FOR_DELIVERY", "DELIVERED", NULL };
+
+  live->emulator = wb_carrier_emulator_new ();
+  live->fast = wb_carrier_emulator_new ();
+  wb_carrier_emulator_set_step (live->emulator, 300 * 1000);
+  wb_carrier_emulator_seed (live->emulator, "CDEK", "1106-2233", codes, 300 * 1000);
+  /* The carrier's own bucket forgives 150 ms of timer and socket jitter;
+   * the one-second windows below are the strict count. */
+  wb_carrier_emulator_set_limits (live->fast, fast_rate, 4, 0, WB_EMULATOR_RETRY_AFTER_SECONDS);
+  live->emulator_thread = wb_test_server_thread_start ("emulator", emulator_start, emulator_stop, live->emulator);
+  live->fast_thread = wb_test_server_thread_start ("fast", emulator_start, emulator_stop, live->fast);
+  text = g_strdup_printf ("[CDEK]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=secret-key\n"
+                          "rate=50\nburst=1\nstatus-map=generic\n"
+                          "[FAST]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=k\n"
+                          "rate=%g\nburst=1\nstatus-map=generic\n",
+                          wb_test_server_thread_get_port (live->emulator_thread),
+                          wb_test_server_thread_get_port (live->fast_thread), fast_rate);
+  live->carriers_path = g_build_filename (g_get_tmp_dir (), "carriers.conf", NULL);
+  g_assert_true (g_file_set_contents (live->carriers_path, text, -1, NULL));
+  live->dsn = wb_test_pg_create_database ("pollinglive");
+  env_dsn = g_strconcat ("DB_DSN=", live->dsn, NULL);
+  carriers_arg = g_strconcat ("--carriers-file=", live->carriers_path, NULL);
+  {
+    const char *env[] = { env_dsn, NULL };
+    const char *args[] = { "--listen-address=127.0.0.1", carriers_arg, "--polling-profile=demo", NULL };
+
+    live->daemon = wb_test_daemon_spawn (env, args);
+  }
+  live->session = soup_session_new_with_options ("timeout", 30, NULL);
+  live_wait_ready (live);
+}
+
+static void
+live_stop (Live *live)
+{
+  g_assert_cmpint (wb_test_daemon_terminate (live->daemon), ==, 0);
+  /* Secrets never reach the log. */
+  g_assert_false (wb_test_daemon_log_contains (live->daemon, "secret-key"));
+  wb_test_daemon_free (live->daemon);
+  wb_test_server_thread_stop (live->emulator_thread);
+  wb_test_server_thread_stop (live->fast_thread);
+  g_clear_object (&live->emulator);
+  g_clear_object (&live->fast);
+  g_clear_object (&live->session);
+  g_unlink (live->carriers_path);
+  g_free (live->carriers_path);
+  g_free (live->dsn);
+}
+
+static const char *
+string_at (JsonNode   *node,
+           const char *path)
+{
+  g_autoptr(JsonPath) query = json_path_new ();
+  g_autoptr(JsonNode) found = NULL;
+  JsonArray *array;
+
+  g_assert_true (json_path_compile (query, path, NULL));
+  found = json_path_match (query, node);
+  array = json_node_get_array (found);
+  if (json_array_get_length (array) == 0 || JSON_NODE_HOLDS_NULL (json_array_get_element (array, 0)))
+    return NULL;
+  /* The string lives in @node, which outlives the match. */
+  return g_intern_string (json_array_get_string_element (array, 0));
+}
+
+static gint64
+int_at (JsonNode   *node,
+        const char *path)
+{
+  g_autoptr(JsonPath) query = json_path_new ();
+  g_autoptr(JsonNode) found = NULL;
+
+  g_assert_true (json_path_compile (query, path, NULL));
+  found = json_path_match (query, node);
+  return json_array_get_int_element (json_node_get_array (found), 0);
+}
+
+typedef struct
+{
+  Live       *live;
+  const char *body;
+  const char *status;
+} StatusWait;
+
+static gboolean
+tracking_reaches (gpointer data)
+{
+  StatusWait *wait = data;
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_usleep (100 * 1000);
+  if (send_json (wait->live, "POST", "/trackings/get-by-ids", wait->body, &answer, NULL) != 200)
+    return FALSE;
+  return g_strcmp0 (string_at (answer, "$.items[0].status"), wait->status) == 0;
+}
+
+static void
+test_daemon_polls (void)
+{
+  Live live = { 0 };
+  g_autoptr(JsonNode) added = NULL;
+  g_autoptr(JsonNode) shipment = NULL;
+  g_autoptr(JsonNode) events = NULL;
+  g_autoptr(JsonNode) again = NULL;
+  g_autofree char *retry_after = NULL;
+  g_autofree char *items = NULL;
+  g_autofree char *ids = NULL;
+  g_autofree char *shipment_path = NULL;
+  g_autofree char *events_path = NULL;
+  g_autofree char *refresh_path = NULL;
+  StatusWait wait = { &live, NULL, "DELIVERED" };
+  gint64 id;
+
+  live_start (&live, 10);
+  g_assert_cmpuint (send_json (&live, "POST", "/shipments",
+                               "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"recipient\":{\"name\":\"Ann\"},"
+                               "\"destination\":{\"country\":\"BY\"}}", &shipment, NULL), ==, 201);
+  /* Per item: the valid ones are added, the others answered naming their field. */
+  items = g_strdup_printf ("{\"items\":[{\"carrierCode\":\"CDEK\",\"trackNumber\":\"1106-2233\",\"shipmentId\":\"%s\"},"
+                           "{\"carrierCode\":\"NOPE\",\"trackNumber\":\"X1\"},"
+                           "{\"carrierCode\":\"CDEK\",\"trackNumber\":\"\"},"
+                           "{\"carrierCode\":\"CDEK\",\"trackNumber\":\"1106-2233\"},"
+                           "{\"carrierCode\":\"CDEK\",\"trackNumber\":\"B2\",\"shipmentId\":\"%s\"}]}",
+                           string_at (shipment, "$.id"), "0b9e1f4c-3c1a-4a57-9b49-6a8f2d0c7e11");
+  g_assert_cmpuint (send_json (&live, "POST", "/trackings", items, &added, NULL), ==, 200);
+  g_assert_true (json_node_get_boolean (json_object_get_member (
+    json_array_get_object_element (json_object_get_array_member (json_node_get_object (added), "items"), 0),
+    "created")));
+  g_assert_cmpstr (string_at (added, "$.items[1].error.field"), ==, "items[1].carrierCode");
+  g_assert_cmpstr (string_at (added, "$.items[2].error.field"), ==, "items[2].trackNumber");
+  g_assert_cmpstr (string_at (added, "$.items[4].error.field"), ==, "items[4].shipmentId");
+  /* The same number again is the same tracking, not a second one. */
+  id = int_at (added, "$.items[0].id");
+  g_assert_cmpint (int_at (added, "$.items[3].id"), ==, id);
+  g_assert_cmpint (int_at (added, "$.created"), ==, 1);
+  g_assert_cmpint (int_at (added, "$.existing"), ==, 1);
+  g_assert_cmpint (int_at (added, "$.failed"), ==, 3);
+
+  /* The emulator's scenario runs to DELIVERED, and the shipment follows. */
+  ids = g_strdup_printf ("{\"ids\":[%" G_GINT64_FORMAT "]}", id);
+  wait.body = ids;
+  g_assert_true (pump_until (tracking_reaches, &wait, 40000));
+  events_path = g_strdup_printf ("/trackings/%" G_GINT64_FORMAT "/events?limit=10", id);
+  g_assert_cmpuint (send_json (&live, "GET", events_path, NULL, &events, NULL), ==, 200);
+  g_assert_cmpint (int_at (events, "$.total"), ==, 4);
+  g_assert_cmpstr (string_at (events, "$.items[0].status"), ==, "DELIVERED");
+  shipment_path = g_strdup_printf ("/shipments/%s", string_at (shipment, "$.id"));
+  {
+    gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+    gboolean delivered = FALSE;
+
+    while (!delivered && g_get_monotonic_time () < deadline)
+      {
+        g_autoptr(JsonNode) view = NULL;
+
+        g_assert_cmpuint (send_json (&live, "GET", shipment_path, NULL, &view, NULL), ==, 200);
+        delivered = g_strcmp0 (string_at (view, "$.status"), "DELIVERED") == 0;
+        if (!delivered)
+          g_usleep (200 * 1000);
+      }
+    g_assert_true (delivered);
+  }
+
+  /* Refresh, then refresh again too soon: 429 with Retry-After. */
+  refresh_path = g_strdup_printf ("/trackings/%" G_GINT64_FORMAT "/refresh", id);
+  g_assert_cmpuint (send_json (&live, "POST", refresh_path, NULL, NULL, NULL), ==, 202);
+  g_assert_cmpuint (send_json (&live, "POST", refresh_path, NULL, &again, &retry_after), ==, 429);
+  g_assert_nonnull (retry_after);
+  g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), >=, 1);
+  g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), <=, 5);
+  g_assert_cmpstr (string_at (again, "$.error.code"), ==, "refresh_throttled");
+  /* Per carrier, in /metrics. */
+  {
+    g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (live.daemon));
+    g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+    g_autoptr(GBytes) body = soup_session_send_and_read (live.session, message, NULL, NULL);
+    g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+    g_assert_nonnull (strstr (text, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"ok\"}"));
+    g_assert_nonnull (strstr (text, "waybill_polling_claims_total"));
+  }
+  live_stop (&live);
+}
+
+typedef struct
+{
+  WbCarrierEmulator *emulator;
+  guint64            want;
+} RequestWait;
+
+static gboolean
+emulator_served (gpointer data)
+{
+  RequestWait *wait = data;
+  WbEmulatorCounts counts;
+
+  g_usleep (50 * 1000);
+  wb_carrier_emulator_get_counts (wait->emulator, &counts);
+  return counts.requests >= wait->want;
+}
+
+/* A backlog far above the rate: the carrier sees at most its rate, in any
+ * one-second window, counted at the carrier. */
+static void
+test_daemon_limit_held (void)
+{
+  Live live = { 0 };
+  GString *items = g_string_new ("{\"items\":[");
+  RequestWait wait;
+  WbEmulatorCounts counts;
+  guint most;
+
+  live_start (&live, 20);
+  for (guint i = 0; i < 300; i++)
+    g_string_append_printf (items, "%s{\"carrierCode\":\"FAST\",\"trackNumber\":\"F%u\"}", i ? "," : "", i);
+  g_string_append (items, "]}");
+  g_assert_cmpuint (send_json (&live, "POST", "/trackings", items->str, NULL, NULL), ==, 200);
+  g_string_free (items, TRUE);
+  wait = (RequestWait) { live.fast, 100 };
+  g_assert_true (pump_until (emulator_served, &wait, 30000));
+  wb_carrier_emulator_get_counts (live.fast, &counts);
+  most = wb_carrier_emulator_max_in_window (live.fast, G_USEC_PER_SEC);
+  g_test_message ("FAST: %" G_GUINT64_FORMAT " requests, %" G_GUINT64_FORMAT " refused, at most %u in one second"
+                  " (rate 20, burst 1)", counts.requests, counts.refused, most);
+  g_assert_cmpuint (counts.refused, ==, 0);
+  g_assert_cmpuint (most, <=, 21);
+  /* … and it is used: the backlog goes at about the rate. */
+  g_assert_cmpuint (most, >=, 18);
+  live_stop (&live);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/polling/ladder/default", test_ladder_default);
+  g_test_add_func ("/polling/ladder/demo-and-jitter", test_ladder_demo_and_jitter);
+  g_test_add_func ("/polling/ladder/errors", test_ladder_errors);
+  g_test_add_func ("/polling/ladder/refuses", test_ladder_refuses);
+  g_test_add_func ("/polling/retry-after", test_retry_after);
+  g_test_add_func ("/polling/numbers", test_numbers);
+  g_test_add_func ("/polling/carriers-file", test_carriers_file);
+  g_test_add_func ("/polling/driver/dhl-unified", test_driver_dhl);
+  g_test_add_func ("/polling/driver/emulator", test_driver_emulator);
+  g_test_add_func ("/polling/claim/two-schedulers", test_claim_two_schedulers);
+  g_test_add_func ("/polling/claim/lease-expires", test_claim_lease_expires);
+  g_test_add_func ("/polling/worker/429-keeps-retries", test_rate_limited_keeps_retries);
+  g_test_add_func ("/polling/worker/errors-back-off", test_errors_back_off);
+  g_test_add_func ("/polling/daemon/polls-to-delivered", test_daemon_polls);
+  g_test_add_func ("/polling/daemon/limit-held", test_daemon_limit_held);
+
+  return g_test_run ();
+}
