@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include "wb-application.h"
+#include "wb-client.h"
 #include "wb-console-init.h"
+#include "wb-location-stream.h"
 #include "wb-token-store.h"
 #include "wb-window.h"
 
@@ -13,6 +15,8 @@ struct _WbApplication
   GSettings      *settings;
   WbVehicleModel *model;
   GCancellable   *cancellable;
+  WbClient       *client;
+  WbLocationStream *stream;
 
   /* Command-line overrides, for scripted and test runs. */
   char           *server_option;
@@ -64,6 +68,36 @@ on_token_saved (GObject      *source,
     g_warning ("The access token could not be saved in the keyring: %s", error->message);
 }
 
+/* Reference names make the list searchable by plate, driver and company. */
+static void
+on_vehicles_listed (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(WbApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) refs = wb_client_list_vehicles_finish (WB_CLIENT (source), result, &error);
+
+  if (refs != NULL && WB_CLIENT (source) == self->client)
+    wb_vehicle_model_set_references (self->model, refs);
+  else if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("The vehicle list could not be read: %s", error->message);
+}
+
+static void
+disconnect (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+
+  if (window != NULL)
+    wb_window_set_stream (window, NULL, NULL);
+  if (self->stream != NULL)
+    wb_location_stream_stop (self->stream);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->client);
+  wb_vehicle_model_clear (self->model);
+}
+
 void
 wb_application_connect (WbApplication *self,
                         const char    *server_url,
@@ -75,6 +109,9 @@ wb_application_connect (WbApplication *self,
   g_return_if_fail (WB_IS_APPLICATION (self));
   g_return_if_fail (server_url != NULL);
 
+  /* A daemon without a secret serves its loopback address without one. */
+  if (token != NULL && *token == '\0')
+    token = NULL;
   g_free (self->server_url);
   self->server_url = g_strdup (server_url);
   g_free (self->token);
@@ -85,10 +122,16 @@ wb_application_connect (WbApplication *self,
       if (token != NULL)
         wb_token_store_save_async (server_url, token, self->cancellable, on_token_saved, g_object_ref (self));
     }
-  if (window == NULL)
-    return;
-  wb_window_show_fleet (window, server_url);
-  wb_window_set_connection_state (window, WB_CONNECTION_DISCONNECTED, "this build has no live stream client");
+  disconnect (self);
+  self->client = wb_client_new (server_url, token);
+  self->stream = wb_location_stream_new (self->client, self->model);
+  wb_client_list_vehicles_async (self->client, self->cancellable, on_vehicles_listed, g_object_ref (self));
+  if (window != NULL)
+    {
+      wb_window_show_fleet (window, server_url);
+      wb_window_set_stream (window, self->client, self->stream);
+    }
+  wb_location_stream_start (self->stream);
 }
 
 static void
@@ -224,6 +267,10 @@ wb_application_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->stream != NULL)
+    wb_location_stream_stop (self->stream);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->client);
   g_clear_object (&self->settings);
   g_clear_object (&self->model);
   G_OBJECT_CLASS (wb_application_parent_class)->dispose (object);

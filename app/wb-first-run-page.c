@@ -2,16 +2,14 @@
 #include "config.h"
 
 #include <adwaita.h>
-#include <libsoup/soup.h>
-
+#include "wb-client.h"
 #include "wb-first-run-page.h"
-#include "wb-json.h"
 
 struct _WbFirstRunPage
 {
   GtkWidget     parent_instance;
 
-  SoupSession  *session;
+  WbClient     *client;
   GCancellable *cancellable;
   GError       *error;
   char         *url;      /* being checked */
@@ -88,53 +86,42 @@ finish_check (WbFirstRunPage *self,
     g_signal_emit (self, signals[CONNECTED], 0, self->url, self->token, role);
 }
 
+/* The client's errors in the page's terms. */
+static GError *
+check_error (WbFirstRunPage *self,
+             GError         *error)
+{
+  int code = WB_FIRST_RUN_ERROR_NOT_READY;
+
+  if (g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_UNAUTHORIZED) && *self->token == '\0')
+    return g_error_new_literal (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NO_TOKEN,
+                                "The server needs an access token: ask its administrator for one");
+  if (g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_UNAUTHORIZED)
+      || g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_FORBIDDEN))
+    return g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_REFUSED, "The server refused the token: %s",
+                        error->message);
+  if (g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_INVALID_RESPONSE)
+      || g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_NOT_FOUND))
+    code = WB_FIRST_RUN_ERROR_BAD_ANSWER;
+  return g_error_new (WB_FIRST_RUN_ERROR, code, "%s: %s", self->url, error->message);
+}
+
 static void
 on_whoami (GObject      *source,
            GAsyncResult *result,
            gpointer      user_data)
 {
   g_autoptr(WbFirstRunPage) self = user_data;
-  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  GError *error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  g_autoptr(JsonNode) answer = NULL;
-  JsonObject *object;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *role = NULL;
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!wb_client_whoami_finish (WB_CLIENT (source), result, &role, NULL, &error))
     {
-      g_error_free (error);
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        finish_check (self, check_error (self, error), NULL);
       return;
     }
-  if (error == NULL && soup_message_get_status (message) != SOUP_STATUS_OK)
-    error = g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_REFUSED,
-                         "The server refused the token (%u %s)", soup_message_get_status (message),
-                         soup_message_get_reason_phrase (message));
-  if (error == NULL)
-    answer = wb_json_parse_bytes (body, NULL, NULL);
-  object = answer && JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer) : NULL;
-  if (error == NULL && (object == NULL || json_object_get_string_member_with_default (object, "role", NULL) == NULL))
-    error = g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_BAD_ANSWER,
-                         "%s did not answer /whoami as a Waybill server does", self->url);
-  finish_check (self, error, error ? NULL : json_object_get_string_member (object, "role"));
-}
-
-static void
-send (WbFirstRunPage      *self,
-      const char          *path,
-      gboolean             with_token,
-      GAsyncReadyCallback  callback)
-{
-  g_autofree char *uri = g_strconcat (self->url, path, NULL);
-  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
-
-  if (with_token)
-    {
-      g_autofree char *bearer = g_strconcat ("Bearer ", self->token, NULL);
-
-      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
-    }
-  soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, self->cancellable,
-                                    callback, g_object_ref (self));
+  finish_check (self, NULL, role);
 }
 
 static void
@@ -143,32 +130,23 @@ on_readyz (GObject      *source,
            gpointer      user_data)
 {
   g_autoptr(WbFirstRunPage) self = user_data;
-  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  GError *error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(GError) error = NULL;
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!wb_client_readyz_finish (WB_CLIENT (source), result, &error))
     {
-      g_error_free (error);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Whatever failed, the server is not one to save yet. */
+      if (error->domain == WB_CLIENT_ERROR && error->code != WB_CLIENT_ERROR_INVALID_RESPONSE)
+        {
+          finish_check (self, g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NOT_READY,
+                                           "%s is not ready: %s", self->url, error->message), NULL);
+          return;
+        }
+      finish_check (self, check_error (self, error), NULL);
       return;
     }
-  if (error != NULL)
-    {
-      GError *wrapped = g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NOT_READY,
-                                     "Cannot reach %s: %s", self->url, error->message);
-
-      g_error_free (error);
-      finish_check (self, wrapped, NULL);
-      return;
-    }
-  if (soup_message_get_status (message) != SOUP_STATUS_OK)
-    {
-      finish_check (self, g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NOT_READY,
-                                       "%s is not ready (/readyz answered %u)", self->url,
-                                       soup_message_get_status (message)), NULL);
-      return;
-    }
-  send (self, "/whoami", TRUE, on_whoami);
+  wb_client_whoami_async (self->client, self->cancellable, on_whoami, g_object_ref (self));
 }
 
 void
@@ -188,23 +166,21 @@ wb_first_run_page_connect (WbFirstRunPage *self)
       finish_check (self, error, NULL);
       return;
     }
+  /* An empty token is allowed: a daemon without a secret serves its
+   * loopback address without one, and /whoami says whether it does. */
   token = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->token_row))));
-  if (*token == '\0')
-    {
-      g_free (url);
-      finish_check (self, g_error_new_literal (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NO_TOKEN,
-                                               "Give the access token the server's administrator issued"),
-                    NULL);
-      return;
-    }
   g_free (self->url);
   self->url = url;
   g_free (self->token);
   self->token = g_steal_pointer (&token);
   self->cancellable = g_cancellable_new ();
+  g_clear_object (&self->client);
+  self->client = wb_client_new (self->url, *self->token ? self->token : NULL);
+  /* A person is waiting for the answer. */
+  wb_client_set_timeout (self->client, 10 * 1000);
   show_error (self, NULL);
   set_checking (self, TRUE);
-  send (self, "/readyz", FALSE, on_readyz);
+  wb_client_readyz_async (self->client, self->cancellable, on_readyz, g_object_ref (self));
 }
 
 static void
@@ -248,12 +224,16 @@ wb_first_run_page_get_checking (WbFirstRunPage *self)
 static void
 wb_first_run_page_dispose (GObject *object)
 {
+  GtkWidget *child;
   WbFirstRunPage *self = WB_FIRST_RUN_PAGE (object);
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->session);
+  g_clear_object (&self->client);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_FIRST_RUN_PAGE);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (wb_first_run_page_parent_class)->dispose (object);
 }
 
@@ -277,7 +257,8 @@ wb_first_run_page_class_init (WbFirstRunPageClass *klass)
   object_class->dispose = wb_first_run_page_dispose;
   object_class->finalize = wb_first_run_page_finalize;
 
-  /* ::connected (url, token, role): the server answered both checks. */
+  /* ::connected (url, token, role): the server answered both checks;
+   * token is "" when the server needs none. */
   signals[CONNECTED] =
     g_signal_new ("connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
@@ -295,9 +276,6 @@ static void
 wb_first_run_page_init (WbFirstRunPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  /* Short timeouts: a person is waiting for the answer. */
-  self->session = soup_session_new_with_options ("timeout", 10, "idle-timeout", 10, NULL);
-  soup_session_set_user_agent (self->session, "Waybill/" PACKAGE_VERSION " ");
 }
 
 GtkWidget *

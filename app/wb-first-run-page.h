@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 typedef enum
 {
   WB_FIRST_RUN_ERROR_BAD_URL,      /* not an http(s) URL with a host */
-  WB_FIRST_RUN_ERROR_NO_TOKEN,
+  WB_FIRST_RUN_ERROR_NO_TOKEN,     /* the server needs a token and none was given */
   WB_FIRST_RUN_ERROR_NOT_READY,    /* /readyz did not answer 200 */
   WB_FIRST_RUN_ERROR_REFUSED,      /* /whoami refused the token */
   WB_FIRST_RUN_ERROR_BAD_ANSWER,   /* not a waybilld's answer */

@@ -13,6 +13,9 @@ struct _WbVehiclePanel
 
   WbClientVehicle *vehicle;
   gulong           notify_id;
+  WbClient        *client;
+  WbClientTrack   *track;
+  GCancellable    *track_cancellable;
   guint            age_source;
 
   gint64           track_start;
@@ -50,6 +53,7 @@ enum
   PROP_REPLAY_TIME,
   PROP_REPLAY_SPEED,
   PROP_PLAYING,
+  PROP_TRACK,
   N_PROPS
 };
 
@@ -59,6 +63,10 @@ static const gint64 periods[] = { 3600, 6 * 3600, 24 * 3600, 7 * 24 * 3600 };
 static const double speeds[] = { 1, 10, 60, 100, 300, 1000 };
 
 G_DEFINE_FINAL_TYPE (WbVehiclePanel, wb_vehicle_panel, GTK_TYPE_WIDGET)
+
+static void set_track           (WbVehiclePanel *self,
+                                 WbClientTrack  *track);
+static void update_track_action (WbVehiclePanel *self);
 
 char *
 wb_vehicle_panel_format_age (gint64 seconds)
@@ -171,7 +179,10 @@ wb_vehicle_panel_set_vehicle (WbVehiclePanel  *self,
   g_clear_signal_handler (&self->notify_id, self->vehicle);
   g_clear_handle_id (&self->age_source, g_source_remove);
   g_set_object (&self->vehicle, vehicle);
-  wb_vehicle_panel_set_track_span (self, 0, 0);
+  g_cancellable_cancel (self->track_cancellable);
+  set_track (self, NULL);
+  adw_action_row_set_subtitle (self->track_row, "Not loaded");
+  update_track_action (self);
   if (vehicle != NULL)
     {
       self->notify_id = g_signal_connect_swapped (vehicle, "notify", G_CALLBACK (on_vehicle_notify), self);
@@ -198,6 +209,97 @@ wb_vehicle_panel_get_period (WbVehiclePanel *self)
 
   selected = adw_combo_row_get_selected (self->period_row);
   return periods[MIN (selected, G_N_ELEMENTS (periods) - 1)];
+}
+
+/* ---- track ------------------------------------------------------------- */
+
+static void
+update_track_action (WbVehiclePanel *self)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "panel.load-track", self->client != NULL && self->vehicle != NULL);
+}
+
+static void
+set_track (WbVehiclePanel *self,
+           WbClientTrack  *track)
+{
+  if (self->track == track)
+    return;
+  g_clear_pointer (&self->track, wb_client_track_unref);
+  self->track = track ? wb_client_track_ref (track) : NULL;
+  if (track != NULL && track->points->len > 0)
+    wb_vehicle_panel_set_track_span (self, g_array_index (track->points, WbClientTrackPoint, 0).time,
+                                     g_array_index (track->points, WbClientTrackPoint, track->points->len - 1).time);
+  else
+    wb_vehicle_panel_set_track_span (self, 0, 0);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRACK]);
+}
+
+static void
+on_track (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(WbVehiclePanel) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbClientTrack) track = wb_client_get_track_finish (WB_CLIENT (source), result, &error);
+  g_autofree char *summary = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (track == NULL)
+    {
+      adw_action_row_set_subtitle (self->track_row, error->message);
+      return;
+    }
+  summary = g_strdup_printf ("%u points · %.1f km · %u trips · %u stops", track->points->len,
+                             track->distance / 1000, track->trips->len, track->stops->len);
+  adw_action_row_set_subtitle (self->track_row, track->points->len ? summary : "No positions in the period");
+  set_track (self, track);
+}
+
+void
+wb_vehicle_panel_load_track (WbVehiclePanel *self)
+{
+  gint64 now = g_get_real_time ();
+
+  g_return_if_fail (WB_IS_VEHICLE_PANEL (self));
+
+  if (self->client == NULL || self->vehicle == NULL)
+    return;
+  g_cancellable_cancel (self->track_cancellable);
+  g_clear_object (&self->track_cancellable);
+  self->track_cancellable = g_cancellable_new ();
+  adw_action_row_set_subtitle (self->track_row, "Loading…");
+  wb_client_get_track_async (self->client, wb_client_vehicle_get_id (self->vehicle),
+                             now - wb_vehicle_panel_get_period (self) * G_USEC_PER_SEC, now, -1,
+                             self->track_cancellable, on_track, g_object_ref (self));
+}
+
+static void
+load_track_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  wb_vehicle_panel_load_track (WB_VEHICLE_PANEL (widget));
+}
+
+void
+wb_vehicle_panel_set_client (WbVehiclePanel *self,
+                             WbClient       *client)
+{
+  g_return_if_fail (WB_IS_VEHICLE_PANEL (self));
+  g_return_if_fail (client == NULL || WB_IS_CLIENT (client));
+
+  g_set_object (&self->client, client);
+  update_track_action (self);
+}
+
+WbClientTrack *
+wb_vehicle_panel_get_track (WbVehiclePanel *self)
+{
+  g_return_val_if_fail (WB_IS_VEHICLE_PANEL (self), NULL);
+  return self->track;
 }
 
 /* ---- replay ------------------------------------------------------------- */
@@ -372,12 +474,20 @@ replay_play_action (GtkWidget  *widget,
 static void
 wb_vehicle_panel_dispose (GObject *object)
 {
+  GtkWidget *child;
   WbVehiclePanel *self = WB_VEHICLE_PANEL (object);
 
   g_clear_signal_handler (&self->notify_id, self->vehicle);
   g_clear_handle_id (&self->age_source, g_source_remove);
   g_clear_object (&self->vehicle);
+  g_cancellable_cancel (self->track_cancellable);
+  g_clear_object (&self->track_cancellable);
+  g_clear_object (&self->client);
+  g_clear_pointer (&self->track, wb_client_track_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_VEHICLE_PANEL);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (wb_vehicle_panel_parent_class)->dispose (object);
 }
 
@@ -402,6 +512,9 @@ wb_vehicle_panel_get_property (GObject    *object,
       break;
     case PROP_PLAYING:
       g_value_set_boolean (value, self->playing);
+      break;
+    case PROP_TRACK:
+      g_value_set_boxed (value, self->track);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -457,9 +570,13 @@ wb_vehicle_panel_class_init (WbVehiclePanelClass *klass)
   properties[PROP_PLAYING] =
     g_param_spec_boolean ("playing", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_TRACK] =
+    g_param_spec_boxed ("track", NULL, NULL, WB_TYPE_CLIENT_TRACK,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_install_action (widget_class, "panel.replay-play", NULL, replay_play_action);
+  gtk_widget_class_install_action (widget_class, "panel.load-track", NULL, load_track_action);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-vehicle-panel.ui");
   gtk_widget_class_bind_template_child (widget_class, WbVehiclePanel, title_label);
@@ -490,6 +607,7 @@ wb_vehicle_panel_init (WbVehiclePanel *self)
   g_signal_connect_swapped (self->replay_adjustment, "value-changed", G_CALLBACK (on_adjustment_changed), self);
   g_signal_connect_swapped (self->speed_combo, "notify::selected", G_CALLBACK (on_speed_selected), self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "panel.replay-play", FALSE);
+  update_track_action (self);
   update_replay_row (self);
 }
 

@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "wb-client.h"
 #include "wb-client-vehicle.h"
 
 G_BEGIN_DECLS
@@ -18,6 +19,13 @@ GtkWidget       *wb_vehicle_panel_new               (void);
 WbClientVehicle *wb_vehicle_panel_get_vehicle       (WbVehiclePanel  *self);
 void             wb_vehicle_panel_set_vehicle       (WbVehiclePanel  *self,
                                                      WbClientVehicle *vehicle);
+/* The server's client, for tracks; %NULL makes "Show" insensitive. */
+void             wb_vehicle_panel_set_client        (WbVehiclePanel  *self,
+                                                     WbClient        *client);
+/* Loads the track of the chosen period, as the Show button does. */
+void             wb_vehicle_panel_load_track        (WbVehiclePanel  *self);
+/* (nullable): the loaded track (notify::track). */
+WbClientTrack   *wb_vehicle_panel_get_track         (WbVehiclePanel  *self);
 /* The chosen track period, in seconds back from now. */
 gint64           wb_vehicle_panel_get_period        (WbVehiclePanel  *self);
 /* The loaded track's first and last fix (unix µs); equal values clear it. */

@@ -118,11 +118,15 @@ wb_vehicle_row_get_vehicle (WbVehicleRow *self)
 static void
 wb_vehicle_row_dispose (GObject *object)
 {
+  GtkWidget *child;
   WbVehicleRow *self = WB_VEHICLE_ROW (object);
 
   g_clear_signal_handler (&self->notify_id, self->vehicle);
   g_clear_object (&self->vehicle);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_VEHICLE_ROW);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (wb_vehicle_row_parent_class)->dispose (object);
 }
 

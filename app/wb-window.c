@@ -4,6 +4,11 @@
 #include <shumate/shumate.h>
 
 #include "wb-application.h"
+#include "wb-graticule-layer.h"
+#include "wb-location-stream.h"
+#include "wb-tile-source.h"
+#include "wb-track-layer.h"
+#include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
 #include "wb-vehicle-filter.h"
 #include "wb-vehicle-panel.h"
@@ -27,6 +32,7 @@ struct _WbWindow
   GtkSingleSelection   *selection;
   GHashTable           *watched;          /* WbClientVehicle → notify handler id */
   guint                 recount_source;
+  gboolean              refilter_pending;  /* a vehicle changed since the last recount */
   guint                 state_counts[3];
   GHashTable           *company_counts;   /* company id → count */
   GPtrArray            *company_ids;      /* dropdown position → id; 0 is "all" (NULL) */
@@ -37,6 +43,14 @@ struct _WbWindow
   gboolean              selecting_from_map;
   WbConnectionState     connection_state;
   char                 *tiles;
+
+  WbTileSource         *tile_source;
+  WbGraticuleLayer     *graticule;
+  WbTrackLayer         *track_layer;
+  WbVehicleLayer       *vehicle_layer;
+  WbClient             *client;
+  WbLocationStream     *stream;
+  guint                 view_tick;
 
   GtkStack             *main_stack;
   WbFirstRunPage       *first_run_page;
@@ -101,6 +115,20 @@ company_label (WbWindow   *self,
   return g_strdup_printf ("%s (%u)", name ? name : company_id, count);
 }
 
+static gboolean
+same_strings (GtkStringList *list,
+              GPtrArray     *strings)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (list));
+
+  if (n + 1 != strings->len)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (gtk_string_list_get_string (list, i), g_ptr_array_index (strings, i)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
 static void
 update_company_dropdown (WbWindow   *self,
                          GHashTable *names,
@@ -124,9 +152,11 @@ update_company_dropdown (WbWindow   *self,
       g_ptr_array_add (labels, company_label (self, l->data, g_hash_table_lookup (names, l->data)));
     }
   g_ptr_array_add (labels, NULL);
-  gtk_string_list_splice (self->company_labels, 0, g_list_model_get_n_items (G_LIST_MODEL (self->company_labels)),
-                          (const char * const *) labels->pdata);
-  gtk_drop_down_set_selected (self->company_dropdown, selected);
+  if (!same_strings (self->company_labels, labels))
+    gtk_string_list_splice (self->company_labels, 0, g_list_model_get_n_items (G_LIST_MODEL (self->company_labels)),
+                            (const char * const *) labels->pdata);
+  if (gtk_drop_down_get_selected (self->company_dropdown) != selected)
+    gtk_drop_down_set_selected (self->company_dropdown, selected);
   self->updating_companies = FALSE;
 }
 
@@ -185,8 +215,9 @@ on_recount (gpointer user_data)
 
   self->recount_source = 0;
   /* A vehicle that changed state may now pass or fail the filter. */
-  if (gtk_filter_get_strictness (GTK_FILTER (self->filter)) == GTK_FILTER_MATCH_SOME)
+  if (self->refilter_pending && gtk_filter_get_strictness (GTK_FILTER (self->filter)) == GTK_FILTER_MATCH_SOME)
     gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  self->refilter_pending = FALSE;
   wb_window_update_counts (self);
   return G_SOURCE_REMOVE;
 }
@@ -199,6 +230,13 @@ schedule_recount (WbWindow *self)
 }
 
 /* ---- watching the model's vehicles -------------------------------------- */
+
+static void
+on_vehicle_notify (WbWindow *self)
+{
+  self->refilter_pending = TRUE;
+  schedule_recount (self);
+}
 
 static void
 unwatch (gpointer key,
@@ -237,7 +275,7 @@ watch_range (WbWindow *self,
           g_object_unref (vehicle);
           continue;
         }
-      id = g_signal_connect_swapped (vehicle, "notify", G_CALLBACK (schedule_recount), self);
+      id = g_signal_connect_swapped (vehicle, "notify", G_CALLBACK (on_vehicle_notify), self);
       g_hash_table_insert (self->watched, vehicle, GSIZE_TO_POINTER (id));
     }
 }
@@ -325,6 +363,7 @@ set_selected (WbWindow        *self,
     self->selected_notify_id = g_signal_connect_swapped (vehicle, "notify::state",
                                                          G_CALLBACK (on_selected_changed), self);
   wb_vehicle_panel_set_vehicle (self->panel, vehicle);
+  wb_vehicle_layer_set_selected (self->vehicle_layer, vehicle);
   gtk_revealer_set_reveal_child (self->panel_revealer, vehicle != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.unselect", vehicle != NULL);
 }
@@ -441,7 +480,6 @@ setup_list (WbWindow *self)
   gtk_list_view_set_factory (self->list_view, factory);
   gtk_list_view_set_model (self->list_view, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect_object (self->model, "items-changed", G_CALLBACK (on_model_items_changed), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->filter, "changed", G_CALLBACK (schedule_recount), self, G_CONNECT_SWAPPED);
   watch_range (self, 0, g_list_model_get_n_items (G_LIST_MODEL (self->model)));
   wb_window_update_counts (self);
 }
@@ -461,6 +499,8 @@ on_company_selected (WbWindow *self)
   if (self->updating_companies || selected >= self->company_ids->len)
     return;
   wb_vehicle_filter_set_company_id (self->filter, g_ptr_array_index (self->company_ids, selected));
+  /* Company counts leave the company filter out, so this recount keeps
+   * the dropdown's own model as it is. */
   wb_window_update_counts (self);
 }
 
@@ -540,7 +580,7 @@ wb_window_set_connection_state (WbWindow          *self,
       text = "Live";
       break;
     }
-  full = detail ? g_strdup_printf ("%s (%s)", text, detail) : g_strdup (text);
+  full = detail ? g_strdup_printf ("%s\n%s", text, detail) : g_strdup (text);
   gtk_label_set_text (self->connection_label, full);
   gtk_spinner_set_spinning (self->connection_spinner, state == WB_CONNECTION_CONNECTING
                                                       || state == WB_CONNECTION_RECONNECTING);
@@ -558,6 +598,17 @@ wb_window_get_connection_state (WbWindow *self)
   return self->connection_state;
 }
 
+/* The graticule stands in for tiles: always with "none", and while the
+ * tile server is unreachable. */
+static void
+update_graticule (WbWindow *self)
+{
+  gboolean plain = self->tile_source == NULL || wb_tile_source_is_none (self->tile_source)
+                   || !wb_tile_source_get_reachable (self->tile_source);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->graticule), plain);
+}
+
 void
 wb_window_set_tiles (WbWindow   *self,
                      const char *tiles)
@@ -568,14 +619,221 @@ wb_window_set_tiles (WbWindow   *self,
 
   g_free (self->tiles);
   self->tiles = g_strdup (tiles);
-  if (tiles != NULL && *tiles != '\0' && g_strcmp0 (tiles, "none") != 0)
-    {
-      source = SHUMATE_MAP_SOURCE (shumate_raster_renderer_new_from_url (tiles));
-      shumate_map_source_set_license (source, "Map data © OpenStreetMap contributors");
-      shumate_map_source_set_license_uri (source, "https://www.openstreetmap.org/copyright");
-      shumate_map_source_set_max_zoom_level (source, 19);
-    }
+  if (self->tile_source != NULL)
+    g_signal_handlers_disconnect_by_data (self->tile_source, self);
+  g_clear_object (&self->tile_source);
+  self->tile_source = wb_tile_source_new (tiles != NULL && *tiles != '\0' ? tiles : "none");
+  g_signal_connect_swapped (self->tile_source, "notify::reachable", G_CALLBACK (update_graticule), self);
+  /* Even "none" gives the viewport its projection, for the layers and the
+   * scale; its tiles fail at once without a request. */
+  source = wb_tile_source_create_map_source (self->tile_source);
   shumate_simple_map_set_map_source (self->map, source);
+  update_graticule (self);
+}
+
+/* ---- the map's layers --------------------------------------------------- */
+
+static void
+on_vehicle_activated (WbWindow        *self,
+                      WbClientVehicle *vehicle)
+{
+  wb_window_select_vehicle (self, wb_client_vehicle_get_id (vehicle));
+}
+
+/* A click on a cluster zooms in on it. */
+static void
+on_cluster_activated (WbWindow *self,
+                      double    latitude,
+                      double    longitude,
+                      guint     count)
+{
+  ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
+
+  shumate_viewport_set_zoom_level (viewport, shumate_viewport_get_zoom_level (viewport) + 2);
+  shumate_map_center_on (shumate_simple_map_get_map (self->map), latitude, longitude);
+}
+
+static void
+on_map_filtered_only_changed (WbWindow *self)
+{
+  gboolean filtered = g_settings_get_boolean (self->settings, "map-filtered-only");
+
+  wb_vehicle_layer_set_filter (self->vehicle_layer, filtered ? GTK_FILTER (self->filter) : NULL);
+}
+
+static void
+on_panel_track (WbWindow *self)
+{
+  WbClientTrack *track = wb_vehicle_panel_get_track (self->panel);
+  g_autoptr(GArray) points = g_array_new (FALSE, FALSE, sizeof (WbTrackPoint));
+  g_autoptr(GArray) trips = g_array_new (FALSE, FALSE, sizeof (WbTrackTrip));
+  g_autoptr(GArray) stops = g_array_new (FALSE, FALSE, sizeof (WbTrackStop));
+
+  if (track == NULL)
+    {
+      wb_track_layer_clear (self->track_layer);
+      return;
+    }
+  for (guint i = 0; i < track->points->len; i++)
+    {
+      const WbClientTrackPoint *point = &g_array_index (track->points, WbClientTrackPoint, i);
+      WbTrackPoint item = { point->lat, point->lon, point->time };
+
+      g_array_append_val (points, item);
+    }
+  for (guint i = 0; i < track->trips->len; i++)
+    {
+      const WbClientTrackTrip *trip = &g_array_index (track->trips, WbClientTrackTrip, i);
+      WbTrackTrip item = { trip->start.time, trip->end.time };
+
+      g_array_append_val (trips, item);
+    }
+  for (guint i = 0; i < track->stops->len; i++)
+    {
+      const WbClientTrackStop *stop = &g_array_index (track->stops, WbClientTrackStop, i);
+      WbTrackStop item = { stop->lat, stop->lon, stop->start, stop->end };
+
+      g_array_append_val (stops, item);
+    }
+  wb_track_layer_set_track (self->track_layer, (WbTrackPoint *) (gpointer) points->data, points->len,
+                            (WbTrackTrip *) (gpointer) trips->data, trips->len,
+                            (WbTrackStop *) (gpointer) stops->data, stops->len);
+}
+
+static void
+on_panel_replay_time (WbWindow *self)
+{
+  double latitude, longitude;
+
+  wb_track_layer_set_replay_time (self->track_layer, wb_vehicle_panel_get_replay_time (self->panel));
+  if (following (self) && wb_track_layer_get_replay_location (self->track_layer, &latitude, &longitude))
+    shumate_map_center_on (shumate_simple_map_get_map (self->map), latitude, longitude);
+}
+
+static void
+setup_map (WbWindow *self)
+{
+  ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
+
+  self->graticule = wb_graticule_layer_new (viewport);
+  self->track_layer = wb_track_layer_new (viewport);
+  self->vehicle_layer = wb_vehicle_layer_new (viewport);
+  wb_vehicle_layer_set_model (self->vehicle_layer, G_LIST_MODEL (self->model));
+  shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->graticule));
+  shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->track_layer));
+  shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->vehicle_layer));
+  g_signal_connect_swapped (self->vehicle_layer, "vehicle-activated", G_CALLBACK (on_vehicle_activated), self);
+  g_signal_connect_swapped (self->vehicle_layer, "cluster-activated", G_CALLBACK (on_cluster_activated), self);
+  g_signal_connect_object (self->settings, "changed::map-filtered-only", G_CALLBACK (on_map_filtered_only_changed),
+                           self, G_CONNECT_SWAPPED);
+  on_map_filtered_only_changed (self);
+  g_signal_connect_swapped (self->panel, "notify::track", G_CALLBACK (on_panel_track), self);
+  g_signal_connect_swapped (self->panel, "notify::replay-time", G_CALLBACK (on_panel_replay_time), self);
+  wb_window_set_tiles (self, "none");
+}
+
+/* ---- the live stream ---------------------------------------------------- */
+
+static void update_stream_view (WbWindow *self);
+
+/* The map has no size before its first frame; subscribe then. */
+static gboolean
+on_view_tick (GtkWidget     *widget,
+              GdkFrameClock *clock,
+              gpointer       user_data)
+{
+  WbWindow *self = user_data;
+
+  if (gtk_widget_get_width (widget) <= 0)
+    return G_SOURCE_CONTINUE;
+  self->view_tick = 0;
+  update_stream_view (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The subscription follows what the map shows (the stream debounces). */
+static void
+update_stream_view (WbWindow *self)
+{
+  ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
+  GtkWidget *map = GTK_WIDGET (shumate_simple_map_get_map (self->map));
+  double width = gtk_widget_get_width (map), height = gtk_widget_get_height (map);
+  double corners[4][2] = { { 0, 0 }, { width, 0 }, { 0, height }, { width, height } };
+  WbLiveBbox bbox = { 180, 90, -180, -90 };
+
+  if (self->stream == NULL)
+    return;
+  if (width <= 0 || height <= 0)
+    {
+      if (self->view_tick == 0)
+        self->view_tick = gtk_widget_add_tick_callback (map, on_view_tick, self, NULL);
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (corners); i++)
+    {
+      double lat, lon;
+
+      shumate_viewport_widget_coords_to_location (viewport, map, corners[i][0], corners[i][1], &lat, &lon);
+      bbox.min_lon = MIN (bbox.min_lon, lon), bbox.max_lon = MAX (bbox.max_lon, lon);
+      bbox.min_lat = MIN (bbox.min_lat, lat), bbox.max_lat = MAX (bbox.max_lat, lat);
+    }
+  /* The API refuses a box over the antimeridian; past it, ask for the
+   * world's width. */
+  bbox.min_lon = CLAMP (bbox.min_lon, -180, 180), bbox.max_lon = CLAMP (bbox.max_lon, -180, 180);
+  bbox.min_lat = CLAMP (bbox.min_lat, -90, 90), bbox.max_lat = CLAMP (bbox.max_lat, -90, 90);
+  wb_location_stream_set_view (self->stream, &bbox, NULL);
+}
+
+static void
+on_stream_state (WbWindow *self)
+{
+  const GError *error = wb_location_stream_get_error (self->stream);
+  const char *detail = error ? error->message : NULL;
+
+  switch (wb_location_stream_get_state (self->stream))
+    {
+    case WB_STREAM_STATE_CONNECTING:
+      wb_window_set_connection_state (self, WB_CONNECTION_CONNECTING, NULL);
+      break;
+    case WB_STREAM_STATE_LIVE:
+      wb_window_set_connection_state (self, WB_CONNECTION_LIVE, NULL);
+      break;
+    case WB_STREAM_STATE_RECONNECTING:
+      wb_window_set_connection_state (self, WB_CONNECTION_RECONNECTING, detail);
+      break;
+    case WB_STREAM_STATE_DISCONNECTED:
+    default:
+      wb_window_set_connection_state (self, WB_CONNECTION_DISCONNECTED, detail);
+      break;
+    }
+}
+
+void
+wb_window_set_stream (WbWindow         *self,
+                      WbClient         *client,
+                      WbLocationStream *stream)
+{
+  ShumateViewport *viewport;
+
+  g_return_if_fail (WB_IS_WINDOW (self));
+  g_return_if_fail (client == NULL || WB_IS_CLIENT (client));
+  g_return_if_fail (stream == NULL || WB_IS_LOCATION_STREAM (stream));
+
+  viewport = shumate_simple_map_get_viewport (self->map);
+  if (self->stream != NULL)
+    g_signal_handlers_disconnect_by_data (self->stream, self);
+  g_signal_handlers_disconnect_by_func (viewport, update_stream_view, self);
+  g_set_object (&self->client, client);
+  g_set_object (&self->stream, stream);
+  wb_vehicle_panel_set_client (self->panel, client);
+  if (stream == NULL)
+    return;
+  g_signal_connect_swapped (stream, "notify::state", G_CALLBACK (on_stream_state), self);
+  g_signal_connect_swapped (viewport, "notify::latitude", G_CALLBACK (update_stream_view), self);
+  g_signal_connect_swapped (viewport, "notify::longitude", G_CALLBACK (update_stream_view), self);
+  g_signal_connect_swapped (viewport, "notify::zoom-level", G_CALLBACK (update_stream_view), self);
+  update_stream_view (self);
+  on_stream_state (self);
 }
 
 void
@@ -687,14 +945,35 @@ restore_window_state (WbWindow *self)
                          g_settings_get_double (self->settings, "map-longitude"));
 }
 
+/* libshumate 1.0's zoom buttons are bare icons: give them names, so a
+ * screen reader can tell them apart. */
+static void
+name_map_buttons (GtkWidget *root)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *image = GTK_IS_BUTTON (child) ? gtk_widget_get_first_child (child) : NULL;
+      const char *icon = GTK_IS_IMAGE (image) ? gtk_image_get_icon_name (GTK_IMAGE (image)) : NULL;
+
+      if (g_strcmp0 (icon, "zoom-in-symbolic") == 0)
+        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, "Zoom in", -1);
+      else if (g_strcmp0 (icon, "zoom-out-symbolic") == 0)
+        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, "Zoom out", -1);
+      else
+        name_map_buttons (child);
+    }
+}
+
 /* Settings that are toggles become stateful actions, so buttons, menus and
  * shortcuts share one state. */
+static const char * const settings_actions[] = { "follow", "sidebar-visible", "map-filtered-only" };
+
 static void
 add_settings_actions (WbWindow *self)
 {
-  const char *keys[] = { "follow", "sidebar-visible", "map-filtered-only" };
+  const char * const *keys = settings_actions;
 
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (settings_actions); i++)
     {
       g_autoptr(GAction) action = g_settings_create_action (self->settings, keys[i]);
 
@@ -715,6 +994,8 @@ wb_window_constructed (GObject *object)
   if (self->settings == NULL)
     self->settings = g_settings_new ("org.waybill.Waybill");
   setup_list (self);
+  setup_map (self);
+  name_map_buttons (GTK_WIDGET (self->map));
   add_settings_actions (self);
   restore_window_state (self);
   wb_window_set_connection_state (self, WB_CONNECTION_DISCONNECTED, NULL);
@@ -732,6 +1013,17 @@ wb_window_dispose (GObject *object)
     clear_watched (self);
   g_clear_signal_handler (&self->selected_notify_id, self->selected);
   g_clear_object (&self->selected);
+  if (self->stream != NULL)
+    g_signal_handlers_disconnect_by_data (self->stream, self);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->client);
+  if (self->tile_source != NULL)
+    g_signal_handlers_disconnect_by_data (self->tile_source, self);
+  g_clear_object (&self->tile_source);
+  /* A settings action outlives the window's action group otherwise, and
+   * would tell the dead group about the next change of its key. */
+  for (guint i = 0; i < G_N_ELEMENTS (settings_actions); i++)
+    g_action_map_remove_action (G_ACTION_MAP (self), settings_actions[i]);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_WINDOW);
   g_clear_object (&self->selection);
   g_clear_object (&self->sort_model);

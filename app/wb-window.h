@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "wb-client.h"
+#include "wb-location-stream.h"
 #include "wb-vehicle-model.h"
 
 G_BEGIN_DECLS
@@ -49,6 +51,12 @@ guint              wb_window_get_company_count      (WbWindow          *self,
                                                      const char        *company_id);
 /* Recounts now rather than at the next debounced tick. */
 void               wb_window_update_counts          (WbWindow          *self);
+/* The server's client and live stream: the stream's view follows the
+ * map, its state shows as the connection strip, the panel loads tracks
+ * through the client. %NULL for both detaches. */
+void               wb_window_set_stream             (WbWindow          *self,
+                                                     WbClient          *client,
+                                                     WbLocationStream  *stream);
 /* Tile template or "none"; applied to the map at once. */
 void               wb_window_set_tiles              (WbWindow          *self,
                                                      const char        *tiles);

@@ -1,0 +1,1111 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The console's widgets under Xvfb: the vehicle list's filters and live
+ * counts, selection between list and map, follow mode, accessibility, the
+ * replay clock, the connection strip, and the first-run page checked
+ * against a real waybilld. Saves PNG screenshots of the main views into
+ * $G_TEST_BUILDDIR/screenshots. */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <math.h>
+#include <shumate/shumate.h>
+
+#include "wb-application.h"
+#include "wb-console-init.h"
+#include "wb-vehicle-layer.h"
+#include "wb-first-run-page.h"
+#include "wb-jwt.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+#include "wb-vehicle-panel.h"
+#include "wb-vehicle-row.h"
+#include "wb-window.h"
+
+#define SECRET "console-test-secret-of-enough-length-0123456789"
+
+#define WAIT_FOR(condition) \
+  G_STMT_START { \
+    gint64 wait_deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC; \
+    while (!(condition)) \
+      { \
+        if (g_get_monotonic_time () > wait_deadline) \
+          g_error ("timed out waiting for %s", #condition); \
+        if (!g_main_context_iteration (NULL, FALSE)) \
+          g_usleep (2000); \
+      } \
+  } G_STMT_END
+
+typedef struct
+{
+  WbVehicleModel *model;
+  GSettings      *settings;
+  WbWindow       *window;
+} Fixture;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static WbClientVehicle *
+put_vehicle (WbVehicleModel *model,
+             const char     *id,
+             WbLiveState     state,
+             const char     *company_id,
+             double          lat,
+             double          lon)
+{
+  g_autoptr(WbLiveVehicle) live = wb_live_vehicle_new (id);
+
+  live->state = state;
+  live->company_id = g_strdup (company_id);
+  live->device_id = g_strdup_printf ("imei-%s", id);
+  live->lat = lat;
+  live->lon = lon;
+  live->speed = state == WB_LIVE_STATE_MOVING ? 42 : 0;
+  live->course = 90;
+  live->ignition = state == WB_LIVE_STATE_MOVING ? WB_LIVE_IGNITION_ON : WB_LIVE_IGNITION_OFF;
+  live->fix_time = g_get_real_time () - 30 * G_USEC_PER_SEC;
+  live->server_time = live->fix_time;
+  return wb_vehicle_model_apply (model, live);
+}
+
+static void
+move_vehicle (WbVehicleModel *model,
+              const char     *id,
+              WbLiveState     state,
+              double          lat,
+              double          lon)
+{
+  WbClientVehicle *vehicle = wb_vehicle_model_lookup (model, id);
+  g_autoptr(WbLiveVehicle) live = wb_live_vehicle_copy (wb_client_vehicle_get_state (vehicle));
+
+  live->state = state;
+  live->lat = lat;
+  live->lon = lon;
+  live->fix_time = g_get_real_time ();
+  wb_vehicle_model_apply (model, live);
+}
+
+/* Six vehicles of two companies: moving 3 (acme 2, north 1), stopped 2
+ * (acme), offline 1 (north). */
+static void
+put_fleet (WbVehicleModel *model)
+{
+  struct { const char *id, *name, *plate, *driver, *company; WbLiveState state; double lat, lon; } fleet[] = {
+    { "v1", "Truck 1", "AB 1001-7", "Ivan Petrov", "acme", WB_LIVE_STATE_MOVING, 53.90, 27.55 },
+    { "v2", "Truck 2", "AB 1002-7", "Olga Ivanova", "acme", WB_LIVE_STATE_MOVING, 53.91, 27.57 },
+    { "v3", "Van 3", "KX 2003-7", "Petr Sidorov", "north", WB_LIVE_STATE_MOVING, 53.88, 27.60 },
+    { "v4", "Van 4", "KX 2004-7", "Anna Ivanenko", "acme", WB_LIVE_STATE_STOPPED, 53.93, 27.50 },
+    { "v5", "Truck 5", "AB 1005-7", NULL, "acme", WB_LIVE_STATE_STOPPED, 53.87, 27.52 },
+    { "v6", "Van 6", "KX 2006-7", "Maria Kovalenko", "north", WB_LIVE_STATE_OFFLINE, 53.95, 27.63 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fleet); i++)
+    {
+      WbClientVehicle *vehicle = put_vehicle (model, fleet[i].id, fleet[i].state, fleet[i].company,
+                                              fleet[i].lat, fleet[i].lon);
+
+      wb_client_vehicle_set_names (vehicle, fleet[i].name, fleet[i].plate, fleet[i].driver,
+                                   g_str_equal (fleet[i].company, "acme") ? "Acme Freight" : "North Lines");
+    }
+}
+
+static GtkWidget *
+find_child (GtkWidget *root,
+            GType      type,
+            const char *label)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type)
+          && (label == NULL || (GTK_IS_BUTTON (child) && g_str_has_prefix (gtk_button_get_label (GTK_BUTTON (child)) ?: "", label))))
+        return child;
+      /* Drop-downs and combo rows hold list views of their own. */
+      if (GTK_IS_POPOVER (child) || GTK_IS_DROP_DOWN (child) || ADW_IS_COMBO_ROW (child))
+        continue;
+      if ((found = find_child (child, type, label)))
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_styled (GtkWidget  *root,
+             const char *css_class)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (gtk_widget_has_css_class (child, css_class))
+        return child;
+      if ((found = find_styled (child, css_class)))
+        return found;
+    }
+  return NULL;
+}
+
+/* A dialog would be one more visible toplevel. */
+static guint
+visible_toplevels (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint visible = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      visible += gtk_widget_get_visible (window);
+    }
+  return visible;
+}
+
+static gboolean
+count_frame (GtkWidget     *widget,
+             GdkFrameClock *clock,
+             gpointer       user_data)
+{
+  guint *frames = user_data;
+
+  (*frames)++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+wait_frames (GtkWidget *widget,
+             guint      count)
+{
+  guint frames = 0;
+  guint id;
+
+  WAIT_FOR (gtk_widget_get_mapped (widget));
+  id = gtk_widget_add_tick_callback (widget, count_frame, &frames, NULL);
+  WAIT_FOR (frames >= count);
+  gtk_widget_remove_tick_callback (widget, id);
+}
+
+/* widget paintable → GskRenderer texture → PNG, kept as a build artefact. */
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ?: ".", "screenshots", NULL);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  int width, height;
+
+  wait_frames (widget, 3);
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static void
+setup (Fixture       *f,
+       gconstpointer  data)
+{
+  f->model = wb_vehicle_model_new ();
+  f->settings = g_settings_new ("org.waybill.Waybill");
+  g_settings_set_boolean (f->settings, "follow", FALSE);
+  g_settings_set_boolean (f->settings, "sidebar-visible", TRUE);
+  if (data != NULL)
+    put_fleet (f->model);
+  f->window = wb_window_new (NULL, f->model, f->settings);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
+  wb_window_set_tiles (f->window, "none");
+  wb_window_show_fleet (f->window, "http://127.0.0.1:8080");
+  wb_window_set_connection_state (f->window, WB_CONNECTION_LIVE, NULL);
+  gtk_window_present (GTK_WINDOW (f->window));
+  WAIT_FOR (gtk_widget_get_mapped (GTK_WIDGET (f->window)));
+}
+
+static void
+teardown (Fixture       *f,
+          gconstpointer  data)
+{
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_clear_object (&f->model);
+  g_clear_object (&f->settings);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static guint
+list_count (Fixture *f)
+{
+  return g_list_model_get_n_items (wb_window_get_list_model (f->window));
+}
+
+static const char *
+button_label (Fixture    *f,
+              const char *prefix)
+{
+  GtkWidget *button = find_child (GTK_WIDGET (f->window), GTK_TYPE_TOGGLE_BUTTON, prefix);
+
+  g_assert_nonnull (button);
+  return gtk_button_get_label (GTK_BUTTON (button));
+}
+
+/* ---- filters and counts ------------------------------------------------- */
+
+static void
+test_filter_counts (Fixture       *f,
+                    gconstpointer  data)
+{
+  GtkDropDown *companies = GTK_DROP_DOWN (find_child (GTK_WIDGET (f->window), GTK_TYPE_DROP_DOWN, NULL));
+  GtkEditable *search = GTK_EDITABLE (find_child (GTK_WIDGET (f->window), GTK_TYPE_SEARCH_ENTRY, NULL));
+
+  g_assert_cmpuint (list_count (f), ==, 6);
+  g_assert_cmpstr (button_label (f, "Moving"), ==, "Moving 3");
+  g_assert_cmpstr (button_label (f, "Stopped"), ==, "Stopped 2");
+  g_assert_cmpstr (button_label (f, "Offline"), ==, "Offline 1");
+  g_assert_cmpuint (g_list_model_get_n_items (gtk_drop_down_get_model (companies)), ==, 3);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (gtk_drop_down_get_model (companies)), 0), ==,
+                   "All companies (6)");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (gtk_drop_down_get_model (companies)), 1), ==,
+                   "Acme Freight (4)");
+
+  /* Search: driver, plate, device, name. */
+  gtk_editable_set_text (search, "ivan");
+  WAIT_FOR (list_count (f) == 3);   /* Ivan Petrov, Olga Ivanova, Anna Ivanenko */
+  g_assert_cmpuint (wb_window_get_state_count (f->window, WB_LIVE_STATE_MOVING), ==, 2);
+  g_assert_cmpuint (wb_window_get_state_count (f->window, WB_LIVE_STATE_STOPPED), ==, 1);
+  g_assert_cmpuint (wb_window_get_state_count (f->window, WB_LIVE_STATE_OFFLINE), ==, 0);
+  gtk_editable_set_text (search, "kx 2006");
+  WAIT_FOR (list_count (f) == 1);
+  gtk_editable_set_text (search, "imei-v5");
+  WAIT_FOR (list_count (f) == 1);
+  gtk_editable_set_text (search, "truck");
+  WAIT_FOR (list_count (f) == 3);
+  gtk_editable_set_text (search, "");
+  WAIT_FOR (list_count (f) == 6);
+
+  /* Company: the state buttons count within it; the company list counts
+   * under the state filter. */
+  gtk_drop_down_set_selected (companies, 2);   /* North Lines */
+  g_assert_cmpuint (list_count (f), ==, 2);
+  g_assert_cmpstr (button_label (f, "Moving"), ==, "Moving 1");
+  g_assert_cmpstr (button_label (f, "Stopped"), ==, "Stopped 0");
+  gtk_drop_down_set_selected (companies, 0);
+  g_assert_cmpuint (list_count (f), ==, 6);
+
+  /* A state button hides its state; its own count stays what it would show. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.show-moving", NULL));
+  g_assert_cmpuint (list_count (f), ==, 3);
+  g_assert_cmpstr (button_label (f, "Moving"), ==, "Moving 3");
+  g_assert_false (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (find_child (GTK_WIDGET (f->window),
+                                                                                GTK_TYPE_TOGGLE_BUTTON, "Moving"))));
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (gtk_drop_down_get_model (companies)), 0), ==,
+                   "All companies (3)");
+
+  /* Live: a stopped vehicle moves off, a new one arrives, the counts and
+   * the filtered list follow without anyone touching the filters. */
+  move_vehicle (f->model, "v4", WB_LIVE_STATE_MOVING, 53.93, 27.51);
+  put_vehicle (f->model, "v7", WB_LIVE_STATE_OFFLINE, "north", 53.99, 27.70);
+  WAIT_FOR (wb_window_get_state_count (f->window, WB_LIVE_STATE_MOVING) == 4);
+  g_assert_cmpuint (wb_window_get_state_count (f->window, WB_LIVE_STATE_STOPPED), ==, 1);
+  g_assert_cmpuint (wb_window_get_state_count (f->window, WB_LIVE_STATE_OFFLINE), ==, 2);
+  g_assert_cmpuint (list_count (f), ==, 3);   /* v5, v6, v7: v4 is moving now, hidden */
+  g_assert_cmpstr (button_label (f, "Offline"), ==, "Offline 2");
+  wb_vehicle_model_remove (f->model, "v6");
+  WAIT_FOR (wb_window_get_state_count (f->window, WB_LIVE_STATE_OFFLINE) == 1);
+  g_assert_cmpuint (list_count (f), ==, 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.show-moving", NULL));
+  g_assert_cmpuint (list_count (f), ==, 6);
+}
+
+/* "Map shows filtered only" hands the list's filter to the vehicle layer. */
+static void
+test_map_filtered_only (Fixture       *f,
+                        gconstpointer  data)
+{
+  WbVehicleLayer *layer = WB_VEHICLE_LAYER (find_child (GTK_WIDGET (f->window), WB_TYPE_VEHICLE_LAYER, NULL));
+  GtkCheckButton *check = GTK_CHECK_BUTTON (find_child (GTK_WIDGET (f->window), GTK_TYPE_CHECK_BUTTON, NULL));
+  GtkFilter *filter;
+
+  g_settings_set_boolean (f->settings, "map-filtered-only", FALSE);
+  g_assert_null (wb_vehicle_layer_get_filter (layer));
+  g_assert_false (gtk_check_button_get_active (check));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.map-filtered-only", NULL));
+  g_assert_true (gtk_check_button_get_active (check));
+  filter = wb_vehicle_layer_get_filter (layer);
+  g_assert_nonnull (filter);
+  gtk_editable_set_text (GTK_EDITABLE (find_child (GTK_WIDGET (f->window), GTK_TYPE_SEARCH_ENTRY, NULL)), "kx");
+  WAIT_FOR (list_count (f) == 3);
+  g_assert_false (gtk_filter_match (filter, wb_vehicle_model_lookup (f->model, "v1")));
+  g_assert_true (gtk_filter_match (filter, wb_vehicle_model_lookup (f->model, "v3")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.map-filtered-only", NULL));
+  g_assert_null (wb_vehicle_layer_get_filter (layer));
+}
+
+/* ---- selection ---------------------------------------------------------- */
+
+static ShumateViewport *
+viewport (Fixture *f)
+{
+  ShumateSimpleMap *map = SHUMATE_SIMPLE_MAP (find_child (GTK_WIDGET (f->window), SHUMATE_TYPE_SIMPLE_MAP, NULL));
+
+  return shumate_simple_map_get_viewport (map);
+}
+
+static void
+assert_centred_on (Fixture *f,
+                   double   lat,
+                   double   lon)
+{
+  ShumateLocation *centre = SHUMATE_LOCATION (viewport (f));
+
+  g_assert_cmpfloat_with_epsilon (shumate_location_get_latitude (centre), lat, 1e-6);
+  g_assert_cmpfloat_with_epsilon (shumate_location_get_longitude (centre), lon, 1e-6);
+}
+
+static WbVehiclePanel *
+panel (Fixture *f)
+{
+  return WB_VEHICLE_PANEL (find_child (GTK_WIDGET (f->window), WB_TYPE_VEHICLE_PANEL, NULL));
+}
+
+static void
+test_selection_list_to_map (Fixture       *f,
+                            gconstpointer  data)
+{
+  GtkSingleSelection *selection = GTK_SINGLE_SELECTION (wb_window_get_list_model (f->window));
+  g_autoptr(WbClientVehicle) third = g_list_model_get_item (G_LIST_MODEL (selection), 2);
+
+  g_assert_null (wb_window_get_selected (f->window));
+  gtk_single_selection_set_selected (selection, 2);
+  g_assert_true (wb_window_get_selected (f->window) == third);
+  g_assert_true (wb_vehicle_panel_get_vehicle (panel (f)) == third);
+  assert_centred_on (f, wb_client_vehicle_get_latitude (third), wb_client_vehicle_get_longitude (third));
+  save_screenshot (GTK_WIDGET (f->window), "console-panel.png");
+
+  /* Escape's action closes the panel. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.unselect", NULL));
+  g_assert_null (wb_window_get_selected (f->window));
+  g_assert_null (wb_vehicle_panel_get_vehicle (panel (f)));
+}
+
+static void
+test_selection_map_to_list (Fixture       *f,
+                            gconstpointer  data)
+{
+  GtkSingleSelection *selection = GTK_SINGLE_SELECTION (wb_window_get_list_model (f->window));
+  GtkListView *list = GTK_LIST_VIEW (find_child (GTK_WIDGET (f->window), GTK_TYPE_LIST_VIEW, NULL));
+  GtkAdjustment *scroll = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (list));
+  g_autoptr(WbClientVehicle) chosen = NULL;
+
+  /* Enough rows that the last is far below the fold. */
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("z%03u", i);
+
+      put_vehicle (f->model, id, WB_LIVE_STATE_STOPPED, "acme", 53.8 + i * 0.0005, 27.4 + i * 0.0005);
+    }
+  wait_frames (GTK_WIDGET (f->window), 2);
+  g_assert_cmpfloat (gtk_adjustment_get_value (scroll), ==, 0);
+
+  /* What the vehicle layer's vehicle-activated does. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-vehicle", "s", "z299"));
+  chosen = g_object_ref (wb_vehicle_model_lookup (f->model, "z299"));
+  g_assert_true (gtk_single_selection_get_selected_item (selection) == chosen);
+  g_assert_true (wb_vehicle_panel_get_vehicle (panel (f)) == chosen);
+  WAIT_FOR (gtk_adjustment_get_value (scroll) > 0);
+  wait_frames (GTK_WIDGET (f->window), 2);
+  g_assert_cmpfloat (gtk_adjustment_get_value (scroll) + gtk_adjustment_get_page_size (scroll), >=,
+                     gtk_adjustment_get_upper (scroll) - 1);
+
+  /* A click on the map does not recentre it: the vehicle is where the
+   * dispatcher clicked. */
+  shumate_map_center_on (shumate_simple_map_get_map (SHUMATE_SIMPLE_MAP (find_child (GTK_WIDGET (f->window),
+                                                                                      SHUMATE_TYPE_SIMPLE_MAP,
+                                                                                      NULL))),
+                         10, 10);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-vehicle", "s", "v1"));
+  assert_centred_on (f, 10, 10);
+  g_assert_cmpstr (wb_client_vehicle_get_id (wb_window_get_selected (f->window)), ==, "v1");
+
+  /* A vehicle the list filters away still opens its panel. */
+  gtk_editable_set_text (GTK_EDITABLE (find_child (GTK_WIDGET (f->window), GTK_TYPE_SEARCH_ENTRY, NULL)), "kx");
+  WAIT_FOR (list_count (f) == 3);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-vehicle", "s", "v1"));
+  g_assert_cmpuint (gtk_single_selection_get_selected (selection), ==, GTK_INVALID_LIST_POSITION);
+  g_assert_cmpstr (wb_client_vehicle_get_id (wb_vehicle_panel_get_vehicle (panel (f))), ==, "v1");
+}
+
+static void
+test_follow_mode (Fixture       *f,
+                  gconstpointer  data)
+{
+  ShumateMap *map = shumate_simple_map_get_map (SHUMATE_SIMPLE_MAP (find_child (GTK_WIDGET (f->window),
+                                                                                 SHUMATE_TYPE_SIMPLE_MAP, NULL)));
+
+  shumate_map_center_on (map, 10, 10);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-vehicle", "s", "v2"));
+  move_vehicle (f->model, "v2", WB_LIVE_STATE_MOVING, 53.92, 27.58);
+  assert_centred_on (f, 10, 10);   /* not following: the map stays */
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.follow", NULL));
+  g_assert_true (g_settings_get_boolean (f->settings, "follow"));
+  assert_centred_on (f, 53.92, 27.58);   /* turning it on centres at once */
+  move_vehicle (f->model, "v2", WB_LIVE_STATE_MOVING, 53.93, 27.60);
+  assert_centred_on (f, 53.93, 27.60);
+  move_vehicle (f->model, "v3", WB_LIVE_STATE_MOVING, 50, 20);   /* another vehicle moves nothing */
+  assert_centred_on (f, 53.93, 27.60);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.follow", NULL));
+  move_vehicle (f->model, "v2", WB_LIVE_STATE_MOVING, 53.95, 27.62);
+  assert_centred_on (f, 53.93, 27.60);
+}
+
+/* ---- accessibility ------------------------------------------------------ */
+
+static gboolean
+has_accessible_name (GtkWidget *widget)
+{
+  if (gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL)
+      || gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY))
+    return TRUE;
+  if (GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) != NULL)
+    return TRUE;
+  if (GTK_IS_CHECK_BUTTON (widget) && gtk_check_button_get_label (GTK_CHECK_BUTTON (widget)) != NULL)
+    return TRUE;
+  if (ADW_IS_PREFERENCES_ROW (widget) && *adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)) != '\0')
+    return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_control (GtkWidget *widget)
+{
+  return GTK_IS_BUTTON (widget) || GTK_IS_CHECK_BUTTON (widget) || GTK_IS_DROP_DOWN (widget)
+         || GTK_IS_SEARCH_ENTRY (widget) || GTK_IS_ENTRY (widget) || GTK_IS_SCALE (widget)
+         || GTK_IS_LIST_VIEW (widget) || GTK_IS_MENU_BUTTON (widget) || ADW_IS_PREFERENCES_ROW (widget);
+}
+
+/* Every visible control, everywhere in @root, has an accessible name. */
+static guint
+assert_controls_named (GtkWidget *root)
+{
+  guint checked = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      if (!gtk_widget_get_visible (child))
+        continue;
+      if (is_control (child))
+        {
+          if (!has_accessible_name (child))
+            for (GtkWidget *w = child; w; w = gtk_widget_get_parent (w))
+              g_test_message ("unnamed: %s %s %s", G_OBJECT_TYPE_NAME (w), gtk_widget_get_css_name (w),
+                              GTK_IS_ACTIONABLE (w) ? gtk_actionable_get_action_name (GTK_ACTIONABLE (w)) : "");
+          if (!has_accessible_name (child))
+            g_error ("%s (icon %s, in %s in %s) has no accessible name", G_OBJECT_TYPE_NAME (child),
+                     GTK_IS_BUTTON (child) ? gtk_button_get_icon_name (GTK_BUTTON (child)) : "-",
+                     G_OBJECT_TYPE_NAME (root), G_OBJECT_TYPE_NAME (gtk_widget_get_parent (root)));
+          checked++;
+        }
+      /* A menu button's inner toggle is named by the menu button; an
+       * entry's text by its entry. */
+      if (!GTK_IS_MENU_BUTTON (child) && !GTK_IS_SEARCH_ENTRY (child) && !GTK_IS_DROP_DOWN (child)
+          && !ADW_IS_COMBO_ROW (child))
+        checked += assert_controls_named (child);
+    }
+  return checked;
+}
+
+static void
+test_accessibility (Fixture       *f,
+                    gconstpointer  data)
+{
+  GtkWidget *list = find_child (GTK_WIDGET (f->window), GTK_TYPE_LIST_VIEW, NULL);
+  GtkWidget *map = find_child (GTK_WIDGET (f->window), SHUMATE_TYPE_SIMPLE_MAP, NULL);
+  GtkWidget *row;
+  guint checked;
+
+  gtk_test_accessible_assert_role (list, GTK_ACCESSIBLE_ROLE_LIST);
+  gtk_test_accessible_assert_property (list, GTK_ACCESSIBLE_PROPERTY_LABEL, "Vehicles");
+  gtk_test_accessible_assert_property (map, GTK_ACCESSIBLE_PROPERTY_LABEL, "Fleet map");
+  gtk_test_accessible_assert_property (find_child (GTK_WIDGET (f->window), GTK_TYPE_SEARCH_ENTRY, NULL),
+                                       GTK_ACCESSIBLE_PROPERTY_LABEL, "Search vehicles");
+
+  /* The list speaks for the map: each row says what the glyph shows. */
+  wait_frames (GTK_WIDGET (f->window), 2);
+  row = find_child (list, WB_TYPE_VEHICLE_ROW, NULL);
+  g_assert_nonnull (row);
+  gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Truck 1, moving, AB 1001-7 · Ivan Petrov, 42 km/h");
+  move_vehicle (f->model, "v1", WB_LIVE_STATE_STOPPED, 53.90, 27.55);
+  gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Truck 1, stopped, AB 1001-7 · Ivan Petrov, 42 km/h");
+  wb_vehicle_model_set_stale (f->model, TRUE);
+  gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Truck 1, stale, AB 1001-7 · Ivan Petrov, 42 km/h");
+
+  /* The connection strip is a status, read out when it changes. */
+  wb_window_set_connection_state (f->window, WB_CONNECTION_RECONNECTING, NULL);
+  gtk_test_accessible_assert_role (find_styled (GTK_WIDGET (f->window), "connection-strip"),
+                                   GTK_ACCESSIBLE_ROLE_STATUS);
+
+  /* Every control, with the panel open too. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-vehicle", "s", "v1"));
+  wait_frames (GTK_WIDGET (f->window), 2);
+  checked = assert_controls_named (GTK_WIDGET (f->window));
+  g_assert_cmpuint (checked, >=, 25);
+}
+
+/* ---- connection state --------------------------------------------------- */
+
+static void
+test_connection_strip (Fixture       *f,
+                       gconstpointer  data)
+{
+  GtkRevealer *strip = GTK_REVEALER (gtk_widget_get_parent (find_styled (GTK_WIDGET (f->window), "connection-strip")));
+  GtkLabel *label = GTK_LABEL (find_child (GTK_WIDGET (strip), GTK_TYPE_LABEL, NULL));
+
+  g_assert_false (gtk_revealer_get_reveal_child (strip));
+  wb_window_set_connection_state (f->window, WB_CONNECTION_RECONNECTING, NULL);
+  g_assert_true (gtk_revealer_get_reveal_child (strip));
+  g_assert_nonnull (strstr (gtk_label_get_text (label), "stale"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (strip), "stale"));
+  /* Non-modal: the window keeps working, no other toplevel appeared. */
+  g_assert_cmpuint (visible_toplevels (), ==, 1);
+  WAIT_FOR (gtk_revealer_get_child_revealed (strip));
+  save_screenshot (GTK_WIDGET (f->window), "console-stale.png");
+  wb_window_set_connection_state (f->window, WB_CONNECTION_LIVE, NULL);
+  g_assert_false (gtk_revealer_get_reveal_child (strip));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (strip), "stale"));
+}
+
+/* ---- replay ------------------------------------------------------------- */
+
+static void
+test_replay_clock (Fixture       *f,
+                   gconstpointer  data)
+{
+  WbVehiclePanel *p = panel (f);
+  gint64 start = g_get_real_time () - (gint64) 3600 * G_USEC_PER_SEC;
+  gint64 end = start + 600 * G_USEC_PER_SEC;
+  gint64 began, elapsed, advanced;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.select-vehicle", "s", "v1"));
+  g_assert_false (gtk_widget_activate_action (GTK_WIDGET (p), "panel.replay-play", NULL) &&
+                  wb_vehicle_panel_get_playing (p));   /* nothing to play yet */
+  wb_vehicle_panel_set_track_span (p, start, end);
+  g_assert_cmpint (wb_vehicle_panel_get_replay_time (p), ==, start);
+  wb_vehicle_panel_set_replay_speed (p, 100);
+  began = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (p), "panel.replay-play", NULL));
+  g_assert_true (wb_vehicle_panel_get_playing (p));
+  wait_frames (GTK_WIDGET (p), 20);
+  elapsed = g_get_monotonic_time () - began;
+  advanced = wb_vehicle_panel_get_replay_time (p) - start;
+  /* Track time runs at 100× real time, measured on the frame clock. */
+  g_assert_cmpint (advanced, >, 0);
+  g_assert_cmpint (advanced, <=, elapsed * 100 + G_USEC_PER_SEC);
+  g_assert_cmpint (advanced, >=, (elapsed - 200 * 1000) * 100 / 2);
+
+  /* 1000×: the rest of the 10 minutes takes well under a second, and the
+   * replay stops at the end. */
+  wb_vehicle_panel_set_replay_speed (p, 1000);
+  WAIT_FOR (!wb_vehicle_panel_get_playing (p));
+  g_assert_cmpint (wb_vehicle_panel_get_replay_time (p), ==, end);
+  wb_vehicle_panel_set_replay_speed (p, 5000);
+  g_assert_cmpfloat (wb_vehicle_panel_get_replay_speed (p), ==, 1000);
+}
+
+static void
+test_format_age (void)
+{
+  g_autofree char *seconds = wb_vehicle_panel_format_age (12);
+  g_autofree char *minutes = wb_vehicle_panel_format_age (150);
+  g_autofree char *hours = wb_vehicle_panel_format_age (3 * 3600 + 5 * 60);
+  g_autofree char *days = wb_vehicle_panel_format_age (5 * 86400);
+
+  g_assert_cmpstr (seconds, ==, "12 s ago");
+  g_assert_cmpstr (minutes, ==, "2 min ago");
+  g_assert_cmpstr (hours, ==, "3 h 05 min ago");
+  g_assert_cmpstr (days, ==, "5 days ago");
+}
+
+/* ---- screenshots of the fleet ------------------------------------------- */
+
+static void
+test_screenshot_fleet (Fixture       *f,
+                       gconstpointer  data)
+{
+  save_screenshot (GTK_WIDGET (f->window), "console-fleet.png");
+}
+
+/* ---- first run against a real waybilld ---------------------------------- */
+
+typedef struct
+{
+  WbTestDaemon   *daemon;
+  char           *url;
+  WbFirstRunPage *page;
+  GtkWindow      *window;
+  char           *connected_role;
+  char           *connected_url;
+} FirstRun;
+
+static void
+on_connected (WbFirstRunPage *page,
+              const char     *url,
+              const char     *token,
+              const char     *role,
+              FirstRun       *run)
+{
+  g_free (run->connected_role);
+  run->connected_role = g_strdup (role);
+  g_free (run->connected_url);
+  run->connected_url = g_strdup (url);
+}
+
+/* A waybilld on @conninfo's database, on @port (0: any), once ready. */
+static WbTestDaemon *
+start_daemon_full (const char *conninfo,
+                   guint       port,
+                   gboolean    with_secret)
+{
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autofree char *port_env = g_strdup_printf ("SERVER_PORT=%u", port);
+  const char *env[] = { dsn, port_env, with_secret ? "AUTH_HS256SECRET=" SECRET : NULL, NULL };
+  g_autoptr(SoupSession) session = soup_session_new ();
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  WbTestDaemon *daemon = wb_test_daemon_spawn (env, NULL);
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", wb_test_daemon_port (daemon));
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return daemon;
+      g_usleep (50 * 1000);
+    }
+  g_error ("waybilld did not become ready");
+}
+
+static WbTestDaemon *
+start_daemon (const char *conninfo,
+              guint       port)
+{
+  return start_daemon_full (conninfo, port, TRUE);
+}
+
+static void
+spawn_daemon (FirstRun *run)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("console");
+
+  run->daemon = start_daemon (conninfo, 0);
+  run->url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (run->daemon));
+}
+
+static void
+check (FirstRun   *run,
+       const char *url,
+       const char *token)
+{
+  g_clear_pointer (&run->connected_role, g_free);
+  wb_first_run_page_set_url (run->page, url);
+  wb_first_run_page_set_token (run->page, token);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (run->page), "first-run.connect", NULL));
+  WAIT_FOR (!wb_first_run_page_get_checking (run->page));
+}
+
+static void
+assert_refused (FirstRun   *run,
+                const char *url,
+                const char *token,
+                int         code)
+{
+  check (run, url, token);
+  g_assert_null (run->connected_role);
+  g_assert_error ((GError *) wb_first_run_page_get_error (run->page), WB_FIRST_RUN_ERROR, code);
+}
+
+static void
+test_first_run (void)
+{
+  FirstRun run = { 0 };
+  g_autofree char *viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatch-desk",
+                                         WB_ACCESS_ROLE_VIEWER, g_get_real_time () / G_USEC_PER_SEC, 600);
+  g_autofree char *forged = wb_jwt_sign ((const guint8 *) "another-secret-entirely-0123456789abcdef", 40,
+                                         "dispatch-desk", WB_ACCESS_ROLE_ADMIN,
+                                         g_get_real_time () / G_USEC_PER_SEC, 600);
+  g_autofree char *with_slash = NULL;
+  g_autofree char *closed_port = NULL;
+  g_autoptr(GSocket) reserved = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+
+  spawn_daemon (&run);
+  run.window = GTK_WINDOW (adw_window_new ());
+  run.page = WB_FIRST_RUN_PAGE (wb_first_run_page_new ());
+  adw_window_set_content (ADW_WINDOW (run.window), GTK_WIDGET (run.page));
+  gtk_window_set_default_size (run.window, 900, 700);
+  g_signal_connect (run.page, "connected", G_CALLBACK (on_connected), &run);
+  gtk_window_present (run.window);
+
+  /* The form is checked before any request. */
+  assert_refused (&run, "ftp://127.0.0.1/", viewer, WB_FIRST_RUN_ERROR_BAD_URL);
+  assert_refused (&run, "127.0.0.1:8080", viewer, WB_FIRST_RUN_ERROR_BAD_URL);
+  assert_refused (&run, "http:///nohost", viewer, WB_FIRST_RUN_ERROR_BAD_URL);
+  save_screenshot (GTK_WIDGET (run.window), "console-first-run.png");
+  /* This server has a secret: no token is not enough. */
+  assert_refused (&run, run.url, "   ", WB_FIRST_RUN_ERROR_NO_TOKEN);
+
+  /* Nothing listens there: /readyz cannot answer. */
+  reserved = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_assert_true (g_socket_bind (reserved, address, FALSE, NULL));
+  g_clear_object (&address);
+  address = g_socket_get_local_address (reserved, NULL);
+  closed_port = g_strdup_printf ("http://127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  assert_refused (&run, closed_port, viewer, WB_FIRST_RUN_ERROR_NOT_READY);
+
+  /* The server is up but the token is not its own. */
+  assert_refused (&run, run.url, forged, WB_FIRST_RUN_ERROR_REFUSED);
+  assert_refused (&run, run.url, "not-a-jwt", WB_FIRST_RUN_ERROR_REFUSED);
+
+  /* Both checks pass: the page hands over the URL (trailing slash gone)
+   * and the role the server gave the token. */
+  with_slash = g_strconcat (run.url, "/", NULL);
+  check (&run, with_slash, viewer);
+  g_assert_null (wb_first_run_page_get_error (run.page));
+  g_assert_cmpstr (run.connected_role, ==, "viewer");
+  g_assert_cmpstr (run.connected_url, ==, run.url);
+
+  /* A server that is not ready is refused even with a good token. */
+  g_assert_cmpint (wb_test_daemon_terminate (run.daemon), ==, 0);
+  assert_refused (&run, run.url, viewer, WB_FIRST_RUN_ERROR_NOT_READY);
+  wb_test_daemon_free (run.daemon);
+
+  /* A daemon without a secret (the README's first command) serves its
+   * loopback address without a token, and the page accepts none. */
+  {
+    g_autofree char *conninfo = wb_test_pg_create_database ("console_open");
+
+    run.daemon = start_daemon_full (conninfo, 0, FALSE);
+    g_free (run.url);
+    run.url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (run.daemon));
+    check (&run, run.url, "");
+    g_assert_null (wb_first_run_page_get_error (run.page));
+    g_assert_nonnull (run.connected_role);
+    g_assert_cmpint (wb_test_daemon_terminate (run.daemon), ==, 0);
+  }
+
+  gtk_window_destroy (run.window);
+  wb_test_daemon_free (run.daemon);
+  g_free (run.url);
+  g_free (run.connected_role);
+  g_free (run.connected_url);
+}
+
+/* AdwApplication loads the stylesheet at the resource base path; these
+ * windows have no application, so load the same file. */
+static void
+load_style (void)
+{
+  g_autoptr(GtkCssProvider) provider = gtk_css_provider_new ();
+
+  gtk_css_provider_load_from_resource (provider, "/org/waybill/Waybill/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+}
+
+/* ---- end to end: the application against a real waybilld ---------------- */
+
+#define FLEET 5
+
+typedef struct
+{
+  char         *conninfo;
+  WbTestDaemon *daemon;
+  guint         port;
+  SoupSession  *session;
+  char         *admin;
+  char         *dispatcher;
+  gint64        next_fix;     /* ms */
+  gboolean      done;
+} Live;
+
+static guint
+http (Live       *live,
+      const char *method,
+      const char *path,
+      const char *token,
+      const char *body)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", live->port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+  g_autoptr(GBytes) answer = NULL;
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (live->session, message, NULL, NULL);
+  return soup_message_get_status (message);
+}
+
+/* Vehicles v1…v5 of two companies, each with device dN. */
+static void
+register_fleet (Live *live)
+{
+  g_assert_cmpuint (http (live, "PUT", "/companies/c1", live->admin, "{\"name\":\"West Logistics\"}"), ==, 200);
+  g_assert_cmpuint (http (live, "PUT", "/companies/c2", live->admin, "{\"name\":\"East Logistics\"}"), ==, 200);
+  for (guint i = 1; i <= FLEET; i++)
+    {
+      g_autofree char *vehicle = g_strdup_printf ("/vehicles/v%u", i);
+      g_autofree char *vehicle_body = g_strdup_printf ("{\"plate\":\"%04u AB-7\",\"companyId\":\"c%u\"}", i, 2 - i % 2);
+      g_autofree char *device = g_strdup_printf ("/devices/d%u", i);
+      g_autofree char *device_body = g_strdup_printf ("{\"vehicleId\":\"v%u\",\"token\":null}", i);
+
+      g_assert_cmpuint (http (live, "PUT", vehicle, live->admin, vehicle_body), ==, 200);
+      g_assert_cmpuint (http (live, "PUT", device, live->admin, device_body), ==, 200);
+    }
+}
+
+static void
+post_position (Live   *live,
+               guint   device,
+               double  lat,
+               double  lon)
+{
+  gint64 ms = live->next_fix++;
+  g_autoptr(GDateTime) fix = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autofree char *seconds = g_date_time_format (fix, "%Y-%m-%dT%H:%M:%S");
+  g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"d%u\",\"timestamp\":\"%s.%03dZ\",\"lat\":%.6f,"
+                                           "\"lon\":%.6f,\"speed\":30,\"course\":45}]",
+                                           device, seconds, (int) (ms % 1000), lat, lon);
+
+  g_assert_cmpuint (http (live, "POST", "/telemetry", live->dispatcher, body), ==, 200);
+}
+
+static void
+post_fleet (Live   *live,
+            double  offset)
+{
+  for (guint i = 1; i <= FLEET; i++)
+    post_position (live, i, 53.88 + 0.01 * i + offset, 27.50 + 0.02 * i + offset);
+}
+
+static WbClientVehicle *
+vehicle (WbVehicleModel *model,
+         const char     *id)
+{
+  return wb_vehicle_model_lookup (model, id);
+}
+
+static gboolean
+all_stale (WbVehicleModel *model,
+           gboolean        stale)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (model));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(WbClientVehicle) item = g_list_model_get_item (G_LIST_MODEL (model), i);
+
+      if (wb_client_vehicle_get_stale (item) != stale)
+        return FALSE;
+    }
+  return n > 0;
+}
+
+static void
+run_live_scenario (GApplication *application,
+                   Live         *live)
+{
+  WbWindow *window = WB_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  WbVehicleModel *model = wb_application_get_model (WB_APPLICATION (application));
+  WbVehicleLayer *layer;
+  WbClientVehicle *v1;
+  WbClientVehicle *picked;
+  double x0, y0, x1, y1;
+
+  g_assert_nonnull (window);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+
+  /* The shortcuts, and their window (Ctrl+?) from gtk/help-overlay.ui. */
+  {
+    struct { const char *action, *accel; } shortcuts[] = {
+      { "win.search", "<Control>f" }, { "win.follow", "<Control>l" }, { "win.sidebar-visible", "F9" },
+      { "app.quit", "<Control>q" }, { "win.show-help-overlay", "<Control>question" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
+      {
+        g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (application),
+                                                                      shortcuts[i].action);
+
+        g_assert_true (accels != NULL && accels[0] != NULL);
+        g_assert_cmpstr (accels[0], ==, shortcuts[i].accel);
+      }
+    g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (window)));
+  }
+  layer = WB_VEHICLE_LAYER (find_child (GTK_WIDGET (window), WB_TYPE_VEHICLE_LAYER, NULL));
+  g_assert_nonnull (layer);
+
+  /* --server, --tiles none and --token-file took: the stream is live and
+   * the model reaches the fleet, with names from the vehicle list. */
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_LIVE);
+  WAIT_FOR (g_list_model_get_n_items (G_LIST_MODEL (model)) == FLEET);
+  v1 = vehicle (model, "v1");
+  WAIT_FOR (g_strcmp0 (wb_client_vehicle_get_plate (v1), "0001 AB-7") == 0);
+  g_assert_cmpstr (wb_client_vehicle_get_company_name (v1), ==, "West Logistics");
+  WAIT_FOR (g_list_model_get_n_items (wb_window_get_list_model (window)) == FLEET);
+
+  /* A vehicle moves on the map. */
+  wait_frames (GTK_WIDGET (window), 3);
+  g_assert_true (wb_vehicle_layer_get_vehicle_point (layer, v1, &x0, &y0));
+  post_position (live, 1, 53.95, 27.60);
+  WAIT_FOR (fabs (wb_client_vehicle_get_latitude (v1) - 53.95) < 1e-6);
+  wb_vehicle_layer_set_clock_override (layer, g_get_monotonic_time () + 10 * G_USEC_PER_SEC);
+  wait_frames (GTK_WIDGET (window), 3);
+  g_assert_true (wb_vehicle_layer_get_vehicle_point (layer, v1, &x1, &y1));
+  g_assert_cmpfloat (hypot (x1 - x0, y1 - y0), >, 5);
+
+  /* What a click there does: the layer hit-tests the glyph and activates
+   * its vehicle, which opens the panel and selects the list row. */
+  picked = wb_vehicle_layer_pick (layer, x1, y1, NULL);
+  wb_vehicle_layer_set_clock_override (layer, 0);
+  g_assert_true (picked == v1);
+  g_signal_emit_by_name (layer, "vehicle-activated", picked);
+  g_assert_true (wb_window_get_selected (window) == v1);
+  g_assert_true (wb_vehicle_panel_get_vehicle (WB_VEHICLE_PANEL (find_child (GTK_WIDGET (window),
+                                                                             WB_TYPE_VEHICLE_PANEL, NULL))) == v1);
+  g_assert_true (gtk_single_selection_get_selected_item (GTK_SINGLE_SELECTION (wb_window_get_list_model (window))) == v1);
+
+  /* Its track over the last hour, through the client. */
+  {
+    WbVehiclePanel *panel_widget = WB_VEHICLE_PANEL (find_child (GTK_WIDGET (window), WB_TYPE_VEHICLE_PANEL, NULL));
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (panel_widget), "panel.load-track", NULL));
+    WAIT_FOR (wb_vehicle_panel_get_track (panel_widget) != NULL);
+    g_assert_cmpuint (wb_vehicle_panel_get_track (panel_widget)->points->len, >=, 2);
+  }
+  save_screenshot (GTK_WIDGET (window), "console-live.png");
+
+  /* The server goes away: the strip says stale, the map keeps its picture. */
+  g_assert_cmpint (wb_test_daemon_terminate (live->daemon), ==, 0);
+  g_clear_pointer (&live->daemon, wb_test_daemon_free);
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_RECONNECTING);
+  WAIT_FOR (all_stale (model, TRUE));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, FLEET);
+  g_assert_cmpuint (visible_toplevels (), ==, 1);
+  save_screenshot (GTK_WIDGET (window), "console-live-stale.png");
+
+  /* It comes back on the same address: live again, and the fleet as it
+   * reports after the restart. */
+  live->daemon = start_daemon (live->conninfo, live->port);
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_LIVE);
+  post_fleet (live, 0.005);
+  WAIT_FOR (g_list_model_get_n_items (G_LIST_MODEL (model)) == FLEET && all_stale (model, FALSE));
+  WAIT_FOR (fabs (wb_client_vehicle_get_latitude (vehicle (model, "v3")) - (53.88 + 0.03 + 0.005)) < 1e-6);
+
+  live->done = TRUE;
+  g_application_quit (application);
+}
+
+static void
+test_live (void)
+{
+  Live live = { 0 };
+  g_autoptr(WbApplication) application = NULL;
+  g_autofree char *viewer = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *server = NULL;
+  int status;
+
+  live.conninfo = wb_test_pg_create_database ("console_live");
+  live.daemon = start_daemon (live.conninfo, 0);
+  live.port = wb_test_daemon_port (live.daemon);
+  live.session = soup_session_new_with_options ("timeout", 30, NULL);
+  live.admin = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "admin", WB_ACCESS_ROLE_ADMIN,
+                            g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live.dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
+                                 g_get_real_time () / G_USEC_PER_SEC, 3600);
+  viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "desk", WB_ACCESS_ROLE_VIEWER,
+                        g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live.next_fix = g_get_real_time () / 1000 - 30 * 60 * 1000;
+  register_fleet (&live);
+  post_fleet (&live, 0);
+  post_fleet (&live, 0.002);
+
+  token_file = g_build_filename (g_get_tmp_dir (), "waybill-console-test-token", NULL);
+  g_assert_true (g_file_set_contents (token_file, viewer, -1, NULL));
+  server = g_strdup_printf ("http://127.0.0.1:%u", live.port);
+  {
+    const char *argv[] = { "waybill", "--server", server, "--tiles", "none", "--token-file", token_file, NULL };
+    g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+
+    g_settings_set_double (settings, "map-latitude", 53.92);
+    g_settings_set_double (settings, "map-longitude", 27.56);
+    /* Not below the layer's cluster zoom: one glyph per vehicle. */
+    g_settings_set_double (settings, "map-zoom", 12);
+    g_settings_set_string (settings, "server-url", "");
+    application = wb_application_new ();
+    g_signal_connect_after (application, "activate", G_CALLBACK (run_live_scenario), &live);
+    status = g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv);
+  }
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (live.done);
+  /* Options override for the run only: nothing was saved. */
+  {
+    g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+    g_autofree char *saved = g_settings_get_string (settings, "server-url");
+
+    g_assert_cmpstr (saved, ==, "");
+  }
+
+  g_unlink (token_file);
+  g_assert_cmpint (wb_test_daemon_terminate (live.daemon), ==, 0);
+  wb_test_daemon_free (live.daemon);
+  g_object_unref (live.session);
+  g_free (live.admin);
+  g_free (live.dispatcher);
+  g_free (live.conninfo);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  wb_console_init ();
+  load_style ();
+
+  g_test_add ("/console/filter-counts", Fixture, "fleet", setup, test_filter_counts, teardown);
+  g_test_add ("/console/map-filtered-only", Fixture, "fleet", setup, test_map_filtered_only, teardown);
+  g_test_add ("/console/selection/list-to-map", Fixture, "fleet", setup, test_selection_list_to_map, teardown);
+  g_test_add ("/console/selection/map-to-list", Fixture, "fleet", setup, test_selection_map_to_list, teardown);
+  g_test_add ("/console/follow", Fixture, "fleet", setup, test_follow_mode, teardown);
+  g_test_add ("/console/accessibility", Fixture, "fleet", setup, test_accessibility, teardown);
+  g_test_add ("/console/connection-strip", Fixture, "fleet", setup, test_connection_strip, teardown);
+  g_test_add ("/console/replay-clock", Fixture, "fleet", setup, test_replay_clock, teardown);
+  g_test_add_func ("/console/age", test_format_age);
+  g_test_add ("/console/screenshot/fleet", Fixture, "fleet", setup, test_screenshot_fleet, teardown);
+  g_test_add_func ("/console/first-run", test_first_run);
+  g_test_add_func ("/console/live", test_live);
+  return g_test_run ();
+}
