@@ -491,6 +491,32 @@ test_parse_csv (void)
   g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 2).code, ==, "invalid_row");
 }
 
+/* A record refused as too long is refused whole: the rest of its line is
+ * never read as a row of its own. */
+static void
+test_parse_csv_long_record (void)
+{
+  g_autoptr(GString) text = g_string_new ("token,deviceId,vehicleId\n");
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbFleetImport) import = NULL;
+  const WbFleetUpdate *u;
+
+  for (guint i = 0; i < 70000; i++)
+    g_string_append_c (text, 'a');
+  g_string_append (text, ",dev1,v-1\n,dev2,v-2\n");
+  body = g_bytes_new (text->str, text->len);
+  import = wb_fleet_import_parse (WB_FLEET_KIND_DEVICE, WB_FLEET_IMPORT_CSV, body, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (import->received, ==, 2);
+  g_assert_cmpuint (import->errors->len, ==, 1);
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 0).row, ==, 2);
+  g_assert_cmpuint (import->updates->len, ==, 1);
+  u = g_ptr_array_index (import->updates, 0);
+  g_assert_cmpstr (u->id, ==, "dev2");
+  g_assert_cmpuint (g_array_index (import->rows, guint, 0), ==, 3);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -498,6 +524,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/bulk/parse/csv", test_parse_csv);
+  g_test_add_func ("/bulk/parse/csv-long-record", test_parse_csv_long_record);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, set_up, func, tear_down)
   ADD ("/bulk/mixed-ndjson", test_mixed_ndjson);
   ADD ("/bulk/csv", test_csv);

@@ -210,10 +210,20 @@ typedef struct
   guint       line;       /* of the next byte */
 } Csv;
 
+/* Refuses the record and moves past the rest of its line, so that nothing
+ * of a refused record is read as a record of its own. */
 static gboolean
-refuse_record (const char **problem,
+refuse_record (Csv         *csv,
+               const char **problem,
                const char  *why)
 {
+  while (csv->at < csv->length && csv->text[csv->at] != '\n')
+    csv->at++;
+  if (csv->at < csv->length)
+    {
+      csv->at++;
+      csv->line++;
+    }
   *problem = why;
   return FALSE;
 }
@@ -240,7 +250,7 @@ csv_record (Csv         *csv,
           for (csv->at++; ; csv->at++)
             {
               if (csv->at >= csv->length)
-                return refuse_record (problem, "a quoted cell is not closed");
+                return refuse_record (csv, problem, "a quoted cell is not closed");
               c = csv->text[csv->at];
               if (c == '"' && csv->at + 1 < csv->length && csv->text[csv->at + 1] == '"')
                 csv->at++;
@@ -256,18 +266,14 @@ csv_record (Csv         *csv,
         {
           if ((quoted && c != '\r') || c == '"')
             {
-              while (csv->at < csv->length && csv->text[csv->at] != '\n')
-                csv->at++;
-              csv->at++;
-              csv->line++;
-              return refuse_record (problem, quoted ? "text after a quoted cell" : "a quote inside an unquoted cell");
+              return refuse_record (csv, problem, quoted ? "text after a quoted cell" : "a quote inside an unquoted cell");
             }
           if (c != '\r' || (csv->at + 1 < csv->length && csv->text[csv->at + 1] != '\n'))
             g_string_append_c (cell, c);
           csv->at++;
         }
       if (csv->at - started > WB_FLEET_IMPORT_MAX_ROW_SIZE)
-        return refuse_record (problem, "the record is longer than 64 KiB");
+        return refuse_record (csv, problem, "the record is longer than 64 KiB");
       g_ptr_array_add (cells, g_strdup (cell->str));
       if (csv->at >= csv->length || csv->text[csv->at] == '\n')
         {
