@@ -715,7 +715,9 @@ spawn_carriers (guint             *out_port,
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
   g_autofree char *port = NULL;
-  GSubprocess *process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  /* Its stderr is the test's: a failed test must not leave it holding it. */
+  GSubprocess *process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                            &error);
 
   g_assert_no_error (error);
   *out_stdout = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));

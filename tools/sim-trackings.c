@@ -89,11 +89,12 @@ add_counts (GBytes               *answer,
 {
   g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (answer, NULL, error);
   gint64 created = 0, existing = 0, failed = 0;
+  gboolean present;
 
   if (reader == NULL
-      || !wb_json_reader_get_int64 (reader, "created", 0, G_MAXINT32, NULL, &created, error)
-      || !wb_json_reader_get_int64 (reader, "existing", 0, G_MAXINT32, NULL, &existing, error)
-      || !wb_json_reader_get_int64 (reader, "failed", 0, G_MAXINT32, NULL, &failed, error))
+      || !wb_json_reader_get_int64 (reader, "created", 0, G_MAXINT32, &present, &created, error)
+      || !wb_json_reader_get_int64 (reader, "existing", 0, G_MAXINT32, &present, &existing, error)
+      || !wb_json_reader_get_int64 (reader, "failed", 0, G_MAXINT32, &present, &failed, error))
     return FALSE;
   counts->created += created;
   counts->existing += existing;
