@@ -6,15 +6,19 @@
 #include "config.h"
 
 #include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
 #include "sim-city.h"
+#include "sim-trackings.h"
 #include "sim-driver.h"
 #include "sim-stops.h"
 #include "sim-ids.h"
 #include "sim-vehicle.h"
+#include "wb-carrier-table.h"
 #include "wb-db.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
@@ -635,6 +639,226 @@ test_drive_end_to_end (gconstpointer data)
   g_rmdir (dir);
 }
 
+/* ---- the carrier polling demo ------------------------------------------------ */
+
+static void
+test_s10_numbers (void)
+{
+  g_autofree char *example = wb_sim_s10_number (12345678);
+
+  /* The example of docs/polling.md. */
+  g_assert_cmpstr (example, ==, "RA123456785RU");
+  for (guint32 serial = 0; serial < 100000000; serial += 999983)
+    {
+      g_autofree char *number = wb_sim_s10_number (serial);
+      g_autofree char *digits = g_strdup_printf ("%08u", serial);
+
+      g_assert_true (wb_s10_is_valid (number));
+      g_assert_true (g_str_has_prefix (number, "RA"));
+      g_assert_true (g_str_has_suffix (number, "RU"));
+      g_assert_cmpint (strncmp (number + 2, digits, 8), ==, 0);
+    }
+}
+
+static void
+test_carriers_arguments (void)
+{
+  const char *listen[] = { "carriers", "--listen", "localhost", NULL };
+  const char *listen_port[] = { "carriers", "--listen", "127.0.0.1:70000", NULL };
+  const char *rate[] = { "carriers", "--rate", "-1", NULL };
+  const char *burst[] = { "carriers", "--burst", "0", NULL };
+  const char *quota[] = { "carriers", "--daily-quota", "-5", NULL };
+  const char *retry_after[] = { "carriers", "--retry-after", "later", NULL };
+  const char *error_share[] = { "carriers", "--error-share", "1.5", NULL };
+  const char *malformed_share[] = { "carriers", "--error-share", "0.6", "--malformed-share", "0.6", NULL };
+  const char *delay[] = { "carriers", "--delay", "soon", NULL };
+  const char *step[] = { "carriers", "--step", "0", NULL };
+  const char *count[] = { "trackings", "--count", "0", NULL };
+  const char *both_tokens[] = { "trackings", "--token", "t", "--token-file", "t.txt", NULL };
+  const char *token_file[] = { "trackings", "--token-file", "/nonexistent/token", NULL };
+  const char *carrier[] = { "trackings", "--carrier", "POST RU", NULL };
+  const char *tracking_rate[] = { "trackings", "--rate", "-2", NULL };
+  const char *url[] = { "trackings", "--url", "not a url", NULL };
+  const char *help[] = { "carriers", "--help", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  assert_usage_error (listen, "--listen");
+  assert_usage_error (listen_port, "--listen");
+  assert_usage_error (rate, "--rate");
+  assert_usage_error (burst, "--burst");
+  assert_usage_error (quota, "--daily-quota");
+  assert_usage_error (retry_after, "--retry-after");
+  assert_usage_error (error_share, "--error-share");
+  assert_usage_error (malformed_share, "--malformed-share");
+  assert_usage_error (delay, "--delay");
+  assert_usage_error (step, "--step");
+  assert_usage_error (count, "--count");
+  assert_usage_error (both_tokens, "--token-file");
+  assert_usage_error (token_file, "--token-file");
+  assert_usage_error (carrier, "--carrier");
+  assert_usage_error (tracking_rate, "--rate");
+  assert_usage_error (url, "--url");
+  g_assert_cmpint (run_sim (help, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "--retry-after"));
+}
+
+/* `waybill-sim carriers` on a free port; returns the process, its port
+ * read from the URL it prints first, and its output to read the rest. */
+static GSubprocess *
+spawn_carriers (guint             *out_port,
+                GDataInputStream **out_stdout)
+{
+  const char *argv[] = { g_getenv ("WAYBILL_SIM"), "carriers", "--listen", "127.0.0.1:0", "--step", "300ms", NULL };
+  g_autoptr(GRegex) url = g_regex_new ("http://127\\.0\\.0\\.1:([0-9]+)", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *port = NULL;
+  /* Its stderr is the test's: a failed test must not leave it holding it. */
+  GSubprocess *process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                            &error);
+
+  g_assert_no_error (error);
+  *out_stdout = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  line = g_data_input_stream_read_line_utf8 (*out_stdout, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  g_assert_true (g_regex_match (url, line, 0, &match));
+  port = g_match_info_fetch (match, 1);
+  *out_port = g_ascii_strtoull (port, NULL, 10);
+  g_assert_cmpuint (*out_port, >, 0);
+  return process;
+}
+
+static JsonNode *
+get_json (SoupSession *session,
+          const char  *uri,
+          guint       *out_status)
+{
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+  *out_status = soup_message_get_status (message);
+  if (body == NULL || *out_status != 200)
+    return NULL;
+  return json_from_string (g_bytes_get_data (body, NULL), NULL);
+}
+
+/* How many of the carrier's trackings have @status (all when NULL). */
+static guint
+trackings_with (SoupSession *session,
+                const char  *url,
+                const char  *status)
+{
+  g_autofree char *uri = g_strdup_printf ("%s/trackings?carrier=POST_RU&limit=500%s%s", url,
+                                          status ? "&status=" : "", status ? status : "");
+  guint http_status = 0;
+  g_autoptr(JsonNode) root = get_json (session, uri, &http_status);
+
+  g_assert_cmpuint (http_status, ==, 200);
+  return json_array_get_length (json_object_get_array_member (json_node_get_object (root), "items"));
+}
+
+static WbTestDaemon *
+spawn_polling_daemon (guint        emulator_port,
+                      char       **out_carriers_path,
+                      SoupSession *session)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("simcarriers");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  g_autofree char *text = g_strdup_printf ("[POST_RU]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=demo\n"
+                                           "rate=50\nburst=1\nstatus-map=generic\nnumber-format=s10\n", emulator_port);
+  g_autofree char *carriers_arg = NULL;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  WbTestDaemon *d;
+
+  *out_carriers_path = g_build_filename (g_get_tmp_dir (), "sim-carriers.conf", NULL);
+  g_assert_true (g_file_set_contents (*out_carriers_path, text, -1, NULL));
+  carriers_arg = g_strconcat ("--carriers-file=", *out_carriers_path, NULL);
+  {
+    const char *env[] = { dsn, NULL };
+    const char *args[] = { "--listen-address=127.0.0.1", carriers_arg, "--polling-profile=demo", NULL };
+
+    d = wb_test_daemon_spawn (env, args);
+  }
+  for (;;)
+    {
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", wb_test_daemon_port (d));
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return d;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+}
+
+/* The recipe of docs/simulator.md: the emulator, waybilld polling it on
+ * the demo ladder, 20 generated numbers; every one is DELIVERED within a
+ * minute, and the emulator served the checks. */
+static void
+test_carriers_demo (void)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_autoptr(GDataInputStream) carriers_out = NULL;
+  g_autoptr(GSubprocess) carriers = NULL;
+  g_autoptr(GRegex) counts = g_regex_new ("requests ([0-9]+), served ([0-9]+), refused 0, faults 0", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *carriers_path = NULL;
+  g_autoptr(GString) rest = g_string_new (NULL);
+  char *line;
+  g_autofree char *url = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *served = NULL;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  guint emulator_port = 0;
+  WbTestDaemon *d;
+
+  carriers = spawn_carriers (&emulator_port, &carriers_out);
+  d = spawn_polling_daemon (emulator_port, &carriers_path, session);
+  url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (d));
+  {
+    const char *args[] = { "trackings", "--url", url, "--count", "20", NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+  }
+  g_assert_nonnull (strstr (out, "created 20, existing 0, rejected 0"));
+  g_assert_cmpuint (trackings_with (session, url, NULL), ==, 20);
+  while (trackings_with (session, url, "DELIVERED") < 20)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (200 * 1000);
+    }
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+  g_subprocess_send_signal (carriers, SIGTERM);
+  g_subprocess_wait_check (carriers, NULL, &error);
+  g_assert_no_error (error);
+  while ((line = g_data_input_stream_read_line_utf8 (carriers_out, NULL, NULL, &error)) != NULL)
+    {
+      g_string_append_printf (rest, "%s\n", line);
+      g_free (line);
+    }
+  g_assert_no_error (error);
+  if (g_test_verbose ())
+    g_printerr ("%s", rest->str);
+  /* The last line holds the final counts: at least two checks a number. */
+  g_assert_true (g_regex_match (counts, rest->str, 0, &match));
+  while (g_match_info_matches (match))
+    {
+      g_clear_pointer (&served, g_free);
+      served = g_match_info_fetch (match, 2);
+      g_match_info_next (match, NULL);
+    }
+  g_assert_cmpint (g_ascii_strtoll (served, NULL, 10), >=, 40);
+  g_unlink (carriers_path);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -655,5 +879,8 @@ main (int    argc,
   g_test_add_data_func ("/sim/drive/json", "json", test_drive_end_to_end);
   g_test_add_data_func ("/sim/drive/osmand", "osmand", test_drive_end_to_end);
   g_test_add_data_func ("/sim/drive/teltonika", "teltonika", test_drive_end_to_end);
+  g_test_add_func ("/sim/carriers/s10", test_s10_numbers);
+  g_test_add_func ("/sim/carriers/arguments", test_carriers_arguments);
+  g_test_add_func ("/sim/carriers/demo", test_carriers_demo);
   return g_test_run ();
 }

@@ -2,7 +2,8 @@
 /* waybill-sim: a fleet of simulated vehicles for demos, tests and
  * benchmarks. `reference` registers the fleet's companies, drivers,
  * vehicles and devices; `fleet` drives the vehicles and sends their
- * positions over HTTP JSON, OsmAnd or Teltonika. */
+ * positions over HTTP JSON, OsmAnd or Teltonika; `carriers` serves the
+ * carrier emulator and `trackings` gives waybilld numbers to poll on it. */
 
 #include "config.h"
 
@@ -13,11 +14,13 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "sim-carriers.h"
 #include "sim-city.h"
 #include "sim-fleet.h"
 #include "sim-ids.h"
 #include "sim-reference.h"
 #include "sim-stops.h"
+#include "sim-trackings.h"
 #include "wb-config.h"
 #include "wb-jwt.h"
 
@@ -550,6 +553,249 @@ out:
   return status;
 }
 
+/* ---- carriers ------------------------------------------------------------- */
+
+/* HOST:PORT with HOST an IP address ([…] for IPv6), PORT 0 for any. */
+static GInetSocketAddress *
+parse_listen (const char *text)
+{
+  const char *colon = strrchr (text, ':');
+  g_autofree char *host = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  guint64 port;
+
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
+    return NULL;
+  host = g_strndup (text, colon - text);
+  if (host[0] == '[' && g_str_has_suffix (host, "]"))
+    {
+      memmove (host, host + 1, strlen (host) - 2);
+      host[strlen (host) - 2] = '\0';
+    }
+  if ((address = g_inet_address_new_from_string (host)) == NULL)
+    return NULL;
+  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (address, port));
+}
+
+static gboolean
+parse_retry_after (const char           *text,
+                   WbEmulatorRetryAfter *out_retry_after)
+{
+  if (g_str_equal (text, "seconds"))
+    *out_retry_after = WB_EMULATOR_RETRY_AFTER_SECONDS;
+  else if (g_str_equal (text, "date"))
+    *out_retry_after = WB_EMULATOR_RETRY_AFTER_DATE;
+  else if (g_str_equal (text, "none"))
+    *out_retry_after = WB_EMULATOR_RETRY_AFTER_NONE;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+typedef struct
+{
+  char   *listen;
+  double  rate;
+  int     burst;
+  int     daily_quota;
+  char   *retry_after;
+  double  error_share;
+  double  malformed_share;
+  char   *delay;
+  char   *step;
+} CarriersArgs;
+
+static void
+carriers_args_clear (CarriersArgs *args)
+{
+  g_free (args->listen);
+  g_free (args->retry_after);
+  g_free (args->delay);
+  g_free (args->step);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CarriersArgs, carriers_args_clear)
+
+static int
+check_carriers (CarriersArgs         *args,
+                WbSimCarriersOptions *options)
+{
+  gint64 delay_ms = 0, step_ms = 0;
+
+  set_default (&args->listen, "127.0.0.1:8090");
+  set_default (&args->retry_after, "seconds");
+  if ((options->listen = parse_listen (args->listen)) == NULL)
+    return usage_error ("carriers", "--listen “%s” is not ADDRESS:PORT (e.g. 127.0.0.1:8090)", args->listen);
+  if (!(args->rate >= 0 && args->rate <= 1e6))
+    return usage_error ("carriers", "--rate must be from 0 (unlimited) to 1000000 per second");
+  if (args->burst < 1 || args->burst > 1000000)
+    return usage_error ("carriers", "--burst must be from 1 to 1000000");
+  if (args->daily_quota < 0)
+    return usage_error ("carriers", "--daily-quota must not be negative (0: none)");
+  if (!parse_retry_after (args->retry_after, &options->retry_after))
+    return usage_error ("carriers", "--retry-after must be seconds, date or none, not “%s”", args->retry_after);
+  if (!(args->error_share >= 0 && args->error_share <= 1))
+    return usage_error ("carriers", "--error-share must be from 0 to 1");
+  if (!(args->malformed_share >= 0 && args->malformed_share <= 1) || args->error_share + args->malformed_share > 1)
+    return usage_error ("carriers", "--malformed-share must be from 0 to 1, and with --error-share at most 1");
+  if (args->delay && (!wb_config_parse_duration (args->delay, 1, &delay_ms, NULL) || delay_ms > 60000))
+    return usage_error ("carriers", "--delay “%s” must be milliseconds up to 60000 (e.g. 250, 2s)", args->delay);
+  if (args->step && (!wb_config_parse_duration (args->step, 1000, &step_ms, NULL) || step_ms <= 0))
+    return usage_error ("carriers", "--step “%s” is not a duration above 0 (e.g. 3s, 500ms, 1m)", args->step);
+  options->rate = args->rate;
+  options->burst = args->burst;
+  options->daily_quota = args->daily_quota;
+  options->error_share = args->error_share;
+  options->malformed_share = args->malformed_share;
+  options->delay_ms = delay_ms;
+  options->step_us = step_ms * 1000;
+  return 0;
+}
+
+static int
+run_carriers (int    argc,
+              char **argv)
+{
+  g_auto(CarriersArgs) args = { NULL, 0, 1, 0, NULL, 0, 0, NULL, NULL };
+  GOptionEntry entries[] = {
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &args.listen, "Address to serve on; port 0: any free one (127.0.0.1:8090)",
+      "ADDRESS:PORT" },
+    { "rate", 'r', 0, G_OPTION_ARG_DOUBLE, &args.rate, "Requests per second per API key; 0: unlimited (0)", "R" },
+    { "burst", 'b', 0, G_OPTION_ARG_INT, &args.burst, "Requests that may pile up while idle (1)", "B" },
+    { "daily-quota", 0, 0, G_OPTION_ARG_INT, &args.daily_quota, "Requests per API key per UTC day; 0: none (0)", "Q" },
+    { "retry-after", 0, 0, G_OPTION_ARG_STRING, &args.retry_after, "How a 429 says when to come back (seconds)",
+      "seconds|date|none" },
+    { "error-share", 0, 0, G_OPTION_ARG_DOUBLE, &args.error_share, "Share of answers that are 503 (0)", "F" },
+    { "malformed-share", 0, 0, G_OPTION_ARG_DOUBLE, &args.malformed_share, "Share of answers with a broken body (0)",
+      "F" },
+    { "delay", 0, 0, G_OPTION_ARG_STRING, &args.delay, "Wait this long before each answer (0)", "MS" },
+    { "step", 0, 0, G_OPTION_ARG_STRING, &args.step, "How long each status of a parcel lasts", "DURATION" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  WbSimCarriersOptions options = { 0 };
+  int status;
+
+  g_option_context_set_summary (context, "Serve the carrier emulator (the `emulator` driver's carrier API) until\n"
+                                         "interrupted: every number moves from INFO_RECEIVED to DELIVERED, one step\n"
+                                         "apart. Prints its URL, then the request counts.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_command (context, "carriers", &argc, &argv)) == 0
+      && (status = check_carriers (&args, &options)) == 0)
+    status = wb_sim_carriers_run (&options);
+  g_clear_object (&options.listen);
+  return status;
+}
+
+/* ---- trackings ------------------------------------------------------------ */
+
+static gboolean
+carrier_code_is_valid (const char *code)
+{
+  for (const char *c = code; *c; c++)
+    if (!g_ascii_isalnum (*c) && *c != '_' && *c != '-')
+      return FALSE;
+  return *code != '\0' && strlen (code) <= 32;
+}
+
+static int
+read_token_file (const char  *path,
+                 char       **out_token)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    return usage_error ("trackings", "--token-file: %s", error->message);
+  g_strstrip (text);
+  if (*text == '\0')
+    return usage_error ("trackings", "--token-file “%s” is empty", path);
+  *out_token = g_steal_pointer (&text);
+  return 0;
+}
+
+typedef struct
+{
+  char   *url;
+  char   *token;
+  char   *token_file;
+  char   *carrier;
+  int     count;
+  double  rate;
+} TrackingsArgs;
+
+static void
+trackings_args_clear (TrackingsArgs *args)
+{
+  g_free (args->url);
+  g_free (args->token);
+  g_free (args->token_file);
+  g_free (args->carrier);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrackingsArgs, trackings_args_clear)
+
+static int
+check_trackings (TrackingsArgs *args)
+{
+  set_default (&args->url, "http://127.0.0.1:8080");
+  set_default (&args->carrier, "POST_RU");
+  if (!g_uri_is_valid (args->url, G_URI_FLAGS_NONE, NULL))
+    return usage_error ("trackings", "--url “%s” is not a URL", args->url);
+  if (args->token && args->token_file)
+    return usage_error ("trackings", "--token and --token-file exclude each other");
+  if (args->count < 1 || args->count > 1000000)
+    return usage_error ("trackings", "--count must be from 1 to 1000000");
+  if (!carrier_code_is_valid (args->carrier))
+    return usage_error ("trackings", "--carrier must be a carrier code of letters, digits, _ and -");
+  if (!(args->rate >= 0 && args->rate <= 1e6))
+    return usage_error ("trackings", "--rate must be from 0 (as fast as answered) to 1000000 per second");
+  if (args->token_file)
+    return read_token_file (args->token_file, &args->token);
+  return 0;
+}
+
+static int
+run_trackings (int    argc,
+               char **argv)
+{
+  g_auto(TrackingsArgs) args = { NULL, NULL, NULL, NULL, 100, 0 };
+  GOptionEntry entries[] = {
+    { "url", 0, 0, G_OPTION_ARG_STRING, &args.url, "waybilld's API (http://127.0.0.1:8080)", "URL" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &args.token, "A JWT with the dispatcher role", "JWT" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &args.token_file, "Read that JWT from a file", "FILE" },
+    { "count", 'c', 0, G_OPTION_ARG_INT, &args.count, "Track numbers to add (100)", "N" },
+    { "carrier", 0, 0, G_OPTION_ARG_STRING, &args.carrier, "Their carrier code (POST_RU)", "CODE" },
+    { "rate", 'r', 0, G_OPTION_ARG_DOUBLE, &args.rate, "Numbers per second; 0: as fast as answered (0)", "R" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  WbSimTrackingsOptions options = { 0 };
+  WbSimTrackingsCounts counts = { 0 };
+  gboolean ok;
+  int status;
+
+  g_option_context_set_summary (context, "Add generated track numbers (UPU S10, RA…RU, with check digits) to\n"
+                                         "POST /trackings, up to 1000 a request, for the carrier polling demo.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_command (context, "trackings", &argc, &argv)) != 0
+      || (status = check_trackings (&args)) != 0)
+    return status;
+  options.api_url = args.url;
+  options.token = args.token;
+  options.carrier = args.carrier;
+  options.count = args.count;
+  options.rate = args.rate;
+  options.first_serial = g_random_int_range (0, 100000000);
+  ok = wb_sim_trackings_run (&options, &counts, &error);
+  g_print ("trackings: created %" G_GUINT64_FORMAT ", existing %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT
+           "\n", counts.created, counts.existing, counts.rejected);
+  if (!ok)
+    g_printerr ("waybill-sim trackings: %s\n", error->message);
+  return ok && counts.rejected == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int
@@ -565,16 +811,22 @@ main (int    argc,
     return run_reference (argc - 1, argv + 1);
   if (argc >= 2 && g_str_equal (argv[1], "drive"))
     return run_drive (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "carriers"))
+    return run_carriers (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "trackings"))
+    return run_trackings (argc - 1, argv + 1);
 
   context = g_option_context_new ("COMMAND [OPTION…]");
   g_option_context_set_summary (context, "Commands:\n"
                                          "  reference   register a simulated fleet's companies, drivers, vehicles, devices\n"
                                          "  fleet       drive the vehicles and send their positions\n"
-                                         "  drive       drive one vehicle along given stops (a file, or a trip)\n\n"
+                                         "  drive       drive one vehicle along given stops (a file, or a trip)\n"
+                                         "  carriers    serve the carrier emulator (for the polling demo)\n"
+                                         "  trackings   add generated track numbers for waybilld to poll\n\n"
                                          "“waybill-sim COMMAND --help” describes a command's options.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error ("", "%s", error->message);
   if (argc < 2)
-    return usage_error ("", "a command is needed: fleet, reference or drive");
-  return usage_error ("", "unknown command “%s”: fleet, reference or drive", argv[1]);
+    return usage_error ("", "a command is needed: fleet, reference, drive, carriers or trackings");
+  return usage_error ("", "unknown command “%s”: fleet, reference, drive, carriers or trackings", argv[1]);
 }

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Most items POST /trackings takes in one request. */
+#define WB_SIM_TRACKINGS_MAX_BATCH 1000
+
+typedef struct
+{
+  const char *api_url;
+  const char *token;       /* nullable */
+  const char *carrier;
+  guint       count;
+  double      rate;        /* numbers per second; 0: as fast as answered */
+  guint32     first_serial;
+} WbSimTrackingsOptions;
+
+typedef struct
+{
+  guint64 created;
+  guint64 existing;
+  guint64 rejected;
+} WbSimTrackingsCounts;
+
+/* A UPU S10 number (RA…RU) of @serial (below 10^8) with its check digit. */
+char     *wb_sim_s10_number     (guint32                      serial);
+/* Posts @count numbers, consecutive serials from first_serial, in batches;
+ * stops at the first request the API does not answer 200. */
+gboolean  wb_sim_trackings_run  (const WbSimTrackingsOptions *options,
+                                 WbSimTrackingsCounts        *out_counts,
+                                 GError                     **error);
+
+G_END_DECLS
