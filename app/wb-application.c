@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "wb-application.h"
 #include "wb-client.h"
 #include "wb-console-init.h"
@@ -31,9 +33,9 @@ struct _WbApplication
 G_DEFINE_FINAL_TYPE (WbApplication, wb_application, ADW_TYPE_APPLICATION)
 
 static const GOptionEntry option_entries[] = {
-  { "server", 0, 0, G_OPTION_ARG_STRING, NULL, "The waybilld to talk to, for this run", "URL" },
-  { "tiles", 0, 0, G_OPTION_ARG_STRING, NULL, "Map tile URL template, or “none” for a plain background", "URL-TEMPLATE" },
-  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Read the access token from FILE instead of the keyring", "FILE" },
+  { "server", 0, 0, G_OPTION_ARG_STRING, NULL, N_("The waybilld to talk to, for this run"), "URL" },
+  { "tiles", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Map tile URL template, or “none” for a plain background"), "URL-TEMPLATE" },
+  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Read the access token from FILE instead of the keyring"), "FILE" },
   { NULL }
 };
 
@@ -230,7 +232,7 @@ about_action (GSimpleAction *action,
                          "application-name", "Waybill",
                          "application-icon", "org.waybill.Waybill",
                          "version", PACKAGE_VERSION,
-                         "comments", "The live fleet of a Waybill server",
+                         "comments", _("The live fleet of a Waybill server"),
                          "license-type", GTK_LICENSE_GPL_3_0,
                          NULL);
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <adwaita.h>
 #include "wb-client.h"
 #include "wb-first-run-page.h"
@@ -95,10 +97,10 @@ check_error (WbFirstRunPage *self,
 
   if (g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_UNAUTHORIZED) && *self->token == '\0')
     return g_error_new_literal (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_NO_TOKEN,
-                                "The server needs an access token: ask its administrator for one");
+                                _("The server needs an access token: ask its administrator for one"));
   if (g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_UNAUTHORIZED)
       || g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_FORBIDDEN))
-    return g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_REFUSED, "The server refused the token: %s",
+    return g_error_new (WB_FIRST_RUN_ERROR, WB_FIRST_RUN_ERROR_REFUSED, _("The server refused the token: %s"),
                         error->message);
   if (g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_INVALID_RESPONSE)
       || g_error_matches (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_NOT_FOUND))

@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <glib/gi18n.h>
+#include <locale.h>
+
 #include "wb-application.h"
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(WbApplication) app = wb_application_new ();
+  g_autoptr(WbApplication) app = NULL;
 
+  /* The .ui templates' strings are looked up in the default domain. */
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  app = wb_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <libsecret/secret.h>
 
 #include "wb-token-store.h"
@@ -100,7 +102,7 @@ wb_token_store_save_async (const char          *server_url,
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, wb_token_store_save_async);
-  label = g_strdup_printf ("Waybill access token for %s", server_url);
+  label = g_strdup_printf (_("Waybill access token for %s"), server_url);
   secret_password_store (token_schema (), SECRET_COLLECTION_DEFAULT, label, token,
                          cancellable, on_store, task, "server", server_url, NULL);
 }

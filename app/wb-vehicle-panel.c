@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <adwaita.h>
 #include <math.h>
 
@@ -73,13 +75,15 @@ wb_vehicle_panel_format_age (gint64 seconds)
 {
   if (seconds < 0)
     seconds = 0;
+  /* Ages past 48 h are whole days; an int holds any of these counts. */
   if (seconds < 60)
-    return g_strdup_printf ("%" G_GINT64_FORMAT " s ago", seconds);
+    return g_strdup_printf (_("%d s ago"), (int) seconds);
   if (seconds < 3600)
-    return g_strdup_printf ("%" G_GINT64_FORMAT " min ago", seconds / 60);
+    return g_strdup_printf (_("%d min ago"), (int) (seconds / 60));
   if (seconds < 48 * 3600)
-    return g_strdup_printf ("%" G_GINT64_FORMAT " h %02" G_GINT64_FORMAT " min ago", seconds / 3600, seconds / 60 % 60);
-  return g_strdup_printf ("%" G_GINT64_FORMAT " days ago", seconds / 86400);
+    return g_strdup_printf (_("%d h %02d min ago"), (int) (seconds / 3600), (int) (seconds / 60 % 60));
+  return g_strdup_printf (ngettext ("%d day ago", "%d days ago", (unsigned long) (seconds / 86400)),
+                          (int) MIN (seconds / 86400, G_MAXINT));
 }
 
 static char *
@@ -123,9 +127,9 @@ ignition_text (WbLiveIgnition ignition)
   switch (ignition)
     {
     case WB_LIVE_IGNITION_ON:
-      return "On";
+      return _("On");
     case WB_LIVE_IGNITION_OFF:
-      return "Off";
+      return _("Off");
     case WB_LIVE_IGNITION_UNKNOWN:
     default:
       return NULL;
@@ -137,7 +141,7 @@ update (WbVehiclePanel *self)
 {
   const WbLiveVehicle *state = wb_client_vehicle_get_state (self->vehicle);
   g_autofree char *title = wb_vehicle_title (self->vehicle);
-  g_autofree char *speed = isnan (state->speed) ? NULL : g_strdup_printf ("%.0f km/h", state->speed);
+  g_autofree char *speed = isnan (state->speed) ? NULL : g_strdup_printf (_("%.0f km/h"), state->speed);
   g_autofree char *course = isnan (state->course) ? NULL : g_strdup_printf ("%.0f°", state->course);
   const char *company = wb_client_vehicle_get_company_name (self->vehicle);
 
@@ -150,7 +154,7 @@ update (WbVehiclePanel *self)
   set_value (self->speed_row, speed);
   set_value (self->course_row, course);
   set_value (self->ignition_row, ignition_text (state->ignition));
-  set_value (self->trip_row, state->trip_id ? state->trip_id : "No active trip");
+  set_value (self->trip_row, state->trip_id ? state->trip_id : _("No active trip"));
   update_age (self);
 }
 
@@ -181,7 +185,7 @@ wb_vehicle_panel_set_vehicle (WbVehiclePanel  *self,
   g_set_object (&self->vehicle, vehicle);
   g_cancellable_cancel (self->track_cancellable);
   set_track (self, NULL);
-  adw_action_row_set_subtitle (self->track_row, "Not loaded");
+  adw_action_row_set_subtitle (self->track_row, _("Not loaded"));
   update_track_action (self);
   if (vehicle != NULL)
     {
@@ -252,9 +256,9 @@ on_track (GObject      *source,
       adw_action_row_set_subtitle (self->track_row, error->message);
       return;
     }
-  summary = g_strdup_printf ("%u points · %.1f km · %u trips · %u stops", track->points->len,
+  summary = g_strdup_printf (_("%u points · %.1f km · %u trips · %u stops"), track->points->len,
                              track->distance / 1000, track->trips->len, track->stops->len);
-  adw_action_row_set_subtitle (self->track_row, track->points->len ? summary : "No positions in the period");
+  adw_action_row_set_subtitle (self->track_row, track->points->len ? summary : _("No positions in the period"));
   set_track (self, track);
 }
 
@@ -270,7 +274,7 @@ wb_vehicle_panel_load_track (WbVehiclePanel *self)
   g_cancellable_cancel (self->track_cancellable);
   g_clear_object (&self->track_cancellable);
   self->track_cancellable = g_cancellable_new ();
-  adw_action_row_set_subtitle (self->track_row, "Loading…");
+  adw_action_row_set_subtitle (self->track_row, _("Loading…"));
   wb_client_get_track_async (self->client, wb_client_vehicle_get_id (self->vehicle),
                              now - wb_vehicle_panel_get_period (self) * G_USEC_PER_SEC, now, -1,
                              self->track_cancellable, on_track, g_object_ref (self));
@@ -311,7 +315,7 @@ update_replay_row (WbVehiclePanel *self)
 
   if (self->track_end <= self->track_start)
     {
-      adw_action_row_set_subtitle (self->replay_row, "No track loaded");
+      adw_action_row_set_subtitle (self->replay_row, _("No track loaded"));
       return;
     }
   when = format_local_time (self->replay_time);

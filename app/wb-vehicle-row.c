@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <math.h>
 
 #include "wb-vehicle-row.h"
@@ -70,7 +72,7 @@ update (WbVehicleRow *self)
   const char *state_label = wb_vehicle_state_label (self->vehicle);
   g_autofree char *title = wb_vehicle_title (self->vehicle);
   g_autofree char *subtitle = subtitle_text (self->vehicle);
-  g_autofree char *speed = isnan (state->speed) ? g_strdup ("") : g_strdup_printf ("%.0f km/h", state->speed);
+  g_autofree char *speed = isnan (state->speed) ? g_strdup ("") : g_strdup_printf (_("%.0f km/h"), state->speed);
   g_autofree char *accessible = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (state_classes); i++)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <shumate/shumate.h>
 
 #include "wb-application.h"
@@ -88,7 +90,7 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (WbWindow, wb_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static const char * const state_titles[] = { "Moving", "Stopped", "Offline" };
+static const char * const state_titles[] = { N_("Moving"), N_("Stopped"), N_("Offline") };
 
 /* ---- counts ------------------------------------------------------------- */
 
@@ -99,7 +101,7 @@ update_state_buttons (WbWindow *self)
 
   for (guint i = 0; i < G_N_ELEMENTS (buttons); i++)
     {
-      g_autofree char *label = g_strdup_printf ("%s %u", state_titles[i], self->state_counts[i]);
+      g_autofree char *label = g_strdup_printf ("%s %u", _(state_titles[i]), self->state_counts[i]);
 
       gtk_button_set_label (GTK_BUTTON (buttons[i]), label);
     }
@@ -143,7 +145,7 @@ update_company_dropdown (WbWindow   *self,
   self->updating_companies = TRUE;
   g_ptr_array_set_size (self->company_ids, 0);
   g_ptr_array_add (self->company_ids, NULL);
-  g_ptr_array_add (labels, g_strdup_printf ("All companies (%u)", any_count));
+  g_ptr_array_add (labels, g_strdup_printf (_("All companies (%u)"), any_count));
   for (GList *l = ids; l != NULL; l = l->next)
     {
       if (g_strcmp0 (keep, l->data) == 0)
@@ -204,7 +206,7 @@ wb_window_update_counts (WbWindow *self)
     }
   update_state_buttons (self);
   update_company_dropdown (self, names, any_company);
-  shown = g_strdup_printf ("%u of %u vehicles", g_list_model_get_n_items (G_LIST_MODEL (self->filter_model)), n);
+  shown = g_strdup_printf (_("%u of %u vehicles"), g_list_model_get_n_items (G_LIST_MODEL (self->filter_model)), n);
   gtk_label_set_text (self->count_label, shown);
 }
 
@@ -567,17 +569,17 @@ wb_window_set_connection_state (WbWindow          *self,
   switch (state)
     {
     case WB_CONNECTION_DISCONNECTED:
-      text = "Not connected";
+      text = _("Not connected");
       break;
     case WB_CONNECTION_CONNECTING:
-      text = "Connecting…";
+      text = _("Connecting…");
       break;
     case WB_CONNECTION_RECONNECTING:
-      text = "Connection lost, reconnecting: the map is stale";
+      text = _("Connection lost, reconnecting: the map is stale");
       break;
     case WB_CONNECTION_LIVE:
     default:
-      text = "Live";
+      text = _("Live");
       break;
     }
   full = detail ? g_strdup_printf ("%s\n%s", text, detail) : g_strdup (text);
@@ -956,9 +958,9 @@ name_map_buttons (GtkWidget *root)
       const char *icon = GTK_IS_IMAGE (image) ? gtk_image_get_icon_name (GTK_IMAGE (image)) : NULL;
 
       if (g_strcmp0 (icon, "zoom-in-symbolic") == 0)
-        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, "Zoom in", -1);
+        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Zoom in"), -1);
       else if (g_strcmp0 (icon, "zoom-out-symbolic") == 0)
-        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, "Zoom out", -1);
+        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Zoom out"), -1);
       else
         name_map_buttons (child);
     }
