@@ -595,6 +595,7 @@ test_drive_end_to_end (gconstpointer data)
   g_autoptr(GArray) stops = wb_sim_stops_parse (stops_text, 45, NULL);
   gint64 arrived[3];
 
+  g_assert_nonnull (dir);
   g_assert_true (g_file_set_contents (file, stops_text, -1, NULL));
   wait_for_log (d, "Teltonika listener on");
   {
