@@ -1026,13 +1026,7 @@ void
 wb_dispatch_api_register (WbDispatchApi *self,
                           WbHttpServer  *http)
 {
-  static const struct
-  {
-    const char    *method;
-    const char    *pattern;
-    WbAccessRole   role;
-    WbHttpHandler  handler;
-  } routes[] = {
+  static const WbHttpRoute routes[] = {
     { "GET", "/pickup-points", WB_ACCESS_ROLE_VIEWER, handle_list_pickup_points },
     { "GET", "/pickup-points/{id}", WB_ACCESS_ROLE_VIEWER, handle_get_pickup_point },
     { "PUT", "/pickup-points/{id}", WB_ACCESS_ROLE_ADMIN, handle_put_pickup_point },
@@ -1055,8 +1049,7 @@ wb_dispatch_api_register (WbDispatchApi *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
-  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
-    wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role, routes[i].handler, self);
+  wb_http_server_add_routes (http, routes, G_N_ELEMENTS (routes), self);
 }
 
 void

@@ -2045,14 +2045,6 @@ wb_shipments_api_set_cache_revalidation (WbShipmentsApi *self,
   self->revalidate = revalidate;
 }
 
-typedef struct
-{
-  const char    *method;
-  const char    *pattern;
-  WbAccessRole         role;
-  WbHttpHandler  handler;
-} RouteSpec;
-
 /**
  * wb_shipments_api_register:
  *
@@ -2066,7 +2058,7 @@ wb_shipments_api_register (WbShipmentsApi *self,
 {
   /* The router takes the first match in this order: the literal paths
    * come before /shipments/{id}, which would capture them. */
-  const RouteSpec routes[] = {
+  const WbHttpRoute routes[] = {
     { "GET", "/shipments/search", WB_ACCESS_ROLE_VIEWER, handle_search },
     { "POST", "/shipments/events:batch", WB_ACCESS_ROLE_DISPATCHER, handle_batch },
     { "POST", "/shipments", WB_ACCESS_ROLE_DISPATCHER, handle_create },
@@ -2080,9 +2072,7 @@ wb_shipments_api_register (WbShipmentsApi *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
-  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
-    wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role,
-                              routes[i].handler, self);
+  wb_http_server_add_routes (http, routes, G_N_ELEMENTS (routes), self);
 }
 
 /**

@@ -713,14 +713,6 @@ wb_trackings_api_new (WbTrackingStore *store,
   return self;
 }
 
-typedef struct
-{
-  const char    *method;
-  const char    *pattern;
-  WbAccessRole   role;
-  WbHttpHandler  handler;
-} RouteSpec;
-
 /**
  * wb_trackings_api_register:
  *
@@ -732,7 +724,7 @@ wb_trackings_api_register (WbTrackingsApi *self,
                            WbHttpServer   *http)
 {
   /* The literal path comes before /trackings/{id}…, which could capture it. */
-  const RouteSpec routes[] = {
+  const WbHttpRoute routes[] = {
     { "POST", "/trackings/get-by-ids", WB_ACCESS_ROLE_VIEWER, handle_get_by_ids },
     { "POST", "/trackings", WB_ACCESS_ROLE_DISPATCHER, handle_add },
     { "GET", "/trackings", WB_ACCESS_ROLE_VIEWER, handle_list },
@@ -745,8 +737,7 @@ wb_trackings_api_register (WbTrackingsApi *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
-  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
-    wb_http_server_add_route (http, routes[i].method, routes[i].pattern, routes[i].role, routes[i].handler, self);
+  wb_http_server_add_routes (http, routes, G_N_ELEMENTS (routes), self);
 }
 
 void

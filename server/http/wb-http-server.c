@@ -1395,6 +1395,20 @@ wb_http_server_add_route (WbHttpServer  *self,
   g_ptr_array_add (self->routes, route);
 }
 
+void
+wb_http_server_add_routes (WbHttpServer      *self,
+                           const WbHttpRoute *routes,
+                           gsize              n_routes,
+                           gpointer           user_data)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+  g_return_if_fail (routes != NULL || n_routes == 0);
+
+  for (gsize i = 0; i < n_routes; i++)
+    wb_http_server_add_route (self, routes[i].method, routes[i].pattern, routes[i].min_role,
+                              routes[i].handler, user_data);
+}
+
 /**
  * wb_http_server_set_body_limit:
  * @max_body_size: the largest body the route takes, in bytes, instead of

@@ -61,6 +61,22 @@ void               wb_http_server_add_route        (WbHttpServer       *self,
                                                     WbAccessRole              min_role,
                                                     WbHttpHandler       handler,
                                                     gpointer            user_data);
+/* One row of an API's route table, for wb_http_server_add_routes(). */
+typedef struct
+{
+  const char    *method;
+  const char    *pattern;
+  WbAccessRole   min_role;
+  WbHttpHandler  handler;
+} WbHttpRoute;
+
+/* Adds every route of @routes in order (the router takes the first match,
+ * so literal paths go before the patterns that would capture them), each
+ * with @user_data. */
+void               wb_http_server_add_routes       (WbHttpServer       *self,
+                                                    const WbHttpRoute  *routes,
+                                                    gsize               n_routes,
+                                                    gpointer            user_data);
 void               wb_http_server_set_body_limit   (WbHttpServer       *self,
                                                     const char         *method,
                                                     const char         *pattern,
