@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "wb-http-connection.h"
 #include "wb-http-server.h"
 #include "wb-test-server-thread.h"
 
@@ -962,6 +963,146 @@ test_entity_tags (void)
     }
 }
 
+/* ---- the connection stream ---------------------------------------------- */
+
+typedef struct
+{
+  GSocketConnection *client;
+  GSocketConnection *server;
+  WbHttpConnection  *stream;
+  guint              peer_ended;
+} Pair;
+
+static void
+on_pair_peer_ended (WbHttpConnection *stream,
+                    Pair             *pair)
+{
+  pair->peer_ended++;
+}
+
+/* A loopback TCP connection, its server side wrapped. */
+static void
+pair_open (Pair *pair)
+{
+  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, &error);
+
+  g_assert_no_error (error);
+  pair->client = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  pair->server = g_socket_listener_accept (listener, NULL, NULL, &error);
+  g_assert_no_error (error);
+  pair->stream = wb_http_connection_new (pair->server);
+  pair->peer_ended = 0;
+  g_signal_connect (pair->stream, "peer-ended", G_CALLBACK (on_pair_peer_ended), pair);
+}
+
+static void
+pair_close (Pair *pair)
+{
+  (void) g_io_stream_close (G_IO_STREAM (pair->stream), NULL, NULL);
+  g_clear_object (&pair->stream);
+  g_clear_object (&pair->server);
+  g_clear_object (&pair->client);
+}
+
+/* Reads as libsoup does, without blocking, once the socket has something. */
+static gssize
+pair_read (Pair    *pair,
+           char    *buffer,
+           gsize    size,
+           GError **error)
+{
+  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (G_IO_STREAM (pair->stream)));
+  GSocket *socket = g_socket_connection_get_socket (pair->server);
+
+  g_assert_true (g_socket_condition_timed_wait (socket, G_IO_IN, 5 * G_USEC_PER_SEC, NULL, NULL));
+  return g_pollable_input_stream_read_nonblocking (input, buffer, size, NULL, error);
+}
+
+static gboolean
+source_must_not_fire (gpointer data)
+{
+  g_assert_not_reached ();
+  return G_SOURCE_REMOVE;
+}
+
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* The client's end of stream between requests is held back: the reader is
+ * told to wait, its sources never fire, and "peer-ended" comes once, from
+ * the main loop. */
+static void
+test_connection_end_between_requests (void)
+{
+  GPollableInputStream *input;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSource) source = NULL;
+  Pair pair;
+  char buffer[64];
+
+  pair_open (&pair);
+  input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (G_IO_STREAM (pair.stream)));
+  wb_http_connection_set_between_requests (pair.stream, TRUE);
+  g_assert_true (g_io_stream_close (G_IO_STREAM (pair.client), NULL, NULL));
+
+  g_assert_cmpint (pair_read (&pair, buffer, sizeof buffer, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_assert_true (wb_http_connection_get_peer_ended (pair.stream));
+  g_assert_cmpuint (pair.peer_ended, ==, 0);   /* not inside the read */
+  g_assert_false (g_pollable_input_stream_is_readable (input));
+  g_clear_error (&error);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (input, buffer, sizeof buffer, NULL, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+
+  source = g_pollable_input_stream_create_source (input, NULL);
+  g_source_set_callback (source, source_must_not_fire, NULL, NULL);
+  g_source_attach (source, NULL);
+  drain_main_context ();
+  g_assert_cmpuint (pair.peer_ended, ==, 1);
+  g_source_destroy (source);
+  pair_close (&pair);
+}
+
+/* Within a request, and once a next request has begun, the end of stream
+ * reaches the reader as it is. */
+static void
+test_connection_end_within_request (void)
+{
+  g_autoptr(GError) error = NULL;
+  Pair pair;
+  char buffer[64];
+
+  /* A request is being read. */
+  pair_open (&pair);
+  wb_http_connection_set_between_requests (pair.stream, FALSE);
+  g_assert_true (g_io_stream_close (G_IO_STREAM (pair.client), NULL, NULL));
+  g_assert_cmpint (pair_read (&pair, buffer, sizeof buffer, &error), ==, 0);
+  g_assert_no_error (error);
+  g_assert_false (wb_http_connection_get_peer_ended (pair.stream));
+  pair_close (&pair);
+
+  /* The next request's first bytes came, then the end. */
+  pair_open (&pair);
+  wb_http_connection_set_between_requests (pair.stream, TRUE);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (pair.client)),
+                                            "GET", 3, NULL, NULL, NULL));
+  g_assert_true (g_io_stream_close (G_IO_STREAM (pair.client), NULL, NULL));
+  g_assert_cmpint (pair_read (&pair, buffer, sizeof buffer, &error), ==, 3);
+  g_assert_cmpint (pair_read (&pair, buffer, sizeof buffer, &error), ==, 0);
+  g_assert_no_error (error);
+  drain_main_context ();
+  g_assert_cmpuint (pair.peer_ended, ==, 0);
+  pair_close (&pair);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -969,6 +1110,8 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/http/entity-tags", test_entity_tags);
+  g_test_add_func ("/http/connection/end-between-requests", test_connection_end_between_requests);
+  g_test_add_func ("/http/connection/end-within-request", test_connection_end_within_request);
 
 #define ADD(path, auth, func) \
   g_test_add (path, Fixture, GINT_TO_POINTER (auth), fixture_setup, func, fixture_teardown)

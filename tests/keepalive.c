@@ -8,11 +8,14 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 
 #define CLIENTS 50
+#define HANG_UP_THREADS 4
+#define HANG_UP_ROUNDS 1500
 
 static GSocketConnection *
 connect_to (WbTestDaemon *d)
@@ -148,6 +151,111 @@ test_keepalive_without_close_wait (void)
   wb_test_daemon_free (d);
 }
 
+typedef struct
+{
+  WbTestDaemon *daemon;
+  guint         index;
+  guint         answered;
+  gint         *running;   /* the hang-up clients still at work */
+} HangUpClient;
+
+/* Keeps the server's main loop busy, so that its reads and polls
+ * interleave with the clients' hang-ups in every possible order. */
+static gpointer
+busy_client (gpointer data)
+{
+  HangUpClient *client = data;
+  g_autoptr(GSocketConnection) connection = connect_to (client->daemon);
+
+  while (g_atomic_int_get (client->running) > 0)
+    {
+      g_autofree char *answer = exchange (connection, "/metrics");
+
+      g_assert_nonnull (answer);
+      client->answered++;
+    }
+  return NULL;
+}
+
+/* Connects, asks once and hangs up the moment the answer is in: with a
+ * plain close (FIN), or every third time with a reset (RST). */
+static gpointer
+hang_up_client (gpointer data)
+{
+  HangUpClient *client = data;
+
+  for (guint round = 0; round < HANG_UP_ROUNDS; round++)
+    {
+      g_autoptr(GSocketConnection) connection = connect_to (client->daemon);
+      g_autofree char *answer = exchange (connection, "/healthz");
+      GSocket *socket = g_socket_connection_get_socket (connection);
+
+      if (answer != NULL && g_str_has_prefix (answer, "HTTP/1.1 200"))
+        client->answered++;
+      if ((round + client->index) % 3 == 0)
+        {
+          struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+          (void) setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        }
+      (void) g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+    }
+  g_atomic_int_dec_and_test (client->running);
+  return NULL;
+}
+
+/* Clients that hang up right after their answer race the server's wait
+ * for their next request: it must neither crash nor keep any of them. */
+static void
+test_hang_up_after_answer (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("keepalive_hangup");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  const char *env[] = { dsn, NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, NULL);
+  HangUpClient clients[HANG_UP_THREADS] = { { 0 } };
+  HangUpClient busy = { .daemon = d };
+  GThread *threads[HANG_UP_THREADS];
+  GThread *busy_thread;
+  gint running = HANG_UP_THREADS;
+  guint answered = 0;
+  gboolean settled = FALSE;
+
+  wait_alive (d);
+  busy.running = &running;
+  busy_thread = g_thread_new ("busy", busy_client, &busy);
+  for (guint i = 0; i < HANG_UP_THREADS; i++)
+    {
+      clients[i] = (HangUpClient) { .daemon = d, .index = i, .running = &running };
+      threads[i] = g_thread_new ("hang-up", hang_up_client, &clients[i]);
+    }
+  for (guint i = 0; i < HANG_UP_THREADS; i++)
+    {
+      g_thread_join (threads[i]);
+      answered += clients[i].answered;
+    }
+  g_thread_join (busy_thread);
+  g_test_message ("%u of %u requests answered before the hang-up (and %u /metrics alongside)",
+                  answered, HANG_UP_THREADS * HANG_UP_ROUNDS, busy.answered);
+  g_assert_cmpuint (answered, ==, HANG_UP_THREADS * HANG_UP_ROUNDS);
+
+  /* Still serving, and holding only the connection that asks. */
+  for (guint attempt = 0; attempt < 300 && !settled; attempt++)
+    {
+      g_autoptr(GSocketConnection) connection = connect_to (d);
+      g_autofree char *answer = exchange (connection, "/metrics");
+
+      g_assert_nonnull (answer);
+      settled = strstr (answer, "\nwaybill_http_connections_open 1\n") != NULL;
+      if (!settled)
+        g_usleep (10 * 1000);
+    }
+  g_assert_true (settled);
+  g_assert_cmpuint (count_close_wait (d), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -155,5 +263,6 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/keepalive/no-close-wait", test_keepalive_without_close_wait);
+  g_test_add_func ("/keepalive/hang-up-after-answer", test_hang_up_after_answer);
   return g_test_run ();
 }

@@ -11,13 +11,16 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <glib-unix.h>
 
 #include "wb-json-writer.h"
+#include "wb-http-connection.h"
 #include "wb-http-server.h"
 
 #define LISTEN_BACKLOG 1024
@@ -42,6 +45,7 @@ struct _WbHttpRequest
 {
   WbHttpServer      *server;     /* not owned */
   SoupServerMessage *message;    /* not owned: the request lives on it */
+  GSocket           *socket;     /* its connection's */
   char              *id;
   char              *peer;
   gint64             started_us;
@@ -71,12 +75,12 @@ typedef struct
   GSocket           *socket;
   SoupServerMessage *message;        /* the connection's first request */
   gint64             read_deadline;  /* µs, until that request is read; 0: read */
-  GSource           *hangup_watch;   /* see on_connection_readable() */
-  gpointer           hangup_fd;      /* its tag */
-  gboolean           hangup_paused;  /* readable while libsoup is busy */
+  GSocketAddress    *remote;         /* libsoup's for it: carries the watch */
+  WbHttpConnection  *stream;         /* what libsoup reads and writes */
   gint64             idle_since;     /* µs: answered, no next request yet; 0: busy */
 } ConnectionWatch;
 
+static ConnectionWatch *connection_of (SoupServerMessage *message);
 static void connection_request_read     (SoupServerMessage *message);
 static void connection_request_finished (SoupServerMessage *message);
 
@@ -105,6 +109,8 @@ struct _WbHttpServer
   guint             connections;
   guint             in_flight;
   guint             port;
+  GSocketService   *service;                /* accepts every connection */
+  GSocket          *soup_listener;          /* see ensure_soup_listener() */
 };
 
 G_DEFINE_FINAL_TYPE (WbHttpServer, wb_http_server, G_TYPE_OBJECT)
@@ -113,8 +119,8 @@ static const double duration_buckets[] = {
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 };
 
-static gboolean admit_connection (WbHttpServer      *self,
-                                  SoupServerMessage *message);
+static gboolean admit_request (WbHttpServer      *self,
+                               SoupServerMessage *message);
 
 static void
 route_free (gpointer data)
@@ -150,6 +156,7 @@ request_free (gpointer data)
 
   request_end_flight (request);
   g_clear_object (&request->server);
+  g_clear_object (&request->socket);
   g_clear_pointer (&request->params, g_hash_table_unref);
   g_clear_pointer (&request->query, g_hash_table_unref);
   g_free (request->id);
@@ -788,13 +795,14 @@ on_request_started (SoupServer        *soup,
 {
   WbHttpRequest *request;
 
-  if (!admit_connection (self, message))
+  if (!admit_request (self, message))
     return;
 
   request = g_new0 (WbHttpRequest, 1);
   request->server = g_object_ref (self);
   request->message = message;
   request->started_us = g_get_monotonic_time ();
+  request->socket = g_object_ref (connection_of (message)->socket);
   g_object_set_data_full (G_OBJECT (message), "wb-http-request", request, request_free);
   g_signal_connect_object (message, "finished", G_CALLBACK (on_message_finished), self, 0);
 }
@@ -827,6 +835,8 @@ early_handler (SoupServer        *soup,
 
   if (request == NULL)
     {
+      /* Not a connection this server accepted. */
+      soup_message_headers_replace (soup_server_message_get_response_headers (message), "Connection", "close");
       soup_server_message_set_status (message, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
       return;
     }
@@ -878,38 +888,15 @@ main_handler (SoupServer        *soup,
 
 /* ---- connections -------------------------------------------------------- */
 
-/* libsoup 3.2 waits for a kept-alive connection's next request in a way
- * that never notices the client hanging up: the socket would stay in
- * CLOSE-WAIT, and neither the socket timeout nor anything else would ever
- * close it. So every connection has a watch of its own on its socket, made
- * once per connection, that wakes only when the peer ends its stream or the
- * socket fails: between two requests (nothing left to read) that takes the
- * connection away from libsoup and closes it; during a request libsoup
- * handles it, and the watch looks again once the request is answered. The
- * watch must see the end of stream before libsoup's reader does, and does
- * so without a higher priority (which would cost a main loop pass): it is
- * attached before any reader of its connection, at the same priority, so
- * the main loop dispatches both in one pass, the watch first. The idle
- * timeout between requests is the deadline check's. */
-typedef struct
-{
-  GSource          source;
-  ConnectionWatch *watch;
-} HangupWatch;
+/* The server accepts connections itself and hands each to libsoup as a
+ * WbHttpConnection (see there why): a connection over the limits is refused
+ * before libsoup sees it, and a client ending a kept-alive connection
+ * between requests is noticed without libsoup's help ("peer-ended"). The
+ * idle timeout between requests is the deadline check's. */
 
-/* The peer's end of stream, not every byte it sends: the watch then costs
- * nothing per request. GIOCondition values are poll(2)'s on Linux, and GLib
- * hands them to poll() as they are. */
-#define HANGUP_EVENTS ((GIOCondition) (POLLRDHUP | G_IO_HUP | G_IO_ERR))
-
-static void
-stop_hangup_watch (ConnectionWatch *watch)
-{
-  if (watch->hangup_watch == NULL)
-    return;
-  g_source_destroy (watch->hangup_watch);
-  g_clear_pointer (&watch->hangup_watch, g_source_unref);
-}
+/* The deadline check runs ahead of libsoup's I/O, so a connection it
+ * closes has not been touched by libsoup in the same main loop pass. */
+#define DEADLINE_CHECK_PRIORITY G_PRIORITY_HIGH
 
 /* Does nothing: its destroy notify does the work. */
 static gboolean
@@ -924,13 +911,14 @@ update_connection_gauge (WbHttpServer *self)
   wb_metrics_gauge_set (self->metrics, "waybill_http_connections_open", self->connections, NULL);
 }
 
-/* The watch of the connection @message came in on, if any. */
+/* The watch of the connection @message came in on, if any: each accepted
+ * connection gets a remote address object of its own, which carries it. */
 static ConnectionWatch *
 connection_of (SoupServerMessage *message)
 {
-  GSocket *socket = soup_server_message_get_socket (message);
+  GSocketAddress *remote = soup_server_message_get_remote_address (message);
 
-  return socket ? g_object_get_data (G_OBJECT (socket), "wb-connection") : NULL;
+  return remote ? g_object_get_data (G_OBJECT (remote), "wb-connection") : NULL;
 }
 
 static void
@@ -981,9 +969,13 @@ release_connection (ConnectionWatch *watch)
     }
   g_clear_weak_pointer (&watch->server);
   cancel_read_deadline (watch);
-  stop_hangup_watch (watch);
   forget_message (watch);
-  g_object_set_data (G_OBJECT (watch->socket), "wb-connection", NULL);
+  /* A WebSocket reads on through the stream: it passes everything now. */
+  g_signal_handlers_disconnect_by_data (watch->stream, watch);
+  wb_http_connection_set_between_requests (watch->stream, FALSE);
+  g_clear_object (&watch->stream);
+  g_object_set_data (G_OBJECT (watch->remote), "wb-connection", NULL);
+  g_clear_object (&watch->remote);
   g_clear_object (&watch->socket);
   g_free (watch->peer);
   g_free (watch);
@@ -996,59 +988,28 @@ on_disconnected (SoupServerMessage *message,
   release_connection (data);
 }
 
-/* Takes the connection from libsoup (which then forgets it, and says so
- * through "disconnected") and closes its socket. Only while libsoup waits
- * for a next request it has not read from, and only from a source of our
- * own, never inside a libsoup callback. */
+/* Takes the connection back from libsoup (which then forgets it, and says
+ * so through "disconnected") and closes it. Only while libsoup waits for a
+ * next request, and only from a source of our own, never inside a libsoup
+ * callback. */
 static void
 close_idle_connection (ConnectionWatch *watch)
 {
-  g_autoptr(GSocket) socket = g_object_ref (watch->socket);
+  g_autoptr(WbHttpConnection) stream = g_object_ref (watch->stream);
   g_autoptr(SoupServerMessage) message = g_object_ref (watch->message);
-  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) stolen = NULL;
 
-  stop_hangup_watch (watch);
-  stream = soup_server_message_steal_connection (message);   /* frees watch */
-  if (stream != NULL)
-    (void) g_io_stream_close (stream, NULL, NULL);
-  (void) g_socket_close (socket, NULL);
+  stolen = soup_server_message_steal_connection (message);   /* frees watch */
+  if (stolen != NULL)
+    (void) g_io_stream_close (stolen, NULL, NULL);
+  (void) g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
 }
-
-static gboolean
-on_connection_readable (GSource     *source,
-                        GSourceFunc  callback,
-                        gpointer     data)
-{
-  ConnectionWatch *watch = ((HangupWatch *) source)->watch;
-  char byte;
-  gssize peeked;
-
-  if (watch->idle_since == 0)
-    {
-      /* libsoup is reading or answering a request and will read the rest
-       * when it is ready; until then this would fire on every pass. */
-      g_source_modify_unix_fd (source, watch->hangup_fd, 0);
-      watch->hangup_paused = TRUE;
-      return G_SOURCE_CONTINUE;
-    }
-  peeked = recv (g_socket_get_fd (watch->socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (peeked > 0 || (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
-    return G_SOURCE_CONTINUE;   /* the next request: libsoup reads it next */
-  close_idle_connection (watch);
-  return G_SOURCE_REMOVE;
-}
-
-static GSourceFuncs hangup_watch_funcs = { NULL, NULL, on_connection_readable, NULL, NULL, NULL };
 
 static void
-start_hangup_watch (ConnectionWatch *watch)
+on_peer_ended (WbHttpConnection *stream,
+               ConnectionWatch  *watch)
 {
-  watch->hangup_watch = g_source_new (&hangup_watch_funcs, sizeof (HangupWatch));
-  ((HangupWatch *) watch->hangup_watch)->watch = watch;
-  g_source_set_priority (watch->hangup_watch, G_PRIORITY_DEFAULT);
-  watch->hangup_fd = g_source_add_unix_fd (watch->hangup_watch, g_socket_get_fd (watch->socket),
-                                           HANGUP_EVENTS);
-  g_source_attach (watch->hangup_watch, g_main_context_get_thread_default ());
+  close_idle_connection (watch);
 }
 
 /* The request is answered; unless libsoup closes the connection now (the
@@ -1061,33 +1022,84 @@ connection_request_finished (SoupServerMessage *message)
   if (watch == NULL)
     return;
   watch->idle_since = g_get_monotonic_time ();
-  if (watch->hangup_paused && watch->hangup_watch != NULL)
-    {
-      g_source_modify_unix_fd (watch->hangup_watch, watch->hangup_fd, HANGUP_EVENTS);
-      watch->hangup_paused = FALSE;
-    }
+  wb_http_connection_set_between_requests (watch->stream, TRUE);
 }
 
-/* Refuses with a complete HTTP answer, so the client sees why, then shuts
- * the socket down: libsoup reads end-of-stream and drops the connection. The
- * answer is small and the socket fresh, so a non-blocking send suffices. */
-static void
-refuse_connection (WbHttpServer *self,
-                   GSocket      *socket,
-                   const char   *reason,
-                   const char   *message)
+/* The refused client gets a complete HTTP answer, so it sees why. The
+ * answer is small and the socket fresh, so a non-blocking send suffices;
+ * then the request it may have sent is read and dropped until it ends its
+ * side or a second passes, so that closing does not reset the connection
+ * under the answer. */
+typedef struct
 {
+  GSocketConnection *connection;
+  GSource           *timeout;
+  GSource           *read_watch;   /* not owned: its destroy notify frees this */
+} Refused;
+
+static void
+refused_free (Refused *refused)
+{
+  (void) g_io_stream_close (G_IO_STREAM (refused->connection), NULL, NULL);
+  g_object_unref (refused->connection);
+  g_source_destroy (refused->timeout);
+  g_source_unref (refused->timeout);
+  g_free (refused);
+}
+
+static gboolean
+on_refused_readable (GSocket      *socket,
+                     GIOCondition  condition,
+                     gpointer      data)
+{
+  char buffer[4096];
+  gssize n = g_socket_receive_with_blocking (socket, buffer, sizeof buffer, FALSE, NULL, NULL);
+
+  if (n > 0 || (n < 0 && !(condition & (G_IO_HUP | G_IO_ERR))))
+    return G_SOURCE_CONTINUE;
+  return G_SOURCE_REMOVE;   /* the end, or an error: refused_free() */
+}
+
+static gboolean
+on_refused_timeout (gpointer data)
+{
+  Refused *refused = data;
+
+  g_source_destroy (refused->read_watch);   /* frees @refused */
+  return G_SOURCE_REMOVE;
+}
+
+static void
+refuse_connection (WbHttpServer      *self,
+                   GSocketConnection *connection,
+                   const char        *reason,
+                   const char        *message)
+{
+  GSocket *socket = g_socket_connection_get_socket (connection);
   g_autoptr(JsonNode) node = error_body ("too_many_connections", message);
   g_autofree char *body = wb_json_to_string (node);
   g_autofree char *answer = NULL;
+  g_autoptr(GSource) read_watch = NULL;
+  Refused *refused;
 
   answer = g_strdup_printf ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
                             "Retry-After: 1\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
                             strlen (body), body);
   (void) g_socket_send_with_blocking (socket, answer, strlen (answer), FALSE, NULL, NULL);
-  (void) g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  (void) g_socket_shutdown (socket, FALSE, TRUE, NULL);
   wb_metrics_counter_add (self->metrics, "waybill_http_connections_rejected_total", 1,
                           "reason", reason, NULL);
+
+  refused = g_new0 (Refused, 1);
+  refused->connection = g_object_ref (connection);
+  refused->timeout = g_timeout_source_new_seconds (1);
+  g_source_set_callback (refused->timeout, on_refused_timeout, refused, NULL);
+  g_source_attach (refused->timeout, g_main_context_get_thread_default ());
+  read_watch = g_socket_create_source (socket, G_IO_IN, NULL);
+  refused->read_watch = read_watch;
+  g_source_set_callback (read_watch, (GSourceFunc) (void (*) (void)) on_refused_readable, refused,
+                         (GDestroyNotify) refused_free);
+  g_source_attach (read_watch, g_main_context_get_thread_default ());
 }
 
 /* A connection idle between requests for idle_timeout is closed. A client
@@ -1129,6 +1141,7 @@ start_deadline_check (WbHttpServer *self)
     return;
   /* On the server's own context, which need not be the default one. */
   self->deadlines = g_timeout_source_new (250);
+  g_source_set_priority (self->deadlines, DEADLINE_CHECK_PRIORITY);
   g_source_set_callback (self->deadlines, on_deadline_check, self, NULL);
   g_source_attach (self->deadlines, g_main_context_get_thread_default ());
 }
@@ -1145,6 +1158,7 @@ follow_request (ConnectionWatch   *watch,
   WbHttpServer *self = watch->server;
 
   watch->idle_since = 0;
+  wb_http_connection_set_between_requests (watch->stream, FALSE);
   if (watch->message == NULL)
     {
       watch->message = g_object_ref (message);
@@ -1155,63 +1169,78 @@ follow_request (ConnectionWatch   *watch,
     watch->read_deadline = g_get_monotonic_time () + (gint64) self->limits.read_timeout_ms * 1000;
 }
 
-/* SoupServer starts reading a connection's first request as soon as it
- * accepts it, so the first request-started of a socket is its accept: the
- * place to apply the connection limits and the idle timeout. A later
- * request-started on the same socket is a kept-alive connection's next
- * request. Returns FALSE when the connection was refused. */
+/* A request-started comes on an admitted connection: its first (libsoup
+ * announces it on the accept) or a kept-alive connection's next. Returns
+ * FALSE for a connection that was not admitted here. */
 static gboolean
-admit_connection (WbHttpServer      *self,
-                  SoupServerMessage *message)
+admit_request (WbHttpServer      *self,
+               SoupServerMessage *message)
 {
-  GSocket *socket = soup_server_message_get_socket (message);
+  ConnectionWatch *watch = connection_of (message);
+
+  if (watch == NULL)
+    return FALSE;
+  follow_request (watch, message);
+  return TRUE;
+}
+
+/* A new connection: refused over the connection limits, or handed to
+ * libsoup with a watch of its own. */
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source,
+             WbHttpServer      *self)
+{
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+  g_autoptr(GError) error = NULL;
   g_autofree char *peer = NULL;
   ConnectionWatch *watch;
   guint per_peer;
 
-  if (socket == NULL)
-    return TRUE;
-  watch = g_object_get_data (G_OBJECT (socket), "wb-connection");
-  if (watch != NULL)
-    {
-      follow_request (watch, message);
-      return TRUE;
-    }
-  if (g_object_get_data (G_OBJECT (socket), "wb-admitted") != NULL)
-    return TRUE;
-  g_object_set_data (G_OBJECT (socket), "wb-admitted", GINT_TO_POINTER (1));
-
-  peer = peer_of (soup_server_message_get_remote_address (message));
+  if (local == NULL || remote == NULL)
+    return TRUE;   /* already gone */
+  peer = peer_of (remote);
   per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections_per_peer, peer));
   if (self->connections >= self->limits.max_connections)
     {
-      refuse_connection (self, socket, "total", "The server has too many open connections");
-      return FALSE;
+      refuse_connection (self, connection, "total", "The server has too many open connections");
+      return TRUE;
     }
   if (per_peer >= self->limits.max_connections_per_peer)
     {
-      refuse_connection (self, socket, "per_peer", "Too many open connections from this address");
-      return FALSE;
+      refuse_connection (self, connection, "per_peer", "Too many open connections from this address");
+      return TRUE;
     }
 
   /* A socket timeout also bounds the waits of non-blocking I/O on it, so a
    * stalled client is dropped. Between requests the deadline check closes
-   * idle connections first: libsoup must not time out the wait for a next
-   * request itself, or it would leave the socket open (see above). */
+   * idle connections first. */
   g_socket_set_timeout (socket, (self->limits.idle_timeout_ms + 999) / 1000 + 5);
+  (void) g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
 
   watch = g_new0 (ConnectionWatch, 1);
   g_set_weak_pointer (&watch->server, self);
   watch->peer = g_strdup (peer);
   watch->socket = g_object_ref (socket);
-  g_object_set_data (G_OBJECT (socket), "wb-connection", watch);
-  start_hangup_watch (watch);
+  watch->remote = g_object_ref (remote);
+  watch->stream = wb_http_connection_new (connection);
+  g_object_set_data (G_OBJECT (remote), "wb-connection", watch);
+  g_signal_connect (watch->stream, "peer-ended", G_CALLBACK (on_peer_ended), watch);
   g_hash_table_add (self->open_connections, watch);
-  start_deadline_check (self);
-  follow_request (watch, message);
   g_hash_table_insert (self->connections_per_peer, g_steal_pointer (&peer), GUINT_TO_POINTER (per_peer + 1));
   self->connections++;
   update_connection_gauge (self);
+  start_deadline_check (self);
+
+  /* libsoup announces the first request (follow_request()) in here. */
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (watch->stream), local, remote, &error))
+    {
+      g_warning ("Could not take a connection from %s: %s", watch->peer, error->message);
+      release_connection (watch);
+    }
   return TRUE;
 }
 
@@ -1229,7 +1258,7 @@ close_idle_connections (WbHttpServer *self,
 
       if (all)
         release_connection (watch);
-      else if (watch->idle_since != 0)
+      else if (watch->idle_since != 0 && watch->message != NULL)
         close_idle_connection (watch);
     }
 }
@@ -1241,8 +1270,15 @@ wb_http_server_dispose (GObject *object)
 {
   WbHttpServer *self = WB_HTTP_SERVER (object);
 
+  if (self->service != NULL)
+    {
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_clear_object (&self->service);
+    }
   if (self->soup)
     soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup_listener);
   g_clear_object (&self->soup);
   close_idle_connections (self, TRUE);
   if (self->deadlines != NULL)
@@ -1287,6 +1323,8 @@ wb_http_server_init (WbHttpServer *self)
   self->websockets = g_ptr_array_new_with_free_func (route_free);
   self->connections_per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->open_connections = g_hash_table_new (NULL, NULL);
+  self->service = g_socket_service_new ();
+  g_signal_connect_object (self->service, "incoming", G_CALLBACK (on_incoming), self, 0);
   self->soup = soup_server_new ("server-header", "waybilld/" PACKAGE_VERSION " ", NULL);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (on_request_started), self, 0);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
@@ -1446,7 +1484,7 @@ on_websocket (SoupServer              *soup,
       soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "Not admitted");
       return;
     }
-  route->websocket (connection, soup_server_message_get_socket (message), request->peer,
+  route->websocket (connection, request->socket, request->peer,
                     request->role, request->subject, request->expires_at, route->user_data);
 }
 
@@ -1577,19 +1615,39 @@ wb_http_address_is_loopback (const char *address)
   return inet != NULL && g_inet_address_get_is_loopback (inet);
 }
 
-static guint
-first_port (SoupServer *soup)
+/* SoupServer keeps a connection alive after a request only while it has a
+ * listener of its own. This one is on a local socket with a kernel-chosen
+ * abstract name and gets no connections: every one comes in through
+ * on_incoming() (a stray one is answered 503 and closed). */
+static gboolean
+ensure_soup_listener (WbHttpServer  *self,
+                      GError       **error)
 {
-  GSList *uris = soup_server_get_uris (soup);
-  guint port = uris ? g_uri_get_port (uris->data) : 0;
+  g_autoptr(GSocket) socket = NULL;
+  struct sockaddr_un unnamed = { .sun_family = AF_UNIX };
 
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return port;
+  if (self->soup_listener != NULL)
+    return TRUE;
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return FALSE;
+  /* An address of the family alone asks Linux for an abstract name. */
+  if (bind (g_socket_get_fd (socket), (struct sockaddr *) &unnamed, sizeof (sa_family_t)) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Could not bind a local socket: %s", g_strerror (saved));
+      return FALSE;
+    }
+  if (!g_socket_listen (socket, error) || !soup_server_listen_socket (self->soup, socket, 0, error))
+    return FALSE;
+  self->soup_listener = g_steal_pointer (&socket);
+  return TRUE;
 }
 
 /* GSocket's default queue of 10 overflows when many clients (a fleet's
- * trackers after an outage) connect at once, and SoupServer would keep it:
- * the socket is made here and handed over listening. */
+ * trackers after an outage) connect at once: the socket is made here. */
 static gboolean
 listen_on (WbHttpServer  *self,
            GInetAddress  *inet,
@@ -1597,15 +1655,24 @@ listen_on (WbHttpServer  *self,
            GError       **error)
 {
   g_autoptr(GSocketAddress) wanted = g_inet_socket_address_new (inet, port);
+  g_autoptr(GSocketAddress) bound = NULL;
   g_autoptr(GSocket) socket = NULL;
 
+  if (!ensure_soup_listener (self, error))
+    return FALSE;
   socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
   if (socket == NULL)
     return FALSE;
   g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  return g_socket_bind (socket, wanted, TRUE, error)
-         && g_socket_listen (socket, error)
-         && soup_server_listen_socket (self->soup, socket, 0, error);
+  if (!g_socket_bind (socket, wanted, TRUE, error)
+      || !g_socket_listen (socket, error)
+      || !g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error))
+    return FALSE;
+  bound = g_socket_get_local_address (socket, error);
+  if (bound == NULL)
+    return FALSE;
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  return TRUE;
 }
 
 /**
@@ -1637,7 +1704,6 @@ wb_http_server_listen (WbHttpServer  *self,
           if (!listen_on (self, inet, port, error))
             return FALSE;
         }
-      self->port = first_port (self->soup);
       return TRUE;
     }
 
@@ -1649,10 +1715,7 @@ wb_http_server_listen (WbHttpServer  *self,
                    "“%s” is not an IP address", address);
       return FALSE;
     }
-  if (!listen_on (self, inet, port, error))
-    return FALSE;
-  self->port = first_port (self->soup);
-  return TRUE;
+  return listen_on (self, inet, port, error);
 }
 
 guint
@@ -1666,14 +1729,10 @@ wb_http_server_get_port (WbHttpServer *self)
 void
 wb_http_server_stop_accepting (WbHttpServer *self)
 {
-  GSList *listeners;
-
   g_return_if_fail (WB_IS_HTTP_SERVER (self));
 
-  listeners = soup_server_get_listeners (self->soup);
-  for (GSList *l = listeners; l != NULL; l = l->next)
-    g_socket_close (l->data, NULL);
-  g_slist_free (listeners);
+  g_socket_service_stop (self->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   /* Requests in flight are answered with Connection: close; connections
    * waiting for a next request are closed now. */
   self->stopping = TRUE;
