@@ -38,6 +38,7 @@ typedef struct
   WbHttpHandler   handler;
   gpointer        user_data;
   WbHttpWebsocketHandler websocket;  /* a WebSocket endpoint: not in the routing table */
+  GMainContext   *context;        /* …whose connections run there; NULL: the server's */
   guint64         max_body_size;  /* 0: the server's limit */
 } Route;
 
@@ -81,6 +82,7 @@ typedef struct
 } ConnectionWatch;
 
 static ConnectionWatch *connection_of (SoupServerMessage *message);
+static void upgrade_websocket (WbHttpRequest *request);
 static void connection_request_read     (SoupServerMessage *message);
 static void connection_request_finished (SoupServerMessage *message);
 
@@ -131,6 +133,7 @@ route_free (gpointer data)
   g_free (route->pattern);
   g_free (route->operation_json);
   g_strfreev (route->segments);
+  g_clear_pointer (&route->context, g_main_context_unref);
   g_free (route);
 }
 
@@ -883,6 +886,11 @@ main_handler (SoupServer        *soup,
   if (request == NULL || request->route == NULL || request->responded)
     return;
   request->body_read = TRUE;
+  if (request->route->websocket != NULL)
+    {
+      upgrade_websocket (request);
+      return;
+    }
   request->route->handler (request, request->route->user_data);
 }
 
@@ -1469,23 +1477,97 @@ wb_http_server_set_body_limit (WbHttpServer *self,
     }
 }
 
+/* ---- WebSockets ----------------------------------------------------------- */
+
+/* An accepted handshake on its way to the endpoint's main context. */
+typedef struct
+{
+  Route        *route;
+  GIOStream    *stream;
+  GUri         *uri;
+  char         *origin;
+  char         *protocol;
+  GSocket      *socket;
+  char         *peer;
+  WbAccessRole  role;
+  char         *subject;
+  gint64        expires_at;
+} Upgrade;
+
 static void
-on_websocket (SoupServer              *soup,
-              SoupServerMessage       *message,
-              const char              *path,
-              SoupWebsocketConnection *connection,
-              gpointer                 data)
+upgrade_free (gpointer data)
+{
+  Upgrade *upgrade = data;
+
+  g_clear_object (&upgrade->stream);
+  g_clear_pointer (&upgrade->uri, g_uri_unref);
+  g_free (upgrade->origin);
+  g_free (upgrade->protocol);
+  g_clear_object (&upgrade->socket);
+  g_free (upgrade->peer);
+  g_free (upgrade->subject);
+  g_free (upgrade);
+}
+
+/* In the endpoint's context: the connection's I/O sources attach there. */
+static gboolean
+finish_upgrade (gpointer data)
+{
+  Upgrade *upgrade = data;
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+
+  connection = soup_websocket_connection_new (upgrade->stream, upgrade->uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
+                                              upgrade->origin, upgrade->protocol, NULL);
+  upgrade->route->websocket (connection, upgrade->socket, upgrade->peer, upgrade->role, upgrade->subject,
+                             upgrade->expires_at, upgrade->route->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The 101 is out: the connection leaves libsoup's HTTP side here. */
+static void
+on_upgrade_written (SoupServerMessage *message,
+                    gpointer           data)
 {
   Route *route = data;
   WbHttpRequest *request = request_get (message);
+  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (message);
+  SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (message);
+  g_autoptr(SoupServerMessage) keep = g_object_ref (message);
+  Upgrade *upgrade = g_new0 (Upgrade, 1);
 
-  if (request == NULL || request->route != route)
+  g_signal_handlers_disconnect_by_func (message, on_upgrade_written, data);
+  upgrade->route = route;
+  upgrade->uri = g_uri_ref (soup_server_message_get_uri (message));
+  upgrade->origin = g_strdup (soup_message_headers_get_one (request_headers, "Origin"));
+  upgrade->protocol = g_strdup (soup_message_headers_get_one (response_headers, "Sec-WebSocket-Protocol"));
+  upgrade->socket = g_object_ref (request->socket);
+  upgrade->peer = g_strdup (request->peer);
+  upgrade->role = request->role;
+  upgrade->subject = g_strdup (request->subject);
+  upgrade->expires_at = request->expires_at;
+  upgrade->stream = soup_server_message_steal_connection (message);
+  if (upgrade->stream == NULL)
     {
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "Not admitted");
+      upgrade_free (upgrade);
       return;
     }
-  route->websocket (connection, request->socket, request->peer,
-                    request->role, request->subject, request->expires_at, route->user_data);
+  g_main_context_invoke_full (route->context ? route->context : g_main_context_get_thread_default (),
+                              G_PRIORITY_DEFAULT, finish_upgrade, upgrade, upgrade_free);
+}
+
+/* The request passed the route's checks (early_handler()). permessage-
+ * deflate is not offered: no extensions. */
+static void
+upgrade_websocket (WbHttpRequest *request)
+{
+  SoupServerMessage *message = request->message;
+
+  if (!soup_websocket_server_process_handshake (message, NULL, NULL, NULL, NULL))
+    {
+      request->responded = TRUE;
+      return;
+    }
+  g_signal_connect (message, "wrote-informational", G_CALLBACK (on_upgrade_written), request->route);
 }
 
 /**
@@ -1493,19 +1575,24 @@ on_websocket (SoupServer              *soup,
  * @path: the endpoint's exact path
  * @min_role: the least role allowed
  * @handler: takes each upgraded connection
+ * @context: (nullable): the main context @handler runs in, and the
+ *   connection's I/O with it, or %NULL for the server's own
  *
  * A WebSocket endpoint with the routes' checks (header limits, the bearer
  * token from the Authorization header or, since browsers cannot set
  * headers on a handshake, an access_token query parameter). It is not a
  * REST route: the OpenAPI document does not list it. permessage-deflate is
- * not offered (see docs/live.md).
+ * not offered (see docs/live.md). The server answers the handshake; from
+ * the 101 on, the connection belongs to @context, which may run on
+ * another thread.
  */
 void
 wb_http_server_add_websocket (WbHttpServer           *self,
                               const char             *path,
                               WbAccessRole            min_role,
                               WbHttpWebsocketHandler  handler,
-                              gpointer                user_data)
+                              gpointer                user_data,
+                              GMainContext           *context)
 {
   Route *route;
 
@@ -1520,12 +1607,12 @@ wb_http_server_add_websocket (WbHttpServer           *self,
   route->min_role = min_role;
   route->websocket = handler;
   route->user_data = user_data;
+  route->context = context ? g_main_context_ref (context) : NULL;
   g_ptr_array_add (self->websockets, route);
-  soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_websocket_handler (self->soup, path, NULL, NULL, on_websocket, route, NULL);
-  /* libsoup keeps one handler per path: the catch-all early handler does
-   * not run for this one unless registered on it too. */
+  /* libsoup keeps one handler per path: the catch-all handlers do not run
+   * for this one unless registered on it too. */
   soup_server_add_early_handler (self->soup, path, early_handler, self, NULL);
+  soup_server_add_handler (self->soup, path, main_handler, self, NULL);
 }
 
 /**

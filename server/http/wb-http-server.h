@@ -85,7 +85,8 @@ void               wb_http_server_add_websocket    (WbHttpServer       *self,
                                                     const char         *path,
                                                     WbAccessRole        min_role,
                                                     WbHttpWebsocketHandler handler,
-                                                    gpointer            user_data);
+                                                    gpointer            user_data,
+                                                    GMainContext       *context);
 void               wb_http_server_set_unavailable  (WbHttpServer       *self,
                                                     const char         *reason);
 void               wb_http_server_document_route   (WbHttpServer       *self,

@@ -670,7 +670,7 @@ wb_live_events_register (WbLiveEvents *self,
 {
   g_return_if_fail (WB_IS_LIVE_EVENTS (self));
 
-  wb_http_server_add_websocket (http, "/ws/events", WB_ACCESS_ROLE_VIEWER, on_websocket, self);
+  wb_http_server_add_websocket (http, "/ws/events", WB_ACCESS_ROLE_VIEWER, on_websocket, self, NULL);
 }
 
 void

@@ -750,7 +750,7 @@ wb_live_gateway_register (WbLiveGateway *self,
   g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
 
   wb_http_server_add_route (http, "GET", "/locations", WB_ACCESS_ROLE_VIEWER, get_locations, self);
-  wb_http_server_add_websocket (http, "/ws/locations", WB_ACCESS_ROLE_VIEWER, on_websocket, self);
+  wb_http_server_add_websocket (http, "/ws/locations", WB_ACCESS_ROLE_VIEWER, on_websocket, self, NULL);
   wb_live_events_register (self->events, http);
 }
 
