@@ -572,6 +572,44 @@ test_snapshot_then_stream (Fixture       *f,
   g_assert_cmpuint (client->seq, <=, json_object_get_int_member (json_node_get_object (final), "seq"));
 }
 
+/* The names of the daemon's threads. */
+static char *
+thread_names (WbTestDaemon *d)
+{
+  g_autofree char *dir_path = g_strdup_printf ("/proc/%s/task", g_subprocess_get_identifier (d->process));
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  GString *names = g_string_new (NULL);
+  const char *task;
+
+  g_assert_nonnull (dir);
+  while ((task = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir_path, task, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL))
+        g_string_append_printf (names, "%s,", g_strstrip (comm));
+    }
+  return g_string_free (names, FALSE);
+}
+
+/* The streams run in a thread of their own, off the main loop that
+ * answers REST, and a snapshot taken there still joins them exactly
+ * (see /gateway/snapshot-then-stream). */
+static void
+test_own_thread (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(Client) client = client_connect (f, "", f->viewer);
+  g_autofree char *names = NULL;
+
+  g_assert_no_error (client->error);
+  subscribe (client, WEST_BBOX, NULL, 0);
+  names = thread_names (f->daemon);
+  g_test_message ("threads: %s", names);
+  g_assert_nonnull (strstr (names, "gateway,"));
+}
+
 /* A new view: left for what went out, entered with full state for what
  * came in; then vehicles crossing its edges. */
 static void
@@ -1092,6 +1130,7 @@ main (int   argc,
 
   g_test_add ("/gateway/snapshot-then-stream", Fixture, default_args, setup, test_snapshot_then_stream, teardown);
   g_test_add ("/gateway/pan", Fixture, default_args, setup, test_pan, teardown);
+  g_test_add ("/gateway/own-thread", Fixture, default_args, setup, test_own_thread, teardown);
   g_test_add ("/gateway/resume/inside-window", Fixture, default_args, setup, test_resume_inside_window, teardown);
   g_test_add ("/gateway/resume/outside-window", Fixture, small_window_args, setup, test_resume_outside_window,
               teardown);

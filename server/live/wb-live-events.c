@@ -68,7 +68,7 @@ struct _WbLiveEvents
   WbLiveAdmission    *admission;
   guint               window_ms;
   guint               subscription;
-  guint               tick_source;
+  GSource            *tick_source;
 };
 
 G_DEFINE_FINAL_TYPE (WbLiveEvents, wb_live_events, G_TYPE_OBJECT)
@@ -410,7 +410,7 @@ on_closed (WbLiveStream *live_stream,
   wb_live_admission_release (self->admission, wb_live_stream_get_peer (live_stream));
   update_gauge (self);
   /* Inside the connection's own signal. */
-  g_idle_add (free_stream_later, stream);
+  wb_live_idle_add (free_stream_later, stream);
 }
 
 static void
@@ -664,13 +664,15 @@ wb_live_events_new (WbBus                    *bus,
   return self;
 }
 
+/* @context: (nullable): where the streams run (see wb_live_events_start()) */
 void
 wb_live_events_register (WbLiveEvents *self,
-                         WbHttpServer *http)
+                         WbHttpServer *http,
+                         GMainContext *context)
 {
   g_return_if_fail (WB_IS_LIVE_EVENTS (self));
 
-  wb_http_server_add_websocket (http, "/ws/events", WB_ACCESS_ROLE_VIEWER, on_websocket, self, NULL);
+  wb_http_server_add_websocket (http, "/ws/events", WB_ACCESS_ROLE_VIEWER, on_websocket, self, context);
 }
 
 void
@@ -684,7 +686,7 @@ wb_live_events_start (WbLiveEvents *self,
   if (self->subscription != 0)
     return;
   self->subscription = wb_bus_subscribe (self->bus, group, topics, BUS_BATCH, on_batch, self, NULL);
-  self->tick_source = g_timeout_add (self->window_ms, on_tick, self);
+  self->tick_source = wb_live_timeout_add (self->window_ms, on_tick, self);
 }
 
 void
@@ -697,7 +699,9 @@ wb_live_events_stop (WbLiveEvents *self)
   if (self->subscription != 0)
     wb_bus_unsubscribe (self->bus, self->subscription);
   self->subscription = 0;
-  g_clear_handle_id (&self->tick_source, g_source_remove);
+  if (self->tick_source != NULL)
+    g_source_destroy (self->tick_source);
+  g_clear_pointer (&self->tick_source, g_source_unref);
   streams = g_hash_table_get_values (self->streams);
   g_hash_table_steal_all (self->streams);
   wb_live_admission_reset (self->admission);

@@ -26,7 +26,8 @@ WbLiveEvents *wb_live_events_new      (WbBus                    *bus,
                                        guint                     max_per_peer,
                                        guint                     window_ms);
 void          wb_live_events_register (WbLiveEvents             *self,
-                                       WbHttpServer             *http);
+                                       WbHttpServer             *http,
+                                       GMainContext             *context);
 /* Subscribes in the consumer group @group, this instance's own. */
 void          wb_live_events_start    (WbLiveEvents             *self,
                                        const char               *group);

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* The gateway role's wiring: bus in, memory, snapshots and streams out.
  *
- * Everything here runs on the main context: the bus hands batches over
- * on it, so a snapshot, a subscribe and the fan-out of an update never
- * interleave, which is what makes "snapshot at seq N, then every update
- * after N" exact. Reading positions never touches the database. */
+ * Everything here runs in the gateway's own thread and main context, off
+ * the daemon's main loop: the bus hands batches over there (it subscribes
+ * from that thread), the HTTP server hands every upgraded /ws/locations
+ * and /ws/events connection over there, and their timers run there. So a
+ * snapshot, a subscribe and the fan-out of an update never interleave,
+ * which is what makes "snapshot at seq N, then every update after N"
+ * exact. GET /locations is answered on the server's thread, under a read
+ * lock the gateway takes for writing while it applies a batch. Reading
+ * positions never touches the database. */
 
 #include "config.h"
 
@@ -34,7 +39,8 @@ struct _WbLiveGateway
   WbMetrics           *metrics;
   WbDbPool            *pool;             /* nullable: nothing to load the map from */
   GCancellable        *loading;          /* while the map is loaded at start */
-  guint                load_retry_source;
+  gint                 loaded;            /* atomic: the map is loaded (or nothing to load) */
+  GSource             *load_retry_source;
   guint                load_retry_s;
   gint64               offline_after_s;
   WbLiveIndex         *index;
@@ -45,7 +51,11 @@ struct _WbLiveGateway
   WbLiveAdmission     *admission;
   WbLiveStreamLimits   limits;
   guint                window_ms;
-  guint                tick_source;
+  GSource             *tick_source;
+  GMainContext        *context;          /* the gateway thread's */
+  GMainLoop           *loop;
+  GThread             *thread;
+  GRWLock              lock;              /* index and replay window, for GET /locations */
   guint                subscription;
   guint64              next_client_id;
   char                *group;            /* this instance's own consumer group */
@@ -232,6 +242,7 @@ on_batch (WbBus      *bus,
 {
   WbLiveGateway *self = data;
   WbJsonLimits limits = { WB_JSON_DEFAULT_MAX_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
+  g_autoptr(GRWLockWriterLocker) locker = g_rw_lock_writer_locker_new (&self->lock);
 
   for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
     {
@@ -266,7 +277,7 @@ retry_load (gpointer data)
 {
   WbLiveGateway *self = data;
 
-  self->load_retry_source = 0;
+  g_clear_pointer (&self->load_retry_source, g_source_unref);
   load_map (self);
   return G_SOURCE_REMOVE;
 }
@@ -278,6 +289,8 @@ static void
 seed (WbLiveGateway *self,
       GPtrArray     *vehicles)
 {
+  g_autoptr(GRWLockWriterLocker) locker = g_rw_lock_writer_locker_new (&self->lock);
+
   for (guint i = 0; i < vehicles->len; i++)
     {
       WbLiveVehicle *vehicle = g_ptr_array_index (vehicles, i);
@@ -309,13 +322,14 @@ on_map_loaded (GObject      *source,
       /* The database may still be on its way: /readyz says so meanwhile. */
       g_warning ("Live map: cannot load the vehicles' last states (again in %u s): %s", self->load_retry_s,
                  error->message);
-      self->load_retry_source = g_timeout_add_seconds (self->load_retry_s, retry_load, self);
+      self->load_retry_source = wb_live_timeout_add (self->load_retry_s * 1000, retry_load, self);
       self->load_retry_s = MIN (self->load_retry_s * 2, 30);
       g_object_unref (self);
       return;
     }
   seed (self, vehicles);
   g_clear_object (&self->loading);
+  g_atomic_int_set (&self->loaded, TRUE);
   g_message ("Live map: %u vehicles loaded from the database", vehicles->len);
   g_object_unref (self);
 }
@@ -436,7 +450,7 @@ get_locations (WbHttpRequest *request,
   g_autofree char *body = NULL;
   const char *bad;
 
-  if (self->loading != NULL)
+  if (!g_atomic_int_get (&self->loaded))
     {
       wb_http_request_set_header (request, "Retry-After", "1");
       return wb_api_respond_error (request, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable", NULL,
@@ -457,10 +471,13 @@ get_locations (WbHttpRequest *request,
   query.company_ids = p.company_ids->len > 1 ? (const char * const *) p.company_ids->pdata : NULL;
   query.vehicle_ids = p.vehicle_ids->len > 1 ? (const char * const *) p.vehicle_ids->pdata : NULL;
 
+  /* The items and the stream position they were taken at, together. */
+  g_rw_lock_reader_lock (&self->lock);
   vehicles = wb_live_index_query (self->index, &query, &error);
+  body = vehicles ? write_locations (self, vehicles) : NULL;
+  g_rw_lock_reader_unlock (&self->lock);
   if (vehicles == NULL)
     return respond_bad_param (request, "bbox", error->message);
-  body = write_locations (self, vehicles);
   wb_api_respond_json_text (request, SOUP_STATUS_OK, body);
 }
 
@@ -596,7 +613,7 @@ on_client_closed (WbLiveClient *client,
   g_hash_table_remove (self->clients, &id);
   update_connection_gauge (self);
   /* Inside the connection's own signal. */
-  g_idle_add (free_client_later, client);
+  wb_live_idle_add (free_client_later, client);
 }
 
 static gboolean
@@ -674,6 +691,9 @@ wb_live_gateway_finalize (GObject *object)
   WbLiveGateway *self = WB_LIVE_GATEWAY (object);
 
   wb_live_gateway_stop (self);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_rw_lock_clear (&self->lock);
   g_clear_pointer (&self->clients, g_hash_table_unref);
   g_clear_pointer (&self->admission, wb_live_admission_free);
   g_clear_pointer (&self->matches, g_array_unref);
@@ -701,6 +721,9 @@ wb_live_gateway_init (WbLiveGateway *self)
   self->matches = g_array_new (FALSE, FALSE, sizeof (WbLiveSubscriptionMatch));
   self->index = wb_live_index_new ();
   self->subscriptions = wb_live_subscriptions_new ();
+  g_rw_lock_init (&self->lock);
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
 }
 
 WbLiveGateway *
@@ -750,20 +773,17 @@ wb_live_gateway_register (WbLiveGateway *self,
   g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
 
   wb_http_server_add_route (http, "GET", "/locations", WB_ACCESS_ROLE_VIEWER, get_locations, self);
-  wb_http_server_add_websocket (http, "/ws/locations", WB_ACCESS_ROLE_VIEWER, on_websocket, self, NULL);
-  wb_live_events_register (self->events, http);
+  wb_http_server_add_websocket (http, "/ws/locations", WB_ACCESS_ROLE_VIEWER, on_websocket, self, self->context);
+  wb_live_events_register (self->events, http, self->context);
 }
 
-void
-wb_live_gateway_start (WbLiveGateway *self)
+/* In the gateway thread. */
+static void
+start_here (WbLiveGateway *self)
 {
   static const char * const topics[] = { "positions.enriched", "device.online", "device.offline", NULL };
   g_autofree char *events_group = NULL;
 
-  g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
-
-  if (self->subscription != 0)
-    return;
   /* Subscribed first, so that no position falls between the load and
    * the live stream; the newest fix wins either way. */
   self->subscription = wb_bus_subscribe (self->bus, self->group, topics, BUS_BATCH, on_batch, self, NULL);
@@ -773,25 +793,32 @@ wb_live_gateway_start (WbLiveGateway *self)
       self->load_retry_s = 1;
       load_map (self);
     }
-  self->tick_source = g_timeout_add (self->window_ms, on_tick, self);
+  self->tick_source = wb_live_timeout_add (self->window_ms, on_tick, self);
   events_group = g_strconcat (self->group, ".events", NULL);
   wb_live_events_start (self->events, events_group);
   g_message ("Live map gateway started (epoch %s, consumer group %s)",
              wb_replay_window_get_epoch (self->replay), self->group);
 }
 
-void
-wb_live_gateway_stop (WbLiveGateway *self)
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
+/* In the gateway thread. */
+static void
+stop_here (WbLiveGateway *self)
 {
   g_autoptr(GList) clients = NULL;
-
-  g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
 
   if (self->subscription != 0)
     wb_bus_unsubscribe (self->bus, self->subscription);
   self->subscription = 0;
-  g_clear_handle_id (&self->tick_source, g_source_remove);
-  g_clear_handle_id (&self->load_retry_source, g_source_remove);
+  destroy_source (&self->tick_source);
+  destroy_source (&self->load_retry_source);
   if (self->loading != NULL)
     g_cancellable_cancel (self->loading);
   g_clear_object (&self->loading);
@@ -807,13 +834,55 @@ wb_live_gateway_stop (WbLiveGateway *self)
     }
 }
 
+static gpointer
+gateway_thread (gpointer data)
+{
+  WbLiveGateway *self = data;
+
+  g_main_context_push_thread_default (self->context);
+  start_here (self);
+  g_main_loop_run (self->loop);
+  stop_here (self);
+  /* What the closing streams left queued (their last frames, the frees). */
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (self->context);
+  g_object_unref (self);
+  return NULL;
+}
+
+/* Starts the gateway's thread: it subscribes to the bus, loads the map and
+ * serves the streams from there. */
+void
+wb_live_gateway_start (WbLiveGateway *self)
+{
+  g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
+
+  if (self->thread != NULL)
+    return;
+  g_atomic_int_set (&self->loaded, self->pool == NULL);
+  self->thread = g_thread_new ("gateway", gateway_thread, g_object_ref (self));
+}
+
+/* Closes every stream and ends the thread; returns once it has. */
+void
+wb_live_gateway_stop (WbLiveGateway *self)
+{
+  g_return_if_fail (WB_IS_LIVE_GATEWAY (self));
+
+  if (self->thread == NULL)
+    return;
+  g_main_loop_quit (self->loop);
+  g_thread_join (g_steal_pointer (&self->thread));
+}
+
 gboolean
 wb_live_gateway_is_ready (WbLiveGateway  *self,
                           char          **out_reason)
 {
   g_return_val_if_fail (WB_IS_LIVE_GATEWAY (self), FALSE);
 
-  if (self->loading == NULL)
+  if (g_atomic_int_get (&self->loaded))
     return TRUE;
   if (out_reason != NULL)
     *out_reason = g_strdup ("loading the live map from the database");

@@ -280,3 +280,28 @@ wb_live_stream_check (WbLiveStream *self,
     }
   return TRUE;
 }
+
+/* The live parts run in the thread-default main context of whoever owns
+ * them (the gateway's own thread), never in the global default one. */
+void
+wb_live_idle_add (GSourceFunc func,
+                  gpointer    data)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, g_main_context_get_thread_default ());
+}
+
+/* Returns: (transfer full): the attached timer; g_source_destroy() ends it */
+GSource *
+wb_live_timeout_add (guint       interval_ms,
+                     GSourceFunc func,
+                     gpointer    data)
+{
+  GSource *source = g_timeout_source_new (interval_ms);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  return source;
+}

@@ -47,6 +47,11 @@ WbLiveStream *wb_live_stream_new               (SoupWebsocketConnection  *connec
 /* Closes with 1001 "The gateway stops" if still open; on_closed is not
  * called any more. */
 void          wb_live_stream_free              (WbLiveStream             *self);
+void          wb_live_idle_add                 (GSourceFunc               func,
+                                                gpointer                  data);
+GSource      *wb_live_timeout_add              (guint                     interval_ms,
+                                                GSourceFunc               func,
+                                                gpointer                  data);
 const char   *wb_live_stream_get_peer          (WbLiveStream             *self);
 const WbLiveStreamLimits *
               wb_live_stream_get_limits        (WbLiveStream             *self);
