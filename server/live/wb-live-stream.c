@@ -22,6 +22,11 @@
 /* The kernel's share of a stalled client: with Linux's default autotuning
  * a socket may buffer megabytes, ten thousand times over. */
 #define SEND_BUFFER      (64 * 1024)
+/* How long a closing stream waits for the client's close frame. libsoup
+ * would wait 5 s, and its timer, once it fires, is never freed (3.2.3):
+ * this one ends the wait first, the client's side shut, and libsoup then
+ * closes the connection with its timer stopped. */
+#define CLOSE_GRACE_MS   2000
 
 struct _WbLiveStream
 {
@@ -34,6 +39,7 @@ struct _WbLiveStream
   WbLiveStreamClosed       on_closed;
   gpointer                 user_data;
   GSource                 *read_watch;
+  GSource                 *close_grace;
   guint64                  received_at_message;  /* kernel's byte count after the last whole message */
   gint64                   last_activity;
   guint64                  frames;
@@ -61,6 +67,17 @@ stop_watching (WbLiveStream *self)
   g_clear_pointer (&self->read_watch, g_source_unref);
 }
 
+static gboolean
+on_close_grace_over (gpointer data)
+{
+  WbLiveStream *self = data;
+
+  g_clear_pointer (&self->close_grace, g_source_unref);
+  if (soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_CLOSED)
+    (void) g_socket_shutdown (self->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
 void
 wb_live_stream_close (WbLiveStream *self,
                       gushort       code,
@@ -78,6 +95,8 @@ wb_live_stream_close (WbLiveStream *self,
   shortened = g_utf8_make_valid (reason, MIN (strlen (reason), CLOSE_REASON_MAX));
   if (soup_websocket_connection_get_state (self->connection) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (self->connection, code, shortened);
+  if (self->close_grace == NULL)
+    self->close_grace = wb_live_timeout_add (CLOSE_GRACE_MS, on_close_grace_over, self);
 }
 
 void
@@ -208,6 +227,9 @@ wb_live_stream_free (WbLiveStream *self)
   if (self == NULL)
     return;
   stop_watching (self);
+  if (self->close_grace != NULL)
+    g_source_destroy (self->close_grace);
+  g_clear_pointer (&self->close_grace, g_source_unref);
   g_signal_handlers_disconnect_by_data (self->connection, self);
   if (soup_websocket_connection_get_state (self->connection) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (self->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "The gateway stops");
