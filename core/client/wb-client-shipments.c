@@ -85,7 +85,7 @@ read_shipment_page (JsonNode  *node,
  */
 void
 wb_client_search_shipments_async (WbClient              *self,
-                                  const WbShipmentQuery *query,
+                                  const WbClientShipmentQuery *query,
                                   const char            *cursor,
                                   GCancellable          *cancellable,
                                   GAsyncReadyCallback    callback,
@@ -96,7 +96,7 @@ wb_client_search_shipments_async (WbClient              *self,
   g_return_if_fail (WB_IS_CLIENT (self));
   g_return_if_fail (query != NULL);
 
-  path = wb_shipment_query_to_path (query, cursor);
+  path = wb_client_shipment_query_to_path (query, cursor);
   _wb_client_call_typed (self, path, "GET /shipments/search", read_shipment_page, page_free,
                          wb_client_search_shipments_async, cancellable, callback, user_data);
 }

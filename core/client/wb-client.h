@@ -8,7 +8,7 @@
 #include "wb-client-shipment-event.h"
 #include "wb-client-track.h"
 #include "wb-live-view.h"
-#include "wb-shipment-query.h"
+#include "wb-client-shipment-query.h"
 #include "wb-vehicle-ref.h"
 
 G_BEGIN_DECLS
@@ -172,7 +172,7 @@ WbClientTrack  *wb_client_get_track_finish (WbClient            *self,
  * ("phone", "createdFrom").
  * Returns: (transfer container) (element-type WbClientShipment). */
 void              wb_client_search_shipments_async      (WbClient              *self,
-                                                         const WbShipmentQuery *query,
+                                                         const WbClientShipmentQuery *query,
                                                          const char            *cursor,
                                                          GCancellable          *cancellable,
                                                          GAsyncReadyCallback    callback,

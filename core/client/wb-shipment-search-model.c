@@ -7,7 +7,7 @@ struct _WbShipmentSearchModel
 {
   GObject          parent_instance;
   WbClient        *client;
-  WbShipmentQuery *query;
+  WbClientShipmentQuery *query;
   GPtrArray       *items;     /* WbClientShipment */
   char            *cursor;    /* the next page's; NULL before the first and after the last */
   guint            pages;
@@ -77,7 +77,7 @@ wb_shipment_search_model_finalize (GObject *object)
 {
   WbShipmentSearchModel *self = WB_SHIPMENT_SEARCH_MODEL (object);
 
-  g_clear_pointer (&self->query, wb_shipment_query_free);
+  g_clear_pointer (&self->query, wb_client_shipment_query_free);
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_pointer (&self->cursor, g_free);
   g_clear_error (&self->error);
@@ -138,7 +138,7 @@ wb_shipment_search_model_init (WbShipmentSearchModel *self)
 
 WbShipmentSearchModel *
 wb_shipment_search_model_new (WbClient              *client,
-                              const WbShipmentQuery *query)
+                              const WbClientShipmentQuery *query)
 {
   WbShipmentSearchModel *self;
 
@@ -147,11 +147,11 @@ wb_shipment_search_model_new (WbClient              *client,
 
   self = g_object_new (WB_TYPE_SHIPMENT_SEARCH_MODEL, NULL);
   self->client = g_object_ref (client);
-  self->query = wb_shipment_query_copy (query);
+  self->query = wb_client_shipment_query_copy (query);
   return self;
 }
 
-const WbShipmentQuery *
+const WbClientShipmentQuery *
 wb_shipment_search_model_get_query (WbShipmentSearchModel *self)
 {
   g_return_val_if_fail (WB_IS_SHIPMENT_SEARCH_MODEL (self), NULL);

@@ -18,8 +18,8 @@ G_DECLARE_FINAL_TYPE (WbShipmentSearchModel, wb_shipment_search_model, WB, SHIPM
  * Properties: "loading" (a page is on its way), "has-more" (the server
  * has more pages; TRUE until the last page arrives), "n-items". */
 WbShipmentSearchModel *wb_shipment_search_model_new          (WbClient              *client,
-                                                              const WbShipmentQuery *query);
-const WbShipmentQuery *wb_shipment_search_model_get_query    (WbShipmentSearchModel *self);
+                                                              const WbClientShipmentQuery *query);
+const WbClientShipmentQuery *wb_shipment_search_model_get_query    (WbShipmentSearchModel *self);
 /* Fetches the next page unless one is on its way or none is left. */
 void                   wb_shipment_search_model_load_more    (WbShipmentSearchModel *self);
 gboolean               wb_shipment_search_model_get_loading  (WbShipmentSearchModel *self);

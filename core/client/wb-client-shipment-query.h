@@ -20,18 +20,18 @@ typedef struct
   gint64    updated_to;
   gboolean  overdue;       /* TRUE: only overdue shipments */
   guint     limit;         /* page size, 0 for the server's default */
-} WbShipmentQuery;
+} WbClientShipmentQuery;
 
-#define WB_TYPE_SHIPMENT_QUERY (wb_shipment_query_get_type ())
+#define WB_TYPE_CLIENT_SHIPMENT_QUERY (wb_client_shipment_query_get_type ())
 
-GType            wb_shipment_query_get_type (void) G_GNUC_CONST;
-WbShipmentQuery *wb_shipment_query_new      (void);
-WbShipmentQuery *wb_shipment_query_copy     (const WbShipmentQuery *self);
-void             wb_shipment_query_free     (WbShipmentQuery       *self);
+GType            wb_client_shipment_query_get_type (void) G_GNUC_CONST;
+WbClientShipmentQuery *wb_client_shipment_query_new      (void);
+WbClientShipmentQuery *wb_client_shipment_query_copy     (const WbClientShipmentQuery *self);
+void             wb_client_shipment_query_free     (WbClientShipmentQuery       *self);
 /* "/shipments/search?…" for the page after @cursor (%NULL: the first). */
-char            *wb_shipment_query_to_path  (const WbShipmentQuery *self,
+char            *wb_client_shipment_query_to_path  (const WbClientShipmentQuery *self,
                                              const char            *cursor);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbShipmentQuery, wb_shipment_query_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbClientShipmentQuery, wb_client_shipment_query_free)
 
 G_END_DECLS

@@ -3,21 +3,21 @@
 
 #include <string.h>
 
-#include "wb-shipment-query.h"
+#include "wb-client-shipment-query.h"
 #include "wb-time.h"
 
-G_DEFINE_BOXED_TYPE (WbShipmentQuery, wb_shipment_query, wb_shipment_query_copy, wb_shipment_query_free)
+G_DEFINE_BOXED_TYPE (WbClientShipmentQuery, wb_client_shipment_query, wb_client_shipment_query_copy, wb_client_shipment_query_free)
 
-WbShipmentQuery *
-wb_shipment_query_new (void)
+WbClientShipmentQuery *
+wb_client_shipment_query_new (void)
 {
-  return g_new0 (WbShipmentQuery, 1);
+  return g_new0 (WbClientShipmentQuery, 1);
 }
 
-WbShipmentQuery *
-wb_shipment_query_copy (const WbShipmentQuery *self)
+WbClientShipmentQuery *
+wb_client_shipment_query_copy (const WbClientShipmentQuery *self)
 {
-  WbShipmentQuery *copy;
+  WbClientShipmentQuery *copy;
 
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -30,7 +30,7 @@ wb_shipment_query_copy (const WbShipmentQuery *self)
 }
 
 void
-wb_shipment_query_free (WbShipmentQuery *self)
+wb_client_shipment_query_free (WbClientShipmentQuery *self)
 {
   if (self == NULL)
     return;
@@ -65,7 +65,7 @@ append_time (GString    *path,
 }
 
 char *
-wb_shipment_query_to_path (const WbShipmentQuery *self,
+wb_client_shipment_query_to_path (const WbClientShipmentQuery *self,
                            const char            *cursor)
 {
   GString *path = g_string_new ("/shipments/search");
