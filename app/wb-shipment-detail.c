@@ -416,6 +416,7 @@ cancel_refresh (WbShipmentDetail *self)
 static void
 wb_shipment_detail_dispose (GObject *object)
 {
+  GtkWidget *child;
   WbShipmentDetail *self = WB_SHIPMENT_DETAIL (object);
 
   stop_stream (self);
@@ -423,6 +424,9 @@ wb_shipment_detail_dispose (GObject *object)
   g_clear_object (&self->client);
   g_clear_object (&self->shipment);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_SHIPMENT_DETAIL);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (wb_shipment_detail_parent_class)->dispose (object);
 }
 

@@ -421,12 +421,16 @@ fill_statuses (WbShipmentsView *self)
 static void
 wb_shipments_view_dispose (GObject *object)
 {
+  GtkWidget *child;
   WbShipmentsView *self = WB_SHIPMENTS_VIEW (object);
 
   g_clear_handle_id (&self->check_idle, g_source_remove);
   clear_results (self);
   g_clear_object (&self->client);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_SHIPMENTS_VIEW);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   g_clear_object (&self->selection);
   G_OBJECT_CLASS (wb_shipments_view_parent_class)->dispose (object);
 }
@@ -478,6 +482,13 @@ wb_shipments_view_init (WbShipmentsView *self)
   gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
   add_columns (self);
   fill_statuses (self);
+  /* The rows live in the column view's own list view: name it too, for
+   * screen readers that land there. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->column_view)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_VIEW (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("Shipments, newest first"), -1);
   adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
   g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (maybe_load_more), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (adjustment, "changed", G_CALLBACK (schedule_check), self, G_CONNECT_SWAPPED);

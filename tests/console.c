@@ -1242,6 +1242,7 @@ check_detail_and_live_status (Shipments        *shipments,
   wait_frames (window, 2);
   g_assert_cmpuint (count_children (timeline), ==, 2);
   save_screenshot (window, "console-shipment-detail.png");
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 10);
 
   /* Back to the results: the detail stops listening. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.back", NULL));
@@ -1328,6 +1329,7 @@ run_shipments_scenario (GApplication *application,
   g_assert_cmpstr (wb_client_shipment_get_id (found), ==, shipments->shipment_id);
   g_assert_cmpstr (wb_client_shipment_get_recipient_phone (found), ==, "+375295551234");
   save_screenshot (window, "console-shipments.png");
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 8);
 
   check_detail_and_live_status (shipments, view, window);
 
