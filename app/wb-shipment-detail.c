@@ -543,6 +543,13 @@ wb_shipment_detail_get_stream_state (WbShipmentDetail *self)
   return self->stream != NULL ? wb_event_stream_get_state (self->stream) : WB_STREAM_STATE_DISCONNECTED;
 }
 
+gboolean
+wb_shipment_detail_get_loading (WbShipmentDetail *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENT_DETAIL (self), FALSE);
+  return self->refreshing != NULL;
+}
+
 const GError *
 wb_shipment_detail_get_error (WbShipmentDetail *self)
 {

@@ -31,6 +31,8 @@ WbClientShipment *wb_shipment_detail_get_shipment     (WbShipmentDetail *self);
 GListModel       *wb_shipment_detail_get_timeline     (WbShipmentDetail *self);
 /* The event stream's state: "live" once changes will show. */
 WbStreamState     wb_shipment_detail_get_stream_state (WbShipmentDetail *self);
+/* Whether a read over REST is on its way. */
+gboolean          wb_shipment_detail_get_loading      (WbShipmentDetail *self);
 /* Why the last read failed, %NULL after a success. */
 const GError     *wb_shipment_detail_get_error        (WbShipmentDetail *self);
 

@@ -1228,8 +1228,13 @@ check_detail_and_live_status (Shipments        *shipments,
   g_assert_true (wb_client_shipment_event_get_zone_guessed (event));
   g_assert_nonnull (find_named (timeline, "zone-guessed"));
 
-  /* A status posted to the API reaches the open detail by /ws/events. */
-  WAIT_FOR (wb_shipment_detail_get_stream_state (detail) == WB_STREAM_STATE_LIVE);
+  /* A status posted to the API reaches the open detail by /ws/events:
+   * once the stream is live and no read is on its way, only an event can
+   * make the detail read again. */
+  WAIT_FOR (wb_shipment_detail_get_stream_state (detail) == WB_STREAM_STATE_LIVE
+            && !wb_shipment_detail_get_loading (detail));
+  wait_frames (window, 2);
+  g_assert_false (wb_shipment_detail_get_loading (detail));
   g_assert_cmpuint (post_event (&shipments->live, shipments->shipment_id,
                                 "{\"eventId\":\"ofd-1\",\"source\":\"dhl\",\"status\":\"OUT_FOR_DELIVERY\","
                                 "\"statusRaw\":\"OD / With courier\",\"occurredAt\":\"2026-12-01T12:00:00Z\","
