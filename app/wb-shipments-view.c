@@ -162,11 +162,11 @@ update_count (WbShipmentsView *self)
   g_autofree char *text = NULL;
 
   if (wb_shipment_search_model_get_loading (self->results))
-    text = g_strdup_printf (g_dngettext (NULL, "%u shipment shown, loading more…", "%u shipments shown, loading more…", n), n);
+    text = g_strdup_printf (ngettext ("%u shipment shown, loading more…", "%u shipments shown, loading more…", n), n);
   else if (wb_shipment_search_model_get_has_more (self->results))
-    text = g_strdup_printf (g_dngettext (NULL, "%u shipment shown, more as you scroll", "%u shipments shown, more as you scroll", n), n);
+    text = g_strdup_printf (ngettext ("%u shipment shown, more as you scroll", "%u shipments shown, more as you scroll", n), n);
   else
-    text = g_strdup_printf (g_dngettext (NULL, "%u shipment, all shown", "%u shipments, all shown", n), n);
+    text = g_strdup_printf (ngettext ("%u shipment, all shown", "%u shipments, all shown", n), n);
   gtk_label_set_text (self->count_label, text);
 }
 

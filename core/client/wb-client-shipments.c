@@ -7,11 +7,27 @@
 #include "wb-client-private.h"
 #include "wb-json-reader.h"
 
+typedef gpointer (*ReadItem) (WbJsonReader *reader, GError **error);
+
+static gpointer
+read_shipment_item (WbJsonReader  *reader,
+                    GError       **error)
+{
+  return wb_client_shipment_read (reader, error);
+}
+
+static gpointer
+read_event_item (WbJsonReader  *reader,
+                 GError       **error)
+{
+  return wb_client_shipment_event_read (reader, error);
+}
+
 /* Every element of the array @member, each read into a GObject. */
 static GPtrArray *
 read_items (WbJsonReader  *reader,
             const char    *member,
-            gpointer     (*read_element) (WbJsonReader *, GError **),
+            ReadItem       read_element,
             GError       **error)
 {
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
@@ -67,7 +83,7 @@ read_shipment_page (JsonNode  *node,
   Page *page = g_new0 (Page, 1);
 
   if (reader == NULL
-      || (page->items = read_items (reader, "items", (gpointer) wb_client_shipment_read, error)) == NULL
+      || (page->items = read_items (reader, "items", read_shipment_item, error)) == NULL
       || !wb_json_reader_get_string (reader, "nextCursor", FALSE, &page->cursor, error)
       || (!wb_json_reader_contains (reader, "nextCursor")
           && !wb_json_reader_fail (reader, "nextCursor", error, "is required")))
@@ -180,7 +196,7 @@ read_event_page (JsonNode  *node,
   gboolean present = FALSE;
 
   if (reader == NULL
-      || (page->items = read_items (reader, "items", (gpointer) wb_client_shipment_event_read, error)) == NULL
+      || (page->items = read_items (reader, "items", read_event_item, error)) == NULL
       || !wb_json_reader_get_int64 (reader, "total", 0, G_MAXINT64, &present, &page->total, error)
       || (!present && !wb_json_reader_fail (reader, "total", error, "is required")))
     {
