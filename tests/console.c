@@ -16,6 +16,7 @@
 #include "wb-console-init.h"
 #include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
+#include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
 #include "wb-jwt.h"
 #include "wb-test-daemon.h"
@@ -1255,6 +1256,66 @@ check_detail_and_live_status (Shipments        *shipments,
   g_assert_cmpint (wb_shipment_detail_get_stream_state (detail), ==, WB_STREAM_STATE_DISCONNECTED);
 }
 
+/* The form's other fields reach the query: status, creation dates (the
+ * end day inclusive), overdue; a date it cannot read is refused before
+ * any request. */
+static void
+check_form_filters (Shipments       *shipments,
+                    WbShipmentsView *view)
+{
+  GtkDropDown *status = GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "status"));
+  GtkEditable *from = GTK_EDITABLE (find_named (GTK_WIDGET (view), "created-from"));
+  GtkEditable *to = GTK_EDITABLE (find_named (GTK_WIDGET (view), "created-to"));
+  GtkCheckButton *overdue = GTK_CHECK_BUTTON (find_named (GTK_WIDGET (view), "overdue"));
+  GtkWidget *error_label = find_styled (GTK_WIDGET (view), "error");
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) tomorrow = g_date_time_add_days (now, 1);
+  g_autofree char *today_text = g_date_time_format (now, "%Y-%m-%d");
+  g_autofree char *tomorrow_text = g_date_time_format (tomorrow, "%Y-%m-%d");
+  const char * const *statuses = wb_shipment_format_statuses ();
+  WbShipmentSearchModel *results;
+  g_autoptr(WbClientShipment) found = NULL;
+  guint out_for_delivery = 0;
+
+  for (guint i = 0; statuses[i] != NULL; i++)
+    if (g_str_equal (statuses[i], "OUT_FOR_DELIVERY"))
+      out_for_delivery = i + 1;   /* after "Any status" */
+  gtk_drop_down_set_selected (status, out_for_delivery);
+  gtk_editable_set_text (from, today_text);
+  gtk_editable_set_text (to, today_text);
+  search_in_form (view, "", "acme");
+  results = wb_shipments_view_get_results (view);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (results)), ==, 1);
+  found = g_list_model_get_item (G_LIST_MODEL (results), 0);
+  g_assert_cmpstr (wb_client_shipment_get_id (found), ==, shipments->shipment_id);
+
+  /* Any status: both of acme's; created from tomorrow: none. */
+  gtk_drop_down_set_selected (status, 0);
+  search_in_form (view, "", "acme");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 2);
+  gtk_editable_set_text (from, tomorrow_text);
+  gtk_editable_set_text (to, "");
+  search_in_form (view, "", "acme");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 0);
+  g_assert_false (wb_shipment_search_model_get_has_more (wb_shipments_view_get_results (view)));
+
+  /* Nothing of acme's is overdue. */
+  gtk_editable_set_text (from, "");
+  gtk_check_button_set_active (overdue, TRUE);
+  search_in_form (view, "", "acme");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 0);
+  gtk_check_button_set_active (overdue, FALSE);
+
+  /* A date the form cannot read: said inline, the last results kept. */
+  results = wb_shipments_view_get_results (view);
+  gtk_editable_set_text (from, "2026-13-45");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.search", NULL));
+  g_assert_true (wb_shipments_view_get_results (view) == results);
+  g_assert_true (gtk_widget_get_visible (error_label));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (error_label)), "Created from"));
+  gtk_editable_set_text (from, "");
+}
+
 static void
 check_paging (WbShipmentsView *view)
 {
@@ -1337,6 +1398,7 @@ run_shipments_scenario (GApplication *application,
   g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 8);
 
   check_detail_and_live_status (shipments, view, window);
+  check_form_filters (shipments, view);
 
   /* A phone the server cannot read: the form says which field. */
   search_in_form (view, "not a phone", "");
