@@ -12,6 +12,7 @@
 #include "wb-track-layer.h"
 #include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
+#include "wb-shipments-view.h"
 #include "wb-vehicle-filter.h"
 #include "wb-vehicle-panel.h"
 #include "wb-vehicle-row.h"
@@ -56,7 +57,11 @@ struct _WbWindow
 
   GtkStack             *main_stack;
   WbFirstRunPage       *first_run_page;
-  AdwWindowTitle       *window_title;
+  AdwViewSwitcherTitle *window_title;
+  AdwViewStack         *view_stack;
+  WbShipmentsView      *shipments_view;
+  GtkWidget            *sidebar_button;
+  GtkWidget            *follow_button;
   AdwToastOverlay      *toast_overlay;
   AdwFlap              *flap;
   GtkSearchEntry       *search_entry;
@@ -828,6 +833,7 @@ wb_window_set_stream (WbWindow         *self,
   g_set_object (&self->client, client);
   g_set_object (&self->stream, stream);
   wb_vehicle_panel_set_client (self->panel, client);
+  wb_shipments_view_set_client (self->shipments_view, client);
   if (stream == NULL)
     return;
   g_signal_connect_swapped (stream, "notify::state", G_CALLBACK (on_stream_state), self);
@@ -850,7 +856,7 @@ wb_window_show_fleet (WbWindow   *self,
                       const char *server_url)
 {
   g_return_if_fail (WB_IS_WINDOW (self));
-  adw_window_title_set_subtitle (self->window_title, server_url ? server_url : "");
+  adw_view_switcher_title_set_subtitle (self->window_title, server_url ? server_url : "");
   gtk_stack_set_visible_child_name (self->main_stack, "fleet");
 }
 
@@ -870,8 +876,32 @@ search_action (GtkWidget  *widget,
 {
   WbWindow *self = WB_WINDOW (widget);
 
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "shipments") == 0)
+    return wb_shipments_view_focus_search (self->shipments_view);
   adw_flap_set_reveal_flap (self->flap, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+static void
+show_view_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  WbWindow *self = WB_WINDOW (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+
+  if (adw_view_stack_get_child_by_name (self->view_stack, name) != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
+/* The list and follow buttons act on the map only. */
+static void
+on_view_changed (WbWindow *self)
+{
+  gboolean map = g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "map") == 0;
+
+  gtk_widget_set_visible (self->sidebar_button, map);
+  gtk_widget_set_visible (self->follow_button, map);
 }
 
 static void
@@ -1138,11 +1168,19 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_install_property_action (widget_class, "win.show-stopped", "show-stopped");
   gtk_widget_class_install_property_action (widget_class, "win.show-offline", "show-offline");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.unselect", NULL);
+  gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-view", "s", "map");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-view", "s", "shipments");
 
+  g_type_ensure (WB_TYPE_SHIPMENTS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WbWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, first_run_page);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, shipments_view);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, follow_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, search_entry);
@@ -1162,6 +1200,7 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_company_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_first_run_connected);
+  gtk_widget_class_bind_template_callback (widget_class, on_view_changed);
 }
 
 static void

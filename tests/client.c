@@ -16,6 +16,7 @@
 #include "wb-jwt.h"
 #include "wb-live-vehicle-reader.h"
 #include "wb-location-stream-private.h"
+#include "wb-shipment-search-model.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 #include "wb-vehicle-model.h"
@@ -978,6 +979,210 @@ test_events_resume (Fixture       *f,
   g_assert_cmpuint (statuses->len, ==, 3);
 }
 
+/* ---- shipments: search, one shipment, its history, paging ------------------- */
+
+static char *
+post_shipment (Fixture    *f,
+               const char *client_id,
+               const char *phone,
+               const char *extra)
+{
+  g_autofree char *body = g_strdup_printf ("{\"clientId\":\"%s\",\"serviceLevel\":\"standard\",\"reference\":\"R-%s\","
+                                           "\"recipient\":{\"name\":\"Ann Smith\",\"phone\":\"%s\"},"
+                                           "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\","
+                                           "\"line1\":\"Nezavisimosti 1\"}%s}",
+                                           client_id, client_id, phone, extra ? extra : "");
+  g_autoptr(JsonNode) answer = NULL;
+
+  g_assert_cmpuint (call (f, "POST", "/shipments", f->dispatcher, body, &answer), ==, 201);
+  return g_strdup (json_object_get_string_member (json_node_get_object (answer), "id"));
+}
+
+static GPtrArray *
+search (Fixture                *f,
+        const WbClientShipmentQuery  *query,
+        char                  **out_cursor,
+        GError                **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  wb_client_search_shipments_async (f->client, query, NULL, NULL, on_result, &result);
+  return wb_client_search_shipments_finish (f->client, wait_result (&result), out_cursor, error);
+}
+
+static guint
+count_found (Fixture               *f,
+             const WbClientShipmentQuery *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) found = search (f, query, NULL, &error);
+
+  g_assert_no_error (error);
+  return found->len;
+}
+
+static void
+test_shipments_search (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(WbClientShipmentQuery) query = wb_client_shipment_query_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) found = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GAsyncResult) got = NULL;
+  g_autoptr(GAsyncResult) listed = NULL;
+  g_autoptr(WbClientShipment) shipment = NULL;
+  g_autofree char *cursor = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *other = NULL;
+  g_autofree char *path = NULL;
+  const char *in_transit[] = { "IN_TRANSIT", NULL };
+  WbClientShipmentEvent *event;
+  gint64 start = g_get_real_time () - G_USEC_PER_SEC;
+  guint64 total = 0;
+
+  first = post_shipment (f, "acme", "+375 29 123-45-67", NULL);
+  second = post_shipment (f, "acme", "00375291234567", NULL);
+  other = post_shipment (f, "globex", "+375 33 765-43-21", ",\"promisedAt\":\"2020-01-01T00:00:00Z\"");
+  path = g_strdup_printf ("/shipments/%s/events", first);
+  /* A carrier's local time without a zone: stored flagged. */
+  g_assert_cmpuint (call (f, "POST", path, f->dispatcher,
+                          "{\"eventId\":\"t1\",\"source\":\"dhl\",\"status\":\"IN_TRANSIT\","
+                          "\"statusRaw\":\"PU / Picked up\",\"occurredAt\":\"2026-01-02 10:00:00\","
+                          "\"location\":{\"text\":\"Brest hub\"}}", NULL), ==, 201);
+
+  /* The phone in its national notation finds both of its shipments,
+   * newest first, written as E.164. */
+  query->phone = g_strdup ("8 029 123 45 67");
+  found = search (f, query, &cursor, &error);
+  g_assert_no_error (error);
+  g_assert_null (cursor);
+  g_assert_cmpuint (found->len, ==, 2);
+  g_assert_cmpstr (wb_client_shipment_get_id (g_ptr_array_index (found, 0)), ==, second);
+  g_assert_cmpstr (wb_client_shipment_get_id (g_ptr_array_index (found, 1)), ==, first);
+  g_assert_cmpstr (wb_client_shipment_get_recipient_phone (g_ptr_array_index (found, 1)), ==, "+375291234567");
+  g_assert_cmpstr (wb_client_shipment_get_status (g_ptr_array_index (found, 1)), ==, "IN_TRANSIT");
+  g_clear_pointer (&query->phone, g_free);
+
+  /* Status, client, creation period and overdue, each alone. */
+  query->statuses = g_strdupv ((char **) in_transit);
+  g_assert_cmpuint (count_found (f, query), ==, 1);
+  g_clear_pointer (&query->statuses, g_strfreev);
+  query->client_id = g_strdup ("globex");
+  g_assert_cmpuint (count_found (f, query), ==, 1);
+  g_clear_pointer (&query->client_id, g_free);
+  query->created_from = start;
+  query->created_to = g_get_real_time () + G_USEC_PER_SEC;
+  g_assert_cmpuint (count_found (f, query), ==, 3);
+  query->created_from = g_get_real_time () + G_TIME_SPAN_HOUR;
+  query->created_to = 0;
+  g_assert_cmpuint (count_found (f, query), ==, 0);
+  query->created_from = 0;
+  query->overdue = TRUE;
+  g_clear_pointer (&found, g_ptr_array_unref);
+  found = search (f, query, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (found->len, ==, 1);
+  g_assert_cmpstr (wb_client_shipment_get_id (g_ptr_array_index (found, 0)), ==, other);
+  g_assert_cmpstr (wb_client_shipment_get_sla_state (g_ptr_array_index (found, 0)), ==, "overdue");
+  g_assert_cmpint (wb_client_shipment_get_overdue_since (g_ptr_array_index (found, 0)), >, 0);
+  query->overdue = FALSE;
+
+  /* The API's field errors name the parameter. */
+  query->phone = g_strdup ("not a phone");
+  g_clear_pointer (&found, g_ptr_array_unref);
+  found = search (f, query, NULL, &error);
+  g_assert_null (found);
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_BAD_REQUEST);
+  g_assert_cmpstr (wb_client_error_get_field (error), ==, "phone");
+  g_clear_error (&error);
+
+  /* One shipment, typed. */
+  wb_client_get_shipment_async (f->client, first, NULL, on_result, &got);
+  shipment = wb_client_get_shipment_finish (f->client, wait_result (&got), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (wb_client_shipment_get_client_id (shipment), ==, "acme");
+  g_assert_cmpstr (wb_client_shipment_get_reference (shipment), ==, "R-acme");
+  g_assert_cmpstr (wb_client_shipment_get_recipient_name (shipment), ==, "Ann Smith");
+  g_assert_cmpstr (wb_client_shipment_get_destination (shipment)->city, ==, "Minsk");
+  g_assert_null (wb_client_shipment_get_origin (shipment));
+  g_assert_cmpstr (wb_client_shipment_get_eta_source (shipment), ==, "promise");
+  g_assert_cmpstr (wb_client_shipment_get_sla_state (shipment), ==, "on_time");
+  g_assert_cmpint (wb_client_shipment_get_eta (shipment), >, start);
+  g_assert_cmpint (wb_client_shipment_get_version (shipment), >=, 2);
+
+  /* Its history: the carrier's code, the place, the guessed zone. */
+  wb_client_list_shipment_events_async (f->client, first, 100, 0, NULL, on_result, &listed);
+  events = wb_client_list_shipment_events_finish (f->client, wait_result (&listed), &total, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (total, ==, 1);
+  g_assert_cmpuint (events->len, ==, 1);
+  event = g_ptr_array_index (events, 0);
+  g_assert_cmpstr (wb_client_shipment_event_get_status (event), ==, "IN_TRANSIT");
+  g_assert_cmpstr (wb_client_shipment_event_get_status_raw (event), ==, "PU / Picked up");
+  g_assert_cmpstr (wb_client_shipment_event_get_location_text (event), ==, "Brest hub");
+  g_assert_cmpstr (wb_client_shipment_event_get_occurred_at_raw (event), ==, "2026-01-02 10:00:00");
+  g_assert_true (wb_client_shipment_event_get_zone_guessed (event));
+  g_assert_true (wb_client_shipment_event_get_applied (event));
+  g_assert_nonnull (wb_client_shipment_event_get_id (event));
+}
+
+static void
+test_shipments_paging (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(WbClientShipmentQuery) query = wb_client_shipment_query_new ();
+  g_autoptr(WbShipmentSearchModel) model = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GListModel *list;
+  gint64 previous = G_MAXINT64;
+
+  for (guint i = 0; i < 23; i++)
+    g_free (post_shipment (f, "paged", "+375291110000", NULL));
+  g_free (post_shipment (f, "someone-else", "+375291110000", NULL));
+
+  query->client_id = g_strdup ("paged");
+  query->limit = 5;
+  model = wb_shipment_search_model_new (f->client, query);
+  list = G_LIST_MODEL (model);
+
+  /* Nothing is fetched until asked, then one page at a time. */
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, 0);
+  g_assert_true (wb_shipment_search_model_get_has_more (model));
+  wb_shipment_search_model_load_more (model);
+  g_assert_true (wb_shipment_search_model_get_loading (model));
+  wb_shipment_search_model_load_more (model);   /* one page on its way: no second request */
+  WAIT_UNTIL (!wb_shipment_search_model_get_loading (model), "the first page");
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, 5);
+  g_assert_cmpuint (wb_shipment_search_model_get_pages (model), ==, 1);
+  g_assert_true (wb_shipment_search_model_get_has_more (model));
+
+  while (wb_shipment_search_model_get_has_more (model))
+    {
+      wb_shipment_search_model_load_more (model);
+      WAIT_UNTIL (!wb_shipment_search_model_get_loading (model), "a page");
+      g_assert_null (wb_shipment_search_model_get_error (model));
+    }
+  g_assert_cmpuint (wb_shipment_search_model_get_pages (model), ==, 5);
+  g_assert_cmpuint (g_list_model_get_n_items (list), ==, 23);
+
+  /* The cursor neither skips nor repeats, and keeps newest first. */
+  for (guint i = 0; i < 23; i++)
+    {
+      g_autoptr(WbClientShipment) shipment = g_list_model_get_item (list, i);
+
+      g_assert_cmpstr (wb_client_shipment_get_client_id (shipment), ==, "paged");
+      g_assert_true (g_hash_table_add (seen, g_strdup (wb_client_shipment_get_id (shipment))));
+      g_assert_cmpint (wb_client_shipment_get_created_at (shipment), <=, previous);
+      previous = wb_client_shipment_get_created_at (shipment);
+    }
+
+  /* After the last page, asking for more asks nothing. */
+  wb_shipment_search_model_load_more (model);
+  g_assert_false (wb_shipment_search_model_get_loading (model));
+}
+
 /* ---- WbVehicleModel --------------------------------------------------------- */
 
 typedef struct
@@ -1249,5 +1454,7 @@ main (int   argc,
   g_test_add ("/client/locations/daemon-restart", Fixture, default_args, setup, test_daemon_restart, teardown);
   g_test_add ("/client/locations/bad-token", Fixture, default_args, setup, test_bad_token, teardown);
   g_test_add ("/client/events/resume", Fixture, default_args, setup, test_events_resume, teardown);
+  g_test_add ("/client/shipments/search", Fixture, default_args, setup, test_shipments_search, teardown);
+  g_test_add ("/client/shipments/paging", Fixture, default_args, setup, test_shipments_paging, teardown);
   return g_test_run ();
 }

@@ -16,6 +16,8 @@
 #include "wb-console-init.h"
 #include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
+#include "wb-shipment-format.h"
+#include "wb-shipments-view.h"
 #include "wb-jwt.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
@@ -1086,6 +1088,388 @@ test_live (void)
   g_free (live.conninfo);
 }
 
+/* ---- the Shipments view against a real waybilld ------------------------- */
+
+#define BULK 80
+
+static GtkWidget *
+find_named (GtkWidget  *root,
+            const char *name)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (g_strcmp0 (gtk_widget_get_name (child), name) == 0)
+        return child;
+      if ((found = find_named (child, name)))
+        return found;
+    }
+  return NULL;
+}
+
+static guint
+count_children (GtkWidget *widget)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    n++;
+  return n;
+}
+
+/* POST /shipments as the dispatcher; the new id. */
+static char *
+create_shipment (Live       *live,
+                 const char *client_id,
+                 const char *reference,
+                 const char *phone)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/shipments", live->port);
+  g_autoptr(SoupMessage) message = soup_message_new ("POST", uri);
+  g_autofree char *bearer = g_strconcat ("Bearer ", live->dispatcher, NULL);
+  g_autofree char *body = g_strdup_printf ("{\"clientId\":\"%s\",\"serviceLevel\":\"standard\",\"reference\":\"%s\","
+                                           "\"recipient\":{\"name\":\"Ann Smith\",\"phone\":\"%s\","
+                                           "\"email\":\"ann@example.org\"},"
+                                           "\"origin\":{\"country\":\"BY\",\"city\":\"Brest\"},"
+                                           "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\","
+                                           "\"line1\":\"Nezavisimosti 1\",\"postalCode\":\"220030\"}}",
+                                           client_id, reference, phone);
+  g_autoptr(GBytes) request = g_bytes_new (body, strlen (body));
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  soup_message_set_request_body_from_bytes (message, "application/json", request);
+  answer = soup_session_send_and_read (live->session, message, NULL, NULL);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 201);
+  g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (answer, NULL), g_bytes_get_size (answer), NULL));
+  return g_strdup (json_object_get_string_member (json_node_get_object (json_parser_get_root (parser)), "id"));
+}
+
+static guint
+post_event (Live       *live,
+            const char *shipment_id,
+            const char *body)
+{
+  g_autofree char *path = g_strdup_printf ("/shipments/%s/events", shipment_id);
+
+  return http (live, "POST", path, live->dispatcher, body);
+}
+
+typedef struct
+{
+  Live  live;
+  char *shipment_id;
+} Shipments;
+
+static WbClientShipmentEvent *
+timeline_item (WbShipmentDetail *detail,
+               guint             position)
+{
+  g_autoptr(WbClientShipmentEvent) event = g_list_model_get_item (wb_shipment_detail_get_timeline (detail), position);
+
+  return event;   /* the store keeps it */
+}
+
+static void
+wait_settled (WbShipmentsView *view)
+{
+  WbShipmentSearchModel *results = wb_shipments_view_get_results (view);
+
+  for (guint quiet = 0; quiet < 10;)
+    {
+      wait_frames (GTK_WIDGET (view), 2);
+      quiet = wb_shipment_search_model_get_loading (results) ? 0 : quiet + 1;
+    }
+}
+
+static void
+search_in_form (WbShipmentsView *view,
+                const char      *phone,
+                const char      *client_id)
+{
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "phone")), phone);
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "client")), client_id);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.search", NULL));
+  g_assert_nonnull (wb_shipments_view_get_results (view));
+  wait_settled (view);
+}
+
+static void
+check_detail_and_live_status (Shipments        *shipments,
+                              WbShipmentsView  *view,
+                              GtkWidget        *window)
+{
+  WbShipmentDetail *detail = wb_shipments_view_get_detail (view);
+  GtkWidget *timeline = find_named (GTK_WIDGET (detail), "timeline");
+  WbClientShipment *shipment;
+  WbClientShipmentEvent *event;
+
+  /* Enter on the row opens the detail. */
+  g_signal_emit_by_name (wb_shipments_view_get_column_view (view), "activate", 0);
+  g_assert_true (wb_shipments_view_get_detail_shown (view));
+  WAIT_FOR (wb_shipment_detail_get_shipment (detail) != NULL
+            && g_list_model_get_n_items (wb_shipment_detail_get_timeline (detail)) > 0);
+  shipment = wb_shipment_detail_get_shipment (detail);
+  g_assert_cmpstr (wb_client_shipment_get_id (shipment), ==, shipments->shipment_id);
+  g_assert_cmpstr (wb_client_shipment_get_status (shipment), ==, "IN_TRANSIT");
+  g_assert_cmpstr (wb_client_shipment_get_eta_source (shipment), ==, "promise");
+  g_assert_cmpstr (wb_client_shipment_get_destination (shipment)->city, ==, "Minsk");
+  g_assert_cmpstr (wb_client_shipment_get_origin (shipment)->city, ==, "Brest");
+
+  /* The carrier's event was posted twice: it shows once, with its raw
+   * code, its place, and the flag for a time that had no zone. */
+  g_assert_cmpuint (g_list_model_get_n_items (wb_shipment_detail_get_timeline (detail)), ==, 1);
+  wait_frames (window, 2);
+  g_assert_cmpuint (count_children (timeline), ==, 1);
+  event = timeline_item (detail, 0);
+  g_assert_cmpstr (wb_client_shipment_event_get_status_raw (event), ==, "PU / Picked up");
+  g_assert_cmpstr (wb_client_shipment_event_get_location_text (event), ==, "Brest hub");
+  g_assert_true (wb_client_shipment_event_get_zone_guessed (event));
+  g_assert_nonnull (find_named (timeline, "zone-guessed"));
+
+  /* A status posted to the API reaches the open detail by /ws/events:
+   * once the stream is live and no read is on its way, only an event can
+   * make the detail read again. */
+  WAIT_FOR (wb_shipment_detail_get_stream_state (detail) == WB_STREAM_STATE_LIVE
+            && !wb_shipment_detail_get_loading (detail));
+  wait_frames (window, 2);
+  g_assert_false (wb_shipment_detail_get_loading (detail));
+  g_assert_cmpuint (post_event (&shipments->live, shipments->shipment_id,
+                                "{\"eventId\":\"ofd-1\",\"source\":\"dhl\",\"status\":\"OUT_FOR_DELIVERY\","
+                                "\"statusRaw\":\"OD / With courier\",\"occurredAt\":\"2026-12-01T12:00:00Z\","
+                                "\"location\":{\"text\":\"Minsk depot\"}}"), ==, 201);
+  WAIT_FOR (g_list_model_get_n_items (wb_shipment_detail_get_timeline (detail)) == 2);
+  WAIT_FOR (g_strcmp0 (wb_client_shipment_get_status (wb_shipment_detail_get_shipment (detail)), "OUT_FOR_DELIVERY") == 0);
+  event = timeline_item (detail, 0);
+  g_assert_cmpstr (wb_client_shipment_event_get_status (event), ==, "OUT_FOR_DELIVERY");
+  g_assert_false (wb_client_shipment_event_get_zone_guessed (event));
+  wait_frames (window, 2);
+  g_assert_cmpuint (count_children (timeline), ==, 2);
+  save_screenshot (window, "console-shipment-detail.png");
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 10);
+
+  /* Back to the results: the detail stops listening. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.back", NULL));
+  g_assert_false (wb_shipments_view_get_detail_shown (view));
+  g_assert_cmpint (wb_shipment_detail_get_stream_state (detail), ==, WB_STREAM_STATE_DISCONNECTED);
+}
+
+/* The form's other fields reach the query: status, creation dates (the
+ * end day inclusive), overdue; a date it cannot read is refused before
+ * any request. */
+static void
+check_form_filters (Shipments       *shipments,
+                    WbShipmentsView *view)
+{
+  GtkDropDown *status = GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "status"));
+  GtkEditable *from = GTK_EDITABLE (find_named (GTK_WIDGET (view), "created-from"));
+  GtkEditable *to = GTK_EDITABLE (find_named (GTK_WIDGET (view), "created-to"));
+  GtkCheckButton *overdue = GTK_CHECK_BUTTON (find_named (GTK_WIDGET (view), "overdue"));
+  GtkWidget *error_label = find_styled (GTK_WIDGET (view), "error");
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) tomorrow = g_date_time_add_days (now, 1);
+  g_autofree char *today_text = g_date_time_format (now, "%Y-%m-%d");
+  g_autofree char *tomorrow_text = g_date_time_format (tomorrow, "%Y-%m-%d");
+  const char * const *statuses = wb_shipment_format_statuses ();
+  WbShipmentSearchModel *results;
+  g_autoptr(WbClientShipment) found = NULL;
+  guint out_for_delivery = 0;
+
+  for (guint i = 0; statuses[i] != NULL; i++)
+    if (g_str_equal (statuses[i], "OUT_FOR_DELIVERY"))
+      out_for_delivery = i + 1;   /* after "Any status" */
+  gtk_drop_down_set_selected (status, out_for_delivery);
+  gtk_editable_set_text (from, today_text);
+  gtk_editable_set_text (to, today_text);
+  search_in_form (view, "", "acme");
+  results = wb_shipments_view_get_results (view);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (results)), ==, 1);
+  found = g_list_model_get_item (G_LIST_MODEL (results), 0);
+  g_assert_cmpstr (wb_client_shipment_get_id (found), ==, shipments->shipment_id);
+
+  /* Any status: both of acme's; created from tomorrow: none. */
+  gtk_drop_down_set_selected (status, 0);
+  search_in_form (view, "", "acme");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 2);
+  gtk_editable_set_text (from, tomorrow_text);
+  gtk_editable_set_text (to, "");
+  search_in_form (view, "", "acme");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 0);
+  g_assert_false (wb_shipment_search_model_get_has_more (wb_shipments_view_get_results (view)));
+
+  /* Nothing of acme's is overdue. */
+  gtk_editable_set_text (from, "");
+  gtk_check_button_set_active (overdue, TRUE);
+  search_in_form (view, "", "acme");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 0);
+  gtk_check_button_set_active (overdue, FALSE);
+
+  /* A date the form cannot read: said inline, the last results kept. */
+  results = wb_shipments_view_get_results (view);
+  gtk_editable_set_text (from, "2026-13-45");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.search", NULL));
+  g_assert_true (wb_shipments_view_get_results (view) == results);
+  g_assert_true (gtk_widget_get_visible (error_label));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (error_label)), "Created from"));
+  gtk_editable_set_text (from, "");
+}
+
+static void
+check_paging (WbShipmentsView *view)
+{
+  WbShipmentSearchModel *results;
+  GtkAdjustment *adjustment;
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+  guint first_fill;
+  gint64 deadline;
+
+  wb_shipments_view_set_page_size (view, 10);
+  search_in_form (view, "", "bulk");
+  results = wb_shipments_view_get_results (view);
+
+  /* Enough pages to fill the view and a screen below it, not all. */
+  first_fill = g_list_model_get_n_items (G_LIST_MODEL (results));
+  g_test_message ("rows after the first fill: %u", first_fill);
+  g_assert_cmpuint (first_fill, >=, 10);
+  g_assert_cmpuint (first_fill, <, BULK);
+  g_assert_cmpuint (first_fill % 10, ==, 0);
+  g_assert_true (wb_shipment_search_model_get_has_more (results));
+
+  /* Scrolling to the end reads the next pages, until the last. */
+  adjustment = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (wb_shipments_view_get_column_view (view)));
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (wb_shipment_search_model_get_has_more (results))
+    {
+      guint before = g_list_model_get_n_items (G_LIST_MODEL (results));
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+      WAIT_FOR (g_list_model_get_n_items (G_LIST_MODEL (results)) > before
+                || !wb_shipment_search_model_get_has_more (results));
+      wait_settled (view);
+    }
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (results)), ==, BULK);
+  g_assert_cmpuint (wb_shipment_search_model_get_pages (results), ==, BULK / 10);
+  for (guint i = 0; i < BULK; i++)
+    {
+      g_autoptr(WbClientShipment) shipment = g_list_model_get_item (G_LIST_MODEL (results), i);
+
+      g_assert_cmpstr (wb_client_shipment_get_client_id (shipment), ==, "bulk");
+      g_assert_true (g_hash_table_add (ids, (gpointer) wb_client_shipment_get_id (shipment)));
+    }
+}
+
+static void
+run_shipments_scenario (GApplication *application,
+                        Shipments    *shipments)
+{
+  GtkWidget *window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  WbShipmentsView *view;
+  AdwViewStack *stack;
+  WbShipmentSearchModel *results;
+  g_autoptr(WbClientShipment) found = NULL;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  view = WB_SHIPMENTS_VIEW (find_child (window, WB_TYPE_SHIPMENTS_VIEW, NULL));
+  stack = ADW_VIEW_STACK (find_child (window, ADW_TYPE_VIEW_STACK, NULL));
+  g_assert_nonnull (view);
+  WAIT_FOR (wb_window_get_connection_state (WB_WINDOW (window)) == WB_CONNECTION_LIVE);
+
+  /* Beside the map, reached by Alt+2 (win.show-view). */
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "map");
+  g_assert_true (gtk_widget_activate_action (window, "win.show-view", "s", "shipments"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "shipments");
+  wait_frames (window, 2);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
+
+  /* The phone as written in the national notation finds the shipment
+   * created with its international one. */
+  search_in_form (view, "8 029 555 12 34", "");
+  results = wb_shipments_view_get_results (view);
+  g_assert_null (wb_shipment_search_model_get_error (results));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (results)), ==, 1);
+  g_assert_false (wb_shipment_search_model_get_has_more (results));
+  found = g_list_model_get_item (G_LIST_MODEL (results), 0);
+  g_assert_cmpstr (wb_client_shipment_get_id (found), ==, shipments->shipment_id);
+  g_assert_cmpstr (wb_client_shipment_get_recipient_phone (found), ==, "+375295551234");
+  save_screenshot (window, "console-shipments.png");
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 8);
+
+  check_detail_and_live_status (shipments, view, window);
+  check_form_filters (shipments, view);
+
+  /* A phone the server cannot read: the form says which field. */
+  search_in_form (view, "not a phone", "");
+  g_assert_error ((GError *) wb_shipment_search_model_get_error (wb_shipments_view_get_results (view)),
+                  WB_CLIENT_ERROR, WB_CLIENT_ERROR_BAD_REQUEST);
+  g_assert_cmpstr (wb_client_error_get_field (wb_shipment_search_model_get_error (wb_shipments_view_get_results (view))),
+                   ==, "phone");
+
+  check_paging (view);
+  save_screenshot (window, "console-shipments-paged.png");
+
+  shipments->live.done = TRUE;
+  g_application_quit (application);
+}
+
+static void
+test_shipments (void)
+{
+  Shipments shipments = { 0 };
+  Live *live = &shipments.live;
+  g_autoptr(WbApplication) application = NULL;
+  g_autofree char *viewer = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *server = NULL;
+  const char *picked_up = "{\"eventId\":\"pu-1\",\"source\":\"dhl\",\"status\":\"IN_TRANSIT\","
+                          "\"statusRaw\":\"PU / Picked up\",\"occurredAt\":\"2026-12-01 09:30:00\","
+                          "\"location\":{\"text\":\"Brest hub\"}}";
+  int status;
+
+  live->conninfo = wb_test_pg_create_database ("console_shipments");
+  live->daemon = start_daemon (live->conninfo, 0);
+  live->port = wb_test_daemon_port (live->daemon);
+  live->session = soup_session_new_with_options ("timeout", 30, NULL);
+  live->dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
+                                  g_get_real_time () / G_USEC_PER_SEC, 3600);
+  viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "desk", WB_ACCESS_ROLE_VIEWER,
+                        g_get_real_time () / G_USEC_PER_SEC, 3600);
+
+  for (guint i = 0; i < BULK; i++)
+    {
+      g_autofree char *reference = g_strdup_printf ("BULK-%02u", i);
+
+      g_free (create_shipment (live, "bulk", reference, "+375 29 700-00-00"));
+    }
+  g_free (create_shipment (live, "acme", "ORD-778", "+375 33 111-22-33"));
+  shipments.shipment_id = create_shipment (live, "acme", "ORD-777", "+375 29 555-12-34");
+  g_assert_cmpuint (post_event (live, shipments.shipment_id, picked_up), ==, 201);
+  g_assert_cmpuint (post_event (live, shipments.shipment_id, picked_up), ==, 200);   /* a duplicate */
+
+  token_file = g_build_filename (g_get_tmp_dir (), "waybill-console-shipments-token", NULL);
+  g_assert_true (g_file_set_contents (token_file, viewer, -1, NULL));
+  server = g_strdup_printf ("http://127.0.0.1:%u", live->port);
+  {
+    const char *argv[] = { "waybill", "--server", server, "--tiles", "none", "--token-file", token_file, NULL };
+
+    application = wb_application_new ();
+    g_signal_connect_after (application, "activate", G_CALLBACK (run_shipments_scenario), &shipments);
+    status = g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv);
+  }
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (live->done);
+
+  g_unlink (token_file);
+  g_assert_cmpint (wb_test_daemon_terminate (live->daemon), ==, 0);
+  wb_test_daemon_free (live->daemon);
+  g_object_unref (live->session);
+  g_free (live->dispatcher);
+  g_free (live->conninfo);
+  g_free (shipments.shipment_id);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1107,5 +1491,6 @@ main (int   argc,
   g_test_add ("/console/screenshot/fleet", Fixture, "fleet", setup, test_screenshot_fleet, teardown);
   g_test_add_func ("/console/first-run", test_first_run);
   g_test_add_func ("/console/live", test_live);
+  g_test_add_func ("/console/shipments", test_shipments);
   return g_test_run ();
 }

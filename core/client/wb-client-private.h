@@ -17,4 +17,19 @@ SoupSession *_wb_client_get_session           (WbClient   *self);
 SoupMessage *_wb_client_new_websocket_message (WbClient   *self,
                                                const char *path);
 
+/* A GET of @path whose answer @read turns into a typed value (NULL with a
+ * WB_JSON_ERROR naming the member at fault); the task then returns it, or
+ * fails with WB_CLIENT_ERROR_INVALID_RESPONSE saying @what was asked. */
+typedef gpointer (*WbClientReadAnswer) (JsonNode *node, GError **error);
+
+void         _wb_client_call_typed            (WbClient             *self,
+                                               const char           *path,
+                                               const char           *what,
+                                               WbClientReadAnswer    read,
+                                               GDestroyNotify        free_result,
+                                               gpointer              source_tag,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+
 G_END_DECLS

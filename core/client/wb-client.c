@@ -628,6 +628,20 @@ call_typed (WbClient            *self,
   wb_client_call_json_async (self, "GET", path, NULL, cancellable, on_typed_answer, task);
 }
 
+void
+_wb_client_call_typed (WbClient            *self,
+                       const char          *path,
+                       const char          *what,
+                       WbClientReadAnswer   read,
+                       GDestroyNotify       free_result,
+                       gpointer             source_tag,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  call_typed (self, path, what, read, free_result, source_tag, cancellable, callback, user_data);
+}
+
 /* ---- GET /readyz ---- */
 
 static gpointer

@@ -4,8 +4,11 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "wb-client-shipment.h"
+#include "wb-client-shipment-event.h"
 #include "wb-client-track.h"
 #include "wb-live-view.h"
+#include "wb-client-shipment-query.h"
 #include "wb-vehicle-ref.h"
 
 G_BEGIN_DECLS
@@ -162,5 +165,45 @@ void            wb_client_get_track_async  (WbClient            *self,
 WbClientTrack  *wb_client_get_track_finish (WbClient            *self,
                                             GAsyncResult        *result,
                                             GError             **error);
+
+/* GET /shipments/search: one page of shipments matching @query, newest
+ * first, after @cursor (%NULL: the first page). A bad parameter fails
+ * with WB_CLIENT_ERROR_BAD_REQUEST, wb_client_error_get_field() naming it
+ * ("phone", "createdFrom").
+ * Returns: (transfer container) (element-type WbClientShipment). */
+void              wb_client_search_shipments_async      (WbClient              *self,
+                                                         const WbClientShipmentQuery *query,
+                                                         const char            *cursor,
+                                                         GCancellable          *cancellable,
+                                                         GAsyncReadyCallback    callback,
+                                                         gpointer               user_data);
+GPtrArray        *wb_client_search_shipments_finish     (WbClient              *self,
+                                                         GAsyncResult          *result,
+                                                         char                 **out_next_cursor,
+                                                         GError               **error);
+
+/* GET /shipments/{id}: the shipment's aggregated view. */
+void              wb_client_get_shipment_async          (WbClient              *self,
+                                                         const char            *shipment_id,
+                                                         GCancellable          *cancellable,
+                                                         GAsyncReadyCallback    callback,
+                                                         gpointer               user_data);
+WbClientShipment *wb_client_get_shipment_finish         (WbClient              *self,
+                                                         GAsyncResult          *result,
+                                                         GError               **error);
+
+/* GET /shipments/{id}/events: its stored status events, newest first.
+ * Returns: (transfer container) (element-type WbClientShipmentEvent). */
+void              wb_client_list_shipment_events_async  (WbClient              *self,
+                                                         const char            *shipment_id,
+                                                         guint                  limit,
+                                                         guint                  offset,
+                                                         GCancellable          *cancellable,
+                                                         GAsyncReadyCallback    callback,
+                                                         gpointer               user_data);
+GPtrArray        *wb_client_list_shipment_events_finish (WbClient              *self,
+                                                         GAsyncResult          *result,
+                                                         guint64               *out_total,
+                                                         GError               **error);
 
 G_END_DECLS

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "wb-shipment-format.h"
+#include "wb-shipments-view.h"
+
+struct _WbShipmentsView
+{
+  GtkWidget              parent_instance;
+
+  WbClient              *client;
+  WbShipmentSearchModel *results;
+  GtkSingleSelection    *selection;
+  guint                  page_size;
+  guint                  check_idle;
+
+  AdwLeaflet            *leaflet;
+  GtkWidget             *results_page;
+  GtkSearchEntry        *phone_entry;
+  GtkEntry              *client_entry;
+  GtkDropDown           *status_dropdown;
+  GtkEntry              *from_entry;
+  GtkEntry              *to_entry;
+  GtkCheckButton        *overdue_check;
+  GtkLabel              *error_label;
+  GtkStack              *results_stack;
+  GtkScrolledWindow     *scrolled;
+  GtkColumnView         *column_view;
+  GtkLabel              *count_label;
+  WbShipmentDetail      *detail;
+};
+
+G_DEFINE_FINAL_TYPE (WbShipmentsView, wb_shipments_view, GTK_TYPE_WIDGET)
+
+/* ---- columns ---------------------------------------------------------------- */
+
+typedef char *(*ColumnText) (WbClientShipment *shipment);
+
+static char *
+reference_text (WbClientShipment *shipment)
+{
+  const char *reference = wb_client_shipment_get_reference (shipment);
+
+  return g_strdup (reference != NULL ? reference : wb_client_shipment_get_id (shipment));
+}
+
+static char *
+recipient_text (WbClientShipment *shipment)
+{
+  return g_strdup (wb_client_shipment_get_recipient_name (shipment) ?: "—");
+}
+
+static char *
+phone_text (WbClientShipment *shipment)
+{
+  return g_strdup (wb_client_shipment_get_recipient_phone (shipment) ?: "—");
+}
+
+static char *
+status_text (WbClientShipment *shipment)
+{
+  return g_strdup (wb_shipment_format_status (wb_client_shipment_get_status (shipment)));
+}
+
+static char *
+eta_text (WbClientShipment *shipment)
+{
+  return wb_shipment_format_time (wb_client_shipment_get_eta (shipment));
+}
+
+static char *
+sla_text (WbClientShipment *shipment)
+{
+  return g_strdup (wb_shipment_format_sla_state (wb_client_shipment_get_sla_state (shipment)));
+}
+
+static char *
+client_text (WbClientShipment *shipment)
+{
+  return g_strdup (wb_client_shipment_get_client_id (shipment));
+}
+
+static char *
+created_text (WbClientShipment *shipment)
+{
+  return wb_shipment_format_time (wb_client_shipment_get_created_at (shipment));
+}
+
+static void
+setup_cell (GtkSignalListItemFactory *factory,
+            GtkListItem              *item)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+bind_cell (GtkSignalListItemFactory *factory,
+           GtkListItem              *item,
+           ColumnText                text)
+{
+  WbClientShipment *shipment = gtk_list_item_get_item (item);
+  g_autofree char *value = text (shipment);
+
+  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), value);
+  if (text == sla_text)
+    {
+      GtkWidget *label = gtk_list_item_get_child (item);
+      const char *state = wb_client_shipment_get_sla_state (shipment);
+
+      gtk_widget_remove_css_class (label, "error");
+      gtk_widget_remove_css_class (label, "warning");
+      if (g_strcmp0 (state, "overdue") == 0 || g_strcmp0 (state, "delivered_late") == 0)
+        gtk_widget_add_css_class (label, "error");
+      else if (g_strcmp0 (state, "at_risk") == 0)
+        gtk_widget_add_css_class (label, "warning");
+    }
+}
+
+static void
+add_column (WbShipmentsView *self,
+            const char      *title,
+            ColumnText       text,
+            gboolean         expand)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkColumnViewColumn *column;
+
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_cell), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_cell), text);
+  column = gtk_column_view_column_new (title, factory);
+  gtk_column_view_column_set_expand (column, expand);
+  gtk_column_view_column_set_resizable (column, TRUE);
+  gtk_column_view_append_column (self->column_view, column);
+  g_object_unref (column);
+}
+
+static void
+add_columns (WbShipmentsView *self)
+{
+  add_column (self, _("Reference"), reference_text, TRUE);
+  add_column (self, _("Recipient"), recipient_text, TRUE);
+  add_column (self, _("Phone"), phone_text, FALSE);
+  add_column (self, _("Status"), status_text, FALSE);
+  add_column (self, _("ETA"), eta_text, FALSE);
+  add_column (self, _("SLA"), sla_text, FALSE);
+  add_column (self, _("Client"), client_text, FALSE);
+  add_column (self, _("Created"), created_text, FALSE);
+}
+
+/* ---- paging as the list scrolls ------------------------------------------- */
+
+static void
+update_count (WbShipmentsView *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->results));
+  g_autofree char *text = NULL;
+
+  if (wb_shipment_search_model_get_loading (self->results))
+    text = g_strdup_printf (ngettext ("%u shipment shown, loading more…", "%u shipments shown, loading more…", n), n);
+  else if (wb_shipment_search_model_get_has_more (self->results))
+    text = g_strdup_printf (ngettext ("%u shipment shown, more as you scroll", "%u shipments shown, more as you scroll", n), n);
+  else
+    text = g_strdup_printf (ngettext ("%u shipment, all shown", "%u shipments, all shown", n), n);
+  gtk_label_set_text (self->count_label, text);
+}
+
+/* Reads the next page once less than a screen of rows is left below the
+ * view, and at once while the rows do not fill it. */
+static void
+maybe_load_more (WbShipmentsView *self)
+{
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
+  double page = gtk_adjustment_get_page_size (adjustment);
+  double left = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_value (adjustment) - page;
+
+  if (self->results == NULL || page <= 0 || !gtk_widget_get_mapped (GTK_WIDGET (self->scrolled)))
+    return;
+  if (left < page)
+    wb_shipment_search_model_load_more (self->results);
+}
+
+static gboolean
+check_idle (gpointer data)
+{
+  WbShipmentsView *self = data;
+
+  self->check_idle = 0;
+  maybe_load_more (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_check (WbShipmentsView *self)
+{
+  if (self->check_idle == 0)
+    self->check_idle = g_idle_add_full (G_PRIORITY_LOW, check_idle, self, NULL);
+}
+
+static void
+show_error (WbShipmentsView *self,
+            const char      *message)
+{
+  gtk_label_set_text (self->error_label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+}
+
+static const char *
+field_label (const char *field)
+{
+  static const struct { const char *field, *label; } labels[] = {
+    { "phone", N_("Recipient phone") }, { "country", N_("Recipient phone") }, { "clientId", N_("Client id") },
+    { "createdFrom", N_("Created from") }, { "createdTo", N_("Created to") }, { "status", N_("Status") },
+  };
+
+  for (guint i = 0; field != NULL && i < G_N_ELEMENTS (labels); i++)
+    if (g_str_equal (labels[i].field, field))
+      return _(labels[i].label);
+  return field;
+}
+
+static void
+on_results_loading (WbShipmentsView *self)
+{
+  const GError *error = wb_shipment_search_model_get_error (self->results);
+  gboolean empty = g_list_model_get_n_items (G_LIST_MODEL (self->results)) == 0;
+
+  update_count (self);
+  if (wb_shipment_search_model_get_loading (self->results))
+    return;
+  if (error != NULL)
+    {
+      const char *field = wb_client_error_get_field (error);
+      g_autofree char *message = field != NULL
+        /* Translators: a search field, then the server's reason */
+        ? g_strdup_printf (_("%s: %s"), field_label (field), error->message)
+        : g_strdup_printf (_("The search failed: %s"), error->message);
+
+      show_error (self, message);
+    }
+  if (empty)
+    gtk_stack_set_visible_child_name (self->results_stack, error != NULL ? "idle" : "empty");
+  schedule_check (self);
+}
+
+/* ---- the form --------------------------------------------------------------- */
+
+/* "YYYY-MM-DD" as local midnight (the day after for an inclusive end), or
+ * an ISO 8601 time; 0 for an empty field. */
+static gboolean
+parse_date (GtkEntry  *entry,
+            gboolean   end,
+            gint64    *out_us)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
+  g_autoptr(GTimeZone) local = g_time_zone_new_local ();
+  g_autoptr(GDateTime) time = NULL;
+  int year, month, day;
+  char rest;
+
+  *out_us = 0;
+  if (*text == '\0')
+    return TRUE;
+  if (sscanf (text, "%4d-%2d-%2d%c", &year, &month, &day, &rest) == 3)
+    {
+      g_autoptr(GDateTime) midnight = g_date_time_new (local, year, month, day, 0, 0, 0);
+
+      time = midnight != NULL && end ? g_date_time_add_days (midnight, 1) : g_steal_pointer (&midnight);
+    }
+  else
+    time = g_date_time_new_from_iso8601 (text, local);
+  if (time == NULL)
+    return FALSE;
+  *out_us = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
+  return TRUE;
+}
+
+static char *
+entry_value (GtkEditable *editable)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (editable)));
+
+  return *text != '\0' ? g_steal_pointer (&text) : NULL;
+}
+
+static WbClientShipmentQuery *
+read_form (WbShipmentsView *self)
+{
+  g_autoptr(WbClientShipmentQuery) query = wb_client_shipment_query_new ();
+  guint status = gtk_drop_down_get_selected (self->status_dropdown);
+
+  if (!parse_date (self->from_entry, FALSE, &query->created_from))
+    {
+      show_error (self, _("Created from: use a date as YYYY-MM-DD"));
+      return NULL;
+    }
+  if (!parse_date (self->to_entry, TRUE, &query->created_to))
+    {
+      show_error (self, _("Created to: use a date as YYYY-MM-DD"));
+      return NULL;
+    }
+  query->phone = entry_value (GTK_EDITABLE (self->phone_entry));
+  query->client_id = entry_value (GTK_EDITABLE (self->client_entry));
+  if (status != GTK_INVALID_LIST_POSITION && status > 0)
+    {
+      const char *statuses[] = { wb_shipment_format_statuses ()[status - 1], NULL };
+
+      query->statuses = g_strdupv ((char **) statuses);
+    }
+  query->overdue = gtk_check_button_get_active (self->overdue_check);
+  query->limit = self->page_size;
+  return g_steal_pointer (&query);
+}
+
+static void
+clear_results (WbShipmentsView *self)
+{
+  if (self->results != NULL)
+    g_signal_handlers_disconnect_by_data (self->results, self);
+  g_clear_object (&self->results);
+  gtk_single_selection_set_model (self->selection, NULL);
+  gtk_label_set_text (self->count_label, "");
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  WbShipmentsView *self = WB_SHIPMENTS_VIEW (widget);
+  g_autoptr(WbClientShipmentQuery) query = NULL;
+
+  if (self->client == NULL)
+    return;
+  show_error (self, NULL);
+  query = read_form (self);
+  if (query == NULL)
+    return;
+  clear_results (self);
+  self->results = wb_shipment_search_model_new (self->client, query);
+  g_signal_connect_swapped (self->results, "notify::loading", G_CALLBACK (on_results_loading), self);
+  gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->results));
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->scrolled), 0);
+  gtk_stack_set_visible_child_name (self->results_stack, "list");
+  wb_shipment_search_model_load_more (self->results);
+}
+
+static void
+on_entry_activate (WbShipmentsView *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "shipments.search", NULL);
+}
+
+/* ---- the detail --------------------------------------------------------------- */
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  WbShipmentsView *self = WB_SHIPMENTS_VIEW (widget);
+
+  wb_shipment_detail_show (self->detail, g_variant_get_string (parameter, NULL));
+  adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->detail));
+  gtk_widget_child_focus (GTK_WIDGET (self->detail), GTK_DIR_TAB_FORWARD);
+}
+
+static void
+back_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  WbShipmentsView *self = WB_SHIPMENTS_VIEW (widget);
+
+  adw_leaflet_set_visible_child (self->leaflet, self->results_page);
+}
+
+/* Leaving the detail (the back button, a swipe, Alt+Left) stops its
+ * stream; the list keeps its rows and place. */
+static void
+on_leaflet_page (WbShipmentsView *self)
+{
+  if (adw_leaflet_get_visible_child (self->leaflet) != self->results_page)
+    return;
+  wb_shipment_detail_show (self->detail, NULL);
+  gtk_widget_grab_focus (GTK_WIDGET (self->column_view));
+}
+
+static void
+on_row_activated (WbShipmentsView *self,
+                  guint            position)
+{
+  g_autoptr(WbClientShipment) shipment = NULL;
+
+  if (self->results == NULL)
+    return;
+  shipment = g_list_model_get_item (G_LIST_MODEL (self->results), position);
+  if (shipment != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "shipments.open", "s", wb_client_shipment_get_id (shipment));
+}
+
+/* ---- the widget ------------------------------------------------------------- */
+
+static void
+fill_statuses (WbShipmentsView *self)
+{
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+  const char * const *statuses = wb_shipment_format_statuses ();
+
+  gtk_string_list_append (labels, _("Any status"));
+  for (guint i = 0; statuses[i] != NULL; i++)
+    gtk_string_list_append (labels, wb_shipment_format_status (statuses[i]));
+  gtk_drop_down_set_model (self->status_dropdown, G_LIST_MODEL (labels));
+}
+
+static void
+wb_shipments_view_dispose (GObject *object)
+{
+  GtkWidget *child;
+  WbShipmentsView *self = WB_SHIPMENTS_VIEW (object);
+
+  g_clear_handle_id (&self->check_idle, g_source_remove);
+  clear_results (self);
+  g_clear_object (&self->client);
+  gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_SHIPMENTS_VIEW);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+  g_clear_object (&self->selection);
+  G_OBJECT_CLASS (wb_shipments_view_parent_class)->dispose (object);
+}
+
+static void
+wb_shipments_view_class_init (WbShipmentsViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = wb_shipments_view_dispose;
+
+  gtk_widget_class_install_action (widget_class, "shipments.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "shipments.open", "s", open_action);
+  gtk_widget_class_install_action (widget_class, "shipments.back", NULL, back_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "shipments.back", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "shipments.back", NULL);
+
+  g_type_ensure (WB_TYPE_SHIPMENT_DETAIL);
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-shipments-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, results_page);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, phone_entry);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, client_entry);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, status_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, from_entry);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, to_entry);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, overdue_check);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, error_label);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, results_stack);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, scrolled);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, column_view);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, count_label);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, detail);
+  gtk_widget_class_bind_template_callback (widget_class, on_entry_activate);
+  gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_leaflet_page);
+}
+
+static void
+wb_shipments_view_init (WbShipmentsView *self)
+{
+  GtkAdjustment *adjustment;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->selection = gtk_single_selection_new (NULL);
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
+  gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
+  add_columns (self);
+  fill_statuses (self);
+  /* The rows live in the column view's own list view: name it too, for
+   * screen readers that land there. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->column_view)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_VIEW (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("Shipments, newest first"), -1);
+  adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
+  g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (maybe_load_more), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (adjustment, "changed", G_CALLBACK (schedule_check), self, G_CONNECT_SWAPPED);
+  g_signal_connect_swapped (self->scrolled, "map", G_CALLBACK (schedule_check), self);
+}
+
+GtkWidget *
+wb_shipments_view_new (void)
+{
+  return g_object_new (WB_TYPE_SHIPMENTS_VIEW, NULL);
+}
+
+void
+wb_shipments_view_set_client (WbShipmentsView *self,
+                              WbClient        *client)
+{
+  g_return_if_fail (WB_IS_SHIPMENTS_VIEW (self));
+  g_return_if_fail (client == NULL || WB_IS_CLIENT (client));
+
+  if (self->client == client)
+    return;
+  clear_results (self);
+  gtk_stack_set_visible_child_name (self->results_stack, "idle");
+  g_set_object (&self->client, client);
+  wb_shipment_detail_set_client (self->detail, client);
+  adw_leaflet_set_visible_child (self->leaflet, self->results_page);
+}
+
+void
+wb_shipments_view_set_page_size (WbShipmentsView *self,
+                                 guint            page_size)
+{
+  g_return_if_fail (WB_IS_SHIPMENTS_VIEW (self));
+  self->page_size = page_size;
+}
+
+void
+wb_shipments_view_focus_search (WbShipmentsView *self)
+{
+  g_return_if_fail (WB_IS_SHIPMENTS_VIEW (self));
+  adw_leaflet_set_visible_child (self->leaflet, self->results_page);
+  gtk_widget_grab_focus (GTK_WIDGET (self->phone_entry));
+}
+
+WbShipmentSearchModel *
+wb_shipments_view_get_results (WbShipmentsView *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENTS_VIEW (self), NULL);
+  return self->results;
+}
+
+GtkColumnView *
+wb_shipments_view_get_column_view (WbShipmentsView *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENTS_VIEW (self), NULL);
+  return self->column_view;
+}
+
+WbShipmentDetail *
+wb_shipments_view_get_detail (WbShipmentsView *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENTS_VIEW (self), NULL);
+  return self->detail;
+}
+
+gboolean
+wb_shipments_view_get_detail_shown (WbShipmentsView *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENTS_VIEW (self), FALSE);
+  return adw_leaflet_get_visible_child (self->leaflet) == GTK_WIDGET (self->detail);
+}
