@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <libsoup/soup.h>
+#include <math.h>
 #include <string.h>
 
 #include "wb-db.h"
@@ -25,8 +26,11 @@ typedef struct
   char         *conninfo;
   PGconn       *conn;
   WbTestDaemon *daemon;
+  GStrv         daemon_env;
+  GStrv         daemon_args;
   SoupSession  *session;
   char         *tokens[WB_ACCESS_ROLE_ADMIN + 1];
+  guint         fixes;         /* positions posted by post_fix() */
 } Fixture;
 
 typedef struct
@@ -156,35 +160,13 @@ sql_int (Fixture    *f,
   return wb_test_pg_int (f->conn, statement, param);
 }
 
+/* Starts waybilld on the fixture's database and waits until it is ready. */
 static void
-fixture_setup (Fixture       *f,
-               gconstpointer  data)
+spawn_daemon (Fixture *f)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *env_dsn = NULL;
-  g_auto(GStrv) extra = g_strsplit (data != NULL ? data : "", " ", -1);
-  const char *args[] = { "--listen-address=127.0.0.1", extra[0], extra[0] ? extra[1] : NULL, NULL };
-  guint applied = 0;
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
-  f->conninfo = wb_test_pg_create_database ("dispatch");
-  f->conn = wb_db_connect (f->conninfo, &error);
-  g_assert_no_error (error);
-  g_assert_true (wb_migrations_apply (f->conn, &applied, &error));
-  for (guint i = 0; i < G_N_ELEMENTS (keep_outbox_sql); i++)
-    sql (f, keep_outbox_sql[i]);
-  sql (f, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1), ('other', 'Other', 1)");
-  sql (f, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('v1', 'V-1', 'acme', 1),"
-          " ('v2', 'V-2', 'acme', 1), ('v3', 'V-3', 'acme', 1), ('vx', 'V-X', 'other', 1)");
-  sql (f, "INSERT INTO drivers (id, name, company_id, version) VALUES ('d1', 'D 1', 'acme', 1),"
-          " ('d2', 'D 2', 'acme', 1), ('d3', 'D 3', 'acme', 1)");
-
-  env_dsn = g_strconcat ("DB_DSN=", f->conninfo, NULL);
-  f->daemon = wb_test_daemon_spawn ((const char *[]) { env_dsn, "AUTH_HS256SECRET=" SECRET, NULL }, args);
-  f->session = soup_session_new_with_options ("timeout", 30, NULL);
-  for (WbAccessRole role = WB_ACCESS_ROLE_VIEWER; role <= WB_ACCESS_ROLE_ADMIN; role++)
-    f->tokens[role] = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
-                                   g_get_real_time () / G_USEC_PER_SEC, 3600);
+  f->daemon = wb_test_daemon_spawn ((const char * const *) f->daemon_env, (const char * const *) f->daemon_args);
   for (;;)
     {
       g_auto(Reply) reply = { 0 };
@@ -199,11 +181,58 @@ fixture_setup (Fixture       *f,
 }
 
 static void
+restart_daemon (Fixture *f)
+{
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  g_clear_pointer (&f->daemon, wb_test_daemon_free);
+  spawn_daemon (f);
+}
+
+/* @data: extra daemon arguments, space-separated, or NULL. */
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GStrvBuilder) args = g_strv_builder_new ();
+  g_auto(GStrv) extra = g_strsplit (data != NULL ? data : "", " ", -1);
+  guint applied = 0;
+
+  f->conninfo = wb_test_pg_create_database ("dispatch");
+  f->conn = wb_db_connect (f->conninfo, &error);
+  g_assert_no_error (error);
+  g_assert_true (wb_migrations_apply (f->conn, &applied, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (keep_outbox_sql); i++)
+    sql (f, keep_outbox_sql[i]);
+  sql (f, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1), ('other', 'Other', 1)");
+  sql (f, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('v1', 'V-1', 'acme', 1),"
+          " ('v2', 'V-2', 'acme', 1), ('v3', 'V-3', 'acme', 1), ('vx', 'V-X', 'other', 1)");
+  sql (f, "INSERT INTO drivers (id, name, company_id, version) VALUES ('d1', 'D 1', 'acme', 1),"
+          " ('d2', 'D 2', 'acme', 1), ('d3', 'D 3', 'acme', 1)");
+
+  f->daemon_env = g_new0 (char *, 3);
+  f->daemon_env[0] = g_strconcat ("DB_DSN=", f->conninfo, NULL);
+  f->daemon_env[1] = g_strdup ("AUTH_HS256SECRET=" SECRET);
+  g_strv_builder_add (args, "--listen-address=127.0.0.1");
+  for (guint i = 0; extra[i] != NULL; i++)
+    if (*extra[i] != '\0')
+      g_strv_builder_add (args, extra[i]);
+  f->daemon_args = g_strv_builder_end (args);
+  f->session = soup_session_new_with_options ("timeout", 30, NULL);
+  for (WbAccessRole role = WB_ACCESS_ROLE_VIEWER; role <= WB_ACCESS_ROLE_ADMIN; role++)
+    f->tokens[role] = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
+                                   g_get_real_time () / G_USEC_PER_SEC, 3600);
+  spawn_daemon (f);
+}
+
+static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
   g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
   wb_test_daemon_free (f->daemon);
+  g_strfreev (f->daemon_env);
+  g_strfreev (f->daemon_args);
   g_clear_object (&f->session);
   for (guint i = 0; i < G_N_ELEMENTS (f->tokens); i++)
     g_free (f->tokens[i]);
@@ -782,6 +811,269 @@ test_reassign (Fixture       *f,
   assert_status (&reply, 404);
 }
 
+/* ---- trips on the live map ------------------------------------------------------ */
+
+/* POSTs one position of @device, now, at a latitude of its own, which it
+ * returns. */
+static double
+post_fix (Fixture    *f,
+          const char *device)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
+  double lat = 53.80 + 0.0001 * ++f->fixes;
+  g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"%s\",\"timestamp\":\"%s\",\"lat\":%.4f,\"lon\":27.56,"
+                                           "\"speed\":30}]", device, time, lat);
+  g_auto(Reply) reply = { 0 };
+
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/telemetry", body, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (reply.json), "accepted"), ==, 1);
+  return lat;
+}
+
+/* The item of @vehicle in a GET /locations answer, or NULL. */
+static JsonObject *
+location_of (Reply      *reply,
+             const char *vehicle)
+{
+  JsonArray *items = json_object_get_array_member (json_node_get_object (reply->json), "items");
+
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      if (g_str_equal (json_object_get_string_member (item, "vehicleId"), vehicle))
+        return item;
+    }
+  return NULL;
+}
+
+static void
+get_locations (Fixture    *f,
+               const char *query,
+               Reply      *reply)
+{
+  g_autofree char *path = g_strconcat ("/locations", query, NULL);
+
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", path, NULL, NULL, reply);
+  assert_status (reply, 200);
+}
+
+/* Posts positions of @device until one of them reaches the live map with
+ * @trip as its vehicle's tripId (NULL: with none); returns how many it
+ * took. The fleet role learns of a trip's change from the trip's message,
+ * which the outbox relay publishes a moment after the request's commit,
+ * so a position posted right after the request may still be tagged the
+ * old way. */
+static guint
+wait_trip_tag (Fixture    *f,
+               const char *device,
+               const char *vehicle,
+               const char *trip)
+{
+  g_autofree char *query = g_strdup_printf ("?vehicleId=%s", vehicle);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (guint n = 1;; n++)
+    {
+      double lat = post_fix (f, device);
+
+      for (;;)
+        {
+          g_auto(Reply) reply = { 0 };
+          JsonObject *item;
+
+          if (g_get_monotonic_time () > deadline)
+            g_error ("%s never showed trip %s on the map; the daemon's log:\n%s", vehicle, trip ? trip : "(none)",
+                     f->daemon->log->str);
+          get_locations (f, query, &reply);
+          item = location_of (&reply, vehicle);
+          if (item == NULL || fabs (json_object_get_double_member (item, "lat") - lat) > 1e-9)
+            {
+              g_usleep (20 * 1000);
+              continue;
+            }
+          if (g_strcmp0 (json_object_get_string_member_with_default (item, "tripId", NULL), trip) == 0)
+            return n;
+          break;
+        }
+    }
+}
+
+static int
+compare_ids (gconstpointer a,
+             gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The vehicles GET /locations@query lists, sorted, joined with commas. */
+static char *
+listed (Fixture    *f,
+        const char *query)
+{
+  g_auto(Reply) reply = { 0 };
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_null_terminated (4, NULL, TRUE);
+  JsonArray *items;
+
+  get_locations (f, query, &reply);
+  items = json_object_get_array_member (json_node_get_object (reply.json), "items");
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      g_assert_nonnull (json_object_get_string_member_with_default (item, "tripId", NULL));
+      g_ptr_array_add (ids, (gpointer) json_object_get_string_member (item, "vehicleId"));
+    }
+  g_ptr_array_sort (ids, compare_ids);
+  return g_strjoinv (",", (char **) ids->pdata);
+}
+
+static char *
+active_trip_of (Fixture    *f,
+                const char *vehicle)
+{
+  g_autofree char *path = g_strdup_printf ("/vehicles/%s", vehicle);
+  g_auto(Reply) reply = { 0 };
+
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_true (json_object_has_member (json_node_get_object (reply.json), "activeTripId"));
+  return g_strdup (member (&reply, "activeTripId"));
+}
+
+static void
+put_device (Fixture    *f,
+            const char *device,
+            const char *vehicle)
+{
+  g_autofree char *path = g_strdup_printf ("/devices/%s", device);
+  g_autofree char *body = g_strdup_printf ("{\"vehicleId\":\"%s\",\"token\":null}", vehicle);
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "PUT", path, body, &reply);
+  g_assert_true (reply.status == 201 || reply.status == 200);
+}
+
+/* A vehicle carries its trip on the live picture while the trip is
+ * IN_TRANSIT: tagged from the start, moved by a reassignment, dropped at
+ * completion; GET /locations with no parameter (and trip=active) lists the
+ * vehicles so tagged. */
+static void
+test_trip_on_live_map (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *path = NULL, *status = NULL, *active = NULL, *none = NULL;
+  g_autofree char *on_map = NULL, *on_map_active = NULL;
+  g_auto(Reply) reply = { 0 };
+  g_auto(Reply) decided = { 0 };
+
+  put_pickup_point (f, "p1");
+  put_device (f, "dev1", "v1");
+  put_device (f, "dev2", "v2");
+  trip = create_trip (f, "v1", "d1", NULL);
+
+  /* PLANNED is not on the way yet. */
+  g_assert_cmpuint (wait_trip_tag (f, "dev1", "v1", NULL), ==, 1);
+  g_assert_cmpuint (wait_trip_tag (f, "dev2", "v2", NULL), ==, 1);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "");
+
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  wait_trip_tag (f, "dev1", "v1", trip);
+  g_clear_pointer (&on_map, g_free);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "v1");
+  on_map_active = listed (f, "?trip=active");
+  g_assert_cmpstr (on_map_active, ==, "v1");
+  get_locations (f, "", &reply);
+  g_assert_cmpstr (json_object_get_string_member (location_of (&reply, "v1"), "tripId"), ==, trip);
+  /* The other vehicle's positions stay untagged. */
+  g_assert_cmpuint (wait_trip_tag (f, "dev2", "v2", NULL), ==, 1);
+  active = active_trip_of (f, "v1");
+  g_assert_cmpstr (active, ==, trip);
+  none = active_trip_of (f, "v2");
+  g_assert_null (none);
+
+  /* Reassigned: the trip moves to the new vehicle. */
+  path = g_strdup_printf ("/trips/%s/reassign", trip);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}", NULL, &reply);
+  assert_status (&reply, 202);
+  status = wait_command (f, reply.location, &decided);
+  g_assert_cmpstr (status, ==, "applied");
+  wait_trip_tag (f, "dev2", "v2", trip);
+  wait_trip_tag (f, "dev1", "v1", NULL);
+  g_clear_pointer (&on_map, g_free);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "v2");
+  g_clear_pointer (&active, g_free);
+  active = active_trip_of (f, "v2");
+  g_assert_cmpstr (active, ==, trip);
+
+  /* Completed: no trip any more, and off the default answer. */
+  transition (f, trip, "complete", 200, "COMPLETED");
+  wait_trip_tag (f, "dev2", "v2", NULL);
+  g_clear_pointer (&on_map, g_free);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "");
+  g_clear_pointer (&on_map_active, g_free);
+  on_map_active = listed (f, "?trip=active");
+  g_assert_cmpstr (on_map_active, ==, "");
+  g_clear_pointer (&active, g_free);
+  active = active_trip_of (f, "v2");
+  g_assert_null (active);
+}
+
+/* A cancelled trip leaves its vehicle at once too. */
+static void
+test_trip_cancel_untags (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *on_map = NULL;
+
+  put_pickup_point (f, "p1");
+  put_device (f, "dev1", "v1");
+  trip = create_trip (f, "v1", "d1", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  wait_trip_tag (f, "dev1", "v1", trip);
+  transition (f, trip, "cancel", 200, "CANCELLED");
+  wait_trip_tag (f, "dev1", "v1", NULL);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "");
+}
+
+/* After a restart nothing announces the trip again: the fleet role reads
+ * the IN_TRANSIT trips from the database before its first position, so the
+ * very first position after it is tagged. */
+static void
+test_trip_tag_after_restart (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *other = NULL, *on_map = NULL;
+
+  put_pickup_point (f, "p1");
+  put_device (f, "dev1", "v1");
+  put_device (f, "dev2", "v2");
+  trip = create_trip (f, "v1", "d1", NULL);
+  other = create_trip (f, "v2", "d2", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  transition (f, other, "start", 200, "IN_TRANSIT");
+  transition (f, other, "complete", 200, "COMPLETED");
+  /* Every trip message is out before the restart: none comes after it. */
+  for (gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC; sql_int (f, "SELECT count(*) FROM outbox", NULL) > 0;)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+    }
+
+  restart_daemon (f);
+  g_assert_cmpuint (wait_trip_tag (f, "dev1", "v1", trip), ==, 1);
+  g_assert_cmpuint (wait_trip_tag (f, "dev2", "v2", NULL), ==, 1);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "v1");
+}
+
 /* A command that cannot be decoded goes to the dead-letter topic, and the
  * commands after it are still applied. */
 static void
@@ -899,6 +1191,9 @@ main (int   argc,
   ADD ("/dispatch/reassign", test_reassign);
   ADD ("/dispatch/dead-letter", test_dead_letter);
   ADD ("/dispatch/stops-from-gps", test_stops_from_gps);
+  ADD ("/dispatch/trip-on-live-map", test_trip_on_live_map);
+  ADD ("/dispatch/trip-cancel-untags", test_trip_cancel_untags);
+  ADD ("/dispatch/trip-tag-after-restart", test_trip_tag_after_restart);
   g_test_add ("/dispatch/auto-batching", Fixture, "--auto-batch-interval=300ms", fixture_setup,
               test_auto_batching, fixture_teardown);
   g_test_add ("/dispatch/auto-reassign", Fixture, "--auto-reassign-after=3s --offline-after=2s", fixture_setup,
