@@ -375,9 +375,11 @@ test_transitions (Fixture       *f,
   transition (f, c, "cancel", 200, "CANCELLED");
   transition (f, "no-such-trip", "start", 404, NULL);
 
-  /* One message per transition; completion serves the two stops GPS never saw. */
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1", a), ==, 5);
+  /* One message per transition; completion serves the two stops GPS never
+   * saw, arriving at each and leaving it. */
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1", a), ==, 7);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.stop_arrived'", a), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.stop_departed'", a), ==, 2);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.started'", a), ==, 1);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.completed'", a), ==, 1);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.cancelled'", c), ==, 1);
@@ -1074,6 +1076,175 @@ test_trip_tag_after_restart (Fixture       *f,
   g_assert_cmpstr (on_map, ==, "v1");
 }
 
+/* ---- a simulated vehicle drives a trip ------------------------------------------ */
+
+typedef struct
+{
+  const char *id;
+  double      lat;
+  double      lon;
+} Point;
+
+/* Three pickup points about a kilometre apart; the simulator centres its
+ * street grid amid them. */
+static const Point sim_points[] = {
+  { "north", 53.9060, 27.5520 },
+  { "east",  53.9010, 27.5680 },
+  { "south", 53.8950, 27.5540 },
+};
+
+static char *
+create_batch (Fixture    *f,
+              const char *point,
+              const char *shipment)
+{
+  g_autofree char *body = g_strdup_printf ("{\"pickupPointId\":\"%s\",\"shipmentIds\":[\"%s\"]}", point, shipment);
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "POST", "/batches", body, &reply);
+  assert_status (&reply, 201);
+  return g_strdup (member (&reply, "id"));
+}
+
+static GSubprocess *
+spawn_sim_drive (Fixture    *f,
+                 const char *trip)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (f->daemon));
+  const char *argv[] = { g_getenv ("WAYBILL_SIM"), "drive", "--trip", trip, "--url", url, "--jwt-secret", SECRET,
+                         "--dwell", "40s", "--time-scale", "100", "--rate", "1", "--batch", "5", "--seed", "3", NULL };
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_assert_nonnull (argv[0]);
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
+/* While @shipment rides the trip (its stop not reached), GET
+ * /shipments/{id} shows where the vehicle is and the vehicle's ETA. */
+static void
+wait_riding (Fixture    *f,
+             const char *shipment,
+             const char *trip)
+{
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", shipment);
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_auto(Reply) reply = { 0 };
+      JsonObject *live;
+
+      send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", path, NULL, NULL, &reply);
+      assert_status (&reply, 200);
+      live = json_object_has_member (json_node_get_object (reply.json), "liveLocation")
+             ? json_object_get_object_member (json_node_get_object (reply.json), "liveLocation") : NULL;
+      if (live != NULL)
+        {
+          g_autoptr(GDateTime) fix = g_date_time_new_from_iso8601 (json_object_get_string_member (live, "at"), NULL);
+          g_autoptr(GDateTime) eta = g_date_time_new_from_iso8601 (member (&reply, "eta"), NULL);
+
+          g_assert_cmpstr (member (&reply, "status"), ==, "IN_TRANSIT");
+          g_assert_cmpstr (member (&reply, "etaSource"), ==, "vehicle");
+          g_assert_cmpstr (json_object_get_string_member (live, "tripId"), ==, trip);
+          g_assert_cmpstr (json_object_get_string_member (live, "vehicleId"), ==, "v1");
+          g_assert_nonnull (fix);
+          g_assert_nonnull (eta);
+          g_assert_cmpint (g_date_time_compare (eta, fix), >, 0);
+          return;
+        }
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s never showed a live location; the daemon's log:\n%s", shipment, f->daemon->log->str);
+      g_usleep (50 * 1000);
+    }
+}
+
+/* waybill-sim drives the stops of a real trip (GET /trips/{id}) against
+ * the daemon: each stop is arrived at and left exactly once, in order,
+ * from GPS; each batch's parcels wait at their pickup point; the parcel
+ * of the last stop shows the vehicle's place and ETA on the way; and the
+ * trip completes. */
+static void
+test_simulated_trip (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GString) stops = g_string_new ("");
+  g_autoptr(GSubprocess) sim = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sim_output = NULL;
+  g_autofree char *trip = NULL, *body = NULL;
+  char *shipments[G_N_ELEMENTS (sim_points)];
+  char *batches[G_N_ELEMENTS (sim_points)];
+  const char *arrived = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_arrived' AND key = $1";
+  const char *departed = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_departed' AND key = $1";
+  g_auto(Reply) reply = { 0 };
+
+  put_device (f, "sim-0001", "v1");
+  for (guint i = 0; i < G_N_ELEMENTS (sim_points); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/pickup-points/%s", sim_points[i].id);
+      g_autofree char *point = g_strdup_printf ("{\"name\":\"Point %s\",\"lat\":%.4f,\"lon\":%.4f,\"capacity\":50}",
+                                                sim_points[i].id, sim_points[i].lat, sim_points[i].lon);
+
+      send (f, "PUT", path, point, &reply);
+      assert_status (&reply, 201);
+      shipments[i] = create_shipment (f);
+      batches[i] = create_batch (f, sim_points[i].id, shipments[i]);
+      g_string_append_printf (stops, "%s{\"pickupPointId\":\"%s\",\"batchIds\":[\"%s\"]}", i ? "," : "",
+                              sim_points[i].id, batches[i]);
+    }
+  body = g_strdup_printf ("{\"companyId\":\"acme\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+                          "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":[%s]}", stops->str);
+  send (f, "POST", "/trips", body, &reply);
+  assert_status (&reply, 201);
+  trip = g_strdup (member (&reply, "id"));
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+
+  sim = spawn_sim_drive (f, trip);
+  wait_riding (f, shipments[G_N_ELEMENTS (sim_points) - 1], trip);
+  g_subprocess_communicate_utf8 (sim, NULL, NULL, &sim_output, NULL, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_if_exited (sim) || g_subprocess_get_exit_status (sim) != 0)
+    g_error ("waybill-sim drive failed:\n%s", sim_output);
+  g_test_message ("%s", sim_output);
+
+  /* Every stop reached by GPS, in order; the first two left behind. */
+  g_assert_cmpint (wait_count (f, arrived, trip, 3), ==, 3);
+  g_assert_cmpint (wait_count (f, departed, trip, 2), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM trip_stops a JOIN trip_stops b ON b.trip_id = a.trip_id"
+                               " AND b.seq = a.seq + 1 WHERE a.trip_id = $1 AND a.departed_at <= b.arrived_at", trip), ==, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (sim_points); i++)
+    {
+      g_autofree char *status = shipment_status (f, shipments[i]);
+      g_autofree char *event = g_strdup_printf ("dispatch:%s:%s:arrived:%u", trip, shipments[i], i);
+      g_autofree char *where = wb_test_pg_text (f->conn, "SELECT location_text || ' ' || round(lat::numeric, 4)"
+                                                " || ',' || round(lon::numeric, 4) FROM shipment_events"
+                                                " WHERE event_id = $1", event);
+      g_autofree char *expected = g_strdup_printf ("Point %s %.4f,%.4f", sim_points[i].id, sim_points[i].lat,
+                                                   sim_points[i].lon);
+
+      g_assert_cmpstr (status, ==, "AVAILABLE_FOR_PICKUP");
+      g_assert_cmpstr (where, ==, expected);
+    }
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM batches WHERE status = 'CLOSED'", NULL), ==, 3);
+
+  /* Done: the vehicle stands at the last stop, which completion leaves. */
+  transition (f, trip, "complete", 200, "COMPLETED");
+  g_assert_cmpint (wait_count (f, departed, trip, 3), ==, 3);
+  g_usleep (300 * 1000);
+  g_assert_cmpint (sql_int (f, arrived, trip), ==, 3);
+  g_assert_cmpint (sql_int (f, departed, trip), ==, 3);
+  g_assert_cmpint (sql_int (f, "SELECT count(DISTINCT payload->>'seq') FROM outbox_seen"
+                               " WHERE topic IN ('trip.stop_arrived', 'trip.stop_departed') AND key = $1", trip), ==, 3);
+  for (guint i = 0; i < G_N_ELEMENTS (sim_points); i++)
+    {
+      g_free (shipments[i]);
+      g_free (batches[i]);
+    }
+}
+
 /* A command that cannot be decoded goes to the dead-letter topic, and the
  * commands after it are still applied. */
 static void
@@ -1196,6 +1367,10 @@ main (int   argc,
   ADD ("/dispatch/trip-tag-after-restart", test_trip_tag_after_restart);
   g_test_add ("/dispatch/auto-batching", Fixture, "--auto-batch-interval=300ms", fixture_setup,
               test_auto_batching, fixture_teardown);
+  /* Tighter than a real stop so that a drive of a few seconds shows it, and
+   * still longer than passing through the radius at turning speed. */
+  g_test_add ("/dispatch/simulated-trip", Fixture, "--stop-dwell=20s --stop-radius=40", fixture_setup,
+              test_simulated_trip, fixture_teardown);
   g_test_add ("/dispatch/auto-reassign", Fixture, "--auto-reassign-after=3s --offline-after=2s", fixture_setup,
               test_auto_reassign, fixture_teardown);
 #undef ADD
