@@ -932,6 +932,27 @@ listed (Fixture    *f,
   return g_strjoinv (",", (char **) ids->pdata);
 }
 
+/* Until GET /locations@query lists @expected (as listed() writes it),
+ * with no new position. */
+static void
+wait_listed (Fixture    *f,
+             const char *query,
+             const char *expected)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *now_listed = listed (f, query);
+
+      if (g_str_equal (now_listed, expected))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("GET /locations%s kept listing “%s”, not “%s”", query, now_listed, expected);
+      g_usleep (20 * 1000);
+    }
+}
+
 static char *
 active_trip_of (Fixture    *f,
                 const char *vehicle)
@@ -960,8 +981,8 @@ put_device (Fixture    *f,
 
 /* A vehicle carries its trip on the live picture while the trip is
  * IN_TRANSIT: tagged from the start, moved by a reassignment, dropped at
- * completion; GET /locations with no parameter (and trip=active) lists the
- * vehicles so tagged. */
+ * completion (at once, before the vehicle reports again); GET /locations
+ * with no parameter (and trip=active) lists the vehicles so tagged. */
 static void
 test_trip_on_live_map (Fixture       *f,
                        gconstpointer  data)
@@ -1004,6 +1025,8 @@ test_trip_on_live_map (Fixture       *f,
   assert_status (&reply, 202);
   status = wait_command (f, reply.location, &decided);
   g_assert_cmpstr (status, ==, "applied");
+  /* The old vehicle leaves the trip at once, without reporting again. */
+  wait_listed (f, "", "");
   wait_trip_tag (f, "dev2", "v2", trip);
   wait_trip_tag (f, "dev1", "v1", NULL);
   g_clear_pointer (&on_map, g_free);
@@ -1015,6 +1038,7 @@ test_trip_on_live_map (Fixture       *f,
 
   /* Completed: no trip any more, and off the default answer. */
   transition (f, trip, "complete", 200, "COMPLETED");
+  wait_listed (f, "", "");
   wait_trip_tag (f, "dev2", "v2", NULL);
   g_clear_pointer (&on_map, g_free);
   on_map = listed (f, "");
@@ -1040,6 +1064,7 @@ test_trip_cancel_untags (Fixture       *f,
   transition (f, trip, "start", 200, "IN_TRANSIT");
   wait_trip_tag (f, "dev1", "v1", trip);
   transition (f, trip, "cancel", 200, "CANCELLED");
+  wait_listed (f, "?trip=active", "");
   wait_trip_tag (f, "dev1", "v1", NULL);
   on_map = listed (f, "");
   g_assert_cmpstr (on_map, ==, "");
