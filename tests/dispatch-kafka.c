@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* Dispatch over Kafka (librdkafka's mock cluster): the api role and the
  * dispatch role in two waybilld processes. A reassignment accepted by the
- * first is applied by the second, and trip.reassigned reaches the topic. */
+ * first is applied by the second, and trip.reassigned reaches the topic.
+ * A trip started and completed through the first tags, then untags, the
+ * positions the fleet role of another process enriches. */
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "wb-json.h"
@@ -65,6 +68,85 @@ test_two_processes (void)
   wb_test_daemon_free (dispatch);
 }
 
+/* The tripId GET /locations shows for v1 once a position of dev1, posted
+ * to @fleet now, is on its map (NULL for none, or "" for no such answer). */
+static char *
+trip_of_next_position (WbTestDaemon *fleet,
+                       guint         n)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
+  double lat = 53.80 + 0.0001 * n;
+  g_autofree char *body = g_strdup_printf ("{\"deviceId\":\"dev1\",\"timestamp\":\"%s\",\"lat\":%.4f,\"lon\":27.56}",
+                                           time, lat);
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_assert_cmpuint (post (fleet, "/telemetry", body, NULL), ==, 200);
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *answer = NULL;
+      g_autoptr(JsonNode) root = NULL;
+      JsonArray *items;
+
+      if (http_get (fleet, "/locations?vehicleId=v1", &answer) == 200
+          && (root = wb_json_parse (answer, strlen (answer), NULL, NULL)) != NULL
+          && json_array_get_length (items = json_object_get_array_member (json_node_get_object (root), "items")) == 1
+          && fabs (json_object_get_double_member (json_array_get_object_element (items, 0), "lat") - lat) < 1e-9)
+        return g_strdup (json_object_get_string_member_with_default (json_array_get_object_element (items, 0),
+                                                                     "tripId", NULL));
+      g_usleep (50 * 1000);
+    }
+  g_error ("the position of dev1 never reached the map; its log:\n%s", fleet->log->str);
+}
+
+/* Waits, posting positions, until v1's are tagged with @trip (NULL: none). */
+static void
+wait_tag (WbTestDaemon *fleet,
+          guint        *n,
+          const char   *trip)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *tag = trip_of_next_position (fleet, ++*n);
+
+      if (g_strcmp0 (tag, trip) == 0)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("v1's positions never carried trip %s; the fleet's log:\n%s", trip ? trip : "(none)",
+                 fleet->log->str);
+      g_usleep (100 * 1000);
+    }
+}
+
+static void
+test_trip_tags_positions (void)
+{
+  g_autoptr(World) w = world_new (2);
+  WbTestDaemon *api, *fleet;
+  guint n = 0;
+
+  sql_exec (w, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1)");
+  sql_exec (w, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('v1', 'V-1', 'acme', 1)");
+  sql_exec (w, "INSERT INTO drivers (id, name, company_id, version) VALUES ('d1', 'D 1', 'acme', 1)");
+  sql_exec (w, "INSERT INTO devices (device_id, vehicle_id, version) VALUES ('dev1', 'v1', 1)");
+  sql_exec (w, "INSERT INTO trips (id, company_id, vehicle_id, driver_id, status) VALUES ('k-live', 'acme', 'v1', 'd1', 'PLANNED')");
+  fleet = daemon_start (w, "ingest,fleet,gateway");
+  api = daemon_start (w, "api");
+
+  wait_tag (fleet, &n, NULL);
+  g_assert_cmpuint (post (api, "/trips/k-live/start", "{}", NULL), ==, 200);
+  wait_tag (fleet, &n, "k-live");
+  g_assert_cmpuint (post (api, "/trips/k-live/complete", "{}", NULL), ==, 200);
+  wait_tag (fleet, &n, NULL);
+
+  g_assert_cmpint (wb_test_daemon_terminate (api), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (fleet), ==, 0);
+  wb_test_daemon_free (api);
+  wb_test_daemon_free (fleet);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -75,6 +157,7 @@ main (int   argc,
   wb_test_kafka_init (N_BROKERS);
 
   g_test_add_func ("/dispatch-kafka/two-processes", test_two_processes);
+  g_test_add_func ("/dispatch-kafka/trip-tags-positions", test_trip_tags_positions);
 
   status = g_test_run ();
   wb_test_kafka_teardown ();

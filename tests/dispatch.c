@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <libsoup/soup.h>
+#include <math.h>
 #include <string.h>
 
 #include "wb-db.h"
@@ -25,8 +26,11 @@ typedef struct
   char         *conninfo;
   PGconn       *conn;
   WbTestDaemon *daemon;
+  GStrv         daemon_env;
+  GStrv         daemon_args;
   SoupSession  *session;
   char         *tokens[WB_ACCESS_ROLE_ADMIN + 1];
+  guint         fixes;         /* positions posted by post_fix() */
 } Fixture;
 
 typedef struct
@@ -156,35 +160,13 @@ sql_int (Fixture    *f,
   return wb_test_pg_int (f->conn, statement, param);
 }
 
+/* Starts waybilld on the fixture's database and waits until it is ready. */
 static void
-fixture_setup (Fixture       *f,
-               gconstpointer  data)
+spawn_daemon (Fixture *f)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *env_dsn = NULL;
-  g_auto(GStrv) extra = g_strsplit (data != NULL ? data : "", " ", -1);
-  const char *args[] = { "--listen-address=127.0.0.1", extra[0], extra[0] ? extra[1] : NULL, NULL };
-  guint applied = 0;
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
-  f->conninfo = wb_test_pg_create_database ("dispatch");
-  f->conn = wb_db_connect (f->conninfo, &error);
-  g_assert_no_error (error);
-  g_assert_true (wb_migrations_apply (f->conn, &applied, &error));
-  for (guint i = 0; i < G_N_ELEMENTS (keep_outbox_sql); i++)
-    sql (f, keep_outbox_sql[i]);
-  sql (f, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1), ('other', 'Other', 1)");
-  sql (f, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('v1', 'V-1', 'acme', 1),"
-          " ('v2', 'V-2', 'acme', 1), ('v3', 'V-3', 'acme', 1), ('vx', 'V-X', 'other', 1)");
-  sql (f, "INSERT INTO drivers (id, name, company_id, version) VALUES ('d1', 'D 1', 'acme', 1),"
-          " ('d2', 'D 2', 'acme', 1), ('d3', 'D 3', 'acme', 1)");
-
-  env_dsn = g_strconcat ("DB_DSN=", f->conninfo, NULL);
-  f->daemon = wb_test_daemon_spawn ((const char *[]) { env_dsn, "AUTH_HS256SECRET=" SECRET, NULL }, args);
-  f->session = soup_session_new_with_options ("timeout", 30, NULL);
-  for (WbAccessRole role = WB_ACCESS_ROLE_VIEWER; role <= WB_ACCESS_ROLE_ADMIN; role++)
-    f->tokens[role] = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
-                                   g_get_real_time () / G_USEC_PER_SEC, 3600);
+  f->daemon = wb_test_daemon_spawn ((const char * const *) f->daemon_env, (const char * const *) f->daemon_args);
   for (;;)
     {
       g_auto(Reply) reply = { 0 };
@@ -199,11 +181,58 @@ fixture_setup (Fixture       *f,
 }
 
 static void
+restart_daemon (Fixture *f)
+{
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  g_clear_pointer (&f->daemon, wb_test_daemon_free);
+  spawn_daemon (f);
+}
+
+/* @data: extra daemon arguments, space-separated, or NULL. */
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GStrvBuilder) args = g_strv_builder_new ();
+  g_auto(GStrv) extra = g_strsplit (data != NULL ? data : "", " ", -1);
+  guint applied = 0;
+
+  f->conninfo = wb_test_pg_create_database ("dispatch");
+  f->conn = wb_db_connect (f->conninfo, &error);
+  g_assert_no_error (error);
+  g_assert_true (wb_migrations_apply (f->conn, &applied, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (keep_outbox_sql); i++)
+    sql (f, keep_outbox_sql[i]);
+  sql (f, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1), ('other', 'Other', 1)");
+  sql (f, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('v1', 'V-1', 'acme', 1),"
+          " ('v2', 'V-2', 'acme', 1), ('v3', 'V-3', 'acme', 1), ('vx', 'V-X', 'other', 1)");
+  sql (f, "INSERT INTO drivers (id, name, company_id, version) VALUES ('d1', 'D 1', 'acme', 1),"
+          " ('d2', 'D 2', 'acme', 1), ('d3', 'D 3', 'acme', 1)");
+
+  f->daemon_env = g_new0 (char *, 3);
+  f->daemon_env[0] = g_strconcat ("DB_DSN=", f->conninfo, NULL);
+  f->daemon_env[1] = g_strdup ("AUTH_HS256SECRET=" SECRET);
+  g_strv_builder_add (args, "--listen-address=127.0.0.1");
+  for (guint i = 0; extra[i] != NULL; i++)
+    if (*extra[i] != '\0')
+      g_strv_builder_add (args, extra[i]);
+  f->daemon_args = g_strv_builder_end (args);
+  f->session = soup_session_new_with_options ("timeout", 30, NULL);
+  for (WbAccessRole role = WB_ACCESS_ROLE_VIEWER; role <= WB_ACCESS_ROLE_ADMIN; role++)
+    f->tokens[role] = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "tester", role,
+                                   g_get_real_time () / G_USEC_PER_SEC, 3600);
+  spawn_daemon (f);
+}
+
+static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
   g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
   wb_test_daemon_free (f->daemon);
+  g_strfreev (f->daemon_env);
+  g_strfreev (f->daemon_args);
   g_clear_object (&f->session);
   for (guint i = 0; i < G_N_ELEMENTS (f->tokens); i++)
     g_free (f->tokens[i]);
@@ -346,9 +375,11 @@ test_transitions (Fixture       *f,
   transition (f, c, "cancel", 200, "CANCELLED");
   transition (f, "no-such-trip", "start", 404, NULL);
 
-  /* One message per transition; completion serves the two stops GPS never saw. */
-  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1", a), ==, 5);
+  /* One message per transition; completion serves the two stops GPS never
+   * saw, arriving at each and leaving it. */
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1", a), ==, 7);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.stop_arrived'", a), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.stop_departed'", a), ==, 2);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.started'", a), ==, 1);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.completed'", a), ==, 1);
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE key = $1 AND topic = 'trip.cancelled'", c), ==, 1);
@@ -782,6 +813,463 @@ test_reassign (Fixture       *f,
   assert_status (&reply, 404);
 }
 
+/* ---- trips on the live map ------------------------------------------------------ */
+
+/* POSTs one position of @device, now, at a latitude of its own, which it
+ * returns. */
+static double
+post_fix (Fixture    *f,
+          const char *device)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%fZ");
+  double lat = 53.80 + 0.0001 * ++f->fixes;
+  g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"%s\",\"timestamp\":\"%s\",\"lat\":%.4f,\"lon\":27.56,"
+                                           "\"speed\":30}]", device, time, lat);
+  g_auto(Reply) reply = { 0 };
+
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", "/telemetry", body, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (reply.json), "accepted"), ==, 1);
+  return lat;
+}
+
+/* The item of @vehicle in a GET /locations answer, or NULL. */
+static JsonObject *
+location_of (Reply      *reply,
+             const char *vehicle)
+{
+  JsonArray *items = json_object_get_array_member (json_node_get_object (reply->json), "items");
+
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      if (g_str_equal (json_object_get_string_member (item, "vehicleId"), vehicle))
+        return item;
+    }
+  return NULL;
+}
+
+static void
+get_locations (Fixture    *f,
+               const char *query,
+               Reply      *reply)
+{
+  g_autofree char *path = g_strconcat ("/locations", query, NULL);
+
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", path, NULL, NULL, reply);
+  assert_status (reply, 200);
+}
+
+/* Posts positions of @device until one of them reaches the live map with
+ * @trip as its vehicle's tripId (NULL: with none); returns how many it
+ * took. The fleet role learns of a trip's change from the trip's message,
+ * which the outbox relay publishes a moment after the request's commit,
+ * so a position posted right after the request may still be tagged the
+ * old way. */
+static guint
+wait_trip_tag (Fixture    *f,
+               const char *device,
+               const char *vehicle,
+               const char *trip)
+{
+  g_autofree char *query = g_strdup_printf ("?vehicleId=%s", vehicle);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (guint n = 1;; n++)
+    {
+      double lat = post_fix (f, device);
+
+      for (;;)
+        {
+          g_auto(Reply) reply = { 0 };
+          JsonObject *item;
+
+          if (g_get_monotonic_time () > deadline)
+            g_error ("%s never showed trip %s on the map; the daemon's log:\n%s", vehicle, trip ? trip : "(none)",
+                     f->daemon->log->str);
+          get_locations (f, query, &reply);
+          item = location_of (&reply, vehicle);
+          if (item == NULL || fabs (json_object_get_double_member (item, "lat") - lat) > 1e-9)
+            {
+              g_usleep (20 * 1000);
+              continue;
+            }
+          if (g_strcmp0 (json_object_get_string_member_with_default (item, "tripId", NULL), trip) == 0)
+            return n;
+          break;
+        }
+    }
+}
+
+static int
+compare_ids (gconstpointer a,
+             gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The vehicles GET /locations@query lists, sorted, joined with commas. */
+static char *
+listed (Fixture    *f,
+        const char *query)
+{
+  g_auto(Reply) reply = { 0 };
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_null_terminated (4, NULL, TRUE);
+  JsonArray *items;
+
+  get_locations (f, query, &reply);
+  items = json_object_get_array_member (json_node_get_object (reply.json), "items");
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      g_assert_nonnull (json_object_get_string_member_with_default (item, "tripId", NULL));
+      g_ptr_array_add (ids, (gpointer) json_object_get_string_member (item, "vehicleId"));
+    }
+  g_ptr_array_sort (ids, compare_ids);
+  return g_strjoinv (",", (char **) ids->pdata);
+}
+
+/* Until GET /locations@query lists @expected (as listed() writes it),
+ * with no new position. */
+static void
+wait_listed (Fixture    *f,
+             const char *query,
+             const char *expected)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *now_listed = listed (f, query);
+
+      if (g_str_equal (now_listed, expected))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("GET /locations%s kept listing “%s”, not “%s”", query, now_listed, expected);
+      g_usleep (20 * 1000);
+    }
+}
+
+static char *
+active_trip_of (Fixture    *f,
+                const char *vehicle)
+{
+  g_autofree char *path = g_strdup_printf ("/vehicles/%s", vehicle);
+  g_auto(Reply) reply = { 0 };
+
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_true (json_object_has_member (json_node_get_object (reply.json), "activeTripId"));
+  return g_strdup (member (&reply, "activeTripId"));
+}
+
+static void
+put_device (Fixture    *f,
+            const char *device,
+            const char *vehicle)
+{
+  g_autofree char *path = g_strdup_printf ("/devices/%s", device);
+  g_autofree char *body = g_strdup_printf ("{\"vehicleId\":\"%s\",\"token\":null}", vehicle);
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "PUT", path, body, &reply);
+  g_assert_true (reply.status == 201 || reply.status == 200);
+}
+
+/* A vehicle carries its trip on the live picture while the trip is
+ * IN_TRANSIT: tagged from the start, moved by a reassignment, dropped at
+ * completion (at once, before the vehicle reports again); GET /locations
+ * with no parameter (and trip=active) lists the vehicles so tagged. */
+static void
+test_trip_on_live_map (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *path = NULL, *status = NULL, *active = NULL, *none = NULL;
+  g_autofree char *on_map = NULL, *on_map_active = NULL;
+  g_auto(Reply) reply = { 0 };
+  g_auto(Reply) decided = { 0 };
+
+  put_pickup_point (f, "p1");
+  put_device (f, "dev1", "v1");
+  put_device (f, "dev2", "v2");
+  trip = create_trip (f, "v1", "d1", NULL);
+
+  /* PLANNED is not on the way yet. */
+  g_assert_cmpuint (wait_trip_tag (f, "dev1", "v1", NULL), ==, 1);
+  g_assert_cmpuint (wait_trip_tag (f, "dev2", "v2", NULL), ==, 1);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "");
+
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  wait_trip_tag (f, "dev1", "v1", trip);
+  g_clear_pointer (&on_map, g_free);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "v1");
+  on_map_active = listed (f, "?trip=active");
+  g_assert_cmpstr (on_map_active, ==, "v1");
+  get_locations (f, "", &reply);
+  g_assert_cmpstr (json_object_get_string_member (location_of (&reply, "v1"), "tripId"), ==, trip);
+  /* The other vehicle's positions stay untagged. */
+  g_assert_cmpuint (wait_trip_tag (f, "dev2", "v2", NULL), ==, 1);
+  active = active_trip_of (f, "v1");
+  g_assert_cmpstr (active, ==, trip);
+  none = active_trip_of (f, "v2");
+  g_assert_null (none);
+
+  /* Reassigned: the trip moves to the new vehicle. */
+  path = g_strdup_printf ("/trips/%s/reassign", trip);
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}", NULL, &reply);
+  assert_status (&reply, 202);
+  status = wait_command (f, reply.location, &decided);
+  g_assert_cmpstr (status, ==, "applied");
+  /* The old vehicle leaves the trip at once, without reporting again. */
+  wait_listed (f, "", "");
+  wait_trip_tag (f, "dev2", "v2", trip);
+  wait_trip_tag (f, "dev1", "v1", NULL);
+  g_clear_pointer (&on_map, g_free);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "v2");
+  g_clear_pointer (&active, g_free);
+  active = active_trip_of (f, "v2");
+  g_assert_cmpstr (active, ==, trip);
+
+  /* Completed: no trip any more, and off the default answer. */
+  transition (f, trip, "complete", 200, "COMPLETED");
+  wait_listed (f, "", "");
+  wait_trip_tag (f, "dev2", "v2", NULL);
+  g_clear_pointer (&on_map, g_free);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "");
+  g_clear_pointer (&on_map_active, g_free);
+  on_map_active = listed (f, "?trip=active");
+  g_assert_cmpstr (on_map_active, ==, "");
+  g_clear_pointer (&active, g_free);
+  active = active_trip_of (f, "v2");
+  g_assert_null (active);
+}
+
+/* A cancelled trip leaves its vehicle at once too. */
+static void
+test_trip_cancel_untags (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *on_map = NULL;
+
+  put_pickup_point (f, "p1");
+  put_device (f, "dev1", "v1");
+  trip = create_trip (f, "v1", "d1", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  wait_trip_tag (f, "dev1", "v1", trip);
+  transition (f, trip, "cancel", 200, "CANCELLED");
+  wait_listed (f, "?trip=active", "");
+  wait_trip_tag (f, "dev1", "v1", NULL);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "");
+}
+
+/* After a restart nothing announces the trip again: the fleet role reads
+ * the IN_TRANSIT trips from the database before its first position, so the
+ * very first position after it is tagged. */
+static void
+test_trip_tag_after_restart (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *other = NULL, *on_map = NULL;
+
+  put_pickup_point (f, "p1");
+  put_device (f, "dev1", "v1");
+  put_device (f, "dev2", "v2");
+  trip = create_trip (f, "v1", "d1", NULL);
+  other = create_trip (f, "v2", "d2", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  transition (f, other, "start", 200, "IN_TRANSIT");
+  transition (f, other, "complete", 200, "COMPLETED");
+  /* Every trip message is out before the restart: none comes after it. */
+  for (gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC; sql_int (f, "SELECT count(*) FROM outbox", NULL) > 0;)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+    }
+
+  restart_daemon (f);
+  g_assert_cmpuint (wait_trip_tag (f, "dev1", "v1", trip), ==, 1);
+  g_assert_cmpuint (wait_trip_tag (f, "dev2", "v2", NULL), ==, 1);
+  on_map = listed (f, "");
+  g_assert_cmpstr (on_map, ==, "v1");
+}
+
+/* ---- a simulated vehicle drives a trip ------------------------------------------ */
+
+typedef struct
+{
+  const char *id;
+  double      lat;
+  double      lon;
+} Point;
+
+/* Three pickup points about a kilometre apart; the simulator centres its
+ * street grid amid them. */
+static const Point sim_points[] = {
+  { "north", 53.9060, 27.5520 },
+  { "east",  53.9010, 27.5680 },
+  { "south", 53.8950, 27.5540 },
+};
+
+static char *
+create_batch (Fixture    *f,
+              const char *point,
+              const char *shipment)
+{
+  g_autofree char *body = g_strdup_printf ("{\"pickupPointId\":\"%s\",\"shipmentIds\":[\"%s\"]}", point, shipment);
+  g_auto(Reply) reply = { 0 };
+
+  send (f, "POST", "/batches", body, &reply);
+  assert_status (&reply, 201);
+  return g_strdup (member (&reply, "id"));
+}
+
+static GSubprocess *
+spawn_sim_drive (Fixture    *f,
+                 const char *trip)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (f->daemon));
+  const char *argv[] = { g_getenv ("WAYBILL_SIM"), "drive", "--trip", trip, "--url", url, "--jwt-secret", SECRET,
+                         "--dwell", "40s", "--time-scale", "100", "--rate", "1", "--batch", "5", "--seed", "3", NULL };
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_assert_nonnull (argv[0]);
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
+/* While @shipment rides the trip (its stop not reached), GET
+ * /shipments/{id} shows where the vehicle is and the vehicle's ETA. */
+static void
+wait_riding (Fixture    *f,
+             const char *shipment,
+             const char *trip)
+{
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", shipment);
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_auto(Reply) reply = { 0 };
+      JsonObject *live;
+
+      send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", path, NULL, NULL, &reply);
+      assert_status (&reply, 200);
+      live = json_object_has_member (json_node_get_object (reply.json), "liveLocation")
+             ? json_object_get_object_member (json_node_get_object (reply.json), "liveLocation") : NULL;
+      if (live != NULL)
+        {
+          g_autoptr(GDateTime) fix = g_date_time_new_from_iso8601 (json_object_get_string_member (live, "at"), NULL);
+          g_autoptr(GDateTime) eta = g_date_time_new_from_iso8601 (member (&reply, "eta"), NULL);
+
+          g_assert_cmpstr (member (&reply, "status"), ==, "IN_TRANSIT");
+          g_assert_cmpstr (member (&reply, "etaSource"), ==, "vehicle");
+          g_assert_cmpstr (json_object_get_string_member (live, "tripId"), ==, trip);
+          g_assert_cmpstr (json_object_get_string_member (live, "vehicleId"), ==, "v1");
+          g_assert_nonnull (fix);
+          g_assert_nonnull (eta);
+          g_assert_cmpint (g_date_time_compare (eta, fix), >, 0);
+          return;
+        }
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s never showed a live location; the daemon's log:\n%s", shipment, f->daemon->log->str);
+      g_usleep (50 * 1000);
+    }
+}
+
+/* waybill-sim drives the stops of a real trip (GET /trips/{id}) against
+ * the daemon: each stop is arrived at and left exactly once, in order,
+ * from GPS; each batch's parcels wait at their pickup point; the parcel
+ * of the last stop shows the vehicle's place and ETA on the way; and the
+ * trip completes. */
+static void
+test_simulated_trip (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GString) stops = g_string_new ("");
+  g_autoptr(GSubprocess) sim = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sim_output = NULL;
+  g_autofree char *trip = NULL, *body = NULL;
+  char *shipments[G_N_ELEMENTS (sim_points)];
+  char *batches[G_N_ELEMENTS (sim_points)];
+  const char *arrived = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_arrived' AND key = $1";
+  const char *departed = "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.stop_departed' AND key = $1";
+  g_auto(Reply) reply = { 0 };
+
+  put_device (f, "sim-0001", "v1");
+  for (guint i = 0; i < G_N_ELEMENTS (sim_points); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/pickup-points/%s", sim_points[i].id);
+      g_autofree char *point = g_strdup_printf ("{\"name\":\"Point %s\",\"lat\":%.4f,\"lon\":%.4f,\"capacity\":50}",
+                                                sim_points[i].id, sim_points[i].lat, sim_points[i].lon);
+
+      send (f, "PUT", path, point, &reply);
+      assert_status (&reply, 201);
+      shipments[i] = create_shipment (f);
+      batches[i] = create_batch (f, sim_points[i].id, shipments[i]);
+      g_string_append_printf (stops, "%s{\"pickupPointId\":\"%s\",\"batchIds\":[\"%s\"]}", i ? "," : "",
+                              sim_points[i].id, batches[i]);
+    }
+  body = g_strdup_printf ("{\"companyId\":\"acme\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+                          "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":[%s]}", stops->str);
+  send (f, "POST", "/trips", body, &reply);
+  assert_status (&reply, 201);
+  trip = g_strdup (member (&reply, "id"));
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+
+  sim = spawn_sim_drive (f, trip);
+  wait_riding (f, shipments[G_N_ELEMENTS (sim_points) - 1], trip);
+  g_subprocess_communicate_utf8 (sim, NULL, NULL, &sim_output, NULL, &error);
+  g_assert_no_error (error);
+  if (!g_subprocess_get_if_exited (sim) || g_subprocess_get_exit_status (sim) != 0)
+    g_error ("waybill-sim drive failed:\n%s", sim_output);
+  g_test_message ("%s", sim_output);
+
+  /* Every stop reached by GPS, in order; the first two left behind. */
+  g_assert_cmpint (wait_count (f, arrived, trip, 3), ==, 3);
+  g_assert_cmpint (wait_count (f, departed, trip, 2), ==, 2);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM trip_stops a JOIN trip_stops b ON b.trip_id = a.trip_id"
+                               " AND b.seq = a.seq + 1 WHERE a.trip_id = $1 AND a.departed_at <= b.arrived_at", trip), ==, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (sim_points); i++)
+    {
+      g_autofree char *status = shipment_status (f, shipments[i]);
+      g_autofree char *event = g_strdup_printf ("dispatch:%s:%s:arrived:%u", trip, shipments[i], i);
+      g_autofree char *where = wb_test_pg_text (f->conn, "SELECT location_text || ' ' || round(lat::numeric, 4)"
+                                                " || ',' || round(lon::numeric, 4) FROM shipment_events"
+                                                " WHERE event_id = $1", event);
+      g_autofree char *expected = g_strdup_printf ("Point %s %.4f,%.4f", sim_points[i].id, sim_points[i].lat,
+                                                   sim_points[i].lon);
+
+      g_assert_cmpstr (status, ==, "AVAILABLE_FOR_PICKUP");
+      g_assert_cmpstr (where, ==, expected);
+    }
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM batches WHERE status = 'CLOSED'", NULL), ==, 3);
+
+  /* Done: the vehicle stands at the last stop, which completion leaves. */
+  transition (f, trip, "complete", 200, "COMPLETED");
+  g_assert_cmpint (wait_count (f, departed, trip, 3), ==, 3);
+  g_usleep (300 * 1000);
+  g_assert_cmpint (sql_int (f, arrived, trip), ==, 3);
+  g_assert_cmpint (sql_int (f, departed, trip), ==, 3);
+  g_assert_cmpint (sql_int (f, "SELECT count(DISTINCT payload->>'seq') FROM outbox_seen"
+                               " WHERE topic IN ('trip.stop_arrived', 'trip.stop_departed') AND key = $1", trip), ==, 3);
+  for (guint i = 0; i < G_N_ELEMENTS (sim_points); i++)
+    {
+      g_free (shipments[i]);
+      g_free (batches[i]);
+    }
+}
+
 /* A command that cannot be decoded goes to the dead-letter topic, and the
  * commands after it are still applied. */
 static void
@@ -899,8 +1387,15 @@ main (int   argc,
   ADD ("/dispatch/reassign", test_reassign);
   ADD ("/dispatch/dead-letter", test_dead_letter);
   ADD ("/dispatch/stops-from-gps", test_stops_from_gps);
+  ADD ("/dispatch/trip-on-live-map", test_trip_on_live_map);
+  ADD ("/dispatch/trip-cancel-untags", test_trip_cancel_untags);
+  ADD ("/dispatch/trip-tag-after-restart", test_trip_tag_after_restart);
   g_test_add ("/dispatch/auto-batching", Fixture, "--auto-batch-interval=300ms", fixture_setup,
               test_auto_batching, fixture_teardown);
+  /* Tighter than a real stop so that a drive of a few seconds shows it, and
+   * still longer than passing through the radius at turning speed. */
+  g_test_add ("/dispatch/simulated-trip", Fixture, "--stop-dwell=20s --stop-radius=40", fixture_setup,
+              test_simulated_trip, fixture_teardown);
   g_test_add ("/dispatch/auto-reassign", Fixture, "--auto-reassign-after=3s --offline-after=2s", fixture_setup,
               test_auto_reassign, fixture_teardown);
 #undef ADD

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "wb-fleet-api.h"
+#include "wb-fleet-index-private.h"
 #include "wb-openapi.h"
 #include "wb-fleet-store.h"
 #include "wb-migrations.h"
@@ -704,6 +705,84 @@ test_restart (StoreFixture  *f,
   g_assert_cmpstr (plate_of (index, "v2"), ==, "5678 CD-1");
   load (store);
   g_assert_cmpstr (plate_of (index, "v2"), ==, "NEW-1");
+}
+
+static char *
+trip_of_device (WbFleetIndex *index,
+                const char   *device_id)
+{
+  g_autoptr(WbFleetEnrichment) enrichment = wb_fleet_index_lookup_device (index, device_id);
+
+  g_assert_nonnull (enrichment);
+  return g_strdup (enrichment->trip_id);
+}
+
+static void
+put_trip (WbFleetIndex *index,
+          const char   *trip_id,
+          const char   *vehicle_id)
+{
+  WbFleetTripRow row = { trip_id, vehicle_id };
+
+  _wb_fleet_index_put_trips (index, &row, 1, FALSE);
+}
+
+#define assert_trip(index, device, expected) \
+  G_STMT_START { \
+    g_autofree char *trip_ = trip_of_device ((index), (device)); \
+    g_assert_cmpstr (trip_, ==, (expected)); \
+  } G_STMT_END
+
+/* Each vehicle's IN_TRANSIT trip rides in its enrichment: put, moved to
+ * another vehicle, overlapped by another trip's start, dropped, and
+ * replaced wholesale by a load; a snapshot in hand keeps its trip. */
+static void
+test_index_trips (StoreFixture  *f,
+                  gconstpointer  data)
+{
+  g_autoptr(WbFleetEnrichment) held = NULL;
+  const WbFleetTripRow loaded[] = { { "t9", "v2" } };
+  g_autofree char *by_vehicle = NULL;
+
+  populate (f->store);
+  apply_expect (f->store, device_update ("dev-early", "v7", NULL, 1), TRUE, 1);
+  assert_trip (f->index, "356307042441013", NULL);
+
+  put_trip (f->index, "t1", "v1");
+  assert_trip (f->index, "356307042441013", "t1");
+  assert_trip (f->index, "phone-7", NULL);
+  held = wb_fleet_index_lookup_device (f->index, "356307042441013");
+  by_vehicle = wb_fleet_index_lookup_trip (f->index, "v1");
+  g_assert_cmpstr (by_vehicle, ==, "t1");
+
+  /* Reassigned to v2. */
+  put_trip (f->index, "t1", "v2");
+  assert_trip (f->index, "356307042441013", NULL);
+  assert_trip (f->index, "phone-7", "t1");
+  g_assert_cmpstr (held->trip_id, ==, "t1");
+
+  /* v1's next trip read before... */
+  put_trip (f->index, "t2", "v1");
+  assert_trip (f->index, "356307042441013", "t2");
+  /* ...a trip already gone from it ends: t2 stays. */
+  put_trip (f->index, "t0", NULL);
+  put_trip (f->index, "t1", NULL);
+  assert_trip (f->index, "356307042441013", "t2");
+  assert_trip (f->index, "phone-7", NULL);
+
+  /* A device whose vehicle is not described yet gets its trip too. */
+  put_trip (f->index, "t7", "v7");
+  assert_trip (f->index, "dev-early", "t7");
+
+  /* A load is the whole truth: what it lacks is gone. */
+  _wb_fleet_index_put_trips (f->index, loaded, G_N_ELEMENTS (loaded), TRUE);
+  assert_trip (f->index, "356307042441013", NULL);
+  assert_trip (f->index, "phone-7", "t9");
+  assert_trip (f->index, "dev-early", NULL);
+
+  /* A later change of the vehicle keeps its trip. */
+  apply_expect (f->store, vehicle_update ("v2", "5678 CD-9", "c2", NULL, 2), TRUE, 2);
+  assert_trip (f->index, "phone-7", "t9");
 }
 
 /* Enrichment follows every re-assignment, and a snapshot in hand never
@@ -1880,6 +1959,7 @@ main (int   argc,
   STORE ("/fleet/store/concurrent", test_concurrent);
   STORE ("/fleet/store/restart", test_restart);
   STORE ("/fleet/store/reassignments", test_reassignments);
+  STORE ("/fleet/index/trips", test_index_trips);
   STORE ("/fleet/store/device-token", test_device_token);
   STORE ("/fleet/store/quarantine", test_quarantine);
   STORE ("/fleet/store/first-seen", test_first_seen);

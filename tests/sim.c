@@ -305,6 +305,8 @@ test_bad_arguments (void)
   const char *two_sources[] = { "drive", "--stops", "stops.txt", "--trip", "t1", NULL };
   const char *dwell[] = { "drive", "--stops", "stops.txt", "--dwell", "soon", NULL };
   const char *drive_protocol[] = { "drive", "--stops", "stops.txt", "--protocol", "pigeon", NULL };
+  const char *time_scale[] = { "drive", "--stops", "stops.txt", "--time-scale", "0.5", NULL };
+  const char *scaled_fast[] = { "drive", "--stops", "stops.txt", "--time-scale", "10", "--fast", NULL };
   const char *help[] = { "fleet", "--help", NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -321,6 +323,8 @@ test_bad_arguments (void)
   assert_usage_error (two_sources, "--trip");
   assert_usage_error (dwell, "--dwell");
   assert_usage_error (drive_protocol, "--protocol");
+  assert_usage_error (time_scale, "--time-scale");
+  assert_usage_error (scaled_fast, "--time-scale");
   g_assert_cmpint (run_sim (help, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "--fast"));
   g_assert_nonnull (strstr (out, "--teltonika"));

@@ -55,7 +55,9 @@ struct _WbSimFleet
   GMainLoop         *loop;
   GCancellable      *cancellable;
 
-  gint64             step_us;           /* 1 / rate */
+  gint64             step_us;           /* 1 / rate, in device time */
+  gint64             wall_step_us;      /* real time: step_us over the time scale */
+  gint64             device_start;      /* real time: the device time at start_mono */
   gint64             end_device_time;   /* fast mode: 0 no limit (but never past now) */
   gint64             end_wall;          /* real time: monotonic µs, 0 no limit */
   gint64             start_mono;

@@ -13,6 +13,12 @@
 #define REPORT_S        5
 #define JSON_LINGER_US  G_USEC_PER_SEC
 
+static double
+time_scale_of (const WbSimFleetOptions *options)
+{
+  return options->time_scale > 1 ? options->time_scale : 1;
+}
+
 static SimCar *
 car_new (WbSimFleet *fleet,
          guint       number)
@@ -167,9 +173,10 @@ on_tick (gpointer data)
 
       while (!car->finished && car->due <= now)
         {
-          car->next_device_time = fleet->start_real + (car->due - fleet->start_mono);
+          car->next_device_time = fleet->device_start
+                                  + (gint64) ((car->due - fleet->start_mono) * time_scale_of (&fleet->options));
           if (car_make (car))
-            car->due += fleet->step_us;
+            car->due += fleet->wall_step_us;
         }
     }
   pump (fleet);
@@ -186,13 +193,14 @@ on_report (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static gint64
-default_from (WbSimFleet              *fleet,
-              const WbSimFleetOptions *options)
+/* Seconds of device time the run will take: a drive, until its stops are
+ * done; else what --count or --duration ask, or a day. */
+static double
+span_of (WbSimFleet              *fleet,
+         const WbSimFleetOptions *options)
 {
   double span_s = 24 * 3600;
 
-  /* A drive ends when its stops are done: it ends about now. */
   if (options->stops != NULL)
     for (guint i = 0; i < fleet->cars->len; i++)
       {
@@ -205,8 +213,15 @@ default_from (WbSimFleet              *fleet,
     span_s = options->count / options->rate_hz;
   else if (options->duration_s > 0)
     span_s = options->duration_s;
+  return span_s;
+}
+
+static gint64
+default_from (WbSimFleet              *fleet,
+              const WbSimFleetOptions *options)
+{
   /* A minute's margin, so the last positions are not from the future. */
-  return g_get_real_time () - (gint64) ((span_s + 60) * G_USEC_PER_SEC);
+  return g_get_real_time () - (gint64) ((span_of (fleet, options) + 60) * G_USEC_PER_SEC);
 }
 
 static void
@@ -225,11 +240,23 @@ start_clock (WbSimFleet *fleet)
         ((SimCar *) g_ptr_array_index (fleet->cars, i))->next_device_time = from;
       return;
     }
+  fleet->device_start = fleet->start_real;
+  /* Faster than real time: the device clock runs ahead of the wall clock,
+   * so it starts as far in the past as it will gain, and a minute more,
+   * to end about now rather than in the future. */
+  if (time_scale_of (&fleet->options) > 1)
+    {
+      double span_s = span_of (fleet, &fleet->options);
+
+      fleet->device_start -= (gint64) ((span_s - span_s / time_scale_of (&fleet->options) + 60) * G_USEC_PER_SEC);
+    }
   if (fleet->options.duration_s > 0)
-    fleet->end_wall = fleet->start_mono + (gint64) (fleet->options.duration_s * G_USEC_PER_SEC);
+    fleet->end_wall = fleet->start_mono + (gint64) (fleet->options.duration_s / time_scale_of (&fleet->options)
+                                                    * G_USEC_PER_SEC);
   /* Spread the vehicles over one period rather than all at once. */
   for (guint i = 0; i < fleet->cars->len; i++)
-    ((SimCar *) g_ptr_array_index (fleet->cars, i))->due = fleet->start_mono + fleet->step_us * i / fleet->cars->len;
+    ((SimCar *) g_ptr_array_index (fleet->cars, i))->due = fleet->start_mono
+                                                           + fleet->wall_step_us * i / fleet->cars->len;
 }
 
 WbSimFleet *
@@ -253,6 +280,7 @@ wb_sim_fleet_new (const WbSimFleetOptions *options)
   fleet->options.device_prefix = fleet->device_prefix;
   fleet->options.token = fleet->token;
   fleet->step_us = MAX ((gint64) (G_USEC_PER_SEC / options->rate_hz), 1000);
+  fleet->wall_step_us = MAX ((gint64) (fleet->step_us / time_scale_of (options)), 1);
   fleet->city = wb_sim_city_new (options->center_lat, options->center_lon, options->seed);
   if (options->stops != NULL)
     fleet->options.stops = fleet->stops = g_memdup2 (options->stops, options->n_stops * sizeof *options->stops);

@@ -32,6 +32,9 @@ G_BEGIN_DECLS
  *   stops in order (WbSimDriver) instead of roaming, and is done after
  *   the last one's dwell
  * @first_number: the first vehicle's number (device ids follow it); 0 is 1
+ * @time_scale: real time only: the simulated clock runs this many times
+ *   faster than the wall clock (0 or 1: as fast), with device times from
+ *   the past so that the run ends about now
  */
 typedef struct
 {
@@ -56,6 +59,7 @@ typedef struct
   const WbSimStop *stops;
   guint       n_stops;
   guint       first_number;
+  double      time_scale;
 } WbSimFleetOptions;
 
 /* A fleet of simulated vehicles sending their positions, all on the thread

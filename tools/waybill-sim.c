@@ -463,6 +463,7 @@ run_drive (int    argc,
   g_autofree char *stops_file = NULL;
   g_autofree char *trip = NULL;
   g_autofree char *dwell = NULL;
+  double time_scale = 1;
   int number = 1;
   GOptionEntry entries[] = {
     { "stops", 0, 0, G_OPTION_ARG_FILENAME, &stops_file, "A file of stops, one LAT,LON[,DWELL] a line", "FILE" },
@@ -482,6 +483,8 @@ run_drive (int    argc,
     { "device-prefix", 0, 0, G_OPTION_ARG_STRING, &common.device_prefix, "Device ids are this and the number (sim-)", "PREFIX" },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &args.fast, "Device times from the past, ending about now, sent at once", NULL },
     { "from", 0, 0, G_OPTION_ARG_STRING, &args.from, "Fast mode's first device time: RFC 3339, or how long ago", "TIME" },
+    { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &time_scale,
+      "Drive K times faster than real time, device times from the past ending about now (1)", "K" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &args.verbose, "Print progress every 5 s", NULL },
     { NULL }
   };
@@ -519,6 +522,17 @@ run_drive (int    argc,
       status = usage_error ("drive", "--dwell “%s” is not a duration (e.g. 60, 90s, 2m)", dwell);
       goto out;
     }
+  if (!(time_scale >= 1 && time_scale <= 1000))
+    {
+      status = usage_error ("drive", "--time-scale must be from 1 to 1000");
+      goto out;
+    }
+  if (time_scale > 1 && options.fast)
+    {
+      status = usage_error ("drive", "--time-scale is for real time; --fast and --from send at once");
+      goto out;
+    }
+  options.time_scale = time_scale;
 
   token = bearer_token (&common, WB_ACCESS_ROLE_DISPATCHER);
   source.file = stops_file;

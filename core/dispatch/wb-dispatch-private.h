@@ -64,8 +64,9 @@ gboolean          _wb_dispatch_queue_trip  (WbDispatchTx        *tx,
                                             const char          *extra_sql,
                                             const char          *extra_param,
                                             GError             **error);
-/* Status events (source "dispatch") for the shipments @sql selects (one
- * column: the shipment id), each with the event id
+/* Status events (source "dispatch") for the shipments @sql selects (the
+ * shipment id first; optionally then a place's name, lat and lon, the
+ * event's location), each with the event id
  * "dispatch:<scope>:<shipment>:<what>". Duplicates change nothing. */
 gboolean          _wb_dispatch_move_shipments (WbDispatchTx     *tx,
                                             const char          *sql,
@@ -96,6 +97,12 @@ double            _wb_dispatch_distance_m  (double               lat1,
  * batches close, the parcels it brings to a pickup point wait there, and
  * trip.stop_arrived is queued. */
 gboolean          _wb_dispatch_arrive      (WbDispatchTx        *tx,
+                                            const char          *trip_id,
+                                            const char          *seq,
+                                            GError             **error);
+/* Departure from stop @seq of @trip_id (already recorded on the stop):
+ * trip.stop_departed is queued. */
+gboolean          _wb_dispatch_depart      (WbDispatchTx        *tx,
                                             const char          *trip_id,
                                             const char          *seq,
                                             GError             **error);

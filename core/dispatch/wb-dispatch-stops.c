@@ -187,12 +187,7 @@ save_stop (WbDispatchTx  *tx,
     return FALSE;
   if (stop->newly_arrived && !_wb_dispatch_arrive (tx, stop->trip_id, stop->seq, error))
     return FALSE;
-  if (stop->newly_departed
-      && !_wb_dispatch_queue_trip (tx, "trip.stop_departed", stop->trip_id,
-                                   "(SELECT jsonb_build_object('seq', s.seq, 'pickup_point_id', s.pickup_point_id,"
-                                   "   'lat', s.lat, 'lon', s.lon, 'departed_at', "
-                                   WB_DISPATCH_SQL_TIME ("s.departed_at") ")"
-                                   " FROM trip_stops s WHERE s.trip_id = t.id AND s.seq = $2::int)", stop->seq, error))
+  if (stop->newly_departed && !_wb_dispatch_depart (tx, stop->trip_id, stop->seq, error))
     return FALSE;
   return TRUE;
 }

@@ -248,6 +248,15 @@ events_for (PGresult   *rows,
       event->status = status;
       event->occurred_at = now;
       event->description = g_strdup_printf ("dispatch %s %s", scope, what);
+      /* Where the parcel now is, when the statement says: a place's name,
+       * then its coordinates. */
+      if (PQnfields (rows) >= 4 && !PQgetisnull (rows, i, 2) && !PQgetisnull (rows, i, 3))
+        {
+          event->location_text = PQgetisnull (rows, i, 1) ? NULL : g_strdup (PQgetvalue (rows, i, 1));
+          event->has_coordinates = TRUE;
+          event->lat = g_ascii_strtod (PQgetvalue (rows, i, 2), NULL);
+          event->lon = g_ascii_strtod (PQgetvalue (rows, i, 3), NULL);
+        }
       g_ptr_array_add (events, event);
     }
   return events;

@@ -325,7 +325,8 @@ start_trip (WbDispatchTx  *tx,
 }
 
 /* Arrival at a stop: the stop's batches close, and the shipments they
- * carry to a pickup point wait there. Shared with GPS stop detection. */
+ * carry to a pickup point wait there (their status event names the point
+ * and its place). Shared with GPS stop detection. */
 gboolean
 _wb_dispatch_arrive (WbDispatchTx  *tx,
                      const char    *trip_id,
@@ -342,8 +343,9 @@ _wb_dispatch_arrive (WbDispatchTx  *tx,
   g_autoptr(PGresult) closed = NULL;
 
   if (!_wb_dispatch_move_shipments (tx,
-         "SELECT DISTINCT m.shipment_id::text FROM trip_stop_batches x"
+         "SELECT DISTINCT m.shipment_id::text, p.name, s.lat, s.lon FROM trip_stop_batches x"
          " JOIN trip_stops s ON s.trip_id = x.trip_id AND s.seq = x.seq AND s.pickup_point_id IS NOT NULL"
+         " JOIN pickup_points p ON p.id = s.pickup_point_id"
          " JOIN batch_shipments m ON m.batch_id = x.batch_id"
          " WHERE x.trip_id = $1 AND x.seq = $2::int ORDER BY 1",
          params, 2, trip_id, what, WB_STATUS_AVAILABLE_FOR_PICKUP, error))
@@ -356,8 +358,24 @@ _wb_dispatch_arrive (WbDispatchTx  *tx,
                                      " FROM trip_stops s WHERE s.trip_id = t.id AND s.seq = $2::int)", seq, error);
 }
 
+gboolean
+_wb_dispatch_depart (WbDispatchTx  *tx,
+                     const char    *trip_id,
+                     const char    *seq,
+                     GError       **error)
+{
+  return _wb_dispatch_queue_trip (tx, "trip.stop_departed", trip_id,
+                                  "(SELECT jsonb_build_object('seq', s.seq, 'pickup_point_id', s.pickup_point_id,"
+                                  "   'lat', s.lat, 'lon', s.lon, 'departed_at', " T ("s.departed_at") ")"
+                                  " FROM trip_stops s WHERE s.trip_id = t.id AND s.seq = $2::int)", seq, error);
+}
+
 /* Completion serves every stop the GPS did not see: each is arrived at
- * (and announced) now, so no parcel stays IN_TRANSIT on a finished trip. */
+ * (and announced) now, so no parcel stays IN_TRANSIT on a finished trip.
+ * Then every stop not yet left is left (and announced): a vehicle ends its
+ * trip standing at the last stop, and no later position of it belongs to
+ * the trip. So each stop of a completed trip is announced arrived and
+ * departed exactly once, in the order of its seq. */
 static WbDispatchResult *
 complete_trip (WbDispatchTx  *tx,
                GError       **error)
@@ -366,16 +384,27 @@ complete_trip (WbDispatchTx  *tx,
   const char *id = tx->request->id;
   const char *params[] = { id };
   g_autoptr(PGresult) unserved = NULL;
+  g_autoptr(PGresult) left = NULL;
 
   if (!lock_trip (tx, id, allowed, "complete", error))
     return NULL;
-  unserved = _wb_dispatch_exec (tx, "UPDATE trip_stops SET arrived_at = now(), departed_at = coalesce(departed_at, now())"
-                                    " WHERE trip_id = $1 AND arrived_at IS NULL RETURNING seq::text",
+  unserved = _wb_dispatch_exec (tx, "WITH u AS (UPDATE trip_stops SET arrived_at = now()"
+                                    "   WHERE trip_id = $1 AND arrived_at IS NULL RETURNING seq)"
+                                    " SELECT seq::text FROM u ORDER BY seq",
                                 params, 1, error);
   if (unserved == NULL)
     return NULL;
   for (int i = 0; i < PQntuples (unserved); i++)
     if (!_wb_dispatch_arrive (tx, id, PQgetvalue (unserved, i, 0), error))
+      return NULL;
+  left = _wb_dispatch_exec (tx, "WITH d AS (UPDATE trip_stops SET departed_at = now()"
+                                "   WHERE trip_id = $1 AND departed_at IS NULL RETURNING seq)"
+                                " SELECT seq::text FROM d ORDER BY seq",
+                            params, 1, error);
+  if (left == NULL)
+    return NULL;
+  for (int i = 0; i < PQntuples (left); i++)
+    if (!_wb_dispatch_depart (tx, id, PQgetvalue (left, i, 0), error))
       return NULL;
   if (!update_trip (tx, "UPDATE trips SET status = 'COMPLETED', finished_at = now(), version = version + 1,"
                         " updated_at = now() WHERE id = $1", id, NULL, error)

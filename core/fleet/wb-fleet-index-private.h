@@ -37,6 +37,24 @@ guint     _wb_fleet_index_put        (WbFleetIndex     *self,
                                       const WbFleetRow *rows,
                                       guint             n_rows);
 
+/* One trip as stored: @vehicle_id is the vehicle it rides while it is
+ * IN_TRANSIT, %NULL when it is not (any more), or has no vehicle. */
+typedef struct
+{
+  const char  *trip_id;
+  const char  *vehicle_id;
+} WbFleetTripRow;
+
+/* Puts what @rows say of their trips, under one write lock, and refreshes
+ * the snapshots of the vehicles they touch. With @replace_all the rows are
+ * every IN_TRANSIT trip there is (the load at start): any other trip
+ * indexed is dropped. Rows must come from reads of the trips table made in
+ * the order they are put: the last put wins. */
+void      _wb_fleet_index_put_trips  (WbFleetIndex         *self,
+                                      const WbFleetTripRow *rows,
+                                      guint                 n_rows,
+                                      gboolean              replace_all);
+
 /* The lower-case hex SHA-256 of @token, as the devices table keeps it. */
 char     *_wb_fleet_token_hash       (const char       *token);
 

@@ -6,7 +6,14 @@
  * write lock whenever the vehicle, its driver or its company changes, so a
  * lookup is a hash lookup and a reference under the read lock. A driver or
  * company change scans the vehicles for the ones it touches: reference data
- * changes rarely, positions arrive all the time. */
+ * changes rarely, positions arrive all the time.
+ *
+ * Trips are two maps kept in step: an IN_TRANSIT trip → its vehicle, and a
+ * vehicle → its trip. The database lets a vehicle be on one IN_TRANSIT
+ * trip at most, but trips' messages come on partitions of their own, so
+ * one trip's start may be put before another's end on the same vehicle:
+ * a trip leaving a vehicle only clears the vehicle's trip when it is that
+ * trip. */
 
 #include "config.h"
 
@@ -41,6 +48,8 @@ struct _WbFleetIndex
 
   GRWLock            lock;
   GHashTable        *tables[WB_FLEET_KIND_DEVICE + 1];  /* id → Entry, by WbFleetKind */
+  GHashTable        *trip_vehicles;  /* IN_TRANSIT trip id → vehicle id */
+  GHashTable        *vehicle_trips;  /* vehicle id → IN_TRANSIT trip id */
   WbFleetEnrichment *no_vehicle;     /* for a device fitted to no vehicle */
 };
 
@@ -61,6 +70,7 @@ enrichment_clear (gpointer data)
   g_free (enrichment->company_name);
   g_free (enrichment->group_id);
   g_free (enrichment->tariff_id);
+  g_free (enrichment->trip_id);
 }
 
 WbFleetEnrichment *
@@ -178,6 +188,7 @@ refresh_snapshot (WbFleetIndex *self,
   snapshot->company_name = company ? g_strdup (company->name) : NULL;
   snapshot->group_id = g_strdup (vehicle->group_id);
   snapshot->tariff_id = g_strdup (vehicle->tariff_id);
+  snapshot->trip_id = g_strdup (g_hash_table_lookup (self->vehicle_trips, vehicle_id));
   g_clear_pointer (&vehicle->snapshot, wb_fleet_enrichment_unref);
   vehicle->snapshot = snapshot;
 }
@@ -246,6 +257,65 @@ _wb_fleet_index_put (WbFleetIndex     *self,
   return n_newer;
 }
 
+/* Under the write lock. Adds to @touched the vehicles whose trip changed. */
+static void
+put_trip (WbFleetIndex         *self,
+          const WbFleetTripRow *row,
+          GPtrArray            *touched)
+{
+  const char *old_vehicle = g_hash_table_lookup (self->trip_vehicles, row->trip_id);
+
+  if (g_strcmp0 (old_vehicle, row->vehicle_id) == 0)
+    return;
+  if (old_vehicle != NULL)
+    {
+      if (g_strcmp0 (g_hash_table_lookup (self->vehicle_trips, old_vehicle), row->trip_id) == 0)
+        {
+          g_ptr_array_add (touched, g_strdup (old_vehicle));
+          g_hash_table_remove (self->vehicle_trips, old_vehicle);
+        }
+      g_hash_table_remove (self->trip_vehicles, row->trip_id);
+    }
+  if (row->vehicle_id != NULL)
+    {
+      g_hash_table_replace (self->trip_vehicles, g_strdup (row->trip_id), g_strdup (row->vehicle_id));
+      g_hash_table_replace (self->vehicle_trips, g_strdup (row->vehicle_id), g_strdup (row->trip_id));
+      g_ptr_array_add (touched, g_strdup (row->vehicle_id));
+    }
+}
+
+void
+_wb_fleet_index_put_trips (WbFleetIndex         *self,
+                           const WbFleetTripRow *rows,
+                           guint                 n_rows,
+                           gboolean              replace_all)
+{
+  g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func (g_free);
+
+  g_return_if_fail (WB_IS_FLEET_INDEX (self));
+  g_return_if_fail (rows != NULL || n_rows == 0);
+
+  g_rw_lock_writer_lock (&self->lock);
+  if (replace_all)
+    {
+      g_hash_table_remove_all (self->trip_vehicles);
+      g_hash_table_remove_all (self->vehicle_trips);
+    }
+  for (guint i = 0; i < n_rows; i++)
+    put_trip (self, &rows[i], touched);
+  if (replace_all)
+    refresh_affected (self, -1, NULL);
+  else
+    for (guint i = 0; i < touched->len; i++)
+      {
+        Entry *vehicle = find (self, WB_FLEET_KIND_VEHICLE, g_ptr_array_index (touched, i));
+
+        if (vehicle != NULL)
+          refresh_snapshot (self, g_ptr_array_index (touched, i), vehicle);
+      }
+  g_rw_lock_writer_unlock (&self->lock);
+}
+
 char *
 _wb_fleet_token_hash (const char *token)
 {
@@ -262,6 +332,8 @@ wb_fleet_index_finalize (GObject *object)
 
   for (guint kind = 0; kind < G_N_ELEMENTS (self->tables); kind++)
     g_clear_pointer (&self->tables[kind], g_hash_table_unref);
+  g_clear_pointer (&self->trip_vehicles, g_hash_table_unref);
+  g_clear_pointer (&self->vehicle_trips, g_hash_table_unref);
   g_clear_pointer (&self->no_vehicle, wb_fleet_enrichment_unref);
   g_rw_lock_clear (&self->lock);
 
@@ -280,6 +352,8 @@ wb_fleet_index_init (WbFleetIndex *self)
   g_rw_lock_init (&self->lock);
   for (guint kind = 0; kind < G_N_ELEMENTS (self->tables); kind++)
     self->tables[kind] = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, entry_free);
+  self->trip_vehicles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->vehicle_trips = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->no_vehicle = enrichment_new (NULL);
 }
 
@@ -309,6 +383,7 @@ wb_fleet_index_lookup_device (WbFleetIndex *self,
 {
   WbFleetEnrichment *result = NULL;
   g_autofree char *unknown_vehicle = NULL;
+  g_autofree char *unknown_vehicle_trip = NULL;
   Entry *device, *vehicle;
 
   g_return_val_if_fail (WB_IS_FLEET_INDEX (self), NULL);
@@ -322,10 +397,18 @@ wb_fleet_index_lookup_device (WbFleetIndex *self,
   else if (device != NULL && device->vehicle_id == NULL)
     result = wb_fleet_enrichment_ref (self->no_vehicle);
   else if (device != NULL)
-    unknown_vehicle = g_strdup (device->vehicle_id);
+    {
+      unknown_vehicle = g_strdup (device->vehicle_id);
+      unknown_vehicle_trip = g_strdup (g_hash_table_lookup (self->vehicle_trips, device->vehicle_id));
+    }
   g_rw_lock_reader_unlock (&self->lock);
 
-  return unknown_vehicle ? enrichment_new (unknown_vehicle) : result;
+  if (unknown_vehicle != NULL)
+    {
+      result = enrichment_new (unknown_vehicle);
+      result->trip_id = g_steal_pointer (&unknown_vehicle_trip);
+    }
+  return result;
 }
 
 WbFleetEnrichment *
@@ -344,6 +427,21 @@ wb_fleet_index_lookup_vehicle (WbFleetIndex *self,
     result = wb_fleet_enrichment_ref (vehicle->snapshot);
   g_rw_lock_reader_unlock (&self->lock);
   return result;
+}
+
+char *
+wb_fleet_index_lookup_trip (WbFleetIndex *self,
+                            const char   *vehicle_id)
+{
+  char *trip_id;
+
+  g_return_val_if_fail (WB_IS_FLEET_INDEX (self), NULL);
+  g_return_val_if_fail (vehicle_id != NULL, NULL);
+
+  g_rw_lock_reader_lock (&self->lock);
+  trip_id = g_strdup (g_hash_table_lookup (self->vehicle_trips, vehicle_id));
+  g_rw_lock_reader_unlock (&self->lock);
+  return trip_id;
 }
 
 /* Every byte is compared whatever the first difference, so the time taken

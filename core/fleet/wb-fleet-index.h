@@ -18,6 +18,8 @@ G_BEGIN_DECLS
  * @company_name: (nullable): that company's name, once known
  * @group_id: (nullable): the vehicle's group
  * @tariff_id: (nullable): the vehicle's tariff
+ * @trip_id: (nullable): the trip the vehicle is on, while that trip is
+ *   IN_TRANSIT
  *
  * What a position is joined with: an immutable, reference-counted
  * snapshot. References are soft (reference data arrives on independent
@@ -35,6 +37,7 @@ typedef struct
   char *company_name;
   char *group_id;
   char *tariff_id;
+  char *trip_id;
 } WbFleetEnrichment;
 
 #define WB_TYPE_FLEET_ENRICHMENT (wb_fleet_enrichment_get_type ())
@@ -52,12 +55,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbFleetEnrichment, wb_fleet_enrichment_unref)
  *
  * The fleet's reference data in memory: device → vehicle (with the device's
  * token hash and quarantine flag), vehicle → driver → company, group and
- * tariff. Thread-safe and read-mostly: lookups take a read lock for a hash
- * lookup and a reference; they never touch the database.
+ * tariff, and vehicle → the trip it is on while that trip is IN_TRANSIT.
+ * Thread-safe and read-mostly: lookups take a read lock for a hash lookup
+ * and a reference; they never touch the database.
  *
- * Only a WbFleetStore writes it: filled by wb_fleet_store_load_async(),
- * then updated after each committed write, newest version winning, so a
- * slow writer cannot put an older state back.
+ * A WbFleetStore writes the reference data: filled by
+ * wb_fleet_store_load_async(), then updated after each committed write,
+ * newest version winning, so a slow writer cannot put an older state back.
+ * The fleet processor writes the trips: loaded from the trips table at
+ * start, then read again from it for each trip lifecycle message.
  */
 G_DECLARE_FINAL_TYPE (WbFleetIndex, wb_fleet_index, WB, FLEET_INDEX, GObject)
 
@@ -70,6 +76,11 @@ WbFleetEnrichment *wb_fleet_index_lookup_device  (WbFleetIndex *self,
 /* Returns: (transfer full) (nullable): %NULL when no vehicle.updated (or
  * PUT) for @vehicle_id has been applied. */
 WbFleetEnrichment *wb_fleet_index_lookup_vehicle (WbFleetIndex *self,
+                                                  const char   *vehicle_id);
+
+/* Returns: (transfer full) (nullable): the IN_TRANSIT trip @vehicle_id is
+ * on, %NULL when none. */
+char              *wb_fleet_index_lookup_trip    (WbFleetIndex *self,
                                                   const char   *vehicle_id);
 
 /* Whether @device_id may send positions: it is known and @token matches

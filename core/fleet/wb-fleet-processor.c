@@ -15,7 +15,17 @@
  * Why one thread: each batch is one transaction and the next batch is only
  * handed over once this one is acknowledged, so there is never a second
  * batch to run in parallel; a thread of our own keeps the blocking libpq
- * calls off the main loop without borrowing the request pool's connections. */
+ * calls off the main loop without borrowing the request pool's connections.
+ *
+ * Trips. Each position is tagged with its vehicle's IN_TRANSIT trip from
+ * the index. The thread loads every IN_TRANSIT trip before the first batch,
+ * then, for each batch of trip.started, trip.completed, trip.cancelled and
+ * trip.reassigned, reads those trips again from the database and puts what
+ * it finds: the table, not the message, says where a trip is now, so a
+ * message redelivered, replayed or overtaken by a newer one cannot put an
+ * old state back. The trip topics are subscribed before the load and
+ * handled on the same thread as positions, in the order they came, so no
+ * change between the load and the subscription is missed. */
 
 #include "config.h"
 
@@ -26,6 +36,8 @@
 #include "wb-time.h"
 #include "wb-db.h"
 #include "wb-fleet-processor.h"
+#include "wb-fleet-index-private.h"
+#include "wb-json-reader.h"
 #include "wb-json-writer.h"
 #include "wb-track.h"
 
@@ -41,6 +53,7 @@ typedef enum
   JOB_START,
   JOB_POSITIONS,
   JOB_LOCATIONS,
+  JOB_TRIPS,
   JOB_MAINTAIN,
   JOB_STOP,
 } JobKind;
@@ -48,7 +61,7 @@ typedef enum
 typedef struct
 {
   JobKind     kind;
-  WbBusBatch *batch;   /* POSITIONS, LOCATIONS */
+  WbBusBatch *batch;   /* POSITIONS, LOCATIONS, TRIPS */
   GTask      *task;    /* START */
 } Job;
 
@@ -87,6 +100,8 @@ struct _WbFleetProcessor
 
   guint                     positions_subscription;
   guint                     locations_subscription;
+  guint                     trips_subscription;
+  char                     *trips_group;   /* this instance's own consumer group */
   guint                     offline_source;
   guint                     maintain_source;
   gboolean                  started;
@@ -676,6 +691,114 @@ process_locations (WbFleetProcessor *self,
   wb_bus_batch_ack (batch);
 }
 
+/* ---- trips ---------------------------------------------------------------------- */
+
+static const char load_trips_sql[] =
+  "SELECT id, vehicle_id FROM trips WHERE status = 'IN_TRANSIT' AND vehicle_id IS NOT NULL";
+
+/* $1: a JSON array of trip ids. A trip that is not IN_TRANSIT, or not
+ * there at all, comes back without a vehicle. */
+static const char read_trips_sql[] =
+  "SELECT k.id, t.vehicle_id FROM json_array_elements_text($1::json) k (id)"
+  " LEFT JOIN trips t ON t.id = k.id AND t.status = 'IN_TRANSIT'";
+
+/* Puts the trips @result lists (trip id, vehicle id or NULL) in the index. */
+static void
+put_trips (WbFleetProcessor *self,
+           PGresult         *result,
+           gboolean          replace_all)
+{
+  g_autofree WbFleetTripRow *rows = g_new0 (WbFleetTripRow, PQntuples (result) + 1);
+
+  for (int i = 0; i < PQntuples (result); i++)
+    {
+      rows[i].trip_id = PQgetvalue (result, i, 0);
+      rows[i].vehicle_id = PQgetisnull (result, i, 1) ? NULL : PQgetvalue (result, i, 1);
+    }
+  _wb_fleet_index_put_trips (self->index, rows, PQntuples (result), replace_all);
+}
+
+static gboolean
+load_trips (WbFleetProcessor  *self,
+            GError           **error)
+{
+  g_autoptr(PGresult) result = wb_db_exec (self->conn, load_trips_sql, NULL, 0, NULL, error);
+
+  if (result == NULL)
+    return FALSE;
+  put_trips (self, result, TRUE);
+  g_debug ("Fleet: %d vehicles on IN_TRANSIT trips", PQntuples (result));
+  return TRUE;
+}
+
+/* The trip a trip.* message names; NULL (and @error) when it names none. */
+static char *
+trip_of (WbBusMessage  *message,
+         GError       **error)
+{
+  WbJsonLimits limits = { WB_JSON_DEFAULT_MAX_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
+  g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (wb_bus_message_get_payload (message), &limits,
+                                                                  error);
+  const char *trip_id = NULL;
+
+  if (reader == NULL || !wb_json_reader_peek_string (reader, "trip_id", TRUE, 128, &trip_id, error))
+    return NULL;
+  if (*trip_id == '\0')
+    {
+      wb_json_reader_fail (reader, "trip_id", error, "must not be empty");
+      return NULL;
+    }
+  return g_strdup (trip_id);
+}
+
+static void
+process_trips (WbFleetProcessor *self,
+               WbBusBatch       *batch)
+{
+  g_autoptr(GString) ids = g_string_new ("[");
+  g_autoptr(GPtrArray) invalid = g_ptr_array_new ();
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(PGresult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
+    {
+      WbBusMessage *message = wb_bus_batch_get_message (batch, i);
+      g_autoptr(GError) decode_error = NULL;
+      g_autofree char *trip_id = trip_of (message, &decode_error);
+
+      if (trip_id == NULL)
+        {
+          g_ptr_array_add (invalid, message);
+          g_ptr_array_add (reasons, g_strdup (decode_error->message));
+          continue;
+        }
+      if (ids->len > 1)
+        g_string_append_c (ids, ',');
+      wb_json_write_string (ids, trip_id);
+    }
+  g_string_append_c (ids, ']');
+  if (!ensure_loaded (self, &error)
+      || (result = wb_db_exec (self->conn, read_trips_sql, (const char *[]) { ids->str }, 1, NULL, &error)) == NULL)
+    {
+      retry_later (self, batch, error);
+      return;
+    }
+  self->retry_ms = 0;
+  put_trips (self, result, FALSE);
+  for (guint i = 0; i < invalid->len; i++)
+    if (!dead_letter (self, g_ptr_array_index (invalid, i), g_ptr_array_index (reasons, i), &error))
+      {
+        g_warning ("Fleet: dead-lettering failed (%s); the batch will come again", error->message);
+        return;
+      }
+  g_mutex_lock (&self->mutex);
+  self->stats.db_up = TRUE;
+  self->stats.dead_letters += invalid->len;
+  g_mutex_unlock (&self->mutex);
+  wb_bus_batch_ack (batch);
+}
+
 /* ---- start, maintenance and the thread ----------------------------------------- */
 
 static gboolean
@@ -735,6 +858,7 @@ ensure_loaded (WbFleetProcessor  *self,
     return TRUE;
   if (!ensure_connection (self, error)
       || !load_states (self, error)
+      || !load_trips (self, error)
       || !wb_position_history_maintain (self->history, self->conn, g_get_real_time (), &created, &dropped, error))
     return FALSE;
   g_debug ("Fleet: %u day partitions created, %u dropped", created, dropped);
@@ -796,6 +920,10 @@ thread_main (gpointer data)
         case JOB_LOCATIONS:
           process_locations (self, job->batch);
           break;
+        case JOB_TRIPS:
+          if (!g_cancellable_is_cancelled (self->cancellable))
+            process_trips (self, job->batch);
+          break;
         case JOB_MAINTAIN:
           run_maintain (self);
           break;
@@ -817,6 +945,14 @@ on_positions (WbBus      *bus,
               gpointer    data)
 {
   push_job (data, JOB_POSITIONS, batch, NULL);
+}
+
+static void
+on_trips (WbBus      *bus,
+          WbBusBatch *batch,
+          gpointer    data)
+{
+  push_job (data, JOB_TRIPS, batch, NULL);
 }
 
 static void
@@ -884,6 +1020,7 @@ subscribe (WbFleetProcessor *self)
 {
   const char *positions[] = { TOPIC_TELEMETRY_RAW, NULL };
   const char *locations[] = { WB_TOPIC_CARRIER_LOCATION, NULL };
+  const char *trips[] = { "trip.started", "trip.completed", "trip.cancelled", "trip.reassigned", NULL };
   guint check_s = CLAMP (self->settings.offline_after / G_USEC_PER_SEC / 4, 1, OFFLINE_CHECK_MAX_S);
 
   self->positions_subscription = wb_bus_subscribe_batched (self->bus, GROUP, positions,
@@ -895,6 +1032,13 @@ subscribe (WbFleetProcessor *self)
   wb_bus_set_prefetch (self->bus, self->positions_subscription, 2);
   self->locations_subscription = wb_bus_subscribe_batched (self->bus, GROUP, locations, 500,
                                                            self->settings.linger_ms, on_locations, self, NULL);
+  /* Trips are keyed by trip, positions by vehicle: with Kafka each fleet
+   * instance must read every trip's messages to tag the vehicles it gets,
+   * so it reads them in a group of its own. */
+  if (self->trips_group == NULL)
+    self->trips_group = g_strdup_printf ("fleet-trips.%08x%08x", g_random_int (), g_random_int ());
+  self->trips_subscription = wb_bus_subscribe_batched (self->bus, self->trips_group, trips, 500, self->settings.linger_ms,
+                                                       on_trips, self, NULL);
   self->offline_source = g_timeout_add_seconds (check_s, check_offline_cb, self);
   self->maintain_source = g_timeout_add_seconds (MAINTAIN_INTERVAL_S, maintain_cb, self);
   self->started = TRUE;
@@ -958,7 +1102,9 @@ wb_fleet_processor_stop (WbFleetProcessor *self)
     wb_bus_unsubscribe (self->bus, self->positions_subscription);
   if (self->locations_subscription)
     wb_bus_unsubscribe (self->bus, self->locations_subscription);
-  self->positions_subscription = self->locations_subscription = 0;
+  if (self->trips_subscription)
+    wb_bus_unsubscribe (self->bus, self->trips_subscription);
+  self->positions_subscription = self->locations_subscription = self->trips_subscription = 0;
   g_clear_handle_id (&self->offline_source, g_source_remove);
   g_clear_handle_id (&self->maintain_source, g_source_remove);
   g_cancellable_cancel (self->cancellable);
@@ -1019,6 +1165,7 @@ wb_fleet_processor_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->conninfo, g_free);
+  g_clear_pointer (&self->trips_group, g_free);
   g_clear_pointer (&self->jobs, g_async_queue_unref);
   g_clear_pointer (&self->states, g_hash_table_unref);
   g_clear_pointer (&self->devices, g_hash_table_unref);

@@ -119,11 +119,13 @@ static const KindSql kind_sql[] = {
     " RETURNING " VEHICLE_ROW ", " VEHICLE_JSON ("t"),
     "SELECT " VEHICLE_ROW ", " VEHICLE_JSON ("t") " FROM vehicles t WHERE t.id = $1",
     /* The operating company follows the enrichment rule: the driver's,
-     * else the vehicle's own. */
+     * else the vehicle's own. The active trip is the table's, read like
+     * the state, so any daemon answers the same. */
     "SELECT json_build_object(" VEHICLE_MEMBERS ("t") ","
     " 'driver', CASE WHEN d.id IS NULL THEN NULL ELSE " DRIVER_JSON ("d") " END,"
     " 'company', CASE WHEN c.id IS NULL THEN NULL ELSE " COMPANY_JSON ("c") " END,"
-    " 'currentState', " STATE_JSON ("s", "$2") ")"
+    " 'currentState', " STATE_JSON ("s", "$2") ","
+    " 'activeTripId', (SELECT x.id FROM trips x WHERE x.vehicle_id = t.id AND x.status = 'IN_TRANSIT' LIMIT 1))"
     " FROM vehicles t LEFT JOIN drivers d ON d.id = t.driver_id"
     " LEFT JOIN companies c ON c.id = coalesce(d.company_id, t.company_id)"
     " LEFT JOIN vehicle_states s ON s.vehicle_id = t.id"

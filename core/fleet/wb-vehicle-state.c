@@ -68,7 +68,8 @@ append_member (GString    *out,
  * wb_enriched_position_to_json:
  *
  * Returns: (transfer full): the telemetry.raw body with the vehicle's,
- *   driver's and company's ids and names added (left out when unknown)
+ *   driver's and company's ids and names, and the vehicle's IN_TRANSIT
+ *   trip, added (left out when unknown or none)
  */
 char *
 wb_enriched_position_to_json (const WbEnrichedPosition *enriched)
@@ -98,6 +99,7 @@ wb_enriched_position_to_json (const WbEnrichedPosition *enriched)
   append_member (out, "company_name", e->company_name);
   append_member (out, "group_id", e->group_id);
   append_member (out, "tariff_id", e->tariff_id);
+  append_member (out, "trip_id", e->trip_id);
   g_string_append_c (out, '}');
   return g_string_free (out, FALSE);
 }

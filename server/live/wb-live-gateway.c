@@ -235,6 +235,43 @@ apply_online (WbLiveGateway *self,
     publish (self, old, changed);
 }
 
+/* A trip that ends, or moves to another vehicle, leaves the vehicles that
+ * carried it at once: a vehicle parked at its last stop may not report
+ * again for hours, and must not stay on the map's default answer until it
+ * does. Tags are only ever put by positions (the fleet role's, in step
+ * with the trips table): setting one from a trip.started here would let a
+ * replayed old start cover a newer trip. */
+static void
+apply_trip (WbLiveGateway *self,
+            WbJsonReader  *reader,
+            const char    *topic)
+{
+  WbLiveQuery query = { .trip_active = TRUE };
+  const char *trip_id = NULL, *keeper = NULL;
+  g_autoptr(GPtrArray) carriers = NULL;
+
+  if (!wb_json_reader_peek_string (reader, "trip_id", FALSE, 128, &trip_id, NULL) || trip_id == NULL)
+    return;
+  /* A reassigned trip stays on its new vehicle. */
+  if (g_str_equal (topic, "trip.reassigned")
+      && !wb_json_reader_peek_string (reader, "vehicle_id", FALSE, 128, &keeper, NULL))
+    return;
+  carriers = wb_live_index_query (self->index, &query, NULL);
+  for (guint i = 0; carriers != NULL && i < carriers->len; i++)
+    {
+      WbLiveVehicle *carrier = g_ptr_array_index (carriers, i);
+      g_autoptr(WbLiveVehicle) changed = NULL;
+      g_autoptr(WbLiveVehicle) old = NULL;
+
+      if (g_strcmp0 (carrier->trip_id, trip_id) != 0 || g_strcmp0 (carrier->vehicle_id, keeper) == 0)
+        continue;
+      changed = wb_live_vehicle_copy (carrier);
+      g_clear_pointer (&changed->trip_id, g_free);
+      old = wb_live_index_update (self->index, changed);
+      publish (self, old, changed);
+    }
+}
+
 static void
 on_batch (WbBus      *bus,
           WbBusBatch *batch,
@@ -261,6 +298,8 @@ on_batch (WbBus      *bus,
         }
       if (g_str_equal (topic, "positions.enriched"))
         apply_position (self, reader);
+      else if (g_str_has_prefix (topic, "trip."))
+        apply_trip (self, reader, topic);
       else
         apply_online (self, reader, g_str_equal (topic, "device.online"));
     }
@@ -781,7 +820,8 @@ wb_live_gateway_register (WbLiveGateway *self,
 static void
 start_here (WbLiveGateway *self)
 {
-  static const char * const topics[] = { "positions.enriched", "device.online", "device.offline", NULL };
+  static const char * const topics[] = { "positions.enriched", "device.online", "device.offline",
+                                         "trip.completed", "trip.cancelled", "trip.reassigned", NULL };
   g_autofree char *events_group = NULL;
 
   /* Subscribed first, so that no position falls between the load and
