@@ -111,7 +111,7 @@ struct _WbHttpServer
   guint             connections;
   guint             in_flight;
   guint             port;
-  GSocketService   *service;                /* accepts every connection */
+  GPtrArray        *listeners;              /* Listener: every connection comes in there */
   GSocket          *soup_listener;          /* see ensure_soup_listener() */
 };
 
@@ -1194,11 +1194,9 @@ admit_request (WbHttpServer      *self,
 
 /* A new connection: refused over the connection limits, or handed to
  * libsoup with a watch of its own. */
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source,
-             WbHttpServer      *self)
+static void
+take_connection (WbHttpServer      *self,
+                 GSocketConnection *connection)
 {
   GSocket *socket = g_socket_connection_get_socket (connection);
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
@@ -1209,18 +1207,18 @@ on_incoming (GSocketService    *service,
   guint per_peer;
 
   if (local == NULL || remote == NULL)
-    return TRUE;   /* already gone */
+    return;   /* already gone */
   peer = peer_of (remote);
   per_peer = GPOINTER_TO_UINT (g_hash_table_lookup (self->connections_per_peer, peer));
   if (self->connections >= self->limits.max_connections)
     {
       refuse_connection (self, connection, "total", "The server has too many open connections");
-      return TRUE;
+      return;
     }
   if (per_peer >= self->limits.max_connections_per_peer)
     {
       refuse_connection (self, connection, "per_peer", "Too many open connections from this address");
-      return TRUE;
+      return;
     }
 
   /* A socket timeout also bounds the waits of non-blocking I/O on it, so a
@@ -1249,7 +1247,90 @@ on_incoming (GSocketService    *service,
       g_warning ("Could not take a connection from %s: %s", watch->peer, error->message);
       release_connection (watch);
     }
-  return TRUE;
+}
+
+/* A listening socket, accepted from in batches: a reconnect storm of
+ * thousands of clients gets in within a few main loop passes, rather than
+ * one client per pass (each pass polls every open connection). */
+typedef struct
+{
+  WbHttpServer *server;   /* weak: the server owns this */
+  GSocket      *socket;
+  GSource      *source;   /* readable: connections wait */
+  GSource      *pause;    /* after an accept error (out of descriptors) */
+} Listener;
+
+#define ACCEPT_BATCH 256
+#define ACCEPT_PAUSE_MS 100
+
+static void listener_watch (Listener *listener);
+
+static void
+listener_free (gpointer data)
+{
+  Listener *listener = data;
+
+  if (listener->source != NULL)
+    g_source_destroy (listener->source);
+  g_clear_pointer (&listener->source, g_source_unref);
+  if (listener->pause != NULL)
+    g_source_destroy (listener->pause);
+  g_clear_pointer (&listener->pause, g_source_unref);
+  (void) g_socket_close (listener->socket, NULL);
+  g_object_unref (listener->socket);
+  g_free (listener);
+}
+
+static gboolean
+on_accept_pause_over (gpointer data)
+{
+  Listener *listener = data;
+
+  g_clear_pointer (&listener->pause, g_source_unref);
+  listener_watch (listener);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_acceptable (GSocket      *socket,
+               GIOCondition  condition,
+               gpointer      data)
+{
+  Listener *listener = data;
+
+  for (guint i = 0; i < ACCEPT_BATCH; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) accepted = g_socket_accept (socket, NULL, &error);
+      g_autoptr(GSocketConnection) connection = NULL;
+
+      if (accepted == NULL)
+        {
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            return G_SOURCE_CONTINUE;
+          /* Out of descriptors, say: the waiting connections stay queued,
+           * and the watch would fire at once again. */
+          g_warning ("Cannot accept connections (again in %u ms): %s", ACCEPT_PAUSE_MS, error->message);
+          g_clear_pointer (&listener->source, g_source_unref);
+          listener->pause = g_timeout_source_new (ACCEPT_PAUSE_MS);
+          g_source_set_callback (listener->pause, on_accept_pause_over, listener, NULL);
+          g_source_attach (listener->pause, g_main_context_get_thread_default ());
+          return G_SOURCE_REMOVE;
+        }
+      connection = g_socket_connection_factory_create_connection (accepted);
+      take_connection (listener->server, connection);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+listener_watch (Listener *listener)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  /* Ahead of the requests: a full accept queue drops connections. */
+  g_source_set_priority (listener->source, G_PRIORITY_HIGH);
+  g_source_set_callback (listener->source, (GSourceFunc) (void (*) (void)) on_acceptable, listener, NULL);
+  g_source_attach (listener->source, g_main_context_get_thread_default ());
 }
 
 /* Closes the connections waiting for a next request, or with @all, forgets
@@ -1278,12 +1359,7 @@ wb_http_server_dispose (GObject *object)
 {
   WbHttpServer *self = WB_HTTP_SERVER (object);
 
-  if (self->service != NULL)
-    {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-      g_clear_object (&self->service);
-    }
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
   if (self->soup)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup_listener);
@@ -1331,8 +1407,7 @@ wb_http_server_init (WbHttpServer *self)
   self->websockets = g_ptr_array_new_with_free_func (route_free);
   self->connections_per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->open_connections = g_hash_table_new (NULL, NULL);
-  self->service = g_socket_service_new ();
-  g_signal_connect_object (self->service, "incoming", G_CALLBACK (on_incoming), self, 0);
+  self->listeners = g_ptr_array_new_with_free_func (listener_free);
   self->soup = soup_server_new ("server-header", "waybilld/" PACKAGE_VERSION " ", NULL);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (on_request_started), self, 0);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
@@ -1744,6 +1819,7 @@ listen_on (WbHttpServer  *self,
   g_autoptr(GSocketAddress) wanted = g_inet_socket_address_new (inet, port);
   g_autoptr(GSocketAddress) bound = NULL;
   g_autoptr(GSocket) socket = NULL;
+  Listener *listener;
 
   if (!ensure_soup_listener (self, error))
     return FALSE;
@@ -1751,14 +1827,18 @@ listen_on (WbHttpServer  *self,
   if (socket == NULL)
     return FALSE;
   g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, wanted, TRUE, error)
-      || !g_socket_listen (socket, error)
-      || !g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error))
+  if (!g_socket_bind (socket, wanted, TRUE, error) || !g_socket_listen (socket, error))
     return FALSE;
   bound = g_socket_get_local_address (socket, error);
   if (bound == NULL)
     return FALSE;
   self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_socket_set_blocking (socket, FALSE);
+  listener = g_new0 (Listener, 1);
+  listener->server = self;
+  listener->socket = g_steal_pointer (&socket);
+  listener_watch (listener);
+  g_ptr_array_add (self->listeners, listener);
   return TRUE;
 }
 
@@ -1818,8 +1898,7 @@ wb_http_server_stop_accepting (WbHttpServer *self)
 {
   g_return_if_fail (WB_IS_HTTP_SERVER (self));
 
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+  g_ptr_array_set_size (self->listeners, 0);
   /* Requests in flight are answered with Connection: close; connections
    * waiting for a next request are closed now. */
   self->stopping = TRUE;
