@@ -7,6 +7,7 @@
 #include "wb-client.h"
 #include "wb-console-init.h"
 #include "wb-location-stream.h"
+#include "wb-preferences-window.h"
 #include "wb-token-store.h"
 #include "wb-window.h"
 
@@ -152,25 +153,19 @@ on_token_looked_up (GObject      *source,
   wb_application_connect (self, url, token, FALSE);
 }
 
+/* The token for @url: from --token-file when given, else the keyring's. */
 static void
-start (WbApplication *self)
+connect_to (WbApplication *self,
+            const char    *url)
 {
   WbWindow *window = get_window (self);
-  g_autofree char *url = self->server_option ? g_strdup (self->server_option)
-                                             : g_settings_get_string (self->settings, "server-url");
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
 
-  wb_window_set_tiles (window, tiles (self));
-  if (*url == '\0')
-    {
-      wb_window_show_first_run (window);
-      return;
-    }
   if (self->token_file_option == NULL)
     {
       g_free (self->server_url);
-      self->server_url = g_steal_pointer (&url);
+      self->server_url = g_strdup (url);
       wb_window_show_fleet (window, self->server_url);
       wb_window_set_connection_state (window, WB_CONNECTION_CONNECTING, NULL);
       wb_token_store_lookup_async (self->server_url, self->cancellable, on_token_looked_up, g_object_ref (self));
@@ -180,6 +175,53 @@ start (WbApplication *self)
   if (token == NULL)
     g_warning ("%s", error->message);
   wb_application_connect (self, url, token, FALSE);
+}
+
+static void
+start (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+  g_autofree char *url = self->server_option ? g_strdup (self->server_option)
+                                             : g_settings_get_string (self->settings, "server-url");
+
+  wb_window_set_tiles (window, tiles (self));
+  if (*url == '\0')
+    {
+      wb_window_show_first_run (window);
+      return;
+    }
+  connect_to (self, url);
+}
+
+/* A server URL saved while running (the preferences) reconnects at once;
+ * one the console saved itself on connecting is already in use. With
+ * --server the option rules the run. */
+static void
+on_server_url_changed (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+  g_autofree char *url = g_settings_get_string (self->settings, "server-url");
+
+  if (window == NULL || self->server_option != NULL || g_strcmp0 (url, self->server_url) == 0)
+    return;
+  if (*url == '\0')
+    {
+      disconnect (self);
+      g_clear_pointer (&self->server_url, g_free);
+      wb_window_show_first_run (window);
+      return;
+    }
+  connect_to (self, url);
+}
+
+/* New tiles show at once, unless --tiles rules the run. */
+static void
+on_tiles_changed (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+
+  if (window != NULL && self->tiles_option == NULL)
+    wb_window_set_tiles (window, tiles (self));
 }
 
 static void
@@ -228,18 +270,37 @@ about_action (GSimpleAction *action,
 {
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
 
+  /* GTK_LICENSE_GPL_3_0 is GPL-3.0-or-later. */
   adw_show_about_window (window,
-                         "application-name", "Waybill",
+                         "application-name", _("Waybill"),
                          "application-icon", "org.waybill.Waybill",
                          "version", PACKAGE_VERSION,
+                         "developer-name", _("The Waybill developers"),
                          "comments", _("The live fleet of a Waybill server"),
                          "license-type", GTK_LICENSE_GPL_3_0,
+                         "website", PACKAGE_URL,
+                         "issue-url", PACKAGE_BUGREPORT,
+                         "copyright", "© 2026 The Waybill developers",
                          NULL);
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  WbApplication *self = WB_APPLICATION (user_data);
+  GtkWidget *preferences = wb_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)),
+                                                      self->settings);
+
+  gtk_window_set_application (GTK_WINDOW (preferences), GTK_APPLICATION (self));
+  gtk_window_present (GTK_WINDOW (preferences));
 }
 
 static const GActionEntry app_actions[] = {
   { "quit", quit_action },
   { "about", about_action },
+  { "preferences", preferences_action },
 };
 
 static void
@@ -248,6 +309,7 @@ wb_application_startup (GApplication *application)
   WbApplication *self = WB_APPLICATION (application);
   static const struct { const char *action; const char *accels[2]; } shortcuts[] = {
     { "app.quit", { "<Primary>q", NULL } },
+    { "app.preferences", { "<Primary>comma", NULL } },
     { "win.search", { "<Primary>f", NULL } },
     { "win.follow", { "<Primary>l", NULL } },
     { "win.sidebar-visible", { "F9", NULL } },
@@ -257,6 +319,10 @@ wb_application_startup (GApplication *application)
   G_APPLICATION_CLASS (wb_application_parent_class)->startup (application);
 
   self->settings = g_settings_new ("org.waybill.Waybill");
+  g_signal_connect_object (self->settings, "changed::server-url", G_CALLBACK (on_server_url_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::tile-url-template", G_CALLBACK (on_tiles_changed), self,
+                           G_CONNECT_SWAPPED);
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), shortcuts[i].action, shortcuts[i].accels);
