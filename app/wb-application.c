@@ -40,12 +40,15 @@ static const GOptionEntry option_entries[] = {
   { NULL }
 };
 
+/* The main window, even while the preferences or the About window is the
+ * active one. */
 static WbWindow *
 get_window (WbApplication *self)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
-
-  return WB_IS_WINDOW (window) ? WB_WINDOW (window) : NULL;
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (WB_IS_WINDOW (l->data))
+      return WB_WINDOW (l->data);
+  return NULL;
 }
 
 static const char *
@@ -290,8 +293,7 @@ preferences_action (GSimpleAction *action,
                     gpointer       user_data)
 {
   WbApplication *self = WB_APPLICATION (user_data);
-  GtkWidget *preferences = wb_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)),
-                                                      self->settings);
+  GtkWidget *preferences = wb_preferences_window_new (GTK_WINDOW (get_window (self)), self->settings);
 
   gtk_window_set_application (GTK_WINDOW (preferences), GTK_APPLICATION (self));
   gtk_window_present (GTK_WINDOW (preferences));
@@ -326,6 +328,16 @@ wb_application_startup (GApplication *application)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), shortcuts[i].action, shortcuts[i].accels);
+}
+
+/* Settings changed after the run (another instance, a test) reach no one. */
+static void
+wb_application_shutdown (GApplication *application)
+{
+  WbApplication *self = WB_APPLICATION (application);
+
+  g_signal_handlers_disconnect_by_data (self->settings, self);
+  G_APPLICATION_CLASS (wb_application_parent_class)->shutdown (application);
 }
 
 static void
@@ -368,6 +380,7 @@ wb_application_class_init (WbApplicationClass *klass)
   object_class->finalize = wb_application_finalize;
   application_class->activate = wb_application_activate;
   application_class->startup = wb_application_startup;
+  application_class->shutdown = wb_application_shutdown;
   application_class->handle_local_options = wb_application_handle_local_options;
 }
 
