@@ -186,6 +186,48 @@ assert_controls_named (GtkWidget *root)
   return checked;
 }
 
+static gboolean
+count_frame (GtkWidget     *widget,
+             GdkFrameClock *clock,
+             gpointer       user_data)
+{
+  guint *frames = user_data;
+
+  (*frames)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* widget paintable → the window's renderer → PNG in
+ * $G_TEST_BUILDDIR/screenshots, after a few frames. */
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ?: ".", "screenshots", NULL);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  guint frames = 0;
+  guint id = gtk_widget_add_tick_callback (widget, count_frame, &frames, NULL);
+  int width, height;
+
+  /* Past the window's opening transitions. */
+  WAIT_FOR (frames >= 20);
+  gtk_widget_remove_tick_callback (widget, id);
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
 /* A waybilld on a database of its own, with the test's secret, once ready. */
 static WbTestDaemon *
 start_daemon (const char *name)
@@ -247,6 +289,7 @@ run_about_scenario (GApplication *application,
   WAIT_FOR (gtk_widget_get_mapped (GTK_WIDGET (about_window)));
 
   /* The version is meson's project version. */
+  save_screenshot (GTK_WIDGET (about_window), "console-about.png");
   g_assert_cmpstr (adw_about_window_get_version (about_window), ==, WB_EXPECTED_VERSION);
   g_assert_cmpstr (adw_about_window_get_application_name (about_window), ==, "Waybill");
   g_assert_cmpstr (adw_about_window_get_application_icon (about_window), ==, "org.waybill.Waybill");
@@ -440,6 +483,7 @@ run_preferences_scenario (GApplication *application,
   gtk_test_accessible_assert_property (row_switch (preferences, "SLA Breaches"), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                        "Sound on SLA breaches");
 
+  save_screenshot (preferences, "console-preferences.png");
   check_units_and_sounds (preferences, settings);
   check_tiles (preferences, GTK_WIDGET (window), settings);
   check_server (preferences, window, settings, run);
