@@ -258,7 +258,7 @@ quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  GtkWindow *window = GTK_WINDOW (get_window (WB_APPLICATION (user_data)));
 
   /* Closing (not just quitting) lets the window save its state. */
   if (window != NULL)
@@ -271,7 +271,7 @@ about_action (GSimpleAction *action,
               GVariant      *parameter,
               gpointer       user_data)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  GtkWindow *window = GTK_WINDOW (get_window (WB_APPLICATION (user_data)));
 
   /* GTK_LICENSE_GPL_3_0 is GPL-3.0-or-later. */
   adw_show_about_window (window,
