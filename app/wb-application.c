@@ -7,6 +7,7 @@
 #include "wb-client.h"
 #include "wb-console-init.h"
 #include "wb-location-stream.h"
+#include "wb-preferences-window.h"
 #include "wb-token-store.h"
 #include "wb-window.h"
 
@@ -39,12 +40,15 @@ static const GOptionEntry option_entries[] = {
   { NULL }
 };
 
+/* The main window, even while the preferences or the About window is the
+ * active one. */
 static WbWindow *
 get_window (WbApplication *self)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
-
-  return WB_IS_WINDOW (window) ? WB_WINDOW (window) : NULL;
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (WB_IS_WINDOW (l->data))
+      return WB_WINDOW (l->data);
+  return NULL;
 }
 
 static const char *
@@ -152,25 +156,19 @@ on_token_looked_up (GObject      *source,
   wb_application_connect (self, url, token, FALSE);
 }
 
+/* The token for @url: from --token-file when given, else the keyring's. */
 static void
-start (WbApplication *self)
+connect_to (WbApplication *self,
+            const char    *url)
 {
   WbWindow *window = get_window (self);
-  g_autofree char *url = self->server_option ? g_strdup (self->server_option)
-                                             : g_settings_get_string (self->settings, "server-url");
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
 
-  wb_window_set_tiles (window, tiles (self));
-  if (*url == '\0')
-    {
-      wb_window_show_first_run (window);
-      return;
-    }
   if (self->token_file_option == NULL)
     {
       g_free (self->server_url);
-      self->server_url = g_steal_pointer (&url);
+      self->server_url = g_strdup (url);
       wb_window_show_fleet (window, self->server_url);
       wb_window_set_connection_state (window, WB_CONNECTION_CONNECTING, NULL);
       wb_token_store_lookup_async (self->server_url, self->cancellable, on_token_looked_up, g_object_ref (self));
@@ -180,6 +178,53 @@ start (WbApplication *self)
   if (token == NULL)
     g_warning ("%s", error->message);
   wb_application_connect (self, url, token, FALSE);
+}
+
+static void
+start (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+  g_autofree char *url = self->server_option ? g_strdup (self->server_option)
+                                             : g_settings_get_string (self->settings, "server-url");
+
+  wb_window_set_tiles (window, tiles (self));
+  if (*url == '\0')
+    {
+      wb_window_show_first_run (window);
+      return;
+    }
+  connect_to (self, url);
+}
+
+/* A server URL saved while running (the preferences) reconnects at once;
+ * one the console saved itself on connecting is already in use. With
+ * --server the option rules the run. */
+static void
+on_server_url_changed (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+  g_autofree char *url = g_settings_get_string (self->settings, "server-url");
+
+  if (window == NULL || self->server_option != NULL || g_strcmp0 (url, self->server_url) == 0)
+    return;
+  if (*url == '\0')
+    {
+      disconnect (self);
+      g_clear_pointer (&self->server_url, g_free);
+      wb_window_show_first_run (window);
+      return;
+    }
+  connect_to (self, url);
+}
+
+/* New tiles show at once, unless --tiles rules the run. */
+static void
+on_tiles_changed (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+
+  if (window != NULL && self->tiles_option == NULL)
+    wb_window_set_tiles (window, tiles (self));
 }
 
 static void
@@ -213,7 +258,7 @@ quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  GtkWindow *window = GTK_WINDOW (get_window (WB_APPLICATION (user_data)));
 
   /* Closing (not just quitting) lets the window save its state. */
   if (window != NULL)
@@ -226,20 +271,38 @@ about_action (GSimpleAction *action,
               GVariant      *parameter,
               gpointer       user_data)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
+  GtkWindow *window = GTK_WINDOW (get_window (WB_APPLICATION (user_data)));
 
+  /* GTK_LICENSE_GPL_3_0 is GPL-3.0-or-later. */
   adw_show_about_window (window,
-                         "application-name", "Waybill",
+                         "application-name", _("Waybill"),
                          "application-icon", "org.waybill.Waybill",
                          "version", PACKAGE_VERSION,
+                         "developer-name", _("The Waybill developers"),
                          "comments", _("The live fleet of a Waybill server"),
                          "license-type", GTK_LICENSE_GPL_3_0,
+                         "website", PACKAGE_URL,
+                         "issue-url", PACKAGE_BUGREPORT,
+                         "copyright", "© 2026 The Waybill developers",
                          NULL);
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  WbApplication *self = WB_APPLICATION (user_data);
+  GtkWidget *preferences = wb_preferences_window_new (GTK_WINDOW (get_window (self)), self->settings);
+
+  gtk_window_set_application (GTK_WINDOW (preferences), GTK_APPLICATION (self));
+  gtk_window_present (GTK_WINDOW (preferences));
 }
 
 static const GActionEntry app_actions[] = {
   { "quit", quit_action },
   { "about", about_action },
+  { "preferences", preferences_action },
 };
 
 static void
@@ -248,6 +311,7 @@ wb_application_startup (GApplication *application)
   WbApplication *self = WB_APPLICATION (application);
   static const struct { const char *action; const char *accels[2]; } shortcuts[] = {
     { "app.quit", { "<Primary>q", NULL } },
+    { "app.preferences", { "<Primary>comma", NULL } },
     { "win.search", { "<Primary>f", NULL } },
     { "win.follow", { "<Primary>l", NULL } },
     { "win.sidebar-visible", { "F9", NULL } },
@@ -257,9 +321,23 @@ wb_application_startup (GApplication *application)
   G_APPLICATION_CLASS (wb_application_parent_class)->startup (application);
 
   self->settings = g_settings_new ("org.waybill.Waybill");
+  g_signal_connect_object (self->settings, "changed::server-url", G_CALLBACK (on_server_url_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::tile-url-template", G_CALLBACK (on_tiles_changed), self,
+                           G_CONNECT_SWAPPED);
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), shortcuts[i].action, shortcuts[i].accels);
+}
+
+/* Settings changed after the run (another instance, a test) reach no one. */
+static void
+wb_application_shutdown (GApplication *application)
+{
+  WbApplication *self = WB_APPLICATION (application);
+
+  g_signal_handlers_disconnect_by_data (self->settings, self);
+  G_APPLICATION_CLASS (wb_application_parent_class)->shutdown (application);
 }
 
 static void
@@ -302,6 +380,7 @@ wb_application_class_init (WbApplicationClass *klass)
   object_class->finalize = wb_application_finalize;
   application_class->activate = wb_application_activate;
   application_class->startup = wb_application_startup;
+  application_class->shutdown = wb_application_shutdown;
   application_class->handle_local_options = wb_application_handle_local_options;
 }
 

@@ -13,7 +13,8 @@ G_DECLARE_FINAL_TYPE (WbApplication, wb_application, WB, APPLICATION, AdwApplica
 
 /* The console: org.waybill.Waybill. Options --server, --tiles and
  * --token-file override the settings for this run; the token otherwise
- * comes from the keyring. */
+ * comes from the keyring. A server URL or tile template saved while it
+ * runs (app.preferences) takes effect at once. */
 WbApplication  *wb_application_new        (void);
 WbVehicleModel *wb_application_get_model  (WbApplication *self);
 /* Points the console at a server with that token. @remember saves the URL

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/* The console's desktop integration under Xvfb: the About window and its
+ * facts, the primary menu and shortcuts that reach it and the
+ * Preferences, and the Preferences window reading and writing the
+ * settings, with new tiles and a new server taking effect at once against
+ * real waybillds. */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <shumate/shumate.h>
+#include <string.h>
+
+#include "wb-application.h"
+#include "wb-console-init.h"
+#include "wb-jwt.h"
+#include "wb-preferences-window.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
+#include "wb-tile-source.h"
+#include "wb-window.h"
+
+#define SECRET "desktop-test-secret-of-enough-length-0123456789"
+
+#define WAIT_FOR(condition) \
+  G_STMT_START { \
+    gint64 wait_deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC; \
+    while (!(condition)) \
+      { \
+        if (g_get_monotonic_time () > wait_deadline) \
+          g_error ("timed out waiting for %s", #condition); \
+        if (!g_main_context_iteration (NULL, FALSE)) \
+          g_usleep (2000); \
+      } \
+  } G_STMT_END
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* The first visible toplevel of @type, or NULL. */
+static GtkWidget *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
+        return window;
+    }
+  return NULL;
+}
+
+static void
+collect (GtkWidget *root,
+         GType      type,
+         GPtrArray *found)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
+        g_ptr_array_add (found, child);
+      collect (child, type, found);
+    }
+}
+
+static GtkWidget *
+find_child (GtkWidget *root,
+            GType      type)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new ();
+
+  collect (root, type, found);
+  return found->len > 0 ? g_ptr_array_index (found, 0) : NULL;
+}
+
+/* The preferences row titled @title. */
+static GtkWidget *
+find_row (GtkWidget  *root,
+          const char *title)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+
+  collect (root, ADW_TYPE_PREFERENCES_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_str_equal (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), title))
+      return g_ptr_array_index (rows, i);
+  g_error ("no row titled %s", title);
+}
+
+/* The switch in the row titled @title. */
+static GtkSwitch *
+row_switch (GtkWidget  *root,
+            const char *title)
+{
+  GtkWidget *found = find_child (find_row (root, title), GTK_TYPE_SWITCH);
+
+  g_assert_nonnull (found);
+  return GTK_SWITCH (found);
+}
+
+static gboolean
+menu_has_action (GMenuModel *menu,
+                 const char *action)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr(GMenuModel) section = g_menu_model_get_item_link (menu, i, G_MENU_LINK_SECTION);
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_ACTION, "s", &name)
+          && g_str_equal (name, action))
+        return TRUE;
+      if (section != NULL && menu_has_action (section, action))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The header bar's primary menu: the menu button whose menu quits. */
+static GMenuModel *
+primary_menu (GtkWidget *window)
+{
+  g_autoptr(GPtrArray) buttons = g_ptr_array_new ();
+
+  collect (window, GTK_TYPE_MENU_BUTTON, buttons);
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GMenuModel *menu = gtk_menu_button_get_menu_model (g_ptr_array_index (buttons, i));
+
+      if (menu != NULL && menu_has_action (menu, "app.about"))
+        return menu;
+    }
+  return NULL;
+}
+
+static void
+assert_accel (GApplication *application,
+              const char   *action,
+              const char   *accel)
+{
+  g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (application), action);
+
+  g_assert_true (accels != NULL && accels[0] != NULL);
+  g_assert_cmpstr (accels[0], ==, accel);
+}
+
+static gboolean
+has_accessible_name (GtkWidget *widget)
+{
+  if (gtk_test_accessible_has_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL)
+      || gtk_test_accessible_has_relation (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY))
+    return TRUE;
+  if (GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) != NULL)
+    return TRUE;
+  if (ADW_IS_PREFERENCES_ROW (widget) && *adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)) != '\0')
+    return TRUE;
+  return FALSE;
+}
+
+/* Every visible row, switch and text button in @root has an accessible
+ * name; returns how many were checked. */
+static guint
+assert_controls_named (GtkWidget *root)
+{
+  guint checked = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      if (!gtk_widget_get_visible (child))
+        continue;
+      if (ADW_IS_PREFERENCES_ROW (child) || GTK_IS_SWITCH (child)
+          || (GTK_IS_BUTTON (child) && gtk_button_get_label (GTK_BUTTON (child)) != NULL))
+        {
+          if (!has_accessible_name (child))
+            g_error ("%s in %s has no accessible name", G_OBJECT_TYPE_NAME (child),
+                     G_OBJECT_TYPE_NAME (gtk_widget_get_parent (child)));
+          checked++;
+        }
+      /* A combo row's popover lists its choices, named by their text. */
+      if (!ADW_IS_COMBO_ROW (child))
+        checked += assert_controls_named (child);
+    }
+  return checked;
+}
+
+static gboolean
+count_frame (GtkWidget     *widget,
+             GdkFrameClock *clock,
+             gpointer       user_data)
+{
+  guint *frames = user_data;
+
+  (*frames)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* widget paintable → the window's renderer → PNG in
+ * $G_TEST_BUILDDIR/screenshots, after a few frames. */
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ?: ".", "screenshots", NULL);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  guint frames = 0;
+  guint id = gtk_widget_add_tick_callback (widget, count_frame, &frames, NULL);
+  int width, height;
+
+  /* Past the window's opening transitions. */
+  WAIT_FOR (frames >= 20);
+  gtk_widget_remove_tick_callback (widget, id);
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+/* A waybilld on a database of its own, with the test's secret, once ready. */
+static WbTestDaemon *
+start_daemon (const char *name)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database (name);
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  const char *env[] = { dsn, "SERVER_PORT=0", "AUTH_HS256SECRET=" SECRET, NULL };
+  g_autoptr(SoupSession) session = soup_session_new ();
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  WbTestDaemon *daemon = wb_test_daemon_spawn (env, NULL);
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", wb_test_daemon_port (daemon));
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return daemon;
+      g_usleep (50 * 1000);
+    }
+  g_error ("waybilld did not become ready");
+}
+
+static char *
+daemon_url (WbTestDaemon *daemon)
+{
+  return g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (daemon));
+}
+
+/* ---- the About window --------------------------------------------------- */
+
+typedef struct
+{
+  gboolean done;
+} About;
+
+static void
+run_about_scenario (GApplication *application,
+                    About        *about)
+{
+  GtkWidget *window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  GMenuModel *menu;
+  AdwAboutWindow *about_window;
+
+  g_assert_true (WB_IS_WINDOW (window));
+  WAIT_FOR (gtk_widget_get_mapped (window));
+
+  /* Reachable from the primary menu; the Preferences too, and Ctrl+comma. */
+  menu = primary_menu (window);
+  g_assert_nonnull (menu);
+  g_assert_true (menu_has_action (menu, "app.preferences"));
+  assert_accel (application, "app.preferences", "<Control>comma");
+
+  g_assert_null (find_toplevel (ADW_TYPE_ABOUT_WINDOW));
+  g_action_group_activate_action (G_ACTION_GROUP (application), "about", NULL);
+  WAIT_FOR (find_toplevel (ADW_TYPE_ABOUT_WINDOW) != NULL);
+  about_window = ADW_ABOUT_WINDOW (find_toplevel (ADW_TYPE_ABOUT_WINDOW));
+  WAIT_FOR (gtk_widget_get_mapped (GTK_WIDGET (about_window)));
+
+  /* The version is meson's project version. */
+  save_screenshot (GTK_WIDGET (about_window), "console-about.png");
+  g_assert_cmpstr (adw_about_window_get_version (about_window), ==, WB_EXPECTED_VERSION);
+  g_assert_cmpstr (adw_about_window_get_application_name (about_window), ==, "Waybill");
+  g_assert_cmpstr (adw_about_window_get_application_icon (about_window), ==, "org.waybill.Waybill");
+  g_assert_cmpstr (adw_about_window_get_developer_name (about_window), ==, "The Waybill developers");
+  g_assert_cmpint (adw_about_window_get_license_type (about_window), ==, GTK_LICENSE_GPL_3_0);
+  g_assert_cmpstr (adw_about_window_get_website (about_window), ==, WB_EXPECTED_URL);
+  g_assert_cmpstr (adw_about_window_get_issue_url (about_window), ==, WB_EXPECTED_ISSUE_URL);
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (about_window)) == GTK_WINDOW (window));
+  /* The icon is found uninstalled too, from the application's resources. */
+  g_assert_true (gtk_icon_theme_has_icon (gtk_icon_theme_get_for_display (gtk_widget_get_display (window)),
+                                          "org.waybill.Waybill"));
+  g_assert_true (gtk_icon_theme_has_icon (gtk_icon_theme_get_for_display (gtk_widget_get_display (window)),
+                                          "org.waybill.Waybill-symbolic"));
+
+  gtk_window_destroy (GTK_WINDOW (about_window));
+  about->done = TRUE;
+  g_action_group_activate_action (G_ACTION_GROUP (application), "quit", NULL);
+}
+
+static void
+test_about (void)
+{
+  About about = { 0 };
+  g_autoptr(WbApplication) application = wb_application_new ();
+  g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+  const char *argv[] = { "waybill", "--tiles", "none", NULL };
+
+  /* No server: the first-run page, no network. */
+  g_settings_set_string (settings, "server-url", "");
+  g_signal_connect_after (application, "activate", G_CALLBACK (run_about_scenario), &about);
+  g_assert_cmpint (g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv), ==, 0);
+  g_assert_true (about.done);
+}
+
+/* ---- the Preferences window --------------------------------------------- */
+
+typedef struct
+{
+  WbTestDaemon *first;
+  WbTestDaemon *second;
+  gboolean      done;
+} Preferences;
+
+/* The tile template the map draws now: its raster renderer's data source
+ * is the window's WbTileSource. */
+static char *
+map_template (GtkWidget *window)
+{
+  GtkWidget *map = find_child (window, SHUMATE_TYPE_SIMPLE_MAP);
+  g_autoptr(ShumateDataSource) data_source = NULL;
+
+  g_assert_nonnull (map);
+  g_object_get (shumate_simple_map_get_map_source (SHUMATE_SIMPLE_MAP (map)), "data-source", &data_source, NULL);
+  g_assert_true (WB_IS_TILE_SOURCE (data_source));
+  return g_strdup (wb_tile_source_get_url_template (WB_TILE_SOURCE (data_source)));
+}
+
+#define assert_map_template(window, expected) \
+  G_STMT_START { \
+    g_autofree char *drawn = map_template (window); \
+    g_assert_cmpstr (drawn, ==, expected); \
+  } G_STMT_END
+
+static void
+apply_text (GtkWidget  *row,
+            const char *text)
+{
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+  g_signal_emit_by_name (row, "apply");
+}
+
+static void
+check_units_and_sounds (GtkWidget *preferences,
+                        GSettings *settings)
+{
+  AdwComboRow *units = ADW_COMBO_ROW (find_row (preferences, "Distances and Speeds"));
+  GtkSwitch *shipment = row_switch (preferences, "Shipment Status Changes");
+  GtkSwitch *sla = row_switch (preferences, "SLA Breaches");
+  GtkSwitch *device = row_switch (preferences, "Trackers Offline");
+
+  /* What the window shows is what is stored... */
+  g_assert_cmpuint (adw_combo_row_get_selected (units), ==, 0);
+  g_assert_cmpint (g_settings_get_enum (settings, "units"), ==, 0);
+  g_assert_false (gtk_switch_get_active (shipment));
+  g_assert_true (gtk_switch_get_active (sla));
+  g_assert_true (gtk_switch_get_active (device));
+
+  /* ...what it is set to is stored... */
+  adw_combo_row_set_selected (units, 1);
+  g_assert_cmpint (g_settings_get_enum (settings, "units"), ==, 1);
+  gtk_switch_set_active (shipment, TRUE);
+  g_assert_true (g_settings_get_boolean (settings, "alert-sound-shipment"));
+  gtk_switch_set_active (device, FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "alert-sound-device"));
+
+  /* ...and a setting changed elsewhere shows. */
+  g_settings_set_enum (settings, "units", 0);
+  g_assert_cmpuint (adw_combo_row_get_selected (units), ==, 0);
+  g_settings_set_boolean (settings, "alert-sound-sla", FALSE);
+  g_assert_false (gtk_switch_get_active (sla));
+}
+
+static void
+check_tiles (GtkWidget *preferences,
+             GtkWidget *window,
+             GSettings *settings)
+{
+  GtkWidget *tiles = find_row (preferences, "Tile URL template");
+  GtkWidget *use_none = find_child (find_row (preferences, "No Map Tiles"), GTK_TYPE_BUTTON);
+  g_autofree char *saved = NULL;
+
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (tiles)), ==, "none");
+  assert_map_template (window, "none");
+
+  /* A template without {x} is refused, marked, and nothing changes. */
+  apply_text (tiles, "file:///srv/tiles/{z}/{y}.png");
+  saved = g_settings_get_string (settings, "tile-url-template");
+  g_assert_cmpstr (saved, ==, "none");
+  g_assert_true (gtk_widget_has_css_class (tiles, "error"));
+  assert_map_template (window, "none");
+
+  /* A good one is saved and the map takes it at once. */
+  apply_text (tiles, "file:///srv/waybill-test-tiles/{z}/{x}/{y}.png");
+  g_assert_false (gtk_widget_has_css_class (tiles, "error"));
+  g_clear_pointer (&saved, g_free);
+  saved = g_settings_get_string (settings, "tile-url-template");
+  g_assert_cmpstr (saved, ==, "file:///srv/waybill-test-tiles/{z}/{x}/{y}.png");
+  assert_map_template (window, "file:///srv/waybill-test-tiles/{z}/{x}/{y}.png");
+
+  /* "Use None" goes back to the plain background. */
+  g_signal_emit_by_name (use_none, "clicked");
+  g_clear_pointer (&saved, g_free);
+  saved = g_settings_get_string (settings, "tile-url-template");
+  g_assert_cmpstr (saved, ==, "none");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (tiles)), ==, "none");
+  assert_map_template (window, "none");
+}
+
+static void
+check_server (GtkWidget   *preferences,
+              WbWindow    *window,
+              GSettings   *settings,
+              Preferences *run)
+{
+  GtkWidget *server = find_row (preferences, "Server URL");
+  g_autofree char *first = daemon_url (run->first);
+  g_autofree char *second = daemon_url (run->second);
+  g_autofree char *saved = NULL;
+
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (server)), ==, first);
+
+  /* Not a URL the console can use: refused, the setting kept. */
+  apply_text (server, "ftp://127.0.0.1/");
+  saved = g_settings_get_string (settings, "server-url");
+  g_assert_cmpstr (saved, ==, first);
+  g_assert_true (gtk_widget_has_css_class (server, "error"));
+  gtk_test_accessible_assert_state (server, GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE);
+  gtk_editable_set_text (GTK_EDITABLE (server), "http://");
+  g_assert_false (gtk_widget_has_css_class (server, "error"));
+
+  /* The first server goes away; applying the second reconnects to it. */
+  g_assert_cmpint (wb_test_daemon_terminate (run->first), ==, 0);
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_RECONNECTING);
+  apply_text (server, second);
+  g_clear_pointer (&saved, g_free);
+  saved = g_settings_get_string (settings, "server-url");
+  g_assert_cmpstr (saved, ==, second);
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_LIVE);
+}
+
+static void
+run_preferences_scenario (GApplication *application,
+                          Preferences  *run)
+{
+  WbWindow *window = WB_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+  GtkWidget *preferences;
+
+  g_assert_nonnull (window);
+  WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_LIVE);
+
+  g_assert_null (find_toplevel (WB_TYPE_PREFERENCES_WINDOW));
+  g_action_group_activate_action (G_ACTION_GROUP (application), "preferences", NULL);
+  WAIT_FOR (find_toplevel (WB_TYPE_PREFERENCES_WINDOW) != NULL);
+  preferences = find_toplevel (WB_TYPE_PREFERENCES_WINDOW);
+  WAIT_FOR (gtk_widget_get_mapped (preferences));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (preferences)) == GTK_WINDOW (window));
+
+  /* Every row and switch is named; the switches say what they switch. */
+  g_assert_cmpuint (assert_controls_named (preferences), >=, 10);
+  gtk_test_accessible_assert_property (row_switch (preferences, "SLA Breaches"), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Sound on SLA breaches");
+
+  save_screenshot (preferences, "console-preferences.png");
+  check_units_and_sounds (preferences, settings);
+  check_tiles (preferences, GTK_WIDGET (window), settings);
+  check_server (preferences, window, settings, run);
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  run->done = TRUE;
+  g_action_group_activate_action (G_ACTION_GROUP (application), "quit", NULL);
+}
+
+static void
+test_preferences (void)
+{
+  Preferences run = { 0 };
+  g_autoptr(WbApplication) application = NULL;
+  g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+  g_autofree char *token_file = g_build_filename (g_get_tmp_dir (), "waybill-desktop-test-token", NULL);
+  g_autofree char *viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "desk", WB_ACCESS_ROLE_VIEWER,
+                                         g_get_real_time () / G_USEC_PER_SEC, 3600);
+  g_autofree char *first_url = NULL;
+  const char *argv[] = { "waybill", "--token-file", token_file, NULL };
+
+  run.first = start_daemon ("desktop_first");
+  run.second = start_daemon ("desktop_second");
+  first_url = daemon_url (run.first);
+  g_assert_true (g_file_set_contents (token_file, viewer, -1, NULL));
+
+  /* Server and tiles come from the settings, so changing them counts. */
+  g_settings_reset (settings, "units");
+  g_settings_reset (settings, "alert-sound-shipment");
+  g_settings_reset (settings, "alert-sound-sla");
+  g_settings_reset (settings, "alert-sound-device");
+  g_settings_set_string (settings, "server-url", first_url);
+  g_settings_set_string (settings, "tile-url-template", "none");
+  application = wb_application_new ();
+  g_signal_connect_after (application, "activate", G_CALLBACK (run_preferences_scenario), &run);
+  g_assert_cmpint (g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv), ==, 0);
+  g_assert_true (run.done);
+
+  g_unlink (token_file);
+  g_assert_cmpint (wb_test_daemon_terminate (run.second), ==, 0);
+  wb_test_daemon_free (run.second);
+  wb_test_daemon_free (run.first);
+}
+
+/* ---- validation helpers ------------------------------------------------- */
+
+static void
+test_validation (void)
+{
+  g_assert_true (wb_preferences_server_url_is_valid ("http://127.0.0.1:8080"));
+  g_assert_true (wb_preferences_server_url_is_valid ("https://fleet.example.com/"));
+  g_assert_false (wb_preferences_server_url_is_valid (""));
+  g_assert_false (wb_preferences_server_url_is_valid ("fleet.example.com"));
+  g_assert_false (wb_preferences_server_url_is_valid ("ftp://fleet.example.com/"));
+  g_assert_false (wb_preferences_server_url_is_valid ("http://"));
+
+  g_assert_true (wb_preferences_tile_template_is_valid ("none"));
+  g_assert_true (wb_preferences_tile_template_is_valid ("https://tile.openstreetmap.org/{z}/{x}/{y}.png"));
+  g_assert_true (wb_preferences_tile_template_is_valid ("/srv/tiles/{z}/{x}/{y}.png"));
+  g_assert_false (wb_preferences_tile_template_is_valid (""));
+  g_assert_false (wb_preferences_tile_template_is_valid ("https://tile.example/{z}/{x}.png"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  wb_console_init ();
+
+  g_test_add_func ("/console-desktop/validation", test_validation);
+  g_test_add_func ("/console-desktop/about", test_about);
+  g_test_add_func ("/console-desktop/preferences", test_preferences);
+  return g_test_run ();
+}
