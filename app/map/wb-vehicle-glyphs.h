@@ -26,34 +26,49 @@ WbVehicleLook  wb_vehicle_look_for        (WbClientVehicle *vehicle);
 /* The fill colour of glyphs of @look. */
 const GdkRGBA *wb_vehicle_look_get_color  (WbVehicleLook    look);
 
-/* The render nodes every glyph of a kind shares, drawn once at a scale
- * factor: each is centred on (0, 0) and measured in device pixels, so a
- * frame places one with a translation (and a 1/scale). Arrows are drawn
- * once per heading step and look, on first use: a rotated paint costs
- * the Cairo renderer several times an unrotated one, and 10° steps are
- * finer than a 20-pixel glyph can show. */
+/* The images every glyph of a kind shares, drawn once at a scale
+ * factor, each centred on (0, 0) and measured in device pixels. Arrows
+ * are drawn once per heading step and look, on first use: a rotated
+ * paint costs the Cairo renderer several times an unrotated one, and 10°
+ * steps are finer than a 20-pixel glyph can show. A frame either paints
+ * them into one image of its own (wb_glyph_sprite_paint()) or places
+ * their shared render nodes (wb_vehicle_glyphs_get_node()) with a
+ * translation and a 1/scale. */
 #define WB_VEHICLE_HEADING_STEPS 36
 typedef struct _WbVehicleGlyphs WbVehicleGlyphs;
+typedef struct _WbGlyphSprite WbGlyphSprite;
 
-/* @for_cairo: for the Cairo renderer (cairo nodes) rather than a GL one
- * (texture nodes). */
-WbVehicleGlyphs *wb_vehicle_glyphs_new          (int              scale,
-                                                 gboolean         for_cairo);
-gboolean         wb_vehicle_glyphs_is_for_cairo (WbVehicleGlyphs *self);
-void             wb_vehicle_glyphs_free         (WbVehicleGlyphs *self);
-int              wb_vehicle_glyphs_get_scale    (WbVehicleGlyphs *self);
+/* @for_cairo: nodes for the Cairo renderer (cairo nodes) rather than a
+ * GL one (texture nodes). */
+WbVehicleGlyphs     *wb_vehicle_glyphs_new          (int                  scale,
+                                                     gboolean             for_cairo);
+gboolean             wb_vehicle_glyphs_is_for_cairo (WbVehicleGlyphs     *self);
+void                 wb_vehicle_glyphs_free         (WbVehicleGlyphs     *self);
+int                  wb_vehicle_glyphs_get_scale    (WbVehicleGlyphs     *self);
 /* Pointing @heading degrees clockwise from up, to the nearest step. */
-GskRenderNode   *wb_vehicle_glyphs_get_arrow    (WbVehicleGlyphs *self,
-                                                 WbVehicleLook    look,
-                                                 double           heading);
+const WbGlyphSprite *wb_vehicle_glyphs_get_arrow    (WbVehicleGlyphs     *self,
+                                                     WbVehicleLook        look,
+                                                     double               heading);
 /* For a vehicle with no known course. */
-GskRenderNode   *wb_vehicle_glyphs_get_dot      (WbVehicleGlyphs *self,
-                                                 WbVehicleLook    look);
+const WbGlyphSprite *wb_vehicle_glyphs_get_dot      (WbVehicleGlyphs     *self,
+                                                     WbVehicleLook        look);
 /* The ring behind the selected vehicle. */
-GskRenderNode   *wb_vehicle_glyphs_get_halo     (WbVehicleGlyphs *self);
-/* A cluster disc sized for @count members (one node per size step). */
-GskRenderNode   *wb_vehicle_glyphs_get_cluster  (WbVehicleGlyphs *self,
-                                                 guint            count);
+const WbGlyphSprite *wb_vehicle_glyphs_get_halo     (WbVehicleGlyphs     *self);
+/* A cluster disc sized for @count members (one image per size step). */
+const WbGlyphSprite *wb_vehicle_glyphs_get_cluster  (WbVehicleGlyphs     *self,
+                                                     guint                count);
+/* The sprite as a shared node centred on (0, 0), in device pixels; made
+ * on first use and kept. */
+GskRenderNode       *wb_vehicle_glyphs_get_node     (WbVehicleGlyphs     *self,
+                                                     const WbGlyphSprite *sprite);
+/* Paints @sprite centred on (@x, @y), device pixels of @cr, rounded to
+ * whole pixels. */
+void                 wb_glyph_sprite_paint          (const WbGlyphSprite *sprite,
+                                                     cairo_t             *cr,
+                                                     double               x,
+                                                     double               y);
+/* Device pixels from the sprite's centre to its edge. */
+int                  wb_glyph_sprite_get_half       (const WbGlyphSprite *sprite);
 /* Radius in logical pixels of the cluster disc for @count members. */
 double           wb_vehicle_cluster_radius      (guint            count);
 
