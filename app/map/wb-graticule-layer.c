@@ -55,28 +55,58 @@ format_degrees (double value,
   return g_strdup_printf ("%.*f°%c", decimals, fabs (value), value >= 0 ? positive : negative);
 }
 
-/* What floats over the map (ShumateSimpleMap's zoom buttons, compass,
- * scale and licence: the map's siblings), in this layer's coordinates:
- * labels keep clear of them. */
+/* A revealer (a window's connection strip) changes what it covers
+ * without the map moving: redraw when it has shown or hidden. */
 static void
-collect_controls (WbGraticuleLayer *self)
+watch_revealer (WbGraticuleLayer *self,
+                GtkWidget        *child)
 {
-  GtkWidget *map = gtk_widget_get_ancestor (GTK_WIDGET (self), SHUMATE_TYPE_MAP);
-  GtkWidget *parent = map != NULL ? gtk_widget_get_parent (map) : NULL;
-
-  g_array_set_size (self->controls, 0);
-  if (parent == NULL)
+  if (!GTK_IS_REVEALER (child) || g_object_get_data (G_OBJECT (child), "wb-graticule-layer") == self)
     return;
+  g_object_set_data (G_OBJECT (child), "wb-graticule-layer", self);
+  g_signal_connect_object (child, "notify::child-revealed", G_CALLBACK (gtk_widget_queue_draw), self,
+                           G_CONNECT_SWAPPED);
+}
+
+static void
+add_controls (WbGraticuleLayer *self,
+              GtkWidget        *parent,
+              GtkWidget        *skip)
+{
   for (GtkWidget *child = gtk_widget_get_first_child (parent); child != NULL;
        child = gtk_widget_get_next_sibling (child))
     {
       graphene_rect_t bounds;
 
-      if (child == map || !gtk_widget_get_mapped (child)
+      if (child != skip)
+        watch_revealer (self, child);
+      if (child == skip || !gtk_widget_get_mapped (child)
           || !gtk_widget_compute_bounds (child, GTK_WIDGET (self), &bounds)
           || bounds.size.width <= 0 || bounds.size.height <= 0)
         continue;
       g_array_append_val (self->controls, bounds);
+    }
+}
+
+/* What floats over the map, in this layer's coordinates: the map's
+ * siblings (ShumateSimpleMap's zoom buttons, compass, scale and
+ * licence) and the overlays of any GtkOverlay it lies in (a window's
+ * connection strip). Labels keep clear of them. */
+static void
+collect_controls (WbGraticuleLayer *self)
+{
+  GtkWidget *map = gtk_widget_get_ancestor (GTK_WIDGET (self), SHUMATE_TYPE_MAP);
+
+  g_array_set_size (self->controls, 0);
+  if (map == NULL || gtk_widget_get_parent (map) == NULL)
+    return;
+  add_controls (self, gtk_widget_get_parent (map), map);
+  for (GtkWidget *overlay = gtk_widget_get_ancestor (map, GTK_TYPE_OVERLAY); overlay != NULL;
+       overlay = gtk_widget_get_ancestor (gtk_widget_get_parent (overlay), GTK_TYPE_OVERLAY))
+    {
+      add_controls (self, overlay, gtk_overlay_get_child (GTK_OVERLAY (overlay)));
+      if (gtk_widget_get_parent (overlay) == NULL)
+        break;
     }
 }
 
