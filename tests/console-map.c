@@ -483,6 +483,105 @@ test_selection (MapFixture    *fixture,
   g_assert_null (wb_vehicle_layer_get_selected (fixture->layer));
 }
 
+static guint
+count_drawn (const Pixels *pixels)
+{
+  guint drawn = 0;
+
+  for (int y = 0; y < HEIGHT; y++)
+    for (int x = 0; x < WIDTH; x++)
+      drawn += pixel_alpha (pixels, x, y) > 0;
+  return drawn;
+}
+
+/* 8 px blocks whose coverage differs by more than placement on whole
+ * pixels (a shift of one) and antialiasing would: a glyph, label or
+ * cluster missing or misplaced. */
+static guint
+count_different_blocks (const Pixels *a,
+                        const Pixels *b,
+                        guint        *covered)
+{
+  guint different = 0;
+
+  *covered = 0;
+  for (int by = 0; by < HEIGHT; by += 8)
+    for (int bx = 0; bx < WIDTH; bx += 8)
+      {
+        int sum_a = 0, sum_b = 0;
+
+        for (int y = by; y < by + 8; y++)
+          for (int x = bx; x < bx + 8; x++)
+            {
+              sum_a += pixel_alpha (a, x, y);
+              sum_b += pixel_alpha (b, x, y);
+            }
+        *covered += MAX (sum_a, sum_b) > 0;
+        if (ABS (sum_a - sum_b) > MAX (MAX (sum_a, sum_b) / 4, 255 * 12))
+          different++;
+      }
+  return different;
+}
+
+/* The frame painted into one image (the Cairo renderer's way past a
+ * few thousand nodes) shows what the node per glyph shows: glyphs, the
+ * selection ring, labels and clusters, in the same places. */
+static void
+test_compose_image (MapFixture    *fixture,
+                    gconstpointer  data)
+{
+  WbClientVehicle *selected = NULL;
+  guint glyphs, labels;
+
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("veh-%02u", i);
+      WbClientVehicle *vehicle = put_vehicle (fixture, id, CITY_LAT + 0.002 * (i / 8) - 0.004,
+                                              CITY_LON + 0.004 * (i % 8) - 0.014, i * 37 % 360,
+                                              i % 3 == 0 ? WB_LIVE_STATE_OFFLINE : WB_LIVE_STATE_MOVING);
+
+      if (i == 17)
+        selected = vehicle;
+    }
+  wb_vehicle_layer_set_selected (fixture->layer, selected);
+  for (guint zoom = 0; zoom < 2; zoom++)
+    {
+      g_autoptr(Pixels) nodes = NULL;
+      g_autoptr(Pixels) image = NULL;
+      guint drawn, different, covered;
+
+      /* Labelled glyphs first, then clusters. */
+      shumate_viewport_set_zoom_level (fixture->viewport, zoom == 0 ? 15 : 11);
+      wb_vehicle_layer_set_compose (fixture->layer, WB_VEHICLE_COMPOSE_NODES);
+      nodes = render_layer (fixture);
+      glyphs = wb_vehicle_layer_get_drawn_glyphs (fixture->layer);
+      labels = wb_vehicle_layer_get_drawn_labels (fixture->layer);
+      wb_vehicle_layer_set_compose (fixture->layer, WB_VEHICLE_COMPOSE_IMAGE);
+      image = render_layer (fixture);
+      g_assert_cmpuint (wb_vehicle_layer_get_drawn_glyphs (fixture->layer), ==, glyphs);
+      g_assert_cmpuint (wb_vehicle_layer_get_drawn_labels (fixture->layer), ==, labels);
+      if (zoom == 0)
+        {
+          double x, y;
+
+          g_assert_cmpuint (glyphs, ==, 40);
+          g_assert_cmpuint (labels, ==, 40);
+          g_assert_true (wb_vehicle_layer_get_vehicle_point (fixture->layer, selected, &x, &y));
+          assert_pixel (image, (int) x, (int) y, wb_vehicle_look_get_color (WB_VEHICLE_LOOK_MOVING));
+        }
+      else
+        g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), >, 0);
+      drawn = count_drawn (nodes);
+      g_assert_cmpuint (drawn, >, 1000);
+      /* Label backings land on whole pixels: fewer faint edge pixels. */
+      g_assert_cmpuint (count_drawn (image), >, drawn * 90 / 100);
+      g_assert_cmpuint (count_drawn (image), <, drawn * 105 / 100);
+      different = count_different_blocks (nodes, image, &covered);
+      g_assert_cmpuint (covered, >, 20);
+      g_assert_cmpuint (different, <=, covered / 50);
+    }
+}
+
 static void
 test_stale (MapFixture    *fixture,
             gconstpointer  data)
@@ -1409,6 +1508,7 @@ main (int   argc,
   ADD ("/console-map/selection", test_selection);
   ADD ("/console-map/activate", test_activate);
   ADD ("/console-map/stale", test_stale);
+  ADD ("/console-map/compose-image", test_compose_image);
   ADD ("/console-map/motion", test_motion);
   ADD ("/console-map/filter-and-labels", test_filter_and_labels);
   ADD ("/console-map/graticule", test_graticule);

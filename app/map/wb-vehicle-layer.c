@@ -899,10 +899,11 @@ snapshot_image (WbVehicleLayer *self,
 /* Nodes a frame takes on the node path past which, for the Cairo
  * renderer, one image costs less. The image's cost grows with the box it
  * covers, however sparse, the nodes' with their count, text nodes the
- * most. console-bench, CPU a frame (ours and the X server's) under Xvfb:
- * ~470 nodes (the city sweep) 6.5 ms as nodes against 10.8 ms as an
- * image; 1 250 labelled glyphs (3 750 nodes) about even at 17 ms; 5 000
- * labelled glyphs 38 ms against 17 ms. */
+ * most. console-bench, CPU a frame under Xvfb: the city sweep (~470
+ * nodes) 4.5 ms as nodes against 6 ms as an image; 300 labelled glyphs
+ * 6.5 against 10.8 ms (with the X server's); 1 250 labelled glyphs
+ * (3 750 nodes) about even at 17 ms; 5 000 labelled glyphs 38 against
+ * 17 ms. */
 #define IMAGE_PATH_NODES 3500
 
 static gboolean
@@ -923,7 +924,12 @@ uses_image_path (WbVehicleLayer *self,
         return FALSE;
       /* A glyph is one node, a cluster two (disc and count), a label
        * two (backing and text). */
-      nodes = self->items->len * (labels ? 3 : 2);
+      for (guint i = 0; i < self->items->len; i++)
+        {
+          const DrawItem *item = &g_array_index (self->items, DrawItem, i);
+
+          nodes += item->glyph == NULL ? 2 : labels ? 3 : 1;
+        }
       return nodes >= IMAGE_PATH_NODES;
     }
 }
