@@ -13,6 +13,7 @@ struct _WbGlyphSprite
   cairo_surface_t *surface;
   int              half;       /* device pixels from the centre to an edge */
   GskRenderNode   *node;       /* made on first use, for the node path */
+  pixman_image_t  *pixels;     /* the surface's pixels for pixman, for the image path */
 };
 
 struct _WbVehicleGlyphs
@@ -90,6 +91,7 @@ end_sprite (WbGlyphSprite *sprite,
 {
   cairo_destroy (cr);
   cairo_surface_flush (sprite->surface);
+  sprite->pixels = wb_pixman_image_for_surface (sprite->surface);
   return sprite;
 }
 
@@ -97,6 +99,7 @@ static void
 sprite_free (WbGlyphSprite *sprite)
 {
   g_clear_pointer (&sprite->node, gsk_render_node_unref);
+  g_clear_pointer (&sprite->pixels, pixman_image_unref);
   cairo_surface_destroy (sprite->surface);
   g_free (sprite);
 }
@@ -308,16 +311,34 @@ wb_vehicle_glyphs_get_node (WbVehicleGlyphs     *self,
   return mutable_sprite->node;
 }
 
-/* The sprite's pixels land on whole device pixels, so pixman copies them
- * without resampling. */
-void
-wb_glyph_sprite_paint (const WbGlyphSprite *sprite,
-                       cairo_t             *cr,
-                       double               x,
-                       double               y)
+pixman_image_t *
+wb_pixman_image_for_surface (cairo_surface_t *surface)
 {
-  cairo_set_source_surface (cr, sprite->surface, round (x) - sprite->half, round (y) - sprite->half);
-  cairo_paint (cr);
+  /* Cairo's ARGB32 is pixman's a8r8g8b8, premultiplied. */
+  return pixman_image_create_bits_no_clear (PIXMAN_a8r8g8b8,
+                                            cairo_image_surface_get_width (surface),
+                                            cairo_image_surface_get_height (surface),
+                                            (uint32_t *) (gpointer) cairo_image_surface_get_data (surface),
+                                            cairo_image_surface_get_stride (surface));
+}
+
+void
+wb_pixman_blit (pixman_image_t *dest,
+                pixman_image_t *source,
+                int             x,
+                int             y)
+{
+  pixman_image_composite32 (PIXMAN_OP_OVER, source, NULL, dest, 0, 0, 0, 0, x, y,
+                            pixman_image_get_width (source), pixman_image_get_height (source));
+}
+
+void
+wb_glyph_sprite_blit (const WbGlyphSprite *sprite,
+                      pixman_image_t      *dest,
+                      double               x,
+                      double               y)
+{
+  wb_pixman_blit (dest, sprite->pixels, (int) round (x) - sprite->half, (int) round (y) - sprite->half);
 }
 
 int

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtk/gtk.h>
+#include <pixman.h>
 
 #include "wb-client-vehicle.h"
 
@@ -31,7 +32,7 @@ const GdkRGBA *wb_vehicle_look_get_color  (WbVehicleLook    look);
  * are drawn once per heading step and look, on first use: a rotated
  * paint costs the Cairo renderer several times an unrotated one, and 10°
  * steps are finer than a 20-pixel glyph can show. A frame either paints
- * them into one image of its own (wb_glyph_sprite_paint()) or places
+ * them into one image of its own (wb_glyph_sprite_blit()) or places
  * their shared render nodes (wb_vehicle_glyphs_get_node()) with a
  * translation and a 1/scale. */
 #define WB_VEHICLE_HEADING_STEPS 36
@@ -61,12 +62,21 @@ const WbGlyphSprite *wb_vehicle_glyphs_get_cluster  (WbVehicleGlyphs     *self,
  * on first use and kept. */
 GskRenderNode       *wb_vehicle_glyphs_get_node     (WbVehicleGlyphs     *self,
                                                      const WbGlyphSprite *sprite);
-/* Paints @sprite centred on (@x, @y), device pixels of @cr, rounded to
- * whole pixels. */
-void                 wb_glyph_sprite_paint          (const WbGlyphSprite *sprite,
-                                                     cairo_t             *cr,
+/* Composites @sprite over @dest centred on (@x, @y), device pixels,
+ * rounded to whole pixels: pixman directly, without cairo's set-up per
+ * paint (a frame may hold thousands). */
+void                 wb_glyph_sprite_blit           (const WbGlyphSprite *sprite,
+                                                     pixman_image_t      *dest,
                                                      double               x,
                                                      double               y);
+/* An image surface's pixels as a pixman image (no copy; unref it before
+ * the surface goes). */
+pixman_image_t      *wb_pixman_image_for_surface    (cairo_surface_t     *surface);
+/* @source over @dest with its top left at (@x, @y), clipped to @dest. */
+void                 wb_pixman_blit                 (pixman_image_t      *dest,
+                                                     pixman_image_t      *source,
+                                                     int                  x,
+                                                     int                  y);
 /* Device pixels from the sprite's centre to its edge. */
 int                  wb_glyph_sprite_get_half       (const WbGlyphSprite *sprite);
 /* Radius in logical pixels of the cluster disc for @count members. */

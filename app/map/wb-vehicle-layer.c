@@ -36,6 +36,7 @@ typedef struct
   guint8           visible : 1;   /* passes the filter */
   PangoLayout     *label;         /* made on first use, dropped on rename */
   cairo_surface_t *label_image;   /* the label painted, for the image path; likewise */
+  pixman_image_t  *label_pixels;  /* its pixels for pixman */
 } Glyph;
 
 /* One thing the last frame drew, in widget coordinates. */
@@ -222,6 +223,13 @@ glyph_update_state (Glyph    *glyph,
 }
 
 static void
+glyph_clear_label_image (Glyph *glyph)
+{
+  g_clear_pointer (&glyph->label_pixels, pixman_image_unref);
+  g_clear_pointer (&glyph->label_image, cairo_surface_destroy);
+}
+
+static void
 on_vehicle_notify (WbClientVehicle *vehicle,
                    GParamSpec      *pspec,
                    Glyph           *glyph)
@@ -233,7 +241,7 @@ on_vehicle_notify (WbClientVehicle *vehicle,
   else if (g_str_equal (name, "name"))
     {
       g_clear_object (&glyph->label);
-      g_clear_pointer (&glyph->label_image, cairo_surface_destroy);
+      glyph_clear_label_image (glyph);
     }
   glyph->look = wb_vehicle_look_for (vehicle);
   glyph_update_filter (glyph);
@@ -263,7 +271,7 @@ glyph_free (gpointer data)
   g_clear_signal_handler (&glyph->notify_id, glyph->vehicle);
   g_clear_object (&glyph->vehicle);
   g_clear_object (&glyph->label);
-  g_clear_pointer (&glyph->label_image, cairo_surface_destroy);
+  glyph_clear_label_image (glyph);
   g_free (glyph);
 }
 
@@ -780,7 +788,7 @@ label_image (WbVehicleLayer *self,
       cairo_surface_get_device_scale (glyph->label_image, &x_scale, NULL);
       if ((int) x_scale == scale)
         return glyph->label_image;
-      g_clear_pointer (&glyph->label_image, cairo_surface_destroy);
+      glyph_clear_label_image (glyph);
     }
   pango_layout_get_pixel_size (layout, &width, &height);
   glyph->label_image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (width + 6) * scale, height * scale);
@@ -790,32 +798,35 @@ label_image (WbVehicleLayer *self,
   cairo_paint (cr);
   paint_text (cr, layout, &label_text, 3, 0);
   cairo_destroy (cr);
+  cairo_surface_flush (glyph->label_image);
   return glyph->label_image;
 }
 
-/* Centred under the glyph, on whole device pixels. */
+/* Centred under the glyph, on whole device pixels of the frame's image,
+ * whose corner is @box's. */
 static void
-paint_label (WbVehicleLayer *self,
-             cairo_t        *cr,
-             const DrawItem *item,
-             int             scale)
+blit_label (WbVehicleLayer              *self,
+            pixman_image_t              *pixels,
+            const DrawItem              *item,
+            const cairo_rectangle_int_t *box,
+            int                          scale)
 {
-  cairo_surface_t *image = label_image (self, item->glyph, scale);
-  double width = cairo_image_surface_get_width (image) / (double) scale;
-  double x = round ((item->x - width / 2.0) * scale) / scale;
-  double y = round ((item->y + WB_VEHICLE_GLYPH_RADIUS + 2) * scale) / scale;
+  Glyph *glyph = item->glyph;
+  cairo_surface_t *image = label_image (self, glyph, scale);
+  int width = cairo_image_surface_get_width (image);
 
-  cairo_set_source_surface (cr, image, x, y);
-  cairo_paint (cr);
+  if (glyph->label_pixels == NULL)
+    glyph->label_pixels = wb_pixman_image_for_surface (image);
+  wb_pixman_blit (pixels, glyph->label_pixels,
+                  (int) round ((item->x - box->x) * scale - width / 2.0),
+                  (int) round ((item->y + WB_VEHICLE_GLYPH_RADIUS + 2 - box->y) * scale));
 }
 
-/* Clusters and labels over the glyphs, as on the node path; @cr is in
- * logical pixels of the widget. */
+/* Cluster counts over their discs; @cr is in logical pixels of the
+ * widget. */
 static void
-paint_overlays (WbVehicleLayer *self,
-                cairo_t        *cr,
-                gboolean        labels,
-                int             scale)
+paint_cluster_counts (WbVehicleLayer *self,
+                      cairo_t        *cr)
 {
   for (guint i = 0; i < self->items->len; i++)
     {
@@ -823,18 +834,12 @@ paint_overlays (WbVehicleLayer *self,
       PangoLayout *layout;
       int width, height;
 
-      if (item->glyph == NULL)
-        {
-          layout = cluster_label (self, item->count);
-          pango_layout_get_pixel_size (layout, &width, &height);
-          paint_text (cr, layout, &cluster_text, item->x - width / 2.0, item->y - height / 2.0);
-          self->drawn_clusters++;
-        }
-      else if (labels)
-        {
-          paint_label (self, cr, item, scale);
-          self->drawn_labels++;
-        }
+      if (item->glyph != NULL)
+        continue;
+      layout = cluster_label (self, item->count);
+      pango_layout_get_pixel_size (layout, &width, &height);
+      paint_text (cr, layout, &cluster_text, item->x - width / 2.0, item->y - height / 2.0);
+      self->drawn_clusters++;
     }
 }
 
@@ -854,13 +859,16 @@ snapshot_image (WbVehicleLayer *self,
 {
   cairo_rectangle_int_t box;
   cairo_surface_t *image;
+  pixman_image_t *pixels;
   cairo_t *cr;
 
   if (!frame_box (self, labels, &box))
     return;
   image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, box.width * scale, box.height * scale);
-  cr = cairo_create (image);
-  /* Glyphs first, in device pixels of the image. */
+  cairo_surface_flush (image);
+  pixels = wb_pixman_image_for_surface (image);
+  /* Glyphs first, then clusters over them as on the node path, then
+   * labels: device pixels of the image. */
   for (guint i = 0; i < self->items->len; i++)
     {
       const DrawItem *item = &g_array_index (self->items, DrawItem, i);
@@ -869,25 +877,32 @@ snapshot_image (WbVehicleLayer *self,
       if (item->glyph == NULL)
         continue;
       if (item->glyph->vehicle == self->selected)
-        wb_glyph_sprite_paint (wb_vehicle_glyphs_get_halo (self->nodes), cr, x, y);
-      wb_glyph_sprite_paint (glyph_sprite (self, item->glyph, rotation), cr, x, y);
+        wb_glyph_sprite_blit (wb_vehicle_glyphs_get_halo (self->nodes), pixels, x, y);
+      wb_glyph_sprite_blit (glyph_sprite (self, item->glyph, rotation), pixels, x, y);
       self->drawn_glyphs++;
     }
-  /* Then clusters, over the glyphs as on the node path. */
   for (guint i = 0; i < self->items->len; i++)
     {
       const DrawItem *item = &g_array_index (self->items, DrawItem, i);
 
       if (item->glyph == NULL)
-        wb_glyph_sprite_paint (wb_vehicle_glyphs_get_cluster (self->nodes, item->count), cr,
-                               (item->x - box.x) * scale, (item->y - box.y) * scale);
+        wb_glyph_sprite_blit (wb_vehicle_glyphs_get_cluster (self->nodes, item->count), pixels,
+                              (item->x - box.x) * scale, (item->y - box.y) * scale);
+      else if (labels)
+        {
+          blit_label (self, pixels, item, &box, scale);
+          self->drawn_labels++;
+        }
     }
+  pixman_image_unref (pixels);
+  cairo_surface_mark_dirty (image);
+  /* Cluster counts are text, and few. */
+  cr = cairo_create (image);
   cairo_scale (cr, scale, scale);
   cairo_translate (cr, -box.x, -box.y);
-  paint_overlays (self, cr, labels, scale);
+  paint_cluster_counts (self, cr);
   cairo_destroy (cr);
 
-  cairo_surface_mark_dirty (image);
   cairo_surface_set_device_scale (image, scale, scale);
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (box.x, box.y, box.width, box.height));
   cairo_set_source_surface (cr, image, box.x, box.y);
