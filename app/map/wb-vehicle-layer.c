@@ -914,12 +914,12 @@ snapshot_image (WbVehicleLayer *self,
 /* Nodes a frame takes on the node path past which, for the Cairo
  * renderer, one image costs less. The image's cost grows with the box it
  * covers, however sparse, the nodes' with their count, text nodes the
- * most. console-bench, CPU a frame under Xvfb: the city sweep (~470
- * nodes) 4.5 ms as nodes against 6 ms as an image; 300 labelled glyphs
- * 6.5 against 10.8 ms (with the X server's); 1 250 labelled glyphs
- * (3 750 nodes) about even at 17 ms; 5 000 labelled glyphs 38 against
- * 17 ms. */
-#define IMAGE_PATH_NODES 3500
+ * most. console-bench, CPU a frame (ours and the X server's) under Xvfb,
+ * nodes against image: the city sweep (~470 nodes) 5.3 against 7.7 ms;
+ * 300 labelled glyphs (~900 nodes) 6.4 against 9.9 ms; 1 250 labelled
+ * glyphs (~3 750 nodes) 16.6 against 14.8 ms; 5 000 labelled glyphs
+ * (15 000 nodes) 45 against 14 ms. Even at about 2 800. */
+#define IMAGE_PATH_NODES 2800
 
 static gboolean
 uses_image_path (WbVehicleLayer *self,
