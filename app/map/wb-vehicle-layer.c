@@ -37,6 +37,7 @@ typedef struct
   PangoLayout     *label;         /* made on first use, dropped on rename */
   cairo_surface_t *label_image;   /* the label painted, for the image path; likewise */
   pixman_image_t  *label_pixels;  /* its pixels for pixman */
+  guint8           label_scale;   /* the scale factor it was painted at */
 } Glyph;
 
 /* One thing the last frame drew, in widget coordinates. */
@@ -772,24 +773,19 @@ paint_text (cairo_t       *cr,
 /* A label's text on its backing, painted once into an image at the
  * frame's scale and kept: thousands of labels a frame are then as many
  * copies of pixels, not as many text layouts shown. */
-static cairo_surface_t *
+static pixman_image_t *
 label_image (WbVehicleLayer *self,
              Glyph          *glyph,
              int             scale)
 {
-  PangoLayout *layout = glyph_label (self, glyph);
+  PangoLayout *layout;
   int width, height;
   cairo_t *cr;
 
-  if (glyph->label_image != NULL)
-    {
-      double x_scale;
-
-      cairo_surface_get_device_scale (glyph->label_image, &x_scale, NULL);
-      if ((int) x_scale == scale)
-        return glyph->label_image;
-      glyph_clear_label_image (glyph);
-    }
+  if (glyph->label_pixels != NULL && glyph->label_scale == scale)
+    return glyph->label_pixels;
+  glyph_clear_label_image (glyph);
+  layout = glyph_label (self, glyph);
   pango_layout_get_pixel_size (layout, &width, &height);
   glyph->label_image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (width + 6) * scale, height * scale);
   cairo_surface_set_device_scale (glyph->label_image, scale, scale);
@@ -799,7 +795,9 @@ label_image (WbVehicleLayer *self,
   paint_text (cr, layout, &label_text, 3, 0);
   cairo_destroy (cr);
   cairo_surface_flush (glyph->label_image);
-  return glyph->label_image;
+  glyph->label_pixels = wb_pixman_image_for_surface (glyph->label_image);
+  glyph->label_scale = scale;
+  return glyph->label_pixels;
 }
 
 /* Centred under the glyph, on whole device pixels of the frame's image,
@@ -811,14 +809,10 @@ blit_label (WbVehicleLayer              *self,
             const cairo_rectangle_int_t *box,
             int                          scale)
 {
-  Glyph *glyph = item->glyph;
-  cairo_surface_t *image = label_image (self, glyph, scale);
-  int width = cairo_image_surface_get_width (image);
+  pixman_image_t *label = label_image (self, item->glyph, scale);
 
-  if (glyph->label_pixels == NULL)
-    glyph->label_pixels = wb_pixman_image_for_surface (image);
-  wb_pixman_blit (pixels, glyph->label_pixels,
-                  (int) round ((item->x - box->x) * scale - width / 2.0),
+  wb_pixman_blit (pixels, label,
+                  (int) round ((item->x - box->x) * scale - pixman_image_get_width (label) / 2.0),
                   (int) round ((item->y + WB_VEHICLE_GLYPH_RADIUS + 2 - box->y) * scale));
 }
 
