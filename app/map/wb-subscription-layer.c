@@ -108,6 +108,9 @@ wb_subscription_layer_constructed (GObject *object)
   g_signal_connect_object (viewport, "notify::longitude", G_CALLBACK (update_view), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (viewport, "notify::zoom-level", G_CALLBACK (update_view), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (viewport, "notify::rotation", G_CALLBACK (update_view), self, G_CONNECT_SWAPPED);
+  /* Without a reference map source there is no projection yet. */
+  g_signal_connect_object (viewport, "notify::reference-map-source", G_CALLBACK (update_view), self,
+                           G_CONNECT_SWAPPED);
 }
 
 static void
