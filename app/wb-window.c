@@ -8,6 +8,7 @@
 #include "wb-application.h"
 #include "wb-graticule-layer.h"
 #include "wb-location-stream.h"
+#include "wb-subscription-layer.h"
 #include "wb-tile-source.h"
 #include "wb-track-layer.h"
 #include "wb-vehicle-layer.h"
@@ -38,6 +39,10 @@ struct _WbWindow
   gboolean              refilter_pending;  /* a vehicle changed since the last recount */
   guint                 state_counts[3];
   GHashTable           *company_counts;   /* company id → count */
+  /* company id → name, of every company seen since connecting: with one
+   * company chosen the stream carries only its vehicles, and the others
+   * stay in the drop-down to choose. */
+  GHashTable           *company_names;
   GPtrArray            *company_ids;      /* dropdown position → id; 0 is "all" (NULL) */
   gboolean              updating_companies;
 
@@ -51,9 +56,9 @@ struct _WbWindow
   WbGraticuleLayer     *graticule;
   WbTrackLayer         *track_layer;
   WbVehicleLayer       *vehicle_layer;
+  WbSubscriptionLayer  *subscription;
   WbClient             *client;
   WbLocationStream     *stream;
-  guint                 view_tick;
 
   GtkStack             *main_stack;
   WbFirstRunPage       *first_run_page;
@@ -193,7 +198,7 @@ count_vehicle (WbWindow        *self,
 void
 wb_window_update_counts (WbWindow *self)
 {
-  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTable *names = self->company_names;
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->model));
   guint any_company = 0;
   g_autofree char *shown = NULL;
@@ -729,6 +734,11 @@ setup_map (WbWindow *self)
   shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->graticule));
   shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->track_layer));
   shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->vehicle_layer));
+  /* The subscription follows the map's box and size and the company
+   * chosen: the server sends only what the window can show. */
+  self->subscription = wb_subscription_layer_new (viewport);
+  shumate_simple_map_add_overlay_layer (self->map, SHUMATE_LAYER (self->subscription));
+  g_object_bind_property (self->filter, "company-id", self->subscription, "company-id", G_BINDING_SYNC_CREATE);
   g_signal_connect_swapped (self->vehicle_layer, "vehicle-activated", G_CALLBACK (on_vehicle_activated), self);
   g_signal_connect_swapped (self->vehicle_layer, "cluster-activated", G_CALLBACK (on_cluster_activated), self);
   g_signal_connect_object (self->settings, "changed::map-filtered-only", G_CALLBACK (on_map_filtered_only_changed),
@@ -740,56 +750,6 @@ setup_map (WbWindow *self)
 }
 
 /* ---- the live stream ---------------------------------------------------- */
-
-static void update_stream_view (WbWindow *self);
-
-/* The map has no size before its first frame; subscribe then. */
-static gboolean
-on_view_tick (GtkWidget     *widget,
-              GdkFrameClock *clock,
-              gpointer       user_data)
-{
-  WbWindow *self = user_data;
-
-  if (gtk_widget_get_width (widget) <= 0)
-    return G_SOURCE_CONTINUE;
-  self->view_tick = 0;
-  update_stream_view (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* The subscription follows what the map shows (the stream debounces). */
-static void
-update_stream_view (WbWindow *self)
-{
-  ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
-  GtkWidget *map = GTK_WIDGET (shumate_simple_map_get_map (self->map));
-  double width = gtk_widget_get_width (map), height = gtk_widget_get_height (map);
-  double corners[4][2] = { { 0, 0 }, { width, 0 }, { 0, height }, { width, height } };
-  WbLiveBbox bbox = { 180, 90, -180, -90 };
-
-  if (self->stream == NULL)
-    return;
-  if (width <= 0 || height <= 0)
-    {
-      if (self->view_tick == 0)
-        self->view_tick = gtk_widget_add_tick_callback (map, on_view_tick, self, NULL);
-      return;
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (corners); i++)
-    {
-      double lat, lon;
-
-      shumate_viewport_widget_coords_to_location (viewport, map, corners[i][0], corners[i][1], &lat, &lon);
-      bbox.min_lon = MIN (bbox.min_lon, lon), bbox.max_lon = MAX (bbox.max_lon, lon);
-      bbox.min_lat = MIN (bbox.min_lat, lat), bbox.max_lat = MAX (bbox.max_lat, lat);
-    }
-  /* The API refuses a box over the antimeridian; past it, ask for the
-   * world's width. */
-  bbox.min_lon = CLAMP (bbox.min_lon, -180, 180), bbox.max_lon = CLAMP (bbox.max_lon, -180, 180);
-  bbox.min_lat = CLAMP (bbox.min_lat, -90, 90), bbox.max_lat = CLAMP (bbox.max_lat, -90, 90);
-  wb_location_stream_set_view (self->stream, &bbox, NULL);
-}
 
 static void
 on_stream_state (WbWindow *self)
@@ -820,27 +780,21 @@ wb_window_set_stream (WbWindow         *self,
                       WbClient         *client,
                       WbLocationStream *stream)
 {
-  ShumateViewport *viewport;
-
   g_return_if_fail (WB_IS_WINDOW (self));
   g_return_if_fail (client == NULL || WB_IS_CLIENT (client));
   g_return_if_fail (stream == NULL || WB_IS_LOCATION_STREAM (stream));
 
-  viewport = shumate_simple_map_get_viewport (self->map);
   if (self->stream != NULL)
     g_signal_handlers_disconnect_by_data (self->stream, self);
-  g_signal_handlers_disconnect_by_func (viewport, update_stream_view, self);
-  g_set_object (&self->client, client);
+  if (g_set_object (&self->client, client))
+    g_hash_table_remove_all (self->company_names);
   g_set_object (&self->stream, stream);
   wb_vehicle_panel_set_client (self->panel, client);
   wb_shipments_view_set_client (self->shipments_view, client);
+  wb_subscription_layer_set_stream (self->subscription, stream);
   if (stream == NULL)
     return;
   g_signal_connect_swapped (stream, "notify::state", G_CALLBACK (on_stream_state), self);
-  g_signal_connect_swapped (viewport, "notify::latitude", G_CALLBACK (update_stream_view), self);
-  g_signal_connect_swapped (viewport, "notify::longitude", G_CALLBACK (update_stream_view), self);
-  g_signal_connect_swapped (viewport, "notify::zoom-level", G_CALLBACK (update_stream_view), self);
-  update_stream_view (self);
   on_stream_state (self);
 }
 
@@ -1073,6 +1027,7 @@ wb_window_finalize (GObject *object)
 
   g_clear_pointer (&self->watched, g_hash_table_unref);
   g_clear_pointer (&self->company_counts, g_hash_table_unref);
+  g_clear_pointer (&self->company_names, g_hash_table_unref);
   g_clear_pointer (&self->company_ids, g_ptr_array_unref);
   g_clear_pointer (&self->tiles, g_free);
   G_OBJECT_CLASS (wb_window_parent_class)->finalize (object);
@@ -1208,6 +1163,7 @@ wb_window_init (WbWindow *self)
 {
   self->watched = g_hash_table_new (NULL, NULL);
   self->company_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->company_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->company_ids = g_ptr_array_new_with_free_func (g_free);
   self->filter = wb_vehicle_filter_new ();
   gtk_widget_init_template (GTK_WIDGET (self));

@@ -2,7 +2,10 @@
 /* The console's map widgets under a real display (Xvfb in CI) with the
  * Cairo renderer: the vehicle layer's projection, culling, clustering,
  * hit-testing, selection, stale colouring, motion and filter, and a PNG
- * screenshot of a fleet on the map in the build directory. */
+ * screenshot of a fleet on the map in the build directory; the graticule
+ * labels clear of ShumateSimpleMap's controls; and, against a real
+ * waybilld, the subscription following the map's size and the company
+ * chosen. */
 
 #include "config.h"
 
@@ -12,6 +15,9 @@
 #include <libsoup/soup.h>
 
 #include "wb-graticule-layer.h"
+#include "wb-subscription-layer.h"
+#include "wb-test-daemon.h"
+#include "wb-test-pg.h"
 #include "wb-tile-source.h"
 #include "wb-track-layer.h"
 #include "wb-vehicle-glyphs.h"
@@ -475,6 +481,105 @@ test_selection (MapFixture    *fixture,
   /* Removing the vehicle clears the selection. */
   g_assert_true (wb_vehicle_model_remove (fixture->model, "a"));
   g_assert_null (wb_vehicle_layer_get_selected (fixture->layer));
+}
+
+static guint
+count_drawn (const Pixels *pixels)
+{
+  guint drawn = 0;
+
+  for (int y = 0; y < HEIGHT; y++)
+    for (int x = 0; x < WIDTH; x++)
+      drawn += pixel_alpha (pixels, x, y) > 0;
+  return drawn;
+}
+
+/* 8 px blocks whose coverage differs by more than placement on whole
+ * pixels (a shift of one) and antialiasing would: a glyph, label or
+ * cluster missing or misplaced. */
+static guint
+count_different_blocks (const Pixels *a,
+                        const Pixels *b,
+                        guint        *covered)
+{
+  guint different = 0;
+
+  *covered = 0;
+  for (int by = 0; by < HEIGHT; by += 8)
+    for (int bx = 0; bx < WIDTH; bx += 8)
+      {
+        int sum_a = 0, sum_b = 0;
+
+        for (int y = by; y < by + 8; y++)
+          for (int x = bx; x < bx + 8; x++)
+            {
+              sum_a += pixel_alpha (a, x, y);
+              sum_b += pixel_alpha (b, x, y);
+            }
+        *covered += MAX (sum_a, sum_b) > 0;
+        if (ABS (sum_a - sum_b) > MAX (MAX (sum_a, sum_b) / 4, 255 * 12))
+          different++;
+      }
+  return different;
+}
+
+/* The frame painted into one image (the Cairo renderer's way past a
+ * few thousand nodes) shows what the node per glyph shows: glyphs, the
+ * selection ring, labels and clusters, in the same places. */
+static void
+test_compose_image (MapFixture    *fixture,
+                    gconstpointer  data)
+{
+  WbClientVehicle *selected = NULL;
+  guint glyphs, labels;
+
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("veh-%02u", i);
+      WbClientVehicle *vehicle = put_vehicle (fixture, id, CITY_LAT + 0.002 * (i / 8) - 0.004,
+                                              CITY_LON + 0.004 * (i % 8) - 0.014, i * 37 % 360,
+                                              i % 3 == 0 ? WB_LIVE_STATE_OFFLINE : WB_LIVE_STATE_MOVING);
+
+      if (i == 17)
+        selected = vehicle;
+    }
+  wb_vehicle_layer_set_selected (fixture->layer, selected);
+  for (guint zoom = 0; zoom < 2; zoom++)
+    {
+      g_autoptr(Pixels) nodes = NULL;
+      g_autoptr(Pixels) image = NULL;
+      guint drawn, different, covered;
+
+      /* Labelled glyphs first, then clusters. */
+      shumate_viewport_set_zoom_level (fixture->viewport, zoom == 0 ? 15 : 11);
+      wb_vehicle_layer_set_compose (fixture->layer, WB_VEHICLE_COMPOSE_NODES);
+      nodes = render_layer (fixture);
+      glyphs = wb_vehicle_layer_get_drawn_glyphs (fixture->layer);
+      labels = wb_vehicle_layer_get_drawn_labels (fixture->layer);
+      wb_vehicle_layer_set_compose (fixture->layer, WB_VEHICLE_COMPOSE_IMAGE);
+      image = render_layer (fixture);
+      g_assert_cmpuint (wb_vehicle_layer_get_drawn_glyphs (fixture->layer), ==, glyphs);
+      g_assert_cmpuint (wb_vehicle_layer_get_drawn_labels (fixture->layer), ==, labels);
+      if (zoom == 0)
+        {
+          double x, y;
+
+          g_assert_cmpuint (glyphs, ==, 40);
+          g_assert_cmpuint (labels, ==, 40);
+          g_assert_true (wb_vehicle_layer_get_vehicle_point (fixture->layer, selected, &x, &y));
+          assert_pixel (image, (int) x, (int) y, wb_vehicle_look_get_color (WB_VEHICLE_LOOK_MOVING));
+        }
+      else
+        g_assert_cmpuint (wb_vehicle_layer_get_drawn_clusters (fixture->layer), >, 0);
+      drawn = count_drawn (nodes);
+      g_assert_cmpuint (drawn, >, 1000);
+      /* Label backings land on whole pixels: fewer faint edge pixels. */
+      g_assert_cmpuint (count_drawn (image), >, drawn * 90 / 100);
+      g_assert_cmpuint (count_drawn (image), <, drawn * 105 / 100);
+      different = count_different_blocks (nodes, image, &covered);
+      g_assert_cmpuint (covered, >, 20);
+      g_assert_cmpuint (different, <=, covered / 50);
+    }
 }
 
 static void
@@ -1041,6 +1146,353 @@ test_tile_source_local (void)
   }
 }
 
+
+/* ---- graticule labels and the map's controls ------------------------------ */
+
+/* The controls floating over a ShumateSimpleMap (its children besides
+ * the map), in @widget's coordinates. */
+static GArray *
+overlay_controls (ShumateSimpleMap *map,
+                  GtkWidget        *widget)
+{
+  GArray *controls = g_array_new (FALSE, FALSE, sizeof (graphene_rect_t));
+  GtkWidget *inner = GTK_WIDGET (shumate_simple_map_get_map (map));
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (map)); child; child = gtk_widget_get_next_sibling (child))
+    {
+      graphene_rect_t bounds;
+
+      if (child == inner || !gtk_widget_get_mapped (child)
+          || !gtk_widget_compute_bounds (child, widget, &bounds) || bounds.size.width <= 0)
+        continue;
+      g_array_append_val (controls, bounds);
+    }
+  return controls;
+}
+
+static gboolean
+simple_map_allocated (GtkWidget *widget)
+{
+  return gtk_widget_get_width (widget) >= WIDTH && gtk_widget_get_mapped (widget);
+}
+
+/* ShumateSimpleMap puts its zoom buttons top right and its scale bottom
+ * left, where the graticule's labels sit: as the map pans, every label
+ * drawn stays clear of them, and some have had to move. */
+static void
+test_graticule_clear_of_controls (void)
+{
+  GtkWindow *window = GTK_WINDOW (gtk_window_new ());
+  ShumateSimpleMap *map = shumate_simple_map_new ();
+  ShumateViewport *viewport = shumate_simple_map_get_viewport (map);
+  g_autoptr(ShumateMapSource) source = SHUMATE_MAP_SOURCE (shumate_raster_renderer_new_full_from_url (
+      "test", "Test", "", "", 0, 20, 256, SHUMATE_MAP_PROJECTION_MERCATOR, "http://127.0.0.1:9/{z}/{x}/{y}.png"));
+  WbGraticuleLayer *graticule = wb_graticule_layer_new (viewport);
+  g_autoptr(GArray) controls = NULL;
+  guint moved = 0, labels = 0;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  double step;
+
+  shumate_simple_map_set_map_source (map, source);
+  shumate_simple_map_add_overlay_layer (map, SHUMATE_LAYER (graticule));
+  gtk_widget_set_size_request (GTK_WIDGET (map), WIDTH, HEIGHT);
+  gtk_window_set_child (window, GTK_WIDGET (map));
+  gtk_window_set_resizable (window, FALSE);
+  shumate_viewport_set_zoom_level (viewport, 13);
+  gtk_window_present (window);
+  while (!simple_map_allocated (GTK_WIDGET (graticule)))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("graticule %d x %d, mapped %d", gtk_widget_get_width (GTK_WIDGET (graticule)),
+                 gtk_widget_get_height (GTK_WIDGET (graticule)), gtk_widget_get_mapped (GTK_WIDGET (graticule)));
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  controls = overlay_controls (map, GTK_WIDGET (graticule));
+  /* The zoom buttons, the scale, the licence. */
+  g_assert_cmpuint (controls->len, >=, 3);
+  step = wb_graticule_layer_get_step (graticule);
+
+  /* A whole step of longitude and latitude, a tenth at a time: every
+   * meridian passes under the zoom buttons once. */
+  for (guint i = 0; i < 20; i++)
+    {
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+      g_autoptr(GskRenderNode) node = NULL;
+      GArray *bounds;
+
+      shumate_location_set_location (SHUMATE_LOCATION (viewport), CITY_LAT + step * i / 20, CITY_LON + step * i / 20);
+      GTK_WIDGET_GET_CLASS (graticule)->snapshot (GTK_WIDGET (graticule), snapshot);
+      node = gtk_snapshot_free_to_node (snapshot);
+      bounds = wb_graticule_layer_get_label_bounds (graticule);
+      for (guint l = 0; l < bounds->len; l++)
+        {
+          const graphene_rect_t *label = &g_array_index (bounds, graphene_rect_t, l);
+
+          labels++;
+          for (guint c = 0; c < controls->len; c++)
+            {
+              const graphene_rect_t *control = &g_array_index (controls, graphene_rect_t, c);
+
+              g_assert_false (graphene_rect_intersection (label, control, NULL));
+              /* Below the top edge, yet over the controls' columns: a
+               * meridian's label moved down its line. */
+              if (label->origin.y > 10 && label->origin.x + label->size.width > control->origin.x
+                  && label->origin.x < control->origin.x + control->size.width)
+                moved++;
+            }
+        }
+    }
+  g_assert_cmpuint (labels, >, 40);
+  g_assert_cmpuint (moved, >, 0);
+  gtk_window_destroy (window);
+}
+
+/* ---- the subscription against a real waybilld ------------------------------- */
+
+typedef struct
+{
+  WbTestDaemon     *daemon;
+  SoupSession      *session;
+  guint             port;
+  gint64            next_fix;       /* unix ms */
+  WbClient         *client;
+  WbVehicleModel   *model;
+  WbLocationStream *stream;
+  GtkWindow        *window;
+  ShumateMap       *map;
+  ShumateViewport  *viewport;
+  ShumateMapSource *source;
+  WbSubscriptionLayer *subscription;
+} LiveFixture;
+
+#define WAIT_UNTIL(condition)                                           \
+  G_STMT_START {                                                        \
+    gint64 wait_deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC; \
+    while (!(condition))                                                \
+      {                                                                 \
+        g_assert_cmpint (g_get_monotonic_time (), <, wait_deadline);    \
+        g_main_context_iteration (NULL, FALSE);                         \
+        g_usleep (1000);                                                \
+      }                                                                 \
+  } G_STMT_END
+
+static guint
+live_http (LiveFixture *f,
+           const char  *method,
+           const char  *path,
+           const char  *body)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", f->port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autoptr(GBytes) answer = NULL;
+
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (f->session, message, NULL, NULL);
+  return soup_message_get_status (message);
+}
+
+/* A loopback daemon without a secret serves without a token. */
+static void
+start_live_daemon (LiveFixture *f)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("console_map");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  const char *env[] = { dsn, "SERVER_PORT=0", NULL };
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  f->daemon = wb_test_daemon_spawn (env, NULL);
+  f->port = wb_test_daemon_port (f->daemon);
+  while (live_http (f, "GET", "/readyz", NULL) != 200)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+}
+
+static void
+register_vehicle (LiveFixture *f,
+                  const char  *vehicle,
+                  const char  *company)
+{
+  g_autofree char *vehicle_path = g_strdup_printf ("/vehicles/%s", vehicle);
+  g_autofree char *vehicle_body = g_strdup_printf ("{\"plate\":\"%s\",\"companyId\":\"%s\"}", vehicle, company);
+  g_autofree char *device_path = g_strdup_printf ("/devices/d-%s", vehicle);
+  g_autofree char *device_body = g_strdup_printf ("{\"vehicleId\":\"%s\",\"token\":null}", vehicle);
+
+  g_assert_cmpuint (live_http (f, "PUT", vehicle_path, vehicle_body), ==, 200);
+  g_assert_cmpuint (live_http (f, "PUT", device_path, device_body), ==, 200);
+}
+
+static void
+post_fix (LiveFixture *f,
+          const char  *vehicle,
+          double       lat,
+          double       lon)
+{
+  gint64 ms = f->next_fix++;
+  g_autoptr(GDateTime) fix = g_date_time_new_from_unix_utc (ms / 1000);
+  g_autofree char *seconds = g_date_time_format (fix, "%Y-%m-%dT%H:%M:%S");
+  g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"d-%s\",\"timestamp\":\"%s.%03dZ\",\"lat\":%.6f,"
+                                           "\"lon\":%.6f,\"speed\":30,\"course\":90}]",
+                                           vehicle, seconds, (int) (ms % 1000), lat, lon);
+
+  g_assert_cmpuint (live_http (f, "POST", "/telemetry", body), ==, 200);
+}
+
+/* At zoom 12, 400 px are 0.137° of longitude: "near" is in the first
+ * view, "east" 0.15° east of the centre only once the map is 1200 px
+ * wide. "other" is near too, of another company. */
+#define SMALL_WIDTH  400
+#define LARGE_WIDTH  1200
+#define LIVE_HEIGHT  300
+
+static void
+live_setup (LiveFixture   *f,
+            gconstpointer  data)
+{
+  g_autofree char *url = NULL;
+
+  f->session = soup_session_new_with_options ("timeout", 30, NULL);
+  start_live_daemon (f);
+  f->next_fix = g_get_real_time () / 1000 - 60 * 1000;
+  g_assert_cmpuint (live_http (f, "PUT", "/companies/c1", "{\"name\":\"West Logistics\"}"), ==, 200);
+  g_assert_cmpuint (live_http (f, "PUT", "/companies/c2", "{\"name\":\"East Logistics\"}"), ==, 200);
+  register_vehicle (f, "near", "c1");
+  register_vehicle (f, "east", "c1");
+  register_vehicle (f, "other", "c2");
+  post_fix (f, "near", CITY_LAT, CITY_LON + 0.01);
+  post_fix (f, "east", CITY_LAT, CITY_LON + 0.15);
+  post_fix (f, "other", CITY_LAT + 0.01, CITY_LON - 0.01);
+
+  url = g_strdup_printf ("http://127.0.0.1:%u", f->port);
+  f->client = wb_client_new (url, NULL);
+  f->model = wb_vehicle_model_new ();
+  f->stream = wb_location_stream_new (f->client, f->model);
+  wb_location_stream_set_debounce (f->stream, 0);
+
+  f->window = GTK_WINDOW (gtk_window_new ());
+  f->map = shumate_map_new ();
+  f->viewport = shumate_map_get_viewport (f->map);
+  f->source = SHUMATE_MAP_SOURCE (shumate_raster_renderer_new_full_from_url (
+      "test", "Test", "", "", 0, 20, 256, SHUMATE_MAP_PROJECTION_MERCATOR, "http://127.0.0.1:9/{z}/{x}/{y}.png"));
+  shumate_map_set_map_source (f->map, f->source);
+  f->subscription = wb_subscription_layer_new (f->viewport);
+  shumate_map_add_layer (f->map, SHUMATE_LAYER (f->subscription));
+  gtk_widget_set_size_request (GTK_WIDGET (f->map), SMALL_WIDTH, LIVE_HEIGHT);
+  gtk_window_set_child (f->window, GTK_WIDGET (f->map));
+  gtk_window_set_resizable (f->window, FALSE);
+  shumate_map_center_on (f->map, CITY_LAT, CITY_LON);
+  shumate_viewport_set_zoom_level (f->viewport, 12);
+  wb_subscription_layer_set_stream (f->subscription, f->stream);
+  wb_location_stream_start (f->stream);
+  gtk_window_present (f->window);
+}
+
+static void
+live_teardown (LiveFixture   *f,
+               gconstpointer  data)
+{
+  wb_location_stream_stop (f->stream);
+  gtk_window_destroy (f->window);
+  g_clear_object (&f->stream);
+  g_clear_object (&f->model);
+  g_clear_object (&f->client);
+  g_clear_object (&f->source);
+  g_clear_object (&f->session);
+  g_assert_cmpint (wb_test_daemon_terminate (f->daemon), ==, 0);
+  wb_test_daemon_free (f->daemon);
+}
+
+static gboolean
+has_vehicle (LiveFixture *f,
+             const char  *id)
+{
+  return wb_vehicle_model_lookup (f->model, id) != NULL;
+}
+
+/* The box sent covers what the map shows: its four corners. */
+static void
+assert_bbox_covers_map (LiveFixture *f)
+{
+  GtkWidget *map = GTK_WIDGET (f->map);
+  double width = gtk_widget_get_width (map), height = gtk_widget_get_height (map);
+  double corners[4][2] = { { 0, 0 }, { width, 0 }, { 0, height }, { width, height } };
+  WbLiveBbox bbox;
+
+  g_assert_true (wb_subscription_layer_get_bbox (f->subscription, &bbox));
+  for (guint i = 0; i < G_N_ELEMENTS (corners); i++)
+    {
+      double lat, lon;
+
+      shumate_viewport_widget_coords_to_location (f->viewport, map, corners[i][0], corners[i][1], &lat, &lon);
+      g_assert_cmpfloat (bbox.min_lon, <=, lon + 1e-9);
+      g_assert_cmpfloat (bbox.max_lon, >=, lon - 1e-9);
+      g_assert_cmpfloat (bbox.min_lat, <=, lat + 1e-9);
+      g_assert_cmpfloat (bbox.max_lat, >=, lat - 1e-9);
+    }
+}
+
+/* A wider map (the window resized, the sidebar hidden) shows more: the
+ * subscription's box grows with it, without a pan or a zoom, and the
+ * vehicle now in view arrives. */
+static void
+test_subscription_resize (LiveFixture   *f,
+                          gconstpointer  data)
+{
+  WAIT_UNTIL (gtk_widget_get_width (GTK_WIDGET (f->map)) == SMALL_WIDTH);
+  WAIT_UNTIL (wb_location_stream_get_state (f->stream) == WB_STREAM_STATE_LIVE && has_vehicle (f, "near"));
+  assert_bbox_covers_map (f);
+  g_assert_false (has_vehicle (f, "east"));
+
+  gtk_widget_set_size_request (GTK_WIDGET (f->map), LARGE_WIDTH, LIVE_HEIGHT);
+  WAIT_UNTIL (gtk_widget_get_width (GTK_WIDGET (f->map)) == LARGE_WIDTH);
+  assert_bbox_covers_map (f);
+  WAIT_UNTIL (has_vehicle (f, "east"));
+  g_assert_true (has_vehicle (f, "near"));
+  g_assert_true (has_vehicle (f, "other"));
+
+  /* Narrower again: it leaves with the box. */
+  gtk_widget_set_size_request (GTK_WIDGET (f->map), SMALL_WIDTH, LIVE_HEIGHT);
+  WAIT_UNTIL (gtk_widget_get_width (GTK_WIDGET (f->map)) == SMALL_WIDTH);
+  assert_bbox_covers_map (f);
+  WAIT_UNTIL (!has_vehicle (f, "east"));
+}
+
+/* A company chosen goes into the subscription: only its vehicles arrive,
+ * the others' leave, and their new fixes do not come; every company
+ * again brings them back. */
+static void
+test_subscription_company (LiveFixture   *f,
+                           gconstpointer  data)
+{
+  WAIT_UNTIL (wb_location_stream_get_state (f->stream) == WB_STREAM_STATE_LIVE
+              && has_vehicle (f, "near") && has_vehicle (f, "other"));
+
+  wb_subscription_layer_set_company_id (f->subscription, "c2");
+  WAIT_UNTIL (!has_vehicle (f, "near"));
+  g_assert_true (has_vehicle (f, "other"));
+  post_fix (f, "near", CITY_LAT - 0.005, CITY_LON);
+  post_fix (f, "other", CITY_LAT + 0.005, CITY_LON);
+  WAIT_UNTIL (fabs (wb_client_vehicle_get_latitude (wb_vehicle_model_lookup (f->model, "other")) - (CITY_LAT + 0.005)) < 1e-6);
+  g_assert_false (has_vehicle (f, "near"));
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (f->model)); i++)
+    {
+      g_autoptr(WbClientVehicle) vehicle = g_list_model_get_item (G_LIST_MODEL (f->model), i);
+
+      g_assert_cmpstr (wb_client_vehicle_get_state (vehicle)->company_id, ==, "c2");
+    }
+
+  wb_subscription_layer_set_company_id (f->subscription, NULL);
+  WAIT_UNTIL (has_vehicle (f, "near"));
+  g_assert_cmpfloat (fabs (wb_client_vehicle_get_latitude (wb_vehicle_model_lookup (f->model, "near")) - (CITY_LAT - 0.005)), <, 1e-6);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1056,6 +1508,7 @@ main (int   argc,
   ADD ("/console-map/selection", test_selection);
   ADD ("/console-map/activate", test_activate);
   ADD ("/console-map/stale", test_stale);
+  ADD ("/console-map/compose-image", test_compose_image);
   ADD ("/console-map/motion", test_motion);
   ADD ("/console-map/filter-and-labels", test_filter_and_labels);
   ADD ("/console-map/graticule", test_graticule);
@@ -1065,6 +1518,9 @@ main (int   argc,
   g_test_add_func ("/console-map/tile-source/http", test_tile_source_http);
   g_test_add_func ("/console-map/tile-source/unreachable", test_tile_source_unreachable);
   g_test_add_func ("/console-map/tile-source/local", test_tile_source_local);
+  g_test_add_func ("/console-map/graticule/clear-of-controls", test_graticule_clear_of_controls);
+  g_test_add ("/console-map/subscription/resize", LiveFixture, NULL, live_setup, test_subscription_resize, live_teardown);
+  g_test_add ("/console-map/subscription/company", LiveFixture, NULL, live_setup, test_subscription_company, live_teardown);
 
   return g_test_run ();
 }

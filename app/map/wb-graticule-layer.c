@@ -12,6 +12,10 @@ struct _WbGraticuleLayer
 {
   ShumateLayer parent_instance;
   guint        drawn_lines;
+  GArray      *controls;      /* graphene_rect_t: what floats over the map, this frame */
+  GArray      *label_rects;   /* graphene_rect_t: where the last frame's labels went */
+  double       rotation;      /* degrees, this frame */
+  WbMapView    view;
 };
 
 G_DEFINE_FINAL_TYPE (WbGraticuleLayer, wb_graticule_layer, SHUMATE_TYPE_LAYER)
@@ -51,15 +55,128 @@ format_degrees (double value,
   return g_strdup_printf ("%.*f°%c", decimals, fabs (value), value >= 0 ? positive : negative);
 }
 
+/* A revealer (a window's connection strip) changes what it covers
+ * without the map moving: redraw when it has shown or hidden. */
+static void
+watch_revealer (WbGraticuleLayer *self,
+                GtkWidget        *child)
+{
+  if (!GTK_IS_REVEALER (child) || g_object_get_data (G_OBJECT (child), "wb-graticule-layer") == self)
+    return;
+  g_object_set_data (G_OBJECT (child), "wb-graticule-layer", self);
+  g_signal_connect_object (child, "notify::child-revealed", G_CALLBACK (gtk_widget_queue_draw), self,
+                           G_CONNECT_SWAPPED);
+}
+
+static void
+add_controls (WbGraticuleLayer *self,
+              GtkWidget        *parent,
+              GtkWidget        *skip)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (parent); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      graphene_rect_t bounds;
+
+      if (child != skip)
+        watch_revealer (self, child);
+      if (child == skip || !gtk_widget_get_mapped (child)
+          || !gtk_widget_compute_bounds (child, GTK_WIDGET (self), &bounds)
+          || bounds.size.width <= 0 || bounds.size.height <= 0)
+        continue;
+      g_array_append_val (self->controls, bounds);
+    }
+}
+
+/* What floats over the map, in this layer's coordinates: the map's
+ * siblings (ShumateSimpleMap's zoom buttons, compass, scale and
+ * licence) and the overlays of any GtkOverlay it lies in (a window's
+ * connection strip). Labels keep clear of them. */
+static void
+collect_controls (WbGraticuleLayer *self)
+{
+  GtkWidget *map = gtk_widget_get_ancestor (GTK_WIDGET (self), SHUMATE_TYPE_MAP);
+
+  g_array_set_size (self->controls, 0);
+  if (map == NULL || gtk_widget_get_parent (map) == NULL)
+    return;
+  add_controls (self, gtk_widget_get_parent (map), map);
+  for (GtkWidget *overlay = gtk_widget_get_ancestor (map, GTK_TYPE_OVERLAY); overlay != NULL;
+       overlay = gtk_widget_get_ancestor (gtk_widget_get_parent (overlay), GTK_TYPE_OVERLAY))
+    {
+      add_controls (self, overlay, gtk_overlay_get_child (GTK_OVERLAY (overlay)));
+      if (gtk_widget_get_parent (overlay) == NULL)
+        break;
+    }
+}
+
+/* A rectangle of the rotated frame (centred on the widget) as the
+ * widget's axis-aligned bounds. */
+static void
+frame_to_widget (WbGraticuleLayer      *self,
+                 const graphene_rect_t *rect,
+                 graphene_rect_t       *out)
+{
+  double radians = self->rotation * G_PI / 180.0;
+  double c = cos (radians), s = sin (radians);
+  graphene_point_t corners[4];
+  float min_x = G_MAXFLOAT, min_y = G_MAXFLOAT, max_x = -G_MAXFLOAT, max_y = -G_MAXFLOAT;
+
+  graphene_rect_get_top_left (rect, &corners[0]);
+  graphene_rect_get_top_right (rect, &corners[1]);
+  graphene_rect_get_bottom_left (rect, &corners[2]);
+  graphene_rect_get_bottom_right (rect, &corners[3]);
+  for (guint i = 0; i < 4; i++)
+    {
+      float x = (float) (corners[i].x * c - corners[i].y * s + self->view.width / 2);
+      float y = (float) (corners[i].x * s + corners[i].y * c + self->view.height / 2);
+
+      min_x = MIN (min_x, x), max_x = MAX (max_x, x);
+      min_y = MIN (min_y, y), max_y = MAX (max_y, y);
+    }
+  graphene_rect_init (out, min_x, min_y, max_x - min_x, max_y - min_y);
+}
+
+static gboolean
+hits_control (WbGraticuleLayer      *self,
+              const graphene_rect_t *label)
+{
+  for (guint i = 0; i < self->controls->len; i++)
+    if (graphene_rect_intersection (label, &g_array_index (self->controls, graphene_rect_t, i), NULL))
+      return TRUE;
+  return FALSE;
+}
+
+/* Labels sit at the widget's edge, where ShumateSimpleMap puts its zoom
+ * buttons (top right), scale (bottom left) and licence (bottom right). A label under one slides
+ * along its own line, away from the edge (@dx, @dy a step in the rotated
+ * frame), until it is clear of every control. */
 static void
 append_label (WbGraticuleLayer *self,
               GtkSnapshot      *snapshot,
               const char       *text,
               float             x,
-              float             y)
+              float             y,
+              float             dx,
+              float             dy)
 {
   g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  graphene_rect_t bounds;
+  int width, height;
 
+  pango_layout_get_pixel_size (layout, &width, &height);
+  for (guint tries = 0; ; tries++)
+    {
+      frame_to_widget (self, &GRAPHENE_RECT_INIT (x - 1, y - 1, width + 2, height + 2), &bounds);
+      if (!hits_control (self, &bounds))
+        break;
+      /* Past a third of the widget it would only mislead: leave it out. */
+      if (tries * MAX (fabsf (dx), fabsf (dy)) > MIN (self->view.width, self->view.height) / 3)
+        return;
+      x += dx;
+      y += dy;
+    }
+  g_array_append_val (self->label_rects, bounds);
   gtk_snapshot_save (snapshot);
   gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
   gtk_snapshot_append_layout (snapshot, layout, &label_color);
@@ -88,7 +205,7 @@ draw_meridians (WbGraticuleLayer *self,
       g_autofree char *text = format_degrees (lon, step, 'E', 'W');
 
       gtk_snapshot_append_color (snapshot, &minor_line, &GRAPHENE_RECT_INIT (x - 0.5, -half_h, 1, 2 * half_h));
-      append_label (self, snapshot, text, x + 3, -view->height / 2 + 2);
+      append_label (self, snapshot, text, x + 3, -view->height / 2 + 2, 0, 4);
       self->drawn_lines++;
     }
 }
@@ -116,7 +233,7 @@ draw_parallels (WbGraticuleLayer *self,
       wb_map_project (lat, 0, &map_x, &map_y);
       y = (map_y - view->center_y) * view->world_size;
       gtk_snapshot_append_color (snapshot, &minor_line, &GRAPHENE_RECT_INIT (-half_w, y - 0.5, 2 * half_w, 1));
-      append_label (self, snapshot, text, -view->width / 2 + 3, y + 1);
+      append_label (self, snapshot, text, -view->width / 2 + 3, y + 1, 4, 0);
       self->drawn_lines++;
     }
 }
@@ -131,8 +248,12 @@ wb_graticule_layer_snapshot (GtkWidget   *widget,
   WbMapView view;
 
   self->drawn_lines = 0;
+  g_array_set_size (self->label_rects, 0);
   if (!wb_map_view_init (&view, viewport, widget))
     return;
+  self->view = view;
+  self->rotation = shumate_viewport_get_rotation (viewport) * 180.0 / G_PI;
+  collect_controls (self);
   gtk_snapshot_append_color (snapshot, &background, &GRAPHENE_RECT_INIT (0, 0, view.width, view.height));
   wb_map_view_visible_bounds (&view, 0, &min_x, &min_y, &max_x, &max_y);
   half_w = (max_x - min_x) * view.world_size / 2;
@@ -141,7 +262,7 @@ wb_graticule_layer_snapshot (GtkWidget   *widget,
 
   gtk_snapshot_save (snapshot);
   gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (view.width / 2, view.height / 2));
-  gtk_snapshot_rotate (snapshot, shumate_viewport_get_rotation (viewport) * 180.0 / G_PI);
+  gtk_snapshot_rotate (snapshot, self->rotation);
   draw_meridians (self, snapshot, &view, min_x, max_x, half_h, step);
   draw_parallels (self, snapshot, &view, min_y, max_y, half_w, step);
   gtk_snapshot_restore (snapshot);
@@ -163,12 +284,24 @@ wb_graticule_layer_constructed (GObject *object)
 }
 
 static void
+wb_graticule_layer_finalize (GObject *object)
+{
+  WbGraticuleLayer *self = WB_GRATICULE_LAYER (object);
+
+  g_clear_pointer (&self->controls, g_array_unref);
+  g_clear_pointer (&self->label_rects, g_array_unref);
+
+  G_OBJECT_CLASS (wb_graticule_layer_parent_class)->finalize (object);
+}
+
+static void
 wb_graticule_layer_class_init (WbGraticuleLayerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->constructed = wb_graticule_layer_constructed;
+  object_class->finalize = wb_graticule_layer_finalize;
   widget_class->snapshot = wb_graticule_layer_snapshot;
   gtk_widget_class_set_css_name (widget_class, "graticule-layer");
 }
@@ -176,6 +309,8 @@ wb_graticule_layer_class_init (WbGraticuleLayerClass *klass)
 static void
 wb_graticule_layer_init (WbGraticuleLayer *self)
 {
+  self->controls = g_array_new (FALSE, FALSE, sizeof (graphene_rect_t));
+  self->label_rects = g_array_new (FALSE, FALSE, sizeof (graphene_rect_t));
 }
 
 WbGraticuleLayer *
@@ -205,4 +340,11 @@ wb_graticule_layer_get_drawn_lines (WbGraticuleLayer *self)
 {
   g_return_val_if_fail (WB_IS_GRATICULE_LAYER (self), 0);
   return self->drawn_lines;
+}
+
+GArray *
+wb_graticule_layer_get_label_bounds (WbGraticuleLayer *self)
+{
+  g_return_val_if_fail (WB_IS_GRATICULE_LAYER (self), NULL);
+  return self->label_rects;
 }

@@ -7,14 +7,23 @@
 
 #define N_CLUSTER_SIZES 4
 
+/* One glyph image, drawn once in device pixels around its centre. */
+struct _WbGlyphSprite
+{
+  cairo_surface_t *surface;
+  int              half;       /* device pixels from the centre to an edge */
+  GskRenderNode   *node;       /* made on first use, for the node path */
+  pixman_image_t  *pixels;     /* the surface's pixels for pixman, for the image path */
+};
+
 struct _WbVehicleGlyphs
 {
   int            scale;
   gboolean       for_cairo;
-  GskRenderNode *arrows[WB_VEHICLE_N_LOOKS][WB_VEHICLE_HEADING_STEPS];
-  GskRenderNode *dots[WB_VEHICLE_N_LOOKS];
-  GskRenderNode *halo;
-  GskRenderNode *clusters[N_CLUSTER_SIZES];
+  WbGlyphSprite *arrows[WB_VEHICLE_N_LOOKS][WB_VEHICLE_HEADING_STEPS];
+  WbGlyphSprite *dots[WB_VEHICLE_N_LOOKS];
+  WbGlyphSprite *halo;
+  WbGlyphSprite *clusters[N_CLUSTER_SIZES];
 };
 
 /* GNOME's palette: green moves, blue waits, grey is gone; amber says the
@@ -56,67 +65,72 @@ wb_vehicle_look_get_color (WbVehicleLook look)
   return &look_colors[look];
 }
 
-/* Glyphs are drawn once into pixels. For GL renderers they are shared as
- * texture nodes (uploaded once, kept across frames). The Cairo renderer
- * copies a texture node's pixels into a new surface on every paint, so
- * for it they are cairo nodes whose only operation is painting the
- * finished image: half the time per glyph. A cairo node holding the
- * vector drawing itself would replay the arcs and strokes every paint.
- * @radius is in logical pixels around (0, 0); the node is in device
- * pixels. */
-typedef struct
-{
-  cairo_surface_t *surface;
-  double           half;       /* device pixels from the centre to an edge */
-  gboolean         for_cairo;
-} Canvas;
-
+/* Glyphs are drawn once into pixels. @radius is in logical pixels
+ * around (0, 0); the image is in device pixels. */
 static cairo_t *
-begin_node (Canvas          *canvas,
-            double           radius,
-            WbVehicleGlyphs *glyphs)
+begin_sprite (WbGlyphSprite  **out,
+              double           radius,
+              WbVehicleGlyphs *glyphs)
 {
+  WbGlyphSprite *sprite = g_new0 (WbGlyphSprite, 1);
   int scale = glyphs->scale;
-  int size;
   cairo_t *cr;
 
-  canvas->half = ceil (radius * scale);
-  size = (int) (2 * canvas->half);
-  canvas->for_cairo = glyphs->for_cairo;
-  canvas->surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, size, size);
-  cr = cairo_create (canvas->surface);
-  cairo_translate (cr, canvas->half, canvas->half);
+  sprite->half = (int) ceil (radius * scale);
+  sprite->surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 2 * sprite->half, 2 * sprite->half);
+  cr = cairo_create (sprite->surface);
+  cairo_translate (cr, sprite->half, sprite->half);
   cairo_scale (cr, scale, scale);
+  *out = sprite;
   return cr;
 }
 
+static WbGlyphSprite *
+end_sprite (WbGlyphSprite *sprite,
+            cairo_t       *cr)
+{
+  cairo_destroy (cr);
+  cairo_surface_flush (sprite->surface);
+  sprite->pixels = wb_pixman_image_for_surface (sprite->surface);
+  return sprite;
+}
+
+static void
+sprite_free (WbGlyphSprite *sprite)
+{
+  g_clear_pointer (&sprite->node, gsk_render_node_unref);
+  g_clear_pointer (&sprite->pixels, pixman_image_unref);
+  cairo_surface_destroy (sprite->surface);
+  g_free (sprite);
+}
+
+/* For GL renderers a sprite is a texture node (uploaded once, kept
+ * across frames). The Cairo renderer copies a texture node's pixels into
+ * a new surface on every paint, so for it the node is a cairo node whose
+ * only operation is painting the finished image. */
 static GskRenderNode *
-end_node (Canvas  *canvas,
-          cairo_t *cr)
+make_node (WbGlyphSprite *sprite,
+           gboolean       for_cairo)
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GdkTexture) texture = NULL;
-  int size = cairo_image_surface_get_width (canvas->surface);
-  int stride = cairo_image_surface_get_stride (canvas->surface);
-  graphene_rect_t bounds = GRAPHENE_RECT_INIT (-canvas->half, -canvas->half, size, size);
+  int size = 2 * sprite->half;
+  int stride = cairo_image_surface_get_stride (sprite->surface);
+  graphene_rect_t bounds = GRAPHENE_RECT_INIT (-sprite->half, -sprite->half, size, size);
 
-  cairo_destroy (cr);
-  cairo_surface_flush (canvas->surface);
-  if (canvas->for_cairo)
+  if (for_cairo)
     {
       GskRenderNode *node = gsk_cairo_node_new (&bounds);
+      cairo_t *cr = gsk_cairo_node_get_draw_context (node);
 
-      cr = gsk_cairo_node_get_draw_context (node);
-      cairo_set_source_surface (cr, canvas->surface, -canvas->half, -canvas->half);
+      cairo_set_source_surface (cr, sprite->surface, -sprite->half, -sprite->half);
       cairo_paint (cr);
       cairo_destroy (cr);
-      cairo_surface_destroy (canvas->surface);
       return node;
     }
-  bytes = g_bytes_new (cairo_image_surface_get_data (canvas->surface), (gsize) stride * size);
+  bytes = g_bytes_new (cairo_image_surface_get_data (sprite->surface), (gsize) stride * size);
   /* GDK_MEMORY_DEFAULT is cairo's ARGB32 layout. */
   texture = gdk_memory_texture_new (size, size, GDK_MEMORY_DEFAULT, bytes, stride);
-  cairo_surface_destroy (canvas->surface);
   return gsk_texture_node_new (texture, &bounds);
 }
 
@@ -132,13 +146,13 @@ fill_and_outline (cairo_t       *cr,
   cairo_stroke (cr);
 }
 
-static GskRenderNode *
+static WbGlyphSprite *
 draw_arrow (WbVehicleGlyphs *glyphs,
             const GdkRGBA   *fill,
             guint            step)
 {
-  Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS + 2, glyphs);
+  WbGlyphSprite *sprite;
+  cairo_t *cr = begin_sprite (&sprite, WB_VEHICLE_GLYPH_RADIUS + 2, glyphs);
   double r = WB_VEHICLE_GLYPH_RADIUS - 3.5;
 
   cairo_rotate (cr, step * 2 * G_PI / WB_VEHICLE_HEADING_STEPS);
@@ -149,32 +163,32 @@ draw_arrow (WbVehicleGlyphs *glyphs,
   cairo_arc (cr, 0, 0, r, -G_PI / 2 + 0.9, 3 * G_PI / 2 - 0.9);
   cairo_close_path (cr);
   fill_and_outline (cr, fill);
-  return end_node (&canvas, cr);
+  return end_sprite (sprite, cr);
 }
 
-static GskRenderNode *
+static WbGlyphSprite *
 draw_dot (WbVehicleGlyphs *glyphs,
           const GdkRGBA   *fill)
 {
-  Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS, glyphs);
+  WbGlyphSprite *sprite;
+  cairo_t *cr = begin_sprite (&sprite, WB_VEHICLE_GLYPH_RADIUS, glyphs);
 
   cairo_arc (cr, 0, 0, WB_VEHICLE_GLYPH_RADIUS - 2.5, 0, 2 * G_PI);
   fill_and_outline (cr, fill);
-  return end_node (&canvas, cr);
+  return end_sprite (sprite, cr);
 }
 
-static GskRenderNode *
+static WbGlyphSprite *
 draw_halo (WbVehicleGlyphs *glyphs)
 {
-  Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, WB_VEHICLE_GLYPH_RADIUS + 6, glyphs);
+  WbGlyphSprite *sprite;
+  cairo_t *cr = begin_sprite (&sprite, WB_VEHICLE_GLYPH_RADIUS + 6, glyphs);
 
   cairo_arc (cr, 0, 0, WB_VEHICLE_GLYPH_RADIUS + 3, 0, 2 * G_PI);
   gdk_cairo_set_source_rgba (cr, &halo_color);
   cairo_set_line_width (cr, 4);
   cairo_stroke (cr);
-  return end_node (&canvas, cr);
+  return end_sprite (sprite, cr);
 }
 
 static guint
@@ -195,18 +209,18 @@ wb_vehicle_cluster_radius (guint count)
   return 13.0 + 4.0 * cluster_size_step (count);
 }
 
-static GskRenderNode *
+static WbGlyphSprite *
 draw_cluster (WbVehicleGlyphs *glyphs,
               guint            step)
 {
   static const guint sample_counts[N_CLUSTER_SIZES] = { 2, 10, 100, 1000 };
   double radius = wb_vehicle_cluster_radius (sample_counts[step]);
-  Canvas canvas;
-  cairo_t *cr = begin_node (&canvas, radius + 1, glyphs);
+  WbGlyphSprite *sprite;
+  cairo_t *cr = begin_sprite (&sprite, radius + 1, glyphs);
 
   cairo_arc (cr, 0, 0, radius - 1, 0, 2 * G_PI);
   fill_and_outline (cr, &cluster_color);
-  return end_node (&canvas, cr);
+  return end_sprite (sprite, cr);
 }
 
 WbVehicleGlyphs *
@@ -237,12 +251,12 @@ wb_vehicle_glyphs_free (WbVehicleGlyphs *self)
   for (guint look = 0; look < WB_VEHICLE_N_LOOKS; look++)
     {
       for (guint step = 0; step < WB_VEHICLE_HEADING_STEPS; step++)
-        g_clear_pointer (&self->arrows[look][step], gsk_render_node_unref);
-      g_clear_pointer (&self->dots[look], gsk_render_node_unref);
+        g_clear_pointer (&self->arrows[look][step], sprite_free);
+      g_clear_pointer (&self->dots[look], sprite_free);
     }
-  g_clear_pointer (&self->halo, gsk_render_node_unref);
+  g_clear_pointer (&self->halo, sprite_free);
   for (guint step = 0; step < N_CLUSTER_SIZES; step++)
-    g_clear_pointer (&self->clusters[step], gsk_render_node_unref);
+    g_clear_pointer (&self->clusters[step], sprite_free);
   g_free (self);
 }
 
@@ -252,7 +266,7 @@ wb_vehicle_glyphs_get_scale (WbVehicleGlyphs *self)
   return self->scale;
 }
 
-GskRenderNode *
+const WbGlyphSprite *
 wb_vehicle_glyphs_get_arrow (WbVehicleGlyphs *self,
                              WbVehicleLook    look,
                              double           heading)
@@ -266,22 +280,69 @@ wb_vehicle_glyphs_get_arrow (WbVehicleGlyphs *self,
   return self->arrows[look][step];
 }
 
-GskRenderNode *
+const WbGlyphSprite *
 wb_vehicle_glyphs_get_dot (WbVehicleGlyphs *self,
                            WbVehicleLook    look)
 {
   return self->dots[look];
 }
 
-GskRenderNode *
+const WbGlyphSprite *
 wb_vehicle_glyphs_get_halo (WbVehicleGlyphs *self)
 {
   return self->halo;
 }
 
-GskRenderNode *
+const WbGlyphSprite *
 wb_vehicle_glyphs_get_cluster (WbVehicleGlyphs *self,
                                guint            count)
 {
   return self->clusters[cluster_size_step (count)];
+}
+
+GskRenderNode *
+wb_vehicle_glyphs_get_node (WbVehicleGlyphs     *self,
+                            const WbGlyphSprite *sprite)
+{
+  WbGlyphSprite *mutable_sprite = (WbGlyphSprite *) sprite;
+
+  if (mutable_sprite->node == NULL)
+    mutable_sprite->node = make_node (mutable_sprite, self->for_cairo);
+  return mutable_sprite->node;
+}
+
+pixman_image_t *
+wb_pixman_image_for_surface (cairo_surface_t *surface)
+{
+  /* Cairo's ARGB32 is pixman's a8r8g8b8, premultiplied. */
+  return pixman_image_create_bits_no_clear (PIXMAN_a8r8g8b8,
+                                            cairo_image_surface_get_width (surface),
+                                            cairo_image_surface_get_height (surface),
+                                            (uint32_t *) (gpointer) cairo_image_surface_get_data (surface),
+                                            cairo_image_surface_get_stride (surface));
+}
+
+void
+wb_pixman_blit (pixman_image_t *dest,
+                pixman_image_t *source,
+                int             x,
+                int             y)
+{
+  pixman_image_composite32 (PIXMAN_OP_OVER, source, NULL, dest, 0, 0, 0, 0, x, y,
+                            pixman_image_get_width (source), pixman_image_get_height (source));
+}
+
+void
+wb_glyph_sprite_blit (const WbGlyphSprite *sprite,
+                      pixman_image_t      *dest,
+                      double               x,
+                      double               y)
+{
+  wb_pixman_blit (dest, sprite->pixels, (int) round (x) - sprite->half, (int) round (y) - sprite->half);
+}
+
+int
+wb_glyph_sprite_get_half (const WbGlyphSprite *sprite)
+{
+  return sprite->half;
 }

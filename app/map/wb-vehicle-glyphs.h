@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtk/gtk.h>
+#include <pixman.h>
 
 #include "wb-client-vehicle.h"
 
@@ -26,34 +27,58 @@ WbVehicleLook  wb_vehicle_look_for        (WbClientVehicle *vehicle);
 /* The fill colour of glyphs of @look. */
 const GdkRGBA *wb_vehicle_look_get_color  (WbVehicleLook    look);
 
-/* The render nodes every glyph of a kind shares, drawn once at a scale
- * factor: each is centred on (0, 0) and measured in device pixels, so a
- * frame places one with a translation (and a 1/scale). Arrows are drawn
- * once per heading step and look, on first use: a rotated paint costs
- * the Cairo renderer several times an unrotated one, and 10° steps are
- * finer than a 20-pixel glyph can show. */
+/* The images every glyph of a kind shares, drawn once at a scale
+ * factor, each centred on (0, 0) and measured in device pixels. Arrows
+ * are drawn once per heading step and look, on first use: a rotated
+ * paint costs the Cairo renderer several times an unrotated one, and 10°
+ * steps are finer than a 20-pixel glyph can show. A frame either paints
+ * them into one image of its own (wb_glyph_sprite_blit()) or places
+ * their shared render nodes (wb_vehicle_glyphs_get_node()) with a
+ * translation and a 1/scale. */
 #define WB_VEHICLE_HEADING_STEPS 36
 typedef struct _WbVehicleGlyphs WbVehicleGlyphs;
+typedef struct _WbGlyphSprite WbGlyphSprite;
 
-/* @for_cairo: for the Cairo renderer (cairo nodes) rather than a GL one
- * (texture nodes). */
-WbVehicleGlyphs *wb_vehicle_glyphs_new          (int              scale,
-                                                 gboolean         for_cairo);
-gboolean         wb_vehicle_glyphs_is_for_cairo (WbVehicleGlyphs *self);
-void             wb_vehicle_glyphs_free         (WbVehicleGlyphs *self);
-int              wb_vehicle_glyphs_get_scale    (WbVehicleGlyphs *self);
+/* @for_cairo: nodes for the Cairo renderer (cairo nodes) rather than a
+ * GL one (texture nodes). */
+WbVehicleGlyphs     *wb_vehicle_glyphs_new          (int                  scale,
+                                                     gboolean             for_cairo);
+gboolean             wb_vehicle_glyphs_is_for_cairo (WbVehicleGlyphs     *self);
+void                 wb_vehicle_glyphs_free         (WbVehicleGlyphs     *self);
+int                  wb_vehicle_glyphs_get_scale    (WbVehicleGlyphs     *self);
 /* Pointing @heading degrees clockwise from up, to the nearest step. */
-GskRenderNode   *wb_vehicle_glyphs_get_arrow    (WbVehicleGlyphs *self,
-                                                 WbVehicleLook    look,
-                                                 double           heading);
+const WbGlyphSprite *wb_vehicle_glyphs_get_arrow    (WbVehicleGlyphs     *self,
+                                                     WbVehicleLook        look,
+                                                     double               heading);
 /* For a vehicle with no known course. */
-GskRenderNode   *wb_vehicle_glyphs_get_dot      (WbVehicleGlyphs *self,
-                                                 WbVehicleLook    look);
+const WbGlyphSprite *wb_vehicle_glyphs_get_dot      (WbVehicleGlyphs     *self,
+                                                     WbVehicleLook        look);
 /* The ring behind the selected vehicle. */
-GskRenderNode   *wb_vehicle_glyphs_get_halo     (WbVehicleGlyphs *self);
-/* A cluster disc sized for @count members (one node per size step). */
-GskRenderNode   *wb_vehicle_glyphs_get_cluster  (WbVehicleGlyphs *self,
-                                                 guint            count);
+const WbGlyphSprite *wb_vehicle_glyphs_get_halo     (WbVehicleGlyphs     *self);
+/* A cluster disc sized for @count members (one image per size step). */
+const WbGlyphSprite *wb_vehicle_glyphs_get_cluster  (WbVehicleGlyphs     *self,
+                                                     guint                count);
+/* The sprite as a shared node centred on (0, 0), in device pixels; made
+ * on first use and kept. */
+GskRenderNode       *wb_vehicle_glyphs_get_node     (WbVehicleGlyphs     *self,
+                                                     const WbGlyphSprite *sprite);
+/* Composites @sprite over @dest centred on (@x, @y), device pixels,
+ * rounded to whole pixels: pixman directly, without cairo's set-up per
+ * paint (a frame may hold thousands). */
+void                 wb_glyph_sprite_blit           (const WbGlyphSprite *sprite,
+                                                     pixman_image_t      *dest,
+                                                     double               x,
+                                                     double               y);
+/* An image surface's pixels as a pixman image (no copy; unref it before
+ * the surface goes). */
+pixman_image_t      *wb_pixman_image_for_surface    (cairo_surface_t     *surface);
+/* @source over @dest with its top left at (@x, @y), clipped to @dest. */
+void                 wb_pixman_blit                 (pixman_image_t      *dest,
+                                                     pixman_image_t      *source,
+                                                     int                  x,
+                                                     int                  y);
+/* Device pixels from the sprite's centre to its edge. */
+int                  wb_glyph_sprite_get_half       (const WbGlyphSprite *sprite);
 /* Radius in logical pixels of the cluster disc for @count members. */
 double           wb_vehicle_cluster_radius      (guint            count);
 

@@ -82,6 +82,18 @@ void             wb_vehicle_layer_project           (WbVehicleLayer  *self,
 guint            wb_vehicle_layer_get_drawn_glyphs   (WbVehicleLayer  *self);
 guint            wb_vehicle_layer_get_drawn_clusters (WbVehicleLayer  *self);
 guint            wb_vehicle_layer_get_drawn_labels   (WbVehicleLayer  *self);
+/* How a frame is put together: one image painted on the client for the
+ * Cairo renderer and shared glyph nodes for GL ones (AUTO, the default),
+ * or either one whatever the renderer, for benchmarks and tests. */
+typedef enum
+{
+  WB_VEHICLE_COMPOSE_AUTO,
+  WB_VEHICLE_COMPOSE_NODES,
+  WB_VEHICLE_COMPOSE_IMAGE,
+} WbVehicleCompose;
+
+void             wb_vehicle_layer_set_compose        (WbVehicleLayer  *self,
+                                                      WbVehicleCompose compose);
 /* For tests: the frame time (monotonic µs) motion is computed at;
  * 0 returns to the widget's frame clock. */
 void             wb_vehicle_layer_set_clock_override (WbVehicleLayer  *self,

@@ -7,14 +7,20 @@
  * layer's snapshot, render with the Cairo renderer to a texture — and
  * timed whole. Prints per-frame p50, p95 and max and the process CPU for:
  *
- *   - WbVehicleLayer on a WbVehicleModel;
+ *   - WbVehicleLayer on a WbVehicleModel, as it draws for the Cairo
+ *     renderer (the frame painted into one image);
+ *   - the same layer drawing a shared node per glyph, as it does for GL
+ *     renderers (and did for Cairo too);
  *   - the baseline, the same 5 000 as ShumateMarkerLayer markers (one
  *     widget each, a shared 18 px texture, moved with
  *     shumate_location_set_location) on the same path, same run;
  *
- * and the ratio of the medians. Then the vehicle layer runs live in the
- * window for 5 s on the same path, driven by the frame clock, and the
- * frames' work (update phase to end of paint) and intervals are printed. Needs
+ * and the ratios of the medians. Then the vehicle layer runs live in the
+ * window for 5 s on the same path, driven by the frame clock, both ways,
+ * and the frames' work (update phase to end of paint), intervals and the
+ * ratio are printed: under Xvfb the Cairo renderer paints into an X
+ * server pixmap, which is where the two ways differ. --runs=N repeats
+ * the live pair and prints the medians of the runs' p50 and p95. Needs
  * a display: run under xvfb-run. WB_BENCH_SAVE=/tmp/frame saves each
  * layer's frames as /tmp/frame-<type>.png (the last one stays), to look
  * at what was measured; it slows the run. */
@@ -23,7 +29,9 @@
 
 #include <math.h>
 #include <sys/resource.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wb-map-view.h"
 #include "wb-vehicle-layer.h"
@@ -37,9 +45,20 @@
 #define CITY_LON       27.56
 
 static int frames = 600;
+static int runs = 1;
+static gboolean live_only;
+static char *live_path;
+static gboolean depot;
+/* The fleet's spread: 1 over the city, a sixteenth for --depot. */
+static double area = 0;
 
 static GOptionEntry entries[] = {
   { "frames", 0, 0, G_OPTION_ARG_INT, &frames, "Frames per layer", "N" },
+  { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Live runs of each drawing path", "N" },
+  { "live-only", 0, 0, G_OPTION_ARG_NONE, &live_only, "Only the live runs in the window", NULL },
+  { "depot", 0, 0, G_OPTION_ARG_NONE, &depot, "The worst case: every vehicle a labelled glyph in view (zoom 15)", NULL },
+  { "area", 0, 0, G_OPTION_ARG_DOUBLE, &area, "The fleet's spread, 1 the city (default; 1/16 with --depot)", "F" },
+  { "live-path", 0, 0, G_OPTION_ARG_STRING, &live_path, "Only this drawing path live (image, nodes), e.g. to profile it", "PATH" },
   { NULL }
 };
 
@@ -77,15 +96,16 @@ movers_init (Bench *bench)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (13);
 
+  g_free (bench->movers);
   bench->movers = g_new0 (Mover, VEHICLES);
   for (guint i = 0; i < VEHICLES; i++)
     {
       Mover *m = &bench->movers[i];
 
-      m->lat = CITY_LAT + g_rand_double_range (rand, -0.1, 0.1);
-      m->lon = CITY_LON + g_rand_double_range (rand, -0.175, 0.175);
+      m->lat = CITY_LAT + g_rand_double_range (rand, -0.1, 0.1) * area;
+      m->lon = CITY_LON + g_rand_double_range (rand, -0.175, 0.175) * area;
       m->course = g_rand_double_range (rand, 0, 360);
-      m->speed = i % 5 == 0 ? 0 : g_rand_double_range (rand, 0.0001, 0.0002);
+      m->speed = i % 5 == 0 ? 0 : g_rand_double_range (rand, 0.0001, 0.0002) * area;
     }
 }
 
@@ -94,7 +114,7 @@ mover_step (Mover *m)
 {
   m->lat += cos (m->course * G_PI / 180) * m->speed;
   m->lon += sin (m->course * G_PI / 180) * m->speed * 1.7;
-  if (fabs (m->lat - CITY_LAT) > 0.1 || fabs (m->lon - CITY_LON) > 0.175)
+  if (fabs (m->lat - CITY_LAT) > 0.1 * area || fabs (m->lon - CITY_LON) > 0.175 * area)
     m->course = fmod (m->course + 180, 360);
 }
 
@@ -108,9 +128,12 @@ move_camera (Bench *bench,
   double t = frame / 60.0;
 
   shumate_location_set_location (SHUMATE_LOCATION (bench->viewport),
-                                 CITY_LAT + 0.04 * sin (t / 3),
-                                 CITY_LON + 0.07 * cos (t / 3));
-  shumate_viewport_set_zoom_level (bench->viewport, 12.75 + 1.75 * sin (t * 1.25));
+                                 CITY_LAT + 0.04 * area * sin (t / 3),
+                                 CITY_LON + 0.07 * area * cos (t / 3));
+  if (depot)
+    shumate_viewport_set_zoom_level (bench->viewport, 15.1 + 0.1 * sin (t * 1.25));
+  else
+    shumate_viewport_set_zoom_level (bench->viewport, 12.75 + 1.75 * sin (t * 1.25));
 }
 
 static double
@@ -132,6 +155,40 @@ thread_cpu_ms (void)
 
   clock_gettime (CLOCK_THREAD_CPUTIME_ID, &now);
   return now.tv_sec * 1e3 + now.tv_nsec / 1e6;
+}
+
+/* The X server's CPU time in seconds, or -1 when it is not found: under
+ * xvfb-run the server is our parent shell's other child. With the Cairo
+ * renderer on X11 part of each frame is the server's work. */
+static double
+xserver_cpu_seconds (void)
+{
+  g_autofree char *children_path = g_strdup_printf ("/proc/%d/task/%d/children", (int) getppid (), (int) getppid ());
+  g_autofree char *children = NULL;
+  g_auto(GStrv) pids = NULL;
+
+  if (!g_file_get_contents (children_path, &children, NULL, NULL))
+    return -1;
+  pids = g_strsplit (g_strstrip (children), " ", -1);
+  for (guint i = 0; pids[i] != NULL; i++)
+    {
+      g_autofree char *comm_path = g_strdup_printf ("/proc/%s/comm", pids[i]);
+      g_autofree char *stat_path = g_strdup_printf ("/proc/%s/stat", pids[i]);
+      g_autofree char *comm = NULL;
+      g_autofree char *stat = NULL;
+      g_auto(GStrv) fields = NULL;
+      const char *after_name;
+
+      if (!g_file_get_contents (comm_path, &comm, NULL, NULL) || !g_str_has_prefix (comm, "Xvfb")
+          || !g_file_get_contents (stat_path, &stat, NULL, NULL) || (after_name = strrchr (stat, ')')) == NULL)
+        continue;
+      /* After "pid (comm)": state is field 3, utime 14 and stime 15. */
+      fields = g_strsplit (after_name + 2, " ", -1);
+      if (g_strv_length (fields) < 13)
+        continue;
+      return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) / sysconf (_SC_CLK_TCK);
+    }
+  return -1;
 }
 
 /* One frame as the frame clock runs it: layout, snapshot, render. */
@@ -233,6 +290,18 @@ print_figures (const char *name,
 }
 
 static void
+print_ratio (const char *name,
+             Figures    *baseline,
+             Figures    *layer)
+{
+  g_print ("ratio (%s / vehicle layer): wall p50 %.1fx  p95 %.1fx | CPU p50 %.1fx  p95 %.1fx\n", name,
+           percentile (baseline->ms, 0.5) / percentile (layer->ms, 0.5),
+           percentile (baseline->ms, 0.95) / percentile (layer->ms, 0.95),
+           percentile (baseline->cpu_ms, 0.5) / percentile (layer->cpu_ms, 0.5),
+           percentile (baseline->cpu_ms, 0.95) / percentile (layer->cpu_ms, 0.95));
+}
+
+static void
 update_model (Bench    *bench,
               gpointer  target,
               guint     index,
@@ -286,12 +355,14 @@ marker_texture (void)
 }
 
 static Figures
-bench_vehicle_layer (Bench *bench)
+bench_vehicle_layer (Bench            *bench,
+                     WbVehicleCompose  compose)
 {
   g_autoptr(WbVehicleModel) model = wb_vehicle_model_new ();
   WbVehicleLayer *layer = wb_vehicle_layer_new (bench->viewport);
   Figures figures;
 
+  wb_vehicle_layer_set_compose (layer, compose);
   for (guint i = 0; i < VEHICLES; i++)
     update_model (bench, model, i, 0);
   wb_vehicle_layer_set_model (layer, G_LIST_MODEL (model));
@@ -382,39 +453,150 @@ on_live_after_paint (GdkFrameClock *clock,
   live->layout_start = 0;
 }
 
-static void
-bench_live (Bench *bench,
-            guint  count)
+typedef struct
+{
+  double work_p50;
+  double work_p95;
+  double interval_p50;
+  double interval_p95;
+  double client_ms;    /* this process's CPU per frame */
+  double server_ms;    /* the X server's CPU per frame, or < 0 */
+} LiveFigures;
+
+static LiveFigures
+bench_live (Bench            *bench,
+            guint             count,
+            WbVehicleCompose  compose,
+            const char       *name)
 {
   g_autoptr(WbVehicleModel) model = wb_vehicle_model_new ();
   WbVehicleLayer *layer = wb_vehicle_layer_new (bench->viewport);
+  LiveFigures figures = { 0 };
   GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (bench->map));
   Live live = { bench, model, g_array_new (FALSE, FALSE, sizeof (double)),
                 g_array_new (FALSE, FALSE, sizeof (double)), 0, 0, 0, 0 };
   guint tick, layout_id, paint_id;
+  double server_start, server_end, client_start, client_end;
 
   movers_init (bench);
   for (guint i = 0; i < count; i++)
     update_model (bench, model, i, 0);
+  wb_vehicle_layer_set_compose (layer, compose);
   wb_vehicle_layer_set_model (layer, G_LIST_MODEL (model));
   shumate_map_add_layer (bench->map, SHUMATE_LAYER (layer));
   layout_id = g_signal_connect (clock, "update", G_CALLBACK (on_live_layout), &live);
   paint_id = g_signal_connect (clock, "after-paint", G_CALLBACK (on_live_after_paint), &live);
   tick = gtk_widget_add_tick_callback (GTK_WIDGET (bench->map), live_tick, &live, NULL);
+  server_start = xserver_cpu_seconds ();
+  client_start = process_cpu_seconds ();
   live.end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < live.end)
     g_main_context_iteration (NULL, TRUE);
+  client_end = process_cpu_seconds ();
+  server_end = xserver_cpu_seconds ();
   gtk_widget_remove_tick_callback (GTK_WIDGET (bench->map), tick);
   g_signal_handler_disconnect (clock, layout_id);
   g_signal_handler_disconnect (clock, paint_id);
   shumate_map_remove_layer (bench->map, SHUMATE_LAYER (layer));
 
   if (live.work_ms->len > 1)
-    g_print ("live, %4u vehicles: %u frames in 5 s: work p50 %6.2f  p95 %6.2f  max %6.2f ms | interval p50 %6.2f  p95 %6.2f ms\n",
-             count, live.work_ms->len, percentile (live.work_ms, 0.5), percentile (live.work_ms, 0.95),
-             percentile (live.work_ms, 1.0), percentile (live.interval_ms, 0.5), percentile (live.interval_ms, 0.95));
+    {
+      figures.work_p50 = percentile (live.work_ms, 0.5);
+      figures.work_p95 = percentile (live.work_ms, 0.95);
+      figures.interval_p50 = percentile (live.interval_ms, 0.5);
+      figures.interval_p95 = percentile (live.interval_ms, 0.95);
+      figures.client_ms = 1e3 * (client_end - client_start) / live.work_ms->len;
+      figures.server_ms = server_start >= 0 && server_end >= 0 ? 1e3 * (server_end - server_start) / live.work_ms->len : -1;
+      g_print ("live, %4u vehicles, %-6s %3u frames in 5 s: work p50 %6.2f  p95 %6.2f  max %6.2f ms | interval p50 %6.2f  p95 %6.2f ms"
+               " | CPU a frame: ours %5.2f ms, X server %5.2f ms\n",
+               count, name, live.work_ms->len, figures.work_p50, figures.work_p95,
+               percentile (live.work_ms, 1.0), figures.interval_p50, figures.interval_p95,
+               figures.client_ms, figures.server_ms);
+    }
   g_array_unref (live.work_ms);
   g_array_unref (live.interval_ms);
+  return figures;
+}
+
+static double
+median_of (GArray *values)
+{
+  return percentile (values, 0.5);
+}
+
+/* The live pair @runs times, alternating, and the medians of the runs'
+ * figures: one run moves with whatever else the machine does. */
+typedef struct
+{
+  const char       *name;
+  WbVehicleCompose  compose;
+  GArray           *p50;
+  GArray           *p95;
+  GArray           *interval;
+  GArray           *cpu;
+} LivePath;
+
+static void
+live_path_add (LivePath          *path,
+               const LiveFigures *figures)
+{
+  double cpu = figures->client_ms + MAX (figures->server_ms, 0);
+
+  g_array_append_val (path->p50, figures->work_p50);
+  g_array_append_val (path->p95, figures->work_p95);
+  g_array_append_val (path->interval, figures->interval_p50);
+  g_array_append_val (path->cpu, cpu);
+}
+
+/* The live runs @runs times, the paths alternating, and the medians of
+ * the runs' figures: one run moves with whatever else the machine does.
+ * "auto" is what the layer does on its own; "nodes" is the node per
+ * glyph it draws for GL renderers, and drew for Cairo too. */
+static void
+bench_live_runs (Bench *bench)
+{
+  LivePath paths[] = {
+    { "auto", WB_VEHICLE_COMPOSE_AUTO },
+    { "image", WB_VEHICLE_COMPOSE_IMAGE },
+    { "nodes", WB_VEHICLE_COMPOSE_NODES },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      paths[i].p50 = g_array_new (FALSE, FALSE, sizeof (double));
+      paths[i].p95 = g_array_new (FALSE, FALSE, sizeof (double));
+      paths[i].interval = g_array_new (FALSE, FALSE, sizeof (double));
+      paths[i].cpu = g_array_new (FALSE, FALSE, sizeof (double));
+    }
+  for (int run = 0; run < runs; run++)
+    for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+      {
+        LiveFigures figures;
+
+        if (live_path != NULL && !g_str_equal (live_path, paths[i].name))
+          continue;
+        figures = bench_live (bench, VEHICLES, paths[i].compose, paths[i].name);
+        live_path_add (&paths[i], &figures);
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      if (paths[i].p50->len > 0)
+        g_print ("live, %d vehicles, %-5s median of %d runs: work p50 %6.2f  p95 %6.2f ms | interval p50 %6.2f ms"
+                 " | CPU a frame (ours + X server) %6.2f ms\n",
+                 VEHICLES, paths[i].name, paths[i].p50->len, median_of (paths[i].p50), median_of (paths[i].p95),
+                 median_of (paths[i].interval), median_of (paths[i].cpu));
+    }
+  if (paths[0].p50->len > 0 && paths[2].p50->len > 0)
+    g_print ("live ratio (nodes, the previous path / auto): work p50 %.1fx  p95 %.1fx | CPU a frame %.1fx\n",
+             median_of (paths[2].p50) / median_of (paths[0].p50), median_of (paths[2].p95) / median_of (paths[0].p95),
+             median_of (paths[2].cpu) / median_of (paths[0].cpu));
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_array_unref (paths[i].p50);
+      g_array_unref (paths[i].p95);
+      g_array_unref (paths[i].interval);
+      g_array_unref (paths[i].cpu);
+    }
 }
 
 static gboolean
@@ -454,34 +636,38 @@ main (int   argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("- console map benchmark");
   g_autoptr(GError) error = NULL;
   Bench bench = { 0 };
-  Figures layer, markers;
-  double layer_p50, markers_p50;
+  Figures layer, nodes, markers;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     g_error ("%s", error->message);
+  if (area <= 0)
+    area = depot ? 1.0 / 16 : 1.0;
   if (!gtk_init_check ())
     g_error ("No display: run under xvfb-run");
   bench_setup (&bench);
 
   g_print ("%d vehicles, %dx%d, %d frames each, Cairo renderer\n", VEHICLES, WIDTH, HEIGHT, frames);
-  layer = bench_vehicle_layer (&bench);
+  if (live_only)
+    goto live;
+  layer = bench_vehicle_layer (&bench, WB_VEHICLE_COMPOSE_AUTO);
   print_figures ("WbVehicleLayer", &layer);
   g_print ("%-20s a frame drew %.0f glyphs and %.0f clusters on average\n", "",
            (double) bench.glyphs / frames, (double) bench.clusters / frames);
+  bench.glyphs = bench.clusters = 0;
+  movers_init (&bench);
+  nodes = bench_vehicle_layer (&bench, WB_VEHICLE_COMPOSE_NODES);
+  print_figures ("  node per glyph", &nodes);
   movers_init (&bench);
   markers = bench_marker_layer (&bench);
   print_figures ("ShumateMarkerLayer", &markers);
-  layer_p50 = percentile (layer.ms, 0.5);
-  markers_p50 = percentile (markers.ms, 0.5);
-  g_print ("ratio (marker layer / vehicle layer): wall p50 %.1fx  p95 %.1fx | CPU p50 %.1fx  p95 %.1fx\n",
-           markers_p50 / layer_p50, percentile (markers.ms, 0.95) / percentile (layer.ms, 0.95),
-           percentile (markers.cpu_ms, 0.5) / percentile (layer.cpu_ms, 0.5),
-           percentile (markers.cpu_ms, 0.95) / percentile (layer.cpu_ms, 0.95));
+  print_ratio ("node per glyph", &nodes, &layer);
+  print_ratio ("marker layer", &markers, &layer);
 
   /* The window's own repaint under Xvfb, then with the fleet. */
-  bench_live (&bench, 0);
-  bench_live (&bench, VEHICLES);
+live:
+  bench_live (&bench, 0, WB_VEHICLE_COMPOSE_AUTO, "empty");
+  bench_live_runs (&bench);
 
   gsk_renderer_unrealize (bench.renderer);
   g_clear_object (&bench.renderer);
