@@ -185,8 +185,13 @@ show_outcome (WbReassignDialog *self,
 static void
 update_send (WbReassignDialog *self)
 {
-  g_autofree char *reason = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->reason_entry))));
+  g_autofree char *reason = NULL;
   gboolean sent = self->command != NULL;
+
+  /* The list box unselects its rows as the dialog is disposed. */
+  if (self->reason_entry == NULL)
+    return;
+  reason = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->reason_entry))));
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "reassign.send",
                                  self->ready && !sent && *reason != '\0'
