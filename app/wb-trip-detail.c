@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 #include <shumate/shumate.h>
 
 #include "wb-graticule-layer.h"
@@ -159,9 +160,11 @@ frame_map (WbTripDetail *self)
     }
   if (min_lat > max_lat)
     return;
-  span = MAX (MAX (max_lat - min_lat, max_lon - min_lon), 0.002);
-  /* About 300 px across: 256 px span 360° / 2^zoom. */
-  shumate_viewport_set_zoom_level (viewport, CLAMP (log2 (360.0 / span) - 0.5, 2, 17));
+  /* Mercator stretches latitude by 1 / cos (latitude). */
+  span = MAX ((max_lat - min_lat) / cos ((min_lat + max_lat) / 2 * G_PI / 180), max_lon - min_lon);
+  span = MAX (span, 0.002);
+  /* The map's 300 px hold twice the span: 256 px cover 360° / 2^zoom. */
+  shumate_viewport_set_zoom_level (viewport, CLAMP (log2 (300 * 360.0 / (256 * 2 * span)), 2, 17));
   shumate_location_set_location (SHUMATE_LOCATION (viewport), (min_lat + max_lat) / 2, (min_lon + max_lon) / 2);
 }
 

@@ -1761,6 +1761,8 @@ check_detail_and_start (Trips        *trips,
   g_assert_false (action_enabled (detail, "start"));
   g_assert_nonnull (strstr (tooltip_of (detail, "start"), "In transit"));
   g_assert_true (action_enabled (detail, "complete"));
+  WAIT_FOR (!adw_leaflet_get_child_transition_running (ADW_LEAFLET (find_child (GTK_WIDGET (view), ADW_TYPE_LEAFLET,
+                                                                                 NULL))));
   wait_frames (window, 3);
   save_screenshot (window, "console-trip-detail.png");
   g_assert_cmpuint (assert_controls_named (GTK_WIDGET (detail)), >=, 8);
@@ -1799,6 +1801,8 @@ check_viewer (Trips       *trips,
   g_assert_false (wb_trip_detail_get_loading (detail));
   gtk_widget_activate_action (GTK_WIDGET (detail), "trip.reassign", NULL);
   g_assert_null (wb_trip_detail_get_reassign_dialog (detail));
+  WAIT_FOR (!adw_leaflet_get_child_transition_running (ADW_LEAFLET (find_child (GTK_WIDGET (view), ADW_TYPE_LEAFLET,
+                                                                                 NULL))));
   wait_frames (window, 3);
   save_screenshot (window, "console-trip-viewer.png");
 }
