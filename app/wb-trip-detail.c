@@ -490,6 +490,7 @@ static void
 wb_trip_detail_dispose (GObject *object)
 {
   WbTripDetail *self = WB_TRIP_DETAIL (object);
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->position_source, g_source_remove);
@@ -497,6 +498,9 @@ wb_trip_detail_dispose (GObject *object)
     gtk_window_destroy (GTK_WINDOW (self->reassign_dialog));
   g_clear_weak_pointer (&self->reassign_dialog);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_TRIP_DETAIL);
+  /* Template children without an id are ours to unparent too. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (wb_trip_detail_parent_class)->dispose (object);
 }
 
