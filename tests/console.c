@@ -1659,6 +1659,22 @@ send_reassign (WbReassignDialog *dialog,
   g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Pending"));
 }
 
+/* The visible toplevel of @type, NULL when none. */
+static GtkWidget *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
+        return window;   /* the toplevels list keeps it */
+    }
+  return NULL;
+}
+
 static void
 check_reassign (Trips        *trips,
                 WbTripDetail *detail,
@@ -1721,6 +1737,7 @@ check_detail_and_start (Trips        *trips,
   WbTripDetail *detail = wb_trips_view_get_detail (view);
   GtkWidget *stops = find_named (GTK_WIDGET (detail), "stops");
   WbClientTrip *trip;
+  AdwMessageDialog *confirm;
   double lat = 0, lon = 0;
 
   /* Enter on the row opens the detail: stops in order, the actions a
@@ -1768,6 +1785,22 @@ check_detail_and_start (Trips        *trips,
   g_assert_cmpuint (assert_controls_named (GTK_WIDGET (detail)), >=, 8);
 
   check_reassign (trips, detail, window);
+
+  /* Cancel asks first; "Keep" changes nothing, "Cancel Trip" cancels. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (detail), "trip.cancel", NULL));
+  confirm = ADW_MESSAGE_DIALOG (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_nonnull (confirm);
+  adw_message_dialog_response (confirm, "keep");
+  wait_frames (window, 2);
+  g_assert_false (wb_trip_detail_get_loading (detail));
+  g_assert_cmpstr (wb_client_trip_get_status (wb_trip_detail_get_trip (detail)), ==, "IN_TRANSIT");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (detail), "trip.cancel", NULL));
+  confirm = ADW_MESSAGE_DIALOG (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_nonnull (confirm);
+  adw_message_dialog_response (confirm, "cancel-trip");
+  WAIT_FOR (g_strcmp0 (wb_client_trip_get_status (wb_trip_detail_get_trip (detail)), "CANCELLED") == 0);
+  g_assert_false (action_enabled (detail, "reassign"));
+  g_assert_nonnull (strstr (tooltip_of (detail, "reassign"), "Cancelled"));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trips.back", NULL));
   g_assert_false (wb_trips_view_get_detail_shown (view));
