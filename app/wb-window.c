@@ -14,6 +14,7 @@
 #include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
 #include "wb-shipments-view.h"
+#include "wb-trips-view.h"
 #include "wb-vehicle-filter.h"
 #include "wb-vehicle-panel.h"
 #include "wb-vehicle-row.h"
@@ -65,6 +66,7 @@ struct _WbWindow
   AdwViewSwitcherTitle *window_title;
   AdwViewStack         *view_stack;
   WbShipmentsView      *shipments_view;
+  WbTripsView          *trips_view;
   GtkWidget            *sidebar_button;
   GtkWidget            *follow_button;
   AdwToastOverlay      *toast_overlay;
@@ -640,6 +642,7 @@ wb_window_set_tiles (WbWindow   *self,
    * scale; its tiles fail at once without a request. */
   source = wb_tile_source_create_map_source (self->tile_source);
   shumate_simple_map_set_map_source (self->map, source);
+  wb_trips_view_set_tiles (self->trips_view, self->tiles);
   update_graticule (self);
 }
 
@@ -792,6 +795,7 @@ wb_window_set_stream (WbWindow         *self,
   wb_vehicle_panel_set_client (self->panel, client);
   wb_shipments_view_set_client (self->shipments_view, client);
   wb_subscription_layer_set_stream (self->subscription, stream);
+  wb_trips_view_set_client (self->trips_view, client);
   if (stream == NULL)
     return;
   g_signal_connect_swapped (stream, "notify::state", G_CALLBACK (on_stream_state), self);
@@ -832,6 +836,8 @@ search_action (GtkWidget  *widget,
 
   if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "shipments") == 0)
     return wb_shipments_view_focus_search (self->shipments_view);
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "trips") == 0)
+    return wb_trips_view_focus_search (self->trips_view);
   adw_flap_set_reveal_flap (self->flap, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
 }
@@ -1126,14 +1132,17 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-view", "s", "map");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-view", "s", "shipments");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-view", "s", "trips");
 
   g_type_ensure (WB_TYPE_SHIPMENTS_VIEW);
+  g_type_ensure (WB_TYPE_TRIPS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WbWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, first_run_page);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, shipments_view);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, trips_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, sidebar_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, follow_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, toast_overlay);

@@ -17,6 +17,7 @@
 #include "wb-live-vehicle-reader.h"
 #include "wb-location-stream-private.h"
 #include "wb-shipment-search-model.h"
+#include "wb-trip-list-model.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
 #include "wb-vehicle-model.h"
@@ -1183,6 +1184,243 @@ test_shipments_paging (Fixture       *f,
   g_assert_false (wb_shipment_search_model_get_loading (model));
 }
 
+/* ---- trips ------------------------------------------------------------------- */
+
+/* Company c1 with vehicles v1…v3, drivers dr1, dr2, pickup points p1, p2,
+ * and three PLANNED trips a day apart; returns their ids, oldest first. */
+static GPtrArray *
+create_trips (Fixture *f)
+{
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+  const struct { const char *vehicle, *driver, *day; } trips[] = {
+    { "v1", "dr1", "08" }, { "v2", "dr2", "09" }, { "v3", "dr1", "10" },
+  };
+
+  put (f, "/companies/c1", "{\"name\":\"West Logistics\"}");
+  put (f, "/drivers/dr1", "{\"name\":\"Ivan Petrov\",\"companyId\":\"c1\"}");
+  put (f, "/drivers/dr2", "{\"name\":\"Olga Ivanova\",\"companyId\":\"c1\"}");
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/vehicles/v%u", i);
+      g_autofree char *body = g_strdup_printf ("{\"plate\":\"%04u AB-7\",\"companyId\":\"c1\"}", i);
+
+      put (f, path, body);
+    }
+  g_assert_cmpuint (call (f, "PUT", "/pickup-points/p1", f->admin,
+                          "{\"name\":\"Central\",\"lat\":53.90,\"lon\":27.56}", NULL), ==, 201);
+  g_assert_cmpuint (call (f, "PUT", "/pickup-points/p2", f->admin,
+                          "{\"name\":\"North\",\"lat\":53.95,\"lon\":27.60}", NULL), ==, 201);
+  for (guint i = 0; i < G_N_ELEMENTS (trips); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"companyId\":\"c1\",\"vehicleId\":\"%s\",\"driverId\":\"%s\","
+                                               "\"plannedStart\":\"2026-12-%sT08:00:00Z\",\"stops\":["
+                                               "{\"pickupPointId\":\"p1\",\"batchIds\":[]},"
+                                               "{\"address\":\"Lenina 1\",\"lat\":53.91,\"lon\":27.58,\"batchIds\":[]},"
+                                               "{\"pickupPointId\":\"p2\",\"batchIds\":[]}]}",
+                                               trips[i].vehicle, trips[i].driver, trips[i].day);
+      g_autoptr(JsonNode) answer = NULL;
+
+      g_assert_cmpuint (call (f, "POST", "/trips", f->dispatcher, body, &answer), ==, 201);
+      g_ptr_array_add (ids, g_strdup (json_object_get_string_member (json_node_get_object (answer), "id")));
+    }
+  return ids;
+}
+
+static GPtrArray *
+list_trips (Fixture                 *f,
+            const WbClientTripQuery *query)
+{
+  g_autoptr(GAsyncResult) listed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cursor = NULL;
+  GPtrArray *trips;
+
+  wb_client_list_trips_async (f->client, query, NULL, NULL, on_result, &listed);
+  trips = wb_client_list_trips_finish (f->client, wait_result (&listed), &cursor, &error);
+  g_assert_no_error (error);
+  g_assert_null (cursor);
+  return trips;
+}
+
+static WbClientTrip *
+transition_trip (WbClient               *client,
+                 const char             *trip_id,
+                 WbClientTripTransition  transition,
+                 const char             *reason,
+                 GError                **error)
+{
+  g_autoptr(GAsyncResult) done = NULL;
+
+  wb_client_transition_trip_async (client, trip_id, transition, reason, NULL, on_result, &done);
+  return wb_client_transition_trip_finish (client, wait_result (&done), error);
+}
+
+/* Reassigns @trip_id to @vehicle_id and waits for the dispatch role's
+ * decision through GET /commands/{id}. */
+static WbClientCommand *
+reassign_and_wait (WbClient   *client,
+                   const char *trip_id,
+                   const char *vehicle_id)
+{
+  g_autoptr(GAsyncResult) sent = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbClientCommand) command = NULL;
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  wb_client_reassign_trip_async (client, trip_id, vehicle_id, NULL, "breakdown", NULL, on_result, &sent);
+  command = wb_client_reassign_trip_finish (client, wait_result (&sent), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (command->trip_id, ==, trip_id);
+  g_assert_cmpstr (command->vehicle_id, ==, vehicle_id);
+  g_assert_cmpstr (command->reason, ==, "breakdown");
+  while (g_str_equal (command->status, "pending"))
+    {
+      g_autoptr(GAsyncResult) got = NULL;
+      g_autofree char *id = g_strdup (command->id);
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+      g_clear_pointer (&command, wb_client_command_free);
+      wb_client_get_command_async (client, id, NULL, on_result, &got);
+      command = wb_client_get_command_finish (client, wait_result (&got), &error);
+      g_assert_no_error (error);
+    }
+  return g_steal_pointer (&command);
+}
+
+static void
+test_trips (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ids = create_trips (f);
+  g_autoptr(WbClientTripQuery) query = wb_client_trip_query_new ();
+  g_autoptr(WbTripListModel) model = NULL;
+  g_autoptr(GPtrArray) found = NULL;
+  g_autoptr(WbClient) dispatcher = NULL;
+  g_autoptr(WbClientTrip) trip = NULL;
+  g_autoptr(WbClientTrip) refused = NULL;
+  g_autoptr(WbClientCommand) command = NULL;
+  g_autoptr(GAsyncResult) got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *base = g_strdup_printf ("http://127.0.0.1:%u", f->port);
+  g_autoptr(GDateTime) from = g_date_time_new_utc (2026, 12, 9, 0, 0, 0);
+  g_autoptr(GDateTime) to = g_date_time_new_utc (2026, 12, 10, 0, 0, 0);
+  const WbClientTripStop *stop;
+
+  /* Paged two at a time: every trip once, newest first. */
+  query->limit = 2;
+  model = wb_trip_list_model_new (f->client, query);
+  while (wb_trip_list_model_get_has_more (model))
+    {
+      wb_trip_list_model_load_more (model);
+      WAIT_UNTIL (!wb_trip_list_model_get_loading (model), "a page of trips");
+      g_assert_null (wb_trip_list_model_get_error (model));
+    }
+  g_assert_cmpuint (wb_trip_list_model_get_pages (model), ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(WbClientTrip) item = g_list_model_get_item (G_LIST_MODEL (model), i);
+
+      g_assert_cmpstr (wb_client_trip_get_id (item), ==, g_ptr_array_index (ids, 2 - i));
+      g_assert_cmpstr (wb_client_trip_get_status (item), ==, "PLANNED");
+      g_assert_cmpuint (wb_client_trip_get_n_stops (item), ==, 3);
+    }
+
+  /* Each filter alone reaches the server. */
+  query->limit = 0;
+  query->vehicle_id = g_strdup ("v2");
+  found = list_trips (f, query);
+  g_assert_cmpuint (found->len, ==, 1);
+  g_assert_cmpstr (wb_client_trip_get_id (g_ptr_array_index (found, 0)), ==, g_ptr_array_index (ids, 1));
+  g_clear_pointer (&query->vehicle_id, g_free);
+  g_clear_pointer (&found, g_ptr_array_unref);
+  query->driver_id = g_strdup ("dr1");
+  found = list_trips (f, query);
+  g_assert_cmpuint (found->len, ==, 2);
+  g_clear_pointer (&query->driver_id, g_free);
+  g_clear_pointer (&found, g_ptr_array_unref);
+  query->from = g_date_time_to_unix (from) * G_USEC_PER_SEC;
+  query->to = g_date_time_to_unix (to) * G_USEC_PER_SEC;
+  found = list_trips (f, query);
+  g_assert_cmpuint (found->len, ==, 1);
+  g_assert_cmpstr (wb_client_trip_get_id (g_ptr_array_index (found, 0)), ==, g_ptr_array_index (ids, 1));
+  query->from = query->to = 0;
+  g_clear_pointer (&found, g_ptr_array_unref);
+  query->company_id = g_strdup ("nobody");
+  found = list_trips (f, query);
+  g_assert_cmpuint (found->len, ==, 0);
+  g_clear_pointer (&query->company_id, g_free);
+
+  /* One trip, typed: stops in order with where they are. */
+  wb_client_get_trip_async (f->client, g_ptr_array_index (ids, 0), NULL, on_result, &got);
+  trip = wb_client_get_trip_finish (f->client, wait_result (&got), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (wb_client_trip_get_vehicle_id (trip), ==, "v1");
+  g_assert_cmpstr (wb_client_trip_get_driver_id (trip), ==, "dr1");
+  g_assert_cmpstr (wb_client_trip_get_company_id (trip), ==, "c1");
+  g_assert_cmpint (wb_client_trip_get_version (trip), ==, 1);
+  stop = wb_client_trip_get_stop (trip, 1);
+  g_assert_cmpuint (stop->seq, ==, 1);
+  g_assert_cmpstr (stop->address, ==, "Lenina 1");
+  g_assert_cmpfloat_with_epsilon (stop->lat, 53.91, 1e-9);
+  g_assert_cmpstr (wb_client_trip_get_stop (trip, 0)->pickup_point_id, ==, "p1");
+  g_assert_cmpfloat_with_epsilon (wb_client_trip_get_stop (trip, 0)->lon, 27.56, 1e-9);
+  g_assert_cmpuint (wb_client_trip_count_arrived (trip), ==, 0);
+  g_clear_object (&trip);
+
+  /* A viewer may not start a trip. */
+  refused = transition_trip (f->client, g_ptr_array_index (ids, 0), WB_CLIENT_TRIP_START, NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_FORBIDDEN);
+  g_clear_error (&error);
+
+  /* A dispatcher starts it; a second start names the status. */
+  dispatcher = wb_client_new (base, f->dispatcher);
+  trip = transition_trip (dispatcher, g_ptr_array_index (ids, 0), WB_CLIENT_TRIP_START, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (wb_client_trip_get_status (trip), ==, "IN_TRANSIT");
+  g_assert_cmpint (wb_client_trip_get_version (trip), ==, 2);
+  g_assert_cmpint (wb_client_trip_get_started_at (trip), >, 0);
+  g_clear_object (&trip);
+  refused = transition_trip (dispatcher, g_ptr_array_index (ids, 0), WB_CLIENT_TRIP_START, NULL, &error);
+  g_assert_null (refused);
+  g_assert_error (error, WB_CLIENT_ERROR, WB_CLIENT_ERROR_BAD_REQUEST);
+  g_assert_cmpuint (wb_client_error_get_status (error), ==, 409);
+  g_assert_cmpstr (wb_client_error_get_field (error), ==, "status");
+  g_assert_nonnull (strstr (error->message, "IN_TRANSIT"));
+  g_clear_error (&error);
+
+  /* Reassigned to v2 (PLANNED elsewhere, so free): applied. */
+  command = reassign_and_wait (dispatcher, g_ptr_array_index (ids, 0), "v2");
+  g_assert_cmpstr (command->status, ==, "applied");
+  g_clear_pointer (&command, wb_client_command_free);
+  g_clear_object (&got);
+  wb_client_get_trip_async (f->client, g_ptr_array_index (ids, 0), NULL, on_result, &got);
+  trip = wb_client_get_trip_finish (f->client, wait_result (&got), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (wb_client_trip_get_vehicle_id (trip), ==, "v2");
+  g_clear_object (&trip);
+
+  /* v2 is now busy on an IN_TRANSIT trip: rejected, with the reason. */
+  command = reassign_and_wait (dispatcher, g_ptr_array_index (ids, 1), "v2");
+  g_assert_cmpstr (command->status, ==, "rejected");
+  g_assert_nonnull (strstr (command->outcome, "busy"));
+  g_assert_cmpint (command->decided_at, >, 0);
+
+  /* Cancel with a reason; complete serves every stop. */
+  trip = transition_trip (dispatcher, g_ptr_array_index (ids, 1), WB_CLIENT_TRIP_CANCEL, "no parcels", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (wb_client_trip_get_status (trip), ==, "CANCELLED");
+  g_assert_cmpstr (wb_client_trip_get_cancel_reason (trip), ==, "no parcels");
+  g_clear_object (&trip);
+  trip = transition_trip (dispatcher, g_ptr_array_index (ids, 0), WB_CLIENT_TRIP_COMPLETE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (wb_client_trip_get_status (trip), ==, "COMPLETED");
+  g_assert_cmpuint (wb_client_trip_count_arrived (trip), ==, 3);
+  g_assert_cmpint (wb_client_trip_get_finished_at (trip), >, 0);
+}
+
 /* ---- WbVehicleModel --------------------------------------------------------- */
 
 typedef struct
@@ -1456,5 +1694,6 @@ main (int   argc,
   g_test_add ("/client/events/resume", Fixture, default_args, setup, test_events_resume, teardown);
   g_test_add ("/client/shipments/search", Fixture, default_args, setup, test_shipments_search, teardown);
   g_test_add ("/client/shipments/paging", Fixture, default_args, setup, test_shipments_paging, teardown);
+  g_test_add ("/client/trips", Fixture, default_args, setup, test_trips, teardown);
   return g_test_run ();
 }

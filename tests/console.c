@@ -18,6 +18,7 @@
 #include "wb-first-run-page.h"
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
+#include "wb-trips-view.h"
 #include "wb-jwt.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
@@ -1470,6 +1471,476 @@ test_shipments (void)
   g_free (shipments.shipment_id);
 }
 
+/* ---- the Dispatch view --------------------------------------------------- */
+
+typedef struct
+{
+  Live       live;
+  char      *viewer;
+  char      *first_trip;    /* v1, dr1, planned 2026-12-08 */
+  char      *second_trip;   /* v2, dr2, planned 2026-12-09 */
+} Trips;
+
+/* @method @path as the dispatcher, expecting @status; the answer's "id". */
+static char *
+dispatch_call (Live       *live,
+               const char *method,
+               const char *path,
+               const char *body,
+               guint       status)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", live->port, path);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  g_autofree char *bearer = g_strconcat ("Bearer ", live->dispatcher, NULL);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (live->session, message, NULL, NULL);
+  g_assert_cmpuint (soup_message_get_status (message), ==, status);
+  if (!json_parser_load_from_data (parser, g_bytes_get_data (answer, NULL), g_bytes_get_size (answer), NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+  return g_strdup (json_object_get_string_member_with_default (json_node_get_object (json_parser_get_root (parser)),
+                                                               "id", NULL));
+}
+
+/* A position of device dN, posted until ingest takes it (it refuses a
+ * device it has not yet learnt of from the bus). */
+static void
+post_position_accepted (Live   *live,
+                        guint   device,
+                        double  lat,
+                        double  lon)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      gint64 ms = live->next_fix++;
+      g_autoptr(GDateTime) fix = g_date_time_new_from_unix_utc (ms / 1000);
+      g_autofree char *seconds = g_date_time_format (fix, "%Y-%m-%dT%H:%M:%S");
+      g_autofree char *body = g_strdup_printf ("[{\"deviceId\":\"d%u\",\"timestamp\":\"%s.%03dZ\",\"lat\":%.6f,"
+                                               "\"lon\":%.6f,\"speed\":0}]", device, seconds, (int) (ms % 1000),
+                                               lat, lon);
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/telemetry", live->port);
+      g_autoptr(SoupMessage) message = soup_message_new ("POST", uri);
+      g_autofree char *bearer = g_strconcat ("Bearer ", live->dispatcher, NULL);
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      g_autoptr(GBytes) answer = NULL;
+
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+      answer = soup_session_send_and_read (live->session, message, NULL, NULL);
+      g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+      if (strstr (g_bytes_get_data (answer, NULL), "\"accepted\":1") != NULL)
+        return;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (50 * 1000);
+    }
+}
+
+/* Company c1 with vehicles v1…v4 (devices d1…d4) and drivers dr1, dr2;
+ * pickup points p1, p2; two PLANNED trips of three stops. v1 reports at
+ * the first stop, v3 about 600 m from it, v2 about 4 km, v4 about 12 km. */
+static void
+create_dispatch (Trips *trips)
+{
+  Live *live = &trips->live;
+  const double positions[][2] = { { 53.9000, 27.5600 }, { 53.9300, 27.6000 }, { 53.9050, 27.5650 },
+                                   { 53.9500, 27.7200 } };
+
+  g_assert_cmpuint (http (live, "PUT", "/companies/c1", live->admin, "{\"name\":\"West Logistics\"}"), ==, 200);
+  g_assert_cmpuint (http (live, "PUT", "/drivers/dr1", live->admin, "{\"name\":\"Ivan Petrov\",\"companyId\":\"c1\"}"),
+                    ==, 200);
+  g_assert_cmpuint (http (live, "PUT", "/drivers/dr2", live->admin, "{\"name\":\"Olga Ivanova\",\"companyId\":\"c1\"}"),
+                    ==, 200);
+  for (guint i = 1; i <= 4; i++)
+    {
+      g_autofree char *vehicle = g_strdup_printf ("/vehicles/v%u", i);
+      g_autofree char *vehicle_body = g_strdup_printf ("{\"plate\":\"%04u AB-7\",\"companyId\":\"c1\"}", i);
+      g_autofree char *device = g_strdup_printf ("/devices/d%u", i);
+      g_autofree char *device_body = g_strdup_printf ("{\"vehicleId\":\"v%u\",\"token\":null}", i);
+
+      g_assert_cmpuint (http (live, "PUT", vehicle, live->admin, vehicle_body), ==, 200);
+      g_assert_cmpuint (http (live, "PUT", device, live->admin, device_body), ==, 200);
+    }
+  g_assert_cmpuint (http (live, "PUT", "/pickup-points/p1", live->admin,
+                          "{\"name\":\"Central\",\"lat\":53.90,\"lon\":27.56}"), ==, 201);
+  g_assert_cmpuint (http (live, "PUT", "/pickup-points/p2", live->admin,
+                          "{\"name\":\"North\",\"lat\":53.95,\"lon\":27.60}"), ==, 201);
+  trips->first_trip = dispatch_call (live, "POST", "/trips",
+                                     "{\"companyId\":\"c1\",\"vehicleId\":\"v1\",\"driverId\":\"dr1\","
+                                     "\"plannedStart\":\"2026-12-08T08:00:00Z\",\"stops\":["
+                                     "{\"pickupPointId\":\"p1\",\"batchIds\":[]},"
+                                     "{\"address\":\"Lenina 1\",\"lat\":53.92,\"lon\":27.58,\"batchIds\":[]},"
+                                     "{\"pickupPointId\":\"p2\",\"batchIds\":[]}]}", 201);
+  trips->second_trip = dispatch_call (live, "POST", "/trips",
+                                      "{\"companyId\":\"c1\",\"vehicleId\":\"v2\",\"driverId\":\"dr2\","
+                                      "\"plannedStart\":\"2026-12-09T08:00:00Z\",\"stops\":["
+                                      "{\"pickupPointId\":\"p2\",\"batchIds\":[]}]}", 201);
+  g_assert_nonnull (trips->first_trip);
+  g_assert_nonnull (trips->second_trip);
+  for (guint i = 0; i < G_N_ELEMENTS (positions); i++)
+    post_position_accepted (live, i + 1, positions[i][0], positions[i][1]);
+}
+
+static void
+wait_trips_settled (WbTripsView *view)
+{
+  for (guint quiet = 0; quiet < 10;)
+    {
+      wait_frames (GTK_WIDGET (view), 2);
+      quiet = wb_trip_list_model_get_loading (wb_trips_view_get_results (view)) ? 0 : quiet + 1;
+    }
+}
+
+static guint
+show_trips (WbTripsView *view,
+            guint        status,
+            const char  *vehicle_id)
+{
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "trip-status-filter")), status);
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "vehicle")), vehicle_id);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trips.search", NULL));
+  g_assert_nonnull (wb_trips_view_get_results (view));
+  wait_trips_settled (view);
+  g_assert_null (wb_trip_list_model_get_error (wb_trips_view_get_results (view)));
+  return g_list_model_get_n_items (G_LIST_MODEL (wb_trips_view_get_results (view)));
+}
+
+static const char *
+tooltip_of (WbTripDetail *detail,
+            const char   *name)
+{
+  return gtk_widget_get_tooltip_text (find_named (GTK_WIDGET (detail), name));
+}
+
+static gboolean
+action_enabled (WbTripDetail *detail,
+                const char   *name)
+{
+  return gtk_widget_get_sensitive (find_named (GTK_WIDGET (detail), name));
+}
+
+/* Opens the reassign dialog on the trip shown and waits for its
+ * candidates. */
+static WbReassignDialog *
+open_reassign (WbTripDetail *detail)
+{
+  WbReassignDialog *dialog;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (detail), "trip.reassign", NULL));
+  dialog = wb_trip_detail_get_reassign_dialog (detail);
+  g_assert_nonnull (dialog);
+  WAIT_FOR (wb_reassign_dialog_get_ready (dialog));
+  return dialog;
+}
+
+static void
+send_reassign (WbReassignDialog *dialog,
+               const char       *vehicle_id)
+{
+  g_assert_true (wb_reassign_dialog_select (dialog, vehicle_id));
+  g_assert_false (gtk_widget_get_sensitive (find_named (GTK_WIDGET (dialog), "send")));   /* no reason yet */
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "reason")), "breakdown");
+  g_assert_true (gtk_widget_get_sensitive (find_named (GTK_WIDGET (dialog), "send")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "reassign.send", NULL));
+  /* The server answers the request with the command pending; the
+   * decision comes later. */
+  WAIT_FOR (wb_reassign_dialog_get_command_status (dialog) != NULL);
+  g_assert_cmpstr (wb_reassign_dialog_get_command_status (dialog), ==, "pending");
+  g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Pending"));
+}
+
+/* The visible toplevel of @type, NULL when none. */
+static GtkWidget *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) && gtk_widget_get_visible (window))
+        return window;   /* the toplevels list keeps it */
+    }
+  return NULL;
+}
+
+static void
+check_reassign (Trips        *trips,
+                WbTripDetail *detail,
+                GtkWidget    *window)
+{
+  WbReassignDialog *dialog = open_reassign (detail);
+  g_autofree char *start_path = NULL;
+  double previous = 0, distance;
+
+  /* The company's free vehicles, nearest to v1 first, v1 itself left out;
+   * v2 is on a PLANNED trip only, so it is free. */
+  g_assert_cmpuint (wb_reassign_dialog_get_n_candidates (dialog), ==, 3);
+  g_assert_cmpstr (wb_reassign_dialog_get_candidate (dialog, 0, &distance), ==, "v3");
+  g_assert_cmpfloat (distance, >, 400);
+  g_assert_cmpfloat (distance, <, 900);
+  g_assert_cmpstr (wb_reassign_dialog_get_candidate (dialog, 1, NULL), ==, "v2");
+  g_assert_cmpstr (wb_reassign_dialog_get_candidate (dialog, 2, NULL), ==, "v4");
+  for (guint i = 0; i < 3; i++)
+    {
+      wb_reassign_dialog_get_candidate (dialog, i, &distance);
+      g_assert_cmpfloat (distance, >=, previous);
+      previous = distance;
+    }
+  g_assert_nonnull (find_named (GTK_WIDGET (dialog), "candidate-v3"));
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (dialog)), >=, 3);
+
+  /* Applied: the outcome shows, and the detail reads the trip again. */
+  send_reassign (dialog, "v3");
+  WAIT_FOR (g_strcmp0 (wb_reassign_dialog_get_command_status (dialog), "applied") == 0);
+  g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Applied"));
+  g_assert_nonnull (find_styled (GTK_WIDGET (dialog), "success"));
+  WAIT_FOR (g_strcmp0 (wb_client_trip_get_vehicle_id (wb_trip_detail_get_trip (detail)), "v3") == 0);
+  wait_frames (GTK_WIDGET (dialog), 3);
+  save_screenshot (GTK_WIDGET (dialog), "console-reassign.png");
+  gtk_window_close (GTK_WINDOW (dialog));
+  WAIT_FOR (wb_trip_detail_get_reassign_dialog (detail) == NULL);
+
+  /* Rejected: v2 goes on its own trip after the dialog offered it; the
+   * dispatch role's reason shows. */
+  dialog = open_reassign (detail);
+  g_assert_cmpstr (wb_reassign_dialog_get_candidate (dialog, 0, NULL), ==, "v1");   /* v3 now has the trip */
+  start_path = g_strdup_printf ("/trips/%s/start", trips->second_trip);
+  g_free (dispatch_call (&trips->live, "POST", start_path, NULL, 200));
+  send_reassign (dialog, "v2");
+  WAIT_FOR (g_strcmp0 (wb_reassign_dialog_get_command_status (dialog), "rejected") == 0);
+  g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Rejected: "));
+  g_assert_nonnull (strstr (wb_reassign_dialog_get_outcome_text (dialog), "busy"));
+  wait_frames (GTK_WIDGET (dialog), 3);
+  save_screenshot (GTK_WIDGET (dialog), "console-reassign-rejected.png");
+  g_assert_cmpstr (wb_client_trip_get_vehicle_id (wb_trip_detail_get_trip (detail)), ==, "v3");
+  gtk_window_close (GTK_WINDOW (dialog));
+  WAIT_FOR (wb_trip_detail_get_reassign_dialog (detail) == NULL);
+}
+
+static void
+check_detail_and_start (Trips        *trips,
+                        WbTripsView  *view,
+                        GtkWidget    *window)
+{
+  WbTripDetail *detail = wb_trips_view_get_detail (view);
+  GtkWidget *stops = find_named (GTK_WIDGET (detail), "stops");
+  WbClientTrip *trip;
+  AdwMessageDialog *confirm;
+  double lat = 0, lon = 0;
+
+  /* Enter on the row opens the detail: stops in order, the actions a
+   * PLANNED trip allows. */
+  wb_trip_detail_set_position_interval (detail, 200);
+  g_assert_cmpuint (show_trips (view, 0, "v1"), ==, 1);
+  g_signal_emit_by_name (wb_trips_view_get_column_view (view), "activate", 0);
+  g_assert_true (wb_trips_view_get_detail_shown (view));
+  WAIT_FOR (wb_trip_detail_get_trip (detail) != NULL && !wb_trip_detail_get_loading (detail));
+  trip = wb_trip_detail_get_trip (detail);
+  g_assert_cmpstr (wb_client_trip_get_id (trip), ==, trips->first_trip);
+  g_assert_cmpuint (count_children (stops), ==, 3);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (find_named (stops, "stop-0"))), ==,
+                   "1. Pickup point p1");
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (find_named (stops, "stop-1"))), ==,
+                   "2. Lenina 1");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_named (stops, "stop-2"))), ==, "Not reached");
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find_named (GTK_WIDGET (detail), "trip-status"))), ==, "Planned");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_named (GTK_WIDGET (detail), "progress"))), ==,
+                   "0 of 3 stops reached");
+  g_assert_true (action_enabled (detail, "start"));
+  g_assert_false (action_enabled (detail, "complete"));
+  g_assert_nonnull (strstr (tooltip_of (detail, "complete"), "Planned"));
+  g_assert_true (action_enabled (detail, "reassign"));
+
+  /* The vehicle's live position reaches the map. */
+  WAIT_FOR (wb_trip_detail_get_vehicle_position (detail, &lat, &lon));
+  g_assert_cmpfloat_with_epsilon (lat, 53.90, 1e-6);
+  g_assert_cmpfloat_with_epsilon (lon, 27.56, 1e-6);
+
+  /* Start: the answer is the trip in transit. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (detail), "trip.start", NULL));
+  WAIT_FOR (g_strcmp0 (wb_client_trip_get_status (wb_trip_detail_get_trip (detail)), "IN_TRANSIT") == 0
+            && !wb_trip_detail_get_loading (detail));
+  g_assert_cmpint (wb_client_trip_get_version (wb_trip_detail_get_trip (detail)), ==, 2);
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find_named (GTK_WIDGET (detail), "trip-status"))), ==,
+                   "In transit");
+  g_assert_false (action_enabled (detail, "start"));
+  g_assert_nonnull (strstr (tooltip_of (detail, "start"), "In transit"));
+  g_assert_true (action_enabled (detail, "complete"));
+  WAIT_FOR (!adw_leaflet_get_child_transition_running (ADW_LEAFLET (find_child (GTK_WIDGET (view), ADW_TYPE_LEAFLET,
+                                                                                 NULL))));
+  wait_frames (window, 3);
+  save_screenshot (window, "console-trip-detail.png");
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (detail)), >=, 8);
+
+  check_reassign (trips, detail, window);
+
+  /* Cancel asks first; "Keep" changes nothing, "Cancel Trip" cancels. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (detail), "trip.cancel", NULL));
+  confirm = ADW_MESSAGE_DIALOG (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_nonnull (confirm);
+  adw_message_dialog_response (confirm, "keep");
+  wait_frames (window, 2);
+  g_assert_false (wb_trip_detail_get_loading (detail));
+  g_assert_cmpstr (wb_client_trip_get_status (wb_trip_detail_get_trip (detail)), ==, "IN_TRANSIT");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (detail), "trip.cancel", NULL));
+  confirm = ADW_MESSAGE_DIALOG (find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+  g_assert_nonnull (confirm);
+  adw_message_dialog_response (confirm, "cancel-trip");
+  WAIT_FOR (g_strcmp0 (wb_client_trip_get_status (wb_trip_detail_get_trip (detail)), "CANCELLED") == 0);
+  g_assert_false (action_enabled (detail, "reassign"));
+  g_assert_nonnull (strstr (tooltip_of (detail, "reassign"), "Cancelled"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trips.back", NULL));
+  g_assert_false (wb_trips_view_get_detail_shown (view));
+}
+
+/* A viewer's token: the same trip, every action disabled, the reason in
+ * each button's tooltip. */
+static void
+check_viewer (Trips       *trips,
+              WbTripsView *view,
+              GtkWidget   *window)
+{
+  g_autofree char *server = g_strdup_printf ("http://127.0.0.1:%u", trips->live.port);
+  g_autoptr(WbClient) viewer = wb_client_new (server, trips->viewer);
+  WbTripDetail *detail = wb_trips_view_get_detail (view);
+  const char *actions[] = { "start", "complete", "cancel", "reassign" };
+
+  wb_trips_view_set_client (view, viewer);
+  WAIT_FOR (g_strcmp0 (wb_trips_view_get_role (view), "viewer") == 0);
+  g_assert_cmpuint (show_trips (view, 0, ""), ==, 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trips.open", "s", trips->second_trip));
+  WAIT_FOR (wb_trip_detail_get_trip (detail) != NULL && !wb_trip_detail_get_loading (detail));
+  g_assert_cmpstr (wb_client_trip_get_status (wb_trip_detail_get_trip (detail)), ==, "IN_TRANSIT");
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
+    {
+      g_assert_false (action_enabled (detail, actions[i]));
+      g_assert_nonnull (strstr (tooltip_of (detail, actions[i]), "viewer"));
+    }
+  /* Disabled means disabled: nothing is sent, no dialog opens. */
+  gtk_widget_activate_action (GTK_WIDGET (detail), "trip.start", NULL);
+  g_assert_false (wb_trip_detail_get_loading (detail));
+  gtk_widget_activate_action (GTK_WIDGET (detail), "trip.reassign", NULL);
+  g_assert_null (wb_trip_detail_get_reassign_dialog (detail));
+  WAIT_FOR (!adw_leaflet_get_child_transition_running (ADW_LEAFLET (find_child (GTK_WIDGET (view), ADW_TYPE_LEAFLET,
+                                                                                 NULL))));
+  wait_frames (window, 3);
+  save_screenshot (window, "console-trip-viewer.png");
+}
+
+static void
+run_trips_scenario (GApplication *application,
+                    Trips        *trips)
+{
+  GtkWidget *window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  WbTripsView *view;
+  AdwViewStack *stack;
+  g_autoptr(WbClientTrip) newest = NULL;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  view = WB_TRIPS_VIEW (find_child (window, WB_TYPE_TRIPS_VIEW, NULL));
+  stack = ADW_VIEW_STACK (find_child (window, ADW_TYPE_VIEW_STACK, NULL));
+  g_assert_nonnull (view);
+  WAIT_FOR (wb_window_get_connection_state (WB_WINDOW (window)) == WB_CONNECTION_LIVE);
+
+  /* The third view of the switcher, reached by Alt+3 (win.show-view). */
+  g_assert_nonnull (adw_view_stack_get_child_by_name (stack, "trips"));
+  g_assert_cmpstr (adw_view_stack_page_get_title (adw_view_stack_get_page (stack, GTK_WIDGET (view))), ==,
+                   "_Dispatch");
+  g_assert_true (gtk_widget_activate_action (window, "win.show-view", "s", "trips"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "trips");
+  wait_frames (window, 2);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
+  WAIT_FOR (g_strcmp0 (wb_trips_view_get_role (view), "dispatcher") == 0);
+
+  /* Every trip, newest first, a page at a time; then each filter. */
+  wb_trips_view_set_page_size (view, 1);
+  g_assert_cmpuint (show_trips (view, 0, ""), ==, 2);
+  g_assert_cmpuint (wb_trip_list_model_get_pages (wb_trips_view_get_results (view)), >=, 2);
+  newest = g_list_model_get_item (G_LIST_MODEL (wb_trips_view_get_results (view)), 0);
+  g_assert_cmpstr (wb_client_trip_get_id (newest), ==, trips->second_trip);
+  wb_trips_view_set_page_size (view, 0);
+  save_screenshot (window, "console-trips.png");
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 8);
+  g_assert_cmpuint (show_trips (view, 2 /* In transit */, ""), ==, 0);
+  g_assert_cmpuint (show_trips (view, 1 /* Planned */, "v2"), ==, 1);
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-from")), "2026-12-09");
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-to")), "2026-12-09");
+  g_assert_cmpuint (show_trips (view, 0, ""), ==, 1);
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-from")), "");
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-to")), "");
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "company")), "nobody");
+  g_assert_cmpuint (show_trips (view, 0, ""), ==, 0);
+  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "company")), "c1");
+  g_assert_cmpuint (show_trips (view, 0, ""), ==, 2);
+
+  check_detail_and_start (trips, view, window);
+  check_viewer (trips, view, window);
+
+  trips->live.done = TRUE;
+  g_application_quit (application);
+}
+
+static void
+test_trips (void)
+{
+  Trips trips = { 0 };
+  Live *live = &trips.live;
+  g_autoptr(WbApplication) application = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *server = NULL;
+  int status;
+
+  live->conninfo = wb_test_pg_create_database ("console_trips");
+  live->daemon = start_daemon (live->conninfo, 0);
+  live->port = wb_test_daemon_port (live->daemon);
+  live->session = soup_session_new_with_options ("timeout", 30, NULL);
+  live->admin = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "admin", WB_ACCESS_ROLE_ADMIN,
+                             g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live->dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
+                                  g_get_real_time () / G_USEC_PER_SEC, 3600);
+  trips.viewer = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "desk", WB_ACCESS_ROLE_VIEWER,
+                              g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live->next_fix = g_get_real_time () / 1000 - 10 * 60 * 1000;
+  create_dispatch (&trips);
+
+  token_file = g_build_filename (g_get_tmp_dir (), "waybill-console-trips-token", NULL);
+  g_assert_true (g_file_set_contents (token_file, live->dispatcher, -1, NULL));
+  server = g_strdup_printf ("http://127.0.0.1:%u", live->port);
+  {
+    const char *argv[] = { "waybill", "--server", server, "--tiles", "none", "--token-file", token_file, NULL };
+
+    application = wb_application_new ();
+    g_signal_connect_after (application, "activate", G_CALLBACK (run_trips_scenario), &trips);
+    status = g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv);
+  }
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (live->done);
+
+  g_unlink (token_file);
+  g_assert_cmpint (wb_test_daemon_terminate (live->daemon), ==, 0);
+  wb_test_daemon_free (live->daemon);
+  g_object_unref (live->session);
+  g_free (live->admin);
+  g_free (live->dispatcher);
+  g_free (live->conninfo);
+  g_free (trips.viewer);
+  g_free (trips.first_trip);
+  g_free (trips.second_trip);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1492,5 +1963,6 @@ main (int   argc,
   g_test_add_func ("/console/first-run", test_first_run);
   g_test_add_func ("/console/live", test_live);
   g_test_add_func ("/console/shipments", test_shipments);
+  g_test_add_func ("/console/trips", test_trips);
   return g_test_run ();
 }

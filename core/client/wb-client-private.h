@@ -32,4 +32,17 @@ void         _wb_client_call_typed            (WbClient             *self,
                                                GAsyncReadyCallback   callback,
                                                gpointer              user_data);
 
+/* The same for any @method with an optional JSON @body. */
+void         _wb_client_call_typed_full       (WbClient             *self,
+                                               const char           *method,
+                                               const char           *path,
+                                               JsonNode             *body,
+                                               const char           *what,
+                                               WbClientReadAnswer    read,
+                                               GDestroyNotify        free_result,
+                                               gpointer              source_tag,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+
 G_END_DECLS

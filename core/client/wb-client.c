@@ -607,6 +607,30 @@ on_typed_answer (GObject      *source,
 }
 
 static void
+call_typed_method (WbClient            *self,
+                   const char          *method,
+                   const char          *path,
+                   JsonNode            *body,
+                   const char          *what,
+                   ReadAnswer           read,
+                   GDestroyNotify       free_result,
+                   gpointer             source_tag,
+                   GCancellable        *cancellable,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  TypedCall *call = g_new0 (TypedCall, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  call->read = read;
+  call->free_result = free_result;
+  call->what = what;
+  g_task_set_task_data (task, call, g_free);
+  wb_client_call_json_async (self, method, path, body, cancellable, on_typed_answer, task);
+}
+
+static void
 call_typed (WbClient            *self,
             const char          *path,
             const char          *what,
@@ -617,15 +641,7 @@ call_typed (WbClient            *self,
             GAsyncReadyCallback  callback,
             gpointer             user_data)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-  TypedCall *call = g_new0 (TypedCall, 1);
-
-  g_task_set_source_tag (task, source_tag);
-  call->read = read;
-  call->free_result = free_result;
-  call->what = what;
-  g_task_set_task_data (task, call, g_free);
-  wb_client_call_json_async (self, "GET", path, NULL, cancellable, on_typed_answer, task);
+  call_typed_method (self, "GET", path, NULL, what, read, free_result, source_tag, cancellable, callback, user_data);
 }
 
 void
@@ -639,7 +655,23 @@ _wb_client_call_typed (WbClient            *self,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
-  call_typed (self, path, what, read, free_result, source_tag, cancellable, callback, user_data);
+  call_typed_method (self, "GET", path, NULL, what, read, free_result, source_tag, cancellable, callback, user_data);
+}
+
+void
+_wb_client_call_typed_full (WbClient            *self,
+                            const char          *method,
+                            const char          *path,
+                            JsonNode            *body,
+                            const char          *what,
+                            WbClientReadAnswer   read,
+                            GDestroyNotify       free_result,
+                            gpointer             source_tag,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  call_typed_method (self, method, path, body, what, read, free_result, source_tag, cancellable, callback, user_data);
 }
 
 /* ---- GET /readyz ---- */
