@@ -192,6 +192,8 @@ hang_up_client (gpointer data)
 
       if (answer != NULL && g_str_has_prefix (answer, "HTTP/1.1 200"))
         client->answered++;
+      else
+        g_test_message ("round %u: %.200s", round, answer ? answer : "(closed)");
       if ((round + client->index) % 3 == 0)
         {
           struct linger reset = { .l_onoff = 1, .l_linger = 0 };

@@ -23,7 +23,7 @@
 #include "wb-http-connection.h"
 #include "wb-http-server.h"
 
-#define LISTEN_BACKLOG 1024
+#define LISTEN_BACKLOG 4096
 
 #define JWT_LEEWAY_SECONDS 30
 #define REQUEST_ID_MAX 64
@@ -1326,9 +1326,9 @@ on_acceptable (GSocket      *socket,
 static void
 listener_watch (Listener *listener)
 {
+  /* At the requests' own priority: ahead of them, a steady stream of new
+   * connections would starve the closing of old ones. */
   listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
-  /* Ahead of the requests: a full accept queue drops connections. */
-  g_source_set_priority (listener->source, G_PRIORITY_HIGH);
   g_source_set_callback (listener->source, (GSourceFunc) (void (*) (void)) on_acceptable, listener, NULL);
   g_source_attach (listener->source, g_main_context_get_thread_default ());
 }

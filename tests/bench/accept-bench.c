@@ -28,7 +28,7 @@
 
 #include "wb-bench.h"
 
-#define BACKLOG 1024
+#define BACKLOG 4096
 #define GIVE_UP_S 60
 #define REQUEST "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
