@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "wb-paged-model.h"
+
 #include "wb-client.h"
 
 G_BEGIN_DECLS
 
 #define WB_TYPE_SHIPMENT_SEARCH_MODEL (wb_shipment_search_model_get_type ())
 
-G_DECLARE_FINAL_TYPE (WbShipmentSearchModel, wb_shipment_search_model, WB, SHIPMENT_SEARCH_MODEL, GObject)
+G_DECLARE_FINAL_TYPE (WbShipmentSearchModel, wb_shipment_search_model, WB, SHIPMENT_SEARCH_MODEL, WbPagedModel)
 
 /* The results of one shipment search as a GListModel of WbClientShipment,
  * newest first, read a page at a time through the API's keyset cursor:

@@ -3,144 +3,62 @@
 
 #include "wb-trip-list-model.h"
 
-/* Built like WbShipmentSearchModel: one page per load_more(), appended. */
-
+/* The trips of one query (GET /trips), newest first. */
 struct _WbTripListModel
 {
-  GObject          parent_instance;
-  WbClient        *client;
+  WbPagedModel  parent_instance;
   WbClientTripQuery *query;
-  GPtrArray       *items;     /* WbClientTrip */
-  char            *cursor;    /* the next page's; NULL before the first and after the last */
-  guint            pages;
-  gboolean         has_more;
-  GCancellable    *loading;   /* non-NULL while a page is on its way */
-  GError          *error;
 };
 
-static void list_model_init (GListModelInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (WbTripListModel, wb_trip_list_model, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_init))
-
-enum {
-  PROP_0,
-  PROP_LOADING,
-  PROP_HAS_MORE,
-  PROP_N_ITEMS,
-  N_PROPS
-};
-
-static GParamSpec *properties[N_PROPS];
-
-static GType
-get_item_type (GListModel *model)
-{
-  return WB_TYPE_CLIENT_TRIP;
-}
-
-static guint
-get_n_items (GListModel *model)
-{
-  return WB_TRIP_LIST_MODEL (model)->items->len;
-}
-
-static gpointer
-get_item (GListModel *model,
-          guint       position)
-{
-  WbTripListModel *self = WB_TRIP_LIST_MODEL (model);
-
-  return position < self->items->len ? g_object_ref (g_ptr_array_index (self->items, position)) : NULL;
-}
+G_DEFINE_FINAL_TYPE (WbTripListModel, wb_trip_list_model, WB_TYPE_PAGED_MODEL)
 
 static void
-list_model_init (GListModelInterface *iface)
+fetch_async (WbPagedModel        *model,
+             WbClient            *client,
+             const char          *cursor,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
 {
-  iface->get_item_type = get_item_type;
-  iface->get_n_items = get_n_items;
-  iface->get_item = get_item;
+  wb_client_list_trips_async (client, WB_TRIP_LIST_MODEL (model)->query, cursor, cancellable, callback, user_data);
 }
 
-static void
-wb_trip_list_model_dispose (GObject *object)
+static GPtrArray *
+fetch_finish (WbPagedModel  *model,
+              WbClient      *client,
+              GAsyncResult  *result,
+              char         **next_cursor,
+              GError       **error)
 {
-  WbTripListModel *self = WB_TRIP_LIST_MODEL (object);
-
-  if (self->loading != NULL)
-    g_cancellable_cancel (self->loading);
-  g_clear_object (&self->loading);
-  g_clear_object (&self->client);
-  G_OBJECT_CLASS (wb_trip_list_model_parent_class)->dispose (object);
+  return wb_client_list_trips_finish (client, result, next_cursor, error);
 }
 
 static void
 wb_trip_list_model_finalize (GObject *object)
 {
-  WbTripListModel *self = WB_TRIP_LIST_MODEL (object);
-
-  g_clear_pointer (&self->query, wb_client_trip_query_free);
-  g_clear_pointer (&self->items, g_ptr_array_unref);
-  g_clear_pointer (&self->cursor, g_free);
-  g_clear_error (&self->error);
+  g_clear_pointer (&WB_TRIP_LIST_MODEL (object)->query, wb_client_trip_query_free);
   G_OBJECT_CLASS (wb_trip_list_model_parent_class)->finalize (object);
-}
-
-static void
-wb_trip_list_model_get_property (GObject    *object,
-                                       guint       prop_id,
-                                       GValue     *value,
-                                       GParamSpec *pspec)
-{
-  WbTripListModel *self = WB_TRIP_LIST_MODEL (object);
-
-  switch (prop_id)
-    {
-    case PROP_LOADING:
-      g_value_set_boolean (value, self->loading != NULL);
-      break;
-    case PROP_HAS_MORE:
-      g_value_set_boolean (value, self->has_more);
-      break;
-    case PROP_N_ITEMS:
-      g_value_set_uint (value, self->items->len);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
 }
 
 static void
 wb_trip_list_model_class_init (WbTripListModelClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  WbPagedModelClass *paged_class = WB_PAGED_MODEL_CLASS (klass);
 
-  object_class->dispose = wb_trip_list_model_dispose;
-  object_class->finalize = wb_trip_list_model_finalize;
-  object_class->get_property = wb_trip_list_model_get_property;
-
-  properties[PROP_LOADING] =
-    g_param_spec_boolean ("loading", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_HAS_MORE] =
-    g_param_spec_boolean ("has-more", NULL, NULL, TRUE,
-                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_N_ITEMS] =
-    g_param_spec_uint ("n-items", NULL, NULL, 0, G_MAXUINT, 0,
-                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  G_OBJECT_CLASS (klass)->finalize = wb_trip_list_model_finalize;
+  paged_class->item_type = WB_TYPE_CLIENT_TRIP;
+  paged_class->fetch_async = fetch_async;
+  paged_class->fetch_finish = fetch_finish;
 }
 
 static void
 wb_trip_list_model_init (WbTripListModel *self)
 {
-  self->items = g_ptr_array_new_with_free_func (g_object_unref);
-  self->has_more = TRUE;
 }
 
 WbTripListModel *
-wb_trip_list_model_new (WbClient              *client,
-                              const WbClientTripQuery *query)
+wb_trip_list_model_new (WbClient *client,
+                        const WbClientTripQuery *query)
 {
   WbTripListModel *self;
 
@@ -148,7 +66,7 @@ wb_trip_list_model_new (WbClient              *client,
   g_return_val_if_fail (query != NULL, NULL);
 
   self = g_object_new (WB_TYPE_TRIP_LIST_MODEL, NULL);
-  self->client = g_object_ref (client);
+  wb_paged_model_set_client (WB_PAGED_MODEL (self), client);
   self->query = wb_client_trip_query_copy (query);
   return self;
 }
@@ -160,88 +78,32 @@ wb_trip_list_model_get_query (WbTripListModel *self)
   return self->query;
 }
 
-static void
-append_page (WbTripListModel *self,
-             GPtrArray             *page,
-             char                  *next_cursor)
-{
-  guint position = self->items->len;
-
-  g_free (self->cursor);
-  self->cursor = next_cursor;
-  self->pages++;
-  for (guint i = 0; i < page->len; i++)
-    g_ptr_array_add (self->items, g_object_ref (g_ptr_array_index (page, i)));
-  if (next_cursor == NULL)
-    {
-      self->has_more = FALSE;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_MORE]);
-    }
-  if (page->len > 0)
-    {
-      g_list_model_items_changed (G_LIST_MODEL (self), position, 0, page->len);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ITEMS]);
-    }
-}
-
-static void
-on_page (GObject      *source,
-         GAsyncResult *result,
-         gpointer      data)
-{
-  g_autoptr(WbTripListModel) self = data;
-  g_autoptr(GError) error = NULL;
-  char *next_cursor = NULL;
-  g_autoptr(GPtrArray) page = wb_client_list_trips_finish (WB_CLIENT (source), result, &next_cursor, &error);
-
-  if (page == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  g_clear_object (&self->loading);
-  g_clear_error (&self->error);
-  if (page != NULL)
-    append_page (self, page, next_cursor);
-  else
-    self->error = g_steal_pointer (&error);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
-}
-
 void
 wb_trip_list_model_load_more (WbTripListModel *self)
 {
-  g_return_if_fail (WB_IS_TRIP_LIST_MODEL (self));
-
-  if (self->loading != NULL || !self->has_more || self->client == NULL)
-    return;
-  self->loading = g_cancellable_new ();
-  wb_client_list_trips_async (self->client, self->query, self->cursor, self->loading, on_page,
-                                    g_object_ref (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
+  wb_paged_model_load_more (WB_PAGED_MODEL (self));
 }
 
 gboolean
 wb_trip_list_model_get_loading (WbTripListModel *self)
 {
-  g_return_val_if_fail (WB_IS_TRIP_LIST_MODEL (self), FALSE);
-  return self->loading != NULL;
+  return wb_paged_model_get_loading (WB_PAGED_MODEL (self));
 }
 
 gboolean
 wb_trip_list_model_get_has_more (WbTripListModel *self)
 {
-  g_return_val_if_fail (WB_IS_TRIP_LIST_MODEL (self), FALSE);
-  return self->has_more;
+  return wb_paged_model_get_has_more (WB_PAGED_MODEL (self));
 }
 
 guint
 wb_trip_list_model_get_pages (WbTripListModel *self)
 {
-  g_return_val_if_fail (WB_IS_TRIP_LIST_MODEL (self), 0);
-  return self->pages;
+  return wb_paged_model_get_pages (WB_PAGED_MODEL (self));
 }
 
 const GError *
 wb_trip_list_model_get_error (WbTripListModel *self)
 {
-  g_return_val_if_fail (WB_IS_TRIP_LIST_MODEL (self), NULL);
-  return self->error;
+  return wb_paged_model_get_error (WB_PAGED_MODEL (self));
 }

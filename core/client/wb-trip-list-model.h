@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "wb-paged-model.h"
+
 #include "wb-client-trips.h"
 
 G_BEGIN_DECLS
 
 #define WB_TYPE_TRIP_LIST_MODEL (wb_trip_list_model_get_type ())
 
-G_DECLARE_FINAL_TYPE (WbTripListModel, wb_trip_list_model, WB, TRIP_LIST_MODEL, GObject)
+G_DECLARE_FINAL_TYPE (WbTripListModel, wb_trip_list_model, WB, TRIP_LIST_MODEL, WbPagedModel)
 
 /* The trips GET /trips answers for one query, as a GListModel of
  * WbClientTrip, newest first, read a page at a time through the API's keyset cursor:
