@@ -1371,6 +1371,116 @@ test_auto_reassign (Fixture       *f,
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM commands", NULL), ==, 1);
 }
 
+/* ---- trip changes on /ws/events ----------------------------------------- */
+
+typedef struct
+{
+  SoupWebsocketConnection *connection;
+  GString                 *frames;   /* every text frame, one per line */
+} EventsClient;
+
+static void
+on_events_frame (SoupWebsocketConnection *connection,
+                 gint                     type,
+                 GBytes                  *message,
+                 gpointer                 data)
+{
+  EventsClient *client = data;
+
+  g_string_append_len (client->frames, g_bytes_get_data (message, NULL), g_bytes_get_size (message));
+  g_string_append_c (client->frames, '\n');
+}
+
+static void
+on_events_connected (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  EventsClient *client = data;
+  g_autoptr(GError) error = NULL;
+
+  client->connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+events_have (EventsClient *client,
+             const char   *text)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (strstr (client->frames->str, text) == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  return strstr (client->frames->str, text) != NULL;
+}
+
+/* A viewer's stream of trip changes, subscribed with @filter. */
+static void
+events_connect (Fixture      *f,
+                const char   *filter,
+                EventsClient *client)
+{
+  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/events?access_token=%s",
+                                          wb_test_daemon_port (f->daemon), f->tokens[WB_ACCESS_ROLE_VIEWER]);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autofree char *subscribe = g_strdup_printf ("{\"type\":\"subscribe\",\"kinds\":[\"trip\"]%s}", filter);
+
+  client->frames = g_string_new (NULL);
+  soup_session_websocket_connect_async (f->session, message, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_events_connected, client);
+  while (client->connection == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_connect (client->connection, "message", G_CALLBACK (on_events_frame), client);
+  soup_websocket_connection_send_text (client->connection, subscribe);
+  g_assert_true (events_have (client, "\"type\":\"subscribed\""));
+}
+
+static void
+events_close (EventsClient *client)
+{
+  soup_websocket_connection_close (client->connection, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_clear_object (&client->connection);
+  g_string_free (client->frames, TRUE);
+}
+
+/* A console following a trip sees its changes as they happen: started,
+ * each stop reached and left, completed, in order and with the stop's
+ * place; a stream filtered to another trip sees none of them. */
+static void
+test_trip_events (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *other = NULL, *filter = NULL, *other_filter = NULL;
+  g_autofree char *started = NULL, *completed = NULL;
+  EventsClient following = { 0 }, elsewhere = { 0 };
+  const char *arrived;
+
+  put_pickup_point (f, "p1");
+  trip = create_trip (f, "v1", "d1", NULL);
+  other = create_trip (f, "v2", "d2", NULL);
+  filter = g_strdup_printf (",\"tripIds\":[\"%s\"]", trip);
+  other_filter = g_strdup_printf (",\"tripIds\":[\"%s\"]", other);
+  events_connect (f, filter, &following);
+  events_connect (f, other_filter, &elsewhere);
+
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  transition (f, trip, "complete", 200, "COMPLETED");
+  started = g_strdup_printf ("\"kind\":\"trip\"");
+  completed = g_strdup_printf ("\"type\":\"trip.completed\",\"tripId\":\"%s\"", trip);
+  g_assert_true (events_have (&following, completed));
+  g_assert_nonnull (strstr (following.frames->str, "\"type\":\"trip.started\""));
+  arrived = strstr (following.frames->str, "\"type\":\"trip.stop_arrived\"");
+  g_assert_nonnull (arrived);
+  g_assert_nonnull (strstr (arrived, "\"stopSeq\":1"));
+  g_assert_nonnull (strstr (arrived, "\"pickupPointId\":\"p1\""));
+  /* In the order they happened. */
+  g_assert_true (strstr (following.frames->str, "trip.started") < arrived);
+  g_assert_true (arrived < strstr (following.frames->str, "trip.completed"));
+  g_assert_null (strstr (elsewhere.frames->str, started));
+  events_close (&following);
+  events_close (&elsewhere);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1378,6 +1488,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/dispatch/trip-events", test_trip_events);
   ADD ("/dispatch/pickup-points", test_pickup_points);
   ADD ("/dispatch/transitions", test_transitions);
   ADD ("/dispatch/patch", test_patch);

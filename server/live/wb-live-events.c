@@ -5,7 +5,8 @@
  * nothing is coalesced: a connection's queue holds whole events, sent as
  * one frame per batching window once the previous frame has left (libsoup
  * 3.2 queues without bound and cannot say how much waits). Trip changes
- * will be one more kind ("trip") read from their topic in on_batch(). */
+ * (the trip.* topics of dispatch) are the kind "trip", sent only to
+ * streams that ask for it. */
 
 #include "config.h"
 
@@ -25,9 +26,13 @@ typedef enum
   KIND_SHIPMENT = 1 << 0,
   KIND_SLA      = 1 << 1,
   KIND_DEVICE   = 1 << 2,
+  KIND_TRIP     = 1 << 3,
 } EventKind;
 
-static const char * const kind_names[] = { "shipment", "sla", "device", NULL };
+static const char * const kind_names[] = { "shipment", "sla", "device", "trip", NULL };
+
+/* Without "kinds": what a stream got before trips were on it. */
+#define DEFAULT_KINDS (KIND_SHIPMENT | KIND_SLA | KIND_DEVICE)
 
 typedef struct
 {
@@ -36,6 +41,7 @@ typedef struct
   EventKind  kind;
   char      *client_id;     /* nullable */
   char      *shipment_id;   /* nullable */
+  char      *trip_id;       /* nullable */
   char      *json;          /* the event as sent, its seq included */
 } Event;
 
@@ -47,6 +53,7 @@ typedef struct
   guint                    kinds;         /* 0 until subscribed */
   GHashTable              *client_ids;    /* nullable: all */
   GHashTable              *shipment_ids;  /* nullable: all */
+  GHashTable              *trip_ids;      /* nullable: all */
   GQueue                   pending;       /* Event, shared with the window */
   gint64                   over_bound_since;
 } Stream;
@@ -84,6 +91,7 @@ event_clear (Event *event)
 {
   g_free (event->client_id);
   g_free (event->shipment_id);
+  g_free (event->trip_id);
   g_free (event->json);
 }
 
@@ -123,6 +131,8 @@ stream_wants (Stream      *stream,
 {
   if ((stream->kinds & event->kind) == 0)
     return FALSE;
+  if (event->kind == KIND_TRIP)
+    return stream->trip_ids == NULL || (event->trip_id != NULL && g_hash_table_contains (stream->trip_ids, event->trip_id));
   if (stream->client_ids != NULL && event->kind != KIND_DEVICE
       && (event->client_id == NULL || !g_hash_table_contains (stream->client_ids, event->client_id)))
     return FALSE;
@@ -228,6 +238,7 @@ stream_free (Stream *stream)
   g_queue_clear_full (&stream->pending, (GDestroyNotify) event_unref);
   g_clear_pointer (&stream->client_ids, g_hash_table_unref);
   g_clear_pointer (&stream->shipment_ids, g_hash_table_unref);
+  g_clear_pointer (&stream->trip_ids, g_hash_table_unref);
   g_free (stream);
 }
 
@@ -271,7 +282,7 @@ read_kinds (WbJsonReader  *reader,
 
   if (!wb_json_reader_peek_array (reader, "kinds", FALSE, &array, error))
     return FALSE;
-  *out_kinds = array == NULL ? KIND_SHIPMENT | KIND_SLA | KIND_DEVICE : 0;
+  *out_kinds = array == NULL ? DEFAULT_KINDS : 0;
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       JsonNode *node = json_array_get_element (array, i);
@@ -285,14 +296,14 @@ read_kinds (WbJsonReader  *reader,
             known = TRUE;
           }
       if (!known)
-        return wb_json_reader_fail (reader, "kinds", error, "kinds holds shipment, sla or device");
+        return wb_json_reader_fail (reader, "kinds", error, "kinds holds shipment, sla, device or trip");
     }
   if (*out_kinds == 0)
     return wb_json_reader_fail (reader, "kinds", error, "kinds must not be empty");
   return TRUE;
 }
 
-/* {"type":"subscribe","kinds"?,"clientIds"?,"shipmentIds"?,"since"?:{"epoch","seq"}} */
+/* {"type":"subscribe","kinds"?,"clientIds"?,"shipmentIds"?,"tripIds"?,"since"?:{"epoch","seq"}} */
 static gboolean
 read_subscribe (Stream   *stream,
                 GBytes   *message,
@@ -300,7 +311,7 @@ read_subscribe (Stream   *stream,
                 guint64  *out_seq,
                 GError  **error)
 {
-  static const char * const known[] = { "type", "kinds", "clientIds", "shipmentIds", "since", NULL };
+  static const char * const known[] = { "type", "kinds", "clientIds", "shipmentIds", "tripIds", "since", NULL };
   WbJsonLimits limits = { stream->owner->limits.max_message_size, 4 };
   g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (message, &limits, error);
   g_autoptr(WbJsonReader) since = NULL;
@@ -320,6 +331,10 @@ read_subscribe (Stream   *stream,
   if (!ok)
     return FALSE;
   stream->shipment_ids = read_id_set (reader, "shipmentIds", &ok, error);
+  if (!ok)
+    return FALSE;
+  g_clear_pointer (&stream->trip_ids, g_hash_table_unref);
+  stream->trip_ids = read_id_set (reader, "tripIds", &ok, error);
   if (!ok)
     return FALSE;
   if (wb_json_reader_has_member (reader, "since"))
@@ -483,6 +498,52 @@ copy_int (WbJsonReader *reader,
     g_string_append (out, "null");
 }
 
+static void
+copy_double (WbJsonReader *reader,
+             GString      *out,
+             const char   *member)
+{
+  gboolean present = FALSE;
+  double value = 0;
+
+  g_string_append_printf (out, ",\"%s\":", member);
+  if (wb_json_reader_get_double (reader, member, -G_MAXDOUBLE, G_MAXDOUBLE, &present, &value, NULL) && present)
+    wb_json_write_double (out, value);
+  else
+    g_string_append (out, "null");
+}
+
+/* A trip.* message: the same members for every change, null where the
+ * change has none (a stop's, a cancellation's reason, a command's id). */
+static void
+write_trip_body (WbJsonReader *reader,
+                 const char   *topic,
+                 GString      *out)
+{
+  gboolean has_stop = FALSE;
+  gint64 stop = 0;
+
+  g_string_append (out, ",\"type\":");
+  wb_json_write_string (out, topic);
+  copy_string (reader, out, "trip_id", "tripId");
+  copy_string (reader, out, "company_id", "companyId");
+  copy_string (reader, out, "vehicle_id", "vehicleId");
+  copy_string (reader, out, "driver_id", "driverId");
+  copy_string (reader, out, "status", "status");
+  copy_int (reader, out, "version");
+  copy_string (reader, out, "occurred_at", "occurredAt");
+  /* The stop's place in the trip; the event's own seq is the stream's. */
+  if (wb_json_reader_get_int64 (reader, "seq", 0, G_MAXINT64, &has_stop, &stop, NULL) && has_stop)
+    g_string_append_printf (out, ",\"stopSeq\":%" G_GINT64_FORMAT, stop);
+  else
+    g_string_append (out, ",\"stopSeq\":null");
+  copy_string (reader, out, "pickup_point_id", "pickupPointId");
+  copy_double (reader, out, "lat");
+  copy_double (reader, out, "lon");
+  copy_string (reader, out, "reason", "reason");
+  copy_string (reader, out, "command_id", "commandId");
+}
+
 /* The event's members after kind, seq and type, camelCase. */
 static gboolean
 write_body (WbJsonReader *reader,
@@ -492,6 +553,12 @@ write_body (WbJsonReader *reader,
 {
   const char *type = NULL;
 
+  if (g_str_has_prefix (topic, "trip."))
+    {
+      *out_kind = KIND_TRIP;
+      write_trip_body (reader, topic, out);
+      return TRUE;
+    }
   if (!g_str_equal (topic, "tracking.events"))
     {
       gboolean online = g_str_equal (topic, "device.online");
@@ -550,7 +617,9 @@ publish (WbLiveEvents *self,
   event->kind = kind;
   (void) wb_json_reader_get_string (reader, "clientId", FALSE, &event->client_id, NULL);
   (void) wb_json_reader_get_string (reader, "shipmentId", FALSE, &event->shipment_id, NULL);
-  wb_json_write_string (json, kind == KIND_SHIPMENT ? "shipment" : kind == KIND_SLA ? "sla" : "device");
+  if (kind == KIND_TRIP)
+    (void) wb_json_reader_get_string (reader, "trip_id", FALSE, &event->trip_id, NULL);
+  wb_json_write_string (json, kind_names[g_bit_nth_lsf (kind, -1)]);
   g_string_append (json, ",\"seq\":");
   wb_json_write_int (json, (gint64) event->seq);
   g_string_append_len (json, body->str, body->len);
@@ -679,7 +748,11 @@ void
 wb_live_events_start (WbLiveEvents *self,
                       const char   *group)
 {
-  static const char * const topics[] = { "tracking.events", "device.online", "device.offline", NULL };
+  static const char * const topics[] = {
+    "tracking.events", "device.online", "device.offline",
+    "trip.created", "trip.started", "trip.stop_arrived", "trip.stop_departed",
+    "trip.completed", "trip.cancelled", "trip.reassigned", NULL
+  };
 
   g_return_if_fail (WB_IS_LIVE_EVENTS (self));
 
