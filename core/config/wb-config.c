@@ -10,6 +10,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <gio/gio.h>
+#include <inttypes.h>
 #include <libpq-fe.h>
 #include <string.h>
 
@@ -145,9 +146,9 @@ range_error (const char *text,
   if (min == 0 && max == 0)
     return invalid (error, _("\"%s\" is too large"), text);
   if (max == G_MAXINT64)
-    return invalid (error, _("\"%s\" is below the minimum of %" G_GINT64_FORMAT), text, min);
-  return invalid (error, _("\"%s\" is out of range %" G_GINT64_FORMAT "–%" G_GINT64_FORMAT),
-                  text, min, max);
+    return invalid (error, _("\"%s\" is below the minimum of %" PRId64), text, (int64_t) min);
+  return invalid (error, _("\"%s\" is out of range %" PRId64 "–%" PRId64),
+                  text, (int64_t) min, (int64_t) max);
 }
 
 static gboolean
@@ -511,14 +512,14 @@ parse_length (const WbConfigKey *key,
       /* The secret is never quoted, not even in an error. */
       if (length == 0 || length >= (gsize) key->min)
         return TRUE;
-      return invalid (error, _("the secret is %" G_GSIZE_FORMAT " bytes long; at least %" G_GINT64_FORMAT " are required"),
-                      length, key->min);
+      return invalid (error, _("the secret is %zu bytes long; at least %" PRId64 " are required"),
+                      (size_t) length, (int64_t) key->min);
     }
   if (length >= (gsize) key->min)
     return TRUE;
   if (length == 0)
     return invalid (error, _("must not be empty"));
-  return invalid (error, _("\"%s\" is shorter than %" G_GINT64_FORMAT " bytes"), text, key->min);
+  return invalid (error, _("\"%s\" is shorter than %" PRId64 " bytes"), text, (int64_t) key->min);
 }
 
 /* Checks @text for @key. On success *out_normalized is the text to store (NULL:
