@@ -74,18 +74,24 @@ on_token_saved (GObject      *source,
     g_warning ("The access token could not be saved in the keyring: %s", error->message);
 }
 
-/* Reference names make the list searchable by plate, driver and company. */
+/* Reference names make the list searchable by plate, driver and company,
+ * and give the other views names for ids. */
 static void
-on_vehicles_listed (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+on_directory_loaded (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   g_autoptr(WbApplication) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) refs = wb_client_list_vehicles_finish (WB_CLIENT (source), result, &error);
+  g_autoptr(WbDirectory) directory = wb_client_load_directory_finish (WB_CLIENT (source), result, &error);
+  WbWindow *window = get_window (self);
 
-  if (refs != NULL && WB_CLIENT (source) == self->client)
-    wb_vehicle_model_set_references (self->model, refs);
+  if (directory != NULL && WB_CLIENT (source) == self->client)
+    {
+      wb_vehicle_model_set_references (self->model, wb_directory_get_vehicles (directory));
+      if (window != NULL)
+        wb_window_set_directory (window, directory);
+    }
   else if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_message ("The vehicle list could not be read: %s", error->message);
 }
@@ -96,7 +102,10 @@ disconnect (WbApplication *self)
   WbWindow *window = get_window (self);
 
   if (window != NULL)
-    wb_window_set_stream (window, NULL, NULL);
+    {
+      wb_window_set_stream (window, NULL, NULL);
+      wb_window_set_directory (window, NULL);
+    }
   if (self->stream != NULL)
     wb_location_stream_stop (self->stream);
   g_clear_object (&self->stream);
@@ -131,7 +140,7 @@ wb_application_connect (WbApplication *self,
   disconnect (self);
   self->client = wb_client_new (server_url, token);
   self->stream = wb_location_stream_new (self->client, self->model);
-  wb_client_list_vehicles_async (self->client, self->cancellable, on_vehicles_listed, g_object_ref (self));
+  wb_client_load_directory_async (self->client, self->cancellable, on_directory_loaded, g_object_ref (self));
   if (window != NULL)
     {
       wb_window_show_fleet (window, server_url);

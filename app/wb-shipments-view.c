@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-date-button.h"
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
 
@@ -21,8 +22,8 @@ struct _WbShipmentsView
   GtkSearchEntry        *phone_entry;
   GtkEntry              *client_entry;
   GtkDropDown           *status_dropdown;
-  GtkEntry              *from_entry;
-  GtkEntry              *to_entry;
+  WbDateButton          *from_button;
+  WbDateButton          *to_button;
   GtkCheckButton        *overdue_check;
   GtkLabel              *error_label;
   GtkStack              *results_stack;
@@ -143,7 +144,7 @@ add_column (WbShipmentsView *self,
 static void
 add_columns (WbShipmentsView *self)
 {
-  add_column (self, _("Reference"), reference_text, TRUE);
+  add_column (self, _("Reference"), reference_text, FALSE);
   add_column (self, _("Recipient"), recipient_text, TRUE);
   add_column (self, _("Phone"), phone_text, FALSE);
   add_column (self, _("Status"), status_text, FALSE);
@@ -250,36 +251,6 @@ on_results_loading (WbShipmentsView *self)
 
 /* ---- the form --------------------------------------------------------------- */
 
-/* "YYYY-MM-DD" as local midnight (the day after for an inclusive end), or
- * an ISO 8601 time; 0 for an empty field. */
-static gboolean
-parse_date (GtkEntry  *entry,
-            gboolean   end,
-            gint64    *out_us)
-{
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
-  g_autoptr(GTimeZone) local = g_time_zone_new_local ();
-  g_autoptr(GDateTime) time = NULL;
-  int year, month, day;
-  char rest;
-
-  *out_us = 0;
-  if (*text == '\0')
-    return TRUE;
-  if (sscanf (text, "%4d-%2d-%2d%c", &year, &month, &day, &rest) == 3)
-    {
-      g_autoptr(GDateTime) midnight = g_date_time_new (local, year, month, day, 0, 0, 0);
-
-      time = midnight != NULL && end ? g_date_time_add_days (midnight, 1) : g_steal_pointer (&midnight);
-    }
-  else
-    time = g_date_time_new_from_iso8601 (text, local);
-  if (time == NULL)
-    return FALSE;
-  *out_us = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
-  return TRUE;
-}
-
 static char *
 entry_value (GtkEditable *editable)
 {
@@ -294,16 +265,8 @@ read_form (WbShipmentsView *self)
   g_autoptr(WbClientShipmentQuery) query = wb_client_shipment_query_new ();
   guint status = gtk_drop_down_get_selected (self->status_dropdown);
 
-  if (!parse_date (self->from_entry, FALSE, &query->created_from))
-    {
-      show_error (self, _("Created from: use a date as YYYY-MM-DD"));
-      return NULL;
-    }
-  if (!parse_date (self->to_entry, TRUE, &query->created_to))
-    {
-      show_error (self, _("Created to: use a date as YYYY-MM-DD"));
-      return NULL;
-    }
+  query->created_from = wb_date_button_get_local_us (self->from_button, FALSE);
+  query->created_to = wb_date_button_get_local_us (self->to_button, TRUE);
   query->phone = entry_value (GTK_EDITABLE (self->phone_entry));
   query->client_id = entry_value (GTK_EDITABLE (self->client_entry));
   if (status != GTK_INVALID_LIST_POSITION && status > 0)
@@ -354,6 +317,16 @@ static void
 on_entry_activate (WbShipmentsView *self)
 {
   gtk_widget_activate_action (GTK_WIDGET (self), "shipments.search", NULL);
+}
+
+/* A status, a day or "overdue" picked applies at once; typed text waits
+ * for Enter or Search. Before the first search there is nothing to
+ * narrow. */
+static void
+on_filter_changed (WbShipmentsView *self)
+{
+  if (self->results != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "shipments.search", NULL);
 }
 
 /* ---- the detail --------------------------------------------------------------- */
@@ -450,14 +423,15 @@ wb_shipments_view_class_init (WbShipmentsViewClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "shipments.back", NULL);
 
   g_type_ensure (WB_TYPE_SHIPMENT_DETAIL);
+  g_type_ensure (WB_TYPE_DATE_BUTTON);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-shipments-view.ui");
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, leaflet);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, results_page);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, phone_entry);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, client_entry);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, status_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, from_entry);
-  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, to_entry);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, from_button);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, to_button);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, overdue_check);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, error_label);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, results_stack);
@@ -466,6 +440,7 @@ wb_shipments_view_class_init (WbShipmentsViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, count_label);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentsView, detail);
   gtk_widget_class_bind_template_callback (widget_class, on_entry_activate);
+  gtk_widget_class_bind_template_callback (widget_class, on_filter_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_leaflet_page);
 }

@@ -17,6 +17,7 @@ struct _WbTripDetail
   GtkWidget           parent_instance;
 
   WbClient           *client;
+  WbDirectory        *directory;        /* nullable: names for ids */
   WbClientTrip       *trip;
   char               *trip_id;
   GCancellable       *cancellable;     /* the shown trip's reads */
@@ -182,14 +183,18 @@ show_stops (WbTripDetail *self)
     {
       const WbClientTripStop *stop = wb_client_trip_get_stop (self->trip, i);
       GtkWidget *row = adw_action_row_new ();
-      g_autofree char *place = wb_trip_format_stop (stop);
+      g_autofree char *place = wb_trip_format_stop (stop, self->directory);
       g_autofree char *title = g_strdup_printf ("%u. %s", stop->seq + 1, place);
       g_autofree char *progress = wb_trip_format_progress (stop);
       g_autofree char *name = g_strdup_printf ("stop-%u", stop->seq);
       g_autoptr(ShumateCoordinate) node = g_object_ref_sink (shumate_coordinate_new_full (stop->lat, stop->lon));
       GtkWidget *icon = gtk_image_new_from_icon_name (stop->departed_at != 0 ? "emblem-ok-symbolic"
                                                       : stop->arrived_at != 0 ? "mark-location-symbolic"
-                                                      : "content-loading-symbolic");
+                                                      : "media-record-symbolic");
+
+      /* Not reached yet: a dim dot, where reached stops have their mark. */
+      if (stop->arrived_at == 0)
+        gtk_widget_add_css_class (icon, "dim-label");
 
       gtk_widget_set_name (row, name);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
@@ -201,17 +206,34 @@ show_stops (WbTripDetail *self)
     }
 }
 
+/* A vehicle's plate, a driver's or company's name; the id in the
+ * tooltip, for telling the server's support which one. */
+static void
+show_name (AdwActionRow    *row,
+           WbDirectory     *directory,
+           WbDirectoryKind  kind,
+           const char      *id)
+{
+  const char *label = wb_directory_label (directory, kind, id);
+
+  adw_action_row_set_subtitle (row, label ?: "—");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (row), id != NULL && g_strcmp0 (label, id) != 0 ? id : NULL);
+}
+
 static void
 show_trip (WbTripDetail *self)
 {
   WbClientTrip *trip = self->trip;
-  g_autofree char *title = g_strdup_printf (_("Trip %s"), wb_client_trip_get_id (trip));
+  g_autofree char *title = wb_trip_format_route (trip, self->directory);
+  /* Translators: a tooltip on a trip's title, %s its id */
+  g_autofree char *id_tip = g_strdup_printf (_("Trip %s"), wb_client_trip_get_id (trip));
   g_autofree char *planned = wb_shipment_format_time (wb_client_trip_get_planned_start (trip));
   g_autofree char *progress = NULL;
   const char *status = wb_client_trip_get_status (trip);
   guint n = wb_client_trip_get_n_stops (trip);
 
   gtk_label_set_text (self->title_label, title);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->title_label), id_tip);
   gtk_label_set_text (self->status_label, wb_trip_format_status (status));
   gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "accent");
   gtk_widget_remove_css_class (GTK_WIDGET (self->status_label), "success");
@@ -219,9 +241,9 @@ show_trip (WbTripDetail *self)
   gtk_widget_add_css_class (GTK_WIDGET (self->status_label),
                             g_str_equal (status, "IN_TRANSIT") ? "accent"
                             : g_str_equal (status, "COMPLETED") ? "success" : "dim-label");
-  adw_action_row_set_subtitle (self->vehicle_row, wb_client_trip_get_vehicle_id (trip) ?: "—");
-  adw_action_row_set_subtitle (self->driver_row, wb_client_trip_get_driver_id (trip) ?: "—");
-  adw_action_row_set_subtitle (self->company_row, wb_client_trip_get_company_id (trip) ?: "—");
+  show_name (self->vehicle_row, self->directory, WB_DIRECTORY_VEHICLES, wb_client_trip_get_vehicle_id (trip));
+  show_name (self->driver_row, self->directory, WB_DIRECTORY_DRIVERS, wb_client_trip_get_driver_id (trip));
+  show_name (self->company_row, self->directory, WB_DIRECTORY_COMPANIES, wb_client_trip_get_company_id (trip));
   adw_action_row_set_subtitle (self->times_row, planned);
   /* Translators: stops reached of all stops */
   progress = g_strdup_printf (ngettext ("%u of %u stop reached", "%u of %u stops reached", n),
@@ -468,6 +490,7 @@ setup_map (WbTripDetail *self)
 {
   ShumateViewport *viewport = shumate_simple_map_get_viewport (self->map);
   GdkRGBA stroke = { 0.21, 0.52, 0.89, 0.9 };
+  GtkWidget *pin;
 
   self->path_layer = shumate_path_layer_new (viewport);
   shumate_path_layer_set_stroke_color (self->path_layer, &stroke);
@@ -475,7 +498,11 @@ setup_map (WbTripDetail *self)
   self->stop_layer = shumate_marker_layer_new (viewport);
   self->vehicle_layer = shumate_marker_layer_new (viewport);
   self->vehicle_marker = shumate_marker_new ();
-  shumate_marker_set_child (self->vehicle_marker, gtk_image_new_from_icon_name ("mark-location-symbolic"));
+  pin = gtk_image_new_from_icon_name ("mark-location-symbolic");
+  /* The pin's tip, not its middle, stands on the position, so a stop's
+   * number under the vehicle stays readable. */
+  gtk_widget_set_margin_bottom (pin, 24);
+  shumate_marker_set_child (self->vehicle_marker, pin);
   gtk_widget_add_css_class (GTK_WIDGET (self->vehicle_marker), "trip-vehicle-marker");
   gtk_widget_set_visible (GTK_WIDGET (self->vehicle_marker), FALSE);
   shumate_marker_layer_add_marker (self->vehicle_layer, self->vehicle_marker);
@@ -511,6 +538,7 @@ wb_trip_detail_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_object (&self->client);
+  g_clear_pointer (&self->directory, wb_directory_unref);
   g_clear_object (&self->trip);
   g_clear_object (&self->tile_source);
   g_free (self->trip_id);
@@ -576,6 +604,20 @@ wb_trip_detail_set_client (WbTripDetail *self,
 
   wb_trip_detail_show (self, NULL);
   g_set_object (&self->client, client);
+}
+
+void
+wb_trip_detail_set_directory (WbTripDetail *self,
+                              WbDirectory  *directory)
+{
+  g_return_if_fail (WB_IS_TRIP_DETAIL (self));
+
+  if (self->directory == directory)
+    return;
+  g_clear_pointer (&self->directory, wb_directory_unref);
+  self->directory = directory ? wb_directory_ref (directory) : NULL;
+  if (self->trip != NULL)
+    show_trip (self);
 }
 
 void

@@ -22,6 +22,9 @@ G_DECLARE_FINAL_TYPE (WbTripDetail, wb_trip_detail, WB, TRIP_DETAIL, GtkWidget)
  * reason in its button's tooltip, when the token's role may not change
  * trips or the trip's status forbids it. */
 GtkWidget        *wb_trip_detail_new                 (void);
+/* Names the trip's stops, vehicle, driver and company; nullable. */
+void              wb_trip_detail_set_directory       (WbTripDetail *self,
+                                                      WbDirectory  *directory);
 void              wb_trip_detail_set_client          (WbTripDetail *self,
                                                       WbClient     *client);
 /* Whether the token may change trips, and why not (a tooltip). */

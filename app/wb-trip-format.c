@@ -30,14 +30,49 @@ wb_trip_format_statuses (void)
 }
 
 char *
-wb_trip_format_stop (const WbClientTripStop *stop)
+wb_trip_format_stop (const WbClientTripStop *stop,
+                     WbDirectory            *directory)
 {
   if (stop->pickup_point_id != NULL)
-    /* Translators: a stop at a pickup point, by its id */
-    return g_strdup_printf (_("Pickup point %s"), stop->pickup_point_id);
+    {
+      const WbDirectoryEntry *point = directory ? wb_directory_lookup (directory, WB_DIRECTORY_PICKUP_POINTS,
+                                                                       stop->pickup_point_id) : NULL;
+
+      if (point != NULL)
+        return g_strdup (point->label);
+      /* Translators: a stop at a pickup point the console has no name for, by its id */
+      return g_strdup_printf (_("Pickup point %s"), stop->pickup_point_id);
+    }
   if (stop->address != NULL)
     return g_strdup (stop->address);
   return g_strdup_printf ("%.5f, %.5f", stop->lat, stop->lon);
+}
+
+char *
+wb_trip_format_route (WbClientTrip *trip,
+                      WbDirectory  *directory)
+{
+  g_autoptr(GString) route = g_string_new (NULL);
+  guint n = wb_client_trip_get_n_stops (trip);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *stop = NULL;
+
+      if (n > 4 && i >= 2 && i < n - 1)
+        {
+          if (i == 2)
+            g_string_append (route, " → …");
+          continue;
+        }
+      stop = wb_trip_format_stop (wb_client_trip_get_stop (trip, i), directory);
+      if (route->len > 0)
+        g_string_append (route, " → ");
+      g_string_append (route, stop);
+    }
+  if (route->len == 0)
+    return g_strdup (_("No stops"));
+  return g_string_free (g_steal_pointer (&route), FALSE);
 }
 
 /* The time of day, or the date and time when not today. */

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "wb-client-trips.h"
+#include "wb-directory.h"
 
 G_BEGIN_DECLS
 
@@ -9,8 +10,15 @@ G_BEGIN_DECLS
 const char          *wb_trip_format_status   (const char             *status);
 /* Every trip status, in the order of a trip's life. */
 const char * const  *wb_trip_format_statuses (void);
-/* "Central (p1)", "Lenina 1" or "53.91000, 27.58000". */
-char                *wb_trip_format_stop     (const WbClientTripStop *stop);
+/* A stop as people call it: its pickup point's name (the point's id when
+ * @directory, nullable, does not list it), its address, or
+ * "53.91000, 27.58000". */
+char                *wb_trip_format_stop     (const WbClientTripStop *stop,
+                                              WbDirectory            *directory);
+/* The stops in order, "Nemiga → Uruchye → Zeleny Lug"; with more than
+ * four, the first two, "…" and the last. */
+char                *wb_trip_format_route    (WbClientTrip           *trip,
+                                              WbDirectory            *directory);
 /* "Arrived 10:02, departed 10:15", "Arrived 10:02", "Not reached". */
 char                *wb_trip_format_progress (const WbClientTripStop *stop);
 /* "1.2 km", "850 m". */

@@ -3,6 +3,8 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-date-button.h"
+#include "wb-ref-picker.h"
 #include "wb-shipment-format.h"
 #include "wb-trip-format.h"
 #include "wb-trips-view.h"
@@ -22,11 +24,12 @@ struct _WbTripsView
   AdwLeaflet         *leaflet;
   GtkWidget          *list_page;
   GtkDropDown        *status_dropdown;
-  GtkEntry           *company_entry;
-  GtkEntry           *vehicle_entry;
-  GtkEntry           *driver_entry;
-  GtkEntry           *from_entry;
-  GtkEntry           *to_entry;
+  WbRefPicker        *company_picker;
+  WbRefPicker        *vehicle_picker;
+  WbRefPicker        *driver_picker;
+  WbDateButton       *from_button;
+  WbDateButton       *to_button;
+  WbDirectory        *directory;
   GtkLabel           *error_label;
   GtkStack           *results_stack;
   GtkScrolledWindow  *scrolled;
@@ -39,46 +42,62 @@ G_DEFINE_FINAL_TYPE (WbTripsView, wb_trips_view, GTK_TYPE_WIDGET)
 
 /* ---- columns ---------------------------------------------------------------- */
 
-typedef char *(*ColumnText) (WbClientTrip *trip);
+typedef char *(*ColumnText) (WbTripsView  *self,
+                             WbClientTrip *trip);
 
 static char *
-id_text (WbClientTrip *trip)
+route_text (WbTripsView  *self,
+            WbClientTrip *trip)
 {
-  return g_strdup (wb_client_trip_get_id (trip));
+  return wb_trip_format_route (trip, self->directory);
 }
 
 static char *
-status_text (WbClientTrip *trip)
+status_text (WbTripsView  *self,
+             WbClientTrip *trip)
 {
   return g_strdup (wb_trip_format_status (wb_client_trip_get_status (trip)));
 }
 
 static char *
-vehicle_text (WbClientTrip *trip)
+name_text (WbTripsView     *self,
+           WbDirectoryKind  kind,
+           const char      *id)
 {
-  return g_strdup (wb_client_trip_get_vehicle_id (trip) ?: "—");
+  return g_strdup (wb_directory_label (self->directory, kind, id) ?: "—");
 }
 
 static char *
-driver_text (WbClientTrip *trip)
+vehicle_text (WbTripsView  *self,
+              WbClientTrip *trip)
 {
-  return g_strdup (wb_client_trip_get_driver_id (trip) ?: "—");
+  return name_text (self, WB_DIRECTORY_VEHICLES, wb_client_trip_get_vehicle_id (trip));
 }
 
 static char *
-company_text (WbClientTrip *trip)
+driver_text (WbTripsView  *self,
+             WbClientTrip *trip)
 {
-  return g_strdup (wb_client_trip_get_company_id (trip) ?: "—");
+  return name_text (self, WB_DIRECTORY_DRIVERS, wb_client_trip_get_driver_id (trip));
 }
 
 static char *
-planned_text (WbClientTrip *trip)
+company_text (WbTripsView  *self,
+              WbClientTrip *trip)
+{
+  return name_text (self, WB_DIRECTORY_COMPANIES, wb_client_trip_get_company_id (trip));
+}
+
+static char *
+planned_text (WbTripsView  *self,
+              WbClientTrip *trip)
 {
   return wb_shipment_format_time (wb_client_trip_get_planned_start (trip));
 }
 
 static char *
-stops_text (WbClientTrip *trip)
+stops_text (WbTripsView  *self,
+            WbClientTrip *trip)
 {
   /* Translators: stops reached / all stops */
   return g_strdup_printf (_("%u / %u"), wb_client_trip_count_arrived (trip), wb_client_trip_get_n_stops (trip));
@@ -100,7 +119,8 @@ bind_cell (GtkSignalListItemFactory *factory,
            GtkListItem              *item,
            ColumnText                text)
 {
-  g_autofree char *value = text (gtk_list_item_get_item (item));
+  WbTripsView *self = g_object_get_data (G_OBJECT (factory), "view");
+  g_autofree char *value = text (self, gtk_list_item_get_item (item));
 
   gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), value);
 }
@@ -114,6 +134,7 @@ add_column (WbTripsView *self,
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
   GtkColumnViewColumn *column;
 
+  g_object_set_data (G_OBJECT (factory), "view", self);
   g_signal_connect (factory, "setup", G_CALLBACK (setup_cell), NULL);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_cell), text);
   column = gtk_column_view_column_new (title, factory);
@@ -126,7 +147,7 @@ add_column (WbTripsView *self,
 static void
 add_columns (WbTripsView *self)
 {
-  add_column (self, _("Trip"), id_text, TRUE);
+  add_column (self, _("Route"), route_text, TRUE);
   add_column (self, _("Status"), status_text, FALSE);
   add_column (self, _("Vehicle"), vehicle_text, FALSE);
   add_column (self, _("Driver"), driver_text, FALSE);
@@ -232,65 +253,19 @@ on_results_loading (WbTripsView *self)
 
 /* ---- the filters ------------------------------------------------------------- */
 
-/* "YYYY-MM-DD" as local midnight (the day after for an inclusive end), or
- * an ISO 8601 time; 0 for an empty field. */
-static gboolean
-parse_date (GtkEntry  *entry,
-            gboolean   end,
-            gint64    *out_us)
-{
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
-  g_autoptr(GTimeZone) local = g_time_zone_new_local ();
-  g_autoptr(GDateTime) time = NULL;
-  int year, month, day;
-  char rest;
-
-  *out_us = 0;
-  if (*text == '\0')
-    return TRUE;
-  if (sscanf (text, "%4d-%2d-%2d%c", &year, &month, &day, &rest) == 3)
-    {
-      g_autoptr(GDateTime) midnight = g_date_time_new (local, year, month, day, 0, 0, 0);
-
-      time = midnight != NULL && end ? g_date_time_add_days (midnight, 1) : g_steal_pointer (&midnight);
-    }
-  else
-    time = g_date_time_new_from_iso8601 (text, local);
-  if (time == NULL)
-    return FALSE;
-  *out_us = g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
-  return TRUE;
-}
-
-static char *
-entry_value (GtkEntry *entry)
-{
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
-
-  return *text != '\0' ? g_steal_pointer (&text) : NULL;
-}
-
 static WbClientTripQuery *
 read_filters (WbTripsView *self)
 {
   g_autoptr(WbClientTripQuery) query = wb_client_trip_query_new ();
   guint status = gtk_drop_down_get_selected (self->status_dropdown);
 
-  if (!parse_date (self->from_entry, FALSE, &query->from))
-    {
-      show_error (self, _("Planned from: use a date as YYYY-MM-DD"));
-      return NULL;
-    }
-  if (!parse_date (self->to_entry, TRUE, &query->to))
-    {
-      show_error (self, _("Planned to: use a date as YYYY-MM-DD"));
-      return NULL;
-    }
+  query->from = wb_date_button_get_local_us (self->from_button, FALSE);
+  query->to = wb_date_button_get_local_us (self->to_button, TRUE);
   if (status != GTK_INVALID_LIST_POSITION && status > 0)
     query->status = g_strdup (wb_trip_format_statuses ()[status - 1]);
-  query->company_id = entry_value (self->company_entry);
-  query->vehicle_id = entry_value (self->vehicle_entry);
-  query->driver_id = entry_value (self->driver_entry);
+  query->company_id = g_strdup (wb_ref_picker_get_selected_id (self->company_picker));
+  query->vehicle_id = g_strdup (wb_ref_picker_get_selected_id (self->vehicle_picker));
+  query->driver_id = g_strdup (wb_ref_picker_get_selected_id (self->driver_picker));
   query->limit = self->page_size;
   return g_steal_pointer (&query);
 }
@@ -328,8 +303,9 @@ search_action (GtkWidget  *widget,
   wb_trip_list_model_load_more (self->results);
 }
 
+/* Every filter applies as it changes. */
 static void
-on_entry_activate (WbTripsView *self)
+on_filter_changed (WbTripsView *self)
 {
   gtk_widget_activate_action (GTK_WIDGET (self), "trips.search", NULL);
 }
@@ -452,6 +428,7 @@ wb_trips_view_dispose (GObject *object)
   g_clear_object (&self->whoami);
   clear_results (self);
   g_clear_object (&self->client);
+  g_clear_pointer (&self->directory, wb_directory_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_TRIPS_VIEW);
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
@@ -480,24 +457,27 @@ wb_trips_view_class_init (WbTripsViewClass *klass)
   gtk_widget_class_install_action (widget_class, "trips.back", NULL, back_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "trips.back", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "trips.back", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "trips.search", NULL);
 
   g_type_ensure (WB_TYPE_TRIP_DETAIL);
+  g_type_ensure (WB_TYPE_REF_PICKER);
+  g_type_ensure (WB_TYPE_DATE_BUTTON);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-trips-view.ui");
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, leaflet);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, list_page);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, status_dropdown);
-  gtk_widget_class_bind_template_child (widget_class, WbTripsView, company_entry);
-  gtk_widget_class_bind_template_child (widget_class, WbTripsView, vehicle_entry);
-  gtk_widget_class_bind_template_child (widget_class, WbTripsView, driver_entry);
-  gtk_widget_class_bind_template_child (widget_class, WbTripsView, from_entry);
-  gtk_widget_class_bind_template_child (widget_class, WbTripsView, to_entry);
+  gtk_widget_class_bind_template_child (widget_class, WbTripsView, company_picker);
+  gtk_widget_class_bind_template_child (widget_class, WbTripsView, vehicle_picker);
+  gtk_widget_class_bind_template_child (widget_class, WbTripsView, driver_picker);
+  gtk_widget_class_bind_template_child (widget_class, WbTripsView, from_button);
+  gtk_widget_class_bind_template_child (widget_class, WbTripsView, to_button);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, error_label);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, results_stack);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, scrolled);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, column_view);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, count_label);
   gtk_widget_class_bind_template_child (widget_class, WbTripsView, detail);
-  gtk_widget_class_bind_template_callback (widget_class, on_entry_activate);
+  gtk_widget_class_bind_template_callback (widget_class, on_filter_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_row_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_leaflet_page);
 }
@@ -546,6 +526,28 @@ wb_trips_view_set_client (WbTripsView *self,
   wb_trip_detail_set_client (self->detail, client);
   adw_leaflet_set_visible_child (self->leaflet, self->list_page);
   read_role (self);
+  /* The newest trips show at once; the filters narrow them. */
+  if (client != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "trips.search", NULL);
+}
+
+void
+wb_trips_view_set_directory (WbTripsView *self,
+                             WbDirectory *directory)
+{
+  g_return_if_fail (WB_IS_TRIPS_VIEW (self));
+
+  if (self->directory == directory)
+    return;
+  g_clear_pointer (&self->directory, wb_directory_unref);
+  self->directory = directory ? wb_directory_ref (directory) : NULL;
+  wb_ref_picker_set_directory (self->company_picker, directory);
+  wb_ref_picker_set_directory (self->vehicle_picker, directory);
+  wb_ref_picker_set_directory (self->driver_picker, directory);
+  wb_trip_detail_set_directory (self->detail, directory);
+  /* Read again, so the rows name what the directory now knows. */
+  if (self->results != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "trips.search", NULL);
 }
 
 void
@@ -569,7 +571,7 @@ wb_trips_view_focus_search (WbTripsView *self)
 {
   g_return_if_fail (WB_IS_TRIPS_VIEW (self));
   adw_leaflet_set_visible_child (self->leaflet, self->list_page);
-  gtk_widget_grab_focus (GTK_WIDGET (self->company_entry));
+  gtk_widget_grab_focus (GTK_WIDGET (self->status_dropdown));
 }
 
 const char *
@@ -591,6 +593,13 @@ wb_trips_view_get_column_view (WbTripsView *self)
 {
   g_return_val_if_fail (WB_IS_TRIPS_VIEW (self), NULL);
   return self->column_view;
+}
+
+WbDirectory *
+wb_trips_view_get_directory (WbTripsView *self)
+{
+  g_return_val_if_fail (WB_IS_TRIPS_VIEW (self), NULL);
+  return self->directory;
 }
 
 WbTripDetail *

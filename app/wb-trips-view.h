@@ -21,6 +21,10 @@ G_DECLARE_FINAL_TYPE (WbTripsView, wb_trips_view, WB, TRIPS_VIEW, GtkWidget)
  * Actions: trips.search (the filters), trips.open (s: a trip id),
  * trips.back (Alt+Left or Escape: to the list). */
 GtkWidget       *wb_trips_view_new              (void);
+/* Names ids and fills the filters' pickers; nullable. */
+void             wb_trips_view_set_directory    (WbTripsView *self,
+                                                 WbDirectory *directory);
+WbDirectory     *wb_trips_view_get_directory    (WbTripsView *self);
 void             wb_trips_view_set_client       (WbTripsView *self,
                                                  WbClient    *client);
 void             wb_trips_view_set_tiles        (WbTripsView *self,

@@ -53,15 +53,19 @@ static char *
 subtitle_text (WbClientVehicle *vehicle)
 {
   const WbLiveVehicle *state = wb_client_vehicle_get_state (vehicle);
-  const char *parts[3] = { NULL };
+  const char *plate = wb_client_vehicle_get_plate (vehicle);
+  const char *parts[4] = { NULL };
   guint n = 0;
 
-  if (wb_client_vehicle_get_plate (vehicle))
-    parts[n++] = wb_client_vehicle_get_plate (vehicle);
+  /* The plate once: here only when the title is a name, not the plate. */
+  if (plate != NULL && g_strcmp0 (plate, wb_client_vehicle_get_name (vehicle)) != 0)
+    parts[n++] = plate;
   if (wb_client_vehicle_get_driver_name (vehicle))
     parts[n++] = wb_client_vehicle_get_driver_name (vehicle);
   else if (state->device_id)
     parts[n++] = state->device_id;
+  if (wb_client_vehicle_get_company_name (vehicle))
+    parts[n++] = wb_client_vehicle_get_company_name (vehicle);
   return g_strjoinv (" · ", (char **) parts);
 }
 

@@ -803,6 +803,14 @@ wb_window_set_stream (WbWindow         *self,
 }
 
 void
+wb_window_set_directory (WbWindow    *self,
+                         WbDirectory *directory)
+{
+  g_return_if_fail (WB_IS_WINDOW (self));
+  wb_trips_view_set_directory (self->trips_view, directory);
+}
+
+void
 wb_window_show_first_run (WbWindow *self)
 {
   g_return_if_fail (WB_IS_WINDOW (self));

@@ -54,6 +54,9 @@ void               wb_window_update_counts          (WbWindow          *self);
 /* The server's client and live stream: the stream's view follows the
  * map, its state shows as the connection strip, the panel loads tracks
  * through the client. %NULL for both detaches. */
+/* Names for the views' ids and their filters' pickers; nullable. */
+void               wb_window_set_directory          (WbWindow          *self,
+                                                     WbDirectory       *directory);
 void               wb_window_set_stream             (WbWindow          *self,
                                                      WbClient          *client,
                                                      WbLocationStream  *stream);

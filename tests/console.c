@@ -19,6 +19,8 @@
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
 #include "wb-trips-view.h"
+#include "wb-date-button.h"
+#include "wb-ref-picker.h"
 #include "wb-jwt.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
@@ -1265,8 +1267,8 @@ check_form_filters (Shipments       *shipments,
                     WbShipmentsView *view)
 {
   GtkDropDown *status = GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "status"));
-  GtkEditable *from = GTK_EDITABLE (find_named (GTK_WIDGET (view), "created-from"));
-  GtkEditable *to = GTK_EDITABLE (find_named (GTK_WIDGET (view), "created-to"));
+  WbDateButton *from = WB_DATE_BUTTON (find_named (GTK_WIDGET (view), "created-from"));
+  WbDateButton *to = WB_DATE_BUTTON (find_named (GTK_WIDGET (view), "created-to"));
   GtkCheckButton *overdue = GTK_CHECK_BUTTON (find_named (GTK_WIDGET (view), "overdue"));
   GtkWidget *error_label = find_styled (GTK_WIDGET (view), "error");
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
@@ -1282,8 +1284,8 @@ check_form_filters (Shipments       *shipments,
     if (g_str_equal (statuses[i], "OUT_FOR_DELIVERY"))
       out_for_delivery = i + 1;   /* after "Any status" */
   gtk_drop_down_set_selected (status, out_for_delivery);
-  gtk_editable_set_text (from, today_text);
-  gtk_editable_set_text (to, today_text);
+  g_assert_true (wb_date_button_set_date (from, today_text));
+  g_assert_true (wb_date_button_set_date (to, today_text));
   search_in_form (view, "", "acme");
   results = wb_shipments_view_get_results (view);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (results)), ==, 1);
@@ -1294,27 +1296,29 @@ check_form_filters (Shipments       *shipments,
   gtk_drop_down_set_selected (status, 0);
   search_in_form (view, "", "acme");
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 2);
-  gtk_editable_set_text (from, tomorrow_text);
-  gtk_editable_set_text (to, "");
+  g_assert_true (wb_date_button_set_date (from, tomorrow_text));
+  g_assert_true (wb_date_button_set_date (to, NULL));
   search_in_form (view, "", "acme");
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 0);
   g_assert_false (wb_shipment_search_model_get_has_more (wb_shipments_view_get_results (view)));
 
   /* Nothing of acme's is overdue. */
-  gtk_editable_set_text (from, "");
+  g_assert_true (wb_date_button_set_date (from, NULL));
   gtk_check_button_set_active (overdue, TRUE);
   search_in_form (view, "", "acme");
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 0);
   gtk_check_button_set_active (overdue, FALSE);
 
-  /* A date the form cannot read: said inline, the last results kept. */
-  results = wb_shipments_view_get_results (view);
-  gtk_editable_set_text (from, "2026-13-45");
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.search", NULL));
-  g_assert_true (wb_shipments_view_get_results (view) == results);
-  g_assert_true (gtk_widget_get_visible (error_label));
-  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (error_label)), "Created from"));
-  gtk_editable_set_text (from, "");
+  /* A day picked applies at once, without Search: created from
+   * tomorrow, none of acme's. The button shows the day, not its ISO form;
+   * a day that does not exist is refused and the pick kept. */
+  g_assert_true (wb_date_button_set_date (from, tomorrow_text));
+  wait_settled (view);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (view))), ==, 0);
+  g_assert_false (wb_date_button_set_date (from, "2026-13-45"));
+  g_assert_cmpstr (wb_date_button_get_date (from), ==, tomorrow_text);
+  g_assert_false (gtk_widget_get_visible (error_label));
+  g_assert_true (wb_date_button_set_date (from, NULL));
 }
 
 static void
@@ -1591,6 +1595,51 @@ create_dispatch (Trips *trips)
     post_position_accepted (live, i + 1, positions[i][0], positions[i][1]);
 }
 
+static GListModel *
+picker_rows (GtkWidget *picker)
+{
+  GtkDropDown *dropdown = GTK_DROP_DOWN (find_child (picker, GTK_TYPE_DROP_DOWN, NULL));
+
+  return gtk_drop_down_get_model (dropdown);
+}
+
+static const char *
+picker_row (GtkWidget *picker,
+            guint      position)
+{
+  g_autoptr(GtkStringObject) row = g_list_model_get_item (picker_rows (picker), position);
+
+  return row ? gtk_string_object_get_string (row) : NULL;
+}
+
+/* Each picker lists "any" then the directory's names, sorted; picking a
+ * row picks its id, and an id the directory lacks is kept, shown as it is. */
+static void
+check_pickers (WbTripsView *view)
+{
+  GtkWidget *company = find_named (GTK_WIDGET (view), "company");
+  GtkWidget *driver = find_named (GTK_WIDGET (view), "driver");
+  GtkWidget *vehicle = find_named (GTK_WIDGET (view), "vehicle");
+  GtkDropDown *dropdown = GTK_DROP_DOWN (find_child (driver, GTK_TYPE_DROP_DOWN, NULL));
+
+  g_assert_cmpuint (g_list_model_get_n_items (picker_rows (company)), ==, 2);
+  g_assert_cmpstr (picker_row (company, 0), ==, "Any company");
+  g_assert_cmpstr (picker_row (company, 1), ==, "West Logistics");
+  g_assert_cmpuint (g_list_model_get_n_items (picker_rows (driver)), ==, 3);
+  g_assert_cmpstr (picker_row (driver, 1), ==, "Ivan Petrov · West Logistics");
+  g_assert_cmpstr (picker_row (driver, 2), ==, "Olga Ivanova · West Logistics");
+  g_assert_cmpuint (g_list_model_get_n_items (picker_rows (vehicle)), ==, 5);
+  g_assert_cmpstr (picker_row (vehicle, 1), ==, "0001 AB-7");
+  g_assert_true (gtk_drop_down_get_enable_search (dropdown));
+  gtk_drop_down_set_selected (dropdown, 2);
+  g_assert_cmpstr (wb_ref_picker_get_selected_id (WB_REF_PICKER (driver)), ==, "dr2");
+  wb_ref_picker_set_selected_id (WB_REF_PICKER (driver), "dr9");
+  g_assert_cmpstr (picker_row (driver, gtk_drop_down_get_selected (dropdown)), ==, "dr9");
+  wb_ref_picker_set_selected_id (WB_REF_PICKER (driver), NULL);
+  g_assert_cmpuint (gtk_drop_down_get_selected (dropdown), ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (picker_rows (driver)), ==, 3);
+}
+
 static void
 wait_trips_settled (WbTripsView *view)
 {
@@ -1617,7 +1666,7 @@ show_trips (WbTripsView *view,
             const char  *vehicle_id)
 {
   gtk_drop_down_set_selected (GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "trip-status-filter")), status);
-  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "vehicle")), vehicle_id);
+  wb_ref_picker_set_selected_id (WB_REF_PICKER (find_named (GTK_WIDGET (view), "vehicle")), vehicle_id);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trips.search", NULL));
   g_assert_nonnull (wb_trips_view_get_results (view));
   wait_trips_settled (view);
@@ -1760,8 +1809,19 @@ check_detail_and_start (Trips        *trips,
   trip = wb_trip_detail_get_trip (detail);
   g_assert_cmpstr (wb_client_trip_get_id (trip), ==, trips->first_trip);
   g_assert_cmpuint (count_children (stops), ==, 3);
+  /* Named as people call them: the pickup point, the plate, the driver
+   * and the company, the route as the title; ids in the tooltips. */
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (find_named (stops, "stop-0"))), ==,
-                   "1. Pickup point p1");
+                   "1. Central");
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find_named (GTK_WIDGET (detail), "trip-title"))), ==,
+                   "Central → Lenina 1 → North");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_named (GTK_WIDGET (detail), "trip-vehicle"))), ==,
+                   "0001 AB-7");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (find_named (GTK_WIDGET (detail), "trip-vehicle")), ==, "v1");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_named (GTK_WIDGET (detail), "trip-driver"))), ==,
+                   "Ivan Petrov");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_named (GTK_WIDGET (detail), "trip-company"))), ==,
+                   "West Logistics");
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (find_named (stops, "stop-1"))), ==,
                    "2. Lenina 1");
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (find_named (stops, "stop-2"))), ==, "Not reached");
@@ -1830,7 +1890,7 @@ check_viewer (Trips       *trips,
 
   wb_trips_view_set_client (view, viewer);
   WAIT_FOR (g_strcmp0 (wb_trips_view_get_role (view), "viewer") == 0);
-  g_assert_cmpuint (show_trips (view, 0, ""), ==, 2);
+  g_assert_cmpuint (show_trips (view, 0, NULL), ==, 2);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trips.open", "s", trips->second_trip));
   WAIT_FOR (wb_trip_detail_get_trip (detail) != NULL && !wb_trip_detail_get_loading (detail));
   g_assert_cmpstr (wb_client_trip_get_status (wb_trip_detail_get_trip (detail)), ==, "IN_TRANSIT");
@@ -1875,26 +1935,30 @@ run_trips_scenario (GApplication *application,
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
   WAIT_FOR (g_strcmp0 (wb_trips_view_get_role (view), "dispatcher") == 0);
 
+  /* The pickers offer the company's names, drivers with their company. */
+  WAIT_FOR (wb_trips_view_get_directory (view) != NULL);
+  check_pickers (view);
+
   /* Every trip, newest first, a page at a time; then each filter. */
   wb_trips_view_set_page_size (view, 1);
-  g_assert_cmpuint (show_trips (view, 0, ""), ==, 2);
+  g_assert_cmpuint (show_trips (view, 0, NULL), ==, 2);
   g_assert_cmpuint (wb_trip_list_model_get_pages (wb_trips_view_get_results (view)), >=, 2);
   newest = g_list_model_get_item (G_LIST_MODEL (wb_trips_view_get_results (view)), 0);
   g_assert_cmpstr (wb_client_trip_get_id (newest), ==, trips->second_trip);
   wb_trips_view_set_page_size (view, 0);
   save_screenshot (window, "console-trips.png");
   g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 8);
-  g_assert_cmpuint (show_trips (view, 2 /* In transit */, ""), ==, 0);
+  g_assert_cmpuint (show_trips (view, 2 /* In transit */, NULL), ==, 0);
   g_assert_cmpuint (show_trips (view, 1 /* Planned */, "v2"), ==, 1);
-  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-from")), "2026-12-09");
-  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-to")), "2026-12-09");
-  g_assert_cmpuint (show_trips (view, 0, ""), ==, 1);
-  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-from")), "");
-  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "planned-to")), "");
-  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "company")), "nobody");
-  g_assert_cmpuint (show_trips (view, 0, ""), ==, 0);
-  gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (view), "company")), "c1");
-  g_assert_cmpuint (show_trips (view, 0, ""), ==, 2);
+  g_assert_true (wb_date_button_set_date (WB_DATE_BUTTON (find_named (GTK_WIDGET (view), "planned-from")), "2026-12-09"));
+  g_assert_true (wb_date_button_set_date (WB_DATE_BUTTON (find_named (GTK_WIDGET (view), "planned-to")), "2026-12-09"));
+  g_assert_cmpuint (show_trips (view, 0, NULL), ==, 1);
+  g_assert_true (wb_date_button_set_date (WB_DATE_BUTTON (find_named (GTK_WIDGET (view), "planned-from")), NULL));
+  g_assert_true (wb_date_button_set_date (WB_DATE_BUTTON (find_named (GTK_WIDGET (view), "planned-to")), NULL));
+  wb_ref_picker_set_selected_id (WB_REF_PICKER (find_named (GTK_WIDGET (view), "company")), "nobody");
+  g_assert_cmpuint (show_trips (view, 0, NULL), ==, 0);
+  wb_ref_picker_set_selected_id (WB_REF_PICKER (find_named (GTK_WIDGET (view), "company")), "c1");
+  g_assert_cmpuint (show_trips (view, 0, NULL), ==, 2);
 
   check_detail_and_start (trips, view, window);
   check_viewer (trips, view, window);

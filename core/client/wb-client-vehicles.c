@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* WbClient's reference names: every page of GET /companies, /drivers and
- * /vehicles, joined as the API joins them for GET /vehicles/{id}. */
+ * /vehicles, joined as the API joins them for GET /vehicles/{id}, into a
+ * WbDirectory. */
 
 #include "config.h"
 
 #include "wb-client-private.h"
+#include "wb-directory-private.h"
 #include "wb-json-reader.h"
 
 #define PAGE_SIZE 500
@@ -14,10 +16,11 @@ typedef enum
   STAGE_COMPANIES,
   STAGE_DRIVERS,
   STAGE_VEHICLES,
+  STAGE_PICKUP_POINTS,
   STAGE_DONE,
 } Stage;
 
-static const char * const stage_paths[] = { "/companies", "/drivers", "/vehicles" };
+static const char * const stage_paths[] = { "/companies", "/drivers", "/vehicles", "/pickup-points" };
 
 typedef struct
 {
@@ -27,6 +30,8 @@ typedef struct
   GHashTable *driver_names;      /* id → name */
   GHashTable *driver_companies;  /* id → company id */
   GPtrArray  *vehicles;          /* WbVehicleRef */
+  GHashTable *point_names;       /* id → name */
+  GHashTable *point_addresses;   /* id → address line */
 } Listing;
 
 static void
@@ -37,6 +42,8 @@ listing_free (Listing *listing)
   g_hash_table_unref (listing->driver_names);
   g_hash_table_unref (listing->driver_companies);
   g_clear_pointer (&listing->vehicles, g_ptr_array_unref);
+  g_hash_table_unref (listing->point_names);
+  g_hash_table_unref (listing->point_addresses);
   g_free (listing);
 }
 
@@ -118,6 +125,43 @@ read_vehicle (Listing       *listing,
   return TRUE;
 }
 
+/* A pickup point's name, and the first of its address's lines and city
+ * that it has, to tell points of one name apart. */
+static gboolean
+read_pickup_point (Listing       *listing,
+                   WbJsonReader  *item,
+                   GError       **error)
+{
+  g_autofree char *id = NULL;
+  char *name = NULL;
+  g_autofree char *line1 = NULL;
+  g_autofree char *city = NULL;
+
+  if (!wb_json_reader_get_string (item, "id", TRUE, &id, error)
+      || !wb_json_reader_get_string (item, "name", FALSE, &name, error))
+    return FALSE;
+  if (wb_json_reader_has_member (item, "address"))
+    {
+      GError *local = NULL;
+      g_autoptr(WbJsonReader) address = wb_json_reader_get_object_member (item, "address", FALSE, &local);
+
+      if (local != NULL
+          || (address != NULL
+              && (!wb_json_reader_get_string (address, "line1", FALSE, &line1, &local)
+                  || !wb_json_reader_get_string (address, "city", FALSE, &city, &local))))
+        {
+          g_propagate_error (error, local);
+          g_free (name);
+          return FALSE;
+        }
+    }
+  if (line1 != NULL || city != NULL)
+    g_hash_table_replace (listing->point_addresses, g_strdup (id),
+                          line1 && city ? g_strdup_printf ("%s, %s", line1, city) : g_strdup (line1 ?: city));
+  g_hash_table_replace (listing->point_names, g_steal_pointer (&id), name);
+  return TRUE;
+}
+
 static gboolean
 read_page (Listing       *listing,
            JsonNode      *node,
@@ -137,7 +181,8 @@ read_page (Listing       *listing,
       gboolean ok = item != NULL
                     && (listing->stage == STAGE_COMPANIES ? read_company (listing, item, error)
                         : listing->stage == STAGE_DRIVERS ? read_driver (listing, item, error)
-                        : read_vehicle (listing, item, error));
+                        : listing->stage == STAGE_VEHICLES ? read_vehicle (listing, item, error)
+                        : read_pickup_point (listing, item, error));
 
       if (!ok)
         return FALSE;
@@ -171,7 +216,11 @@ on_page (GObject      *source,
                                     "The server's answer to GET %s is not as the API says: %s",
                                     stage_paths[listing->stage], error->message);
   if (listing->stage == STAGE_DONE)
-    return g_task_return_pointer (task, g_steal_pointer (&listing->vehicles), (GDestroyNotify) g_ptr_array_unref);
+    return g_task_return_pointer (task,
+                                  _wb_directory_new (listing->company_names, listing->driver_names,
+                                                     listing->driver_companies, listing->vehicles,
+                                                     listing->point_names, listing->point_addresses),
+                                  (GDestroyNotify) wb_directory_unref);
   fetch_page (g_steal_pointer (&task));
 }
 
@@ -192,10 +241,10 @@ fetch_page (GTask *task)
 }
 
 void
-wb_client_list_vehicles_async (WbClient            *self,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+wb_client_load_directory_async (WbClient            *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
 {
   GTask *task;
   Listing *listing;
@@ -203,14 +252,39 @@ wb_client_list_vehicles_async (WbClient            *self,
   g_return_if_fail (WB_IS_CLIENT (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, wb_client_list_vehicles_async);
+  g_task_set_source_tag (task, wb_client_load_directory_async);
   listing = g_new0 (Listing, 1);
   listing->company_names = string_table ();
   listing->driver_names = string_table ();
   listing->driver_companies = string_table ();
   listing->vehicles = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_vehicle_ref_unref);
+  listing->point_names = string_table ();
+  listing->point_addresses = string_table ();
   g_task_set_task_data (task, listing, (GDestroyNotify) listing_free);
   fetch_page (task);
+}
+
+/**
+ * wb_client_load_directory_finish:
+ *
+ * Returns: (transfer full): every company, driver and vehicle the server lists
+ */
+WbDirectory *
+wb_client_load_directory_finish (WbClient      *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+wb_client_list_vehicles_async (WbClient            *self,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  wb_client_load_directory_async (self, cancellable, callback, user_data);
 }
 
 /**
@@ -223,6 +297,7 @@ wb_client_list_vehicles_finish (WbClient      *self,
                                 GAsyncResult  *result,
                                 GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  g_autoptr(WbDirectory) directory = wb_client_load_directory_finish (self, result, error);
+
+  return directory ? g_ptr_array_ref (wb_directory_get_vehicles (directory)) : NULL;
 }

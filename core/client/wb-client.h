@@ -9,6 +9,7 @@
 #include "wb-client-track.h"
 #include "wb-live-view.h"
 #include "wb-client-shipment-query.h"
+#include "wb-directory.h"
 #include "wb-vehicle-ref.h"
 
 G_BEGIN_DECLS
@@ -139,6 +140,16 @@ GPtrArray  *wb_client_get_locations_finish (WbClient            *self,
                                             char               **out_epoch,
                                             guint64             *out_seq,
                                             GError             **error);
+
+/* Every company, driver and vehicle the server lists (all pages of GET
+ * /companies, /drivers and /vehicles), to name ids and fill pickers. */
+void         wb_client_load_directory_async  (WbClient            *self,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+WbDirectory *wb_client_load_directory_finish (WbClient            *self,
+                                              GAsyncResult        *result,
+                                              GError             **error);
 
 /* Every vehicle of GET /vehicles (all pages), with its driver's and
  * company's names from GET /drivers and GET /companies, ordered by id.
