@@ -80,7 +80,10 @@ add_controls (WbGraticuleLayer *self,
 
       if (child != skip)
         watch_revealer (self, child);
+      /* A revealer that hides its child (the connection strip while
+       * live) keeps its place but shows nothing. */
       if (child == skip || !gtk_widget_get_mapped (child)
+          || (GTK_IS_REVEALER (child) && !gtk_revealer_get_child_revealed (GTK_REVEALER (child)))
           || !gtk_widget_compute_bounds (child, GTK_WIDGET (self), &bounds)
           || bounds.size.width <= 0 || bounds.size.height <= 0)
         continue;
