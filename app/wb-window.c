@@ -14,6 +14,7 @@
 #include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
 #include "wb-shipments-view.h"
+#include "wb-trackings-view.h"
 #include "wb-trips-view.h"
 #include "wb-vehicle-filter.h"
 #include "wb-vehicle-panel.h"
@@ -67,6 +68,7 @@ struct _WbWindow
   AdwViewStack         *view_stack;
   WbShipmentsView      *shipments_view;
   WbTripsView          *trips_view;
+  WbTrackingsView      *trackings_view;
   GtkWidget            *sidebar_button;
   GtkWidget            *follow_button;
   AdwToastOverlay      *toast_overlay;
@@ -796,6 +798,7 @@ wb_window_set_stream (WbWindow         *self,
   wb_shipments_view_set_client (self->shipments_view, client);
   wb_subscription_layer_set_stream (self->subscription, stream);
   wb_trips_view_set_client (self->trips_view, client);
+  wb_trackings_view_set_client (self->trackings_view, client);
   if (stream == NULL)
     return;
   g_signal_connect_swapped (stream, "notify::state", G_CALLBACK (on_stream_state), self);
@@ -1141,9 +1144,11 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-view", "s", "map");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-view", "s", "shipments");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-view", "s", "trips");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_ALT_MASK, "win.show-view", "s", "trackings");
 
   g_type_ensure (WB_TYPE_SHIPMENTS_VIEW);
   g_type_ensure (WB_TYPE_TRIPS_VIEW);
+  g_type_ensure (WB_TYPE_TRACKINGS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WbWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, first_run_page);
@@ -1151,6 +1156,7 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, shipments_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, trips_view);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, trackings_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, sidebar_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, follow_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, toast_overlay);
