@@ -569,11 +569,13 @@ carrier_group (const WbClientCarrier *carrier)
     {
       GtkWidget *row = adw_action_row_new ();
       GtkWidget *chart = wb_carrier_chart_new ();
-      /* Translators: requests since the daemon started, by outcome, and the time spent waiting for permits */
-      g_autofree char *totals = g_strdup_printf (_("%" G_GUINT64_FORMAT " answered, %" G_GUINT64_FORMAT " throttled, %"
-                                                   G_GUINT64_FORMAT " failed; %.1f s waiting for permits"),
-                                                 carrier->ok, carrier->throttled, carrier->failed,
-                                                 carrier->permit_wait_s);
+      g_autofree char *ok = g_strdup_printf ("%" G_GUINT64_FORMAT, carrier->ok);
+      g_autofree char *throttled = g_strdup_printf ("%" G_GUINT64_FORMAT, carrier->throttled);
+      g_autofree char *failed = g_strdup_printf ("%" G_GUINT64_FORMAT, carrier->failed);
+      /* Translators: requests since the daemon started, by outcome, and
+       * the seconds spent waiting for permits */
+      g_autofree char *totals = g_strdup_printf (_("%s answered, %s throttled, %s failed; %.1f s waiting for permits"),
+                                                 ok, throttled, failed, carrier->permit_wait_s);
 
       gtk_widget_set_name (row, "last-hour");
       gtk_widget_set_name (chart, "chart");
@@ -594,14 +596,15 @@ carrier_group (const WbClientCarrier *carrier)
     {
       g_autofree char *quota = NULL;
       g_autofree char *breaker = format_breaker (carrier);
+      g_autofree char *used = g_strdup_printf ("%" G_GINT64_FORMAT, carrier->quota_used_today);
+      g_autofree char *left = g_strdup_printf ("%" G_GINT64_FORMAT, carrier->quota_left_today);
 
       if (carrier->quota_left_today >= 0)
         /* Translators: a carrier's daily quota: used and left today (UTC) */
-        quota = g_strdup_printf (_("%" G_GINT64_FORMAT " used, %" G_GINT64_FORMAT " left today (UTC)"),
-                                 carrier->quota_used_today, carrier->quota_left_today);
+        quota = g_strdup_printf (_("%s used, %s left today (UTC)"), used, left);
       else
-        /* Translators: a carrier without a daily quota */
-        quota = g_strdup_printf (_("%" G_GINT64_FORMAT " used today; no daily quota"), carrier->quota_used_today);
+        /* Translators: a carrier without a daily quota: requests today */
+        quota = g_strdup_printf (_("%s used today; no daily quota"), used);
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), info_row ("quota", _("Quota"), quota));
       adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), info_row ("breaker", _("Breaker"), breaker));
       if (carrier->blocked_until > g_get_real_time ())
