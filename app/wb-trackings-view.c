@@ -177,7 +177,6 @@ setup_refresh (GtkSignalListItemFactory *factory,
 
   gtk_widget_add_css_class (button, "flat");
   gtk_widget_set_tooltip_text (button, _("Check now"));
-  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "trackings.refresh");
   gtk_list_item_set_child (item, button);
 }
 
@@ -192,7 +191,9 @@ bind_refresh (GtkSignalListItemFactory *factory,
   g_autofree char *name = g_strdup_printf ("refresh-%" G_GINT64_FORMAT, wb_client_tracking_get_id (tracking));
 
   gtk_widget_set_name (button, name);
+  /* The target first: the action takes a tracking's id, never nothing. */
   gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "x", wb_client_tracking_get_id (tracking));
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "trackings.refresh");
   gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 }
 
@@ -833,6 +834,11 @@ wb_trackings_view_init (WbTrackingsView *self)
   gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
   add_columns (self);
   fill_statuses (self);
+  /* The column view's inner list speaks for the rows. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->column_view)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_VIEW (child))
+      gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Trackings"), -1);
   self->carrier_codes = gtk_string_list_new (NULL);
   self->carrier_filters = gtk_string_list_new (NULL);
   gtk_string_list_append (self->carrier_filters, _("Any carrier"));

@@ -19,6 +19,8 @@
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
 #include "wb-trips-view.h"
+#include "wb-trackings-view.h"
+#include "wb-carrier-emulator.h"
 #include "wb-date-button.h"
 #include "wb-ref-picker.h"
 #include "wb-jwt.h"
@@ -678,18 +680,20 @@ on_connected (WbFirstRunPage *page,
   run->connected_url = g_strdup (url);
 }
 
-/* A waybilld on @conninfo's database, on @port (0: any), once ready. */
+/* A waybilld on @conninfo's database, on @port (0: any), with @args
+ * (nullable), once ready. */
 static WbTestDaemon *
-start_daemon_full (const char *conninfo,
-                   guint       port,
-                   gboolean    with_secret)
+start_daemon_args (const char         *conninfo,
+                   guint               port,
+                   gboolean            with_secret,
+                   const char * const *args)
 {
   g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
   g_autofree char *port_env = g_strdup_printf ("SERVER_PORT=%u", port);
   const char *env[] = { dsn, port_env, with_secret ? "AUTH_HS256SECRET=" SECRET : NULL, NULL };
   g_autoptr(SoupSession) session = soup_session_new ();
   gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-  WbTestDaemon *daemon = wb_test_daemon_spawn (env, NULL);
+  WbTestDaemon *daemon = wb_test_daemon_spawn (env, args);
 
   while (g_get_monotonic_time () < deadline)
     {
@@ -702,6 +706,14 @@ start_daemon_full (const char *conninfo,
       g_usleep (50 * 1000);
     }
   g_error ("waybilld did not become ready");
+}
+
+static WbTestDaemon *
+start_daemon_full (const char *conninfo,
+                   guint       port,
+                   gboolean    with_secret)
+{
+  return start_daemon_args (conninfo, port, with_secret, NULL);
 }
 
 static WbTestDaemon *
@@ -2015,6 +2027,218 @@ test_trips (void)
   g_free (trips.second_trip);
 }
 
+/* ---- trackings: numbers pasted, outcomes, checks, the carriers page ------- */
+
+typedef struct
+{
+  Live               live;
+  WbCarrierEmulator *emulator;
+} Trackings;
+
+static void
+wait_trackings_settled (WbTrackingsView *view)
+{
+  for (guint quiet = 0; quiet < 10;)
+    {
+      WbPagedModel *results;
+
+      /* The frames may replace the list (a filter, an add): read it after. */
+      wait_frames (GTK_WIDGET (view), 2);
+      results = WB_PAGED_MODEL (wb_trackings_view_get_results (view));
+      quiet = results != NULL && !wb_paged_model_get_loading (results) ? quiet + 1 : 0;
+    }
+}
+
+static WbClientTracking *
+tracking_by_number (WbTrackingsView *view,
+                    const char      *number)
+{
+  GListModel *results = G_LIST_MODEL (wb_trackings_view_get_results (view));
+
+  for (guint i = 0; results != NULL && i < g_list_model_get_n_items (results); i++)
+    {
+      g_autoptr(WbClientTracking) tracking = g_list_model_get_item (results, i);
+
+      if (g_strcmp0 (wb_client_tracking_get_track_number (tracking), number) == 0)
+        return tracking;
+    }
+  return NULL;
+}
+
+static void
+run_trackings_scenario (GApplication *application,
+                        Trackings    *trackings)
+{
+  GtkWidget *window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  WbTrackingsView *view;
+  GtkTextBuffer *buffer;
+  GtkLabel *added;
+  GtkDropDown *carrier;
+  WbClientTracking *tracking;
+  GPtrArray *carriers;
+  const WbClientCarrier *cdek = NULL;
+  GtkWidget *group;
+  WbEmulatorCounts counts;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  view = WB_TRACKINGS_VIEW (find_child (window, WB_TYPE_TRACKINGS_VIEW, NULL));
+  g_assert_nonnull (view);
+  WAIT_FOR (wb_window_get_connection_state (WB_WINDOW (window)) == WB_CONNECTION_LIVE);
+  g_assert_true (gtk_widget_activate_action (window, "win.show-view", "s", "trackings"));
+  wait_frames (window, 2);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
+
+  /* The carriers the server lists fill the picker. */
+  WAIT_FOR (wb_trackings_view_get_carriers (view) != NULL);
+  carrier = GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "add-carrier"));
+  g_assert_cmpuint (g_list_model_get_n_items (gtk_drop_down_get_model (carrier)), ==, 2);
+  gtk_drop_down_set_selected (carrier, 1);
+  g_assert_cmpstr (gtk_string_object_get_string (gtk_drop_down_get_selected_item (carrier)), ==, "POST_RU");
+
+  /* Pasted as people paste: lines, commas, a repeat. Each number gets its
+   * outcome: two added, the bad check digit refused by name, the repeat
+   * sent once; the refused one stays in the box to be fixed. */
+  buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (find_named (GTK_WIDGET (view), "numbers")));
+  gtk_text_buffer_set_text (buffer, "RA123456785RU\nRA644000001RU, RB000000014RU\nRA123456785RU", -1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trackings.add", NULL));
+  added = GTK_LABEL (find_named (GTK_WIDGET (view), "added"));
+  WAIT_FOR (g_str_has_prefix (gtk_label_get_text (added), "2 added"));
+  g_assert_nonnull (strstr (gtk_label_get_text (added), "1 refused"));
+  g_assert_nonnull (strstr (gtk_label_get_text (added), "RA644000001RU: "));
+  g_assert_nonnull (strstr (gtk_label_get_text (added), "check digit"));
+  g_assert_cmpint (gtk_text_buffer_get_char_count (buffer), >, 0);
+
+  /* The same again: nothing new, both already tracked. */
+  gtk_text_buffer_set_text (buffer, "RA123456785RU RB000000014RU", -1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trackings.add", NULL));
+  WAIT_FOR (g_str_has_prefix (gtk_label_get_text (added), "0 added, 2 already tracked, 0 refused"));
+  g_assert_cmpint (gtk_text_buffer_get_char_count (buffer), ==, 0);
+
+  /* The list: both, checked against the emulator within seconds (demo
+   * profile), with their last and next check; one asked again now. */
+  wait_trackings_settled (view);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_trackings_view_get_results (view))), ==, 2);
+  for (gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;;)
+    {
+      tracking = tracking_by_number (view, "RA123456785RU");
+      if (tracking != NULL && wb_client_tracking_get_last_checked_at (tracking) != 0
+          && g_strcmp0 (wb_client_tracking_get_status (tracking), "PENDING") != 0)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      wait_frames (window, 10);
+      g_usleep (200 * 1000);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trackings.reload", NULL));
+      wait_trackings_settled (view);
+    }
+  g_assert_cmpstr (wb_client_tracking_get_carrier_code (tracking), ==, "POST_RU");
+  g_assert_nonnull (wb_client_tracking_get_status_raw (tracking));
+  wb_carrier_emulator_get_counts (trackings->emulator, &counts);
+  g_assert_cmpuint (counts.served, >=, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "trackings.refresh", "x",
+                                             wb_client_tracking_get_id (tracking)));
+  wait_trackings_settled (view);
+  save_screenshot (window, "console-trackings.png");
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 8);
+
+  /* Filters: a carrier with none of them; then back. */
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "carrier-filter")), 1 /* CDEK */);
+  wait_trackings_settled (view);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_trackings_view_get_results (view))), ==, 0);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (find_named (GTK_WIDGET (view), "carrier-filter")), 0);
+  wait_trackings_settled (view);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_trackings_view_get_results (view))), ==, 2);
+
+  /* The carriers page: a group per carrier with its limits, read again
+   * while it shows. */
+  wb_trackings_view_show_page (view, "carriers");
+  wait_frames (window, 3);
+  carriers = wb_trackings_view_get_carriers (view);
+  g_assert_cmpuint (carriers->len, ==, 2);
+  for (guint i = 0; i < carriers->len; i++)
+    if (g_str_equal (((WbClientCarrier *) g_ptr_array_index (carriers, i))->code, "CDEK"))
+      cdek = g_ptr_array_index (carriers, i);
+  g_assert_nonnull (cdek);
+  g_assert_cmpfloat (cdek->rate, ==, 20);
+  g_assert_cmpuint (cdek->daily_quota, ==, 500);
+  group = find_named (GTK_WIDGET (view), "carrier-POST_RU");
+  g_assert_nonnull (group);
+  g_assert_nonnull (find_named (group, "last-hour"));
+  if (cdek->has_limits)
+    {
+      g_assert_cmpint (cdek->quota_left_today, ==, 500 - cdek->quota_used_today);
+      g_assert_nonnull (find_named (find_named (GTK_WIDGET (view), "carrier-CDEK"), "quota"));
+    }
+  wait_frames (window, 3);
+  save_screenshot (window, "console-carriers.png");
+
+  trackings->live.done = TRUE;
+  g_application_quit (application);
+}
+
+static void
+test_trackings (void)
+{
+  Trackings trackings = { 0 };
+  Live *live = &trackings.live;
+  g_autoptr(WbApplication) application = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("waybill-console-trackings-XXXXXX", &error);
+  g_autofree char *carriers_file = NULL;
+  g_autofree char *carriers = NULL;
+  g_autofree char *carriers_arg = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *server = NULL;
+  guint emulator_port;
+  int status;
+
+  g_assert_no_error (error);
+  trackings.emulator = wb_carrier_emulator_new ();
+  wb_carrier_emulator_set_step (trackings.emulator, 2 * G_USEC_PER_SEC);
+  emulator_port = wb_carrier_emulator_listen (trackings.emulator, &error);
+  g_assert_no_error (error);
+  carriers = g_strdup_printf ("[CDEK]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=k\nrate=20\nburst=5\n"
+                              "daily-quota=500\nstatus-map=generic\nnumber-format=any\n\n"
+                              "[POST_RU]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=k\nrate=20\nburst=5\n"
+                              "status-map=generic\nnumber-format=s10\nmax-length=13\n", emulator_port, emulator_port);
+  carriers_file = g_build_filename (dir, "carriers.conf", NULL);
+  g_assert_true (g_file_set_contents (carriers_file, carriers, -1, NULL));
+  carriers_arg = g_strconcat ("--carriers-file=", carriers_file, NULL);
+
+  live->conninfo = wb_test_pg_create_database ("console_trackings");
+  {
+    const char *args[] = { carriers_arg, "--polling-profile=demo", NULL };
+
+    live->daemon = start_daemon_args (live->conninfo, 0, TRUE, args);
+  }
+  live->port = wb_test_daemon_port (live->daemon);
+  live->session = soup_session_new_with_options ("timeout", 30, NULL);
+  live->dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
+                                  g_get_real_time () / G_USEC_PER_SEC, 3600);
+  token_file = g_build_filename (dir, "token", NULL);
+  g_assert_true (g_file_set_contents (token_file, live->dispatcher, -1, NULL));
+  server = g_strdup_printf ("http://127.0.0.1:%u", live->port);
+  {
+    const char *argv[] = { "waybill", "--server", server, "--tiles", "none", "--token-file", token_file, NULL };
+
+    application = wb_application_new ();
+    g_signal_connect_after (application, "activate", G_CALLBACK (run_trackings_scenario), &trackings);
+    status = g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv);
+  }
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (live->done);
+
+  g_assert_cmpint (wb_test_daemon_terminate (live->daemon), ==, 0);
+  wb_test_daemon_free (live->daemon);
+  wb_carrier_emulator_stop (trackings.emulator);
+  g_object_unref (trackings.emulator);
+  g_unlink (token_file);
+  g_unlink (carriers_file);
+  g_rmdir (dir);
+  g_object_unref (live->session);
+  g_free (live->dispatcher);
+  g_free (live->conninfo);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2038,5 +2262,6 @@ main (int   argc,
   g_test_add_func ("/console/live", test_live);
   g_test_add_func ("/console/shipments", test_shipments);
   g_test_add_func ("/console/trips", test_trips);
+  g_test_add_func ("/console/trackings", test_trackings);
   return g_test_run ();
 }
