@@ -2,10 +2,13 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <signal.h>
 
 #include "wb-application.h"
 #include "wb-client.h"
 #include "wb-console-init.h"
+#include "wb-local-server.h"
 #include "wb-location-stream.h"
 #include "wb-preferences-window.h"
 #include "wb-token-store.h"
@@ -20,6 +23,12 @@ struct _WbApplication
   GCancellable   *cancellable;
   WbClient       *client;
   WbLocationStream *stream;
+  WbLocalServer  *local;          /* "run on this computer"; nullable */
+  GPtrArray      *demo;           /* GSubprocess: the demo's simulators */
+  gboolean        local_option;
+  char           *local_dir_option;
+  guint           signal_sources[2];
+  gboolean        demo_option;
 
   /* Command-line overrides, for scripted and test runs. */
   char           *server_option;
@@ -37,6 +46,9 @@ static const GOptionEntry option_entries[] = {
   { "server", 0, 0, G_OPTION_ARG_STRING, NULL, N_("The waybilld to talk to, for this run"), "URL" },
   { "tiles", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Map tile URL template, or “none” for a plain background"), "URL-TEMPLATE" },
   { "token-file", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("Read the access token from FILE instead of the keyring"), "FILE" },
+  { "local", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Run a server on this computer and connect to it"), NULL },
+  { "demo", 0, 0, G_OPTION_ARG_NONE, NULL, N_("With --local: a simulated fleet and emulated carriers"), NULL },
+  { "local-dir", 0, 0, G_OPTION_ARG_FILENAME, NULL, N_("With --local: keep the server's data in DIR"), "DIR" },
   { NULL }
 };
 
@@ -189,6 +201,135 @@ connect_to (WbApplication *self,
   wb_application_connect (self, url, token, FALSE);
 }
 
+/* ---- local mode ---------------------------------------------------------------- */
+
+static void
+spawn_demo (WbApplication *self,
+            const char    *sim,
+            const char    *title,
+            ...) G_GNUC_NULL_TERMINATED;
+
+/* One simulator of the demo, its output dropped: waybill-sim prints
+ * progress a person at a terminal wants, not the console. */
+static void
+spawn_demo (WbApplication *self,
+            const char    *sim,
+            const char    *title,
+            ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) sim);
+  va_start (args, title);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  process = wb_local_server_spawn_helper ((const char * const *) argv->pdata, &error);
+  if (process == NULL)
+    {
+      g_warning ("The demo's %s did not start: %s", title, error->message);
+      return;
+    }
+  g_ptr_array_add (self->demo, process);
+}
+
+/* The demo: a registered fleet driving around Minsk, the carrier emulator
+ * the default carriers file points at, and track numbers for it to move
+ * along, all against the local server with its admin token. */
+static void
+start_demo (WbApplication *self)
+{
+  g_autofree char *sim = wb_local_server_find_program ("waybill-sim");
+  const char *url = wb_local_server_get_url (self->local);
+  g_autofree char *token = g_strconcat ("--token=", wb_local_server_get_token (self->local), NULL);
+  g_autofree char *url_arg = g_strconcat ("--url=", url, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) reference = NULL;
+
+  if (sim == NULL)
+    {
+      g_warning ("The demo needs waybill-sim, which is not installed beside the console");
+      return;
+    }
+  /* The fleet's reference data first (a few seconds), then the rest. */
+  reference = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                                sim, "reference", "--vehicles=40", "--companies=2", url_arg, token, NULL);
+  if (reference == NULL || !g_subprocess_wait_check (reference, NULL, &error))
+    g_warning ("The demo's fleet could not be registered: %s", error->message);
+  spawn_demo (self, sim, "fleet", "fleet", "--vehicles=40", url_arg, token, NULL);
+  spawn_demo (self, sim, "carrier emulator", "carriers", "--step=15s", NULL);
+  spawn_demo (self, sim, "track numbers", "trackings", "--count=60", "--rate=5", url_arg, token, NULL);
+}
+
+static void
+stop_demo (WbApplication *self)
+{
+  for (guint i = 0; self->demo != NULL && i < self->demo->len; i++)
+    g_subprocess_send_signal (g_ptr_array_index (self->demo, i), SIGTERM);
+  if (self->demo != NULL)
+    g_ptr_array_set_size (self->demo, 0);
+}
+
+static void
+on_local_state (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+
+  switch (wb_local_server_get_state (self->local))
+    {
+    case WB_LOCAL_SERVER_READY:
+      wb_application_connect (self, wb_local_server_get_url (self->local), wb_local_server_get_token (self->local),
+                              FALSE);
+      if (self->demo_option && (self->demo == NULL || self->demo->len == 0))
+        start_demo (self);
+      break;
+    case WB_LOCAL_SERVER_FAILED:
+      if (window != NULL)
+        wb_window_set_connection_state (window, WB_CONNECTION_DISCONNECTED, wb_local_server_get_error (self->local));
+      break;
+    case WB_LOCAL_SERVER_STARTING:
+      if (window != NULL)
+        wb_window_set_connection_state (window, WB_CONNECTION_CONNECTING, _("Starting the server on this computer…"));
+      break;
+    case WB_LOCAL_SERVER_STOPPED:
+    case WB_LOCAL_SERVER_STOPPING:
+    default:
+      break;
+    }
+}
+
+static void
+run_local (WbApplication *self)
+{
+  WbWindow *window = get_window (self);
+
+  if (self->local == NULL)
+    {
+      self->local = wb_local_server_new (self->local_dir_option);
+      /* The demo's statuses move in seconds, not hours. */
+      if (self->demo_option)
+        wb_local_server_set_extra_args (self->local, (const char * const[]) { "--polling-profile=demo", NULL });
+      g_signal_connect_object (self->local, "notify::state", G_CALLBACK (on_local_state), self, G_CONNECT_SWAPPED);
+    }
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "local-server")),
+                               TRUE);
+  if (window != NULL)
+    wb_window_show_fleet (window, _("this computer"));
+  wb_local_server_start (self->local);
+}
+
+WbLocalServer *
+wb_application_get_local_server (WbApplication *self)
+{
+  g_return_val_if_fail (WB_IS_APPLICATION (self), NULL);
+  return self->local;
+}
+
 static void
 start (WbApplication *self)
 {
@@ -197,6 +338,11 @@ start (WbApplication *self)
                                              : g_settings_get_string (self->settings, "server-url");
 
   wb_window_set_tiles (window, tiles (self));
+  if (self->local_option || (self->server_option == NULL && g_settings_get_boolean (self->settings, "run-locally")))
+    {
+      run_local (self);
+      return;
+    }
   if (*url == '\0')
     {
       wb_window_show_first_run (window);
@@ -259,6 +405,11 @@ wb_application_handle_local_options (GApplication *application,
   g_variant_dict_lookup (options, "server", "s", &self->server_option);
   g_variant_dict_lookup (options, "tiles", "s", &self->tiles_option);
   g_variant_dict_lookup (options, "token-file", "^ay", &self->token_file_option);
+  g_variant_dict_lookup (options, "local-dir", "^ay", &self->local_dir_option);
+  self->local_option = g_variant_dict_contains (options, "local");
+  self->demo_option = g_variant_dict_contains (options, "demo");
+  if (self->demo_option)
+    self->local_option = TRUE;
   return -1;
 }
 
@@ -308,7 +459,91 @@ preferences_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (preferences));
 }
 
+/* "Run Locally" on the first-run page: from now on at each start. */
+static void
+run_local_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  WbApplication *self = WB_APPLICATION (user_data);
+
+  g_settings_set_boolean (self->settings, "run-locally", TRUE);
+  run_local (self);
+}
+
+static void
+on_log_line (GtkTextBuffer *buffer,
+             const char    *line)
+{
+  GtkTextIter end;
+
+  gtk_text_buffer_get_end_iter (buffer, &end);
+  gtk_text_buffer_insert (buffer, &end, line, -1);
+  gtk_text_buffer_insert (buffer, &end, "\n", 1);
+}
+
+/* The local server's state, folder and log, live. */
+static void
+local_server_action (GSimpleAction *action,
+                     GVariant      *parameter,
+                     gpointer       user_data)
+{
+  WbApplication *self = WB_APPLICATION (user_data);
+  GtkWidget *window, *box, *header, *status, *scrolled, *view;
+  g_autofree char *log = NULL;
+  g_autofree char *summary = NULL;
+  static const char *states[] = { N_("Stopped"), N_("Starting"), N_("Running"), N_("Stopping"), N_("Failed") };
+
+  if (self->local == NULL)
+    return;
+  window = adw_window_new ();
+  gtk_window_set_title (GTK_WINDOW (window), _("Server on This Computer"));
+  gtk_window_set_default_size (GTK_WINDOW (window), 760, 480);
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (get_window (self)));
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  header = adw_header_bar_new ();
+  gtk_box_append (GTK_BOX (box), header);
+  /* Translators: the local server's state, its address and its folder */
+  summary = g_strdup_printf (_("%s · %s · data in %s"), _(states[wb_local_server_get_state (self->local)]),
+                             wb_local_server_get_url (self->local) ?: "—", wb_local_server_get_dir (self->local));
+  status = gtk_label_new (summary);
+  gtk_widget_set_name (status, "local-status");
+  gtk_label_set_wrap (GTK_LABEL (status), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (status), 0);
+  gtk_widget_set_margin_start (status, 12);
+  gtk_widget_set_margin_end (status, 12);
+  gtk_widget_set_margin_top (status, 6);
+  gtk_widget_set_margin_bottom (status, 6);
+  gtk_box_append (GTK_BOX (box), status);
+  scrolled = gtk_scrolled_window_new ();
+  gtk_widget_set_vexpand (scrolled, TRUE);
+  view = gtk_text_view_new ();
+  gtk_widget_set_name (view, "local-log");
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
+  gtk_text_view_set_monospace (GTK_TEXT_VIEW (view), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (view), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Server log"), -1);
+  log = wb_local_server_dup_log (self->local);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)), log, -1);
+  g_signal_connect_object (self->local, "log-line", G_CALLBACK (on_log_line),
+                           gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)), G_CONNECT_SWAPPED);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), view);
+  gtk_box_append (GTK_BOX (box), scrolled);
+  adw_window_set_content (ADW_WINDOW (window), box);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+/* SIGTERM or SIGINT (a session ending, Ctrl+C in a terminal) quit as the
+ * menu does, so a local server stops cleanly too. */
+static gboolean
+on_quit_signal (gpointer data)
+{
+  g_application_quit (G_APPLICATION (data));
+  return G_SOURCE_CONTINUE;
+}
+
 static const GActionEntry app_actions[] = {
+  { "run-local", run_local_action },
+  { "local-server", local_server_action },
   { "quit", quit_action },
   { "about", about_action },
   { "preferences", preferences_action },
@@ -335,6 +570,10 @@ wb_application_startup (GApplication *application)
   g_signal_connect_object (self->settings, "changed::tile-url-template", G_CALLBACK (on_tiles_changed), self,
                            G_CONNECT_SWAPPED);
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "local-server")),
+                               FALSE);
+  self->signal_sources[0] = g_unix_signal_add (SIGTERM, on_quit_signal, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGINT, on_quit_signal, self);
   for (guint i = 0; i < G_N_ELEMENTS (shortcuts); i++)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), shortcuts[i].action, shortcuts[i].accels);
 }
@@ -346,6 +585,15 @@ wb_application_shutdown (GApplication *application)
   WbApplication *self = WB_APPLICATION (application);
 
   g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_handle_id (&self->signal_sources[0], g_source_remove);
+  g_clear_handle_id (&self->signal_sources[1], g_source_remove);
+  /* The local server and the demo end with the console, cleanly. */
+  stop_demo (self);
+  if (self->local != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->local, self);
+      wb_local_server_stop_sync (self->local, 15000);
+    }
   G_APPLICATION_CLASS (wb_application_parent_class)->shutdown (application);
 }
 
@@ -362,6 +610,8 @@ wb_application_dispose (GObject *object)
   g_clear_object (&self->client);
   g_clear_object (&self->settings);
   g_clear_object (&self->model);
+  g_clear_object (&self->local);
+  g_clear_pointer (&self->demo, g_ptr_array_unref);
   G_OBJECT_CLASS (wb_application_parent_class)->dispose (object);
 }
 
@@ -373,6 +623,7 @@ wb_application_finalize (GObject *object)
   g_clear_pointer (&self->server_option, g_free);
   g_clear_pointer (&self->tiles_option, g_free);
   g_clear_pointer (&self->token_file_option, g_free);
+  g_clear_pointer (&self->local_dir_option, g_free);
   g_clear_pointer (&self->server_url, g_free);
   g_clear_pointer (&self->token, g_free);
   g_clear_pointer (&self->tiles, g_free);
@@ -398,6 +649,7 @@ wb_application_init (WbApplication *self)
 {
   self->model = wb_vehicle_model_new ();
   self->cancellable = g_cancellable_new ();
+  self->demo = g_ptr_array_new_with_free_func (g_object_unref);
   g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
 }
 

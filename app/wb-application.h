@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "wb-local-server.h"
 #include "wb-vehicle-model.h"
 
 G_BEGIN_DECLS
@@ -14,9 +15,17 @@ G_DECLARE_FINAL_TYPE (WbApplication, wb_application, WB, APPLICATION, AdwApplica
 /* The console: org.waybill.Waybill. Options --server, --tiles and
  * --token-file override the settings for this run; the token otherwise
  * comes from the keyring. A server URL or tile template saved while it
- * runs (app.preferences) takes effect at once. */
+ * runs (app.preferences) takes effect at once.
+ *
+ * Local mode (--local, the first-run page's Run Locally, or the
+ * run-locally setting): the console starts a waybilld of its own
+ * (WbLocalServer) and connects to it once ready; --demo adds a simulated
+ * fleet and emulated carriers. Quitting stops them. app.local-server shows
+ * the server's state and log. */
 WbApplication  *wb_application_new        (void);
 WbVehicleModel *wb_application_get_model  (WbApplication *self);
+/* The local server, once local mode started one; else %NULL. */
+WbLocalServer  *wb_application_get_local_server (WbApplication *self);
 /* Points the console at a server with that token. @remember saves the URL
  * in the settings and the token in the keyring (the first-run page's
  * checked answers), otherwise both last for this run only. */

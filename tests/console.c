@@ -2239,6 +2239,137 @@ test_trackings (void)
   g_free (live->conninfo);
 }
 
+/* ---- local mode: the console's own waybilld -------------------------------- */
+
+typedef struct
+{
+  char    *dir;
+  guint    round;
+  gboolean done;
+  char    *company_seen;
+} Local;
+
+static void
+run_local_scenario (GApplication *application,
+                    Local        *local)
+{
+  GtkWidget *window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  WbLocalServer *server;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) message = NULL;
+  g_autoptr(GBytes) answer = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *bearer = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *secret_path = g_build_filename (local->dir, "secret", NULL);
+  GStatBuf st;
+  GtkWindow *log_window = NULL;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  /* Started on its own, on a loopback port, and connected to. */
+  WAIT_FOR (wb_application_get_local_server (WB_APPLICATION (application)) != NULL);
+  server = wb_application_get_local_server (WB_APPLICATION (application));
+  for (gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+       wb_window_get_connection_state (WB_WINDOW (window)) != WB_CONNECTION_LIVE;)
+    {
+      g_assert_cmpint (wb_local_server_get_state (server), !=, WB_LOCAL_SERVER_FAILED);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      wait_frames (window, 5);
+      g_usleep (50 * 1000);
+    }
+  g_assert_cmpint (wb_local_server_get_state (server), ==, WB_LOCAL_SERVER_READY);
+  g_assert_true (g_str_has_prefix (wb_local_server_get_url (server), "http://127.0.0.1:"));
+  g_assert_cmpstr (wb_local_server_get_dir (server), ==, local->dir);
+  /* Its secret is the user's alone. */
+  g_assert_cmpint (g_stat (secret_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* The token it made is an admin's: the first round writes a company,
+   * the second finds it, so the data outlived the restart. */
+  bearer = g_strconcat ("Bearer ", wb_local_server_get_token (server), NULL);
+  if (local->round == 0)
+    {
+      uri = g_strdup_printf ("%s/companies/local-office", wb_local_server_get_url (server));
+      message = soup_message_new ("PUT", uri);
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+      soup_message_set_request_body_from_bytes (message, "application/json",
+                                                g_bytes_new_static ("{\"name\":\"Field Office\"}", strlen ("{\"name\":\"Field Office\"}")));
+    }
+  else
+    {
+      uri = g_strdup_printf ("%s/companies/local-office", wb_local_server_get_url (server));
+      message = soup_message_new ("GET", uri);
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+    }
+  answer = soup_session_send_and_read (session, message, NULL, NULL);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+  if (local->round == 1)
+    local->company_seen = g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
+
+  /* Its state and log, from the menu. */
+  g_action_group_activate_action (G_ACTION_GROUP (application), "local-server", NULL);
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) candidate = g_list_model_get_item (toplevels, i);
+
+      if (find_named (GTK_WIDGET (candidate), "local-log") != NULL)
+        log_window = candidate;
+    }
+  g_assert_nonnull (log_window);
+  log = wb_local_server_dup_log (server);
+  g_assert_nonnull (strstr (log, "Ready in"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (find_named (GTK_WIDGET (log_window), "local-status"))),
+                            "Running"));
+  wait_frames (window, 3);
+  if (local->round == 0)
+    save_screenshot (GTK_WIDGET (log_window), "console-local-server.png");
+  gtk_window_destroy (log_window);
+
+  local->done = TRUE;
+  g_application_quit (application);
+}
+
+static void
+test_local_mode (void)
+{
+  Local local = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir_arg = NULL;
+
+  local.dir = g_dir_make_tmp ("waybill-console-local-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* As root the embedded PostgreSQL runs as postgres, who must pass. */
+  g_chmod (local.dir, 0711);
+  dir_arg = g_strconcat ("--local-dir=", local.dir, NULL);
+  for (local.round = 0; local.round < 2; local.round++)
+    {
+      g_autoptr(WbApplication) application = wb_application_new ();
+      const char *argv[] = { "waybill", "--local", dir_arg, "--tiles", "none", NULL };
+      WbLocalServer *server;
+
+      local.done = FALSE;
+      g_signal_connect_after (application, "activate", G_CALLBACK (run_local_scenario), &local);
+      g_assert_cmpint (g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv), ==, 0);
+      g_assert_true (local.done);
+      /* Quitting stopped it. */
+      server = wb_application_get_local_server (application);
+      g_assert_cmpint (wb_local_server_get_state (server), ==, WB_LOCAL_SERVER_STOPPED);
+      {
+        g_autofree char *log = wb_local_server_dup_log (server);
+
+        g_assert_nonnull (strstr (log, "Stopped"));
+      }
+    }
+  g_assert_nonnull (strstr (local.company_seen, "Field Office"));
+  g_free (local.company_seen);
+  {
+    const char *rm[] = { "rm", "-rf", local.dir, NULL };
+
+    g_assert_true (g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+  }
+  g_free (local.dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2263,5 +2394,6 @@ main (int   argc,
   g_test_add_func ("/console/shipments", test_shipments);
   g_test_add_func ("/console/trips", test_trips);
   g_test_add_func ("/console/trackings", test_trackings);
+  g_test_add_func ("/console/local-mode", test_local_mode);
   return g_test_run ();
 }
