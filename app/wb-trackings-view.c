@@ -8,6 +8,7 @@
 #include "wb-trackings-view.h"
 
 #define CARRIERS_INTERVAL_S 10
+#define LIST_INTERVAL_S     10
 #define MAX_NUMBERS         1000   /* what POST /trackings takes at once */
 
 struct _WbTrackingsView
@@ -23,6 +24,7 @@ struct _WbTrackingsView
   GtkSingleSelection  *selection;
   guint                page_size;
   guint                carriers_source;
+  guint                list_source;
   guint                check_idle;
   gboolean             adding;
   GPtrArray           *adding_numbers;  /* what the add on its way sent */
@@ -335,6 +337,21 @@ reload_action (GtkWidget  *widget,
 
   reload (self);
   wb_trackings_view_reload_carriers (self);
+}
+
+/* While the list shows its first rows, it reads them again now and then:
+ * checks move statuses on without anyone asking. Scrolled down, the rows
+ * stay put under the reader. */
+static gboolean
+list_tick (gpointer data)
+{
+  WbTrackingsView *self = data;
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
+
+  if (gtk_adjustment_get_value (adjustment) == 0 && self->results != NULL
+      && !wb_paged_model_get_loading (WB_PAGED_MODEL (self->results)))
+    reload (self);
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---- adding numbers ----------------------------------------------------------- */
@@ -750,15 +767,23 @@ fill_statuses (WbTrackingsView *self)
 static void
 wb_trackings_view_map (GtkWidget *widget)
 {
+  WbTrackingsView *self = WB_TRACKINGS_VIEW (widget);
+
   GTK_WIDGET_CLASS (wb_trackings_view_parent_class)->map (widget);
-  on_page_changed (WB_TRACKINGS_VIEW (widget));
-  schedule_check (WB_TRACKINGS_VIEW (widget));
+  on_page_changed (self);
+  /* Shown again: what changed meanwhile. */
+  if (self->results != NULL && !wb_paged_model_get_loading (WB_PAGED_MODEL (self->results)))
+    reload (self);
+  schedule_check (self);
+  g_clear_handle_id (&self->list_source, g_source_remove);
+  self->list_source = g_timeout_add_seconds (LIST_INTERVAL_S, list_tick, self);
 }
 
 static void
 wb_trackings_view_unmap (GtkWidget *widget)
 {
   g_clear_handle_id (&WB_TRACKINGS_VIEW (widget)->carriers_source, g_source_remove);
+  g_clear_handle_id (&WB_TRACKINGS_VIEW (widget)->list_source, g_source_remove);
   GTK_WIDGET_CLASS (wb_trackings_view_parent_class)->unmap (widget);
 }
 
@@ -770,6 +795,7 @@ wb_trackings_view_dispose (GObject *object)
 
   g_clear_handle_id (&self->check_idle, g_source_remove);
   g_clear_handle_id (&self->carriers_source, g_source_remove);
+  g_clear_handle_id (&self->list_source, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
