@@ -492,7 +492,9 @@ local_server_action (GSimpleAction *action,
   GtkWidget *window, *box, *header, *status, *scrolled, *view;
   g_autofree char *log = NULL;
   g_autofree char *summary = NULL;
-  static const char *states[] = { N_("Stopped"), N_("Starting"), N_("Running"), N_("Stopping"), N_("Failed") };
+  static const char *states[] = { NC_("local server", "Stopped"), NC_("local server", "Starting"),
+                                  NC_("local server", "Running"), NC_("local server", "Stopping"),
+                                  NC_("local server", "Failed") };
 
   if (self->local == NULL)
     return;
@@ -504,7 +506,7 @@ local_server_action (GSimpleAction *action,
   header = adw_header_bar_new ();
   gtk_box_append (GTK_BOX (box), header);
   /* Translators: the local server's state, its address and its folder */
-  summary = g_strdup_printf (_("%s · %s · data in %s"), _(states[wb_local_server_get_state (self->local)]),
+  summary = g_strdup_printf (_("%s · %s · data in %s"), g_dpgettext2 (NULL, "local server", states[wb_local_server_get_state (self->local)]),
                              wb_local_server_get_url (self->local) ?: "—", wb_local_server_get_dir (self->local));
   status = gtk_label_new (summary);
   gtk_widget_set_name (status, "local-status");
