@@ -259,6 +259,30 @@ fetch (WbCarrierDriver *driver,
   return reply;
 }
 
+/* Two checks started before either is answered; both must succeed. */
+static void
+fetch_together (WbCarrierDriver *driver,
+                const char      *first,
+                const char      *second)
+{
+  WbCarrierReply *replies[2] = { NULL, NULL };
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  wb_carrier_driver_fetch_async (driver, first, NULL, on_fetched, &replies[0]);
+  wb_carrier_driver_fetch_async (driver, second, NULL, on_fetched, &replies[1]);
+  while (replies[0] == NULL || replies[1] == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (replies[i]->kind, ==, WB_CARRIER_REPLY_OK);
+      g_assert_cmpuint (replies[i]->events->len, ==, 6);
+      wb_carrier_reply_free (replies[i]);
+    }
+}
+
 static WbStatusEvent *
 event_at (WbCarrierReply *reply,
           guint           index)
@@ -530,15 +554,14 @@ test_cdek_token (void)
 
   answer_file (c, SOUP_STATUS_OK, "cdek-order.json");
 
-  /* One token for two checks. */
-  reply = fetch (driver, "1106207236");
-  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
-  wb_carrier_reply_free (reply);
+  /* Two checks at once wait for one token request; a third one later
+   * uses the same token. */
+  fetch_together (driver, "1106207236", "1106207237");
   reply = fetch (driver, "1106207236");
   g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
   wb_carrier_reply_free (reply);
   g_assert_cmpuint (c->tokens_issued, ==, 1);
-  g_assert_cmpuint (c->checks, ==, 2);
+  g_assert_cmpuint (c->checks, ==, 3);
   g_assert_cmpstr (c->seen_authorization, ==, "Bearer token-1");
 
   /* A 401 on a token CDEK has dropped: a new token, the check again. */
@@ -550,7 +573,7 @@ test_cdek_token (void)
   g_assert_cmpuint (reply->events->len, ==, 6);
   wb_carrier_reply_free (reply);
   g_assert_cmpuint (c->tokens_issued, ==, 2);
-  g_assert_cmpuint (c->checks, ==, 4);
+  g_assert_cmpuint (c->checks, ==, 5);
   g_assert_cmpstr (c->seen_authorization, ==, "Bearer token-2");
 
   /* Still refused with the new token: one renewal only, then the error. */
@@ -561,7 +584,7 @@ test_cdek_token (void)
   assert_failed (reply, "CDEK", "401", CDEK_SECRET);
   wb_carrier_reply_free (reply);
   g_assert_cmpuint (c->tokens_issued, ==, 3);
-  g_assert_cmpuint (c->checks, ==, 6);
+  g_assert_cmpuint (c->checks, ==, 7);
 
   /* A token that lives one second is renewed once it has run out. */
   g_mutex_lock (&c->mutex);

@@ -34,6 +34,8 @@ struct _WbCdekDriver
   SoupSession *session;
   char        *token;          /* secret */
   gint64       token_until;    /* monotonic µs */
+  SoupMessage *token_request;  /* in flight, or NULL */
+  GPtrArray   *token_waiters;  /* GTask*: checks waiting for token_request */
 };
 
 G_DECLARE_FINAL_TYPE (WbCdekDriver, _wb_cdek_driver, WB, CDEK_DRIVER, GObject)
@@ -45,9 +47,9 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (WbCdekDriver, _wb_cdek_driver, G_TYPE_OBJECT,
 
 typedef struct
 {
-  char        *track_number;
-  gboolean     renewed;    /* a 401 has had its one new token */
-  SoupMessage *message;    /* the token request in flight */
+  char     *track_number;
+  char     *token;      /* the bearer this check used (secret) */
+  gboolean  renewed;    /* a 401 has had its one new token */
 } Check;
 
 static void
@@ -56,7 +58,7 @@ check_free (gpointer data)
   Check *check = data;
 
   g_free (check->track_number);
-  g_clear_object (&check->message);
+  g_free (check->token);
   g_free (check);
 }
 
@@ -65,6 +67,10 @@ _wb_cdek_driver_finalize (GObject *object)
 {
   WbCdekDriver *self = WB_CDEK_DRIVER (object);
 
+  /* Every waiter holds a reference: none is left once we get here. */
+  g_assert (self->token_waiters->len == 0);
+  g_clear_pointer (&self->token_waiters, g_ptr_array_unref);
+  g_clear_object (&self->token_request);
   g_clear_object (&self->session);
   g_clear_pointer (&self->map, wb_status_map_unref);
   g_free (self->code);
@@ -85,6 +91,7 @@ _wb_cdek_driver_class_init (WbCdekDriverClass *klass)
 static void
 _wb_cdek_driver_init (WbCdekDriver *self)
 {
+  self->token_waiters = g_ptr_array_new ();
 }
 
 /* ---- errors[] ------------------------------------------------------------------ */
@@ -233,7 +240,8 @@ answer_orders (gpointer     driver,
 
 /* ---- the token and the check --------------------------------------------------- */
 
-static void request_token (GTask *task);
+static void wait_for_token (GTask *task);
+static void request_orders (GTask *task);
 
 static void
 return_reply (GTask          *task,
@@ -261,13 +269,18 @@ on_orders (GObject      *source,
       return;
     }
   /* Tokens may be revoked before they expire (a new secret, a reset on
-   * CDEK's side): one new token, one more try. */
+   * CDEK's side): one new token, one more try. Another check may have
+   * renewed it already; then that one is used. */
   if (reply->http_status == SOUP_STATUS_UNAUTHORIZED && !check->renewed)
     {
       check->renewed = TRUE;
-      g_clear_pointer (&self->token, g_free);
+      if (g_strcmp0 (self->token, check->token) == 0)
+        g_clear_pointer (&self->token, g_free);
       wb_carrier_reply_free (reply);
-      request_token (task);
+      if (self->token != NULL)
+        request_orders (task);
+      else
+        wait_for_token (task);
       return;
     }
   return_reply (task, reply);
@@ -288,6 +301,8 @@ request_orders (GTask *task)
       return_reply (task, _wb_carrier_reply_failed ("%s: base-url does not make a URI", self->code));
       return;
     }
+  g_free (check->token);
+  check->token = g_strdup (self->token);
   bearer = g_strconcat ("Bearer ", self->token, NULL);
   soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
   soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", "application/json");
@@ -331,60 +346,77 @@ keep_token (WbCdekDriver *self,
   return NULL;
 }
 
+/* A failure for every waiter of one token request. */
+static WbCarrierReply *
+copy_failure (const WbCarrierReply *reply)
+{
+  WbCarrierReply *copy = wb_carrier_reply_new (reply->kind);
+
+  copy->error = g_strdup (reply->error);
+  copy->retry_at = reply->retry_at;
+  copy->http_status = reply->http_status;
+  return copy;
+}
+
 static void
 on_token (GObject      *source,
           GAsyncResult *result,
           gpointer      user_data)
 {
-  GTask *task = user_data;
-  WbCdekDriver *self = g_task_get_source_object (task);
-  Check *check = g_task_get_task_data (task);
-  GError *error = NULL;
+  g_autoptr(WbCdekDriver) self = user_data;
+  g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  g_autoptr(SoupMessage) message = g_steal_pointer (&check->message);
-  WbCarrierReply *reply;
+  g_autoptr(SoupMessage) message = g_steal_pointer (&self->token_request);
+  g_autoptr(GPtrArray) waiters = g_steal_pointer (&self->token_waiters);
+  g_autoptr(WbCarrierReply) reply = NULL;
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
+  self->token_waiters = g_ptr_array_new ();
   if (body == NULL)
-    {
-      reply = _wb_carrier_reply_failed ("%s: no token: %s", self->code, error->message);
-      g_error_free (error);
-    }
+    reply = _wb_carrier_reply_failed ("%s: no token: %s", self->code, error->message);
   else
     reply = keep_token (self, message, body);
   if (reply != NULL)
+    reply->http_status = soup_message_get_status (message);
+  for (guint i = 0; i < waiters->len; i++)
     {
-      reply->http_status = soup_message_get_status (message);
-      return_reply (task, reply);
-      return;
+      GTask *task = g_ptr_array_index (waiters, i);
+
+      if (reply != NULL)
+        return_reply (task, copy_failure (reply));
+      else
+        request_orders (task);
     }
-  request_orders (task);
 }
 
+/* The checks that find no usable token share one token request: a burst
+ * of checks after a start or an expiry asks CDEK for one token, not one
+ * each. The request is nobody's to cancel; the session's timeout ends it. */
 static void
-request_token (GTask *task)
+wait_for_token (GTask *task)
 {
   WbCdekDriver *self = g_task_get_source_object (task);
-  Check *check = g_task_get_task_data (task);
-  g_autofree char *id = g_uri_escape_string (self->client_id ? self->client_id : "", NULL, FALSE);
-  g_autofree char *secret = g_uri_escape_string (self->client_secret ? self->client_secret : "", NULL, FALSE);
-  g_autofree char *uri = g_strdup_printf ("%s/v2/oauth/token?grant_type=client_credentials&client_id=%s"
-                                          "&client_secret=%s", self->base_url, id, secret);
+  g_autofree char *id = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *uri = NULL;
 
-  check->message = soup_message_new ("POST", uri);
-  if (check->message == NULL)
+  g_ptr_array_add (self->token_waiters, task);
+  if (self->token_request != NULL)
+    return;
+  id = g_uri_escape_string (self->client_id ? self->client_id : "", NULL, FALSE);
+  secret = g_uri_escape_string (self->client_secret ? self->client_secret : "", NULL, FALSE);
+  uri = g_strdup_printf ("%s/v2/oauth/token?grant_type=client_credentials&client_id=%s&client_secret=%s",
+                         self->base_url, id, secret);
+  self->token_request = soup_message_new ("POST", uri);
+  if (self->token_request == NULL)
     {
+      g_ptr_array_remove_index (self->token_waiters, self->token_waiters->len - 1);
       return_reply (task, _wb_carrier_reply_failed ("%s: base-url does not make a URI", self->code));
       return;
     }
-  soup_message_headers_replace (soup_message_get_request_headers (check->message), "Accept", "application/json");
-  soup_session_send_and_read_async (self->session, check->message, G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task), on_token, task);
+  soup_message_headers_replace (soup_message_get_request_headers (self->token_request), "Accept",
+                                "application/json");
+  soup_session_send_and_read_async (self->session, self->token_request, G_PRIORITY_DEFAULT, NULL, on_token,
+                                    g_object_ref (self));
 }
 
 static void
@@ -404,7 +436,7 @@ fetch_async (WbCarrierDriver     *driver,
   if (self->token != NULL && g_get_monotonic_time () < self->token_until)
     request_orders (task);
   else
-    request_token (task);
+    wait_for_token (task);
 }
 
 static WbCarrierReply *
