@@ -647,6 +647,22 @@ test_cdek_errors (void)
   assert_failed (reply, "CDEK", "v2_internal_error", NULL);
   wb_carrier_reply_free (reply);
 
+  /* A failed request of the order's past, listed in its requests[], is
+   * history: the statuses still count. */
+  {
+    g_autofree char *order = read_fixture ("cdek-order.json");
+    g_autoptr(GString) with_old_error = g_string_new (order);
+
+    g_assert_cmpuint (g_string_replace (with_old_error, "\"state\": \"SUCCESSFUL\"",
+                                        "\"state\": \"INVALID\", \"errors\": [{\"code\": \"v2_update_forbidden\", "
+                                        "\"message\": \"Order can not be updated\"}]", 0), ==, 1);
+    answer_text (c, SOUP_STATUS_OK, with_old_error->str, NULL);
+    reply = fetch (driver, "1106207236");
+    g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+    g_assert_cmpuint (reply->events->len, ==, 6);
+    wb_carrier_reply_free (reply);
+  }
+
   /* An order CDEK does not know: not found yet, not a failure. */
   answer_file (c, SOUP_STATUS_NOT_FOUND, "cdek-not-found.json");
   reply = fetch (driver, "1100000000");
@@ -668,9 +684,10 @@ test_cdek_errors (void)
 
 /* ---- correios ---------------------------------------------------------------------- */
 
+/* Without status-map: the driver reads its own table, correios. */
 #define CORREIOS \
   "[CORREIOS]\ndriver=correios\nbase-url=http://127.0.0.1:@PORT@/\napi-key=eyJhbGciOiJSUzUxMiJ9.e30.c2VjcmV0\n" \
-  "status-map=correios\nnumber-format=s10\n"
+  "number-format=s10\n"
 
 static void
 test_correios_rastro (void)

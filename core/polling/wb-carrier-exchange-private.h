@@ -52,6 +52,12 @@ gboolean        _wb_carrier_event_map        (WbStatusEvent       *event,
                                               const char          *code,
                                               const char          *fallback);
 
+/* The status table a driver reads: the carrier's status-map, or @own when
+ * the carriers file gives none (the default, "generic", has no carrier's
+ * codes). */
+const char     *_wb_carrier_status_table     (const WbCarrierConfig *config,
+                                              const char          *own);
+
 /* Sorts @events (WbStatusEvent*) oldest first, keeping the carrier's
  * order between equal instants. */
 void            _wb_carrier_events_sort      (GPtrArray           *events);

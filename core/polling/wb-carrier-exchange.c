@@ -131,6 +131,15 @@ _wb_carrier_event_map (WbStatusEvent *event,
   return TRUE;
 }
 
+const char *
+_wb_carrier_status_table (const WbCarrierConfig *config,
+                          const char            *own)
+{
+  if (config->status_map == NULL || g_str_equal (config->status_map, "generic"))
+    return own;
+  return config->status_map;
+}
+
 static int
 compare_events (gconstpointer a,
                 gconstpointer b)

@@ -227,6 +227,10 @@ answer_orders (gpointer     driver,
         return _wb_carrier_reply_for_status (message, self->code);
       return _wb_carrier_reply_failed ("%s: unreadable answer: %s", self->code, error->message);
     }
+  /* An order's requests[] lists its past requests, failed ones with their
+   * errors: with an entity, those are history, not this check's error. */
+  if (status == SOUP_STATUS_OK && wb_json_reader_has_member (reader, "entity"))
+    return read_order (self, reader, track_number);
   if ((carrier_error = find_error (reader, &not_found)) != NULL)
     {
       if (not_found)
@@ -466,7 +470,7 @@ _wb_cdek_driver_new (const WbCarrierConfig *config,
     self->base_url[strlen (self->base_url) - 1] = '\0';
   self->client_id = g_strdup (config->client_id);
   self->client_secret = g_strdup (config->client_secret);
-  self->status_map = g_strdup (config->status_map);
+  self->status_map = g_strdup (_wb_carrier_status_table (config, "cdek"));
   self->map = wb_status_map_ref (map);
   self->session = _wb_carrier_session_new (config);
   return WB_CARRIER_DRIVER (self);

@@ -256,7 +256,7 @@ _wb_correios_driver_new (const WbCarrierConfig *config,
   while (g_str_has_suffix (self->base_url, "/"))
     self->base_url[strlen (self->base_url) - 1] = '\0';
   self->api_key = g_strdup (config->api_key);
-  self->status_map = g_strdup (config->status_map);
+  self->status_map = g_strdup (_wb_carrier_status_table (config, "correios"));
   self->map = wb_status_map_ref (map);
   self->session = _wb_carrier_session_new (config);
   return WB_CARRIER_DRIVER (self);

@@ -335,7 +335,7 @@ _wb_russian_post_driver_new (const WbCarrierConfig *config,
   self->endpoint = g_strconcat (base, "/rtm34", NULL);
   self->login = g_strdup (config->login);
   self->password = g_strdup (config->password);
-  self->status_map = g_strdup (config->status_map);
+  self->status_map = g_strdup (_wb_carrier_status_table (config, "russian-post"));
   self->map = wb_status_map_ref (map);
   self->session = _wb_carrier_session_new (config);
   return WB_CARRIER_DRIVER (self);
