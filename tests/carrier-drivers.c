@@ -751,6 +751,25 @@ test_correios_errors (void)
   };
   WbCarrierReply *reply;
 
+  /* A failed attempt with its reason; a delivery event of a type the table
+   * lacks is PENDING through the codigo's row; an unknown codigo is
+   * skipped, the rest still counts. */
+  answer_text (c, SOUP_STATUS_OK,
+               "{\"objetos\":[{\"codObjeto\":\"DG049186226BR\",\"eventos\":["
+               "{\"codigo\":\"XYZ\",\"tipo\":\"01\",\"dtHrCriado\":\"2022-03-12T09:00:00\"},"
+               "{\"codigo\":\"BDE\",\"tipo\":\"99\",\"dtHrCriado\":\"2022-03-11T18:00:00\"},"
+               "{\"codigo\":\"BDE\",\"tipo\":\"20\",\"dtHrCriado\":\"2022-03-11T17:03:00\","
+               "\"descricao\":\"Carteiro não atendido\"}]}]}", NULL);
+  reply = fetch (driver, "DG049186226BR");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+  g_assert_cmpuint (reply->events->len, ==, 2);
+  g_assert_cmpstr (event_at (reply, 0)->status_raw, ==, "BDE.20");
+  g_assert_cmpint (event_at (reply, 0)->status, ==, WB_STATUS_FAILED_ATTEMPT);
+  g_assert_cmpstr (event_at (reply, 0)->reason, ==, "recipient_unavailable");
+  g_assert_cmpstr (event_at (reply, 1)->status_raw, ==, "BDE.99");
+  g_assert_cmpint (event_at (reply, 1)->status, ==, WB_STATUS_PENDING);
+  wb_carrier_reply_free (reply);
+
   /* The gateway's error body: the check's error with Correios' words. */
   answer_file (c, SOUP_STATUS_FORBIDDEN, "correios-error.json");
   reply = fetch (driver, "DG049186226BR");
