@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "wb-carrier-exchange-private.h"
 #include "wb-carrier-http-private.h"
 #include "wb-polling.h"
 
@@ -104,8 +105,14 @@ wb_carrier_driver_new (const WbCarrierConfig  *config,
     return _wb_emulator_driver_new (config, map);
   if (g_str_equal (config->driver, "dhl-unified"))
     return _wb_dhl_driver_new (config, map);
+  if (g_str_equal (config->driver, "russian-post"))
+    return _wb_russian_post_driver_new (config, map);
+  if (g_str_equal (config->driver, "cdek"))
+    return _wb_cdek_driver_new (config, map);
+  if (g_str_equal (config->driver, "correios"))
+    return _wb_correios_driver_new (config, map);
   g_set_error (error, WB_POLLING_ERROR, WB_POLLING_ERROR_CONFIG,
-               "carriers file: [%s] driver “%s” is unknown; known: emulator, dhl-unified",
+               "carriers file: [%s] driver “%s” is unknown; known: emulator, dhl-unified, russian-post, cdek, correios",
                config->code, config->driver);
   return NULL;
 }

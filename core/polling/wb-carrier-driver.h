@@ -75,7 +75,8 @@ void             wb_carrier_driver_fetch_async  (WbCarrierDriver       *self,
 WbCarrierReply  *wb_carrier_driver_fetch_finish (WbCarrierDriver       *self,
                                                  GAsyncResult          *result,
                                                  GError               **error);
-/* The driver @config names ("emulator", "dhl-unified"), or %NULL with
+/* The driver @config names ("emulator", "dhl-unified", "russian-post",
+ * "cdek", "correios"), or %NULL with
  * %WB_POLLING_ERROR_CONFIG. Its HTTP runs on the thread-default main
  * context of this call. */
 WbCarrierDriver *wb_carrier_driver_new          (const WbCarrierConfig *config,
