@@ -24,6 +24,7 @@ struct _WbApplication
   WbClient       *client;
   WbLocationStream *stream;
   WbLocalServer  *local;          /* "run on this computer"; nullable */
+  WbAlertCenter  *alerts;
   GPtrArray      *demo;           /* GSubprocess: the demo's simulators */
   gboolean        local_option;
   char           *local_dir_option;
@@ -101,6 +102,7 @@ on_directory_loaded (GObject      *source,
   if (directory != NULL && WB_CLIENT (source) == self->client)
     {
       wb_vehicle_model_set_references (self->model, wb_directory_get_vehicles (directory));
+      wb_alert_center_set_directory (self->alerts, directory);
       if (window != NULL)
         wb_window_set_directory (window, directory);
     }
@@ -122,6 +124,7 @@ disconnect (WbApplication *self)
     wb_location_stream_stop (self->stream);
   g_clear_object (&self->stream);
   g_clear_object (&self->client);
+  wb_alert_center_set_client (self->alerts, NULL);
   wb_vehicle_model_clear (self->model);
 }
 
@@ -152,6 +155,7 @@ wb_application_connect (WbApplication *self,
   disconnect (self);
   self->client = wb_client_new (server_url, token);
   self->stream = wb_location_stream_new (self->client, self->model);
+  wb_alert_center_set_client (self->alerts, self->client);
   wb_client_load_directory_async (self->client, self->cancellable, on_directory_loaded, g_object_ref (self));
   if (window != NULL)
     {
@@ -323,6 +327,13 @@ run_local (WbApplication *self)
   wb_local_server_start (self->local);
 }
 
+WbAlertCenter *
+wb_application_get_alert_center (WbApplication *self)
+{
+  g_return_val_if_fail (WB_IS_APPLICATION (self), NULL);
+  return self->alerts;
+}
+
 WbLocalServer *
 wb_application_get_local_server (WbApplication *self)
 {
@@ -391,6 +402,7 @@ wb_application_activate (GApplication *application)
   if (window == NULL)
     {
       window = wb_window_new (GTK_APPLICATION (self), self->model, self->settings);
+      wb_window_set_alert_center (window, self->alerts);
       start (self);
     }
   gtk_window_present (GTK_WINDOW (window));
@@ -543,7 +555,17 @@ on_quit_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A desktop notification's click: the window, in front. */
+static void
+activate_action (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  g_application_activate (G_APPLICATION (user_data));
+}
+
 static const GActionEntry app_actions[] = {
+  { "activate", activate_action },
   { "run-local", run_local_action },
   { "local-server", local_server_action },
   { "quit", quit_action },
@@ -613,6 +635,7 @@ wb_application_dispose (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->model);
   g_clear_object (&self->local);
+  g_clear_object (&self->alerts);
   g_clear_pointer (&self->demo, g_ptr_array_unref);
   G_OBJECT_CLASS (wb_application_parent_class)->dispose (object);
 }
@@ -652,6 +675,7 @@ wb_application_init (WbApplication *self)
   self->model = wb_vehicle_model_new ();
   self->cancellable = g_cancellable_new ();
   self->demo = g_ptr_array_new_with_free_func (g_object_unref);
+  self->alerts = wb_alert_center_new ();
   g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
 }
 

@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "wb-alert-center.h"
 #include "wb-local-server.h"
 #include "wb-vehicle-model.h"
 
@@ -24,6 +25,7 @@ G_DECLARE_FINAL_TYPE (WbApplication, wb_application, WB, APPLICATION, AdwApplica
  * the server's state and log. */
 WbApplication  *wb_application_new        (void);
 WbVehicleModel *wb_application_get_model  (WbApplication *self);
+WbAlertCenter  *wb_application_get_alert_center (WbApplication *self);
 /* The local server, once local mode started one; else %NULL. */
 WbLocalServer  *wb_application_get_local_server (WbApplication *self);
 /* Points the console at a server with that token. @remember saves the URL

@@ -18,6 +18,8 @@ struct _WbPreferencesWindow
   GtkSwitch            *sound_shipment_switch;
   GtkSwitch            *sound_sla_switch;
   GtkSwitch            *sound_device_switch;
+  GtkSwitch            *sound_command_switch;
+  GtkSwitch            *sound_carrier_switch;
 };
 
 enum
@@ -146,6 +148,10 @@ bind_settings (WbPreferencesWindow *self)
   g_settings_bind (self->settings, "alert-sound-shipment", self->sound_shipment_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "alert-sound-sla", self->sound_sla_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "alert-sound-command", self->sound_command_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "alert-sound-carrier", self->sound_carrier_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "alert-sound-device", self->sound_device_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
 }
@@ -230,6 +236,8 @@ wb_preferences_window_class_init (WbPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, sound_shipment_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, sound_sla_switch);
   gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, sound_device_switch);
+  gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, sound_command_switch);
+  gtk_widget_class_bind_template_child (widget_class, WbPreferencesWindow, sound_carrier_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_server_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_tiles_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_no_tiles_clicked);

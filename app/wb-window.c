@@ -14,6 +14,7 @@
 #include "wb-vehicle-layer.h"
 #include "wb-first-run-page.h"
 #include "wb-shipments-view.h"
+#include "wb-alerts-button.h"
 #include "wb-trackings-view.h"
 #include "wb-trips-view.h"
 #include "wb-vehicle-filter.h"
@@ -69,6 +70,10 @@ struct _WbWindow
   WbShipmentsView      *shipments_view;
   WbTripsView          *trips_view;
   WbTrackingsView      *trackings_view;
+  WbAlertsButton       *alerts_button;
+  AdwToastOverlay      *alert_toasts;
+  WbAlertCenter        *alert_center;
+  gboolean              last_alert_notified;
   GtkWidget            *sidebar_button;
   GtkWidget            *follow_button;
   AdwToastOverlay      *toast_overlay;
@@ -805,6 +810,72 @@ wb_window_set_stream (WbWindow         *self,
   on_stream_state (self);
 }
 
+/* Which setting asks for a sound on an alert of @kind. */
+static const char *
+sound_key (const char *kind)
+{
+  if (g_strcmp0 (kind, "sla") == 0)
+    return "alert-sound-sla";
+  if (g_strcmp0 (kind, "device") == 0)
+    return "alert-sound-device";
+  if (g_strcmp0 (kind, "command") == 0)
+    return "alert-sound-command";
+  if (g_strcmp0 (kind, "carrier") == 0)
+    return "alert-sound-carrier";
+  return NULL;
+}
+
+/* An alert as a toast; as a desktop notification too while the window
+ * is not the one in use; and a sound for the kinds the user chose. */
+static void
+on_alert (WbWindow *self,
+          WbAlert  *alert)
+{
+  g_autofree char *text = g_strdup_printf ("%s: %s", wb_alert_get_title (alert), wb_alert_get_body (alert));
+  AdwToast *toast = adw_toast_new (text);
+  const char *key = sound_key (wb_alert_get_kind (alert));
+  GApplication *application = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  adw_toast_set_timeout (toast, 6);
+  adw_toast_overlay_add_toast (self->alert_toasts, toast);
+  self->last_alert_notified = FALSE;
+  if (!gtk_window_is_active (GTK_WINDOW (self)) && application != NULL)
+    {
+      g_autoptr(GNotification) notification = g_notification_new (wb_alert_get_title (alert));
+      g_autofree char *id = g_strdup_printf ("alert-%s-%s", wb_alert_get_kind (alert),
+                                             wb_alert_get_subject (alert) ?: "");
+
+      g_notification_set_body (notification, wb_alert_get_body (alert));
+      g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_HIGH);
+      g_notification_set_default_action (notification, "app.activate");
+      g_application_send_notification (application, id, notification);
+      self->last_alert_notified = TRUE;
+    }
+  if (key != NULL && g_settings_get_boolean (self->settings, key))
+    gdk_display_beep (gtk_widget_get_display (GTK_WIDGET (self)));
+}
+
+void
+wb_window_set_alert_center (WbWindow      *self,
+                            WbAlertCenter *center)
+{
+  g_return_if_fail (WB_IS_WINDOW (self));
+
+  if (self->alert_center != NULL)
+    g_signal_handlers_disconnect_by_data (self->alert_center, self);
+  g_set_object (&self->alert_center, center);
+  wb_alerts_button_set_center (self->alerts_button, center);
+  if (center != NULL)
+    g_signal_connect_swapped (center, "alert", G_CALLBACK (on_alert), self);
+}
+
+gboolean
+wb_window_get_last_alert_notified (WbWindow *self)
+{
+  g_return_val_if_fail (WB_IS_WINDOW (self), FALSE);
+  return self->last_alert_notified;
+}
+
 void
 wb_window_set_directory (WbWindow    *self,
                          WbDirectory *directory)
@@ -1020,6 +1091,9 @@ wb_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->stream, self);
   g_clear_object (&self->stream);
   g_clear_object (&self->client);
+  if (self->alert_center != NULL)
+    g_signal_handlers_disconnect_by_data (self->alert_center, self);
+  g_clear_object (&self->alert_center);
   if (self->tile_source != NULL)
     g_signal_handlers_disconnect_by_data (self->tile_source, self);
   g_clear_object (&self->tile_source);
@@ -1149,6 +1223,7 @@ wb_window_class_init (WbWindowClass *klass)
   g_type_ensure (WB_TYPE_SHIPMENTS_VIEW);
   g_type_ensure (WB_TYPE_TRIPS_VIEW);
   g_type_ensure (WB_TYPE_TRACKINGS_VIEW);
+  g_type_ensure (WB_TYPE_ALERTS_BUTTON);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WbWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, first_run_page);
@@ -1157,6 +1232,8 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbWindow, shipments_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, trips_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, trackings_view);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, alerts_button);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, alert_toasts);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, sidebar_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, follow_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, toast_overlay);

@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "wb-alert-center.h"
+
 #include "wb-client.h"
 #include "wb-location-stream.h"
 #include "wb-vehicle-model.h"
@@ -54,6 +56,12 @@ void               wb_window_update_counts          (WbWindow          *self);
 /* The server's client and live stream: the stream's view follows the
  * map, its state shows as the connection strip, the panel loads tracks
  * through the client. %NULL for both detaches. */
+/* Alerts: the header's button and list, toasts, desktop notifications
+ * while the window is not in use, sounds as the settings ask. */
+void               wb_window_set_alert_center       (WbWindow          *self,
+                                                     WbAlertCenter     *center);
+/* Whether the last alert also went out as a desktop notification. */
+gboolean           wb_window_get_last_alert_notified (WbWindow         *self);
 /* Names for the views' ids and their filters' pickers; nullable. */
 void               wb_window_set_directory          (WbWindow          *self,
                                                      WbDirectory       *directory);

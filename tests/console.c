@@ -20,6 +20,7 @@
 #include "wb-shipments-view.h"
 #include "wb-trips-view.h"
 #include "wb-trackings-view.h"
+#include "wb-alerts-button.h"
 #include "wb-carrier-emulator.h"
 #include "wb-date-button.h"
 #include "wb-ref-picker.h"
@@ -2370,6 +2371,118 @@ test_local_mode (void)
   g_free (local.dir);
 }
 
+/* ---- alerts: an SLA breach and a vehicle gone silent -------------------------- */
+
+static WbAlert *
+find_alert (WbAlertCenter *center,
+            const char    *kind)
+{
+  GListModel *alerts = wb_alert_center_get_alerts (center);
+
+  for (guint i = 0; i < g_list_model_get_n_items (alerts); i++)
+    {
+      g_autoptr(WbAlert) alert = g_list_model_get_item (alerts, i);
+
+      if (g_strcmp0 (wb_alert_get_kind (alert), kind) == 0)
+        return alert;
+    }
+  return NULL;
+}
+
+static void
+run_alerts_scenario (GApplication *application,
+                     Live         *live)
+{
+  GtkWidget *window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  WbAlertCenter *center = wb_application_get_alert_center (WB_APPLICATION (application));
+  WbAlertsButton *button = WB_ALERTS_BUTTON (find_child (window, WB_TYPE_ALERTS_BUTTON, NULL));
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) soon = g_date_time_add_seconds (now, 1);
+  g_autofree char *promised = g_date_time_format (soon, "%Y-%m-%dT%H:%M:%SZ");
+  g_autofree char *shipment = g_strdup_printf (
+    "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"reference\":\"ORD-9\",\"promisedAt\":\"%s\","
+    "\"recipient\":{\"name\":\"Ann Smith\",\"phone\":\"+375291234567\"},"
+    "\"destination\":{\"country\":\"BY\",\"city\":\"Minsk\",\"line1\":\"Nezavisimosti 1\"}}", promised);
+  WbAlert *sla, *offline;
+  GtkWidget *list;
+
+  g_assert_nonnull (button);
+  WAIT_FOR (wb_window_get_connection_state (WB_WINDOW (window)) == WB_CONNECTION_LIVE);
+  /* Names come from the directory, read on connecting. */
+  WAIT_FOR (wb_trips_view_get_directory (WB_TRIPS_VIEW (find_child (window, WB_TYPE_TRIPS_VIEW, NULL))) != NULL);
+  g_assert_cmpstr (wb_alerts_button_get_badge (button), ==, "");
+
+  /* A vehicle reports once, then falls silent past the offline time; a
+   * shipment's promise passes. Both become alerts, unread, as toasts. */
+  post_position_accepted (live, 1, 53.90, 27.56);
+  g_assert_cmpuint (http (live, "POST", "/shipments", live->dispatcher, shipment), ==, 201);
+  WAIT_FOR (find_alert (center, "sla") != NULL && find_alert (center, "device") != NULL);
+  sla = find_alert (center, "sla");
+  offline = find_alert (center, "device");
+  g_assert_nonnull (strstr (wb_alert_get_body (sla), "acme"));
+  /* The vehicle by its plate, from the directory. */
+  g_assert_nonnull (strstr (wb_alert_get_body (offline), "0001 AB-7"));
+  g_assert_cmpuint (wb_alert_center_get_unread (center), ==, 2);
+  g_assert_cmpstr (wb_alerts_button_get_badge (button), ==, "2");
+
+  /* The list, one acknowledged by its own button, then all. */
+  gtk_menu_button_popup (GTK_MENU_BUTTON (find_child (GTK_WIDGET (button), GTK_TYPE_MENU_BUTTON, NULL)));
+  wait_frames (window, 3);
+  list = find_named (GTK_WIDGET (button), "alerts-list");
+  g_assert_nonnull (list);
+  g_assert_cmpuint (count_children (list), ==, 2);
+  save_screenshot (window, "console-alerts.png");
+  wb_alert_set_read (sla, TRUE);
+  g_assert_cmpstr (wb_alerts_button_get_badge (button), ==, "1");
+  g_signal_emit_by_name (find_named (GTK_WIDGET (button), "mark-all-read"), "clicked");
+  g_assert_cmpuint (wb_alert_center_get_unread (center), ==, 0);
+  g_assert_cmpstr (wb_alerts_button_get_badge (button), ==, "");
+
+  live->done = TRUE;
+  g_application_quit (application);
+}
+
+static void
+test_alerts (void)
+{
+  Live live = { 0 };
+  g_autoptr(WbApplication) application = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *server = NULL;
+  const char *args[] = { "--offline-after=2s", "--overdue-check-interval=1s", NULL };
+  int status;
+
+  live.conninfo = wb_test_pg_create_database ("console_alerts");
+  live.daemon = start_daemon_args (live.conninfo, 0, TRUE, args);
+  live.port = wb_test_daemon_port (live.daemon);
+  live.session = soup_session_new_with_options ("timeout", 30, NULL);
+  live.admin = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "admin", WB_ACCESS_ROLE_ADMIN,
+                            g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live.dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
+                                 g_get_real_time () / G_USEC_PER_SEC, 3600);
+  live.next_fix = g_get_real_time () / 1000 - 1000;
+  register_fleet (&live);
+  token_file = g_build_filename (g_get_tmp_dir (), "waybill-console-alerts-token", NULL);
+  g_assert_true (g_file_set_contents (token_file, live.dispatcher, -1, NULL));
+  server = g_strdup_printf ("http://127.0.0.1:%u", live.port);
+  {
+    const char *argv[] = { "waybill", "--server", server, "--tiles", "none", "--token-file", token_file, NULL };
+
+    application = wb_application_new ();
+    g_signal_connect_after (application, "activate", G_CALLBACK (run_alerts_scenario), &live);
+    status = g_application_run (G_APPLICATION (application), G_N_ELEMENTS (argv) - 1, (char **) argv);
+  }
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (live.done);
+  g_unlink (token_file);
+  g_assert_cmpint (wb_test_daemon_terminate (live.daemon), ==, 0);
+  wb_test_daemon_free (live.daemon);
+  g_object_unref (live.session);
+  g_free (live.admin);
+  g_free (live.dispatcher);
+  g_free (live.conninfo);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2395,5 +2508,6 @@ main (int   argc,
   g_test_add_func ("/console/trips", test_trips);
   g_test_add_func ("/console/trackings", test_trackings);
   g_test_add_func ("/console/local-mode", test_local_mode);
+  g_test_add_func ("/console/alerts", test_alerts);
   return g_test_run ();
 }
