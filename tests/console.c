@@ -553,13 +553,13 @@ test_accessibility (Fixture       *f,
   row = find_child (list, WB_TYPE_VEHICLE_ROW, NULL);
   g_assert_nonnull (row);
   gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                       "Truck 1, moving, AB 1001-7 · Ivan Petrov, 42 km/h");
+                                       "Truck 1, moving, AB 1001-7 · Ivan Petrov · Acme Freight, 42 km/h");
   move_vehicle (f->model, "v1", WB_LIVE_STATE_STOPPED, 53.90, 27.55);
   gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                       "Truck 1, stopped, AB 1001-7 · Ivan Petrov, 42 km/h");
+                                       "Truck 1, stopped, AB 1001-7 · Ivan Petrov · Acme Freight, 42 km/h");
   wb_vehicle_model_set_stale (f->model, TRUE);
   gtk_test_accessible_assert_property (row, GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                       "Truck 1, stale, AB 1001-7 · Ivan Petrov, 42 km/h");
+                                       "Truck 1, stale, AB 1001-7 · Ivan Petrov · Acme Freight, 42 km/h");
 
   /* The connection strip is a status, read out when it changes. */
   wb_window_set_connection_state (f->window, WB_CONNECTION_RECONNECTING, NULL);
