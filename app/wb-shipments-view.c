@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "wb-date-button.h"
+#include "wb-shipment-editor.h"
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
 
@@ -13,6 +14,9 @@ struct _WbShipmentsView
 
   WbClient              *client;
   WbShipmentSearchModel *results;
+  GtkWidget             *editor;   /* weak: the open editor */
+  GCancellable          *whoami;
+  gboolean               may_write;
   GtkSingleSelection    *selection;
   guint                  page_size;
   guint                  check_idle;
@@ -391,6 +395,147 @@ fill_statuses (WbShipmentsView *self)
   gtk_drop_down_set_model (self->status_dropdown, G_LIST_MODEL (labels));
 }
 
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *name)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_BUTTON (child) && g_strcmp0 (gtk_widget_get_name (child), name) == 0)
+        return child;
+      if ((found = find_button (child, name)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* ---- creating and editing ----------------------------------------------------- */
+
+/* Creating and editing need a dispatcher's token; a viewer sees the
+ * buttons disabled, the reason in their tooltips. */
+static void
+set_may_write (WbShipmentsView *self,
+               gboolean         may_write,
+               const char      *reason)
+{
+  GtkWidget *buttons[] = { find_button (GTK_WIDGET (self), "new-shipment"), find_button (GTK_WIDGET (self), "edit") };
+
+  self->may_write = may_write;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "shipments.new", may_write);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "shipments.edit", may_write);
+  for (guint i = 0; i < G_N_ELEMENTS (buttons); i++)
+    if (buttons[i] != NULL)
+      gtk_widget_set_tooltip_text (buttons[i], may_write ? NULL : reason);
+}
+
+static void
+on_whoami (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(WbShipmentsView) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *role = NULL;
+  g_autofree char *reason = NULL;
+
+  if (!wb_client_whoami_finish (WB_CLIENT (source), result, &role, NULL, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          reason = g_strdup_printf (_("What your token may do is not known: %s"), error->message);
+          set_may_write (self, FALSE, reason);
+        }
+      return;
+    }
+  if (g_strcmp0 (role, "dispatcher") == 0 || g_strcmp0 (role, "admin") == 0)
+    return set_may_write (self, TRUE, NULL);
+  /* Translators: %s is the token's role, e.g. "viewer" */
+  reason = g_strdup_printf (_("Your token's role (%s) may look at shipments but not change them; "
+                              "a dispatcher's token is needed"), role);
+  set_may_write (self, FALSE, reason);
+}
+
+static void
+read_role (WbShipmentsView *self)
+{
+  if (self->whoami != NULL)
+    g_cancellable_cancel (self->whoami);
+  g_clear_object (&self->whoami);
+  set_may_write (self, FALSE, _("Checking what your token may do…"));
+  if (self->client == NULL)
+    return;
+  self->whoami = g_cancellable_new ();
+  wb_client_whoami_async (self->client, self->whoami, on_whoami, g_object_ref (self));
+}
+
+gboolean
+wb_shipments_view_get_may_write (WbShipmentsView *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENTS_VIEW (self), FALSE);
+  return self->may_write;
+}
+
+static void
+on_created (WbShipmentsView *self,
+            const char      *shipment_id)
+{
+  if (shipment_id != NULL && *shipment_id != '\0')
+    gtk_widget_activate_action (GTK_WIDGET (self), "shipments.open", "s", shipment_id);
+}
+
+static void
+on_edited (WbShipmentsView *self,
+           const char      *shipment_id)
+{
+  wb_shipment_detail_show (self->detail, shipment_id);
+}
+
+static void
+present_editor (WbShipmentsView *self,
+                GtkWidget       *editor,
+                GCallback        on_saved)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (GTK_IS_WINDOW (root))
+    gtk_window_set_transient_for (GTK_WINDOW (editor), GTK_WINDOW (root));
+  g_signal_connect_object (editor, "saved", on_saved, self, G_CONNECT_SWAPPED);
+  g_set_weak_pointer (&self->editor, editor);
+  gtk_window_present (GTK_WINDOW (editor));
+}
+
+static void
+new_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *parameter)
+{
+  WbShipmentsView *self = WB_SHIPMENTS_VIEW (widget);
+
+  if (self->client != NULL)
+    present_editor (self, wb_shipment_editor_new_create (self->client), G_CALLBACK (on_created));
+}
+
+static void
+edit_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  WbShipmentsView *self = WB_SHIPMENTS_VIEW (widget);
+  WbClientShipment *shipment = wb_shipment_detail_get_shipment (self->detail);
+
+  if (self->client != NULL && shipment != NULL)
+    present_editor (self, wb_shipment_editor_new_edit (self->client, shipment), G_CALLBACK (on_edited));
+}
+
+GtkWidget *
+wb_shipments_view_get_editor (WbShipmentsView *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENTS_VIEW (self), NULL);
+  return self->editor;
+}
+
 static void
 wb_shipments_view_dispose (GObject *object)
 {
@@ -398,6 +543,10 @@ wb_shipments_view_dispose (GObject *object)
   WbShipmentsView *self = WB_SHIPMENTS_VIEW (object);
 
   g_clear_handle_id (&self->check_idle, g_source_remove);
+  g_clear_weak_pointer (&self->editor);
+  if (self->whoami != NULL)
+    g_cancellable_cancel (self->whoami);
+  g_clear_object (&self->whoami);
   clear_results (self);
   g_clear_object (&self->client);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_SHIPMENTS_VIEW);
@@ -419,6 +568,9 @@ wb_shipments_view_class_init (WbShipmentsViewClass *klass)
   gtk_widget_class_install_action (widget_class, "shipments.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "shipments.open", "s", open_action);
   gtk_widget_class_install_action (widget_class, "shipments.back", NULL, back_action);
+  gtk_widget_class_install_action (widget_class, "shipments.new", NULL, new_action);
+  gtk_widget_class_install_action (widget_class, "shipments.edit", NULL, edit_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "shipments.new", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "shipments.back", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "shipments.back", NULL);
 
@@ -490,6 +642,7 @@ wb_shipments_view_set_client (WbShipmentsView *self,
   g_set_object (&self->client, client);
   wb_shipment_detail_set_client (self->detail, client);
   adw_leaflet_set_visible_child (self->leaflet, self->results_page);
+  read_role (self);
 }
 
 void

@@ -35,4 +35,11 @@ WbShipmentDetail      *wb_shipments_view_get_detail     (WbShipmentsView *self);
 /* Whether the detail page is the one showing. */
 gboolean               wb_shipments_view_get_detail_shown (WbShipmentsView *self);
 
+/* The shipment editor this view opened (shipments.new, shipments.edit),
+ * while it is open. */
+GtkWidget *wb_shipments_view_get_editor (WbShipmentsView *self);
+/* Whether the token may create and edit shipments (known once /whoami
+ * answered). */
+gboolean   wb_shipments_view_get_may_write (WbShipmentsView *self);
+
 G_END_DECLS

@@ -18,6 +18,7 @@
 #include "wb-first-run-page.h"
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
+#include "wb-shipment-editor.h"
 #include "wb-trips-view.h"
 #include "wb-trackings-view.h"
 #include "wb-alerts-button.h"
@@ -1334,6 +1335,70 @@ check_form_filters (Shipments       *shipments,
   g_assert_true (wb_date_button_set_date (from, NULL));
 }
 
+/* A dispatcher creates a shipment: a phone the server refuses is marked
+ * on its field and nothing in the form is lost; corrected, it is created
+ * and opens. Then edited: the change is saved against the version read
+ * (If-Match) and shows in the detail. */
+static void
+check_create_and_edit (WbShipmentsView *view,
+                       GtkWidget       *window)
+{
+  WbShipmentDetail *detail = wb_shipments_view_get_detail (view);
+  WbShipmentEditor *editor;
+  GtkWidget *phone;
+  WbClientShipment *created;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.new", NULL));
+  editor = WB_SHIPMENT_EDITOR (wb_shipments_view_get_editor (view));
+  g_assert_nonnull (editor);
+  g_assert_true (wb_shipment_editor_set_field (editor, "clientId", "globex"));
+  g_assert_true (wb_shipment_editor_set_field (editor, "reference", "ORD-NEW-1"));
+  g_assert_true (wb_shipment_editor_set_field (editor, "serviceLevel", "express"));
+  g_assert_true (wb_shipment_editor_set_field (editor, "recipient.name", "Olga Ivanova"));
+  g_assert_true (wb_shipment_editor_set_field (editor, "recipient.phone", "call me"));
+  g_assert_true (wb_shipment_editor_set_field (editor, "destination.city", "Minsk"));
+  g_assert_true (wb_shipment_editor_set_field (editor, "destination.line1", "Lenina 5"));
+  g_assert_false (wb_shipment_editor_set_field (editor, "colour", "red"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
+  g_assert_true (wb_shipment_editor_get_saving (editor));
+  WAIT_FOR (!wb_shipment_editor_get_saving (editor));
+  g_assert_cmpstr (wb_shipment_editor_get_error_field (editor), ==, "recipient.phone");
+  phone = find_named (GTK_WIDGET (editor), "recipient.phone");
+  g_assert_true (gtk_widget_has_css_class (phone, "error"));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (GTK_WIDGET (editor), "recipient.name"))), ==,
+                   "Olga Ivanova");
+  g_assert_true (gtk_widget_get_visible (find_named (GTK_WIDGET (editor), "error")));
+  wait_frames (GTK_WIDGET (editor), 3);
+  save_screenshot (GTK_WIDGET (editor), "console-shipment-editor.png");
+
+  g_assert_true (wb_shipment_editor_set_field (editor, "recipient.phone", "8 029 777 12 34"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
+  WAIT_FOR (wb_shipments_view_get_editor (view) == NULL);
+  g_assert_true (wb_shipments_view_get_detail_shown (view));
+  WAIT_FOR (wb_shipment_detail_get_shipment (detail) != NULL && !wb_shipment_detail_get_loading (detail));
+  created = wb_shipment_detail_get_shipment (detail);
+  g_assert_cmpstr (wb_client_shipment_get_reference (created), ==, "ORD-NEW-1");
+  g_assert_cmpstr (wb_client_shipment_get_service_level (created), ==, "express");
+  g_assert_cmpstr (wb_client_shipment_get_recipient_phone (created), ==, "+375297771234");
+  g_assert_cmpint (wb_client_shipment_get_version (created), ==, 1);
+
+  /* Edit it: the form opens filled, the client fixed. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.edit", NULL));
+  editor = WB_SHIPMENT_EDITOR (wb_shipments_view_get_editor (view));
+  g_assert_nonnull (editor);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (GTK_WIDGET (editor), "destination.line1"))), ==,
+                   "Lenina 5");
+  g_assert_false (gtk_widget_get_sensitive (find_named (GTK_WIDGET (editor), "clientId")));
+  g_assert_true (wb_shipment_editor_set_field (editor, "destination.line1", "Lenina 7"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.save", NULL));
+  WAIT_FOR (wb_shipments_view_get_editor (view) == NULL);
+  WAIT_FOR (wb_shipment_detail_get_shipment (detail) != NULL && !wb_shipment_detail_get_loading (detail)
+            && wb_client_shipment_get_version (wb_shipment_detail_get_shipment (detail)) == 2);
+  g_assert_cmpstr (wb_client_shipment_get_destination (wb_shipment_detail_get_shipment (detail))->line1, ==,
+                   "Lenina 7");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.back", NULL));
+}
+
 static void
 check_paging (WbShipmentsView *view)
 {
@@ -1416,6 +1481,11 @@ run_shipments_scenario (GApplication *application,
   g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 8);
 
   check_detail_and_live_status (shipments, view, window);
+  /* A viewer's token: New and Edit are disabled, saying why. */
+  g_assert_false (wb_shipments_view_get_may_write (view));
+  g_assert_false (gtk_widget_activate_action (GTK_WIDGET (view), "shipments.new", NULL)
+                  && wb_shipments_view_get_editor (view) != NULL);
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (find_named (GTK_WIDGET (view), "new-shipment")), "viewer"));
   check_form_filters (shipments, view);
 
   /* A phone the server cannot read: the form says which field. */
@@ -1974,6 +2044,18 @@ run_trips_scenario (GApplication *application,
   g_assert_cmpuint (show_trips (view, 0, NULL), ==, 2);
 
   check_detail_and_start (trips, view, window);
+
+  /* A dispatcher creates and edits shipments. */
+  {
+    WbShipmentsView *shipments = WB_SHIPMENTS_VIEW (find_child (window, WB_TYPE_SHIPMENTS_VIEW, NULL));
+
+    g_assert_true (gtk_widget_activate_action (window, "win.show-view", "s", "shipments"));
+    wait_frames (window, 2);
+    WAIT_FOR (wb_shipments_view_get_may_write (shipments));
+    check_create_and_edit (shipments, window);
+    g_assert_true (gtk_widget_activate_action (window, "win.show-view", "s", "trips"));
+    wait_frames (window, 2);
+  }
   check_viewer (trips, view, window);
 
   trips->live.done = TRUE;

@@ -488,6 +488,26 @@ wb_client_call_json_async (WbClient            *self,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
+  wb_client_call_json_if_match_async (self, method, path, body, NULL, cancellable, callback, user_data);
+}
+
+/**
+ * wb_client_call_json_if_match_async:
+ * @if_match: (nullable): the entity tag the change is for ("\"3\""), sent
+ *   as If-Match: a server that holds a newer version answers 412
+ *
+ * As wb_client_call_json_async(); finish with wb_client_call_json_finish().
+ */
+void
+wb_client_call_json_if_match_async (WbClient            *self,
+                                    const char          *method,
+                                    const char          *path,
+                                    JsonNode            *body,
+                                    const char          *if_match,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
   g_autoptr(GTask) task = NULL;
   Request *request;
 
@@ -502,6 +522,8 @@ wb_client_call_json_async (WbClient            *self,
   if (request->message == NULL)
     return g_task_return_new_error (task, WB_CLIENT_ERROR, WB_CLIENT_ERROR_NETWORK,
                                     "Not a valid address: %s%s", self->base_url, path);
+  if (if_match != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (request->message), "If-Match", if_match);
   request->cancellable = g_cancellable_new ();
   if (cancellable != NULL)
     {

@@ -71,6 +71,15 @@ void        wb_client_call_json_async  (WbClient            *self,
                                         GCancellable        *cancellable,
                                         GAsyncReadyCallback  callback,
                                         gpointer             user_data);
+/* The same with If-Match (a PATCH of what was read at that version). */
+void        wb_client_call_json_if_match_async (WbClient            *self,
+                                                const char          *method,
+                                                const char          *path,
+                                                JsonNode            *body,
+                                                const char          *if_match,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
 JsonNode   *wb_client_call_json_finish (WbClient            *self,
                                         GAsyncResult        *result,
                                         GError             **error);
