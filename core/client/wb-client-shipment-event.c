@@ -17,6 +17,9 @@ struct _WbClientShipmentEvent
   char     *occurred_at_raw;
   gboolean  zone_guessed;
   char     *location_text;
+  gboolean  has_position;
+  double    lat;
+  double    lon;
   char     *description;
   gboolean  correction;
   gboolean  applied;
@@ -85,7 +88,32 @@ read_location (WbJsonReader           *parent,
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  return wb_json_reader_get_string (reader, "text", FALSE, &self->location_text, error);
+  {
+    gboolean has_lat = FALSE, has_lon = FALSE;
+
+    if (!wb_json_reader_get_string (reader, "text", FALSE, &self->location_text, error)
+        || !wb_json_reader_get_double (reader, "lat", -90, 90, &has_lat, &self->lat, error)
+        || !wb_json_reader_get_double (reader, "lon", -180, 180, &has_lon, &self->lon, error))
+      return FALSE;
+    self->has_position = has_lat && has_lon;
+  }
+  return TRUE;
+}
+
+gboolean
+wb_client_shipment_event_get_position (WbClientShipmentEvent *self,
+                                       double                *out_lat,
+                                       double                *out_lon)
+{
+  g_return_val_if_fail (WB_IS_CLIENT_SHIPMENT_EVENT (self), FALSE);
+
+  if (!self->has_position)
+    return FALSE;
+  if (out_lat != NULL)
+    *out_lat = self->lat;
+  if (out_lon != NULL)
+    *out_lon = self->lon;
+  return TRUE;
 }
 
 /**

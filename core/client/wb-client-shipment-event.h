@@ -29,6 +29,10 @@ const char            *wb_client_shipment_event_get_occurred_at_raw (WbClientShi
 /* TRUE when the carrier's time had no zone and one was assumed. */
 gboolean               wb_client_shipment_event_get_zone_guessed  (WbClientShipmentEvent  *self);
 const char            *wb_client_shipment_event_get_location_text (WbClientShipmentEvent  *self);
+/* Where it happened, when the carrier said: FALSE without a position. */
+gboolean               wb_client_shipment_event_get_position      (WbClientShipmentEvent  *self,
+                                                                   double                 *out_lat,
+                                                                   double                 *out_lon);
 const char            *wb_client_shipment_event_get_description   (WbClientShipmentEvent  *self);
 gboolean               wb_client_shipment_event_get_correction    (WbClientShipmentEvent  *self);
 /* Whether the event moved the shipment's status. */

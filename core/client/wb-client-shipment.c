@@ -30,6 +30,11 @@ struct _WbClientShipment
   gint64           created_at;
   gint64           updated_at;
   gint64           closed_at;
+  GArray          *trackings;      /* WbClientShipmentTracking */
+  gboolean         has_live;
+  double           live_lat;
+  double           live_lon;
+  gint64           live_at;
 };
 
 G_DEFINE_FINAL_TYPE (WbClientShipment, wb_client_shipment, G_TYPE_OBJECT)
@@ -58,6 +63,7 @@ wb_client_shipment_finalize (GObject *object)
   g_free (self->recipient_phone);
   g_free (self->recipient_email);
   address_clear (&self->origin);
+  g_clear_pointer (&self->trackings, g_array_unref);
   address_clear (&self->destination);
   g_free (self->status);
   g_free (self->status_reason);
@@ -157,6 +163,76 @@ read_times (WbJsonReader      *reader,
          && _wb_client_read_time (reader, "closedAt", FALSE, &self->closed_at, error);
 }
 
+static void
+tracking_clear (gpointer data)
+{
+  WbClientShipmentTracking *tracking = data;
+
+  g_clear_pointer (&tracking->carrier, g_free);
+  g_clear_pointer (&tracking->track_number, g_free);
+  g_clear_pointer (&tracking->status, g_free);
+}
+
+static gboolean
+read_trackings (WbJsonReader      *reader,
+                WbClientShipment  *self,
+                GError           **error)
+{
+  guint length = 0;
+
+  self->trackings = g_array_new (FALSE, TRUE, sizeof (WbClientShipmentTracking));
+  g_array_set_clear_func (self->trackings, tracking_clear);
+  if (!wb_json_reader_has_member (reader, "trackings"))
+    return TRUE;
+  if (!wb_json_reader_get_array_length (reader, "trackings", &length, error))
+    return FALSE;
+  for (guint i = 0; i < length; i++)
+    {
+      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (reader, "trackings", i, error);
+      WbClientShipmentTracking tracking = { 0 };
+      gboolean present = FALSE;
+
+      if (item == NULL
+          || !wb_json_reader_get_int64 (item, "id", 0, G_MAXINT64, &present, &tracking.id, error)
+          || !wb_json_reader_get_string (item, "carrier", TRUE, &tracking.carrier, error)
+          || !wb_json_reader_get_string (item, "trackNumber", TRUE, &tracking.track_number, error)
+          || !wb_json_reader_get_string (item, "status", FALSE, &tracking.status, error)
+          || !_wb_client_read_time (item, "lastCheckedAt", FALSE, &tracking.last_checked_at, error))
+        {
+          tracking_clear (&tracking);
+          return FALSE;
+        }
+      g_array_append_val (self->trackings, tracking);
+    }
+  return TRUE;
+}
+
+static gboolean
+read_live_location (WbJsonReader      *reader,
+                    WbClientShipment  *self,
+                    GError           **error)
+{
+  g_autoptr(WbJsonReader) live = NULL;
+  GError *local = NULL;
+
+  if (!wb_json_reader_has_member (reader, "liveLocation"))
+    return TRUE;
+  live = wb_json_reader_get_object_member (reader, "liveLocation", FALSE, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (live == NULL)
+    return TRUE;
+  if (!_wb_client_read_number (live, "lat", -90, 90, &self->live_lat, error)
+      || !_wb_client_read_number (live, "lon", -180, 180, &self->live_lon, error)
+      || !_wb_client_read_time (live, "at", FALSE, &self->live_at, error))
+    return FALSE;
+  self->has_live = TRUE;
+  return TRUE;
+}
+
 /**
  * wb_client_shipment_read:
  *
@@ -186,7 +262,9 @@ wb_client_shipment_read (WbJsonReader  *reader,
       || !wb_json_reader_get_string (reader, "statusReason", FALSE, &self->status_reason, error)
       || !wb_json_reader_get_string (reader, "etaSource", TRUE, &self->eta_source, error)
       || !read_sla (reader, self, error)
-      || !read_times (reader, self, error))
+      || !read_times (reader, self, error)
+      || !read_trackings (reader, self, error)
+      || !read_live_location (reader, self, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -219,6 +297,42 @@ GETTER (gint64, late_by_seconds, late_by_seconds)
 GETTER (gint64, created_at, created_at)
 GETTER (gint64, updated_at, updated_at)
 GETTER (gint64, closed_at, closed_at)
+
+guint
+wb_client_shipment_get_n_trackings (WbClientShipment *self)
+{
+  g_return_val_if_fail (WB_IS_CLIENT_SHIPMENT (self), 0);
+  return self->trackings ? self->trackings->len : 0;
+}
+
+const WbClientShipmentTracking *
+wb_client_shipment_get_tracking (WbClientShipment *self,
+                                 guint             index)
+{
+  g_return_val_if_fail (WB_IS_CLIENT_SHIPMENT (self), NULL);
+  if (self->trackings == NULL || index >= self->trackings->len)
+    return NULL;
+  return &g_array_index (self->trackings, WbClientShipmentTracking, index);
+}
+
+gboolean
+wb_client_shipment_get_live_location (WbClientShipment *self,
+                                      double           *out_lat,
+                                      double           *out_lon,
+                                      gint64           *out_at)
+{
+  g_return_val_if_fail (WB_IS_CLIENT_SHIPMENT (self), FALSE);
+
+  if (!self->has_live)
+    return FALSE;
+  if (out_lat != NULL)
+    *out_lat = self->live_lat;
+  if (out_lon != NULL)
+    *out_lon = self->live_lon;
+  if (out_at != NULL)
+    *out_at = self->live_at;
+  return TRUE;
+}
 
 const WbClientAddress *
 wb_client_shipment_get_origin (WbClientShipment *self)

@@ -41,6 +41,25 @@ const char            *wb_client_shipment_get_recipient_name  (WbClientShipment 
 const char            *wb_client_shipment_get_recipient_phone (WbClientShipment  *self);
 const char            *wb_client_shipment_get_recipient_email (WbClientShipment  *self);
 /* %NULL when the shipment has no origin. */
+/* One of the carriers' numbers the shipment is tracked by. */
+typedef struct
+{
+  gint64  id;              /* the tracking's id (POST /trackings/{id}/refresh); 0 when not given */
+  char   *carrier;
+  char   *track_number;
+  char   *status;          /* nullable */
+  gint64  last_checked_at; /* 0: not yet */
+} WbClientShipmentTracking;
+
+guint                  wb_client_shipment_get_n_trackings     (WbClientShipment  *self);
+const WbClientShipmentTracking *wb_client_shipment_get_tracking (WbClientShipment *self,
+                                                                guint             index);
+/* While the shipment rides a trip: the vehicle's last position and its
+ * time (liveLocation); FALSE otherwise. */
+gboolean               wb_client_shipment_get_live_location   (WbClientShipment  *self,
+                                                               double            *out_lat,
+                                                               double            *out_lon,
+                                                               gint64            *out_at);
 const WbClientAddress *wb_client_shipment_get_origin          (WbClientShipment  *self);
 const WbClientAddress *wb_client_shipment_get_destination     (WbClientShipment  *self);
 /* The canonical status ("IN_TRANSIT") and its reason (nullable). */
