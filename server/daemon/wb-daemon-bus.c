@@ -11,6 +11,7 @@
 const char * const wb_daemon_consumed_topics[] = {
   "telemetry.raw", "vehicle.updated", "driver.updated", "company.updated", "events.carrier_location",
   "external.dhl.responses", "external.post.responses", "TICKET_CREATED", "TRACKING_EVENT", "tracking.updated",
+  "commands.trip.reassign", "trip.started", "trip.completed", "trip.cancelled", "trip.reassigned",
   NULL
 };
 

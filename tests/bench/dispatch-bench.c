@@ -11,6 +11,10 @@
  *   - next to the bare outbox round trip measured in the same run (a row
  *     written in one transaction, relayed, received): the ratio says what
  *     deciding a command adds to two trips through the outbox;
+ *   - the same two figures over librdkafka's mock cluster, with the api
+ *     and dispatch roles each on a Kafka bus of their own (their own
+ *     producer, consumer group and outbox relay, as two daemons would be),
+ *     trip.reassigned read back by a third group on the api side;
  *   - stop detection per position: batches of positions.enriched of
  *     --vehicles vehicles each on an IN_TRANSIT trip of three stops, judged
  *     by the dispatch store, against writing the same positions to the
@@ -26,7 +30,9 @@
 #include "wb-db.h"
 #include "wb-db-pool.h"
 #include "wb-dispatch-consumer.h"
+#include "wb-bus-kafka.h"
 #include "wb-embedded-postgres.h"
+#include "wb-kafka-dev.h"
 #include "wb-migrations.h"
 #include "wb-outbox-relay.h"
 #include "wb-sla.h"
@@ -92,10 +98,11 @@ compare_doubles (gconstpointer a,
 }
 
 static void
-wait_received (Listener *listener,
-               guint     expected)
+wait_received_within (Listener *listener,
+                      guint     expected,
+                      guint     timeout_s)
 {
-  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
 
   while (listener->received < expected)
     {
@@ -103,6 +110,13 @@ wait_received (Listener *listener,
       if (g_get_monotonic_time () > deadline)
         g_error ("%s never arrived", listener->topic);
     }
+}
+
+static void
+wait_received (Listener *listener,
+               guint     expected)
+{
+  wait_received_within (listener, expected, 30);
 }
 
 static WbDispatchResult *
@@ -130,11 +144,13 @@ report_latencies (const char *what,
 }
 
 static double
-bench_outbox_round_trip (PGconn        *conn,
+bench_outbox_round_trip (const char    *what,
+                         PGconn        *conn,
                          WbOutboxRelay *relay,
                          Listener      *listener)
 {
   g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+  guint first = listener->received;
 
   for (int i = 0; i < n_commands; i++)
     {
@@ -143,21 +159,24 @@ bench_outbox_round_trip (PGconn        *conn,
 
       sql (conn, "INSERT INTO outbox (topic, key, type, payload) VALUES ('bench.ping', 'k', 'bench.ping', '{}')");
       wb_outbox_relay_kick (relay);
-      wait_received (listener, i + 1);
+      wait_received (listener, first + i + 1);
       ms = (listener->received_at - start) / 1000.0;
       g_array_append_val (values, ms);
     }
-  report_latencies ("outbox round trip (baseline)", values);
+  report_latencies (what, values);
   g_array_sort (values, compare_doubles);
   return percentile (values, 0.5);
 }
 
 static double
-bench_reassign (PGconn          *conn,
+bench_reassign (const char      *what,
+                const char      *prefix,
+                PGconn          *conn,
                 WbDispatchStore *store,
                 Listener        *listener)
 {
   g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (double));
+  guint first = listener->received;
 
   for (int i = 0; i < n_commands; i++)
     {
@@ -167,16 +186,16 @@ bench_reassign (PGconn          *conn,
       double ms;
 
       request->id = g_strdup ("bench-trip");
-      request->command_id = g_strdup_printf ("bench-%d", i);
+      request->command_id = g_strdup_printf ("%s-%d", prefix, i);
       request->driver_id = g_strdup (i % 2 ? "bd-1" : "bd-2");
       request->reason = g_strdup ("benchmark");
       request->requested_by = g_strdup ("bench");
       result = run_request (store, conn, request);
-      wait_received (listener, i + 1);
+      wait_received (listener, first + i + 1);
       ms = (listener->received_at - start) / 1000.0;
       g_array_append_val (values, ms);
     }
-  report_latencies ("reassign: accepted → trip.reassigned received", values);
+  report_latencies (what, values);
   g_array_sort (values, compare_doubles);
   return percentile (values, 0.5);
 }
@@ -287,6 +306,96 @@ bench_stops (PGconn          *conn,
   g_print ("%-52s %8.2f\n", "ratio stop detection / history insert", detect_us / write_us);
 }
 
+/* ---- over the mock cluster ---------------------------------------------------------- */
+
+static WbBus *
+kafka_bus (WbKafkaDev *dev,
+           const char *group)
+{
+  g_autoptr(GError) error = NULL;
+  WbBus *bus = wb_bus_kafka_new (wb_kafka_dev_get_bootstrap_servers (dev), group, 10000, &error);
+
+  if (bus == NULL)
+    g_error ("Kafka bus: %s", error->message);
+  return bus;
+}
+
+/* The api role (accepting, relaying commands.trip.reassign) and the
+ * dispatch role (consuming, deciding, relaying trip.reassigned) on Kafka
+ * buses of their own over one mock broker; one database, as two daemons
+ * share one. Each figure is preceded by one message that waits out the
+ * consumer groups' joins. */
+static void
+bench_kafka (PGconn     *conn,
+             WbDbPool   *pool,
+             WbSlaTable *sla)
+{
+  const char * const topics[] = { "bench.ping", "commands.trip.reassign", "commands.trip.reassign.dlq",
+                                  "trip.reassigned", "trip.reassign_rejected", "positions.enriched", NULL };
+  const char * const ping_topics[] = { "bench.ping", NULL };
+  const char * const trip_topics[] = { "trip.reassigned", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbKafkaDev) dev = wb_kafka_dev_new (1, &error);
+  g_autoptr(WbBus) api_bus = NULL;
+  g_autoptr(WbBus) dispatch_bus = NULL;
+  g_autoptr(WbOutboxRelay) api_relay = NULL;
+  g_autoptr(WbOutboxRelay) dispatch_relay = NULL;
+  g_autoptr(WbShipmentStore) api_shipments = NULL;
+  g_autoptr(WbShipmentStore) dispatch_shipments = NULL;
+  g_autoptr(WbDispatchStore) api_store = NULL;
+  g_autoptr(WbDispatchStore) dispatch_store = NULL;
+  g_autoptr(WbDispatchConsumer) consumer = NULL;
+  g_autoptr(WbDispatchRequest) warm = wb_dispatch_request_new (WB_DISPATCH_OP_SUBMIT_REASSIGN);
+  g_autoptr(WbDispatchResult) warmed = NULL;
+  Listener pings = { NULL, "bench.ping", 0, 0 };
+  Listener reassigned = { NULL, "trip.reassigned", 0, 0 };
+  double baseline, reassign;
+
+  if (dev == NULL)
+    g_error ("mock cluster: %s", error->message);
+  for (guint i = 0; topics[i] != NULL; i++)
+    if (!wb_kafka_dev_create_topic (dev, topics[i], 1, &error))
+      g_error ("topic %s: %s", topics[i], error->message);
+  api_bus = kafka_bus (dev, "bench-api");
+  dispatch_bus = kafka_bus (dev, "bench-dispatch");
+  api_relay = wb_outbox_relay_new (pool, api_bus);
+  dispatch_relay = wb_outbox_relay_new (pool, dispatch_bus);
+  api_shipments = wb_shipment_store_new (pool, sla);
+  wb_shipment_store_set_relay (api_shipments, api_relay);
+  dispatch_shipments = wb_shipment_store_new (pool, sla);
+  wb_shipment_store_set_relay (dispatch_shipments, dispatch_relay);
+  api_store = wb_dispatch_store_new (pool, api_shipments);
+  dispatch_store = wb_dispatch_store_new (pool, dispatch_shipments);
+  consumer = wb_dispatch_consumer_new (dispatch_bus, dispatch_store);
+  wb_dispatch_consumer_start (consumer);
+  wb_bus_subscribe (api_bus, "bench", ping_topics, 64, on_message, &pings, NULL);
+  wb_bus_subscribe (api_bus, "bench", trip_topics, 64, on_message, &reassigned, NULL);
+
+  sql (conn, "INSERT INTO outbox (topic, key, type, payload) VALUES ('bench.ping', 'k', 'bench.ping', '{}')");
+  wb_outbox_relay_kick (api_relay);
+  wait_received_within (&pings, 1, 120);
+  baseline = bench_outbox_round_trip ("mock cluster: outbox round trip (baseline)", conn, api_relay, &pings);
+
+  warm->id = g_strdup ("bench-trip");
+  warm->command_id = g_strdup ("kafka-warm");
+  warm->vehicle_id = g_strdup ("bv-1");
+  warm->reason = g_strdup ("benchmark");
+  warm->requested_by = g_strdup ("bench");
+  warmed = run_request (api_store, conn, warm);
+  wait_received_within (&reassigned, 1, 120);
+  reassign = bench_reassign ("mock cluster: accepted → trip.reassigned received", "kafka", conn, api_store,
+                             &reassigned);
+  g_print ("%-52s %8.2f\n", "mock cluster: ratio reassign p50 / round trip p50", reassign / baseline);
+
+  wb_dispatch_consumer_stop (consumer);
+  wb_outbox_relay_stop (api_relay);
+  wb_outbox_relay_stop (dispatch_relay);
+  wb_bus_close (api_bus);
+  wb_bus_close (dispatch_bus);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -335,13 +444,15 @@ main (int   argc,
   wb_bus_subscribe (bus, "bench", trip_topics, 64, on_message, &reassigned, NULL);
 
   g_print ("dispatch benchmark: %d commands, %d vehicles on trips, %d runs\n", n_commands, n_vehicles, runs);
-  baseline = bench_outbox_round_trip (conn, relay, &pings);
-  reassign = bench_reassign (conn, store, &reassigned);
+  baseline = bench_outbox_round_trip ("outbox round trip (baseline)", conn, relay, &pings);
+  reassign = bench_reassign ("reassign: accepted → trip.reassigned received", "bench", conn, store, &reassigned);
   g_print ("%-52s %8.2f\n", "ratio reassign p50 / outbox round trip p50", reassign / baseline);
   bench_stops (conn, store);
 
+  /* The in-process relay would take the Kafka variant's outbox rows. */
   wb_dispatch_consumer_stop (consumer);
   wb_outbox_relay_stop (relay);
+  bench_kafka (conn, pool, sla);
   wb_db_pool_close (pool);
   while (g_main_context_iteration (NULL, FALSE))
     ;
