@@ -348,7 +348,8 @@ set_command (WbReassignDialog *self,
     return maybe_read_command (self);
   self->read_wanted = FALSE;
   g_clear_handle_id (&self->retry_source, g_source_remove);
-  wb_event_stream_stop (self->events);
+  /* The stream stays until the dialog goes: this may run inside its
+   * "event" signal. */
   g_signal_emit (self, signals[DECIDED], 0, command->status);
 }
 
