@@ -4,11 +4,12 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "wb-event-stream.h"
 #include "wb-reassign-dialog.h"
 #include "wb-trip-format.h"
 
-/* How often a pending command is read again until it is decided. */
-#define COMMAND_POLL_MS 400
+/* After a failed read of the command, the wait before the next one. */
+#define COMMAND_RETRY_MS 1000
 
 typedef struct
 {
@@ -32,7 +33,9 @@ struct _WbReassignDialog
   GArray           *candidates;     /* Candidate, nearest first */
   gboolean          ready;
   WbClientCommand  *command;
-  guint             poll_source;
+  WbEventStream    *events;         /* the trip's command outcomes */
+  gboolean          read_wanted;    /* a pending command, not yet read since the stream went live */
+  guint             retry_source;
 
   AdwWindowTitle   *window_title;
   GtkStack         *candidates_stack;
@@ -302,7 +305,12 @@ load_candidates (WbReassignDialog *self)
 
 /* ---- the command ------------------------------------------------------------- */
 
-static void read_command (WbReassignDialog *self);
+/* The outcome comes from /ws/events (kind "command", this trip only). One
+ * GET /commands/{id} once the stream is live covers a decision made before
+ * it was (between the 202 and the subscribe, or while the stream was
+ * lost); after a resync, one more. Nothing is polled. */
+
+static void maybe_read_command (WbReassignDialog *self);
 
 static void
 show_command (WbReassignDialog *self)
@@ -327,12 +335,32 @@ static void
 set_command (WbReassignDialog *self,
              WbClientCommand  *command)
 {
+  /* A late read never takes a decision back. */
+  if (self->command != NULL && !g_str_equal (self->command->status, "pending"))
+    {
+      wb_client_command_free (command);
+      return;
+    }
   g_clear_pointer (&self->command, wb_client_command_free);
   self->command = command;
   show_command (self);
   if (g_str_equal (command->status, "pending"))
-    return read_command (self);
+    return maybe_read_command (self);
+  self->read_wanted = FALSE;
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  /* The stream stays until the dialog goes: this may run inside its
+   * "event" signal. */
   g_signal_emit (self, signals[DECIDED], 0, command->status);
+}
+
+static gboolean
+retry_read (gpointer data)
+{
+  WbReassignDialog *self = data;
+
+  self->retry_source = 0;
+  maybe_read_command (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -345,28 +373,103 @@ on_command (GObject      *source,
   WbClientCommand *command = wb_client_get_command_finish (WB_CLIENT (source), result, &error);
 
   if (command != NULL)
-    return set_command (self, command);
+    {
+      /* Still pending: the stream brings the decision. */
+      if (!g_str_equal (command->status, "pending"))
+        set_command (self, command);
+      else
+        wb_client_command_free (command);
+      return;
+    }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  /* A lost answer: the command stands; ask again. */
-  read_command (self);
-}
-
-static gboolean
-poll_command (gpointer data)
-{
-  WbReassignDialog *self = data;
-
-  self->poll_source = 0;
-  wb_client_get_command_async (self->client, self->command->id, self->cancellable, on_command, g_object_ref (self));
-  return G_SOURCE_REMOVE;
+  /* A lost answer: the decision may be in it; ask again, later. */
+  if (self->retry_source == 0)
+    self->retry_source = g_timeout_add (COMMAND_RETRY_MS, retry_read, self);
 }
 
 static void
-read_command (WbReassignDialog *self)
+maybe_read_command (WbReassignDialog *self)
 {
-  if (self->poll_source == 0)
-    self->poll_source = g_timeout_add (COMMAND_POLL_MS, poll_command, self);
+  if (self->command == NULL || !g_str_equal (self->command->status, "pending"))
+    return;
+  if (wb_event_stream_get_state (self->events) != WB_STREAM_STATE_LIVE)
+    {
+      self->read_wanted = TRUE;
+      return;
+    }
+  self->read_wanted = FALSE;
+  wb_client_get_command_async (self->client, self->command->id, self->cancellable, on_command, g_object_ref (self));
+}
+
+static char *
+dup_member (JsonObject *event,
+            const char *name)
+{
+  return g_strdup (json_object_get_string_member_with_default (event, name, NULL));
+}
+
+/* A command event: the decision, if it is this dialog's command's. */
+static void
+on_event (WbEventStream *stream,
+          JsonObject    *event,
+          gpointer       data)
+{
+  WbReassignDialog *self = data;
+  const char *status = json_object_get_string_member_with_default (event, "status", NULL);
+  WbClientCommand *command;
+
+  if (self->command == NULL
+      || g_strcmp0 (json_object_get_string_member_with_default (event, "kind", NULL), "command") != 0
+      || g_strcmp0 (json_object_get_string_member_with_default (event, "commandId", NULL), self->command->id) != 0
+      || (g_strcmp0 (status, "applied") != 0 && g_strcmp0 (status, "rejected") != 0))
+    return;
+  command = g_new0 (WbClientCommand, 1);
+  command->id = g_strdup (self->command->id);
+  command->trip_id = g_strdup (self->command->trip_id);
+  command->vehicle_id = dup_member (event, "vehicleId");
+  command->driver_id = dup_member (event, "driverId");
+  command->reason = dup_member (event, "reason");
+  command->requested_by = dup_member (event, "requestedBy");
+  command->status = g_strdup (status);
+  command->outcome = dup_member (event, "outcome");
+  set_command (self, command);
+}
+
+static void
+on_resync (WbEventStream *stream,
+           gpointer       data)
+{
+  WbReassignDialog *self = data;
+
+  /* Events were missed: the decision may be among them. */
+  maybe_read_command (self);
+}
+
+static void
+on_stream_state (WbEventStream *stream,
+                 GParamSpec    *pspec,
+                 gpointer       data)
+{
+  WbReassignDialog *self = data;
+
+  if (self->read_wanted && wb_event_stream_get_state (stream) == WB_STREAM_STATE_LIVE)
+    maybe_read_command (self);
+}
+
+static void
+follow_commands (WbReassignDialog *self)
+{
+  const char *kinds[] = { "command", NULL };
+  const char *trips[] = { wb_client_trip_get_id (self->trip), NULL };
+
+  self->events = wb_event_stream_new (self->client);
+  wb_event_stream_set_filter (self->events, kinds, NULL, NULL);
+  wb_event_stream_set_trip_ids (self->events, trips);
+  g_signal_connect_object (self->events, "event", G_CALLBACK (on_event), self, 0);
+  g_signal_connect_object (self->events, "resync", G_CALLBACK (on_resync), self, 0);
+  g_signal_connect_object (self->events, "notify::state", G_CALLBACK (on_stream_state), self, 0);
+  wb_event_stream_start (self->events);
 }
 
 static void
@@ -415,7 +518,10 @@ wb_reassign_dialog_dispose (GObject *object)
   WbReassignDialog *self = WB_REASSIGN_DIALOG (object);
 
   g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->poll_source, g_source_remove);
+  g_clear_handle_id (&self->retry_source, g_source_remove);
+  if (self->events != NULL)
+    wb_event_stream_stop (self->events);
+  g_clear_object (&self->events);
   gtk_widget_dispose_template (GTK_WIDGET (self), WB_TYPE_REASSIGN_DIALOG);
   G_OBJECT_CLASS (wb_reassign_dialog_parent_class)->dispose (object);
 }
@@ -494,6 +600,8 @@ wb_reassign_dialog_new (WbClient     *client,
                               wb_client_trip_get_vehicle_id (trip) ?: "—");
   adw_window_title_set_subtitle (self->window_title, subtitle);
   load_candidates (self);
+  /* Live before a command is sent, so its outcome finds it listening. */
+  follow_commands (self);
   return GTK_WIDGET (self);
 }
 

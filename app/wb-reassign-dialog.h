@@ -22,6 +22,11 @@ G_DECLARE_FINAL_TYPE (WbReassignDialog, wb_reassign_dialog, WB, REASSIGN_DIALOG,
  * from the trip's vehicle's live position (GET /locations) or, without
  * one, from its next stop.
  *
+ * The outcome comes from /ws/events (kind "command", the trip's only),
+ * followed from the moment the dialog opens; one GET /commands/{id} once
+ * the stream is live (and again after a resync) catches a decision the
+ * stream came too late for. The command is never polled.
+ *
  * Actions: reassign.send. Signals: ::decided (status) once the command is
  * applied or rejected. */
 GtkWidget  *wb_reassign_dialog_new                (WbClient         *client,

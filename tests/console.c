@@ -1801,6 +1801,76 @@ send_reassign (WbReassignDialog *dialog,
   g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Pending"));
 }
 
+/* How many GET /commands/{id} the daemon has answered, from /metrics. */
+static guint
+command_reads (Live *live)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", live->port);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) answer = soup_session_send_and_read (live->session, message, NULL, NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  guint reads = 0;
+
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "waybill_http_requests_total{") && strstr (lines[i], "route=\"/commands/{id}\"")
+        && strstr (lines[i], "method=\"GET\""))
+      reads += (guint) g_ascii_strtoull (strrchr (lines[i], ' ') + 1, NULL, 10);
+  return reads;
+}
+
+/* Runs the main loop for @ms. */
+static void
+run_for_ms (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (2000);
+}
+
+static void
+wait_command_reads (Live  *live,
+                    guint  want)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (command_reads (live) < want)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the reassign dialog never read its command");
+      run_for_ms (50);
+    }
+}
+
+/* A transaction holding trip @id's row, so that the dispatch role, which
+ * locks it to decide a command on the trip, waits until it ends. */
+static PGconn *
+hold_trip (Live       *live,
+           const char *id)
+{
+  PGconn *conn = PQconnectdb (live->conninfo);
+  const char *params[] = { id };
+  PGresult *result;
+
+  g_assert_cmpint (PQstatus (conn), ==, CONNECTION_OK);
+  PQclear (PQexec (conn, "BEGIN"));
+  result = PQexecParams (conn, "SELECT 1 FROM trips WHERE id = $1 FOR UPDATE", 1, NULL, params, NULL, NULL, 0);
+  g_assert_cmpint (PQresultStatus (result), ==, PGRES_TUPLES_OK);
+  g_assert_cmpint (PQntuples (result), ==, 1);
+  PQclear (result);
+  return conn;
+}
+
+static void
+release_trip (PGconn *conn)
+{
+  PQclear (PQexec (conn, "COMMIT"));
+  PQfinish (conn);
+}
+
 /* The visible toplevel of @type, NULL when none. */
 static GtkWidget *
 find_toplevel (GType type)
@@ -1825,6 +1895,8 @@ check_reassign (Trips        *trips,
   WbReassignDialog *dialog = open_reassign (detail);
   g_autofree char *start_path = NULL;
   double previous = 0, distance;
+  guint reads;
+  PGconn *hold;
 
   /* The company's free vehicles, nearest to v1 first, v1 itself left out;
    * v2 is on a PLANNED trip only, so it is free. */
@@ -1843,10 +1915,21 @@ check_reassign (Trips        *trips,
   g_assert_nonnull (find_named (GTK_WIDGET (dialog), "candidate-v3"));
   g_assert_cmpuint (assert_controls_named (GTK_WIDGET (dialog)), >=, 3);
 
-  /* Applied: the outcome shows, and the detail reads the trip again. */
+  /* Applied: the outcome shows, and the detail reads the trip again.
+   * While the dispatch role waits on the trip's row, the dialog reads its
+   * command once (pending) and never again: the decision comes from
+   * /ws/events. */
+  reads = command_reads (&trips->live);
+  hold = hold_trip (&trips->live, trips->first_trip);
   send_reassign (dialog, "v3");
+  wait_command_reads (&trips->live, reads + 1);
+  run_for_ms (1500);
+  g_assert_cmpstr (wb_reassign_dialog_get_command_status (dialog), ==, "pending");
+  g_assert_cmpuint (command_reads (&trips->live), ==, reads + 1);
+  release_trip (hold);
   WAIT_FOR (g_strcmp0 (wb_reassign_dialog_get_command_status (dialog), "applied") == 0);
   g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Applied"));
+  g_assert_cmpuint (command_reads (&trips->live), ==, reads + 1);
   g_assert_nonnull (find_styled (GTK_WIDGET (dialog), "success"));
   WAIT_FOR (g_strcmp0 (wb_client_trip_get_vehicle_id (wb_trip_detail_get_trip (detail)), "v3") == 0);
   wait_frames (GTK_WIDGET (dialog), 3);
@@ -1860,10 +1943,14 @@ check_reassign (Trips        *trips,
   g_assert_cmpstr (wb_reassign_dialog_get_candidate (dialog, 0, NULL), ==, "v1");   /* v3 now has the trip */
   start_path = g_strdup_printf ("/trips/%s/start", trips->second_trip);
   g_free (dispatch_call (&trips->live, "POST", start_path, NULL, 200));
+  reads = command_reads (&trips->live);
   send_reassign (dialog, "v2");
   WAIT_FOR (g_strcmp0 (wb_reassign_dialog_get_command_status (dialog), "rejected") == 0);
   g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Rejected: "));
   g_assert_nonnull (strstr (wb_reassign_dialog_get_outcome_text (dialog), "busy"));
+  /* At most the one read after the 202, whichever came first. */
+  run_for_ms (1000);
+  g_assert_cmpuint (command_reads (&trips->live), <=, reads + 1);
   wait_frames (GTK_WIDGET (dialog), 3);
   save_screenshot (GTK_WIDGET (dialog), "console-reassign-rejected.png");
   g_assert_cmpstr (wb_client_trip_get_vehicle_id (wb_trip_detail_get_trip (detail)), ==, "v3");

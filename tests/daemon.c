@@ -945,6 +945,131 @@ test_kafka_dev_with_kcat (void)
   wb_test_daemon_free (d);
 }
 
+/* @method @path with @token and, when given, a JSON @json and an
+ * Idempotency-Key; the status, and the body in @out_body. */
+static guint
+http_send (WbTestDaemon  *d,
+           const char    *method,
+           const char    *path,
+           const char    *token,
+           const char    *json,
+           const char    *idempotency_key,
+           char         **out_body)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", wb_test_daemon_port (d), path);
+  g_autofree char *auth = g_strdup_printf ("Bearer %s", token);
+  g_autoptr(SoupMessage) message = soup_message_new (method, uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (message);
+  g_autoptr(GBytes) body = NULL;
+
+  soup_message_headers_replace (headers, "Authorization", auth);
+  if (idempotency_key != NULL)
+    soup_message_headers_replace (headers, "Idempotency-Key", idempotency_key);
+  if (json != NULL)
+    {
+      g_autoptr(GBytes) request_body = g_bytes_new (json, strlen (json));
+
+      soup_message_set_request_body_from_bytes (message, "application/json", request_body);
+    }
+  body = soup_session_send_and_read (session, message, NULL, NULL);
+  *out_body = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
+  return soup_message_get_status (message);
+}
+
+/* The string member @name of the JSON object @text. */
+static char *
+json_member (const char *text,
+             const char *name)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+  return g_strdup (json_object_get_string_member (json_node_get_object (json_parser_get_root (parser)), name));
+}
+
+/* A reassignment on waybilld --kafka-dev, seen from kcat: a trip made
+ * over REST; a viewer may not reassign it (403); a dispatcher's command is
+ * accepted pending (202), goes through commands.trip.reassign to the
+ * dispatch role, is applied, and trip.reassigned, keyed by the trip,
+ * carries its id out to kcat. */
+static void
+test_kafka_dev_reassign_with_kcat (void)
+{
+  g_autofree char *conninfo = wb_test_pg_create_database ("kafka_reassign");
+  g_autofree char *dsn = g_strconcat ("DB_DSN=", conninfo, NULL);
+  const char *env[] = { dsn, "AUTH_HS256SECRET=" SECRET, NULL };
+  const char *args[] = { "--kafka-dev", "--listen-address=127.0.0.1", NULL };
+  g_autofree char *kcat_path = g_find_program_in_path ("kcat");
+  g_autofree char *viewer = NULL, *dispatcher = NULL, *bootstrap = NULL, *body = NULL, *trip = NULL;
+  g_autofree char *path = NULL, *status = NULL, *messages = NULL, *expected = NULL;
+  g_autoptr(GError) error = NULL;
+  PGconn *conn;
+  gint64 deadline;
+  WbTestDaemon *d;
+
+  if (kcat_path == NULL)
+    {
+      g_test_skip ("kcat is not installed (apt-get install kcat)");
+      return;
+    }
+  viewer = run_token_command ("viewer");
+  dispatcher = run_token_command ("dispatcher");
+  d = wb_test_daemon_spawn (env, args);
+  bootstrap = bootstrap_of (d);
+  wait_ready (d, 200, 60);
+  conn = wb_db_connect (conninfo, &error);
+  g_assert_no_error (error);
+  wb_test_pg_run (conn, "INSERT INTO companies (id, name, version) VALUES ('acme', 'Acme', 1)");
+  wb_test_pg_run (conn, "INSERT INTO vehicles (id, plate, company_id, version) VALUES ('v1', 'V-1', 'acme', 1),"
+                        " ('v2', 'V-2', 'acme', 1)");
+  wb_test_pg_run (conn, "INSERT INTO drivers (id, name, company_id, version) VALUES ('d1', 'D 1', 'acme', 1)");
+  PQfinish (conn);
+
+  g_assert_cmpuint (http_send (d, "POST", "/trips", dispatcher,
+                               "{\"companyId\":\"acme\",\"vehicleId\":\"v1\",\"driverId\":\"d1\","
+                               "\"plannedStart\":\"2026-12-08T08:00:00Z\","
+                               "\"stops\":[{\"address\":\"Nezavisimosti 1\",\"lat\":53.91,\"lon\":27.57}]}",
+                               NULL, &body), ==, 201);
+  trip = json_member (body, "id");
+  path = g_strdup_printf ("/trips/%s/reassign", trip);
+  g_clear_pointer (&body, g_free);
+  g_assert_cmpuint (http_send (d, "POST", path, viewer, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}",
+                               "kcat-cmd-1", &body), ==, 403);
+  g_clear_pointer (&body, g_free);
+  g_assert_cmpuint (http_send (d, "POST", path, dispatcher, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}",
+                               "kcat-cmd-1", &body), ==, 202);
+  status = json_member (body, "status");
+  g_assert_cmpstr (status, ==, "pending");
+
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (g_strcmp0 (status, "applied") != 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the command stayed %s; log:\n%s", status, d->log->str);
+      g_usleep (100 * 1000);
+      g_clear_pointer (&body, g_free);
+      g_clear_pointer (&status, g_free);
+      g_assert_cmpuint (http_send (d, "GET", "/commands/kcat-cmd-1", viewer, NULL, NULL, &body), ==, 200);
+      status = json_member (body, "status");
+    }
+
+  {
+    const char *consume[] = { kcat_path, "-b", bootstrap, "-C", "-t", "trip.reassigned", "-e", "-q",
+                              "-f", "%k %s\n", NULL };
+
+    messages = kcat (NULL, consume);
+  }
+  expected = g_strdup_printf ("%s {", trip);
+  g_assert_true (g_str_has_prefix (messages, expected));
+  g_assert_nonnull (strstr (messages, "\"command_id\": \"kcat-cmd-1\""));
+  g_assert_nonnull (strstr (messages, "\"vehicle_id\": \"v2\""));
+  /* Applied once: one message. */
+  g_assert_cmpstr (strchr (messages, '\n'), ==, messages + strlen (messages) - 1);
+
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+}
+
 /* ---- roles ---------------------------------------------------------------------- */
 
 static guint
@@ -1113,6 +1238,7 @@ main (int   argc,
                    test_second_signal_while_waiting_for_lock);
   g_test_add_func ("/daemon/token/rejects-bad-ttl-and-role", test_token_rejects_bad_ttl_and_role);
   g_test_add_func ("/daemon/kafka-dev-with-kcat", test_kafka_dev_with_kcat);
+  g_test_add_func ("/daemon/kafka-dev-reassign-with-kcat", test_kafka_dev_reassign_with_kcat);
 
   status = g_test_run ();
   g_object_unref (session);

@@ -17,6 +17,7 @@
 #include "wb-migrations.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
+#include "wb-test-schema.h"
 
 #define SECRET "dispatch-test-secret-0123456789abcdef"
 #define PHONE  "+375291234567"
@@ -1414,16 +1415,17 @@ events_have (EventsClient *client,
   return strstr (client->frames->str, text) != NULL;
 }
 
-/* A viewer's stream of trip changes, subscribed with @filter. */
+/* A viewer's stream of @kinds (a JSON array), subscribed with @filter. */
 static void
-events_connect (Fixture      *f,
-                const char   *filter,
-                EventsClient *client)
+events_connect_kinds (Fixture      *f,
+                      const char   *kinds,
+                      const char   *filter,
+                      EventsClient *client)
 {
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/events?access_token=%s",
                                           wb_test_daemon_port (f->daemon), f->tokens[WB_ACCESS_ROLE_VIEWER]);
   g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
-  g_autofree char *subscribe = g_strdup_printf ("{\"type\":\"subscribe\",\"kinds\":[\"trip\"]%s}", filter);
+  g_autofree char *subscribe = g_strdup_printf ("{\"type\":\"subscribe\",\"kinds\":%s%s}", kinds, filter);
 
   client->frames = g_string_new (NULL);
   soup_session_websocket_connect_async (f->session, message, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
@@ -1433,6 +1435,15 @@ events_connect (Fixture      *f,
   g_signal_connect (client->connection, "message", G_CALLBACK (on_events_frame), client);
   soup_websocket_connection_send_text (client->connection, subscribe);
   g_assert_true (events_have (client, "\"type\":\"subscribed\""));
+}
+
+/* A viewer's stream of trip changes, subscribed with @filter. */
+static void
+events_connect (Fixture      *f,
+                const char   *filter,
+                EventsClient *client)
+{
+  events_connect_kinds (f, "[\"trip\"]", filter, client);
 }
 
 static void
@@ -1481,6 +1492,153 @@ test_trip_events (Fixture       *f,
   events_close (&elsewhere);
 }
 
+/* The event of @kind about command @command_id that @client received,
+ * checked against events-stream.schema.json; NULL when none came. */
+static JsonObject *
+command_event (EventsClient *client,
+               const char   *kind,
+               const char   *command_id)
+{
+  g_autofree char *schema_dir = g_test_build_filename (G_TEST_DIST, "..", "data", "schemas", NULL);
+  g_autoptr(WbTestSchemaSet) schemas = wb_test_schema_set_new (schema_dir);
+  g_auto(GStrv) lines = g_strsplit (client->frames->str, "\n", -1);
+  JsonObject *found = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) frame = *lines[i] != '\0' ? wb_json_parse (lines[i], strlen (lines[i]), NULL, &error) : NULL;
+      JsonArray *events;
+
+      g_assert_no_error (error);
+      if (frame == NULL || !json_object_has_member (json_node_get_object (frame), "events"))
+        continue;
+      if (!wb_test_schema_validate (schemas, "events-stream.schema.json", "", frame, &error))
+        g_error ("a frame does not match events-stream.schema.json: %s\n%s", error->message, lines[i]);
+      events = json_object_get_array_member (json_node_get_object (frame), "events");
+      for (guint e = 0; e < json_array_get_length (events); e++)
+        {
+          JsonObject *event = json_array_get_object_element (events, e);
+
+          if (g_str_equal (json_object_get_string_member (event, "kind"), kind)
+              && g_strcmp0 (json_object_get_string_member_with_default (event, "commandId", NULL), command_id) == 0)
+            {
+              g_assert_null (found);   /* once */
+              found = json_object_ref (event);
+            }
+        }
+    }
+  return found;
+}
+
+/* The outbox's one message of @topic for command @command_id, checked
+ * against its schema. */
+static JsonNode *
+outbox_message (Fixture    *f,
+                const char *topic,
+                const char *command_id)
+{
+  g_autofree char *schema_dir = g_test_build_filename (G_TEST_DIST, "..", "data", "schemas", NULL);
+  g_autoptr(WbTestSchemaSet) schemas = wb_test_schema_set_new (schema_dir);
+  g_autofree char *schema = g_strconcat (topic, ".schema.json", NULL);
+  g_autofree char *where = g_strdup_printf ("SELECT count(*) FROM outbox_seen WHERE topic = '%s'"
+                                            " AND payload->>'command_id' = $1", topic);
+  g_autofree char *select = g_strdup_printf ("SELECT payload::text FROM outbox_seen WHERE topic = '%s'"
+                                             " AND payload->>'command_id' = $1", topic);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *payload;
+
+  g_assert_cmpint (sql_int (f, where, command_id), ==, 1);
+  text = wb_test_pg_text (f->conn, select, command_id);
+  payload = wb_json_parse (text, strlen (text), NULL, &error);
+  g_assert_no_error (error);
+  if (!wb_test_schema_validate (schemas, schema, "", payload, &error))
+    g_error ("%s does not match %s: %s", text, schema, error->message);
+  return payload;
+}
+
+/* A console waiting for its command sees the outcome on /ws/events: a
+ * rejection (the vehicle is busy) with its reason, announced through the
+ * outbox as trip.reassign_rejected, and an application; a stream of trip
+ * changes only gets the applied reassignment as a trip change, and a
+ * stream of another trip's commands gets neither. */
+static void
+test_command_events (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *trip = NULL, *busy = NULL, *other = NULL, *path = NULL, *filter = NULL, *other_filter = NULL;
+  g_autofree char *why = NULL;
+  g_autoptr(JsonObject) rejected = NULL;
+  g_autoptr(JsonObject) applied = NULL;
+  g_autoptr(JsonNode) message = NULL;
+  JsonObject *body;
+  EventsClient commands = { 0 }, changes = { 0 }, elsewhere = { 0 };
+  g_auto(Reply) reply = { 0 };
+
+  put_pickup_point (f, "p1");
+  trip = create_trip (f, "v1", "d1", NULL);
+  busy = create_trip (f, "v3", "d3", NULL);
+  other = create_trip (f, "v2", "d2", NULL);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  transition (f, busy, "start", 200, "IN_TRANSIT");
+  filter = g_strdup_printf (",\"tripIds\":[\"%s\"]", trip);
+  other_filter = g_strdup_printf (",\"tripIds\":[\"%s\"]", other);
+  events_connect_kinds (f, "[\"command\"]", filter, &commands);
+  events_connect (f, filter, &changes);
+  events_connect_kinds (f, "[\"command\",\"trip\"]", other_filter, &elsewhere);
+  path = g_strdup_printf ("/trips/%s/reassign", trip);
+
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v3\",\"reason\":\"swap\"}",
+           (const char *[]) { "Idempotency-Key", "cmd-busy", NULL }, &reply);
+  assert_status (&reply, 202);
+  g_assert_cmpstr (member (&reply, "status"), ==, "pending");
+  g_assert_true (events_have (&commands, "\"commandId\":\"cmd-busy\""));
+  rejected = command_event (&commands, "command", "cmd-busy");
+  g_assert_nonnull (rejected);
+  g_assert_cmpstr (json_object_get_string_member (rejected, "type"), ==, "trip.reassign");
+  g_assert_cmpstr (json_object_get_string_member (rejected, "status"), ==, "rejected");
+  g_assert_cmpstr (json_object_get_string_member (rejected, "tripId"), ==, trip);
+  g_assert_cmpstr (json_object_get_string_member (rejected, "vehicleId"), ==, "v3");
+  g_assert_cmpstr (json_object_get_string_member (rejected, "reason"), ==, "swap");
+  g_assert_cmpstr (json_object_get_string_member (rejected, "requestedBy"), ==, "tester");
+  why = g_strdup_printf ("the vehicle v3 is busy on IN_TRANSIT trip %s", busy);
+  g_assert_cmpstr (json_object_get_string_member (rejected, "outcome"), ==, why);
+  /* The same reason GET /commands/{id} gives, announced once. */
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", "/commands/cmd-busy", NULL, NULL, &reply);
+  g_assert_cmpstr (member (&reply, "status"), ==, "rejected");
+  g_assert_cmpstr (member (&reply, "outcome"), ==, why);
+  message = outbox_message (f, "trip.reassign_rejected", "cmd-busy");
+  body = json_node_get_object (message);
+  g_assert_cmpstr (json_object_get_string_member (body, "trip_id"), ==, trip);
+  g_assert_cmpstr (json_object_get_string_member (body, "outcome"), ==, why);
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.reassigned'", NULL), ==, 0);
+
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "POST", path, "{\"vehicleId\":\"v2\",\"reason\":\"breakdown\"}",
+           (const char *[]) { "Idempotency-Key", "cmd-free", NULL }, &reply);
+  assert_status (&reply, 202);
+  g_assert_true (events_have (&commands, "\"commandId\":\"cmd-free\""));
+  applied = command_event (&commands, "command", "cmd-free");
+  g_assert_nonnull (applied);
+  g_assert_cmpstr (json_object_get_string_member (applied, "status"), ==, "applied");
+  g_assert_cmpstr (json_object_get_string_member (applied, "vehicleId"), ==, "v2");
+  g_assert_cmpstr (json_object_get_string_member (applied, "reason"), ==, "breakdown");
+  g_assert_cmpstr (json_object_get_string_member (applied, "requestedBy"), ==, "tester");
+  g_assert_true (json_object_get_null_member (applied, "outcome"));
+  g_clear_pointer (&message, json_node_unref);
+  message = outbox_message (f, "trip.reassigned", "cmd-free");
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM outbox_seen WHERE topic = 'trip.reassign_rejected'", NULL), ==, 1);
+
+  /* Trip changes only: the application is a trip change, the rejection none. */
+  g_assert_true (events_have (&changes, "\"type\":\"trip.reassigned\""));
+  g_assert_null (strstr (changes.frames->str, "\"kind\":\"command\""));
+  g_assert_null (strstr (changes.frames->str, "cmd-busy"));
+  g_assert_null (strstr (elsewhere.frames->str, "cmd-"));
+  events_close (&commands);
+  events_close (&changes);
+  events_close (&elsewhere);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1496,6 +1654,7 @@ main (int   argc,
   ADD ("/dispatch/concurrent-starts", test_concurrent_starts);
   ADD ("/dispatch/batching-and-handover", test_batching_and_handover);
   ADD ("/dispatch/reassign", test_reassign);
+  ADD ("/dispatch/command-events", test_command_events);
   ADD ("/dispatch/dead-letter", test_dead_letter);
   ADD ("/dispatch/stops-from-gps", test_stops_from_gps);
   ADD ("/dispatch/trip-on-live-map", test_trip_on_live_map);

@@ -83,6 +83,17 @@ static const Shape shapes[] = {
     "\"events\":[7]}",
     "{\"tracking_id\":1,\"carrier\":5,\"track_number\":\"PZ0001\",\"checked_at\":\"2026-11-20T18:00:00Z\"}",
     "events[0].location", "events[0]", "carrier" },
+  { "commands.trip.reassign", "[{\"command_id\":\"c\"}]", NULL, NULL,
+    "{\"command_id\":\"pz-c\",\"trip_id\":\"pz-trip\",\"vehicle_id\":5,\"reason\":\"r\",\"requested_by\":\"pz\"}",
+    NULL, NULL, "vehicle_id" },
+  { "trip.started", "[{\"trip_id\":\"t\"}]", NULL, NULL, "{\"trip_id\":5,\"status\":\"IN_TRANSIT\"}",
+    NULL, NULL, "trip_id" },
+  { "trip.completed", "[{\"trip_id\":\"t\"}]", NULL, NULL, "{\"trip_id\":[\"pz\"],\"status\":\"COMPLETED\"}",
+    NULL, NULL, "trip_id" },
+  { "trip.cancelled", "[{\"trip_id\":\"t\"}]", NULL, NULL, "{\"trip_id\":\"\",\"status\":\"CANCELLED\"}",
+    NULL, NULL, "trip_id" },
+  { "trip.reassigned", "[{\"trip_id\":\"t\"}]", NULL, NULL, "{\"trip_id\":{},\"command_id\":\"c\"}",
+    NULL, NULL, "trip_id" },
 };
 
 static void
@@ -193,15 +204,65 @@ telemetry_now (void)
                           device_time, server_time);
 }
 
+/* Positions of pz-1 until one comes out of the fleet role tagged with
+ * @trip_id; whether one did within @timeout_s. */
+static gboolean
+wait_tagged (World      *w,
+             const char *trip_id,
+             guint       timeout_s)
+{
+  g_autofree char *needle = g_strdup_printf ("\"trip_id\":\"%s\"", trip_id);
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  guint sent = 0;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *position = telemetry_now ();
+      g_autoptr(GPtrArray) enriched = NULL;
+
+      produce (w, "telemetry.raw", "pz-1", position);
+      produce_flush ();
+      enriched = read_topic (w, "positions.enriched", ++sent, 3000);
+      if (find_record (enriched, needle) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* What the daemon must find in the database as it starts: a position is
+ * tagged with a trip only when the fleet role knows its device's vehicle. */
+static void
+prepare_reference (World      *w,
+                   const char *topic)
+{
+  if (!g_str_has_prefix (topic, "trip."))
+    return;
+  sql_exec (w, "INSERT INTO vehicles (id, plate, version) VALUES ('pz-veh', 'PZ-1', 1)");
+  sql_exec (w, "INSERT INTO devices (device_id, vehicle_id, version) VALUES ('pz-1', 'pz-veh', 1)");
+  sql_exec (w, "INSERT INTO trips (id, vehicle_id, status) VALUES ('pz-trip2', 'pz-veh', 'PLANNED')");
+}
+
 /* What the valid messages refer to (a device, a trip, shipments), in place
  * before the poison; the daemon applies the tickets. */
 static void
 prepare (World      *w,
          const char *topic)
 {
-  sql_exec (w, "INSERT INTO vehicles (id, plate, version) VALUES ('pz-veh', 'PZ-1', 1)");
-  sql_exec (w, "INSERT INTO devices (device_id, vehicle_id, version) VALUES ('pz-1', 'pz-veh', 1)");
+  sql_exec (w, "INSERT INTO vehicles (id, plate, version) VALUES ('pz-veh', 'PZ-1', 1) ON CONFLICT DO NOTHING");
+  sql_exec (w, "INSERT INTO devices (device_id, vehicle_id, version) VALUES ('pz-1', 'pz-veh', 1) ON CONFLICT DO NOTHING");
   sql_exec (w, "INSERT INTO trips (id, vehicle_id, status) VALUES ('pz-trip', 'pz-veh', 'IN_TRANSIT')");
+  if (g_str_equal (topic, "commands.trip.reassign"))
+    sql_exec (w, "INSERT INTO drivers (id, name, version) VALUES ('pz-drv', 'PZ', 1)");
+  /* The fleet role loaded pz-1's vehicle and the IN_TRANSIT trips (none)
+   * as it started (prepare_reference); a trip message makes it read the
+   * trip it names. pz-veh's trip, pz-trip2, is one it learns of from the
+   * valid message only. */
+  if (g_str_has_prefix (topic, "trip."))
+    {
+      sql_exec (w, "UPDATE trips SET status = 'COMPLETED' WHERE id = 'pz-trip'");
+      sql_exec (w, "UPDATE trips SET status = 'IN_TRANSIT' WHERE id = 'pz-trip2'");
+      return;
+    }
   if (!g_str_has_prefix (topic, "external.") && !g_str_equal (topic, "TRACKING_EVENT")
       && !g_str_equal (topic, "tracking.updated"))
     return;
@@ -265,6 +326,19 @@ valid_message (World       *w,
       return g_strdup ("{\"event_id\":\"pz-w1\",\"carrier\":\"dhl\",\"track_number\":\"PZ0001\",\"status\":\"IN_TRANSIT\","
                        "\"occurred_at\":\"2026-11-20T15:00:00Z\"}");
     }
+  if (g_str_equal (topic, "commands.trip.reassign"))
+    {
+      *out_effect_sql = "SELECT count(*) FROM commands WHERE id = 'pz-cmd' AND status = 'applied'";
+      return g_strdup ("{\"command_id\":\"pz-cmd\",\"trip_id\":\"pz-trip\",\"driver_id\":\"pz-drv\","
+                       "\"reason\":\"shift\",\"requested_by\":\"pz\"}");
+    }
+  if (g_str_has_prefix (topic, "trip."))
+    {
+      /* Seen on positions.enriched, not in the database (wait_tagged). */
+      *out_effect_sql = NULL;
+      return g_strdup ("{\"trip_id\":\"pz-trip2\",\"vehicle_id\":\"pz-veh\",\"status\":\"IN_TRANSIT\",\"version\":2,"
+                       "\"occurred_at\":\"2026-11-20T10:00:00Z\"}");
+    }
   g_assert_cmpstr (topic, ==, "tracking.updated");
   *out_effect_sql = "SELECT count(*) FROM trackings WHERE track_number = 'PZ0001' "
                     "AND last_checked_at = '2026-11-20T18:00:00Z'";
@@ -320,6 +394,7 @@ test_topic (gconstpointer data)
   const char *effect_sql;
   WbTestDaemon *d;
 
+  prepare_reference (w, shape->topic);
   d = daemon_start (w, "all");
   prepare (w, shape->topic);
   /* One partition: the poison sits in the stream before the valid message. */
@@ -333,7 +408,7 @@ test_topic (gconstpointer data)
   produce (w, shape->topic, "valid", valid);
   produce_flush ();
 
-  if (sql_wait (w, effect_sql, 1, 120) != 1)
+  if (effect_sql == NULL ? !wait_tagged (w, "pz-trip2", 120) : sql_wait (w, effect_sql, 1, 120) != 1)
     g_error ("the valid message after the poison on %s had no effect; the daemon's log:\n%s",
              shape->topic, d->log->str);
   letters = read_topic (w, dlq, poisons->len, 60000);

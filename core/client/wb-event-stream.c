@@ -15,6 +15,7 @@ struct _WbEventStream
   GStrv          kinds;
   GStrv          client_ids;
   GStrv          shipment_ids;
+  GStrv          trip_ids;
   gboolean       subscribed;   /* a subscribe went out on this connection */
   char          *epoch;
   guint64        seq;
@@ -63,6 +64,7 @@ send_subscribe (WbEventStream *self)
   write_list (out, "kinds", self->kinds);
   write_list (out, "clientIds", self->client_ids);
   write_list (out, "shipmentIds", self->shipment_ids);
+  write_list (out, "tripIds", self->trip_ids);
   /* since counts in the first subscribe of a connection only. */
   if (!self->subscribed && self->epoch != NULL)
     {
@@ -287,6 +289,7 @@ wb_event_stream_finalize (GObject *object)
   g_clear_pointer (&self->kinds, g_strfreev);
   g_clear_pointer (&self->client_ids, g_strfreev);
   g_clear_pointer (&self->shipment_ids, g_strfreev);
+  g_clear_pointer (&self->trip_ids, g_strfreev);
   g_clear_pointer (&self->epoch, g_free);
 
   G_OBJECT_CLASS (wb_event_stream_parent_class)->finalize (object);
@@ -370,6 +373,22 @@ wb_event_stream_set_filter (WbEventStream      *self,
   self->client_ids = g_strdupv ((char **) client_ids);
   g_strfreev (self->shipment_ids);
   self->shipment_ids = g_strdupv ((char **) shipment_ids);
+  if (_wb_stream_link_is_open (self->link))
+    send_subscribe (self);
+}
+
+/**
+ * wb_event_stream_set_trip_ids:
+ * @trip_ids: (nullable) (array zero-terminated=1)
+ */
+void
+wb_event_stream_set_trip_ids (WbEventStream      *self,
+                              const char * const *trip_ids)
+{
+  g_return_if_fail (WB_IS_EVENT_STREAM (self));
+
+  g_strfreev (self->trip_ids);
+  self->trip_ids = g_strdupv ((char **) trip_ids);
   if (_wb_stream_link_is_open (self->link))
     send_subscribe (self);
 }

@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (WbEventStream, wb_event_stream, WB, EVENT_STREAM, GObject)
 
-/* /ws/events kept live: shipment, SLA and device events as they happen.
+/* /ws/events kept live: shipment, SLA and device events, trip changes and
+ * reassignment outcomes as they happen.
  * A lost stream is retried with back-off and resumed from the last
  * {epoch, seq}, so no event is missed or given twice inside the server's
  * replay window.
@@ -22,13 +23,18 @@ G_DECLARE_FINAL_TYPE (WbEventStream, wb_event_stream, WB, EVENT_STREAM, GObject)
  *   read what matters again over REST.
  * Main thread only; nothing blocks. */
 WbEventStream *wb_event_stream_new         (WbClient           *client);
-/* @kinds: any of "shipment", "sla", "device" (%NULL: all);
- * @client_ids, @shipment_ids: %NULL for no filter. Sent at once when the
- * stream is open, else with the next subscribe. */
+/* @kinds: any of "shipment", "sla", "device", "trip", "command" (%NULL:
+ * the server's default, shipment, sla and device); @client_ids,
+ * @shipment_ids: %NULL for no filter. Sent at once when the stream is
+ * open, else with the next subscribe. */
 void           wb_event_stream_set_filter  (WbEventStream      *self,
                                             const char * const *kinds,
                                             const char * const *client_ids,
                                             const char * const *shipment_ids);
+/* Trip changes and command outcomes of @trip_ids only (%NULL: every
+ * trip's); sent like the filter above, which leaves it as it is. */
+void           wb_event_stream_set_trip_ids (WbEventStream     *self,
+                                            const char * const *trip_ids);
 void           wb_event_stream_set_backoff (WbEventStream      *self,
                                             guint               min_ms,
                                             guint               max_ms);

@@ -194,16 +194,30 @@ apply_change (WbDispatchTx  *tx,
                                   r->command_id, error);
 }
 
+/* The refusal is a fact the operator waits for, like an application: it
+ * is announced (trip.reassign_rejected, after the commit) from the command
+ * itself, so that a command naming no trip is announced too. */
 static gboolean
 reject (WbDispatchTx  *tx,
         const char    *why,
         GError       **error)
 {
+  static const char queue[] =
+    "INSERT INTO outbox (topic, key, type, payload)"
+    " SELECT '" WB_TOPIC_TRIP_REASSIGN_REJECTED "', c.trip_id, '" WB_TOPIC_TRIP_REASSIGN_REJECTED "',"
+    "   jsonb_build_object('trip_id', c.trip_id, 'command_id', c.id, 'vehicle_id', c.vehicle_id,"
+    "   'driver_id', c.driver_id, 'reason', c.reason, 'outcome', c.outcome, 'requested_by', c.requested_by,"
+    "   'requested_at', " T ("c.requested_at") ", 'occurred_at', " T ("c.decided_at") ")"
+    " FROM commands c WHERE c.id = $1";
   const char *params[] = { tx->request->command_id, why };
   g_autoptr(PGresult) result = _wb_dispatch_exec (tx, "UPDATE commands SET status = 'rejected', outcome = $2,"
                                                       " decided_at = now() WHERE id = $1", params, 2, error);
+  g_autoptr(PGresult) queued = NULL;
 
-  return result != NULL;
+  if (result == NULL || (queued = _wb_dispatch_exec (tx, queue, params, 1, error)) == NULL)
+    return FALSE;
+  tx->wrote_outbox = TRUE;
+  return TRUE;
 }
 
 /* A command is decided once: a redelivered message finds it decided and

@@ -118,6 +118,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbDispatchResult, wb_dispatch_result_free)
 
 #define WB_DISPATCH_MAX_PAGE_SIZE 500
 #define WB_TOPIC_COMMANDS_TRIP_REASSIGN "commands.trip.reassign"
+/* A reassignment command refused, with why (trip.reassigned tells of one
+ * applied). */
+#define WB_TOPIC_TRIP_REASSIGN_REJECTED "trip.reassign_rejected"
 
 #define WB_TYPE_DISPATCH_STORE (wb_dispatch_store_get_type ())
 

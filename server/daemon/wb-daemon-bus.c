@@ -11,6 +11,7 @@
 const char * const wb_daemon_consumed_topics[] = {
   "telemetry.raw", "vehicle.updated", "driver.updated", "company.updated", "events.carrier_location",
   "external.dhl.responses", "external.post.responses", "TICKET_CREATED", "TRACKING_EVENT", "tracking.updated",
+  "commands.trip.reassign", "trip.started", "trip.completed", "trip.cancelled", "trip.reassigned",
   NULL
 };
 
@@ -19,7 +20,7 @@ const char * const wb_daemon_topics[] = {
   "external.dhl.responses", "external.post.responses", "TICKET_CREATED", "TRACKING_EVENT", "tracking.updated",
   "tracking.events", "TRACKING_UPDATE", "positions.enriched", "device.first_seen", "device.offline",
   "device.online", "commands.trip.reassign", "trip.created", "trip.started", "trip.stop_arrived",
-  "trip.stop_departed", "trip.completed", "trip.cancelled", "trip.reassigned",
+  "trip.stop_departed", "trip.completed", "trip.cancelled", "trip.reassigned", "trip.reassign_rejected",
   NULL
 };
 

@@ -5,8 +5,10 @@
  * nothing is coalesced: a connection's queue holds whole events, sent as
  * one frame per batching window once the previous frame has left (libsoup
  * 3.2 queues without bound and cannot say how much waits). Trip changes
- * (the trip.* topics of dispatch) are the kind "trip", sent only to
- * streams that ask for it. */
+ * (the trip.* topics of dispatch) are the kind "trip", and the outcomes
+ * of reassignment commands (applied: trip.reassigned, rejected:
+ * trip.reassign_rejected) the kind "command", each sent only to streams
+ * that ask for it. */
 
 #include "config.h"
 
@@ -27,11 +29,12 @@ typedef enum
   KIND_SLA      = 1 << 1,
   KIND_DEVICE   = 1 << 2,
   KIND_TRIP     = 1 << 3,
+  KIND_COMMAND  = 1 << 4,
 } EventKind;
 
-static const char * const kind_names[] = { "shipment", "sla", "device", "trip", NULL };
+static const char * const kind_names[] = { "shipment", "sla", "device", "trip", "command", NULL };
 
-/* Without "kinds": what a stream got before trips were on it. */
+/* Without "kinds": what a stream got before trips and commands were on it. */
 #define DEFAULT_KINDS (KIND_SHIPMENT | KIND_SLA | KIND_DEVICE)
 
 typedef struct
@@ -131,7 +134,8 @@ stream_wants (Stream      *stream,
 {
   if ((stream->kinds & event->kind) == 0)
     return FALSE;
-  if (event->kind == KIND_TRIP)
+  /* A command is about a trip: tripIds select both. */
+  if (event->kind == KIND_TRIP || event->kind == KIND_COMMAND)
     return stream->trip_ids == NULL || (event->trip_id != NULL && g_hash_table_contains (stream->trip_ids, event->trip_id));
   if (stream->client_ids != NULL && event->kind != KIND_DEVICE
       && (event->client_id == NULL || !g_hash_table_contains (stream->client_ids, event->client_id)))
@@ -296,7 +300,7 @@ read_kinds (WbJsonReader  *reader,
             known = TRUE;
           }
       if (!known)
-        return wb_json_reader_fail (reader, "kinds", error, "kinds holds shipment, sla, device or trip");
+        return wb_json_reader_fail (reader, "kinds", error, "kinds holds shipment, sla, device, trip or command");
     }
   if (*out_kinds == 0)
     return wb_json_reader_fail (reader, "kinds", error, "kinds must not be empty");
@@ -544,6 +548,26 @@ write_trip_body (WbJsonReader *reader,
   copy_string (reader, out, "command_id", "commandId");
 }
 
+/* A reassignment command's outcome, from trip.reassigned (applied: the
+ * trip's vehicle and driver now) or trip.reassign_rejected (rejected: the
+ * ones asked for, and why not in outcome). */
+static void
+write_command_body (WbJsonReader *reader,
+                    gboolean      applied,
+                    GString      *out)
+{
+  g_string_append (out, ",\"type\":\"trip.reassign\"");
+  copy_string (reader, out, "command_id", "commandId");
+  copy_string (reader, out, "trip_id", "tripId");
+  g_string_append (out, applied ? ",\"status\":\"applied\"" : ",\"status\":\"rejected\"");
+  copy_string (reader, out, "vehicle_id", "vehicleId");
+  copy_string (reader, out, "driver_id", "driverId");
+  copy_string (reader, out, "reason", "reason");
+  copy_string (reader, out, "outcome", "outcome");
+  copy_string (reader, out, "requested_by", "requestedBy");
+  copy_string (reader, out, "occurred_at", "occurredAt");
+}
+
 /* The event's members after kind, seq and type, camelCase. */
 static gboolean
 write_body (WbJsonReader *reader,
@@ -553,6 +577,12 @@ write_body (WbJsonReader *reader,
 {
   const char *type = NULL;
 
+  if (g_str_equal (topic, "trip.reassign_rejected"))
+    {
+      *out_kind = KIND_COMMAND;
+      write_command_body (reader, FALSE, out);
+      return TRUE;
+    }
   if (g_str_has_prefix (topic, "trip."))
     {
       *out_kind = KIND_TRIP;
@@ -599,25 +629,22 @@ write_body (WbJsonReader *reader,
 }
 
 static void
-publish (WbLiveEvents *self,
-         WbJsonReader *reader,
-         const char   *topic)
+publish_event (WbLiveEvents *self,
+               WbJsonReader *reader,
+               EventKind     kind,
+               GString      *body)
 {
-  g_autoptr(GString) body = g_string_new (NULL);
   g_autoptr(GString) json = g_string_new ("{\"kind\":");
   g_autoptr(GList) streams = NULL;
-  EventKind kind = 0;
   Event *event;
 
-  if (!write_body (reader, topic, &kind, body))
-    return;
   event = g_atomic_rc_box_new0 (Event);
   event->seq = ++self->seq;
   event->at = g_get_monotonic_time ();
   event->kind = kind;
   (void) wb_json_reader_get_string (reader, "clientId", FALSE, &event->client_id, NULL);
   (void) wb_json_reader_get_string (reader, "shipmentId", FALSE, &event->shipment_id, NULL);
-  if (kind == KIND_TRIP)
+  if (kind == KIND_TRIP || kind == KIND_COMMAND)
     (void) wb_json_reader_get_string (reader, "trip_id", FALSE, &event->trip_id, NULL);
   wb_json_write_string (json, kind_names[g_bit_nth_lsf (kind, -1)]);
   g_string_append (json, ",\"seq\":");
@@ -634,6 +661,26 @@ publish (WbLiveEvents *self,
       stream_push (l->data, event);
   wb_metrics_counter_add (self->metrics, "waybill_events_total", 1, "kind", kind_names[g_bit_nth_lsf (kind, -1)],
                           NULL);
+}
+
+static void
+publish (WbLiveEvents *self,
+         WbJsonReader *reader,
+         const char   *topic)
+{
+  g_autoptr(GString) body = g_string_new (NULL);
+  EventKind kind = 0;
+
+  if (!write_body (reader, topic, &kind, body))
+    return;
+  publish_event (self, reader, kind, body);
+  /* An applied reassignment is a trip change and a command's outcome. */
+  if (g_str_equal (topic, "trip.reassigned"))
+    {
+      g_string_truncate (body, 0);
+      write_command_body (reader, TRUE, body);
+      publish_event (self, reader, KIND_COMMAND, body);
+    }
 }
 
 static void
@@ -751,7 +798,7 @@ wb_live_events_start (WbLiveEvents *self,
   static const char * const topics[] = {
     "tracking.events", "device.online", "device.offline",
     "trip.created", "trip.started", "trip.stop_arrived", "trip.stop_departed",
-    "trip.completed", "trip.cancelled", "trip.reassigned", NULL
+    "trip.completed", "trip.cancelled", "trip.reassigned", "trip.reassign_rejected", NULL
   };
 
   g_return_if_fail (WB_IS_LIVE_EVENTS (self));
