@@ -119,10 +119,10 @@ on_event (WbAlertCenter *self,
 
       alert = wb_alert_new ("device", _("Vehicle offline"), body, vehicle ?: device, now);
     }
-  else if (type != NULL && strstr (type, "rejected") != NULL)
+  else if (g_strcmp0 (kind, "command") == 0 && g_strcmp0 (member (event, "status"), "rejected") == 0)
     {
       const char *trip = member (event, "tripId");
-      const char *reason = member (event, "outcome") ?: member (event, "reason");
+      const char *reason = member (event, "outcome");
       /* Translators: a trip's id and why its reassignment was refused */
       g_autofree char *body = g_strdup_printf (_("Trip %s was not reassigned: %s"), trip ?: "?", reason ?: "?");
 
@@ -275,7 +275,7 @@ void
 wb_alert_center_set_client (WbAlertCenter *self,
                             WbClient      *client)
 {
-  const char *kinds[] = { "sla", "device", "trip", NULL };
+  const char *kinds[] = { "sla", "device", "command", NULL };
 
   g_return_if_fail (WB_IS_ALERT_CENTER (self));
   g_return_if_fail (client == NULL || WB_IS_CLIENT (client));

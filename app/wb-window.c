@@ -825,6 +825,50 @@ sound_key (const char *kind)
   return NULL;
 }
 
+/* Whether the session has a notification server: GApplication warns on
+ * every notification otherwise (a bare X session, a test's bus). Asked
+ * once. */
+static gboolean
+notifications_available (void)
+{
+  static gsize checked;
+  static gboolean available;
+
+  if (g_once_init_enter (&checked))
+    {
+      g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+      const char *names[] = { "org.gtk.Notifications", "org.freedesktop.Notifications" };
+
+      for (guint i = 0; bus != NULL && !available && i < G_N_ELEMENTS (names); i++)
+        {
+          g_autoptr(GVariant) owned = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                                   "org.freedesktop.DBus", "NameHasOwner",
+                                                                   g_variant_new ("(s)", names[i]),
+                                                                   G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE,
+                                                                   1000, NULL, NULL);
+          g_autoptr(GVariant) activatable = NULL;
+
+          if (owned != NULL)
+            g_variant_get (owned, "(b)", &available);
+          if (available)
+            break;
+          activatable = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                     "org.freedesktop.DBus", "ListActivatableNames", NULL,
+                                                     G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE, 1000, NULL,
+                                                     NULL);
+          if (activatable != NULL)
+            {
+              g_autofree const char **list = NULL;
+
+              g_variant_get (activatable, "(^a&s)", &list);
+              available = list != NULL && g_strv_contains ((const char * const *) list, names[i]);
+            }
+        }
+      g_once_init_leave (&checked, 1);
+    }
+  return available;
+}
+
 /* An alert as a toast; as a desktop notification too while the window
  * is not the one in use; and a sound for the kinds the user chose. */
 static void
@@ -839,7 +883,7 @@ on_alert (WbWindow *self,
   adw_toast_set_timeout (toast, 6);
   adw_toast_overlay_add_toast (self->alert_toasts, toast);
   self->last_alert_notified = FALSE;
-  if (!gtk_window_is_active (GTK_WINDOW (self)) && application != NULL)
+  if (!gtk_window_is_active (GTK_WINDOW (self)) && application != NULL && notifications_available ())
     {
       g_autoptr(GNotification) notification = g_notification_new (wb_alert_get_title (alert));
       g_autofree char *id = g_strdup_printf ("alert-%s-%s", wb_alert_get_kind (alert),

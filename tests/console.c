@@ -1887,6 +1887,9 @@ find_toplevel (GType type)
   return NULL;
 }
 
+static WbAlert *find_alert (WbAlertCenter *center,
+                           const char    *kind);
+
 static void
 check_reassign (Trips        *trips,
                 WbTripDetail *detail,
@@ -1948,6 +1951,14 @@ check_reassign (Trips        *trips,
   WAIT_FOR (g_strcmp0 (wb_reassign_dialog_get_command_status (dialog), "rejected") == 0);
   g_assert_true (g_str_has_prefix (wb_reassign_dialog_get_outcome_text (dialog), "Rejected: "));
   g_assert_nonnull (strstr (wb_reassign_dialog_get_outcome_text (dialog), "busy"));
+  /* The rejection is an alert as well, with its reason. */
+  {
+    WbAlertCenter *center = wb_application_get_alert_center (
+      WB_APPLICATION (gtk_window_get_application (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (detail))))));
+
+    WAIT_FOR (find_alert (center, "command") != NULL);
+    g_assert_nonnull (strstr (wb_alert_get_body (find_alert (center, "command")), "busy"));
+  }
   /* At most the one read after the 202, whichever came first. */
   run_for_ms (1000);
   g_assert_cmpuint (command_reads (&trips->live), <=, reads + 1);
