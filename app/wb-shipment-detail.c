@@ -3,7 +3,9 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-client-trackings.h"
 #include "wb-event-stream.h"
+#include "wb-places-map.h"
 #include "wb-shipment-detail.h"
 #include "wb-shipment-format.h"
 
@@ -38,6 +40,9 @@ struct _WbShipmentDetail
   AdwActionRow     *origin_row;
   AdwActionRow     *destination_row;
   GtkListBox       *timeline_list;
+  AdwPreferencesGroup *trackings_group;
+  GPtrArray        *tracking_rows;   /* the rows trackings_group holds now */
+  WbPlacesMap      *places_map;
 };
 
 G_DEFINE_FINAL_TYPE (WbShipmentDetail, wb_shipment_detail, GTK_TYPE_WIDGET)
@@ -225,6 +230,120 @@ show_status (WbShipmentDetail *self,
   set_subtitle (self->promised_row, promised);
 }
 
+/* ---- trackings and places ------------------------------------------------------ */
+
+static void
+show_trackings (WbShipmentDetail *self,
+                WbClientShipment *shipment)
+{
+  guint n = wb_client_shipment_get_n_trackings (shipment);
+
+  for (guint i = 0; i < self->tracking_rows->len; i++)
+    adw_preferences_group_remove (self->trackings_group, g_ptr_array_index (self->tracking_rows, i));
+  g_ptr_array_set_size (self->tracking_rows, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      const WbClientShipmentTracking *tracking = wb_client_shipment_get_tracking (shipment, i);
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *title = g_strdup_printf ("%s %s", tracking->carrier, tracking->track_number);
+      g_autofree char *checked = tracking->last_checked_at ? wb_shipment_format_time (tracking->last_checked_at) : NULL;
+      /* Translators: a tracking's status and when the carrier was last asked */
+      g_autofree char *subtitle = checked ? g_strdup_printf (_("%s · checked %s"),
+                                                             wb_shipment_format_status (tracking->status ?: "PENDING"),
+                                                             checked)
+                                          : g_strdup (_("Not checked yet"));
+      g_autofree char *name = g_strdup_printf ("tracking-%u", i);
+
+      gtk_widget_set_name (row, name);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      if (tracking->id > 0)
+        {
+          GtkWidget *button = gtk_button_new_from_icon_name ("view-refresh-symbolic");
+          /* Translators: a button's accessible name, %s a track number */
+          g_autofree char *label = g_strdup_printf (_("Check %s now"), tracking->track_number);
+
+          gtk_widget_add_css_class (button, "flat");
+          gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+          gtk_widget_set_tooltip_text (button, _("Check now"));
+          gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+          gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "x", tracking->id);
+          gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "shipment.check-tracking");
+          adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+        }
+      adw_preferences_group_add (self->trackings_group, row);
+      g_ptr_array_add (self->tracking_rows, row);
+    }
+  if (n == 0)
+    {
+      GtkWidget *row = adw_action_row_new ();
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No carrier tracks it"));
+      gtk_widget_add_css_class (row, "dim-label");
+      adw_preferences_group_add (self->trackings_group, row);
+      g_ptr_array_add (self->tracking_rows, row);
+    }
+}
+
+/* The events the carriers placed, numbered oldest first, and the vehicle
+ * while the parcel rides a trip. Hidden when there is nothing to place. */
+static void
+show_places (WbShipmentDetail *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->timeline));
+  double lat = 0, lon = 0;
+  gboolean live = self->shipment && wb_client_shipment_get_live_location (self->shipment, &lat, &lon, NULL);
+  guint number = 0;
+
+  wb_places_map_clear (self->places_map);
+  wb_places_map_set_joined (self->places_map, TRUE);
+  /* The timeline is newest first. */
+  for (guint i = n; i > 0; i--)
+    {
+      g_autoptr(WbClientShipmentEvent) event = g_list_model_get_item (G_LIST_MODEL (self->timeline), i - 1);
+      double event_lat, event_lon;
+
+      if (wb_client_shipment_event_get_position (event, &event_lat, &event_lon))
+        {
+          g_autofree char *label = g_strdup_printf ("%u", ++number);
+
+          wb_places_map_add_place (self->places_map, label, event_lat, event_lon, TRUE);
+        }
+    }
+  wb_places_map_set_live (self->places_map, live, lat, lon);
+  gtk_widget_set_visible (GTK_WIDGET (self->places_map), number > 0 || live);
+  wb_places_map_frame (self->places_map);
+}
+
+static void
+on_checked (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(WbShipmentDetail) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbClientTracking) tracking = wb_client_refresh_tracking_finish (WB_CLIENT (source), result, &error);
+
+  if (tracking == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_autofree char *message = g_strdup_printf (_("Not checked now: %s"), error->message);
+
+      gtk_label_set_text (self->live_label, message);
+    }
+}
+
+static void
+check_tracking_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  WbShipmentDetail *self = WB_SHIPMENT_DETAIL (widget);
+
+  if (self->client != NULL)
+    wb_client_refresh_tracking_async (self->client, g_variant_get_int64 (parameter), NULL, on_checked,
+                                      g_object_ref (self));
+}
+
 static void
 show_shipment (WbShipmentDetail *self,
                WbClientShipment *shipment)
@@ -243,6 +362,7 @@ show_shipment (WbShipmentDetail *self,
   set_subtitle (self->email_row, wb_client_shipment_get_recipient_email (shipment));
   set_subtitle (self->origin_row, origin);
   set_subtitle (self->destination_row, destination);
+  show_trackings (self, shipment);
 }
 
 /* ---- reading over REST ------------------------------------------------------ */
@@ -285,6 +405,7 @@ refresh_done (Refresh *read)
     {
       show_shipment (self, read->shipment);
       apply_events (self, read->events);
+      show_places (self);
     }
   refresh_free (read);
   if (self->refresh_again)
@@ -437,6 +558,7 @@ wb_shipment_detail_finalize (GObject *object)
 
   g_free (self->shipment_id);
   g_clear_object (&self->timeline);
+  g_ptr_array_unref (self->tracking_rows);
   g_clear_error (&self->error);
   G_OBJECT_CLASS (wb_shipment_detail_parent_class)->finalize (object);
 }
@@ -465,14 +587,34 @@ wb_shipment_detail_class_init (WbShipmentDetailClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbShipmentDetail, origin_row);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentDetail, destination_row);
   gtk_widget_class_bind_template_child (widget_class, WbShipmentDetail, timeline_list);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentDetail, trackings_group);
+  gtk_widget_class_bind_template_child (widget_class, WbShipmentDetail, places_map);
+  gtk_widget_class_install_action (widget_class, "shipment.check-tracking", "x", check_tracking_action);
+  g_type_ensure (WB_TYPE_PLACES_MAP);
 }
 
 static void
 wb_shipment_detail_init (WbShipmentDetail *self)
 {
   self->timeline = g_list_store_new (WB_TYPE_CLIENT_SHIPMENT_EVENT);
+  self->tracking_rows = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_list_box_bind_model (self->timeline_list, G_LIST_MODEL (self->timeline), create_event_row, NULL, NULL);
+}
+
+void
+wb_shipment_detail_set_tiles (WbShipmentDetail *self,
+                              const char       *tiles)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_DETAIL (self));
+  wb_places_map_set_tiles (self->places_map, tiles);
+}
+
+GtkWidget *
+wb_shipment_detail_get_places_map (WbShipmentDetail *self)
+{
+  g_return_val_if_fail (WB_IS_SHIPMENT_DETAIL (self), NULL);
+  return GTK_WIDGET (self->places_map);
 }
 
 GtkWidget *

@@ -36,4 +36,10 @@ gboolean          wb_shipment_detail_get_loading      (WbShipmentDetail *self);
 /* Why the last read failed, %NULL after a success. */
 const GError     *wb_shipment_detail_get_error        (WbShipmentDetail *self);
 
+/* The small map's tiles, as the window's ("none": a plain background). */
+void              wb_shipment_detail_set_tiles      (WbShipmentDetail *self,
+                                                     const char       *tiles);
+/* The map of the events' places and the live location (a WbPlacesMap). */
+GtkWidget        *wb_shipment_detail_get_places_map (WbShipmentDetail *self);
+
 G_END_DECLS

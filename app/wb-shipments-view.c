@@ -529,6 +529,14 @@ edit_action (GtkWidget  *widget,
     present_editor (self, wb_shipment_editor_new_edit (self->client, shipment), G_CALLBACK (on_edited));
 }
 
+void
+wb_shipments_view_set_tiles (WbShipmentsView *self,
+                             const char      *tiles)
+{
+  g_return_if_fail (WB_IS_SHIPMENTS_VIEW (self));
+  wb_shipment_detail_set_tiles (self->detail, tiles);
+}
+
 GtkWidget *
 wb_shipments_view_get_editor (WbShipmentsView *self)
 {

@@ -38,6 +38,9 @@ gboolean               wb_shipments_view_get_detail_shown (WbShipmentsView *self
 /* The shipment editor this view opened (shipments.new, shipments.edit),
  * while it is open. */
 GtkWidget *wb_shipments_view_get_editor (WbShipmentsView *self);
+/* The detail's map tiles, as the window's. */
+void       wb_shipments_view_set_tiles  (WbShipmentsView *self,
+                                         const char      *tiles);
 /* Whether the token may create and edit shipments (known once /whoami
  * answered). */
 gboolean   wb_shipments_view_get_may_write (WbShipmentsView *self);

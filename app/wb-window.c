@@ -8,6 +8,7 @@
 #include "wb-application.h"
 #include "wb-graticule-layer.h"
 #include "wb-location-stream.h"
+#include "wb-map-init.h"
 #include "wb-subscription-layer.h"
 #include "wb-tile-source.h"
 #include "wb-track-layer.h"
@@ -650,6 +651,7 @@ wb_window_set_tiles (WbWindow   *self,
   source = wb_tile_source_create_map_source (self->tile_source);
   shumate_simple_map_set_map_source (self->map, source);
   wb_trips_view_set_tiles (self->trips_view, self->tiles);
+  wb_shipments_view_set_tiles (self->shipments_view, self->tiles);
   update_graticule (self);
 }
 
@@ -1063,25 +1065,6 @@ restore_window_state (WbWindow *self)
                          g_settings_get_double (self->settings, "map-longitude"));
 }
 
-/* libshumate 1.0's zoom buttons are bare icons: give them names, so a
- * screen reader can tell them apart. */
-static void
-name_map_buttons (GtkWidget *root)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *image = GTK_IS_BUTTON (child) ? gtk_widget_get_first_child (child) : NULL;
-      const char *icon = GTK_IS_IMAGE (image) ? gtk_image_get_icon_name (GTK_IMAGE (image)) : NULL;
-
-      if (g_strcmp0 (icon, "zoom-in-symbolic") == 0)
-        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Zoom in"), -1);
-      else if (g_strcmp0 (icon, "zoom-out-symbolic") == 0)
-        gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Zoom out"), -1);
-      else
-        name_map_buttons (child);
-    }
-}
-
 /* Settings that are toggles become stateful actions, so buttons, menus and
  * shortcuts share one state. */
 static const char * const settings_actions[] = { "follow", "sidebar-visible", "map-filtered-only" };
@@ -1113,7 +1096,7 @@ wb_window_constructed (GObject *object)
     self->settings = g_settings_new ("org.waybill.Waybill");
   setup_list (self);
   setup_map (self);
-  name_map_buttons (GTK_WIDGET (self->map));
+  wb_map_name_zoom_buttons (GTK_WIDGET (self->map));
   add_settings_actions (self);
   restore_window_state (self);
   wb_window_set_connection_state (self, WB_CONNECTION_DISCONNECTED, NULL);

@@ -19,6 +19,7 @@
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
 #include "wb-shipment-editor.h"
+#include "wb-places-map.h"
 #include "wb-trips-view.h"
 #include "wb-trackings-view.h"
 #include "wb-alerts-button.h"
@@ -1256,7 +1257,7 @@ check_detail_and_live_status (Shipments        *shipments,
   g_assert_cmpuint (post_event (&shipments->live, shipments->shipment_id,
                                 "{\"eventId\":\"ofd-1\",\"source\":\"dhl\",\"status\":\"OUT_FOR_DELIVERY\","
                                 "\"statusRaw\":\"OD / With courier\",\"occurredAt\":\"2026-12-01T12:00:00Z\","
-                                "\"location\":{\"text\":\"Minsk depot\"}}"), ==, 201);
+                                "\"location\":{\"text\":\"Minsk depot\",\"lat\":53.9,\"lon\":27.56}}"), ==, 201);
   WAIT_FOR (g_list_model_get_n_items (wb_shipment_detail_get_timeline (detail)) == 2);
   WAIT_FOR (g_strcmp0 (wb_client_shipment_get_status (wb_shipment_detail_get_shipment (detail)), "OUT_FOR_DELIVERY") == 0);
   event = timeline_item (detail, 0);
@@ -1264,6 +1265,15 @@ check_detail_and_live_status (Shipments        *shipments,
   g_assert_false (wb_client_shipment_event_get_zone_guessed (event));
   wait_frames (window, 2);
   g_assert_cmpuint (count_children (timeline), ==, 2);
+  /* The event the carrier placed is on the small map; the tracking is
+   * listed with its own Check Now. */
+  WAIT_FOR (wb_places_map_get_n_places (WB_PLACES_MAP (wb_shipment_detail_get_places_map (detail))) == 1);
+  g_assert_true (gtk_widget_get_visible (wb_shipment_detail_get_places_map (detail)));
+  g_assert_false (wb_places_map_get_live (WB_PLACES_MAP (wb_shipment_detail_get_places_map (detail)), NULL, NULL));
+  g_assert_cmpuint (wb_client_shipment_get_n_trackings (wb_shipment_detail_get_shipment (detail)), ==, 1);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (find_named (GTK_WIDGET (detail), "tracking-0"))),
+                   ==, "CDEK CD777");
+  g_assert_cmpint (wb_client_shipment_get_tracking (wb_shipment_detail_get_shipment (detail), 0)->id, >, 0);
   save_screenshot (window, "console-shipment-detail.png");
   g_assert_cmpuint (assert_controls_named (GTK_WIDGET (view)), >=, 10);
 
@@ -1511,13 +1521,28 @@ test_shipments (void)
   g_autofree char *viewer = NULL;
   g_autofree char *token_file = NULL;
   g_autofree char *server = NULL;
+  g_autofree char *carriers_dir = NULL;
+  g_autofree char *carriers_file = NULL;
+  g_autofree char *carriers_arg = NULL;
   const char *picked_up = "{\"eventId\":\"pu-1\",\"source\":\"dhl\",\"status\":\"IN_TRANSIT\","
                           "\"statusRaw\":\"PU / Picked up\",\"occurredAt\":\"2026-12-01 09:30:00\","
                           "\"location\":{\"text\":\"Brest hub\"}}";
   int status;
 
   live->conninfo = wb_test_pg_create_database ("console_shipments");
-  live->daemon = start_daemon (live->conninfo, 0);
+  /* Its one carrier answers nothing (the discard port refuses): the
+   * shipment's history is what this test posts, whatever else listens
+   * on the default carriers file's emulator port. */
+  carriers_dir = g_dir_make_tmp ("waybill-console-shipments-XXXXXX", NULL);
+  carriers_file = g_build_filename (carriers_dir, "carriers.conf", NULL);
+  g_assert_true (g_file_set_contents (carriers_file, "[CDEK]\ndriver=emulator\nbase-url=http://127.0.0.1:9\n"
+                                      "api-key=k\nrate=1\nburst=1\nstatus-map=generic\nnumber-format=any\n", -1, NULL));
+  carriers_arg = g_strconcat ("--carriers-file=", carriers_file, NULL);
+  {
+    const char *args[] = { carriers_arg, NULL };
+
+    live->daemon = start_daemon_args (live->conninfo, 0, TRUE, args);
+  }
   live->port = wb_test_daemon_port (live->daemon);
   live->session = soup_session_new_with_options ("timeout", 30, NULL);
   live->dispatcher = wb_jwt_sign ((const guint8 *) SECRET, strlen (SECRET), "dispatcher", WB_ACCESS_ROLE_DISPATCHER,
@@ -1535,6 +1560,13 @@ test_shipments (void)
   shipments.shipment_id = create_shipment (live, "acme", "ORD-777", "+375 29 555-12-34");
   g_assert_cmpuint (post_event (live, shipments.shipment_id, picked_up), ==, 201);
   g_assert_cmpuint (post_event (live, shipments.shipment_id, picked_up), ==, 200);   /* a duplicate */
+  {
+    /* A carrier's number tracks it. */
+    g_autofree char *tracking = g_strdup_printf ("{\"items\":[{\"carrierCode\":\"CDEK\",\"trackNumber\":\"CD777\","
+                                                 "\"shipmentId\":\"%s\"}]}", shipments.shipment_id);
+
+    g_assert_cmpuint (http (live, "POST", "/trackings", live->dispatcher, tracking), ==, 200);
+  }
 
   token_file = g_build_filename (g_get_tmp_dir (), "waybill-console-shipments-token", NULL);
   g_assert_true (g_file_set_contents (token_file, viewer, -1, NULL));
@@ -1550,6 +1582,8 @@ test_shipments (void)
   g_assert_true (live->done);
 
   g_unlink (token_file);
+  g_unlink (carriers_file);
+  g_rmdir (carriers_dir);
   g_assert_cmpint (wb_test_daemon_terminate (live->daemon), ==, 0);
   wb_test_daemon_free (live->daemon);
   g_object_unref (live->session);
