@@ -558,7 +558,7 @@ test_create_view (Fixture       *f,
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (destination, "lat"), 53.9, 1e-9);
 
   g_assert_cmpuint (json_array_get_length (trackings), ==, 1);
-  assert_members (json_array_get_object_element (trackings, 0), "carrier trackNumber createdAt");
+  assert_members (json_array_get_object_element (trackings, 0), "id carrier trackNumber status lastCheckedAt createdAt");
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (trackings, 0), "trackNumber"),
                    ==, "JD0001");
 }
