@@ -1361,6 +1361,45 @@ test_search_phone_formats (Fixture       *fx,
   assert_search_finds (fx, "8 912 345-67-89", NULL, NULL);
 }
 
+/* ---- the summary ---------------------------------------------------------------- */
+
+/* Open shipments by status and the overdue ones, counted at the request:
+ * a status change moves a shipment from one count to another, a promise
+ * passed makes it overdue, a closed one leaves every count. */
+static void
+test_summary (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autofree char *a = create_shipment (fx);
+  g_autofree char *b = create_shipment (fx);
+  g_autofree char *late = create_with (fx, SHIPMENT_BODY ("acme", "+375 29 123-45-67",
+                                                          ",\"promisedAt\":\"2020-01-01T00:00:00Z\""));
+  g_autofree char *path = g_strdup_printf ("/shipments/%s", b);
+  const char *current[] = { "If-Match", "\"1\"", NULL };
+  g_auto(Reply) reply = { 0, };
+  g_auto(Reply) event = { 0, };
+  g_auto(Reply) closed = { 0, };
+
+  send (fx, "GET", "/shipments/summary", NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "open"), ==, 3);
+  g_assert_cmpint (int_at (&reply, "byStatus.PENDING"), ==, 3);
+  g_assert_cmpint (int_at (&reply, "overdue"), ==, 1);
+  g_assert_nonnull (node_at (reply.json, "at"));
+
+  post_event (fx, a, "sum-1", "IN_TRANSIT", 1, &event);
+  assert_status (&event, 201);
+  send (fx, "DELETE", path, NULL, current, &closed);
+  assert_status (&closed, 204);
+  reply_clear (&reply);
+  send (fx, "GET", "/shipments/summary", NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "open"), ==, 2);
+  g_assert_cmpint (int_at (&reply, "byStatus.PENDING"), ==, 1);
+  g_assert_cmpint (int_at (&reply, "byStatus.IN_TRANSIT"), ==, 1);
+  g_assert_cmpint (int_at (&reply, "overdue"), ==, 1);
+}
+
 /* ---- closing ----------------------------------------------------------------- */
 
 static void
@@ -1965,6 +2004,7 @@ main (int   argc,
   ADD ("/shipments-api/search", FALSE, test_search);
   ADD ("/shipments-api/search/phone-formats", FALSE, test_search_phone_formats);
   ADD ("/shipments-api/closed", FALSE, test_closed);
+  ADD ("/shipments-api/summary", FALSE, test_summary);
   ADD ("/shipments-api/read-after-write", FALSE, test_read_after_write);
   ADD ("/shipments-api/cache/tracker-write", FALSE, test_cache_tracker_write);
   ADD ("/shipments-api/cache/revalidation", WITH_REVALIDATION, test_cache_revalidation);

@@ -329,3 +329,23 @@ _wb_store_search (PGconn                 *conn,
                                  cancellable, error);
   return views ? page_json (views, next_cursor) : NULL;
 }
+
+/* The counts an overview shows: open shipments by status, and those past
+ * their promise (the partial index's predicate, as the overdue search). */
+char *
+_wb_store_summary (PGconn        *conn,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  static const char sql[] =
+    "SELECT json_build_object("
+    " 'byStatus', coalesce((SELECT json_object_agg(status, n ORDER BY status)"
+    "   FROM (SELECT status, count(*) AS n FROM shipments WHERE closed_at IS NULL GROUP BY status) c), '{}'::json),"
+    " 'open', (SELECT count(*) FROM shipments WHERE closed_at IS NULL),"
+    " 'overdue', (SELECT count(*) FROM shipments s WHERE s.closed_at IS NULL AND s.status NOT IN " WB_SQL_TERMINAL
+    "   AND s.promised_at < now()),"
+    " 'at', " WB_SQL_TIME ("now()") ")::text";
+  g_autoptr(PGresult) result = _wb_store_exec (conn, sql, NULL, cancellable, error);
+
+  return result ? g_strdup (PQgetvalue (result, 0, 0)) : NULL;
+}

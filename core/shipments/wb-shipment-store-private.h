@@ -139,6 +139,9 @@ char        *_wb_store_search          (PGconn              *conn,
                                         const WbShipmentQuery *query,
                                         GCancellable        *cancellable,
                                         GError             **error);
+char        *_wb_store_summary         (PGconn              *conn,
+                                        GCancellable        *cancellable,
+                                        GError             **error);
 
 /* Carrier checks (wb-shipment-checks.c): records each of @checks on its
  * tracking. Returns a GArray of WbEventResult, one per check, in order. */

@@ -882,6 +882,15 @@ search_in_transaction (Job           *job,
 }
 
 static gpointer
+summary_in_transaction (Job           *job,
+                        PGconn        *conn,
+                        GCancellable  *cancellable,
+                        GError       **error)
+{
+  return _wb_store_summary (conn, cancellable, error);
+}
+
+static gpointer
 check_overdue_in_transaction (Job           *job,
                               PGconn        *conn,
                               GCancellable  *cancellable,
@@ -1337,6 +1346,26 @@ wb_shipment_store_search_finish (WbShipmentStore  *self,
                                  GError          **error)
 {
   return finish (self, result, wb_shipment_store_search_async, NULL, error);
+}
+
+void
+wb_shipment_store_summary_async (WbShipmentStore     *self,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_SHIPMENT_STORE (self));
+
+  submit (self, job_new (summary_in_transaction, g_free, NULL, NULL),
+          wb_shipment_store_summary_async, cancellable, callback, user_data);
+}
+
+char *
+wb_shipment_store_summary_finish (WbShipmentStore  *self,
+                                  GAsyncResult     *result,
+                                  GError          **error)
+{
+  return finish (self, result, wb_shipment_store_summary_async, NULL, error);
 }
 
 void

@@ -332,6 +332,15 @@ void             wb_shipment_store_search_async     (WbShipmentStore  *self,
 char            *wb_shipment_store_search_finish    (WbShipmentStore  *self,
                                                      GAsyncResult     *result,
                                                      GError          **error);
+/* GET /shipments/summary: JSON text {"byStatus":{status: n},"open":n,
+ * "overdue":n,"at":…}, over the shipments not closed. */
+void             wb_shipment_store_summary_async    (WbShipmentStore  *self,
+                                                     GCancellable     *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer          user_data);
+char            *wb_shipment_store_summary_finish   (WbShipmentStore  *self,
+                                                     GAsyncResult     *result,
+                                                     GError          **error);
 /* The periodic SLA job: flags newly overdue shipments and queues one
  * shipment.delayed each. Returns how many were newly flagged. (A late
  * delivery is flagged on the event path, by the event that delivers.) */

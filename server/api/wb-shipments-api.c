@@ -1932,6 +1932,33 @@ handle_search (WbHttpRequest *request,
   wb_shipment_store_search_async (self->store, call->query, NULL, on_searched, call);
 }
 
+/* ---- GET /shipments/summary ------------------------------------------------- */
+
+static void
+on_summary (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  g_autoptr(Call) call = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = wb_shipment_store_summary_finish (WB_SHIPMENT_STORE (source), result, &error);
+
+  if (json == NULL)
+    respond_failure (call->request, error);
+  else
+    wb_api_respond_json_text (call->request, SOUP_STATUS_OK, json);
+}
+
+static void
+handle_summary (WbHttpRequest *request,
+                gpointer       user_data)
+{
+  WbShipmentsApi *self = user_data;
+
+  wb_http_request_pause (request);
+  wb_shipment_store_summary_async (self->store, NULL, on_summary, call_new (self, request));
+}
+
 /* ---- the API -------------------------------------------------------------- */
 
 static void
@@ -2060,6 +2087,7 @@ wb_shipments_api_register (WbShipmentsApi *self,
    * come before /shipments/{id}, which would capture them. */
   const WbHttpRoute routes[] = {
     { "GET", "/shipments/search", WB_ACCESS_ROLE_VIEWER, handle_search },
+    { "GET", "/shipments/summary", WB_ACCESS_ROLE_VIEWER, handle_summary },
     { "POST", "/shipments/events:batch", WB_ACCESS_ROLE_DISPATCHER, handle_batch },
     { "POST", "/shipments", WB_ACCESS_ROLE_DISPATCHER, handle_create },
     { "GET", "/shipments/{id}", WB_ACCESS_ROLE_VIEWER, handle_get },
