@@ -537,6 +537,29 @@ wb_shipments_view_set_tiles (WbShipmentsView *self,
   wb_shipment_detail_set_tiles (self->detail, tiles);
 }
 
+void
+wb_shipments_view_search_status (WbShipmentsView *self,
+                                 const char      *status,
+                                 gboolean         overdue)
+{
+  const char * const *statuses = wb_shipment_format_statuses ();
+  guint selected = 0;
+
+  g_return_if_fail (WB_IS_SHIPMENTS_VIEW (self));
+
+  for (guint i = 0; status != NULL && statuses[i] != NULL; i++)
+    if (g_str_equal (statuses[i], status))
+      selected = i + 1;
+  gtk_editable_set_text (GTK_EDITABLE (self->phone_entry), "");
+  gtk_editable_set_text (GTK_EDITABLE (self->client_entry), "");
+  wb_date_button_set_date (self->from_button, NULL);
+  wb_date_button_set_date (self->to_button, NULL);
+  gtk_drop_down_set_selected (self->status_dropdown, selected);
+  gtk_check_button_set_active (self->overdue_check, overdue);
+  adw_leaflet_set_visible_child (self->leaflet, self->results_page);
+  gtk_widget_activate_action (GTK_WIDGET (self), "shipments.search", NULL);
+}
+
 GtkWidget *
 wb_shipments_view_get_editor (WbShipmentsView *self)
 {

@@ -38,6 +38,11 @@ gboolean               wb_shipments_view_get_detail_shown (WbShipmentsView *self
 /* The shipment editor this view opened (shipments.new, shipments.edit),
  * while it is open. */
 GtkWidget *wb_shipments_view_get_editor (WbShipmentsView *self);
+/* The results of one status (%NULL: any) or the overdue ones, every other
+ * filter cleared: what the overview's counts open. */
+void       wb_shipments_view_search_status (WbShipmentsView *self,
+                                            const char      *status,
+                                            gboolean         overdue);
 /* The detail's map tiles, as the window's. */
 void       wb_shipments_view_set_tiles  (WbShipmentsView *self,
                                          const char      *tiles);

@@ -16,6 +16,7 @@
 #include "wb-first-run-page.h"
 #include "wb-shipments-view.h"
 #include "wb-alerts-button.h"
+#include "wb-overview-view.h"
 #include "wb-trackings-view.h"
 #include "wb-trips-view.h"
 #include "wb-vehicle-filter.h"
@@ -71,6 +72,7 @@ struct _WbWindow
   WbShipmentsView      *shipments_view;
   WbTripsView          *trips_view;
   WbTrackingsView      *trackings_view;
+  WbOverviewView       *overview_view;
   WbAlertsButton       *alerts_button;
   AdwToastOverlay      *alert_toasts;
   WbAlertCenter        *alert_center;
@@ -504,6 +506,7 @@ setup_list (WbWindow *self)
   g_signal_connect_object (self->model, "items-changed", G_CALLBACK (on_model_items_changed), self, G_CONNECT_SWAPPED);
   watch_range (self, 0, g_list_model_get_n_items (G_LIST_MODEL (self->model)));
   wb_window_update_counts (self);
+  wb_overview_view_set_model (self->overview_view, self->model);
 }
 
 static void
@@ -806,6 +809,7 @@ wb_window_set_stream (WbWindow         *self,
   wb_subscription_layer_set_stream (self->subscription, stream);
   wb_trips_view_set_client (self->trips_view, client);
   wb_trackings_view_set_client (self->trackings_view, client);
+  wb_overview_view_set_client (self->overview_view, client);
   if (stream == NULL)
     return;
   g_signal_connect_swapped (stream, "notify::state", G_CALLBACK (on_stream_state), self);
@@ -968,6 +972,50 @@ search_action (GtkWidget  *widget,
     return wb_trips_view_focus_search (self->trips_view);
   adw_flap_set_reveal_flap (self->flap, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+/* The overview's vehicle counts: the map with that state only ("all":
+ * every state), the list shown. */
+static void
+show_vehicles_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  WbWindow *self = WB_WINDOW (widget);
+  const char *state = g_variant_get_string (parameter, NULL);
+  const char *names[] = { "moving", "stopped", "offline" };
+  gboolean all = g_str_equal (state, "all");
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    set_shows_state (self, i, all || g_str_equal (state, names[i]));
+  adw_view_stack_set_visible_child_name (self->view_stack, "map");
+  adw_flap_set_reveal_flap (self->flap, TRUE);
+}
+
+/* The overview's shipment counts: the results of that status, or the
+ * overdue ones ("overdue"; "": every open one). */
+static void
+show_shipments_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  WbWindow *self = WB_WINDOW (widget);
+  const char *what = g_variant_get_string (parameter, NULL);
+  gboolean overdue = g_str_equal (what, "overdue");
+
+  adw_view_stack_set_visible_child_name (self->view_stack, "shipments");
+  wb_shipments_view_search_status (self->shipments_view, overdue || *what == '\0' ? NULL : what, overdue);
+}
+
+static void
+show_carriers_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  WbWindow *self = WB_WINDOW (widget);
+
+  adw_view_stack_set_visible_child_name (self->view_stack, "trackings");
+  wb_trackings_view_show_page (self->trackings_view, "carriers");
 }
 
 static void
@@ -1242,6 +1290,10 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_install_property_action (widget_class, "win.show-offline", "show-offline");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.unselect", NULL);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
+  gtk_widget_class_install_action (widget_class, "win.show-vehicles", "s", show_vehicles_action);
+  gtk_widget_class_install_action (widget_class, "win.show-shipments", "s", show_shipments_action);
+  gtk_widget_class_install_action (widget_class, "win.show-carriers", NULL, show_carriers_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_ALT_MASK, "win.show-view", "s", "overview");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-view", "s", "map");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-view", "s", "shipments");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-view", "s", "trips");
@@ -1250,6 +1302,7 @@ wb_window_class_init (WbWindowClass *klass)
   g_type_ensure (WB_TYPE_SHIPMENTS_VIEW);
   g_type_ensure (WB_TYPE_TRIPS_VIEW);
   g_type_ensure (WB_TYPE_TRACKINGS_VIEW);
+  g_type_ensure (WB_TYPE_OVERVIEW_VIEW);
   g_type_ensure (WB_TYPE_ALERTS_BUTTON);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/waybill/Waybill/wb-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WbWindow, main_stack);
@@ -1259,6 +1312,7 @@ wb_window_class_init (WbWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WbWindow, shipments_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, trips_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, trackings_view);
+  gtk_widget_class_bind_template_child (widget_class, WbWindow, overview_view);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, alerts_button);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, alert_toasts);
   gtk_widget_class_bind_template_child (widget_class, WbWindow, sidebar_button);
