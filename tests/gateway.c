@@ -12,6 +12,7 @@
 
 #include "wb-json.h"
 #include "wb-jwt.h"
+#include "wb-live-fanout.h"
 #include "wb-test-daemon.h"
 #include "wb-test-kafka.h"
 #include "wb-test-pg.h"
@@ -846,6 +847,153 @@ test_threads_stalled_apart (Fixture       *f,
   g_assert_false (metric_is (f, "waybill_live_connections_closed_total{reason=\"slow\"}"));
 }
 
+/* ---- one share of the streams, in process ------------------------------------ */
+
+typedef struct
+{
+  WbLiveFanoutShared  shared;
+  GRWLock             lock;
+  WbLiveFanout       *fanout;
+  int                 fds[2];
+  GSocket            *sockets[2];
+  GIOStream          *streams[2];
+  SoupWebsocketConnection *server;
+  Client             *client;
+} Share;
+
+static void
+share_publish (Share       *s,
+               const char  *vehicle_id,
+               double       lat)
+{
+  g_autoptr(GPtrArray) updates = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_update_unref);
+  g_autoptr(WbLiveVehicle) vehicle = wb_live_vehicle_new (vehicle_id);
+  g_autoptr(WbLiveVehicle) old = NULL;
+
+  vehicle->lat = lat;
+  vehicle->lon = WEST_LON;
+  vehicle->state = WB_LIVE_STATE_MOVING;
+  g_rw_lock_writer_lock (&s->lock);
+  old = wb_live_index_update (s->shared.index, vehicle);
+  g_ptr_array_add (updates, wb_replay_window_append (s->shared.replay, old, vehicle, g_get_monotonic_time ()));
+  wb_live_fanout_publish (s->fanout, updates);
+  g_rw_lock_writer_unlock (&s->lock);
+}
+
+static void
+share_setup (Share *s)
+{
+  g_autoptr(GUri) uri = g_uri_parse ("ws://127.0.0.1/ws/locations", G_URI_FLAGS_NONE, NULL);
+
+  g_rw_lock_init (&s->lock);
+  s->shared = (WbLiveFanoutShared) {
+    .lock = &s->lock, .index = wb_live_index_new (), .replay = wb_replay_window_new (1000, 60 * G_USEC_PER_SEC),
+    .metrics = wb_metrics_new (), .window_ms = 10,
+    .limits = { .keepalive_s = 30, .pong_timeout_ms = 75000, .max_message_size = 16384, .outbox_bound = 5000,
+                .outbox_hard_limit = 100000, .slow_deadline_ms = 10000 },
+  };
+  wb_metrics_declare (s->shared.metrics, "waybill_live_connections", WB_METRIC_GAUGE, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_thread_connections", WB_METRIC_GAUGE, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_connections_closed_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_connections_rejected_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_frames_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_resumes_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  s->shared.admission = wb_live_admission_new (s->shared.metrics, "waybill_live_connections_rejected_total",
+                                               "streams", 10, 10);
+  /* On this thread's context, so that nothing is fanned out until the
+   * test iterates it. */
+  s->fanout = wb_live_fanout_new (&s->shared, 0, g_main_context_default ());
+  wb_live_fanout_start (s->fanout);
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, s->fds), ==, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      s->sockets[i] = g_socket_new_from_fd (s->fds[i], NULL);
+      g_assert_nonnull (s->sockets[i]);
+      s->streams[i] = G_IO_STREAM (g_socket_connection_factory_create_connection (s->sockets[i]));
+    }
+  s->server = soup_websocket_connection_new (s->streams[0], uri, SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
+  wb_live_fanout_reserve (s->fanout);
+  wb_live_fanout_take (s->fanout, s->server, s->sockets[0], "peer", 0);
+  s->client = g_new0 (Client, 1);
+  s->client->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->client->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->client->item_seqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->client->connection = soup_websocket_connection_new (s->streams[1], uri, SOUP_WEBSOCKET_CONNECTION_CLIENT,
+                                                         NULL, NULL, NULL);
+  g_signal_connect (s->client->connection, "message", G_CALLBACK (on_ws_message), s->client);
+  g_signal_connect (s->client->connection, "closed", G_CALLBACK (on_ws_closed), s->client);
+}
+
+static void
+share_teardown (Share *s)
+{
+  g_clear_pointer (&s->client, client_free);
+  wb_live_fanout_stop (s->fanout);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_clear_pointer (&s->fanout, wb_live_fanout_free);
+  g_clear_object (&s->server);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_object (&s->streams[i]);
+      g_clear_object (&s->sockets[i]);
+    }
+  wb_live_admission_free (s->shared.admission);
+  g_clear_object (&s->shared.index);
+  g_clear_object (&s->shared.replay);
+  g_clear_object (&s->shared.metrics);
+  g_rw_lock_clear (&s->lock);
+}
+
+/* For about @ms, every message the client gets, applied (apply() fails
+ * on an update the client already holds). */
+static void
+share_read (Share *s,
+            guint  ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      while (!g_queue_is_empty (&s->client->messages))
+        next_message (s->client);
+      g_usleep (1000);
+    }
+}
+
+/* Changes published while a subscribe is on its way are fanned out before
+ * the subscribe takes its view's difference, not after: the new client
+ * gets each vehicle once, at the newest seq, never an older update
+ * afterwards; and a client panning while changes wait still gets those
+ * of vehicles it keeps. */
+static void
+test_fanout_join_with_changes_waiting (void)
+{
+  Share s = { 0 };
+
+  share_setup (&s);
+  share_publish (&s, "v1", 53.90);
+  share_publish (&s, "v2", 53.91);
+  share_read (&s, 50);
+
+  for (guint round = 1; round <= 20; round++)
+    {
+      g_autofree char *expected = g_strdup_printf ("v1=%.6f,v2=%.6f", 53.90 + round * 0.001, 53.91 + round * 0.001);
+      /* Alternately narrower and wider: both views hold v1 and v2. */
+      const char *bbox = round % 2 ? "27.40,53.85,27.50,53.95" : "27.30,53.80,27.60,54.00";
+
+      subscribe (s.client, bbox, NULL, 0);
+      /* The subscribe is written; the changes wait in the inbox. */
+      share_publish (&s, "v1", 53.90 + round * 0.001);
+      share_publish (&s, "v2", 53.91 + round * 0.001);
+      share_read (&s, 40);
+      wait_held (s.client, expected);
+    }
+  share_teardown (&s);
+}
+
 /* A new view: left for what went out, entered with full state for what
  * came in; then vehicles crossing its edges. */
 static void
@@ -1368,6 +1516,7 @@ main (int   argc,
   g_test_add ("/gateway/pan", Fixture, default_args, setup, test_pan, teardown);
   g_test_add ("/gateway/own-thread", Fixture, default_args, setup, test_own_thread, teardown);
   g_test_add ("/gateway/resume/inside-window", Fixture, default_args, setup, test_resume_inside_window, teardown);
+  g_test_add_func ("/gateway/fanout/join-with-changes-waiting", test_fanout_join_with_changes_waiting);
   g_test_add ("/gateway/threads/served-apart", Fixture, threads_args, setup, test_threads_served_apart, teardown);
   g_test_add ("/gateway/threads/all-receive", Fixture, threads_args, setup, test_threads_all_receive, teardown);
   g_test_add ("/gateway/threads/snapshot-then-stream", Fixture, threads_args, setup,
