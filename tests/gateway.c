@@ -967,7 +967,7 @@ share_read (Share *s,
  * the subscribe takes its view's difference, not after: the new client
  * gets each vehicle once, at the newest seq, never an older update
  * afterwards; and a client panning while changes wait still gets those
- * of vehicles it keeps. */
+ * of vehicles it keeps. The backlog counts the changes waiting. */
 static void
 test_fanout_join_with_changes_waiting (void)
 {
@@ -988,7 +988,10 @@ test_fanout_join_with_changes_waiting (void)
       /* The subscribe is written; the changes wait in the inbox. */
       share_publish (&s, "v1", 53.90 + round * 0.001);
       share_publish (&s, "v2", 53.91 + round * 0.001);
+      /* What the gateway counts before it holds the bus back. */
+      g_assert_cmpuint (wb_live_fanout_get_backlog (s.fanout), ==, 2);
       share_read (&s, 40);
+      g_assert_cmpuint (wb_live_fanout_get_backlog (s.fanout), ==, 0);
       wait_held (s.client, expected);
     }
   share_teardown (&s);

@@ -36,6 +36,7 @@ struct _WbLiveFanout
   GAsyncQueue              *inbox;          /* GPtrArray of WbLiveUpdate, oldest first */
   gint                      wakeup_pending; /* atomic: a drain is scheduled */
   gint                      load;           /* atomic: streams open or on their way */
+  gint                      backlog;        /* atomic: updates in the inbox */
   GHashTable               *clients;        /* id → WbLiveClient */
   WbLiveSubscriptions      *subscriptions;
   GArray                   *matches;        /* WbLiveSubscriptionMatch, reused */
@@ -98,6 +99,7 @@ drain_inbox (WbLiveFanout *self)
   while ((updates = g_async_queue_try_pop (self->inbox)) != NULL)
     {
       fan_out (self, updates);
+      g_atomic_int_add (&self->backlog, -(gint) updates->len);
       g_ptr_array_unref (updates);
     }
 }
@@ -119,6 +121,7 @@ wb_live_fanout_publish (WbLiveFanout *self,
 {
   g_return_if_fail (self != NULL);
 
+  g_atomic_int_add (&self->backlog, (gint) updates->len);
   g_async_queue_push (self->inbox, g_ptr_array_ref (updates));
   if (g_atomic_int_compare_and_exchange (&self->wakeup_pending, 0, 1))
     {
@@ -456,6 +459,12 @@ guint
 wb_live_fanout_get_load (WbLiveFanout *self)
 {
   return (guint) g_atomic_int_get (&self->load);
+}
+
+guint
+wb_live_fanout_get_backlog (WbLiveFanout *self)
+{
+  return (guint) g_atomic_int_get (&self->backlog);
 }
 
 void

@@ -38,6 +38,8 @@ void          wb_live_fanout_free        (WbLiveFanout             *self);
 GMainContext *wb_live_fanout_get_context (WbLiveFanout             *self);
 /* Streams open or on their way here (any thread). */
 guint         wb_live_fanout_get_load    (WbLiveFanout             *self);
+/* Updates published here and not yet fanned out (any thread). */
+guint         wb_live_fanout_get_backlog (WbLiveFanout             *self);
 /* Counts one more stream on its way here (any thread). */
 void          wb_live_fanout_reserve     (WbLiveFanout             *self);
 /* Starts its thread, or, sharing a context, starts in the caller's thread,
