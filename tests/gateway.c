@@ -12,6 +12,7 @@
 
 #include "wb-json.h"
 #include "wb-jwt.h"
+#include "wb-live-fanout.h"
 #include "wb-test-daemon.h"
 #include "wb-test-kafka.h"
 #include "wb-test-pg.h"
@@ -47,6 +48,7 @@ typedef struct
   GQueue                   messages;   /* JsonNode */
   GHashTable              *held;       /* vehicleId → lat as text */
   GHashTable              *states;     /* vehicleId → state, as last sent */
+  GHashTable              *item_seqs;  /* vehicleId → the seq the client holds it at */
   char                    *epoch;
   guint64                  seq;
   guint64                  last_item_seq;
@@ -345,6 +347,7 @@ client_connect (Fixture    *f,
 
   client->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   client->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  client->item_seqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   client->connection = wb_test_ws_connect (f->ws_session, uri, token, WAIT_S, &client->error);
   client->done = TRUE;
   if (client->connection != NULL)
@@ -369,6 +372,7 @@ client_free (Client *client)
   g_clear_error (&client->error);
   g_hash_table_unref (client->held);
   g_hash_table_unref (client->states);
+  g_hash_table_unref (client->item_seqs);
   g_free (client->epoch);
   g_free (client);
 }
@@ -412,6 +416,7 @@ apply (Client   *client,
   if (g_str_equal (type, "resync"))
     {
       g_hash_table_remove_all (client->held);
+      g_hash_table_remove_all (client->item_seqs);
       client->last_item_seq = 0;
       return type;
     }
@@ -429,6 +434,11 @@ apply (Client   *client,
                                : json_object_get_string_member (item, "vehicleId");
 
       g_assert_cmpuint (seq, <=, client->seq);
+      /* An update the client already holds (from a snapshot or an
+       * earlier frame) would be a duplicate. */
+      if (g_str_equal (kind, "update") && g_hash_table_contains (client->item_seqs, id))
+        g_assert_cmpuint (seq, >, GPOINTER_TO_SIZE (g_hash_table_lookup (client->item_seqs, id)));
+      g_hash_table_insert (client->item_seqs, g_strdup (id), GSIZE_TO_POINTER (seq));
       if (g_str_equal (kind, "entered"))
         g_assert_false (g_hash_table_contains (client->held, id));
       else
@@ -519,6 +529,11 @@ hold_snapshot (Client   *client,
     }
   client->epoch = g_strdup (json_object_get_string_member (object, "epoch"));
   client->seq = json_object_get_int_member (object, "seq");
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    g_hash_table_insert (client->item_seqs,
+                         g_strdup (json_object_get_string_member (json_array_get_object_element (items, i),
+                                                                  "vehicleId")),
+                         GSIZE_TO_POINTER (client->seq));
 }
 
 /* ---- the cases ---------------------------------------------------------- */
@@ -608,6 +623,378 @@ test_own_thread (Fixture       *f,
   names = thread_names (f->daemon);
   g_test_message ("threads: %s", names);
   g_assert_nonnull (strstr (names, "gateway,"));
+}
+
+/* ---- several gateway threads ---------------------------------------------- */
+
+static GSocketConnection *stalled_client (Fixture *f);
+
+static const char * const threads_args[] = { "--gateway-batch-window=50ms", "--gateway-threads=4", NULL };
+
+/* Until /metrics says thread @thread of the gateway serves @count streams. */
+static void
+wait_thread_streams (Fixture *f,
+                     guint    thread,
+                     guint    count)
+{
+  g_autofree char *line = g_strdup_printf ("waybill_live_thread_connections{thread=\"%u\"} %u\n", thread, count);
+
+  wait_metric (f, line);
+}
+
+/* Four streams opened one after another go to four threads, each named
+ * in the daemon's task list and each counting one stream of its own. */
+static void
+test_threads_served_apart (Fixture       *f,
+                           gconstpointer  data)
+{
+  Client *clients[4];
+  g_autofree char *names = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      clients[i] = client_connect (f, "", f->viewer);
+      g_assert_no_error (clients[i]->error);
+      subscribe (clients[i], WEST_BBOX, NULL, 0);
+      g_assert_cmpstr (next_message (clients[i]), ==, "subscribed");
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    wait_thread_streams (f, i, 1);
+  wait_metric (f, "waybill_live_connections 4\n");
+  names = thread_names (f->daemon);
+  g_test_message ("threads: %s", names);
+  g_assert_nonnull (strstr (names, "gateway,"));
+  for (guint i = 1; i < G_N_ELEMENTS (clients); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("gateway-%u,", i);
+
+      g_assert_nonnull (strstr (names, name));
+    }
+
+  /* A stream that closes frees its thread's share, and the next one goes
+   * there. */
+  g_clear_pointer (&clients[2], client_free);
+  wait_thread_streams (f, 2, 0);
+  clients[2] = client_connect (f, "", f->viewer);
+  g_assert_no_error (clients[2]->error);
+  subscribe (clients[2], WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (clients[2]), ==, "subscribed");
+  wait_thread_streams (f, 2, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    client_free (clients[i]);
+}
+
+/* Eight streams over four threads, in two views: every one gets every
+ * update of its view, and a pan on one thread is exact as on one. */
+static void
+test_threads_all_receive (Fixture       *f,
+                          gconstpointer  data)
+{
+  Client *clients[8];
+
+  register_fleet (f, 4);
+  post_one (f, 1, WEST_LON, 53.90);
+  post_one (f, 2, WEST_LON, 53.91);
+  post_one (f, 3, EAST_LON, 53.90);
+  post_one (f, 4, EAST_LON, 53.91);
+  wait_locations (f, "?bbox=" WEST_BBOX, 2);
+  wait_locations (f, "?bbox=" EAST_BBOX, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      clients[i] = client_connect (f, "", f->viewer);
+      g_assert_no_error (clients[i]->error);
+      subscribe (clients[i], i % 2 ? EAST_BBOX : WEST_BBOX, NULL, 0);
+    }
+  for (guint thread = 0; thread < 4; thread++)
+    wait_thread_streams (f, thread, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    wait_held (clients[i], i % 2 ? "v3=53.900000,v4=53.910000" : "v1=53.900000,v2=53.910000");
+
+  for (guint round = 1; round <= 5; round++)
+    {
+      const double positions[4][3] = {
+        { 1, WEST_LON, 53.90 + round * 0.001 }, { 2, WEST_LON, 53.91 + round * 0.001 },
+        { 3, EAST_LON, 53.90 + round * 0.001 }, { 4, EAST_LON, 53.91 + round * 0.001 },
+      };
+
+      post_positions (f, positions, 4);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    wait_held (clients[i], i % 2 ? "v3=53.905000,v4=53.915000" : "v1=53.905000,v2=53.915000");
+
+  /* Crossing between the views: each thread's grid sees it. */
+  post_one (f, 1, EAST_LON, 53.93);
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    wait_held (clients[i], i % 2 ? "v1=53.930000,v3=53.905000,v4=53.915000" : "v2=53.915000");
+  /* A pan on the thread of client 5 (thread 1). */
+  subscribe (clients[5], WEST_BBOX, NULL, 0);
+  wait_held (clients[5], "v2=53.915000");
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    client_free (clients[i]);
+}
+
+/* The snapshot-then-stream join with four threads: clients on every
+ * thread take GET /locations at different moments while positions keep
+ * coming, subscribe from there, and all end holding what the server
+ * holds, no update missing and none twice. */
+static void
+test_threads_snapshot_then_stream (Fixture       *f,
+                                   gconstpointer  data)
+{
+  Client *clients[4];
+  g_autoptr(GString) expected = g_string_new (NULL);
+
+  register_fleet (f, 4);
+  for (guint i = 1; i <= 4; i++)
+    post_one (f, i, WEST_LON, 53.90);
+  wait_locations (f, "?bbox=" WEST_BBOX, 4);
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      clients[i] = client_connect (f, "", f->viewer);
+      g_assert_no_error (clients[i]->error);
+    }
+  for (guint thread = 0; thread < 4; thread++)
+    wait_thread_streams (f, thread, 1);
+
+  for (guint round = 1; round <= 40; round++)
+    {
+      double positions[4][3];
+
+      for (guint i = 0; i < 4; i++)
+        positions[i][0] = i + 1, positions[i][1] = WEST_LON, positions[i][2] = 53.90 + round * 0.0001 * (i + 1);
+      post_positions (f, (const double (*)[3]) positions, 4);
+      /* Client i joins at round 5 + 7 i, while positions are in flight. */
+      if (round >= 5 && (round - 5) % 7 == 0 && (round - 5) / 7 < G_N_ELEMENTS (clients))
+        {
+          Client *client = clients[(round - 5) / 7];
+          g_autoptr(JsonNode) snapshot = get_locations (f, "?bbox=" WEST_BBOX);
+
+          hold_snapshot (client, snapshot);
+          g_assert_cmpuint (client->seq, >, 0);
+          subscribe (client, WEST_BBOX, client->epoch, client->seq);
+        }
+      /* Each client takes what has come so far. */
+      for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+        while (!g_queue_is_empty (&clients[i]->messages) || g_main_context_pending (NULL))
+          {
+            g_main_context_iteration (NULL, FALSE);
+            if (!g_queue_is_empty (&clients[i]->messages))
+              g_assert_cmpstr (next_message (clients[i]), !=, "resync");
+          }
+      g_usleep (10 * 1000);
+    }
+  for (guint i = 1; i <= 4; i++)
+    g_string_append_printf (expected, "%sv%u=%.6f", i > 1 ? "," : "", i, 53.90 + 40 * 0.0001 * i);
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      wait_held (clients[i], expected->str);
+      client_free (clients[i]);
+    }
+}
+
+static const char * const threads_stalled_args[] = {
+  "--gateway-batch-window=20ms", "--gateway-threads=2", "--gateway-outbox-bound=2", "--gateway-slow-deadline=60s",
+  NULL
+};
+
+/* A client that stops reading, on one thread, delays nothing on the
+ * other: each position reaches the reader there within three seconds, and
+ * the stalled one is still open (not yet past its deadline) throughout. */
+static void
+test_threads_stalled_apart (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(Client) reader = NULL;
+  g_autoptr(GSocketConnection) stalled = NULL;
+  const guint vehicles = 12;
+  gint64 slowest = 0;
+
+  register_fleet (f, vehicles);
+  wait_devices_known (f, vehicles);
+  reader = client_connect (f, "", f->viewer);
+  subscribe (reader, WEST_BBOX, NULL, 0);
+  g_assert_cmpstr (next_message (reader), ==, "subscribed");
+  wait_thread_streams (f, 0, 1);
+  stalled = stalled_client (f);
+  wait_thread_streams (f, 1, 1);
+
+  for (guint round = 1; round <= 60; round++)
+    {
+      double positions[12][3];
+      g_autofree char *lat = g_strdup_printf ("%.6f", 53.86 + round * 0.0002);
+      gint64 posted, deadline;
+
+      for (guint i = 0; i < vehicles; i++)
+        positions[i][0] = i + 1, positions[i][1] = WEST_LON, positions[i][2] = 53.86 + round * 0.0002;
+      posted = g_get_monotonic_time ();
+      post_positions (f, (const double (*)[3]) positions, vehicles);
+      deadline = posted + WAIT_S * G_USEC_PER_SEC;
+      while (g_strcmp0 (g_hash_table_lookup (reader->held, "v12"), lat) != 0)
+        {
+          g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+          g_main_context_iteration (NULL, FALSE);
+          if (!g_queue_is_empty (&reader->messages))
+            next_message (reader);
+          else
+            g_usleep (1000);
+        }
+      slowest = MAX (slowest, g_get_monotonic_time () - posted);
+    }
+  g_test_message ("slowest position to the reader: %" G_GINT64_FORMAT " ms", slowest / 1000);
+  g_assert_cmpint (slowest, <, 3 * G_USEC_PER_SEC);
+  /* Still open and stalled on the other thread: nothing closed it. */
+  g_assert_true (metric_is (f, "waybill_live_thread_connections{thread=\"1\"} 1\n"));
+  g_assert_false (metric_is (f, "waybill_live_connections_closed_total{reason=\"slow\"}"));
+}
+
+/* ---- one share of the streams, in process ------------------------------------ */
+
+typedef struct
+{
+  WbLiveFanoutShared  shared;
+  GRWLock             lock;
+  WbLiveFanout       *fanout;
+  int                 fds[2];
+  GSocket            *sockets[2];
+  GIOStream          *streams[2];
+  SoupWebsocketConnection *server;
+  Client             *client;
+} Share;
+
+static void
+share_publish (Share       *s,
+               const char  *vehicle_id,
+               double       lat)
+{
+  g_autoptr(GPtrArray) updates = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_update_unref);
+  g_autoptr(WbLiveVehicle) vehicle = wb_live_vehicle_new (vehicle_id);
+  g_autoptr(WbLiveVehicle) old = NULL;
+
+  vehicle->lat = lat;
+  vehicle->lon = WEST_LON;
+  vehicle->state = WB_LIVE_STATE_MOVING;
+  g_rw_lock_writer_lock (&s->lock);
+  old = wb_live_index_update (s->shared.index, vehicle);
+  g_ptr_array_add (updates, wb_replay_window_append (s->shared.replay, old, vehicle, g_get_monotonic_time ()));
+  wb_live_fanout_publish (s->fanout, updates);
+  g_rw_lock_writer_unlock (&s->lock);
+}
+
+static void
+share_setup (Share *s)
+{
+  g_autoptr(GUri) uri = g_uri_parse ("ws://127.0.0.1/ws/locations", G_URI_FLAGS_NONE, NULL);
+
+  g_rw_lock_init (&s->lock);
+  s->shared = (WbLiveFanoutShared) {
+    .lock = &s->lock, .index = wb_live_index_new (), .replay = wb_replay_window_new (1000, 60 * G_USEC_PER_SEC),
+    .metrics = wb_metrics_new (), .window_ms = 10,
+    .limits = { .keepalive_s = 30, .pong_timeout_ms = 75000, .max_message_size = 16384, .outbox_bound = 5000,
+                .outbox_hard_limit = 100000, .slow_deadline_ms = 10000 },
+  };
+  wb_metrics_declare (s->shared.metrics, "waybill_live_connections", WB_METRIC_GAUGE, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_thread_connections", WB_METRIC_GAUGE, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_connections_closed_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_connections_rejected_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_frames_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  wb_metrics_declare (s->shared.metrics, "waybill_live_resumes_total", WB_METRIC_COUNTER, "-", NULL, 0);
+  s->shared.admission = wb_live_admission_new (s->shared.metrics, "waybill_live_connections_rejected_total",
+                                               "streams", 10, 10);
+  /* On this thread's context, so that nothing is fanned out until the
+   * test iterates it. */
+  s->fanout = wb_live_fanout_new (&s->shared, 0, g_main_context_default ());
+  wb_live_fanout_start (s->fanout);
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, s->fds), ==, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      s->sockets[i] = g_socket_new_from_fd (s->fds[i], NULL);
+      g_assert_nonnull (s->sockets[i]);
+      s->streams[i] = G_IO_STREAM (g_socket_connection_factory_create_connection (s->sockets[i]));
+    }
+  s->server = soup_websocket_connection_new (s->streams[0], uri, SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
+  wb_live_fanout_reserve (s->fanout);
+  wb_live_fanout_take (s->fanout, s->server, s->sockets[0], "peer", 0);
+  s->client = g_new0 (Client, 1);
+  s->client->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->client->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s->client->item_seqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s->client->connection = soup_websocket_connection_new (s->streams[1], uri, SOUP_WEBSOCKET_CONNECTION_CLIENT,
+                                                         NULL, NULL, NULL);
+  g_signal_connect (s->client->connection, "message", G_CALLBACK (on_ws_message), s->client);
+  g_signal_connect (s->client->connection, "closed", G_CALLBACK (on_ws_closed), s->client);
+}
+
+static void
+share_teardown (Share *s)
+{
+  g_clear_pointer (&s->client, client_free);
+  wb_live_fanout_stop (s->fanout);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_clear_pointer (&s->fanout, wb_live_fanout_free);
+  g_clear_object (&s->server);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_object (&s->streams[i]);
+      g_clear_object (&s->sockets[i]);
+    }
+  wb_live_admission_free (s->shared.admission);
+  g_clear_object (&s->shared.index);
+  g_clear_object (&s->shared.replay);
+  g_clear_object (&s->shared.metrics);
+  g_rw_lock_clear (&s->lock);
+}
+
+/* For about @ms, every message the client gets, applied (apply() fails
+ * on an update the client already holds). */
+static void
+share_read (Share *s,
+            guint  ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      while (!g_queue_is_empty (&s->client->messages))
+        next_message (s->client);
+      g_usleep (1000);
+    }
+}
+
+/* Changes published while a subscribe is on its way are fanned out before
+ * the subscribe takes its view's difference, not after: the new client
+ * gets each vehicle once, at the newest seq, never an older update
+ * afterwards; and a client panning while changes wait still gets those
+ * of vehicles it keeps. The backlog counts the changes waiting. */
+static void
+test_fanout_join_with_changes_waiting (void)
+{
+  Share s = { 0 };
+
+  share_setup (&s);
+  share_publish (&s, "v1", 53.90);
+  share_publish (&s, "v2", 53.91);
+  share_read (&s, 50);
+
+  for (guint round = 1; round <= 20; round++)
+    {
+      g_autofree char *expected = g_strdup_printf ("v1=%.6f,v2=%.6f", 53.90 + round * 0.001, 53.91 + round * 0.001);
+      /* Alternately narrower and wider: both views hold v1 and v2. */
+      const char *bbox = round % 2 ? "27.40,53.85,27.50,53.95" : "27.30,53.80,27.60,54.00";
+
+      subscribe (s.client, bbox, NULL, 0);
+      /* The subscribe is written; the changes wait in the inbox. */
+      share_publish (&s, "v1", 53.90 + round * 0.001);
+      share_publish (&s, "v2", 53.91 + round * 0.001);
+      /* What the gateway counts before it holds the bus back. */
+      g_assert_cmpuint (wb_live_fanout_get_backlog (s.fanout), ==, 2);
+      share_read (&s, 40);
+      g_assert_cmpuint (wb_live_fanout_get_backlog (s.fanout), ==, 0);
+      wait_held (s.client, expected);
+    }
+  share_teardown (&s);
 }
 
 /* A new view: left for what went out, entered with full state for what
@@ -1132,6 +1519,13 @@ main (int   argc,
   g_test_add ("/gateway/pan", Fixture, default_args, setup, test_pan, teardown);
   g_test_add ("/gateway/own-thread", Fixture, default_args, setup, test_own_thread, teardown);
   g_test_add ("/gateway/resume/inside-window", Fixture, default_args, setup, test_resume_inside_window, teardown);
+  g_test_add_func ("/gateway/fanout/join-with-changes-waiting", test_fanout_join_with_changes_waiting);
+  g_test_add ("/gateway/threads/served-apart", Fixture, threads_args, setup, test_threads_served_apart, teardown);
+  g_test_add ("/gateway/threads/all-receive", Fixture, threads_args, setup, test_threads_all_receive, teardown);
+  g_test_add ("/gateway/threads/snapshot-then-stream", Fixture, threads_args, setup,
+              test_threads_snapshot_then_stream, teardown);
+  g_test_add ("/gateway/threads/stalled-apart", Fixture, threads_stalled_args, setup, test_threads_stalled_apart,
+              teardown);
   g_test_add ("/gateway/resume/outside-window", Fixture, small_window_args, setup, test_resume_outside_window,
               teardown);
   g_test_add ("/gateway/resume/after-restart", Fixture, default_args, setup, test_resume_after_restart, teardown);

@@ -275,6 +275,11 @@ const WbConfigKey wb_config_keys[] = {
     .description = N_("A live map client over its bound this long is closed"),
   },
   {
+    .key = "gateway.threads", .long_option = "gateway-threads", .env = ENV ("GATEWAY_THREADS"),
+    .type = WB_CONFIG_TYPE_INT, .default_value = "0", .min = 0, .max = 64,
+    .description = N_("Threads that serve the live map streams; 0: one per processor, at most 8"),
+  },
+  {
     .key = "shipments.phone-region", .long_option = "phone-region",
     .type = WB_CONFIG_TYPE_STRING, .default_value = "BY",
     .description = N_("ISO 3166-1 country whose national phone numbers shipment searches read (8 029 … in BY); empty: international numbers only"),

@@ -39,6 +39,7 @@ typedef struct
   gpointer        user_data;
   WbHttpWebsocketHandler websocket;  /* a WebSocket endpoint: not in the routing table */
   GMainContext   *context;        /* …whose connections run there; NULL: the server's */
+  WbHttpWebsocketPicker picker;   /* nullable: …or there, one context per connection */
   guint64         max_body_size;  /* 0: the server's limit */
 } Route;
 
@@ -1626,7 +1627,8 @@ on_upgrade_written (SoupServerMessage *message,
       upgrade_free (upgrade);
       return;
     }
-  g_main_context_invoke_full (route->context ? route->context : g_main_context_get_thread_default (),
+  g_main_context_invoke_full (route->picker ? route->picker (route->user_data)
+                              : route->context ? route->context : g_main_context_get_thread_default (),
                               G_PRIORITY_DEFAULT, finish_upgrade, upgrade, upgrade_free);
 }
 
@@ -1688,6 +1690,28 @@ wb_http_server_add_websocket (WbHttpServer           *self,
    * for this one unless registered on it too. */
   soup_server_add_early_handler (self->soup, path, early_handler, self, NULL);
   soup_server_add_handler (self->soup, path, main_handler, self, NULL);
+}
+
+/**
+ * wb_http_server_set_websocket_picker:
+ * @path: an endpoint added with wb_http_server_add_websocket()
+ * @picker: chooses, per connection, the context it goes to instead of
+ *   the endpoint's one (spreading the connections over threads)
+ */
+void
+wb_http_server_set_websocket_picker (WbHttpServer          *self,
+                                     const char            *path,
+                                     WbHttpWebsocketPicker  picker)
+{
+  g_return_if_fail (WB_IS_HTTP_SERVER (self));
+
+  for (guint i = 0; i < self->websockets->len; i++)
+    {
+      Route *route = g_ptr_array_index (self->websockets, i);
+
+      if (g_str_equal (route->pattern, path))
+        route->picker = picker;
+    }
 }
 
 /**

@@ -45,6 +45,11 @@ typedef void (*WbHttpWebsocketHandler) (SoupWebsocketConnection *connection,
                                         gint64                   expires_at,
                                         gpointer                 user_data);
 
+/* Picks the main context an upgraded connection goes to; called on the
+ * server's thread for each one, just before the hand-over.
+ * Returns: (transfer none): a context that outlives the endpoint */
+typedef GMainContext *(*WbHttpWebsocketPicker) (gpointer user_data);
+
 #define WB_TYPE_HTTP_SERVER (wb_http_server_get_type ())
 
 G_DECLARE_FINAL_TYPE (WbHttpServer, wb_http_server, WB, HTTP_SERVER, GObject)
@@ -87,6 +92,9 @@ void               wb_http_server_add_websocket    (WbHttpServer       *self,
                                                     WbHttpWebsocketHandler handler,
                                                     gpointer            user_data,
                                                     GMainContext       *context);
+void               wb_http_server_set_websocket_picker (WbHttpServer   *self,
+                                                    const char         *path,
+                                                    WbHttpWebsocketPicker picker);
 void               wb_http_server_set_unavailable  (WbHttpServer       *self,
                                                     const char         *reason);
 void               wb_http_server_document_route   (WbHttpServer       *self,

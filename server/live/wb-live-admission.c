@@ -14,6 +14,7 @@ struct _WbLiveAdmission
   char       *too_many_per_peer;
   guint       max_total;
   guint       max_per_peer;
+  GMutex      mutex;             /* the gateway's stream threads admit and release at once */
   guint       open;
   GHashTable *per_peer;          /* peer → count */
 };
@@ -34,6 +35,7 @@ wb_live_admission_new (WbMetrics  *metrics,
   self->max_total = max_total;
   self->max_per_peer = max_per_peer;
   self->per_peer = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_mutex_init (&self->mutex);
   return self;
 }
 
@@ -44,6 +46,7 @@ wb_live_admission_free (WbLiveAdmission *self)
     return;
   g_object_unref (self->metrics);
   g_hash_table_unref (self->per_peer);
+  g_mutex_clear (&self->mutex);
   g_free (self->rejected_metric);
   g_free (self->too_many_total);
   g_free (self->too_many_per_peer);
@@ -66,21 +69,30 @@ wb_live_admission_admit (WbLiveAdmission         *self,
                          SoupWebsocketConnection *connection,
                          const char              *peer)
 {
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
+  const char *why = NULL, *reason = NULL;
+  guint count;
 
+  g_mutex_lock (&self->mutex);
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
   if (self->open >= self->max_total)
-    return refuse (self, connection, self->too_many_total, "total");
-  if (count >= self->max_per_peer)
-    return refuse (self, connection, self->too_many_per_peer, "per_peer");
-  g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (count + 1));
-  self->open++;
-  return TRUE;
+    why = self->too_many_total, reason = "total";
+  else if (count >= self->max_per_peer)
+    why = self->too_many_per_peer, reason = "per_peer";
+  else
+    {
+      g_hash_table_insert (self->per_peer, g_strdup (peer), GUINT_TO_POINTER (count + 1));
+      self->open++;
+    }
+  g_mutex_unlock (&self->mutex);
+  /* Closed outside the lock: the close may run handlers. */
+  return why == NULL || refuse (self, connection, why, reason);
 }
 
 void
 wb_live_admission_release (WbLiveAdmission *self,
                            const char      *peer)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
   guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_peer, peer));
 
   g_return_if_fail (count > 0 && self->open > 0);
@@ -95,12 +107,16 @@ wb_live_admission_release (WbLiveAdmission *self,
 guint
 wb_live_admission_get_open (WbLiveAdmission *self)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+
   return self->open;
 }
 
 void
 wb_live_admission_reset (WbLiveAdmission *self)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->mutex);
+
   g_hash_table_remove_all (self->per_peer);
   self->open = 0;
 }

@@ -11,7 +11,8 @@ typedef struct _WbLiveAdmission WbLiveAdmission;
 
 /* The connection limits of one stream endpoint: at most @max_total open
  * and @max_per_peer from one address. A refusal is counted in
- * @rejected_metric{reason=total|per_peer}. */
+ * @rejected_metric{reason=total|per_peer}. Any thread may admit and
+ * release (the gateway's stream threads share one). */
 WbLiveAdmission *wb_live_admission_new     (WbMetrics               *metrics,
                                             const char              *rejected_metric,
                                             const char              *what,

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* The gateway role's wiring: bus in, memory, snapshots and streams out.
  *
- * Everything here runs in the gateway's own thread and main context, off
- * the daemon's main loop: the bus hands batches over there (it subscribes
- * from that thread), the HTTP server hands every upgraded /ws/locations
- * and /ws/events connection over there, and their timers run there. So a
- * snapshot, a subscribe and the fan-out of an update never interleave,
- * which is what makes "snapshot at seq N, then every update after N"
- * exact. GET /locations is answered on the server's thread, under a read
- * lock the gateway takes for writing while it applies a batch. Reading
- * positions never touches the database. */
+ * The gateway's own thread and main context, off the daemon's main loop,
+ * apply what the bus hands over (it subscribes from that thread): one
+ * index and one replay window number every change. /ws/events runs there
+ * too. The /ws/locations streams are spread over gateway.threads shares
+ * (wb-live-fanout.c): the first in this thread, the others each in a
+ * thread and context of its own; the HTTP server hands each upgraded
+ * connection to the share with the fewest streams. Each applied batch
+ * goes to every share, which fans it out to its own streams; how a
+ * subscribe still joins the stream exactly is told there. GET /locations
+ * is answered on the server's thread, under a read lock the gateway takes
+ * for writing while it applies a batch. Reading positions never touches
+ * the database. */
 
 #include "config.h"
 
@@ -19,17 +22,21 @@
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
 #include "wb-live-admission.h"
-#include "wb-live-client.h"
 #include "wb-live-events.h"
+#include "wb-live-fanout.h"
 #include "wb-live-gateway.h"
 #include "wb-live-index.h"
 #include "wb-live-loader.h"
-#include "wb-live-subscriptions.h"
 #include "wb-replay-window.h"
 
 #define BUS_BATCH     500
 #define MOVING_KMH    3.0
 #define MAX_FILTER_IDS 1000
+#define MAX_AUTO_THREADS 8
+/* Updates a stream thread may have waiting before the gateway holds the
+ * bus back: two seconds of 5 000 vehicles at 1 Hz. */
+#define MAX_BACKLOG   10000
+#define BACKLOG_CHECK_MS 5
 
 struct _WbLiveGateway
 {
@@ -44,22 +51,20 @@ struct _WbLiveGateway
   guint                load_retry_s;
   gint64               offline_after_s;
   WbLiveIndex         *index;
-  WbLiveSubscriptions *subscriptions;
   WbReplayWindow      *replay;
   WbLiveEvents        *events;           /* /ws/events */
-  GHashTable          *clients;          /* id → WbLiveClient */
   WbLiveAdmission     *admission;
-  WbLiveStreamLimits   limits;
-  guint                window_ms;
-  GSource             *tick_source;
+  WbLiveFanoutShared   shared;           /* what the shares of the streams read */
+  GPtrArray           *fanouts;          /* WbLiveFanout: [0] in this thread */
+  GPtrArray           *pending;          /* WbLiveUpdate of the batch being applied */
   GMainContext        *context;          /* the gateway thread's */
   GMainLoop           *loop;
   GThread             *thread;
   GRWLock              lock;              /* index and replay window, for GET /locations */
   guint                subscription;
-  guint64              next_client_id;
+  WbBusBatch          *held_batch;       /* applied, its ack held while a thread catches up */
+  GSource             *backlog_source;
   char                *group;            /* this instance's own consumer group */
-  GArray              *matches;          /* WbLiveSubscriptionMatch, reused */
 };
 
 G_DEFINE_FINAL_TYPE (WbLiveGateway, wb_live_gateway, G_TYPE_OBJECT)
@@ -143,48 +148,30 @@ vehicle_from_position (WbJsonReader        *reader,
   return vehicle;
 }
 
-static WbLiveOutboxKind
-kind_of (WbLiveMatch match)
-{
-  switch (match)
-    {
-    case WB_LIVE_MATCH_ENTERED: return WB_LIVE_OUTBOX_ENTERED;
-    case WB_LIVE_MATCH_LEFT:    return WB_LIVE_OUTBOX_LEFT;
-    default:                    return WB_LIVE_OUTBOX_UPDATE;
-    }
-}
-
-static void
-push (WbLiveClient  *client,
-      WbLiveMatch    match,
-      WbLiveUpdate  *update)
-{
-  const WbLiveVehicle *any = update->new_state ? update->new_state : update->old_state;
-
-  (void) wb_live_outbox_push (wb_live_client_get_outbox (client), kind_of (match), any->vehicle_id,
-                              match == WB_LIVE_MATCH_LEFT ? NULL : update->new_state, update->seq);
-}
-
-/* One change: its seq, the replay window, every view it concerns. */
+/* One change: its seq, the replay window, and the batch for the streams. */
 static void
 publish (WbLiveGateway *self,
          WbLiveVehicle *old_state,
          WbLiveVehicle *new_state)
 {
-  g_autoptr(WbLiveUpdate) update = wb_replay_window_append (self->replay, old_state, new_state,
-                                                            g_get_monotonic_time ());
+  g_ptr_array_add (self->pending, wb_replay_window_append (self->replay, old_state, new_state,
+                                                           g_get_monotonic_time ()));
+}
 
-  g_array_set_size (self->matches, 0);
-  wb_live_subscriptions_match (self->subscriptions, old_state, new_state, self->matches);
-  for (guint i = 0; i < self->matches->len; i++)
-    {
-      WbLiveSubscriptionMatch *match = &g_array_index (self->matches, WbLiveSubscriptionMatch, i);
-      WbLiveClient *client = g_hash_table_lookup (self->clients, &match->subscription_id);
+/* Still under the lock for writing: a share that then takes the lock for
+ * reading finds every change up to the current seq in its inbox. */
+static void
+publish_pending (WbLiveGateway *self)
+{
+  g_autoptr(GPtrArray) updates = NULL;
 
-      if (client != NULL)
-        push (client, match->match, update);
-    }
-  wb_metrics_counter_add (self->metrics, "waybill_live_updates_total", 1, NULL);
+  if (self->pending->len == 0)
+    return;
+  updates = g_steal_pointer (&self->pending);
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_update_unref);
+  for (guint i = 0; i < self->fanouts->len; i++)
+    wb_live_fanout_publish (g_ptr_array_index (self->fanouts, i), updates);
+  wb_metrics_counter_add (self->metrics, "waybill_live_updates_total", updates->len, NULL);
 }
 
 static void
@@ -272,6 +259,52 @@ apply_trip (WbLiveGateway *self,
     }
 }
 
+static gboolean
+caught_up (WbLiveGateway *self)
+{
+  for (guint i = 0; i < self->fanouts->len; i++)
+    if (wb_live_fanout_get_backlog (g_ptr_array_index (self->fanouts, i)) > MAX_BACKLOG)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+release_held_batch (WbLiveGateway *self)
+{
+  if (self->backlog_source != NULL)
+    g_source_destroy (self->backlog_source);
+  g_clear_pointer (&self->backlog_source, g_source_unref);
+  if (self->held_batch != NULL)
+    wb_bus_batch_ack (self->held_batch);
+  g_clear_pointer (&self->held_batch, wb_bus_batch_unref);
+}
+
+static gboolean
+on_backlog_check (gpointer data)
+{
+  WbLiveGateway *self = data;
+
+  if (!caught_up (self))
+    return G_SOURCE_CONTINUE;
+  release_held_batch (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The bus sends the next batch only after this one's ack: holding it
+ * while a stream thread is far behind pushes back on the pipeline (and in
+ * the end on ingest) instead of letting the inboxes grow without bound.
+ * The gateway's own loop keeps running meanwhile, so its own share of
+ * the streams drains too. */
+static void
+ack_when_caught_up (WbLiveGateway *self,
+                    WbBusBatch    *batch)
+{
+  if (caught_up (self))
+    return wb_bus_batch_ack (batch);
+  self->held_batch = wb_bus_batch_ref (batch);
+  self->backlog_source = wb_live_timeout_add (BACKLOG_CHECK_MS, on_backlog_check, self);
+}
+
 static void
 on_batch (WbBus      *bus,
           WbBusBatch *batch,
@@ -303,7 +336,8 @@ on_batch (WbBus      *bus,
       else
         apply_online (self, reader, g_str_equal (topic, "device.online"));
     }
-  wb_bus_batch_ack (batch);
+  publish_pending (self);
+  ack_when_caught_up (self, batch);
   wb_metrics_gauge_set (self->metrics, "waybill_live_vehicles", wb_live_index_get_size (self->index), NULL);
 }
 
@@ -338,6 +372,7 @@ seed (WbLiveGateway *self,
       if (wb_live_index_update_if_newer (self->index, vehicle, &old))
         publish (self, old, vehicle);
     }
+  publish_pending (self);
   wb_metrics_gauge_set (self->metrics, "waybill_live_vehicles", wb_live_index_get_size (self->index), NULL);
 }
 
@@ -522,159 +557,25 @@ get_locations (WbHttpRequest *request,
 
 /* ---- WS /ws/locations -------------------------------------------------------- */
 
-static void
-count_closed (WbLiveGateway *self,
-              const char    *reason)
-{
-  wb_metrics_counter_add (self->metrics, "waybill_live_connections_closed_total", 1, "reason", reason, NULL);
-}
-
-static void
-update_connection_gauge (WbLiveGateway *self)
-{
-  wb_metrics_gauge_set (self->metrics, "waybill_live_connections", g_hash_table_size (self->clients), NULL);
-}
-
-static void
-send_position_frame (WbLiveGateway *self,
-                     WbLiveClient  *client,
-                     const char    *type)
-{
-  g_autoptr(GString) out = g_string_new ("{\"type\":");
-
-  wb_json_write_string (out, type);
-  g_string_append (out, ",\"epoch\":");
-  wb_json_write_string (out, wb_replay_window_get_epoch (self->replay));
-  g_string_append (out, ",\"seq\":");
-  wb_json_write_int (out, (gint64) wb_replay_window_get_seq (self->replay));
-  g_string_append_c (out, '}');
-  wb_live_client_send_now (client, out->str);
-}
-
-static void
-push_entered (WbLiveGateway *self,
-              WbLiveClient  *client,
-              GPtrArray     *entered,
-              GPtrArray     *left_ids)
-{
-  WbLiveOutbox *outbox = wb_live_client_get_outbox (client);
-  guint64 seq = wb_replay_window_get_seq (self->replay);
-
-  for (guint i = 0; entered != NULL && i < entered->len; i++)
-    {
-      WbLiveVehicle *vehicle = g_ptr_array_index (entered, i);
-
-      (void) wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_ENTERED, vehicle->vehicle_id, vehicle, seq);
-    }
-  for (guint i = 0; left_ids != NULL && i < left_ids->len; i++)
-    (void) wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_LEFT, g_ptr_array_index (left_ids, i), NULL, seq);
-}
-
-/* The updates a resuming client missed, as its view sees them. */
-static gboolean
-replay_since (WbLiveGateway    *self,
-              WbLiveClient     *client,
-              const WbLiveView *view,
-              const char       *epoch,
-              guint64           seq)
-{
-  g_autoptr(GPtrArray) updates = NULL;
-
-  if (wb_replay_window_since (self->replay, epoch, seq, g_get_monotonic_time (), &updates) != WB_REPLAY_OK)
-    return FALSE;
-  for (guint i = 0; i < updates->len; i++)
-    {
-      WbLiveUpdate *update = g_ptr_array_index (updates, i);
-      WbLiveMatch match = wb_live_view_classify (view, update->old_state, update->new_state);
-
-      if (match != WB_LIVE_MATCH_NONE)
-        push (client, match, update);
-    }
-  return TRUE;
-}
-
-static void
-on_subscribe (WbLiveClient *client,
-              WbLiveView   *view,
-              const char   *since_epoch,
-              guint64       since_seq,
-              gpointer      data)
+/* On the server's thread: the share with the fewest streams. */
+static GMainContext *
+pick_context (gpointer data)
 {
   WbLiveGateway *self = data;
-  const WbLiveView *old_view = wb_live_client_get_view (client);
-  g_autoptr(GPtrArray) entered = NULL;
-  g_autoptr(GPtrArray) left_ids = NULL;
+  WbLiveFanout *best = g_ptr_array_index (self->fanouts, 0);
 
-  /* A first subscribe with a position resumes; without one, or once
-   * subscribed, the client is told the difference with what it holds. */
-  if (old_view == NULL && since_epoch != NULL)
+  for (guint i = 1; i < self->fanouts->len; i++)
     {
-      if (replay_since (self, client, view, since_epoch, since_seq))
-        {
-          wb_metrics_counter_add (self->metrics, "waybill_live_resumes_total", 1, "outcome", "replayed", NULL);
-          goto subscribed;
-        }
-      wb_metrics_counter_add (self->metrics, "waybill_live_resumes_total", 1, "outcome", "resync", NULL);
-      send_position_frame (self, client, "resync");
+      WbLiveFanout *fanout = g_ptr_array_index (self->fanouts, i);
+
+      if (wb_live_fanout_get_load (fanout) < wb_live_fanout_get_load (best))
+        best = fanout;
     }
-  wb_live_index_diff_views (self->index, old_view, view, &entered, &left_ids);
-  push_entered (self, client, entered, left_ids);
-
-subscribed:
-  wb_live_subscriptions_set (self->subscriptions, wb_live_client_get_id (client), view);
-  wb_live_client_set_view (client, view);
-  /* The answer goes at once, even empty: it tells the client its position. */
-  if (wb_live_outbox_get_length (wb_live_client_get_outbox (client)) == 0)
-    send_position_frame (self, client, "subscribed");
-  else
-    wb_live_client_tick (client, wb_replay_window_get_epoch (self->replay),
-                         wb_replay_window_get_seq (self->replay), g_get_monotonic_time ());
+  wb_live_fanout_reserve (best);
+  return wb_live_fanout_get_context (best);
 }
 
-static gboolean
-free_client_later (gpointer data)
-{
-  wb_live_client_free (data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_client_closed (WbLiveClient *client,
-                  const char   *reason,
-                  gpointer      data)
-{
-  WbLiveGateway *self = data;
-  guint64 id = wb_live_client_get_id (client);
-
-  count_closed (self, reason);
-  wb_live_subscriptions_remove (self->subscriptions, id);
-  wb_live_admission_release (self->admission, wb_live_client_get_peer (client));
-  g_hash_table_remove (self->clients, &id);
-  update_connection_gauge (self);
-  /* Inside the connection's own signal. */
-  wb_live_idle_add (free_client_later, client);
-}
-
-static gboolean
-on_tick (gpointer data)
-{
-  WbLiveGateway *self = data;
-  const char *epoch = wb_replay_window_get_epoch (self->replay);
-  guint64 seq = wb_replay_window_get_seq (self->replay);
-  gint64 now = g_get_monotonic_time ();
-  g_autoptr(GList) clients = g_hash_table_get_values (self->clients);
-
-  for (GList *l = clients; l != NULL; l = l->next)
-    {
-      guint64 before = wb_live_client_get_frames (l->data);
-
-      wb_live_client_tick (l->data, epoch, seq, now);
-      if (wb_live_client_get_frames (l->data) != before)
-        wb_metrics_counter_add (self->metrics, "waybill_live_frames_total", 1, NULL);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
+/* In the context pick_context() chose. */
 static void
 on_websocket (SoupWebsocketConnection *connection,
               GSocket                 *socket,
@@ -685,19 +586,16 @@ on_websocket (SoupWebsocketConnection *connection,
               gpointer                 data)
 {
   WbLiveGateway *self = data;
-  WbLiveClient *client;
-  guint64 *key;
+  GMainContext *here = g_main_context_get_thread_default ();
 
-  if (socket == NULL)
-    return soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "No socket");
-  if (!wb_live_admission_admit (self->admission, connection, peer))
-    return;
-  client = wb_live_client_new (++self->next_client_id, connection, socket, peer, expires_at, &self->limits,
-                               on_subscribe, on_client_closed, self);
-  key = g_new (guint64, 1);
-  *key = wb_live_client_get_id (client);
-  g_hash_table_insert (self->clients, key, client);
-  update_connection_gauge (self);
+  for (guint i = 0; i < self->fanouts->len; i++)
+    {
+      WbLiveFanout *fanout = g_ptr_array_index (self->fanouts, i);
+
+      if (wb_live_fanout_get_context (fanout) == here)
+        return wb_live_fanout_take (fanout, connection, socket, peer, expires_at);
+    }
+  g_assert_not_reached ();
 }
 
 /* ---- the object -------------------------------------------------------------- */
@@ -720,6 +618,8 @@ declare_metrics (WbMetrics *m)
                       "Subscribes with a stream position: replayed, or resync.", NULL, 0);
   wb_metrics_declare (m, "waybill_live_messages_skipped_total", WB_METRIC_COUNTER,
                       "Bus messages the gateway could not read.", NULL, 0);
+  wb_metrics_declare (m, "waybill_live_thread_connections", WB_METRIC_GAUGE,
+                      "Open /ws/locations streams per gateway thread.", NULL, 0);
   wb_metrics_gauge_set (m, "waybill_live_connections", 0, NULL);
   wb_metrics_gauge_set (m, "waybill_live_vehicles", 0, NULL);
 }
@@ -730,14 +630,14 @@ wb_live_gateway_finalize (GObject *object)
   WbLiveGateway *self = WB_LIVE_GATEWAY (object);
 
   wb_live_gateway_stop (self);
+  /* Before the context they may share and what they read. */
+  g_clear_pointer (&self->fanouts, g_ptr_array_unref);
+  g_clear_pointer (&self->pending, g_ptr_array_unref);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_rw_lock_clear (&self->lock);
-  g_clear_pointer (&self->clients, g_hash_table_unref);
   g_clear_pointer (&self->admission, wb_live_admission_free);
-  g_clear_pointer (&self->matches, g_array_unref);
   g_clear_object (&self->index);
-  g_clear_object (&self->subscriptions);
   g_clear_object (&self->replay);
   g_clear_object (&self->events);
   g_clear_object (&self->bus);
@@ -756,13 +656,43 @@ wb_live_gateway_class_init (WbLiveGatewayClass *klass)
 static void
 wb_live_gateway_init (WbLiveGateway *self)
 {
-  self->clients = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  self->matches = g_array_new (FALSE, FALSE, sizeof (WbLiveSubscriptionMatch));
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_update_unref);
   self->index = wb_live_index_new ();
-  self->subscriptions = wb_live_subscriptions_new ();
   g_rw_lock_init (&self->lock);
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
+}
+
+static void
+read_limits (WbConfig           *config,
+             WbLiveStreamLimits *limits)
+{
+  limits->keepalive_s = MAX (1, wb_config_get_int (config, "gateway.keepalive") / 1000);
+  limits->pong_timeout_ms = wb_config_get_int (config, "gateway.pong-timeout");
+  limits->max_message_size = wb_config_get_int (config, "gateway.max-message-size");
+  limits->outbox_bound = wb_config_get_int (config, "gateway.outbox-bound");
+  limits->outbox_hard_limit = MAX (limits->outbox_bound * 4, 100000);
+  limits->slow_deadline_ms = wb_config_get_int (config, "gateway.slow-deadline");
+}
+
+/* @threads: 0 for one per processor. One main loop polls every stream's
+ * socket on each pass, so thousands of streams in one loop cap its
+ * wakeups; a share per processor spreads both the polling and the
+ * writing. The first share runs in the gateway's own thread. */
+static void
+make_fanouts (WbLiveGateway *self,
+              guint          threads)
+{
+  if (threads == 0)
+    threads = CLAMP (g_get_num_processors (), 1, MAX_AUTO_THREADS);
+  self->shared.lock = &self->lock;
+  self->shared.index = self->index;
+  self->shared.replay = self->replay;
+  self->shared.admission = self->admission;
+  self->shared.metrics = self->metrics;
+  self->fanouts = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_fanout_free);
+  for (guint i = 0; i < threads; i++)
+    g_ptr_array_add (self->fanouts, wb_live_fanout_new (&self->shared, i, i == 0 ? self->context : NULL));
 }
 
 WbLiveGateway *
@@ -785,23 +715,21 @@ wb_live_gateway_new (WbConfig  *config,
   self->offline_after_s = wb_config_get_int (config, "fleet.offline-after") / 1000;
   self->replay = wb_replay_window_new (wb_config_get_int (config, "gateway.replay-size"),
                                        wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000);
-  self->window_ms = wb_config_get_int (config, "gateway.batch-window");
   self->admission = wb_live_admission_new (metrics, "waybill_live_connections_rejected_total", "streams",
                                            wb_config_get_int (config, "gateway.max-connections"),
                                            wb_config_get_int (config, "gateway.max-connections-per-peer"));
-  self->limits.keepalive_s = MAX (1, wb_config_get_int (config, "gateway.keepalive") / 1000);
-  self->limits.pong_timeout_ms = wb_config_get_int (config, "gateway.pong-timeout");
-  self->limits.max_message_size = wb_config_get_int (config, "gateway.max-message-size");
-  self->limits.outbox_bound = wb_config_get_int (config, "gateway.outbox-bound");
-  self->limits.outbox_hard_limit = MAX (self->limits.outbox_bound * 4, 100000);
-  self->limits.slow_deadline_ms = wb_config_get_int (config, "gateway.slow-deadline");
+  read_limits (config, &self->shared.limits);
+  self->shared.window_ms = wb_config_get_int (config, "gateway.batch-window");
   /* With Kafka every gateway reads every position: a group of its own. */
   self->group = g_strdup_printf ("gateway.%08x%08x", g_random_int (), g_random_int ());
   declare_metrics (metrics);
-  self->events = wb_live_events_new (bus, metrics, &self->limits, wb_config_get_int (config, "gateway.replay-size"),
+  make_fanouts (self, wb_config_get_int (config, "gateway.threads"));
+  self->events = wb_live_events_new (bus, metrics, &self->shared.limits,
+                                     wb_config_get_int (config, "gateway.replay-size"),
                                      wb_config_get_int (config, "gateway.replay-age") * (GTimeSpan) 1000,
                                      wb_config_get_int (config, "gateway.max-connections"),
-                                     wb_config_get_int (config, "gateway.max-connections-per-peer"), self->window_ms);
+                                     wb_config_get_int (config, "gateway.max-connections-per-peer"),
+                                     self->shared.window_ms);
   return self;
 }
 
@@ -813,6 +741,7 @@ wb_live_gateway_register (WbLiveGateway *self,
 
   wb_http_server_add_route (http, "GET", "/locations", WB_ACCESS_ROLE_VIEWER, get_locations, self);
   wb_http_server_add_websocket (http, "/ws/locations", WB_ACCESS_ROLE_VIEWER, on_websocket, self, self->context);
+  wb_http_server_set_websocket_picker (http, "/ws/locations", pick_context);
   wb_live_events_register (self->events, http, self->context);
 }
 
@@ -833,11 +762,12 @@ start_here (WbLiveGateway *self)
       self->load_retry_s = 1;
       load_map (self);
     }
-  self->tick_source = wb_live_timeout_add (self->window_ms, on_tick, self);
+  for (guint i = 0; i < self->fanouts->len; i++)
+    wb_live_fanout_start (g_ptr_array_index (self->fanouts, i));
   events_group = g_strconcat (self->group, ".events", NULL);
   wb_live_events_start (self->events, events_group);
-  g_message ("Live map gateway started (epoch %s, consumer group %s)",
-             wb_replay_window_get_epoch (self->replay), self->group);
+  g_message ("Live map gateway started (epoch %s, consumer group %s, %u stream threads)",
+             wb_replay_window_get_epoch (self->replay), self->group, self->fanouts->len);
 }
 
 static void
@@ -852,26 +782,19 @@ destroy_source (GSource **source)
 static void
 stop_here (WbLiveGateway *self)
 {
-  g_autoptr(GList) clients = NULL;
-
+  release_held_batch (self);
   if (self->subscription != 0)
     wb_bus_unsubscribe (self->bus, self->subscription);
   self->subscription = 0;
-  destroy_source (&self->tick_source);
   destroy_source (&self->load_retry_source);
   if (self->loading != NULL)
     g_cancellable_cancel (self->loading);
   g_clear_object (&self->loading);
   if (self->events != NULL)
     wb_live_events_stop (self->events);
-  clients = g_hash_table_get_values (self->clients);
-  g_hash_table_remove_all (self->clients);
+  for (guint i = 0; i < self->fanouts->len; i++)
+    wb_live_fanout_stop (g_ptr_array_index (self->fanouts, i));
   wb_live_admission_reset (self->admission);
-  for (GList *l = clients; l != NULL; l = l->next)
-    {
-      count_closed (self, "shutdown");
-      wb_live_client_free (l->data);
-    }
 }
 
 static gpointer

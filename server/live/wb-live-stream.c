@@ -304,7 +304,7 @@ wb_live_stream_check (WbLiveStream *self,
 }
 
 /* The live parts run in the thread-default main context of whoever owns
- * them (the gateway's own thread), never in the global default one. */
+ * them (one of the gateway's threads), never in the global default one. */
 void
 wb_live_idle_add (GSourceFunc func,
                   gpointer    data)

@@ -63,6 +63,7 @@ static int    whole_fleet = 10;
 static int    seconds = 20;
 static int    settle_seconds = 5;
 static double stall_percent = 1.0;
+static int    gateway_threads = 0;
 
 static GOptionEntry entries[] = {
   { "vehicles", 0, 0, G_OPTION_ARG_INT, &n_vehicles, "Teltonika vehicles at 1 Hz (5000)", "V" },
@@ -72,6 +73,8 @@ static GOptionEntry entries[] = {
   { "seconds", 0, 0, G_OPTION_ARG_INT, &seconds, "Measuring time per phase (20)", "S" },
   { "settle", 0, 0, G_OPTION_ARG_INT, &settle_seconds, "Pause before each measurement (5)", "S" },
   { "stall-percent", 0, 0, G_OPTION_ARG_DOUBLE, &stall_percent, "Clients that stop reading (1)", "P" },
+  { "gateway-threads", 0, 0, G_OPTION_ARG_INT, &gateway_threads,
+    "The daemon's gateway.threads (0: its default, one per processor)", "N" },
   { NULL }
 };
 
@@ -1014,6 +1017,7 @@ main (int   argc,
   g_autoptr(GAsyncQueue) ready = g_async_queue_new ();
   g_autofree char *conninfo = NULL;
   g_autofree char *port_arg = NULL;
+  g_autofree char *threads_arg = NULL;
   g_autoptr(GRand) rand = g_rand_new_with_seed (42);
   PhaseResult results[MAX_PHASES] = { 0 };
   int n_results = 0;
@@ -1038,8 +1042,9 @@ main (int   argc,
   database_fill (conninfo);
   teltonika_port = free_port ();
   port_arg = g_strdup_printf ("--teltonika-port=%u", teltonika_port);
+  threads_arg = g_strdup_printf ("--gateway-threads=%d", gateway_threads);
   {
-    const char *args[] = { port_arg, "--max-connections=19000", "--max-connections-per-peer=19000",
+    const char *args[] = { port_arg, threads_arg, "--max-connections=19000", "--max-connections-per-peer=19000",
                            "--gateway-max-connections=19000", "--gateway-max-connections-per-peer=19000",
                            "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m",
                            /* Full within seconds, so that its growth is not taken for the streams'. */
@@ -1055,8 +1060,9 @@ main (int   argc,
   g_print ("Live map gateway: %d Teltonika vehicles at 1 Hz (a TCP connection each), clients of about 100"
            " vehicles each (%d of the whole city), %d s a phase, %u cores\n", n_vehicles, whole_fleet, seconds,
            g_get_num_processors ());
-  g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s, replay window 10 000;"
-           " RSS per stream: the daemon's growth over a step / the streams it opened\n");
+  g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s, replay window 10 000,"
+           " gateway threads %d (0: one per processor);"
+           " RSS per stream: the daemon's growth over a step / the streams it opened\n", gateway_threads);
 
   devices_started = g_get_monotonic_time ();
   senders = g_thread_new ("teltonika", senders_run, ready);
