@@ -287,7 +287,10 @@ wb_overview_view_reload (WbOverviewView *self)
   if (self->client == NULL || self->pending > 0)
     return;
   self->pending = 3;
-  wb_client_get_locations_async (self->client, NULL, NULL, self->cancellable, on_locations, g_object_ref (self));
+  /* The whole world: without a bbox the API answers the vehicles on a
+   * trip only. */
+  wb_client_get_locations_async (self->client, &(WbLiveBbox) { -180, -90, 180, 90 }, NULL, self->cancellable,
+                                 on_locations, g_object_ref (self));
   wb_client_get_json_async (self->client, "/shipments/summary", self->cancellable, on_summary, g_object_ref (self));
   wb_client_list_carriers_async (self->client, self->cancellable, on_carriers, g_object_ref (self));
 }

@@ -1348,6 +1348,9 @@ wb_window_init (WbWindow *self)
   self->company_ids = g_ptr_array_new_with_free_func (g_free);
   self->filter = wb_vehicle_filter_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The overview comes first in the switcher; the map is where a
+   * dispatcher lands. */
+  adw_view_stack_set_visible_child_name (self->view_stack, "map");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.unselect", FALSE);
 }
 

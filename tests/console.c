@@ -23,6 +23,7 @@
 #include "wb-trips-view.h"
 #include "wb-trackings-view.h"
 #include "wb-alerts-button.h"
+#include "wb-overview-view.h"
 #include "wb-carrier-emulator.h"
 #include "wb-date-button.h"
 #include "wb-ref-picker.h"
@@ -2651,6 +2652,35 @@ run_alerts_scenario (GApplication *application,
   g_signal_emit_by_name (find_named (GTK_WIDGET (button), "mark-all-read"), "clicked");
   g_assert_cmpuint (wb_alert_center_get_unread (center), ==, 0);
   g_assert_cmpstr (wb_alerts_button_get_badge (button), ==, "");
+
+  /* The overview counts what the alerts were about: the silent vehicle
+   * offline, the one open shipment overdue; its count opens the overdue
+   * shipments. */
+  {
+    WbOverviewView *overview = WB_OVERVIEW_VIEW (find_child (window, WB_TYPE_OVERVIEW_VIEW, NULL));
+    AdwViewStack *stack = ADW_VIEW_STACK (find_child (window, ADW_TYPE_VIEW_STACK, NULL));
+    WbShipmentsView *shipments = WB_SHIPMENTS_VIEW (find_child (window, WB_TYPE_SHIPMENTS_VIEW, NULL));
+
+    g_assert_true (gtk_widget_activate_action (window, "win.show-view", "s", "overview"));
+    wait_frames (window, 2);
+    WAIT_FOR (!wb_overview_view_get_loading (overview)
+              && wb_overview_view_get_count (overview, "shipments-overdue") != NULL
+              && wb_overview_view_get_count (overview, "vehicles-offline") != NULL
+              && wb_overview_view_get_count (overview, "carrier-CDEK") != NULL);
+    g_assert_cmpstr (wb_overview_view_get_count (overview, "shipments-open"), ==, "1");
+    g_assert_cmpstr (wb_overview_view_get_count (overview, "shipments-overdue"), ==, "1");
+    g_assert_cmpstr (wb_overview_view_get_count (overview, "shipments-PENDING"), ==, "1");
+    g_assert_cmpstr (wb_overview_view_get_count (overview, "vehicles-offline"), ==, "1");
+    g_assert_cmpstr (wb_overview_view_get_count (overview, "vehicles-online"), ==, "0");
+    wait_frames (window, 3);
+    save_screenshot (window, "console-overview.png");
+    g_assert_cmpuint (assert_controls_named (GTK_WIDGET (overview)), >=, 6);
+    g_signal_emit_by_name (find_named (GTK_WIDGET (overview), "shipments-overdue"), "clicked");
+    g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "shipments");
+    wait_settled (shipments);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (shipments))), ==, 1);
+    g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (find_named (GTK_WIDGET (shipments), "overdue"))));
+  }
 
   live->done = TRUE;
   g_application_quit (application);
