@@ -12,6 +12,7 @@
 #include "wb-location-stream.h"
 #include "wb-preferences-window.h"
 #include "wb-token-store.h"
+#include "wb-units.h"
 #include "wb-window.h"
 
 struct _WbApplication
@@ -383,6 +384,13 @@ on_server_url_changed (WbApplication *self)
   connect_to (self, url);
 }
 
+/* Units apply to what is drawn from now on (each row's next update). */
+static void
+on_units_changed (WbApplication *self)
+{
+  wb_units_set_imperial (g_settings_get_enum (self->settings, "units") == 1);
+}
+
 /* New tiles show at once, unless --tiles rules the run. */
 static void
 on_tiles_changed (WbApplication *self)
@@ -593,6 +601,8 @@ wb_application_startup (GApplication *application)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::tile-url-template", G_CALLBACK (on_tiles_changed), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::units", G_CALLBACK (on_units_changed), self, G_CONNECT_SWAPPED);
+  on_units_changed (self);
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "local-server")),
                                FALSE);

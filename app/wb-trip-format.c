@@ -6,6 +6,7 @@
 
 #include "wb-shipment-format.h"
 #include "wb-trip-format.h"
+#include "wb-units.h"
 
 static const char * const statuses[] = { "PLANNED", "IN_TRANSIT", "COMPLETED", "CANCELLED", NULL };
 
@@ -106,9 +107,7 @@ wb_trip_format_progress (const WbClientTripStop *stop)
 char *
 wb_trip_format_distance (double metres)
 {
-  if (metres < 1000)
-    return g_strdup_printf (_("%.0f m"), metres);
-  return g_strdup_printf (_("%.1f km"), metres / 1000);
+  return wb_units_format_distance (metres);
 }
 
 double

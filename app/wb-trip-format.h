@@ -21,7 +21,7 @@ char                *wb_trip_format_route    (WbClientTrip           *trip,
                                               WbDirectory            *directory);
 /* "Arrived 10:02, departed 10:15", "Arrived 10:02", "Not reached". */
 char                *wb_trip_format_progress (const WbClientTripStop *stop);
-/* "1.2 km", "850 m". */
+/* "1.2 km", "850 m" (or miles and feet, as the units setting says). */
 char                *wb_trip_format_distance (double                  metres);
 /* The great-circle distance between two points, in metres. */
 double               wb_trip_distance_m      (double                  lat1,

@@ -8,6 +8,7 @@
 
 #include "wb-vehicle-panel.h"
 #include "wb-vehicle-row.h"
+#include "wb-units.h"
 
 struct _WbVehiclePanel
 {
@@ -141,7 +142,7 @@ update (WbVehiclePanel *self)
 {
   const WbLiveVehicle *state = wb_client_vehicle_get_state (self->vehicle);
   g_autofree char *title = wb_vehicle_title (self->vehicle);
-  g_autofree char *speed = isnan (state->speed) ? NULL : g_strdup_printf (_("%.0f km/h"), state->speed);
+  g_autofree char *speed = isnan (state->speed) ? NULL : wb_units_format_speed (state->speed);
   g_autofree char *course = isnan (state->course) ? NULL : g_strdup_printf ("%.0f°", state->course);
   const char *company = wb_client_vehicle_get_company_name (self->vehicle);
 

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "wb-vehicle-row.h"
+#include "wb-units.h"
 
 struct _WbVehicleRow
 {
@@ -76,7 +77,7 @@ update (WbVehicleRow *self)
   const char *state_label = wb_vehicle_state_label (self->vehicle);
   g_autofree char *title = wb_vehicle_title (self->vehicle);
   g_autofree char *subtitle = subtitle_text (self->vehicle);
-  g_autofree char *speed = isnan (state->speed) ? g_strdup ("") : g_strdup_printf (_("%.0f km/h"), state->speed);
+  g_autofree char *speed = isnan (state->speed) ? g_strdup ("") : wb_units_format_speed (state->speed);
   g_autofree char *accessible = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (state_classes); i++)

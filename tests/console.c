@@ -24,6 +24,7 @@
 #include "wb-trackings-view.h"
 #include "wb-alerts-button.h"
 #include "wb-overview-view.h"
+#include "wb-units.h"
 #include "wb-carrier-emulator.h"
 #include "wb-date-button.h"
 #include "wb-ref-picker.h"
@@ -2680,6 +2681,31 @@ run_alerts_scenario (GApplication *application,
     wait_settled (shipments);
     g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (wb_shipments_view_get_results (shipments))), ==, 1);
     g_assert_true (gtk_check_button_get_active (GTK_CHECK_BUTTON (find_named (GTK_WIDGET (shipments), "overdue"))));
+  }
+
+  /* The units setting reaches every speed and distance drawn from then on. */
+  {
+    g_autoptr(GSettings) settings = g_settings_new ("org.waybill.Waybill");
+    g_autofree char *mph = NULL;
+    g_autofree char *feet = NULL;
+    g_autofree char *miles = NULL;
+    g_autofree char *kmh = NULL;
+    g_autofree char *km = NULL;
+
+    g_settings_set_enum (settings, "units", 1);
+    WAIT_FOR (wb_units_get_imperial ());
+    mph = wb_units_format_speed (42);
+    feet = wb_units_format_distance (100);
+    miles = wb_units_format_distance (2000);
+    g_assert_cmpstr (mph, ==, "26 mph");
+    g_assert_cmpstr (feet, ==, "328 ft");
+    g_assert_cmpstr (miles, ==, "1.2 mi");
+    g_settings_set_enum (settings, "units", 0);
+    WAIT_FOR (!wb_units_get_imperial ());
+    kmh = wb_units_format_speed (42);
+    km = wb_units_format_distance (2000);
+    g_assert_cmpstr (kmh, ==, "42 km/h");
+    g_assert_cmpstr (km, ==, "2.0 km");
   }
 
   live->done = TRUE;
