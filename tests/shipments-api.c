@@ -1386,6 +1386,12 @@ test_summary (Fixture       *fx,
   g_assert_cmpint (int_at (&reply, "byStatus.PENDING"), ==, 3);
   g_assert_cmpint (int_at (&reply, "overdue"), ==, 1);
   g_assert_nonnull (node_at (reply.json, "at"));
+  {
+    g_auto(Reply) refused = { 0, };
+
+    send (fx, "GET", "/shipments/summary?status=PENDING", NULL, NULL, &refused);
+    assert_status (&refused, 400);
+  }
 
   post_event (fx, a, "sum-1", "IN_TRANSIT", 1, &event);
   assert_status (&event, 201);

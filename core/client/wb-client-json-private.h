@@ -28,4 +28,25 @@ gboolean _wb_client_read_number (WbJsonReader  *reader,
                                  double        *out_value,
                                  GError       **error);
 
+/* A page of a keyset-paged list (GET /trips, GET /trackings): its items,
+ * each read by @read_item into a GObject, and the next page's cursor
+ * (%NULL on the last page). */
+typedef gpointer (*WbClientReadItem) (WbJsonReader *reader, GError **error);
+
+typedef struct
+{
+  GPtrArray *items;
+  char      *cursor;
+} WbClientPage;
+
+WbClientPage *_wb_client_read_page   (JsonNode          *node,
+                                      WbClientReadItem   read_item,
+                                      GError           **error);
+void          _wb_client_page_free   (gpointer           page);
+/* Finishes a call whose answer was read by _wb_client_read_page(): its
+ * items, and the next cursor into @out_next_cursor (optional). */
+GPtrArray    *_wb_client_page_finish (GAsyncResult      *result,
+                                      char             **out_next_cursor,
+                                      GError           **error);
+
 G_END_DECLS

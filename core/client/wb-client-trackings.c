@@ -7,49 +7,11 @@
 #include "wb-client-private.h"
 #include "wb-client-trackings.h"
 
-typedef struct
-{
-  GPtrArray *items;
-  char      *cursor;
-} Page;
-
-static void
-page_free (gpointer data)
-{
-  Page *page = data;
-
-  g_clear_pointer (&page->items, g_ptr_array_unref);
-  g_free (page->cursor);
-  g_free (page);
-}
-
 static gpointer
 read_tracking_page (JsonNode  *node,
                     GError   **error)
 {
-  g_autoptr(WbJsonReader) reader = wb_json_reader_new_for_node (node, "", error);
-  Page *page = g_new0 (Page, 1);
-  guint length = 0;
-
-  page->items = g_ptr_array_new_with_free_func (g_object_unref);
-  if (reader == NULL || !wb_json_reader_get_array_length (reader, "items", &length, error))
-    goto failed;
-  for (guint i = 0; i < length; i++)
-    {
-      g_autoptr(WbJsonReader) element = wb_json_reader_get_array_element (reader, "items", i, error);
-      WbClientTracking *tracking = element != NULL ? wb_client_tracking_read (element, error) : NULL;
-
-      if (tracking == NULL)
-        goto failed;
-      g_ptr_array_add (page->items, tracking);
-    }
-  if (!wb_json_reader_get_string (reader, "nextCursor", FALSE, &page->cursor, error))
-    goto failed;
-  return page;
-
-failed:
-  page_free (page);
-  return NULL;
+  return _wb_client_read_page (node, (WbClientReadItem) wb_client_tracking_read, error);
 }
 
 /**
@@ -70,7 +32,7 @@ wb_client_list_trackings_async (WbClient                    *self,
   g_return_if_fail (query != NULL);
 
   path = wb_client_tracking_query_to_path (query, cursor);
-  _wb_client_call_typed (self, path, "GET /trackings", read_tracking_page, page_free,
+  _wb_client_call_typed (self, path, "GET /trackings", read_tracking_page, _wb_client_page_free,
                          wb_client_list_trackings_async, cancellable, callback, user_data);
 }
 
@@ -87,19 +49,8 @@ wb_client_list_trackings_finish (WbClient      *self,
                                  char         **out_next_cursor,
                                  GError       **error)
 {
-  Page *page;
-  GPtrArray *items;
-
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  page = g_task_propagate_pointer (G_TASK (result), error);
-  if (page == NULL)
-    return NULL;
-  if (out_next_cursor != NULL)
-    *out_next_cursor = g_steal_pointer (&page->cursor);
-  items = g_steal_pointer (&page->items);
-  page_free (page);
-  return items;
+  return _wb_client_page_finish (result, out_next_cursor, error);
 }
 
 /* ---- POST /trackings ---------------------------------------------------------- */

@@ -1953,8 +1953,16 @@ static void
 handle_summary (WbHttpRequest *request,
                 gpointer       user_data)
 {
+  static const char * const no_parameters[] = { NULL };
   WbShipmentsApi *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) query = read_query (request, no_parameters, &error);
 
+  if (query == NULL)
+    {
+      respond_failure (request, error);
+      return;
+    }
   wb_http_request_pause (request);
   wb_shipment_store_summary_async (self->store, NULL, on_summary, call_new (self, request));
 }
