@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-page-loader.h"
 #include "wb-carrier-chart.h"
 #include "wb-shipment-format.h"
 #include "wb-trackings-view.h"
@@ -25,7 +26,6 @@ struct _WbTrackingsView
   guint                page_size;
   guint                carriers_source;
   guint                list_source;
-  guint                check_idle;
   gboolean             adding;
   GPtrArray           *adding_numbers;  /* what the add on its way sent */
 
@@ -40,6 +40,7 @@ struct _WbTrackingsView
   GtkCheckButton      *erroring_check;
   GtkLabel            *error_label;
   GtkScrolledWindow   *scrolled;
+  WbPageLoader         *loader;
   GtkColumnView       *column_view;
   GtkLabel            *count_label;
   GtkBox              *carriers_box;
@@ -242,36 +243,6 @@ update_count (WbTrackingsView *self)
 }
 
 static void
-maybe_load_more (WbTrackingsView *self)
-{
-  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
-  double page = gtk_adjustment_get_page_size (adjustment);
-  double left = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_value (adjustment) - page;
-
-  if (self->results == NULL || page <= 0 || !gtk_widget_get_mapped (GTK_WIDGET (self->scrolled)))
-    return;
-  if (left < page)
-    wb_paged_model_load_more (WB_PAGED_MODEL (self->results));
-}
-
-static gboolean
-check_idle (gpointer data)
-{
-  WbTrackingsView *self = data;
-
-  self->check_idle = 0;
-  maybe_load_more (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_check (WbTrackingsView *self)
-{
-  if (self->check_idle == 0)
-    self->check_idle = g_idle_add_full (G_PRIORITY_LOW, check_idle, self, NULL);
-}
-
-static void
 on_results_loading (WbTrackingsView *self)
 {
   const GError *error = wb_paged_model_get_error (WB_PAGED_MODEL (self->results));
@@ -285,7 +256,7 @@ on_results_loading (WbTrackingsView *self)
 
       show_error (self, message);
     }
-  schedule_check (self);
+  wb_page_loader_check (self->loader);
 }
 
 static char *
@@ -318,6 +289,7 @@ reload (WbTrackingsView *self)
   self->results = wb_tracking_list_model_new (self->client, query);
   g_signal_connect_swapped (self->results, "notify::loading", G_CALLBACK (on_results_loading), self);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->results));
+  wb_page_loader_set_model (self->loader, WB_PAGED_MODEL (self->results));
   gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->scrolled), 0);
   wb_paged_model_load_more (WB_PAGED_MODEL (self->results));
 }
@@ -774,7 +746,7 @@ wb_trackings_view_map (GtkWidget *widget)
   /* Shown again: what changed meanwhile. */
   if (self->results != NULL && !wb_paged_model_get_loading (WB_PAGED_MODEL (self->results)))
     reload (self);
-  schedule_check (self);
+  wb_page_loader_check (self->loader);
   g_clear_handle_id (&self->list_source, g_source_remove);
   self->list_source = g_timeout_add_seconds (LIST_INTERVAL_S, list_tick, self);
 }
@@ -793,7 +765,7 @@ wb_trackings_view_dispose (GObject *object)
   WbTrackingsView *self = WB_TRACKINGS_VIEW (object);
   GtkWidget *child;
 
-  g_clear_handle_id (&self->check_idle, g_source_remove);
+  g_clear_object (&self->loader);
   g_clear_handle_id (&self->carriers_source, g_source_remove);
   g_clear_handle_id (&self->list_source, g_source_remove);
   if (self->cancellable != NULL)
@@ -851,8 +823,6 @@ wb_trackings_view_class_init (WbTrackingsViewClass *klass)
 static void
 wb_trackings_view_init (WbTrackingsView *self)
 {
-  GtkAdjustment *adjustment;
-
   gtk_widget_init_template (GTK_WIDGET (self));
   self->selection = gtk_single_selection_new (NULL);
   gtk_single_selection_set_autoselect (self->selection, FALSE);
@@ -870,9 +840,7 @@ wb_trackings_view_init (WbTrackingsView *self)
   gtk_string_list_append (self->carrier_filters, _("Any carrier"));
   gtk_drop_down_set_model (self->add_carrier, G_LIST_MODEL (self->carrier_codes));
   gtk_drop_down_set_model (self->carrier_filter, G_LIST_MODEL (self->carrier_filters));
-  adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
-  g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (maybe_load_more), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (adjustment, "changed", G_CALLBACK (schedule_check), self, G_CONNECT_SWAPPED);
+  self->loader = wb_page_loader_new (self->scrolled);
   g_signal_connect_object (gtk_text_view_get_buffer (self->numbers_text), "changed", G_CALLBACK (on_numbers_changed),
                            self, G_CONNECT_SWAPPED);
   set_adding (self, FALSE);
@@ -902,6 +870,8 @@ wb_trackings_view_set_client (WbTrackingsView *self,
   if (self->results != NULL)
     g_signal_handlers_disconnect_by_data (self->results, self);
   g_clear_object (&self->results);
+  if (self->loader != NULL)
+    wb_page_loader_set_model (self->loader, NULL);
   gtk_single_selection_set_model (self->selection, NULL);
   update_count (self);
   if (client == NULL)

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "wb-page-loader.h"
 #include "wb-date-button.h"
 #include "wb-ref-picker.h"
 #include "wb-shipment-format.h"
@@ -19,7 +20,6 @@ struct _WbTripsView
   WbTripListModel    *results;
   GtkSingleSelection *selection;
   guint               page_size;
-  guint               check_idle;
 
   AdwLeaflet         *leaflet;
   GtkWidget          *list_page;
@@ -33,6 +33,7 @@ struct _WbTripsView
   GtkLabel           *error_label;
   GtkStack           *results_stack;
   GtkScrolledWindow  *scrolled;
+  WbPageLoader         *loader;
   GtkColumnView      *column_view;
   GtkLabel           *count_label;
   WbTripDetail       *detail;
@@ -173,38 +174,6 @@ update_count (WbTripsView *self)
   gtk_label_set_text (self->count_label, text);
 }
 
-/* Reads the next page once less than a screen of rows is left below the
- * view, and at once while the rows do not fill it. */
-static void
-maybe_load_more (WbTripsView *self)
-{
-  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
-  double page = gtk_adjustment_get_page_size (adjustment);
-  double left = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_value (adjustment) - page;
-
-  if (self->results == NULL || page <= 0 || !gtk_widget_get_mapped (GTK_WIDGET (self->scrolled)))
-    return;
-  if (left < page)
-    wb_trip_list_model_load_more (self->results);
-}
-
-static gboolean
-check_idle (gpointer data)
-{
-  WbTripsView *self = data;
-
-  self->check_idle = 0;
-  maybe_load_more (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_check (WbTripsView *self)
-{
-  if (self->check_idle == 0)
-    self->check_idle = g_idle_add_full (G_PRIORITY_LOW, check_idle, self, NULL);
-}
-
 static void
 show_error (WbTripsView *self,
             const char  *message)
@@ -248,7 +217,7 @@ on_results_loading (WbTripsView *self)
     }
   if (empty)
     gtk_stack_set_visible_child_name (self->results_stack, error != NULL ? "idle" : "empty");
-  schedule_check (self);
+  wb_page_loader_check (self->loader);
 }
 
 /* ---- the filters ------------------------------------------------------------- */
@@ -276,6 +245,8 @@ clear_results (WbTripsView *self)
   if (self->results != NULL)
     g_signal_handlers_disconnect_by_data (self->results, self);
   g_clear_object (&self->results);
+  if (self->loader != NULL)
+    wb_page_loader_set_model (self->loader, NULL);
   gtk_single_selection_set_model (self->selection, NULL);
   gtk_label_set_text (self->count_label, "");
 }
@@ -298,6 +269,7 @@ search_action (GtkWidget  *widget,
   self->results = wb_trip_list_model_new (self->client, query);
   g_signal_connect_swapped (self->results, "notify::loading", G_CALLBACK (on_results_loading), self);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->results));
+  wb_page_loader_set_model (self->loader, WB_PAGED_MODEL (self->results));
   gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->scrolled), 0);
   gtk_stack_set_visible_child_name (self->results_stack, "list");
   wb_trip_list_model_load_more (self->results);
@@ -422,7 +394,7 @@ wb_trips_view_dispose (GObject *object)
   GtkWidget *child;
   WbTripsView *self = WB_TRIPS_VIEW (object);
 
-  g_clear_handle_id (&self->check_idle, g_source_remove);
+  g_clear_object (&self->loader);
   if (self->whoami != NULL)
     g_cancellable_cancel (self->whoami);
   g_clear_object (&self->whoami);
@@ -485,8 +457,6 @@ wb_trips_view_class_init (WbTripsViewClass *klass)
 static void
 wb_trips_view_init (WbTripsView *self)
 {
-  GtkAdjustment *adjustment;
-
   gtk_widget_init_template (GTK_WIDGET (self));
   self->selection = gtk_single_selection_new (NULL);
   gtk_single_selection_set_autoselect (self->selection, FALSE);
@@ -499,10 +469,7 @@ wb_trips_view_init (WbTripsView *self)
     if (GTK_IS_LIST_VIEW (child))
       gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                       _("Trips, newest first"), -1);
-  adjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
-  g_signal_connect_object (adjustment, "value-changed", G_CALLBACK (maybe_load_more), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (adjustment, "changed", G_CALLBACK (schedule_check), self, G_CONNECT_SWAPPED);
-  g_signal_connect_swapped (self->scrolled, "map", G_CALLBACK (schedule_check), self);
+  self->loader = wb_page_loader_new (self->scrolled);
 }
 
 GtkWidget *
