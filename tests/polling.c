@@ -674,6 +674,8 @@ test_rate_limited_keeps_retries (void)
   wb_carrier_emulator_set_limits (emulator, 0, 1, 0, WB_EMULATOR_RETRY_AFTER_SECONDS);
   wb_carrier_emulator_refuse_next (emulator, 2);
   ladder->tick = 20 * 1000;
+  /* One failure would open the breaker: 429s must not count as failures. */
+  ladder->breaker_failures = 1;
   scheduler = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "s");
   worker = wb_carrier_worker_new (db.pool, bus, carriers, ladder, map, &error);
   g_assert_no_error (error);
@@ -691,6 +693,8 @@ test_rate_limited_keeps_retries (void)
   /* The block was recorded for the carrier, not the tracking. */
   g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM carrier_limits"
                                             " WHERE carrier = 'CDEK' AND blocked_until IS NOT NULL", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM carrier_limits"
+                                            " WHERE failures = 0 AND breaker_open_until IS NULL", NULL), ==, 1);
   /* One check, one transaction: events, status and the outbox row together. */
   g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM tracking_events", NULL), ==, 2);
   g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM outbox WHERE topic = 'tracking.updated'", NULL),
@@ -751,6 +755,200 @@ test_errors_back_off (void)
   pump_for (200);
   wb_test_server_thread_stop (thread);
   db_tear_down (&db);
+}
+
+typedef struct
+{
+  WbCarrierEmulator *emulator;
+  guint64            want;
+} RequestWait;
+
+/* ---- the breaker and the daily quota ---------------------------------------------------- */
+
+/* A scheduler and a worker on one database, calling an emulator. */
+typedef struct
+{
+  Db                  db;
+  WbCarrierEmulator  *emulator;
+  WbTestServerThread *thread;
+  WbCarrierTable     *carriers;
+  WbPollingLadder    *ladder;
+  WbBus              *bus;
+  WbPollingScheduler *scheduler;
+  WbCarrierWorker    *worker;
+} Rig;
+
+static void
+rig_set_up (Rig        *rig,
+            const char *name,
+            guint       daily_quota)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  db_set_up (&rig->db, name);
+  rig->emulator = wb_carrier_emulator_new ();
+  rig->thread = wb_test_server_thread_start ("emulator", emulator_start, emulator_stop, rig->emulator);
+  text = g_strdup_printf ("[CDEK]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=k\nrate=1000\nburst=100\n"
+                          "daily-quota=%u\nstatus-map=generic\n", wb_test_server_thread_get_port (rig->thread),
+                          daily_quota);
+  rig->carriers = wb_carrier_table_new_from_data (text, &error);
+  g_assert_no_error (error);
+  rig->ladder = ladder_of ("demo");
+  rig->ladder->tick = 20 * 1000;
+  /* Checks that went well come back only after the test is over. */
+  rig->ladder->pending = rig->ladder->in_transit = rig->ladder->idle_max = HOUR;
+  rig->bus = wb_bus_local_new (1000);
+}
+
+static void
+rig_start (Rig *rig)
+{
+  g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
+  g_autoptr(GError) error = NULL;
+
+  rig->scheduler = wb_polling_scheduler_new (rig->db.pool, rig->bus, rig->carriers, rig->ladder, "s");
+  rig->worker = wb_carrier_worker_new (rig->db.pool, rig->bus, rig->carriers, rig->ladder, map, &error);
+  g_assert_no_error (error);
+  wb_carrier_worker_start (rig->worker);
+  wb_polling_scheduler_start (rig->scheduler);
+}
+
+static void
+rig_tear_down (Rig *rig)
+{
+  wb_polling_scheduler_stop (rig->scheduler);
+  wb_carrier_worker_stop (rig->worker);
+  g_clear_object (&rig->scheduler);
+  g_clear_object (&rig->worker);
+  pump_for (200);
+  wb_test_server_thread_stop (rig->thread);
+  g_clear_object (&rig->emulator);
+  g_clear_object (&rig->carriers);
+  g_clear_pointer (&rig->ladder, wb_polling_ladder_free);
+  g_clear_object (&rig->bus);
+  db_tear_down (&rig->db);
+}
+
+static guint64
+emulator_requests (WbCarrierEmulator *emulator)
+{
+  WbEmulatorCounts counts;
+
+  wb_carrier_emulator_get_counts (emulator, &counts);
+  return counts.requests;
+}
+
+static gboolean
+requests_reach (gpointer data)
+{
+  RequestWait *wait = data;
+
+  return emulator_requests (wait->emulator) >= wait->want;
+}
+
+static WbBreakerState
+breaker_seen (Rig *rig)
+{
+  WbCarrierLimitsView view;
+
+  wb_polling_scheduler_get_limits (rig->scheduler, 0, &view);
+  return view.breaker;
+}
+
+static gboolean
+breaker_opens (gpointer data)
+{
+  return breaker_seen (data) == WB_BREAKER_OPEN;
+}
+
+/* N failures in a row open the breaker: nothing is called during its
+ * pause, then one probe; a failed probe opens it again, a good one closes
+ * it and the rest follow. */
+static void
+test_breaker (void)
+{
+  Rig rig = { 0 };
+  WbCarrierStatsTotals totals;
+  SqlWait opened = { NULL, "SELECT count(*) FROM carrier_limits WHERE breaker_open_until > now()", 1 };
+  SqlWait recovered = { NULL, "SELECT count(*) FROM trackings WHERE consecutive_errors = 0"
+                              " AND last_checked_at IS NOT NULL", 5 };
+  RequestWait probe;
+  guint64 at_open;
+
+  rig_set_up (&rig, "breaker", 0);
+  opened.conn = recovered.conn = rig.db.conn;
+  add_due_trackings (&rig.db, 5);
+  wb_carrier_emulator_set_faults (rig.emulator, 1, 0, 0);
+  rig.ladder->breaker_failures = 3;
+  rig.ladder->breaker_pause = 1500 * 1000;
+  rig.ladder->error_base = rig.ladder->error_max = 100 * 1000;
+  rig_start (&rig);
+
+  g_assert_true (pump_until (sql_reaches, &opened, 30000));
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT failures FROM carrier_limits", NULL), >=, 3);
+  /* Open: the failed trackings are due again within 100 ms, yet nobody
+   * calls the carrier during the pause. */
+  pump_for (300);
+  at_open = emulator_requests (rig.emulator);
+  g_assert_cmpuint (at_open, >=, 3);
+  g_assert_cmpint (breaker_seen (&rig), ==, WB_BREAKER_OPEN);
+  pump_for (800);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, at_open);
+  /* After the pause, one probe alone; it fails, and the breaker opens again. */
+  probe = (RequestWait) { rig.emulator, at_open + 1 };
+  g_assert_true (pump_until (requests_reach, &probe, 5000));
+  pump_for (700);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, at_open + 1);
+  g_assert_true (pump_until (breaker_opens, &rig, 2000));
+  /* The carrier is back: the next probe closes the breaker and every
+   * tracking is checked. */
+  wb_carrier_emulator_set_faults (rig.emulator, 0, 0, 0);
+  g_assert_true (pump_until (sql_reaches, &recovered, 30000));
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT count(*) FROM carrier_limits"
+                                                " WHERE failures = 0 AND breaker_open_until IS NULL", NULL), ==, 1);
+  pump_for (300);
+  g_assert_cmpint (breaker_seen (&rig), ==, WB_BREAKER_CLOSED);
+  wb_carrier_stats_get_totals (wb_carrier_worker_get_stats (rig.worker), "CDEK", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_ERROR], ==, at_open + 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 5);
+  rig_tear_down (&rig);
+}
+
+/* The daily quota stops the calls where it ends, and the next UTC day
+ * (the row's day set to yesterday) gives it back. */
+static void
+test_daily_quota (void)
+{
+  Rig rig = { 0 };
+  RequestWait spent;
+  WbCarrierLimitsView view;
+
+  rig_set_up (&rig, "quota", 3);
+  add_due_trackings (&rig.db, 5);
+  rig_start (&rig);
+  spent = (RequestWait) { rig.emulator, 3 };
+  g_assert_true (pump_until (requests_reach, &spent, 30000));
+  pump_for (1000);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, 3);
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT quota_used FROM carrier_limits", NULL), ==, 3);
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT count(*) FROM trackings WHERE last_checked_at IS NULL", NULL),
+                   ==, 2);
+  wb_polling_scheduler_get_limits (rig.scheduler, 0, &view);
+  g_assert_cmpint (view.quota_used, ==, 3);
+
+  /* Midnight (UTC): the row's day is yesterday, so today's quota is whole. */
+  wb_polling_scheduler_stop (rig.scheduler);
+  pump_for (100);
+  PQclear (wb_test_pg_exec (rig.db.conn, "UPDATE carrier_limits SET quota_day = quota_day - 1", NULL));
+  wb_polling_scheduler_start (rig.scheduler);
+  spent.want = 5;
+  g_assert_true (pump_until (requests_reach, &spent, 30000));
+  pump_for (500);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, 5);
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT quota_used FROM carrier_limits"
+                                                " WHERE quota_day = (now() AT TIME ZONE 'UTC')::date", NULL), ==, 2);
+  rig_tear_down (&rig);
 }
 
 /* ---- a real waybilld ---------------------------------------------------------------- */
@@ -894,6 +1092,76 @@ int_at (JsonNode   *node,
   return json_array_get_int_element (json_node_get_array (found), 0);
 }
 
+static char *
+get_metrics (Live *live)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (live->daemon));
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (live->session, message, NULL, NULL);
+
+  g_assert_nonnull (body);
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+/* The value of one series of the Prometheus text, -1 when absent. */
+static double
+metric_value (const char *text,
+              const char *series)
+{
+  g_autofree char *line_start = g_strconcat ("\n", series, " ", NULL);
+  const char *found = strstr (text, line_start);
+
+  if (found == NULL)
+    return -1;
+  return g_ascii_strtod (found + strlen (line_start), NULL);
+}
+
+/* GET /carriers' entry for @code. */
+static JsonObject *
+carrier_entry (JsonNode   *carriers,
+               const char *code)
+{
+  JsonArray *items = json_object_get_array_member (json_node_get_object (carriers), "items");
+
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      if (g_strcmp0 (json_object_get_string_member (item, "code"), code) == 0)
+        return item;
+    }
+  g_assert_not_reached ();
+}
+
+static gint64
+member_int (JsonObject *object,
+            const char *group,
+            const char *name)
+{
+  return json_object_get_int_member (json_object_get_object_member (object, group), name);
+}
+
+/* The last hour's minutes: sixty, oldest first, and how many were ok. */
+static gint64
+last_hour_ok (JsonObject *carrier)
+{
+  JsonArray *minutes = json_object_get_array_member (carrier, "lastHour");
+  gint64 ok = 0;
+
+  g_assert_cmpuint (json_array_get_length (minutes), ==, 60);
+  for (guint i = 0; i < 60; i++)
+    {
+      JsonObject *minute = json_array_get_object_element (minutes, i);
+
+      g_assert_true (g_str_has_suffix (json_object_get_string_member (minute, "minute"), ":00Z"));
+      if (i > 0)
+        g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (minutes, i - 1), "minute"),
+                         <, json_object_get_string_member (minute, "minute"));
+      ok += json_object_get_int_member (minute, "ok");
+    }
+  return ok;
+}
+
 typedef struct
 {
   Live       *live;
@@ -921,6 +1189,10 @@ test_daemon_polls (void)
   g_autoptr(JsonNode) shipment = NULL;
   g_autoptr(JsonNode) events = NULL;
   g_autoptr(JsonNode) again = NULL;
+  g_autoptr(JsonNode) before = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autofree char *metrics = NULL;
+  JsonObject *cdek;
   g_autofree char *retry_after = NULL;
   g_autofree char *items = NULL;
   g_autofree char *ids = NULL;
@@ -931,6 +1203,10 @@ test_daemon_polls (void)
   gint64 id;
 
   live_start (&live, 10);
+  /* Nothing asked yet: the carrier's figures start at zero. */
+  g_assert_cmpuint (send_json (&live, "GET", "/carriers", NULL, &before, NULL), ==, 200);
+  g_assert_cmpint (member_int (carrier_entry (before, "CDEK"), "requests", "ok"), ==, 0);
+  g_assert_cmpint (last_hour_ok (carrier_entry (before, "CDEK")), ==, 0);
   g_assert_cmpuint (send_json (&live, "POST", "/shipments",
                                "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"recipient\":{\"name\":\"Ann\"},"
                                "\"destination\":{\"country\":\"BY\"}}", &shipment, NULL), ==, 201);
@@ -988,24 +1264,34 @@ test_daemon_polls (void)
   g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), >=, 1);
   g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), <=, 5);
   g_assert_cmpstr (string_at (again, "$.error.code"), ==, "refresh_throttled");
-  /* Per carrier, in /metrics. */
-  {
-    g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (live.daemon));
-    g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
-    g_autoptr(GBytes) body = soup_session_send_and_read (live.session, message, NULL, NULL);
-    g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-
-    g_assert_nonnull (strstr (text, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"ok\"}"));
-    g_assert_nonnull (strstr (text, "waybill_polling_claims_total"));
-  }
+  /* Per carrier, in GET /carriers: the configuration with its secret
+   * masked, the shared limits, and the requests this daemon made. */
+  g_assert_cmpuint (send_json (&live, "GET", "/carriers", NULL, &after, NULL), ==, 200);
+  cdek = carrier_entry (after, "CDEK");
+  g_assert_cmpstr (json_object_get_string_member (cdek, "apiKey"), ==, "****");
+  g_assert_cmpint (member_int (cdek, "requests", "ok"), >=, 1);
+  g_assert_cmpint (member_int (cdek, "requests", "throttled"), ==, 0);
+  g_assert_cmpint (last_hour_ok (cdek), ==, member_int (cdek, "requests", "ok") + member_int (cdek, "requests", "notFound"));
+  g_assert_cmpint (member_int (cdek, "permitWait", "count"), >=, member_int (cdek, "requests", "ok"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (cdek, "limits"), "breaker"), ==,
+                   "closed");
+  g_assert_cmpint (member_int (cdek, "limits", "quotaUsedToday"), >=, member_int (cdek, "requests", "ok"));
+  g_assert_true (json_object_get_null_member (json_object_get_object_member (cdek, "limits"), "quotaLeftToday"));
+  g_assert_cmpint (member_int (carrier_entry (after, "FAST"), "requests", "ok"), ==, 0);
+  /* … and in /metrics. */
+  metrics = get_metrics (&live);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"ok\"}"), >=, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"timeout\"}"),
+                     ==, 0);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_breaker_state{carrier=\"CDEK\",state=\"closed\"}"), ==, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_breaker_state{carrier=\"CDEK\",state=\"open\"}"), ==, 0);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_quota_used{carrier=\"CDEK\"}"), >=, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_permit_waits_total{carrier=\"CDEK\"}"), >=, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_permit_wait_seconds_total{carrier=\"CDEK\"}"), >=, 0);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_blocked{carrier=\"CDEK\"}"), ==, 0);
+  g_assert_nonnull (strstr (metrics, "waybill_polling_claims_total"));
   live_stop (&live);
 }
-
-typedef struct
-{
-  WbCarrierEmulator *emulator;
-  guint64            want;
-} RequestWait;
 
 static gboolean
 emulator_served (gpointer data)
@@ -1067,6 +1353,8 @@ main (int   argc,
   g_test_add_func ("/polling/claim/lease-expires", test_claim_lease_expires);
   g_test_add_func ("/polling/worker/429-keeps-retries", test_rate_limited_keeps_retries);
   g_test_add_func ("/polling/worker/errors-back-off", test_errors_back_off);
+  g_test_add_func ("/polling/limits/breaker", test_breaker);
+  g_test_add_func ("/polling/limits/daily-quota", test_daily_quota);
   g_test_add_func ("/polling/daemon/polls-to-delivered", test_daemon_polls);
   g_test_add_func ("/polling/daemon/limit-held", test_daemon_limit_held);
 
