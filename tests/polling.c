@@ -23,6 +23,7 @@
 #include "wb-polling-scheduler.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
+#include "wb-test-schema.h"
 #include "wb-test-server-thread.h"
 
 #define HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
@@ -1267,6 +1268,14 @@ test_daemon_polls (void)
   /* Per carrier, in GET /carriers: the configuration with its secret
    * masked, the shared limits, and the requests this daemon made. */
   g_assert_cmpuint (send_json (&live, "GET", "/carriers", NULL, &after, NULL), ==, 200);
+  {
+    g_autofree char *schema_dir = g_test_build_filename (G_TEST_DIST, "..", "data", "schemas", NULL);
+    g_autoptr(WbTestSchemaSet) schemas = wb_test_schema_set_new (schema_dir);
+    g_autoptr(GError) error = NULL;
+
+    wb_test_schema_validate (schemas, "carriers.schema.json", "", after, &error);
+    g_assert_no_error (error);
+  }
   cdek = carrier_entry (after, "CDEK");
   g_assert_cmpstr (json_object_get_string_member (cdek, "apiKey"), ==, "****");
   g_assert_cmpint (member_int (cdek, "requests", "ok"), >=, 1);
