@@ -1032,7 +1032,9 @@ live_start (Live *live,
                           "rate=%g\nburst=1\nstatus-map=generic\n",
                           wb_test_server_thread_get_port (live->emulator_thread),
                           wb_test_server_thread_get_port (live->fast_thread), fast_rate);
-  live->carriers_path = g_build_filename (g_get_tmp_dir (), "carriers.conf", NULL);
+  /* The test's own directory: other test programs may run beside it. */
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_runtime_dir (), 0700), ==, 0);
+  live->carriers_path = g_build_filename (g_get_user_runtime_dir (), "carriers.conf", NULL);
   g_assert_true (g_file_set_contents (live->carriers_path, text, -1, NULL));
   live->dsn = wb_test_pg_create_database ("pollinglive");
   env_dsn = g_strconcat ("DB_DSN=", live->dsn, NULL);
@@ -1343,6 +1345,150 @@ test_daemon_limit_held (void)
   live_stop (&live);
 }
 
+/* ---- two daemons, one carrier ---------------------------------------------------------- */
+
+/* A waybilld running the scheduler and carrier-worker roles on @dsn, its
+ * CDEK at @port. */
+static WbTestDaemon *
+spawn_poller (const char  *dsn,
+              guint        port,
+              const char  *api_key,
+              char       **out_carriers_path)
+{
+  g_autofree char *text = g_strdup_printf ("[CDEK]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=%s\n"
+                                           "rate=20\nburst=1\nstatus-map=generic\n", port, api_key);
+  g_autofree char *env_dsn = g_strconcat ("DB_DSN=", dsn, NULL);
+  g_autofree char *carriers_arg = NULL;
+  g_autofree char *name = g_strdup_printf ("carriers-%s.conf", api_key);
+  const char *env[] = { env_dsn, NULL };
+
+  /* The test's own directory: other test programs may run beside it. */
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_runtime_dir (), 0700), ==, 0);
+  *out_carriers_path = g_build_filename (g_get_user_runtime_dir (), name, NULL);
+  g_assert_true (g_file_set_contents (*out_carriers_path, text, -1, NULL));
+  carriers_arg = g_strconcat ("--carriers-file=", *out_carriers_path, NULL);
+  {
+    const char *args[] = { "--listen-address=127.0.0.1", carriers_arg, "--polling-profile=demo",
+                           "--roles=scheduler,carrier-worker", NULL };
+
+    return wb_test_daemon_spawn (env, args);
+  }
+}
+
+static void
+wait_ready_daemon (SoupSession  *session,
+                   WbTestDaemon *daemon)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", wb_test_daemon_port (daemon));
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("waybilld did not become ready:\n%s", daemon->log->str);
+      g_usleep (50 * 1000);
+    }
+}
+
+static double
+daemon_metric (SoupSession  *session,
+               WbTestDaemon *daemon,
+               const char   *series)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (daemon));
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+  return metric_value (text, series);
+}
+
+/* Two daemons poll one carrier through one database, each at its own
+ * endpoint; the carrier refuses one of them with a 429, and the other
+ * stops calling too, until the block is over (counted at its endpoint). */
+static void
+test_two_daemons_share_429 (void)
+{
+  g_autoptr(WbCarrierEmulator) refusing = wb_carrier_emulator_new ();
+  g_autoptr(WbCarrierEmulator) serving = wb_carrier_emulator_new ();
+  WbTestServerThread *refusing_thread = NULL;
+  WbTestServerThread *serving_thread = NULL;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_autofree char *dsn = wb_test_pg_create_database ("twodaemons");
+  g_autofree char *path_a = NULL;
+  g_autofree char *path_b = NULL;
+  g_autoptr(GError) error = NULL;
+  PGconn *conn;
+  WbTestDaemon *a, *b;
+  SqlWait blocked = { NULL, "SELECT count(*) FROM carrier_limits WHERE blocked_until > now()", 1 };
+  RequestWait resumed;
+  guint64 a_requests, b_requests;
+  gint64 block_left_ms, stopping;
+
+  /* No Retry-After and no daily quota: the block lasts rate-limit-pause
+   * (5 s). Once: a carrier that refused A for good would block the
+   * carrier again each time the block ends and A's claim comes first. */
+  wb_carrier_emulator_set_limits (refusing, 0, 1, 0, WB_EMULATOR_RETRY_AFTER_NONE);
+  wb_carrier_emulator_refuse_next (refusing, 1);
+  refusing_thread = wb_test_server_thread_start ("refusing", emulator_start, emulator_stop, refusing);
+  serving_thread = wb_test_server_thread_start ("serving", emulator_start, emulator_stop, serving);
+  a = spawn_poller (dsn, wb_test_server_thread_get_port (refusing_thread), "a", &path_a);
+  wait_ready_daemon (session, a);
+  b = spawn_poller (dsn, wb_test_server_thread_get_port (serving_thread), "b", &path_b);
+  wait_ready_daemon (session, b);
+  conn = wb_db_connect (dsn, &error);
+  g_assert_no_error (error);
+  blocked.conn = conn;
+  PQclear (wb_test_pg_exec (conn, "INSERT INTO trackings (carrier, track_number, next_check_at)"
+                                  " SELECT 'CDEK', 'N' || i, now() - interval '1 second'"
+                                  " FROM generate_series(1, 400) i", NULL));
+
+  g_assert_true (pump_until (sql_reaches, &blocked, 30000));
+  /* Permits granted before the block (up to the scheduler's one-second
+   * look-ahead) are still used; after that, nobody calls. */
+  pump_for (1300);
+  block_left_ms = wb_test_pg_int (conn, "SELECT (extract(epoch FROM max(blocked_until) - now()) * 1000)::bigint"
+                                        " FROM carrier_limits", NULL);
+  g_assert_cmpint (block_left_ms, >, 2000);
+  a_requests = emulator_requests (refusing);
+  b_requests = emulator_requests (serving);
+  g_assert_cmpuint (a_requests, >=, 1);
+  pump_for (1500);
+  g_test_message ("A (refused) %" G_GUINT64_FORMAT ", B %" G_GUINT64_FORMAT " requests; blocked for %" G_GINT64_FORMAT
+                  " ms more", a_requests, b_requests, block_left_ms);
+  g_assert_cmpuint (emulator_requests (serving), ==, b_requests);
+  g_assert_cmpuint (emulator_requests (refusing), ==, a_requests);
+  /* Each daemon's /metrics: the block seen by both, the 429s by A alone. */
+  g_assert_cmpfloat (daemon_metric (session, b, "waybill_carrier_blocked{carrier=\"CDEK\"}"), ==, 1);
+  g_assert_cmpfloat (daemon_metric (session, a, "waybill_carrier_blocked{carrier=\"CDEK\"}"), ==, 1);
+  g_assert_cmpfloat (daemon_metric (session, a, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"throttled\"}"),
+                     >=, 1);
+  g_assert_cmpfloat (daemon_metric (session, b, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"throttled\"}"),
+                     ==, 0);
+  /* Once the block is over, B calls again. */
+  resumed = (RequestWait) { serving, b_requests + 1 };
+  g_assert_true (pump_until (requests_reach, &resumed, 15000));
+
+  /* With a backlog left, each stops well within its shutdown timeout
+   * (10 s): claims stop first, so the bus drains. */
+  stopping = g_get_monotonic_time ();
+  g_assert_cmpint (wb_test_daemon_terminate (a), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (b), ==, 0);
+  g_assert_cmpint (g_get_monotonic_time () - stopping, <, 10 * G_USEC_PER_SEC);
+  wb_test_daemon_free (a);
+  wb_test_daemon_free (b);
+  PQfinish (conn);
+  wb_test_server_thread_stop (refusing_thread);
+  wb_test_server_thread_stop (serving_thread);
+  g_unlink (path_a);
+  g_unlink (path_b);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1366,6 +1512,7 @@ main (int   argc,
   g_test_add_func ("/polling/limits/daily-quota", test_daily_quota);
   g_test_add_func ("/polling/daemon/polls-to-delivered", test_daemon_polls);
   g_test_add_func ("/polling/daemon/limit-held", test_daemon_limit_held);
+  g_test_add_func ("/polling/daemon/two-daemons-share-429", test_two_daemons_share_429);
 
   return g_test_run ();
 }

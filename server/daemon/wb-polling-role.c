@@ -175,11 +175,15 @@ scheduler_stop (gpointer pipeline)
   wb_polling_scheduler_stop (pipeline);
 }
 
+/* Intake: claims stop as soon as shutdown begins, so that the bus can
+ * drain; a scheduler still claiming would refill it at the carriers' rate
+ * and the flush would wait for the whole backlog. */
 const WbRolePipeline wb_scheduler_pipeline = {
   .create = scheduler_create,
   .start = scheduler_start,
   .stop = scheduler_stop,
   .free = g_object_unref,
+  .intake = TRUE,
 };
 
 /* ---- carrier-worker ------------------------------------------------------------ */
