@@ -459,6 +459,100 @@ test_driver_emulator (void)
   wb_test_server_thread_stop (thread);
 }
 
+/* ---- per-carrier figures ------------------------------------------------------------- */
+
+/* The minute @i (0 oldest, 59 the current one) of @carrier's last hour. */
+static JsonObject *
+minute_at (JsonNode *hour,
+           guint     i)
+{
+  return json_array_get_object_element (json_node_get_array (hour), i);
+}
+
+static JsonNode *
+last_hour (WbCarrierStats *stats,
+           const char     *carrier,
+           gint64          now)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  JsonNode *node;
+
+  wb_carrier_stats_write_last_hour (stats, carrier, now, out);
+  node = json_from_string (out->str, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 60);
+  return node;
+}
+
+/* Totals by outcome; per minute ok (not found included), error (every
+ * failure) and throttled, oldest first; a minute an hour old is gone. */
+static void
+test_stats (void)
+{
+  g_autoptr(WbCarrierStats) stats = wb_carrier_stats_new ();
+  /* 2026-12-07T18:00:30Z */
+  gint64 t0 = G_GINT64_CONSTANT (1796666430) * G_USEC_PER_SEC;
+  gint64 minute = 60 * G_USEC_PER_SEC;
+  g_autoptr(JsonNode) hour = NULL;
+  g_autoptr(JsonNode) later = NULL;
+  WbCarrierStatsTotals totals;
+
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_OK, t0);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_NOT_FOUND, t0);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_THROTTLED, t0 + 10 * G_USEC_PER_SEC);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_TIMEOUT, t0 + minute);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_UNREADABLE, t0 + minute);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_ERROR, t0 + 2 * minute);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_STALE, t0 + 2 * minute);
+  wb_carrier_stats_record (stats, "POST_RU", WB_CARRIER_OUTCOME_OK, t0);
+  wb_carrier_stats_record_wait (stats, "CDEK", 250 * 1000);
+  wb_carrier_stats_record_wait (stats, "CDEK", 750 * 1000);
+
+  wb_carrier_stats_get_totals (stats, "CDEK", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_NOT_FOUND], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_THROTTLED], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_TIMEOUT], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_UNREADABLE], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_ERROR], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_STALE], ==, 1);
+  g_assert_cmpuint (totals.waits, ==, 2);
+  g_assert_cmpint (totals.wait_us_sum, ==, G_USEC_PER_SEC);
+  g_assert_cmpstr (wb_carrier_outcome_to_string (WB_CARRIER_OUTCOME_TIMEOUT), ==, "timeout");
+
+  hour = last_hour (stats, "CDEK", t0 + 2 * minute);
+  g_assert_cmpstr (json_object_get_string_member (minute_at (hour, 59), "minute"), ==, "2026-12-07T18:02:00Z");
+  g_assert_cmpstr (json_object_get_string_member (minute_at (hour, 57), "minute"), ==, "2026-12-07T18:00:00Z");
+  g_assert_cmpstr (json_object_get_string_member (minute_at (hour, 0), "minute"), ==, "2026-12-07T17:03:00Z");
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 57), "ok"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 57), "throttled"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 57), "error"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 58), "error"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 59), "error"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 59), "ok"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 56), "ok"), ==, 0);
+
+  /* 59 minutes on, 18:00 is the oldest minute; one more and it is gone,
+   * though its slot of the ring is used again for the new minute. */
+  later = last_hour (stats, "CDEK", t0 + 59 * minute);
+  g_assert_cmpstr (json_object_get_string_member (minute_at (later, 0), "minute"), ==, "2026-12-07T18:00:00Z");
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 0), "ok"), ==, 2);
+  g_clear_pointer (&later, json_node_unref);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_OK, t0 + 60 * minute);
+  later = last_hour (stats, "CDEK", t0 + 60 * minute);
+  g_assert_cmpstr (json_object_get_string_member (minute_at (later, 0), "minute"), ==, "2026-12-07T18:01:00Z");
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 0), "error"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 59), "ok"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 59), "throttled"), ==, 0);
+  /* Carriers apart; one never seen is all zeros. */
+  wb_carrier_stats_get_totals (stats, "POST_RU", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 1);
+  g_assert_cmpuint (totals.waits, ==, 0);
+  wb_carrier_stats_get_totals (stats, "DHL", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 0);
+}
+
 /* ---- claims on a real PostgreSQL ------------------------------------------------------- */
 
 typedef struct
@@ -724,6 +818,7 @@ test_errors_back_off (void)
   g_autoptr(WbCarrierWorker) worker = NULL;
   SqlWait failed = { NULL, "SELECT consecutive_errors FROM trackings", 2 };
   g_autofree char *last_error = NULL;
+  WbCarrierStatsTotals totals;
   gint64 gap;
 
   db_set_up (&db, "backoff");
@@ -749,6 +844,11 @@ test_errors_back_off (void)
   failed.sql = "SELECT count(*) FROM trackings WHERE consecutive_errors = 0 AND last_error IS NULL";
   failed.want = 1;
   g_assert_true (pump_until (sql_reaches, &failed, 30000));
+  /* Counted per carrier by outcome: the 503s as errors, then the success. */
+  wb_carrier_stats_get_totals (wb_carrier_worker_get_stats (worker), "CDEK", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_ERROR], >=, 2);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], >=, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_TIMEOUT], ==, 0);
   wb_polling_scheduler_stop (scheduler);
   wb_carrier_worker_stop (worker);
   g_clear_object (&scheduler);
@@ -1504,6 +1604,7 @@ main (int   argc,
   g_test_add_func ("/polling/carriers-file", test_carriers_file);
   g_test_add_func ("/polling/driver/dhl-unified", test_driver_dhl);
   g_test_add_func ("/polling/driver/emulator", test_driver_emulator);
+  g_test_add_func ("/polling/stats", test_stats);
   g_test_add_func ("/polling/claim/two-schedulers", test_claim_two_schedulers);
   g_test_add_func ("/polling/claim/lease-expires", test_claim_lease_expires);
   g_test_add_func ("/polling/worker/429-keeps-retries", test_rate_limited_keeps_retries);
