@@ -545,6 +545,24 @@ test_stats (void)
   g_assert_cmpint (json_object_get_int_member (minute_at (later, 0), "error"), ==, 2);
   g_assert_cmpint (json_object_get_int_member (minute_at (later, 59), "ok"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (minute_at (later, 59), "throttled"), ==, 0);
+  /* GET /carriers' members, from one moment. */
+  {
+    g_autoptr(GString) out = g_string_new ("{");
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *object;
+
+    wb_carrier_stats_write_json (stats, "CDEK", t0 + 60 * minute, out);
+    g_string_append_c (out, '}');
+    node = json_from_string (out->str, NULL);
+    g_assert_nonnull (node);
+    object = json_node_get_object (node);
+    g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "requests"), "ok"), ==, 2);
+    g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "requests"), "timeout"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "permitWait"), "count"), ==, 2);
+    g_assert_cmpfloat (json_object_get_double_member (json_object_get_object_member (object, "permitWait"),
+                                                      "sumSeconds"), ==, 1.0);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "lastHour")), ==, 60);
+  }
   /* Carriers apart; one never seen is all zeros. */
   wb_carrier_stats_get_totals (stats, "POST_RU", &totals);
   g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 1);

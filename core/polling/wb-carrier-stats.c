@@ -171,20 +171,14 @@ wb_carrier_stats_get_totals (WbCarrierStats       *self,
   g_mutex_unlock (&self->mutex);
 }
 
-void
-wb_carrier_stats_write_last_hour (WbCarrierStats *self,
-                                  const char     *carrier,
-                                  gint64          now_us,
-                                  GString        *out)
+/* Under the mutex; @stats may be NULL (a carrier not seen yet). */
+static void
+write_last_hour (const CarrierStats *stats,
+                 gint64              now_us,
+                 GString            *out)
 {
   gint64 last = now_us - now_us % MINUTE_US;
-  CarrierStats *stats;
 
-  g_return_if_fail (WB_IS_CARRIER_STATS (self));
-  g_return_if_fail (carrier != NULL && out != NULL);
-
-  g_mutex_lock (&self->mutex);
-  stats = g_hash_table_lookup (self->carriers, carrier);
   g_string_append_c (out, '[');
   for (gint64 i = WB_CARRIER_STATS_MINUTES - 1; i >= 0; i--)
     {
@@ -199,6 +193,58 @@ wb_carrier_stats_write_last_hour (WbCarrierStats *self,
                               current ? minute->error : 0, current ? minute->throttled : 0);
     }
   g_string_append_c (out, ']');
+}
+
+void
+wb_carrier_stats_write_last_hour (WbCarrierStats *self,
+                                  const char     *carrier,
+                                  gint64          now_us,
+                                  GString        *out)
+{
+  g_return_if_fail (WB_IS_CARRIER_STATS (self));
+  g_return_if_fail (carrier != NULL && out != NULL);
+
+  g_mutex_lock (&self->mutex);
+  write_last_hour (g_hash_table_lookup (self->carriers, carrier), now_us, out);
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * wb_carrier_stats_write_json:
+ *
+ * Appends `"requests":{…},"permitWait":{…},"lastHour":[…]` (GET
+ * /carriers' members) for @carrier, all from one moment: the last hour's
+ * minutes add up to the totals of the hour.
+ */
+void
+wb_carrier_stats_write_json (WbCarrierStats *self,
+                             const char     *carrier,
+                             gint64          now_us,
+                             GString        *out)
+{
+  const CarrierStats *stats;
+  WbCarrierStatsTotals totals = { 0, };
+  char sum[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_return_if_fail (WB_IS_CARRIER_STATS (self));
+  g_return_if_fail (carrier != NULL && out != NULL);
+
+  g_mutex_lock (&self->mutex);
+  stats = g_hash_table_lookup (self->carriers, carrier);
+  if (stats != NULL)
+    totals = stats->totals;
+  g_string_append_printf (out, "\"requests\":{\"ok\":%" G_GUINT64_FORMAT ",\"notFound\":%" G_GUINT64_FORMAT
+                          ",\"throttled\":%" G_GUINT64_FORMAT ",\"error\":%" G_GUINT64_FORMAT
+                          ",\"unreadable\":%" G_GUINT64_FORMAT ",\"timeout\":%" G_GUINT64_FORMAT
+                          ",\"stale\":%" G_GUINT64_FORMAT "},",
+                          totals.outcomes[WB_CARRIER_OUTCOME_OK], totals.outcomes[WB_CARRIER_OUTCOME_NOT_FOUND],
+                          totals.outcomes[WB_CARRIER_OUTCOME_THROTTLED], totals.outcomes[WB_CARRIER_OUTCOME_ERROR],
+                          totals.outcomes[WB_CARRIER_OUTCOME_UNREADABLE], totals.outcomes[WB_CARRIER_OUTCOME_TIMEOUT],
+                          totals.outcomes[WB_CARRIER_OUTCOME_STALE]);
+  g_ascii_formatd (sum, sizeof sum, "%.6f", totals.wait_us_sum / (double) G_USEC_PER_SEC);
+  g_string_append_printf (out, "\"permitWait\":{\"count\":%" G_GUINT64_FORMAT ",\"sumSeconds\":%s},\"lastHour\":",
+                          totals.waits, sum);
+  write_last_hour (stats, now_us, out);
   g_mutex_unlock (&self->mutex);
 }
 

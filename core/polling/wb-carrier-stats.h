@@ -60,6 +60,10 @@ void            wb_carrier_stats_write_last_hour (WbCarrierStats       *self,
                                                   const char           *carrier,
                                                   gint64                now_us,
                                                   GString              *out);
+void            wb_carrier_stats_write_json      (WbCarrierStats       *self,
+                                                  const char           *carrier,
+                                                  gint64                now_us,
+                                                  GString              *out);
 /* Whether a carrier worker of this process records into it. */
 void            wb_carrier_stats_set_recording   (WbCarrierStats       *self,
                                                   gboolean              recording);

@@ -687,26 +687,10 @@ write_requests (GString        *out,
                 const char     *code,
                 gint64          now_us)
 {
-  WbCarrierStatsTotals totals;
-
   if (stats == NULL || !wb_carrier_stats_get_recording (stats))
-    {
-      g_string_append (out, "\"requests\":null,\"permitWait\":null,\"lastHour\":null");
-      return;
-    }
-  wb_carrier_stats_get_totals (stats, code, &totals);
-  g_string_append_printf (out, "\"requests\":{\"ok\":%" G_GUINT64_FORMAT ",\"notFound\":%" G_GUINT64_FORMAT
-                          ",\"throttled\":%" G_GUINT64_FORMAT ",\"error\":%" G_GUINT64_FORMAT
-                          ",\"unreadable\":%" G_GUINT64_FORMAT ",\"timeout\":%" G_GUINT64_FORMAT
-                          ",\"stale\":%" G_GUINT64_FORMAT "},",
-                          totals.outcomes[WB_CARRIER_OUTCOME_OK], totals.outcomes[WB_CARRIER_OUTCOME_NOT_FOUND],
-                          totals.outcomes[WB_CARRIER_OUTCOME_THROTTLED], totals.outcomes[WB_CARRIER_OUTCOME_ERROR],
-                          totals.outcomes[WB_CARRIER_OUTCOME_UNREADABLE], totals.outcomes[WB_CARRIER_OUTCOME_TIMEOUT],
-                          totals.outcomes[WB_CARRIER_OUTCOME_STALE]);
-  g_string_append_printf (out, "\"permitWait\":{\"count\":%" G_GUINT64_FORMAT ",\"sumSeconds\":", totals.waits);
-  wb_json_write_double (out, totals.wait_us_sum / (double) G_USEC_PER_SEC);
-  g_string_append (out, "},\"lastHour\":");
-  wb_carrier_stats_write_last_hour (stats, code, now_us, out);
+    g_string_append (out, "\"requests\":null,\"permitWait\":null,\"lastHour\":null");
+  else
+    wb_carrier_stats_write_json (stats, code, now_us, out);
 }
 
 /* The shared limits of carrier_limits, with what is left of the quota. */
