@@ -23,6 +23,7 @@
 #include "wb-polling-scheduler.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
+#include "wb-test-schema.h"
 #include "wb-test-server-thread.h"
 
 #define HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
@@ -458,6 +459,118 @@ test_driver_emulator (void)
   wb_test_server_thread_stop (thread);
 }
 
+/* ---- per-carrier figures ------------------------------------------------------------- */
+
+/* The minute @i (0 oldest, 59 the current one) of @carrier's last hour. */
+static JsonObject *
+minute_at (JsonNode *hour,
+           guint     i)
+{
+  return json_array_get_object_element (json_node_get_array (hour), i);
+}
+
+static JsonNode *
+last_hour (WbCarrierStats *stats,
+           const char     *carrier,
+           gint64          now)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  JsonNode *node;
+
+  wb_carrier_stats_write_last_hour (stats, carrier, now, out);
+  node = json_from_string (out->str, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 60);
+  return node;
+}
+
+/* Totals by outcome; per minute ok (not found included), error (every
+ * failure) and throttled, oldest first; a minute an hour old is gone. */
+static void
+test_stats (void)
+{
+  g_autoptr(WbCarrierStats) stats = wb_carrier_stats_new ();
+  /* 2026-12-07T18:00:30Z */
+  gint64 t0 = G_GINT64_CONSTANT (1796666430) * G_USEC_PER_SEC;
+  gint64 minute = 60 * G_USEC_PER_SEC;
+  g_autoptr(JsonNode) hour = NULL;
+  g_autoptr(JsonNode) later = NULL;
+  WbCarrierStatsTotals totals;
+
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_OK, t0);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_NOT_FOUND, t0);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_THROTTLED, t0 + 10 * G_USEC_PER_SEC);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_TIMEOUT, t0 + minute);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_UNREADABLE, t0 + minute);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_ERROR, t0 + 2 * minute);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_STALE, t0 + 2 * minute);
+  wb_carrier_stats_record (stats, "POST_RU", WB_CARRIER_OUTCOME_OK, t0);
+  wb_carrier_stats_record_wait (stats, "CDEK", 250 * 1000);
+  wb_carrier_stats_record_wait (stats, "CDEK", 750 * 1000);
+
+  wb_carrier_stats_get_totals (stats, "CDEK", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_NOT_FOUND], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_THROTTLED], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_TIMEOUT], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_UNREADABLE], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_ERROR], ==, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_STALE], ==, 1);
+  g_assert_cmpuint (totals.waits, ==, 2);
+  g_assert_cmpint (totals.wait_us_sum, ==, G_USEC_PER_SEC);
+  g_assert_cmpstr (wb_carrier_outcome_to_string (WB_CARRIER_OUTCOME_TIMEOUT), ==, "timeout");
+
+  hour = last_hour (stats, "CDEK", t0 + 2 * minute);
+  g_assert_cmpstr (json_object_get_string_member (minute_at (hour, 59), "minute"), ==, "2026-12-07T18:02:00Z");
+  g_assert_cmpstr (json_object_get_string_member (minute_at (hour, 57), "minute"), ==, "2026-12-07T18:00:00Z");
+  g_assert_cmpstr (json_object_get_string_member (minute_at (hour, 0), "minute"), ==, "2026-12-07T17:03:00Z");
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 57), "ok"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 57), "throttled"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 57), "error"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 58), "error"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 59), "error"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 59), "ok"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (minute_at (hour, 56), "ok"), ==, 0);
+
+  /* 59 minutes on, 18:00 is the oldest minute; one more and it is gone,
+   * though its slot of the ring is used again for the new minute. */
+  later = last_hour (stats, "CDEK", t0 + 59 * minute);
+  g_assert_cmpstr (json_object_get_string_member (minute_at (later, 0), "minute"), ==, "2026-12-07T18:00:00Z");
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 0), "ok"), ==, 2);
+  g_clear_pointer (&later, json_node_unref);
+  wb_carrier_stats_record (stats, "CDEK", WB_CARRIER_OUTCOME_OK, t0 + 60 * minute);
+  later = last_hour (stats, "CDEK", t0 + 60 * minute);
+  g_assert_cmpstr (json_object_get_string_member (minute_at (later, 0), "minute"), ==, "2026-12-07T18:01:00Z");
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 0), "error"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 59), "ok"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (minute_at (later, 59), "throttled"), ==, 0);
+  /* GET /carriers' members, from one moment. */
+  {
+    g_autoptr(GString) out = g_string_new ("{");
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *object;
+
+    wb_carrier_stats_write_json (stats, "CDEK", t0 + 60 * minute, out);
+    g_string_append_c (out, '}');
+    node = json_from_string (out->str, NULL);
+    g_assert_nonnull (node);
+    object = json_node_get_object (node);
+    g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "requests"), "ok"), ==, 2);
+    g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "requests"), "timeout"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (object, "permitWait"), "count"), ==, 2);
+    g_assert_cmpfloat (json_object_get_double_member (json_object_get_object_member (object, "permitWait"),
+                                                      "sumSeconds"), ==, 1.0);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "lastHour")), ==, 60);
+  }
+  /* Carriers apart; one never seen is all zeros. */
+  wb_carrier_stats_get_totals (stats, "POST_RU", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 1);
+  g_assert_cmpuint (totals.waits, ==, 0);
+  wb_carrier_stats_get_totals (stats, "DHL", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 0);
+}
+
 /* ---- claims on a real PostgreSQL ------------------------------------------------------- */
 
 typedef struct
@@ -674,6 +787,8 @@ test_rate_limited_keeps_retries (void)
   wb_carrier_emulator_set_limits (emulator, 0, 1, 0, WB_EMULATOR_RETRY_AFTER_SECONDS);
   wb_carrier_emulator_refuse_next (emulator, 2);
   ladder->tick = 20 * 1000;
+  /* One failure would open the breaker: 429s must not count as failures. */
+  ladder->breaker_failures = 1;
   scheduler = wb_polling_scheduler_new (db.pool, bus, carriers, ladder, "s");
   worker = wb_carrier_worker_new (db.pool, bus, carriers, ladder, map, &error);
   g_assert_no_error (error);
@@ -691,6 +806,8 @@ test_rate_limited_keeps_retries (void)
   /* The block was recorded for the carrier, not the tracking. */
   g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM carrier_limits"
                                             " WHERE carrier = 'CDEK' AND blocked_until IS NOT NULL", NULL), ==, 1);
+  g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM carrier_limits"
+                                            " WHERE failures = 0 AND breaker_open_until IS NULL", NULL), ==, 1);
   /* One check, one transaction: events, status and the outbox row together. */
   g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM tracking_events", NULL), ==, 2);
   g_assert_cmpint (wb_test_pg_int (db.conn, "SELECT count(*) FROM outbox WHERE topic = 'tracking.updated'", NULL),
@@ -719,6 +836,7 @@ test_errors_back_off (void)
   g_autoptr(WbCarrierWorker) worker = NULL;
   SqlWait failed = { NULL, "SELECT consecutive_errors FROM trackings", 2 };
   g_autofree char *last_error = NULL;
+  WbCarrierStatsTotals totals;
   gint64 gap;
 
   db_set_up (&db, "backoff");
@@ -744,6 +862,14 @@ test_errors_back_off (void)
   failed.sql = "SELECT count(*) FROM trackings WHERE consecutive_errors = 0 AND last_error IS NULL";
   failed.want = 1;
   g_assert_true (pump_until (sql_reaches, &failed, 30000));
+  /* Counted per carrier by outcome once the commit is reported back: the
+   * 503s as errors, then the success (a number the carrier does not know
+   * yet is a success too). */
+  pump_for (300);
+  wb_carrier_stats_get_totals (wb_carrier_worker_get_stats (worker), "CDEK", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_ERROR], >=, 2);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK] + totals.outcomes[WB_CARRIER_OUTCOME_NOT_FOUND], >=, 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_TIMEOUT], ==, 0);
   wb_polling_scheduler_stop (scheduler);
   wb_carrier_worker_stop (worker);
   g_clear_object (&scheduler);
@@ -751,6 +877,200 @@ test_errors_back_off (void)
   pump_for (200);
   wb_test_server_thread_stop (thread);
   db_tear_down (&db);
+}
+
+typedef struct
+{
+  WbCarrierEmulator *emulator;
+  guint64            want;
+} RequestWait;
+
+/* ---- the breaker and the daily quota ---------------------------------------------------- */
+
+/* A scheduler and a worker on one database, calling an emulator. */
+typedef struct
+{
+  Db                  db;
+  WbCarrierEmulator  *emulator;
+  WbTestServerThread *thread;
+  WbCarrierTable     *carriers;
+  WbPollingLadder    *ladder;
+  WbBus              *bus;
+  WbPollingScheduler *scheduler;
+  WbCarrierWorker    *worker;
+} Rig;
+
+static void
+rig_set_up (Rig        *rig,
+            const char *name,
+            guint       daily_quota)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  db_set_up (&rig->db, name);
+  rig->emulator = wb_carrier_emulator_new ();
+  rig->thread = wb_test_server_thread_start ("emulator", emulator_start, emulator_stop, rig->emulator);
+  text = g_strdup_printf ("[CDEK]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=k\nrate=1000\nburst=100\n"
+                          "daily-quota=%u\nstatus-map=generic\n", wb_test_server_thread_get_port (rig->thread),
+                          daily_quota);
+  rig->carriers = wb_carrier_table_new_from_data (text, &error);
+  g_assert_no_error (error);
+  rig->ladder = ladder_of ("demo");
+  rig->ladder->tick = 20 * 1000;
+  /* Checks that went well come back only after the test is over. */
+  rig->ladder->pending = rig->ladder->in_transit = rig->ladder->idle_max = HOUR;
+  rig->bus = wb_bus_local_new (1000);
+}
+
+static void
+rig_start (Rig *rig)
+{
+  g_autoptr(WbStatusMap) map = wb_status_map_load_default (NULL);
+  g_autoptr(GError) error = NULL;
+
+  rig->scheduler = wb_polling_scheduler_new (rig->db.pool, rig->bus, rig->carriers, rig->ladder, "s");
+  rig->worker = wb_carrier_worker_new (rig->db.pool, rig->bus, rig->carriers, rig->ladder, map, &error);
+  g_assert_no_error (error);
+  wb_carrier_worker_start (rig->worker);
+  wb_polling_scheduler_start (rig->scheduler);
+}
+
+static void
+rig_tear_down (Rig *rig)
+{
+  wb_polling_scheduler_stop (rig->scheduler);
+  wb_carrier_worker_stop (rig->worker);
+  g_clear_object (&rig->scheduler);
+  g_clear_object (&rig->worker);
+  pump_for (200);
+  wb_test_server_thread_stop (rig->thread);
+  g_clear_object (&rig->emulator);
+  g_clear_object (&rig->carriers);
+  g_clear_pointer (&rig->ladder, wb_polling_ladder_free);
+  g_clear_object (&rig->bus);
+  db_tear_down (&rig->db);
+}
+
+static guint64
+emulator_requests (WbCarrierEmulator *emulator)
+{
+  WbEmulatorCounts counts;
+
+  wb_carrier_emulator_get_counts (emulator, &counts);
+  return counts.requests;
+}
+
+static gboolean
+requests_reach (gpointer data)
+{
+  RequestWait *wait = data;
+
+  return emulator_requests (wait->emulator) >= wait->want;
+}
+
+static WbBreakerState
+breaker_seen (Rig *rig)
+{
+  WbCarrierLimitsView view;
+
+  wb_polling_scheduler_get_limits (rig->scheduler, 0, &view);
+  return view.breaker;
+}
+
+static gboolean
+breaker_opens (gpointer data)
+{
+  return breaker_seen (data) == WB_BREAKER_OPEN;
+}
+
+/* N failures in a row open the breaker: nothing is called during its
+ * pause, then one probe; a failed probe opens it again, a good one closes
+ * it and the rest follow. */
+static void
+test_breaker (void)
+{
+  Rig rig = { 0 };
+  WbCarrierStatsTotals totals;
+  SqlWait opened = { NULL, "SELECT count(*) FROM carrier_limits WHERE breaker_open_until > now()", 1 };
+  SqlWait recovered = { NULL, "SELECT count(*) FROM trackings WHERE consecutive_errors = 0"
+                              " AND last_checked_at IS NOT NULL", 5 };
+  RequestWait probe;
+  guint64 at_open;
+
+  rig_set_up (&rig, "breaker", 0);
+  opened.conn = recovered.conn = rig.db.conn;
+  add_due_trackings (&rig.db, 5);
+  wb_carrier_emulator_set_faults (rig.emulator, 1, 0, 0);
+  rig.ladder->breaker_failures = 3;
+  rig.ladder->breaker_pause = 1500 * 1000;
+  rig.ladder->error_base = rig.ladder->error_max = 100 * 1000;
+  rig_start (&rig);
+
+  g_assert_true (pump_until (sql_reaches, &opened, 30000));
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT failures FROM carrier_limits", NULL), >=, 3);
+  /* Open: the failed trackings are due again within 100 ms, yet nobody
+   * calls the carrier during the pause. */
+  pump_for (300);
+  at_open = emulator_requests (rig.emulator);
+  g_assert_cmpuint (at_open, >=, 3);
+  g_assert_cmpint (breaker_seen (&rig), ==, WB_BREAKER_OPEN);
+  pump_for (800);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, at_open);
+  /* After the pause, one probe alone; it fails, and the breaker opens again. */
+  probe = (RequestWait) { rig.emulator, at_open + 1 };
+  g_assert_true (pump_until (requests_reach, &probe, 5000));
+  pump_for (700);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, at_open + 1);
+  g_assert_true (pump_until (breaker_opens, &rig, 2000));
+  /* The carrier is back: the next probe closes the breaker and every
+   * tracking is checked. */
+  wb_carrier_emulator_set_faults (rig.emulator, 0, 0, 0);
+  g_assert_true (pump_until (sql_reaches, &recovered, 30000));
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT count(*) FROM carrier_limits"
+                                                " WHERE failures = 0 AND breaker_open_until IS NULL", NULL), ==, 1);
+  pump_for (300);
+  g_assert_cmpint (breaker_seen (&rig), ==, WB_BREAKER_CLOSED);
+  wb_carrier_stats_get_totals (wb_carrier_worker_get_stats (rig.worker), "CDEK", &totals);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_ERROR], ==, at_open + 1);
+  g_assert_cmpuint (totals.outcomes[WB_CARRIER_OUTCOME_OK], ==, 5);
+  rig_tear_down (&rig);
+}
+
+/* The daily quota stops the calls where it ends, and the next UTC day
+ * (the row's day set to yesterday) gives it back. */
+static void
+test_daily_quota (void)
+{
+  Rig rig = { 0 };
+  RequestWait spent;
+  WbCarrierLimitsView view;
+
+  rig_set_up (&rig, "quota", 3);
+  add_due_trackings (&rig.db, 5);
+  rig_start (&rig);
+  spent = (RequestWait) { rig.emulator, 3 };
+  g_assert_true (pump_until (requests_reach, &spent, 30000));
+  pump_for (1000);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, 3);
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT quota_used FROM carrier_limits", NULL), ==, 3);
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT count(*) FROM trackings WHERE last_checked_at IS NULL", NULL),
+                   ==, 2);
+  wb_polling_scheduler_get_limits (rig.scheduler, 0, &view);
+  g_assert_cmpint (view.quota_used, ==, 3);
+
+  /* Midnight (UTC): the row's day is yesterday, so today's quota is whole. */
+  wb_polling_scheduler_stop (rig.scheduler);
+  pump_for (100);
+  PQclear (wb_test_pg_exec (rig.db.conn, "UPDATE carrier_limits SET quota_day = quota_day - 1", NULL));
+  wb_polling_scheduler_start (rig.scheduler);
+  spent.want = 5;
+  g_assert_true (pump_until (requests_reach, &spent, 30000));
+  pump_for (500);
+  g_assert_cmpuint (emulator_requests (rig.emulator), ==, 5);
+  g_assert_cmpint (wb_test_pg_int (rig.db.conn, "SELECT quota_used FROM carrier_limits"
+                                                " WHERE quota_day = (now() AT TIME ZONE 'UTC')::date", NULL), ==, 2);
+  rig_tear_down (&rig);
 }
 
 /* ---- a real waybilld ---------------------------------------------------------------- */
@@ -833,7 +1153,9 @@ live_start (Live *live,
                           "rate=%g\nburst=1\nstatus-map=generic\n",
                           wb_test_server_thread_get_port (live->emulator_thread),
                           wb_test_server_thread_get_port (live->fast_thread), fast_rate);
-  live->carriers_path = g_build_filename (g_get_tmp_dir (), "carriers.conf", NULL);
+  /* The test's own directory: other test programs may run beside it. */
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_runtime_dir (), 0700), ==, 0);
+  live->carriers_path = g_build_filename (g_get_user_runtime_dir (), "carriers.conf", NULL);
   g_assert_true (g_file_set_contents (live->carriers_path, text, -1, NULL));
   live->dsn = wb_test_pg_create_database ("pollinglive");
   env_dsn = g_strconcat ("DB_DSN=", live->dsn, NULL);
@@ -894,6 +1216,76 @@ int_at (JsonNode   *node,
   return json_array_get_int_element (json_node_get_array (found), 0);
 }
 
+static char *
+get_metrics (Live *live)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (live->daemon));
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (live->session, message, NULL, NULL);
+
+  g_assert_nonnull (body);
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+/* The value of one series of the Prometheus text, -1 when absent. */
+static double
+metric_value (const char *text,
+              const char *series)
+{
+  g_autofree char *line_start = g_strconcat ("\n", series, " ", NULL);
+  const char *found = strstr (text, line_start);
+
+  if (found == NULL)
+    return -1;
+  return g_ascii_strtod (found + strlen (line_start), NULL);
+}
+
+/* GET /carriers' entry for @code. */
+static JsonObject *
+carrier_entry (JsonNode   *carriers,
+               const char *code)
+{
+  JsonArray *items = json_object_get_array_member (json_node_get_object (carriers), "items");
+
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      if (g_strcmp0 (json_object_get_string_member (item, "code"), code) == 0)
+        return item;
+    }
+  g_assert_not_reached ();
+}
+
+static gint64
+member_int (JsonObject *object,
+            const char *group,
+            const char *name)
+{
+  return json_object_get_int_member (json_object_get_object_member (object, group), name);
+}
+
+/* The last hour's minutes: sixty, oldest first, and how many were ok. */
+static gint64
+last_hour_ok (JsonObject *carrier)
+{
+  JsonArray *minutes = json_object_get_array_member (carrier, "lastHour");
+  gint64 ok = 0;
+
+  g_assert_cmpuint (json_array_get_length (minutes), ==, 60);
+  for (guint i = 0; i < 60; i++)
+    {
+      JsonObject *minute = json_array_get_object_element (minutes, i);
+
+      g_assert_true (g_str_has_suffix (json_object_get_string_member (minute, "minute"), ":00Z"));
+      if (i > 0)
+        g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (minutes, i - 1), "minute"),
+                         <, json_object_get_string_member (minute, "minute"));
+      ok += json_object_get_int_member (minute, "ok");
+    }
+  return ok;
+}
+
 typedef struct
 {
   Live       *live;
@@ -921,6 +1313,10 @@ test_daemon_polls (void)
   g_autoptr(JsonNode) shipment = NULL;
   g_autoptr(JsonNode) events = NULL;
   g_autoptr(JsonNode) again = NULL;
+  g_autoptr(JsonNode) before = NULL;
+  g_autoptr(JsonNode) after = NULL;
+  g_autofree char *metrics = NULL;
+  JsonObject *cdek;
   g_autofree char *retry_after = NULL;
   g_autofree char *items = NULL;
   g_autofree char *ids = NULL;
@@ -931,6 +1327,10 @@ test_daemon_polls (void)
   gint64 id;
 
   live_start (&live, 10);
+  /* Nothing asked yet: the carrier's figures start at zero. */
+  g_assert_cmpuint (send_json (&live, "GET", "/carriers", NULL, &before, NULL), ==, 200);
+  g_assert_cmpint (member_int (carrier_entry (before, "CDEK"), "requests", "ok"), ==, 0);
+  g_assert_cmpint (last_hour_ok (carrier_entry (before, "CDEK")), ==, 0);
   g_assert_cmpuint (send_json (&live, "POST", "/shipments",
                                "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"recipient\":{\"name\":\"Ann\"},"
                                "\"destination\":{\"country\":\"BY\"}}", &shipment, NULL), ==, 201);
@@ -988,24 +1388,42 @@ test_daemon_polls (void)
   g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), >=, 1);
   g_assert_cmpint (g_ascii_strtoll (retry_after, NULL, 10), <=, 5);
   g_assert_cmpstr (string_at (again, "$.error.code"), ==, "refresh_throttled");
-  /* Per carrier, in /metrics. */
+  /* Per carrier, in GET /carriers: the configuration with its secret
+   * masked, the shared limits, and the requests this daemon made. */
+  g_assert_cmpuint (send_json (&live, "GET", "/carriers", NULL, &after, NULL), ==, 200);
   {
-    g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (live.daemon));
-    g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
-    g_autoptr(GBytes) body = soup_session_send_and_read (live.session, message, NULL, NULL);
-    g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+    g_autofree char *schema_dir = g_test_build_filename (G_TEST_DIST, "..", "data", "schemas", NULL);
+    g_autoptr(WbTestSchemaSet) schemas = wb_test_schema_set_new (schema_dir);
+    g_autoptr(GError) error = NULL;
 
-    g_assert_nonnull (strstr (text, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"ok\"}"));
-    g_assert_nonnull (strstr (text, "waybill_polling_claims_total"));
+    wb_test_schema_validate (schemas, "carriers.schema.json", "", after, &error);
+    g_assert_no_error (error);
   }
+  cdek = carrier_entry (after, "CDEK");
+  g_assert_cmpstr (json_object_get_string_member (cdek, "apiKey"), ==, "****");
+  g_assert_cmpint (member_int (cdek, "requests", "ok"), >=, 1);
+  g_assert_cmpint (member_int (cdek, "requests", "throttled"), ==, 0);
+  g_assert_cmpint (last_hour_ok (cdek), ==, member_int (cdek, "requests", "ok") + member_int (cdek, "requests", "notFound"));
+  g_assert_cmpint (member_int (cdek, "permitWait", "count"), >=, member_int (cdek, "requests", "ok"));
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (cdek, "limits"), "breaker"), ==,
+                   "closed");
+  g_assert_cmpint (member_int (cdek, "limits", "quotaUsedToday"), >=, member_int (cdek, "requests", "ok"));
+  g_assert_true (json_object_get_null_member (json_object_get_object_member (cdek, "limits"), "quotaLeftToday"));
+  g_assert_cmpint (member_int (carrier_entry (after, "FAST"), "requests", "ok"), ==, 0);
+  /* … and in /metrics. */
+  metrics = get_metrics (&live);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"ok\"}"), >=, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"timeout\"}"),
+                     ==, 0);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_breaker_state{carrier=\"CDEK\",state=\"closed\"}"), ==, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_breaker_state{carrier=\"CDEK\",state=\"open\"}"), ==, 0);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_quota_used{carrier=\"CDEK\"}"), >=, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_permit_waits_total{carrier=\"CDEK\"}"), >=, 1);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_permit_wait_seconds_total{carrier=\"CDEK\"}"), >=, 0);
+  g_assert_cmpfloat (metric_value (metrics, "waybill_carrier_blocked{carrier=\"CDEK\"}"), ==, 0);
+  g_assert_nonnull (strstr (metrics, "waybill_polling_claims_total"));
   live_stop (&live);
 }
-
-typedef struct
-{
-  WbCarrierEmulator *emulator;
-  guint64            want;
-} RequestWait;
 
 static gboolean
 emulator_served (gpointer data)
@@ -1048,6 +1466,150 @@ test_daemon_limit_held (void)
   live_stop (&live);
 }
 
+/* ---- two daemons, one carrier ---------------------------------------------------------- */
+
+/* A waybilld running the scheduler and carrier-worker roles on @dsn, its
+ * CDEK at @port. */
+static WbTestDaemon *
+spawn_poller (const char  *dsn,
+              guint        port,
+              const char  *api_key,
+              char       **out_carriers_path)
+{
+  g_autofree char *text = g_strdup_printf ("[CDEK]\ndriver=emulator\nbase-url=http://127.0.0.1:%u\napi-key=%s\n"
+                                           "rate=20\nburst=1\nstatus-map=generic\n", port, api_key);
+  g_autofree char *env_dsn = g_strconcat ("DB_DSN=", dsn, NULL);
+  g_autofree char *carriers_arg = NULL;
+  g_autofree char *name = g_strdup_printf ("carriers-%s.conf", api_key);
+  const char *env[] = { env_dsn, NULL };
+
+  /* The test's own directory: other test programs may run beside it. */
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_runtime_dir (), 0700), ==, 0);
+  *out_carriers_path = g_build_filename (g_get_user_runtime_dir (), name, NULL);
+  g_assert_true (g_file_set_contents (*out_carriers_path, text, -1, NULL));
+  carriers_arg = g_strconcat ("--carriers-file=", *out_carriers_path, NULL);
+  {
+    const char *args[] = { "--listen-address=127.0.0.1", carriers_arg, "--polling-profile=demo",
+                           "--roles=scheduler,carrier-worker", NULL };
+
+    return wb_test_daemon_spawn (env, args);
+  }
+}
+
+static void
+wait_ready_daemon (SoupSession  *session,
+                   WbTestDaemon *daemon)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/readyz", wb_test_daemon_port (daemon));
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+
+      if (soup_message_get_status (message) == 200)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("waybilld did not become ready:\n%s", daemon->log->str);
+      g_usleep (50 * 1000);
+    }
+}
+
+static double
+daemon_metric (SoupSession  *session,
+               WbTestDaemon *daemon,
+               const char   *series)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/metrics", wb_test_daemon_port (daemon));
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+  return metric_value (text, series);
+}
+
+/* Two daemons poll one carrier through one database, each at its own
+ * endpoint; the carrier refuses one of them with a 429, and the other
+ * stops calling too, until the block is over (counted at its endpoint). */
+static void
+test_two_daemons_share_429 (void)
+{
+  g_autoptr(WbCarrierEmulator) refusing = wb_carrier_emulator_new ();
+  g_autoptr(WbCarrierEmulator) serving = wb_carrier_emulator_new ();
+  WbTestServerThread *refusing_thread = NULL;
+  WbTestServerThread *serving_thread = NULL;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_autofree char *dsn = wb_test_pg_create_database ("twodaemons");
+  g_autofree char *path_a = NULL;
+  g_autofree char *path_b = NULL;
+  g_autoptr(GError) error = NULL;
+  PGconn *conn;
+  WbTestDaemon *a, *b;
+  SqlWait blocked = { NULL, "SELECT count(*) FROM carrier_limits WHERE blocked_until > now()", 1 };
+  RequestWait resumed;
+  guint64 a_requests, b_requests;
+  gint64 block_left_ms, stopping;
+
+  /* No Retry-After and no daily quota: the block lasts rate-limit-pause
+   * (5 s). Once: a carrier that refused A for good would block the
+   * carrier again each time the block ends and A's claim comes first. */
+  wb_carrier_emulator_set_limits (refusing, 0, 1, 0, WB_EMULATOR_RETRY_AFTER_NONE);
+  wb_carrier_emulator_refuse_next (refusing, 1);
+  refusing_thread = wb_test_server_thread_start ("refusing", emulator_start, emulator_stop, refusing);
+  serving_thread = wb_test_server_thread_start ("serving", emulator_start, emulator_stop, serving);
+  a = spawn_poller (dsn, wb_test_server_thread_get_port (refusing_thread), "a", &path_a);
+  wait_ready_daemon (session, a);
+  b = spawn_poller (dsn, wb_test_server_thread_get_port (serving_thread), "b", &path_b);
+  wait_ready_daemon (session, b);
+  conn = wb_db_connect (dsn, &error);
+  g_assert_no_error (error);
+  blocked.conn = conn;
+  PQclear (wb_test_pg_exec (conn, "INSERT INTO trackings (carrier, track_number, next_check_at)"
+                                  " SELECT 'CDEK', 'N' || i, now() - interval '1 second'"
+                                  " FROM generate_series(1, 400) i", NULL));
+
+  g_assert_true (pump_until (sql_reaches, &blocked, 30000));
+  /* Permits granted before the block (up to the scheduler's one-second
+   * look-ahead) are still used; after that, nobody calls. */
+  pump_for (1300);
+  block_left_ms = wb_test_pg_int (conn, "SELECT (extract(epoch FROM max(blocked_until) - now()) * 1000)::bigint"
+                                        " FROM carrier_limits", NULL);
+  g_assert_cmpint (block_left_ms, >, 2000);
+  a_requests = emulator_requests (refusing);
+  b_requests = emulator_requests (serving);
+  g_assert_cmpuint (a_requests, >=, 1);
+  pump_for (1500);
+  g_test_message ("A (refused) %" G_GUINT64_FORMAT ", B %" G_GUINT64_FORMAT " requests; blocked for %" G_GINT64_FORMAT
+                  " ms more", a_requests, b_requests, block_left_ms);
+  g_assert_cmpuint (emulator_requests (serving), ==, b_requests);
+  g_assert_cmpuint (emulator_requests (refusing), ==, a_requests);
+  /* Each daemon's /metrics: the block seen by both, the 429s by A alone. */
+  g_assert_cmpfloat (daemon_metric (session, b, "waybill_carrier_blocked{carrier=\"CDEK\"}"), ==, 1);
+  g_assert_cmpfloat (daemon_metric (session, a, "waybill_carrier_blocked{carrier=\"CDEK\"}"), ==, 1);
+  g_assert_cmpfloat (daemon_metric (session, a, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"throttled\"}"),
+                     >=, 1);
+  g_assert_cmpfloat (daemon_metric (session, b, "waybill_carrier_requests_total{carrier=\"CDEK\",outcome=\"throttled\"}"),
+                     ==, 0);
+  /* Once the block is over, B calls again. */
+  resumed = (RequestWait) { serving, b_requests + 1 };
+  g_assert_true (pump_until (requests_reach, &resumed, 15000));
+
+  /* With a backlog left, each stops well within its shutdown timeout
+   * (10 s): claims stop first, so the bus drains. */
+  stopping = g_get_monotonic_time ();
+  g_assert_cmpint (wb_test_daemon_terminate (a), ==, 0);
+  g_assert_cmpint (wb_test_daemon_terminate (b), ==, 0);
+  g_assert_cmpint (g_get_monotonic_time () - stopping, <, 10 * G_USEC_PER_SEC);
+  wb_test_daemon_free (a);
+  wb_test_daemon_free (b);
+  PQfinish (conn);
+  wb_test_server_thread_stop (refusing_thread);
+  wb_test_server_thread_stop (serving_thread);
+  g_unlink (path_a);
+  g_unlink (path_b);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1063,12 +1625,16 @@ main (int   argc,
   g_test_add_func ("/polling/carriers-file", test_carriers_file);
   g_test_add_func ("/polling/driver/dhl-unified", test_driver_dhl);
   g_test_add_func ("/polling/driver/emulator", test_driver_emulator);
+  g_test_add_func ("/polling/stats", test_stats);
   g_test_add_func ("/polling/claim/two-schedulers", test_claim_two_schedulers);
   g_test_add_func ("/polling/claim/lease-expires", test_claim_lease_expires);
   g_test_add_func ("/polling/worker/429-keeps-retries", test_rate_limited_keeps_retries);
   g_test_add_func ("/polling/worker/errors-back-off", test_errors_back_off);
+  g_test_add_func ("/polling/limits/breaker", test_breaker);
+  g_test_add_func ("/polling/limits/daily-quota", test_daily_quota);
   g_test_add_func ("/polling/daemon/polls-to-delivered", test_daemon_polls);
   g_test_add_func ("/polling/daemon/limit-held", test_daemon_limit_held);
+  g_test_add_func ("/polling/daemon/two-daemons-share-429", test_two_daemons_share_429);
 
   return g_test_run ();
 }

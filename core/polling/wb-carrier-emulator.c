@@ -365,19 +365,20 @@ wb_carrier_emulator_seed (WbCarrierEmulator  *self,
   g_mutex_unlock (&self->mutex);
 }
 
-guint
-wb_carrier_emulator_listen (WbCarrierEmulator  *self,
-                            GError            **error)
+static guint
+listen_with (WbCarrierEmulator  *self,
+             GSocketAddress     *address,
+             GError            **error)
 {
   g_autoptr(GSList) uris = NULL;
+  gboolean listening;
   guint port;
-
-  g_return_val_if_fail (WB_IS_CARRIER_EMULATOR (self), 0);
-  g_return_val_if_fail (self->server == NULL, 0);
 
   self->server = soup_server_new ("server-header", "waybill-carrier-emulator", NULL);
   soup_server_add_handler (self->server, "/v1/tracking", handle, self, NULL);
-  if (!soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, error))
+  listening = address != NULL ? soup_server_listen (self->server, address, 0, error)
+                              : soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, error);
+  if (!listening)
     {
       g_clear_object (&self->server);
       return 0;
@@ -386,6 +387,34 @@ wb_carrier_emulator_listen (WbCarrierEmulator  *self,
   port = g_uri_get_port (uris->data);
   g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
   return port;
+}
+
+guint
+wb_carrier_emulator_listen (WbCarrierEmulator  *self,
+                            GError            **error)
+{
+  g_return_val_if_fail (WB_IS_CARRIER_EMULATOR (self), 0);
+  g_return_val_if_fail (self->server == NULL, 0);
+
+  return listen_with (self, NULL, error);
+}
+
+/**
+ * wb_carrier_emulator_listen_address:
+ * @address: where to listen; port 0 takes any free one
+ *
+ * Returns: the port it listens on, or 0 with @error set
+ */
+guint
+wb_carrier_emulator_listen_address (WbCarrierEmulator  *self,
+                                    GSocketAddress     *address,
+                                    GError            **error)
+{
+  g_return_val_if_fail (WB_IS_CARRIER_EMULATOR (self), 0);
+  g_return_val_if_fail (G_IS_SOCKET_ADDRESS (address), 0);
+  g_return_val_if_fail (self->server == NULL, 0);
+
+  return listen_with (self, address, error);
 }
 
 void

@@ -63,7 +63,11 @@ void               wb_carrier_emulator_seed         (WbCarrierEmulator    *self,
                                                      const char           *track_number,
                                                      const char * const   *codes,
                                                      gint64                step_us);
+/* On a free loopback (IPv4) port. */
 guint              wb_carrier_emulator_listen       (WbCarrierEmulator    *self,
+                                                     GError              **error);
+guint              wb_carrier_emulator_listen_address (WbCarrierEmulator  *self,
+                                                     GSocketAddress       *address,
                                                      GError              **error);
 void               wb_carrier_emulator_get_counts   (WbCarrierEmulator    *self,
                                                      WbEmulatorCounts     *out_counts);

@@ -115,8 +115,11 @@ _wb_limiter_reserve (PGconn                *conn,
     return TRUE;
   out_grant->quota_used = _wb_polling_get_int (result, 0, 1);
   out_grant->now = _wb_polling_get_int (result, 0, 5);
-  out_grant->half_open = g_str_equal (PQgetvalue (result, 0, 3), "t") && !g_str_equal (PQgetvalue (result, 0, 4), "t");
-  if (g_str_equal (PQgetvalue (result, 0, 2), "t") || g_str_equal (PQgetvalue (result, 0, 4), "t"))
+  out_grant->found = TRUE;
+  out_grant->breaker_open = g_str_equal (PQgetvalue (result, 0, 4), "t");
+  out_grant->half_open = g_str_equal (PQgetvalue (result, 0, 3), "t") && !out_grant->breaker_open;
+  out_grant->blocked = g_str_equal (PQgetvalue (result, 0, 2), "t");
+  if (out_grant->blocked || out_grant->breaker_open)
     return TRUE;
   schedule_permits (carrier, _wb_polling_get_int (result, 0, 0), permit_cap (carrier, out_grant, want),
                     lookahead_us, out_grant);

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "wb-carrier-stats.h"
 #include "wb-carrier-worker.h"
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
@@ -33,6 +34,7 @@ struct _WbCarrierWorker
   GMutex           mutex;
   WbWorkerCounts   counts;
   GHashTable      *carrier_counts; /* carrier code → WbWorkerCounts*, under the mutex */
+  WbCarrierStats  *stats;
 };
 
 G_DEFINE_FINAL_TYPE (WbCarrierWorker, wb_carrier_worker, G_TYPE_OBJECT)
@@ -55,6 +57,7 @@ typedef struct
   char                  *lease_owner;       /* NULL: the request named no lease */
   gint64                 lease_expires_at;
   gint64                 not_before;        /* the limiter's instant for this call, µs */
+  gint64                 received_at;       /* when the request reached this worker, µs */
   WbCarrierReply        *reply;
   gint64                 checked_at;
   /* Written by the transaction (each attempt starts over). */
@@ -512,11 +515,34 @@ add_reply (WbWorkerCounts *c,
     }
 }
 
+/* A failure with no HTTP status never got an answer; a 200 that failed
+ * could not be read. */
+static WbCarrierOutcome
+outcome_of (const Check *check)
+{
+  if (check->stale)
+    return WB_CARRIER_OUTCOME_STALE;
+  switch (check->reply->kind)
+    {
+    case WB_CARRIER_REPLY_OK: return WB_CARRIER_OUTCOME_OK;
+    case WB_CARRIER_REPLY_NOT_FOUND: return WB_CARRIER_OUTCOME_NOT_FOUND;
+    case WB_CARRIER_REPLY_RATE_LIMITED: return WB_CARRIER_OUTCOME_THROTTLED;
+    default: break;
+    }
+  if (check->reply->http_status == 0)
+    return WB_CARRIER_OUTCOME_TIMEOUT;
+  if (check->reply->http_status == 200)
+    return WB_CARRIER_OUTCOME_UNREADABLE;
+  return WB_CARRIER_OUTCOME_ERROR;
+}
+
 static void
 count_reply (WbCarrierWorker *self,
              const Check     *check)
 {
   WbWorkerCounts *per_carrier;
+
+  wb_carrier_stats_record (self->stats, check->carrier->code, outcome_of (check), check->checked_at);
 
   g_mutex_lock (&self->mutex);
   add_reply (&self->counts, check);
@@ -616,6 +642,7 @@ fetch_now (gpointer data)
 
   if (too_soon (check))
     return G_SOURCE_REMOVE;
+  wb_carrier_stats_record_wait (self->stats, check->carrier->code, g_get_real_time () - check->received_at);
   wb_carrier_driver_fetch_async (g_hash_table_lookup (self->drivers, check->carrier->code), check->track_number,
                                  self->cancellable, on_fetched, check);
   return G_SOURCE_REMOVE;
@@ -706,6 +733,7 @@ on_batch (WbBus      *bus,
           continue;
         }
       check->work = work;
+      check->received_at = g_get_real_time ();
       work->pending++;
       start_check (check);
     }
@@ -726,6 +754,7 @@ wb_carrier_worker_dispose (GObject *object)
   g_clear_object (&self->bus);
   g_clear_object (&self->carriers);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->stats);
   G_OBJECT_CLASS (wb_carrier_worker_parent_class)->dispose (object);
 }
 
@@ -754,6 +783,8 @@ wb_carrier_worker_init (WbCarrierWorker *self)
   self->drivers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->last_call = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->carrier_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->stats = wb_carrier_stats_new ();
+  wb_carrier_stats_set_recording (self->stats, TRUE);
 }
 
 /**
@@ -846,4 +877,29 @@ wb_carrier_worker_get_carrier_counts (WbCarrierWorker *self,
   counts = g_hash_table_lookup (self->carrier_counts, carrier);
   *out_counts = counts ? *counts : (WbWorkerCounts) { 0, };
   g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * wb_carrier_worker_get_stats:
+ *
+ * Returns: (transfer none): what this worker saw of each carrier
+ */
+WbCarrierStats *
+wb_carrier_worker_get_stats (WbCarrierWorker *self)
+{
+  g_return_val_if_fail (WB_IS_CARRIER_WORKER (self), NULL);
+
+  return self->stats;
+}
+
+/* Records into @stats from now on (a daemon's one, which its API reads). */
+void
+wb_carrier_worker_set_stats (WbCarrierWorker *self,
+                             WbCarrierStats  *stats)
+{
+  g_return_if_fail (WB_IS_CARRIER_WORKER (self));
+  g_return_if_fail (WB_IS_CARRIER_STATS (stats));
+
+  g_set_object (&self->stats, stats);
+  wb_carrier_stats_set_recording (stats, TRUE);
 }

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "wb-bus.h"
+#include "wb-carrier-stats.h"
 #include "wb-carrier-table.h"
 #include "wb-db-pool.h"
 #include "wb-polling-ladder.h"
@@ -52,5 +53,8 @@ void             wb_carrier_worker_get_counts (WbCarrierWorker       *self,
 void             wb_carrier_worker_get_carrier_counts (WbCarrierWorker *self,
                                                const char            *carrier,
                                                WbWorkerCounts        *out_counts);
+WbCarrierStats  *wb_carrier_worker_get_stats  (WbCarrierWorker       *self);
+void             wb_carrier_worker_set_stats  (WbCarrierWorker       *self,
+                                               WbCarrierStats        *stats);
 
 G_END_DECLS

@@ -73,7 +73,10 @@ typedef struct
 {
   gint64   now;           /* the database's clock, µs */
   gint64   quota_used;    /* today (UTC) */
+  gboolean found;         /* the carrier has its row */
   gboolean half_open;     /* the breaker's pause is over: one probe */
+  gboolean breaker_open;  /* within the breaker's pause: no permits */
+  gboolean blocked;       /* a 429's block holds: no permits */
   guint    available;     /* permits that may be used within the look-ahead */
   gint64  *send_at;       /* [available]: when each may be used, µs */
   gint64  *next_after;    /* [available + 1]: next_permit_at once that many are taken */

@@ -31,6 +31,7 @@ struct _WbPollingScheduler
   guint           *in_flight;   /* per carrier: a claim is running */
   GMutex           mutex;
   WbSchedulerCounts counts;
+  WbCarrierLimitsView *limits;  /* per carrier, under the mutex */
 };
 
 G_DEFINE_FINAL_TYPE (WbPollingScheduler, wb_polling_scheduler, G_TYPE_OBJECT)
@@ -52,6 +53,7 @@ typedef struct
   char                  *owner;
   gint64                 lease_us;
   GArray                *claims;     /* Claim */
+  WbCarrierLimitsView    limits;     /* as this claim read them */
 } Job;
 
 static void
@@ -106,6 +108,12 @@ claim_attempt (PGconn        *conn,
   if (!_wb_limiter_reserve (conn, job->carrier, MAX_CLAIM, LOOKAHEAD (&job->self->ladder), &grant, cancellable,
                             error))
     return FALSE;
+  job->limits = (WbCarrierLimitsView) {
+    .known = grant.found,
+    .quota_used = grant.quota_used,
+    .blocked = grant.blocked,
+    .breaker = grant.breaker_open ? WB_BREAKER_OPEN : grant.half_open ? WB_BREAKER_HALF_OPEN : WB_BREAKER_CLOSED,
+  };
   if (grant.available == 0)
     return TRUE;
   _wb_polling_params_add (params, job->carrier->code);
@@ -126,6 +134,7 @@ claim_attempt (PGconn        *conn,
 
       g_array_append_val (job->claims, claim);
     }
+  job->limits.quota_used += job->claims->len;
   return _wb_limiter_consume (conn, job->carrier, &job->self->ladder, &grant, job->claims->len, cancellable, error);
 }
 
@@ -198,7 +207,10 @@ on_claimed (GObject      *source,
   if (job == NULL)
     self->counts.failures++;
   else
-    self->counts.claimed += job->claims->len;
+    {
+      self->counts.claimed += job->claims->len;
+      self->limits[job->carrier_index] = job->limits;
+    }
   g_mutex_unlock (&self->mutex);
   if (job == NULL)
     {
@@ -305,6 +317,7 @@ wb_polling_scheduler_finalize (GObject *object)
 
   g_free (self->owner);
   g_free (self->in_flight);
+  g_free (self->limits);
   g_mutex_clear (&self->mutex);
   G_OBJECT_CLASS (wb_polling_scheduler_parent_class)->finalize (object);
 }
@@ -352,6 +365,7 @@ wb_polling_scheduler_new (WbDbPool              *pool,
   self->ladder = *ladder;
   self->owner = g_strdup (owner);
   self->in_flight = g_new0 (guint, MAX (1, wb_carrier_table_get_n_carriers (carriers)));
+  self->limits = g_new0 (WbCarrierLimitsView, MAX (1, wb_carrier_table_get_n_carriers (carriers)));
   return self;
 }
 
@@ -391,4 +405,29 @@ wb_polling_scheduler_get_counts (WbPollingScheduler *self,
   g_mutex_lock (&self->mutex);
   *out_counts = self->counts;
   g_mutex_unlock (&self->mutex);
+}
+
+void
+wb_polling_scheduler_get_limits (WbPollingScheduler  *self,
+                                 guint                index,
+                                 WbCarrierLimitsView *out_view)
+{
+  g_return_if_fail (WB_IS_POLLING_SCHEDULER (self));
+  g_return_if_fail (index < wb_carrier_table_get_n_carriers (self->carriers));
+
+  g_mutex_lock (&self->mutex);
+  *out_view = self->limits[index];
+  g_mutex_unlock (&self->mutex);
+}
+
+const char *
+wb_breaker_state_to_string (WbBreakerState state)
+{
+  switch (state)
+    {
+    case WB_BREAKER_CLOSED: return "closed";
+    case WB_BREAKER_OPEN: return "open";
+    case WB_BREAKER_HALF_OPEN: return "half-open";
+    default: g_return_val_if_reached (NULL);
+    }
 }

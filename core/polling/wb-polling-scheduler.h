@@ -22,6 +22,24 @@ typedef struct
   guint64 failures;       /* claim transactions that failed */
 } WbSchedulerCounts;
 
+typedef enum
+{
+  WB_BREAKER_CLOSED,
+  WB_BREAKER_OPEN,        /* within its pause: the carrier is not called */
+  WB_BREAKER_HALF_OPEN,   /* the pause is over: one probe decides */
+} WbBreakerState;
+
+/* A carrier's shared limits as the scheduler's latest claim read them. */
+typedef struct
+{
+  gboolean       known;        /* FALSE until a claim has read the row */
+  gint64         quota_used;   /* today (UTC), with the claim's own permits */
+  gboolean       blocked;      /* a 429's block holds */
+  WbBreakerState breaker;
+} WbCarrierLimitsView;
+
+const char *wb_breaker_state_to_string (WbBreakerState state);
+
 /**
  * WbPollingScheduler:
  *
@@ -40,5 +58,9 @@ void                wb_polling_scheduler_start      (WbPollingScheduler *self);
 void                wb_polling_scheduler_stop       (WbPollingScheduler *self);
 void                wb_polling_scheduler_get_counts (WbPollingScheduler *self,
                                                      WbSchedulerCounts  *out_counts);
+/* Carrier @index of the carriers table. */
+void                wb_polling_scheduler_get_limits (WbPollingScheduler  *self,
+                                                     guint                index,
+                                                     WbCarrierLimitsView *out_view);
 
 G_END_DECLS

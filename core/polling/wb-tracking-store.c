@@ -693,3 +693,57 @@ wb_tracking_store_delete_finish (WbTrackingStore  *self,
 {
   return finish (self, result, wb_tracking_store_delete_async, error) != NULL;
 }
+
+/* ---- carrier limits --------------------------------------------------------- */
+
+/* The breaker's state as the scheduler reads it: no pause set is closed,
+ * a pause running is open, a pause over waits for its probe. */
+static const char limits_sql[] =
+  "SELECT coalesce(json_object_agg(carrier, json_build_object("
+  "   'quotaUsedToday', CASE WHEN quota_day = (clock_timestamp() AT TIME ZONE 'UTC')::date"
+  "                          THEN quota_used ELSE 0 END,"
+  "   'breaker', CASE WHEN breaker_open_until IS NULL THEN 'closed'"
+  "                   WHEN breaker_open_until > clock_timestamp() THEN 'open' ELSE 'half-open' END,"
+  "   'breakerOpenUntil', " WB_POLLING_SQL_TIME ("breaker_open_until") ","
+  "   'consecutiveFailures', failures,"
+  "   'blockedUntil', CASE WHEN blocked_until > clock_timestamp()"
+  "                        THEN " WB_POLLING_SQL_TIME ("blocked_until") " END,"
+  "   'permitsTotal', permits_total)), '{}')::text"
+  " FROM carrier_limits";
+
+static gboolean
+limits_attempt (PGconn        *conn,
+                gpointer       data,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  Job *job = data;
+  g_autoptr(PGresult) result = _wb_polling_exec (conn, limits_sql, NULL, cancellable, error);
+
+  if (result == NULL)
+    return FALSE;
+  g_free (job->json);
+  job->json = g_strdup (PQgetvalue (result, 0, 0));
+  return TRUE;
+}
+
+void
+wb_tracking_store_get_limits_async (WbTrackingStore     *self,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_return_if_fail (WB_IS_TRACKING_STORE (self));
+
+  run (self, wb_tracking_store_get_limits_async, limits_attempt, g_new0 (Job, 1), cancellable, callback, user_data);
+}
+
+char *
+wb_tracking_store_get_limits_finish (WbTrackingStore  *self,
+                                     GAsyncResult     *result,
+                                     GError          **error)
+{
+  Job *job = finish (self, result, wb_tracking_store_get_limits_async, error);
+
+  return job != NULL ? g_strdup (job->json) : NULL;
+}

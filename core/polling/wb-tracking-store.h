@@ -107,5 +107,16 @@ void             wb_tracking_store_delete_async     (WbTrackingStore *self,
 gboolean         wb_tracking_store_delete_finish    (WbTrackingStore *self,
                                                      GAsyncResult    *result,
                                                      GError         **error);
+/* Every carrier's shared limits (carrier_limits) as one JSON object keyed
+ * by carrier code: quotaUsedToday, breaker (closed, open, half-open),
+ * breakerOpenUntil, consecutiveFailures, blockedUntil (null when not
+ * blocked), permitsTotal. */
+void             wb_tracking_store_get_limits_async (WbTrackingStore *self,
+                                                     GCancellable    *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer         user_data);
+char            *wb_tracking_store_get_limits_finish (WbTrackingStore *self,
+                                                     GAsyncResult    *result,
+                                                     GError         **error);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "wb-api-errors.h"
@@ -25,6 +26,7 @@ struct _WbTrackingsApi
 {
   WbTrackingStore *store;
   WbCarrierTable  *carriers;
+  WbCarrierStats  *stats;        /* this daemon's carrier workers' figures */
   gint64           refresh_interval_us;
 };
 
@@ -50,6 +52,7 @@ api_clear (gpointer data)
 
   g_clear_object (&self->store);
   g_clear_object (&self->carriers);
+  g_clear_object (&self->stats);
 }
 
 static void
@@ -677,14 +680,108 @@ handle_delete (WbHttpRequest *request,
 
 /* ---- GET /carriers ----------------------------------------------------------------------- */
 
+/* What this daemon's workers saw: null members when it runs none. */
+static void
+write_requests (GString        *out,
+                WbCarrierStats *stats,
+                const char     *code,
+                gint64          now_us)
+{
+  if (stats == NULL || !wb_carrier_stats_get_recording (stats))
+    g_string_append (out, "\"requests\":null,\"permitWait\":null,\"lastHour\":null");
+  else
+    wb_carrier_stats_write_json (stats, code, now_us, out);
+}
+
+/* The shared limits of carrier_limits, with what is left of the quota. */
+static void
+write_limits (GString               *out,
+              const WbCarrierConfig *carrier,
+              JsonObject            *limits)
+{
+  JsonNode *row = limits ? json_object_get_member (limits, carrier->code) : NULL;
+  g_autoptr(JsonGenerator) generator = NULL;
+  g_autofree char *text = NULL;
+  JsonObject *copy;
+
+  if (row == NULL || !JSON_NODE_HOLDS_OBJECT (row))
+    {
+      g_string_append (out, "\"limits\":null");
+      return;
+    }
+  copy = json_node_get_object (row);
+  if (carrier->daily_quota > 0)
+    json_object_set_int_member (copy, "quotaLeftToday",
+                                MAX (0, (gint64) carrier->daily_quota
+                                        - json_object_get_int_member_with_default (copy, "quotaUsedToday", 0)));
+  else
+    json_object_set_null_member (copy, "quotaLeftToday");
+  generator = json_generator_new ();
+  json_generator_set_root (generator, row);
+  text = json_generator_to_data (generator, NULL);
+  g_string_append_printf (out, "\"limits\":%s", text);
+}
+
+/* Each carrier's configuration (secrets masked), its shared limits and
+ * this daemon's request figures. The carriers file's JSON is our own text,
+ * as is the limits row's: neither comes from outside. */
+static char *
+carriers_json (WbTrackingsApi *self,
+               const char     *limits_json)
+{
+  g_autofree char *table_text = wb_carrier_table_to_json (self->carriers);
+  g_autoptr(JsonNode) table = json_from_string (table_text, NULL);
+  g_autoptr(JsonNode) limits = json_from_string (limits_json, NULL);
+  JsonArray *items = json_object_get_array_member (json_node_get_object (table), "items");
+  GString *out = g_string_new ("{\"items\":[");
+  gint64 now_us = g_get_real_time ();
+
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonNode *item = json_array_get_element (items, i);
+      const char *code = json_object_get_string_member (json_node_get_object (item), "code");
+      const WbCarrierConfig *carrier = wb_carrier_table_lookup (self->carriers, code);
+      g_autofree char *config = json_to_string (item, FALSE);
+
+      /* The configuration's members, then ours. */
+      g_string_append_len (out, config, strlen (config) - 1);
+      g_string_append_c (out, ',');
+      write_limits (out, carrier, limits && JSON_NODE_HOLDS_OBJECT (limits) ? json_node_get_object (limits) : NULL);
+      g_string_append_c (out, ',');
+      write_requests (out, self->stats, code, now_us);
+      g_string_append (out, i + 1 < json_array_get_length (items) ? "}," : "}");
+    }
+  g_string_append (out, "]}");
+  return g_string_free (out, FALSE);
+}
+
+static void
+on_limits (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  g_autoptr(Call) call = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *limits = wb_tracking_store_get_limits_finish (WB_TRACKING_STORE (source), result, &error);
+  g_autofree char *json = NULL;
+
+  if (limits == NULL)
+    {
+      respond_failure (call->request, error);
+      return;
+    }
+  json = carriers_json (call->api, limits);
+  wb_api_respond_json_text (call->request, SOUP_STATUS_OK, json);
+}
+
 static void
 handle_carriers (WbHttpRequest *request,
                  gpointer       user_data)
 {
   WbTrackingsApi *self = user_data;
-  g_autofree char *json = wb_carrier_table_to_json (self->carriers);
 
-  wb_api_respond_json_text (request, SOUP_STATUS_OK, json);
+  wb_http_request_pause (request);
+  wb_tracking_store_get_limits_async (self->store, NULL, on_limits, call_new (self, request));
 }
 
 /* ---- the API ------------------------------------------------------------------------------ */
@@ -711,6 +808,18 @@ wb_trackings_api_new (WbTrackingStore *store,
   self->carriers = g_object_ref (carriers);
   self->refresh_interval_us = refresh_interval_us;
   return self;
+}
+
+/* GET /carriers reports @stats' request figures (those of this daemon's
+ * carrier workers). */
+void
+wb_trackings_api_set_stats (WbTrackingsApi *self,
+                            WbCarrierStats *stats)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (WB_IS_CARRIER_STATS (stats));
+
+  g_set_object (&self->stats, stats);
 }
 
 /**

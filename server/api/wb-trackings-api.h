@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "wb-carrier-stats.h"
 #include "wb-carrier-table.h"
 #include "wb-http-server.h"
 #include "wb-tracking-store.h"
@@ -19,6 +20,8 @@ WbTrackingsApi *wb_trackings_api_new      (WbTrackingStore *store,
                                            gint64           refresh_interval_us);
 void            wb_trackings_api_register (WbTrackingsApi  *self,
                                            WbHttpServer    *http);
+void            wb_trackings_api_set_stats (WbTrackingsApi *self,
+                                            WbCarrierStats *stats);
 void            wb_trackings_api_free     (WbTrackingsApi  *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WbTrackingsApi, wb_trackings_api_free)
