@@ -22,6 +22,7 @@
 #include "wb-places-map.h"
 #include "wb-trips-view.h"
 #include "wb-trackings-view.h"
+#include "wb-carrier-chart.h"
 #include "wb-alerts-button.h"
 #include "wb-overview-view.h"
 #include "wb-units.h"
@@ -2380,6 +2381,12 @@ run_trackings_scenario (GApplication *application,
   group = find_named (GTK_WIDGET (view), "carrier-POST_RU");
   g_assert_nonnull (group);
   g_assert_nonnull (find_named (group, "last-hour"));
+  /* The numbers checked above are POST_RU's requests of this minute: the
+   * chart's last bar. */
+  WAIT_FOR (find_named (find_named (GTK_WIDGET (view), "carrier-POST_RU"), "chart") != NULL
+            && wb_carrier_chart_get_peak (WB_CARRIER_CHART (find_named (find_named (GTK_WIDGET (view),
+                                                                                    "carrier-POST_RU"),
+                                                                        "chart"))) >= 1);
   if (cdek->has_limits)
     {
       g_assert_cmpint (cdek->quota_left_today, ==, 500 - cdek->quota_used_today);
