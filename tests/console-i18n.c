@@ -38,18 +38,18 @@
 typedef struct
 {
   const char *language;
-  const char *pages[3];        /* the view stack's titles, with mnemonics */
+  const char *pages[5];        /* the view stack's titles, with mnemonics */
   const char *labels[4];       /* visible labels: switcher, .ui and C strings */
   const char *english[3];      /* none of these may be left */
 } Expected;
 
 static const Expected expected[] = {
   { "ru",
-    { "_Карта", "_Отправления", "_Диспетчерская" },
+    { "_Обзор", "_Карта", "_Отправления", "_Диспетчерская", "_Отслеживание" },
     { "Карта", "На карте только отфильтрованные", "В эфире", "0 из 0 ТС" },
     { "Map shows filtered only", "Live", "0 of 0 vehicles" } },
   { "pt_BR",
-    { "_Mapa ao vivo", "_Remessas", "_Despacho" },
+    { "_Visão geral", "_Mapa ao vivo", "_Remessas", "_Despacho", "_Rastreios" },
     { "Mapa ao vivo", "Mapa mostra só os filtrados", "Ao vivo", "0 de 0 veículos" },
     { "Map shows filtered only", "Live", "0 of 0 vehicles" } },
 };

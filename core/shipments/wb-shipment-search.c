@@ -347,5 +347,6 @@ _wb_store_summary (PGconn        *conn,
     " 'at', " WB_SQL_TIME ("now()") ")::text";
   g_autoptr(PGresult) result = _wb_store_exec (conn, sql, NULL, cancellable, error);
 
-  return result ? g_strdup (PQgetvalue (result, 0, 0)) : NULL;
+  /* PostgreSQL spaces its JSON out; the API answers compact JSON. */
+  return result ? wb_json_compact (PQgetvalue (result, 0, 0)) : NULL;
 }
