@@ -72,6 +72,15 @@ add_error (WbFleetImport *import,
   g_array_append_val (import->errors, e);
 }
 
+static gint
+compare_rows (gconstpointer a,
+              gconstpointer b)
+{
+  guint ra = ((const WbFleetImportError *) a)->row, rb = ((const WbFleetImportError *) b)->row;
+
+  return ra < rb ? -1 : ra > rb;
+}
+
 /* The id, if the row has a readable one, to help find the row. */
 static const char *
 peek_id (WbJsonReader *object,
@@ -165,6 +174,69 @@ check_ndjson_rows (Reader      *reader,
   return TRUE;
 }
 
+/* A line that passed the guarded check, waiting to be parsed. */
+typedef struct
+{
+  guint       line;
+  const char *text;
+  gsize       length;
+} Line;
+
+/* The checked lines parsed together, as the elements of one array: a
+ * JsonParser per line costs more than the row itself (json-glib sets up
+ * a scanner for every document). Each line has passed the guarded check
+ * on its own, so the array is strict JSON at most one level deeper. %NULL
+ * when json-glib refuses the array (only what it holds stricter than RFC
+ * 8259 can make it: an integer beyond 64 bits); the lines are then parsed
+ * one by one, so that the refusal lands on its row. */
+static JsonNode *
+parse_lines (GArray *lines)
+{
+  g_autoptr(GString) joined = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  gsize size = 2;
+
+  if (lines->len == 0)
+    return NULL;
+  for (guint i = 0; i < lines->len; i++)
+    size += g_array_index (lines, Line, i).length + 1;
+  joined = g_string_sized_new (size);
+  g_string_append_c (joined, '[');
+  for (guint i = 0; i < lines->len; i++)
+    {
+      const Line *line = &g_array_index (lines, Line, i);
+
+      if (i > 0)
+        g_string_append_c (joined, ',');
+      g_string_append_len (joined, line->text, (gssize) line->length);
+    }
+  g_string_append_c (joined, ']');
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, joined->str, (gssize) joined->len, NULL))
+    return NULL;
+  return json_parser_steal_root (parser);
+}
+
+static void
+take_line (Reader             *reader,
+           const Line         *line,
+           JsonNode           *parsed,
+           const WbJsonLimits *limits)
+{
+  g_autoptr(GError) row_error = NULL;
+  g_autoptr(JsonNode) alone = NULL;
+  g_autoptr(WbJsonReader) object = NULL;
+
+  if (parsed == NULL)
+    parsed = alone = wb_json_parse (line->text, line->length, limits, &row_error);
+  if (parsed != NULL)
+    object = wb_json_reader_new_for_node (parsed, "", &row_error);
+  if (object != NULL)
+    take_object (reader, line->line, object);
+  else
+    add_error (reader->import, line->line, NULL, NULL, "invalid_json", row_error->message);
+}
+
 static gboolean
 read_ndjson (Reader      *reader,
              const char  *text,
@@ -172,7 +244,9 @@ read_ndjson (Reader      *reader,
              GError     **error)
 {
   const WbJsonLimits limits = { WB_FLEET_IMPORT_MAX_ROW_SIZE, WB_JSON_DEFAULT_MAX_DEPTH };
-  guint line = 0;
+  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (Line));
+  g_autoptr(JsonNode) parsed = NULL;
+  guint number = 0;
 
   if (!check_ndjson_rows (reader, text, length, error))
     return FALSE;
@@ -181,22 +255,24 @@ read_ndjson (Reader      *reader,
     {
       const char *end = memchr (text + start, '\n', length - start);
       gsize line_length = end ? (gsize) (end - text) - start : length - start;
-      g_autoptr(WbJsonReader) object = NULL;
       g_autoptr(GError) row_error = NULL;
+      Line line = { ++number, text + start, line_length };
 
-      line++;
       if (!is_blank (text + start, line_length))
         {
           if (!count_row (reader, error))
             return FALSE;
-          object = wb_json_reader_new_from_data (text + start, line_length, &limits, &row_error);
-          if (object != NULL)
-            take_object (reader, line, object);
+          if (wb_json_check (line.text, line.length, &limits, &row_error))
+            g_array_append_val (lines, line);
           else
-            add_error (reader->import, line, NULL, NULL, "invalid_json", row_error->message);
+            add_error (reader->import, line.line, NULL, NULL, "invalid_json", row_error->message);
         }
       start += line_length + 1;
     }
+  parsed = parse_lines (lines);
+  for (guint i = 0; i < lines->len; i++)
+    take_line (reader, &g_array_index (lines, Line, i),
+               parsed ? json_array_get_element (json_node_get_array (parsed), i) : NULL, &limits);
   return TRUE;
 }
 
@@ -447,7 +523,11 @@ wb_fleet_import_parse (WbFleetKind           kind,
     }
   read = format == WB_FLEET_IMPORT_CSV ? read_csv (&reader, text, length, error)
                                        : read_ndjson (&reader, text, length, error);
-  return read ? g_steal_pointer (&import) : NULL;
+  if (!read)
+    return NULL;
+  /* Lines the check refused were set aside before the others were read. */
+  g_array_sort (import->errors, compare_rows);
+  return g_steal_pointer (&import);
 }
 
 /* ---- the answer ------------------------------------------------------------------- */
@@ -474,15 +554,6 @@ write_error (GString                  *out,
   g_string_append (out, ",\"message\":");
   wb_json_write_string (out, e->message);
   g_string_append_c (out, '}');
-}
-
-static gint
-compare_rows (gconstpointer a,
-              gconstpointer b)
-{
-  guint ra = ((const WbFleetImportError *) a)->row, rb = ((const WbFleetImportError *) b)->row;
-
-  return ra < rb ? -1 : ra > rb;
 }
 
 /* The refused rows: those the reading set aside and the stale ones. */
