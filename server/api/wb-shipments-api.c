@@ -133,13 +133,52 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
 /* ---- answers ------------------------------------------------------------ */
 
+/* The opaque-tag of a representation: its version, and while the
+ * shipment rides an IN_TRANSIT trip (the view holds "liveLocation", which
+ * moves with the vehicle and not with the shipment's version) a digest of
+ * the body after a dot, so that a conditional GET sees the vehicle move.
+ * In compact JSON a member name can only be matched outside strings: a
+ * string's own quotes are escaped. */
+static char *
+opaque_of_view (gint64      version,
+                const char *json,
+                gsize       length)
+{
+  static const char live_member[] = "\"liveLocation\":";
+  g_autofree char *digest = NULL;
+
+  if (json == NULL || g_strstr_len (json, (gssize) length, live_member) == NULL)
+    return g_strdup_printf ("%" G_GINT64_FORMAT, version);
+  digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) json, length);
+  return g_strdup_printf ("%" G_GINT64_FORMAT ".%.16s", version, digest);
+}
+
 static void
 set_etag (WbHttpRequest *request,
-          gint64         version)
+          const char    *opaque)
 {
-  g_autofree char *etag = g_strdup_printf ("\"%" G_GINT64_FORMAT "\"", version);
+  g_autofree char *etag = g_strdup_printf ("\"%s\"", opaque);
 
   wb_http_request_set_header (request, "ETag", etag);
+}
+
+static void
+set_version_etag (WbHttpRequest *request,
+                  gint64         version)
+{
+  g_autofree char *opaque = opaque_of_view (version, NULL, 0);
+
+  set_etag (request, opaque);
+}
+
+static void
+set_view_etag (WbHttpRequest *request,
+               gint64         version,
+               const char    *json)
+{
+  g_autofree char *opaque = opaque_of_view (version, json, strlen (json));
+
+  set_etag (request, opaque);
 }
 
 static void
@@ -147,7 +186,7 @@ respond_view (WbHttpRequest  *request,
               guint           status,
               WbShipmentView *view)
 {
-  set_etag (request, view->version);
+  set_view_etag (request, view->version, view->json);
   wb_api_respond_json_text (request, status, view->json);
 }
 
@@ -369,7 +408,7 @@ respond_version_mismatch (Call   *call,
   json_builder_add_int_value (builder, current_version);
   json_builder_end_object (builder);
   node = json_builder_get_root (builder);
-  set_etag (call->request, current_version);
+  set_version_etag (call->request, current_version);
   wb_http_request_respond_json (call->request, SOUP_STATUS_PRECONDITION_FAILED, node);
 }
 
@@ -409,37 +448,45 @@ request_header (WbHttpRequest *request,
   return soup_message_headers_get_list (soup_server_message_get_request_headers (message), name);
 }
 
-/* This API's ETags are strong: "\"<version>\"". */
-static char *
-opaque_of_version (gint64 version)
-{
-  return g_strdup_printf ("%" G_GINT64_FORMAT, version);
-}
-
-/* If-None-Match, compared weakly (RFC 9110 §13.1.2). A header that is not
- * an entity-tag list is ignored: the client then gets the full answer. */
+/* If-None-Match, compared weakly (RFC 9110 §13.1.2) with the opaque-tag
+ * of the representation (opaque_of_view()). A header that is not an
+ * entity-tag list is ignored: the client then gets the full answer. */
 static gboolean
 none_match (const char *if_none_match,
-            gint64      version)
+            const char *opaque)
 {
   g_autoptr(WbEntityTagList) tags = if_none_match ? wb_entity_tag_list_parse (if_none_match, NULL) : NULL;
-  g_autofree char *opaque = opaque_of_version (version);
 
   return tags == NULL || !wb_entity_tag_list_match (tags, opaque, TRUE);
 }
 
 /* The version an opaque-tag names, when it is one this API could have
- * made: the strong comparison is octet by octet, so "03" is not "3". */
+ * made: the strong comparison is octet by octet, so "03" is not "3". A
+ * live view's tag ("<version>.<digest>") names its version too: a write
+ * is conditional on the shipment, and the vehicle's movements are not
+ * the shipment's to refuse it. */
 static gboolean
 version_of_opaque (const char *opaque,
                    gint64     *out_version)
 {
-  if (opaque[0] < '1' || opaque[0] > '9')
+  g_autofree char *number = NULL;
+  const char *dot = strchr (opaque, '.');
+
+  if (dot != NULL)
+    {
+      if (strlen (dot + 1) != 16)
+        return FALSE;
+      for (const char *p = dot + 1; *p; p++)
+        if (!g_ascii_isxdigit (*p) || g_ascii_isupper (*p))
+          return FALSE;
+    }
+  number = g_strndup (opaque, dot ? (gsize) (dot - opaque) : strlen (opaque));
+  if (number[0] < '1' || number[0] > '9')
     return FALSE;
-  for (const char *p = opaque; *p; p++)
+  for (const char *p = number; *p; p++)
     if (!g_ascii_isdigit (*p))
       return FALSE;
-  return g_ascii_string_to_signed (opaque, 10, 1, G_MAXINT64, out_version, NULL);
+  return g_ascii_string_to_signed (number, 10, 1, G_MAXINT64, out_version, NULL);
 }
 
 /* If-Match for a write (RFC 9110 §13.1.1), as the versions it names for
@@ -1268,8 +1315,12 @@ respond_current (WbHttpRequest *request,
                  gint64         version,
                  GBytes        *json)
 {
-  set_etag (request, version);
-  if (!none_match (if_none_match, version))
+  gsize length = 0;
+  const char *text = g_bytes_get_data (json, &length);
+  g_autofree char *opaque = opaque_of_view (version, text, length);
+
+  set_etag (request, opaque);
+  if (!none_match (if_none_match, opaque))
     wb_http_request_respond (request, SOUP_STATUS_NOT_MODIFIED, NULL, NULL);
   else
     wb_http_request_respond (request, SOUP_STATUS_OK, "application/json", json);
@@ -1613,7 +1664,7 @@ respond_event (Call           *call,
   body = g_strdup_printf ("{\"duplicate\":%s,\"statusChanged\":%s,\"event\":%s,\"shipment\":%s}",
                           duplicate ? "true" : "false", call->result.status_changed ? "true" : "false",
                           event_json != NULL ? event_json : "null", view->json);
-  set_etag (call->request, view->version);
+  set_view_etag (call->request, view->version, view->json);
   wb_api_respond_json_text (call->request, duplicate ? SOUP_STATUS_OK : SOUP_STATUS_CREATED, body);
 }
 
