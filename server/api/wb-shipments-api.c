@@ -63,8 +63,12 @@ typedef struct
   gint64             cached_version;
 } Call;
 
+/* As pickup points' own ids (PUT /pickup-points/{id}). */
+#define PICKUP_POINT_ID_MAX_LENGTH 128
+
 static const char * const patch_members[] = {
-  "serviceLevel", "reference", "recipient", "destination", "promisedAt", "eta", "carrier", "trackNumber", NULL
+  "serviceLevel", "reference", "recipient", "destination", "pickupPointId", "promisedAt", "eta", "carrier",
+  "trackNumber", NULL
 };
 static const char * const recipient_members[] = { "name", "phone", "email", NULL };
 static const char * const address_members[] = {
@@ -892,6 +896,52 @@ read_tracking (WbJsonReader  *input,
   return TRUE;
 }
 
+/* A pickup point's id, as PUT /pickup-points/{id} takes it; whether it
+ * names one is the store's to say. */
+static gboolean
+read_pickup_point_id (WbJsonReader  *body,
+                      gboolean       nullable,
+                      char         **out_id,
+                      GError       **error)
+{
+  const char *id;
+  gsize length;
+
+  if (!wb_json_reader_get_string (body, "pickupPointId", FALSE, out_id, error))
+    return FALSE;
+  if (*out_id == NULL)
+    return nullable || !wb_json_reader_contains (body, "pickupPointId")
+           || invalid (body, "pickupPointId", error, "must be a pickup point's id");
+  id = *out_id;
+  length = strlen (id);
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != ':' && *p != '-')
+      length = 0;
+  if (length == 0 || length > PICKUP_POINT_ID_MAX_LENGTH)
+    return invalid (body, "pickupPointId", error, "must be 1 to %d characters of letters, digits and . _ : -",
+                    PICKUP_POINT_ID_MAX_LENGTH);
+  return TRUE;
+}
+
+/* A street address or a pickup point (whose address the store copies),
+ * exactly one of them. */
+static gboolean
+read_draft_destination (WbJsonReader     *body,
+                        WbShipmentDraft  *draft,
+                        GError          **error)
+{
+  gboolean present = FALSE;
+
+  if (!read_pickup_point_id (body, FALSE, &draft->pickup_point_id, error))
+    return FALSE;
+  if (draft->pickup_point_id == NULL)
+    return read_address (body, "destination", TRUE, FALSE, &draft->destination, &present, error);
+  if (wb_json_reader_contains (body, "destination"))
+    return invalid (body, "pickupPointId", error, "give either pickupPointId or destination, not both: "
+                    "a parcel for a pickup point goes to the point's address");
+  return TRUE;
+}
+
 static WbShipmentDraft *
 parse_draft (WbShipmentsApi  *self,
              WbJsonReader     *body,
@@ -900,12 +950,11 @@ parse_draft (WbShipmentsApi  *self,
   g_autoptr(WbShipmentDraft) draft = g_new0 (WbShipmentDraft, 1);
   g_autoptr(WbJsonReader) recipient = NULL;
   g_autofree char *promised = NULL;
-  gboolean present;
 
   if (!wb_json_reader_get_string (body, "clientId", TRUE, &draft->client_id, error)
       || !wb_json_reader_get_string (body, "reference", FALSE, &draft->reference, error)
       || !read_service_level (self, body, &draft->service_level, error)
-      || !read_address (body, "destination", TRUE, FALSE, &draft->destination, &present, error)
+      || !read_draft_destination (body, draft, error)
       || !read_address (body, "origin", FALSE, FALSE, &draft->origin, &draft->has_origin, error)
       || !read_time (body, "promisedAt", FALSE, &promised, &draft->promised_at, NULL, error)
       || !read_tracking (body, &draft->carrier, &draft->track_number, error))
@@ -914,9 +963,15 @@ parse_draft (WbShipmentsApi  *self,
   recipient = wb_json_reader_get_object_member (body, "recipient", TRUE, error);
   if (recipient == NULL
       || !wb_json_reader_get_string (recipient, "name", TRUE, &draft->recipient_name, error)
-      || !read_phone (recipient, draft->destination.country, &draft->recipient_phone,
-                      &draft->recipient_phone_raw, error)
       || !read_email (recipient, FALSE, NULL, &draft->recipient_email, error))
+    return NULL;
+  /* A national number is read as one of the destination's country, which
+   * for a pickup point only the store knows. */
+  if (draft->pickup_point_id != NULL)
+    return wb_json_reader_get_string (recipient, "phone", FALSE, &draft->recipient_phone_raw, error)
+           ? g_steal_pointer (&draft) : NULL;
+  if (!read_phone (recipient, draft->destination.country, &draft->recipient_phone, &draft->recipient_phone_raw,
+                   error))
     return NULL;
   return g_steal_pointer (&draft);
 }
@@ -961,6 +1016,24 @@ read_patch_times (WbJsonReader     *body,
   return read_time (body, "eta", FALSE, &eta, &patch->eta, NULL, error);
 }
 
+/* A point, or null to leave it (the address stays, now a street
+ * address); never with a new destination. */
+static gboolean
+read_patch_pickup_point (WbJsonReader     *body,
+                         WbShipmentPatch  *patch,
+                         GError          **error)
+{
+  patch->has_pickup_point = wb_json_reader_contains (body, "pickupPointId");
+  if (!patch->has_pickup_point)
+    return TRUE;
+  if (!read_pickup_point_id (body, TRUE, &patch->pickup_point_id, error))
+    return FALSE;
+  if (patch->pickup_point_id != NULL && patch->has_destination)
+    return invalid (body, "pickupPointId", error, "give either pickupPointId or destination, not both: "
+                    "a parcel for a pickup point goes to the point's address");
+  return TRUE;
+}
+
 static WbShipmentPatch *
 parse_patch (WbShipmentsApi  *self,
              WbJsonReader     *body,
@@ -977,6 +1050,7 @@ parse_patch (WbShipmentsApi  *self,
       || !read_patch_recipient (body, patch, error)
       || !check_not_cleared (body, "destination", error)
       || !read_address (body, "destination", FALSE, TRUE, &patch->destination, &patch->has_destination, error)
+      || !read_patch_pickup_point (body, patch, error)
       || !read_patch_times (body, patch, error)
       || !read_tracking (body, &patch->carrier, &patch->track_number, error))
     return NULL;
@@ -984,7 +1058,7 @@ parse_patch (WbShipmentsApi  *self,
 
   if (!patch->has_service_level && !patch->has_reference && !patch->has_recipient_name
       && !patch->has_recipient_phone && !patch->has_recipient_email && !patch->has_destination
-      && !patch->has_promised_at && !patch->has_eta && !patch->has_tracking)
+      && !patch->has_promised_at && !patch->has_eta && !patch->has_tracking && !patch->has_pickup_point)
     {
       wb_json_set_field_error (error, "", "The body changes nothing; give at least one field to change");
       return NULL;
