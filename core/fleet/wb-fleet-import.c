@@ -2,10 +2,12 @@
 /* Bulk import bodies: NDJSON or CSV, read one row at a time.
  *
  * Each row becomes the JSON object a PUT body would be (plus its id) and
- * goes through wb_fleet_update_from_rest(), so an import and a PUT cannot
- * disagree on what is valid. An NDJSON line goes through the guarded parser
- * on its own (size, depth, strict syntax); a CSV record becomes an object of
- * its non-empty cells, "version" as a number and "quarantined" as a boolean
+ * goes through the kind's own reading (wb_fleet_update_from_rest() for the
+ * fleet's kinds; a WbImportRowType brings another resource's), so an import
+ * and a PUT cannot disagree on what is valid. An NDJSON line goes through
+ * the guarded check on its own (size, depth, strict syntax), then the
+ * checked lines are parsed together; a CSV record becomes an object of its
+ * non-empty cells, numbers and booleans for the columns the row type names
  * when they read as one (otherwise the reader refuses them by name). A bad
  * row is set aside with its row and field; the others go on. */
 
@@ -383,7 +385,8 @@ set_cell (const WbImportRowType *type,
   if (dot != NULL)
     {
       g_autofree char *parent = g_strndup (column, dot - column);
-      JsonObject *inner = json_object_get_object_member (object, parent);
+      JsonNode *node = json_object_get_member (object, parent);
+      JsonObject *inner = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
 
       if (inner == NULL)
         {

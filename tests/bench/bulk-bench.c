@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* Bulk import benchmark, one kind after another (vehicles, drivers,
- * devices by default; --kinds picks): N rows (100 000 by default) through
- * POST /<kind>:import (NDJSON, --rows-per-request a request, --in-flight
+ * devices, pickup points; --kinds picks): N rows (100 000 by default)
+ * through POST /<kind>:import (NDJSON, --rows-per-request a request, --in-flight
  * requests at once) on a fresh database and a fresh waybilld, against the
  * baseline of the same rows written by a plain libpq COPY (text format,
  * one transaction) into the same table of another fresh database, in the
@@ -34,7 +34,7 @@ static GOptionEntry entries[] = {
   { "in-flight", 0, 0, G_OPTION_ARG_INT, &in_flight, "Imports in flight at once (2)", "N" },
   { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per kind and path (median reported) (3)", "N" },
   { "kinds", 0, 0, G_OPTION_ARG_STRING, &kinds_option,
-    "Kinds, comma-separated: vehicles, drivers, devices, pickup-points (vehicles,drivers,devices)",
+    "Kinds, comma-separated: vehicles, drivers, devices, pickup-points (all four)",
     "LIST" },
   { "put-rows", 0, 0, G_OPTION_ARG_INT, &put_rows, "Also PUT this many vehicles one a request (0: no)", "N" },
   { NULL }
@@ -440,7 +440,7 @@ main (int   argc,
     g_error ("%s", error->message);
   if (rows < 1 || rows_per_request < 1 || rows_per_request > 100000 || in_flight < 1 || runs < 1 || put_rows < 0)
     g_error ("every option must be at least 1 (--rows-per-request at most 100000)");
-  names = g_strsplit (kinds_option ? kinds_option : "vehicles,drivers,devices", ",", -1);
+  names = g_strsplit (kinds_option ? kinds_option : "vehicles,drivers,devices,pickup-points", ",", -1);
 
   cluster = wb_bench_cluster_start ();
   admin = connect_or_die (wb_embedded_postgres_get_conninfo (cluster));
