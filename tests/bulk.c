@@ -517,6 +517,39 @@ test_parse_csv_long_record (void)
   g_assert_cmpuint (g_array_index (import->rows, guint, 0), ==, 3);
 }
 
+/* The checked lines are parsed together; a line json-glib alone refuses
+ * (an integer beyond 64 bits, which strict JSON allows) still lands on its
+ * own row, and the lines around it are read. */
+static void
+test_parse_ndjson_big_integer (void)
+{
+  const char *text = "{\"id\":\"a\",\"plate\":\"1\"}\n"
+                     "{\"id\":\"b\",\"plate\":\"2\",\"version\":123456789012345678901234567890}\n"
+                     "{\"id\":\"c\",\"plate\":\n"
+                     "{\"id\":\"d\",\"plate\":\"4\",\"version\":3}\n";
+  g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbFleetImport) import = wb_fleet_import_parse (WB_FLEET_KIND_VEHICLE, WB_FLEET_IMPORT_NDJSON, body, 100,
+                                                           &error);
+  const WbFleetUpdate *u;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (import->received, ==, 4);
+  g_assert_cmpuint (import->updates->len, ==, 2);
+  u = g_ptr_array_index (import->updates, 0);
+  g_assert_cmpstr (u->id, ==, "a");
+  g_assert_cmpuint (g_array_index (import->rows, guint, 0), ==, 1);
+  u = g_ptr_array_index (import->updates, 1);
+  g_assert_cmpstr (u->id, ==, "d");
+  g_assert_cmpint (u->version, ==, 3);
+  g_assert_cmpuint (g_array_index (import->rows, guint, 1), ==, 4);
+  g_assert_cmpuint (import->errors->len, ==, 2);
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 0).row, ==, 2);
+  g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 0).code, ==, "invalid_json");
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 1).row, ==, 3);
+  g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 1).code, ==, "invalid_json");
+}
+
 /* Pickup points come in like the fleet's kinds: each row a PUT body with
  * its id, refused by row and field (nested members by their path, CSV
  * columns "address.city" for them), a repeat of the same rows unchanged
@@ -617,6 +650,7 @@ main (int   argc,
 
   g_test_add_func ("/bulk/parse/csv", test_parse_csv);
   g_test_add_func ("/bulk/parse/csv-long-record", test_parse_csv_long_record);
+  g_test_add_func ("/bulk/parse/ndjson-big-integer", test_parse_ndjson_big_integer);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, set_up, func, tear_down)
   ADD ("/bulk/mixed-ndjson", test_mixed_ndjson);
   ADD ("/bulk/csv", test_csv);
