@@ -517,11 +517,12 @@ test_parse_csv_long_record (void)
   g_assert_cmpuint (g_array_index (import->rows, guint, 0), ==, 3);
 }
 
-/* The checked lines are parsed together; a line json-glib alone refuses
- * (an integer beyond 64 bits, which strict JSON allows) still lands on its
- * own row, and the lines around it are read. */
+/* The checked lines are parsed together, each still its own row: a line
+ * that is not JSON, and one whose integer is beyond 64 bits (strict JSON,
+ * not a version), are refused at their rows, and the lines around them
+ * are read with theirs. */
 static void
-test_parse_ndjson_big_integer (void)
+test_parse_ndjson_rows (void)
 {
   const char *text = "{\"id\":\"a\",\"plate\":\"1\"}\n"
                      "{\"id\":\"b\",\"plate\":\"2\",\"version\":123456789012345678901234567890}\n"
@@ -545,7 +546,7 @@ test_parse_ndjson_big_integer (void)
   g_assert_cmpuint (g_array_index (import->rows, guint, 1), ==, 4);
   g_assert_cmpuint (import->errors->len, ==, 2);
   g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 0).row, ==, 2);
-  g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 0).code, ==, "invalid_json");
+  g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 0).field, ==, "version");
   g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 1).row, ==, 3);
   g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 1).code, ==, "invalid_json");
 }
@@ -650,7 +651,7 @@ main (int   argc,
 
   g_test_add_func ("/bulk/parse/csv", test_parse_csv);
   g_test_add_func ("/bulk/parse/csv-long-record", test_parse_csv_long_record);
-  g_test_add_func ("/bulk/parse/ndjson-big-integer", test_parse_ndjson_big_integer);
+  g_test_add_func ("/bulk/parse/ndjson-rows", test_parse_ndjson_rows);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, set_up, func, tear_down)
   ADD ("/bulk/mixed-ndjson", test_mixed_ndjson);
   ADD ("/bulk/csv", test_csv);
