@@ -61,22 +61,24 @@ put_pickup_point (WbDispatchTx  *tx,
 
 /* A bulk import in one statement: the rows as a set, one upsert locking
  * them in id order, a row equal to the stored one left alone (so the same
- * file twice changes nothing), and what became of each row by its ord. The
- * rows were checked one by one as PUT bodies are. The stored rows are read
- * by the same snapshot the upsert started from, so an unwritten row's
- * version is the one it left in place. */
+ * file twice changes nothing). The rows were checked one by one as PUT
+ * bodies are. The answer lists the rows written, a line each (ids have
+ * no spaces), which the main loop reads far faster than JSON; the others
+ * were unchanged. Nothing joins the rows with the upsert's result: the
+ * planner takes json_to_recordset() for a hundred rows, and a nested loop
+ * over ten thousand would be quadratic. */
 static WbDispatchResult *
 import_pickup_points (WbDispatchTx  *tx,
                       GError       **error)
 {
   static const char sql[] =
-    "WITH r AS (SELECT * FROM json_to_recordset($1::json) AS r (ord integer, id text, name text, country text,"
-    "   city text, line1 text, \"postalCode\" text, lat double precision, lon double precision,"
-    "   \"openingHours\" text, capacity integer)),"
-    " w AS (INSERT INTO pickup_points AS p (id, name, country, city, line1, postal_code, lat, lon, opening_hours,"
-    "   capacity)"
+    "WITH w AS (INSERT INTO pickup_points AS p (id, name, country, city, line1, postal_code, lat, lon,"
+    "   opening_hours, capacity)"
     "   SELECT r.id, r.name, r.country, r.city, r.line1, r.\"postalCode\", r.lat, r.lon, r.\"openingHours\","
-    "     r.capacity FROM r ORDER BY r.id COLLATE \"C\""
+    "     r.capacity"
+    "   FROM json_to_recordset($1::json) AS r (id text, name text, country text, city text, line1 text,"
+    "     \"postalCode\" text, lat double precision, lon double precision, \"openingHours\" text, capacity integer)"
+    "   ORDER BY r.id COLLATE \"C\""
     "   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, country = EXCLUDED.country, city = EXCLUDED.city,"
     "     line1 = EXCLUDED.line1, postal_code = EXCLUDED.postal_code, lat = EXCLUDED.lat, lon = EXCLUDED.lon,"
     "     opening_hours = EXCLUDED.opening_hours, capacity = EXCLUDED.capacity,"
@@ -85,16 +87,18 @@ import_pickup_points (WbDispatchTx  *tx,
     "     IS DISTINCT FROM ROW(EXCLUDED.name, EXCLUDED.country, EXCLUDED.city, EXCLUDED.line1,"
     "     EXCLUDED.postal_code, EXCLUDED.lat, EXCLUDED.lon, EXCLUDED.opening_hours, EXCLUDED.capacity)"
     "   RETURNING p.id, p.version, p.xmax = 0 AS created)"
-    " SELECT coalesce(json_agg(json_build_array(r.ord,"
-    "   CASE WHEN w.id IS NULL THEN 'unchanged' WHEN w.created THEN 'created' ELSE 'updated' END,"
-    "   coalesce(w.version, s.version)) ORDER BY r.ord), '[]')"
-    " FROM r LEFT JOIN w ON w.id = r.id LEFT JOIN pickup_points s ON s.id = r.id AND w.id IS NULL";
+    " SELECT coalesce(string_agg(CASE WHEN w.created THEN 'c ' ELSE 'u ' END || w.version || ' ' || w.id, E'\\n'),"
+    "   '') FROM w";
   const char *params[] = { tx->request->body };
   g_autoptr(PGresult) result = _wb_dispatch_exec (tx, sql, params, 1, error);
+  WbDispatchResult *out;
 
   if (result == NULL)
     return NULL;
-  return _wb_dispatch_result_new (NULL, g_strdup (PQgetvalue (result, 0, 0)), 0);
+  /* Text, not JSON: not compacted. */
+  out = _wb_dispatch_result_new (NULL, NULL, 0);
+  out->json = g_strdup (PQgetvalue (result, 0, 0));
+  return out;
 }
 
 static WbDispatchResult *

@@ -586,29 +586,33 @@ import_call_free (ImportCall *import_call)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImportCall, import_call_free)
 
-/* [[ord, outcome, version], …], as the store made it. */
+/* The rows the store wrote, a line each: "c|u <version> <id>"; the others
+ * were unchanged. */
 static gboolean
-read_outcomes (const char            *json,
-               WbFleetImportOutcome  *outcomes,
-               guint                  n_outcomes)
+read_outcomes (const char           *text,
+               const WbFleetImport  *import,
+               WbFleetImportOutcome *outcomes)
 {
-  g_autoptr(JsonNode) root = wb_json_parse (json, strlen (json), NULL, NULL);
-  JsonArray *items = root && JSON_NODE_HOLDS_ARRAY (root) ? json_node_get_array (root) : NULL;
+  g_autoptr(GHashTable) ords = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
 
-  if (items == NULL || json_array_get_length (items) != n_outcomes)
-    return FALSE;
-  for (guint i = 0; i < n_outcomes; i++)
+  for (guint i = 0; i < import->updates->len; i++)
     {
-      JsonArray *item = json_array_get_array_element (items, i);
-      gint64 ord = json_array_get_int_element (item, 0);
-      const char *outcome = json_array_get_string_element (item, 1);
+      const PickupPointRow *row = g_ptr_array_index (import->updates, i);
 
-      if (ord < 0 || ord >= n_outcomes)
+      g_hash_table_insert (ords, row->id, GUINT_TO_POINTER (i + 1));
+      outcomes[i].outcome = WB_FLEET_IMPORTED_UNCHANGED;
+    }
+  for (guint i = 0; lines[i] != NULL && *lines[i] != '\0'; i++)
+    {
+      char *end = NULL;
+      gint64 version = g_ascii_strtoll (lines[i] + 2, &end, 10);
+      guint ord = end && *end == ' ' ? GPOINTER_TO_UINT (g_hash_table_lookup (ords, end + 1)) : 0;
+
+      if (ord == 0 || (lines[i][0] != 'c' && lines[i][0] != 'u'))
         return FALSE;
-      outcomes[ord].outcome = g_str_equal (outcome, "created") ? WB_FLEET_IMPORTED_CREATED
-                              : g_str_equal (outcome, "updated") ? WB_FLEET_IMPORTED_UPDATED
-                              : WB_FLEET_IMPORTED_UNCHANGED;
-      outcomes[ord].version = json_array_get_int_element (item, 2);
+      outcomes[ord - 1].outcome = lines[i][0] == 'c' ? WB_FLEET_IMPORTED_CREATED : WB_FLEET_IMPORTED_UPDATED;
+      outcomes[ord - 1].version = version;
     }
   return TRUE;
 }
@@ -630,7 +634,7 @@ on_pickup_points_imported (GObject      *source,
       respond_failure (import_call->call->request, error);
       return;
     }
-  if (!read_outcomes (done->json, outcomes, import->updates->len))
+  if (!read_outcomes (done->json, import, outcomes))
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the store's outcomes are not the rows'");
       wb_api_respond_common_failure (import_call->call->request, error, "Dispatch");
@@ -640,7 +644,7 @@ on_pickup_points_imported (GObject      *source,
   wb_api_respond_json_text (import_call->call->request, SOUP_STATUS_OK, report);
 }
 
-/* The valid rows as one JSON array, each with its ord. */
+/* The valid rows as one JSON array. */
 static char *
 import_rows_json (const WbFleetImport *import)
 {
@@ -651,7 +655,7 @@ import_rows_json (const WbFleetImport *import)
     {
       const PickupPointRow *row = g_ptr_array_index (import->updates, i);
 
-      g_string_append_printf (out, "%s{\"ord\":%u,\"id\":", i > 0 ? "," : "", i);
+      g_string_append (out, i > 0 ? ",{\"id\":" : "{\"id\":");
       wb_json_write_string (out, row->id);
       g_string_append_printf (out, ",%s}", row->members);
     }
