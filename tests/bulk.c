@@ -517,6 +517,132 @@ test_parse_csv_long_record (void)
   g_assert_cmpuint (g_array_index (import->rows, guint, 0), ==, 3);
 }
 
+/* The checked lines are parsed together, each still its own row: a line
+ * that is not JSON, and one whose integer is beyond 64 bits (strict JSON,
+ * not a version), are refused at their rows, and the lines around them
+ * are read with theirs. */
+static void
+test_parse_ndjson_rows (void)
+{
+  const char *text = "{\"id\":\"a\",\"plate\":\"1\"}\n"
+                     "{\"id\":\"b\",\"plate\":\"2\",\"version\":123456789012345678901234567890}\n"
+                     "{\"id\":\"c\",\"plate\":\n"
+                     "{\"id\":\"d\",\"plate\":\"4\",\"version\":3}\n";
+  g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbFleetImport) import = wb_fleet_import_parse (WB_FLEET_KIND_VEHICLE, WB_FLEET_IMPORT_NDJSON, body, 100,
+                                                           &error);
+  const WbFleetUpdate *u;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (import->received, ==, 4);
+  g_assert_cmpuint (import->updates->len, ==, 2);
+  u = g_ptr_array_index (import->updates, 0);
+  g_assert_cmpstr (u->id, ==, "a");
+  g_assert_cmpuint (g_array_index (import->rows, guint, 0), ==, 1);
+  u = g_ptr_array_index (import->updates, 1);
+  g_assert_cmpstr (u->id, ==, "d");
+  g_assert_cmpint (u->version, ==, 3);
+  g_assert_cmpuint (g_array_index (import->rows, guint, 1), ==, 4);
+  g_assert_cmpuint (import->errors->len, ==, 2);
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 0).row, ==, 2);
+  g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 0).field, ==, "version");
+  g_assert_cmpuint (g_array_index (import->errors, WbFleetImportError, 1).row, ==, 3);
+  g_assert_cmpstr (g_array_index (import->errors, WbFleetImportError, 1).code, ==, "invalid_json");
+}
+
+/* Pickup points come in like the fleet's kinds: each row a PUT body with
+ * its id, refused by row and field (nested members by their path, CSV
+ * columns "address.city" for them), a repeat of the same rows unchanged
+ * and a changed row updated, by the same rules and answer. */
+static const char mixed_pickup_points[] =
+  "{\"id\":\"pp1\",\"name\":\"Central\",\"address\":{\"country\":\"BY\",\"city\":\"Minsk\","
+  "\"line1\":\"Pobediteley 9\",\"postalCode\":\"220004\"},\"lat\":53.91,\"lon\":27.55,\"capacity\":40}\n"
+  "{\"id\":\"pp2\",\"name\":\"North\",\"lat\":53.95}\n"                                 /* 2: no lon */
+  "{\"id\":\"pp3\",\"name\":\"East\",\"lat\":53.9,\"lon\":27.6,\"capacity\":0}\n"       /* 3: capacity */
+  "{\"id\":\"pp4\",\"name\":\"West\",\"lat\":53.9,\"lon\":27.4,\"address\":{\"country\":\"by\"}}\n"
+  "{\"id\":\"pp1\",\"name\":\"again\",\"lat\":1,\"lon\":1}\n"                          /* 5: pp1 twice */
+  "{\"id\":\"pp6\",\"lat\":1,\"lon\":2}\n"                                               /* 6: no name */
+  "{\"id\":\"pp7\",\"name\":\"South\",\"lat\":53.85,\"lon\":27.5,\"openingHours\":\"Mo-Fr 09-20\"}\n";
+
+static void
+test_pickup_points (Fixture       *f,
+                    gconstpointer  data)
+{
+  const char *again = "{\"id\":\"pp7\",\"name\":\"South\",\"lat\":53.85,\"lon\":27.5,\"openingHours\":\"Mo-Fr 09-20\"}\n"
+                      "{\"id\":\"pp1\",\"name\":\"Central Square\",\"address\":{\"country\":\"BY\","
+                      "\"city\":\"Minsk\",\"line1\":\"Pobediteley 9\",\"postalCode\":\"220004\"},\"lat\":53.91,"
+                      "\"lon\":27.55,\"capacity\":40}\n";
+  const char *csv = "id,name,address.country,address.city,lat,lon,capacity\n"
+                    "pp8,\"Mall, level 2\",BY,Brest,52.09,23.68,15\n"
+                    "pp9,Bad,BY,Brest,north,23.6,\n";
+  g_autofree char *central = NULL, *south = NULL, *mall = NULL;
+
+  {
+    g_auto(Reply) reply = import (f, "pickup-points", "application/x-ndjson", mixed_pickup_points);
+
+    assert_counts (&reply, 7, 2, 0, 0, 5);
+    assert_error (&reply, 0, 2, "lon", "invalid_field");
+    assert_error (&reply, 1, 3, "capacity", "invalid_field");
+    assert_error (&reply, 2, 4, "address.country", "invalid_field");
+    assert_error (&reply, 3, 5, "id", "duplicate_id");
+    assert_error (&reply, 4, 6, "name", "invalid_field");
+  }
+  central = sql_text (f, "SELECT name || '/' || country || '/' || city || '/' || line1 || '/' || postal_code || '/'"
+                         " || lat || '/' || lon || '/' || capacity || '/' || version FROM pickup_points WHERE id = $1",
+                      "pp1");
+  g_assert_cmpstr (central, ==, "Central/BY/Minsk/Pobediteley 9/220004/53.91/27.55/40/1");
+  south = sql_text (f, "SELECT opening_hours FROM pickup_points WHERE id = $1", "pp7");
+  g_assert_cmpstr (south, ==, "Mo-Fr 09-20");
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM pickup_points"), ==, 2);
+
+  /* The same row again changes nothing; a changed one is a new version. */
+  {
+    g_auto(Reply) reply = import (f, "pickup-points", "application/x-ndjson", again);
+
+    assert_counts (&reply, 2, 0, 1, 1, 0);
+  }
+  g_clear_pointer (&central, g_free);
+  central = sql_text (f, "SELECT name || '/' || version FROM pickup_points WHERE id = $1", "pp1");
+  g_assert_cmpstr (central, ==, "Central Square/2");
+  g_assert_cmpint (sql_int (f, "SELECT version FROM pickup_points WHERE id = 'pp7'"), ==, 1);
+
+  {
+    g_auto(Reply) reply = import (f, "pickup-points", "text/csv", csv);
+
+    assert_counts (&reply, 2, 1, 0, 0, 1);
+    assert_error (&reply, 0, 3, "lat", "invalid_field");
+  }
+  {
+    g_auto(Reply) view = send (f, "GET", "/pickup-points/pp8", NULL, NULL);
+    JsonObject *point;
+
+    g_assert_cmpuint (view.status, ==, 200);
+    point = json_node_get_object (view.root);
+    g_assert_cmpstr (json_object_get_string_member (point, "name"), ==, "Mall, level 2");
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (point, "address"), "city"), ==,
+                     "Brest");
+    g_assert_cmpint (json_object_get_int_member (point, "capacity"), ==, 15);
+  }
+  mall = sql_text (f, "SELECT lat || '/' || lon FROM pickup_points WHERE id = $1", "pp8");
+  g_assert_cmpstr (mall, ==, "52.09/23.68");
+
+  /* A header naming what a pickup point does not have is refused whole. */
+  {
+    g_auto(Reply) reply = import (f, "pickup-points", "text/csv", "id,name,colour\npp10,Ten,red\n");
+
+    g_assert_cmpuint (reply.status, ==, 400);
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (json_node_get_object (reply.root),
+                                                                                   "error"), "field"), ==, "colour");
+  }
+  {
+    g_auto(Reply) reply = import (f, "pickup-points", "application/json", "{}");
+
+    g_assert_cmpuint (reply.status, ==, 415);
+  }
+  g_assert_cmpint (sql_int (f, "SELECT count(*) FROM pickup_points"), ==, 3);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -525,6 +651,7 @@ main (int   argc,
 
   g_test_add_func ("/bulk/parse/csv", test_parse_csv);
   g_test_add_func ("/bulk/parse/csv-long-record", test_parse_csv_long_record);
+  g_test_add_func ("/bulk/parse/ndjson-rows", test_parse_ndjson_rows);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, set_up, func, tear_down)
   ADD ("/bulk/mixed-ndjson", test_mixed_ndjson);
   ADD ("/bulk/csv", test_csv);
@@ -532,6 +659,7 @@ main (int   argc,
   ADD ("/bulk/limits", test_limits);
   ADD ("/bulk/many-errors", test_many_errors);
   ADD ("/bulk/enriched", test_enriched);
+  ADD ("/bulk/pickup-points", test_pickup_points);
 #undef ADD
 
   return g_test_run ();

@@ -727,6 +727,73 @@ test_stops_from_gps (Fixture       *f,
   g_assert_cmpint (sql_int (f, "SELECT count(*) FROM carrier_locations WHERE trip_id = $1 AND source = 'vehicle'", trip), ==, 1);
 }
 
+/* A live view's ETag follows the vehicle: after it moves (and the 2 s a
+ * live view is cached have passed), a conditional GET with the old ETag
+ * gets the new place, not a 304; a write's If-Match still names the
+ * shipment's version through the live ETag. */
+static void
+test_live_location_etag (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *s1 = create_shipment (f);
+  g_autofree char *batch = NULL, *trip = NULL, *body = NULL, *old_etag = NULL, *version_etag = NULL;
+  g_autofree char *new_etag = NULL;
+  g_autofree char *shipment_path = g_strdup_printf ("/shipments/%s", s1);
+  const int ago_first[] = { 120 };
+  const char *first[] = { "\"lat\":53.95,\"lon\":27.70,\"speed\":40" };
+  const int ago_moved[] = { 60 };
+  const char *moved[] = { "\"lat\":53.93,\"lon\":27.65,\"speed\":40" };
+  const char *moved_sql = "SELECT count(*) FROM vehicle_states WHERE vehicle_id = $1 AND lat < 53.94";
+  JsonObject *live;
+  g_auto(Reply) reply = { 0 };
+
+  put_pickup_point (f, "p1");
+  send (f, "PUT", "/devices/dev1", "{\"vehicleId\":\"v1\",\"token\":null}", &reply);
+  assert_status (&reply, 200);
+  body = g_strdup_printf ("{\"pickupPointId\":\"p1\",\"shipmentIds\":[\"%s\"]}", s1);
+  send (f, "POST", "/batches", body, &reply);
+  assert_status (&reply, 201);
+  batch = g_strdup (member (&reply, "id"));
+  trip = create_trip (f, "v1", "d1", batch);
+  transition (f, trip, "start", 200, "IN_TRANSIT");
+  post_positions (f, now, ago_first, first, G_N_ELEMENTS (ago_first));
+  wait_count (f, "SELECT count(*) FROM vehicle_states WHERE vehicle_id = $1", "v1", 1);
+
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", shipment_path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  live = json_object_get_object_member (json_node_get_object (reply.json), "liveLocation");
+  g_assert_nonnull (live);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (live, "lat"), 53.95, 1e-9);
+  old_etag = g_strdup (reply.etag);
+  version_etag = g_strdup_printf ("\"%" G_GINT64_FORMAT "\"",
+                                  json_object_get_int_member (json_node_get_object (reply.json), "version"));
+  g_assert_nonnull (old_etag);
+  g_assert_cmpstr (old_etag, !=, version_etag);
+  /* Nothing moved: the same answer, so 304. */
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", shipment_path, NULL, (const char *[]) { "If-None-Match", old_etag, NULL },
+           &reply);
+  assert_status (&reply, 304);
+  g_assert_cmpstr (reply.etag, ==, old_etag);
+
+  post_positions (f, now, ago_moved, moved, G_N_ELEMENTS (ago_moved));
+  g_assert_cmpint (wait_count (f, moved_sql, "v1", 1), ==, 1);
+  g_usleep (2100 * 1000);
+  send_as (f, WB_ACCESS_ROLE_VIEWER, "GET", shipment_path, NULL, (const char *[]) { "If-None-Match", old_etag, NULL },
+           &reply);
+  assert_status (&reply, 200);
+  live = json_object_get_object_member (json_node_get_object (reply.json), "liveLocation");
+  g_assert_nonnull (live);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (live, "lat"), 53.93, 1e-9);
+  g_assert_cmpstr (reply.etag, !=, old_etag);
+  new_etag = g_strdup (reply.etag);
+
+  /* The shipment itself did not change: the live ETag is good for If-Match. */
+  send_as (f, WB_ACCESS_ROLE_DISPATCHER, "PATCH", shipment_path, "{\"eta\":\"2026-12-24T10:00:00Z\"}",
+           (const char *[]) { "If-Match", new_etag, NULL }, &reply);
+  assert_status (&reply, 200);
+}
+
 /* Waits until the command is decided; returns its status. */
 static char *
 wait_command (Fixture    *f,
@@ -1657,6 +1724,7 @@ main (int   argc,
   ADD ("/dispatch/command-events", test_command_events);
   ADD ("/dispatch/dead-letter", test_dead_letter);
   ADD ("/dispatch/stops-from-gps", test_stops_from_gps);
+  ADD ("/dispatch/live-location-etag", test_live_location_etag);
   ADD ("/dispatch/trip-on-live-map", test_trip_on_live_map);
   ADD ("/dispatch/trip-cancel-untags", test_trip_cancel_untags);
   ADD ("/dispatch/trip-tag-after-restart", test_trip_tag_after_restart);

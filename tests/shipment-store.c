@@ -522,7 +522,7 @@ test_create_view (Fixture       *f,
   JsonArray *trackings = json_object_get_array_member (object, "trackings");
   gint64 created_at = parse_time (json_object_get_string_member (object, "createdAt"));
 
-  assert_members (object, "id clientId reference serviceLevel version recipient origin destination "
+  assert_members (object, "id clientId reference serviceLevel version recipient origin destination pickupPointId "
                           "status statusReason statusAt lastEvent trackings promisedAt eta etaSource "
                           "sla createdAt updatedAt closedAt");
   g_assert_true (g_uuid_string_is_valid (view->id));
@@ -537,6 +537,7 @@ test_create_view (Fixture       *f,
   g_assert_true (json_object_get_null_member (object, "lastEvent"));
   g_assert_true (json_object_get_null_member (object, "origin"));
   g_assert_true (json_object_get_null_member (object, "closedAt"));
+  g_assert_true (json_object_get_null_member (object, "pickupPointId"));
   g_assert_cmpint (ABS (created_at - g_get_real_time ()), <, 60 * G_USEC_PER_SEC);
 
   /* The SLA table's promise: created_at + 24 h; no carrier ETA yet. */

@@ -738,6 +738,104 @@ test_patch (Fixture       *fx,
   assert_error (&reply, 404, "not_found", NULL);
 }
 
+/* ---- pickup points ------------------------------------------------------- */
+
+static void
+exec_sql (Fixture    *fx,
+          const char *statement)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PGconn) conn = wb_db_connect (fx->conninfo, &error);
+  g_autoptr(PGresult) result = NULL;
+
+  g_assert_no_error (error);
+  result = wb_db_exec (conn, statement, NULL, 0, NULL, &error);
+  g_assert_no_error (error);
+}
+
+#define POINT_BODY(point, extra) \
+  "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"pickupPointId\":\"" point "\"," \
+  "\"recipient\":{\"name\":\"Ann Smith\",\"phone\":\"8 029 123-45-67\"}" extra "}"
+
+/* A shipment addressed to a pickup point: the point's address becomes the
+ * destination (and the country of a national phone number); the id is
+ * stored and shown; an unknown id, or a point and an address together,
+ * are refused naming pickupPointId. PATCH moves a shipment to a point and
+ * back to a street address. */
+static void
+test_pickup_point (Fixture       *fx,
+                   gconstpointer  data)
+{
+  g_autofree char *id = NULL, *path = NULL, *street = NULL, *street_path = NULL;
+  g_autofree char *stored_sql = NULL;
+  const char *v1[] = { "If-Match", "\"1\"", NULL };
+  const char *v2[] = { "If-Match", "\"2\"", NULL };
+  g_auto(Reply) reply = { 0, };
+
+  exec_sql (fx, "INSERT INTO pickup_points (id, name, country, city, line1, postal_code, lat, lon)"
+                " VALUES ('pp-minsk-1', 'Minsk Central', 'BY', 'Minsk', 'Pobediteley 9', '220004', 53.91, 27.55)");
+
+  send (fx, "POST", "/shipments", POINT_BODY ("pp-minsk-1", ""), NULL, &reply);
+  assert_status (&reply, 201);
+  id = g_strdup (string_at (&reply, "id"));
+  g_assert_cmpstr (string_at (&reply, "pickupPointId"), ==, "pp-minsk-1");
+  g_assert_cmpstr (string_at (&reply, "destination.country"), ==, "BY");
+  g_assert_cmpstr (string_at (&reply, "destination.city"), ==, "Minsk");
+  g_assert_cmpstr (string_at (&reply, "destination.line1"), ==, "Pobediteley 9");
+  g_assert_cmpstr (string_at (&reply, "destination.postalCode"), ==, "220004");
+  /* The national number took the point's country. */
+  g_assert_cmpstr (string_at (&reply, "recipient.phone"), ==, "+375291234567");
+
+  path = g_strdup_printf ("/shipments/%s", id);
+  send (fx, "GET", path, NULL, NULL, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpstr (string_at (&reply, "pickupPointId"), ==, "pp-minsk-1");
+  stored_sql = g_strdup_printf ("SELECT 1 FROM shipments WHERE id = '%s' AND pickup_point_id = 'pp-minsk-1'", id);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PGconn) conn = wb_db_connect (fx->conninfo, &error);
+    g_autoptr(PGresult) result = wb_db_exec (conn, stored_sql, NULL, 0, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (PQntuples (result), ==, 1);
+  }
+
+  send (fx, "POST", "/shipments", POINT_BODY ("pp-nowhere", ""), NULL, &reply);
+  assert_error (&reply, 400, "invalid_field", "pickupPointId");
+  send (fx, "POST", "/shipments", POINT_BODY ("pp minsk", ""), NULL, &reply);
+  assert_error (&reply, 400, "invalid_field", "pickupPointId");
+  send (fx, "POST", "/shipments", POINT_BODY ("pp-minsk-1", ",\"destination\":{\"country\":\"BY\"}"), NULL, &reply);
+  assert_error (&reply, 400, "invalid_field", "pickupPointId");
+  send (fx, "POST", "/shipments", "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\",\"pickupPointId\":7,"
+        "\"recipient\":{\"name\":\"Ann\"}}", NULL, &reply);
+  assert_error (&reply, 400, "invalid_field", "pickupPointId");
+  /* Neither: the street address is what is missing. */
+  send (fx, "POST", "/shipments", "{\"clientId\":\"acme\",\"serviceLevel\":\"standard\","
+        "\"recipient\":{\"name\":\"Ann\"}}", NULL, &reply);
+  assert_error (&reply, 400, "invalid_field", "destination");
+
+  /* A street-addressed shipment has none; PATCH sends it to the point … */
+  street = create_shipment (fx);
+  street_path = g_strdup_printf ("/shipments/%s", street);
+  send (fx, "GET", street_path, NULL, NULL, &reply);
+  g_assert_true (is_null_at (&reply, "pickupPointId"));
+  send (fx, "PATCH", street_path, "{\"pickupPointId\":\"pp-nowhere\"}", v1, &reply);
+  assert_error (&reply, 400, "invalid_field", "pickupPointId");
+  send (fx, "PATCH", street_path, "{\"pickupPointId\":\"pp-minsk-1\",\"destination\":{\"country\":\"BY\",\"city\":\"Brest\"}}", v1,
+        &reply);
+  assert_error (&reply, 400, "invalid_field", "pickupPointId");
+  send (fx, "PATCH", street_path, "{\"pickupPointId\":\"pp-minsk-1\"}", v1, &reply);
+  assert_status (&reply, 200);
+  g_assert_cmpint (int_at (&reply, "version"), ==, 2);
+  g_assert_cmpstr (string_at (&reply, "pickupPointId"), ==, "pp-minsk-1");
+  g_assert_cmpstr (string_at (&reply, "destination.line1"), ==, "Pobediteley 9");
+  /* … and a street address takes it back. */
+  send (fx, "PATCH", street_path, "{\"destination\":{\"country\":\"BY\",\"city\":\"Grodno\"}}", v2, &reply);
+  assert_status (&reply, 200);
+  g_assert_true (is_null_at (&reply, "pickupPointId"));
+  g_assert_cmpstr (string_at (&reply, "destination.city"), ==, "Grodno");
+}
+
 /* If-Match as RFC 9110 §13.1.1 reads it: "*" matches any current
  * representation, an entity-tag list matches when one of its members does
  * under the strong comparison; only a value that is no such list is a bad
@@ -1997,6 +2095,7 @@ main (int   argc,
   ADD ("/shipments-api/validation", FALSE, test_validation);
   ADD ("/shipments-api/strict-json", FALSE, test_strict_json);
   ADD ("/shipments-api/patch", FALSE, test_patch);
+  ADD ("/shipments-api/pickup-point", FALSE, test_pickup_point);
   ADD ("/shipments-api/if-match", FALSE, test_if_match);
   ADD ("/shipments-api/compact", FALSE, test_compact);
   ADD ("/shipments-api/patch-concurrent", FALSE, test_patch_concurrent);

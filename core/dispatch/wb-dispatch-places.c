@@ -59,6 +59,48 @@ put_pickup_point (WbDispatchTx  *tx,
   return out;
 }
 
+/* A bulk import in one statement: the rows as a set, one upsert locking
+ * them in id order, a row equal to the stored one left alone (so the same
+ * file twice changes nothing). The rows were checked one by one as PUT
+ * bodies are. The answer lists the rows written, a line each (ids have
+ * no spaces), which the main loop reads far faster than JSON; the others
+ * were unchanged. Nothing joins the rows with the upsert's result: the
+ * planner takes json_to_recordset() for a hundred rows, and a nested loop
+ * over ten thousand would be quadratic. */
+static WbDispatchResult *
+import_pickup_points (WbDispatchTx  *tx,
+                      GError       **error)
+{
+  static const char sql[] =
+    "WITH w AS (INSERT INTO pickup_points AS p (id, name, country, city, line1, postal_code, lat, lon,"
+    "   opening_hours, capacity)"
+    "   SELECT r.id, r.name, r.country, r.city, r.line1, r.\"postalCode\", r.lat, r.lon, r.\"openingHours\","
+    "     r.capacity"
+    "   FROM json_to_recordset($1::json) AS r (id text, name text, country text, city text, line1 text,"
+    "     \"postalCode\" text, lat double precision, lon double precision, \"openingHours\" text, capacity integer)"
+    "   ORDER BY r.id COLLATE \"C\""
+    "   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, country = EXCLUDED.country, city = EXCLUDED.city,"
+    "     line1 = EXCLUDED.line1, postal_code = EXCLUDED.postal_code, lat = EXCLUDED.lat, lon = EXCLUDED.lon,"
+    "     opening_hours = EXCLUDED.opening_hours, capacity = EXCLUDED.capacity,"
+    "     version = p.version + 1, updated_at = now()"
+    "   WHERE ROW(p.name, p.country, p.city, p.line1, p.postal_code, p.lat, p.lon, p.opening_hours, p.capacity)"
+    "     IS DISTINCT FROM ROW(EXCLUDED.name, EXCLUDED.country, EXCLUDED.city, EXCLUDED.line1,"
+    "     EXCLUDED.postal_code, EXCLUDED.lat, EXCLUDED.lon, EXCLUDED.opening_hours, EXCLUDED.capacity)"
+    "   RETURNING p.id, p.version, p.xmax = 0 AS created)"
+    " SELECT coalesce(string_agg(CASE WHEN w.created THEN 'c ' ELSE 'u ' END || w.version || ' ' || w.id, E'\\n'),"
+    "   '') FROM w";
+  const char *params[] = { tx->request->body };
+  g_autoptr(PGresult) result = _wb_dispatch_exec (tx, sql, params, 1, error);
+  WbDispatchResult *out;
+
+  if (result == NULL)
+    return NULL;
+  /* Text, not JSON: not compacted. */
+  out = _wb_dispatch_result_new (NULL, NULL, 0);
+  out->json = g_strdup (PQgetvalue (result, 0, 0));
+  return out;
+}
+
 static WbDispatchResult *
 get_one (WbDispatchTx  *tx,
          const char    *sql,
@@ -344,6 +386,8 @@ _wb_dispatch_places_run (WbDispatchTx  *tx,
       return get_one (tx, "SELECT " BATCH_JSON ("b") " FROM batches b WHERE b.id = $1::uuid", "batch", error);
     case WB_DISPATCH_OP_AUTO_BATCH:
       return auto_batch (tx, error);
+    case WB_DISPATCH_OP_IMPORT_PICKUP_POINTS:
+      return import_pickup_points (tx, error);
     case WB_DISPATCH_OP_LIST_BATCHES:
     default:
       return list_batches (tx, error);

@@ -332,6 +332,7 @@ dispatch_op (WbDispatchTx  *tx,
     case WB_DISPATCH_OP_GET_BATCH:
     case WB_DISPATCH_OP_LIST_BATCHES:
     case WB_DISPATCH_OP_AUTO_BATCH:
+    case WB_DISPATCH_OP_IMPORT_PICKUP_POINTS:
       return _wb_dispatch_places_run (tx, error);
     case WB_DISPATCH_OP_SUBMIT_REASSIGN:
     case WB_DISPATCH_OP_GET_COMMAND:

@@ -51,6 +51,9 @@ typedef enum
   WB_DISPATCH_OP_OBSERVE_POSITIONS,   /* positions, stop_radius_m, stop_dwell_us */
   WB_DISPATCH_OP_AUTO_BATCH,          /* (none) */
   WB_DISPATCH_OP_AUTO_REASSIGN,       /* silent_vehicle_id, silent_ms */
+  WB_DISPATCH_OP_IMPORT_PICKUP_POINTS, /* body: a JSON array of checked pickup points, each with its "id";
+                                        * the answer's json holds text, not JSON: a line per row written,
+                                        * "c|u <version> <id>"; the others were unchanged */
 } WbDispatchOp;
 
 /* A vehicle's position, as stop detection needs it. */

@@ -52,10 +52,46 @@ typedef struct
   char        *message;
 } WbFleetImportError;
 
+typedef struct _WbImportRowType WbImportRowType;
+
+/**
+ * WbImportRowType:
+ * @id_member: the member that names a row ("id", "deviceId")
+ * @columns: the CSV columns a header may name; "a.b" is member b of the
+ *   object a (the CSV form of a nested object)
+ * @number_columns: CSV cells given to the reader as JSON numbers when
+ *   they read as one (otherwise as strings, which it refuses by name)
+ * @boolean_columns: likewise, "true" and "false" as JSON booleans
+ * @read: a row from its JSON object, or %NULL with a %WB_JSON_ERROR_FIELD
+ *   naming the member
+ * @get_id: the id of a row @read made
+ * @free: frees such a row
+ * @kind: for the fleet's kinds, which
+ *
+ * How the rows of one kind of resource are read: the fleet's kinds have
+ * theirs (wb_fleet_import_parse()), other resources bring their own
+ * (wb_fleet_import_parse_rows()).
+ */
+struct _WbImportRowType
+{
+  const char          *id_member;
+  const char * const  *columns;
+  const char * const  *number_columns;
+  const char * const  *boolean_columns;
+  gpointer           (*read)    (const WbImportRowType *type,
+                                 WbJsonReader          *row,
+                                 GError               **error);
+  const char        *(*get_id)  (gconstpointer          row);
+  GDestroyNotify       free;
+  WbFleetKind          kind;
+};
+
 /**
  * WbFleetImport:
+ * @type: how its rows were read
  * @received: rows read (blank lines are not rows)
- * @updates: (element-type WbFleetUpdate): the valid rows, in body order
+ * @updates: the valid rows, in body order: WbFleetUpdate for the fleet's
+ *   kinds, else what @type's read made
  * @rows: (element-type guint): the row of each update
  * @errors: (element-type WbFleetImportError): the rows refused, by row
  *
@@ -65,6 +101,7 @@ typedef struct
  */
 typedef struct
 {
+  const WbImportRowType *type;
   WbFleetKind  kind;
   guint        received;
   GPtrArray   *updates;
@@ -77,6 +114,11 @@ WbFleetImport *wb_fleet_import_parse   (WbFleetKind                 kind,
                                         GBytes                     *body,
                                         guint                       max_rows,
                                         GError                    **error);
+WbFleetImport *wb_fleet_import_parse_rows (const WbImportRowType   *type,
+                                          WbFleetImportFormat      format,
+                                          GBytes                  *body,
+                                          guint                    max_rows,
+                                          GError                 **error);
 void           wb_fleet_import_free    (WbFleetImport              *import);
 char          *wb_fleet_import_report  (const WbFleetImport        *import,
                                         const WbFleetImportOutcome *outcomes);

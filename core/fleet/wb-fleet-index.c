@@ -193,28 +193,16 @@ refresh_snapshot (WbFleetIndex *self,
   vehicle->snapshot = snapshot;
 }
 
-/* The vehicles whose snapshot a change of @kind @id touches; every one
- * when @kind is -1. */
+/* Every vehicle's snapshot. */
 static void
-refresh_affected (WbFleetIndex *self,
-                  int           kind,
-                  const char   *id)
+refresh_all (WbFleetIndex *self)
 {
   GHashTableIter iter;
   gpointer key, value;
 
   g_hash_table_iter_init (&iter, self->tables[WB_FLEET_KIND_VEHICLE]);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      Entry *vehicle = value;
-      gboolean touched = kind < 0
-                         || (kind == WB_FLEET_KIND_VEHICLE && g_str_equal (key, id))
-                         || (kind == WB_FLEET_KIND_DRIVER && g_strcmp0 (vehicle->driver_id, id) == 0)
-                         || (kind == WB_FLEET_KIND_COMPANY && g_strcmp0 (vehicle->snapshot->company_id, id) == 0);
-
-      if (touched)
-        refresh_snapshot (self, key, vehicle);
-    }
+    refresh_snapshot (self, key, value);
 }
 
 static gboolean
@@ -231,11 +219,55 @@ put_row (WbFleetIndex     *self,
   return TRUE;
 }
 
+/* Under the write lock: the snapshots the rows just put touch. A vehicle's
+ * own row refreshes that vehicle; a driver or a company refreshes the
+ * vehicles it enriches, found in one pass over the vehicles however many
+ * rows came. An import of 10 000 vehicles into a fleet of 100 000 thus
+ * rebuilds 10 000 snapshots, not 100 000. */
+static void
+refresh_put (WbFleetIndex *self,
+             GHashTable   *vehicles,
+             GHashTable   *drivers,
+             GHashTable   *companies)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (g_hash_table_size (drivers) == 0 && g_hash_table_size (companies) == 0)
+    {
+      g_hash_table_iter_init (&iter, vehicles);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        refresh_snapshot (self, key, find (self, WB_FLEET_KIND_VEHICLE, key));
+      return;
+    }
+  g_hash_table_iter_init (&iter, self->tables[WB_FLEET_KIND_VEHICLE]);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Entry *vehicle = value;
+
+      if (vehicle->snapshot == NULL
+          || g_hash_table_contains (vehicles, key)
+          || (vehicle->driver_id != NULL && g_hash_table_contains (drivers, vehicle->driver_id))
+          || (vehicle->snapshot->company_id != NULL && g_hash_table_contains (companies, vehicle->snapshot->company_id)))
+        refresh_snapshot (self, key, vehicle);
+    }
+}
+
 guint
 _wb_fleet_index_put (WbFleetIndex     *self,
                      const WbFleetRow *rows,
                      guint             n_rows)
 {
+  /* The ids are the rows' own, alive for the call. */
+  g_autoptr(GHashTable) vehicles = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) drivers = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) companies = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTable *changed[] = {
+    [WB_FLEET_KIND_COMPANY] = companies,
+    [WB_FLEET_KIND_DRIVER] = drivers,
+    [WB_FLEET_KIND_VEHICLE] = vehicles,
+    [WB_FLEET_KIND_DEVICE] = NULL,
+  };
   guint n_newer = 0;
 
   g_return_val_if_fail (WB_IS_FLEET_INDEX (self), 0);
@@ -246,13 +278,11 @@ _wb_fleet_index_put (WbFleetIndex     *self,
     if (put_row (self, &rows[i]))
       {
         n_newer++;
-        /* One row (a live update) refreshes what it touches; a load
-         * refreshes everything once at the end. */
-        if (n_rows == 1 && rows[i].kind != WB_FLEET_KIND_DEVICE)
-          refresh_affected (self, rows[i].kind, rows[i].id);
+        if (changed[rows[i].kind] != NULL)
+          g_hash_table_add (changed[rows[i].kind], (gpointer) rows[i].id);
       }
-  if (n_rows > 1 && n_newer > 0)
-    refresh_affected (self, -1, NULL);
+  if (n_newer > 0)
+    refresh_put (self, vehicles, drivers, companies);
   g_rw_lock_writer_unlock (&self->lock);
   return n_newer;
 }
@@ -304,7 +334,7 @@ _wb_fleet_index_put_trips (WbFleetIndex         *self,
   for (guint i = 0; i < n_rows; i++)
     put_trip (self, &rows[i], touched);
   if (replace_all)
-    refresh_affected (self, -1, NULL);
+    refresh_all (self);
   else
     for (guint i = 0; i < touched->len; i++)
       {

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "wb-json-writer.h"
+#include "wb-phone.h"
 #include "wb-shipment-store-private.h"
 #include "wb-db-transaction.h"
 
@@ -394,8 +395,8 @@ static const char create_sql[] =
   " d AS (INSERT INTO addresses (" ADDRESS_COLUMNS ")"
   "       VALUES ($18, $19, $20, $21, $22, $23, $24::float8, $25::float8) RETURNING id),"
   " s AS (INSERT INTO shipments (client_id, reference, service_level, promised_at, status_at,"
-  "                              recipient_id, recipient_phone, origin_id, destination_id)"
-  "       SELECT $1, $2, $3, " WB_SQL_FROM_US ("$4") ", now(), r.id, r.phone, (SELECT id FROM o), d.id"
+  "                              recipient_id, recipient_phone, origin_id, destination_id, pickup_point_id)"
+  "       SELECT $1, $2, $3, " WB_SQL_FROM_US ("$4") ", now(), r.id, r.phone, (SELECT id FROM o), d.id, $28"
   "       FROM r, d RETURNING id),"
   " t AS (INSERT INTO trackings (shipment_id, carrier, track_number)"
   "       SELECT s.id, $26, $27 FROM s WHERE $26::text IS NOT NULL OR $27::text IS NOT NULL)"
@@ -420,7 +421,63 @@ create_params (const WbShipmentDraft *draft,
   add_address (params, &draft->destination);
   _wb_sql_params_add (params, draft->carrier);
   _wb_sql_params_add (params, draft->track_number);
+  _wb_sql_params_add (params, draft->pickup_point_id);
   return params;
+}
+
+/* A shipment addressed to a pickup point goes where the point is: its
+ * destination is the point's address and coordinates as they are now
+ * (the row is share-locked until the commit, so it cannot go away in
+ * between). */
+static gboolean
+read_pickup_point (PGconn        *conn,
+                   const char    *id,
+                   WbAddress     *out,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+
+  _wb_sql_params_add (params, id);
+  result = _wb_store_exec (conn, "SELECT country, city, line1, postal_code, lat, lon FROM pickup_points"
+                                 " WHERE id = $1 FOR KEY SHARE", params, cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  if (PQntuples (result) == 0)
+    return _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, "pickupPointId", "no such pickup point");
+  wb_address_clear (out);
+  out->country = PQgetisnull (result, 0, 0) ? NULL : g_strdup (PQgetvalue (result, 0, 0));
+  out->city = PQgetisnull (result, 0, 1) ? NULL : g_strdup (PQgetvalue (result, 0, 1));
+  out->line1 = PQgetisnull (result, 0, 2) ? NULL : g_strdup (PQgetvalue (result, 0, 2));
+  out->postal_code = PQgetisnull (result, 0, 3) ? NULL : g_strdup (PQgetvalue (result, 0, 3));
+  out->has_coordinates = TRUE;
+  out->lat = g_ascii_strtod (PQgetvalue (result, 0, 4), NULL);
+  out->lon = g_ascii_strtod (PQgetvalue (result, 0, 5), NULL);
+  return TRUE;
+}
+
+/* The destination and, for a national number, the phone's country come
+ * from the pickup point. */
+static gboolean
+resolve_pickup_point (PGconn           *conn,
+                      WbShipmentDraft  *draft,
+                      GCancellable     *cancellable,
+                      GError          **error)
+{
+  g_autoptr(GError) phone_error = NULL;
+
+  if (draft->pickup_point_id == NULL)
+    return TRUE;
+  if (!read_pickup_point (conn, draft->pickup_point_id, &draft->destination, cancellable, error))
+    return FALSE;
+  if (draft->recipient_phone_raw == NULL || draft->recipient_phone != NULL)
+    return TRUE;
+  draft->recipient_phone = wb_phone_normalize (draft->recipient_phone_raw, draft->destination.country, &phone_error);
+  if (draft->recipient_phone == NULL)
+    return _wb_store_set_field_error (error, WB_SHIPMENT_ERROR_INVALID, "recipient.phone", "%s",
+                                      phone_error->message);
+  return TRUE;
 }
 
 static gpointer
@@ -436,7 +493,8 @@ create_in_transaction (Job           *job,
 
   if ((now_us = transaction_now_us (conn, cancellable, error)) < 0 ||
       !resolve_promise (job->store, draft->service_level, draft->promised_at, now_us,
-                        &promised_us, error))
+                        &promised_us, error) ||
+      !resolve_pickup_point (conn, draft, cancellable, error))
     return NULL;
 
   params = create_params (draft, promised_us);
@@ -683,6 +741,39 @@ update_destination (PGconn                *conn,
   return result != NULL;
 }
 
+/* A pickup point and a street address are alternatives: naming a point
+ * makes its address the destination; a new destination (or null) leaves
+ * the point. */
+static gboolean
+update_pickup_point (PGconn                *conn,
+                     const char            *id,
+                     const WbShipmentPatch *patch,
+                     GCancellable          *cancellable,
+                     GError               **error)
+{
+  g_autoptr(GPtrArray) params = _wb_sql_params_new ();
+  g_autoptr(PGresult) result = NULL;
+  WbShipmentPatch point = { 0, };
+
+  if (!patch->has_pickup_point && !patch->has_destination)
+    return TRUE;
+  if (patch->has_pickup_point && patch->pickup_point_id != NULL)
+    {
+      point.has_destination = TRUE;
+      if (!read_pickup_point (conn, patch->pickup_point_id, &point.destination, cancellable, error)
+          || !update_destination (conn, id, &point, cancellable, error))
+        {
+          wb_address_clear (&point.destination);
+          return FALSE;
+        }
+      wb_address_clear (&point.destination);
+    }
+  _wb_sql_params_add (params, id);
+  _wb_sql_params_add (params, patch->has_pickup_point ? patch->pickup_point_id : NULL);
+  result = _wb_store_exec (conn, "UPDATE shipments SET pickup_point_id = $2 WHERE id = $1", params, cancellable, error);
+  return result != NULL;
+}
+
 /* Adding a tracking the shipment already has changes nothing, so a
  * retried PATCH succeeds; one that belongs to another shipment is refused. */
 static gboolean
@@ -763,6 +854,7 @@ update_in_transaction (Job           *job,
       !update_shipment_row (job, conn, patch, &locked, promise_changed, promised_us, cancellable, error) ||
       !update_recipient (conn, job->id, patch, cancellable, error) ||
       !update_destination (conn, job->id, patch, cancellable, error) ||
+      !update_pickup_point (conn, job->id, patch, cancellable, error) ||
       !add_tracking (conn, job->id, patch, cancellable, error) ||
       (promise_changed && (flagged = _wb_store_flag_overdue (conn, job->id, job->changes,
                                                                cancellable, error)) < 0))
@@ -1571,6 +1663,7 @@ wb_shipment_draft_free (WbShipmentDraft *draft)
   wb_address_clear (&draft->destination);
   g_free (draft->carrier);
   g_free (draft->track_number);
+  g_free (draft->pickup_point_id);
   g_free (draft);
 }
 
@@ -1589,6 +1682,7 @@ wb_shipment_patch_free (WbShipmentPatch *patch)
   wb_address_clear (&patch->destination);
   g_free (patch->carrier);
   g_free (patch->track_number);
+  g_free (patch->pickup_point_id);
   g_free (patch);
 }
 

@@ -66,6 +66,9 @@ typedef struct
   gint64    promised_at;          /* unix µs; 0 = from the service level's SLA */
   char     *carrier;              /* optional first tracking */
   char     *track_number;
+  char     *pickup_point_id;      /* instead of a street address: the destination becomes the
+                                   * point's address; recipient_phone is then NULL and
+                                   * recipient_phone_raw is normalized with the point's country */
 } WbShipmentDraft;
 
 /* A validated PATCH body: only fields whose has_* flag is set change. */
@@ -80,6 +83,7 @@ typedef struct
   gboolean  has_promised_at;      gint64    promised_at;
   gboolean  has_eta;              gint64    eta;              /* carrier ETA, unix µs; 0 clears */
   gboolean  has_tracking;         char     *carrier;          char *track_number;  /* adds a tracking */
+  gboolean  has_pickup_point;     char     *pickup_point_id;  /* NULL: addressed to a street address again */
 } WbShipmentPatch;
 
 /* A validated status event (REST, batch, or a carrier message). */

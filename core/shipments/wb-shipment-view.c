@@ -291,7 +291,7 @@ static const char view_sql[] =
   "  'serviceLevel', s.service_level, 'version', s.version,"
   "  'recipient', json_build_object('name', r.name, 'phone', r.phone, 'email', r.email),"
   "  'origin', CASE WHEN o.id IS NULL THEN NULL ELSE " ADDRESS_JSON ("o") " END,"
-  "  'destination', " ADDRESS_JSON ("d") ","
+  "  'destination', " ADDRESS_JSON ("d") ", 'pickupPointId', s.pickup_point_id,"
   "  'status', s.status, 'statusReason', s.status_reason,"
   "  'statusAt', " WB_SQL_TIME ("s.status_at") ","
   "  'lastEvent', (SELECT " WB_SQL_EVENT_JSON ("e") " FROM shipment_events e WHERE e.id = s.last_event_id),"

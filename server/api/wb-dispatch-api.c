@@ -11,6 +11,7 @@
 
 #include "wb-api-errors.h"
 #include "wb-dispatch-api.h"
+#include "wb-fleet-import.h"
 #include "wb-json-reader.h"
 #include "wb-json-writer.h"
 #include "wb-phone.h"
@@ -40,6 +41,9 @@ static const char * const pickup_point_members[] = {
   "name", "address", "lat", "lon", "openingHours", "capacity", NULL
 };
 static const char * const address_members[] = { "country", "city", "line1", "postalCode", NULL };
+static const char * const pickup_point_import_members[] = {
+  "id", "name", "address", "lat", "lon", "openingHours", "capacity", NULL
+};
 static const char * const batch_members[] = { "shipmentIds", "pickupPointId", "address", "lat", "lon", NULL };
 static const char * const trip_members[] = { "companyId", "vehicleId", "driverId", "plannedStart", "stops", NULL };
 static const char * const stop_members[] = { "pickupPointId", "address", "lat", "lon", "batchIds", NULL };
@@ -436,18 +440,20 @@ finish_object (GString *out)
   return g_string_free (out, FALSE);
 }
 
+/* A pickup point's members, checked, as the normalized JSON text the
+ * store takes (@out holds "{" and maybe members already). */
 static char *
-parse_pickup_point (GBytes  *bytes,
-                    GError **error)
+read_pickup_point (WbJsonReader        *body,
+                   const char * const  *members,
+                   GString             *out,
+                   GError             **error)
 {
-  g_autoptr(WbJsonReader) body = wb_json_reader_new_from_bytes (bytes, NULL, error);
   g_autoptr(WbJsonReader) address = NULL;
-  g_autoptr(GString) out = g_string_new ("{");
   g_autofree char *name = NULL, *hours = NULL, *country = NULL, *city = NULL, *line1 = NULL, *postal = NULL;
   gboolean has_capacity = FALSE;
   gint64 capacity = 0;
 
-  if (body == NULL || !wb_json_reader_reject_unknown (body, pickup_point_members, error)
+  if (!wb_json_reader_reject_unknown (body, members, error)
       || !read_text (body, "name", TRUE, &name, error)
       || !read_text (body, "openingHours", FALSE, &hours, error)
       || !wb_json_reader_get_int64 (body, "capacity", 1, 1000000, &has_capacity, &capacity, error))
@@ -473,7 +479,277 @@ parse_pickup_point (GBytes  *bytes,
   write_number (out, "capacity", has_capacity, capacity);
   if (!read_coordinates (body, TRUE, out, error))
     return NULL;
+  return g_strdup (out->str);
+}
+
+static char *
+parse_pickup_point (GBytes  *bytes,
+                    GError **error)
+{
+  g_autoptr(WbJsonReader) body = wb_json_reader_new_from_bytes (bytes, NULL, error);
+  g_autoptr(GString) out = g_string_new ("{");
+  g_autofree char *members = NULL;
+
+  if (body == NULL || (members = read_pickup_point (body, pickup_point_members, out, error)) == NULL)
+    return NULL;
   return finish_object (g_steal_pointer (&out));
+}
+
+/* ---- pickup point imports ---------------------------------------------------------- */
+
+/* One row of a pickup-point import: the PUT body with its id, as the
+ * members of the JSON object the store takes. */
+typedef struct
+{
+  char *id;
+  char *members;   /* "\"name\":…,…", without braces */
+} PickupPointRow;
+
+static void
+pickup_point_row_free (gpointer data)
+{
+  PickupPointRow *row = data;
+
+  g_free (row->id);
+  g_free (row->members);
+  g_free (row);
+}
+
+static gpointer
+read_pickup_point_row (const WbImportRowType  *type,
+                       WbJsonReader           *body,
+                       GError                **error)
+{
+  g_autoptr(GString) out = g_string_new ("{");
+  g_autofree char *id = NULL;
+  g_autofree char *text = NULL;
+  PickupPointRow *row;
+
+  if (!wb_json_reader_get_string (body, "id", TRUE, &id, error))
+    return NULL;
+  if (!id_is_valid (id))
+    return wb_json_reader_fail (body, "id", error, "must be 1 to %d characters of letters, digits and . _ : -",
+                                ID_MAX_LENGTH), NULL;
+  if ((text = read_pickup_point (body, pickup_point_import_members, out, error)) == NULL)
+    return NULL;
+  row = g_new0 (PickupPointRow, 1);
+  row->id = g_steal_pointer (&id);
+  row->members = g_strdup (text + 1);
+  return row;
+}
+
+static const char *
+pickup_point_row_id (gconstpointer row)
+{
+  return ((const PickupPointRow *) row)->id;
+}
+
+static const char * const pickup_point_columns[] = {
+  "id", "name", "address.country", "address.city", "address.line1", "address.postalCode", "lat", "lon",
+  "openingHours", "capacity", NULL
+};
+static const char * const pickup_point_number_columns[] = { "lat", "lon", "capacity", NULL };
+
+static const WbImportRowType pickup_point_rows = {
+  "id", pickup_point_columns, pickup_point_number_columns, NULL, read_pickup_point_row, pickup_point_row_id,
+  pickup_point_row_free, 0,
+};
+
+typedef struct
+{
+  WbFleetImportFormat  format;
+  GBytes              *body;
+} ImportBody;
+
+static void
+import_body_free (gpointer data)
+{
+  ImportBody *body = data;
+
+  g_bytes_unref (body->body);
+  g_free (body);
+}
+
+typedef struct
+{
+  Call          *call;
+  WbFleetImport *import;
+} ImportCall;
+
+static void
+import_call_free (ImportCall *import_call)
+{
+  g_clear_pointer (&import_call->call, call_free);
+  g_clear_pointer (&import_call->import, wb_fleet_import_free);
+  g_free (import_call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImportCall, import_call_free)
+
+/* The rows the store wrote, a line each: "c|u <version> <id>"; the others
+ * were unchanged. */
+static gboolean
+read_outcomes (const char           *text,
+               const WbFleetImport  *import,
+               WbFleetImportOutcome *outcomes)
+{
+  g_autoptr(GHashTable) ords = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; i < import->updates->len; i++)
+    {
+      const PickupPointRow *row = g_ptr_array_index (import->updates, i);
+
+      g_hash_table_insert (ords, row->id, GUINT_TO_POINTER (i + 1));
+      outcomes[i].outcome = WB_FLEET_IMPORTED_UNCHANGED;
+    }
+  for (guint i = 0; lines[i] != NULL && *lines[i] != '\0'; i++)
+    {
+      char *end = NULL;
+      gint64 version = g_ascii_strtoll (lines[i] + 2, &end, 10);
+      guint ord = end && *end == ' ' ? GPOINTER_TO_UINT (g_hash_table_lookup (ords, end + 1)) : 0;
+
+      if (ord == 0 || (lines[i][0] != 'c' && lines[i][0] != 'u'))
+        return FALSE;
+      outcomes[ord - 1].outcome = lines[i][0] == 'c' ? WB_FLEET_IMPORTED_CREATED : WB_FLEET_IMPORTED_UPDATED;
+      outcomes[ord - 1].version = version;
+    }
+  return TRUE;
+}
+
+static void
+on_pickup_points_imported (GObject      *source,
+                           GAsyncResult *result,
+                           gpointer      data)
+{
+  g_autoptr(ImportCall) import_call = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbDispatchResult) done = wb_dispatch_store_run_finish (WB_DISPATCH_STORE (source), result, &error);
+  WbFleetImport *import = import_call->import;
+  g_autofree WbFleetImportOutcome *outcomes = g_new0 (WbFleetImportOutcome, import->updates->len);
+  g_autofree char *report = NULL;
+
+  if (done == NULL)
+    {
+      respond_failure (import_call->call->request, error);
+      return;
+    }
+  if (!read_outcomes (done->json, import, outcomes))
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the store's outcomes are not the rows'");
+      wb_api_respond_common_failure (import_call->call->request, error, "Dispatch");
+      return;
+    }
+  report = wb_fleet_import_report (import, outcomes);
+  wb_api_respond_json_text (import_call->call->request, SOUP_STATUS_OK, report);
+}
+
+/* The valid rows as one JSON array. */
+static char *
+import_rows_json (const WbFleetImport *import)
+{
+  GString *out = g_string_sized_new (64 + import->updates->len * 200);
+
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < import->updates->len; i++)
+    {
+      const PickupPointRow *row = g_ptr_array_index (import->updates, i);
+
+      g_string_append (out, i > 0 ? ",{\"id\":" : "{\"id\":");
+      wb_json_write_string (out, row->id);
+      g_string_append_printf (out, ",%s}", row->members);
+    }
+  g_string_append_c (out, ']');
+  return g_string_free (out, FALSE);
+}
+
+static void
+parse_import_in_thread (GTask        *task,
+                        gpointer      source,
+                        gpointer      data,
+                        GCancellable *cancellable)
+{
+  ImportBody *body = data;
+  GError *error = NULL;
+  WbFleetImport *import = wb_fleet_import_parse_rows (&pickup_point_rows, body->format, body->body,
+                                                      WB_FLEET_IMPORT_MAX_ROWS, &error);
+
+  if (import == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, import, (GDestroyNotify) wb_fleet_import_free);
+}
+
+static void
+on_import_parsed (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  g_autoptr(ImportCall) import_call = g_new0 (ImportCall, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *report = NULL;
+  WbDispatchStore *store;
+  WbDispatchRequest *r;
+
+  import_call->call = data;
+  import_call->import = g_task_propagate_pointer (G_TASK (result), &error);
+  if (import_call->import == NULL)
+    {
+      if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_TOO_MANY))
+        wb_api_respond_error (import_call->call->request, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too_many_rows",
+                              NULL, error->message, 0);
+      else if (g_error_matches (error, WB_FLEET_ERROR, WB_FLEET_ERROR_INVALID))
+        wb_api_respond_error (import_call->call->request, SOUP_STATUS_BAD_REQUEST, "invalid_body", NULL,
+                              error->message, 0);
+      else
+        wb_api_respond_common_failure (import_call->call->request, error, "Dispatch");
+      return;
+    }
+  if (import_call->import->updates->len == 0)
+    {
+      report = wb_fleet_import_report (import_call->import, NULL);
+      wb_api_respond_json_text (import_call->call->request, SOUP_STATUS_OK, report);
+      return;
+    }
+  store = import_call->call->api->store;
+  r = wb_dispatch_request_new (WB_DISPATCH_OP_IMPORT_PICKUP_POINTS);
+  r->body = import_rows_json (import_call->import);
+  wb_dispatch_store_run_async (store, r, NULL, on_pickup_points_imported, g_steal_pointer (&import_call));
+}
+
+/* POST /pickup-points:import: the fleet's import formats and answer
+ * (docs/fleet.md, "Bulk import"), each row a PUT body with its id. */
+static void
+handle_import_pickup_points (WbHttpRequest *request,
+                             gpointer       user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (wb_http_request_get_message (request));
+  const char *type = soup_message_headers_get_content_type (headers, NULL);
+  g_autoptr(GTask) task = NULL;
+  ImportBody *body;
+
+  if (g_uri_get_query (soup_server_message_get_uri (wb_http_request_get_message (request))) != NULL)
+    {
+      wb_api_respond_error (request, SOUP_STATUS_BAD_REQUEST, "invalid_field", "query", "query: takes no parameters",
+                            0);
+      return;
+    }
+  body = g_new0 (ImportBody, 1);
+  if (type != NULL && g_ascii_strcasecmp (type, "application/x-ndjson") == 0)
+    body->format = WB_FLEET_IMPORT_NDJSON;
+  else if (type != NULL && g_ascii_strcasecmp (type, "text/csv") == 0)
+    body->format = WB_FLEET_IMPORT_CSV;
+  else
+    {
+      g_free (body);
+      wb_api_respond_error (request, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", NULL,
+                            "Send application/x-ndjson (one object a line) or text/csv (with a header row)", 0);
+      return;
+    }
+  body->body = wb_http_request_get_body (request);
+  task = g_task_new (NULL, NULL, on_import_parsed, call_new (user_data, request));
+  g_task_set_task_data (task, body, import_body_free);
+  g_task_run_in_thread (task, parse_import_in_thread);
 }
 
 /* A destination: a pickup point, or an address with coordinates. */
@@ -1032,6 +1308,7 @@ wb_dispatch_api_register (WbDispatchApi *self,
     { "PUT", "/pickup-points/{id}", WB_ACCESS_ROLE_ADMIN, handle_put_pickup_point },
     { "DELETE", "/pickup-points/{id}", WB_ACCESS_ROLE_ADMIN, handle_delete_pickup_point },
     { "POST", "/pickup-points/{id}/handover", WB_ACCESS_ROLE_DISPATCHER, handle_handover },
+    { "POST", "/pickup-points:import", WB_ACCESS_ROLE_ADMIN, handle_import_pickup_points },
     { "GET", "/batches", WB_ACCESS_ROLE_VIEWER, handle_list_batches },
     { "POST", "/batches", WB_ACCESS_ROLE_DISPATCHER, handle_create_batch },
     { "GET", "/batches/{id}", WB_ACCESS_ROLE_VIEWER, handle_get_batch },
@@ -1050,6 +1327,7 @@ wb_dispatch_api_register (WbDispatchApi *self,
   g_return_if_fail (WB_IS_HTTP_SERVER (http));
 
   wb_http_server_add_routes (http, routes, G_N_ELEMENTS (routes), self);
+  wb_http_server_set_body_limit (http, "POST", "/pickup-points:import", WB_FLEET_IMPORT_MAX_BODY_SIZE);
 }
 
 void

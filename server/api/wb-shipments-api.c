@@ -63,8 +63,12 @@ typedef struct
   gint64             cached_version;
 } Call;
 
+/* As pickup points' own ids (PUT /pickup-points/{id}). */
+#define PICKUP_POINT_ID_MAX_LENGTH 128
+
 static const char * const patch_members[] = {
-  "serviceLevel", "reference", "recipient", "destination", "promisedAt", "eta", "carrier", "trackNumber", NULL
+  "serviceLevel", "reference", "recipient", "destination", "pickupPointId", "promisedAt", "eta", "carrier",
+  "trackNumber", NULL
 };
 static const char * const recipient_members[] = { "name", "phone", "email", NULL };
 static const char * const address_members[] = {
@@ -133,13 +137,52 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
 /* ---- answers ------------------------------------------------------------ */
 
+/* The opaque-tag of a representation: its version, and while the
+ * shipment rides an IN_TRANSIT trip (the view holds "liveLocation", which
+ * moves with the vehicle and not with the shipment's version) a digest of
+ * the body after a dot, so that a conditional GET sees the vehicle move.
+ * In compact JSON a member name can only be matched outside strings: a
+ * string's own quotes are escaped. */
+static char *
+opaque_of_view (gint64      version,
+                const char *json,
+                gsize       length)
+{
+  static const char live_member[] = "\"liveLocation\":";
+  g_autofree char *digest = NULL;
+
+  if (json == NULL || g_strstr_len (json, (gssize) length, live_member) == NULL)
+    return g_strdup_printf ("%" G_GINT64_FORMAT, version);
+  digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) json, length);
+  return g_strdup_printf ("%" G_GINT64_FORMAT ".%.16s", version, digest);
+}
+
 static void
 set_etag (WbHttpRequest *request,
-          gint64         version)
+          const char    *opaque)
 {
-  g_autofree char *etag = g_strdup_printf ("\"%" G_GINT64_FORMAT "\"", version);
+  g_autofree char *etag = g_strdup_printf ("\"%s\"", opaque);
 
   wb_http_request_set_header (request, "ETag", etag);
+}
+
+static void
+set_version_etag (WbHttpRequest *request,
+                  gint64         version)
+{
+  g_autofree char *opaque = opaque_of_view (version, NULL, 0);
+
+  set_etag (request, opaque);
+}
+
+static void
+set_view_etag (WbHttpRequest *request,
+               gint64         version,
+               const char    *json)
+{
+  g_autofree char *opaque = opaque_of_view (version, json, strlen (json));
+
+  set_etag (request, opaque);
 }
 
 static void
@@ -147,7 +190,7 @@ respond_view (WbHttpRequest  *request,
               guint           status,
               WbShipmentView *view)
 {
-  set_etag (request, view->version);
+  set_view_etag (request, view->version, view->json);
   wb_api_respond_json_text (request, status, view->json);
 }
 
@@ -369,7 +412,7 @@ respond_version_mismatch (Call   *call,
   json_builder_add_int_value (builder, current_version);
   json_builder_end_object (builder);
   node = json_builder_get_root (builder);
-  set_etag (call->request, current_version);
+  set_version_etag (call->request, current_version);
   wb_http_request_respond_json (call->request, SOUP_STATUS_PRECONDITION_FAILED, node);
 }
 
@@ -409,37 +452,45 @@ request_header (WbHttpRequest *request,
   return soup_message_headers_get_list (soup_server_message_get_request_headers (message), name);
 }
 
-/* This API's ETags are strong: "\"<version>\"". */
-static char *
-opaque_of_version (gint64 version)
-{
-  return g_strdup_printf ("%" G_GINT64_FORMAT, version);
-}
-
-/* If-None-Match, compared weakly (RFC 9110 §13.1.2). A header that is not
- * an entity-tag list is ignored: the client then gets the full answer. */
+/* If-None-Match, compared weakly (RFC 9110 §13.1.2) with the opaque-tag
+ * of the representation (opaque_of_view()). A header that is not an
+ * entity-tag list is ignored: the client then gets the full answer. */
 static gboolean
 none_match (const char *if_none_match,
-            gint64      version)
+            const char *opaque)
 {
   g_autoptr(WbEntityTagList) tags = if_none_match ? wb_entity_tag_list_parse (if_none_match, NULL) : NULL;
-  g_autofree char *opaque = opaque_of_version (version);
 
   return tags == NULL || !wb_entity_tag_list_match (tags, opaque, TRUE);
 }
 
 /* The version an opaque-tag names, when it is one this API could have
- * made: the strong comparison is octet by octet, so "03" is not "3". */
+ * made: the strong comparison is octet by octet, so "03" is not "3". A
+ * live view's tag ("<version>.<digest>") names its version too: a write
+ * is conditional on the shipment, and the vehicle's movements are not
+ * the shipment's to refuse it. */
 static gboolean
 version_of_opaque (const char *opaque,
                    gint64     *out_version)
 {
-  if (opaque[0] < '1' || opaque[0] > '9')
+  g_autofree char *number = NULL;
+  const char *dot = strchr (opaque, '.');
+
+  if (dot != NULL)
+    {
+      if (strlen (dot + 1) != 16)
+        return FALSE;
+      for (const char *p = dot + 1; *p; p++)
+        if (!g_ascii_isxdigit (*p) || g_ascii_isupper (*p))
+          return FALSE;
+    }
+  number = g_strndup (opaque, dot ? (gsize) (dot - opaque) : strlen (opaque));
+  if (number[0] < '1' || number[0] > '9')
     return FALSE;
-  for (const char *p = opaque; *p; p++)
+  for (const char *p = number; *p; p++)
     if (!g_ascii_isdigit (*p))
       return FALSE;
-  return g_ascii_string_to_signed (opaque, 10, 1, G_MAXINT64, out_version, NULL);
+  return g_ascii_string_to_signed (number, 10, 1, G_MAXINT64, out_version, NULL);
 }
 
 /* If-Match for a write (RFC 9110 §13.1.1), as the versions it names for
@@ -845,6 +896,52 @@ read_tracking (WbJsonReader  *input,
   return TRUE;
 }
 
+/* A pickup point's id, as PUT /pickup-points/{id} takes it; whether it
+ * names one is the store's to say. */
+static gboolean
+read_pickup_point_id (WbJsonReader  *body,
+                      gboolean       nullable,
+                      char         **out_id,
+                      GError       **error)
+{
+  const char *id;
+  gsize length;
+
+  if (!wb_json_reader_get_string (body, "pickupPointId", FALSE, out_id, error))
+    return FALSE;
+  if (*out_id == NULL)
+    return nullable || !wb_json_reader_contains (body, "pickupPointId")
+           || invalid (body, "pickupPointId", error, "must be a pickup point's id");
+  id = *out_id;
+  length = strlen (id);
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '.' && *p != '_' && *p != ':' && *p != '-')
+      length = 0;
+  if (length == 0 || length > PICKUP_POINT_ID_MAX_LENGTH)
+    return invalid (body, "pickupPointId", error, "must be 1 to %d characters of letters, digits and . _ : -",
+                    PICKUP_POINT_ID_MAX_LENGTH);
+  return TRUE;
+}
+
+/* A street address or a pickup point (whose address the store copies),
+ * exactly one of them. */
+static gboolean
+read_draft_destination (WbJsonReader     *body,
+                        WbShipmentDraft  *draft,
+                        GError          **error)
+{
+  gboolean present = FALSE;
+
+  if (!read_pickup_point_id (body, FALSE, &draft->pickup_point_id, error))
+    return FALSE;
+  if (draft->pickup_point_id == NULL)
+    return read_address (body, "destination", TRUE, FALSE, &draft->destination, &present, error);
+  if (wb_json_reader_contains (body, "destination"))
+    return invalid (body, "pickupPointId", error, "give either pickupPointId or destination, not both: "
+                    "a parcel for a pickup point goes to the point's address");
+  return TRUE;
+}
+
 static WbShipmentDraft *
 parse_draft (WbShipmentsApi  *self,
              WbJsonReader     *body,
@@ -853,12 +950,11 @@ parse_draft (WbShipmentsApi  *self,
   g_autoptr(WbShipmentDraft) draft = g_new0 (WbShipmentDraft, 1);
   g_autoptr(WbJsonReader) recipient = NULL;
   g_autofree char *promised = NULL;
-  gboolean present;
 
   if (!wb_json_reader_get_string (body, "clientId", TRUE, &draft->client_id, error)
       || !wb_json_reader_get_string (body, "reference", FALSE, &draft->reference, error)
       || !read_service_level (self, body, &draft->service_level, error)
-      || !read_address (body, "destination", TRUE, FALSE, &draft->destination, &present, error)
+      || !read_draft_destination (body, draft, error)
       || !read_address (body, "origin", FALSE, FALSE, &draft->origin, &draft->has_origin, error)
       || !read_time (body, "promisedAt", FALSE, &promised, &draft->promised_at, NULL, error)
       || !read_tracking (body, &draft->carrier, &draft->track_number, error))
@@ -867,9 +963,15 @@ parse_draft (WbShipmentsApi  *self,
   recipient = wb_json_reader_get_object_member (body, "recipient", TRUE, error);
   if (recipient == NULL
       || !wb_json_reader_get_string (recipient, "name", TRUE, &draft->recipient_name, error)
-      || !read_phone (recipient, draft->destination.country, &draft->recipient_phone,
-                      &draft->recipient_phone_raw, error)
       || !read_email (recipient, FALSE, NULL, &draft->recipient_email, error))
+    return NULL;
+  /* A national number is read as one of the destination's country, which
+   * for a pickup point only the store knows. */
+  if (draft->pickup_point_id != NULL)
+    return wb_json_reader_get_string (recipient, "phone", FALSE, &draft->recipient_phone_raw, error)
+           ? g_steal_pointer (&draft) : NULL;
+  if (!read_phone (recipient, draft->destination.country, &draft->recipient_phone, &draft->recipient_phone_raw,
+                   error))
     return NULL;
   return g_steal_pointer (&draft);
 }
@@ -914,6 +1016,24 @@ read_patch_times (WbJsonReader     *body,
   return read_time (body, "eta", FALSE, &eta, &patch->eta, NULL, error);
 }
 
+/* A point, or null to leave it (the address stays, now a street
+ * address); never with a new destination. */
+static gboolean
+read_patch_pickup_point (WbJsonReader     *body,
+                         WbShipmentPatch  *patch,
+                         GError          **error)
+{
+  patch->has_pickup_point = wb_json_reader_contains (body, "pickupPointId");
+  if (!patch->has_pickup_point)
+    return TRUE;
+  if (!read_pickup_point_id (body, TRUE, &patch->pickup_point_id, error))
+    return FALSE;
+  if (patch->pickup_point_id != NULL && patch->has_destination)
+    return invalid (body, "pickupPointId", error, "give either pickupPointId or destination, not both: "
+                    "a parcel for a pickup point goes to the point's address");
+  return TRUE;
+}
+
 static WbShipmentPatch *
 parse_patch (WbShipmentsApi  *self,
              WbJsonReader     *body,
@@ -930,6 +1050,7 @@ parse_patch (WbShipmentsApi  *self,
       || !read_patch_recipient (body, patch, error)
       || !check_not_cleared (body, "destination", error)
       || !read_address (body, "destination", FALSE, TRUE, &patch->destination, &patch->has_destination, error)
+      || !read_patch_pickup_point (body, patch, error)
       || !read_patch_times (body, patch, error)
       || !read_tracking (body, &patch->carrier, &patch->track_number, error))
     return NULL;
@@ -937,7 +1058,7 @@ parse_patch (WbShipmentsApi  *self,
 
   if (!patch->has_service_level && !patch->has_reference && !patch->has_recipient_name
       && !patch->has_recipient_phone && !patch->has_recipient_email && !patch->has_destination
-      && !patch->has_promised_at && !patch->has_eta && !patch->has_tracking)
+      && !patch->has_promised_at && !patch->has_eta && !patch->has_tracking && !patch->has_pickup_point)
     {
       wb_json_set_field_error (error, "", "The body changes nothing; give at least one field to change");
       return NULL;
@@ -1268,8 +1389,12 @@ respond_current (WbHttpRequest *request,
                  gint64         version,
                  GBytes        *json)
 {
-  set_etag (request, version);
-  if (!none_match (if_none_match, version))
+  gsize length = 0;
+  const char *text = g_bytes_get_data (json, &length);
+  g_autofree char *opaque = opaque_of_view (version, text, length);
+
+  set_etag (request, opaque);
+  if (!none_match (if_none_match, opaque))
     wb_http_request_respond (request, SOUP_STATUS_NOT_MODIFIED, NULL, NULL);
   else
     wb_http_request_respond (request, SOUP_STATUS_OK, "application/json", json);
@@ -1613,7 +1738,7 @@ respond_event (Call           *call,
   body = g_strdup_printf ("{\"duplicate\":%s,\"statusChanged\":%s,\"event\":%s,\"shipment\":%s}",
                           duplicate ? "true" : "false", call->result.status_changed ? "true" : "false",
                           event_json != NULL ? event_json : "null", view->json);
-  set_etag (call->request, view->version);
+  set_view_etag (call->request, view->version, view->json);
   wb_api_respond_json_text (call->request, duplicate ? SOUP_STATUS_OK : SOUP_STATUS_CREATED, body);
 }
 
