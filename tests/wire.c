@@ -517,6 +517,13 @@ call_fleet_imports (Wire *wire)
     { "POST", "/vehicles:import", NULL, WB_ACCESS_ROLE_ADMIN, "", NULL, NULL, 400, FALSE, NULL, ndjson },
     { "POST", "/devices:import", NULL, WB_ACCESS_ROLE_ADMIN, "deviceId,vehicleId,token\ndi-dev1,vi1,s3cret\n", NULL,
       NULL, 200, FALSE, NULL, csv },
+    { "POST", "/pickup-points:import", NULL, WB_ACCESS_ROLE_ADMIN,
+      "{\"id\":\"ppi1\",\"name\":\"Imported\",\"lat\":53.9,\"lon\":27.56}\n{\"id\":\"ppi2\",\"name\":\"x\",\"lat\":95,\"lon\":1}",
+      NULL, NULL, 200, FALSE, NULL, ndjson },
+    { "POST", "/pickup-points:import", NULL, WB_ACCESS_ROLE_ADMIN, "id,name,lat,lon,colour\nppi3,x,1,1,red\n", NULL,
+      NULL, 400, FALSE, NULL, csv },
+    { "POST", "/pickup-points:import", NULL, WB_ACCESS_ROLE_DISPATCHER, "id,name,lat,lon\nppi3,x,1,1\n", NULL, NULL,
+      403, FALSE, NULL, csv },
   };
 
   run_all (wire, calls, G_N_ELEMENTS (calls));
