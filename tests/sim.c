@@ -864,6 +864,74 @@ test_carriers_demo (void)
   g_unlink (carriers_path);
 }
 
+/* The polling demo: numbers seeded at the emulator as scenarios (a
+ * failed attempt among them), added in batches, polled to DELIVERED; the
+ * emulator's stats route counts what it served. A seed it cannot read is
+ * refused naming the member. */
+static void
+test_demo_seeded (void)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 30, NULL);
+  g_autoptr(GDataInputStream) carriers_out = NULL;
+  g_autoptr(GSubprocess) carriers = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *carriers_path = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *emulator = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  guint emulator_port = 0;
+  WbTestDaemon *d;
+
+  carriers = spawn_carriers (&emulator_port, &carriers_out);
+  d = spawn_polling_daemon (emulator_port, &carriers_path, session);
+  url = g_strdup_printf ("http://127.0.0.1:%u", wb_test_daemon_port (d));
+  emulator = g_strdup_printf ("http://127.0.0.1:%u", emulator_port);
+  {
+    const char *args[] = { "demo", "--api", url, "--emulator", emulator, "--count", "20", "--batch", "6",
+                           "--rps", "0", "--carriers", "POST_RU", "--step", "0.5", NULL };
+
+    g_assert_cmpint (run_sim (args, &out, &err), ==, 0);
+  }
+  g_assert_nonnull (strstr (out, "created 20, existing 0, rejected 0"));
+  g_assert_nonnull (strstr (err, "20 of 20 added"));
+  while (trackings_with (session, url, "DELIVERED") < 20)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (200 * 1000);
+    }
+  {
+    g_autofree char *stats_uri = g_strconcat (emulator, "/v1/admin/stats", NULL);
+    g_autofree char *seed_uri = g_strconcat (emulator, "/v1/admin/seed", NULL);
+    g_autoptr(SoupMessage) stats = soup_message_new ("GET", stats_uri);
+    g_autoptr(GBytes) answer = soup_session_send_and_read (session, stats, NULL, &error);
+    g_autoptr(JsonNode) node = NULL;
+    g_autoptr(SoupMessage) bad = soup_message_new ("POST", seed_uri);
+    g_autoptr(GBytes) bad_body = g_bytes_new_static ("{\"scenarios\":[{\"carrier\":\"POST_RU\",\"trackNumber\":\"X\","
+                                                     "\"codes\":[]}]}", 66);
+    g_autoptr(GBytes) refusal = NULL;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (soup_message_get_status (stats), ==, 200);
+    node = json_from_string (g_bytes_get_data (answer, NULL), &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "served"), >=, 40);
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "refused"), ==, 0);
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "mostInOneSecond"), <=, 50);
+    soup_message_set_request_body_from_bytes (bad, "application/json", bad_body);
+    refusal = soup_session_send_and_read (session, bad, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (soup_message_get_status (bad), ==, 400);
+    g_assert_nonnull (g_strstr_len (g_bytes_get_data (refusal, NULL), g_bytes_get_size (refusal), "codes"));
+  }
+  g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
+  wb_test_daemon_free (d);
+  g_subprocess_send_signal (carriers, SIGTERM);
+  g_subprocess_wait_check (carriers, NULL, NULL);
+  g_unlink (carriers_path);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -887,5 +955,6 @@ main (int    argc,
   g_test_add_func ("/sim/carriers/s10", test_s10_numbers);
   g_test_add_func ("/sim/carriers/arguments", test_carriers_arguments);
   g_test_add_func ("/sim/carriers/demo", test_carriers_demo);
+  g_test_add_func ("/sim/demo/seeded", test_demo_seeded);
   return g_test_run ();
 }

@@ -161,3 +161,145 @@ wb_sim_trackings_run (const WbSimTrackingsOptions *options,
     }
   return TRUE;
 }
+
+/* ---- the demo generator -------------------------------------------------------- */
+
+char *
+wb_sim_demo_number (const char *carrier,
+                    guint32     serial)
+{
+  if (g_str_equal (carrier, "POST_RU"))
+    return wb_sim_s10_number (serial % S10_SERIALS);
+  /* CDEK's order numbers, and most others': ten digits. */
+  return g_strdup_printf ("1%09u", serial % 1000000000u);
+}
+
+/* Where a parcel goes, in the emulator's status words: most are
+ * delivered, some fail an attempt first, a few wait at a pickup point. */
+static const char * const *
+demo_path (guint i)
+{
+  static const char * const delivered[] = { "INFO_RECEIVED", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED", NULL };
+  static const char * const attempt[] = { "INFO_RECEIVED", "IN_TRANSIT", "OUT_FOR_DELIVERY", "FAILED_ATTEMPT",
+                                          "OUT_FOR_DELIVERY", "DELIVERED", NULL };
+  static const char * const pickup[] = { "INFO_RECEIVED", "IN_TRANSIT", "AVAILABLE_FOR_PICKUP", "DELIVERED", NULL };
+
+  return i % 10 == 7 ? attempt : i % 10 == 3 ? pickup : delivered;
+}
+
+static GBytes *
+seed_body (const WbSimDemoOptions *options,
+           GPtrArray              *carriers,
+           GPtrArray              *numbers)
+{
+  GString *body = g_string_new ("{\"scenarios\":[");
+
+  for (guint i = 0; i < numbers->len; i++)
+    {
+      const char * const *path = demo_path (i);
+
+      g_string_append (body, i ? ",{\"carrier\":" : "{\"carrier\":");
+      wb_json_write_string (body, g_ptr_array_index (carriers, i));
+      g_string_append (body, ",\"trackNumber\":");
+      wb_json_write_string (body, g_ptr_array_index (numbers, i));
+      /* Steps of 5 to 14 s: statuses move within a minute on the demo
+       * profile, not all at once. */
+      g_string_append (body, ",\"stepSeconds\":");
+      if (options->step > 0)
+        wb_json_write_double (body, options->step);
+      else
+        g_string_append_printf (body, "%u", 5 + (options->seed + i) % 10);
+      g_string_append (body, ",\"codes\":[");
+      for (guint c = 0; path[c] != NULL; c++)
+        {
+          if (c > 0)
+            g_string_append_c (body, ',');
+          wb_json_write_string (body, path[c]);
+        }
+      g_string_append (body, "]}");
+    }
+  g_string_append (body, "]}");
+  return g_string_free_to_bytes (body);
+}
+
+static GBytes *
+items_body (GPtrArray *carriers,
+            GPtrArray *numbers,
+            guint      first,
+            guint      n)
+{
+  GString *body = g_string_new ("{\"items\":[");
+
+  for (guint i = first; i < first + n; i++)
+    {
+      g_string_append (body, i > first ? ",{\"carrierCode\":" : "{\"carrierCode\":");
+      wb_json_write_string (body, g_ptr_array_index (carriers, i));
+      g_string_append (body, ",\"trackNumber\":");
+      wb_json_write_string (body, g_ptr_array_index (numbers, i));
+      g_string_append_c (body, '}');
+    }
+  g_string_append (body, "]}");
+  return g_string_free_to_bytes (body);
+}
+
+gboolean
+wb_sim_demo_run (const WbSimDemoOptions *options,
+                 WbSimTrackingsCounts   *out_counts,
+                 GError                **error)
+{
+  g_autoptr(WbSimHttp) http = wb_sim_http_new (options->token, 1);
+  g_autoptr(WbSimHttp) emulator = wb_sim_http_new (NULL, 1);
+  g_autofree char *uri = g_strconcat (options->api_url, "/trackings", NULL);
+  g_autofree char *seed_uri = g_strconcat (options->emulator_url, "/v1/admin/seed", NULL);
+  g_autoptr(GPtrArray) carriers = g_ptr_array_new ();
+  g_autoptr(GPtrArray) numbers = g_ptr_array_new_with_free_func (g_free);
+  guint n_carriers = g_strv_length ((char **) options->carriers);
+  g_autoptr(GBytes) seed = NULL;
+  g_autoptr(GBytes) seeded = NULL;
+  guint status = 0;
+  gint64 started_us;
+
+  g_return_val_if_fail (n_carriers > 0 && options->batch > 0, FALSE);
+
+  memset (out_counts, 0, sizeof *out_counts);
+  /* The carriers take turns, so each gets its share of the count. */
+  for (guint i = 0; i < options->count; i++)
+    {
+      const char *carrier = options->carriers[i % n_carriers];
+
+      g_ptr_array_add (carriers, (gpointer) carrier);
+      g_ptr_array_add (numbers, wb_sim_demo_number (carrier, options->seed + i));
+    }
+  seed = seed_body (options, carriers, numbers);
+  if ((seeded = post (emulator, seed_uri, seed, &status, error)) == NULL)
+    return FALSE;
+  if (status != 200)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "POST %s answered %u: %.*s", seed_uri, status,
+                   (int) g_bytes_get_size (seeded), (const char *) g_bytes_get_data (seeded, NULL));
+      return FALSE;
+    }
+  started_us = g_get_monotonic_time ();
+  for (guint sent = 0; sent < numbers->len; sent += options->batch)
+    {
+      guint n = MIN (options->batch, numbers->len - sent);
+      g_autoptr(GBytes) body = items_body (carriers, numbers, sent, n);
+      g_autoptr(GBytes) answer = NULL;
+
+      if (options->rate > 0)
+        pace (options->rate, started_us, sent);
+      if ((answer = post (http, uri, body, &status, error)) == NULL)
+        return FALSE;
+      if (status != 200)
+        return refused (status, answer, error);
+      if (!add_counts (answer, out_counts, error))
+        return FALSE;
+      if (options->progress)
+        g_printerr ("\rdemo: %u of %u added (%" G_GUINT64_FORMAT " new, %" G_GUINT64_FORMAT " already tracked, %"
+                    G_GUINT64_FORMAT " refused)", sent + n, numbers->len, out_counts->created, out_counts->existing,
+                    out_counts->rejected);
+    }
+  if (options->progress)
+    g_printerr ("\n");
+  return TRUE;
+}

@@ -33,4 +33,29 @@ gboolean  wb_sim_trackings_run  (const WbSimTrackingsOptions *options,
                                  WbSimTrackingsCounts        *out_counts,
                                  GError                     **error);
 
+/* `waybill-sim demo`: plausible numbers per carrier, seeded as scenarios
+ * at the carrier emulator, then added to the API in batches at a rate. */
+typedef struct
+{
+  const char         *api_url;
+  const char         *emulator_url;
+  const char         *token;        /* nullable */
+  const char * const *carriers;     /* carrier codes, at least one */
+  guint               count;        /* numbers in all, spread over the carriers */
+  guint               batch;        /* numbers a request */
+  double              rate;         /* numbers per second; 0: as fast as answered */
+  guint32             seed;
+  double              step;         /* seconds a status lasts; 0: 5 to 14, spread */
+  gboolean            progress;     /* a progress line on stderr */
+} WbSimDemoOptions;
+
+/* A plausible number of @carrier: S10 for POST_RU, ten digits otherwise. */
+char     *wb_sim_demo_number    (const char                  *carrier,
+                                 guint32                      serial);
+/* Seeds the emulator, then adds the numbers; stops at the first request
+ * either answers with other than 200. */
+gboolean  wb_sim_demo_run       (const WbSimDemoOptions      *options,
+                                 WbSimTrackingsCounts        *out_counts,
+                                 GError                     **error);
+
 G_END_DECLS

@@ -810,6 +810,108 @@ run_trackings (int    argc,
   return ok && counts.rejected == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* ---- demo --------------------------------------------------------------------- */
+
+typedef struct
+{
+  char   *api;
+  char   *emulator;
+  char   *token;
+  char   *token_file;
+  char   *carriers;
+  int     count;
+  int     batch;
+  double  rps;
+  double  step;
+} DemoArgs;
+
+static void
+demo_args_clear (DemoArgs *args)
+{
+  g_free (args->api);
+  g_free (args->emulator);
+  g_free (args->token);
+  g_free (args->token_file);
+  g_free (args->carriers);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DemoArgs, demo_args_clear)
+
+static int
+run_demo (int    argc,
+          char **argv)
+{
+  g_auto(DemoArgs) args = { NULL, NULL, NULL, NULL, NULL, 500, 100, 10, 0 };
+  GOptionEntry entries[] = {
+    { "api", 0, 0, G_OPTION_ARG_STRING, &args.api, "waybilld's API (http://127.0.0.1:8080)", "URL" },
+    { "emulator", 0, 0, G_OPTION_ARG_STRING, &args.emulator, "The carrier emulator (http://127.0.0.1:8090)", "URL" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &args.token, "A JWT with the dispatcher role", "JWT" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &args.token_file, "Read that JWT from a file", "FILE" },
+    { "count", 'c', 0, G_OPTION_ARG_INT, &args.count, "Track numbers in all, the carriers taking turns (500)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &args.batch, "Numbers a request, at most 1000 (100)", "B" },
+    { "rps", 'r', 0, G_OPTION_ARG_DOUBLE, &args.rps, "Numbers per second; 0: as fast as answered (10)", "R" },
+    { "carriers", 0, 0, G_OPTION_ARG_STRING, &args.carriers, "Carrier codes, comma-separated (CDEK,POST_RU)", "LIST" },
+    { "step", 0, 0, G_OPTION_ARG_DOUBLE, &args.step, "Seconds each status lasts; 0: 5 to 14, spread (0)", "S" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) carriers = NULL;
+  WbSimDemoOptions options = { 0 };
+  WbSimTrackingsCounts counts = { 0 };
+  gboolean ok;
+  int status;
+
+  g_option_context_set_summary (context, "The polling demo: plausible track numbers per carrier (POST_RU in the\n"
+                                         "S10 format with its check digit), each seeded at the carrier emulator\n"
+                                         "as a scenario (POST /v1/admin/seed), then added to POST /trackings in\n"
+                                         "batches at the given rate, with a progress line.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if ((status = parse_command (context, "demo", &argc, &argv)) != 0)
+    return status;
+  set_default (&args.api, "http://127.0.0.1:8080");
+  set_default (&args.emulator, "http://127.0.0.1:8090");
+  set_default (&args.carriers, "CDEK,POST_RU");
+  if (!g_uri_is_valid (args.api, G_URI_FLAGS_NONE, NULL))
+    return usage_error ("demo", "--api “%s” is not a URL", args.api);
+  if (!g_uri_is_valid (args.emulator, G_URI_FLAGS_NONE, NULL))
+    return usage_error ("demo", "--emulator “%s” is not a URL", args.emulator);
+  if (args.token && args.token_file)
+    return usage_error ("demo", "--token and --token-file exclude each other");
+  if (args.count < 1 || args.count > 1000000)
+    return usage_error ("demo", "--count must be from 1 to 1000000");
+  if (args.batch < 1 || args.batch > WB_SIM_TRACKINGS_MAX_BATCH)
+    return usage_error ("demo", "--batch must be from 1 to 1000");
+  if (!(args.rps >= 0 && args.rps <= 1e6))
+    return usage_error ("demo", "--rps must be from 0 (as fast as answered) to 1000000 per second");
+  if (!(args.step >= 0 && args.step <= 86400))
+    return usage_error ("demo", "--step must be from 0 (5 to 14 s, spread) to 86400 seconds");
+  carriers = g_strsplit (args.carriers, ",", -1);
+  for (guint i = 0; carriers[i] != NULL; i++)
+    if (!carrier_code_is_valid (g_strstrip (carriers[i])))
+      return usage_error ("demo", "--carriers: “%s” is not a carrier code of letters, digits, _ and -", carriers[i]);
+  if (carriers[0] == NULL)
+    return usage_error ("demo", "--carriers names no carrier");
+  if (args.token_file && (status = read_token_file (args.token_file, &args.token)) != 0)
+    return status;
+  options.api_url = args.api;
+  options.emulator_url = args.emulator;
+  options.token = args.token;
+  options.carriers = (const char * const *) carriers;
+  options.count = args.count;
+  options.batch = args.batch;
+  options.rate = args.rps;
+  options.seed = g_random_int_range (0, 100000000);
+  options.step = args.step;
+  options.progress = TRUE;
+  ok = wb_sim_demo_run (&options, &counts, &error);
+  g_print ("demo: created %" G_GUINT64_FORMAT ", existing %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT "\n",
+           counts.created, counts.existing, counts.rejected);
+  if (!ok)
+    g_printerr ("waybill-sim demo: %s\n", error->message);
+  return ok && counts.rejected == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int
@@ -829,6 +931,8 @@ main (int    argc,
     return run_carriers (argc - 1, argv + 1);
   if (argc >= 2 && g_str_equal (argv[1], "trackings"))
     return run_trackings (argc - 1, argv + 1);
+  if (argc >= 2 && g_str_equal (argv[1], "demo"))
+    return run_demo (argc - 1, argv + 1);
 
   context = g_option_context_new ("COMMAND [OPTION…]");
   g_option_context_set_summary (context, "Commands:\n"
@@ -836,11 +940,12 @@ main (int    argc,
                                          "  fleet       drive the vehicles and send their positions\n"
                                          "  drive       drive one vehicle along given stops (a file, or a trip)\n"
                                          "  carriers    serve the carrier emulator (for the polling demo)\n"
-                                         "  trackings   add generated track numbers for waybilld to poll\n\n"
+                                         "  trackings   add generated track numbers for waybilld to poll\n"
+                                         "  demo        seed the carrier emulator and add its numbers (the polling demo)\n\n"
                                          "“waybill-sim COMMAND --help” describes a command's options.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error ("", "%s", error->message);
   if (argc < 2)
-    return usage_error ("", "a command is needed: fleet, reference, drive, carriers or trackings");
-  return usage_error ("", "unknown command “%s”: fleet, reference, drive, carriers or trackings", argv[1]);
+    return usage_error ("", "a command is needed: fleet, reference, drive, carriers, trackings or demo");
+  return usage_error ("", "unknown command “%s”: fleet, reference, drive, carriers, trackings or demo", argv[1]);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wb-carrier-emulator.h"
+#include "wb-json-reader.h"
 #include "wb-json-writer.h"
 #include "wb-time.h"
 
@@ -243,6 +244,111 @@ handle (SoupServer        *server,
     }
 }
 
+/* ---- the admin routes: scenarios in, counts out ------------------------------- */
+
+/* One scenario of a seed: {"carrier","trackNumber","codes":[…],"stepSeconds"?}. */
+static gboolean
+read_scenario (WbCarrierEmulator  *self,
+               WbJsonReader       *item,
+               GError            **error)
+{
+  g_autofree char *carrier = NULL;
+  g_autofree char *number = NULL;
+  g_autoptr(GPtrArray) codes = g_ptr_array_new_with_free_func (g_free);
+  double step = (double) self->step_us / G_USEC_PER_SEC;
+  gboolean present = FALSE;
+  JsonArray *array = NULL;
+  guint n;
+
+  if (!wb_json_reader_get_string (item, "carrier", TRUE, &carrier, error)
+      || !wb_json_reader_get_string (item, "trackNumber", TRUE, &number, error)
+      || !wb_json_reader_get_double (item, "stepSeconds", 0.001, 86400.0 * 30, &present, &step, error)
+      || !wb_json_reader_peek_array (item, "codes", TRUE, &array, error))
+    return FALSE;
+  n = json_array_get_length (array);
+  if (n == 0)
+    return wb_json_reader_fail (item, "codes", error, "must name at least one status");
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING
+          || *json_node_get_string (node) == '\0')
+        return wb_json_reader_fail (item, "codes", error, "must hold status words");
+      g_ptr_array_add (codes, g_strdup (json_node_get_string (node)));
+    }
+  g_ptr_array_add (codes, NULL);
+  wb_carrier_emulator_seed (self, carrier, number, (const char * const *) codes->pdata,
+                            (gint64) (step * G_USEC_PER_SEC));
+  return TRUE;
+}
+
+/* POST /v1/admin/seed {"scenarios":[…]}: each number's statuses, one step
+ * apart from its first request on. A bad scenario refuses the whole seed. */
+static void
+handle_seed (SoupServer        *server,
+             SoupServerMessage *message,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
+{
+  WbCarrierEmulator *self = user_data;
+  SoupMessageBody *request = soup_server_message_get_request_body (message);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(WbJsonReader) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *answer = NULL;
+  guint n = 0;
+
+  if (!g_str_equal (soup_server_message_get_method (message), "POST"))
+    return respond (message, SOUP_STATUS_METHOD_NOT_ALLOWED, "{\"error\":\"POST a seed\"}");
+  body = soup_message_body_flatten (request);
+  reader = wb_json_reader_new_from_bytes (body, NULL, &error);
+  if (reader == NULL || !wb_json_reader_get_array_length (reader, "scenarios", &n, &error))
+    goto refused;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(WbJsonReader) item = wb_json_reader_get_array_element (reader, "scenarios", i, &error);
+
+      if (item == NULL || !read_scenario (self, item, &error))
+        goto refused;
+    }
+  answer = g_strdup_printf ("{\"seeded\":%u}", n);
+  respond (message, SOUP_STATUS_OK, answer);
+  return;
+
+refused:
+  {
+    g_autoptr(GString) out = g_string_new ("{\"error\":");
+
+    wb_json_write_string (out, error->message);
+    g_string_append_c (out, '}');
+    respond (message, SOUP_STATUS_BAD_REQUEST, out->str);
+  }
+}
+
+/* GET /v1/admin/stats: what it served and refused, and the busiest second,
+ * for a caller to check it kept within the limits. */
+static void
+handle_stats (SoupServer        *server,
+              SoupServerMessage *message,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  WbCarrierEmulator *self = user_data;
+  WbEmulatorCounts counts;
+  g_autofree char *answer = NULL;
+  guint busiest = wb_carrier_emulator_max_in_window (self, G_USEC_PER_SEC);
+
+  wb_carrier_emulator_get_counts (self, &counts);
+  answer = g_strdup_printf ("{\"requests\":%" G_GUINT64_FORMAT ",\"served\":%" G_GUINT64_FORMAT
+                            ",\"refused\":%" G_GUINT64_FORMAT ",\"faults\":%" G_GUINT64_FORMAT
+                            ",\"mostInOneSecond\":%u}",
+                            counts.requests, counts.served, counts.refused, counts.faults, busiest);
+  respond (message, SOUP_STATUS_OK, answer);
+}
+
 static void
 wb_carrier_emulator_dispose (GObject *object)
 {
@@ -376,6 +482,8 @@ listen_with (WbCarrierEmulator  *self,
 
   self->server = soup_server_new ("server-header", "waybill-carrier-emulator", NULL);
   soup_server_add_handler (self->server, "/v1/tracking", handle, self, NULL);
+  soup_server_add_handler (self->server, "/v1/admin/seed", handle_seed, self, NULL);
+  soup_server_add_handler (self->server, "/v1/admin/stats", handle_stats, self, NULL);
   listening = address != NULL ? soup_server_listen (self->server, address, 0, error)
                               : soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, error);
   if (!listening)
