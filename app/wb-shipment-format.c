@@ -92,7 +92,16 @@ wb_shipment_format_time (gint64 us)
     return g_strdup ("—");
   utc = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
   local = utc != NULL ? g_date_time_to_local (utc) : NULL;
-  return local != NULL ? g_date_time_format (local, "%Y-%m-%d %H:%M") : g_strdup ("—");
+  if (local == NULL)
+    return g_strdup ("—");
+  {
+    /* Translators: a date and time in the console's lists and details, as
+     * strftime writes it (see g_date_time_format()); "%e %b %Y, %H:%M"
+     * gives "7 Dec 2026, 19:05". Use your country's usual order. */
+    g_autofree char *text = g_date_time_format (local, C_("date and time", "%e %b %Y, %H:%M"));
+
+    return text != NULL ? g_strdup (g_strstrip (text)) : g_strdup ("—");
+  }
 }
 
 static void

@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 const char *wb_shipment_format_status     (const char             *status);
 const char *wb_shipment_format_sla_state  (const char             *state);
 const char *wb_shipment_format_eta_source (const char             *source);
-/* Local date and time ("2026-12-07 17:05"), "—" for 0. */
+/* Local date and time in the user's language ("7 Dec 2026, 17:05"), "—" for 0. */
 char       *wb_shipment_format_time       (gint64                  us);
 /* "Nezavisimosti 1, 220030 Minsk, BY"; "—" for %NULL. */
 char       *wb_shipment_format_address    (const WbClientAddress  *address);
