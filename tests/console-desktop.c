@@ -547,6 +547,72 @@ test_validation (void)
   g_assert_false (wb_preferences_tile_template_is_valid ("https://tile.example/{z}/{x}.png"));
 }
 
+static gboolean
+array_has_string (JsonArray  *array,
+                  const char *value)
+{
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    if (g_strcmp0 (json_array_get_string_element (array, i), value) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The Flatpak manifest agrees with what the console is: its id, its
+ * binary, the bus names its own code talks to, the modules the runtime
+ * lacks, and Waybill built from this very tree. */
+static void
+test_flatpak_manifest (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "build-aux", "flatpak", "org.waybill.Waybill.json",
+                                                 NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbApplication) application = wb_application_new ();
+  g_autoptr(GHashTable) modules = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonObject *manifest, *waybill, *source;
+  JsonArray *finish, *list;
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *tree = NULL;
+  g_autofree char *meson = NULL;
+  g_autofree char *meson_text = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  manifest = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (manifest, "id"), ==,
+                   g_application_get_application_id (G_APPLICATION (application)));
+  g_assert_cmpstr (json_object_get_string_member (manifest, "command"), ==, "waybill");
+  finish = json_object_get_array_member (manifest, "finish-args");
+  g_assert_true (array_has_string (finish, "--share=network"));
+  g_assert_true (array_has_string (finish, "--socket=wayland"));
+  /* libsecret (the token) and GNotification (alerts). */
+  g_assert_true (array_has_string (finish, "--talk-name=org.freedesktop.secrets"));
+  g_assert_true (array_has_string (finish, "--talk-name=org.freedesktop.Notifications"));
+  for (guint i = 0; i < json_array_get_length (finish); i++)
+    g_assert_false (g_str_has_prefix (json_array_get_string_element (finish, i), "--filesystem="));
+  list = json_object_get_array_member (manifest, "modules");
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *module = json_array_get_object_element (list, i);
+
+      g_hash_table_insert (modules, (gpointer) json_object_get_string_member (module, "name"), module);
+    }
+  g_assert_true (g_hash_table_contains (modules, "libshumate"));
+  g_assert_true (g_hash_table_contains (modules, "postgresql"));
+  g_assert_true (g_hash_table_contains (modules, "librdkafka"));
+  /* Waybill comes last (it needs the others), built with meson from here. */
+  waybill = json_array_get_object_element (list, json_array_get_length (list) - 1);
+  g_assert_cmpstr (json_object_get_string_member (waybill, "name"), ==, "waybill");
+  g_assert_cmpstr (json_object_get_string_member (waybill, "buildsystem"), ==, "meson");
+  g_assert_true (array_has_string (json_object_get_array_member (waybill, "config-opts"), "-Dconsole=enabled"));
+  source = json_array_get_object_element (json_object_get_array_member (waybill, "sources"), 0);
+  g_assert_cmpstr (json_object_get_string_member (source, "type"), ==, "dir");
+  tree = g_build_filename (dir, json_object_get_string_member (source, "path"), NULL);
+  meson = g_build_filename (tree, "meson.build", NULL);
+  g_assert_true (g_file_get_contents (meson, &meson_text, NULL, NULL));
+  g_assert_nonnull (strstr (meson_text, "project('waybill'"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -558,5 +624,6 @@ main (int   argc,
   g_test_add_func ("/console-desktop/validation", test_validation);
   g_test_add_func ("/console-desktop/about", test_about);
   g_test_add_func ("/console-desktop/preferences", test_preferences);
+  g_test_add_func ("/console-desktop/flatpak-manifest", test_flatpak_manifest);
   return g_test_run ();
 }
