@@ -405,7 +405,11 @@ test_first_seen_burst_does_not_delay_reads (Fixture       *f,
   g_test_message ("GET /vehicles/v1 after %d first appearances: %" G_GINT64_FORMAT " ms", BURST_DEVICES, read_ms);
   g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 200"));
   g_assert_nonnull (strstr (answer, "AB 1234-7"));
-  g_assert_cmpint (read_ms, <, 500);
+  /* Quick, or else ahead of the first appearances still being written: a
+   * read queued behind them answers late and only once they are all in.
+   * (A loaded machine under ASan can be slow without queueing.) */
+  if (read_ms >= 500)
+    g_assert_cmpuint (count_topic (f, WB_TOPIC_DEVICE_FIRST_SEEN), <, BURST_DEVICES);
 
   for (int i = 0; i < 2000 && count_topic (f, WB_TOPIC_DEVICE_FIRST_SEEN) < BURST_DEVICES; i++)
     iterate_a_little ();
