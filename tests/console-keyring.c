@@ -167,7 +167,8 @@ lookup (const char *server_url)
 }
 
 /* The keyring's own items for @server_url under the schema docs/console.md
- * names, read without wb-token-store: what another program sees. */
+ * names (libsecret stores it as the xdg:schema attribute), asked of the
+ * Secret Service over D-Bus: what another program sees. */
 static guint
 items_in_keyring (const char *server_url,
                   char      **out_secret)
@@ -181,17 +182,30 @@ items_in_keyring (const char *server_url,
     0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   };
   g_autoptr(GError) error = NULL;
-  GList *items = secret_password_search_sync (&schema, SECRET_SEARCH_ALL, NULL, &error, "server", server_url, NULL);
-  guint n = g_list_length (items);
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) unlocked = NULL;
+  g_autoptr(GVariant) locked = NULL;
+  GVariantBuilder attributes;
 
   g_assert_no_error (error);
-  g_list_free_full (items, g_object_unref);
+  g_variant_builder_init (&attributes, G_VARIANT_TYPE ("a{ss}"));
+  g_variant_builder_add (&attributes, "{ss}", "xdg:schema", "org.waybill.Waybill.Token");
+  g_variant_builder_add (&attributes, "{ss}", "server", server_url);
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+                                       "org.freedesktop.Secret.Service", "SearchItems",
+                                       g_variant_new ("(a{ss})", &attributes), G_VARIANT_TYPE ("(aoao)"),
+                                       G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(@ao@ao)", &unlocked, &locked);
+  /* The login keyring is unlocked: nothing may hide in a locked one. */
+  g_assert_cmpuint (g_variant_n_children (locked), ==, 0);
   if (out_secret != NULL)
     {
       *out_secret = secret_password_lookup_sync (&schema, NULL, &error, "server", server_url, NULL);
       g_assert_no_error (error);
     }
-  return n;
+  return g_variant_n_children (unlocked);
 }
 
 /* ---- wb-token-store ---------------------------------------------------------- */
