@@ -2,7 +2,9 @@
 /* core/client against a real waybilld on a real PostgreSQL: typed REST
  * answers and the API's field errors, /ws/locations kept in a
  * WbVehicleModel through view changes, a dropped connection, a stopped and
- * restarted daemon, and /ws/events resumed; WbVehicleModel on its own. */
+ * restarted daemon, and /ws/events resumed; waybill-sim's fleet over
+ * Teltonika followed frame by frame, with no gap, through a daemon
+ * restart; WbVehicleModel on its own. */
 
 #include "config.h"
 
