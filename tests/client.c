@@ -2,7 +2,9 @@
 /* core/client against a real waybilld on a real PostgreSQL: typed REST
  * answers and the API's field errors, /ws/locations kept in a
  * WbVehicleModel through view changes, a dropped connection, a stopped and
- * restarted daemon, and /ws/events resumed; WbVehicleModel on its own. */
+ * restarted daemon, and /ws/events resumed; waybill-sim's fleet over
+ * Teltonika followed frame by frame, with no gap, through a daemon
+ * restart; WbVehicleModel on its own. */
 
 #include "config.h"
 
@@ -886,6 +888,339 @@ test_bad_token (Fixture       *f,
   g_assert_cmpint (wb_location_stream_get_state (stream), ==, WB_STREAM_STATE_DISCONNECTED);
 }
 
+/* ---- waybill-sim end to end --------------------------------------------------- */
+
+/* Around the simulator's Minsk street grid (about 5 km across), with room
+ * to spare: every simulated vehicle is in this view all the time. */
+static const WbLiveBbox sim_city = { 27.30, 53.70, 27.85, 54.10 };
+#define SIM_FLEET "8"
+#define SIM_VEHICLES 8
+
+/* The daemon's arguments for the simulator's tests, with OsmAnd and
+ * Teltonika ports of their own that a restart takes again (main()). */
+static char *sim_args[4];
+static char *sim_teltonika;
+
+static guint
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* `waybill-sim ARGS… --url <the daemon> --jwt-secret <the daemon's>`,
+ * the main loop running meanwhile (the stream follows as it sends);
+ * returns its standard output once it exits with 0. */
+static char *
+run_sim (Fixture            *f,
+         const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GAsyncResult) done = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_ptr_array_add (argv, g_strdup (g_getenv ("WAYBILL_SIM")));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, g_strdup ("--url"));
+  g_ptr_array_add (argv, g_strdup_printf ("http://127.0.0.1:%u", f->port));
+  g_ptr_array_add (argv, g_strdup ("--jwt-secret"));
+  g_ptr_array_add (argv, g_strdup (SECRET));
+  g_ptr_array_add (argv, NULL);
+  process = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_result, &done);
+  WAIT_UNTIL (done != NULL, "waybill-sim to finish");
+  g_assert_true (g_subprocess_communicate_utf8_finish (process, done, &out, &err, &error));
+  g_assert_no_error (error);
+  if (g_test_verbose ())
+    g_printerr ("%s%s", out, err);
+  if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
+    g_error ("waybill-sim %s failed:\n%s%s", args[0], out, err);
+  return g_steal_pointer (&out);
+}
+
+/* The simulator's positions are due every 1/rate s and carry that time. */
+#define SIM_STEP_US (G_USEC_PER_SEC / 2)
+
+/* What the test sees of the stream, frame by frame. Every change on the
+ * gateway is one seq, and every change is a simulated vehicle's position,
+ * all in view: so a frame must advance the position held by exactly the
+ * changes it shows. An item may stand for several fixes of its vehicle
+ * (a batching window keeps only the newest), counted from its fix time's
+ * step; a change shown by no item is a gap. */
+typedef struct
+{
+  gint64   fix_time;
+  guint    advances;
+  gboolean new_run;   /* the simulator started again: its next fix is one change, whatever the time since */
+} Fixes;
+
+typedef struct
+{
+  Live       *live;
+  GHashTable *fixes;          /* vehicle id → Fixes */
+  char       *epoch;
+  guint       resyncs;        /* live->resyncs when the last frame came */
+  gboolean    pending;        /* the last frame is still to be checked */
+  guint64     pending_seq;    /* the position held before it */
+  guint64     pending_changes;/* the changes it showed */
+  guint       frames;
+  guint       gaps;           /* frames whose seq moved by more or less than they showed */
+  guint       fix_backwards;  /* a vehicle shown at an older fix than before */
+  guint       silent_epochs;  /* another epoch without a resync */
+} Follow;
+
+/* The last frame moved the position to @seq: did it show that many changes? */
+static void
+follow_check (Follow  *follow,
+              guint64  seq)
+{
+  if (!follow->pending)
+    return;
+  follow->pending = FALSE;
+  if (seq - follow->pending_seq != follow->pending_changes)
+    {
+      g_test_message ("a frame from seq %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT " showed %" G_GUINT64_FORMAT
+                      " changes", follow->pending_seq, seq, follow->pending_changes);
+      follow->gaps++;
+    }
+}
+
+static void
+on_follow_applied (WbLocationStream *stream,
+                   guint             entered,
+                   guint             updated,
+                   guint             left,
+                   Follow           *follow)
+{
+  /* "applied" comes before the frame's own position is taken: this is
+   * the previous frame's. */
+  const char *epoch = wb_location_stream_get_epoch (stream);
+  guint64 seq = wb_location_stream_get_seq (stream);
+  /* The first frame after a resync is the new gateway's snapshot, at the
+   * resync's position: it shows states, not changes after it. */
+  gboolean snapshot = follow->live->resyncs != follow->resyncs;
+  guint64 changes = left;
+
+  if (follow->epoch == NULL || g_strcmp0 (epoch, follow->epoch) != 0)
+    {
+      /* A new epoch is only ever taken with a resync (or at the start). */
+      if (follow->epoch != NULL && !snapshot)
+        follow->silent_epochs++;
+      g_free (follow->epoch);
+      follow->epoch = g_strdup (epoch);
+      follow->pending = FALSE;
+    }
+  if (snapshot)
+    follow->pending = FALSE;
+  follow->resyncs = follow->live->resyncs;
+  follow_check (follow, seq);
+  follow->frames++;
+
+  for (guint i = 0; i < n_held (follow->live); i++)
+    {
+      g_autoptr(WbClientVehicle) vehicle = g_list_model_get_item (G_LIST_MODEL (follow->live->model), i);
+      const WbLiveVehicle *state = wb_client_vehicle_get_state (vehicle);
+      Fixes *fixes = g_hash_table_lookup (follow->fixes, state->vehicle_id);
+
+      if (fixes == NULL)
+        {
+          /* Its first fix ever (the test starts with none). */
+          fixes = g_new0 (Fixes, 1);
+          fixes->fix_time = state->fix_time;
+          g_hash_table_insert (follow->fixes, g_strdup (state->vehicle_id), fixes);
+          changes++;
+        }
+      else if (state->fix_time < fixes->fix_time)
+        follow->fix_backwards++;
+      else if (state->fix_time > fixes->fix_time)
+        {
+          changes += fixes->new_run ? 1 : (state->fix_time - fixes->fix_time + SIM_STEP_US / 2) / SIM_STEP_US;
+          fixes->new_run = FALSE;
+                  fixes->fix_time = state->fix_time;
+          fixes->advances++;
+        }
+    }
+  if (!snapshot)
+    {
+      follow->pending = TRUE;
+      follow->pending_seq = seq;
+      follow->pending_changes = changes;
+    }
+}
+
+/* Why the model is not what GET /locations of the view holds at the
+ * stream's position, or %NULL when it is exactly that. */
+static char *
+snapshot_difference (Live      *live,
+                     GPtrArray *vehicles,
+                     const char *epoch,
+                     guint64    seq)
+{
+  if (vehicles->len != SIM_VEHICLES)
+    return g_strdup_printf ("the snapshot holds %u vehicles", vehicles->len);
+  if (g_strcmp0 (wb_location_stream_get_epoch (live->stream), epoch) != 0)
+    return g_strdup_printf ("the stream is at epoch %s, the snapshot at %s", wb_location_stream_get_epoch (live->stream),
+                            epoch);
+  if (wb_location_stream_get_seq (live->stream) != seq)
+    return g_strdup_printf ("the stream is at seq %" G_GUINT64_FORMAT ", the snapshot at %" G_GUINT64_FORMAT,
+                            wb_location_stream_get_seq (live->stream), seq);
+  if (n_held (live) != vehicles->len)
+    return g_strdup_printf ("the model holds %u vehicles", n_held (live));
+  for (guint i = 0; i < vehicles->len; i++)
+    {
+      WbLiveVehicle *want = g_ptr_array_index (vehicles, i);
+      WbClientVehicle *held = wb_vehicle_model_lookup (live->model, want->vehicle_id);
+      const WbLiveVehicle *state = held != NULL ? wb_client_vehicle_get_state (held) : NULL;
+
+      if (state == NULL)
+        return g_strdup_printf ("%s is missing", want->vehicle_id);
+      if (state->fix_time != want->fix_time || state->lat != want->lat || state->lon != want->lon)
+        return g_strdup_printf ("%s is at %.6f,%.6f (fix %" G_GINT64_FORMAT "), not %.6f,%.6f (fix %" G_GINT64_FORMAT ")",
+                                want->vehicle_id, state->lat, state->lon, state->fix_time, want->lat, want->lon,
+                                want->fix_time);
+    }
+  return NULL;
+}
+
+/* Once the simulator has stopped, the model converges on the server's
+ * snapshot at the same {epoch, seq}: every change up to the server's
+ * position reached the client, none skipped. */
+static void
+wait_model_is_snapshot (Fixture *f,
+                        Live    *live)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GAsyncResult) located = NULL;
+      g_autoptr(GPtrArray) vehicles = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *epoch = NULL;
+      g_autofree char *why = NULL;
+      guint64 seq = 0;
+
+      wb_client_get_locations_async (f->client, &sim_city, NULL, NULL, on_result, &located);
+      vehicles = wb_client_get_locations_finish (f->client, wait_result (&located), &epoch, &seq, &error);
+      g_assert_no_error (error);
+      why = snapshot_difference (live, vehicles, epoch, seq);
+      if (why == NULL)
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the model never matched GET /locations: %s", why);
+      iterate_for (100);
+    }
+}
+
+static void
+assert_every_vehicle_advanced (Follow *follow,
+                               guint   times)
+{
+  for (guint i = 1; i <= SIM_VEHICLES; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("sim-vehicle-%04u", i);
+      Fixes *fixes = g_hash_table_lookup (follow->fixes, id);
+
+      g_assert_nonnull (fixes);
+      if (fixes->advances < times)
+        g_error ("%s advanced %u times, not %u", id, fixes->advances, times);
+    }
+}
+
+static void
+reset_advances (Follow *follow)
+{
+  GHashTableIter iter;
+  Fixes *fixes;
+
+  g_hash_table_iter_init (&iter, follow->fixes);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &fixes))
+    {
+      fixes->advances = 0;
+      fixes->new_run = TRUE;
+    }
+}
+
+/* The whole way, as a user runs it: reference data registered by
+ * `waybill-sim reference`, a fleet driven by `waybill-sim fleet` over
+ * Teltonika (a tracker's binary protocol, an outside client's bytes), and
+ * the client library's stream and model following it. The daemon then
+ * restarts on the same database and port: the stream takes the new epoch
+ * only with a resync, and the model is whole again and keeps moving. */
+static void
+test_sim_fleet_restart (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *reference[] = { "reference", "--vehicles", SIM_FLEET, "--protocol", "teltonika", NULL };
+  /* Real time, two positions a second for three seconds. */
+  const char *fleet[] = { "fleet", "--vehicles", SIM_FLEET, "--rate", "2", "--count", "6", "--protocol", "teltonika",
+                          "--teltonika", sim_teltonika, "--seed", "7", NULL };
+  g_autoptr(Live) live = NULL;
+  g_autoptr(GHashTable) fixes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  Follow follow = { .fixes = fixes };
+  g_autofree char *out = NULL;
+  g_autofree char *epoch = NULL;
+  guint port = f->port;
+
+  wb_test_daemon_wait_log (f->daemon, "Teltonika listener on");
+  out = run_sim (f, reference);
+  g_clear_pointer (&out, g_free);
+
+  live = live_new (f, &sim_city);
+  follow.live = live;
+  g_signal_connect (live->stream, "applied", G_CALLBACK (on_follow_applied), &follow);
+  out = run_sim (f, fleet);
+  g_assert_nonnull (strstr (out, "sent 48, accepted 48, refused 0, failed 0"));
+  g_clear_pointer (&out, g_free);
+  wait_model_is_snapshot (f, live);
+  follow_check (&follow, wb_location_stream_get_seq (live->stream));
+  g_assert_cmpuint (n_held (live), ==, SIM_VEHICLES);
+  g_assert_cmpuint (live->entered, ==, SIM_VEHICLES);
+  /* Six fixes each: the first enters, the others advance it (a batching
+   * window may coalesce two of them). */
+  assert_every_vehicle_advanced (&follow, 2);
+  g_assert_cmpuint (live->resyncs, ==, 0);
+  g_assert_cmpuint (follow.frames, >=, 6);
+  g_assert_cmpuint (follow.gaps, ==, 0);
+  g_assert_cmpuint (follow.fix_backwards, ==, 0);
+  g_assert_cmpuint (follow.silent_epochs, ==, 0);
+  epoch = g_strdup (wb_location_stream_get_epoch (live->stream));
+
+  stop_daemon (f);
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_RECONNECTING, "reconnecting");
+  spawn (f, data, port);
+  wb_test_daemon_wait_log (f->daemon, "Teltonika listener on");
+  reset_advances (&follow);
+  out = run_sim (f, fleet);
+  g_assert_nonnull (strstr (out, "sent 48, accepted 48, refused 0, failed 0"));
+  WAIT_UNTIL (wb_location_stream_get_state (live->stream) == WB_STREAM_STATE_LIVE, "live again");
+  wait_model_is_snapshot (f, live);
+  follow_check (&follow, wb_location_stream_get_seq (live->stream));
+  /* The old position means nothing to the new gateway: one resync, and
+   * the new epoch came with it, never silently. */
+  g_assert_cmpuint (live->resyncs, ==, 1);
+  g_assert_cmpstr (wb_location_stream_get_epoch (live->stream), !=, epoch);
+  g_assert_cmpuint (follow.silent_epochs, ==, 0);
+  g_assert_cmpuint (follow.gaps, ==, 0);
+  g_assert_cmpuint (follow.fix_backwards, ==, 0);
+  g_assert_cmpuint (n_held (live), ==, SIM_VEHICLES);
+  g_assert_cmpuint (n_stale (live), ==, 0);
+  assert_every_vehicle_advanced (&follow, 2);
+  g_free (follow.epoch);
+}
+
 /* ---- /ws/events --------------------------------------------------------------- */
 
 static char *
@@ -1674,6 +2009,14 @@ main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  {
+    guint teltonika = free_port ();
+
+    sim_args[0] = (char *) default_args[0];
+    sim_args[1] = g_strdup_printf ("--osmand-port=%u", free_port ());
+    sim_args[2] = g_strdup_printf ("--teltonika-port=%u", teltonika);
+    sim_teltonika = g_strdup_printf ("127.0.0.1:%u", teltonika);
+  }
 
   g_test_add_func ("/client/vehicle-model", test_vehicle_model);
   g_test_add_func ("/client/live-vehicle-reader", test_live_vehicle_reader);
@@ -1690,6 +2033,7 @@ main (int   argc,
               teardown);
   g_test_add ("/client/locations/pan-then-drop", Fixture, default_args, setup, test_pan_then_drop, teardown);
   g_test_add ("/client/locations/daemon-restart", Fixture, default_args, setup, test_daemon_restart, teardown);
+  g_test_add ("/client/locations/sim-fleet-restart", Fixture, sim_args, setup, test_sim_fleet_restart, teardown);
   g_test_add ("/client/locations/bad-token", Fixture, default_args, setup, test_bad_token, teardown);
   g_test_add ("/client/events/resume", Fixture, default_args, setup, test_events_resume, teardown);
   g_test_add ("/client/shipments/search", Fixture, default_args, setup, test_shipments_search, teardown);
