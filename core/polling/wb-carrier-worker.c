@@ -672,13 +672,14 @@ wait_until (Check  *check,
   g_source_unref (source);
 }
 
-/* The calls this worker made to one carrier: the latest and, in a ring,
- * the last n (n the calls a second allows). */
+/* The calls this worker made to one carrier: GCRA's theoretical
+ * instant for the next one and, in a ring, the last n (n the calls a
+ * second allows). */
 typedef struct
 {
   guint  n;
   guint  next;
-  gint64 last;
+  gint64 tat;
   gint64 at[];
 } SentRing;
 
@@ -690,18 +691,18 @@ typedef struct
 
 /* When the next call to this carrier may go out. Keeping every gap at
  * least one emission interval, as made, loses each late wake-up for good
- * (a tenth of the rate at 200/s on a busy loop); instead the calls keep
- * to their planned instants and two rules bound them: never more than
- * the calls a second allows within a second (the carrier's count), and
- * never closer than half an interval (so calls that a stalled loop let
- * pile up do not go out together). */
+ * (a tenth of the rate at 200/s on a busy loop); instead the calls as
+ * made follow GCRA with a tolerance of half an interval — a call up to
+ * that late is made up by the next, a longer stall is lost rather than
+ * sent in a burst the carrier's own bucket would refuse — and never more
+ * than the calls a second allows go out within a second. */
 static gint64
 next_allowed (SentRing *ring,
               double    rate)
 {
   double interval = G_USEC_PER_SEC / rate;
   gint64 window = (gint64) ceil (ring->n * interval * (1 + WINDOW_GUARD));
-  gint64 at = ring->last + (gint64) ceil (interval / 2);
+  gint64 at = ring->tat - (gint64) floor (interval / 2);
 
   /* at[next] is the n-th call back (0 while fewer were made). */
   if (ring->at[ring->next] > 0)
@@ -731,7 +732,7 @@ too_soon (Check *check)
   at = MAX (check->planned_at, next_allowed (ring, check->carrier->rate));
   if (now >= at)
     {
-      ring->last = now;
+      ring->tat = MAX (ring->tat, now) + (gint64) ceil (G_USEC_PER_SEC / check->carrier->rate);
       ring->at[ring->next] = now;
       ring->next = (ring->next + 1) % ring->n;
       return FALSE;
