@@ -39,6 +39,7 @@ struct _WbCarrierWorker
   WbWorkerCounts   counts;
   GHashTable      *carrier_counts; /* carrier code → WbWorkerCounts*, under the mutex */
   WbCarrierStats  *stats;
+  guint            precise_waits;  /* timerfds open for waits */
 };
 
 G_DEFINE_FINAL_TYPE (WbCarrierWorker, wb_carrier_worker, G_TYPE_OBJECT)
@@ -609,10 +610,15 @@ on_fetched (GObject      *source,
 
 static gboolean fetch_now (gpointer data);
 
+/* Checks waiting on a timerfd at once, at most: after a stall many wait
+ * for the same instant and only one goes; the rest need no precision. */
+#define MAX_PRECISE_WAITS 16
+
 typedef struct
 {
-  Check *check;
-  int    fd;
+  WbCarrierWorker *self;  /* owned: the count of waits lives there */
+  Check           *check;
+  int              fd;
 } PreciseWait;
 
 static void
@@ -620,8 +626,9 @@ precise_wait_free (gpointer data)
 {
   PreciseWait *wait = data;
 
-  if (wait->fd >= 0)
-    close (wait->fd);
+  close (wait->fd);
+  wait->self->precise_waits--;
+  g_object_unref (wait->self);
   g_free (wait);
 }
 
@@ -650,7 +657,8 @@ wait_until (Check  *check,
   GSource *source;
   int fd;
 
-  fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  fd = check->work->self->precise_waits < MAX_PRECISE_WAITS
+         ? timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) : -1;
   spec.it_value.tv_sec = deadline / G_USEC_PER_SEC;
   spec.it_value.tv_nsec = (deadline % G_USEC_PER_SEC) * 1000;
   if (fd < 0 || timerfd_settime (fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0)
@@ -665,6 +673,8 @@ wait_until (Check  *check,
       wait = g_new0 (PreciseWait, 1);
       wait->check = check;
       wait->fd = fd;
+      wait->self = g_object_ref (check->work->self);
+      wait->self->precise_waits++;
       source = g_unix_fd_source_new (fd, G_IO_IN);
       g_source_set_callback (source, G_SOURCE_FUNC (precise_wait_done), wait, precise_wait_free);
     }
