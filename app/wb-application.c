@@ -621,6 +621,15 @@ wb_application_shutdown (GApplication *application)
   g_signal_handlers_disconnect_by_data (self->settings, self);
   g_clear_handle_id (&self->signal_sources[0], g_source_remove);
   g_clear_handle_id (&self->signal_sources[1], g_source_remove);
+  /* Its events stream and carrier reads stop with the run, whoever still
+   * holds the center; and no window outlives it, drawing and reading. */
+  wb_alert_center_set_client (self->alerts, NULL);
+  {
+    GList *windows;
+
+    while ((windows = gtk_application_get_windows (GTK_APPLICATION (self))) != NULL)
+      gtk_window_destroy (windows->data);
+  }
   /* The local server and the demo end with the console, cleanly. */
   stop_demo (self);
   if (self->local != NULL)
