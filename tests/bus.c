@@ -453,6 +453,64 @@ test_flush_waits_for_acks_and_close_refuses (void)
   sink_clear (&sink);
 }
 
+static void
+on_flush_cancelled (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      data)
+{
+  gboolean *done = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (wb_bus_flush_finish (WB_BUS (source), result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  *done = TRUE;
+}
+
+static gboolean
+cancel_later (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A flush that cannot finish (a message is never acknowledged) gives up
+ * when its cancellable is cancelled, as a stopping daemon's deadline does. */
+static void
+test_flush_gives_up_when_cancelled (void)
+{
+  g_autoptr(WbBus) bus = wb_bus_local_new (8);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) already = g_cancellable_new ();
+  const char *topics[] = { "t", NULL };
+  gboolean flushed = FALSE;
+  gboolean flushed_already = FALSE;
+  Sink sink;
+
+  sink_init (&sink);
+  sink.hold = TRUE;
+  wb_bus_subscribe (bus, "g", topics, 8, on_batch, &sink, NULL);
+  publish (bus, "t", "k", "x");
+
+  wb_bus_flush_async (bus, cancellable, on_flush_cancelled, &flushed);
+  g_timeout_add (200, cancel_later, cancellable);
+  iterate_until_idle ();
+  g_assert_false (flushed);
+  while (!flushed)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_cancellable_cancel (already);
+  wb_bus_flush_async (bus, already, on_flush_cancelled, &flushed_already);
+  while (!flushed_already)
+    g_main_context_iteration (NULL, TRUE);
+
+  wb_bus_batch_ack (g_ptr_array_index (sink.batches, 0));
+  flushed = FALSE;
+  wb_bus_flush_async (bus, NULL, on_flushed, &flushed);
+  while (!flushed)
+    g_main_context_iteration (NULL, TRUE);
+  sink_clear (&sink);
+}
+
 /* Acks may come from a worker thread, as they will after a database commit. */
 static gpointer
 ack_in_thread (gpointer data)
@@ -645,6 +703,7 @@ main (int   argc,
   g_test_add_func ("/bus/retry-redelivers-in-order", test_retry_redelivers_in_order);
   g_test_add_func ("/bus/group-members-split-by-key-and-hand-over", test_group_members_split_by_key_and_hand_over);
   g_test_add_func ("/bus/flush-waits-for-acks-and-close-refuses", test_flush_waits_for_acks_and_close_refuses);
+  g_test_add_func ("/bus/flush-gives-up-when-cancelled", test_flush_gives_up_when_cancelled);
   g_test_add_func ("/bus/ack-from-another-thread", test_ack_from_another_thread);
   g_test_add_func ("/bus/publish-from-completion-callback", test_publish_from_completion_callback);
   g_test_add_func ("/bus/linger", test_linger);

@@ -47,7 +47,7 @@ struct _Group
 
 typedef struct
 {
-  WbBusMessage *message;
+  WbBusMessage *message;         /* NULL for a flush */
   gulong        cancel_id;
   GCancellable *cancellable;
 } PublishWaiter;
@@ -259,7 +259,7 @@ publish_waiter_free (gpointer data)
   if (waiter->cancel_id)
     g_cancellable_disconnect (waiter->cancellable, waiter->cancel_id);
   g_clear_object (&waiter->cancellable);
-  wb_bus_message_unref (waiter->message);
+  g_clear_pointer (&waiter->message, wb_bus_message_unref);
   g_free (waiter);
 }
 
@@ -422,6 +422,22 @@ wake_waiters_locked (WbBusLocal *self,
   if (flush_done_locked (self) || self->closed)
     while ((task = g_queue_pop_head (&self->flush_waiters)) != NULL)
       complete_later (done, task, NULL);
+
+  /* A flush is bounded by its cancellable: a daemon stopping while a
+   * producer keeps publishing gives up waiting at its deadline. */
+  for (link = self->flush_waiters.head; link != NULL;)
+    {
+      GList *next = link->next;
+
+      task = link->data;
+      if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+        {
+          g_queue_delete_link (&self->flush_waiters, link);
+          complete_later (done, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                           "Operation was cancelled"));
+        }
+      link = next;
+    }
 }
 
 /* A removed subscriber's messages move to the group's remaining members, so
@@ -701,16 +717,30 @@ wb_bus_local_flush_async (WbBus               *bus,
 {
   WbBusLocal *self = WB_BUS_LOCAL (bus);
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  PublishWaiter *waiter;
   gboolean done;
 
   g_task_set_source_tag (task, wb_bus_local_flush_async);
   g_mutex_lock (&self->mutex);
   done = flush_done_locked (self) || self->closed;
-  if (!done)
-    g_queue_push_tail (&self->flush_waiters, g_object_ref (task));
-  g_mutex_unlock (&self->mutex);
   if (done)
-    g_task_return_boolean (task, TRUE);
+    {
+      g_mutex_unlock (&self->mutex);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  waiter = g_new0 (PublishWaiter, 1);
+  g_task_set_task_data (task, waiter, publish_waiter_free);
+  g_queue_push_tail (&self->flush_waiters, g_object_ref (task));
+  g_mutex_unlock (&self->mutex);
+
+  if (cancellable != NULL)
+    {
+      waiter->cancellable = g_object_ref (cancellable);
+      waiter->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (on_publish_cancelled),
+                                                 self, NULL);
+    }
 }
 
 static gboolean
