@@ -8,6 +8,7 @@
 #include "wb-shipment-editor.h"
 #include "wb-shipment-format.h"
 #include "wb-shipments-view.h"
+#include "wb-text-column.h"
 
 struct _WbShipmentsView
 {
@@ -42,10 +43,9 @@ G_DEFINE_FINAL_TYPE (WbShipmentsView, wb_shipments_view, GTK_TYPE_WIDGET)
 
 /* ---- columns ---------------------------------------------------------------- */
 
-typedef char *(*ColumnText) (WbClientShipment *shipment);
-
 static char *
-reference_text (WbClientShipment *shipment)
+reference_text (gpointer shipment,
+                gpointer user_data)
 {
   const char *reference = wb_client_shipment_get_reference (shipment);
 
@@ -53,110 +53,81 @@ reference_text (WbClientShipment *shipment)
 }
 
 static char *
-recipient_text (WbClientShipment *shipment)
+recipient_text (gpointer shipment,
+                gpointer user_data)
 {
   return g_strdup (wb_client_shipment_get_recipient_name (shipment) ?: "—");
 }
 
 static char *
-phone_text (WbClientShipment *shipment)
+phone_text (gpointer shipment,
+            gpointer user_data)
 {
   return g_strdup (wb_client_shipment_get_recipient_phone (shipment) ?: "—");
 }
 
 static char *
-status_text (WbClientShipment *shipment)
+status_text (gpointer shipment,
+             gpointer user_data)
 {
   return g_strdup (wb_shipment_format_status (wb_client_shipment_get_status (shipment)));
 }
 
 static char *
-eta_text (WbClientShipment *shipment)
+eta_text (gpointer shipment,
+          gpointer user_data)
 {
   return wb_shipment_format_time (wb_client_shipment_get_eta (shipment));
 }
 
 static char *
-sla_text (WbClientShipment *shipment)
+sla_text (gpointer shipment,
+          gpointer user_data)
 {
   return g_strdup (wb_shipment_format_sla_state (wb_client_shipment_get_sla_state (shipment)));
 }
 
 static char *
-client_text (WbClientShipment *shipment)
+client_text (gpointer shipment,
+             gpointer user_data)
 {
   return g_strdup (wb_client_shipment_get_client_id (shipment));
 }
 
 static char *
-created_text (WbClientShipment *shipment)
+created_text (gpointer shipment,
+              gpointer user_data)
 {
   return wb_shipment_format_time (wb_client_shipment_get_created_at (shipment));
 }
 
-static void
-setup_cell (GtkSignalListItemFactory *factory,
-            GtkListItem              *item)
+/* Overdue and late in the error colour, at risk in the warning one. */
+static const char *
+sla_style (gpointer shipment,
+           gpointer user_data)
 {
-  GtkWidget *label = gtk_label_new (NULL);
+  const char *state = wb_client_shipment_get_sla_state (shipment);
 
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-  gtk_list_item_set_child (item, label);
-}
-
-static void
-bind_cell (GtkSignalListItemFactory *factory,
-           GtkListItem              *item,
-           ColumnText                text)
-{
-  WbClientShipment *shipment = gtk_list_item_get_item (item);
-  g_autofree char *value = text (shipment);
-
-  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), value);
-  if (text == sla_text)
-    {
-      GtkWidget *label = gtk_list_item_get_child (item);
-      const char *state = wb_client_shipment_get_sla_state (shipment);
-
-      gtk_widget_remove_css_class (label, "error");
-      gtk_widget_remove_css_class (label, "warning");
-      if (g_strcmp0 (state, "overdue") == 0 || g_strcmp0 (state, "delivered_late") == 0)
-        gtk_widget_add_css_class (label, "error");
-      else if (g_strcmp0 (state, "at_risk") == 0)
-        gtk_widget_add_css_class (label, "warning");
-    }
-}
-
-static void
-add_column (WbShipmentsView *self,
-            const char      *title,
-            ColumnText       text,
-            gboolean         expand)
-{
-  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
-  GtkColumnViewColumn *column;
-
-  g_signal_connect (factory, "setup", G_CALLBACK (setup_cell), NULL);
-  g_signal_connect (factory, "bind", G_CALLBACK (bind_cell), text);
-  column = gtk_column_view_column_new (title, factory);
-  gtk_column_view_column_set_expand (column, expand);
-  gtk_column_view_column_set_resizable (column, TRUE);
-  gtk_column_view_append_column (self->column_view, column);
-  g_object_unref (column);
+  if (g_strcmp0 (state, "overdue") == 0 || g_strcmp0 (state, "delivered_late") == 0)
+    return "error";
+  if (g_strcmp0 (state, "at_risk") == 0)
+    return "warning";
+  return NULL;
 }
 
 static void
 add_columns (WbShipmentsView *self)
 {
-  add_column (self, _("Reference"), reference_text, FALSE);
-  add_column (self, _("Recipient"), recipient_text, TRUE);
-  add_column (self, _("Phone"), phone_text, FALSE);
-  add_column (self, _("Status"), status_text, FALSE);
-  add_column (self, _("ETA"), eta_text, FALSE);
-  add_column (self, _("SLA"), sla_text, FALSE);
-  add_column (self, _("Client"), client_text, FALSE);
-  add_column (self, _("Created"), created_text, FALSE);
+  GtkColumnView *view = self->column_view;
+
+  wb_text_column_append (view, _("Reference"), reference_text, NULL, NULL, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Recipient"), recipient_text, NULL, NULL, WB_TEXT_COLUMN_EXPAND);
+  wb_text_column_append (view, _("Phone"), phone_text, NULL, NULL, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Status"), status_text, NULL, NULL, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("ETA"), eta_text, NULL, NULL, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("SLA"), sla_text, sla_style, NULL, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Client"), client_text, NULL, NULL, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Created"), created_text, NULL, NULL, WB_TEXT_COLUMN_DEFAULT);
 }
 
 /* ---- paging as the list scrolls ------------------------------------------- */

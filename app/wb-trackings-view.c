@@ -7,6 +7,7 @@
 #include "wb-carrier-chart.h"
 #include "wb-shipment-format.h"
 #include "wb-trackings-view.h"
+#include "wb-text-column.h"
 
 #define CARRIERS_INTERVAL_S 10
 #define LIST_INTERVAL_S     10
@@ -60,22 +61,23 @@ show_error (WbTrackingsView *self,
 
 /* ---- columns ----------------------------------------------------------------- */
 
-typedef char *(*ColumnText) (WbClientTracking *tracking);
-
 static char *
-carrier_text (WbClientTracking *tracking)
+carrier_text (gpointer tracking,
+              gpointer user_data)
 {
   return g_strdup (wb_client_tracking_get_carrier_code (tracking));
 }
 
 static char *
-number_text (WbClientTracking *tracking)
+number_text (gpointer tracking,
+             gpointer user_data)
 {
   return g_strdup (wb_client_tracking_get_track_number (tracking));
 }
 
 static char *
-status_text (WbClientTracking *tracking)
+status_text (gpointer tracking,
+             gpointer user_data)
 {
   const char *status = wb_client_tracking_get_status (tracking);
 
@@ -85,25 +87,29 @@ status_text (WbClientTracking *tracking)
 }
 
 static char *
-raw_text (WbClientTracking *tracking)
+raw_text (gpointer tracking,
+          gpointer user_data)
 {
   return g_strdup (wb_client_tracking_get_status_raw (tracking) ?: "—");
 }
 
 static char *
-status_at_text (WbClientTracking *tracking)
+status_at_text (gpointer tracking,
+                gpointer user_data)
 {
   return wb_shipment_format_time (wb_client_tracking_get_status_at (tracking));
 }
 
 static char *
-last_check_text (WbClientTracking *tracking)
+last_check_text (gpointer tracking,
+                 gpointer user_data)
 {
   return wb_shipment_format_time (wb_client_tracking_get_last_checked_at (tracking));
 }
 
 static char *
-next_check_text (WbClientTracking *tracking)
+next_check_text (gpointer tracking,
+                 gpointer user_data)
 {
   gint64 next = wb_client_tracking_get_next_check_at (tracking);
 
@@ -116,7 +122,8 @@ next_check_text (WbClientTracking *tracking)
 }
 
 static char *
-error_text (WbClientTracking *tracking)
+error_text (gpointer tracking,
+            gpointer user_data)
 {
   const char *error = wb_client_tracking_get_last_error (tracking);
   guint errors = wb_client_tracking_get_consecutive_errors (tracking);
@@ -127,49 +134,11 @@ error_text (WbClientTracking *tracking)
   return g_strdup_printf (ngettext ("%s (%u check)", "%s (%u checks in a row)", errors), error, errors);
 }
 
-static void
-setup_cell (GtkSignalListItemFactory *factory,
-            GtkListItem              *item)
+static const char *
+error_style (gpointer tracking,
+             gpointer user_data)
 {
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-  gtk_list_item_set_child (item, label);
-}
-
-static void
-bind_cell (GtkSignalListItemFactory *factory,
-           GtkListItem              *item,
-           ColumnText                text)
-{
-  WbClientTracking *tracking = gtk_list_item_get_item (item);
-  g_autofree char *value = text (tracking);
-  GtkWidget *label = gtk_list_item_get_child (item);
-
-  gtk_label_set_text (GTK_LABEL (label), value);
-  gtk_widget_set_tooltip_text (label, *value != '\0' ? value : NULL);
-  if (text == error_text)
-    gtk_widget_add_css_class (label, "error");
-}
-
-static GtkColumnViewColumn *
-add_column (WbTrackingsView *self,
-            const char      *title,
-            ColumnText       text,
-            gboolean         expand)
-{
-  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
-  GtkColumnViewColumn *column;
-
-  g_signal_connect (factory, "setup", G_CALLBACK (setup_cell), NULL);
-  g_signal_connect (factory, "bind", G_CALLBACK (bind_cell), text);
-  column = gtk_column_view_column_new (title, factory);
-  gtk_column_view_column_set_expand (column, expand);
-  gtk_column_view_column_set_resizable (column, TRUE);
-  gtk_column_view_append_column (self->column_view, column);
-  g_object_unref (column);
-  return column;
+  return "error";
 }
 
 static void
@@ -204,20 +173,22 @@ static void
 add_columns (WbTrackingsView *self)
 {
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkColumnView *view = self->column_view;
   GtkColumnViewColumn *column;
+  WbTextColumnFlags tip = WB_TEXT_COLUMN_TOOLTIP;
 
-  add_column (self, _("Carrier"), carrier_text, FALSE);
-  add_column (self, _("Number"), number_text, FALSE);
-  add_column (self, _("Status"), status_text, FALSE);
-  add_column (self, _("Carrier's status"), raw_text, FALSE);
-  add_column (self, _("Status time"), status_at_text, FALSE);
-  add_column (self, _("Last check"), last_check_text, FALSE);
-  add_column (self, _("Next check"), next_check_text, FALSE);
-  add_column (self, _("Error"), error_text, TRUE);
+  wb_text_column_append (view, _("Carrier"), carrier_text, NULL, NULL, tip);
+  wb_text_column_append (view, _("Number"), number_text, NULL, NULL, tip);
+  wb_text_column_append (view, _("Status"), status_text, NULL, NULL, tip);
+  wb_text_column_append (view, _("Carrier's status"), raw_text, NULL, NULL, tip);
+  wb_text_column_append (view, _("Status time"), status_at_text, NULL, NULL, tip);
+  wb_text_column_append (view, _("Last check"), last_check_text, NULL, NULL, tip);
+  wb_text_column_append (view, _("Next check"), next_check_text, NULL, NULL, tip);
+  wb_text_column_append (view, _("Error"), error_text, error_style, NULL, tip | WB_TEXT_COLUMN_EXPAND);
   g_signal_connect (factory, "setup", G_CALLBACK (setup_refresh), NULL);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_refresh), NULL);
   column = gtk_column_view_column_new (NULL, factory);
-  gtk_column_view_append_column (self->column_view, column);
+  gtk_column_view_append_column (view, column);
   g_object_unref (column);
 }
 

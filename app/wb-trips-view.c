@@ -9,6 +9,7 @@
 #include "wb-shipment-format.h"
 #include "wb-trip-format.h"
 #include "wb-trips-view.h"
+#include "wb-text-column.h"
 
 struct _WbTripsView
 {
@@ -43,19 +44,18 @@ G_DEFINE_FINAL_TYPE (WbTripsView, wb_trips_view, GTK_TYPE_WIDGET)
 
 /* ---- columns ---------------------------------------------------------------- */
 
-typedef char *(*ColumnText) (WbTripsView  *self,
-                             WbClientTrip *trip);
-
 static char *
-route_text (WbTripsView  *self,
-            WbClientTrip *trip)
+route_text (gpointer trip,
+            gpointer view)
 {
+  WbTripsView *self = view;
+
   return wb_trip_format_route (trip, self->directory);
 }
 
 static char *
-status_text (WbTripsView  *self,
-             WbClientTrip *trip)
+status_text (gpointer trip,
+             gpointer view)
 {
   return g_strdup (wb_trip_format_status (wb_client_trip_get_status (trip)));
 }
@@ -69,92 +69,59 @@ name_text (WbTripsView     *self,
 }
 
 static char *
-vehicle_text (WbTripsView  *self,
-              WbClientTrip *trip)
+vehicle_text (gpointer trip,
+              gpointer view)
 {
+  WbTripsView *self = view;
+
   return name_text (self, WB_DIRECTORY_VEHICLES, wb_client_trip_get_vehicle_id (trip));
 }
 
 static char *
-driver_text (WbTripsView  *self,
-             WbClientTrip *trip)
+driver_text (gpointer trip,
+             gpointer view)
 {
+  WbTripsView *self = view;
+
   return name_text (self, WB_DIRECTORY_DRIVERS, wb_client_trip_get_driver_id (trip));
 }
 
 static char *
-company_text (WbTripsView  *self,
-              WbClientTrip *trip)
+company_text (gpointer trip,
+              gpointer view)
 {
+  WbTripsView *self = view;
+
   return name_text (self, WB_DIRECTORY_COMPANIES, wb_client_trip_get_company_id (trip));
 }
 
 static char *
-planned_text (WbTripsView  *self,
-              WbClientTrip *trip)
+planned_text (gpointer trip,
+              gpointer view)
 {
   return wb_shipment_format_time (wb_client_trip_get_planned_start (trip));
 }
 
 static char *
-stops_text (WbTripsView  *self,
-            WbClientTrip *trip)
+stops_text (gpointer trip,
+            gpointer view)
 {
   /* Translators: stops reached / all stops */
   return g_strdup_printf (_("%u / %u"), wb_client_trip_count_arrived (trip), wb_client_trip_get_n_stops (trip));
 }
 
 static void
-setup_cell (GtkSignalListItemFactory *factory,
-            GtkListItem              *item)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-  gtk_list_item_set_child (item, label);
-}
-
-static void
-bind_cell (GtkSignalListItemFactory *factory,
-           GtkListItem              *item,
-           ColumnText                text)
-{
-  WbTripsView *self = g_object_get_data (G_OBJECT (factory), "view");
-  g_autofree char *value = text (self, gtk_list_item_get_item (item));
-
-  gtk_label_set_text (GTK_LABEL (gtk_list_item_get_child (item)), value);
-}
-
-static void
-add_column (WbTripsView *self,
-            const char  *title,
-            ColumnText   text,
-            gboolean     expand)
-{
-  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
-  GtkColumnViewColumn *column;
-
-  g_object_set_data (G_OBJECT (factory), "view", self);
-  g_signal_connect (factory, "setup", G_CALLBACK (setup_cell), NULL);
-  g_signal_connect (factory, "bind", G_CALLBACK (bind_cell), text);
-  column = gtk_column_view_column_new (title, factory);
-  gtk_column_view_column_set_expand (column, expand);
-  gtk_column_view_column_set_resizable (column, TRUE);
-  gtk_column_view_append_column (self->column_view, column);
-  g_object_unref (column);
-}
-
-static void
 add_columns (WbTripsView *self)
 {
-  add_column (self, _("Route"), route_text, TRUE);
-  add_column (self, _("Status"), status_text, FALSE);
-  add_column (self, _("Vehicle"), vehicle_text, FALSE);
-  add_column (self, _("Driver"), driver_text, FALSE);
-  add_column (self, _("Company"), company_text, FALSE);
-  add_column (self, _("Planned start"), planned_text, FALSE);
-  add_column (self, _("Stops reached"), stops_text, FALSE);
+  GtkColumnView *view = self->column_view;
+
+  wb_text_column_append (view, _("Route"), route_text, NULL, self, WB_TEXT_COLUMN_EXPAND);
+  wb_text_column_append (view, _("Status"), status_text, NULL, self, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Vehicle"), vehicle_text, NULL, self, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Driver"), driver_text, NULL, self, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Company"), company_text, NULL, self, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Planned start"), planned_text, NULL, self, WB_TEXT_COLUMN_DEFAULT);
+  wb_text_column_append (view, _("Stops reached"), stops_text, NULL, self, WB_TEXT_COLUMN_DEFAULT);
 }
 
 /* ---- paging as the list scrolls ------------------------------------------- */
