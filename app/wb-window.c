@@ -845,6 +845,9 @@ notifications_available (void)
       g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
       const char *names[] = { "org.gtk.Notifications", "org.freedesktop.Notifications" };
 
+      /* In a Flatpak, GLib sends them through the notification portal. */
+      available = g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS);
+
       for (guint i = 0; bus != NULL && !available && i < G_N_ELEMENTS (names); i++)
         {
           g_autoptr(GVariant) owned = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",

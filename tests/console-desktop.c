@@ -18,6 +18,7 @@
 #include "wb-preferences-window.h"
 #include "wb-test-daemon.h"
 #include "wb-test-pg.h"
+#include "wb-text-column.h"
 #include "wb-tile-source.h"
 #include "wb-window.h"
 
@@ -557,20 +558,98 @@ array_has_string (JsonArray  *array,
   return FALSE;
 }
 
+static gboolean
+is_hex (const char *text,
+        gsize       length)
+{
+  if (text == NULL || strlen (text) != length)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isxdigit (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Every source of @module is pinned: a git source by its commit, an
+ * archive or file by its sha256; only Waybill comes from this tree. */
+static void
+assert_sources_pinned (JsonObject *module)
+{
+  const char *name = json_object_get_string_member (module, "name");
+  JsonArray *sources = json_object_get_array_member (module, "sources");
+
+  g_assert_nonnull (sources);
+  g_assert_cmpuint (json_array_get_length (sources), >, 0);
+  for (guint i = 0; i < json_array_get_length (sources); i++)
+    {
+      JsonObject *source = json_array_get_object_element (sources, i);
+      const char *type = json_object_get_string_member (source, "type");
+
+      if (g_strcmp0 (type, "git") == 0)
+        {
+          if (!is_hex (json_object_get_string_member_with_default (source, "commit", NULL), 40))
+            g_error ("module %s: its git source is not pinned by a commit", name);
+        }
+      else if (g_strcmp0 (type, "archive") == 0 || g_strcmp0 (type, "file") == 0)
+        {
+          if (!is_hex (json_object_get_string_member_with_default (source, "sha256", NULL), 64))
+            g_error ("module %s: its %s source has no sha256", name, type);
+        }
+      else if (g_strcmp0 (type, "dir") != 0 || g_strcmp0 (name, "waybill") != 0)
+        g_error ("module %s: a %s source cannot be pinned", name, type);
+    }
+}
+
+/* flatpak-builder reads the manifest as it will build it: an unknown
+ * property (a misspelt sha256) is only a warning there, so any warning
+ * fails. Where flatpak-builder is not installed this part says so. */
+static void
+assert_flatpak_builder_reads (const char *path)
+{
+  g_autofree char *builder = g_find_program_in_path ("flatpak-builder");
+  g_autofree char *manifest = g_canonicalize_filename (path, NULL);
+  g_autofree char *scratch = NULL;
+  const char *argv[] = { builder, "--show-manifest", manifest, NULL };
+  const char *rm[] = { "rm", "-rf", NULL, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (builder == NULL)
+    {
+      g_test_message ("flatpak-builder is not installed: the manifest was not read by it");
+      return;
+    }
+  /* It keeps its state (.flatpak-builder/) where it runs: not in the tree. */
+  scratch = g_dir_make_tmp ("waybill-flatpak-XXXXXX", NULL);
+  g_assert_nonnull (scratch);
+  rm[2] = scratch;
+  g_spawn_sync (scratch, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  if (!g_spawn_check_wait_status (status, NULL) || strstr (err, "WARNING") != NULL)
+    g_error ("flatpak-builder --show-manifest %s: %s", path, err);
+  g_assert_nonnull (strstr (out, "\"id\" : \"org.waybill.Waybill\""));
+}
+
 /* The Flatpak manifest agrees with what the console is: its id, its
- * binary, the bus names its own code talks to, the modules the runtime
- * lacks, and Waybill built from this very tree. */
+ * binary, permissions no wider than the window, the network and the
+ * portals (the keyring's token through libsecret's portal backend,
+ * alerts through the notification portal), the modules the runtime
+ * lacks pinned, and Waybill built from this very tree without Kafka. */
 static void
 test_flatpak_manifest (void)
 {
-  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "build-aux", "flatpak", "org.waybill.Waybill.json",
-                                                 NULL);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "flatpak", "org.waybill.Waybill.json", NULL);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(WbApplication) application = wb_application_new ();
   g_autoptr(GHashTable) modules = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *allowed[] = { "--share=network", "--share=ipc", "--socket=wayland", "--socket=fallback-x11",
+                            "--device=dri", NULL };
   JsonObject *manifest, *waybill, *source;
-  JsonArray *finish, *list;
+  JsonArray *finish, *list, *options;
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *tree = NULL;
   g_autofree char *meson = NULL;
@@ -582,35 +661,146 @@ test_flatpak_manifest (void)
   g_assert_cmpstr (json_object_get_string_member (manifest, "id"), ==,
                    g_application_get_application_id (G_APPLICATION (application)));
   g_assert_cmpstr (json_object_get_string_member (manifest, "command"), ==, "waybill");
+  g_assert_cmpstr (json_object_get_string_member (manifest, "runtime"), ==, "org.gnome.Platform");
   finish = json_object_get_array_member (manifest, "finish-args");
   g_assert_true (array_has_string (finish, "--share=network"));
   g_assert_true (array_has_string (finish, "--socket=wayland"));
-  /* libsecret (the token) and GNotification (alerts). */
-  g_assert_true (array_has_string (finish, "--talk-name=org.freedesktop.secrets"));
-  g_assert_true (array_has_string (finish, "--talk-name=org.freedesktop.Notifications"));
   for (guint i = 0; i < json_array_get_length (finish); i++)
-    g_assert_false (g_str_has_prefix (json_array_get_string_element (finish, i), "--filesystem="));
+    if (!g_strv_contains (allowed, json_array_get_string_element (finish, i)))
+      g_error ("finish-args: %s is wider than the console needs", json_array_get_string_element (finish, i));
+
   list = json_object_get_array_member (manifest, "modules");
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *module = json_array_get_object_element (list, i);
 
       g_hash_table_insert (modules, (gpointer) json_object_get_string_member (module, "name"), module);
+      assert_sources_pinned (module);
     }
   g_assert_true (g_hash_table_contains (modules, "libshumate"));
   g_assert_true (g_hash_table_contains (modules, "postgresql"));
-  g_assert_true (g_hash_table_contains (modules, "librdkafka"));
+  /* Local mode runs on the in-process bus: no librdkafka to build. */
+  g_assert_false (g_hash_table_contains (modules, "librdkafka"));
   /* Waybill comes last (it needs the others), built with meson from here. */
   waybill = json_array_get_object_element (list, json_array_get_length (list) - 1);
   g_assert_cmpstr (json_object_get_string_member (waybill, "name"), ==, "waybill");
   g_assert_cmpstr (json_object_get_string_member (waybill, "buildsystem"), ==, "meson");
-  g_assert_true (array_has_string (json_object_get_array_member (waybill, "config-opts"), "-Dconsole=enabled"));
+  options = json_object_get_array_member (waybill, "config-opts");
+  g_assert_true (array_has_string (options, "-Dconsole=enabled"));
+  g_assert_true (array_has_string (options, "-Dkafka=disabled"));
   source = json_array_get_object_element (json_object_get_array_member (waybill, "sources"), 0);
   g_assert_cmpstr (json_object_get_string_member (source, "type"), ==, "dir");
   tree = g_build_filename (dir, json_object_get_string_member (source, "path"), NULL);
   meson = g_build_filename (tree, "meson.build", NULL);
   g_assert_true (g_file_get_contents (meson, &meson_text, NULL, NULL));
   g_assert_nonnull (strstr (meson_text, "project('waybill'"));
+
+  assert_flatpak_builder_reads (path);
+}
+
+static char *
+shouted (gpointer item,
+         gpointer user_data)
+{
+  guint *calls = user_data;
+
+  (*calls)++;
+  return g_ascii_strup (gtk_string_object_get_string (item), -1);
+}
+
+static const char *
+late_style (gpointer item,
+            gpointer user_data)
+{
+  return g_str_has_prefix (gtk_string_object_get_string (item), "late") ? "error" : NULL;
+}
+
+/* The label of the cell showing @text, or NULL. */
+static GtkWidget *
+find_label (GtkWidget  *root,
+            const char *text)
+{
+  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+  collect (root, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    if (g_strcmp0 (gtk_label_get_text (g_ptr_array_index (labels, i)), text) == 0)
+      return g_ptr_array_index (labels, i);
+  return NULL;
+}
+
+/* Every cell's label has the style class iff its text says late. */
+static void
+assert_styles_follow_rows (GtkWidget *view,
+                           guint     *out_cells)
+{
+  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+  *out_cells = 0;
+  collect (view, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    {
+      GtkWidget *label = g_ptr_array_index (labels, i);
+      const char *text = gtk_label_get_text (GTK_LABEL (label));
+
+      if (!g_str_has_prefix (text, "LATE ") && !g_str_has_prefix (text, "FINE "))
+        continue;   /* the header */
+      (*out_cells)++;
+      if (gtk_widget_has_css_class (label, "error") != g_str_has_prefix (text, "LATE "))
+        g_error ("the cell showing %s %s the error style", text,
+                 gtk_widget_has_css_class (label, "error") ? "has" : "lacks");
+      g_assert_cmpstr (gtk_widget_get_tooltip_text (label), ==, text);
+    }
+}
+
+/* The lists' common text column: each cell its row's text, its tooltip,
+ * and its style class, which a recycled cell loses with the row that
+ * had it (scrolling rebinds the same cells to other rows). */
+static void
+test_text_column (void)
+{
+  g_autoptr(GtkStringList) strings = gtk_string_list_new (NULL);
+  GtkNoSelection *selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (strings)));
+  GtkWidget *view = gtk_column_view_new (GTK_SELECTION_MODEL (selection));
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+  GtkWidget *window = gtk_window_new ();
+  GtkColumnViewColumn *column;
+  GtkAdjustment *adjustment;
+  guint calls = 0, cells = 0;
+
+  /* Runs of late and fine rows, so a cell scrolled on meets the other kind. */
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autofree char *row = g_strdup_printf ("%s %u", (i / 3) % 2 ? "fine" : "late", i);
+
+      gtk_string_list_append (strings, row);
+    }
+  column = wb_text_column_append (GTK_COLUMN_VIEW (view), "Name", shouted, late_style, &calls,
+                                  WB_TEXT_COLUMN_TOOLTIP | WB_TEXT_COLUMN_EXPAND);
+  g_assert_true (gtk_column_view_column_get_expand (column));
+  g_assert_true (gtk_column_view_column_get_resizable (column));
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), view);
+  gtk_window_set_child (GTK_WINDOW (window), scrolled);
+  gtk_window_set_default_size (GTK_WINDOW (window), 300, 200);
+  gtk_window_present (GTK_WINDOW (window));
+  WAIT_FOR (find_label (view, "LATE 0") != NULL && find_label (view, "FINE 3") != NULL);
+  assert_styles_follow_rows (view, &cells);
+  g_assert_cmpuint (cells, >=, 4);
+
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  WAIT_FOR (gtk_adjustment_get_upper (adjustment) > 2 * gtk_adjustment_get_page_size (adjustment)
+            && gtk_adjustment_get_page_size (adjustment) > 0);
+  for (guint step = 1; step <= 4; step++)
+    {
+      guint before = calls;
+
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) * step / 4.0);
+      WAIT_FOR (calls > before);
+      assert_styles_follow_rows (view, &cells);
+      g_assert_cmpuint (cells, >=, 4);
+    }
+
+  gtk_window_destroy (GTK_WINDOW (window));
 }
 
 int
@@ -625,5 +815,6 @@ main (int   argc,
   g_test_add_func ("/console-desktop/about", test_about);
   g_test_add_func ("/console-desktop/preferences", test_preferences);
   g_test_add_func ("/console-desktop/flatpak-manifest", test_flatpak_manifest);
+  g_test_add_func ("/console-desktop/text-column", test_text_column);
   return g_test_run ();
 }
