@@ -827,6 +827,7 @@ test_token_rejects_bad_ttl_and_role (void)
 
 /* ---- Kafka, end to end with an outside client -------------------------------- */
 
+#if WB_HAVE_KAFKA
 static char *
 kcat (const char         *input,
       const char * const *argv)
@@ -1069,6 +1070,7 @@ test_kafka_dev_reassign_with_kcat (void)
   g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
   wb_test_daemon_free (d);
 }
+#endif
 
 /* ---- roles ---------------------------------------------------------------------- */
 
@@ -1089,6 +1091,29 @@ http_post_json (WbTestDaemon  *d,
     *out_body = body ? g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body)) : NULL;
   return soup_message_get_status (message);
 }
+
+#if !WB_HAVE_KAFKA
+/* Built without Kafka (-Dkafka=disabled): asking for it, by --kafka-dev
+ * or by brokers, stops the start with an error that says so. */
+static void
+test_without_kafka_refused (void)
+{
+  g_autofree char *dsn = fresh_dsn_env ("nokafka");
+  const char *env[] = { dsn, NULL };
+  const char *brokers_env[] = { dsn, "KAFKA_BROKERS=127.0.0.1:9", NULL };
+  const char *args[] = { "--kafka-dev", NULL };
+  WbTestDaemon *d = wb_test_daemon_spawn (env, args);
+
+  g_assert_cmpint (wb_test_daemon_wait (d), !=, 0);
+  g_assert_nonnull (strstr (d->log->str, "--kafka-dev: this waybilld was built without Kafka (-Dkafka=disabled)"));
+  wb_test_daemon_free (d);
+
+  d = wb_test_daemon_spawn (brokers_env, NULL);
+  g_assert_cmpint (wb_test_daemon_wait (d), !=, 0);
+  g_assert_nonnull (strstr (d->log->str, "kafka.brokers: this waybilld was built without Kafka (-Dkafka=disabled)"));
+  wb_test_daemon_free (d);
+}
+#endif
 
 /* Exit status 2 and one line on stderr, before anything starts. */
 static char *
@@ -1237,8 +1262,12 @@ main (int   argc,
   g_test_add_func ("/daemon/shutdown/second-signal-while-waiting-for-migration-lock",
                    test_second_signal_while_waiting_for_lock);
   g_test_add_func ("/daemon/token/rejects-bad-ttl-and-role", test_token_rejects_bad_ttl_and_role);
+#if WB_HAVE_KAFKA
   g_test_add_func ("/daemon/kafka-dev-with-kcat", test_kafka_dev_with_kcat);
   g_test_add_func ("/daemon/kafka-dev-reassign-with-kcat", test_kafka_dev_reassign_with_kcat);
+#else
+  g_test_add_func ("/daemon/without-kafka-refused", test_without_kafka_refused);
+#endif
 
   status = g_test_run ();
   g_object_unref (session);

@@ -14,7 +14,9 @@
 #include "wb-jwt.h"
 #include "wb-live-fanout.h"
 #include "wb-test-daemon.h"
+#if WB_HAVE_KAFKA
 #include "wb-test-kafka.h"
+#endif
 #include "wb-test-pg.h"
 #include "wb-test-ws.h"
 
@@ -1457,6 +1459,7 @@ test_pong_timeout (Fixture       *f,
   g_assert_false (alive->closed);
 }
 
+#if WB_HAVE_KAFKA
 static guint
 count_locations (WbTestDaemon *d)
 {
@@ -1508,6 +1511,7 @@ test_kafka_two_gateways (void)
   world_free (w);
   wb_test_kafka_teardown ();
 }
+#endif
 
 int
 main (int   argc,
@@ -1541,6 +1545,8 @@ main (int   argc,
               teardown);
   g_test_add ("/gateway/limits/pong-timeout", Fixture, limit_args, setup, test_pong_timeout, teardown);
   /* Last: it stops the test PostgreSQL. */
+#if WB_HAVE_KAFKA
   g_test_add_func ("/gateway/kafka/two-gateways", test_kafka_two_gateways);
+#endif
   return g_test_run ();
 }

@@ -510,6 +510,7 @@ test_fleet_end_to_end (gconstpointer data)
   wb_test_daemon_free (d);
 }
 
+#if WB_HAVE_KAFKA
 /* Reference data published to Kafka (company/driver/vehicle.updated), as
  * other services would, to a daemon on its --kafka-dev cluster; then a
  * fleet whose positions are enriched with it. */
@@ -569,6 +570,7 @@ test_reference_over_kafka (void)
   g_assert_cmpint (wb_test_daemon_terminate (d), ==, 0);
   wb_test_daemon_free (d);
 }
+#endif
 
 /* One simulated vehicle drives three stops over each protocol: every
  * position it sends is stored, it stood at each stop for the dwell, and
@@ -945,7 +947,9 @@ main (int    argc,
   g_test_add_data_func ("/sim/fleet/json", "json", test_fleet_end_to_end);
   g_test_add_data_func ("/sim/fleet/osmand", "osmand", test_fleet_end_to_end);
   g_test_add_data_func ("/sim/fleet/teltonika", "teltonika", test_fleet_end_to_end);
+#if WB_HAVE_KAFKA
   g_test_add_func ("/sim/reference-over-kafka", test_reference_over_kafka);
+#endif
   g_test_add_func ("/sim/drive/stops-file", test_stops_parse);
   g_test_add_func ("/sim/drive/stops-from-trip", test_stops_from_trip);
   g_test_add_func ("/sim/drive/route", test_drive_route);

@@ -4,7 +4,9 @@
 
 #include "config.h"
 
+#if WB_HAVE_KAFKA
 #include "wb-bus-kafka.h"
+#endif
 #include "wb-bus-local.h"
 #include "wb-daemon-bus.h"
 
@@ -24,6 +26,7 @@ const char * const wb_daemon_topics[] = {
   NULL
 };
 
+#if WB_HAVE_KAFKA
 /* Every topic and the dead-letter topic of each consumed one. */
 static GPtrArray *
 all_topics (void)
@@ -119,6 +122,8 @@ kafka_bus_new (WbConfig    *config,
   return g_steal_pointer (&bus);
 }
 
+#endif
+
 WbBus *
 wb_daemon_bus_new (WbConfig    *config,
                    WbKafkaDev  *dev,
@@ -126,7 +131,7 @@ wb_daemon_bus_new (WbConfig    *config,
                    GError     **error)
 {
   const char *brokers = wb_config_get_string (config, "kafka.brokers");
-  WbBus *bus;
+  G_GNUC_UNUSED WbBus *bus;
 
   g_return_val_if_fail (WB_IS_CONFIG (config), NULL);
 
@@ -136,11 +141,12 @@ wb_daemon_bus_new (WbConfig    *config,
                    "kafka.brokers: --kafka-dev runs its own cluster; unset KAFKA_BROKERS to use it");
       return NULL;
     }
-  if (dev != NULL)
-    brokers = wb_kafka_dev_get_bootstrap_servers (dev);
-  if (*brokers == '\0')
+  if (dev == NULL && *brokers == '\0')
     return wb_bus_local_new (wb_config_get_int (config, "bus.queue-size"));
 
+#if WB_HAVE_KAFKA
+  if (dev != NULL)
+    brokers = wb_kafka_dev_get_bootstrap_servers (dev);
   bus = kafka_bus_new (config, brokers, dev, error);
   if (bus != NULL)
     {
@@ -149,4 +155,10 @@ wb_daemon_bus_new (WbConfig    *config,
                  wb_config_get_string (config, "kafka.group-id"));
     }
   return bus;
+#else
+  g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
+               "kafka.brokers: this waybilld was built without Kafka (-Dkafka=disabled); "
+               "unset it to run every role on the in-process bus");
+  return NULL;
+#endif
 }

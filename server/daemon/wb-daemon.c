@@ -1071,6 +1071,7 @@ create_bus (WbDaemon  *self,
 {
   if (self->kafka_dev_wanted)
     {
+#if WB_HAVE_KAFKA
       const char *bootstrap;
 
       self->kafka_dev = wb_kafka_dev_new (1, error);
@@ -1079,6 +1080,11 @@ create_bus (WbDaemon  *self,
       bootstrap = wb_kafka_dev_get_bootstrap_servers (self->kafka_dev);
       g_message ("Kafka development cluster (librdkafka's mock, in this process, data in memory only) at %s; "
                  "try: kcat -b %s -L", bootstrap, bootstrap);
+#else
+      g_set_error (error, WB_CONFIG_ERROR, WB_CONFIG_ERROR_INVALID_VALUE,
+                   "--kafka-dev: this waybilld was built without Kafka (-Dkafka=disabled)");
+      return FALSE;
+#endif
     }
   self->bus = wb_daemon_bus_new (self->config, self->kafka_dev, self->metrics, error);
   return self->bus != NULL;
