@@ -14,13 +14,9 @@
 
 #include <string.h>
 
-#include "wb-carrier-exchange-private.h"
+#include "wb-carrier-token-private.h"
 #include "wb-json-reader.h"
 #include "wb-polling.h"
-
-/* A token is renewed this long before CDEK says it expires (a tenth of
- * its life at most), so that a check never starts on a dying token. */
-#define TOKEN_MARGIN_US (60 * G_USEC_PER_SEC)
 
 struct _WbCdekDriver
 {
@@ -32,10 +28,7 @@ struct _WbCdekDriver
   char        *status_map;
   WbStatusMap *map;
   SoupSession *session;
-  char        *token;          /* secret */
-  gint64       token_until;    /* monotonic µs */
-  SoupMessage *token_request;  /* in flight, or NULL */
-  GPtrArray   *token_waiters;  /* GTask*: checks waiting for token_request */
+  WbCarrierToken *token;
 };
 
 G_DECLARE_FINAL_TYPE (WbCdekDriver, _wb_cdek_driver, WB, CDEK_DRIVER, GObject)
@@ -67,10 +60,7 @@ _wb_cdek_driver_finalize (GObject *object)
 {
   WbCdekDriver *self = WB_CDEK_DRIVER (object);
 
-  /* Every waiter holds a reference: none is left once we get here. */
-  g_assert (self->token_waiters->len == 0);
-  g_clear_pointer (&self->token_waiters, g_ptr_array_unref);
-  g_clear_object (&self->token_request);
+  g_clear_pointer (&self->token, _wb_carrier_token_free);
   g_clear_object (&self->session);
   g_clear_pointer (&self->map, wb_status_map_unref);
   g_free (self->code);
@@ -78,7 +68,6 @@ _wb_cdek_driver_finalize (GObject *object)
   g_free (self->client_id);
   g_free (self->client_secret);
   g_free (self->status_map);
-  g_free (self->token);
   G_OBJECT_CLASS (_wb_cdek_driver_parent_class)->finalize (object);
 }
 
@@ -91,7 +80,6 @@ _wb_cdek_driver_class_init (WbCdekDriverClass *klass)
 static void
 _wb_cdek_driver_init (WbCdekDriver *self)
 {
-  self->token_waiters = g_ptr_array_new ();
 }
 
 /* ---- errors[] ------------------------------------------------------------------ */
@@ -244,7 +232,6 @@ answer_orders (gpointer     driver,
 
 /* ---- the token and the check --------------------------------------------------- */
 
-static void wait_for_token (GTask *task);
 static void request_orders (GTask *task);
 
 static void
@@ -278,13 +265,9 @@ on_orders (GObject      *source,
   if (reply->http_status == SOUP_STATUS_UNAUTHORIZED && !check->renewed)
     {
       check->renewed = TRUE;
-      if (g_strcmp0 (self->token, check->token) == 0)
-        g_clear_pointer (&self->token, g_free);
+      _wb_carrier_token_refused (self->token, check->token);
       wb_carrier_reply_free (reply);
-      if (self->token != NULL)
-        request_orders (task);
-      else
-        wait_for_token (task);
+      _wb_carrier_token_wait (self->token, task);
       return;
     }
   return_reply (task, reply);
@@ -306,28 +289,30 @@ request_orders (GTask *task)
       return;
     }
   g_free (check->token);
-  check->token = g_strdup (self->token);
-  bearer = g_strconcat ("Bearer ", self->token, NULL);
+  check->token = g_strdup (_wb_carrier_token_get (self->token));
+  bearer = g_strconcat ("Bearer ", check->token ? check->token : "", NULL);
   soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
   soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", "application/json");
   _wb_carrier_exchange_async (self, self->session, message, check->track_number, answer_orders,
                               g_task_get_cancellable (task), on_orders, task);
 }
 
-/* The token answer: TRUE with the token kept, or a reply saying why not. */
+/* The token answer: NULL with the token and its life, or a reply saying
+ * why not. */
 static WbCarrierReply *
-keep_token (WbCdekDriver *self,
+read_token (gpointer      driver,
             SoupMessage  *message,
-            GBytes       *body)
+            GBytes       *body,
+            char        **out_token,
+            gint64       *out_life_us)
 {
+  WbCdekDriver *self = driver;
   guint status = soup_message_get_status (message);
   g_autoptr(GError) error = NULL;
   g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (body, NULL, &error);
-  g_autofree char *token = NULL;
   g_autofree char *description = NULL;
   gboolean present = FALSE;
   gint64 expires_in = 0;
-  gint64 margin;
 
   if (status == 429)
     return _wb_carrier_reply_for_status (message, self->code);
@@ -340,87 +325,28 @@ keep_token (WbCdekDriver *self,
                                        description ? ": " : "", description ? description : "");
     }
   if (reader == NULL
-      || !wb_json_reader_get_string (reader, "access_token", TRUE, &token, &error)
+      || !wb_json_reader_get_string (reader, "access_token", TRUE, out_token, &error)
       || !wb_json_reader_get_int64 (reader, "expires_in", 0, G_MAXINT32, &present, &expires_in, &error))
-    return _wb_carrier_reply_failed ("%s: unreadable token answer: %s", self->code, error->message);
-  margin = MIN (TOKEN_MARGIN_US, expires_in * G_USEC_PER_SEC / 10);
-  g_free (self->token);
-  self->token = g_steal_pointer (&token);
-  self->token_until = g_get_monotonic_time () + expires_in * G_USEC_PER_SEC - margin;
+    {
+      g_clear_pointer (out_token, g_free);
+      return _wb_carrier_reply_failed ("%s: unreadable token answer: %s", self->code, error->message);
+    }
+  *out_life_us = expires_in * G_USEC_PER_SEC;
   return NULL;
 }
 
-/* A failure for every waiter of one token request. */
-static WbCarrierReply *
-copy_failure (const WbCarrierReply *reply)
+/* POST {base-url}/v2/oauth/token?grant_type=client_credentials&…: the
+ * secret in the URI, as CDEK documents it, never logged. */
+static SoupMessage *
+token_request (gpointer driver)
 {
-  WbCarrierReply *copy = wb_carrier_reply_new (reply->kind);
+  WbCdekDriver *self = driver;
+  g_autofree char *id = g_uri_escape_string (self->client_id ? self->client_id : "", NULL, FALSE);
+  g_autofree char *secret = g_uri_escape_string (self->client_secret ? self->client_secret : "", NULL, FALSE);
+  g_autofree char *uri = g_strdup_printf ("%s/v2/oauth/token?grant_type=client_credentials&client_id=%s&client_secret=%s",
+                                          self->base_url, id, secret);
 
-  copy->error = g_strdup (reply->error);
-  copy->retry_at = reply->retry_at;
-  copy->http_status = reply->http_status;
-  return copy;
-}
-
-static void
-on_token (GObject      *source,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  g_autoptr(WbCdekDriver) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  g_autoptr(SoupMessage) message = g_steal_pointer (&self->token_request);
-  g_autoptr(GPtrArray) waiters = g_steal_pointer (&self->token_waiters);
-  g_autoptr(WbCarrierReply) reply = NULL;
-
-  self->token_waiters = g_ptr_array_new ();
-  if (body == NULL)
-    reply = _wb_carrier_reply_failed ("%s: no token: %s", self->code, error->message);
-  else
-    reply = keep_token (self, message, body);
-  if (reply != NULL)
-    reply->http_status = soup_message_get_status (message);
-  for (guint i = 0; i < waiters->len; i++)
-    {
-      GTask *task = g_ptr_array_index (waiters, i);
-
-      if (reply != NULL)
-        return_reply (task, copy_failure (reply));
-      else
-        request_orders (task);
-    }
-}
-
-/* The checks that find no usable token share one token request: a burst
- * of checks after a start or an expiry asks CDEK for one token, not one
- * each. The request is nobody's to cancel; the session's timeout ends it. */
-static void
-wait_for_token (GTask *task)
-{
-  WbCdekDriver *self = g_task_get_source_object (task);
-  g_autofree char *id = NULL;
-  g_autofree char *secret = NULL;
-  g_autofree char *uri = NULL;
-
-  g_ptr_array_add (self->token_waiters, task);
-  if (self->token_request != NULL)
-    return;
-  id = g_uri_escape_string (self->client_id ? self->client_id : "", NULL, FALSE);
-  secret = g_uri_escape_string (self->client_secret ? self->client_secret : "", NULL, FALSE);
-  uri = g_strdup_printf ("%s/v2/oauth/token?grant_type=client_credentials&client_id=%s&client_secret=%s",
-                         self->base_url, id, secret);
-  self->token_request = soup_message_new ("POST", uri);
-  if (self->token_request == NULL)
-    {
-      g_ptr_array_remove_index (self->token_waiters, self->token_waiters->len - 1);
-      return_reply (task, _wb_carrier_reply_failed ("%s: base-url does not make a URI", self->code));
-      return;
-    }
-  soup_message_headers_replace (soup_message_get_request_headers (self->token_request), "Accept",
-                                "application/json");
-  soup_session_send_and_read_async (self->session, self->token_request, G_PRIORITY_DEFAULT, NULL, on_token,
-                                    g_object_ref (self));
+  return soup_message_new ("POST", uri);
 }
 
 static void
@@ -437,10 +363,7 @@ fetch_async (WbCarrierDriver     *driver,
   g_task_set_source_tag (task, fetch_async);
   check->track_number = g_strdup (track_number);
   g_task_set_task_data (task, check, check_free);
-  if (self->token != NULL && g_get_monotonic_time () < self->token_until)
-    request_orders (task);
-  else
-    wait_for_token (task);
+  _wb_carrier_token_wait (self->token, task);
 }
 
 static WbCarrierReply *
@@ -473,5 +396,6 @@ _wb_cdek_driver_new (const WbCarrierConfig *config,
   self->status_map = g_strdup (_wb_carrier_status_table (config, "cdek"));
   self->map = wb_status_map_ref (map);
   self->session = _wb_carrier_session_new (config);
+  self->token = _wb_carrier_token_new (self, self->session, self->code, token_request, read_token, request_orders);
   return WB_CARRIER_DRIVER (self);
 }
