@@ -4,7 +4,8 @@
  * (tests/data/README.md names the sources): the request each carrier
  * documents, the events mapped through its status map, its error bodies,
  * a 429 with Retry-After, bodies that are not what the carrier documents,
- * and CDEK's token kept across checks and renewed after expiry or a 401. */
+ * and CDEK's and Correios' tokens kept across checks and renewed after
+ * expiry or a 401. */
 
 #include "config.h"
 
@@ -41,6 +42,7 @@ typedef struct
   char       *seen_content_type;
   char       *seen_authorization;
   char       *seen_token_query;
+  char       *seen_token_authorization;
   WbTestServerThread *thread;
 } Carrier;
 
@@ -72,6 +74,37 @@ serve_token (Carrier           *c,
   soup_server_message_set_response (message, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
 
+/* Correios' token API (Token 1.8.5): 201 with the Token schema's fields,
+ * expiraEm in Brasília's wall clock and zoneOffset beside it; a refusal
+ * as the gateway's MessageResponse. */
+static void
+serve_correios_token (Carrier           *c,
+                      SoupServerMessage *message)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (message);
+  g_autoptr(GTimeZone) brasilia = g_time_zone_new_identifier ("-03:00");
+  g_autoptr(GDateTime) now = g_date_time_new_now (brasilia);
+  g_autoptr(GDateTime) expiry = g_date_time_add_seconds (now, (double) c->token_expires_in);
+  g_autofree char *issued = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
+  g_autofree char *expires = g_date_time_format (expiry, "%Y-%m-%dT%H:%M:%S");
+  g_autofree char *body = NULL;
+  guint status = c->token_status == SOUP_STATUS_OK ? SOUP_STATUS_CREATED : c->token_status;
+
+  replace (&c->seen_token_authorization, soup_message_headers_get_one (request, "Authorization"));
+  if (status != SOUP_STATUS_CREATED)
+    body = g_strdup ("{\"msgs\":[\"Usuário ou código de acesso inválido.\"],\"date\":\"2024-05-02T10:00:00\","
+                     "\"method\":\"POST\",\"path\":\"/token/v1/autentica\"}");
+  else
+    {
+      c->tokens_issued++;
+      body = g_strdup_printf ("{\"ambiente\":\"PRODUCAO\",\"id\":\"waybill\",\"ip\":\"127.0.0.1\",\"perfil\":\"PJ\","
+                              "\"cnpj\":\"34028316000103\",\"api\":[87],\"emissao\":\"%s\",\"expiraEm\":\"%s\","
+                              "\"zoneOffset\":\"-03:00\",\"token\":\"ctoken-%u\"}", issued, expires, c->tokens_issued);
+    }
+  soup_server_message_set_status (message, status, NULL);
+  soup_server_message_set_response (message, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
+}
+
 static void
 serve (SoupServer        *server,
        SoupServerMessage *message,
@@ -90,6 +123,12 @@ serve (SoupServer        *server,
   if (g_str_has_suffix (path, "/v2/oauth/token"))
     {
       serve_token (c, message);
+      g_mutex_unlock (&c->mutex);
+      return;
+    }
+  if (g_str_equal (path, "/token/v1/autentica"))
+    {
+      serve_correios_token (c, message);
       g_mutex_unlock (&c->mutex);
       return;
     }
@@ -197,6 +236,7 @@ carrier_free (Carrier *c)
   g_free (c->body);
   g_free (c->retry_after);
   g_free (c->revoked);
+  g_free (c->seen_token_authorization);
   g_free (c->seen_method);
   g_free (c->seen_path);
   g_free (c->seen_query);
@@ -263,7 +303,8 @@ fetch (WbCarrierDriver *driver,
 static void
 fetch_together (WbCarrierDriver *driver,
                 const char      *first,
-                const char      *second)
+                const char      *second,
+                guint            n_events)
 {
   WbCarrierReply *replies[2] = { NULL, NULL };
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
@@ -278,7 +319,7 @@ fetch_together (WbCarrierDriver *driver,
   for (guint i = 0; i < 2; i++)
     {
       g_assert_cmpint (replies[i]->kind, ==, WB_CARRIER_REPLY_OK);
-      g_assert_cmpuint (replies[i]->events->len, ==, 6);
+      g_assert_cmpuint (replies[i]->events->len, ==, n_events);
       wb_carrier_reply_free (replies[i]);
     }
 }
@@ -556,7 +597,7 @@ test_cdek_token (void)
 
   /* Two checks at once wait for one token request; a third one later
    * uses the same token. */
-  fetch_together (driver, "1106207236", "1106207237");
+  fetch_together (driver, "1106207236", "1106207237", 6);
   reply = fetch (driver, "1106207236");
   g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
   wb_carrier_reply_free (reply);
@@ -736,6 +777,87 @@ test_correios_rastro (void)
   carrier_free (c);
 }
 
+/* With the Correios user and access code the driver gets its own tokens:
+ * HTTP Basic on the token API, the token kept across checks (one request
+ * for checks that start together), renewed once on a 401 and when
+ * expiraEm comes near; Correios' refusal named; no credentials at all is
+ * the check's error. */
+#define CORREIOS_LOGIN \
+  "[CORREIOS]\ndriver=correios\nbase-url=http://127.0.0.1:@PORT@\nlogin=waybill\n" \
+  "password=Acc3ss-C0de&42\nnumber-format=s10\n"
+
+static void
+test_correios_token (void)
+{
+  Carrier *c = carrier_new ();
+  g_autoptr(WbCarrierTable) table = NULL;
+  g_autoptr(WbCarrierDriver) driver = driver_for (c, CORREIOS_LOGIN, &table);
+  g_autofree char *basic = g_base64_encode ((const guchar *) "waybill:Acc3ss-C0de&42", strlen ("waybill:Acc3ss-C0de&42"));
+  g_autofree char *expected_basic = g_strconcat ("Basic ", basic, NULL);
+  WbCarrierReply *reply;
+
+  answer_file (c, SOUP_STATUS_OK, "correios-rastro.json");
+  c->token_expires_in = 24 * 3600;
+  fetch_together (driver, "DG049186226BR", "DG049186226BR", 4);
+  reply = fetch (driver, "DG049186226BR");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+  g_assert_cmpuint (reply->events->len, ==, 4);
+  wb_carrier_reply_free (reply);
+  g_assert_cmpuint (c->tokens_issued, ==, 1);
+  g_assert_cmpuint (c->checks, ==, 3);
+  g_assert_cmpstr (c->seen_token_authorization, ==, expected_basic);
+  g_assert_cmpstr (c->seen_authorization, ==, "Bearer ctoken-1");
+
+  /* Refused before its expiry: a new token, the check again. */
+  g_mutex_lock (&c->mutex);
+  replace (&c->revoked, "ctoken-1");
+  g_mutex_unlock (&c->mutex);
+  reply = fetch (driver, "DG049186226BR");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+  wb_carrier_reply_free (reply);
+  g_assert_cmpuint (c->tokens_issued, ==, 2);
+  g_assert_cmpstr (c->seen_authorization, ==, "Bearer ctoken-2");
+
+  /* A token that expires in two seconds (Brasília's wall clock) is renewed
+   * once it is near its end. */
+  g_mutex_lock (&c->mutex);
+  c->token_expires_in = 2;
+  g_mutex_unlock (&c->mutex);
+  g_clear_object (&driver);
+  g_clear_pointer (&table, g_object_unref);
+  driver = driver_for (c, CORREIOS_LOGIN, &table);
+  reply = fetch (driver, "DG049186226BR");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+  wb_carrier_reply_free (reply);
+  g_assert_cmpuint (c->tokens_issued, ==, 3);
+  g_usleep (2100 * 1000);
+  reply = fetch (driver, "DG049186226BR");
+  g_assert_cmpint (reply->kind, ==, WB_CARRIER_REPLY_OK);
+  wb_carrier_reply_free (reply);
+  g_assert_cmpuint (c->tokens_issued, ==, 4);
+  g_assert_cmpstr (c->seen_authorization, ==, "Bearer ctoken-4");
+
+  /* No token: Correios' own words, and never the access code. */
+  g_mutex_lock (&c->mutex);
+  c->token_status = SOUP_STATUS_UNAUTHORIZED;
+  g_mutex_unlock (&c->mutex);
+  g_usleep (2100 * 1000);
+  reply = fetch (driver, "DG049186226BR");
+  assert_failed (reply, "CORREIOS", "Usuário ou código de acesso inválido", "Acc3ss-C0de");
+  g_assert_nonnull (strstr (reply->error, "no token (HTTP 401)"));
+  wb_carrier_reply_free (reply);
+  g_clear_object (&driver);
+  g_clear_pointer (&table, g_object_unref);
+
+  /* Neither login and password nor api-key. */
+  driver = driver_for (c, "[CORREIOS]\ndriver=correios\nbase-url=http://127.0.0.1:@PORT@\n", &table);
+  reply = fetch (driver, "DG049186226BR");
+  assert_failed (reply, "CORREIOS", "no credentials", "Acc3ss-C0de");
+  wb_carrier_reply_free (reply);
+  g_clear_object (&driver);
+  carrier_free (c);
+}
+
 static void
 test_correios_errors (void)
 {
@@ -830,5 +952,6 @@ main (int   argc,
   g_test_add_func ("/carrier-drivers/cdek/errors", test_cdek_errors);
   g_test_add_func ("/carrier-drivers/correios/rastro", test_correios_rastro);
   g_test_add_func ("/carrier-drivers/correios/errors", test_correios_errors);
+  g_test_add_func ("/carrier-drivers/correios/token", test_correios_token);
   return g_test_run ();
 }

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /* Correios, SRO Rastro: GET {base-url}/srorastro/v1/objetos/{code}?
- * resultado=T with the API token as a bearer (api-key). The answer's
+ * resultado=T with an API token as a bearer. With login and password (the
+ * Correios user and the API's access code) the token comes from Correios'
+ * token API, POST {base-url}/token/v1/autentica with HTTP Basic: 201 with
+ * {"token", "expiraEm", "zoneOffset", …}; it is kept until shortly before
+ * expiraEm (a wall-clock time in zoneOffset, or Brasília's when none is
+ * given), shared by every check and renewed once on a 401. A fixed token
+ * in api-key is used as it is (it lasts a day). The answer's
  * objetos[0].eventos[] come newest first, each with codigo and tipo (the
  * pair the status table of Correios' documentation is keyed by: BDE 01
  * delivered, BDE 20 nobody home, …), dtHrCriado in Brasília's wall-clock
@@ -15,7 +21,7 @@
 
 #include <string.h>
 
-#include "wb-carrier-exchange-private.h"
+#include "wb-carrier-token-private.h"
 #include "wb-json-reader.h"
 #include "wb-polling.h"
 
@@ -27,9 +33,12 @@ struct _WbCorreiosDriver
   char        *code;
   char        *base_url;
   char        *api_key;    /* secret: a header, never logged */
+  char        *login;
+  char        *password;   /* secret: the access code */
   char        *status_map;
   WbStatusMap *map;
   SoupSession *session;
+  WbCarrierToken *token;   /* with login and password */
 };
 
 G_DECLARE_FINAL_TYPE (WbCorreiosDriver, _wb_correios_driver, WB, CORREIOS_DRIVER, GObject)
@@ -44,11 +53,14 @@ _wb_correios_driver_finalize (GObject *object)
 {
   WbCorreiosDriver *self = WB_CORREIOS_DRIVER (object);
 
+  g_clear_pointer (&self->token, _wb_carrier_token_free);
   g_clear_object (&self->session);
   g_clear_pointer (&self->map, wb_status_map_unref);
   g_free (self->code);
   g_free (self->base_url);
   g_free (self->api_key);
+  g_free (self->login);
+  g_free (self->password);
   g_free (self->status_map);
   G_OBJECT_CLASS (_wb_correios_driver_parent_class)->finalize (object);
 }
@@ -202,6 +214,166 @@ answer_body (gpointer     driver,
   return read_object (self, object, track_number);
 }
 
+typedef struct
+{
+  char     *track_number;
+  char     *token;      /* the bearer this check used (secret) */
+  gboolean  renewed;    /* a 401 has had its one new token */
+} Check;
+
+static void
+check_free (gpointer data)
+{
+  Check *check = data;
+
+  g_free (check->track_number);
+  g_free (check->token);
+  g_free (check);
+}
+
+static void
+return_reply (GTask          *task,
+              WbCarrierReply *reply)
+{
+  g_task_return_pointer (task, reply, (GDestroyNotify) wb_carrier_reply_free);
+  g_object_unref (task);
+}
+
+static void
+on_rastro (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GTask *task = user_data;
+  WbCorreiosDriver *self = g_task_get_source_object (task);
+  Check *check = g_task_get_task_data (task);
+  GError *error = NULL;
+  WbCarrierReply *reply = _wb_carrier_exchange_finish (result, &error);
+
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  /* A token refused before its expiry (a new access code): one new
+   * token, one more try, when the driver gets its own tokens. */
+  if (reply->http_status == SOUP_STATUS_UNAUTHORIZED && self->token != NULL && !check->renewed)
+    {
+      check->renewed = TRUE;
+      _wb_carrier_token_refused (self->token, check->token);
+      wb_carrier_reply_free (reply);
+      _wb_carrier_token_wait (self->token, task);
+      return;
+    }
+  return_reply (task, reply);
+}
+
+static void
+request_rastro (GTask *task)
+{
+  WbCorreiosDriver *self = g_task_get_source_object (task);
+  Check *check = g_task_get_task_data (task);
+  g_autofree char *number = g_uri_escape_string (check->track_number, NULL, FALSE);
+  g_autofree char *uri = g_strdup_printf ("%s/srorastro/v1/objetos/%s?resultado=T", self->base_url, number);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
+  g_autofree char *bearer = NULL;
+
+  if (message == NULL)
+    {
+      return_reply (task, _wb_carrier_reply_failed ("%s: base-url does not make a URI", self->code));
+      return;
+    }
+  g_free (check->token);
+  check->token = g_strdup (self->token ? _wb_carrier_token_get (self->token) : self->api_key);
+  bearer = g_strconcat ("Bearer ", check->token ? check->token : "", NULL);
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", "application/json");
+  _wb_carrier_exchange_async (self, self->session, message, check->track_number, answer_body,
+                              g_task_get_cancellable (task), on_rastro, task);
+}
+
+/* expiraEm is Brasília's wall clock as Correios send it: in zoneOffset
+ * when the answer gives one, else in America/Sao_Paulo; with a zone of
+ * its own it is read as written. */
+static gboolean
+read_expiry (WbJsonReader  *reader,
+             gint64        *out_us,
+             GError       **error)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *offset = NULL;
+  g_autoptr(GTimeZone) zone = NULL;
+  g_autoptr(GDateTime) expiry = NULL;
+
+  if (!wb_json_reader_get_string (reader, "expiraEm", TRUE, &text, error)
+      || !wb_json_reader_get_string (reader, "zoneOffset", FALSE, &offset, error))
+    return FALSE;
+  zone = offset != NULL ? g_time_zone_new_identifier (offset) : g_time_zone_new_identifier (CORREIOS_ZONE);
+  if (zone == NULL)
+    return wb_json_reader_fail (reader, "zoneOffset", error, "“%s” is not a UTC offset", offset);
+  if ((expiry = g_date_time_new_from_iso8601 (text, zone)) == NULL)
+    return wb_json_reader_fail (reader, "expiraEm", error, "“%s” is not a date and time", text);
+  *out_us = g_date_time_to_unix (expiry) * G_USEC_PER_SEC + g_date_time_get_microsecond (expiry);
+  return TRUE;
+}
+
+static WbCarrierReply *
+read_token (gpointer      driver,
+            SoupMessage  *message,
+            GBytes       *body,
+            char        **out_token,
+            gint64       *out_life_us)
+{
+  WbCorreiosDriver *self = driver;
+  guint status = soup_message_get_status (message);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (body, NULL, &error);
+  g_autofree char *gateway = NULL;
+  gint64 expiry = 0;
+
+  if (status == 429)
+    return _wb_carrier_reply_for_status (message, self->code);
+  if (status != SOUP_STATUS_CREATED && status != SOUP_STATUS_OK)
+    {
+      if (reader != NULL)
+        gateway = gateway_error (reader);
+      return _wb_carrier_reply_failed ("%s: no token (HTTP %u)%s%s", self->code, status,
+                                       gateway ? ": " : "", gateway ? gateway : "");
+    }
+  if (reader == NULL
+      || !wb_json_reader_get_string (reader, "token", TRUE, out_token, &error)
+      || !read_expiry (reader, &expiry, &error))
+    {
+      g_clear_pointer (out_token, g_free);
+      return _wb_carrier_reply_failed ("%s: unreadable token answer: %s", self->code, error->message);
+    }
+  *out_life_us = expiry - g_get_real_time ();
+  if (*out_life_us <= 0)
+    {
+      g_clear_pointer (out_token, g_free);
+      return _wb_carrier_reply_failed ("%s: the token answer's expiraEm has passed", self->code);
+    }
+  return NULL;
+}
+
+/* POST {base-url}/token/v1/autentica, the user and access code in HTTP
+ * Basic: the secret in a header, never logged. */
+static SoupMessage *
+token_request (gpointer driver)
+{
+  WbCorreiosDriver *self = driver;
+  g_autofree char *uri = g_strdup_printf ("%s/token/v1/autentica", self->base_url);
+  g_autofree char *pair = g_strconcat (self->login, ":", self->password, NULL);
+  g_autofree char *encoded = g_base64_encode ((const guchar *) pair, strlen (pair));
+  g_autofree char *basic = g_strconcat ("Basic ", encoded, NULL);
+  SoupMessage *message = soup_message_new ("POST", uri);
+
+  if (message != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", basic);
+  return message;
+}
+
 static void
 fetch_async (WbCarrierDriver     *driver,
              const char          *track_number,
@@ -210,24 +382,20 @@ fetch_async (WbCarrierDriver     *driver,
              gpointer             user_data)
 {
   WbCorreiosDriver *self = WB_CORREIOS_DRIVER (driver);
-  g_autofree char *number = g_uri_escape_string (track_number, NULL, FALSE);
-  g_autofree char *uri = g_strdup_printf ("%s/srorastro/v1/objetos/%s?resultado=T", self->base_url, number);
-  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
-  g_autofree char *bearer = NULL;
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  Check *check = g_new0 (Check, 1);
 
-  if (message == NULL)
-    {
-      g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-      g_task_return_pointer (task, _wb_carrier_reply_failed ("%s: base-url does not make a URI", self->code),
-                             (GDestroyNotify) wb_carrier_reply_free);
-      return;
-    }
-  bearer = g_strconcat ("Bearer ", self->api_key ? self->api_key : "", NULL);
-  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
-  soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", "application/json");
-  _wb_carrier_exchange_async (self, self->session, message, track_number, answer_body, cancellable, callback,
-                              user_data);
+  g_task_set_source_tag (task, fetch_async);
+  check->track_number = g_strdup (track_number);
+  g_task_set_task_data (task, check, check_free);
+  if (self->token != NULL)
+    _wb_carrier_token_wait (self->token, task);
+  else if (self->api_key != NULL)
+    request_rastro (task);
+  else
+    return_reply (task, _wb_carrier_reply_failed ("%s: no credentials: set login and password (the Correios "
+                                                  "user and the API's access code), or api-key (a token)",
+                                                  self->code));
 }
 
 static WbCarrierReply *
@@ -256,8 +424,12 @@ _wb_correios_driver_new (const WbCarrierConfig *config,
   while (g_str_has_suffix (self->base_url, "/"))
     self->base_url[strlen (self->base_url) - 1] = '\0';
   self->api_key = g_strdup (config->api_key);
+  self->login = g_strdup (config->login);
+  self->password = g_strdup (config->password);
   self->status_map = g_strdup (_wb_carrier_status_table (config, "correios"));
   self->map = wb_status_map_ref (map);
   self->session = _wb_carrier_session_new (config);
+  if (self->login != NULL && self->password != NULL)
+    self->token = _wb_carrier_token_new (self, self->session, self->code, token_request, read_token, request_rastro);
   return WB_CARRIER_DRIVER (self);
 }
