@@ -162,6 +162,9 @@ run_scenario (GApplication *application,
   g_assert_nonnull (window);
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   WAIT_FOR (wb_window_get_connection_state (window) == WB_CONNECTION_LIVE);
+  /* The connection strip has slid away: the screenshot shows the map. */
+  WAIT_FOR (!gtk_revealer_get_child_revealed (GTK_REVEALER (gtk_widget_get_template_child (
+              GTK_WIDGET (window), WB_TYPE_WINDOW, "connection_revealer"))));
   wait_frames (GTK_WIDGET (window), 3);
 
   /* The pages of the view switcher, in the window's template. */
