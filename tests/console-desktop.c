@@ -633,6 +633,44 @@ assert_flatpak_builder_reads (const char *path)
   g_assert_nonnull (strstr (out, "\"id\" : \"org.waybill.Waybill\""));
 }
 
+/* @text of the source tree's @file (below data/) holds @needle. */
+static void
+assert_data_file_has (const char *file,
+                      const char *needle)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data", file, NULL);
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    g_error ("data/%s: missing", file);
+  if (strstr (text, needle) == NULL)
+    g_error ("data/%s does not say %s", file, needle);
+}
+
+/* The app id is the one of the desktop file, the metainfo (its id and
+ * launchable), the settings schema and both icons. */
+static void
+assert_id_everywhere (const char *id)
+{
+  g_autofree char *desktop = g_strconcat (id, ".desktop.in", NULL);
+  g_autofree char *metainfo = g_strconcat (id, ".metainfo.xml.in", NULL);
+  g_autofree char *schema = g_strconcat (id, ".gschema.xml", NULL);
+  g_autofree char *icon = g_strconcat ("icons/hicolor/scalable/apps/", id, ".svg", NULL);
+  g_autofree char *symbolic = g_strconcat ("icons/hicolor/symbolic/apps/", id, "-symbolic.svg", NULL);
+  g_autofree char *icon_line = g_strconcat ("Icon=", id, "\n", NULL);
+  g_autofree char *id_element = g_strconcat ("<id>", id, "</id>", NULL);
+  g_autofree char *launchable = g_strconcat (">", id, ".desktop</launchable>", NULL);
+  g_autofree char *schema_id = g_strconcat ("<schema id=\"", id, "\"", NULL);
+
+  assert_data_file_has (desktop, icon_line);
+  assert_data_file_has (desktop, "Exec=waybill\n");
+  assert_data_file_has (metainfo, id_element);
+  assert_data_file_has (metainfo, launchable);
+  assert_data_file_has (schema, schema_id);
+  assert_data_file_has (icon, "<svg");
+  assert_data_file_has (symbolic, "<svg");
+}
+
 /* The Flatpak manifest agrees with what the console is: its id, its
  * binary, permissions no wider than the window, the network and the
  * portals (the keyring's token through libsecret's portal backend,
@@ -662,6 +700,7 @@ test_flatpak_manifest (void)
                    g_application_get_application_id (G_APPLICATION (application)));
   g_assert_cmpstr (json_object_get_string_member (manifest, "command"), ==, "waybill");
   g_assert_cmpstr (json_object_get_string_member (manifest, "runtime"), ==, "org.gnome.Platform");
+  assert_id_everywhere (json_object_get_string_member (manifest, "id"));
   finish = json_object_get_array_member (manifest, "finish-args");
   g_assert_true (array_has_string (finish, "--share=network"));
   g_assert_true (array_has_string (finish, "--socket=wayland"));
