@@ -202,6 +202,23 @@ run_scenario (GApplication *application,
   screenshot = g_strdup_printf ("console-i18n-%s.png", run->expected->language);
   save_screenshot (GTK_WIDGET (window), screenshot);
 
+  /* Every other main view in this language, as the switcher shows it. */
+  {
+    const char *views[] = { "overview", "shipments", "trips", "trackings" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (views); i++)
+      {
+        g_autofree char *name = g_strdup_printf ("console-i18n-%s-%s.png", run->expected->language, views[i]);
+
+        adw_view_stack_set_visible_child_name (stack, views[i]);
+        wait_frames (GTK_WIDGET (window), 5);
+        for (guint j = 0; j < G_N_ELEMENTS (run->expected->english); j++)
+          if (shows_label (GTK_WIDGET (window), run->expected->english[j]))
+            g_error ("the %s view still shows “%s”", views[i], run->expected->english[j]);
+        save_screenshot (GTK_WIDGET (window), name);
+      }
+  }
+
   run->done = TRUE;
   g_application_quit (application);
 }
