@@ -411,6 +411,55 @@ test_vehicle_json (void)
   g_assert_null (strstr (out->str, "acceptedAt"));
 }
 
+typedef struct
+{
+  WbLiveVehicle *vehicle;
+  const char    *json;
+} StreamJsonRun;
+
+static gpointer
+stream_json_thread (gpointer data)
+{
+  StreamJsonRun *run = data;
+
+  run->json = wb_live_vehicle_get_stream_json (run->vehicle);
+  return NULL;
+}
+
+/* A published state's stream JSON is written once, the same from every
+ * thread, and equal to write_json()'s with acceptedAt; a copy made to
+ * change gets its own. */
+static void
+test_vehicle_stream_json (void)
+{
+  g_autoptr(WbLiveVehicle) vehicle = make_vehicle ("v1", "c1", 27.5, 53.9, NULL);
+  g_autoptr(WbLiveVehicle) moved = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  StreamJsonRun runs[4];
+  GThread *threads[4];
+  const char *json;
+
+  vehicle->accepted_at = 123;
+  for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
+    {
+      runs[i] = (StreamJsonRun) { vehicle, NULL };
+      threads[i] = g_thread_new ("stream-json", stream_json_thread, &runs[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
+    g_thread_join (threads[i]);
+  json = wb_live_vehicle_get_stream_json (vehicle);
+  for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
+    g_assert_true (runs[i].json == json);
+  wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, out);
+  g_assert_cmpstr (json, ==, out->str);
+
+  moved = wb_live_vehicle_copy (vehicle);
+  moved->lat = 54.1;
+  g_assert_null (strstr (json, "54.1"));
+  g_assert_nonnull (strstr (wb_live_vehicle_get_stream_json (moved), "\"lat\":54.1"));
+  g_assert_true (wb_live_vehicle_get_stream_json (vehicle) == json);
+}
+
 /* ---- subscriptions ---------------------------------------------------------- */
 
 static WbLiveView *
@@ -790,6 +839,7 @@ main (int   argc,
   g_test_add_func ("/live/index/filters", test_index_filters);
   g_test_add_func ("/live/bbox/validation", test_bbox_validation);
   g_test_add_func ("/live/vehicle/json", test_vehicle_json);
+  g_test_add_func ("/live/vehicle/stream-json", test_vehicle_stream_json);
   g_test_add_func ("/live/subscriptions/match", test_subscriptions_match);
   g_test_add_func ("/live/subscriptions/agree-with-scan", test_subscriptions_agree_with_scan);
   g_test_add_func ("/live/subscriptions/company-change", test_view_company_change);

@@ -51,6 +51,7 @@ wb_live_vehicle_copy (const WbLiveVehicle *vehicle)
   copy->company_id = g_strdup (vehicle->company_id);
   copy->driver_id = g_strdup (vehicle->driver_id);
   copy->trip_id = g_strdup (vehicle->trip_id);
+  copy->stream_json = NULL;
   return copy;
 }
 
@@ -72,6 +73,7 @@ vehicle_clear (gpointer data)
   g_clear_pointer (&vehicle->company_id, g_free);
   g_clear_pointer (&vehicle->driver_id, g_free);
   g_clear_pointer (&vehicle->trip_id, g_free);
+  g_clear_pointer (&vehicle->stream_json, g_free);
 }
 
 void
@@ -159,6 +161,28 @@ wb_live_vehicle_write_json (const WbLiveVehicle *vehicle,
       wb_json_write_int (out, vehicle->accepted_at);
     }
   g_string_append_c (out, '}');
+}
+
+const char *
+wb_live_vehicle_get_stream_json (WbLiveVehicle *vehicle)
+{
+  GString *out;
+  char *text;
+
+  g_return_val_if_fail (vehicle != NULL, NULL);
+
+  if ((text = g_atomic_pointer_get (&vehicle->stream_json)) != NULL)
+    return text;
+  out = g_string_sized_new (320);
+  wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, out);
+  text = g_string_free (out, FALSE);
+  /* Another thread may have written it meanwhile: the first one stays. */
+  if (!g_atomic_pointer_compare_and_exchange (&vehicle->stream_json, NULL, text))
+    {
+      g_free (text);
+      text = g_atomic_pointer_get (&vehicle->stream_json);
+    }
+  return text;
 }
 
 const char *

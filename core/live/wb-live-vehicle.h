@@ -49,6 +49,8 @@ typedef struct
   gint64          accepted_at;   /* unix µs the position was accepted at ingest, 0 unknown */
   WbLiveIgnition  ignition;
   WbLiveState     state;
+  /*< private >*/
+  char           *stream_json;   /* wb_live_vehicle_get_stream_json()'s, made once */
 } WbLiveVehicle;
 
 #define WB_TYPE_LIVE_VEHICLE (wb_live_vehicle_get_type ())
@@ -68,6 +70,10 @@ void           wb_live_vehicle_unref      (WbLiveVehicle       *vehicle);
 void           wb_live_vehicle_write_json (const WbLiveVehicle *vehicle,
                                            WbLiveJsonFlags      flags,
                                            GString             *out);
+/* The same object with acceptedAt, for a published state (one that no
+ * longer changes): written on the first call and kept, so that a state
+ * sent to many streams is formatted once. Safe from several threads. */
+const char    *wb_live_vehicle_get_stream_json (WbLiveVehicle *vehicle);
 
 const char    *wb_live_state_to_string    (WbLiveState          state);
 gboolean       wb_live_state_from_string  (const char          *text,

@@ -271,7 +271,7 @@ write_frame (GPtrArray  *items,
       if (item->vehicle != NULL)
         {
           g_string_append (out, ",\"vehicle\":");
-          wb_live_vehicle_write_json (item->vehicle, WB_LIVE_JSON_ACCEPTED_AT, out);
+          g_string_append (out, wb_live_vehicle_get_stream_json (item->vehicle));
         }
       else
         {
