@@ -738,6 +738,46 @@ test_teltonika_back_pressure (Fixture       *f,
   g_assert_cmpuint (count_topic (f, WB_TOPIC_TELEMETRY_RAW), ==, 2);
 }
 
+/* A device that sends its IMEI and two frames in one write gets its
+ * handshake and both acknowledgements: what the server read past a
+ * message is handled without waiting for the socket to be readable again.
+ * Meanwhile a hundred other devices hold connections open. */
+static void
+test_teltonika_pipelined (Fixture       *f,
+                          gconstpointer  data)
+{
+  guint port = wb_ingest_get_teltonika_port (f->ingest);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GPtrArray) idle = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GByteArray) message = g_byte_array_new ();
+  g_autoptr(GByteArray) first = codec8_frame (g_get_real_time () / 1000 - 2000);
+  g_autoptr(GByteArray) second = codec8_frame (g_get_real_time () / 1000 - 1000);
+  guint8 length[2] = { 0, (guint8) strlen (IMEI) };
+  guint8 answer[9];
+  gsize got = 0;
+
+  for (int i = 0; i < 100; i++)
+    g_ptr_array_add (idle, g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL));
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
+  g_assert_nonnull (connection);
+  g_byte_array_append (message, length, 2);
+  g_byte_array_append (message, (const guint8 *) IMEI, strlen (IMEI));
+  g_byte_array_append (message, first->data, first->len);
+  g_byte_array_append (message, second->data, second->len);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                            message->data, message->len, NULL, NULL, NULL));
+  g_assert_true (g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
+                                          answer, sizeof answer, &got, NULL, NULL));
+  g_assert_cmpuint (got, ==, sizeof answer);
+  g_assert_cmpuint (answer[0], ==, 1);                                          /* accepted */
+  g_assert_cmpuint ((answer[1] << 24) | (answer[2] << 16) | (answer[3] << 8) | answer[4], ==, 1);
+  g_assert_cmpuint ((answer[5] << 24) | (answer[6] << 16) | (answer[7] << 8) | answer[8], ==, 1);
+  for (int i = 0; i < 50 && count_topic (f, WB_TOPIC_TELEMETRY_RAW) < 2; i++)
+    iterate_a_little ();
+  g_assert_cmpuint (count_topic (f, WB_TOPIC_TELEMETRY_RAW), ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -754,6 +794,8 @@ main (int   argc,
               test_http_back_pressure, fixture_teardown);
   g_test_add ("/ingest/teltonika", Fixture, NULL, fixture_setup, test_teltonika, fixture_teardown);
   g_test_add ("/ingest/teltonika-off-main-loop", Fixture, NULL, fixture_setup, test_teltonika_off_main_loop,
+              fixture_teardown);
+  g_test_add ("/ingest/teltonika-pipelined", Fixture, NULL, fixture_setup, test_teltonika_pipelined,
               fixture_teardown);
   g_test_add ("/ingest/teltonika-back-pressure", Fixture, GUINT_TO_POINTER (1), fixture_setup,
               test_teltonika_back_pressure, fixture_teardown);

@@ -7,15 +7,22 @@
  * it, so nothing acknowledged is lost.
  *
  * Teltonika connections, one per device and thousands of them, live on a
- * thread of their own with its own GMainContext: GLib's main loop polls
- * every descriptor on each pass, so on the daemon's loop they would slow
- * every request. What they share with the rest (the duplicate filter, the
+ * thread of their own with its own GMainContext, all in one epoll set:
+ * GLib's main loop polls every descriptor on each pass, so on the daemon's
+ * loop they would slow every request, and even on a loop of their own each
+ * wakeup would poll them all. What they share with the rest (the duplicate filter, the
  * first-appearance queue) is under a lock; the bus and the metrics are
  * thread-safe, and the first-appearance writes stay on the main context. */
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "wb-api-errors.h"
 #include "wb-ingest.h"
@@ -74,7 +81,8 @@ struct _WbIngest
   GMainLoop         *teltonika_loop;
   GThread           *teltonika_thread;
   GCancellable      *teltonika_cancellable; /* cancelled on that thread, where its sources are */
-  guint              teltonika_clients; /* Teltonika thread only */
+  int                teltonika_epoll;   /* every connection's socket */
+  GHashTable        *teltonika_clients; /* TeltonikaClient; Teltonika thread only */
   gboolean           teltonika_stopping;
   GCancellable      *cancellable;
 };
@@ -655,28 +663,61 @@ handle_osmand (WbHttpRequest *request,
 
 /* ---- Teltonika ------------------------------------------------------------- */
 
+/* Every connection's socket is in one epoll set, and the thread's main
+ * context polls only that set's descriptor: GLib's loop polls every
+ * descriptor it holds on each pass, so with a GSource per connection five
+ * thousand devices cost five thousand polls per wakeup. A connection is
+ * taken out of the set while its frame waits for room on the bus (that is
+ * the back-pressure: nothing more is read) and while its answer waits for
+ * room in the socket. */
+
+#define TELTONIKA_EVENTS_MAX  256
+#define TELTONIKA_SWEEP_S     30
+
 typedef struct
 {
   WbIngest          *ingest;       /* owned */
   GSocketConnection *connection;
+  int                fd;
+  guint32            interest;     /* the events asked of epoll; 0: not in the set */
   GByteArray        *buffer;
   char              *imei;
   GPtrArray         *pending;      /* positions of the frame being published */
   guint              next;
   guint              records;      /* in the frame being published */
   guint              accepted;     /* …and published, not yet counted */
+  gboolean           publishing;   /* waiting for room on the bus */
+  gint64             last_read;    /* monotonic, for the idle limit */
   guint8             out[4];       /* the answer being written */
+  gsize              out_length;
+  gsize              out_sent;
 } TeltonikaClient;
 
-static void teltonika_read (TeltonikaClient *client);
 static void teltonika_process (TeltonikaClient *client);
+
+static void
+teltonika_interest (TeltonikaClient *client,
+                    guint32          events)
+{
+  struct epoll_event event = { .events = events, .data.ptr = client };
+  int op;
+
+  if (events == client->interest)
+    return;
+  op = client->interest == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+  if (epoll_ctl (client->ingest->teltonika_epoll, op, client->fd, &event) < 0)
+    g_warning ("Teltonika: epoll_ctl: %s", g_strerror (errno));
+  client->interest = events;
+}
 
 static void
 teltonika_client_free (TeltonikaClient *client)
 {
   WbIngest *self = client->ingest;
 
-  if (--self->teltonika_clients == 0 && self->teltonika_stopping)
+  teltonika_interest (client, 0);
+  g_hash_table_remove (self->teltonika_clients, client);
+  if (g_hash_table_size (self->teltonika_clients) == 0 && self->teltonika_stopping)
     g_main_loop_quit (self->teltonika_loop);
   g_io_stream_close (G_IO_STREAM (client->connection), NULL, NULL);
   g_clear_object (&client->connection);
@@ -698,42 +739,53 @@ teltonika_drop (TeltonikaClient *client,
   teltonika_client_free (client);
 }
 
-static void
-on_teltonika_written (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      data)
+/* What is left of the answer goes out; FALSE once the client is gone or
+ * the socket is full (then it waits to be writable). */
+static gboolean
+teltonika_flush (TeltonikaClient *client)
 {
-  TeltonikaClient *client = data;
-  g_autoptr(GError) error = NULL;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+  while (client->out_sent < client->out_length)
     {
-      teltonika_drop (client, "write_failed");
-      return;
+      gssize sent = send (client->fd, client->out + client->out_sent, client->out_length - client->out_sent,
+                          MSG_DONTWAIT | MSG_NOSIGNAL);
+
+      if (sent < 0 && errno == EINTR)
+        continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+          teltonika_interest (client, EPOLLOUT);
+          return FALSE;
+        }
+      if (sent < 0)
+        {
+          teltonika_drop (client, "write_failed");
+          return FALSE;
+        }
+      client->out_sent += (gsize) sent;
     }
+  client->out_length = client->out_sent = 0;
   if (client->imei == NULL)
     {
       /* We told it 0x00: an unknown device. */
       teltonika_client_free (client);
-      return;
+      return FALSE;
     }
-  teltonika_process (client);
+  return TRUE;
 }
 
-static void
+static gboolean
 teltonika_write (TeltonikaClient *client,
                  const guint8    *data,
                  gsize            length)
 {
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (client->connection));
-
   g_assert (length <= sizeof client->out);
   memcpy (client->out, data, length);
-  g_output_stream_write_all_async (out, client->out, length, G_PRIORITY_DEFAULT, client->ingest->teltonika_cancellable,
-                                   on_teltonika_written, client);
+  client->out_length = length;
+  client->out_sent = 0;
+  return teltonika_flush (client);
 }
 
-static void publish_next_record (TeltonikaClient *client);
+static gboolean publish_records (TeltonikaClient *client);
 
 static void
 on_record_published (GObject      *source,
@@ -744,6 +796,7 @@ on_record_published (GObject      *source,
   g_autoptr(GError) error = NULL;
   WbPosition *position = g_ptr_array_index (client->pending, client->next);
 
+  client->publishing = FALSE;
   if (!wb_bus_publish_finish (WB_BUS (source), result, &error))
     {
       teltonika_drop (client, "bus_closed");
@@ -752,15 +805,17 @@ on_record_published (GObject      *source,
   note_device_seen (client->ingest, position->device_id);
   client->accepted++;
   client->next++;
-  publish_next_record (client);
+  if (publish_records (client))
+    teltonika_process (client);
 }
 
 /* One record at a time: straight onto the bus while it has room, else
  * waiting for room, and while it waits nothing more is read from the
  * socket, which is the TCP back-pressure. The acknowledgement goes out once
- * every record of the frame was handled. */
-static void
-publish_next_record (TeltonikaClient *client)
+ * every record of the frame was handled. TRUE when it went out and the
+ * client can go on. */
+static gboolean
+publish_records (TeltonikaClient *client)
 {
   WbIngest *self = client->ingest;
   guint8 ack[4];
@@ -780,10 +835,12 @@ publish_next_record (TeltonikaClient *client)
               if (!g_error_matches (error, WB_BUS_ERROR, WB_BUS_ERROR_FULL))
                 {
                   teltonika_drop (client, "bus_closed");
-                  return;
+                  return FALSE;
                 }
+              teltonika_interest (client, 0);
+              client->publishing = TRUE;
               wb_bus_publish_async (self->bus, message, self->teltonika_cancellable, on_record_published, client);
-              return;
+              return FALSE;
             }
           note_device_seen (self, position->device_id);
           client->accepted++;
@@ -797,104 +854,155 @@ publish_next_record (TeltonikaClient *client)
    * is never acknowledged sends it again forever. */
   wb_teltonika_ack (client->records, ack);
   g_clear_pointer (&client->pending, g_ptr_array_unref);
-  teltonika_write (client, ack, sizeof ack);
+  return teltonika_write (client, ack, sizeof ack);
 }
 
+/* Handles every whole message in the buffer, then waits for more. */
 static void
 teltonika_process (TeltonikaClient *client)
 {
-  g_autoptr(GError) error = NULL;
-  WbTeltonikaResult result;
-  gsize consumed = 0;
-
-  if (client->imei == NULL)
+  for (;;)
     {
-      g_autofree char *imei = NULL;
-      guint8 answer;
-      gboolean quarantined;
+      g_autoptr(GError) error = NULL;
+      WbTeltonikaResult result;
+      gsize consumed = 0;
 
-      result = wb_teltonika_parse_imei (client->buffer->data, client->buffer->len, &consumed, &imei, &error);
-      if (result == WB_TELTONIKA_NEED_MORE)
+      if (client->imei == NULL)
         {
-          teltonika_read (client);
-          return;
+          g_autofree char *imei = NULL;
+          guint8 answer;
+          gboolean quarantined;
+
+          result = wb_teltonika_parse_imei (client->buffer->data, client->buffer->len, &consumed, &imei, &error);
+          if (result == WB_TELTONIKA_NEED_MORE)
+            break;
+          if (result == WB_TELTONIKA_ERROR)
+            {
+              teltonika_drop (client, "bad_handshake");
+              return;
+            }
+          g_byte_array_remove_range (client->buffer, 0, consumed);
+          if (wb_fleet_index_check_device (client->ingest->index, imei, NULL, &quarantined)
+              || client->ingest->quarantine_unknown)
+            {
+              client->imei = g_steal_pointer (&imei);
+              answer = WB_TELTONIKA_ACCEPT;
+            }
+          else
+            {
+              count_rejected (client->ingest, "teltonika", "unknown_device");
+              answer = WB_TELTONIKA_REFUSE;
+            }
+          if (!teltonika_write (client, &answer, 1))
+            return;
+          continue;
         }
+
+      result = wb_teltonika_parse_frame (client->buffer->data, client->buffer->len, client->imei,
+                                         &consumed, &client->pending, &error);
+      if (result == WB_TELTONIKA_NEED_MORE)
+        break;
       if (result == WB_TELTONIKA_ERROR)
         {
-          teltonika_drop (client, "bad_handshake");
+          wb_metrics_counter_add (client->ingest->metrics, "waybill_teltonika_frames_rejected_total", 1, NULL);
+          g_message ("Teltonika %s: malformed frame: %s", client->imei, error->message);
+          teltonika_drop (client, "malformed_frame");
           return;
         }
       g_byte_array_remove_range (client->buffer, 0, consumed);
-      if (wb_fleet_index_check_device (client->ingest->index, imei, NULL, &quarantined)
-          || client->ingest->quarantine_unknown)
-        {
-          client->imei = g_steal_pointer (&imei);
-          answer = WB_TELTONIKA_ACCEPT;
-        }
-      else
-        {
-          count_rejected (client->ingest, "teltonika", "unknown_device");
-          answer = WB_TELTONIKA_REFUSE;
-        }
-      teltonika_write (client, &answer, 1);
-      return;
+      client->records = client->pending->len;
+      client->next = 0;
+      if (!publish_records (client))
+        return;
     }
-
-  result = wb_teltonika_parse_frame (client->buffer->data, client->buffer->len, client->imei,
-                                     &consumed, &client->pending, &error);
-  if (result == WB_TELTONIKA_NEED_MORE)
-    {
-      teltonika_read (client);
-      return;
-    }
-  if (result == WB_TELTONIKA_ERROR)
-    {
-      wb_metrics_counter_add (client->ingest->metrics, "waybill_teltonika_frames_rejected_total", 1, NULL);
-      g_message ("Teltonika %s: malformed frame: %s", client->imei, error->message);
-      teltonika_drop (client, "malformed_frame");
-      return;
-    }
-  g_byte_array_remove_range (client->buffer, 0, consumed);
-  client->records = client->pending->len;
-  client->next = 0;
-  publish_next_record (client);
+  teltonika_interest (client, EPOLLIN | EPOLLRDHUP);
 }
 
-static void
-on_teltonika_read (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      data)
-{
-  TeltonikaClient *client = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-
-  if (bytes == NULL)
-    {
-      teltonika_drop (client, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ? "idle" : "read_failed");
-      return;
-    }
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      teltonika_client_free (client);
-      return;
-    }
-  if (client->buffer->len + g_bytes_get_size (bytes) > TELTONIKA_BUFFER_MAX)
-    {
-      teltonika_drop (client, "oversized");
-      return;
-    }
-  g_byte_array_append (client->buffer, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  teltonika_process (client);
-}
-
-static void
+/* Reads what the socket holds; FALSE once the client is gone. */
+static gboolean
 teltonika_read (TeltonikaClient *client)
 {
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (client->connection));
+  for (;;)
+    {
+      guint8 data[TELTONIKA_READ_SIZE];
+      gssize got = recv (client->fd, data, sizeof data, MSG_DONTWAIT);
 
-  g_input_stream_read_bytes_async (in, TELTONIKA_READ_SIZE, G_PRIORITY_DEFAULT, client->ingest->teltonika_cancellable,
-                                   on_teltonika_read, client);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return TRUE;
+      if (got < 0)
+        {
+          teltonika_drop (client, "read_failed");
+          return FALSE;
+        }
+      if (got == 0)
+        {
+          teltonika_client_free (client);
+          return FALSE;
+        }
+      if (client->buffer->len + (gsize) got > TELTONIKA_BUFFER_MAX)
+        {
+          teltonika_drop (client, "oversized");
+          return FALSE;
+        }
+      g_byte_array_append (client->buffer, data, (guint) got);
+      client->last_read = g_get_monotonic_time ();
+      if ((gsize) got < sizeof data)
+        return TRUE;
+    }
+}
+
+static void
+teltonika_ready (TeltonikaClient *client)
+{
+  if (client->out_length > 0)
+    {
+      /* Writable (or failed: send says which). */
+      if (teltonika_flush (client))
+        teltonika_process (client);
+      return;
+    }
+  if (teltonika_read (client))
+    teltonika_process (client);
+}
+
+static gboolean
+on_teltonika_events (int           fd,
+                     GIOCondition  condition,
+                     gpointer      data)
+{
+  struct epoll_event events[TELTONIKA_EVENTS_MAX];
+  int n;
+
+  do
+    n = epoll_wait (fd, events, G_N_ELEMENTS (events), 0);
+  while (n < 0 && errno == EINTR);
+  /* One client's handling never frees another, so every pointer here
+   * stays good through the loop. */
+  for (int i = 0; i < n; i++)
+    teltonika_ready (events[i].data.ptr);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Devices silent for TELTONIKA_IDLE_S are closed, as a TCP keepalive would
+ * not notice a device gone without a word. */
+static gboolean
+on_teltonika_sweep (gpointer data)
+{
+  WbIngest *self = data;
+  gint64 oldest = g_get_monotonic_time () - (gint64) TELTONIKA_IDLE_S * G_USEC_PER_SEC;
+  g_autoptr(GPtrArray) idle = g_ptr_array_new ();
+  GHashTableIter iter;
+  TeltonikaClient *client;
+
+  g_hash_table_iter_init (&iter, self->teltonika_clients);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &client, NULL))
+    if (!client->publishing && client->last_read < oldest)
+      g_ptr_array_add (idle, client);
+  for (guint i = 0; i < idle->len; i++)
+    teltonika_drop (g_ptr_array_index (idle, i), "idle");
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -905,12 +1013,13 @@ on_teltonika_incoming (GSocketService    *service,
 {
   TeltonikaClient *client = g_new0 (TeltonikaClient, 1);
 
-  self->teltonika_clients++;
-  g_socket_set_timeout (g_socket_connection_get_socket (connection), TELTONIKA_IDLE_S);
   client->ingest = g_object_ref (self);
   client->connection = g_object_ref (connection);
+  client->fd = g_socket_get_fd (g_socket_connection_get_socket (connection));
   client->buffer = g_byte_array_new ();
-  teltonika_read (client);
+  client->last_read = g_get_monotonic_time ();
+  g_hash_table_add (self->teltonika_clients, client);
+  teltonika_interest (client, EPOLLIN | EPOLLRDHUP);
   return TRUE;
 }
 
@@ -940,6 +1049,9 @@ wb_ingest_dispose (GObject *object)
   g_clear_pointer (&self->teltonika_loop, g_main_loop_unref);
   g_clear_pointer (&self->teltonika_context, g_main_context_unref);
   g_clear_object (&self->teltonika_cancellable);
+  if (self->teltonika_epoll >= 0)
+    close (self->teltonika_epoll);
+  self->teltonika_epoll = -1;
 
   G_OBJECT_CLASS (wb_ingest_parent_class)->dispose (object);
 }
@@ -957,6 +1069,7 @@ wb_ingest_finalize (GObject *object)
   g_clear_pointer (&self->duplicates, wb_duplicate_filter_free);
   g_clear_pointer (&self->seen, g_hash_table_unref);
   g_clear_pointer (&self->seen_queue, g_ptr_array_unref);
+  g_clear_pointer (&self->teltonika_clients, g_hash_table_unref);
   g_clear_pointer (&self->main_context, g_main_context_unref);
   g_mutex_clear (&self->lock);
 
@@ -977,6 +1090,8 @@ wb_ingest_init (WbIngest *self)
 {
   self->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->seen_queue = g_ptr_array_new_with_free_func (g_free);
+  self->teltonika_clients = g_hash_table_new (NULL, NULL);
+  self->teltonika_epoll = -1;
   self->duplicates = wb_duplicate_filter_new ();
   self->cancellable = g_cancellable_new ();
   g_mutex_init (&self->lock);
@@ -1055,8 +1170,8 @@ on_drain_timeout (gpointer data)
 {
   WbIngest *self = data;
 
-  if (self->teltonika_clients > 0)
-    g_warning ("Teltonika: %u connections still closing at shutdown", self->teltonika_clients);
+  if (g_hash_table_size (self->teltonika_clients) > 0)
+    g_warning ("Teltonika: %u connections still closing at shutdown", g_hash_table_size (self->teltonika_clients));
   g_main_loop_quit (self->teltonika_loop);
   return G_SOURCE_REMOVE;
 }
@@ -1069,11 +1184,23 @@ teltonika_stop_in_thread (gpointer data)
   WbIngest *self = data;
   GSource *timeout = g_timeout_source_new (TELTONIKA_DRAIN_MS);
 
+  g_autoptr(GPtrArray) idle = g_ptr_array_new ();
+  GHashTableIter iter;
+  TeltonikaClient *client;
+
   g_socket_service_stop (self->teltonika);
   g_socket_listener_close (G_SOCKET_LISTENER (self->teltonika));
   self->teltonika_stopping = TRUE;
+  /* Those waiting for room on the bus are let go by the cancellation;
+   * the others are closed now. */
   g_cancellable_cancel (self->teltonika_cancellable);
-  if (self->teltonika_clients == 0)
+  g_hash_table_iter_init (&iter, self->teltonika_clients);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &client, NULL))
+    if (!client->publishing)
+      g_ptr_array_add (idle, client);
+  for (guint i = 0; i < idle->len; i++)
+    teltonika_client_free (g_ptr_array_index (idle, i));
+  if (g_hash_table_size (self->teltonika_clients) == 0)
     g_main_loop_quit (self->teltonika_loop);
   g_source_set_callback (timeout, on_drain_timeout, self, NULL);
   g_source_attach (timeout, self->teltonika_context);
@@ -1121,9 +1248,26 @@ wb_ingest_listen_teltonika (WbIngest    *self,
     }
   /* Accepting, and every connection's I/O after it, happen on the context
    * that is the thread-default one when the service starts. */
+  self->teltonika_epoll = epoll_create1 (EPOLL_CLOEXEC);
+  if (self->teltonika_epoll < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "epoll_create1: %s", g_strerror (saved));
+      return FALSE;
+    }
   self->teltonika_cancellable = g_cancellable_new ();
   self->teltonika_context = g_main_context_new ();
   self->teltonika_loop = g_main_loop_new (self->teltonika_context, FALSE);
+  {
+    g_autoptr(GSource) events = g_unix_fd_source_new (self->teltonika_epoll, G_IO_IN);
+    g_autoptr(GSource) sweep = g_timeout_source_new_seconds (TELTONIKA_SWEEP_S);
+
+    g_source_set_callback (events, G_SOURCE_FUNC (on_teltonika_events), self, NULL);
+    g_source_attach (events, self->teltonika_context);
+    g_source_set_callback (sweep, on_teltonika_sweep, self, NULL);
+    g_source_attach (sweep, self->teltonika_context);
+  }
   g_main_context_push_thread_default (self->teltonika_context);
   g_socket_service_start (self->teltonika);
   g_main_context_pop_thread_default (self->teltonika_context);

@@ -64,6 +64,7 @@ static int    seconds = 20;
 static int    settle_seconds = 5;
 static double stall_percent = 1.0;
 static int    gateway_threads = 0;
+static char **daemon_options = NULL;
 
 static GOptionEntry entries[] = {
   { "vehicles", 0, 0, G_OPTION_ARG_INT, &n_vehicles, "Teltonika vehicles at 1 Hz (5000)", "V" },
@@ -75,6 +76,8 @@ static GOptionEntry entries[] = {
   { "stall-percent", 0, 0, G_OPTION_ARG_DOUBLE, &stall_percent, "Clients that stop reading (1)", "P" },
   { "gateway-threads", 0, 0, G_OPTION_ARG_INT, &gateway_threads,
     "The daemon's gateway.threads (0: its default, one per processor)", "N" },
+  { "daemon-option", 0, 0, G_OPTION_ARG_STRING_ARRAY, &daemon_options,
+    "Another option for the daemon, as --name=value (repeatable)", "OPTION" },
   { NULL }
 };
 
@@ -1044,13 +1047,21 @@ main (int   argc,
   port_arg = g_strdup_printf ("--teltonika-port=%u", teltonika_port);
   threads_arg = g_strdup_printf ("--gateway-threads=%d", gateway_threads);
   {
-    const char *args[] = { port_arg, threads_arg, "--max-connections=19000", "--max-connections-per-peer=19000",
-                           "--gateway-max-connections=19000", "--gateway-max-connections-per-peer=19000",
-                           "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m",
-                           /* Full within seconds, so that its growth is not taken for the streams'. */
-                           "--gateway-replay-size=10000", NULL };
+    const char *fixed[] = { port_arg, threads_arg, "--max-connections=19000", "--max-connections-per-peer=19000",
+                            "--gateway-max-connections=19000", "--gateway-max-connections-per-peer=19000",
+                            "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m",
+                            /* Full within seconds, so that its growth is not taken for the streams'. */
+                            "--gateway-replay-size=10000" };
+    g_autoptr(GStrvBuilder) args = g_strv_builder_new ();
+    g_auto(GStrv) daemon_argv = NULL;
 
-    daemon = wb_bench_daemon_start (conninfo, args);
+    for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+      g_strv_builder_add (args, fixed[i]);
+    /* Last, so that they win over the fixed ones. */
+    for (guint i = 0; daemon_options != NULL && daemon_options[i] != NULL; i++)
+      g_strv_builder_add (args, daemon_options[i]);
+    daemon_argv = g_strv_builder_end (args);
+    daemon = wb_bench_daemon_start (conninfo, (const char * const *) daemon_argv);
   }
   http_port = daemon->port;
   pid = g_subprocess_get_identifier (daemon->process);
@@ -1063,6 +1074,12 @@ main (int   argc,
   g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s, replay window 10 000,"
            " gateway threads %d (0: one per processor);"
            " RSS per stream: the daemon's growth over a step / the streams it opened\n", gateway_threads);
+  if (daemon_options != NULL)
+    {
+      g_autofree char *joined = g_strjoinv (" ", daemon_options);
+
+      g_print ("  daemon options given: %s\n", joined);
+    }
 
   devices_started = g_get_monotonic_time ();
   senders = g_thread_new ("teltonika", senders_run, ready);
