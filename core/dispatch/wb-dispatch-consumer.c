@@ -8,6 +8,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "wb-bus-dead-letter.h"
@@ -15,6 +16,7 @@
 #include "wb-dispatch-consumer.h"
 #include "wb-json-reader.h"
 #include "wb-time.h"
+#include "wb-vehicle-state.h"
 
 #define GROUP         "dispatch"
 #define MAX_BATCH     64
@@ -270,6 +272,27 @@ wb_dispatch_decode_position (GBytes  *payload,
   return g_steal_pointer (&position);
 }
 
+/* On the in-process bus a position travels as the fleet role's struct;
+ * only one that came over Kafka is read from its JSON body. */
+static WbDispatchPosition *
+position_of (WbBusMessage *message)
+{
+  const WbEnrichedPosition *enriched = wb_bus_message_peek_object (message, WB_TYPE_ENRICHED_POSITION);
+  WbDispatchPosition *position;
+
+  if (enriched == NULL)
+    return wb_dispatch_decode_position (wb_bus_message_get_payload (message), NULL);
+  if (enriched->enrichment == NULL || enriched->enrichment->vehicle_id == NULL
+      || enriched->position->device_time == 0 || isnan (enriched->position->lat) || isnan (enriched->position->lon))
+    return NULL;
+  position = g_new0 (WbDispatchPosition, 1);
+  position->vehicle_id = g_strdup (enriched->enrichment->vehicle_id);
+  position->device_time = enriched->position->device_time;
+  position->lat = enriched->position->lat;
+  position->lon = enriched->position->lon;
+  return position;
+}
+
 static void
 on_positions_judged (GObject      *source,
                      GAsyncResult *result,
@@ -308,7 +331,7 @@ on_positions (WbBus      *bus,
   request->stop_dwell_us = self->stop_dwell_us;
   for (guint i = 0; i < wb_bus_batch_get_length (batch); i++)
     {
-      WbDispatchPosition *p = wb_dispatch_decode_position (wb_bus_message_get_payload (wb_bus_batch_get_message (batch, i)), NULL);
+      WbDispatchPosition *p = position_of (wb_bus_batch_get_message (batch, i));
 
       if (p != NULL)
         g_ptr_array_add (request->positions, p);

@@ -28,6 +28,7 @@
 #include "wb-live-index.h"
 #include "wb-live-loader.h"
 #include "wb-replay-window.h"
+#include "wb-vehicle-state.h"
 
 #define BUS_BATCH     500
 #define MOVING_KMH    3.0
@@ -148,6 +149,50 @@ vehicle_from_position (WbJsonReader        *reader,
   return vehicle;
 }
 
+static void
+take_optional_string (const char  *value,
+                      char       **inout_value)
+{
+  if (value != NULL)
+    {
+      g_free (*inout_value);
+      *inout_value = g_strdup (value);
+    }
+}
+
+/* The same as vehicle_from_position(), from the fleet role's struct: on the
+ * in-process bus a position is never turned into JSON and read back. */
+static WbLiveVehicle *
+vehicle_from_enriched (const WbEnrichedPosition *enriched,
+                       const WbLiveVehicle      *old)
+{
+  const WbPosition *position = enriched->position;
+  const WbFleetEnrichment *e = enriched->enrichment;
+  WbLiveVehicle *vehicle;
+  gboolean moving;
+
+  if (isnan (position->lat) || isnan (position->lon) || fabs (position->lat) > 90 || fabs (position->lon) > 180)
+    return NULL;
+  vehicle = old ? wb_live_vehicle_copy (old) : wb_live_vehicle_new (e->vehicle_id);
+  vehicle->lat = position->lat;
+  vehicle->lon = position->lon;
+  take_optional_string (position->device_id, &vehicle->device_id);
+  take_optional_string (e->company_id, &vehicle->company_id);
+  take_optional_string (e->driver_id, &vehicle->driver_id);
+  g_clear_pointer (&vehicle->trip_id, g_free);
+  vehicle->trip_id = g_strdup (e->trip_id);
+  vehicle->speed = position->speed_kmh;
+  vehicle->course = position->heading;
+  vehicle->fix_time = position->device_time;
+  vehicle->server_time = position->server_time;
+  vehicle->accepted_at = vehicle->server_time;
+  vehicle->ignition = position->ignition < 0 ? WB_LIVE_IGNITION_UNKNOWN
+                      : position->ignition ? WB_LIVE_IGNITION_ON : WB_LIVE_IGNITION_OFF;
+  moving = position->moving >= 0 ? position->moving > 0 : !isnan (vehicle->speed) && vehicle->speed >= MOVING_KMH;
+  vehicle->state = moving ? WB_LIVE_STATE_MOVING : WB_LIVE_STATE_STOPPED;
+  return vehicle;
+}
+
 /* One change: its seq, the replay window, and the batch for the streams. */
 static void
 publish (WbLiveGateway *self,
@@ -174,9 +219,11 @@ publish_pending (WbLiveGateway *self)
   wb_metrics_counter_add (self->metrics, "waybill_live_updates_total", updates->len, NULL);
 }
 
+/* @enriched, or else @reader. */
 static void
-apply_position (WbLiveGateway *self,
-                WbJsonReader  *reader)
+apply_position (WbLiveGateway            *self,
+                const WbEnrichedPosition *enriched,
+                WbJsonReader             *reader)
 {
   const char *vehicle_id = NULL;
   g_autoptr(WbLiveVehicle) current = NULL;
@@ -184,10 +231,14 @@ apply_position (WbLiveGateway *self,
   g_autoptr(WbLiveVehicle) old = NULL;
 
   /* A device with no vehicle is not on the map. */
-  if (!wb_json_reader_peek_string (reader, "vehicle_id", FALSE, 128, &vehicle_id, NULL) || vehicle_id == NULL)
+  if (enriched != NULL)
+    vehicle_id = enriched->enrichment ? enriched->enrichment->vehicle_id : NULL;
+  else if (!wb_json_reader_peek_string (reader, "vehicle_id", FALSE, 128, &vehicle_id, NULL))
+    return;
+  if (vehicle_id == NULL)
     return;
   current = wb_live_index_lookup (self->index, vehicle_id);
-  vehicle = vehicle_from_position (reader, vehicle_id, current);
+  vehicle = enriched ? vehicle_from_enriched (enriched, current) : vehicle_from_position (reader, vehicle_id, current);
   if (vehicle == NULL)
     return;
   /* Redelivered or late: the map keeps the newest fix. */
@@ -318,19 +369,25 @@ on_batch (WbBus      *bus,
     {
       WbBusMessage *message = wb_bus_batch_get_message (batch, i);
       const char *topic = wb_bus_message_get_topic (message);
+      const WbEnrichedPosition *enriched = wb_bus_message_peek_object (message, WB_TYPE_ENRICHED_POSITION);
       g_autoptr(GError) error = NULL;
-      g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (wb_bus_message_get_payload (message),
-                                                                      &limits, &error);
+      g_autoptr(WbJsonReader) reader = NULL;
 
+      if (enriched != NULL)
+        {
+          apply_position (self, enriched, NULL);
+          continue;
+        }
       /* The fleet role wrote it; one that cannot be read is skipped and
        * counted, never retried: the next position replaces it anyway. */
+      reader = wb_json_reader_new_from_bytes (wb_bus_message_get_payload (message), &limits, &error);
       if (reader == NULL)
         {
           wb_metrics_counter_add (self->metrics, "waybill_live_messages_skipped_total", 1, NULL);
           continue;
         }
       if (g_str_equal (topic, "positions.enriched"))
-        apply_position (self, reader);
+        apply_position (self, NULL, reader);
       else if (g_str_has_prefix (topic, "trip."))
         apply_trip (self, reader, topic);
       else
