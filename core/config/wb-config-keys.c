@@ -191,7 +191,7 @@ const WbConfigKey wb_config_keys[] = {
   },
   {
     .key = "fleet.batch-linger", .long_option = "fleet-batch-linger",
-    .type = WB_CONFIG_TYPE_DURATION, .default_value = "100ms",
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "20ms",
     .description = N_("How long a smaller batch of positions may wait for more before it is written"),
   },
   {
@@ -226,7 +226,7 @@ const WbConfigKey wb_config_keys[] = {
   },
   {
     .key = "gateway.batch-window", .long_option = "gateway-batch-window",
-    .type = WB_CONFIG_TYPE_DURATION, .default_value = "100ms", .min = 10, .max = 10000,
+    .type = WB_CONFIG_TYPE_DURATION, .default_value = "50ms", .min = 10, .max = 10000,
     .description = N_("Live map updates to one client are sent at most once per this window, the newest state per vehicle"),
   },
   {

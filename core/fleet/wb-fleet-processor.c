@@ -115,7 +115,7 @@ wb_fleet_processor_settings_init (WbFleetProcessorSettings *settings)
   g_return_if_fail (settings != NULL);
 
   settings->max_batch = 2000;
-  settings->linger_ms = 100;
+  settings->linger_ms = 20;
   settings->offline_after = 600 * G_USEC_PER_SEC;
   settings->moving_speed_kmh = 2.0;
 }

@@ -713,7 +713,7 @@ print_daemon_settings (void)
                                                    : g_strdup ("default (4096)");
 
   g_print ("  daemon:    fleet.batch-size %s, fleet.batch-linger %s, bus.queue-size %s\n\n", batch_size,
-           fleet_batch_linger ? fleet_batch_linger : "default (100ms)", queue_size);
+           fleet_batch_linger ? fleet_batch_linger : "default (20ms)", queue_size);
 }
 
 static void

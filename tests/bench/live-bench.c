@@ -1071,7 +1071,7 @@ main (int   argc,
   g_print ("Live map gateway: %d Teltonika vehicles at 1 Hz (a TCP connection each), clients of about 100"
            " vehicles each (%d of the whole city), %d s a phase, %u cores\n", n_vehicles, whole_fleet, seconds,
            g_get_num_processors ());
-  g_print ("  daemon: default batching window (100 ms), keepalive 5 s, pong timeout 15 s, replay window 10 000,"
+  g_print ("  daemon: batching window 50 ms unless given, keepalive 5 s, pong timeout 15 s, replay window 10 000,"
            " gateway threads %d (0: one per processor);"
            " RSS per stream: the daemon's growth over a step / the streams it opened\n", gateway_threads);
   if (daemon_options != NULL)
