@@ -6,6 +6,10 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <libsoup/soup.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -1457,6 +1461,27 @@ test_pong_timeout (Fixture       *f,
       g_usleep (10 * 1000);
     }
   g_assert_false (alive->closed);
+
+  /* The silent one was aborted, not given a FIN that would wait behind
+   * whatever it left unread: past what it was sent, a reset. */
+  {
+    int fd = g_socket_get_fd (g_socket_connection_get_socket (silent));
+    gssize got;
+    char buffer[4096];
+
+    deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+    do
+      {
+        struct pollfd readable = { .fd = fd, .events = POLLIN };
+
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        (void) poll (&readable, 1, 100);
+        got = recv (fd, buffer, sizeof buffer, MSG_DONTWAIT);
+      }
+    while (got > 0 || (got < 0 && (errno == EAGAIN || errno == EINTR)));
+    g_assert_cmpint (got, ==, -1);
+    g_assert_cmpint (errno, ==, ECONNRESET);
+  }
 }
 
 #if WB_HAVE_KAFKA

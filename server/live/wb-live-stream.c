@@ -25,7 +25,11 @@
 /* How long a closing stream waits for the client's close frame. libsoup
  * would wait 5 s, and its timer, once it fires, is never freed (3.2.3):
  * this one ends the wait first, the client's side shut, and libsoup then
- * closes the connection with its timer stopped. */
+ * closes the connection with its timer stopped. A client closed for not
+ * answering pings is aborted then (a reset, not a FIN): its FIN would wait
+ * behind the frames the kernel still holds for it, and so would that
+ * memory. Any other client gets a FIN after its close frame, so one that
+ * reads again, however late, finds the reason. */
 #define CLOSE_GRACE_MS   2000
 
 struct _WbLiveStream
@@ -73,7 +77,18 @@ on_close_grace_over (gpointer data)
   WbLiveStream *self = data;
 
   g_clear_pointer (&self->close_grace, g_source_unref);
-  if (soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_CLOSED)
+  if (soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_CLOSED
+      && g_strcmp0 (self->close_reason, "pong_timeout") == 0)
+    {
+      struct linger abort_on_close = { .l_onoff = 1, .l_linger = 0 };
+
+      /* No FIN: libsoup, finding the reading side shut, closes the socket,
+       * and with no linger that close is the reset. */
+      (void) setsockopt (g_socket_get_fd (self->socket), SOL_SOCKET, SO_LINGER, &abort_on_close,
+                         sizeof abort_on_close);
+      (void) g_socket_shutdown (self->socket, TRUE, FALSE, NULL);
+    }
+  else if (soup_websocket_connection_get_state (self->connection) != SOUP_WEBSOCKET_STATE_CLOSED)
     (void) g_socket_shutdown (self->socket, TRUE, TRUE, NULL);
   return G_SOURCE_REMOVE;
 }

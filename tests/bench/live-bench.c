@@ -691,13 +691,17 @@ apply_stalls (int  epoll_fd,
               int *stalled)
 {
   int wanted = g_atomic_int_get (&stall_wanted);
+  int step = MAX (open_count / MAX (wanted, 1), 1);
+  int eligible = 0;
 
-  for (int i = 0; *stalled < wanted && i < open_count; i += MAX (open_count / MAX (wanted, 1), 1))
+  /* Spread over the clients: every step-th of those that can stall (the
+   * whole-city ones are spread too, so a plain stride could meet them). */
+  for (int i = 0; *stalled < wanted && i < open_count; i++)
     {
       Client *c = &clients[i];
       struct epoll_event event = { .events = EPOLLRDHUP, .data.u32 = i };
 
-      if (c->state != CLIENT_OPEN || c->stalled || c->whole_fleet)
+      if (c->state != CLIENT_OPEN || c->stalled || c->whole_fleet || eligible++ % step != 0)
         continue;
       c->stalled = TRUE;
       epoll_ctl (epoll_fd, EPOLL_CTL_MOD, c->fd, &event);
@@ -1127,15 +1131,33 @@ main (int   argc,
     int stall = MAX (1, (int) (n_clients_max * stall_percent / 100));
     double closed_before = metric ("waybill_live_connections_closed_total{reason=\"pong_timeout\"}");
 
+    gint64 stalled_at = g_get_monotonic_time ();
+
     g_atomic_int_set (&stall_wanted, stall);
     g_usleep (settle_seconds * G_USEC_PER_SEC);
     results[n_results].label = g_strdup_printf ("%d, %d stalled", n_clients_max, stall);
     measure (&results[n_results], n_results, pid, 0, 0);
     print_phase (&results[n_results]);
-    g_usleep (settle_seconds * G_USEC_PER_SEC);
-    g_print ("  stalled clients: %d, closed by the daemon so far %d (pong timeouts counted: %.0f)\n", stall,
-             g_atomic_int_get (&stalled_closed),
-             metric ("waybill_live_connections_closed_total{reason=\"pong_timeout\"}") - closed_before);
+    /* The daemon closes them after the pong timeout (15 s here) from their
+     * last pong; give it that long past the phase before reading. */
+    for (int i = 0; i < 20 && (g_atomic_int_get (&stalled_closed) < stall
+                               || metric ("waybill_live_connections_closed_total{reason=\"pong_timeout\"}")
+                                  - closed_before < stall); i++)
+      g_usleep (G_USEC_PER_SEC);
+    g_print ("  stalled clients: %d, %.1f s after they stalled: seen closed by the daemon %d, pong timeouts"
+             " counted %.0f, streams the daemon holds %.0f\n", stall,
+             (g_get_monotonic_time () - stalled_at) / 1e6, g_atomic_int_get (&stalled_closed),
+             metric ("waybill_live_connections_closed_total{reason=\"pong_timeout\"}") - closed_before,
+             metric ("waybill_live_connections"));
+    {
+      guint status = 0;
+      g_autofree char *text = http_get ("/metrics", &status);
+      g_auto(GStrv) lines = g_strsplit (text ? text : "", "\n", -1);
+
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], "waybill_live_connections_closed_total"))
+          g_print ("    %s\n", lines[i]);
+    }
     n_results++;
   }
 
