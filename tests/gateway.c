@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -17,6 +18,7 @@
 #include "wb-json.h"
 #include "wb-jwt.h"
 #include "wb-live-fanout.h"
+#include "wb-live-gateway-private.h"
 #include "wb-test-daemon.h"
 #if WB_HAVE_KAFKA
 #include "wb-test-kafka.h"
@@ -1538,6 +1540,93 @@ test_kafka_two_gateways (void)
 }
 #endif
 
+static WbEnrichedPosition *
+enriched_position (const char *driver_id,
+                   const char *trip_id,
+                   double      speed,
+                   double      heading,
+                   int         ignition,
+                   int         moving)
+{
+  WbPosition *position = wb_position_new ();
+  WbFleetEnrichment *enrichment = g_atomic_rc_box_new0 (WbFleetEnrichment);
+
+  position->device_id = g_strdup ("dev-7");
+  position->protocol = WB_PROTOCOL_TELTONIKA;
+  position->device_time = G_GINT64_CONSTANT (1765100000123000);
+  position->server_time = G_GINT64_CONSTANT (1765100000456000);
+  position->lat = 53.901234;
+  position->lon = 27.561234;
+  position->speed_kmh = speed;
+  position->heading = heading;
+  position->ignition = ignition;
+  position->moving = moving;
+  enrichment->vehicle_id = g_strdup ("v7");
+  enrichment->plate = g_strdup ("1234 AB-7");
+  enrichment->driver_id = g_strdup (driver_id);
+  enrichment->company_id = g_strdup ("c1");
+  enrichment->trip_id = g_strdup (trip_id);
+  return wb_enriched_position_new (position, enrichment);
+}
+
+static void
+assert_same_vehicle (const WbEnrichedPosition *enriched,
+                     const WbLiveVehicle      *old)
+{
+  char *json = wb_enriched_position_to_json (enriched);
+  gsize length = strlen (json);
+  g_autoptr(GBytes) payload = g_bytes_new_take (json, length);
+  g_autoptr(WbLiveVehicle) from_struct = wb_live_vehicle_from_enriched (enriched, old);
+  g_autoptr(WbLiveVehicle) from_json = wb_live_vehicle_from_json (payload, old);
+
+  g_assert_nonnull (from_struct);
+  g_assert_nonnull (from_json);
+  g_assert_cmpint (from_struct->fix_time, ==, from_json->fix_time);
+  g_assert_cmpint (from_struct->server_time, ==, from_json->server_time);
+  g_assert_cmpint (from_struct->accepted_at, ==, from_json->accepted_at);
+  g_assert_cmpint (from_struct->state, ==, from_json->state);
+  g_assert_cmpint (from_struct->ignition, ==, from_json->ignition);
+  /* Everything a stream shows, alike to the byte. */
+  g_assert_cmpstr (wb_live_vehicle_get_stream_json (from_struct), ==, wb_live_vehicle_get_stream_json (from_json));
+}
+
+/* A position reaches the map from the fleet role's struct in process and
+ * from JSON over Kafka: both make the same vehicle. */
+static void
+test_position_struct_and_json_agree (void)
+{
+  g_autoptr(WbLiveVehicle) old = wb_live_vehicle_new ("v7");
+  WbEnrichedPosition *full = enriched_position ("d1", "t1", 42.5, 90, 1, -1);
+  WbEnrichedPosition *sparse = enriched_position (NULL, NULL, NAN, NAN, -1, 0);
+  WbEnrichedPosition *parked = enriched_position ("d2", NULL, 0.4, 180, 0, -1);
+
+  old->driver_id = g_strdup ("d0");
+  old->trip_id = g_strdup ("t0");
+  assert_same_vehicle (full, NULL);
+  assert_same_vehicle (full, old);
+  assert_same_vehicle (sparse, NULL);
+  /* Kept from before where the position says nothing: the driver. */
+  assert_same_vehicle (sparse, old);
+  assert_same_vehicle (parked, old);
+  {
+    g_autoptr(WbLiveVehicle) moving = wb_live_vehicle_from_enriched (full, NULL);
+    g_autoptr(WbLiveVehicle) kept = wb_live_vehicle_from_enriched (sparse, old);
+    g_autoptr(WbLiveVehicle) stopped = wb_live_vehicle_from_enriched (parked, NULL);
+
+    g_assert_cmpint (moving->state, ==, WB_LIVE_STATE_MOVING);
+    g_assert_cmpint (moving->ignition, ==, WB_LIVE_IGNITION_ON);
+    g_assert_cmpstr (moving->trip_id, ==, "t1");
+    g_assert_cmpstr (kept->driver_id, ==, "d0");
+    g_assert_null (kept->trip_id);
+    g_assert_cmpint (kept->state, ==, WB_LIVE_STATE_STOPPED);
+    g_assert_cmpint (stopped->state, ==, WB_LIVE_STATE_STOPPED);
+    g_assert_cmpint (stopped->ignition, ==, WB_LIVE_IGNITION_OFF);
+  }
+  wb_enriched_position_free (full);
+  wb_enriched_position_free (sparse);
+  wb_enriched_position_free (parked);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1563,6 +1652,7 @@ main (int   argc,
   g_test_add ("/gateway/jwt", Fixture, default_args, setup, test_jwt, teardown);
   g_test_add ("/gateway/token-expiry", Fixture, default_args, setup, test_token_expiry, teardown);
   g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
+  g_test_add_func ("/gateway/position/struct-and-json-agree", test_position_struct_and_json_agree);
   g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
   g_test_add ("/gateway/limits/fragmented-message", Fixture, limit_args, setup, test_fragmented_message_capped,
               teardown);

@@ -25,6 +25,7 @@
 #include "wb-live-events.h"
 #include "wb-live-fanout.h"
 #include "wb-live-gateway.h"
+#include "wb-live-gateway-private.h"
 #include "wb-live-index.h"
 #include "wb-live-loader.h"
 #include "wb-replay-window.h"
@@ -162,15 +163,17 @@ take_optional_string (const char  *value,
 
 /* The same as vehicle_from_position(), from the fleet role's struct: on the
  * in-process bus a position is never turned into JSON and read back. */
-static WbLiveVehicle *
-vehicle_from_enriched (const WbEnrichedPosition *enriched,
-                       const WbLiveVehicle      *old)
+WbLiveVehicle *
+wb_live_vehicle_from_enriched (const WbEnrichedPosition *enriched,
+                               const WbLiveVehicle      *old)
 {
   const WbPosition *position = enriched->position;
   const WbFleetEnrichment *e = enriched->enrichment;
   WbLiveVehicle *vehicle;
   gboolean moving;
 
+  if (e == NULL || e->vehicle_id == NULL)
+    return NULL;
   if (isnan (position->lat) || isnan (position->lon) || fabs (position->lat) > 90 || fabs (position->lon) > 180)
     return NULL;
   vehicle = old ? wb_live_vehicle_copy (old) : wb_live_vehicle_new (e->vehicle_id);
@@ -191,6 +194,19 @@ vehicle_from_enriched (const WbEnrichedPosition *enriched,
   moving = position->moving >= 0 ? position->moving > 0 : !isnan (vehicle->speed) && vehicle->speed >= MOVING_KMH;
   vehicle->state = moving ? WB_LIVE_STATE_MOVING : WB_LIVE_STATE_STOPPED;
   return vehicle;
+}
+
+WbLiveVehicle *
+wb_live_vehicle_from_json (GBytes              *payload,
+                           const WbLiveVehicle *old)
+{
+  g_autoptr(WbJsonReader) reader = wb_json_reader_new_from_bytes (payload, NULL, NULL);
+  const char *vehicle_id = NULL;
+
+  if (reader == NULL || !wb_json_reader_peek_string (reader, "vehicle_id", FALSE, 128, &vehicle_id, NULL)
+      || vehicle_id == NULL)
+    return NULL;
+  return vehicle_from_position (reader, vehicle_id, old);
 }
 
 /* One change: its seq, the replay window, and the batch for the streams. */
@@ -238,7 +254,8 @@ apply_position (WbLiveGateway            *self,
   if (vehicle_id == NULL)
     return;
   current = wb_live_index_lookup (self->index, vehicle_id);
-  vehicle = enriched ? vehicle_from_enriched (enriched, current) : vehicle_from_position (reader, vehicle_id, current);
+  vehicle = enriched ? wb_live_vehicle_from_enriched (enriched, current)
+                     : vehicle_from_position (reader, vehicle_id, current);
   if (vehicle == NULL)
     return;
   /* Redelivered or late: the map keeps the newest fix. */
