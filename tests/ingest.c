@@ -263,7 +263,7 @@ test_osmand (Fixture       *f,
   JsonObject *position;
 
   request = g_strdup_printf ("GET /?id=dev1&timestamp=%" G_GINT64_FORMAT "&lat=53.9&lon=27.56&speed=10"
-                             "&bearing=90&batt=80&custom=x HTTP/1.1\r\nHost: x\r\n\r\n", now);
+                             "&bearing=90&batt=80&custom=x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", now);
   ok = http_raw (port, request);
   g_assert_true (g_str_has_prefix (ok, "HTTP/1.1 200"));
   iterate_a_little ();
@@ -273,24 +273,24 @@ test_osmand (Fixture       *f,
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (position, "speed_kmh"), 18.52, 1e-6);
   g_assert_cmpstr (wb_bus_message_get_key (g_ptr_array_index (f->published, 0)), ==, "dev1");
 
-  unknown = http_raw (port, "GET /?id=nobody&timestamp=1700000000&lat=53.9&lon=27.5 HTTP/1.1\r\nHost: x\r\n\r\n");
+  unknown = http_raw (port, "GET /?id=nobody&timestamp=1700000000&lat=53.9&lon=27.5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   g_assert_true (g_str_has_prefix (unknown, "HTTP/1.1 400"));
 
   json_body = g_strdup_printf ("{\"device_id\":\"nobody\",\"location\":{\"timestamp\":\"2026-11-21T05:00:00Z\","
                                "\"coords\":{\"latitude\":53.9,\"longitude\":27.5}}}");
-  json_request = g_strdup_printf ("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+  json_request = g_strdup_printf ("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
                                   "Content-Length: %zu\r\n\r\n%s", strlen (json_body), json_body);
   json_unknown = http_raw (port, json_request);
   g_assert_true (g_str_has_prefix (json_unknown, "HTTP/1.1 404"));
 
   /* Form body, another method, a token-protected device. */
   form_body = g_strdup_printf ("id=secure1&timestamp=%" G_GINT64_FORMAT "&lat=53.1&lon=27.1", now + 1);
-  form_request = g_strdup_printf ("PUT / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+  form_request = g_strdup_printf ("PUT / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                                   "Content-Length: %zu\r\n\r\n%s", strlen (form_body), form_body);
   bad_token = http_raw (port, form_request);
   g_assert_true (g_str_has_prefix (bad_token, "HTTP/1.1 400"));
   token_request = g_strdup_printf ("GET /?id=secure1&token=s3cret&timestamp=%" G_GINT64_FORMAT
-                                   "&lat=53.1&lon=27.1 HTTP/1.1\r\nHost: x\r\n\r\n", now + 2);
+                                   "&lat=53.1&lon=27.1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", now + 2);
   form = http_raw (port, token_request);
   g_assert_true (g_str_has_prefix (form, "HTTP/1.1 200"));
   iterate_a_little ();
