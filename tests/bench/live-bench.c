@@ -1053,7 +1053,9 @@ main (int   argc,
   {
     const char *fixed[] = { port_arg, threads_arg, "--max-connections=19000", "--max-connections-per-peer=19000",
                             "--gateway-max-connections=19000", "--gateway-max-connections-per-peer=19000",
-                            "--gateway-keepalive=5s", "--gateway-pong-timeout=15s", "--offline-after=5m",
+                            /* The default keepalive: pongs wake the stream threads, and a
+                             * shorter one would measure the pings. */
+                            "--gateway-keepalive=30s", "--gateway-pong-timeout=40s", "--offline-after=5m",
                             /* Full within seconds, so that its growth is not taken for the streams'. */
                             "--gateway-replay-size=10000" };
     g_autoptr(GStrvBuilder) args = g_strv_builder_new ();
@@ -1075,7 +1077,7 @@ main (int   argc,
   g_print ("Live map gateway: %d Teltonika vehicles at 1 Hz (a TCP connection each), clients of about 100"
            " vehicles each (%d of the whole city), %d s a phase, %u cores\n", n_vehicles, whole_fleet, seconds,
            g_get_num_processors ());
-  g_print ("  daemon: batching window 50 ms unless given, keepalive 5 s, pong timeout 15 s, replay window 10 000,"
+  g_print ("  daemon: batching window 50 ms unless given, keepalive 30 s, pong timeout 40 s, replay window 10 000,"
            " gateway threads %d (0: one per processor);"
            " RSS per stream: the daemon's growth over a step / the streams it opened\n", gateway_threads);
   if (daemon_options != NULL)
@@ -1138,9 +1140,10 @@ main (int   argc,
     results[n_results].label = g_strdup_printf ("%d, %d stalled", n_clients_max, stall);
     measure (&results[n_results], n_results, pid, 0, 0);
     print_phase (&results[n_results]);
-    /* The daemon closes them after the pong timeout (15 s here) from their
-     * last pong; give it that long past the phase before reading. */
-    for (int i = 0; i < 20 && (g_atomic_int_get (&stalled_closed) < stall
+    /* The daemon closes them after the pong timeout (40 s here) from their
+     * last pong, up to a keepalive (30 s) before they stalled; give it
+     * that long before reading. */
+    for (int i = 0; i < 75 && (g_atomic_int_get (&stalled_closed) < stall
                                || metric ("waybill_live_connections_closed_total{reason=\"pong_timeout\"}")
                                   - closed_before < stall); i++)
       g_usleep (G_USEC_PER_SEC);
