@@ -614,7 +614,7 @@ assert_flatpak_builder_reads (const char *path)
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
-  int status = 0;
+  int status = 0, rm_status = 0;
 
   if (builder == NULL)
     {
@@ -622,12 +622,15 @@ assert_flatpak_builder_reads (const char *path)
       return;
     }
   /* It keeps its state (.flatpak-builder/) where it runs: not in the tree. */
-  scratch = g_dir_make_tmp ("waybill-flatpak-XXXXXX", NULL);
-  g_assert_nonnull (scratch);
+  scratch = g_dir_make_tmp ("waybill-flatpak-XXXXXX", &error);
+  g_assert_no_error (error);
   rm[2] = scratch;
   g_spawn_sync (scratch, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
   g_assert_no_error (error);
-  g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  /* What it left there goes too: a failed removal fails the test. */
+  g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &rm_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (rm_status, NULL));
   if (!g_spawn_check_wait_status (status, NULL) || strstr (err, "WARNING") != NULL)
     g_error ("flatpak-builder --show-manifest %s: %s", path, err);
   g_assert_nonnull (strstr (out, "\"id\" : \"org.waybill.Waybill\""));
