@@ -1230,6 +1230,11 @@ test_graticule_clear_of_controls (void)
           const graphene_rect_t *label = &g_array_index (bounds, graphene_rect_t, l);
 
           labels++;
+          /* Whole, never cut by the widget's edge. */
+          g_assert_cmpfloat (label->origin.x, >=, 0);
+          g_assert_cmpfloat (label->origin.y, >=, 0);
+          g_assert_cmpfloat (label->origin.x + label->size.width, <=, gtk_widget_get_width (GTK_WIDGET (graticule)));
+          g_assert_cmpfloat (label->origin.y + label->size.height, <=, gtk_widget_get_height (GTK_WIDGET (graticule)));
           for (guint c = 0; c < controls->len; c++)
             {
               const graphene_rect_t *control = &g_array_index (controls, graphene_rect_t, c);

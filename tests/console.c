@@ -1025,7 +1025,12 @@ run_live_scenario (GApplication *application,
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (panel_widget), "panel.load-track", NULL));
     WAIT_FOR (wb_vehicle_panel_get_track (panel_widget) != NULL);
     g_assert_cmpuint (wb_vehicle_panel_get_track (panel_widget)->points->len, >=, 2);
+    /* Taken as a dispatcher sees it once it settles: the panel all the
+     * way in, the counts caught up with the fleet. */
+    WAIT_FOR (gtk_revealer_get_child_revealed (GTK_REVEALER (gtk_widget_get_parent (GTK_WIDGET (panel_widget)))));
   }
+  WAIT_FOR (wb_window_get_state_count (window, WB_LIVE_STATE_MOVING) == FLEET);
+  wait_frames (GTK_WIDGET (window), 3);
   save_screenshot (GTK_WIDGET (window), "console-live.png");
 
   /* The server goes away: the strip says stale, the map keeps its picture. */

@@ -179,6 +179,11 @@ append_label (WbGraticuleLayer *self,
       x += dx;
       y += dy;
     }
+  /* Cut by the widget's edge it would read as another value (27.65 for
+   * 27.65°E): leave it out. */
+  if (bounds.origin.x < 0 || bounds.origin.y < 0 || bounds.origin.x + bounds.size.width > self->view.width
+      || bounds.origin.y + bounds.size.height > self->view.height)
+    return;
   g_array_append_val (self->label_rects, bounds);
   gtk_snapshot_save (snapshot);
   gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
