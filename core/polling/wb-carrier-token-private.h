@@ -51,6 +51,20 @@ void            _wb_carrier_token_wait    (WbCarrierToken        *self,
  * check has renewed it already. */
 void            _wb_carrier_token_refused (WbCarrierToken        *self,
                                            const char            *used);
+/* A check's answer of 401 with @used (the token it was sent with): the
+ * token is forgotten and the check waits for a fresh one, once per check
+ * (@inout_renewed). TRUE when it did, and took @reply; FALSE when the
+ * answer is the check's to return. @self may be NULL (no token of our
+ * own). */
+gboolean        _wb_carrier_token_retry   (WbCarrierToken        *self,
+                                           GTask                 *check,
+                                           const char            *used,
+                                           gboolean              *inout_renewed,
+                                           WbCarrierReply        *reply);
+/* A GET of @uri asking for JSON with @token as its bearer, or NULL when
+ * @uri is not one. */
+SoupMessage    *_wb_carrier_bearer_get    (const char            *uri,
+                                           const char            *token);
 /* A token's margin: it is renewed this long before it expires, a tenth of
  * its life at most, so that no check starts on a dying token. */
 gint64          _wb_carrier_token_margin  (gint64                 life_us);

@@ -82,6 +82,36 @@ _wb_carrier_token_refused (WbCarrierToken *self,
     g_clear_pointer (&self->token, g_free);
 }
 
+gboolean
+_wb_carrier_token_retry (WbCarrierToken *self,
+                         GTask          *check,
+                         const char     *used,
+                         gboolean       *inout_renewed,
+                         WbCarrierReply *reply)
+{
+  if (self == NULL || reply->http_status != SOUP_STATUS_UNAUTHORIZED || *inout_renewed)
+    return FALSE;
+  *inout_renewed = TRUE;
+  _wb_carrier_token_refused (self, used);
+  wb_carrier_reply_free (reply);
+  _wb_carrier_token_wait (self, check);
+  return TRUE;
+}
+
+SoupMessage *
+_wb_carrier_bearer_get (const char *uri,
+                        const char *token)
+{
+  SoupMessage *message = soup_message_new ("GET", uri);
+  g_autofree char *bearer = g_strconcat ("Bearer ", token ? token : "", NULL);
+
+  if (message == NULL)
+    return NULL;
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
+  soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", "application/json");
+  return message;
+}
+
 static void
 return_reply (GTask          *task,
               WbCarrierReply *reply)

@@ -262,15 +262,8 @@ on_orders (GObject      *source,
   /* Tokens may be revoked before they expire (a new secret, a reset on
    * CDEK's side): one new token, one more try. Another check may have
    * renewed it already; then that one is used. */
-  if (reply->http_status == SOUP_STATUS_UNAUTHORIZED && !check->renewed)
-    {
-      check->renewed = TRUE;
-      _wb_carrier_token_refused (self->token, check->token);
-      wb_carrier_reply_free (reply);
-      _wb_carrier_token_wait (self->token, task);
-      return;
-    }
-  return_reply (task, reply);
+  if (!_wb_carrier_token_retry (self->token, task, check->token, &check->renewed, reply))
+    return_reply (task, reply);
 }
 
 static void
@@ -280,19 +273,16 @@ request_orders (GTask *task)
   Check *check = g_task_get_task_data (task);
   g_autofree char *number = g_uri_escape_string (check->track_number, NULL, FALSE);
   g_autofree char *uri = g_strdup_printf ("%s/v2/orders?cdek_number=%s", self->base_url, number);
-  g_autoptr(SoupMessage) message = soup_message_new ("GET", uri);
-  g_autofree char *bearer = NULL;
+  g_autoptr(SoupMessage) message = NULL;
 
+  g_free (check->token);
+  check->token = g_strdup (_wb_carrier_token_get (self->token));
+  message = _wb_carrier_bearer_get (uri, check->token);
   if (message == NULL)
     {
       return_reply (task, _wb_carrier_reply_failed ("%s: base-url does not make a URI", self->code));
       return;
     }
-  g_free (check->token);
-  check->token = g_strdup (_wb_carrier_token_get (self->token));
-  bearer = g_strconcat ("Bearer ", check->token ? check->token : "", NULL);
-  soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", bearer);
-  soup_message_headers_replace (soup_message_get_request_headers (message), "Accept", "application/json");
   _wb_carrier_exchange_async (self, self->session, message, check->track_number, answer_orders,
                               g_task_get_cancellable (task), on_orders, task);
 }
