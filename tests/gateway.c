@@ -10,6 +10,7 @@
 #include <math.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libsoup/soup.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "wb-jwt.h"
 #include "wb-live-fanout.h"
 #include "wb-live-gateway-private.h"
+#include "wb-live-stream.h"
 #include "wb-test-daemon.h"
 #if WB_HAVE_KAFKA
 #include "wb-test-kafka.h"
@@ -865,7 +867,6 @@ typedef struct
   int                 fds[2];
   GSocket            *sockets[2];
   GIOStream          *streams[2];
-  SoupWebsocketConnection *server;
   Client             *client;
 } Share;
 
@@ -920,9 +921,8 @@ share_setup (Share *s)
       g_assert_nonnull (s->sockets[i]);
       s->streams[i] = G_IO_STREAM (g_socket_connection_factory_create_connection (s->sockets[i]));
     }
-  s->server = soup_websocket_connection_new (s->streams[0], uri, SOUP_WEBSOCKET_CONNECTION_SERVER, NULL, NULL, NULL);
   wb_live_fanout_reserve (s->fanout);
-  wb_live_fanout_take (s->fanout, s->server, s->sockets[0], "peer", 0);
+  wb_live_fanout_take (s->fanout, s->streams[0], s->sockets[0], "peer", 0);
   s->client = g_new0 (Client, 1);
   s->client->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s->client->states = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -941,7 +941,6 @@ share_teardown (Share *s)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_clear_pointer (&s->fanout, wb_live_fanout_free);
-  g_clear_object (&s->server);
   for (guint i = 0; i < 2; i++)
     {
       g_clear_object (&s->streams[i]);
@@ -968,6 +967,247 @@ share_read (Share *s,
       while (!g_queue_is_empty (&s->client->messages))
         next_message (s->client);
       g_usleep (1000);
+    }
+}
+
+/* ---- one stream, in process, over a socket pair -------------------------------- */
+
+typedef struct
+{
+  int           fds[2];
+  GSocket      *socket;
+  GIOStream    *io_stream;
+  WbLiveStream *stream;
+  GPtrArray    *messages;   /* char *, each whole text message */
+  char         *closed;     /* the reason on_closed gave */
+} Pair;
+
+static void
+pair_on_message (WbLiveStream *stream,
+                 GBytes       *message,
+                 gpointer      data)
+{
+  Pair *p = data;
+  gsize length;
+  const char *text = g_bytes_get_data (message, &length);
+
+  g_ptr_array_add (p->messages, g_strndup (text, length));
+}
+
+static void
+pair_on_closed (WbLiveStream *stream,
+                const char   *reason,
+                gpointer      data)
+{
+  Pair *p = data;
+
+  g_assert_null (p->closed);
+  p->closed = g_strdup (reason);
+}
+
+static void
+pair_open (Pair *p)
+{
+  const WbLiveStreamLimits limits = { .keepalive_s = 30, .pong_timeout_ms = 75000, .max_message_size = 1024 };
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, p->fds), ==, 0);
+  p->socket = g_socket_new_from_fd (p->fds[0], NULL);
+  g_assert_nonnull (p->socket);
+  p->io_stream = G_IO_STREAM (g_socket_connection_factory_create_connection (p->socket));
+  p->messages = g_ptr_array_new_with_free_func (g_free);
+  p->stream = wb_live_stream_new (p->io_stream, p->socket, "peer", 0, &limits, pair_on_message, pair_on_closed, p);
+  g_assert_nonnull (p->stream);
+}
+
+static void
+pair_close (Pair *p)
+{
+  g_clear_pointer (&p->stream, wb_live_stream_free);
+  g_clear_object (&p->io_stream);
+  g_clear_object (&p->socket);
+  close (p->fds[1]);
+  g_clear_pointer (&p->messages, g_ptr_array_unref);
+  g_clear_pointer (&p->closed, g_free);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Writes @length raw bytes as the client, then lets the stream read them. */
+static void
+pair_write (Pair         *p,
+            const guint8 *bytes,
+            gsize         length)
+{
+  g_assert_cmpint (write (p->fds[1], bytes, length), ==, (gssize) length);
+  for (guint i = 0; i < 5; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* A masked client frame. */
+static GByteArray *
+client_frame (guint8      first_byte,
+              const char *payload,
+              gsize       length)
+{
+  GByteArray *frame = g_byte_array_new ();
+  const guint8 mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+  guint8 header[4] = { first_byte };
+
+  if (length < 126)
+    header[1] = 0x80 | length, g_byte_array_append (frame, header, 2);
+  else
+    header[1] = 0x80 | 126, header[2] = length >> 8, header[3] = length & 0xff, g_byte_array_append (frame, header, 4);
+  g_byte_array_append (frame, mask, 4);
+  for (gsize i = 0; i < length; i++)
+    {
+      guint8 masked = payload[i] ^ mask[i % 4];
+
+      g_byte_array_append (frame, &masked, 1);
+    }
+  return frame;
+}
+
+/* Reads the next whole server frame: its first byte and payload. */
+static guint8
+pair_read_frame (Pair       *p,
+                 GByteArray *payload)
+{
+  guint8 header[10];
+  guint64 length;
+  gsize header_length = 2;
+  struct pollfd ready = { .fd = p->fds[1], .events = POLLIN };
+
+  g_byte_array_set_size (payload, 0);
+  for (guint i = 0; i < 1000 && poll (&ready, 1, 0) == 0; i++)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  g_assert_cmpint (recv (p->fds[1], header, 2, MSG_WAITALL), ==, 2);
+  g_assert_cmpuint (header[1] & 0x80, ==, 0);   /* a server's frames are not masked */
+  length = header[1] & 0x7f;
+  if (length >= 126)
+    {
+      header_length = length == 126 ? 4 : 10;
+      g_assert_cmpint (recv (p->fds[1], header + 2, header_length - 2, MSG_WAITALL), ==, (gssize) header_length - 2);
+      length = 0;
+      for (gsize i = 2; i < header_length; i++)
+        length = length << 8 | header[i];
+    }
+  g_byte_array_set_size (payload, length);
+  for (gsize at = 0; at < length;)
+    {
+      gssize n = recv (p->fds[1], payload->data + at, length - at, 0);
+
+      if (n < 0 && errno == EAGAIN)
+        {
+          g_main_context_iteration (NULL, FALSE);
+          continue;
+        }
+      g_assert_cmpint (n, >, 0);
+      at += n;
+    }
+  return header[0];
+}
+
+/* Frames as RFC 6455 has them: split anywhere, fragments with a ping
+ * between them, every length encoding, the client's close echoed and the
+ * connection then closed by the server. */
+static void
+test_stream_framing (void)
+{
+  Pair p = { 0 };
+  g_autoptr(GByteArray) payload = g_byte_array_new ();
+  g_autoptr(GByteArray) whole = client_frame (0x81, "{\"type\":\"hello\"}", 16);
+  g_autoptr(GByteArray) first = client_frame (0x01, "frag", 4);
+  g_autoptr(GByteArray) ping = client_frame (0x89, "are you there", 13);
+  g_autoptr(GByteArray) last = client_frame (0x80, "mented", 6);
+  g_autoptr(GByteArray) close_frame = client_frame (0x88, "\x03\xe8" "bye", 5);
+  g_autofree char *medium = g_strnfill (300, 'm');
+  g_autofree char *large = g_strnfill (70000, 'l');
+  char end;
+
+  pair_open (&p);
+  /* One byte at a time: every header field crosses a read. */
+  for (guint i = 0; i < whole->len; i++)
+    pair_write (&p, whole->data + i, 1);
+  g_assert_cmpuint (p.messages->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (p.messages, 0), ==, "{\"type\":\"hello\"}");
+
+  pair_write (&p, first->data, first->len);
+  pair_write (&p, ping->data, ping->len);
+  g_assert_cmphex (pair_read_frame (&p, payload), ==, 0x8a);
+  g_assert_cmpmem (payload->data, payload->len, "are you there", 13);
+  g_assert_cmpuint (p.messages->len, ==, 1);
+  pair_write (&p, last->data, last->len);
+  g_assert_cmpuint (p.messages->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (p.messages, 1), ==, "fragmented");
+
+  g_assert_true (wb_live_stream_can_send (p.stream));
+  wb_live_stream_send_text (p.stream, "short");
+  wb_live_stream_send_text (p.stream, medium);
+  wb_live_stream_send_text (p.stream, large);
+  g_assert_cmphex (pair_read_frame (&p, payload), ==, 0x81);
+  g_assert_cmpmem (payload->data, payload->len, "short", 5);
+  g_assert_cmphex (pair_read_frame (&p, payload), ==, 0x81);
+  g_assert_cmpmem (payload->data, payload->len, medium, 300);
+  g_assert_cmphex (pair_read_frame (&p, payload), ==, 0x81);
+  g_assert_cmpmem (payload->data, payload->len, large, 70000);
+  g_assert_cmpuint (wb_live_stream_get_frames (p.stream), ==, 3);
+
+  pair_write (&p, close_frame->data, close_frame->len);
+  g_assert_cmphex (pair_read_frame (&p, payload), ==, 0x88);
+  g_assert_cmpuint (payload->len, ==, 2);
+  g_assert_cmpuint (payload->data[0] << 8 | payload->data[1], ==, 1000);
+  g_assert_cmpstr (p.closed, ==, "client");
+  g_assert_false (wb_live_stream_is_open (p.stream));
+  g_assert_cmpint (recv (p.fds[1], &end, 1, 0), ==, 0);   /* and the server closed the connection */
+  pair_close (&p);
+}
+
+/* Each way of breaking the protocol closes with its code; nothing of it
+ * reaches the owner as a message. */
+static void
+test_stream_protocol_errors (void)
+{
+  static const struct
+  {
+    const char *what;
+    guint8      first_byte;
+    const char *payload;
+    gsize       length;
+    gboolean    unmasked;
+    guint       code;
+  } cases[] = {
+    { "unmasked", 0x81, "{}", 2, TRUE, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
+    { "reserved bit", 0xc1, "{}", 2, FALSE, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
+    { "continuation first", 0x80, "{}", 2, FALSE, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
+    { "unknown opcode", 0x83, "{}", 2, FALSE, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
+    { "fragmented ping", 0x09, "x", 1, FALSE, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR },
+    { "binary", 0x82, "{}", 2, FALSE, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA },
+    { "not UTF-8", 0x81, "{\"\xc3\x28\"}", 5, FALSE, SOUP_WEBSOCKET_CLOSE_BAD_DATA },
+    { "too big", 0x81, NULL, 1025, FALSE, SOUP_WEBSOCKET_CLOSE_TOO_BIG },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Pair p = { 0 };
+      g_autoptr(GByteArray) payload = g_byte_array_new ();
+      g_autofree char *filler = g_strnfill (cases[i].length, ' ');
+      g_autoptr(GByteArray) frame = client_frame (cases[i].first_byte, cases[i].payload ? cases[i].payload : filler,
+                                                  cases[i].length);
+
+      g_test_message ("%s", cases[i].what);
+      if (cases[i].unmasked)
+        {
+          frame->data[1] &= 0x7f;
+          g_byte_array_remove_range (frame, 2, 4);
+        }
+      pair_open (&p);
+      pair_write (&p, frame->data, frame->len);
+      g_assert_cmphex (pair_read_frame (&p, payload), ==, 0x88);
+      g_assert_cmpuint (payload->len, >, 2);
+      g_assert_cmpuint (payload->data[0] << 8 | payload->data[1], ==, cases[i].code);
+      g_assert_cmpuint (p.messages->len, ==, 0);
+      g_assert_false (wb_live_stream_is_open (p.stream));
+      pair_close (&p);
     }
 }
 
@@ -1277,6 +1517,47 @@ test_bad_subscribe (Fixture       *f,
                   SOUP_WEBSOCKET_CLOSE_BAD_DATA, "zoom");
   assert_refused (f, "{\"type\":\"subscribe\"}", TRUE, SOUP_WEBSOCKET_CLOSE_UNSUPPORTED_DATA, "text");
   g_assert_true (metric_is (f, "waybill_live_connections_closed_total{reason=\"bad_message\"} 6"));
+}
+
+/* A client may send its subscribe right behind the handshake, before the
+ * 101 arrives; whatever the HTTP side read past the handshake is the
+ * stream's first message. */
+static void
+test_subscribe_with_handshake (Fixture       *f,
+                               gconstpointer  data)
+{
+  const char *subscribe_text = "{\"type\":\"subscribe\",\"bbox\":[" WEST_BBOX "]}";
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, f->port);
+  g_autoptr(GString) request = g_string_new (NULL);
+  g_autoptr(GString) received = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  const guint8 mask[4] = { 9, 8, 7, 6 };
+  guint8 header[4] = { 0x81, 0x80 | strlen (subscribe_text) };
+
+  g_string_printf (request, "GET /ws/locations HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n", f->viewer);
+  g_string_append_len (request, (const char *) header, 2);
+  g_string_append_len (request, (const char *) mask, 4);
+  for (gsize i = 0; subscribe_text[i] != '\0'; i++)
+    g_string_append_c (request, subscribe_text[i] ^ mask[i % 4]);
+  g_assert_true (g_socket_connect (socket, address, NULL, NULL));
+  g_assert_cmpint (g_socket_send (socket, request->str, request->len, NULL, NULL), ==, (gssize) request->len);
+  g_socket_set_timeout (socket, 1);
+  while (strstr (received->str, "\"type\":\"subscribed\"") == NULL)
+    {
+      char buffer[4096];
+      gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      if (n > 0)
+        g_string_append_len (received, buffer, n);
+      else
+        g_assert_cmpint (n, !=, 0);
+    }
+  g_assert_true (g_str_has_prefix (received->str, "HTTP/1.1 101"));
 }
 
 /* A client that subscribes and then never reads. */
@@ -1638,6 +1919,8 @@ main (int   argc,
   g_test_add ("/gateway/own-thread", Fixture, default_args, setup, test_own_thread, teardown);
   g_test_add ("/gateway/resume/inside-window", Fixture, default_args, setup, test_resume_inside_window, teardown);
   g_test_add_func ("/gateway/fanout/join-with-changes-waiting", test_fanout_join_with_changes_waiting);
+  g_test_add_func ("/gateway/stream/framing", test_stream_framing);
+  g_test_add_func ("/gateway/stream/protocol-errors", test_stream_protocol_errors);
   g_test_add ("/gateway/threads/served-apart", Fixture, threads_args, setup, test_threads_served_apart, teardown);
   g_test_add ("/gateway/threads/all-receive", Fixture, threads_args, setup, test_threads_all_receive, teardown);
   g_test_add ("/gateway/threads/snapshot-then-stream", Fixture, threads_args, setup,
@@ -1652,6 +1935,8 @@ main (int   argc,
   g_test_add ("/gateway/jwt", Fixture, default_args, setup, test_jwt, teardown);
   g_test_add ("/gateway/token-expiry", Fixture, default_args, setup, test_token_expiry, teardown);
   g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
+  g_test_add ("/gateway/subscribe-with-handshake", Fixture, default_args, setup, test_subscribe_with_handshake,
+              teardown);
   g_test_add_func ("/gateway/position/struct-and-json-agree", test_position_struct_and_json_agree);
   g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
   g_test_add ("/gateway/limits/fragmented-message", Fixture, limit_args, setup, test_fragmented_message_capped,

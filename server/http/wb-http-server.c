@@ -1560,9 +1560,6 @@ typedef struct
 {
   Route        *route;
   GIOStream    *stream;
-  GUri         *uri;
-  char         *origin;
-  char         *protocol;
   GSocket      *socket;
   char         *peer;
   WbAccessRole  role;
@@ -1576,25 +1573,19 @@ upgrade_free (gpointer data)
   Upgrade *upgrade = data;
 
   g_clear_object (&upgrade->stream);
-  g_clear_pointer (&upgrade->uri, g_uri_unref);
-  g_free (upgrade->origin);
-  g_free (upgrade->protocol);
   g_clear_object (&upgrade->socket);
   g_free (upgrade->peer);
   g_free (upgrade->subject);
   g_free (upgrade);
 }
 
-/* In the endpoint's context: the connection's I/O sources attach there. */
+/* In the endpoint's context: the connection's I/O is watched there. */
 static gboolean
 finish_upgrade (gpointer data)
 {
   Upgrade *upgrade = data;
-  g_autoptr(SoupWebsocketConnection) connection = NULL;
 
-  connection = soup_websocket_connection_new (upgrade->stream, upgrade->uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
-                                              upgrade->origin, upgrade->protocol, NULL);
-  upgrade->route->websocket (connection, upgrade->socket, upgrade->peer, upgrade->role, upgrade->subject,
+  upgrade->route->websocket (upgrade->stream, upgrade->socket, upgrade->peer, upgrade->role, upgrade->subject,
                              upgrade->expires_at, upgrade->route->user_data);
   return G_SOURCE_REMOVE;
 }
@@ -1606,16 +1597,11 @@ on_upgrade_written (SoupServerMessage *message,
 {
   Route *route = data;
   WbHttpRequest *request = request_get (message);
-  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (message);
-  SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (message);
   g_autoptr(SoupServerMessage) keep = g_object_ref (message);
   Upgrade *upgrade = g_new0 (Upgrade, 1);
 
   g_signal_handlers_disconnect_by_func (message, on_upgrade_written, data);
   upgrade->route = route;
-  upgrade->uri = g_uri_ref (soup_server_message_get_uri (message));
-  upgrade->origin = g_strdup (soup_message_headers_get_one (request_headers, "Origin"));
-  upgrade->protocol = g_strdup (soup_message_headers_get_one (response_headers, "Sec-WebSocket-Protocol"));
   upgrade->socket = g_object_ref (request->socket);
   upgrade->peer = g_strdup (request->peer);
   upgrade->role = request->role;

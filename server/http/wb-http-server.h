@@ -34,10 +34,11 @@ typedef void (*WbHttpRouteFunc) (const char *method,
                                  const char *operation_json,   /* NULL if undocumented */
                                  gpointer    user_data);
 
-/* An upgraded WebSocket and who opened it; @socket is its socket.
- * @expires_at: unix seconds from which its token admits no more (the
- * token's exp plus the leeway), 0 when it never expires (no auth). */
-typedef void (*WbHttpWebsocketHandler) (SoupWebsocketConnection *connection,
+/* An upgraded WebSocket and who opened it: @stream is the connection from
+ * the byte after the 101 on (the handler speaks the protocol), @socket its
+ * socket. @expires_at: unix seconds from which its token admits no more
+ * (the token's exp plus the leeway), 0 when it never expires (no auth). */
+typedef void (*WbHttpWebsocketHandler) (GIOStream               *stream,
                                         GSocket                 *socket,
                                         const char              *peer,
                                         WbAccessRole             role,

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "wb-live-admission.h"
+#include "wb-live-stream.h"
 
 struct _WbLiveAdmission
 {
@@ -54,20 +55,23 @@ wb_live_admission_free (WbLiveAdmission *self)
 }
 
 static gboolean
-refuse (WbLiveAdmission         *self,
-        SoupWebsocketConnection *connection,
-        const char              *why,
-        const char              *reason)
+refuse (WbLiveAdmission *self,
+        GIOStream       *stream,
+        GSocket         *socket,
+        const char      *peer,
+        const char      *why,
+        const char      *reason)
 {
   wb_metrics_counter_add (self->metrics, self->rejected_metric, 1, "reason", reason, NULL);
-  soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
+  wb_live_stream_refuse (stream, socket, peer, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why);
   return FALSE;
 }
 
 gboolean
-wb_live_admission_admit (WbLiveAdmission         *self,
-                         SoupWebsocketConnection *connection,
-                         const char              *peer)
+wb_live_admission_admit (WbLiveAdmission *self,
+                         GIOStream       *stream,
+                         GSocket         *socket,
+                         const char      *peer)
 {
   const char *why = NULL, *reason = NULL;
   guint count;
@@ -85,7 +89,7 @@ wb_live_admission_admit (WbLiveAdmission         *self,
     }
   g_mutex_unlock (&self->mutex);
   /* Closed outside the lock: the close may run handlers. */
-  return why == NULL || refuse (self, connection, why, reason);
+  return why == NULL || refuse (self, stream, socket, peer, why, reason);
 }
 
 void

@@ -23,7 +23,8 @@ void             wb_live_admission_free    (WbLiveAdmission         *self);
  * and returns %FALSE. 1013 (try again later) would be the apt code, but
  * libsoup 3.2's client, the console's, takes it for a protocol error. */
 gboolean         wb_live_admission_admit   (WbLiveAdmission         *self,
-                                            SoupWebsocketConnection *connection,
+                                            GIOStream               *stream,
+                                            GSocket                 *socket,
                                             const char              *peer);
 /* A connection admitted from @peer has closed. */
 void             wb_live_admission_release (WbLiveAdmission         *self,

@@ -172,7 +172,7 @@ on_closed (WbLiveStream *stream,
 
 WbLiveClient *
 wb_live_client_new (guint64                   id,
-                    SoupWebsocketConnection  *connection,
+                    GIOStream                *stream,
                     GSocket                  *socket,
                     const char               *peer,
                     gint64                    expires_at,
@@ -188,7 +188,7 @@ wb_live_client_new (guint64                   id,
   self->on_subscribe = on_subscribe;
   self->on_closed = on_closed_func;
   self->user_data = user_data;
-  self->stream = wb_live_stream_new (connection, socket, peer, expires_at, limits, on_message, on_closed, self);
+  self->stream = wb_live_stream_new (stream, socket, peer, expires_at, limits, on_message, on_closed, self);
   return self;
 }
 

@@ -25,7 +25,7 @@ typedef void (*WbLiveClientClosed)    (WbLiveClient     *client,
 /* @expires_at: unix seconds at which the stream closes with 1008 "Token
  * expired" (the token's own end), 0 for never. */
 WbLiveClient  *wb_live_client_new            (guint64                    id,
-                                              SoupWebsocketConnection   *connection,
+                                              GIOStream                 *stream,
                                               GSocket                   *socket,
                                               const char                *peer,
                                               gint64                     expires_at,

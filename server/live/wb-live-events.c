@@ -433,7 +433,7 @@ on_closed (WbLiveStream *live_stream,
 }
 
 static void
-on_websocket (SoupWebsocketConnection *connection,
+on_websocket (GIOStream               *io_stream,
               GSocket                 *socket,
               const char              *peer,
               WbAccessRole             role,
@@ -444,14 +444,12 @@ on_websocket (SoupWebsocketConnection *connection,
   WbLiveEvents *self = data;
   Stream *stream;
 
-  if (socket == NULL)
-    return soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "No socket");
-  if (!wb_live_admission_admit (self->admission, connection, peer))
+  if (!wb_live_admission_admit (self->admission, io_stream, socket, peer))
     return;
   stream = g_new0 (Stream, 1);
   stream->owner = self;
   stream->id = ++self->next_stream_id;
-  stream->stream = wb_live_stream_new (connection, socket, peer, expires_at, &self->limits, on_message, on_closed,
+  stream->stream = wb_live_stream_new (io_stream, socket, peer, expires_at, &self->limits, on_message, on_closed,
                                        stream);
   g_hash_table_insert (self->streams, &stream->id, stream);
   update_gauge (self);

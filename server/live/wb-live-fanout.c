@@ -301,7 +301,7 @@ on_tick (gpointer data)
 
 void
 wb_live_fanout_take (WbLiveFanout            *self,
-                     SoupWebsocketConnection *connection,
+                     GIOStream               *stream,
                      GSocket                 *socket,
                      const char              *peer,
                      gint64                   expires_at)
@@ -311,14 +311,12 @@ wb_live_fanout_take (WbLiveFanout            *self,
 
   g_return_if_fail (self != NULL);
 
-  if (socket == NULL || !wb_live_admission_admit (self->shared->admission, connection, peer))
+  if (!wb_live_admission_admit (self->shared->admission, stream, socket, peer))
     {
-      if (socket == NULL)
-        soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, "No socket");
       g_atomic_int_add (&self->load, -1);
       return;
     }
-  client = wb_live_client_new (++self->next_client_id, connection, socket, peer, expires_at, &self->shared->limits,
+  client = wb_live_client_new (++self->next_client_id, stream, socket, peer, expires_at, &self->shared->limits,
                                on_subscribe, on_client_closed, self);
   key = g_new (guint64, 1);
   *key = wb_live_client_get_id (client);

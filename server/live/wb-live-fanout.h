@@ -55,7 +55,7 @@ void          wb_live_fanout_publish     (WbLiveFanout             *self,
                                           GPtrArray                *updates);
 /* In this share's context: an upgraded connection becomes a stream here. */
 void          wb_live_fanout_take        (WbLiveFanout             *self,
-                                          SoupWebsocketConnection  *connection,
+                                          GIOStream                *stream,
                                           GSocket                  *socket,
                                           const char               *peer,
                                           gint64                    expires_at);

@@ -651,7 +651,7 @@ pick_context (gpointer data)
 
 /* In the context pick_context() chose. */
 static void
-on_websocket (SoupWebsocketConnection *connection,
+on_websocket (GIOStream               *stream,
               GSocket                 *socket,
               const char              *peer,
               WbAccessRole             role,
@@ -667,7 +667,7 @@ on_websocket (SoupWebsocketConnection *connection,
       WbLiveFanout *fanout = g_ptr_array_index (self->fanouts, i);
 
       if (wb_live_fanout_get_context (fanout) == here)
-        return wb_live_fanout_take (fanout, connection, socket, peer, expires_at);
+        return wb_live_fanout_take (fanout, stream, socket, peer, expires_at);
     }
   g_assert_not_reached ();
 }

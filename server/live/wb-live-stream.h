@@ -23,20 +23,25 @@ typedef struct _WbLiveStream WbLiveStream;
 typedef void (*WbLiveStreamMessage) (WbLiveStream *stream,
                                      GBytes       *message,
                                      gpointer      user_data);
-/* Once, when libsoup reports the connection closed, with the reason for
- * the metrics: "client" when the client closed, else the one given to
+/* Once, when the connection is over, with the reason for the metrics:
+ * "client" when the client closed or went away, else the one given to
  * wb_live_stream_close() ("slow", "pong_timeout", "too_big", …). */
 typedef void (*WbLiveStreamClosed)  (WbLiveStream *stream,
                                      const char   *reason,
                                      gpointer      user_data);
 
-/* One upgraded WebSocket connection of the gateway, with what libsoup
- * 3.2 leaves to its user: a small kernel send buffer, keepalive pings and
- * a pong timeout, a cap on whole messages however fragmented, the token's
- * expiry, and one frame in flight at a time (wb_live_stream_can_send()).
+/* One upgraded WebSocket connection of the gateway (RFC 6455, the server
+ * side, no extensions): every stream of a main context is in one epoll
+ * set. It keeps a small kernel send buffer, sends keepalive pings and
+ * closes on a pong timeout, caps whole messages however fragmented, ends
+ * with the token's expiry, and says when the previous frame has left
+ * (wb_live_stream_can_send()).
+ * @io_stream: the connection as the HTTP server hands it over after the
+ *   101; whatever it had read past the handshake is the stream's start
  * @expires_at: unix seconds at which it closes with 1008 "Token expired",
- * 0 for never. */
-WbLiveStream *wb_live_stream_new               (SoupWebsocketConnection  *connection,
+ *   0 for never.
+ * Returns: the stream, or %NULL (logged) if it could not be watched */
+WbLiveStream *wb_live_stream_new               (GIOStream                *io_stream,
                                                 GSocket                  *socket,
                                                 const char               *peer,
                                                 gint64                    expires_at,
@@ -47,6 +52,13 @@ WbLiveStream *wb_live_stream_new               (SoupWebsocketConnection  *connec
 /* Closes with 1001 "The gateway stops" if still open; on_closed is not
  * called any more. */
 void          wb_live_stream_free              (WbLiveStream             *self);
+/* Answers an upgraded connection with a close frame (@code, @reason),
+ * waits for the client's close as any stream does, and frees itself. */
+void          wb_live_stream_refuse            (GIOStream                *io_stream,
+                                                GSocket                  *socket,
+                                                const char               *peer,
+                                                gushort                   code,
+                                                const char               *reason);
 void          wb_live_idle_add                 (GSourceFunc               func,
                                                 gpointer                  data);
 GSource      *wb_live_timeout_add              (guint                     interval_ms,
@@ -57,8 +69,8 @@ const WbLiveStreamLimits *
               wb_live_stream_get_limits        (WbLiveStream             *self);
 /* Open and not closing. */
 gboolean      wb_live_stream_is_open           (WbLiveStream             *self);
-/* Open, and the previous frame has left: libsoup 3.2 queues without bound
- * and cannot say how much waits, so a frame goes out only then. */
+/* Open, and the previous frame has left for the kernel: a frame goes out
+ * only then, so at most one waits in the stream. */
 gboolean      wb_live_stream_can_send          (WbLiveStream             *self);
 void          wb_live_stream_send_text         (WbLiveStream             *self,
                                                 const char               *text);
@@ -73,7 +85,8 @@ void          wb_live_stream_close             (WbLiveStream             *self,
 void          wb_live_stream_close_bad_message (WbLiveStream             *self,
                                                 const GError             *error);
 /* Each batching window: closes a stream silent past the pong timeout, or
- * whose token has expired. Returns whether it is still open. */
+ * whose token has expired, and sends the keepalive ping when it is due.
+ * Returns whether it is still open. */
 gboolean      wb_live_stream_check             (WbLiveStream             *self,
                                                 gint64                    now);
 
