@@ -497,16 +497,20 @@ test_subscriptions_match (void)
   g_autoptr(WbLiveVehicle) in_west_too = make_vehicle ("v1", "c1", CITY_LON - 0.08, CITY_LAT, NULL);
   g_autoptr(WbLiveVehicle) in_east = make_vehicle ("v1", "c1", CITY_LON + 0.1, CITY_LAT, NULL);
 
-  wb_live_subscriptions_set (subscriptions, 1, west);
-  wb_live_subscriptions_set (subscriptions, 2, east);
-  wb_live_subscriptions_set (subscriptions, 3, wide);
-  wb_live_subscriptions_set (subscriptions, 4, east_c2);
+  wb_live_subscriptions_set (subscriptions, 1, west, GUINT_TO_POINTER (101));
+  wb_live_subscriptions_set (subscriptions, 2, east, GUINT_TO_POINTER (102));
+  wb_live_subscriptions_set (subscriptions, 3, wide, GUINT_TO_POINTER (103));
+  wb_live_subscriptions_set (subscriptions, 4, east_c2, GUINT_TO_POINTER (104));
   g_assert_cmpuint (wb_live_subscriptions_get_size (subscriptions), ==, 4);
 
   /* First seen in the west. */
   g_assert_cmpuint (wb_live_subscriptions_match (subscriptions, NULL, in_west, matches), ==, 2);
   g_assert_cmpint (match_of (matches, 1), ==, WB_LIVE_MATCH_ENTERED);
   g_assert_cmpint (match_of (matches, 3), ==, WB_LIVE_MATCH_ENTERED);
+  /* Each match carries its subscription's data. */
+  for (guint i = 0; i < matches->len; i++)
+    g_assert_cmpuint (GPOINTER_TO_UINT (g_array_index (matches, WbLiveSubscriptionMatch, i).data), ==,
+                      100 + g_array_index (matches, WbLiveSubscriptionMatch, i).subscription_id);
   g_array_set_size (matches, 0);
 
   /* Moves within the west, across a cell edge: each view once. */
@@ -524,7 +528,7 @@ test_subscriptions_match (void)
   g_array_set_size (matches, 0);
 
   /* A pan of the west view onto the east: it now follows the vehicle. */
-  wb_live_subscriptions_set (subscriptions, 1, east);
+  wb_live_subscriptions_set (subscriptions, 1, east, NULL);
   g_assert_cmpuint (wb_live_subscriptions_match (subscriptions, in_east, in_east, matches), ==, 3);
   g_assert_cmpint (match_of (matches, 1), ==, WB_LIVE_MATCH_MOVED);
   g_array_set_size (matches, 0);
@@ -552,7 +556,7 @@ test_subscriptions_agree_with_scan (void)
                                       i % 50 == 0 ? 2.0 : g_rand_double_range (rand, 0.01, 0.2), NULL);
 
       g_ptr_array_add (views, view);
-      wb_live_subscriptions_set (subscriptions, i, view);
+      wb_live_subscriptions_set (subscriptions, i, view, NULL);
     }
   for (guint round = 0; round < 500; round++)
     {

@@ -15,6 +15,7 @@ typedef struct
   WbLiveView      *view;
   WbLiveCellRange  range;
   gboolean         wide;
+  gpointer         data;
 } Subscription;
 
 struct _WbLiveSubscriptions
@@ -142,7 +143,8 @@ grid_remove (WbLiveSubscriptions *self,
 void
 wb_live_subscriptions_set (WbLiveSubscriptions *self,
                            guint64              subscription_id,
-                           const WbLiveView    *view)
+                           const WbLiveView    *view,
+                           gpointer             data)
 {
   Subscription *subscription;
   guint64 cells;
@@ -165,6 +167,7 @@ wb_live_subscriptions_set (WbLiveSubscriptions *self,
       g_hash_table_insert (self->by_id, &subscription->id, subscription);
     }
   subscription->view = wb_live_view_copy (view);
+  subscription->data = data;
   _wb_live_cell_range (&view->bbox, &subscription->range);
   cells = (guint64) (subscription->range.column_max - subscription->range.column_min + 1)
           * (subscription->range.row_max - subscription->range.row_min + 1);
@@ -221,7 +224,7 @@ match_list (GPtrArray           *subscriptions,
   for (guint i = 0; subscriptions != NULL && i < subscriptions->len; i++)
     {
       Subscription *subscription = g_ptr_array_index (subscriptions, i);
-      WbLiveSubscriptionMatch match = { subscription->id, WB_LIVE_MATCH_NONE };
+      WbLiveSubscriptionMatch match = { subscription->id, WB_LIVE_MATCH_NONE, subscription->data };
 
       /* Listed in both cells: already judged with the other one. */
       if (_wb_live_cell_range_has (&subscription->range, skip_cell))

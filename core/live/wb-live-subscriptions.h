@@ -10,6 +10,7 @@ typedef struct
 {
   guint64      subscription_id;
   WbLiveMatch  match;            /* ENTERED, LEFT or MOVED, never NONE */
+  gpointer     data;             /* the subscription's, as set */
 } WbLiveSubscriptionMatch;
 
 #define WB_TYPE_LIVE_SUBSCRIPTIONS (wb_live_subscriptions_get_type ())
@@ -28,10 +29,12 @@ G_DECLARE_FINAL_TYPE (WbLiveSubscriptions, wb_live_subscriptions, WB, LIVE_SUBSC
 WbLiveSubscriptions *wb_live_subscriptions_new    (void);
 guint                wb_live_subscriptions_get_size (WbLiveSubscriptions *self);
 /* Adds the subscription or replaces its view (a pan or zoom). The view is
- * copied. */
+ * copied; @data (e.g. the connection) comes back with each match, so that
+ * the caller need not look the subscription up per change. */
 void                 wb_live_subscriptions_set    (WbLiveSubscriptions *self,
                                                    guint64              subscription_id,
-                                                   const WbLiveView    *view);
+                                                   const WbLiveView    *view,
+                                                   gpointer             data);
 gboolean             wb_live_subscriptions_remove (WbLiveSubscriptions *self,
                                                    guint64              subscription_id);
 /* Returns: (transfer full) (nullable): a copy of the subscription's view. */

@@ -249,15 +249,16 @@ wb_live_client_send_now (WbLiveClient *self,
 }
 
 /* {"type":"updates","epoch","seq","updates":[{"type","seq","vehicle"|"vehicleId"}]} */
-static char *
+static void
 write_frame (GPtrArray  *items,
              const char *epoch,
-             guint64     seq)
+             guint64     seq,
+             GString    *out)
 {
   /* Sized once for the usual vehicle: growing it by doubling cost more
    * than the rest of the frame's making. */
-  GString *out = g_string_sized_new (128 + items->len * 384);
-
+  g_string_set_size (out, MAX (out->len, 128 + items->len * 384));
+  g_string_truncate (out, 0);
   g_string_append (out, "{\"type\":\"updates\",\"epoch\":");
   wb_json_write_string (out, epoch);
   g_string_append (out, ",\"seq\":");
@@ -284,7 +285,6 @@ write_frame (GPtrArray  *items,
       g_string_append_c (out, '}');
     }
   g_string_append (out, "]}");
-  return g_string_free (out, FALSE);
 }
 
 /* Returns whether it is still open. */
@@ -318,10 +318,10 @@ void
 wb_live_client_tick (WbLiveClient *self,
                      const char   *epoch,
                      guint64       seq,
-                     gint64        now)
+                     gint64        now,
+                     GString      *scratch)
 {
   g_autoptr(GPtrArray) items = NULL;
-  g_autofree char *frame = NULL;
 
   if (!wb_live_stream_check (self->stream, now) || !check_slow (self, now)
       || wb_live_outbox_get_length (self->outbox) == 0)
@@ -332,6 +332,6 @@ wb_live_client_tick (WbLiveClient *self,
   items = wb_live_outbox_drain (self->outbox);
   if (items == NULL)
     return;
-  frame = write_frame (items, epoch, seq);
-  wb_live_stream_send_text (self->stream, frame);
+  write_frame (items, epoch, seq, scratch);
+  wb_live_stream_send_text (self->stream, scratch->str);
 }

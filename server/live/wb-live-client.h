@@ -47,13 +47,17 @@ void           wb_live_client_send_now       (WbLiveClient              *self,
  * previous frame has left, else keeps coalescing; closes a client over
  * its bound past the deadline, silent past the pong timeout, or whose
  * token has expired.
- * @epoch and @seq are the stream position the frame brings it to. */
+ * @epoch and @seq are the stream position the frame brings it to;
+ * @scratch is where the frame is written (the thread's own, reused, so
+ * that no frame costs an allocation of its size). Never calls on_closed.
+ */
 void           wb_live_client_tick           (WbLiveClient              *self,
                                               const char                *epoch,
                                               guint64                    seq,
-                                              gint64                     now);
-/* Closes (once) with @code and @reason; on_closed follows when libsoup
- * reports the connection closed. */
+                                              gint64                     now,
+                                              GString                   *scratch);
+/* Closes (once) with @code and @reason; on_closed follows once the
+ * connection is over. */
 void           wb_live_client_close          (WbLiveClient              *self,
                                               gushort                    code,
                                               const char                *reason,

@@ -40,6 +40,7 @@ struct _WbLiveFanout
   GHashTable               *clients;        /* id → WbLiveClient */
   WbLiveSubscriptions      *subscriptions;
   GArray                   *matches;        /* WbLiveSubscriptionMatch, reused */
+  GString                  *frame;          /* each client's frame is written here */
   GSource                  *tick_source;
   guint64                   next_client_id;
   guint64                   seq;            /* the newest change fanned out here */
@@ -82,10 +83,9 @@ fan_out (WbLiveFanout *self,
       for (guint m = 0; m < self->matches->len; m++)
         {
           WbLiveSubscriptionMatch *match = &g_array_index (self->matches, WbLiveSubscriptionMatch, m);
-          WbLiveClient *client = g_hash_table_lookup (self->clients, &match->subscription_id);
 
-          if (client != NULL)
-            push (client, match->match, update);
+          /* A closed client's subscription is gone before the client. */
+          push (match->data, match->match, update);
         }
       self->seq = MAX (self->seq, update->seq);
     }
@@ -243,14 +243,14 @@ on_subscribe (WbLiveClient *client,
   if (resuming && !replayed)
     send_position_frame (self, client, "resync");
   push_entered (self, client, entered, left_ids);
-  wb_live_subscriptions_set (self->subscriptions, wb_live_client_get_id (client), view);
+  wb_live_subscriptions_set (self->subscriptions, wb_live_client_get_id (client), view, client);
   wb_live_client_set_view (client, view);
   /* The answer goes at once, even empty: it tells the client its position. */
   if (wb_live_outbox_get_length (wb_live_client_get_outbox (client)) == 0)
     send_position_frame (self, client, "subscribed");
   else
     wb_live_client_tick (client, wb_replay_window_get_epoch (self->shared->replay), self->seq,
-                         g_get_monotonic_time ());
+                         g_get_monotonic_time (), self->frame);
 }
 
 static gboolean
@@ -284,15 +284,19 @@ on_tick (gpointer data)
   WbLiveFanout *self = data;
   const char *epoch = wb_replay_window_get_epoch (self->shared->replay);
   gint64 now = g_get_monotonic_time ();
-  g_autoptr(GList) clients = g_hash_table_get_values (self->clients);
+  GHashTableIter iter;
+  WbLiveClient *client;
   guint frames = 0;
 
-  for (GList *l = clients; l != NULL; l = l->next)
+  /* A tick never closes a connection from under the walk: on_closed
+   * comes from the stream's own events. */
+  g_hash_table_iter_init (&iter, self->clients);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &client))
     {
-      guint64 before = wb_live_client_get_frames (l->data);
+      guint64 before = wb_live_client_get_frames (client);
 
-      wb_live_client_tick (l->data, epoch, self->seq, now);
-      frames += wb_live_client_get_frames (l->data) != before;
+      wb_live_client_tick (client, epoch, self->seq, now, self->frame);
+      frames += wb_live_client_get_frames (client) != before;
     }
   if (frames > 0)
     wb_metrics_counter_add (self->shared->metrics, "waybill_live_frames_total", frames, NULL);
@@ -426,6 +430,7 @@ wb_live_fanout_new (const WbLiveFanoutShared *shared,
   self->clients = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   self->subscriptions = wb_live_subscriptions_new ();
   self->matches = g_array_new (FALSE, FALSE, sizeof (WbLiveSubscriptionMatch));
+  self->frame = g_string_new (NULL);
   wb_metrics_gauge_set (shared->metrics, "waybill_live_thread_connections", 0, "thread", self->label, NULL);
   return self;
 }
@@ -443,6 +448,8 @@ wb_live_fanout_free (WbLiveFanout *self)
   g_clear_pointer (&self->clients, g_hash_table_unref);
   g_clear_object (&self->subscriptions);
   g_clear_pointer (&self->matches, g_array_unref);
+  if (self->frame != NULL)
+    g_string_free (g_steal_pointer (&self->frame), TRUE);
   g_free (self->label);
   g_free (self);
 }

@@ -302,7 +302,7 @@ main (int   argc,
   all = wb_live_index_query (index, &whole_world, NULL);
   views = make_views (rand);
   for (guint i = 0; i < views->len; i++)
-    wb_live_subscriptions_set (subscriptions, i, g_ptr_array_index (views, i));
+    wb_live_subscriptions_set (subscriptions, i, g_ptr_array_index (views, i), NULL);
   moves = make_moves (rand);
 
   for (int run = 0; run < runs; run++)
