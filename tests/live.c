@@ -789,6 +789,62 @@ test_outbox_coalescing (void)
   g_assert_cmpuint (wb_live_outbox_get_seq (outbox), ==, 11);
 }
 
+/* Many vehicles at once: every one found again to coalesce, the order of
+ * first arrival kept across removals from the middle, and the outbox
+ * reused after each frame. */
+static void
+test_outbox_many (void)
+{
+  g_autoptr(WbLiveOutbox) outbox = wb_live_outbox_new (100000, 100000);
+  g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_vehicle_unref);
+
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("vehicle-%u", i);
+
+      g_ptr_array_add (states, make_vehicle (id, "c", 1, 1, NULL));
+    }
+  for (guint round = 0; round < 3; round++)
+    {
+      for (guint i = 0; i < states->len; i++)
+        {
+          WbLiveVehicle *state = g_ptr_array_index (states, i);
+
+          /* Even vehicles enter, odd ones are updates; the state's own id
+           * is given, as the fan-out does. */
+          wb_live_outbox_push (outbox, i % 2 ? WB_LIVE_OUTBOX_UPDATE : WB_LIVE_OUTBOX_ENTERED,
+                               state->vehicle_id, state, round * 10000 + i);
+        }
+      /* Again: each coalesces with its pending item. */
+      for (guint i = 0; i < states->len; i++)
+        wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_UPDATE, ((WbLiveVehicle *) g_ptr_array_index (states, i))->vehicle_id,
+                             g_ptr_array_index (states, i), round * 10000 + 5000 + i);
+      g_assert_cmpuint (wb_live_outbox_get_length (outbox), ==, 2000);
+      /* Every fourth one entered and now leaves: gone, the rest in order. */
+      for (guint i = 0; i < states->len; i += 4)
+        {
+          g_autofree char *id = g_strdup_printf ("vehicle-%u", i);
+
+          wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_LEFT, id, NULL, round * 10000 + 9000);
+        }
+      g_assert_cmpuint (wb_live_outbox_get_length (outbox), ==, 1500);
+      for (guint n = 0, i = 0; i < states->len; i++)
+        {
+          const WbLiveOutboxItem *item;
+
+          if (i % 4 == 0)
+            continue;
+          item = wb_live_outbox_peek_nth (outbox, n++);
+          g_assert_true (item->vehicle == g_ptr_array_index (states, i));
+          g_assert_cmpint (item->kind, ==, i % 2 ? WB_LIVE_OUTBOX_UPDATE : WB_LIVE_OUTBOX_ENTERED);
+          g_assert_cmpuint (item->seq, ==, round * 10000 + 5000 + i);
+        }
+      wb_live_outbox_clear (outbox);
+      g_assert_cmpuint (wb_live_outbox_get_length (outbox), ==, 0);
+      g_assert_null (wb_live_outbox_drain (outbox));
+    }
+}
+
 static void
 test_outbox_bound (void)
 {
@@ -853,6 +909,7 @@ main (int   argc,
   g_test_add_func ("/live/replay/other-epoch", test_replay_other_epoch);
   g_test_add_func ("/live/replay/age", test_replay_age);
   g_test_add_func ("/live/outbox/coalescing", test_outbox_coalescing);
+  g_test_add_func ("/live/outbox/many", test_outbox_many);
   g_test_add_func ("/live/outbox/bound", test_outbox_bound);
 
   return g_test_run ();

@@ -1,16 +1,31 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.h"
 
+#include <string.h>
+
 #include "wb-live-outbox.h"
 
-/* An item while it is pending: the public item first, so that
- * wb_live_outbox_item_free() frees the whole allocation, and its link in
- * the order of arrival. */
+/* The pending items sit in one array, in the order their vehicle first
+ * became pending, found by vehicle through an open-addressing table of
+ * their positions. Both are kept from one frame to the next, so that a
+ * connection's steady stream of updates allocates nothing per update:
+ * with thousands of connections each taking a hundred updates per
+ * batching window, a node, a key copy and a hash table resize per update
+ * and window were most of the fan-out's time in the allocator. */
 typedef struct
 {
-  WbLiveOutboxItem item;
-  GList            link;
-} Pending;
+  WbLiveOutboxItem  item;       /* item.vehicle_id is the vehicle's own, or owned_id */
+  WbLiveVehicle    *id_holder;  /* a state whose vehicle_id item.vehicle_id is */
+  char             *owned_id;
+  guint             hash;
+  guint             table_position;
+} Slot;
+
+#define TABLE_MIN    16
+/* Arrays this much larger than what the last SHRINK_EVERY frames needed
+ * are given back. */
+#define SHRINK_SLACK 8
+#define SHRINK_EVERY 256
 
 struct _WbLiveOutbox
 {
@@ -18,8 +33,13 @@ struct _WbLiveOutbox
   guint       hard_limit;
   gboolean    overflowed;
   guint64     seq;
-  GHashTable *by_vehicle;   /* item's vehicle id -> Pending */
-  GQueue      order;        /* of Pending.link */
+  Slot       *slots;
+  guint       length;
+  guint       slots_size;
+  guint32    *table;          /* slot index + 1; 0: free */
+  guint       table_size;     /* a power of two */
+  guint       peak;           /* the longest of the last clears */
+  guint       clears;
 };
 
 static const char * const kind_names[] = {
@@ -44,8 +64,6 @@ wb_live_outbox_new (guint bound,
   self = g_new0 (WbLiveOutbox, 1);
   self->bound = bound;
   self->hard_limit = hard_limit;
-  self->by_vehicle = g_hash_table_new (g_str_hash, g_str_equal);
-  g_queue_init (&self->order);
   return self;
 }
 
@@ -56,17 +74,80 @@ wb_live_outbox_item_free (WbLiveOutboxItem *item)
     return;
   g_clear_pointer (&item->vehicle, wb_live_vehicle_unref);
   g_clear_pointer (&item->vehicle_id, g_free);
-  g_free ((Pending *) item);
+  g_free (item);
 }
 
 static void
+slot_clear (Slot *slot)
+{
+  g_clear_pointer (&slot->item.vehicle, wb_live_vehicle_unref);
+  g_clear_pointer (&slot->id_holder, wb_live_vehicle_unref);
+  g_clear_pointer (&slot->owned_id, g_free);
+}
+
+static void
+table_insert (WbLiveOutbox *self,
+              guint         index)
+{
+  guint mask = self->table_size - 1;
+  guint position = self->slots[index].hash & mask;
+
+  while (self->table[position] != 0)
+    position = (position + 1) & mask;
+  self->table[position] = index + 1;
+  self->slots[index].table_position = position;
+}
+
+static void
+table_rebuild (WbLiveOutbox *self,
+               guint         size)
+{
+  g_free (self->table);
+  self->table_size = size;
+  self->table = g_new0 (guint32, size);
+  for (guint i = 0; i < self->length; i++)
+    table_insert (self, i);
+}
+
+static Slot *
+table_lookup (WbLiveOutbox *self,
+              const char   *vehicle_id,
+              guint         hash)
+{
+  guint mask = self->table_size - 1;
+
+  for (guint position = hash & mask; self->table_size > 0 && self->table[position] != 0;
+       position = (position + 1) & mask)
+    {
+      Slot *slot = &self->slots[self->table[position] - 1];
+
+      if (slot->hash == hash && strcmp (slot->item.vehicle_id, vehicle_id) == 0)
+        return slot;
+    }
+  return NULL;
+}
+
+/* Empties the outbox, keeping its arrays unless they have grown far
+ * beyond what the recent frames needed (a client that zoomed out once). */
+static void
 clear_pending (WbLiveOutbox *self)
 {
-  GList *link;
-
-  g_hash_table_remove_all (self->by_vehicle);
-  while ((link = g_queue_pop_head_link (&self->order)) != NULL)
-    wb_live_outbox_item_free (link->data);
+  for (guint i = 0; i < self->length; i++)
+    {
+      self->table[self->slots[i].table_position] = 0;
+      slot_clear (&self->slots[i]);
+    }
+  self->peak = MAX (self->peak, self->length);
+  self->length = 0;
+  if (++self->clears < SHRINK_EVERY)
+    return;
+  if (self->slots_size > TABLE_MIN * SHRINK_SLACK && self->peak * SHRINK_SLACK < self->slots_size)
+    {
+      g_clear_pointer (&self->slots, g_free);
+      g_clear_pointer (&self->table, g_free);
+      self->slots_size = self->table_size = 0;
+    }
+  self->peak = self->clears = 0;
 }
 
 void
@@ -75,60 +156,83 @@ wb_live_outbox_free (WbLiveOutbox *self)
   if (self == NULL)
     return;
   clear_pending (self);
-  g_hash_table_unref (self->by_vehicle);
+  g_free (self->slots);
+  g_free (self->table);
   g_free (self);
 }
 
+/* ENTERED then LEFT in one window: the client never hears of it. Rare, so
+ * the order is kept by moving the later slots down. */
 static void
 forget (WbLiveOutbox *self,
-        Pending      *pending)
+        Slot         *slot)
 {
-  g_hash_table_remove (self->by_vehicle, pending->item.vehicle_id);
-  g_queue_unlink (&self->order, &pending->link);
-  wb_live_outbox_item_free (&pending->item);
+  guint index = slot - self->slots;
+
+  slot_clear (slot);
+  memmove (slot, slot + 1, (self->length - index - 1) * sizeof (Slot));
+  self->length--;
+  memset (self->table, 0, self->table_size * sizeof (guint32));
+  for (guint i = 0; i < self->length; i++)
+    table_insert (self, i);
 }
 
 static void
 add_pending (WbLiveOutbox     *self,
              WbLiveOutboxKind  kind,
              const char       *vehicle_id,
+             guint             hash,
              WbLiveVehicle    *vehicle,
              guint64           seq)
 {
-  Pending *pending = g_new0 (Pending, 1);
+  Slot *slot;
 
-  pending->item.kind = kind;
-  pending->item.vehicle_id = g_strdup (vehicle_id);
-  pending->item.vehicle = kind != WB_LIVE_OUTBOX_LEFT && vehicle != NULL ? wb_live_vehicle_ref (vehicle) : NULL;
-  pending->item.seq = seq;
-  pending->link.data = pending;
-  g_hash_table_insert (self->by_vehicle, pending->item.vehicle_id, pending);
-  g_queue_push_tail_link (&self->order, &pending->link);
+  if (self->length == self->slots_size)
+    {
+      self->slots_size = MAX (TABLE_MIN, self->slots_size * 2);
+      self->slots = g_renew (Slot, self->slots, self->slots_size);
+    }
+  if ((self->length + 1) * 2 > self->table_size)
+    table_rebuild (self, MAX (TABLE_MIN, self->table_size * 2));
+  slot = &self->slots[self->length];
+  *slot = (Slot) { .item = { .kind = kind, .seq = seq }, .hash = hash };
+  if (kind != WB_LIVE_OUTBOX_LEFT && vehicle != NULL)
+    slot->item.vehicle = wb_live_vehicle_ref (vehicle);
+  /* The vehicle's own id when that is the one given (the fan-out's
+   * case): no copy. */
+  if (vehicle != NULL && vehicle->vehicle_id == vehicle_id)
+    slot->id_holder = wb_live_vehicle_ref (vehicle);
+  else
+    slot->owned_id = g_strdup (vehicle_id);
+  slot->item.vehicle_id = slot->id_holder ? slot->id_holder->vehicle_id : slot->owned_id;
+  table_insert (self, self->length++);
 }
 
 /* The coalescing rules of the header's table. */
 static void
 coalesce (WbLiveOutbox     *self,
-          Pending          *pending,
+          Slot             *slot,
           WbLiveOutboxKind  kind,
           WbLiveVehicle    *vehicle,
           guint64           seq)
 {
-  if (kind == WB_LIVE_OUTBOX_LEFT && pending->item.kind == WB_LIVE_OUTBOX_ENTERED)
+  WbLiveOutboxItem *pending = &slot->item;
+
+  if (kind == WB_LIVE_OUTBOX_LEFT && pending->kind == WB_LIVE_OUTBOX_ENTERED)
     {
-      forget (self, pending);
+      forget (self, slot);
       return;
     }
-  g_clear_pointer (&pending->item.vehicle, wb_live_vehicle_unref);
+  g_clear_pointer (&pending->vehicle, wb_live_vehicle_unref);
   if (kind == WB_LIVE_OUTBOX_LEFT)
-    pending->item.kind = WB_LIVE_OUTBOX_LEFT;
+    pending->kind = WB_LIVE_OUTBOX_LEFT;
   else
     {
-      if (pending->item.kind != WB_LIVE_OUTBOX_ENTERED)
-        pending->item.kind = WB_LIVE_OUTBOX_UPDATE;
-      pending->item.vehicle = vehicle != NULL ? wb_live_vehicle_ref (vehicle) : NULL;
+      if (pending->kind != WB_LIVE_OUTBOX_ENTERED)
+        pending->kind = WB_LIVE_OUTBOX_UPDATE;
+      pending->vehicle = vehicle != NULL ? wb_live_vehicle_ref (vehicle) : NULL;
     }
-  pending->item.seq = MAX (pending->item.seq, seq);
+  pending->seq = MAX (pending->seq, seq);
 }
 
 gboolean
@@ -138,7 +242,8 @@ wb_live_outbox_push (WbLiveOutbox     *self,
                      WbLiveVehicle    *vehicle,
                      guint64           seq)
 {
-  Pending *pending;
+  Slot *pending;
+  guint hash;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (vehicle_id != NULL, FALSE);
@@ -147,14 +252,15 @@ wb_live_outbox_push (WbLiveOutbox     *self,
   if (self->overflowed)
     return FALSE;
   self->seq = MAX (self->seq, seq);
-  pending = g_hash_table_lookup (self->by_vehicle, vehicle_id);
+  hash = g_str_hash (vehicle_id);
+  pending = table_lookup (self, vehicle_id, hash);
   if (pending != NULL)
     coalesce (self, pending, kind, vehicle, seq);
   else
-    add_pending (self, kind, vehicle_id, vehicle, seq);
+    add_pending (self, kind, vehicle_id, hash, vehicle, seq);
   /* Past the hard limit the client cannot be brought up to date by
    * updates any more; holding more would only grow the daemon. */
-  if (self->order.length > self->hard_limit)
+  if (self->length > self->hard_limit)
     {
       clear_pending (self);
       self->overflowed = TRUE;
@@ -167,7 +273,7 @@ wb_live_outbox_get_length (WbLiveOutbox *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  return self->order.length;
+  return self->length;
 }
 
 gboolean
@@ -175,7 +281,7 @@ wb_live_outbox_is_over_bound (WbLiveOutbox *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
-  return self->overflowed || self->order.length > self->bound;
+  return self->overflowed || self->length > self->bound;
 }
 
 gboolean
@@ -194,20 +300,45 @@ wb_live_outbox_get_seq (WbLiveOutbox *self)
   return self->seq;
 }
 
+const WbLiveOutboxItem *
+wb_live_outbox_peek_nth (WbLiveOutbox *self,
+                         guint         index)
+{
+  g_return_val_if_fail (self != NULL && index < self->length, NULL);
+
+  return &self->slots[index].item;
+}
+
+void
+wb_live_outbox_clear (WbLiveOutbox *self)
+{
+  g_return_if_fail (self != NULL);
+
+  clear_pending (self);
+}
+
 GPtrArray *
 wb_live_outbox_drain (WbLiveOutbox *self)
 {
   GPtrArray *batch;
-  GList *link;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  if (self->order.length == 0)
+  if (self->length == 0)
     return NULL;
-  batch = g_ptr_array_new_full (self->order.length, (GDestroyNotify) wb_live_outbox_item_free);
-  g_hash_table_remove_all (self->by_vehicle);
-  while ((link = g_queue_pop_head_link (&self->order)) != NULL)
-    g_ptr_array_add (batch, link->data);
+  batch = g_ptr_array_new_full (self->length, (GDestroyNotify) wb_live_outbox_item_free);
+  for (guint i = 0; i < self->length; i++)
+    {
+      const WbLiveOutboxItem *pending = &self->slots[i].item;
+      WbLiveOutboxItem *item = g_new (WbLiveOutboxItem, 1);
+
+      *item = (WbLiveOutboxItem) {
+        .kind = pending->kind, .vehicle_id = g_strdup (pending->vehicle_id),
+        .vehicle = pending->vehicle ? wb_live_vehicle_ref (pending->vehicle) : NULL, .seq = pending->seq,
+      };
+      g_ptr_array_add (batch, item);
+    }
+  clear_pending (self);
   return batch;
 }
 

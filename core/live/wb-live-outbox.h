@@ -60,8 +60,15 @@ gboolean          wb_live_outbox_is_overflowed  (WbLiveOutbox        *self);
 /* The newest seq pushed so far (what the client will have seen once it
  * has the next batch). */
 guint64           wb_live_outbox_get_seq        (WbLiveOutbox        *self);
-/* Everything pending, as one batch (one frame), and empties the outbox.
- * %NULL when nothing is pending.
+/* The @index-th pending item (of wb_live_outbox_get_length()), in order,
+ * to write one frame from without copying: valid until the next push or
+ * clear; wb_live_outbox_clear() then empties the outbox. */
+const WbLiveOutboxItem *
+                  wb_live_outbox_peek_nth       (WbLiveOutbox        *self,
+                                                 guint                index);
+void              wb_live_outbox_clear          (WbLiveOutbox        *self);
+/* Everything pending, as one batch (one frame) of copies, and empties
+ * the outbox. %NULL when nothing is pending.
  *
  * Returns: (transfer full) (element-type WbLiveOutboxItem) (nullable) */
 GPtrArray        *wb_live_outbox_drain          (WbLiveOutbox        *self);

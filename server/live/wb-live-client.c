@@ -250,23 +250,25 @@ wb_live_client_send_now (WbLiveClient *self,
 
 /* {"type":"updates","epoch","seq","updates":[{"type","seq","vehicle"|"vehicleId"}]} */
 static void
-write_frame (GPtrArray  *items,
-             const char *epoch,
-             guint64     seq,
-             GString    *out)
+write_frame (WbLiveOutbox *outbox,
+             const char   *epoch,
+             guint64       seq,
+             GString      *out)
 {
+  guint length = wb_live_outbox_get_length (outbox);
+
   /* Sized once for the usual vehicle: growing it by doubling cost more
    * than the rest of the frame's making. */
-  g_string_set_size (out, MAX (out->len, 128 + items->len * 384));
+  g_string_set_size (out, MAX (out->len, 128 + length * 384));
   g_string_truncate (out, 0);
   g_string_append (out, "{\"type\":\"updates\",\"epoch\":");
   wb_json_write_string (out, epoch);
   g_string_append (out, ",\"seq\":");
   wb_json_write_int (out, (gint64) seq);
   g_string_append (out, ",\"updates\":[");
-  for (guint i = 0; i < items->len; i++)
+  for (guint i = 0; i < length; i++)
     {
-      WbLiveOutboxItem *item = g_ptr_array_index (items, i);
+      const WbLiveOutboxItem *item = wb_live_outbox_peek_nth (outbox, i);
 
       g_string_append (out, i ? ",{\"type\":" : "{\"type\":");
       wb_json_write_string (out, wb_live_outbox_kind_to_string (item->kind));
@@ -321,17 +323,13 @@ wb_live_client_tick (WbLiveClient *self,
                      gint64        now,
                      GString      *scratch)
 {
-  g_autoptr(GPtrArray) items = NULL;
-
   if (!wb_live_stream_check (self->stream, now) || !check_slow (self, now)
       || wb_live_outbox_get_length (self->outbox) == 0)
     return;
   /* The previous frame has not left yet: keep coalescing. */
   if (!wb_live_stream_can_send (self->stream))
     return;
-  items = wb_live_outbox_drain (self->outbox);
-  if (items == NULL)
-    return;
-  write_frame (items, epoch, seq, scratch);
+  write_frame (self->outbox, epoch, seq, scratch);
+  wb_live_outbox_clear (self->outbox);
   wb_live_stream_send_text (self->stream, scratch->str);
 }
