@@ -1868,7 +1868,8 @@ assert_same_vehicle (const WbEnrichedPosition *enriched,
   g_assert_cmpint (from_struct->state, ==, from_json->state);
   g_assert_cmpint (from_struct->ignition, ==, from_json->ignition);
   /* Everything a stream shows, alike to the byte. */
-  g_assert_cmpstr (wb_live_vehicle_get_stream_json (from_struct), ==, wb_live_vehicle_get_stream_json (from_json));
+  g_assert_cmpstr (wb_live_vehicle_get_stream_json (from_struct, NULL), ==,
+                   wb_live_vehicle_get_stream_json (from_json, NULL));
 }
 
 /* A position reaches the map from the fleet role's struct in process and

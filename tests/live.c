@@ -422,7 +422,7 @@ stream_json_thread (gpointer data)
 {
   StreamJsonRun *run = data;
 
-  run->json = wb_live_vehicle_get_stream_json (run->vehicle);
+  run->json = wb_live_vehicle_get_stream_json (run->vehicle, NULL);
   return NULL;
 }
 
@@ -438,6 +438,7 @@ test_vehicle_stream_json (void)
   StreamJsonRun runs[4];
   GThread *threads[4];
   const char *json;
+  gsize length = 0, moved_length = 0;
 
   vehicle->accepted_at = 123;
   for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
@@ -447,17 +448,19 @@ test_vehicle_stream_json (void)
     }
   for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
     g_thread_join (threads[i]);
-  json = wb_live_vehicle_get_stream_json (vehicle);
+  json = wb_live_vehicle_get_stream_json (vehicle, &length);
   for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
     g_assert_true (runs[i].json == json);
   wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, out);
   g_assert_cmpstr (json, ==, out->str);
+  g_assert_cmpuint (length, ==, out->len);
 
   moved = wb_live_vehicle_copy (vehicle);
   moved->lat = 54.1;
   g_assert_null (strstr (json, "54.1"));
-  g_assert_nonnull (strstr (wb_live_vehicle_get_stream_json (moved), "\"lat\":54.1"));
-  g_assert_true (wb_live_vehicle_get_stream_json (vehicle) == json);
+  g_assert_nonnull (strstr (wb_live_vehicle_get_stream_json (moved, &moved_length), "\"lat\":54.1"));
+  g_assert_cmpuint (moved_length, ==, strlen (moved->stream_json));
+  g_assert_true (wb_live_vehicle_get_stream_json (vehicle, NULL) == json);
 }
 
 /* ---- subscriptions ---------------------------------------------------------- */
@@ -815,10 +818,15 @@ test_outbox_many (void)
           wb_live_outbox_push (outbox, i % 2 ? WB_LIVE_OUTBOX_UPDATE : WB_LIVE_OUTBOX_ENTERED,
                                state->vehicle_id, state, round * 10000 + i);
         }
-      /* Again: each coalesces with its pending item. */
+      /* Again: each coalesces with its pending item. Some states are held
+       * by the outbox alone from here on. */
       for (guint i = 0; i < states->len; i++)
-        wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_UPDATE, ((WbLiveVehicle *) g_ptr_array_index (states, i))->vehicle_id,
-                             g_ptr_array_index (states, i), round * 10000 + 5000 + i);
+        {
+          WbLiveVehicle *state = g_ptr_array_index (states, i);
+          g_autoptr(WbLiveVehicle) newer = i % 4 == 1 ? wb_live_vehicle_copy (state) : wb_live_vehicle_ref (state);
+
+          wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_UPDATE, newer->vehicle_id, newer, round * 10000 + 5000 + i);
+        }
       g_assert_cmpuint (wb_live_outbox_get_length (outbox), ==, 2000);
       /* Every fourth one entered and now leaves: gone, the rest in order. */
       for (guint i = 0; i < states->len; i += 4)
@@ -828,16 +836,33 @@ test_outbox_many (void)
           wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_LEFT, id, NULL, round * 10000 + 9000);
         }
       g_assert_cmpuint (wb_live_outbox_get_length (outbox), ==, 1500);
+      /* Every fourth after those was an update and now leaves: it stays,
+       * as left, its id still readable once its state is let go. */
+      for (guint i = 1; i < states->len; i += 4)
+        {
+          g_autofree char *id = g_strdup_printf ("vehicle-%u", i);
+
+          wb_live_outbox_push (outbox, WB_LIVE_OUTBOX_LEFT, id, NULL, round * 10000 + 5000 + i);
+        }
+      g_assert_cmpuint (wb_live_outbox_get_length (outbox), ==, 1500);
       for (guint n = 0, i = 0; i < states->len; i++)
         {
           const WbLiveOutboxItem *item;
+          g_autofree char *id = g_strdup_printf ("vehicle-%u", i);
 
           if (i % 4 == 0)
             continue;
           item = wb_live_outbox_peek_nth (outbox, n++);
+          g_assert_cmpstr (item->vehicle_id, ==, id);
+          g_assert_cmpuint (item->seq, ==, round * 10000 + 5000 + i);
+          if (i % 4 == 1)
+            {
+              g_assert_cmpint (item->kind, ==, WB_LIVE_OUTBOX_LEFT);
+              g_assert_null (item->vehicle);
+              continue;
+            }
           g_assert_true (item->vehicle == g_ptr_array_index (states, i));
           g_assert_cmpint (item->kind, ==, i % 2 ? WB_LIVE_OUTBOX_UPDATE : WB_LIVE_OUTBOX_ENTERED);
-          g_assert_cmpuint (item->seq, ==, round * 10000 + 5000 + i);
         }
       wb_live_outbox_clear (outbox);
       g_assert_cmpuint (wb_live_outbox_get_length (outbox), ==, 0);

@@ -199,13 +199,40 @@ add_pending (WbLiveOutbox     *self,
   if (kind != WB_LIVE_OUTBOX_LEFT && vehicle != NULL)
     slot->item.vehicle = wb_live_vehicle_ref (vehicle);
   /* The vehicle's own id when that is the one given (the fan-out's
-   * case): no copy. */
+   * case): no copy, and no second reference while the item holds the
+   * state anyway. */
   if (vehicle != NULL && vehicle->vehicle_id == vehicle_id)
-    slot->id_holder = wb_live_vehicle_ref (vehicle);
+    {
+      if (slot->item.vehicle == NULL)
+        slot->id_holder = wb_live_vehicle_ref (vehicle);
+      slot->item.vehicle_id = vehicle->vehicle_id;
+    }
   else
-    slot->owned_id = g_strdup (vehicle_id);
-  slot->item.vehicle_id = slot->id_holder ? slot->id_holder->vehicle_id : slot->owned_id;
+    slot->item.vehicle_id = slot->owned_id = g_strdup (vehicle_id);
   table_insert (self, self->length++);
+}
+
+/* The state the item's id lies in is let go: its id then lies in the
+ * new state, when that is the one given, else the old one is kept for it. */
+static void
+replace_state (Slot          *slot,
+               const char    *vehicle_id,
+               WbLiveVehicle *vehicle)
+{
+  WbLiveVehicle *old = g_steal_pointer (&slot->item.vehicle);
+
+  slot->item.vehicle = vehicle != NULL ? wb_live_vehicle_ref (vehicle) : NULL;
+  if (old == NULL)
+    return;
+  if (slot->owned_id != NULL || slot->id_holder != NULL)
+    wb_live_vehicle_unref (old);
+  else if (vehicle != NULL && vehicle->vehicle_id == vehicle_id)
+    {
+      slot->item.vehicle_id = vehicle->vehicle_id;
+      wb_live_vehicle_unref (old);
+    }
+  else
+    slot->id_holder = old;
 }
 
 /* The coalescing rules of the header's table. */
@@ -213,6 +240,7 @@ static void
 coalesce (WbLiveOutbox     *self,
           Slot             *slot,
           WbLiveOutboxKind  kind,
+          const char       *vehicle_id,
           WbLiveVehicle    *vehicle,
           guint64           seq)
 {
@@ -223,14 +251,16 @@ coalesce (WbLiveOutbox     *self,
       forget (self, slot);
       return;
     }
-  g_clear_pointer (&pending->vehicle, wb_live_vehicle_unref);
   if (kind == WB_LIVE_OUTBOX_LEFT)
-    pending->kind = WB_LIVE_OUTBOX_LEFT;
+    {
+      pending->kind = WB_LIVE_OUTBOX_LEFT;
+      replace_state (slot, vehicle_id, NULL);
+    }
   else
     {
       if (pending->kind != WB_LIVE_OUTBOX_ENTERED)
         pending->kind = WB_LIVE_OUTBOX_UPDATE;
-      pending->vehicle = vehicle != NULL ? wb_live_vehicle_ref (vehicle) : NULL;
+      replace_state (slot, vehicle_id, vehicle);
     }
   pending->seq = MAX (pending->seq, seq);
 }
@@ -255,7 +285,7 @@ wb_live_outbox_push (WbLiveOutbox     *self,
   hash = g_str_hash (vehicle_id);
   pending = table_lookup (self, vehicle_id, hash);
   if (pending != NULL)
-    coalesce (self, pending, kind, vehicle, seq);
+    coalesce (self, pending, kind, vehicle_id, vehicle, seq);
   else
     add_pending (self, kind, vehicle_id, hash, vehicle, seq);
   /* Past the hard limit the client cannot be brought up to date by

@@ -18,13 +18,22 @@ typedef struct
   gpointer         data;
 } Subscription;
 
+/* A cell's list holds each subscription's bbox beside it: most of the
+ * subscriptions a change looks at are rejected by their bbox alone, read
+ * in one pass over the cell's array rather than one view at a time. */
+typedef struct
+{
+  WbLiveBbox    bbox;
+  Subscription *subscription;
+} CellEntry;
+
 struct _WbLiveSubscriptions
 {
   GObject     parent_instance;
 
   GRWLock     lock;
   GHashTable *by_id;   /* &Subscription.id -> Subscription */
-  GHashTable *cells;   /* cell number -> GPtrArray of Subscription */
+  GHashTable *cells;   /* cell number -> GArray of CellEntry */
   GPtrArray  *wide;    /* Subscription */
 };
 
@@ -63,7 +72,7 @@ wb_live_subscriptions_init (WbLiveSubscriptions *self)
 {
   g_rw_lock_init (&self->lock);
   self->by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, subscription_free);
-  self->cells = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_ptr_array_unref);
+  self->cells = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_array_unref);
   self->wide = g_ptr_array_new ();
 }
 
@@ -108,11 +117,12 @@ grid_add (WbLiveSubscriptions *self,
     for (guint column = range->column_min; column <= range->column_max; column++)
       {
         gpointer key = GUINT_TO_POINTER (cell_number (row, column));
-        GPtrArray *cell = g_hash_table_lookup (self->cells, key);
+        GArray *cell = g_hash_table_lookup (self->cells, key);
+        CellEntry entry = { subscription->view->bbox, subscription };
 
         if (cell == NULL)
-          g_hash_table_insert (self->cells, key, cell = g_ptr_array_new ());
-        g_ptr_array_add (cell, subscription);
+          g_hash_table_insert (self->cells, key, cell = g_array_new (FALSE, FALSE, sizeof (CellEntry)));
+        g_array_append_val (cell, entry);
       }
 }
 
@@ -131,10 +141,14 @@ grid_remove (WbLiveSubscriptions *self,
     for (guint column = range->column_min; column <= range->column_max; column++)
       {
         gpointer key = GUINT_TO_POINTER (cell_number (row, column));
-        GPtrArray *cell = g_hash_table_lookup (self->cells, key);
+        GArray *cell = g_hash_table_lookup (self->cells, key);
+        guint i = 0;
 
         g_assert (cell != NULL);
-        g_ptr_array_remove_fast (cell, subscription);
+        while (i < cell->len && g_array_index (cell, CellEntry, i).subscription != subscription)
+          i++;
+        g_assert (i < cell->len);
+        g_array_remove_index_fast (cell, i);
         if (cell->len == 0)
           g_hash_table_remove (self->cells, key);
       }
@@ -212,8 +226,34 @@ wb_live_subscriptions_lookup (WbLiveSubscriptions *self,
   return view;
 }
 
+static gboolean
+judge (Subscription        *subscription,
+       const WbLiveVehicle *old_state,
+       const WbLiveVehicle *new_state,
+       guint                skip_cell,
+       GArray              *out_matches)
+{
+  WbLiveSubscriptionMatch match = { subscription->id, WB_LIVE_MATCH_NONE, subscription->data };
+
+  /* Listed in both cells: already judged with the other one. */
+  if (_wb_live_cell_range_has (&subscription->range, skip_cell))
+    return FALSE;
+  match.match = wb_live_view_classify (subscription->view, old_state, new_state);
+  if (match.match == WB_LIVE_MATCH_NONE)
+    return FALSE;
+  g_array_append_val (out_matches, match);
+  return TRUE;
+}
+
+static gboolean
+near (const WbLiveBbox    *bbox,
+      const WbLiveVehicle *state)
+{
+  return state != NULL && wb_live_bbox_contains (bbox, state->lon, state->lat);
+}
+
 static guint
-match_list (GPtrArray           *subscriptions,
+match_cell (GArray              *cell,
             const WbLiveVehicle *old_state,
             const WbLiveVehicle *new_state,
             guint                skip_cell,
@@ -221,24 +261,31 @@ match_list (GPtrArray           *subscriptions,
 {
   guint added = 0;
 
-  for (guint i = 0; subscriptions != NULL && i < subscriptions->len; i++)
+  for (guint i = 0; cell != NULL && i < cell->len; i++)
     {
-      Subscription *subscription = g_ptr_array_index (subscriptions, i);
-      WbLiveSubscriptionMatch match = { subscription->id, WB_LIVE_MATCH_NONE, subscription->data };
+      const CellEntry *entry = &g_array_index (cell, CellEntry, i);
 
-      /* Listed in both cells: already judged with the other one. */
-      if (_wb_live_cell_range_has (&subscription->range, skip_cell))
-        continue;
-      match.match = wb_live_view_classify (subscription->view, old_state, new_state);
-      if (match.match == WB_LIVE_MATCH_NONE)
-        continue;
-      g_array_append_val (out_matches, match);
-      added++;
+      if ((near (&entry->bbox, new_state) || near (&entry->bbox, old_state))
+          && judge (entry->subscription, old_state, new_state, skip_cell, out_matches))
+        added++;
     }
   return added;
 }
 
-static GPtrArray *
+static guint
+match_wide (GPtrArray           *subscriptions,
+            const WbLiveVehicle *old_state,
+            const WbLiveVehicle *new_state,
+            GArray              *out_matches)
+{
+  guint added = 0;
+
+  for (guint i = 0; i < subscriptions->len; i++)
+    added += judge (g_ptr_array_index (subscriptions, i), old_state, new_state, 0, out_matches);
+  return added;
+}
+
+static GArray *
 cell_subscribers (WbLiveSubscriptions *self,
                   guint                cell)
 {
@@ -265,10 +312,10 @@ wb_live_subscriptions_match (WbLiveSubscriptions *self,
   old_cell = old_state != NULL ? _wb_live_cell_of (old_state->lon, old_state->lat) : 0;
   new_cell = new_state != NULL ? _wb_live_cell_of (new_state->lon, new_state->lat) : 0;
   g_rw_lock_reader_lock (&self->lock);
-  added = match_list (cell_subscribers (self, new_cell), old_state, new_state, 0, out_matches);
+  added = match_cell (cell_subscribers (self, new_cell), old_state, new_state, 0, out_matches);
   if (old_cell != new_cell)
-    added += match_list (cell_subscribers (self, old_cell), old_state, new_state, new_cell, out_matches);
-  added += match_list (self->wide, old_state, new_state, 0, out_matches);
+    added += match_cell (cell_subscribers (self, old_cell), old_state, new_state, new_cell, out_matches);
+  added += match_wide (self->wide, old_state, new_state, out_matches);
   g_rw_lock_reader_unlock (&self->lock);
   return added;
 }

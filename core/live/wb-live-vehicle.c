@@ -52,6 +52,7 @@ wb_live_vehicle_copy (const WbLiveVehicle *vehicle)
   copy->driver_id = g_strdup (vehicle->driver_id);
   copy->trip_id = g_strdup (vehicle->trip_id);
   copy->stream_json = NULL;
+  copy->stream_json_length = 0;
   return copy;
 }
 
@@ -164,7 +165,8 @@ wb_live_vehicle_write_json (const WbLiveVehicle *vehicle,
 }
 
 const char *
-wb_live_vehicle_get_stream_json (WbLiveVehicle *vehicle)
+wb_live_vehicle_get_stream_json (WbLiveVehicle *vehicle,
+                                 gsize         *out_length)
 {
   GString *out;
   char *text;
@@ -172,9 +174,17 @@ wb_live_vehicle_get_stream_json (WbLiveVehicle *vehicle)
   g_return_val_if_fail (vehicle != NULL, NULL);
 
   if ((text = g_atomic_pointer_get (&vehicle->stream_json)) != NULL)
-    return text;
+    {
+      if (out_length != NULL)
+        *out_length = g_atomic_int_get (&vehicle->stream_json_length);
+      return text;
+    }
   out = g_string_sized_new (320);
   wb_live_vehicle_write_json (vehicle, WB_LIVE_JSON_ACCEPTED_AT, out);
+  if (out_length != NULL)
+    *out_length = out->len;
+  /* Before the text is published; every writer writes the same length. */
+  g_atomic_int_set (&vehicle->stream_json_length, out->len);
   text = g_string_free (out, FALSE);
   /* Another thread may have written it meanwhile: the first one stays. */
   if (!g_atomic_pointer_compare_and_exchange (&vehicle->stream_json, NULL, text))

@@ -51,6 +51,7 @@ typedef struct
   WbLiveState     state;
   /*< private >*/
   char           *stream_json;   /* wb_live_vehicle_get_stream_json()'s, made once */
+  gint            stream_json_length;
 } WbLiveVehicle;
 
 #define WB_TYPE_LIVE_VEHICLE (wb_live_vehicle_get_type ())
@@ -72,8 +73,10 @@ void           wb_live_vehicle_write_json (const WbLiveVehicle *vehicle,
                                            GString             *out);
 /* The same object with acceptedAt, for a published state (one that no
  * longer changes): written on the first call and kept, so that a state
- * sent to many streams is formatted once. Safe from several threads. */
-const char    *wb_live_vehicle_get_stream_json (WbLiveVehicle *vehicle);
+ * sent to many streams is formatted once. Safe from several threads.
+ * @out_length: (out) (optional): its length in bytes */
+const char    *wb_live_vehicle_get_stream_json (WbLiveVehicle *vehicle,
+                                                gsize         *out_length);
 
 const char    *wb_live_state_to_string    (WbLiveState          state);
 gboolean       wb_live_state_from_string  (const char          *text,

@@ -276,8 +276,11 @@ write_frame (WbLiveOutbox *outbox,
       wb_json_write_int (out, (gint64) item->seq);
       if (item->vehicle != NULL)
         {
+          gsize json_length;
+          const char *json = wb_live_vehicle_get_stream_json (item->vehicle, &json_length);
+
           g_string_append (out, ",\"vehicle\":");
-          g_string_append (out, wb_live_vehicle_get_stream_json (item->vehicle));
+          g_string_append_len (out, json, json_length);
         }
       else
         {
