@@ -11,12 +11,7 @@
  * connection's steady stream of updates allocates nothing per update:
  * with thousands of connections each taking a hundred updates per
  * batching window, a node, a key copy and a hash table resize per update
- * and window were most of the fan-out's time in the allocator.
- *
- * The table is built only when needed: a vehicle seldom comes twice in
- * one window, and with ten thousand connections each table is a cache
- * miss of its own. A 64-bit filter of the pending vehicles' hashes says
- * when a vehicle cannot be pending; only a hit builds the table. */
+ * and window were most of the fan-out's time in the allocator. */
 typedef struct
 {
   WbLiveOutboxItem  item;       /* item.vehicle_id is the vehicle's own, or owned_id */
@@ -43,8 +38,6 @@ struct _WbLiveOutbox
   guint       slots_size;
   guint32    *table;          /* slot index + 1; 0: free */
   guint       table_size;     /* a power of two */
-  gboolean    table_valid;    /* else its content is stale */
-  guint64     filter;         /* a bit per pending vehicle's hash */
   guint       peak;           /* the longest of the last clears */
   guint       clears;
 };
@@ -105,32 +98,15 @@ table_insert (WbLiveOutbox *self,
   self->slots[index].table_position = position;
 }
 
-/* Makes the table list every pending item, with room for one more. */
 static void
-table_ensure (WbLiveOutbox *self)
+table_rebuild (WbLiveOutbox *self,
+               guint         size)
 {
-  guint size = MAX (TABLE_MIN, self->table_size);
-
-  if (self->table_valid && (self->length + 1) * 2 <= self->table_size)
-    return;
-  while ((self->length + 1) * 2 > size)
-    size *= 2;
-  if (size != self->table_size)
-    {
-      g_free (self->table);
-      self->table = g_new (guint32, size);
-      self->table_size = size;
-    }
-  memset (self->table, 0, size * sizeof (guint32));
+  g_free (self->table);
+  self->table_size = size;
+  self->table = g_new0 (guint32, size);
   for (guint i = 0; i < self->length; i++)
     table_insert (self, i);
-  self->table_valid = TRUE;
-}
-
-static guint64
-filter_bit (guint hash)
-{
-  return G_GUINT64_CONSTANT (1) << (hash >> 26);
 }
 
 static Slot *
@@ -138,13 +114,10 @@ table_lookup (WbLiveOutbox *self,
               const char   *vehicle_id,
               guint         hash)
 {
-  guint mask;
+  guint mask = self->table_size - 1;
 
-  if ((self->filter & filter_bit (hash)) == 0)
-    return NULL;
-  table_ensure (self);
-  mask = self->table_size - 1;
-  for (guint position = hash & mask; self->table[position] != 0; position = (position + 1) & mask)
+  for (guint position = hash & mask; self->table_size > 0 && self->table[position] != 0;
+       position = (position + 1) & mask)
     {
       Slot *slot = &self->slots[self->table[position] - 1];
 
@@ -160,9 +133,10 @@ static void
 clear_pending (WbLiveOutbox *self)
 {
   for (guint i = 0; i < self->length; i++)
-    slot_clear (&self->slots[i]);
-  self->table_valid = FALSE;
-  self->filter = 0;
+    {
+      self->table[self->slots[i].table_position] = 0;
+      slot_clear (&self->slots[i]);
+    }
   self->peak = MAX (self->peak, self->length);
   self->length = 0;
   if (++self->clears < SHRINK_EVERY)
@@ -198,7 +172,9 @@ forget (WbLiveOutbox *self,
   slot_clear (slot);
   memmove (slot, slot + 1, (self->length - index - 1) * sizeof (Slot));
   self->length--;
-  self->table_valid = FALSE;
+  memset (self->table, 0, self->table_size * sizeof (guint32));
+  for (guint i = 0; i < self->length; i++)
+    table_insert (self, i);
 }
 
 static void
@@ -216,6 +192,8 @@ add_pending (WbLiveOutbox     *self,
       self->slots_size = MAX (TABLE_MIN, self->slots_size * 2);
       self->slots = g_renew (Slot, self->slots, self->slots_size);
     }
+  if ((self->length + 1) * 2 > self->table_size)
+    table_rebuild (self, MAX (TABLE_MIN, self->table_size * 2));
   slot = &self->slots[self->length];
   *slot = (Slot) { .item = { .kind = kind, .seq = seq }, .hash = hash };
   if (kind != WB_LIVE_OUTBOX_LEFT && vehicle != NULL)
@@ -231,12 +209,7 @@ add_pending (WbLiveOutbox     *self,
     }
   else
     slot->item.vehicle_id = slot->owned_id = g_strdup (vehicle_id);
-  self->filter |= filter_bit (hash);
-  if (self->table_valid && (self->length + 1) * 2 <= self->table_size)
-    table_insert (self, self->length);
-  else
-    self->table_valid = FALSE;
-  self->length++;
+  table_insert (self, self->length++);
 }
 
 /* The state the item's id lies in is let go: its id then lies in the
