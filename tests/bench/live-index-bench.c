@@ -14,12 +14,18 @@
  *     views of 0.1° x 0.07°, 10 of the whole country), against checking
  *     every view, and the ratio;
  *   - the diff of a pan (a district view moved by a third of its width):
- *     vehicles entered and left. */
+ *     vehicles entered and left;
+ *   - the fan-out into 10 000 connections' outboxes (each watching 100 of
+ *     5 000 vehicles; a twentieth of the vehicles move per window, then
+ *     every outbox is read as a frame and emptied), per update delivered,
+ *     against appending the same (state, seq) pairs to a plain array per
+ *     connection (the baseline: no coalescing), and the ratio. */
 
 #include "config.h"
 
 #include "wb-bench.h"
 #include "wb-live-index.h"
+#include "wb-live-outbox.h"
 #include "wb-live-subscriptions.h"
 
 #define VEHICLES 100000
@@ -29,6 +35,10 @@
 #define UPDATES 500000
 #define MATCHES 200000
 #define SCANNED_MATCHES 2000
+#define OUTBOXES 10000
+#define OUTBOX_FLEET 5000
+#define OUTBOX_VIEW 100
+#define OUTBOX_WINDOWS 40
 
 static const WbLiveBbox country = { 23.2, 51.3, 32.8, 56.2 };
 
@@ -39,16 +49,32 @@ static GOptionEntry entries[] = {
   { NULL }
 };
 
+/* live-bench's city, where 10 000 views of a 50th of it share a few
+ * dozen cells. */
+static const WbLiveBbox city = { 27.40, 53.83, 27.70, 53.97 };
+
+static double
+random_lon_in (GRand *rand, const WbLiveBbox *area, double margin)
+{
+  return g_rand_double_range (rand, area->min_lon, area->max_lon - margin);
+}
+
+static double
+random_lat_in (GRand *rand, const WbLiveBbox *area, double margin)
+{
+  return g_rand_double_range (rand, area->min_lat, area->max_lat - margin);
+}
+
 static double
 random_lon (GRand *rand, double margin)
 {
-  return g_rand_double_range (rand, country.min_lon, country.max_lon - margin);
+  return random_lon_in (rand, &country, margin);
 }
 
 static double
 random_lat (GRand *rand, double margin)
 {
-  return g_rand_double_range (rand, country.min_lat, country.max_lat - margin);
+  return random_lat_in (rand, &country, margin);
 }
 
 static WbLiveIndex *
@@ -147,16 +173,19 @@ measure_updates (WbLiveIndex *index,
 }
 
 static GPtrArray *
-make_views (GRand *rand)
+make_views (GRand            *rand,
+            const WbLiveBbox *area,
+            double            width,
+            double            height)
 {
   GPtrArray *views = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_view_free);
 
   for (guint i = 0; i < VIEWS; i++)
     {
-      double lon = random_lon (rand, 0.1), lat = random_lat (rand, 0.07);
-      WbLiveBbox district = { lon, lat, lon + 0.1, lat + 0.07 };
+      double lon = random_lon_in (rand, area, width), lat = random_lat_in (rand, area, height);
+      WbLiveBbox district = { lon, lat, lon + width, lat + height };
 
-      g_ptr_array_add (views, wb_live_view_new (i < WHOLE_COUNTRY_VIEWS ? &country : &district, NULL, NULL));
+      g_ptr_array_add (views, wb_live_view_new (i < WHOLE_COUNTRY_VIEWS ? area : &district, NULL, NULL));
     }
   return views;
 }
@@ -177,7 +206,8 @@ move_clear (gpointer data)
 }
 
 static GArray *
-make_moves (GRand *rand)
+make_moves (GRand            *rand,
+            const WbLiveBbox *area)
 {
   GArray *moves = g_array_sized_new (FALSE, FALSE, sizeof (Move), MATCHES);
 
@@ -186,8 +216,8 @@ make_moves (GRand *rand)
     {
       Move move = { wb_live_vehicle_new ("v"), NULL };
 
-      move.from->lon = random_lon (rand, 0);
-      move.from->lat = random_lat (rand, 0);
+      move.from->lon = random_lon_in (rand, area, 0);
+      move.from->lat = random_lat_in (rand, area, 0);
       move.to = wb_live_vehicle_copy (move.from);
       move.to->lon += g_rand_double_range (rand, -0.005, 0.005);
       move.to->lat += g_rand_double_range (rand, -0.005, 0.005);
@@ -253,6 +283,101 @@ measure_pans (WbLiveIndex *index,
   return (double) (g_get_monotonic_time () - start) / QUERIES;
 }
 
+typedef struct
+{
+  WbLiveVehicle *vehicle;
+  guint64        seq;
+} PlainItem;
+
+/* Nanoseconds per update delivered into the outboxes (@use_outboxes) or
+ * into plain arrays. */
+static double
+fan_out_ns (GPtrArray  *fleet,
+            GPtrArray  *watchers,
+            gboolean    use_outboxes)
+{
+  g_autoptr(GPtrArray) outboxes = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_outbox_free);
+  g_autoptr(GPtrArray) plain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  guint64 seq = 0, delivered = 0, checksum = 0;
+  gint64 start;
+
+  for (guint i = 0; i < OUTBOXES; i++)
+    {
+      g_ptr_array_add (outboxes, wb_live_outbox_new (5000, 100000));
+      g_ptr_array_add (plain, g_array_sized_new (FALSE, FALSE, sizeof (PlainItem), 16));
+    }
+  start = g_get_monotonic_time ();
+  for (guint window = 0; window < OUTBOX_WINDOWS; window++)
+    {
+      for (guint k = 0; k < OUTBOX_FLEET / 20; k++)
+        {
+          guint v = (window * (OUTBOX_FLEET / 20) + k) % OUTBOX_FLEET;
+          WbLiveVehicle *vehicle = g_ptr_array_index (fleet, v);
+          GArray *watching = g_ptr_array_index (watchers, v);
+
+          seq++;
+          for (guint w = 0; w < watching->len; w++)
+            {
+              guint o = g_array_index (watching, guint, w);
+
+              if (use_outboxes)
+                wb_live_outbox_push (g_ptr_array_index (outboxes, o), WB_LIVE_OUTBOX_UPDATE, vehicle->vehicle_id,
+                                     vehicle, seq);
+              else
+                g_array_append_val ((GArray *) g_ptr_array_index (plain, o), ((PlainItem) { vehicle, seq }));
+            }
+          delivered += watching->len;
+        }
+      /* Each connection's frame: its items read, then emptied. */
+      for (guint o = 0; o < OUTBOXES; o++)
+        if (use_outboxes)
+          {
+            WbLiveOutbox *outbox = g_ptr_array_index (outboxes, o);
+
+            for (guint i = 0; i < wb_live_outbox_get_length (outbox); i++)
+              checksum += wb_live_outbox_peek_nth (outbox, i)->seq;
+            wb_live_outbox_clear (outbox);
+          }
+        else
+          {
+            GArray *items = g_ptr_array_index (plain, o);
+
+            for (guint i = 0; i < items->len; i++)
+              checksum += g_array_index (items, PlainItem, i).seq;
+            g_array_set_size (items, 0);
+          }
+    }
+  g_assert_cmpuint (checksum, >, 0);
+  return (g_get_monotonic_time () - start) * 1000.0 / delivered;
+}
+
+static void
+measure_outboxes (GRand  *rand,
+                  double *out_outbox_ns,
+                  double *out_plain_ns)
+{
+  g_autoptr(GPtrArray) fleet = g_ptr_array_new_with_free_func ((GDestroyNotify) wb_live_vehicle_unref);
+  g_autoptr(GPtrArray) watchers = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+
+  for (guint v = 0; v < OUTBOX_FLEET; v++)
+    {
+      g_autofree char *id = g_strdup_printf ("vehicle-%06u", v);
+
+      g_ptr_array_add (fleet, wb_live_vehicle_new (id));
+      g_ptr_array_add (watchers, g_array_new (FALSE, FALSE, sizeof (guint)));
+    }
+  for (guint o = 0; o < OUTBOXES; o++)
+    {
+      guint first = g_rand_int_range (rand, 0, OUTBOX_FLEET);
+
+      /* A district: a run of neighbouring vehicles. */
+      for (guint k = 0; k < OUTBOX_VIEW; k++)
+        g_array_append_val ((GArray *) g_ptr_array_index (watchers, (first + k * 7) % OUTBOX_FLEET), o);
+    }
+  *out_plain_ns = fan_out_ns (fleet, watchers, FALSE);
+  *out_outbox_ns = fan_out_ns (fleet, watchers, TRUE);
+}
+
 static void
 print_query_figures (const char  *name,
                      GArray      *grid,
@@ -282,10 +407,18 @@ main (int   argc,
   g_autoptr(GArray) match_scan = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) matched = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) pans = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) outbox_ns = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) plain_ns = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(WbLiveIndex) index = NULL;
   g_autoptr(WbLiveSubscriptions) subscriptions = wb_live_subscriptions_new ();
   g_autoptr(GPtrArray) views = NULL;
   g_autoptr(GArray) moves = NULL;
+  g_autoptr(WbLiveSubscriptions) city_subscriptions = wb_live_subscriptions_new ();
+  g_autoptr(GPtrArray) city_views = NULL;
+  g_autoptr(GArray) city_moves = NULL;
+  g_autoptr(GArray) city_match_grid = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) city_match_scan = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) city_matched = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GPtrArray) all = NULL;
   WbLiveQuery whole_world = { .has_bbox = TRUE, .bbox = { -180, -90, 180, 90 } };
   GRand *rand = g_rand_new_with_seed (2026);
@@ -300,10 +433,14 @@ main (int   argc,
   g_print ("%u vehicles indexed in %.0f ms (cell %.2f deg)\n", wb_live_index_get_size (index),
            (g_get_monotonic_time () - start) / 1000.0, WB_LIVE_CELL_DEGREES);
   all = wb_live_index_query (index, &whole_world, NULL);
-  views = make_views (rand);
+  views = make_views (rand, &country, 0.1, 0.07);
   for (guint i = 0; i < views->len; i++)
     wb_live_subscriptions_set (subscriptions, i, g_ptr_array_index (views, i), NULL);
-  moves = make_moves (rand);
+  moves = make_moves (rand, &country);
+  city_views = make_views (rand, &city, 0.042, 0.02);
+  for (guint i = 0; i < city_views->len; i++)
+    wb_live_subscriptions_set (city_subscriptions, i, g_ptr_array_index (city_views, i), NULL);
+  city_moves = make_moves (rand, &city);
 
   for (int run = 0; run < runs; run++)
     {
@@ -323,8 +460,15 @@ main (int   argc,
       g_array_append_val (match_grid, grid_us);
       g_array_append_val (match_scan, scan_us);
       g_array_append_val (matched, found);
+      measure_matching (city_subscriptions, city_views, city_moves, &grid_us, &scan_us, &found);
+      g_array_append_val (city_match_grid, grid_us);
+      g_array_append_val (city_match_scan, scan_us);
+      g_array_append_val (city_matched, found);
       pan_us = measure_pans (index, rand);
       g_array_append_val (pans, pan_us);
+      measure_outboxes (rand, &grid_us, &scan_us);
+      g_array_append_val (outbox_ns, grid_us);
+      g_array_append_val (plain_ns, scan_us);
     }
 
   g_print ("medians of %d runs, %u vehicles, %u views\n", runs, VEHICLES, VIEWS);
@@ -337,8 +481,15 @@ main (int   argc,
     g_print ("%-30s grid %9.2f us   scan %9.1f us   scan/grid %6.0f   (%.1f views concerned per update)\n",
              "subscription match/update", grid_us, scan_us, scan_us / grid_us, wb_bench_median (matched));
     g_print ("%-30s %9.0f updates/s\n", "subscription matching", G_USEC_PER_SEC / grid_us);
+    grid_us = wb_bench_median (city_match_grid);
+    scan_us = wb_bench_median (city_match_scan);
+    g_print ("%-30s grid %9.2f us   scan %9.1f us   scan/grid %6.0f   (%.1f views concerned per update)\n",
+             "the same, 10 000 views in a city", grid_us, scan_us, scan_us / grid_us, wb_bench_median (city_matched));
   }
   g_print ("%-30s %9.1f us\n", "pan diff (district view)", wb_bench_median (pans));
+  g_print ("%-30s outboxes %6.1f ns   plain arrays %6.1f ns   ratio %.2f   (per update delivered, %u connections)\n",
+           "fan-out into outboxes", wb_bench_median (outbox_ns), wb_bench_median (plain_ns),
+           wb_bench_median (outbox_ns) / wb_bench_median (plain_ns), OUTBOXES);
   g_rand_free (rand);
   return 0;
 }
