@@ -9,10 +9,22 @@
 
 G_BEGIN_DECLS
 
-/* The grid's size: cells are numbered from 1 (0 is "no cell", for a
- * position outside the world or unknown), row by row from the south-west. */
-#define WB_LIVE_GRID_COLUMNS 7200   /* 360° / WB_LIVE_CELL_DEGREES */
-#define WB_LIVE_GRID_ROWS    3600   /* 180° / WB_LIVE_CELL_DEGREES */
+/* A grid over the world: cells are numbered from 1 (0 is "no cell", for
+ * a position outside the world or unknown), row by row from the
+ * south-west. */
+typedef struct
+{
+  double degrees;   /* a cell's side */
+  guint  columns;   /* 360° / degrees */
+  guint  rows;      /* 180° / degrees */
+} WbLiveGrid;
+
+/* The vehicles' (WB_LIVE_CELL_DEGREES). */
+extern const WbLiveGrid _wb_live_vehicle_grid;
+/* The views': five times finer, so that a change looks at the views near
+ * it, not at every view of its district (a city's ten thousand views
+ * share a few dozen vehicle cells). */
+extern const WbLiveGrid _wb_live_view_grid;
 
 typedef struct
 {
@@ -22,14 +34,18 @@ typedef struct
   guint row_max;
 } WbLiveCellRange;
 
-guint      _wb_live_cell_column        (double                lon);
-guint      _wb_live_cell_row           (double                lat);
 /* 0 for a position outside the world or NAN. */
-guint      _wb_live_cell_of            (double                lon,
+guint      _wb_live_cell_of            (const WbLiveGrid     *grid,
+                                        double                lon,
                                         double                lat);
-void       _wb_live_cell_range         (const WbLiveBbox     *bbox,
+guint      _wb_live_cell_number        (const WbLiveGrid     *grid,
+                                        guint                 row,
+                                        guint                 column);
+void       _wb_live_cell_range         (const WbLiveGrid     *grid,
+                                        const WbLiveBbox     *bbox,
                                         WbLiveCellRange      *out_range);
-gboolean   _wb_live_cell_range_has     (const WbLiveCellRange *range,
+gboolean   _wb_live_cell_range_has     (const WbLiveGrid     *grid,
+                                        const WbLiveCellRange *range,
                                         guint                 cell);
 
 /* The same answer as wb_live_index_query() without the grid or any other

@@ -139,7 +139,7 @@ entry_set_vehicle (WbLiveIndex   *self,
                    WbLiveVehicle *vehicle)
 {
   WbLiveVehicle *old_state = g_steal_pointer (&entry->vehicle);
-  guint cell = _wb_live_cell_of (vehicle->lon, vehicle->lat);
+  guint cell = _wb_live_cell_of (&_wb_live_vehicle_grid, vehicle->lon, vehicle->lat);
 
   entry->vehicle = wb_live_vehicle_ref (vehicle);
   /* The key must be the id of the state the entry holds. */
@@ -361,20 +361,20 @@ collect_grid (WbLiveIndex       *self,
   GHashTableIter iter;
   gpointer key, value;
 
-  _wb_live_cell_range (&query->bbox, &range);
+  _wb_live_cell_range (&_wb_live_vehicle_grid, &query->bbox, &range);
   covered = (guint64) (range.column_max - range.column_min + 1) * (range.row_max - range.row_min + 1);
   if (covered > g_hash_table_size (self->cells))
     {
       g_hash_table_iter_init (&iter, self->cells);
       while (g_hash_table_iter_next (&iter, &key, &value))
-        if (_wb_live_cell_range_has (&range, GPOINTER_TO_UINT (key)))
+        if (_wb_live_cell_range_has (&_wb_live_vehicle_grid, &range, GPOINTER_TO_UINT (key)))
           collect_cell (query, value, out);
       return;
     }
   for (guint row = range.row_min; row <= range.row_max; row++)
     for (guint column = range.column_min; column <= range.column_max; column++)
       {
-        guint cell_number = row * WB_LIVE_GRID_COLUMNS + column + 1;
+        guint cell_number = _wb_live_cell_number (&_wb_live_vehicle_grid, row, column);
         GArray *cell = g_hash_table_lookup (self->cells, GUINT_TO_POINTER (cell_number));
 
         if (cell != NULL)

@@ -4,10 +4,10 @@
 #include "wb-live-index-private.h"
 #include "wb-live-subscriptions.h"
 
-/* A view covering more cells than this (about 0.8° x 0.8°, a large
- * metropolitan area) goes to the wide list rather than into every cell:
- * a whole-fleet view would otherwise fill 26 million cells. */
-#define WIDE_VIEW_CELLS 256
+/* A view covering more cells than this (about 0.4° x 0.4°, a large city)
+ * goes to the wide list rather than into every cell: a whole-fleet view
+ * would otherwise fill hundreds of millions of cells. */
+#define WIDE_VIEW_CELLS 1600
 
 typedef struct
 {
@@ -95,13 +95,6 @@ wb_live_subscriptions_get_size (WbLiveSubscriptions *self)
   return size;
 }
 
-static guint
-cell_number (guint row,
-             guint column)
-{
-  return row * WB_LIVE_GRID_COLUMNS + column + 1;
-}
-
 static void
 grid_add (WbLiveSubscriptions *self,
           Subscription        *subscription)
@@ -116,7 +109,7 @@ grid_add (WbLiveSubscriptions *self,
   for (guint row = range->row_min; row <= range->row_max; row++)
     for (guint column = range->column_min; column <= range->column_max; column++)
       {
-        gpointer key = GUINT_TO_POINTER (cell_number (row, column));
+        gpointer key = GUINT_TO_POINTER (_wb_live_cell_number (&_wb_live_view_grid, row, column));
         GArray *cell = g_hash_table_lookup (self->cells, key);
         CellEntry entry = { subscription->view->bbox, subscription };
 
@@ -140,7 +133,7 @@ grid_remove (WbLiveSubscriptions *self,
   for (guint row = range->row_min; row <= range->row_max; row++)
     for (guint column = range->column_min; column <= range->column_max; column++)
       {
-        gpointer key = GUINT_TO_POINTER (cell_number (row, column));
+        gpointer key = GUINT_TO_POINTER (_wb_live_cell_number (&_wb_live_view_grid, row, column));
         GArray *cell = g_hash_table_lookup (self->cells, key);
         guint i = 0;
 
@@ -182,7 +175,7 @@ wb_live_subscriptions_set (WbLiveSubscriptions *self,
     }
   subscription->view = wb_live_view_copy (view);
   subscription->data = data;
-  _wb_live_cell_range (&view->bbox, &subscription->range);
+  _wb_live_cell_range (&_wb_live_view_grid, &view->bbox, &subscription->range);
   cells = (guint64) (subscription->range.column_max - subscription->range.column_min + 1)
           * (subscription->range.row_max - subscription->range.row_min + 1);
   subscription->wide = cells > WIDE_VIEW_CELLS;
@@ -236,7 +229,7 @@ judge (Subscription        *subscription,
   WbLiveSubscriptionMatch match = { subscription->id, WB_LIVE_MATCH_NONE, subscription->data };
 
   /* Listed in both cells: already judged with the other one. */
-  if (_wb_live_cell_range_has (&subscription->range, skip_cell))
+  if (_wb_live_cell_range_has (&_wb_live_view_grid, &subscription->range, skip_cell))
     return FALSE;
   match.match = wb_live_view_classify (subscription->view, old_state, new_state);
   if (match.match == WB_LIVE_MATCH_NONE)
@@ -309,8 +302,8 @@ wb_live_subscriptions_match (WbLiveSubscriptions *self,
   g_return_val_if_fail (out_matches != NULL, 0);
   g_return_val_if_fail (g_array_get_element_size (out_matches) == sizeof (WbLiveSubscriptionMatch), 0);
 
-  old_cell = old_state != NULL ? _wb_live_cell_of (old_state->lon, old_state->lat) : 0;
-  new_cell = new_state != NULL ? _wb_live_cell_of (new_state->lon, new_state->lat) : 0;
+  old_cell = old_state != NULL ? _wb_live_cell_of (&_wb_live_view_grid, old_state->lon, old_state->lat) : 0;
+  new_cell = new_state != NULL ? _wb_live_cell_of (&_wb_live_view_grid, new_state->lon, new_state->lat) : 0;
   g_rw_lock_reader_lock (&self->lock);
   added = match_cell (cell_subscribers (self, new_cell), old_state, new_state, 0, out_matches);
   if (old_cell != new_cell)
