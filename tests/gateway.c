@@ -10,6 +10,7 @@
 #include <math.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libsoup/soup.h>
@@ -1560,6 +1561,35 @@ test_subscribe_with_handshake (Fixture       *f,
   g_assert_true (g_str_has_prefix (received->str, "HTTP/1.1 101"));
 }
 
+/* A client nobody here wrote, Debian's python3-websockets: subscribe,
+ * its own ping, a refused subscribe and its own close, each close
+ * handshake completed at once (tests/ws-outside-client.py). */
+static void
+test_outside_client (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "ws-outside-client.py", NULL);
+  g_autofree char *port = g_strdup_printf ("%u", f->port);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *python = g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/bin/python3" : "python3";
+  const char *argv[] = { python, script, port, f->viewer, WEST_BBOX, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+                               &error));
+  g_assert_no_error (error);
+  g_test_message ("%s%s", out, err);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
+    {
+      g_test_skip ("python3-websockets is not installed");
+      return;
+    }
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (out, "ok: the client's close handshake completed"));
+}
+
 /* A client that subscribes and then never reads. */
 static GSocketConnection *
 stalled_client (Fixture *f)
@@ -1938,6 +1968,7 @@ main (int   argc,
   g_test_add ("/gateway/bad-subscribe", Fixture, default_args, setup, test_bad_subscribe, teardown);
   g_test_add ("/gateway/subscribe-with-handshake", Fixture, default_args, setup, test_subscribe_with_handshake,
               teardown);
+  g_test_add ("/gateway/outside-client", Fixture, default_args, setup, test_outside_client, teardown);
   g_test_add_func ("/gateway/position/struct-and-json-agree", test_position_struct_and_json_agree);
   g_test_add ("/gateway/stalled-client-closed", Fixture, slow_args, setup, test_stalled_client_closed, teardown);
   g_test_add ("/gateway/limits/fragmented-message", Fixture, limit_args, setup, test_fragmented_message_capped,

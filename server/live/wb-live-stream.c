@@ -446,8 +446,9 @@ void
 wb_live_stream_close_bad_message (WbLiveStream *self,
                                   const GError *error)
 {
+  /* A field error's message already reads "<field>: <problem>". */
   g_autofree char *reason = error->domain == WB_JSON_ERROR && error->code == WB_JSON_ERROR_FIELD
-    ? g_strdup_printf ("%s: %s", wb_json_error_get_field (error), error->message)
+    ? g_strdup (error->message)
     : g_strdup_printf ("Not valid JSON: %s", error->message);
 
   wb_live_stream_close (self, SOUP_WEBSOCKET_CLOSE_BAD_DATA, reason, "bad_message");
