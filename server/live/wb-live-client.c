@@ -189,6 +189,8 @@ wb_live_client_new (guint64                   id,
   self->on_closed = on_closed_func;
   self->user_data = user_data;
   self->stream = wb_live_stream_new (stream, socket, peer, expires_at, limits, on_message, on_closed, self);
+  if (self->stream == NULL)
+    g_clear_pointer (&self, wb_live_client_free);
   return self;
 }
 

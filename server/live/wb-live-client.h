@@ -23,7 +23,9 @@ typedef void (*WbLiveClientClosed)    (WbLiveClient     *client,
                                        gpointer          user_data);
 
 /* @expires_at: unix seconds at which the stream closes with 1008 "Token
- * expired" (the token's own end), 0 for never. */
+ * expired" (the token's own end), 0 for never.
+ * Returns: (nullable): the client, or %NULL (logged, the connection
+ *   closed) when its stream could not be watched */
 WbLiveClient  *wb_live_client_new            (guint64                    id,
                                               GIOStream                 *stream,
                                               GSocket                   *socket,

@@ -451,6 +451,12 @@ on_websocket (GIOStream               *io_stream,
   stream->id = ++self->next_stream_id;
   stream->stream = wb_live_stream_new (io_stream, socket, peer, expires_at, &self->limits, on_message, on_closed,
                                        stream);
+  if (stream->stream == NULL)
+    {
+      wb_live_admission_release (self->admission, peer);
+      stream_free (stream);
+      return;
+    }
   g_hash_table_insert (self->streams, &stream->id, stream);
   update_gauge (self);
 }

@@ -322,6 +322,12 @@ wb_live_fanout_take (WbLiveFanout            *self,
     }
   client = wb_live_client_new (++self->next_client_id, stream, socket, peer, expires_at, &self->shared->limits,
                                on_subscribe, on_client_closed, self);
+  if (client == NULL)
+    {
+      wb_live_admission_release (self->shared->admission, peer);
+      g_atomic_int_add (&self->load, -1);
+      return;
+    }
   key = g_new (guint64, 1);
   *key = wb_live_client_get_id (client);
   g_hash_table_insert (self->clients, key, client);
