@@ -261,7 +261,7 @@ write_frame (WbLiveOutbox *outbox,
 
   /* Sized once for the usual vehicle: growing it by doubling cost more
    * than the rest of the frame's making. */
-  g_string_set_size (out, MAX (out->len, 128 + length * 384));
+  g_string_set_size (out, 128 + length * 384);
   g_string_truncate (out, 0);
   g_string_append (out, "{\"type\":\"updates\",\"epoch\":");
   wb_json_write_string (out, epoch);

@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <linux/sockios.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -421,6 +420,16 @@ on_close_grace_over (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* (Re)starts the wait for the close handshake to end. */
+static void
+start_close_grace (WbLiveStream *self)
+{
+  stop_close_grace (self);
+  self->close_grace = g_timeout_source_new (CLOSE_GRACE_MS);
+  g_source_set_callback (self->close_grace, on_close_grace_over, self, NULL);
+  g_source_attach (self->close_grace, self->poller->context);
+}
+
 void
 wb_live_stream_close (WbLiveStream *self,
                       gushort       code,
@@ -435,11 +444,7 @@ wb_live_stream_close (WbLiveStream *self,
   g_clear_pointer (&self->message, g_byte_array_unref);
   send_close_frame (self, code, reason);
   if (self->close_grace == NULL)
-    {
-      self->close_grace = g_timeout_source_new (CLOSE_GRACE_MS);
-      g_source_set_callback (self->close_grace, on_close_grace_over, self, NULL);
-      g_source_attach (self->close_grace, self->poller->context);
-    }
+    start_close_grace (self);
 }
 
 void
@@ -504,10 +509,7 @@ on_close_frame (WbLiveStream *self,
   /* Echoed with the client's code, as RFC 6455 5.5.1 asks. */
   if (!self->close_sent)
     send_close_frame (self, code, "");
-  stop_close_grace (self);
-  self->close_grace = g_timeout_source_new (CLOSE_GRACE_MS);
-  g_source_set_callback (self->close_grace, on_close_grace_over, self, NULL);
-  g_source_attach (self->close_grace, self->poller->context);
+  start_close_grace (self);
 }
 
 static void
